@@ -1,0 +1,246 @@
+/**
+ * The reference evaluator: runs the IR with plain loops over Float64Array. Slow and obviously
+ * right; it is the oracle the compiled evaluator and every rewrite are tested against.
+ */
+import { type Dim, type Node, elemValue, topoOrder } from '../ir/node.js';
+import { type Tensor, sizeOf } from '../tensor.js';
+import { inputError, RicciError } from '../errors.js';
+
+export type Sizes = ReadonlyMap<Dim, number>;
+
+export interface SizeNames {
+  get(d: Dim): string | undefined;
+}
+
+function dimName(d: Dim, names?: SizeNames): string {
+  return names?.get(d) ?? `#${d}`;
+}
+
+function describeShape(shape: readonly number[]): string {
+  if (shape.length === 0) return 'a scalar';
+  if (shape.length === 1) return `a vector of ${shape[0]} entries`;
+  return `a ${shape.join('×')} array`;
+}
+
+/**
+ * Size of every symbol, from the shapes of the values given for the variables (and from `known`,
+ * e.g. the expected shape of a result). Mismatches name the variable and both sizes.
+ */
+export function bindSizes(
+  roots: readonly Node[],
+  values: ReadonlyMap<string, Tensor>,
+  names?: SizeNames,
+  known?: ReadonlyMap<Dim, number>,
+): Map<Dim, number> {
+  const sizes = new Map<Dim, number>(known ?? []);
+  const from = new Map<Dim, string>();
+  const nodes = topoOrder(roots);
+  for (const n of nodes) {
+    if (n.kind !== 'var') continue;
+    const v = values.get(n.name);
+    if (!v) throw inputError(`no value given for ${n.name}`);
+    if (v.shape.length !== n.shape.length) {
+      const want = n.shape.length === 0 ? 'a scalar' : n.shape.length === 1 ? 'a vector' : 'a matrix';
+      throw inputError(`${n.name} must be ${want}, but the value given is ${describeShape(v.shape)}`);
+    }
+    n.shape.forEach((d, i) => {
+      const s = v.shape[i]!;
+      const prev = sizes.get(d);
+      if (prev === undefined) {
+        sizes.set(d, s);
+        from.set(d, n.name);
+      } else if (prev !== s) {
+        const other = from.get(d);
+        throw inputError(
+          `${n.name} is ${v.shape.join('×')}, but size ${dimName(d, names)} is ${prev}${other ? ` from ${other}` : ''}: the sizes must agree`,
+        );
+      }
+    });
+    if (n.symmetric) {
+      const a = v.data;
+      const m = v.shape[0]!;
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < i; j++)
+          if (Math.abs(a[i * m + j]! - a[j * m + i]!) > 1e-9 * (Math.abs(a[i * m + j]!) + Math.abs(a[j * m + i]!) + 1e-300))
+            throw inputError(`${n.name} is declared symmetric, but entries (${i + 1},${j + 1}) and (${j + 1},${i + 1}) differ`);
+    }
+  }
+  for (const n of nodes)
+    for (const d of n.shape)
+      if (!sizes.has(d))
+        throw inputError(`the size ${dimName(d, names)} cannot be inferred from the values (it comes from eye, vector(c) or matrix(c) alone)`);
+  return sizes;
+}
+
+export function evaluateReference(root: Node, values: ReadonlyMap<string, Tensor>, sizes: Sizes): Tensor {
+  const memo = new Map<Node, Tensor>();
+  for (const n of topoOrder([root])) memo.set(n, evalNode(n, memo, values, sizes));
+  return memo.get(root)!;
+}
+
+function shapeOf(n: Node, sizes: Sizes): number[] {
+  return n.shape.map((d) => sizes.get(d)!);
+}
+
+function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, Tensor>, sizes: Sizes): Tensor {
+  const shape = shapeOf(n, sizes);
+  const size = sizeOf(shape);
+  const arg = (c: Node): Tensor => memo.get(c)!;
+  switch (n.kind) {
+    case 'var':
+      return values.get(n.name)!;
+    case 'const':
+      return { shape, data: new Float64Array(size).fill(n.value) };
+    case 'delta': {
+      const data = new Float64Array(size);
+      for (let i = 0; i < shape[0]!; i++) data[i * shape[0]! + i] = 1;
+      return { shape, data };
+    }
+    case 'add': {
+      const data = new Float64Array(size);
+      for (const t of n.terms) {
+        const v = arg(t.node).data;
+        for (let i = 0; i < size; i++) data[i] += t.coef * v[i]!;
+      }
+      return { shape, data };
+    }
+    case 'mul':
+      return einsum(n, memo, sizes, shape);
+    case 'elem': {
+      const v = arg(n.arg).data;
+      const data = new Float64Array(size);
+      for (let i = 0; i < size; i++) data[i] = elemValue(n.fn, v[i]!);
+      return { shape, data };
+    }
+    case 'pow': {
+      const v = arg(n.base).data;
+      const data = new Float64Array(size);
+      for (let i = 0; i < size; i++) data[i] = Math.pow(v[i]!, n.exp);
+      return { shape, data };
+    }
+    case 'powv': {
+      const b = arg(n.base).data;
+      const e = arg(n.exponent).data;
+      const data = new Float64Array(size);
+      for (let i = 0; i < size; i++) data[i] = Math.pow(b[i]!, e[i]!);
+      return { shape, data };
+    }
+    case 'inv':
+      return { shape, data: invert(arg(n.arg).data, shape[0]!) };
+    case 'det':
+      return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
+    case 'logdet':
+      return { shape, data: Float64Array.of(Math.log(determinant(arg(n.arg).data, arg(n.arg).shape[0]!))) };
+  }
+}
+
+/** out[labels 0..r-1] = Σ over the other labels of Π factors, by visiting every label assignment. */
+function einsum(n: Node & { kind: 'mul' }, memo: Map<Node, Tensor>, sizes: Sizes, shape: number[]): Tensor {
+  const L = n.nlabels;
+  const dims = new Array<number>(L).fill(1);
+  for (const f of n.factors) f.labels.forEach((l, i) => (dims[l] = sizes.get(f.node.shape[i]!)!));
+  const r = n.shape.length;
+  const outStride = new Array<number>(L).fill(0);
+  for (let l = r - 1, s = 1; l >= 0; l--) {
+    outStride[l] = s;
+    s *= dims[l]!;
+  }
+  const fdata = n.factors.map((f) => memo.get(f.node)!.data);
+  const fstride = n.factors.map((f) => {
+    const st = new Array<number>(L).fill(0);
+    const fshape = f.node.shape.map((d) => sizes.get(d)!);
+    let s = 1;
+    for (let i = fshape.length - 1; i >= 0; i--) {
+      st[f.labels[i]!] += s;
+      s *= fshape[i]!;
+    }
+    return st;
+  });
+  const data = new Float64Array(sizeOf(shape));
+  const idx = new Array<number>(L).fill(0);
+  if (dims.some((d) => d === 0)) return { shape, data };
+  for (;;) {
+    let prod = 1;
+    for (let k = 0; k < fdata.length; k++) {
+      let off = 0;
+      const st = fstride[k]!;
+      for (let l = 0; l < L; l++) off += idx[l]! * st[l]!;
+      prod *= fdata[k]![off]!;
+    }
+    let o = 0;
+    for (let l = 0; l < r; l++) o += idx[l]! * outStride[l]!;
+    data[o] += prod;
+    let l = L - 1;
+    while (l >= 0) {
+      idx[l]!++;
+      if (idx[l]! < dims[l]!) break;
+      idx[l] = 0;
+      l--;
+    }
+    if (l < 0) break;
+  }
+  return { shape, data };
+}
+
+export class SingularMatrixError extends RicciError {
+  constructor() {
+    super('input', 'matrix is singular to working precision: its inverse does not exist');
+  }
+}
+
+/** Gauss-Jordan elimination with partial pivoting. */
+export function invert(a: Float64Array, n: number): Float64Array {
+  const m = Float64Array.from(a);
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  let scale = 0;
+  for (const v of a) scale = Math.max(scale, Math.abs(v));
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
+    const piv = m[p * n + c]!;
+    if (piv === 0 || Math.abs(piv) <= n * Number.EPSILON * scale) throw new SingularMatrixError();
+    if (p !== c) {
+      for (let k = 0; k < n; k++) {
+        [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
+        [inv[p * n + k], inv[c * n + k]] = [inv[c * n + k]!, inv[p * n + k]!];
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      m[c * n + k]! /= piv;
+      inv[c * n + k]! /= piv;
+    }
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r * n + c]!;
+      if (f === 0) continue;
+      for (let k = 0; k < n; k++) {
+        m[r * n + k]! -= f * m[c * n + k]!;
+        inv[r * n + k]! -= f * inv[c * n + k]!;
+      }
+    }
+  }
+  return inv;
+}
+
+export function determinant(a: Float64Array, n: number): number {
+  const m = Float64Array.from(a);
+  let det = 1;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
+    const piv = m[p * n + c]!;
+    if (piv === 0) return 0;
+    if (p !== c) {
+      det = -det;
+      for (let k = 0; k < n; k++) [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
+    }
+    det *= piv;
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r * n + c]! / piv;
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) m[r * n + k]! -= f * m[c * n + k]!;
+    }
+  }
+  return det;
+}

@@ -1,0 +1,106 @@
+/**
+ * The core pipeline, shared by the library, the CLI and the web page:
+ * text ─parse─▶ AST ─check─▶ types ─lower─▶ IR ─(differentiate ─simplify)ᵏ─▶ IR ─▶ printers.
+ */
+import { parse } from './syntax/parse.js';
+import { check, conventionalType, type Checked, type Declarations } from './syntax/check.js';
+import { lower, type Lowered } from './ir/lower.js';
+import type { Node, VarNode } from './ir/node.js';
+import { differentiate } from './diff/derivative.js';
+import { simplify } from './simplify/phases.js';
+import { toMatrix } from './print/matrix.js';
+import { toText } from './print/text.js';
+import { toLatex } from './print/latex.js';
+import { toIndex } from './print/index.js';
+import { inputError } from './errors.js';
+import { RESERVED_NAMES } from './syntax/ops.js';
+import type { Ast } from './syntax/ast.js';
+
+export const MAX_ORDER = 8;
+
+export interface DeriveOptions {
+  /** Declarations that override the naming convention: { A: 'symmetric matrix', c: 'scalar' }. */
+  readonly let?: Declarations;
+  /** Order of the derivative (0 = the expression itself). Default 1. */
+  readonly order?: number;
+  /** Skip simplification (for tests that compare simplified and unsimplified values). */
+  readonly simplify?: boolean;
+}
+
+export interface Analysis {
+  readonly text: string;
+  readonly checked: Checked;
+  readonly lowered: Lowered;
+}
+
+/** Parse, check and lower an expression; extra names (the variable to differentiate by) are declared too. */
+export function analyze(text: string, decls: Declarations = {}, extra: readonly string[] = []): Analysis {
+  const ast = parse(text);
+  const checked = check(text, ast, decls, extra);
+  const lowered = lower(checked);
+  return { text, checked, lowered };
+}
+
+export interface Result {
+  readonly expr: string;
+  readonly wrt: string;
+  readonly order: number;
+  /** The result in the index IR. */
+  readonly node: Node;
+  /** The result in matrix notation (input language), or null where it has none. */
+  readonly matrix: string | null;
+  readonly matrixAst: Ast | null;
+  /** Index (Ricci) notation; free indices i, j, k, … follow the axes. */
+  readonly index: string;
+  /** LaTeX of the matrix form where it exists, else of the index form. */
+  readonly latex: string;
+  readonly indexLatex: string;
+  /** Symbolic sizes of the result's axes: shape(expr) followed by shape(wrt) per order. */
+  readonly shape: readonly string[];
+  readonly analysis: Analysis;
+  readonly wrtNode: VarNode;
+}
+
+export function validateWrt(wrt: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(wrt)) throw inputError(`'${wrt}' is not a variable name`);
+  if (RESERVED_NAMES.has(wrt)) throw inputError(`'${wrt}' is a function name, not a variable`);
+}
+
+export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
+  const order = opts.order ?? 1;
+  if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
+    throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
+  validateWrt(wrt);
+  if (!opts.let?.[wrt] && conventionalType(wrt) === undefined && !new RegExp(`\\b${wrt}\\b`).test(text))
+    throw inputError(`cannot tell the type of '${wrt}' from its name: declare it (--let "${wrt}: vector")`);
+  const analysis = analyze(text, opts.let ?? {}, [wrt]);
+  const wrtNode = analysis.lowered.vars.get(wrt)!;
+  let node = analysis.lowered.root;
+  if (opts.simplify !== false) node = simplify(node);
+  for (let k = 0; k < order; k++) {
+    node = differentiate(node, wrtNode);
+    if (opts.simplify !== false) node = simplify(node);
+  }
+  return present(node, analysis, text, wrt, order, wrtNode);
+}
+
+export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode): Result {
+  const m = toMatrix(node);
+  const index = toIndex(node);
+  const names = analysis.lowered.sizeNames;
+  const shape = node.shape.map((d) => names.get(d) ?? analysis.checked.sizeName(d));
+  return {
+    expr: text,
+    wrt,
+    order,
+    node,
+    matrix: m ? toText(m.ast) : null,
+    matrixAst: m ? m.ast : null,
+    index: index.text,
+    latex: m ? toLatex(m.ast) : index.latex,
+    indexLatex: index.latex,
+    shape,
+    analysis,
+    wrtNode,
+  };
+}

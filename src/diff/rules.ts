@@ -1,0 +1,183 @@
+/**
+ * Derivative rules, one per node kind (a kind without a rule does not compile), and the table of
+ * derivatives of the element-wise functions.
+ *
+ * Convention: the derivative of a node T with respect to X has T's axes followed by X's axes:
+ *   ∂T[i…]/∂X[k…] — so ∂X^i_j/∂X^k_l = δ^i_k δ_j^l, and a gradient has the shape of its variable.
+ */
+import {
+  type ElemFn,
+  type Node,
+  type NodeKind,
+  type NodeOf,
+  type VarNode,
+  type Factor,
+  delta,
+  makeAdd,
+  makeElem,
+  makeInv,
+  makeMul,
+  makePow,
+  makePowv,
+  minus,
+  neg,
+  ones,
+  plus,
+  scale,
+  scalar,
+  zeros,
+} from '../ir/node.js';
+
+export interface DiffContext {
+  /** The variable we differentiate by. */
+  readonly wrt: VarNode;
+  /** The derivative of a sub-node (memoized; zero for nodes that do not depend on wrt). */
+  d(n: Node): Node;
+}
+
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+/** f'(u) for every element-wise function, as a node of u's shape; fu is f(u) itself. */
+export const ELEM_DERIVATIVES: Readonly<Record<ElemFn, (u: Node, fu: Node) => Node>> = {
+  // sin' = cos
+  sin: (u) => makeElem('cos', u),
+  // cos' = -sin
+  cos: (u) => neg(makeElem('sin', u)),
+  // tan' = 1 + tan²
+  tan: (u, fu) => plus(ones(u.shape), makePow(fu, 2)),
+  // arcsin' = (1 - u²)^(-1/2)
+  arcsin: (u) => makePow(minus(ones(u.shape), makePow(u, 2)), -0.5),
+  // arccos' = -(1 - u²)^(-1/2)
+  arccos: (u) => neg(makePow(minus(ones(u.shape), makePow(u, 2)), -0.5)),
+  // arctan' = (1 + u²)^(-1)
+  arctan: (u) => makePow(plus(ones(u.shape), makePow(u, 2)), -1),
+  // exp' = exp
+  exp: (_u, fu) => fu,
+  // log' = 1/u
+  log: (u) => makePow(u, -1),
+  // tanh' = 1 - tanh²
+  tanh: (u, fu) => minus(ones(u.shape), makePow(fu, 2)),
+  // abs' = sign (almost everywhere)
+  abs: (u) => makeElem('sign', u),
+  // sign' = 0 (almost everywhere)
+  sign: (u) => zeros(u.shape),
+  // relu' = step(u) = sign(relu(u)) (almost everywhere)
+  relu: (_u, fu) => makeElem('sign', fu),
+  // sigmoid' = σ(1 - σ)
+  sigmoid: (u, fu) => hadamard(fu, minus(ones(u.shape), fu)),
+  // softplus' = sigmoid
+  softplus: (u) => makeElem('sigmoid', u),
+};
+
+function hadamard(a: Node, b: Node): Node {
+  const ids = range(0, a.shape.length);
+  return makeMul([{ node: a, labels: ids }, { node: b, labels: ids }], ids.length);
+}
+
+/** The identity ∂X/∂X: δ for each axis; for a symmetric X the symmetrized ½(δδ + δδ). */
+function identityOf(x: VarNode): Node {
+  const r = x.shape.length;
+  if (r === 0) return scalar(1);
+  const straight: Factor[] = x.shape.map((d, a) => ({ node: delta(d), labels: [a, r + a] }));
+  const id = makeMul(straight, 2 * r);
+  if (!x.symmetric) return id;
+  const crossed = makeMul(
+    [
+      { node: delta(x.shape[0]!), labels: [0, 3] },
+      { node: delta(x.shape[1]!), labels: [1, 2] },
+    ],
+    4,
+  );
+  return scale(0.5, plus(id, crossed));
+}
+
+type Rule<K extends NodeKind> = (n: NodeOf<K>, c: DiffContext) => Node;
+
+/** Hadamard product of f'(node) with the derivative of its argument: f'(u)[L] · ∂u[L, W]. */
+function chain(outer: Node, inner: Node, r: number, w: number): Node {
+  const L = range(0, r);
+  return makeMul(
+    [
+      { node: outer, labels: L },
+      { node: inner, labels: [...L, ...range(r, w)] },
+    ],
+    r + w,
+  );
+}
+
+export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
+  var: (n, c) => (n === c.wrt ? identityOf(n) : zeros([...n.shape, ...c.wrt.shape])),
+  const: (n, c) => zeros([...n.shape, ...c.wrt.shape]),
+  delta: (n, c) => zeros([...n.shape, ...c.wrt.shape]),
+  // ∂(Σ c_t T_t) = Σ c_t ∂T_t
+  add: (n, c) =>
+    makeAdd(
+      n.terms.map((t) => ({ coef: t.coef, node: c.d(t.node) })),
+      [...n.shape, ...c.wrt.shape],
+    ),
+  // Product rule: Σ_f (… ∂f …), the new axes appended to the output; summed labels move up.
+  mul: (n, c) => {
+    const r = n.shape.length;
+    const w = c.wrt.shape.length;
+    const W = range(r, w);
+    const shift = (l: number): number => (l < r ? l : l + w);
+    const terms = n.factors.map((f, i) => {
+      const df = c.d(f.node);
+      const factors: Factor[] = n.factors.map((g, j) =>
+        j === i ? { node: df, labels: [...g.labels.map(shift), ...W] } : { node: g.node, labels: g.labels.map(shift) },
+      );
+      return { coef: 1, node: makeMul(factors, r + w) };
+    });
+    return makeAdd(terms, [...n.shape, ...c.wrt.shape]);
+  },
+  // Chain rule: f'(u) ∘ ∂u
+  elem: (n, c) => chain(ELEM_DERIVATIVES[n.fn](n.arg, n), c.d(n.arg), n.shape.length, c.wrt.shape.length),
+  // ∂(u^p) = p u^(p-1) ∘ ∂u
+  pow: (n, c) => scale(n.exp, chain(makePow(n.base, n.exp - 1), c.d(n.base), n.shape.length, c.wrt.shape.length)),
+  // ∂(u^v) = v u^(v-1) ∘ ∂u + u^v log(u) ∘ ∂v
+  powv: (n, c) => {
+    const r = n.shape.length;
+    const w = c.wrt.shape.length;
+    const du = chain(hadamard(n.exponent, makePowv(n.base, minus(n.exponent, ones(n.shape)))), c.d(n.base), r, w);
+    const dv = chain(hadamard(n, makeElem('log', n.base)), c.d(n.exponent), r, w);
+    return plus(du, dv);
+  },
+  // ∂(A⁻¹)^i_j = -(A⁻¹)^i_p ∂A^p_q (A⁻¹)^q_j
+  inv: (n, c) => {
+    const w = c.wrt.shape.length;
+    const [p, q] = [2 + w, 3 + w];
+    return neg(
+      makeMul(
+        [
+          { node: n, labels: [0, p] },
+          { node: c.d(n.arg), labels: [p, q, ...range(2, w)] },
+          { node: n, labels: [q, 1] },
+        ],
+        2 + w,
+      ),
+    );
+  },
+  // ∂det(A) = det(A) (A⁻¹)^q_p ∂A^p_q
+  det: (n, c) => {
+    const w = c.wrt.shape.length;
+    return makeMul(
+      [
+        { node: n, labels: [] },
+        { node: makeInv(n.arg), labels: [w + 1, w] },
+        { node: c.d(n.arg), labels: [w, w + 1, ...range(0, w)] },
+      ],
+      w,
+    );
+  },
+  // ∂logdet(A) = (A⁻¹)^q_p ∂A^p_q
+  logdet: (n, c) => {
+    const w = c.wrt.shape.length;
+    return makeMul(
+      [
+        { node: makeInv(n.arg), labels: [w + 1, w] },
+        { node: c.d(n.arg), labels: [w, w + 1, ...range(0, w)] },
+      ],
+      w,
+    );
+  },
+};

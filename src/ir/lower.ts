@@ -1,0 +1,212 @@
+/**
+ * Typed AST → index IR. Shapes drop the size 1: a scalar has no axes, a vector or row vector one,
+ * a matrix two. Row and column vectors are the same tensor; the matrix product decides from the
+ * operand types which labels are contracted. Functions with a closed form in other primitives are
+ * lowered to them (norm2(u) = (Σ u∘u)^½, tr(A) = A_ii, diag, sum), so the derivative rules see few kinds.
+ */
+import type { Ast } from '../syntax/ast.js';
+import type { Checked } from '../syntax/check.js';
+import { integerConstant } from '../syntax/check.js';
+import { ONE, kindOf, type Type } from '../syntax/types.js';
+import { isFnName, type ElementwiseFn, FUNCTIONS } from '../syntax/ops.js';
+import {
+  type Dim,
+  type Node,
+  delta,
+  makeDet,
+  makeElem,
+  makeInv,
+  makeLogdet,
+  makeMul,
+  makePow,
+  makePowv,
+  makeVar,
+  minus,
+  neg,
+  ones,
+  plus,
+  scalar,
+  transpose,
+} from './node.js';
+import { InternalError } from './node.js';
+
+export interface Lowered {
+  readonly root: Node;
+  /** The IR variable of every name in the expression (and of extra declared names). */
+  readonly vars: ReadonlyMap<string, Node & { kind: 'var' }>;
+  /** The display name of each size symbol used in IR shapes. */
+  readonly sizeNames: ReadonlyMap<Dim, string>;
+}
+
+export function shapeOf(t: Type, c: Checked): Dim[] {
+  const r = c.sizes.find(t.rows);
+  const k = c.sizes.find(t.cols);
+  const out: Dim[] = [];
+  if (r !== ONE) out.push(r);
+  if (k !== ONE) out.push(k);
+  return out;
+}
+
+export function lower(c: Checked): Lowered {
+  const vars = new Map<string, Node & { kind: 'var' }>();
+  const sizeNames = new Map<Dim, string>();
+  for (const v of c.vars.values()) {
+    const shape = shapeOf(v.type, c);
+    vars.set(v.name, makeVar(v.name, shape, v.symmetric));
+  }
+  const typeOf = (a: Ast): Type => {
+    const t = c.types.get(a);
+    if (!t) throw new InternalError('lower: untyped node');
+    return t;
+  };
+  const kind = (a: Ast) => kindOf(typeOf(a), c.sizes);
+
+  const go = (a: Ast): Node => {
+    const t = typeOf(a);
+    for (const d of shapeOf(t, c)) if (!sizeNames.has(d)) sizeNames.set(d, c.sizeName(d));
+    switch (a.kind) {
+      case 'num':
+        return scalar(a.value);
+      case 'name':
+        if (a.name === 'eye') return delta(shapeOf(t, c)[0]!);
+        return vars.get(a.name)!;
+      case 'neg':
+        return neg(go(a.arg));
+      case 'transpose':
+        return transpose(go(a.arg));
+      case 'binary':
+        return binary(a);
+      case 'call':
+        return call(a);
+    }
+  };
+
+  const binary = (a: Ast & { kind: 'binary' }): Node => {
+    const l = go(a.left);
+    const r = go(a.right);
+    const lk = kind(a.left);
+    const rk = kind(a.right);
+    switch (a.op) {
+      case '+':
+        return plus(l, r);
+      case '-':
+        return minus(l, r);
+      case '*':
+        if (lk === 'scalar' || rk === 'scalar') return scaleBy(l, r);
+        return matmul(l, lk, r, rk);
+      case '.*':
+        return hadamard(l, r);
+      case '/':
+        return scaleBy(l, makePow(r, -1));
+      case './':
+        return hadamard(l, makePow(r, -1));
+      case '^': {
+        if (lk === 'scalar') {
+          const k = constantOf(r);
+          return k === undefined ? makePowv(l, r) : makePow(l, k);
+        }
+        return matrixPower(l, integerConstant(a.right)!);
+      }
+      case '.^': {
+        const k = constantOf(r);
+        if (k !== undefined) return makePow(l, k);
+        const shape = lk === 'scalar' ? r.shape : l.shape;
+        return makePowv(broadcast(l, shape), broadcast(r, shape));
+      }
+    }
+  };
+
+  const call = (a: Ast & { kind: 'call' }): Node => {
+    if (!isFnName(a.fn)) throw new InternalError(`lower: unknown function ${a.fn}`);
+    const arg = a.args[0]!;
+    const x = go(arg);
+    const t = typeOf(a);
+    if (FUNCTIONS[a.fn].elementwise) return makeElem(a.fn as ElementwiseFn, x);
+    const all = x.shape.map((_, i) => i + 1);
+    switch (a.fn) {
+      case 'sum':
+        return makeMul([{ node: x, labels: all }], 0);
+      case 'norm1':
+        return makeMul([{ node: makeElem('abs', x), labels: all }], 0);
+      case 'norm2':
+        // sqrt of the sum of squares; (·)^2 of it folds back to the sum of squares.
+        return makePow(makeMul([{ node: x, labels: all }, { node: x, labels: all }], 0), 0.5);
+      case 'tr':
+        return x.shape.length === 0 ? x : makeMul([{ node: x, labels: [1, 1] }], 0);
+      case 'det':
+        return makeDet(x);
+      case 'logdet':
+        return makeLogdet(x);
+      case 'inv':
+        return makeInv(x);
+      case 'diag':
+        if (x.shape.length === 0) return x;
+        if (x.shape.length === 1) return makeMul([{ node: x, labels: [0] }, { node: delta(x.shape[0]!), labels: [0, 1] }], 2);
+        return makeMul([{ node: x, labels: [0, 0] }], 1);
+      case 'vector':
+      case 'matrix': {
+        const shape = shapeOf(t, c);
+        return makeMul([{ node: x, labels: [] }, { node: ones(shape), labels: shape.map((_, i) => i) }], shape.length);
+      }
+    }
+    throw new InternalError(`lower: no rule for ${a.fn}`);
+  };
+
+  const root = go(c.ast);
+  for (const v of vars.values()) for (const d of v.shape) if (!sizeNames.has(d)) sizeNames.set(d, c.sizeName(d));
+  return { root, vars, sizeNames };
+}
+
+function constantOf(n: Node): number | undefined {
+  if (n.shape.length !== 0) return undefined;
+  if (n.kind === 'const') return n.value;
+  if (n.kind === 'add' && n.terms.length === 1 && n.terms[0]!.node.kind === 'const') return n.terms[0]!.coef * (n.terms[0]!.node as { value: number }).value;
+  return undefined;
+}
+
+function identity(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** s·T for a scalar s (either side may be the scalar). */
+function scaleBy(l: Node, r: Node): Node {
+  const [s, tns] = l.shape.length === 0 ? [l, r] : [r, l];
+  return makeMul([{ node: s, labels: [] }, { node: tns, labels: identity(tns.shape.length) }], tns.shape.length);
+}
+
+function hadamard(l: Node, r: Node): Node {
+  if (l.shape.length === 0 || r.shape.length === 0) return scaleBy(l, r);
+  const ids = identity(l.shape.length);
+  return makeMul([{ node: l, labels: ids }, { node: r, labels: ids }], ids.length);
+}
+
+function broadcast(n: Node, shape: readonly Dim[]): Node {
+  if (n.shape.length === shape.length) return n;
+  return makeMul([{ node: n, labels: [] }, { node: ones(shape), labels: identity(shape.length) }], shape.length);
+}
+
+/** The matrix product for non-scalar operands, by operand kind. */
+function matmul(l: Node, lk: string, r: Node, rk: string): Node {
+  if (lk === 'matrix' && rk === 'matrix') return makeMul([{ node: l, labels: [0, 2] }, { node: r, labels: [2, 1] }], 2);
+  if (lk === 'matrix' && rk === 'vector') return makeMul([{ node: l, labels: [0, 1] }, { node: r, labels: [1] }], 1);
+  if (lk === 'row vector' && rk === 'matrix') return makeMul([{ node: l, labels: [1] }, { node: r, labels: [1, 0] }], 1);
+  if (lk === 'row vector' && rk === 'vector') return makeMul([{ node: l, labels: [0] }, { node: r, labels: [0] }], 0);
+  if (lk === 'vector' && rk === 'row vector') return makeMul([{ node: l, labels: [0] }, { node: r, labels: [1] }], 2);
+  throw new InternalError(`lower: product of ${lk} and ${rk}`);
+}
+
+/** A^k for an integer k by repeated squaring; negative k uses the inverse. */
+function matrixPower(a: Node, k: number): Node {
+  const n = a.shape[0]!;
+  if (k === 0) return delta(n);
+  let base = k < 0 ? makeInv(a) : a;
+  let e = Math.abs(k);
+  let acc: Node | undefined;
+  const mm = (x: Node, y: Node): Node => makeMul([{ node: x, labels: [0, 2] }, { node: y, labels: [2, 1] }], 2);
+  while (e > 0) {
+    if (e & 1) acc = acc ? mm(acc, base) : base;
+    e >>= 1;
+    if (e > 0) base = mm(base, base);
+  }
+  return acc!;
+}

@@ -1,0 +1,842 @@
+/**
+ * The index IR: one representation for everything after lowering.
+ *
+ * Every node is a tensor with an ordered list of axes (its free indices); `shape` gives the size
+ * symbol of each axis. Products are einsum-like: a `mul` node lists factors, each with one label
+ * per axis; labels 0..rank-1 are the node's own axes in order, every other label is summed over.
+ * One generic product thus is matrix product, inner, outer and Hadamard product, trace, diag and
+ * transpose at once (transpose is only a renaming of labels).
+ *
+ * Nodes are immutable and interned: `make*` constructors bring a node into a canonical form
+ * (flattened products and sums, summed labels renamed canonically, identity deltas contracted,
+ * constants folded) and return the one object for that form, so equal sub-expressions — also
+ * those that differ only in the names of summed indices — are the same object.
+ *
+ * Ricci positions (upper/lower) are not stored: all spaces here are Euclidean, so a position is a
+ * matter of presentation; print/index.ts assigns them (vectors x^i, covectors x_i, A^i_j).
+ */
+import type { ElementwiseFn } from '../syntax/ops.js';
+
+export type Dim = number;
+
+/** Element-wise functions as IR nodes (sqrt is a power). */
+export type ElemFn = Exclude<ElementwiseFn, 'sqrt'>;
+
+interface Common {
+  readonly id: number;
+  readonly shape: readonly Dim[];
+  readonly key: string;
+}
+
+export interface VarNode extends Common {
+  readonly kind: 'var';
+  readonly name: string;
+  readonly symmetric: boolean;
+}
+/** A tensor filled with 0 or 1 (other constants are scaled ones). */
+export interface ConstNode extends Common {
+  readonly kind: 'const';
+  readonly value: 0 | 1;
+}
+/** The identity δ^i_j (shape [n, n]). */
+export interface DeltaNode extends Common {
+  readonly kind: 'delta';
+}
+export interface Term {
+  readonly coef: number;
+  readonly node: Node;
+}
+export interface AddNode extends Common {
+  readonly kind: 'add';
+  readonly terms: readonly Term[];
+}
+export interface Factor {
+  readonly node: Node;
+  readonly labels: readonly number[];
+}
+export interface MulNode extends Common {
+  readonly kind: 'mul';
+  readonly factors: readonly Factor[];
+  /** Number of distinct labels; labels ≥ rank are summed. */
+  readonly nlabels: number;
+}
+export interface ElemNode extends Common {
+  readonly kind: 'elem';
+  readonly fn: ElemFn;
+  readonly arg: Node;
+}
+/** Element-wise power with a constant exponent. */
+export interface PowNode extends Common {
+  readonly kind: 'pow';
+  readonly base: Node;
+  readonly exp: number;
+}
+/** Element-wise power base.^exponent with a tensor exponent of the same shape. */
+export interface PowvNode extends Common {
+  readonly kind: 'powv';
+  readonly base: Node;
+  readonly exponent: Node;
+}
+export interface InvNode extends Common {
+  readonly kind: 'inv';
+  readonly arg: Node;
+}
+export interface DetNode extends Common {
+  readonly kind: 'det';
+  readonly arg: Node;
+}
+export interface LogdetNode extends Common {
+  readonly kind: 'logdet';
+  readonly arg: Node;
+}
+
+export type Node =
+  | VarNode
+  | ConstNode
+  | DeltaNode
+  | AddNode
+  | MulNode
+  | ElemNode
+  | PowNode
+  | PowvNode
+  | InvNode
+  | DetNode
+  | LogdetNode;
+
+export type NodeKind = Node['kind'];
+export type NodeOf<K extends NodeKind> = Extract<Node, { kind: K }>;
+
+// ---------------------------------------------------------------------------------------------
+// Interning
+
+const table = new Map<string, Node>();
+let nextId = 1;
+
+type Fields<N extends Node> = N extends Node ? Omit<N, 'id' | 'key'> : never;
+
+function intern<N extends Node>(key: string, fields: Fields<N>): N {
+  const hit = table.get(key);
+  if (hit) return hit as N;
+  const node = { ...fields, id: nextId++, key } as unknown as N;
+  table.set(key, node);
+  return node;
+}
+
+/** Number of interned nodes (for tests and benchmarks). */
+export function internedCount(): number {
+  return table.size;
+}
+
+export function rank(n: Node): number {
+  return n.shape.length;
+}
+
+function shapeKey(shape: readonly Dim[]): string {
+  return shape.join('x');
+}
+
+export function sameShape(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export class InternalError extends Error {
+  constructor(message: string) {
+    super(`internal: ${message}`);
+    this.name = 'InternalError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaves
+
+export function makeVar(name: string, shape: readonly Dim[], symmetric = false): VarNode {
+  const sym = symmetric && shape.length === 2 && shape[0] === shape[1];
+  return intern(`v|${name}|${sym ? 1 : 0}|${shapeKey(shape)}`, {
+    kind: 'var', name, shape: [...shape], symmetric: sym,
+  });
+}
+
+export function ones(shape: readonly Dim[]): ConstNode {
+  return intern(`c1|${shapeKey(shape)}`, { kind: 'const', value: 1, shape: [...shape] });
+}
+
+export function zeros(shape: readonly Dim[]): ConstNode {
+  return intern(`c0|${shapeKey(shape)}`, { kind: 'const', value: 0, shape: [...shape] });
+}
+
+export function delta(n: Dim): DeltaNode {
+  return intern(`d|${n}`, { kind: 'delta', shape: [n, n] });
+}
+
+export function isZero(n: Node): boolean {
+  return n.kind === 'const' && n.value === 0;
+}
+
+/** A scalar constant c (as c times the scalar one). */
+export function scalar(c: number): Node {
+  return scale(c, ones([]));
+}
+
+/** The numeric value of a constant scalar node, or undefined. */
+export function constantValue(n: Node): number | undefined {
+  if (n.kind === 'const' && n.shape.length === 0) return n.value;
+  if (n.kind === 'add' && n.terms.length === 1) {
+    const t = n.terms[0]!;
+    if (t.node.kind === 'const' && t.node.shape.length === 0) return t.coef * t.node.value;
+  }
+  return undefined;
+}
+
+/** Splits a node into coefficient × core (the core is never a one-term sum). */
+export function splitCoef(n: Node): [number, Node] {
+  if (n.kind === 'add' && n.terms.length === 1) return [n.terms[0]!.coef, n.terms[0]!.node];
+  return [1, n];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sums
+
+export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
+  const coefs = new Map<Node, number>();
+  const push = (coef: number, node: Node): void => {
+    if (coef === 0 || isZero(node)) return;
+    if (!sameShape(node.shape, shape)) throw new InternalError(`add: term shape ${node.shape} differs from ${shape}`);
+    if (node.kind === 'add') {
+      for (const t of node.terms) push(coef * t.coef, t.node);
+      return;
+    }
+    coefs.set(node, (coefs.get(node) ?? 0) + coef);
+  };
+  for (const t of terms) push(t.coef, t.node);
+  const out: Term[] = [];
+  for (const [node, coef] of coefs) {
+    // Round-off from collecting (0.1 + 0.2 - 0.3) is not a term.
+    if (coef !== 0 && Math.abs(coef) > 1e-14 * maxAbsCoef(coefs)) out.push({ coef, node });
+  }
+  if (out.length === 0) return zeros(shape);
+  if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
+  out.sort((a, b) => a.node.id - b.node.id);
+  const key = `+|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
+  return intern(key, { kind: 'add', terms: out, shape: [...shape] });
+}
+
+function maxAbsCoef(m: Map<Node, number>): number {
+  let r = 0;
+  for (const c of m.values()) r = Math.max(r, Math.abs(c));
+  return r;
+}
+
+export function scale(c: number, n: Node): Node {
+  if (c === 1) return n;
+  return makeAdd([{ coef: c, node: n }], n.shape);
+}
+
+export function plus(...ns: Node[]): Node {
+  if (ns.length === 0) throw new InternalError('plus of nothing');
+  return makeAdd(
+    ns.map((node) => ({ coef: 1, node })),
+    ns[0]!.shape,
+  );
+}
+
+export function minus(a: Node, b: Node): Node {
+  return makeAdd(
+    [
+      { coef: 1, node: a },
+      { coef: -1, node: b },
+    ],
+    a.shape,
+  );
+}
+
+export function neg(a: Node): Node {
+  return scale(-1, a);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products
+
+interface MFactor {
+  node: Node;
+  labels: number[];
+}
+
+function labelSizes(fs: readonly Factor[]): Map<number, Dim> {
+  const sizes = new Map<number, Dim>();
+  for (const f of fs) {
+    if (f.labels.length !== f.node.shape.length)
+      throw new InternalError(`mul: factor of rank ${f.node.shape.length} has ${f.labels.length} labels`);
+    f.labels.forEach((l, i) => {
+      const d = f.node.shape[i]!;
+      const prev = sizes.get(l);
+      if (prev === undefined) sizes.set(l, d);
+      else if (prev !== d) throw new InternalError(`mul: label ${l} has sizes ${prev} and ${d}`);
+    });
+  }
+  return sizes;
+}
+
+/**
+ * The product of factors, einsum-style: the result's axis r is label r (r < rank); every other
+ * label is summed. Labels of the input may be any integers.
+ */
+export function makeMul(input: readonly Factor[], rank: number): Node {
+  const sizes = labelSizes(input);
+  const outShape: Dim[] = [];
+  for (let r = 0; r < rank; r++) {
+    const d = sizes.get(r);
+    if (d === undefined) throw new InternalError(`mul: output label ${r} is in no factor`);
+    outShape.push(d);
+  }
+  let next = rank;
+  for (const l of sizes.keys()) next = Math.max(next, l + 1);
+
+  // 1. Flatten nested products, pull coefficients out, split constant tensors into vectors of ones.
+  let coef = 1;
+  const fs: MFactor[] = [];
+  const work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
+  for (let w = 0; w < work.length; w++) {
+    const f = work[w]!;
+    const n = f.node;
+    if (n.kind === 'const') {
+      if (n.value === 0) return zeros(outShape);
+      for (let a = 0; a < n.shape.length; a++) fs.push({ node: ones([n.shape[a]!]), labels: [f.labels[a]!] });
+      continue;
+    }
+    if (n.kind === 'add' && n.terms.length === 1) {
+      coef *= n.terms[0]!.coef;
+      work.push({ node: n.terms[0]!.node, labels: f.labels });
+      continue;
+    }
+    if (n.kind === 'add') {
+      // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x = ½(A + A')x.
+      const c = Math.abs(n.terms[0]!.coef);
+      if (c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c)) {
+        coef *= c;
+        fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / c, node: t.node })), n.shape), labels: f.labels });
+        continue;
+      }
+    }
+    if (n.kind === 'mul') {
+      const r = n.shape.length;
+      const map = new Map<number, number>();
+      for (let i = 0; i < r; i++) map.set(i, f.labels[i]!);
+      for (const g of n.factors) {
+        work.push({
+          node: g.node,
+          labels: g.labels.map((l) => {
+            let m = map.get(l);
+            if (m === undefined) {
+              m = next++;
+              map.set(l, m);
+            }
+            return m;
+          }),
+        });
+      }
+      continue;
+    }
+    fs.push(f);
+  }
+  if (coef === 0) return zeros(outShape);
+
+  // 2. Contract identity deltas: δ_ab with a summed renames a to b (or is a vector of ones).
+  contractDeltas(fs, rank);
+
+  // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1.
+  if (mergePowers(fs, rank)) return scale(coef, makeMul(fs, rank));
+
+  // 4. A vector of ones on a label that another factor carries is a factor 1.
+  removeRedundantOnes(fs);
+
+  if (fs.length === 0) return scalar(coef);
+  if (fs.length === 1 && fs[0]!.labels.length === rank && fs[0]!.labels.every((l, i) => l === i))
+    return scale(coef, fs[0]!.node);
+
+  const { factors, nlabels } = canonicalize(fs, rank);
+  const key = `*|${rank}|${factors.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
+  const node = intern<MulNode>(key, { kind: 'mul', factors, nlabels, shape: outShape });
+  return scale(coef, node);
+}
+
+function contractDeltas(fs: MFactor[], rank: number): void {
+  const occurs = (label: number, except: MFactor): boolean =>
+    fs.some((g) => g !== except && g.labels.includes(label));
+  const rename = (from: number, to: number): void => {
+    for (const g of fs) for (let i = 0; i < g.labels.length; i++) if (g.labels[i] === from) g.labels[i] = to;
+  };
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let k = 0; k < fs.length; k++) {
+      const f = fs[k]!;
+      if (f.node.kind !== 'delta') continue;
+      const [a, b] = f.labels as [number, number];
+      const size = f.node.shape[0]!;
+      if (a === b) {
+        fs[k] = { node: ones([size]), labels: [a] };
+        changed = true;
+        continue;
+      }
+      const summedA = a >= rank;
+      const summedB = b >= rank;
+      if (!summedA && !summedB) continue;
+      const [from, to] = summedA ? [a, b] : [b, a];
+      if (occurs(from, f)) {
+        fs.splice(k, 1);
+        rename(from, to);
+      } else {
+        fs[k] = { node: ones([size]), labels: [to] };
+      }
+      changed = true;
+      break;
+    }
+  }
+}
+
+function mergePowers(fs: MFactor[], rank: number): boolean {
+  if (fs.length < 2) return false;
+  const groups = new Map<string, { base: Node; exp: number; negative: boolean; members: number[] }>();
+  fs.forEach((f, i) => {
+    const base = f.node.kind === 'pow' ? f.node.base : f.node;
+    const exp = f.node.kind === 'pow' ? f.node.exp : 1;
+    const key = `${base.id}|${f.labels.join('.')}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { base, exp: 0, negative: false, members: [] };
+      groups.set(key, g);
+    }
+    g.exp += exp;
+    g.negative ||= exp < 0;
+    g.members.push(i);
+  });
+  const drop = new Set<number>();
+  for (const g of groups.values()) {
+    if (g.members.length < 2) continue;
+    const labels = fs[g.members[0]!]!.labels;
+    const hadamard = labels.every((l) => l < rank);
+    if (!hadamard && !g.negative) continue; // Σ_i x_i x_i stays a contraction (x'*x)
+    fs[g.members[0]!] = { node: makePow(g.base, g.exp), labels };
+    for (const m of g.members.slice(1)) drop.add(m);
+  }
+  if (drop.size === 0) return false;
+  const kept = fs.filter((_, i) => !drop.has(i));
+  fs.length = 0;
+  fs.push(...kept);
+  return true;
+}
+
+function removeRedundantOnes(fs: MFactor[]): void {
+  const isOnes = (f: MFactor): boolean => f.node.kind === 'const' && f.node.value === 1;
+  const seen = new Set<number>();
+  for (let k = fs.length - 1; k >= 0; k--) {
+    const f = fs[k]!;
+    if (!isOnes(f)) continue;
+    const l = f.labels[0]!;
+    const elsewhere = fs.some((g) => !isOnes(g) && g.labels.includes(l));
+    if (elsewhere || seen.has(l)) fs.splice(k, 1);
+    else seen.add(l);
+  }
+}
+
+/**
+ * Orders the factors and renames the summed labels canonically, so that products equal up to
+ * renaming of summed indices (and up to the order of the two slots of a symmetric factor) get the
+ * same form. Factors are sorted by a renaming-invariant key; ties are broken by trying the orders
+ * within tied groups (bounded) and keeping the smallest encoding.
+ */
+function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels: number } {
+  const sym = fs.map((f) => f.node.shape.length === 2 && isSymmetric(f.node));
+  // Occurrence signature of every summed label: which node and slot each occurrence sits at.
+  const occ = new Map<number, string[]>();
+  fs.forEach((f, k) =>
+    f.labels.forEach((l, slot) => {
+      if (l < rank) return;
+      let list = occ.get(l);
+      if (!list) occ.set(l, (list = []));
+      list.push(`${f.node.id}@${sym[k] ? '*' : slot}`);
+    }),
+  );
+  const sig = new Map<number, string>();
+  for (const [l, list] of occ) sig.set(l, list.sort().join('+'));
+  const keys = fs.map((f, k) => {
+    const slots = f.labels.map((l) => {
+      if (l < rank) return `o${l}`;
+      const first = f.labels.indexOf(l);
+      return `s${sym[k] ? (first === 0 && f.labels[1] === l ? 0 : '*') : first}[${sig.get(l)}]`;
+    });
+    if (sym[k]) slots.sort();
+    return `${f.node.id}|${slots.join('|')}`;
+  });
+  const order = fs.map((_, k) => k).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+  const groups: number[][] = [];
+  for (const k of order) {
+    const last = groups[groups.length - 1];
+    if (last && keys[last[0]!] === keys[k]) last.push(k);
+    else groups.push([k]);
+  }
+
+  let best: { enc: string; factors: Factor[]; nlabels: number } | null = null;
+  let budget = 256;
+  const consider = (seq: number[]): void => {
+    encodeAll(seq, 0, new Map(), rank, [], (enc, factors, nlabels) => {
+      budget--;
+      if (!best || enc < best.enc) best = { enc, factors, nlabels };
+    });
+  };
+  const encodeAll = (
+    seq: number[],
+    i: number,
+    map: Map<number, number>,
+    nextLabel: number,
+    acc: Factor[],
+    done: (enc: string, factors: Factor[], nlabels: number) => void,
+  ): void => {
+    if (i === seq.length) {
+      done(acc.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(','), acc, nextLabel);
+      return;
+    }
+    const k = seq[i]!;
+    const f = fs[k]!;
+    const fresh = f.labels.filter((l, j) => l >= rank && !map.has(l) && f.labels.indexOf(l) === j);
+    const variants = sym[k] && fresh.length === 2 && budget > 0 ? [fresh, [fresh[1]!, fresh[0]!]] : [fresh];
+    for (const v of variants) {
+      const m = new Map(map);
+      let nl = nextLabel;
+      for (const l of v) m.set(l, nl++);
+      let labels = f.labels.map((l) => (l < rank ? l : m.get(l)!));
+      if (sym[k]) labels = [...labels].sort((x, y) => x - y);
+      encodeAll(seq, i + 1, m, nl, [...acc, { node: f.node, labels }], done);
+    }
+  };
+
+  // Orders to try: all permutations within tied groups, while the budget lasts.
+  const permute = (gi: number, seq: number[]): void => {
+    if (budget <= 0 && best) return;
+    if (gi === groups.length) {
+      consider(seq);
+      return;
+    }
+    const g = groups[gi]!;
+    if (g.length === 1) {
+      permute(gi + 1, [...seq, g[0]!]);
+      return;
+    }
+    for (const p of permutations(g)) {
+      if (budget <= 0 && best) return;
+      permute(gi + 1, [...seq, ...p]);
+    }
+  };
+  permute(0, []);
+  const b = best as { enc: string; factors: Factor[]; nlabels: number } | null;
+  if (!b) throw new InternalError('canonicalize found no encoding');
+  return { factors: b.factors, nlabels: b.nlabels };
+}
+
+function* permutations<T>(xs: readonly T[]): Generator<T[]> {
+  if (xs.length <= 1) {
+    yield [...xs];
+    return;
+  }
+  for (let i = 0; i < xs.length; i++) {
+    const rest = [...xs.slice(0, i), ...xs.slice(i + 1)];
+    for (const p of permutations(rest)) yield [xs[i]!, ...p];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transposes and symmetry
+
+/** If n only permutes the axes of one node (a transpose), that node and the permutation. */
+export function asPermutation(n: Node): { base: Node; perm: readonly number[] } | undefined {
+  if (n.kind !== 'mul' || n.factors.length !== 1) return undefined;
+  const f = n.factors[0]!;
+  const r = n.shape.length;
+  if (n.nlabels !== r || f.labels.length !== r) return undefined;
+  if (new Set(f.labels).size !== r) return undefined;
+  return { base: f.node, perm: f.labels };
+}
+
+/** The transpose of a matrix-shaped node. */
+export function transpose(n: Node): Node {
+  if (n.shape.length < 2) return n;
+  if (n.shape.length !== 2) throw new InternalError('transpose of a tensor of rank > 2');
+  if (isSymmetric(n)) return n;
+  if (n.kind === 'add') return makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), [n.shape[1]!, n.shape[0]!]);
+  return makeMul([{ node: n, labels: [1, 0] }], 2);
+}
+
+const symmetricCache = new WeakMap<Node, boolean>();
+
+/** Whether a square matrix-shaped node equals its transpose (structurally, in canonical form). */
+export function isSymmetric(n: Node): boolean {
+  if (n.shape.length !== 2 || n.shape[0] !== n.shape[1]) return false;
+  const hit = symmetricCache.get(n);
+  if (hit !== undefined) return hit;
+  let r: boolean;
+  switch (n.kind) {
+    case 'var':
+      r = n.symmetric;
+      break;
+    case 'const':
+    case 'delta':
+      r = true;
+      break;
+    case 'add':
+      r = makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), n.shape) === n;
+      break;
+    case 'mul':
+      r = makeMul(n.factors.map((f) => ({ node: f.node, labels: f.labels.map((l) => (l === 0 ? 1 : l === 1 ? 0 : l)) })), 2) === n;
+      break;
+    case 'elem':
+    case 'inv':
+      r = isSymmetric(n.arg);
+      break;
+    case 'pow':
+      r = isSymmetric(n.base);
+      break;
+    case 'powv':
+      r = isSymmetric(n.base) && isSymmetric(n.exponent);
+      break;
+    case 'det':
+    case 'logdet':
+      r = false;
+      break;
+  }
+  symmetricCache.set(n, r);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise functions and powers
+
+const nonNegCache = new WeakMap<Node, boolean>();
+
+/** Whether every entry is ≥ 0 wherever the node is defined (used to merge powers safely). */
+export function isNonNegative(n: Node): boolean {
+  const hit = nonNegCache.get(n);
+  if (hit !== undefined) return hit;
+  let r = false;
+  switch (n.kind) {
+    case 'const':
+    case 'delta':
+      r = true;
+      break;
+    case 'elem':
+      r = ['exp', 'abs', 'relu', 'sigmoid', 'softplus', 'arccos'].includes(n.fn);
+      break;
+    case 'pow':
+      r = (Number.isInteger(n.exp) && n.exp % 2 === 0) || !Number.isInteger(n.exp) || isNonNegative(n.base);
+      break;
+    case 'add':
+      r = n.terms.every((t) => t.coef > 0 && isNonNegative(t.node));
+      break;
+    case 'mul':
+      r = n.factors.every((f) => isNonNegative(f.node)) || isSumOfSquares(n);
+      break;
+    default:
+      r = false;
+  }
+  nonNegCache.set(n, r);
+  return r;
+}
+
+/** Σ of products in which every factor occurs twice on the same labels (x'x, tr(X'X), …). */
+function isSumOfSquares(n: NodeOf<'mul'>): boolean {
+  const counts = new Map<string, number>();
+  for (const f of n.factors) {
+    const k = `${f.node.id}|${f.labels.join('.')}`;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts.values()].every((c) => c % 2 === 0);
+}
+
+export function makePow(base: Node, p: number): Node {
+  if (p === 0) return ones(base.shape);
+  if (p === 1) return base;
+  if (!Number.isFinite(p)) throw new InternalError(`power ${p}`);
+  if (base.kind === 'const') {
+    if (base.value === 1) return base;
+    if (p > 0) return base;
+  }
+  const c = constantValue(base);
+  if (c !== undefined && (c > 0 || Number.isInteger(p))) {
+    const v = Math.pow(c, p);
+    if (Number.isFinite(v)) return scalar(v);
+  }
+  const [k, core] = splitCoef(base);
+  if (k !== 1 && (k > 0 || Number.isInteger(p))) return scale(Math.pow(k, p), makePow(core, p));
+  if (base.kind === 'pow' && (Number.isInteger(p) || isNonNegative(base.base))) return makePow(base.base, base.exp * p);
+  const perm = asPermutation(base);
+  if (perm) return makeMul([{ node: makePow(perm.base, p), labels: [...perm.perm] }], base.shape.length);
+  return intern<PowNode>(`^|${base.id}|${p}`, { kind: 'pow', base, exp: p, shape: base.shape });
+}
+
+const ELEM_VALUE: Readonly<Record<ElemFn, (x: number) => number>> = {
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  arcsin: Math.asin,
+  arccos: Math.acos,
+  arctan: Math.atan,
+  exp: Math.exp,
+  log: Math.log,
+  tanh: Math.tanh,
+  abs: Math.abs,
+  sign: Math.sign,
+  relu: (x) => Math.max(x, 0),
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  softplus: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
+};
+
+/** The value of an element-wise function at a number (constant folding, reference evaluator). */
+export function elemValue(fn: ElemFn, x: number): number {
+  return ELEM_VALUE[fn](x);
+}
+
+export function makeElem(fn: ElementwiseFn, arg: Node): Node {
+  if (fn === 'sqrt') return makePow(arg, 0.5);
+  // f(c·1) = f(c)·1: constants fold.
+  if (arg.kind === 'const' || constantValue(arg) !== undefined || (splitCoef(arg)[1].kind === 'const')) {
+    const [k, core] = splitCoef(arg);
+    if (core.kind === 'const') {
+      const v = ELEM_VALUE[fn](k * core.value);
+      if (Number.isFinite(v)) return scale(v, ones(arg.shape));
+    }
+  }
+  if (fn === 'log' && arg.kind === 'elem' && arg.fn === 'exp') return arg.arg; // log(exp(u)) = u
+  if (fn === 'exp' && arg.kind === 'elem' && arg.fn === 'log') return arg.arg; // exp(log(u)) = u where defined
+  if (fn === 'log' && arg.kind === 'det') return makeLogdet(arg.arg); // log(det(X)) = logdet(X)
+  if (fn === 'abs' && isNonNegative(arg)) return arg;
+  if (fn === 'sign' && arg.kind === 'elem' && arg.fn === 'sign') return arg;
+  const perm = asPermutation(arg);
+  if (perm) return makeMul([{ node: makeElem(fn, perm.base), labels: [...perm.perm] }], arg.shape.length);
+  return intern<ElemNode>(`f|${fn}|${arg.id}`, { kind: 'elem', fn, arg, shape: arg.shape });
+}
+
+export function makePowv(base: Node, exponent: Node): Node {
+  if (!sameShape(base.shape, exponent.shape)) throw new InternalError('powv: shapes differ');
+  const c = constantValue(exponent);
+  if (c !== undefined) return makePow(base, c);
+  const [k, core] = splitCoef(exponent);
+  if (core.kind === 'const' && core.value === 1) return makePow(base, k);
+  return intern<PowvNode>(`^v|${base.id}|${exponent.id}`, { kind: 'powv', base, exponent, shape: base.shape });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix functions
+
+export function makeInv(a: Node): Node {
+  if (a.shape.length === 0) return makePow(a, -1);
+  if (a.kind === 'inv') return a.arg; // inv(inv(A)) = A
+  if (a.kind === 'delta') return a;
+  const [k, core] = splitCoef(a);
+  if (k !== 1) return scale(1 / k, makeInv(core));
+  const perm = asPermutation(a);
+  if (perm) return transpose(makeInv(perm.base)); // inv(A') = inv(A)'
+  return intern<InvNode>(`inv|${a.id}`, { kind: 'inv', arg: a, shape: a.shape });
+}
+
+export function makeDet(a: Node): Node {
+  if (a.shape.length === 0) return a;
+  if (a.kind === 'delta') return scalar(1);
+  if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
+  const perm = asPermutation(a);
+  if (perm) return makeDet(perm.base); // det(A') = det(A)
+  return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
+}
+
+export function makeLogdet(a: Node): Node {
+  if (a.shape.length === 0) return makeElem('log', a);
+  if (a.kind === 'delta') return scalar(0);
+  if (a.kind === 'inv') return neg(makeLogdet(a.arg)); // logdet(inv(A)) = -logdet(A)
+  const perm = asPermutation(a);
+  if (perm) return makeLogdet(perm.base);
+  return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traversal helpers
+
+export function children(n: Node): Node[] {
+  switch (n.kind) {
+    case 'var':
+    case 'const':
+    case 'delta':
+      return [];
+    case 'add':
+      return n.terms.map((t) => t.node);
+    case 'mul':
+      return n.factors.map((f) => f.node);
+    case 'elem':
+    case 'inv':
+    case 'det':
+    case 'logdet':
+      return [n.arg];
+    case 'pow':
+      return [n.base];
+    case 'powv':
+      return [n.base, n.exponent];
+  }
+}
+
+/** Rebuilds a node with each child replaced by f(child), through the canonicalizing constructors. */
+export function mapChildren(n: Node, f: (c: Node) => Node): Node {
+  switch (n.kind) {
+    case 'var':
+    case 'const':
+    case 'delta':
+      return n;
+    case 'add':
+      return makeAdd(n.terms.map((t) => ({ coef: t.coef, node: f(t.node) })), n.shape);
+    case 'mul':
+      return makeMul(n.factors.map((g) => ({ node: f(g.node), labels: g.labels })), n.shape.length);
+    case 'elem':
+      return makeElem(n.fn, f(n.arg));
+    case 'pow':
+      return makePow(f(n.base), n.exp);
+    case 'powv':
+      return makePowv(f(n.base), f(n.exponent));
+    case 'inv':
+      return makeInv(f(n.arg));
+    case 'det':
+      return makeDet(f(n.arg));
+    case 'logdet':
+      return makeLogdet(f(n.arg));
+  }
+}
+
+const varsCache = new WeakMap<Node, ReadonlySet<string>>();
+
+/** Names of the variables a node depends on. */
+export function freeVars(n: Node): ReadonlySet<string> {
+  const hit = varsCache.get(n);
+  if (hit) return hit;
+  let r: Set<string>;
+  if (n.kind === 'var') r = new Set([n.name]);
+  else {
+    r = new Set();
+    for (const c of children(n)) for (const v of freeVars(c)) r.add(v);
+  }
+  varsCache.set(n, r);
+  return r;
+}
+
+/** All nodes reachable from the roots, children before parents. */
+export function topoOrder(roots: readonly Node[]): Node[] {
+  const seen = new Set<Node>();
+  const out: Node[] = [];
+  const stack: [Node, boolean][] = roots.map((r) => [r, false]);
+  while (stack.length > 0) {
+    const [n, expanded] = stack.pop()!;
+    if (expanded) {
+      out.push(n);
+      continue;
+    }
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push([n, true]);
+    for (const c of children(n)) if (!seen.has(c)) stack.push([c, false]);
+  }
+  return out;
+}

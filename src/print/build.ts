@@ -1,0 +1,25 @@
+/** Span-less AST builders for printers (printed forms are ASTs of the input language). */
+import type { Ast, BinaryOp } from '../syntax/ast.js';
+import { NO_SPAN } from '../syntax/ast.js';
+
+export const num = (value: number): Ast => ({ kind: 'num', value, text: formatNumber(value), span: NO_SPAN });
+export const name = (n: string): Ast => ({ kind: 'name', name: n, span: NO_SPAN });
+export const call = (fn: string, ...args: Ast[]): Ast => ({ kind: 'call', fn, args, span: NO_SPAN, nameSpan: NO_SPAN });
+export const bin = (op: BinaryOp, left: Ast, right: Ast): Ast => ({
+  kind: 'binary', op, left, right, span: NO_SPAN, opSpan: NO_SPAN,
+});
+export const negate = (arg: Ast): Ast => {
+  if (arg.kind === 'num') return num(-arg.value);
+  if (arg.kind === 'neg') return arg.arg;
+  return { kind: 'neg', arg, span: NO_SPAN };
+};
+export const tr = (arg: Ast): Ast => {
+  if (arg.kind === 'transpose') return arg.arg;
+  return { kind: 'transpose', arg, span: NO_SPAN };
+};
+
+/** Shortest text that reads back as the same double. */
+export function formatNumber(v: number): string {
+  if (Object.is(v, -0)) return '0';
+  return String(v);
+}

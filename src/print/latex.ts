@@ -1,0 +1,129 @@
+/**
+ * AST → LaTeX that KaTeX renders: juxtaposition for matrix products, \top for transposes,
+ * \odot / \oslash for element-wise products and quotients, A^{-1}, \lVert x\rVert_2, \operatorname{diag}.
+ */
+import type { Ast } from '../syntax/ast.js';
+import { isGreek, PREC } from '../syntax/ops.js';
+import { precedence } from './text.js';
+
+/** A variable name in LaTeX: Greek letters as symbols, x1 as x_{1}, longer names upright-italic. */
+export function latexName(n: string): string {
+  if (isGreek(n)) return n === 'omicron' ? 'o' : `\\${n}`;
+  const m = /^([A-Za-z])([0-9]+)$/.exec(n);
+  if (m) return `${m[1]}_{${m[2]}}`;
+  if (/^[A-Za-z]$/.test(n)) return n;
+  return `\\mathit{${n.replace(/_/g, '\\_')}}`;
+}
+
+function paren(s: string): string {
+  return `\\left(${s}\\right)`;
+}
+
+function isAtomic(a: Ast): boolean {
+  return a.kind === 'name' || (a.kind === 'num' && a.value >= 0) || (a.kind === 'call' && !['inv'].includes(a.fn));
+}
+
+/** Whether a factor printed next to a number needs \cdot to be read right (2 \cdot 3). */
+function startsWithDigit(s: string): boolean {
+  return /^[0-9.]/.test(s);
+}
+
+export function toLatex(a: Ast): string {
+  switch (a.kind) {
+    case 'num':
+      return numLatex(a.value);
+    case 'name':
+      return a.name === 'eye' ? '\\mathbf{I}' : latexName(a.name);
+    case 'neg':
+      return `-${sub(a.arg, PREC.unary)}`;
+    case 'transpose':
+      return `${supBase(a.arg)}^\\top`;
+    case 'call':
+      return callLatex(a.fn, a.args);
+    case 'binary': {
+      switch (a.op) {
+        case '+':
+          return `${sub(a.left, PREC.sum)} + ${subRight(a.right, PREC.sum)}`;
+        case '-':
+          return `${sub(a.left, PREC.sum)} - ${subRight(a.right, PREC.sum)}`;
+        case '*': {
+          const l = sub(a.left, PREC.product);
+          const r = subRight(a.right, PREC.product);
+          const sep = startsWithDigit(r) || (a.right.kind === 'neg') ? ' \\cdot ' : ' ';
+          return `${l}${sep}${r}`;
+        }
+        case '/':
+          return `\\frac{${toLatex(a.left)}}{${toLatex(a.right)}}`;
+        case '.*':
+          return `${sub(a.left, PREC.product)} \\odot ${subRight(a.right, PREC.product)}`;
+        case './':
+          return `${sub(a.left, PREC.product)} \\oslash ${subRight(a.right, PREC.product)}`;
+        case '^':
+          return `${supBase(a.left)}^{${toLatex(a.right)}}`;
+        case '.^':
+          return `${supBase(a.left)}^{\\circ ${toLatex(a.right)}}`;
+      }
+    }
+  }
+}
+
+function numLatex(v: number): string {
+  const s = String(v);
+  const m = /^(-?[0-9.]+)e([+-]?)([0-9]+)$/.exec(s);
+  if (m) return `${m[1]} \\cdot 10^{${m[2] === '-' ? '-' : ''}${m[3]}}`;
+  return s;
+}
+
+function sub(a: Ast, prec: number): string {
+  const s = toLatex(a);
+  return precedence(a) < prec ? paren(s) : s;
+}
+
+function subRight(a: Ast, prec: number): string {
+  const s = toLatex(a);
+  return precedence(a) <= prec && a.kind === 'binary' ? paren(s) : precedence(a) < prec ? paren(s) : s;
+}
+
+/** The base of a superscript (x^\top, x^2): anything but a plain symbol gets parentheses. */
+function supBase(a: Ast): string {
+  const s = toLatex(a);
+  if (a.kind === 'name' || (a.kind === 'num' && a.value >= 0)) return s;
+  if (a.kind === 'call' && isAtomic(a) && !['norm2', 'norm1'].includes(a.fn)) return s;
+  if (a.kind === 'call' && ['norm2', 'norm1'].includes(a.fn)) return s;
+  return paren(s);
+}
+
+function callLatex(fn: string, args: readonly Ast[]): string {
+  const x = args[0]!;
+  const inner = toLatex(x);
+  switch (fn) {
+    case 'norm2':
+      return `\\left\\lVert ${inner} \\right\\rVert_2`;
+    case 'norm1':
+      return `\\left\\lVert ${inner} \\right\\rVert_1`;
+    case 'inv':
+      return `${supBase(x)}^{-1}`;
+    case 'sqrt':
+      return `\\sqrt{${inner}}`;
+    case 'vector':
+      return x.kind === 'num' && x.value === 1 ? '\\mathbf{1}' : `${sub(x, PREC.product)}\\,\\mathbf{1}`;
+    case 'matrix':
+      return x.kind === 'num' && x.value === 1 ? '\\mathbf{1}\\mathbf{1}^\\top' : `${sub(x, PREC.product)}\\,\\mathbf{1}\\mathbf{1}^\\top`;
+    case 'det':
+      return `\\det${paren(inner)}`;
+    case 'logdet':
+      return `\\log\\det${paren(inner)}`;
+    case 'exp':
+    case 'log':
+    case 'sin':
+    case 'cos':
+    case 'tan':
+    case 'tanh':
+    case 'arcsin':
+    case 'arccos':
+    case 'arctan':
+      return `\\${fn}${paren(inner)}`;
+    default:
+      return `\\operatorname{${fn}}${paren(inner)}`;
+  }
+}

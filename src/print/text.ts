@@ -1,0 +1,65 @@
+/**
+ * AST → text in the input language, with the fewest parentheses that keep the tree (so the text
+ * parses back to the same AST), and the operation count used to compare forms.
+ */
+import type { Ast } from '../syntax/ast.js';
+import { astChildren } from '../syntax/ast.js';
+import { BINARY_OPS, PREC } from '../syntax/ops.js';
+
+export function precedence(a: Ast): number {
+  switch (a.kind) {
+    case 'num':
+      return a.value < 0 ? PREC.unary : PREC.atom;
+    case 'name':
+    case 'call':
+      return PREC.atom;
+    case 'neg':
+      return PREC.unary;
+    case 'transpose':
+      return PREC.postfix;
+    case 'binary':
+      return BINARY_OPS[a.op].prec;
+  }
+}
+
+export function toText(a: Ast): string {
+  switch (a.kind) {
+    case 'num':
+      return a.text;
+    case 'name':
+      return a.name;
+    case 'call':
+      return `${a.fn}(${a.args.map(toText).join(', ')})`;
+    case 'neg': {
+      const inner = toText(a.arg);
+      // -(a*b) equals (-a)*b, so a product needs no parentheses; a sum does.
+      return precedence(a.arg) >= PREC.product ? `-${inner}` : `-(${inner})`;
+    }
+    case 'transpose':
+      return `${wrap(a.arg, precedence(a.arg) < PREC.postfix || (a.arg.kind === 'num' && a.arg.value < 0))}'`;
+    case 'binary': {
+      const info = BINARY_OPS[a.op];
+      const lp = precedence(a.left);
+      const rp = precedence(a.right);
+      const leftParens = lp < info.prec || (lp === info.prec && info.assoc === 'right');
+      let rightParens = rp < info.prec || (rp === info.prec && info.assoc === 'left');
+      // The exponent of ^ may be a negative number or a negated power: a^-1, a^-b^c.
+      if ((a.op === '^' || a.op === '.^') && (a.right.kind === 'neg' || (a.right.kind === 'num' && a.right.value < 0)))
+        rightParens = !(a.right.kind === 'num' || precedence(a.right.kind === 'neg' ? a.right.arg : a.right) >= PREC.power);
+      const sep = a.op === '+' || a.op === '-' ? ` ${a.op} ` : a.op;
+      return `${wrap(a.left, leftParens)}${sep}${wrap(a.right, rightParens)}`;
+    }
+  }
+}
+
+function wrap(a: Ast, parens: boolean): string {
+  const t = toText(a);
+  return parens ? `(${t})` : t;
+}
+
+/** Operators and function calls in a tree (numbers and names are free). */
+export function countOps(a: Ast): number {
+  let n = a.kind === 'num' || a.kind === 'name' ? 0 : 1;
+  for (const c of astChildren(a)) n += countOps(c);
+  return n;
+}

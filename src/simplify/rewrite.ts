@@ -1,0 +1,70 @@
+/**
+ * The rewriting engine: rules are named data; a phase applies its rules bottom-up at every node
+ * until none applies anywhere (a fixed point). Constructors keep every intermediate canonical, so
+ * "no change" is object identity.
+ */
+import { type Node, mapChildren } from '../ir/node.js';
+
+export interface Rule {
+  readonly name: string;
+  /** The identity the rule applies, in one line. */
+  readonly math: string;
+  /** The rewritten node, or undefined when the rule does not apply here. */
+  apply(n: Node): Node | undefined;
+}
+
+export interface Phase {
+  readonly name: string;
+  readonly rules: readonly Rule[];
+}
+
+export interface RewriteStep {
+  readonly rule: string;
+  readonly before: Node;
+  readonly after: Node;
+}
+
+const MAX_PASSES = 12;
+const MAX_STEPS_AT_NODE = 50;
+
+/** Applies a phase to a fixed point. `trace` receives every rewrite (for tests of each rule). */
+export function runPhase(root: Node, phase: Phase, trace?: RewriteStep[]): Node {
+  let cur = root;
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const next = pass1(cur, phase, trace);
+    if (next === cur) return cur;
+    cur = next;
+  }
+  return cur;
+}
+
+function pass1(root: Node, phase: Phase, trace: RewriteStep[] | undefined): Node {
+  const memo = new Map<Node, Node>();
+  const active = new Set<Node>();
+  const visit = (n: Node): Node => {
+    const hit = memo.get(n);
+    if (hit) return hit;
+    // A rule that rebuilt a node around the one being visited must not recurse forever.
+    if (active.has(n)) return n;
+    active.add(n);
+    let cur = mapChildren(n, visit);
+    for (let steps = 0; steps < MAX_STEPS_AT_NODE; steps++) {
+      let applied = false;
+      for (const rule of phase.rules) {
+        const out = rule.apply(cur);
+        if (out !== undefined && out !== cur) {
+          trace?.push({ rule: rule.name, before: cur, after: out });
+          // The rewrite may have built new children: simplify them before trying rules again here.
+          cur = out === n ? out : mapChildren(out, visit);
+          applied = true;
+          break;
+        }
+      }
+      if (!applied) break;
+    }
+    active.delete(n);
+    memo.set(n, cur);
+    return cur;
+  };
+  return visit(root);
+}

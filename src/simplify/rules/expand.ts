@@ -1,0 +1,67 @@
+/**
+ * Expansion rules: they make identities visible to the canonical constructors, which then contract
+ * deltas and collect like terms.
+ */
+import { type Node, type Factor, delta, makeAdd, makeMul } from '../../ir/node.js';
+import type { Rule } from '../rewrite.js';
+
+function hasDelta(n: Node): boolean {
+  if (n.kind === 'delta') return true;
+  return n.kind === 'mul' && n.factors.some((f) => f.node.kind === 'delta');
+}
+
+/** A product with a sum factor whose terms carry deltas is distributed so the deltas contract. */
+export const distributeDeltas: Rule = {
+  name: 'distribute-delta-sum',
+  math: 'A·(δ·B + C) → A·δ·B + A·C   (then δ contracts with A)',
+  apply(n) {
+    if (n.kind !== 'mul') return undefined;
+    const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasDelta(t.node)));
+    if (k < 0) return undefined;
+    const sum = n.factors[k]!;
+    if (sum.node.kind !== 'add') return undefined;
+    const terms = sum.node.terms.map((t) => ({
+      coef: t.coef,
+      node: makeMul(
+        n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
+        n.shape.length,
+      ),
+    }));
+    return makeAdd(terms, n.shape);
+  },
+};
+
+/** A matrix contracted with its own inverse is the identity. */
+export const cancelInverse: Rule = {
+  name: 'inverse-cancel',
+  math: 'A^i_p (A⁻¹)^p_j → δ^i_j,   (A⁻¹)^i_p A^p_j → δ^i_j',
+  apply(n) {
+    if (n.kind !== 'mul') return undefined;
+    const fs = n.factors;
+    const count = new Map<number, number>();
+    for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+    const r = n.shape.length;
+    for (let i = 0; i < fs.length; i++) {
+      const inv = fs[i]!;
+      if (inv.node.kind !== 'inv') continue;
+      for (let j = 0; j < fs.length; j++) {
+        const a = fs[j]!;
+        if (j === i || a.node !== inv.node.arg) continue;
+        // (A⁻¹)_{x p} A_{p y} or A_{x p} (A⁻¹)_{p y}, with p summed and nowhere else.
+        for (const [first, second] of [
+          [inv, a],
+          [a, inv],
+        ] as const) {
+          const p = first.labels[1]!;
+          if (p < r || second.labels[0] !== p || count.get(p) !== 2 || first.labels[0] === p || second.labels[1] === p) continue;
+          const rest = fs.filter((_, k) => k !== i && k !== j);
+          return makeMul(
+            [...rest, { node: delta(inv.node.shape[0]!), labels: [first.labels[0]!, second.labels[1]!] }],
+            r,
+          );
+        }
+      }
+    }
+    return undefined;
+  },
+};

@@ -1,0 +1,143 @@
+/**
+ * Factoring: a factor that several terms of a sum share (on the same axes) is pulled out,
+ *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
+ * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
+ */
+import { type Factor, type Node, type NodeOf, isSymmetric, makeAdd, makeMul, ones } from '../../ir/node.js';
+import { cost } from '../cost.js';
+import type { Rule } from '../rewrite.js';
+
+interface TermView {
+  readonly coef: number;
+  readonly factors: readonly Factor[];
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+function view(node: Node, coef: number, r: number): TermView {
+  if (node.kind === 'mul') return { coef, factors: node.factors };
+  return { coef, factors: [{ node, labels: range(r) }] };
+}
+
+interface Occurrence {
+  readonly index: number;
+  readonly labels: readonly number[];
+}
+
+/** Renaming-invariant description of a factor's place in its term. */
+function signature(t: TermView, index: number, labels: readonly number[], r: number): string {
+  const f = t.factors[index]!;
+  const desc = labels.map((l, slot) => {
+    if (l < r) return `o${l}`;
+    const first = labels.indexOf(l);
+    const shared = t.factors.some((g, j) => j !== index && g.labels.includes(l));
+    return `${shared ? 's' : 'i'}${first === slot ? slot : `=${first}`}`;
+  });
+  return `${f.node.id}|${desc.join(',')}`;
+}
+
+function occurrences(t: TermView, r: number): Map<string, Occurrence> {
+  const out = new Map<string, Occurrence>();
+  t.factors.forEach((f, index) => {
+    const variants: (readonly number[])[] = [f.labels];
+    if (f.labels.length === 2 && isSymmetric(f.node)) variants.push([f.labels[1]!, f.labels[0]!]);
+    for (const labels of variants) {
+      const sig = signature(t, index, labels, r);
+      if (!out.has(sig)) out.set(sig, { index, labels });
+    }
+  });
+  return out;
+}
+
+function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurrence>[], sig: string): Node {
+  const r = n.shape.length;
+  const members: number[] = [];
+  const others: number[] = [];
+  occs.forEach((o, t) => (o.has(sig) ? members : others).push(t));
+
+  const first = occs[members[0]!]!.get(sig)!;
+  const phi = views[members[0]!]!.factors[first.index]!.node;
+  // Interface labels: φ's summed labels that the rest uses (slot order), then the free labels the rests use.
+  const ifaceSlots: number[] = [];
+  first.labels.forEach((l, slot) => {
+    if (l >= r && first.labels.indexOf(l) === slot && sig.split('|')[1]!.split(',')[slot]!.startsWith('s')) ifaceSlots.push(slot);
+  });
+  const used = new Set<number>();
+  for (const t of members) {
+    const o = occs[t]!.get(sig)!;
+    views[t]!.factors.forEach((g, j) => {
+      if (j !== o.index) for (const l of g.labels) if (l < r) used.add(l);
+    });
+  }
+  const U = [...used].sort((a, b) => a - b);
+  const nS = ifaceSlots.length;
+  // A sum factor of rank > 2 has no matrix form; keep such terms apart.
+  if (nS + U.length > Math.max(2, r)) return n;
+  const ifaceShape = [...ifaceSlots.map((s) => phi.shape[s]!), ...U.map((u) => n.shape[u]!)];
+
+  const rests = members.map((t) => {
+    const v = views[t]!;
+    const o = occs[t]!.get(sig)!;
+    const map = new Map<number, number>();
+    ifaceSlots.forEach((s, k) => map.set(o.labels[s]!, k));
+    U.forEach((u, j) => map.set(u, nS + j));
+    const base = nS + U.length;
+    const relabel = (l: number): number => map.get(l) ?? base + l;
+    const fs: Factor[] = v.factors
+      .filter((_, j) => j !== o.index)
+      .map((g) => ({ node: g.node, labels: g.labels.map(relabel) }));
+    U.forEach((u, j) => {
+      if (!fs.some((g) => g.labels.includes(nS + j))) fs.push({ node: ones([n.shape[u]!]), labels: [nS + j] });
+    });
+    return { coef: v.coef, node: makeMul(fs, base) };
+  });
+  const sum = makeAdd(rests, ifaceShape);
+
+  // φ with its interface labels renamed above the output labels; internal labels stay summed.
+  const phiLabels = first.labels.map((l) => {
+    if (l < r) return l;
+    const k = ifaceSlots.findIndex((s) => first.labels[s] === l);
+    return k >= 0 ? r + k : r + nS + l;
+  });
+  const combined = makeMul(
+    [
+      { node: phi, labels: phiLabels },
+      { node: sum, labels: [...range(nS).map((k) => r + k), ...U] },
+    ],
+    r,
+  );
+  return makeAdd(
+    [{ coef: 1, node: combined }, ...others.map((t) => n.terms[t]!)],
+    n.shape,
+  );
+}
+
+export const factorCommon: Rule = {
+  name: 'factor-common',
+  math: 'Σ_t c_t φ R_t → φ (Σ_t c_t R_t)   when it shortens the form',
+  apply(n) {
+    if (n.kind !== 'add' || n.terms.length < 2) return undefined;
+    const r = n.shape.length;
+    const views = n.terms.map((t) => view(t.node, t.coef, r));
+    const occs = views.map((v) => occurrences(v, r));
+    const count = new Map<string, number>();
+    for (const o of occs) for (const sig of o.keys()) count.set(sig, (count.get(sig) ?? 0) + 1);
+    const nodeOf = (sig: string): Node => {
+      for (let t = 0; t < occs.length; t++) {
+        const o = occs[t]!.get(sig);
+        if (o) return views[t]!.factors[o.index]!.node;
+      }
+      throw new Error('unreachable');
+    };
+    const candidates = [...count.entries()]
+      .filter(([, c]) => c >= 2)
+      .sort((a, b) => b[1] - a[1] || cost(nodeOf(b[0])) - cost(nodeOf(a[0])) || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 8);
+    const before = cost(n);
+    for (const [sig] of candidates) {
+      const out = factorOut(n, views, occs, sig);
+      if (cost(out) < before) return out;
+    }
+    return undefined;
+  },
+};

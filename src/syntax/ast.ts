@@ -1,0 +1,50 @@
+/**
+ * The syntax tree of the input language. Every node carries the source range it was parsed from
+ * (`span`, half-open character offsets), so that errors can point at the offending text.
+ */
+
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+export type BinaryOp = '+' | '-' | '*' | '/' | '.*' | './' | '^' | '.^';
+
+export type Ast =
+  | { readonly kind: 'num'; readonly value: number; readonly text: string; readonly span: Span }
+  | { readonly kind: 'name'; readonly name: string; readonly span: Span }
+  | { readonly kind: 'neg'; readonly arg: Ast; readonly span: Span }
+  | { readonly kind: 'transpose'; readonly arg: Ast; readonly span: Span }
+  | {
+      readonly kind: 'binary';
+      readonly op: BinaryOp;
+      readonly left: Ast;
+      readonly right: Ast;
+      readonly span: Span;
+      readonly opSpan: Span;
+    }
+  | {
+      readonly kind: 'call';
+      readonly fn: string;
+      readonly args: readonly Ast[];
+      readonly span: Span;
+      readonly nameSpan: Span;
+    };
+
+export const NO_SPAN: Span = { start: 0, end: 0 };
+
+/** Children of a node, in source order. */
+export function astChildren(a: Ast): readonly Ast[] {
+  switch (a.kind) {
+    case 'num':
+    case 'name':
+      return [];
+    case 'neg':
+    case 'transpose':
+      return [a.arg];
+    case 'binary':
+      return [a.left, a.right];
+    case 'call':
+      return a.args;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Typed builders called by the grammar's postprocessors. The grammar holds only syntax; these
+ * functions make the AST nodes and compute their source spans from the tokens.
+ */
+import type { Ast, BinaryOp, Span } from './ast.js';
+
+interface Tok {
+  readonly value: string;
+  readonly text: string;
+  readonly offset: number;
+}
+
+type Item = Ast | Tok | Item[] | Ast[];
+
+function tokSpan(t: Tok): Span {
+  return { start: t.offset, end: t.offset + t.text.length };
+}
+
+function join(a: Span, b: Span): Span {
+  return { start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+}
+
+/** The token inside a `("+" | "-")` group, which nearley hands over as a one-element array. */
+function groupTok(x: Item): Tok {
+  return (Array.isArray(x) ? x[0] : x) as Tok;
+}
+
+export function binary(d: Item[]): Ast {
+  const left = d[0] as Ast;
+  const t = groupTok(d[1] as Item);
+  const right = d[2] as Ast;
+  return { kind: 'binary', op: t.value as BinaryOp, left, right, span: join(left.span, right.span), opSpan: tokSpan(t) };
+}
+
+export function neg(d: Item[]): Ast {
+  const t = d[0] as Tok;
+  const arg = d[1] as Ast;
+  return { kind: 'neg', arg, span: join(tokSpan(t), arg.span) };
+}
+
+export function transpose(d: Item[]): Ast {
+  const arg = d[0] as Ast;
+  const t = d[1] as Tok;
+  return { kind: 'transpose', arg, span: join(arg.span, tokSpan(t)) };
+}
+
+export function num(d: Item[]): Ast {
+  const t = d[0] as Tok;
+  return { kind: 'num', value: Number(t.value), text: t.text, span: tokSpan(t) };
+}
+
+export function name(d: Item[]): Ast {
+  const t = d[0] as Tok;
+  return { kind: 'name', name: t.value, span: tokSpan(t) };
+}
+
+export function call(d: Item[]): Ast {
+  const t = d[0] as Tok;
+  const args = d[2] as Ast[];
+  const close = d[3] as Tok;
+  return { kind: 'call', fn: t.value, args, span: join(tokSpan(t), tokSpan(close)), nameSpan: tokSpan(t) };
+}
+
+/** Parentheses make no node; the inner node keeps its own span. */
+export function paren(d: Item[]): Ast {
+  return d[1] as Ast;
+}
+
+export function firstArg(d: Item[]): Ast[] {
+  return [d[0] as Ast];
+}
+
+export function nextArg(d: Item[]): Ast[] {
+  return [...(d[0] as Ast[]), d[2] as Ast];
+}

@@ -1,0 +1,352 @@
+/**
+ * The checker: types by the naming convention (overridden by declarations), symbolic sizes unified
+ * across the expression, and errors that name the operator, point at it and give both sizes.
+ */
+import type { Ast, Span } from './ast.js';
+import { astChildren } from './ast.js';
+import { FUNCTIONS, isFnName, isGreek, RESERVED_NAMES } from './ops.js';
+import { ONE, SCALAR, SIZE_NAMES, Sizes, kindOf, type Dim, type Type, type TypeKind } from './types.js';
+import { typeError, unsupported, inputError } from '../errors.js';
+
+export type DeclaredType = 'scalar' | 'vector' | 'matrix' | 'symmetric matrix';
+export const DECLARED_TYPES: readonly DeclaredType[] = ['scalar', 'vector', 'matrix', 'symmetric matrix'];
+
+export interface VarInfo {
+  readonly name: string;
+  readonly declared: DeclaredType;
+  readonly symmetric: boolean;
+  readonly type: Type;
+  /** Where the variable first occurs (undefined for a variable that is only declared). */
+  readonly span: Span | undefined;
+  /** Whether its type came from a declaration rather than the naming convention. */
+  readonly explicit: boolean;
+}
+
+export interface Checked {
+  readonly text: string;
+  readonly ast: Ast;
+  readonly types: ReadonlyMap<Ast, Type>;
+  /** Variables in order of first appearance. */
+  readonly vars: ReadonlyMap<string, VarInfo>;
+  readonly sizes: Sizes;
+  /** Display name of a size symbol. */
+  sizeName(d: Dim): string;
+}
+
+export type Declarations = Readonly<Record<string, DeclaredType | string>>;
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The type a name has by the naming convention, or undefined if the convention says nothing. */
+export function conventionalType(name: string): DeclaredType | undefined {
+  if (isGreek(name)) return 'scalar';
+  const c = name[0]!;
+  if (c >= 'a' && c <= 'g') return 'scalar';
+  if (c >= 'h' && c <= 'z') return 'vector';
+  if (c >= 'A' && c <= 'Z') return 'matrix';
+  return undefined;
+}
+
+export function parseDeclaredType(text: string): DeclaredType | undefined {
+  const t = text.trim().replace(/\s+/g, ' ').toLowerCase();
+  return (DECLARED_TYPES as readonly string[]).includes(t) ? (t as DeclaredType) : undefined;
+}
+
+/** Validates declarations given as { name: type }. */
+export function validateDeclarations(decls: Declarations): Map<string, DeclaredType> {
+  const out = new Map<string, DeclaredType>();
+  for (const [name, type] of Object.entries(decls)) {
+    if (!IDENT.test(name)) throw inputError(`cannot declare '${name}': a name is a letter or _ followed by letters, digits or _`);
+    if (RESERVED_NAMES.has(name)) throw inputError(`cannot declare '${name}': it is a function name`);
+    const t = parseDeclaredType(type);
+    if (!t) throw inputError(`unknown type '${type}' for ${name}: use scalar, vector, matrix or symmetric matrix`);
+    out.set(name, t);
+  }
+  return out;
+}
+
+class Checker {
+  readonly sizes = new Sizes();
+  readonly types = new Map<Ast, Type>();
+  readonly vars = new Map<string, VarInfo>();
+  private readonly names = new Map<Dim, string>();
+
+  constructor(
+    readonly text: string,
+    readonly decls: ReadonlyMap<string, DeclaredType>,
+  ) {}
+
+  sizeName = (d: Dim): string => {
+    const r = this.sizes.find(d);
+    if (r === ONE) return '1';
+    let name = this.names.get(r);
+    if (name === undefined) {
+      const i = this.names.size;
+      name = i < SIZE_NAMES.length ? SIZE_NAMES[i]! : `n${i - SIZE_NAMES.length + 2}`;
+      this.names.set(r, name);
+    }
+    return name;
+  };
+
+  /** Names every size symbol of the variables in order of appearance, rows before columns. */
+  nameSizes(): void {
+    this.names.clear();
+    for (const v of this.vars.values()) {
+      this.sizeName(v.type.rows);
+      this.sizeName(v.type.cols);
+    }
+  }
+
+  describe(t: Type): string {
+    const kind = kindOf(t, this.sizes);
+    const r = this.sizeName(t.rows);
+    const c = this.sizeName(t.cols);
+    switch (kind) {
+      case 'scalar':
+        return 'a scalar';
+      case 'vector':
+        return `a vector of size ${r} (${r}×1)`;
+      case 'row vector':
+        return `a row vector of size ${c} (1×${c})`;
+      case 'matrix':
+        return `a ${r}×${c} matrix`;
+    }
+  }
+
+  snippet(a: Ast): string {
+    const s = this.text.slice(a.span.start, a.span.end);
+    return s.length > 40 ? s.slice(0, 37) + '...' : s;
+  }
+
+  kind(t: Type): TypeKind {
+    return kindOf(t, this.sizes);
+  }
+
+  declareVar(name: string, span: Span | undefined): VarInfo {
+    const existing = this.vars.get(name);
+    if (existing) return existing;
+    const declared = this.decls.get(name);
+    const conv = conventionalType(name);
+    const t = declared ?? conv;
+    if (!t)
+      throw typeError(
+        `cannot tell the type of '${name}' from its name: declare it (for example --let "${name}: vector")`,
+        span,
+      );
+    let type: Type;
+    switch (t) {
+      case 'scalar':
+        type = SCALAR;
+        break;
+      case 'vector':
+        type = { rows: this.sizes.fresh(), cols: ONE };
+        break;
+      case 'matrix':
+        type = { rows: this.sizes.fresh(), cols: this.sizes.fresh() };
+        break;
+      case 'symmetric matrix': {
+        const n = this.sizes.fresh();
+        type = { rows: n, cols: n };
+        break;
+      }
+    }
+    const info: VarInfo = { name, declared: t, symmetric: t === 'symmetric matrix', type, span, explicit: declared !== undefined };
+    this.vars.set(name, info);
+    return info;
+  }
+
+  check(a: Ast): Type {
+    const t = this.infer(a);
+    this.types.set(a, t);
+    return t;
+  }
+
+  private infer(a: Ast): Type {
+    switch (a.kind) {
+      case 'num':
+        if (!Number.isFinite(a.value)) throw typeError(`number ${a.text} is out of range`, a.span);
+        return SCALAR;
+      case 'name': {
+        if (a.name === 'eye') {
+          const n = this.sizes.fresh();
+          return { rows: n, cols: n };
+        }
+        if (isFnName(a.name)) throw typeError(`${a.name} is a function: write ${a.name}(...)`, a.span);
+        return this.declareVar(a.name, a.span).type;
+      }
+      case 'neg':
+        return this.check(a.arg);
+      case 'transpose': {
+        const t = this.check(a.arg);
+        return { rows: t.cols, cols: t.rows };
+      }
+      case 'binary':
+        return this.binary(a);
+      case 'call':
+        return this.call(a);
+    }
+  }
+
+  private sameShape(op: string, a: Ast & { kind: 'binary' }, l: Type, r: Type): void {
+    const okRows = this.sizes.unify(l.rows, r.rows);
+    const okCols = okRows && this.sizes.unify(l.cols, r.cols);
+    if (!okRows || !okCols) {
+      const lk = this.kind(l);
+      const rk = this.kind(r);
+      const hint =
+        (lk === 'scalar') !== (rk === 'scalar') && (op === '+' || op === '-')
+          ? '; to add a scalar to every entry write c*vector(1) or c*matrix(1)'
+          : lk === 'vector' && rk === 'row vector' || lk === 'row vector' && rk === 'vector'
+            ? '; transpose one side with \''
+            : '';
+      throw typeError(
+        `${op}: shapes differ: ${this.snippet(a.left)} is ${this.describe(l)}, ${this.snippet(a.right)} is ${this.describe(r)}${hint}`,
+        a.opSpan,
+      );
+    }
+  }
+
+  private binary(a: Ast & { kind: 'binary' }): Type {
+    const l = this.check(a.left);
+    const r = this.check(a.right);
+    const lk = this.kind(l);
+    const rk = this.kind(r);
+    switch (a.op) {
+      case '+':
+      case '-':
+        this.sameShape(a.op, a, l, r);
+        return l;
+      case '.*':
+      case './':
+        if (lk === 'scalar') return r;
+        if (rk === 'scalar') return l;
+        this.sameShape(a.op, a, l, r);
+        return l;
+      case '*': {
+        if (lk === 'scalar') return r;
+        if (rk === 'scalar') return l;
+        if (!this.sizes.unify(l.cols, r.rows)) {
+          throw typeError(
+            `*: inner sizes ${this.sizeName(l.cols)} and ${this.sizeName(r.rows)} differ: ${this.snippet(a.left)} is ${this.describe(l)}, ${this.snippet(a.right)} is ${this.describe(r)}`,
+            a.opSpan,
+          );
+        }
+        return { rows: l.rows, cols: r.cols };
+      }
+      case '/':
+        if (rk !== 'scalar')
+          throw typeError(
+            `/: divides by a scalar, but ${this.snippet(a.right)} is ${this.describe(r)}; use ./ for element-wise division or inv(...) for a matrix inverse`,
+            a.opSpan,
+          );
+        return l;
+      case '^': {
+        if (lk === 'scalar' && rk === 'scalar') return SCALAR;
+        if (rk !== 'scalar')
+          throw typeError(`^: the exponent must be a scalar, but ${this.snippet(a.right)} is ${this.describe(r)}; use .^ for element-wise powers`, a.opSpan);
+        if (lk === 'vector' || lk === 'row vector')
+          throw typeError(`^: ${this.snippet(a.left)} is ${this.describe(l)}, not a square matrix; use .^ for element-wise powers`, a.opSpan);
+        if (integerConstant(a.right) === undefined)
+          throw unsupported(`^: a matrix power needs an integer constant exponent (A^2, A^-1); ${this.snippet(a.right)} is not one`, a.right.span);
+        if (!this.sizes.unify(l.rows, l.cols))
+          throw typeError(`^: a matrix power needs a square matrix, but ${this.snippet(a.left)} is ${this.describe(l)}`, a.opSpan);
+        return l;
+      }
+      case '.^':
+        if (rk === 'scalar') return l;
+        if (lk === 'scalar') return r;
+        this.sameShape(a.op, a, l, r);
+        return l;
+    }
+  }
+
+  private call(a: Ast & { kind: 'call' }): Type {
+    if (!isFnName(a.fn)) {
+      if (a.fn === 'eye') throw typeError('eye takes no arguments: its size comes from the context', a.nameSpan);
+      const what = conventionalType(a.fn) ?? this.decls.get(a.fn);
+      throw typeError(what ? `${a.fn} is a variable, not a function (write * for products)` : `unknown function '${a.fn}'`, a.nameSpan);
+    }
+    const info = FUNCTIONS[a.fn];
+    if (a.args.length !== info.arity)
+      throw typeError(`${a.fn} takes ${info.arity} argument${info.arity === 1 ? '' : 's'}, not ${a.args.length}`, a.span);
+    const arg = a.args[0]!;
+    const t = this.check(arg);
+    const k = this.kind(t);
+    if (info.elementwise) return t;
+    switch (a.fn) {
+      case 'sum':
+      case 'norm1':
+      case 'norm2':
+        return SCALAR;
+      case 'tr':
+      case 'det':
+      case 'logdet':
+      case 'inv': {
+        if (k === 'scalar') return SCALAR;
+        if (k !== 'matrix' || !this.sizes.unify(t.rows, t.cols))
+          throw typeError(`${a.fn} needs a square matrix, but ${this.snippet(arg)} is ${this.describe(t)}`, a.nameSpan);
+        return a.fn === 'inv' ? t : SCALAR;
+      }
+      case 'diag': {
+        if (k === 'scalar') return SCALAR;
+        if (k === 'vector') return { rows: t.rows, cols: t.rows };
+        if (k === 'row vector') return { rows: t.cols, cols: t.cols };
+        if (!this.sizes.unify(t.rows, t.cols))
+          throw typeError(`diag of a matrix needs a square matrix, but ${this.snippet(arg)} is ${this.describe(t)}`, a.nameSpan);
+        return { rows: t.rows, cols: ONE };
+      }
+      case 'vector':
+      case 'matrix':
+        if (k !== 'scalar')
+          throw typeError(`${a.fn}(c) takes a scalar c, but ${this.snippet(arg)} is ${this.describe(t)}`, arg.span);
+        return a.fn === 'vector'
+          ? { rows: this.sizes.fresh(), cols: ONE }
+          : { rows: this.sizes.fresh(), cols: this.sizes.fresh() };
+    }
+    throw new Error(`internal: no type rule for ${a.fn}`);
+  }
+}
+
+/** The value of an integer constant exponent (`2`, `-1`, `(-3)`), or undefined. */
+export function integerConstant(a: Ast): number | undefined {
+  if (a.kind === 'num') return Number.isInteger(a.value) ? a.value : undefined;
+  if (a.kind === 'neg') {
+    const v = integerConstant(a.arg);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}
+
+/** Variable names in order of first appearance. */
+function variableOrder(ast: Ast): { name: string; span: Span }[] {
+  const out: { name: string; span: Span }[] = [];
+  const seen = new Set<string>();
+  const stack: Ast[] = [ast];
+  const visit: Ast[] = [];
+  while (stack.length > 0) {
+    const a = stack.pop()!;
+    visit.push(a);
+    const ch = astChildren(a);
+    for (let i = ch.length - 1; i >= 0; i--) stack.push(ch[i]!);
+  }
+  for (const a of visit) {
+    if (a.kind === 'name' && a.name !== 'eye' && !isFnName(a.name) && !seen.has(a.name)) {
+      seen.add(a.name);
+      out.push({ name: a.name, span: a.span });
+    }
+  }
+  return out;
+}
+
+export function check(text: string, ast: Ast, decls: Declarations = {}, extraVars: readonly string[] = []): Checked {
+  const c = new Checker(text, validateDeclarations(decls));
+  // Variables get their size symbols in order of appearance, so sizes are named n, m, … in that order.
+  for (const v of variableOrder(ast)) c.declareVar(v.name, v.span);
+  c.check(ast);
+  for (const name of extraVars) {
+    if (!IDENT.test(name) || RESERVED_NAMES.has(name)) throw inputError(`'${name}' is not a variable name`);
+    c.declareVar(name, undefined);
+  }
+  c.nameSizes();
+  return { text, ast, types: c.types, vars: c.vars, sizes: c.sizes, sizeName: c.sizeName };
+}

@@ -1,0 +1,109 @@
+/**
+ * The one table of the input language's operators and functions. The grammar encodes the same
+ * precedence levels (a test checks the two agree); the printers read this table to decide where
+ * parentheses go and how each construct is typeset; the simplifier reads the algebraic flags.
+ */
+import type { BinaryOp } from './ast.js';
+
+export interface BinaryOpInfo {
+  /** Higher binds tighter. */
+  readonly prec: number;
+  readonly assoc: 'left' | 'right';
+  /** Commutative over all operand types (matrix products are not). */
+  readonly commutative: boolean;
+  /** Linear in each argument separately (bilinear) or in the pair (linear). */
+  readonly linearity: 'linear' | 'bilinear' | 'none';
+  readonly latex: string;
+}
+
+/** Precedence levels, loosest first: + -  ·  * / .* ./  ·  unary -  ·  ^ .^  ·  postfix ' */
+export const PREC = {
+  sum: 1,
+  product: 2,
+  unary: 3,
+  power: 4,
+  postfix: 5,
+  atom: 6,
+} as const;
+
+export const BINARY_OPS: Readonly<Record<BinaryOp, BinaryOpInfo>> = {
+  '+': { prec: PREC.sum, assoc: 'left', commutative: true, linearity: 'linear', latex: '+' },
+  '-': { prec: PREC.sum, assoc: 'left', commutative: false, linearity: 'linear', latex: '-' },
+  '*': { prec: PREC.product, assoc: 'left', commutative: false, linearity: 'bilinear', latex: '' },
+  '/': { prec: PREC.product, assoc: 'left', commutative: false, linearity: 'none', latex: '/' },
+  '.*': { prec: PREC.product, assoc: 'left', commutative: true, linearity: 'bilinear', latex: '\\odot' },
+  './': { prec: PREC.product, assoc: 'left', commutative: false, linearity: 'none', latex: '\\oslash' },
+  '^': { prec: PREC.power, assoc: 'right', commutative: false, linearity: 'none', latex: '^' },
+  '.^': { prec: PREC.power, assoc: 'right', commutative: false, linearity: 'none', latex: '^' },
+};
+
+/** Element-wise functions: applied to every entry; their derivative rules live in diff/rules.ts. */
+export const ELEMENTWISE_FNS = [
+  'sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'exp', 'log', 'tanh',
+  'abs', 'sign', 'relu', 'sqrt', 'sigmoid', 'softplus',
+] as const;
+export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
+
+/** Functions that are not element-wise. */
+export const STRUCTURAL_FNS = [
+  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'diag', 'vector', 'matrix',
+] as const;
+export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
+
+export type FnName = ElementwiseFn | StructuralFn;
+
+export interface FnInfo {
+  readonly arity: number;
+  readonly elementwise: boolean;
+  /** LaTeX for the function name (structural functions with special typesetting are handled by the printer). */
+  readonly latex: string;
+  readonly doc: string;
+}
+
+const ew = (latex: string, doc: string): FnInfo => ({ arity: 1, elementwise: true, latex, doc });
+const st = (latex: string, doc: string): FnInfo => ({ arity: 1, elementwise: false, latex, doc });
+
+export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
+  sin: ew('\\sin', 'sine, element-wise'),
+  cos: ew('\\cos', 'cosine, element-wise'),
+  tan: ew('\\tan', 'tangent, element-wise'),
+  arcsin: ew('\\arcsin', 'inverse sine, element-wise'),
+  arccos: ew('\\arccos', 'inverse cosine, element-wise'),
+  arctan: ew('\\arctan', 'inverse tangent, element-wise'),
+  exp: ew('\\exp', 'exponential, element-wise'),
+  log: ew('\\log', 'natural logarithm, element-wise'),
+  tanh: ew('\\tanh', 'hyperbolic tangent, element-wise'),
+  abs: ew('\\operatorname{abs}', 'absolute value, element-wise (derivative sign)'),
+  sign: ew('\\operatorname{sign}', 'sign, element-wise (derivative 0 almost everywhere)'),
+  relu: ew('\\operatorname{relu}', 'max(x, 0), element-wise (derivative sign(relu(x)))'),
+  sqrt: ew('\\sqrt', 'square root, element-wise'),
+  sigmoid: ew('\\operatorname{sigmoid}', '1/(1+exp(-x)), element-wise'),
+  softplus: ew('\\operatorname{softplus}', 'log(1+exp(x)), element-wise'),
+  sum: st('\\operatorname{sum}', 'sum of all entries'),
+  norm1: st('\\lVert', 'sum of absolute values of all entries'),
+  norm2: st('\\lVert', 'Euclidean norm of a vector, Frobenius norm of a matrix'),
+  tr: st('\\operatorname{tr}', 'trace of a square matrix'),
+  det: st('\\det', 'determinant of a square matrix'),
+  logdet: st('\\log\\det', 'log(det(X)) of a square matrix'),
+  inv: st('^{-1}', 'inverse of a square matrix'),
+  diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),
+  vector: st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs'),
+  matrix: st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs'),
+};
+
+export function isFnName(name: string): name is FnName {
+  return Object.prototype.hasOwnProperty.call(FUNCTIONS, name);
+}
+
+/** Names that cannot be variables. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...Object.keys(FUNCTIONS), 'eye']);
+
+/** Greek letter names: scalars by the naming convention (lower case). */
+export const GREEK = [
+  'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda',
+  'mu', 'nu', 'xi', 'omicron', 'pi', 'rho', 'sigma', 'tau', 'upsilon', 'phi', 'chi', 'psi', 'omega',
+] as const;
+const GREEK_SET: ReadonlySet<string> = new Set(GREEK);
+export function isGreek(name: string): boolean {
+  return GREEK_SET.has(name);
+}

@@ -1,0 +1,130 @@
+/**
+ * Numeric helpers for tests: a seeded random source, random points drawn as a corpus case's
+ * `domain` says, central finite differences (5-point stencils) and relative errors.
+ */
+import { type Tensor, sizeOf } from '../../src/tensor.js';
+
+export type Domain = 'positive' | 'spd' | 'invertible' | 'sign' | 'unit' | 'any';
+
+/** mulberry32: small, fast, reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomTensor(shape: readonly number[], domain: Domain, rand: () => number, symmetric = false): Tensor {
+  const n = sizeOf(shape);
+  const data = new Float64Array(n);
+  const u = (lo: number, hi: number): number => lo + (hi - lo) * rand();
+  switch (domain) {
+    case 'positive':
+      for (let i = 0; i < n; i++) data[i] = u(0.5, 2);
+      break;
+    case 'sign':
+      for (let i = 0; i < n; i++) data[i] = rand() < 0.5 ? -1 : 1;
+      break;
+    case 'unit':
+      for (let i = 0; i < n; i++) data[i] = u(-0.9, 0.9);
+      break;
+    case 'spd': {
+      const m = shape[0]!;
+      const b = Array.from({ length: m * m }, () => u(-1, 1));
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < m; j++) {
+          let s = i === j ? 1 : 0;
+          for (let k = 0; k < m; k++) s += (b[i * m + k]! * b[j * m + k]!) / m;
+          data[i * m + j] = s;
+        }
+      return { shape: [...shape], data };
+    }
+    case 'invertible': {
+      const m = shape[0]!;
+      for (let i = 0; i < n; i++) data[i] = u(-1, 1);
+      for (let i = 0; i < m; i++) data[i * m + i] += (rand() < 0.5 ? -1 : 1) * (m + 1);
+      break;
+    }
+    case 'any':
+      for (let i = 0; i < n; i++) data[i] = u(-1, 1);
+      break;
+  }
+  if (symmetric && shape.length === 2) {
+    const m = shape[0]!;
+    for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) data[j * m + i] = data[i * m + j]!;
+  }
+  return { shape: [...shape], data };
+}
+
+const OFFSETS = [-2, -1, 1, 2];
+const WEIGHTS = [1 / 12, -8 / 12, 8 / 12, -1 / 12];
+
+export function stepFor(x: number): number {
+  return 1e-3 * Math.max(1, Math.abs(x));
+}
+
+/** Jacobian of a tensor-valued f with respect to the variable `wrt`, layout shape(f) ++ shape(wrt). */
+export function fdJacobian(f: (values: Map<string, Tensor>) => Tensor, values: Map<string, Tensor>, wrt: string): Tensor {
+  const x = values.get(wrt)!;
+  const n = x.data.length;
+  let out: Float64Array | undefined;
+  let fshape: readonly number[] = [];
+  for (let a = 0; a < n; a++) {
+    const h = stepFor(x.data[a]!);
+    let acc: Float64Array | undefined;
+    OFFSETS.forEach((o, k) => {
+      const d = Float64Array.from(x.data);
+      d[a] += o * h;
+      const v = f(new Map(values).set(wrt, { shape: x.shape, data: d }));
+      fshape = v.shape;
+      if (!acc) acc = new Float64Array(v.data.length);
+      for (let i = 0; i < v.data.length; i++) acc[i] += (WEIGHTS[k]! * v.data[i]!) / h;
+    });
+    if (!out) out = new Float64Array(acc!.length * n);
+    for (let i = 0; i < acc!.length; i++) out[i * n + a] = acc![i]!;
+  }
+  return { shape: [...fshape, ...x.shape], data: out! };
+}
+
+/** Hessian of a scalar f by nested 5-point stencils, layout shape(wrt) ++ shape(wrt). */
+export function fdHessian(f: (values: Map<string, Tensor>) => number, values: Map<string, Tensor>, wrt: string): Tensor {
+  const x = values.get(wrt)!;
+  const n = x.data.length;
+  const out = new Float64Array(n * n);
+  for (let a = 0; a < n; a++) {
+    for (let b = a; b < n; b++) {
+      const ha = stepFor(x.data[a]!);
+      const hb = stepFor(x.data[b]!);
+      let s = 0;
+      OFFSETS.forEach((oa, ka) =>
+        OFFSETS.forEach((ob, kb) => {
+          const d = Float64Array.from(x.data);
+          d[a] += oa * ha;
+          d[b] += ob * hb;
+          s += WEIGHTS[ka]! * WEIGHTS[kb]! * f(new Map(values).set(wrt, { shape: x.shape, data: d }));
+        }),
+      );
+      out[a * n + b] = out[b * n + a] = s / (ha * hb);
+    }
+  }
+  return { shape: [...x.shape, ...x.shape], data: out };
+}
+
+/** ‖a - b‖ / max(‖b‖, floor): relative error, absolute below the floor. */
+export function relErr(a: Tensor | Float64Array, b: Tensor | Float64Array, floor = 1): number {
+  const x = a instanceof Float64Array ? a : a.data;
+  const y = b instanceof Float64Array ? b : b.data;
+  if (x.length !== y.length) return Infinity;
+  let d = 0;
+  let nb = 0;
+  for (let i = 0; i < x.length; i++) {
+    d += (x[i]! - y[i]!) ** 2;
+    nb += y[i]! ** 2;
+  }
+  if (!Number.isFinite(d)) return Infinity;
+  return Math.sqrt(d) / Math.max(Math.sqrt(nb), floor);
+}
