@@ -101,16 +101,7 @@ class Checker {
     const kind = kindOf(t, this.sizes);
     const r = this.sizeName(t.rows);
     const c = this.sizeName(t.cols);
-    switch (kind) {
-      case 'scalar':
-        return 'a scalar';
-      case 'vector':
-        return `a vector of size ${r} (${r}×1)`;
-      case 'row vector':
-        return `a row vector of size ${c} (1×${c})`;
-      case 'matrix':
-        return `a ${r}×${c} matrix`;
-    }
+    return kind === 'scalar' ? 'a scalar' : `${r}×${c} (${kind === 'matrix' ? 'a matrix' : `a ${kind}`})`;
   }
 
   snippet(a: Ast): string {
@@ -150,6 +141,9 @@ class Checker {
         break;
       }
     }
+    // Name the new sizes now, so that messages use n, m, … in order of appearance.
+    this.sizeName(type.rows);
+    this.sizeName(type.cols);
     const info: VarInfo = { name, declared: t, symmetric: t === 'symmetric matrix', type, span, explicit: declared !== undefined };
     this.vars.set(name, info);
     return info;

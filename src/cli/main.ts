@@ -1,0 +1,263 @@
+/**
+ * The `ricci` command line: derive, eval (and code, check). stdout holds only the result;
+ * messages go to stderr. Exit codes: 0 success, 1 usage error, 2 input error (syntax, types,
+ * sizes, a bad point file), 3 valid input that is not supported, 4 an internal error (a bug).
+ */
+import { readFileSync } from 'node:fs';
+import { RicciError, markSpan } from '../errors.js';
+import { derive, type Result } from '../derive.js';
+import { bindSizes, evaluateReference } from '../compile/reference.js';
+import { fromNested, toNested, type Tensor } from '../tensor.js';
+import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
+import { parseArgs, usageError, type OptionSpec } from './args.js';
+import { sizeNames } from '../index.js';
+import { inputError } from '../errors.js';
+
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  readFile(path: string): string;
+}
+
+const nodeIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
+};
+
+export const EXIT = { ok: 0, usage: 1, input: 2, unsupported: 3, internal: 4 } as const;
+
+const MAIN_HELP = `ricci — symbolic matrix and tensor calculus
+
+Usage:
+  ricci derive EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--format matrix|index|latex|json]
+  ricci eval   EXPR --wrt NAME [--order K] --at POINT.json [--let "NAME: TYPE"]...
+  ricci help [COMMAND]          (or: ricci COMMAND --help)
+
+Commands:
+  derive   print the K-th derivative of EXPR with respect to NAME
+  eval     evaluate the K-th derivative at a point (K = 0: EXPR itself)
+
+Input language (matrixcalculus.org style):
+  + -  * (matrix product, or scaling by a scalar)  / (by a scalar)  .* ./ (element-wise)
+  ^ (scalar power, A^k integer matrix power, A^-1 inverse)  .^ (element-wise power)  ' (transpose)
+  sin cos tan arcsin arccos arctan exp log tanh abs sign relu sqrt sigmoid softplus (element-wise)
+  sum norm1 norm2 tr det logdet inv diag vector(c) matrix(c) eye
+  Types by name: a–g and Greek names (alpha, lambda, …) are scalars, h–z vectors, A–Z matrices;
+  --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.
+
+Examples:
+  ricci derive "x'*A*x" --wrt x                      # A*x + A'*x
+  ricci derive "x'*A*x" --wrt x --order 2 --let "A: symmetric matrix"   # 2*A
+  ricci derive "log(det(X))" --wrt X --format latex
+  ricci eval "norm2(A*x - y)^2" --wrt x --at point.json
+
+Exit codes: 0 success, 1 usage error, 2 input error (syntax, types, sizes, point file),
+3 valid but not supported, 4 internal error.
+`;
+
+const DERIVE_HELP = `ricci derive EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--format FORMAT]
+
+Prints the K-th derivative (default K = 1) of EXPR with respect to the variable NAME.
+The derivative of f with respect to X has shape shape(f) ++ shape(X): a gradient has the shape of
+its variable, the Jacobian of a vector f(x) is J[i][j] = df_i/dx_j, a Hessian of f(X) with X m×n
+has shape [m, n, m, n].
+
+Options:
+  --wrt NAME        the variable to differentiate by (required)
+  --order K         0 (the expression itself), 1 (default), 2, … up to 8
+  --let "N: TYPE"   declare a variable's type: scalar, vector, matrix or symmetric matrix
+                    (repeatable; overrides the naming convention a–g scalar, h–z vector, A–Z matrix)
+  --format F        matrix (default): the closed form in the input language; where none exists
+                      (order ≥ 3 tensors and other patterns) the index form, with a note on stderr
+                    index: Ricci notation, free indices i, j, k, … in the order of the axes
+                    latex: LaTeX (of the matrix form where there is one)
+                    json:  {"matrix": string|null, "index": string, "latex": string, "shape": [...]}
+
+Examples:
+  ricci derive "x'*A*x" --wrt x                 →  (A + A')*x
+  ricci derive "x'*A*x" --wrt x --order 2       →  A + A'
+  ricci derive "sum(log(exp(-y.*(X*w)) + vector(1)))" --wrt w --order 2
+  ricci derive "(x'*x)^2" --wrt x --order 3 --format index
+  ricci derive "tr(A*X)" --wrt X --format json
+`;
+
+const EVAL_HELP = `ricci eval EXPR --wrt NAME [--order K] --at POINT.json [--let "NAME: TYPE"]...
+
+Evaluates the K-th derivative (default 1; 0 is the expression itself) of EXPR with respect to NAME
+at a point and prints {"shape": [...], "value": ...}: the value is a number, or nested arrays in
+the layout shape(f) ++ shape(NAME) per order (row-major; vectors are 1-D).
+
+POINT.json maps every variable to a number (scalar), an array (vector) or an array of rows
+(matrix), e.g. {"A": [[1, 2], [3, 4]], "x": [1, -1]}. Use --at - to read it from stdin.
+
+Examples:
+  echo '{"A": [[2, 1], [1, 3]], "x": [1, 2]}' > p.json
+  ricci eval "x'*A*x" --wrt x --at p.json            →  {"shape":[2],"value":[8,14]}
+  ricci eval "x'*A*x" --wrt x --order 2 --at p.json  →  {"shape":[2,2],"value":[[4,2],[2,6]]}
+`;
+
+const HELP: Record<string, string> = { derive: DERIVE_HELP, eval: EVAL_HELP };
+
+const COMMON: Record<string, OptionSpec> = {
+  wrt: { takesValue: true },
+  order: { takesValue: true },
+  let: { takesValue: true, repeatable: true },
+  help: { takesValue: false },
+};
+
+const SPECS: Record<string, Record<string, OptionSpec>> = {
+  derive: { ...COMMON, format: { takesValue: true } },
+  eval: { ...COMMON, at: { takesValue: true } },
+};
+
+function parseLets(lets: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of lets) {
+    const m = /^\s*([^:\s]+)\s*:\s*(.+?)\s*$/.exec(l);
+    if (!m) throw usageError(`--let "${l}": write NAME: TYPE, e.g. --let "A: symmetric matrix"`);
+    const [, name, type] = m as unknown as [string, string, string];
+    if (!parseDeclaredType(type)) throw usageError(`--let "${l}": unknown type '${type}'; use ${DECLARED_TYPES.join(', ')}`);
+    if (name in out) throw usageError(`--let declares ${name} twice`);
+    out[name] = type;
+  }
+  return out;
+}
+
+function parseOrder(s: string | undefined): number {
+  if (s === undefined) return 1;
+  if (!/^[0-9]+$/.test(s)) throw usageError(`--order must be a whole number, not '${s}'`);
+  return Number(s);
+}
+
+interface Common {
+  expr: string;
+  wrt: string;
+  order: number;
+  lets: Record<string, string>;
+}
+
+function common(cmd: string, args: ReturnType<typeof parseArgs>): Common {
+  if (args.positional.length === 0) throw usageError(`${cmd} needs an expression (see ricci ${cmd} --help)`);
+  if (args.positional.length > 1)
+    throw usageError(`${cmd} takes one expression; got ${args.positional.length} arguments (quote the expression: "x'*A*x")`);
+  const wrt = args.options.get('wrt')?.[0];
+  if (wrt === undefined) throw usageError(`${cmd} needs --wrt NAME, the variable to differentiate by`);
+  return { expr: args.positional[0]!, wrt, order: parseOrder(args.options.get('order')?.[0]), lets: parseLets(args.options.get('let') ?? []) };
+}
+
+function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
+  const c = common('derive', args);
+  const format = args.options.get('format')?.[0] ?? 'matrix';
+  if (!['matrix', 'index', 'latex', 'json'].includes(format)) throw usageError(`--format must be matrix, index, latex or json, not '${format}'`);
+  const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
+  switch (format) {
+    case 'matrix':
+      if (r.matrix !== null) io.out(r.matrix + '\n');
+      else {
+        io.out(r.index + '\n');
+        io.err(`note: ${noMatrixReason(r)}; shown in index notation\n`);
+      }
+      break;
+    case 'index':
+      io.out(r.index + '\n');
+      break;
+    case 'latex':
+      io.out(r.latex + '\n');
+      break;
+    case 'json':
+      io.out(JSON.stringify({ matrix: r.matrix, index: r.index, latex: r.latex, shape: r.shape }) + '\n');
+      break;
+  }
+  return EXIT.ok;
+}
+
+export function noMatrixReason(r: Result): string {
+  const k = r.node.shape.length;
+  if (k > 2) return `no matrix form: the result is a tensor of order ${k} (shape ${r.shape.join('×')})`;
+  return 'no matrix form: the index pattern of the result has no matrix-notation equivalent';
+}
+
+function readPoint(path: string, io: Io): Map<string, Tensor> {
+  let text: string;
+  try {
+    text = io.readFile(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw inputError(`cannot read the point file ${path}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw inputError(`the point file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw inputError(`the point file ${path} must hold a JSON object from variable names to values`);
+  const out = new Map<string, Tensor>();
+  for (const [k, v] of Object.entries(json)) out.set(k, fromNested(v, `${path}: ${k}`));
+  return out;
+}
+
+function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
+  const c = common('eval', args);
+  const at = args.options.get('at')?.[0];
+  if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
+  const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
+  const values = readPoint(at, io);
+  const sizes = bindSizes([r.analysis.lowered.root, r.node, r.wrtNode], values, sizeNames(r));
+  const v = evaluateReference(r.node, values, sizes);
+  io.out(JSON.stringify({ shape: v.shape, value: toNested(v) }) + '\n');
+  return EXIT.ok;
+}
+
+export function run(argv: readonly string[], io: Io = nodeIo): number {
+  let expr: string | undefined;
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      const topic = cmd === 'help' ? rest[0] : undefined;
+      if (topic !== undefined && !HELP[topic]) throw usageError(`no help for '${topic}'; commands: ${Object.keys(HELP).join(', ')}`);
+      (cmd === undefined ? io.err : io.out)(topic ? HELP[topic]! : MAIN_HELP);
+      return cmd === undefined ? EXIT.usage : EXIT.ok;
+    }
+    if (cmd === '--version') {
+      io.out('ricci 0.1.0\n');
+      return EXIT.ok;
+    }
+    const spec = SPECS[cmd];
+    if (!spec) throw usageError(`unknown command '${cmd}'; commands: ${Object.keys(SPECS).join(', ')} (ricci --help)`);
+    const args = parseArgs(rest, spec);
+    expr = args.positional[0];
+    if (args.flags.has('help')) {
+      io.out(HELP[cmd]!);
+      return EXIT.ok;
+    }
+    if (cmd === 'derive') return runDerive(args, io);
+    return runEval(args, io);
+  } catch (e) {
+    return report(e, expr, io);
+  }
+}
+
+function report(e: unknown, expr: string | undefined, io: Io): number {
+  if (e instanceof RicciError) {
+    const code = e.category === 'usage' ? EXIT.usage : e.category === 'unsupported' ? EXIT.unsupported : EXIT.input;
+    io.err(`ricci: ${e.category === 'usage' ? 'usage' : 'error'}: ${e.message}\n`);
+    if (e.span && expr !== undefined && e.span.end <= expr.length && (e.category === 'syntax' || e.category === 'type' || e.category === 'unsupported'))
+      io.err(markSpan(expr, e.span).replace(/^/gm, '  ') + '\n');
+    if (e.category === 'usage') io.err('(ricci --help for usage)\n');
+    return code;
+  }
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    io.err('ricci: error: the expression is too deeply nested to process\n');
+    return EXIT.input;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  io.err(`ricci: internal error: ${msg}\nThis is a bug in ricci; please report it with the command line above.\n`);
+  return EXIT.internal;
+}
+
+export function main(argv: readonly string[]): void {
+  process.exitCode = run(argv);
+}
