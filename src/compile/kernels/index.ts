@@ -1,0 +1,31 @@
+/**
+ * Numeric kernels: pure functions over Float64Array, row-major, BLAS-like
+ * (explicit offsets and leading dimensions / increments), no allocation
+ * inside a call (scratch is module-level and grows on demand).
+ */
+
+export { gemm, scaleMatrix, GEMM_MR, GEMM_NR } from './gemm.js';
+export { gemv, ger } from './gemv.js';
+export { dot, axpy, scal, copy, fill } from './blas1.js';
+export { xtdx, xdxt, mirrorUpper } from './syrk.js';
+export {
+  hadamard,
+  UNARY,
+  type UnaryFn,
+  unaryScalar,
+  mapUnary,
+  sigmoid,
+  softplus,
+  powScalar,
+  powElementwise,
+} from './elementwise.js';
+export { sum, sumsq, asum, trace, rowSums, colSums } from './reduce.js';
+export { transpose } from './transpose.js';
+export { SingularMatrixError, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
+export {
+  type EinsumPlan,
+  type EinsumLabels,
+  type EinsumSizes,
+  makeEinsumPlan,
+  einsum,
+} from './einsum.js';
