@@ -8,11 +8,15 @@ import { lower, type Lowered } from './ir/lower.js';
 import type { Node, VarNode } from './ir/node.js';
 import { differentiate } from './diff/derivative.js';
 import { simplify } from './simplify/phases.js';
+import type { RewriteStep } from './simplify/rewrite.js';
 import { toMatrix } from './print/matrix.js';
 import { toText } from './print/text.js';
 import { toLatex } from './print/latex.js';
 import { toIndex } from './print/index.js';
 import { inputError } from './errors.js';
+import { bindSizes } from './compile/reference.js';
+import type { Tensor } from './tensor.js';
+import type { Dim } from './ir/node.js';
 import { RESERVED_NAMES } from './syntax/ops.js';
 import type { Ast } from './syntax/ast.js';
 
@@ -25,6 +29,8 @@ export interface DeriveOptions {
   readonly order?: number;
   /** Skip simplification (for tests that compare simplified and unsimplified values). */
   readonly simplify?: boolean;
+  /** Receives every rewrite the simplifier makes (for tests that check each rule numerically). */
+  readonly trace?: RewriteStep[];
 }
 
 export interface Analysis {
@@ -76,10 +82,10 @@ export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Res
   const analysis = analyze(text, opts.let ?? {}, [wrt]);
   const wrtNode = analysis.lowered.vars.get(wrt)!;
   let node = analysis.lowered.root;
-  if (opts.simplify !== false) node = simplify(node);
+  if (opts.simplify !== false) node = simplify(node, opts.trace);
   for (let k = 0; k < order; k++) {
     node = differentiate(node, wrtNode);
-    if (opts.simplify !== false) node = simplify(node);
+    if (opts.simplify !== false) node = simplify(node, opts.trace);
   }
   return present(node, analysis, text, wrt, order, wrtNode);
 }
@@ -103,4 +109,10 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
     analysis,
     wrtNode,
   };
+}
+
+/** Sizes of every symbol for evaluating a result at the given values (all variables must have one). */
+export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
+  const names = { get: (d: Dim) => r.analysis.lowered.sizeNames.get(d) ?? r.analysis.checked.sizeName(d) };
+  return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, names, known);
 }

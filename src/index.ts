@@ -9,12 +9,11 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, type Result } from './derive.js';
-import { bindSizes, evaluateReference } from './compile/reference.js';
+import { derive, resultSizes, type Result } from './derive.js';
+import { evaluateReference } from './compile/reference.js';
 import { type Tensor } from './tensor.js';
 import { type Values, toTensors } from './values.js';
 import { typeError } from './errors.js';
-import type { Dim } from './ir/node.js';
 import type { Declarations } from './syntax/check.js';
 
 export { parse } from './syntax/parse.js';
@@ -63,13 +62,9 @@ export class Derivative {
   evaluate(values: Values): Tensor {
     const r = this.result;
     const vals = toTensors(values);
-    const sizes = bindSizes([r.analysis.lowered.root, r.node, r.wrtNode], vals, sizeNames(r));
+    const sizes = resultSizes(r, vals);
     return evaluateReference(r.node, vals, sizes);
   }
-}
-
-export function sizeNames(r: Result): { get(d: Dim): string | undefined } {
-  return { get: (d: Dim) => r.analysis.lowered.sizeNames.get(d) ?? r.analysis.checked.sizeName(d) };
 }
 
 export interface DerivativeOptions extends Options {

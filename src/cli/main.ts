@@ -5,12 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { derive, type Result } from '../derive.js';
-import { bindSizes, evaluateReference } from '../compile/reference.js';
+import { derive, MAX_ORDER, resultSizes, type Result } from '../derive.js';
+import { evaluateReference } from '../compile/reference.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
-import { sizeNames } from '../index.js';
 import { inputError } from '../errors.js';
 
 export interface Io {
@@ -126,7 +125,7 @@ function parseLets(lets: readonly string[]): Record<string, string> {
 
 function parseOrder(s: string | undefined): number {
   if (s === undefined) return 1;
-  if (!/^[0-9]+$/.test(s)) throw usageError(`--order must be a whole number, not '${s}'`);
+  if (!/^[0-9]+$/.test(s) || Number(s) > MAX_ORDER) throw usageError(`--order must be a whole number from 0 to ${MAX_ORDER}, not '${s}'`);
   return Number(s);
 }
 
@@ -205,8 +204,11 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
   const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
   const values = readPoint(at, io);
-  const sizes = bindSizes([r.analysis.lowered.root, r.node, r.wrtNode], values, sizeNames(r));
+  const sizes = resultSizes(r, values);
   const v = evaluateReference(r.node, values, sizes);
+  const bad = v.data.filter((x) => !Number.isFinite(x)).length;
+  if (bad > 0)
+    io.err(`note: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not finite (printed as null): the point is outside the domain of a function (log, sqrt, inv, …)\n`);
   io.out(JSON.stringify({ shape: v.shape, value: toNested(v) }) + '\n');
   return EXIT.ok;
 }

@@ -8,9 +8,12 @@ export const call = (fn: string, ...args: Ast[]): Ast => ({ kind: 'call', fn, ar
 export const bin = (op: BinaryOp, left: Ast, right: Ast): Ast => ({
   kind: 'binary', op, left, right, span: NO_SPAN, opSpan: NO_SPAN,
 });
+/** -a; in a product the sign goes to the leftmost factor: -(X'*v) is printed -X'*v. */
 export const negate = (arg: Ast): Ast => {
   if (arg.kind === 'num') return num(-arg.value);
   if (arg.kind === 'neg') return arg.arg;
+  if (arg.kind === 'binary' && (arg.op === '*' || arg.op === '/' || arg.op === '.*' || arg.op === './'))
+    return bin(arg.op, negate(arg.left), arg.right);
   return { kind: 'neg', arg, span: NO_SPAN };
 };
 export const tr = (arg: Ast): Ast => {

@@ -32,8 +32,7 @@ export function toText(a: Ast): string {
       return `${a.fn}(${a.args.map(toText).join(', ')})`;
     case 'neg': {
       const inner = toText(a.arg);
-      // -(a*b) equals (-a)*b, so a product needs no parentheses; a sum does.
-      return precedence(a.arg) >= PREC.product ? `-${inner}` : `-(${inner})`;
+      return precedence(a.arg) >= PREC.unary ? `-${inner}` : `-(${inner})`;
     }
     case 'transpose':
       return `${wrap(a.arg, precedence(a.arg) < PREC.postfix || (a.arg.kind === 'num' && a.arg.value < 0))}'`;

@@ -257,8 +257,8 @@ class Checker {
   private call(a: Ast & { kind: 'call' }): Type {
     if (!isFnName(a.fn)) {
       if (a.fn === 'eye') throw typeError('eye takes no arguments: its size comes from the context', a.nameSpan);
-      const what = conventionalType(a.fn) ?? this.decls.get(a.fn);
-      throw typeError(what ? `${a.fn} is a variable, not a function (write * for products)` : `unknown function '${a.fn}'`, a.nameSpan);
+      const isVar = this.decls.has(a.fn) || this.vars.has(a.fn);
+      throw typeError(`unknown function '${a.fn}'${isVar ? `: ${a.fn} is a variable (write * for a product)` : ''}`, a.nameSpan);
     }
     const info = FUNCTIONS[a.fn];
     if (a.args.length !== info.arity)
@@ -304,6 +304,7 @@ class Checker {
 /** The value of an integer constant exponent (`2`, `-1`, `(-3)`), or undefined. */
 export function integerConstant(a: Ast): number | undefined {
   if (a.kind === 'num') return Number.isInteger(a.value) ? a.value : undefined;
+  if (a.kind === 'transpose') return integerConstant(a.arg);
   if (a.kind === 'neg') {
     const v = integerConstant(a.arg);
     return v === undefined ? undefined : -v;

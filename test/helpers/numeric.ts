@@ -63,18 +63,18 @@ export function randomTensor(shape: readonly number[], domain: Domain, rand: () 
 const OFFSETS = [-2, -1, 1, 2];
 const WEIGHTS = [1 / 12, -8 / 12, 8 / 12, -1 / 12];
 
-export function stepFor(x: number): number {
-  return 1e-3 * Math.max(1, Math.abs(x));
+export function stepFor(x: number, scale = 1): number {
+  return 1e-3 * scale * Math.max(1, Math.abs(x));
 }
 
 /** Jacobian of a tensor-valued f with respect to the variable `wrt`, layout shape(f) ++ shape(wrt). */
-export function fdJacobian(f: (values: Map<string, Tensor>) => Tensor, values: Map<string, Tensor>, wrt: string): Tensor {
+export function fdJacobian(f: (values: Map<string, Tensor>) => Tensor, values: Map<string, Tensor>, wrt: string, scale = 1): Tensor {
   const x = values.get(wrt)!;
   const n = x.data.length;
   let out: Float64Array | undefined;
   let fshape: readonly number[] = [];
   for (let a = 0; a < n; a++) {
-    const h = stepFor(x.data[a]!);
+    const h = stepFor(x.data[a]!, scale);
     let acc: Float64Array | undefined;
     OFFSETS.forEach((o, k) => {
       const d = Float64Array.from(x.data);
@@ -91,14 +91,14 @@ export function fdJacobian(f: (values: Map<string, Tensor>) => Tensor, values: M
 }
 
 /** Hessian of a scalar f by nested 5-point stencils, layout shape(wrt) ++ shape(wrt). */
-export function fdHessian(f: (values: Map<string, Tensor>) => number, values: Map<string, Tensor>, wrt: string): Tensor {
+export function fdHessian(f: (values: Map<string, Tensor>) => number, values: Map<string, Tensor>, wrt: string, scale = 1): Tensor {
   const x = values.get(wrt)!;
   const n = x.data.length;
   const out = new Float64Array(n * n);
   for (let a = 0; a < n; a++) {
     for (let b = a; b < n; b++) {
-      const ha = stepFor(x.data[a]!);
-      const hb = stepFor(x.data[b]!);
+      const ha = stepFor(x.data[a]!, scale);
+      const hb = stepFor(x.data[b]!, scale);
       let s = 0;
       OFFSETS.forEach((oa, ka) =>
         OFFSETS.forEach((ob, kb) => {
@@ -127,4 +127,14 @@ export function relErr(a: Tensor | Float64Array, b: Tensor | Float64Array, floor
   }
   if (!Number.isFinite(d)) return Infinity;
   return Math.sqrt(d) / Math.max(Math.sqrt(nb), floor);
+}
+
+/**
+ * Finite differences at two step sizes; undefined when they disagree by more than `tol`, which
+ * means the point is too close to a singularity for finite differences to be trusted there.
+ */
+export function trustedFd(fd: (scale: number) => Tensor, tol: number, floor: number): Tensor | undefined {
+  const a = fd(1);
+  const b = fd(0.5);
+  return relErr(a, b, floor) < tol ? b : undefined;
 }

@@ -18,7 +18,13 @@ export class SingularMatrixError extends Error {
   }
 }
 
+import { gemm } from './gemm.js';
+
 const EPS = Number.EPSILON;
+/** Panel width of the blocked factorisation and solves. */
+const NB = 48;
+/** From this order on, factor and solve by blocks (trailing updates through gemm). */
+const BLOCKED_MIN_N = 96;
 
 // Module-level scratch: grown on demand, never shrunk.
 let luScratch = new Float64Array(0);
@@ -55,42 +61,65 @@ function factor(
   // A non-finite entry makes the scale meaningless: then only exact zeros count.
   const tol = scale < Infinity ? n * EPS * scale : 0;
   let sign = 1;
-  for (let k = 0; k < n; k++) {
-    // Pivot: largest |A(i,k)| for i ≥ k.
-    let p = k;
-    let best = Math.abs(A[aOff + k * lda + k]);
-    for (let i = k + 1, ia = aOff + (k + 1) * lda + k; i < n; i++, ia += lda) {
-      const v = Math.abs(A[ia]);
-      if (v > best) {
-        best = v;
-        p = i;
+  // Right-looking blocked LU (LAPACK getrf order). For each panel of NB
+  // columns: factor the panel with partial pivoting (row swaps span whole
+  // rows), solve L11 U12 = A12 for the block row of U, then update the
+  // trailing matrix A22 -= L21 U12 with gemm. Below BLOCKED_MIN_N one panel
+  // covers everything and this is the classic unblocked algorithm.
+  const nb = n < BLOCKED_MIN_N ? n : NB;
+  for (let k0 = 0; k0 < n; k0 += nb) {
+    const k1 = k0 + nb < n ? k0 + nb : n; // panel columns [k0, k1)
+    for (let k = k0; k < k1; k++) {
+      // Pivot: largest |A(i,k)| for i ≥ k.
+      let p = k;
+      let best = Math.abs(A[aOff + k * lda + k]);
+      for (let i = k + 1, ia = aOff + (k + 1) * lda + k; i < n; i++, ia += lda) {
+        const v = Math.abs(A[ia]);
+        if (v > best) {
+          best = v;
+          p = i;
+        }
+      }
+      piv[k] = p;
+      // (A NaN pivot is not "singular": the elimination below propagates it.)
+      if (best <= tol) {
+        if (throwOnSingular) throw new SingularMatrixError();
+        return 0;
+      }
+      const rk = aOff + k * lda;
+      if (p !== k) {
+        const rp = aOff + p * lda;
+        for (let j = 0; j < n; j++) {
+          const t = A[rk + j];
+          A[rk + j] = A[rp + j];
+          A[rp + j] = t;
+        }
+        sign = -sign;
+      }
+      const ukk = A[rk + k];
+      // Rank-1 update restricted to the panel columns (k, k1), row by row.
+      for (let i = k + 1; i < n; i++) {
+        const ri = aOff + i * lda;
+        const l = A[ri + k] / ukk;
+        A[ri + k] = l;
+        if (l === 0) continue;
+        for (let j = k + 1; j < k1; j++) A[ri + j] -= l * A[rk + j];
       }
     }
-    piv[k] = p;
-    // (A NaN pivot is not "singular": the elimination below propagates it.)
-    if (best <= tol) {
-      if (throwOnSingular) throw new SingularMatrixError();
-      return 0;
-    }
-    const rk = aOff + k * lda;
-    if (p !== k) {
-      const rp = aOff + p * lda;
-      for (let j = 0; j < n; j++) {
-        const t = A[rk + j];
-        A[rk + j] = A[rp + j];
-        A[rp + j] = t;
-      }
-      sign = -sign;
-    }
-    const ukk = A[rk + k];
-    // Rank-1 update of the trailing block, row by row (contiguous).
-    for (let i = k + 1; i < n; i++) {
+    if (k1 === n) break;
+    // U12 = L11⁻¹ A12 (unit lower, forward substitution over the block row).
+    for (let i = k0 + 1; i < k1; i++) {
       const ri = aOff + i * lda;
-      const l = A[ri + k] / ukk;
-      A[ri + k] = l;
-      if (l === 0) continue;
-      for (let j = k + 1; j < n; j++) A[ri + j] -= l * A[rk + j];
+      for (let j = k0; j < i; j++) {
+        const l = A[ri + j];
+        if (l === 0) continue;
+        const rj = aOff + j * lda;
+        for (let c = k1; c < n; c++) A[ri + c] -= l * A[rj + c];
+      }
     }
+    // A22 -= L21 U12.
+    const m2 = n - k1;
+    gemm(false, false, m2, m2, k1 - k0, -1, A, aOff + k1 * lda + k0, lda, A, aOff + k0 * lda + k1, lda, 1, A, aOff + k1 * lda + k1, lda);
   }
   return sign;
 }
@@ -128,29 +157,48 @@ export function luSolve(
       B[rp + j] = t;
     }
   }
-  // Forward substitution with unit-lower L: B(i,:) -= L(i,j) B(j,:), j < i.
-  for (let i = 1; i < n; i++) {
-    const li = luOff + i * ldlu;
-    const bi = bOff + i * ldb;
-    for (let j = 0; j < i; j++) {
-      const l = LU[li + j];
-      if (l === 0) continue;
-      const bj = bOff + j * ldb;
-      for (let c = 0; c < nrhs; c++) B[bi + c] -= l * B[bj + c];
+  // Blocks of NB rows (one block for small n / few right-hand sides): the
+  // coupling to the already solved rows goes through gemm, the rest is
+  // substitution within the block.
+  const nb = n >= BLOCKED_MIN_N && nrhs >= 8 ? NB : n;
+  // Forward substitution with unit-lower L.
+  for (let i0 = 0; i0 < n; i0 += nb) {
+    const i1 = i0 + nb < n ? i0 + nb : n;
+    if (i0 > 0) {
+      // B(I,:) -= L(I, 0:i0) B(0:i0, :)
+      gemm(false, false, i1 - i0, nrhs, i0, -1, LU, luOff + i0 * ldlu, ldlu, B, bOff, ldb, 1, B, bOff + i0 * ldb, ldb);
+    }
+    for (let i = i0 + 1; i < i1; i++) {
+      const li = luOff + i * ldlu;
+      const bi = bOff + i * ldb;
+      for (let j = i0; j < i; j++) {
+        const l = LU[li + j];
+        if (l === 0) continue;
+        const bj = bOff + j * ldb;
+        for (let c = 0; c < nrhs; c++) B[bi + c] -= l * B[bj + c];
+      }
     }
   }
-  // Back substitution with U.
-  for (let i = n - 1; i >= 0; i--) {
-    const ui = luOff + i * ldlu;
-    const bi = bOff + i * ldb;
-    for (let j = i + 1; j < n; j++) {
-      const u = LU[ui + j];
-      if (u === 0) continue;
-      const bj = bOff + j * ldb;
-      for (let c = 0; c < nrhs; c++) B[bi + c] -= u * B[bj + c];
+  // Back substitution with U, bottom block first.
+  const last = Math.floor((n - 1) / nb) * nb;
+  for (let i0 = last; i0 >= 0; i0 -= nb) {
+    const i1 = i0 + nb < n ? i0 + nb : n;
+    if (i1 < n) {
+      // B(I,:) -= U(I, i1:n) B(i1:n, :)
+      gemm(false, false, i1 - i0, nrhs, n - i1, -1, LU, luOff + i0 * ldlu + i1, ldlu, B, bOff + i1 * ldb, ldb, 1, B, bOff + i0 * ldb, ldb);
     }
-    const d = LU[ui + i];
-    for (let c = 0; c < nrhs; c++) B[bi + c] /= d;
+    for (let i = i1 - 1; i >= i0; i--) {
+      const ui = luOff + i * ldlu;
+      const bi = bOff + i * ldb;
+      for (let j = i + 1; j < i1; j++) {
+        const u = LU[ui + j];
+        if (u === 0) continue;
+        const bj = bOff + j * ldb;
+        for (let c = 0; c < nrhs; c++) B[bi + c] -= u * B[bj + c];
+      }
+      const d = LU[ui + i];
+      for (let c = 0; c < nrhs; c++) B[bi + c] /= d;
+    }
   }
 }
 

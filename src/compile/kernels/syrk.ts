@@ -18,8 +18,8 @@ import { gemm } from './gemm.js';
 /** Row-block height of the blocked path. */
 const NB = 64;
 /** Use the blocked path when the output dimension and depth reach these. */
-const BLOCKED_MIN_N = 32;
-const BLOCKED_MIN_K = 16;
+const BLOCKED_MIN_N = 8;
+const BLOCKED_MIN_K = 4;
 
 let scratch = new Float64Array(0);
 function ensureScratch(len: number): Float64Array {
