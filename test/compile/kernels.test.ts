@@ -549,10 +549,10 @@ describe('LU', () => {
   });
 
   it('random well-conditioned: solve, inverse, det vs a constructed P·L·U', () => {
-    for (const n of [1, 2, 3, 17, 64, 65]) {
+    // 130 and 257 take the blocked factorisation; nrhs = 20 the blocked solve.
+    for (const [n, nrhs] of [[1, 3], [2, 3], [3, 3], [17, 3], [64, 20], [65, 3], [130, 1], [130, 20], [257, 20]]) {
       // luFactor + luSolve with several right-hand sides, in sub-blocks.
       const A = wellConditioned(n);
-      const nrhs = 3;
       const X = randArray(n * nrhs);
       const Bref = matmul(n, A, X, nrhs);
       const ldlu = n + 2;
@@ -583,11 +583,11 @@ describe('LU', () => {
       let logAbs = 0;
       let dsign = 1;
       for (let i = 0; i < n; i++) {
-        // Small multipliers keep P·L·U well conditioned, so rounding in forming
-        // it moves det by far less than 1e-12 relative.
-        for (let j = 0; j < i; j++) L[i * n + j] = 0.1 * (2 * rand() - 1);
-        for (let j = i + 1; j < n; j++) U[i * n + j] = 2 * rand() - 1;
-        const u = (rand() < 0.5 ? -1 : 1) * (0.5 + rand());
+        // Dyadic entries with few bits: L·U is formed exactly in floating
+        // point, so det(M) = ±Π u_ii exactly and only the kernel rounds.
+        for (let j = 0; j < i; j++) L[i * n + j] = randInt(-2, 2) / 16;
+        for (let j = i + 1; j < n; j++) U[i * n + j] = randInt(-16, 16) / 16;
+        const u = (rand() < 0.5 ? -1 : 1) * (randInt(8, 24) / 16);
         U[i * n + i] = u;
         logAbs += Math.log(Math.abs(u));
         if (u < 0) dsign = -dsign;
@@ -637,6 +637,14 @@ describe('LU', () => {
     for (let j = 0; j < n; j++) R[(n - 1) * n + j] = R[j] + R[n + j];
     expect(() => inverse(n, R, 0, n, new Float64Array(n * n), 0, n)).toThrow(SingularMatrixError);
     expect(det(n, R, 0, n)).toBe(0);
+    // Blocked path (n ≥ 96): two identical rows stay identical through every
+    // update, so elimination leaves an exactly zero pivot.
+    const nb = 130;
+    const D = randArray(nb * nb);
+    for (let j = 0; j < nb; j++) D[100 * nb + j] = D[7 * nb + j];
+    expect(() => inverse(nb, D, 0, nb, new Float64Array(nb * nb), 0, nb)).toThrow(SingularMatrixError);
+    expect(det(nb, D, 0, nb)).toBe(0);
+    expect(logAbsDet(nb, D, 0, nb).sign).toBe(0);
     const err = (() => {
       try {
         inverse(2, S, 0, 2, new Float64Array(4), 0, 2);

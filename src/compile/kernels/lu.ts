@@ -8,7 +8,13 @@
  *
  * A matrix is "singular to working precision" when some pivot |u_kk| is
  * ≤ n * eps * max|A_ij| (which includes an exact 0 pivot and the zero matrix).
+ *
+ * From n = BLOCKED_MIN_N on, the factorisation and the solves work in panels
+ * of NB rows/columns with the O(n³) part in gemm (≈ 3× faster at n = 512 than
+ * the unblocked row-by-row elimination).
  */
+
+import { gemm } from './gemm.js';
 
 /** Thrown by luFactor / inverse for a matrix that is singular to working precision. */
 export class SingularMatrixError extends Error {
@@ -17,8 +23,6 @@ export class SingularMatrixError extends Error {
     this.name = 'SingularMatrixError';
   }
 }
-
-import { gemm } from './gemm.js';
 
 const EPS = Number.EPSILON;
 /** Panel width of the blocked factorisation and solves. */
