@@ -23,7 +23,13 @@ export type Dim = number;
 export type ElemFn = Exclude<ElementwiseFn, 'sqrt'>;
 
 interface Common {
+  /** Identity: creation order (differs between processes; never used for ordering). */
   readonly id: number;
+  /**
+   * A hash of the node's structure (not of ids), so that canonical orders — of the terms of a sum,
+   * the factors of a product — and hence printed forms are the same in every process.
+   */
+  readonly h: number;
   readonly shape: readonly Dim[];
   readonly key: string;
 }
@@ -112,14 +118,59 @@ export type NodeOf<K extends NodeKind> = Extract<Node, { kind: K }>;
 const table = new Map<string, Node>();
 let nextId = 1;
 
-type Fields<N extends Node> = N extends Node ? Omit<N, 'id' | 'key'> : never;
+type Fields<N extends Node> = N extends Node ? Omit<N, 'id' | 'key' | 'h'> : never;
 
 function intern<N extends Node>(key: string, fields: Fields<N>): N {
   const hit = table.get(key);
   if (hit) return hit as N;
-  const node = { ...fields, id: nextId++, key } as unknown as N;
+  const node = { ...fields, id: nextId++, key, h: structuralHash(fields as Fields<Node>) } as unknown as N;
   table.set(key, node);
   return node;
+}
+
+/** 53-bit string hash (two 32-bit multiplicative lanes). */
+function hashString(s: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+function structuralHash(f: Fields<Node>): number {
+  const shape = f.shape.join('x');
+  switch (f.kind) {
+    case 'var':
+      return hashString(`v|${f.name}|${f.symmetric}|${shape}`);
+    case 'const':
+      return hashString(`c|${f.value}|${shape}`);
+    case 'delta':
+      return hashString(`d|${shape}`);
+    case 'add':
+      return hashString(`+|${shape}|${f.terms.map((t) => `${t.coef}*${t.node.h}`).join(',')}`);
+    case 'mul':
+      return hashString(`*|${shape}|${f.factors.map((g) => `${g.node.h}:${g.labels.join('.')}`).join(',')}`);
+    case 'elem':
+      return hashString(`f|${f.fn}|${f.arg.h}`);
+    case 'pow':
+      return hashString(`^|${f.base.h}|${f.exp}`);
+    case 'powv':
+      return hashString(`^v|${f.base.h}|${f.exponent.h}`);
+    case 'inv':
+    case 'det':
+    case 'logdet':
+      return hashString(`${f.kind}|${f.arg.h}`);
+  }
+}
+
+/** The canonical order of nodes: by structure, then (only for hash collisions) by identity. */
+export function compareNodes(a: Node, b: Node): number {
+  return a.h - b.h || a.id - b.id;
 }
 
 /** Number of interned nodes (for tests and benchmarks). */
@@ -215,7 +266,7 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
   }
   if (out.length === 0) return zeros(shape);
   if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
-  out.sort((a, b) => a.node.id - b.node.id);
+  out.sort((a, b) => compareNodes(a.node, b.node));
   const key = `+|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
   return intern(key, { kind: 'add', terms: out, shape: [...shape] });
 }
@@ -454,7 +505,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
       if (l < rank) return;
       let list = occ.get(l);
       if (!list) occ.set(l, (list = []));
-      list.push(`${f.node.id}@${sym[k] ? '*' : slot}`);
+      list.push(`${f.node.h}@${sym[k] ? '*' : slot}`);
     }),
   );
   const sig = new Map<number, string>();
@@ -466,7 +517,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
       return `s${sym[k] ? (first === 0 && f.labels[1] === l ? 0 : '*') : first}[${sig.get(l)}]`;
     });
     if (sym[k]) slots.sort();
-    return `${f.node.id}|${slots.join('|')}`;
+    return `${f.node.h}|${slots.join('|')}`;
   });
   const order = fs.map((_, k) => k).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
   const groups: number[][] = [];
@@ -493,7 +544,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
     done: (enc: string, factors: Factor[], nlabels: number) => void,
   ): void => {
     if (i === seq.length) {
-      done(acc.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(','), acc, nextLabel);
+      done(acc.map((f) => `${f.node.h}:${f.labels.join('.')}`).join(','), acc, nextLabel);
       return;
     }
     const k = seq[i]!;

@@ -5,8 +5,9 @@
  * p, q, r, s, …. Spaces are Euclidean, so an index's position is presentation: a vector is x^i, a
  * matrix A^i_j, the identity δ^i_j, and where a contraction would pair two upper (or two lower)
  * indices one of them is moved — on a vector if there is one (x_i is the covector x'), otherwise on
- * the later factor — so that every summed index appears once up and once down, as in A^i_p B_p^j
- * hmm-free forms like x_p A^p_q x^q.
+ * the later factor — so that a summed index appears once up and once down where the factors
+ * allow it: x_p A^p_q x^q. A summed index that occurs only once (a sum of entries) is contracted
+ * with the all-ones vector, 1_p x^p, so every summed index is visibly repeated.
  */
 import type { Node, NodeOf } from '../ir/node.js';
 import { toMatrix } from './matrix.js';
@@ -94,8 +95,14 @@ function product(n: NodeOf<'mul'>, names: readonly string[], namer: Namer): IExp
     return s;
   };
   const factors = n.factors.map((f) => build(f.node, f.labels.map(nameOf), namer));
-  // Pair every summed index up with down where the factors allow it.
   const rank = n.shape.length;
+  // A summed index that occurs once is a sum of entries: Einstein notation writes it as a
+  // contraction with the all-ones vector, 1_p x^p (= sum(x)).
+  const occurrences = new Map<number, number>();
+  for (const f of n.factors) for (const l of f.labels) occurrences.set(l, (occurrences.get(l) ?? 0) + 1);
+  for (const [l, count] of occurrences)
+    if (l >= rank && count === 1) factors.push({ kind: 'tensor', text: '1', latex: '\\mathbf{1}', indices: [{ name: nameOf(l), up: false }] });
+  // Pair every summed index up with down where the factors allow it.
   for (let l = rank; l < n.nlabels; l++) {
     const nm = labelNames.get(l);
     if (!nm) continue;
@@ -143,6 +150,12 @@ function indexLatex(ixs: Ix[]): string {
   return s;
 }
 
+/** Terms in reading order: positive first, then alphabetical by their text. */
+function readingOrder(terms: { coef: number; e: IExpr }[]): { coef: number; e: IExpr }[] {
+  const keyed = terms.map((t) => ({ t, k: `${t.coef < 0 ? 1 : 0}${renderText(t.e)}` }));
+  return keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.t);
+}
+
 function coefText(c: number): string {
   return String(c);
 }
@@ -157,12 +170,12 @@ function renderText(e: IExpr): string {
       return `${e.text}(${renderText(e.arg)})`;
     case 'pow': {
       const exp = typeof e.exp === 'number' ? String(e.exp) : `(${renderText(e.exp)})`;
-      return `${atomText(e.base)}^${exp.startsWith('-') ? `(${exp})` : exp}`;
+      return `${powBaseText(e.base)}^${exp.startsWith('-') ? `(${exp})` : exp}`;
     }
     case 'prod':
       return e.factors.map(atomText).join(' ');
     case 'sum':
-      return e.terms
+      return readingOrder(e.terms)
         .map((t, i) => {
           const body = t.e.kind === 'sum' ? `(${renderText(t.e)})` : renderText(t.e);
           const mag = Math.abs(t.coef);
@@ -172,6 +185,12 @@ function renderText(e: IExpr): string {
         })
         .join('');
   }
+}
+
+/** The base of a power: parenthesized unless it is a plain symbol or a function call. */
+function powBaseText(e: IExpr): string {
+  const plain = (e.kind === 'tensor' && e.indices.length === 0) || e.kind === 'fn' || (e.kind === 'num' && e.value >= 0);
+  return plain ? renderText(e) : `(${renderText(e)})`;
 }
 
 function atomText(e: IExpr): string {
@@ -195,7 +214,7 @@ function renderLatex(e: IExpr): string {
     case 'prod':
       return e.factors.map((f) => (f.kind === 'sum' ? `\\left(${renderLatex(f)}\\right)` : renderLatex(f))).join(' ');
     case 'sum':
-      return e.terms
+      return readingOrder(e.terms)
         .map((t, i) => {
           const body = t.e.kind === 'sum' ? `\\left(${renderLatex(t.e)}\\right)` : renderLatex(t.e);
           const mag = Math.abs(t.coef);

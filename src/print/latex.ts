@@ -37,6 +37,8 @@ export function toLatex(a: Ast): string {
     case 'neg':
       return `-${sub(a.arg, PREC.unary)}`;
     case 'transpose':
+      // inv(X)' is X^{-⊤}.
+      if (a.arg.kind === 'call' && a.arg.fn === 'inv') return `${supBase(a.arg.args[0]!)}^{-\\top}`;
       return `${supBase(a.arg)}^\\top`;
     case 'call':
       return callLatex(a.fn, a.args);

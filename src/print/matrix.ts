@@ -10,6 +10,7 @@
 import type { Ast } from '../syntax/ast.js';
 import { type Node, type NodeOf, isSymmetric } from '../ir/node.js';
 import { bin, call, name, negate, num, tr } from './build.js';
+import { toText } from './text.js';
 
 export type Kind = 'scalar' | 'vector' | 'matrix';
 
@@ -109,15 +110,41 @@ function addForm(n: NodeOf<'add'>, kind: Kind, sym: boolean): MExpr | undefined 
     if (!e) return undefined;
     parts.push({ c: t.coef, e, node: t.node });
   }
-  // Positive terms first reads best (A - B rather than -B + A); otherwise keep canonical order.
-  const ordered = [...parts.filter((p) => p.c > 0), ...parts.filter((p) => p.c < 0)];
+  // Terms sharing a coefficient magnitude are grouped: 0.5*A + 0.5*A' → 0.5*(A + A').
+  const groups = new Map<number, typeof parts>();
+  for (const p of parts) groups.set(Math.abs(p.c), [...(groups.get(Math.abs(p.c)) ?? []), p]);
+  const items: Signed[] = [];
+  for (const [k, g] of groups) {
+    if (k !== 1 && g.length > 1 && !g.some((p) => p.node.kind === 'const')) {
+      const sign = g.every((p) => p.c < 0) ? -1 : 1;
+      const inner = signedSum(g.map((p) => ({ sign: Math.sign(sign * p.c), ast: p.e.ast })));
+      items.push({ sign, ast: bin('*', num(k), inner) });
+    } else for (const p of g) items.push({ sign: Math.sign(p.c), ast: scaled(Math.abs(p.c), p.e, p.node) });
+  }
+  return expr(signedSum(items), kind, sym);
+}
+
+interface Signed {
+  readonly sign: number;
+  readonly ast: Ast;
+}
+
+/** Reading order of terms: alphabetical, a transposed name after the plain one (A + A'). */
+function readingKey(a: Ast): string {
+  return toText(a).replace(/'/g, '~');
+}
+
+/** Σ ±t, positive terms first (A - B rather than -B + A), each group in reading order. */
+function signedSum(items: readonly Signed[]): Ast {
+  const byKey = (xs: Signed[]): Signed[] =>
+    xs.map((x) => ({ x, k: readingKey(x.ast) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((e) => e.x);
+  const ordered = [...byKey(items.filter((p) => p.sign > 0)), ...byKey(items.filter((p) => p.sign < 0))];
   let acc: Ast | undefined;
   for (const p of ordered) {
-    if (!acc) acc = scaled(p.c, p.e, p.node);
-    else if (p.c < 0) acc = bin('-', acc, scaled(-p.c, p.e, p.node));
-    else acc = bin('+', acc, scaled(p.c, p.e, p.node));
+    if (!acc) acc = p.sign < 0 ? negate(p.ast) : p.ast;
+    else acc = bin(p.sign < 0 ? '-' : '+', acc, p.ast);
   }
-  return expr(acc!, kind, sym);
+  return acc!;
 }
 
 /** Σ u∘u over all axes of u, if that is what n is. */

@@ -4,7 +4,7 @@
  */
 import { type Tensor, sizeOf } from '../../src/tensor.js';
 
-export type Domain = 'positive' | 'spd' | 'invertible' | 'sign' | 'unit' | 'any';
+export type Domain = 'positive' | 'spd' | 'invertible' | 'sign' | 'unit' | 'any' | 'away';
 
 /** mulberry32: small, fast, reproducible. */
 export function rng(seed: number): () => number {
@@ -31,6 +31,9 @@ export function randomTensor(shape: readonly number[], domain: Domain, rand: () 
       break;
     case 'unit':
       for (let i = 0; i < n; i++) data[i] = u(-0.9, 0.9);
+      break;
+    case 'away': // either sign, away from 0 (for abs, sign, relu)
+      for (let i = 0; i < n; i++) data[i] = (rand() < 0.5 ? -1 : 1) * u(0.3, 1.5);
       break;
     case 'spd': {
       const m = shape[0]!;

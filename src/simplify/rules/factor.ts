@@ -33,7 +33,8 @@ function signature(t: TermView, index: number, labels: readonly number[], r: num
     const shared = t.factors.some((g, j) => j !== index && g.labels.includes(l));
     return `${shared ? 's' : 'i'}${first === slot ? slot : `=${first}`}`;
   });
-  return `${f.node.id}|${desc.join(',')}`;
+  // The structural hash orders candidates the same way in every process; the id keeps identity.
+  return `${f.node.h}#${f.node.id}|${desc.join(',')}`;
 }
 
 function occurrences(t: TermView, r: number): Map<string, Occurrence> {

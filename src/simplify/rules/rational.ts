@@ -5,7 +5,7 @@
  * multiplied out — collected, and divided by denominator factors where that is exact:
  *   e./s - e.*e./s.^2 = e.*(s - e)./s.^2 = e./s.^2      (s = e + 1)
  */
-import { type Node, type NodeOf, makeAdd, makeMul, makePow, ones } from '../../ir/node.js';
+import { type Node, type NodeOf, compareNodes, makeAdd, makeMul, makePow, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -37,7 +37,7 @@ function mulMono(a: Mono, b: Mono, sign = 1): Mono {
 
 function monoKey(m: Mono): string {
   return [...m.entries()]
-    .sort((a, b) => a[0].id - b[0].id)
+    .sort((a, b) => compareNodes(a[0], b[0]))
     .map(([k, e]) => `${k.id}^${e}`)
     .join('*');
 }
@@ -109,7 +109,7 @@ function expandNumerator(p: Poly, r: number): Poly | undefined {
 
 /** Lexicographic order on monomials (atoms by id), for polynomial division. */
 function compareMono(a: Mono, b: Mono): number {
-  const ids = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => x.id - y.id);
+  const ids = [...new Set([...a.keys(), ...b.keys()])].sort(compareNodes);
   for (const k of ids) {
     const d = (a.get(k) ?? 0) - (b.get(k) ?? 0);
     if (d !== 0) return d;
