@@ -5,7 +5,7 @@
 import { parse } from './syntax/parse.js';
 import { check, conventionalType, type Checked, type Declarations } from './syntax/check.js';
 import { lower, type Lowered } from './ir/lower.js';
-import type { Node, VarNode } from './ir/node.js';
+import { type Node, type VarNode, makeMul, makeVar } from './ir/node.js';
 import { differentiate } from './diff/derivative.js';
 import { simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
@@ -31,6 +31,8 @@ export interface DeriveOptions {
   readonly simplify?: boolean;
   /** Receives every rewrite the simplifier makes (for tests that check each rule numerically). */
   readonly trace?: RewriteStep[];
+  /** Name of the direction variable of hvp/jvp/vjp (default v, V or d by rank; u for vjp). */
+  readonly direction?: string;
 }
 
 export interface Analysis {
@@ -115,4 +117,56 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
 export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
   const names = { get: (d: Dim) => r.analysis.lowered.sizeNames.get(d) ?? r.analysis.checked.sizeName(d) };
   return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, names, known);
+}
+
+export type Directional = 'hvp' | 'jvp' | 'vjp';
+
+/** A name for a new variable of the given rank that the expression does not use: v, V or d first. */
+export function freshName(rank: number, used: ReadonlySet<string>, base?: string): string {
+  const stem = base ?? (rank === 0 ? 'd' : rank === 1 ? 'v' : 'V');
+  if (!used.has(stem)) return stem;
+  for (let k = 1; ; k++) if (!used.has(`${stem}${k}`)) return `${stem}${k}`;
+}
+
+export interface DirectionalResult extends Result {
+  /** The name of the direction (hvp, jvp) or cotangent (vjp) variable. */
+  readonly direction: string;
+}
+
+/**
+ * Closed-form products with a derivative, never forming it:
+ *   hvp: H·v for a scalar f (v has the shape of wrt),
+ *   jvp: J·v (v has the shape of wrt; result has the shape of f),
+ *   vjp: uᵀ·J (u has the shape of f; result has the shape of wrt).
+ * The derivative is contracted with the new variable before simplification, so deltas contract
+ * into a form such as (A + A')*v.
+ */
+export function deriveDirectional(text: string, wrt: string, kind: Directional, opts: DeriveOptions = {}): DirectionalResult {
+  validateWrt(wrt);
+  const analysis = analyze(text, opts.let ?? {}, [wrt]);
+  const wrtNode = analysis.lowered.vars.get(wrt)!;
+  const root = simplify(analysis.lowered.root, opts.trace);
+  const r = root.shape.length;
+  const w = wrtNode.shape.length;
+  if (kind === 'hvp' && r !== 0) throw inputError(`hvp needs a scalar expression, but ${text} has ${r} axes`);
+  const used = new Set(analysis.lowered.vars.keys());
+  const dirShape = kind === 'vjp' ? root.shape : wrtNode.shape;
+  const stem = opts.direction ?? (kind === 'vjp' ? ['d', 'u', 'U'][dirShape.length] : undefined);
+  const direction = freshName(dirShape.length, used, stem);
+  const dir = makeVar(direction, dirShape);
+  const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+  let node: Node;
+  if (kind === 'hvp') {
+    const g = simplify(differentiate(root, wrtNode), opts.trace);
+    const h = differentiate(g, wrtNode);
+    node = makeMul([{ node: h, labels: [...range(0, w), ...range(w, w)] }, { node: dir, labels: range(w, w) }], w);
+  } else if (kind === 'jvp') {
+    node = makeMul([{ node: differentiate(root, wrtNode), labels: range(0, r + w) }, { node: dir, labels: range(r, w) }], r);
+  } else {
+    node = makeMul([{ node: dir, labels: range(w, r) }, { node: differentiate(root, wrtNode), labels: [...range(w, r), ...range(0, w)] }], w);
+  }
+  if (opts.simplify !== false) node = simplify(node, opts.trace);
+  const lowered = { ...analysis.lowered, vars: new Map([...analysis.lowered.vars, [direction, dir]]) };
+  const res = present(node, { ...analysis, lowered }, text, wrt, kind === 'hvp' ? 2 : 1, wrtNode);
+  return { ...res, direction };
 }

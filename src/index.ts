@@ -9,8 +9,9 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, resultSizes, type Result } from './derive.js';
+import { derive, deriveDirectional, resultSizes, type Result, type DirectionalResult } from './derive.js';
 import { evaluateReference } from './compile/reference.js';
+import { compileNodes, type Evaluator } from './compile/compile.js';
 import { type Tensor } from './tensor.js';
 import { type Values, toTensors } from './values.js';
 import { typeError } from './errors.js';
@@ -58,13 +59,35 @@ export class Derivative {
     this.shape = r.shape;
   }
 
-  /** Evaluates the derivative at a point with the reference evaluator. */
+  /** Evaluates the derivative at a point with the reference evaluator (slow, plain loops). */
   evaluate(values: Values): Tensor {
     const r = this.result;
     const vals = toTensors(values);
     const sizes = resultSizes(r, vals);
     return evaluateReference(r.node, vals, sizes);
   }
+
+  /** A fast evaluator over Float64Array kernels: h({ A, x }) → { shape, data }. */
+  compile(): CompiledFunction {
+    return compileResults([this.result], (ts) => ts[0]!);
+  }
+}
+
+/** A compiled derivative: values by variable name → the result (a new buffer on every call). */
+export type CompiledFunction = (values: Values) => Tensor;
+
+function compileResults<T>(results: readonly Result[], shape: (ts: Tensor[]) => T): (values: Values) => T {
+  const r0 = results[0]!;
+  const vars = [...r0.analysis.lowered.vars.values()];
+  for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
+  const names = { get: (d: number) => r0.analysis.lowered.sizeNames.get(d) ?? r0.analysis.checked.sizeName(d) };
+  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: names });
+  return (values: Values) => shape(run(toTensors(values)));
+}
+
+/** compile(H) is H.compile(). */
+export function compile(d: Derivative): CompiledFunction {
+  return d.compile();
 }
 
 export interface DerivativeOptions extends Options {
@@ -91,6 +114,65 @@ export function gradient(expr: string, wrt: string, opts: Options = {}): Derivat
 /** The Hessian of a scalar expression: shape(wrt) ++ shape(wrt). */
 export function hessian(expr: string, wrt: string, opts: Options = {}): Derivative {
   return requireRank(derivative(expr, wrt, { ...opts, order: 2 }), 'hessian', 0, 'a scalar expression');
+}
+
+/** A derivative product: hvp, jvp or vjp, with the name of its direction variable. */
+export class DirectionalDerivative extends Derivative {
+  /** The variable that holds the direction (v for hvp/jvp) or cotangent (u for vjp). */
+  readonly direction: string;
+  constructor(r: DirectionalResult) {
+    super(r);
+    this.direction = r.direction;
+  }
+}
+
+export interface DirectionalOptions extends Options {
+  /** Name of the direction variable (default v for vectors, V for matrices, d for scalars; u for vjp). */
+  readonly direction?: string;
+}
+
+function directionalOpts(opts: DirectionalOptions): { let?: Declarations; direction?: string } {
+  return { ...(opts.let ? { let: opts.let } : {}), ...(opts.direction ? { direction: opts.direction } : {}) };
+}
+
+/**
+ * The Hessian-vector product of a scalar expression as a closed form in a new variable v (for
+ * x'*A*x: (A + A')*v). The Hessian is never formed, neither symbolically nor when evaluated.
+ */
+export function hvp(expr: string, wrt: string, opts: DirectionalOptions = {}): DirectionalDerivative {
+  return new DirectionalDerivative(deriveDirectional(expr, wrt, 'hvp', directionalOpts(opts)));
+}
+
+/** The Jacobian-vector product J·v (v has the shape of wrt), as a closed form. */
+export function jvp(expr: string, wrt: string, opts: DirectionalOptions = {}): DirectionalDerivative {
+  return new DirectionalDerivative(deriveDirectional(expr, wrt, 'jvp', directionalOpts(opts)));
+}
+
+/** The vector-Jacobian product uᵀ·J (u has the shape of the expression), as a closed form. */
+export function vjp(expr: string, wrt: string, opts: DirectionalOptions = {}): DirectionalDerivative {
+  return new DirectionalDerivative(deriveDirectional(expr, wrt, 'vjp', directionalOpts(opts)));
+}
+
+export interface ValueGradHessian {
+  readonly value: Tensor;
+  readonly gradient: Tensor;
+  readonly hessian: Tensor;
+}
+
+/**
+ * Value, gradient and Hessian of a scalar expression in one compiled function that computes every
+ * common sub-expression once. The three symbolic results are attached as .value, .gradient, .hessian.
+ */
+export function valueGradHessian(
+  expr: string,
+  wrt: string,
+  opts: Options = {},
+): ((values: Values) => ValueGradHessian) & { value: Derivative; gradient: Derivative; hessian: Derivative } {
+  const value = requireRank(derivative(expr, wrt, { ...opts, order: 0 }), 'valueGradHessian', 0, 'a scalar expression');
+  const g = derivative(expr, wrt, { ...opts, order: 1 });
+  const h = derivative(expr, wrt, { ...opts, order: 2 });
+  const run = compileResults([value.result, g.result, h.result], (ts) => ({ value: ts[0]!, gradient: ts[1]!, hessian: ts[2]! }));
+  return Object.assign(run, { value, gradient: g, hessian: h });
 }
 
 /** The Jacobian of a vector expression: J[i][j] = ∂f_i/∂x_j. */
