@@ -115,8 +115,12 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
 
 /** Sizes of every symbol for evaluating a result at the given values (all variables must have one). */
 export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
-  const names = { get: (d: Dim) => r.analysis.lowered.sizeNames.get(d) ?? r.analysis.checked.sizeName(d) };
-  return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, names, known);
+  return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, sizeNamesOf(r), known);
+}
+
+/** Display names of a result's size symbols (n, m, …), for messages. */
+export function sizeNamesOf(r: Result): { get(d: Dim): string | undefined } {
+  return { get: (d: Dim) => r.analysis.lowered.sizeNames.get(d) ?? r.analysis.checked.sizeName(d) };
 }
 
 export type Directional = 'hvp' | 'jvp' | 'vjp';

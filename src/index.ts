@@ -9,7 +9,7 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, deriveDirectional, resultSizes, type Result, type DirectionalResult } from './derive.js';
+import { derive, deriveDirectional, resultSizes, sizeNamesOf, type Result, type DirectionalResult } from './derive.js';
 import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
 import { type Tensor } from './tensor.js';
@@ -80,8 +80,7 @@ function compileResults<T>(results: readonly Result[], shape: (ts: Tensor[]) => 
   const r0 = results[0]!;
   const vars = [...r0.analysis.lowered.vars.values()];
   for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
-  const names = { get: (d: number) => r0.analysis.lowered.sizeNames.get(d) ?? r0.analysis.checked.sizeName(d) };
-  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: names });
+  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0) });
   return (values: Values) => shape(run(toTensors(values)));
 }
 

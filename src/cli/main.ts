@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { derive, MAX_ORDER, resultSizes, type Result } from '../derive.js';
-import { evaluateReference } from '../compile/reference.js';
+import { derive, MAX_ORDER, sizeNamesOf, type Result } from '../derive.js';
+import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
@@ -204,8 +204,7 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
   const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
   const values = readPoint(at, io);
-  const sizes = resultSizes(r, values);
-  const v = evaluateReference(r.node, values, sizes);
+  const [v] = compileNodes({ roots: [r.node], vars: [...r.analysis.lowered.vars.values()], sizeNames: sizeNamesOf(r) })(values) as [Tensor];
   const bad = v.data.filter((x) => !Number.isFinite(x)).length;
   if (bad > 0)
     io.err(`note: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not finite (printed as null): the point is outside the domain of a function (log, sqrt, inv, …)\n`);
