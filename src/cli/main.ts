@@ -11,6 +11,7 @@ import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
 import { inputError } from '../errors.js';
+import { generateCode, CODE_LANGS, type CodeLang } from '../codegen/index.js';
 
 export interface Io {
   out(s: string): void;
@@ -31,11 +32,13 @@ const MAIN_HELP = `ricci — symbolic matrix and tensor calculus
 Usage:
   ricci derive EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--format matrix|index|latex|json]
   ricci eval   EXPR --wrt NAME [--order K] --at POINT.json [--let "NAME: TYPE"]...
+  ricci code   EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--lang js|ts|python]
   ricci help [COMMAND]          (or: ricci COMMAND --help)
 
 Commands:
   derive   print the K-th derivative of EXPR with respect to NAME
   eval     evaluate the K-th derivative at a point (K = 0: EXPR itself)
+  code     generate JS, TS or Python source for EXPR and its derivatives up to order K
 
 Input language (matrixcalculus.org style):
   + -  * (matrix product, or scaling by a scalar)  / (by a scalar)  .* ./ (element-wise)
@@ -50,6 +53,7 @@ Examples:
   ricci derive "x'*A*x" --wrt x --order 2 --let "A: symmetric matrix"   # 2*A
   ricci derive "log(det(X))" --wrt X --format latex
   ricci eval "norm2(A*x - y)^2" --wrt x --at point.json
+  ricci code "x'*A*x" --wrt x --order 2 --lang python > quad.py
 
 Exit codes: 0 success, 1 usage error, 2 input error (syntax, types, sizes, point file),
 3 valid but not supported, 4 internal error.
@@ -96,7 +100,34 @@ Examples:
   ricci eval "x'*A*x" --wrt x --order 2 --at p.json  →  {"shape":[2,2],"value":[[4,2],[2,6]]}
 `;
 
-const HELP: Record<string, string> = { derive: DERIVE_HELP, eval: EVAL_HELP };
+const CODE_HELP = `ricci code EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--lang js|ts|python]
+
+Prints self-contained source for a function evaluate(inputs) that returns EXPR and its derivatives
+with respect to NAME up to order K (default 1): value, gradient and hessian for a scalar EXPR
+(jacobian for a vector or matrix EXPR; derivative3, derivative4, … beyond order 2). Sub-expressions
+shared by the value and the derivatives are computed once, as temporaries t1, t2, …. The function
+checks the shapes of its inputs (every size must agree across variables) and declared symmetry; a
+header comment states the expression, the variable types and each result in matrix notation.
+
+Options:
+  --wrt NAME        the variable to differentiate by (required)
+  --order K         0 (value only), 1 (default: value and gradient), 2 (and Hessian), … up to 8
+  --let "N: TYPE"   declare a variable's type (repeatable), as for ricci derive
+  --lang L          js (default): an ES module, no dependencies; inputs are numbers, arrays,
+                      Float64Arrays or { shape, data }; results are { shape, data: Float64Array }
+                    ts: the same with type annotations
+                    python: a module that needs only NumPy; results are float64 arrays
+                      (np.einsum for products of order 3 or more)
+  Layout: row-major; the derivative of f with respect to X has shape shape(f) ++ shape(X).
+
+Examples:
+  ricci code "x'*A*x" --wrt x --order 2 --lang python > quad.py
+      python3 -c 'import quad; print(quad.evaluate({"x": [1, 2], "A": [[2, 1], [1, 3]]}))'
+  ricci code "norm2(A*x - y)^2" --wrt x --order 2 --lang ts > lsq.ts
+  ricci code "logdet(X)" --wrt X --let "X: symmetric matrix" > logdet.mjs
+`;
+
+const HELP: Record<string, string> = { derive: DERIVE_HELP, eval: EVAL_HELP, code: CODE_HELP };
 
 const COMMON: Record<string, OptionSpec> = {
   wrt: { takesValue: true },
@@ -108,6 +139,7 @@ const COMMON: Record<string, OptionSpec> = {
 const SPECS: Record<string, Record<string, OptionSpec>> = {
   derive: { ...COMMON, format: { takesValue: true } },
   eval: { ...COMMON, at: { takesValue: true } },
+  code: { ...COMMON, lang: { takesValue: true } },
 };
 
 function parseLets(lets: readonly string[]): Record<string, string> {
@@ -212,6 +244,14 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   return EXIT.ok;
 }
 
+function runCode(args: ReturnType<typeof parseArgs>, io: Io): number {
+  const c = common('code', args);
+  const lang = args.options.get('lang')?.[0] ?? 'js';
+  if (!(CODE_LANGS as readonly string[]).includes(lang)) throw usageError(`--lang must be js, ts or python, not '${lang}'`);
+  io.out(generateCode(c.expr, c.wrt, { order: c.order, lang: lang as CodeLang, let: c.lets }));
+  return EXIT.ok;
+}
+
 export function run(argv: readonly string[], io: Io = nodeIo): number {
   let expr: string | undefined;
   try {
@@ -235,6 +275,7 @@ export function run(argv: readonly string[], io: Io = nodeIo): number {
       return EXIT.ok;
     }
     if (cmd === 'derive') return runDerive(args, io);
+    if (cmd === 'code') return runCode(args, io);
     return runEval(args, io);
   } catch (e) {
     return report(e, expr, io);

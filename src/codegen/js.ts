@@ -1,0 +1,400 @@
+/**
+ * JavaScript and TypeScript from a plan: an ES module with one exported function
+ * `evaluate(input)` and its small helpers, no imports. Every tensor is a flat row-major
+ * Float64Array; scalars are numbers. Products are loop nests (one per einsum step of the plan);
+ * inv/det use a self-contained Gauss-Jordan / LU with partial pivoting, the same algorithms as the
+ * reference evaluator. JS and TS differ only in type annotations.
+ *
+ * No user text reaches the code except in one-line comments (sanitised) and as string literals
+ * written by JSON.stringify; identifiers all come from the plan's name allocator.
+ */
+import type { ElemFn } from '../ir/node.js';
+import { InternalError } from '../ir/node.js';
+import type { Instr, Operand, Plan, Size, Temp } from './plan.js';
+
+/** A number as a source literal that reads back to the same double. */
+export function num(c: number): string {
+  if (!Number.isFinite(c)) throw new InternalError(`codegen: non-finite constant ${c}`);
+  return Object.is(c, -0) ? '0' : String(c);
+}
+
+class Writer {
+  private readonly lines: string[] = [];
+  private depth = 0;
+  constructor(private readonly unit: string) {}
+  line(s: string): void {
+    this.lines.push(s === '' ? '' : this.unit.repeat(this.depth) + s);
+  }
+  open(s: string): void {
+    this.line(s);
+    this.depth++;
+  }
+  close(s = '}'): void {
+    this.depth--;
+    this.line(s);
+  }
+  text(): string {
+    return this.lines.join('\n') + '\n';
+  }
+}
+
+const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
+  sin: (x) => `Math.sin(${x})`,
+  cos: (x) => `Math.cos(${x})`,
+  tan: (x) => `Math.tan(${x})`,
+  arcsin: (x) => `Math.asin(${x})`,
+  arccos: (x) => `Math.acos(${x})`,
+  arctan: (x) => `Math.atan(${x})`,
+  exp: (x) => `Math.exp(${x})`,
+  log: (x) => `Math.log(${x})`,
+  tanh: (x) => `Math.tanh(${x})`,
+  abs: (x) => `Math.abs(${x})`,
+  sign: (x) => `Math.sign(${x})`,
+  relu: (x) => `Math.max(${x}, 0)`,
+  sigmoid: (x) => `sigmoid_(${x})`,
+  softplus: (x) => `softplus_(${x})`,
+};
+
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'inv' | 'det' | 'sigmoid' | 'softplus';
+
+export function emitJs(plan: Plan, ts: boolean): string {
+  const w = new Writer('  ');
+  const ty = (s: string): string => (ts ? s : '');
+  const used = new Set<Helper>(['read']);
+  const v = plan.loopVars;
+  const ref = (t: Temp): string => (t.literal !== undefined ? (t.literal < 0 ? `(${num(t.literal)})` : num(t.literal)) : t.name);
+  const size = (dims: readonly Size[]): string => (dims.length === 0 ? '1' : dims.map((d) => d.local).join(' * '));
+  const at = (t: Temp, i: string): string => (t.dims.length === 0 ? ref(t) : `${t.name}[${i}]`);
+
+  for (const h of plan.header) w.line(`// ${h}`);
+  const keys = plan.outputs.map((o) => o.key);
+  w.line(`// Usage: evaluate({ ${plan.inputs.map((i) => i.name).join(', ')} }) returns { ${keys.join(', ')} }, each a`);
+  w.line('//   { shape: number[], data: Float64Array } (row-major; a scalar has shape [] and one entry).');
+  w.line('// Inputs: a number (scalar), an array or Float64Array (vector), an array of rows (matrix), or');
+  w.line('//   { shape, data }. Sizes and declared symmetry are checked; no dependencies.');
+  w.line('');
+  if (ts) {
+    w.line('export interface Tensor {');
+    w.line('  shape: number[];');
+    w.line('  data: Float64Array;');
+    w.line('}');
+    w.line('');
+    w.line('export type Input =');
+    w.line('  | number');
+    w.line('  | Float64Array');
+    w.line('  | readonly number[]');
+    w.line('  | readonly (readonly number[])[]');
+    w.line('  | { readonly shape: readonly number[]; readonly data: ArrayLike<number> };');
+    w.line('');
+    w.line('export interface Inputs {');
+    for (const i of plan.inputs) w.line(`  readonly ${JSON.stringify(i.name)}: Input;`);
+    w.line('}');
+    w.line('');
+    w.line('export interface Result {');
+    for (const k of keys) w.line(`  ${k}: Tensor;`);
+    w.line('}');
+    w.line('');
+  }
+  w.open(`export function evaluate(input${ty(': Inputs')})${ty(': Result')} {`);
+  for (const i of plan.inputs) w.line(`const ${i.holder} = read_(input, ${JSON.stringify(i.name)}, ${i.dims.length});`);
+  for (const b of plan.bindings) w.line(`const ${b.size.local} = ${b.input.holder}.shape[${b.axis}];`);
+  for (const c of plan.checks) {
+    used.add('check');
+    w.line(`check_(${c.input.holder}, ${JSON.stringify(c.input.name)}, [${c.input.dims.map((d) => d.local).join(', ')}], ${JSON.stringify(c.pattern)});`);
+  }
+  for (const i of plan.inputs)
+    if (i.symmetric) {
+      used.add('symmetric');
+      w.line(`symmetric_(${i.holder}, ${JSON.stringify(i.name)});`);
+    }
+  for (const i of plan.inputs) w.line(`const ${i.local} = ${i.holder}.data${i.dims.length === 0 ? '[0]' : ''};`);
+
+  const elementwise = (out: Temp, expr: (i: string) => string): void => {
+    if (out.dims.length === 0) {
+      w.line(`const ${out.name} = ${expr('')};`);
+      return;
+    }
+    const i = v[0]!;
+    w.line(`const ${out.name} = new Float64Array(${size(out.dims)});`);
+    w.line(`for (let ${i} = 0; ${i} < ${out.name}.length; ${i}++) ${out.name}[${i}] = ${expr(i)};`);
+  };
+
+  for (const ins of plan.body) {
+    switch (ins.op) {
+      case 'fill':
+        w.line(`const ${ins.out.name} = new Float64Array(${size(ins.out.dims)})${ins.value === 1 ? '.fill(1)' : ''};`);
+        break;
+      case 'eye':
+        used.add('eye');
+        w.line(`const ${ins.out.name} = eye_(${ins.out.dims[0]!.local});`);
+        break;
+      case 'add':
+        elementwise(ins.out, (i) => sumExpr(ins.terms, (t) => at(t, i)));
+        break;
+      case 'elem':
+        if (ins.fn === 'sigmoid' || ins.fn === 'softplus') used.add(ins.fn);
+        elementwise(ins.out, (i) => JS_FN[ins.fn](at(ins.src, i)));
+        break;
+      case 'pow':
+        elementwise(ins.out, (i) => `Math.pow(${at(ins.src, i)}, ${num(ins.exp)})`);
+        break;
+      case 'powv':
+        elementwise(ins.out, (i) => `Math.pow(${at(ins.base, i)}, ${at(ins.exponent, i)})`);
+        break;
+      case 'inv':
+        used.add('inv');
+        w.line(`const ${ins.out.name} = inv_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
+        break;
+      case 'det':
+        used.add('det');
+        w.line(`const ${ins.out.name} = det_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
+        break;
+      case 'logdet':
+        used.add('det');
+        w.line(`const ${ins.out.name} = Math.log(det_(${ins.src.name}, ${ins.src.dims[0]!.local}));`);
+        break;
+      case 'einsum':
+        einsum(ins, w, v, plan.acc, ref);
+        break;
+    }
+  }
+
+  w.open('return {');
+  for (const o of plan.outputs) {
+    const t = o.temp;
+    const data = t.dims.length === 0 ? `Float64Array.of(${ref(t)})` : o.copy ? `${t.name}.slice()` : t.name;
+    w.line(`${o.key}: { shape: [${t.dims.map((d) => d.local).join(', ')}], data: ${data} },`);
+  }
+  w.close('};');
+  w.close('}');
+  for (const h of HELPER_ORDER) if (used.has(h)) w.line('\n' + HELPERS[h](ty).trim());
+  return w.text();
+}
+
+/** coef·term + … with signs folded: a - 2 * b + 0.5. */
+export function sumExpr(terms: readonly { readonly coef: number; readonly src: Temp }[], at: (t: Temp) => string): string {
+  let s = '';
+  terms.forEach(({ coef, src }, k) => {
+    let neg: boolean;
+    let mag: string;
+    if (src.literal !== undefined) {
+      const c = coef * src.literal;
+      neg = c < 0;
+      mag = num(Math.abs(c));
+    } else {
+      neg = coef < 0;
+      const c = Math.abs(coef);
+      mag = c === 1 ? at(src) : `${num(c)} * ${at(src)}`;
+    }
+    s += k === 0 ? (neg ? `-${mag}` : mag) : neg ? ` - ${mag}` : ` + ${mag}`;
+  });
+  return s;
+}
+
+/** Row-major offset of an operand's entry: (i * m + j) * p + k. */
+function offset(labels: readonly number[], dims: readonly Size[], v: readonly string[]): string {
+  let e = v[labels[0]!]!;
+  for (let a = 1; a < labels.length; a++) e = `${a > 1 ? `(${e})` : e} * ${dims[a]!.local} + ${v[labels[a]!]!}`;
+  return e;
+}
+
+/**
+ * out[labels < r] = scalars · Σ over the other labels of Π operands, as a loop nest: the output's
+ * axes outermost (in order, so the store is row-major), the summed labels inside.
+ */
+function einsum(ins: Instr & { op: 'einsum' }, w: Writer, v: readonly string[], acc: string, ref: (t: Temp) => string): void {
+  const { out, factors, scalars, labelDims } = ins;
+  const r = out.dims.length;
+  const L = labelDims.length;
+  if (L > v.length) throw new InternalError('codegen: too few loop variables');
+  const operand = (f: Operand): string => (f.labels.length === 0 ? ref(f.src) : `${f.src.name}[${offset(f.labels, f.src.dims, v)}]`);
+  const prod = factors.map(operand).join(' * ');
+  const scale = scalars.map(ref).join(' * ');
+  if (factors.length === 0) {
+    if (r !== 0) throw new InternalError('codegen: a product of scalars with axes');
+    w.line(`const ${out.name} = ${scale};`);
+    return;
+  }
+  const loop = (l: number): void => w.open(`for (let ${v[l]} = 0; ${v[l]} < ${labelDims[l]!.local}; ${v[l]}++) {`);
+  const comment = `// ${out.name}${r > 0 ? `[${v.slice(0, r).join(', ')}]` : ''} = ${L > r ? `Σ_${v.slice(r, L).join(',')} ` : ''}${[
+    ...scalars.map(ref),
+    ...factors.map((f) => (f.labels.length === 0 ? ref(f.src) : `${f.src.name}[${f.labels.map((l) => v[l]).join(', ')}]`)),
+  ].join(' · ')}`;
+  w.line(comment);
+  if (r === 0) {
+    w.line(`let ${out.name} = 0;`);
+    for (let l = 0; l < L; l++) loop(l);
+    w.line(`${out.name} += ${prod};`);
+    for (let l = 0; l < L; l++) w.close();
+    if (scale !== '') w.line(`${out.name} *= ${scale};`);
+    return;
+  }
+  w.line(`const ${out.name} = new Float64Array(${out.dims.map((d) => d.local).join(' * ')});`);
+  for (let l = 0; l < r; l++) loop(l);
+  const store = `${out.name}[${offset(
+    Array.from({ length: r }, (_, i) => i),
+    out.dims,
+    v,
+  )}]`;
+  const scaled = (x: string): string => (scale === '' ? x : `${scale} * ${x}`);
+  if (L > r) {
+    w.line(`let ${acc} = 0;`);
+    for (let l = r; l < L; l++) loop(l);
+    w.line(`${acc} += ${prod};`);
+    for (let l = r; l < L; l++) w.close();
+    w.line(`${store} = ${scaled(acc)};`);
+  } else w.line(`${store} = ${scaled(prod)};`);
+  for (let l = 0; l < r; l++) w.close();
+}
+
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'inv', 'det', 'sigmoid', 'softplus'];
+
+const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
+  read: (ty) => `
+/** Reads input[key] as a tensor of the given rank: a number, (nested) arrays, a Float64Array or { shape, data }. */
+function read_(input${ty(': Inputs')}, key${ty(': string')}, rank${ty(': number')})${ty(': Tensor')} {
+  if (typeof input !== 'object' || input === null) throw new TypeError('evaluate expects an object from variable names to values');
+  if (!Object.prototype.hasOwnProperty.call(input, key)) throw new TypeError('missing input ' + key);
+  const v${ty(': unknown')} = ${ty('(')}input${ty(' as unknown as Record<string, unknown>)')}[key];
+  let shape${ty(': number[]')};
+  let data${ty(': Float64Array')};
+  if (typeof v === 'number') {
+    shape = [];
+    data = Float64Array.of(v);
+  } else if (v instanceof Float64Array) {
+    shape = [v.length];
+    data = v;
+  } else if (Array.isArray(v)) {
+    const dims${ty(': number[]')} = [];
+    for (let p${ty(': unknown')} = v; Array.isArray(p); p = p[0]) dims.push(p.length);
+    const flat = new Float64Array(dims.reduce((a, b) => a * b, 1));
+    let k = 0;
+    const walk = (x${ty(': unknown')}, depth${ty(': number')})${ty(': void')} => {
+      if (depth === dims.length) {
+        if (typeof x !== 'number') throw new TypeError(key + ': expected numbers, got ' + (x === null ? 'null' : typeof x));
+        flat[k++] = x;
+      } else {
+        if (!Array.isArray(x) || x.length !== dims[depth]) throw new TypeError(key + ': rows of different lengths');
+        for (const y of x) walk(y, depth + 1);
+      }
+    };
+    walk(v, 0);
+    shape = dims;
+    data = flat;
+  } else if (typeof v === 'object' && v !== null && 'shape' in v && 'data' in v) {
+    const t = v${ty(' as { shape: ArrayLike<number>; data: ArrayLike<number> }')};
+    shape = Array.from(t.shape);
+    data = Float64Array.from(t.data);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) throw new TypeError(key + ': shape ' + shape.join('×') + ' needs ' + n + ' entries, data has ' + data.length);
+  } else throw new TypeError(key + ': expected a number, an array, a Float64Array or { shape, data }');
+  if (shape.length !== rank) {
+    const got = shape.length === 0 ? 'a scalar' : shape.length === 1 ? 'a vector of ' + shape[0] + ' entries' : 'a ' + shape.join('×') + ' array';
+    throw new TypeError(key + ' must be ' + ['a scalar', 'a vector', 'a matrix'][rank] + ', got ' + got);
+  }
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new RangeError(key + ': entry ' + i + ' is not a finite number');
+  return { shape, data };
+}`,
+  check: (ty) => `
+/** Throws unless t has the shape want; pattern names the sizes and where they come from. */
+function check_(t${ty(': Tensor')}, key${ty(': string')}, want${ty(': number[]')}, pattern${ty(': string')})${ty(': void')} {
+  for (let a = 0; a < want.length; a++) {
+    if (t.shape[a] === want[a]) continue;
+    if (want.length === 1) throw new RangeError(key + ' must have ' + want[0] + ' entries (' + pattern + '), got ' + t.shape[0]);
+    throw new RangeError(key + ' must be ' + want.join('×') + ' (' + pattern + '), got ' + t.shape.join('×'));
+  }
+}`,
+  symmetric: (ty) => `
+/** Throws unless the square matrix t is symmetric (to a relative 1e-9). */
+function symmetric_(t${ty(': Tensor')}, key${ty(': string')})${ty(': void')} {
+  const n = t.shape[0];
+  const a = t.data;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < i; j++) {
+      const x = a[i * n + j];
+      const y = a[j * n + i];
+      if (Math.abs(x - y) > 1e-9 * (Math.abs(x) + Math.abs(y) + 1e-300))
+        throw new RangeError(key + ' is declared symmetric, but entries (' + (i + 1) + ',' + (j + 1) + ') and (' + (j + 1) + ',' + (i + 1) + ') differ');
+    }
+}`,
+  eye: (ty) => `
+function eye_(n${ty(': number')})${ty(': Float64Array')} {
+  const r = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) r[i * n + i] = 1;
+  return r;
+}`,
+  inv: (ty) => `
+/** Inverse of the n×n matrix a by Gauss-Jordan elimination with partial pivoting. */
+function inv_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
+  const m = Float64Array.from(a);
+  const r = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) r[i * n + i] = 1;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
+    const piv = m[p * n + c];
+    if (piv === 0 || Math.abs(piv) <= n * Number.EPSILON * scale) throw new RangeError('matrix is singular to working precision: its inverse does not exist');
+    if (p !== c)
+      for (let k = 0; k < n; k++) {
+        let t = m[p * n + k];
+        m[p * n + k] = m[c * n + k];
+        m[c * n + k] = t;
+        t = r[p * n + k];
+        r[p * n + k] = r[c * n + k];
+        r[c * n + k] = t;
+      }
+    for (let k = 0; k < n; k++) {
+      m[c * n + k] /= piv;
+      r[c * n + k] /= piv;
+    }
+    for (let i = 0; i < n; i++) {
+      if (i === c) continue;
+      const f = m[i * n + c];
+      if (f === 0) continue;
+      for (let k = 0; k < n; k++) {
+        m[i * n + k] -= f * m[c * n + k];
+        r[i * n + k] -= f * r[c * n + k];
+      }
+    }
+  }
+  return r;
+}`,
+  det: (ty) => `
+/** Determinant of the n×n matrix a by LU factorisation with partial pivoting. */
+function det_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': number')} {
+  const m = Float64Array.from(a);
+  let det = 1;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
+    const piv = m[p * n + c];
+    if (piv === 0) return 0;
+    if (p !== c) {
+      det = -det;
+      for (let k = 0; k < n; k++) {
+        const t = m[p * n + k];
+        m[p * n + k] = m[c * n + k];
+        m[c * n + k] = t;
+      }
+    }
+    det *= piv;
+    for (let i = c + 1; i < n; i++) {
+      const f = m[i * n + c] / piv;
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) m[i * n + k] -= f * m[c * n + k];
+    }
+  }
+  return det;
+}`,
+  sigmoid: (ty) => `
+function sigmoid_(x${ty(': number')})${ty(': number')} {
+  return 1 / (1 + Math.exp(-x));
+}`,
+  softplus: (ty) => `
+/** log(1 + exp(x)) without overflow. */
+function softplus_(x${ty(': number')})${ty(': number')} {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}`,
+};

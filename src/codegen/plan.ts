@@ -1,0 +1,370 @@
+/**
+ * The language-independent part of code generation: one walk over the union of the DAGs of the
+ * value and of each derivative, in topological order, that names every input, every size symbol
+ * and every intermediate (t1, t2, …) once. Because the IR is interned, a sub-expression shared by
+ * the value, the gradient and the Hessian is one node and so one temporary.
+ *
+ * Products (`mul`, an einsum over any number of factors) are split into a sequence of products of
+ * at most two tensors, chosen greedily by the number of distinct indices involved, so that a chain
+ * such as tr(A*X'*B*X*C) costs a few matrix products instead of one loop nest over every index.
+ * Scalar factors are kept apart and multiply the last step.
+ */
+import { derive, MAX_ORDER, sizeNamesOf, type Result } from '../derive.js';
+import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, topoOrder } from '../ir/node.js';
+import type { DeclaredType } from '../syntax/check.js';
+import type { Declarations } from '../syntax/check.js';
+import { inputError } from '../errors.js';
+import { NameAllocator, commentText } from './names.js';
+
+/** A size symbol: its name in messages (n) and the local that holds it in generated code. */
+export interface Size {
+  readonly symbol: string;
+  readonly local: string;
+}
+
+export interface Input {
+  /** The user's variable name: the key it is read by (always quoted by the generator). */
+  readonly name: string;
+  /** The generated local that holds its values. */
+  readonly local: string;
+  /** JS only: the local that holds the { shape, data } read from the input object. */
+  readonly holder: string;
+  readonly type: DeclaredType;
+  readonly dims: readonly Size[];
+  readonly symmetric: boolean;
+}
+
+/** A size bound from an axis of an input. */
+export interface Binding {
+  readonly size: Size;
+  readonly input: Input;
+  readonly axis: number;
+}
+
+/** An input whose shape must equal its dims once every size is bound; pattern is for the message. */
+export interface Check {
+  readonly input: Input;
+  readonly pattern: string;
+}
+
+/** A value in generated code: a local (rank = dims.length) or, for scalar constants, a literal. */
+export interface Temp {
+  readonly name: string;
+  readonly dims: readonly Size[];
+  readonly literal?: number;
+}
+
+export interface Operand {
+  readonly src: Temp;
+  /** One label per axis of src; labels < rank of the output are its axes, in order; the rest are summed. */
+  readonly labels: readonly number[];
+}
+
+export type Instr =
+  | { readonly op: 'fill'; readonly out: Temp; readonly value: 0 | 1 }
+  | { readonly op: 'eye'; readonly out: Temp }
+  | { readonly op: 'add'; readonly out: Temp; readonly terms: readonly { readonly coef: number; readonly src: Temp }[] }
+  | {
+      readonly op: 'einsum';
+      readonly out: Temp;
+      /** One or two tensors (none for a product of scalars only). */
+      readonly factors: readonly Operand[];
+      /** Scalars that multiply the product. */
+      readonly scalars: readonly Temp[];
+      /** The size of every label 0..nlabels-1. */
+      readonly labelDims: readonly Size[];
+    }
+  | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
+  | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
+  | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
+  | { readonly op: 'inv' | 'det' | 'logdet'; readonly out: Temp; readonly src: Temp };
+
+export interface Output {
+  /** value, gradient, jacobian, hessian, derivative2, derivative3, … */
+  readonly key: string;
+  readonly order: number;
+  readonly temp: Temp;
+  /** The temp is an input or is returned twice: return a copy. */
+  readonly copy: boolean;
+}
+
+export interface Plan {
+  readonly expr: string;
+  readonly wrt: string;
+  readonly order: number;
+  readonly inputs: readonly Input[];
+  readonly bindings: readonly Binding[];
+  readonly checks: readonly Check[];
+  readonly body: readonly Instr[];
+  readonly outputs: readonly Output[];
+  /** Loop indices for the JS loop nests (enough for the einsum with the most labels). */
+  readonly loopVars: readonly string[];
+  /** JS accumulator name. */
+  readonly acc: string;
+  /** Language-independent header lines (already safe for a one-line comment). */
+  readonly header: readonly string[];
+}
+
+export interface PlanOptions {
+  readonly order?: number;
+  readonly let?: Declarations;
+}
+
+/** The key of the order-k entry of the result object. */
+export function outputKey(order: number, exprRank: number): string {
+  if (order === 0) return 'value';
+  if (order === 1) return exprRank === 0 ? 'gradient' : 'jacobian';
+  if (order === 2 && exprRank === 0) return 'hessian';
+  return `derivative${order}`;
+}
+
+export function planCode(expr: string, wrt: string, opts: PlanOptions = {}): Plan {
+  const order = opts.order ?? 1;
+  const decls = opts.let ?? {};
+  if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
+    throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
+  const results: Result[] = [];
+  for (let k = 0; k <= order; k++) results.push(derive(expr, wrt, { order: k, let: decls }));
+  return buildPlan(results);
+}
+
+function buildPlan(results: readonly Result[]): Plan {
+  const r0 = results[0]!;
+  const sizeNames = sizeNamesOf(r0);
+  const checked = r0.analysis.checked;
+  const names = new NameAllocator();
+
+  // Variables: every one the expression names (and wrt), the same interned node in every result.
+  const vars: VarNode[] = [];
+  for (const r of results)
+    for (const v of r.analysis.lowered.vars.values()) {
+      const prev = vars.find((u) => u.name === v.name);
+      if (!prev) vars.push(v);
+      else if (prev !== v) throw new InternalError(`codegen: variable ${v.name} differs between orders`);
+    }
+
+  const locals = vars.map((v) => names.take(v.name));
+  const sizes = new Map<Dim, Size>();
+  const sizeOf = (d: Dim): Size => {
+    let s = sizes.get(d);
+    if (!s) {
+      const symbol = sizeNames.get(d) ?? `n${d}`;
+      s = { symbol, local: names.take(/^[A-Za-z_][A-Za-z0-9_]*$/.test(symbol) ? symbol : 'size') };
+      sizes.set(d, s);
+    }
+    return s;
+  };
+  const bound = new Map<Dim, Binding>();
+  const inputs: Input[] = vars.map((v, k) => {
+    const info = checked.vars.get(v.name);
+    const type: DeclaredType = info?.declared ?? (['scalar', 'vector', 'matrix'][v.shape.length] as DeclaredType);
+    return { name: v.name, local: locals[k]!, holder: '', type, dims: v.shape.map(sizeOf), symmetric: v.symmetric };
+  });
+  const withHolders: Input[] = inputs.map((i) => ({ ...i, holder: names.take(`${i.local}_in`) }));
+  const bindings: Binding[] = [];
+  withHolders.forEach((input, k) =>
+    vars[k]!.shape.forEach((d, axis) => {
+      if (bound.has(d)) return;
+      const b = { size: sizeOf(d), input, axis };
+      bound.set(d, b);
+      bindings.push(b);
+    }),
+  );
+  const checks: Check[] = [];
+  withHolders.forEach((input, k) => {
+    const shape = vars[k]!.shape;
+    const selfBound = shape.every((d, axis) => bound.get(d)!.input === input && bound.get(d)!.axis === axis);
+    if (selfBound) return;
+    const others = [...new Set(shape.filter((d) => bound.get(d)!.input !== input))].map(
+      (d) => `${sizeOf(d).symbol} from ${bound.get(d)!.input.name}`,
+    );
+    const pattern = shape.map((d) => sizeOf(d).symbol).join('×') + (others.length > 0 ? `, with ${others.join(' and ')}` : '');
+    checks.push({ input, pattern });
+  });
+
+  // Temporaries, in topological order over the union of the DAGs.
+  const temps = new Map<Node, Temp>();
+  vars.forEach((v, k) => temps.set(v, { name: withHolders[k]!.local, dims: withHolders[k]!.dims }));
+  const body: Instr[] = [];
+  const dimsOf = (n: Node): Size[] =>
+    n.shape.map((d) => {
+      if (!bound.has(d))
+        throw inputError(
+          `the size ${sizeNames.get(d) ?? '?'} cannot be read from the inputs (it comes from eye, vector(c) or matrix(c) alone): generated code needs every size from a variable`,
+        );
+      return sizeOf(d);
+    });
+  const newTemp = (dims: readonly Size[]): Temp => ({ name: names.next('t'), dims });
+  const tempOf = (n: Node): Temp => {
+    const t = temps.get(n);
+    if (!t) throw new InternalError('codegen: node used before it was planned');
+    return t;
+  };
+  let maxLabels = 1;
+  const steps = new Map<string, Temp>();
+
+  for (const n of topoOrder(results.map((r) => r.node))) {
+    if (n.kind === 'var') continue;
+    const c = constantValue(n);
+    if (c !== undefined) {
+      temps.set(n, { name: String(c), dims: [], literal: c });
+      continue;
+    }
+    const dims = dimsOf(n);
+    if (n.kind === 'mul') {
+      const push = (s: Instr & { op: 'einsum' }): void => {
+        maxLabels = Math.max(maxLabels, s.labelDims.length);
+        body.push(s);
+      };
+      temps.set(n, planMul(n, tempOf, dimsOf, newTemp, steps, push));
+      continue;
+    }
+    const out = newTemp(dims);
+    temps.set(n, out);
+    switch (n.kind) {
+      case 'const':
+        body.push({ op: 'fill', out, value: n.value });
+        break;
+      case 'delta':
+        body.push({ op: 'eye', out });
+        break;
+      case 'add':
+        body.push({ op: 'add', out, terms: n.terms.map((t) => ({ coef: t.coef, src: tempOf(t.node) })) });
+        break;
+      case 'elem':
+        body.push({ op: 'elem', out, fn: n.fn, src: tempOf(n.arg) });
+        break;
+      case 'pow':
+        body.push({ op: 'pow', out, src: tempOf(n.base), exp: n.exp });
+        break;
+      case 'powv':
+        body.push({ op: 'powv', out, base: tempOf(n.base), exponent: tempOf(n.exponent) });
+        break;
+      case 'inv':
+      case 'det':
+      case 'logdet':
+        body.push({ op: n.kind, out, src: tempOf(n.arg) });
+        break;
+    }
+  }
+
+  const exprRank = r0.node.shape.length;
+  const returned = new Map<string, number>();
+  for (const r of results) returned.set(tempOf(r.node).name, (returned.get(tempOf(r.node).name) ?? 0) + 1);
+  const outputs: Output[] = results.map((r) => ({
+    key: outputKey(r.order, exprRank),
+    order: r.order,
+    temp: tempOf(r.node),
+    copy: r.node.kind === 'var' || returned.get(tempOf(r.node).name)! > 1,
+  }));
+
+  const loopVars: string[] = [];
+  for (let k = 0; k < maxLabels; k++) loopVars.push(names.takeAny(['i', 'j', 'k', 'l'], 'i'));
+  const acc = names.take('acc');
+
+  return {
+    expr: r0.expr,
+    wrt: r0.wrt,
+    order: results.length - 1,
+    inputs: withHolders,
+    bindings,
+    checks,
+    body,
+    outputs,
+    loopVars,
+    acc,
+    header: header(results, withHolders, outputs),
+  };
+}
+
+function header(results: readonly Result[], inputs: readonly Input[], outputs: readonly Output[]): string[] {
+  const r0 = results[0]!;
+  const shapeText = (dims: readonly string[]): string => (dims.length === 0 ? 'scalar' : dims.join('×'));
+  const lines = [
+    `Generated by ricci from: ${r0.expr}`,
+    `Variables: ${inputs.map((i) => `${i.name}: ${i.type}${i.dims.length > 0 ? ` (${i.dims.map((d) => d.symbol).join('×')})` : ''}`).join(', ')}`,
+    results.length === 1 ? 'The value only (order 0).' : `Derivatives with respect to ${r0.wrt}, orders 0 to ${results.length - 1}:`,
+  ];
+  const width = Math.max(...outputs.map((o) => o.key.length));
+  results.forEach((r, k) => {
+    const form = r.matrix ?? `${r.index}  (index notation: no matrix form)`;
+    lines.push(`  ${outputs[k]!.key.padEnd(width)} = ${form}  [${shapeText(r.shape)}]`);
+  });
+  lines.push('Layout: row-major; the derivative of f with respect to X has shape shape(f) ++ shape(X).');
+  return lines.map(commentText);
+}
+
+/**
+ * A product split into steps of at most two tensors: repeatedly contract the pair that involves
+ * the fewest distinct labels (ties: the smallest result, then the first pair), keeping the labels
+ * that are output axes or occur in another remaining factor. Steps are memoized by their
+ * relabelled form, so that a contraction such as x'*x that occurs inside several products (which
+ * are different IR nodes) is computed once.
+ */
+function planMul(
+  n: MulNode,
+  tempOf: (n: Node) => Temp,
+  dimsOf: (n: Node) => Size[],
+  newTemp: (dims: readonly Size[]) => Temp,
+  memo: Map<string, Temp>,
+  push: (ins: Instr & { op: 'einsum' }) => void,
+): Temp {
+  const rank = n.shape.length;
+  const labelSize = new Map<number, Size>();
+  const scalars: Temp[] = [];
+  let work: Operand[] = [];
+  for (const f of n.factors) {
+    const dims = dimsOf(f.node);
+    f.labels.forEach((l, i) => labelSize.set(l, dims[i]!));
+    if (f.node.shape.length === 0) scalars.push(tempOf(f.node));
+    else work.push({ src: tempOf(f.node), labels: f.labels });
+  }
+
+  /** The step relabelled so that `outLabels` become 0..k-1 and the other labels follow in order. */
+  const relabel = (ops: readonly Operand[], outLabels: readonly number[], scal: readonly Temp[]): Omit<Instr & { op: 'einsum' }, 'out'> => {
+    const map = new Map<number, number>();
+    outLabels.forEach((l, i) => map.set(l, i));
+    for (const o of ops) for (const l of o.labels) if (!map.has(l)) map.set(l, map.size);
+    const labelDims: Size[] = [];
+    for (const [l, k] of map) labelDims[k] = labelSize.get(l)!;
+    return { op: 'einsum', factors: ops.map((o) => ({ src: o.src, labels: o.labels.map((l) => map.get(l)!) })), scalars: scal, labelDims };
+  };
+  const keyOf = (s: Omit<Instr & { op: 'einsum' }, 'out'>, rank: number): string =>
+    `${rank}|${s.factors.map((f) => `${f.src.name}:${f.labels.join('.')}`).join(',')}|${s.scalars.map((t) => t.name).sort().join(',')}`;
+  const emit = (ops: readonly Operand[], outLabels: readonly number[], scal: readonly Temp[]): Temp => {
+    // A factor without axes (a contraction done in an earlier step) only scales the product.
+    const tensors = ops.filter((o) => o.labels.length > 0);
+    const allScalars = [...scal, ...ops.filter((o) => o.labels.length === 0).map((o) => o.src)];
+    const s = relabel(tensors, outLabels, allScalars);
+    const keys = [keyOf(s, outLabels.length)];
+    if (tensors.length === 2) keys.push(keyOf(relabel([tensors[1]!, tensors[0]!], outLabels, allScalars), outLabels.length));
+    for (const k of keys) {
+      const hit = memo.get(k);
+      if (hit) return hit;
+    }
+    const out = newTemp(outLabels.map((l) => labelSize.get(l)!));
+    push({ ...s, out });
+    for (const k of keys) memo.set(k, out);
+    return out;
+  };
+
+  while (work.length > 2) {
+    let best: { a: number; b: number; cost: number; kept: number[] } | undefined;
+    for (let a = 0; a < work.length; a++)
+      for (let b = a + 1; b < work.length; b++) {
+        const [big, small] = work[a]!.labels.length >= work[b]!.labels.length ? [work[a]!, work[b]!] : [work[b]!, work[a]!];
+        const union = [...new Set([...big.labels, ...small.labels])];
+        const kept = union.filter((l) => l < rank || work.some((o, k) => k !== a && k !== b && o.labels.includes(l)));
+        const cost = union.length * 64 + kept.length;
+        if (!best || cost < best.cost) best = { a, b, cost, kept };
+      }
+    const { a, b, kept } = best!;
+    const out = emit([work[a]!, work[b]!], kept, []);
+    work = [...work.filter((_, k) => k !== a && k !== b), { src: out, labels: kept }];
+  }
+  return emit(
+    work,
+    Array.from({ length: rank }, (_, i) => i),
+    scalars,
+  );
+}
