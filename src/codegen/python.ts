@@ -255,7 +255,7 @@ def _symmetric(a, key):
     """Raises unless the square matrix a is symmetric (to a relative 1e-9)."""
     bad = np.abs(a - a.T) > 1e-9 * (np.abs(a) + np.abs(a.T) + 1e-300)
     if np.any(bad):
-        i, j = np.argwhere(bad)[0]
+        i, j = np.argwhere(np.tril(bad, -1))[0]
         raise ValueError("%s is declared symmetric, but entries (%d,%d) and (%d,%d) differ" % (key, i + 1, j + 1, j + 1, i + 1))`,
   logdet: `
 
