@@ -4,7 +4,8 @@
  */
 import { type Dim, type Node, elemValue, topoOrder } from '../ir/node.js';
 import { type Tensor, sizeOf } from '../tensor.js';
-import { inputError, RicciError } from '../errors.js';
+import { inputError } from '../errors.js';
+import { SingularMatrixError } from './kernels/lu.js';
 
 export type Sizes = ReadonlyMap<Dim, number>;
 
@@ -134,59 +135,74 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
   }
 }
 
-/** out[labels 0..r-1] = Σ over the other labels of Π factors, by visiting every label assignment. */
+interface Labeled {
+  labels: number[];
+  data: Float64Array;
+}
+
+/**
+ * out[labels 0..r-1] = Σ over the other labels of Π factors. Factors are multiplied in order, each
+ * step visiting every assignment of the labels involved and summing out the labels no later factor
+ * (nor the output) needs — plain loops, but polynomial rather than exponential in the chain length.
+ */
 function einsum(n: Node & { kind: 'mul' }, memo: Map<Node, Tensor>, sizes: Sizes, shape: number[]): Tensor {
-  const L = n.nlabels;
-  const dims = new Array<number>(L).fill(1);
-  for (const f of n.factors) f.labels.forEach((l, i) => (dims[l] = sizes.get(f.node.shape[i]!)!));
+  const dims = new Map<number, number>();
+  for (const f of n.factors) f.labels.forEach((l, i) => dims.set(l, sizes.get(f.node.shape[i]!)!));
   const r = n.shape.length;
-  const outStride = new Array<number>(L).fill(0);
-  for (let l = r - 1, s = 1; l >= 0; l--) {
-    outStride[l] = s;
-    s *= dims[l]!;
-  }
-  const fdata = n.factors.map((f) => memo.get(f.node)!.data);
-  const fstride = n.factors.map((f) => {
+  const output = Array.from({ length: r }, (_, i) => i);
+  let acc: Labeled = { labels: [], data: Float64Array.of(1) };
+  n.factors.forEach((f, k) => {
+    const later = new Set([...output, ...n.factors.slice(k + 1).flatMap((g) => g.labels)]);
+    const involved = [...new Set([...acc.labels, ...f.labels])];
+    const keep = k === n.factors.length - 1 ? output : involved.filter((l) => later.has(l));
+    acc = step(acc, { labels: [...f.labels], data: memo.get(f.node)!.data }, involved, keep, dims);
+  });
+  return { shape, data: acc.data };
+}
+
+/** Product of a and b over all assignments of `involved`, summed onto the labels `keep`. */
+function step(a: Labeled, b: Labeled, involved: number[], keep: number[], dims: ReadonlyMap<number, number>): Labeled {
+  const all = [...new Set([...involved, ...keep])];
+  const L = all.length;
+  const dim = all.map((l) => dims.get(l)!);
+  const strideIn = (t: Labeled): number[] => {
     const st = new Array<number>(L).fill(0);
-    const fshape = f.node.shape.map((d) => sizes.get(d)!);
     let s = 1;
-    for (let i = fshape.length - 1; i >= 0; i--) {
-      st[f.labels[i]!] += s;
-      s *= fshape[i]!;
+    for (let i = t.labels.length - 1; i >= 0; i--) {
+      st[all.indexOf(t.labels[i]!)] += s;
+      s *= dims.get(t.labels[i]!)!;
     }
     return st;
-  });
-  const data = new Float64Array(sizeOf(shape));
+  };
+  const sa = strideIn(a);
+  const sb = strideIn(b);
+  const so = strideIn({ labels: keep, data: a.data });
+  const out = new Float64Array(keep.reduce((p, l) => p * dims.get(l)!, 1));
+  if (dim.some((d) => d === 0)) return { labels: keep, data: out };
   const idx = new Array<number>(L).fill(0);
-  if (dims.some((d) => d === 0)) return { shape, data };
   for (;;) {
-    let prod = 1;
-    for (let k = 0; k < fdata.length; k++) {
-      let off = 0;
-      const st = fstride[k]!;
-      for (let l = 0; l < L; l++) off += idx[l]! * st[l]!;
-      prod *= fdata[k]![off]!;
+    let ia = 0;
+    let ib = 0;
+    let io = 0;
+    for (let l = 0; l < L; l++) {
+      ia += idx[l]! * sa[l]!;
+      ib += idx[l]! * sb[l]!;
+      io += idx[l]! * so[l]!;
     }
-    let o = 0;
-    for (let l = 0; l < r; l++) o += idx[l]! * outStride[l]!;
-    data[o] += prod;
+    out[io] += a.data[ia]! * b.data[ib]!;
     let l = L - 1;
     while (l >= 0) {
       idx[l]!++;
-      if (idx[l]! < dims[l]!) break;
+      if (idx[l]! < dim[l]!) break;
       idx[l] = 0;
       l--;
     }
     if (l < 0) break;
   }
-  return { shape, data };
+  return { labels: keep, data: out };
 }
 
-export class SingularMatrixError extends RicciError {
-  constructor() {
-    super('input', 'matrix is singular to working precision: its inverse does not exist');
-  }
-}
+export { SingularMatrixError };
 
 /** Gauss-Jordan elimination with partial pivoting. */
 export function invert(a: Float64Array, n: number): Float64Array {

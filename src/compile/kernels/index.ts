@@ -29,3 +29,4 @@ export {
   makeEinsumPlan,
   einsum,
 } from './einsum.js';
+export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';

@@ -15,11 +15,12 @@
  */
 
 import { gemm } from './gemm.js';
+import { RicciError } from '../../errors.js';
 
-/** Thrown by luFactor / inverse for a matrix that is singular to working precision. */
-export class SingularMatrixError extends Error {
-  constructor(message = 'matrix is singular to working precision') {
-    super(message);
+/** Thrown by luFactor / inverse for a matrix that is singular to working precision (an input error). */
+export class SingularMatrixError extends RicciError {
+  constructor(message = 'matrix is singular to working precision: its inverse does not exist') {
+    super('input', message);
     this.name = 'SingularMatrixError';
   }
 }

@@ -1,0 +1,284 @@
+/**
+ * The planner: from the interned IR (with sizes bound) to a schedule of kernel calls.
+ *
+ * - Every node is computed once (the DAG is the common-sub-expression structure).
+ * - Deltas and constant tensors are never materialised: a delta merges two output strides (a write
+ *   onto a diagonal), a vector of ones is a broadcast; a product that only feeds a sum is written
+ *   straight into the sum's buffer.
+ * - Products go to BLAS-shaped kernels where their index pattern allows (contract.ts).
+ * - Buffers of intermediates come from a pool and are handed back after their last use, so later
+ *   nodes reuse them; results get fresh buffers on every call.
+ */
+import { type Dim, type Node, type NodeOf, type VarNode, topoOrder } from '../ir/node.js';
+import type { Tensor } from '../tensor.js';
+import { sizeOf } from '../tensor.js';
+import { det, inverse, logAbsDet, mapUnary, powElementwise, powScalar } from './kernels/index.js';
+import { planMul, type Target } from './contract.js';
+
+export interface Slot {
+  buf: Float64Array;
+}
+
+export type Step = () => void;
+
+/** Buffers by exact length, handed out and back during planning. */
+export class Pool {
+  private readonly free = new Map<number, Float64Array[]>();
+  take(size: number): Float64Array {
+    const list = this.free.get(size);
+    return list && list.length > 0 ? list.pop()! : new Float64Array(Math.max(size, 1));
+  }
+  give(buf: Float64Array): void {
+    const list = this.free.get(buf.length) ?? [];
+    list.push(buf);
+    this.free.set(buf.length, list);
+  }
+}
+
+export interface PlanContext {
+  readonly sizes: ReadonlyMap<Dim, number>;
+  readonly pool: Pool;
+  readonly steps: Step[];
+  /** Temporaries of the node being planned, handed back once its steps are all emitted. */
+  readonly temps: Float64Array[];
+  /** The slot holding a node's dense value (the node must have been materialised). */
+  slot(n: Node): Slot;
+  shape(n: Node): number[];
+}
+
+export function rowMajorStrides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+export interface Plan {
+  run(values: ReadonlyMap<string, Tensor>): Tensor[];
+  /** Number of kernel steps (for tests and benchmarks). */
+  readonly stepCount: number;
+}
+
+/** A product that only feeds one sum is written straight into the sum's buffer. */
+function inlineTerms(roots: readonly Node[], order: readonly Node[]): Set<Node> {
+  const uses = new Map<Node, number>();
+  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
+  for (const n of order)
+    for (const c of n.kind === 'add' ? n.terms.map((t) => t.node) : n.kind === 'mul' ? n.factors.map((f) => f.node) : childrenOf(n))
+      uses.set(c, (uses.get(c) ?? 0) + 1);
+  const inline = new Set<Node>();
+  for (const n of order)
+    if (n.kind === 'add') for (const t of n.terms) if (t.node.kind === 'mul' && uses.get(t.node) === 1) inline.add(t.node);
+  return inline;
+}
+
+function childrenOf(n: Node): Node[] {
+  switch (n.kind) {
+    case 'elem':
+    case 'inv':
+    case 'det':
+    case 'logdet':
+      return [n.arg];
+    case 'pow':
+      return [n.base];
+    case 'powv':
+      return [n.base, n.exponent];
+    default:
+      return [];
+  }
+}
+
+/** Nodes whose dense value a node's steps read. */
+function operandsOf(n: Node, inline: ReadonlySet<Node>): Node[] {
+  const fromMul = (m: NodeOf<'mul'>): Node[] => m.factors.map((f) => f.node).filter((c) => c.kind !== 'delta' && c.kind !== 'const');
+  switch (n.kind) {
+    case 'add':
+      return n.terms.flatMap((t) => (inline.has(t.node) ? fromMul(t.node as NodeOf<'mul'>) : t.node.kind === 'delta' || t.node.kind === 'const' ? [] : [t.node]));
+    case 'mul':
+      return fromMul(n);
+    default:
+      return childrenOf(n);
+  }
+}
+
+export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], sizes: ReadonlyMap<Dim, number>): Plan {
+  const order = topoOrder(roots);
+  const inline = inlineTerms(roots, order);
+  // What has to be materialised: the roots and every operand of a materialised node.
+  const needed = new Set<Node>(roots);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!;
+    if (needed.has(n)) for (const c of operandsOf(n, inline)) needed.add(c);
+  }
+  const schedule = order.filter((n) => needed.has(n));
+  const lastUse = new Map<Node, number>();
+  schedule.forEach((n, i) => {
+    for (const c of operandsOf(n, inline)) lastUse.set(c, i);
+  });
+
+  const pool = new Pool();
+  const steps: Step[] = [];
+  const slots = new Map<Node, Slot>();
+  const varSlots = new Map<string, Slot>();
+  const rootSet = new Set(roots);
+  const shape = (n: Node): number[] => n.shape.map((d) => sizes.get(d)!);
+  const temps: Float64Array[] = [];
+  const ctx: PlanContext = {
+    sizes,
+    pool,
+    steps,
+    temps,
+    slot(n) {
+      const s = slots.get(n);
+      if (!s) throw new Error(`internal: ${n.kind} node used before it was planned`);
+      return s;
+    },
+    shape,
+  };
+
+  for (const v of vars) varSlots.set(v.name, { buf: new Float64Array(0) });
+  schedule.forEach((n, i) => {
+    const size = sizeOf(shape(n));
+    if (n.kind === 'var') {
+      slots.set(n, varSlots.get(n.name) ?? { buf: new Float64Array(0) });
+      varSlots.set(n.name, slots.get(n)!);
+      return;
+    }
+    if (n.kind === 'const' || n.kind === 'delta') {
+      const buf = new Float64Array(size);
+      if (n.kind === 'const') buf.fill(n.value);
+      else for (let k = 0, d = shape(n)[0]!; k < d; k++) buf[k * d + k] = 1;
+      slots.set(n, { buf });
+      return;
+    }
+    // Results get a fresh buffer per call (assigned in run); intermediates one from the pool.
+    const slot: Slot = { buf: rootSet.has(n) ? new Float64Array(size) : pool.take(size) };
+    slots.set(n, slot);
+    planNode(n, slot, ctx, inline);
+    for (const t of temps.splice(0)) pool.give(t);
+    for (const c of operandsOf(n, inline)) {
+      if (lastUse.get(c) === i && !rootSet.has(c) && c.kind !== 'var' && c.kind !== 'const' && c.kind !== 'delta') pool.give(slots.get(c)!.buf);
+    }
+  });
+
+  const rootSlots = roots.map((r) => slots.get(r)!);
+  const rootShapes = roots.map(shape);
+  const isComputed = roots.map((r) => r.kind !== 'var' && r.kind !== 'const' && r.kind !== 'delta');
+  return {
+    stepCount: steps.length,
+    run(values) {
+      for (const [name, slot] of varSlots) {
+        const v = values.get(name);
+        if (v) slot.buf = v.data;
+      }
+      roots.forEach((r, k) => {
+        if (isComputed[k]) rootSlots[k]!.buf = new Float64Array(sizeOf(rootShapes[k]!));
+      });
+      for (const s of steps) s();
+      return roots.map((r, k) => ({
+        shape: rootShapes[k]!,
+        data: isComputed[k] ? rootSlots[k]!.buf : Float64Array.from(rootSlots[k]!.buf),
+      }));
+    },
+  };
+}
+
+function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node>): void {
+  const shape = ctx.shape(n);
+  const size = sizeOf(shape);
+  const steps = ctx.steps;
+  switch (n.kind) {
+    case 'var':
+    case 'const':
+    case 'delta':
+      return;
+    case 'mul':
+      planMul(ctx, n, { slot: out, off: 0, strides: rowMajorStrides(shape) }, 1, false);
+      return;
+    case 'add':
+      planAdd(ctx, n, out, shape, inline);
+      return;
+    case 'elem': {
+      const a = ctx.slot(n.arg);
+      const fn = n.fn;
+      steps.push(() => mapUnary(fn, size, a.buf, 0, out.buf, 0));
+      return;
+    }
+    case 'pow': {
+      const a = ctx.slot(n.base);
+      const p = n.exp;
+      steps.push(() => powScalar(size, a.buf, 0, p, out.buf, 0));
+      return;
+    }
+    case 'powv': {
+      const a = ctx.slot(n.base);
+      const e = ctx.slot(n.exponent);
+      steps.push(() => powElementwise(size, a.buf, 0, e.buf, 0, out.buf, 0));
+      return;
+    }
+    case 'inv': {
+      const a = ctx.slot(n.arg);
+      const d = shape[0]!;
+      steps.push(() => inverse(d, a.buf, 0, d, out.buf, 0, d));
+      return;
+    }
+    case 'det': {
+      const a = ctx.slot(n.arg);
+      const d = ctx.shape(n.arg)[0]!;
+      steps.push(() => {
+        out.buf[0] = det(d, a.buf, 0, d);
+      });
+      return;
+    }
+    case 'logdet': {
+      const a = ctx.slot(n.arg);
+      const d = ctx.shape(n.arg)[0]!;
+      steps.push(() => {
+        const r = logAbsDet(d, a.buf, 0, d);
+        // log(det(X)): undefined (NaN) for a negative determinant, -∞ for a singular matrix.
+        out.buf[0] = r.sign > 0 ? r.logAbs : r.sign === 0 ? -Infinity : NaN;
+      });
+      return;
+    }
+  }
+}
+
+function planAdd(ctx: PlanContext, n: NodeOf<'add'>, out: Slot, shape: number[], inline: ReadonlySet<Node>): void {
+  const size = sizeOf(shape);
+  const strides = rowMajorStrides(shape);
+  const target: Target = { slot: out, off: 0, strides };
+  let first = true;
+  for (const t of n.terms) {
+    const c = t.coef;
+    const node = t.node;
+    const accumulate = !first;
+    first = false;
+    if (inline.has(node) || node.kind === 'delta') {
+      planMul(ctx, node, target, c, accumulate);
+    } else if (node.kind === 'const') {
+      const v = c * node.value;
+      ctx.steps.push(accumulate ? () => addConstant(out.buf, size, v) : () => out.buf.fill(v, 0, size));
+    } else {
+      const src = ctx.slot(node);
+      ctx.steps.push(accumulate ? () => axpyDense(size, c, src.buf, out.buf) : () => scaleDense(size, c, src.buf, out.buf));
+    }
+  }
+}
+
+function addConstant(buf: Float64Array, size: number, v: number): void {
+  for (let i = 0; i < size; i++) buf[i] += v;
+}
+
+function axpyDense(size: number, c: number, x: Float64Array, y: Float64Array): void {
+  if (c === 1) for (let i = 0; i < size; i++) y[i] += x[i]!;
+  else if (c === -1) for (let i = 0; i < size; i++) y[i] -= x[i]!;
+  else for (let i = 0; i < size; i++) y[i] += c * x[i]!;
+}
+
+function scaleDense(size: number, c: number, x: Float64Array, y: Float64Array): void {
+  if (c === 1) y.set(x.subarray(0, size));
+  else for (let i = 0; i < size; i++) y[i] = c * x[i]!;
+}

@@ -1,0 +1,91 @@
+/**
+ * The compiled evaluator equals the reference evaluator (relative error below 1e-12), for every
+ * corpus case and random property-test expressions, at several random sizes and points.
+ */
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { derive, type Result } from '../../src/derive.js';
+import { compileNodes } from '../../src/compile/compile.js';
+import { bindSizes, evaluateReference, SingularMatrixError } from '../../src/compile/reference.js';
+import type { Tensor } from '../../src/tensor.js';
+import { ONE } from '../../src/syntax/types.js';
+import { CORPUS, declarations } from '../helpers/corpus.js';
+import { exprArb } from '../helpers/gen.js';
+import { type Domain, randomTensor, relErr, rng } from '../helpers/numeric.js';
+
+const SIZES = [1, 2, 3, 5, 8, 17];
+
+/** Random sizes for the result's size symbols, and values drawn as the domains say. */
+function randomValues(r: Result, rand: () => number, domain: Readonly<Record<string, Domain>> = {}, maxSize = 17): Map<string, Tensor> {
+  const c = r.analysis.checked;
+  const sizeOfSym = new Map<number, number>();
+  const pick = (d: number): number => {
+    const s = c.sizes.find(d);
+    if (s === ONE) return 1;
+    let v = sizeOfSym.get(s);
+    if (v === undefined) {
+      const options = SIZES.filter((x) => x <= maxSize);
+      v = options[Math.floor(rand() * options.length)]!;
+      sizeOfSym.set(s, v);
+    }
+    return v;
+  };
+  const values = new Map<string, Tensor>();
+  for (const v of c.vars.values()) {
+    const shape = [v.type.rows, v.type.cols].filter((d) => c.sizes.find(d) !== ONE).map(pick);
+    values.set(v.name, randomTensor(shape, domain[v.name] ?? 'any', rand, v.symmetric));
+  }
+  return values;
+}
+
+function compareAt(r: Result, values: Map<string, Tensor>): number {
+  const vars = [...r.analysis.lowered.vars.values()];
+  let ref: Tensor;
+  try {
+    ref = evaluateReference(r.node, values, bindSizes([...vars, r.node], values));
+  } catch (e) {
+    if (e instanceof SingularMatrixError) return 0;
+    throw e;
+  }
+  const run = compileNodes({ roots: [r.node], vars });
+  const [got] = run(values) as [Tensor];
+  expect(got.shape).toEqual(ref.shape);
+  // Twice: the second call reuses the plan and its buffers.
+  const [again] = run(values) as [Tensor];
+  expect(Array.from(again.data)).toEqual(Array.from(got.data));
+  return relErr(got, ref, 1e-300);
+}
+
+describe('compiled evaluator against the reference evaluator', () => {
+  test.each(CORPUS.map((c) => [c.id, c] as const))('%s at several random sizes', (_id, c) => {
+    const r = derive(c.expr, c.wrt, { order: c.order, let: declarations(c) });
+    const rand = rng(77 + CORPUS.indexOf(c));
+    for (let k = 0; k < 4; k++) {
+      const values = randomValues(r, rand, c.domain ?? {}, c.order >= 2 ? 8 : 17);
+      expect(compareAt(r, values)).toBeLessThan(1e-12);
+    }
+  });
+
+  test('random expressions, orders 0 to 2, random sizes', () => {
+    fc.assert(
+      fc.property(exprArb('s'), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 1e6 }), (expr, wrt, order, seed) => {
+        const r = derive(expr, wrt, { order });
+        const values = randomValues(r, rng(seed), {}, 8);
+        expect(compareAt(r, values), `${expr} by ${wrt}, order ${order}`).toBeLessThan(1e-12);
+      }),
+      { numRuns: Number(process.env.RICCI_PROPERTY_RUNS ?? 60) },
+    );
+  });
+
+  test('random vector expressions (Jacobians), and order 3', () => {
+    fc.assert(
+      fc.property(exprArb('v', 2), fc.constantFrom('x', 'A'), fc.integer({ min: 1, max: 1e6 }), (expr, wrt, seed) => {
+        const r = derive(expr, wrt, { order: 1 });
+        expect(compareAt(r, randomValues(r, rng(seed), {}, 5)), expr).toBeLessThan(1e-12);
+        const r3 = derive(expr, 'x', { order: 2 });
+        expect(compareAt(r3, randomValues(r3, rng(seed + 1), {}, 4)), expr).toBeLessThan(1e-12);
+      }),
+      { numRuns: Number(process.env.RICCI_PROPERTY_RUNS ?? 30) },
+    );
+  });
+});
