@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['derive.ts', 'gemm.ts'];
+const BENCHES = ['derive.ts', 'gemm.ts', 'hessian.ts'];
 
 let failed = false;
 for (const b of BENCHES) {

@@ -12,7 +12,7 @@
  *    through their strides, transposed where that is free), the strided element-wise kernel for
  *    Hadamard/outer/broadcast products, and the generic einsum for whatever remains.
  */
-import type { Node, NodeOf } from '../ir/node.js';
+import type { Factor, Node, NodeOf } from '../ir/node.js';
 import { delta as deltaNode } from '../ir/node.js';
 import { sizeOf } from '../tensor.js';
 import {
@@ -34,6 +34,8 @@ export interface Target {
   readonly slot: Slot;
   readonly off: number;
   readonly strides: readonly number[];
+  /** The buffer is new (all zeros) when this write runs: nothing needs clearing first. */
+  readonly fresh?: boolean;
 }
 
 /** A tensor addressed through one stride per distinct label. */
@@ -58,6 +60,23 @@ export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: num
       ? node
       : ({ kind: 'mul', factors: [{ node, labels: node.shape.map((_, i) => i) }], nlabels: node.shape.length, shape: node.shape } as unknown as NodeOf<'mul'>);
   const rank = m.shape.length;
+  const spread = m.factors.findIndex((f) => ctx.distributed.has(f.node));
+  if (spread >= 0) {
+    // Σ_t c_t (… term_t …): one product per term of the sum, all written into the target.
+    const sum = m.factors[spread]!;
+    const next = Math.max(m.nlabels, ...m.factors.flatMap((f) => f.labels)) + 1;
+    (sum.node as NodeOf<'add'>).terms.forEach((t, k) => {
+      const inner: Factor[] =
+        t.node.kind === 'mul'
+          ? t.node.factors.map((g) => ({ node: g.node, labels: g.labels.map((l) => (l < t.node.shape.length ? sum.labels[l]! : next + l)) }))
+          : [{ node: t.node, labels: [...sum.labels] }];
+      const factors = [...m.factors.slice(0, spread), ...inner, ...m.factors.slice(spread + 1)];
+      const nlabels = Math.max(...factors.flatMap((f) => f.labels)) + 1;
+      const part = { kind: 'mul', factors, nlabels, shape: m.shape } as unknown as NodeOf<'mul'>;
+      planMul(ctx, part, k === 0 ? target : { ...target, fresh: false }, alpha * t.coef, accumulate || k > 0);
+    });
+    return;
+  }
   const size = new Map<number, number>();
   for (const f of m.factors) f.labels.forEach((l, i) => size.set(l, ctx.sizes.get(f.node.shape[i]!)!));
 
@@ -139,10 +158,10 @@ export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: num
   // Extent of the target region: the last entry's offset + 1.
   const fullSize = target.strides.reduce((acc, s, i) => acc + s * (ctx.sizes.get(m.shape[i]!)! - 1), 0) + 1;
   if (diagonal && !accumulate) {
-    // Off-diagonal entries are zero.
+    // Off-diagonal entries are zero (a fresh result buffer already is).
     const t = target;
     const n = fullSize;
-    ctx.steps.push(() => t.slot.buf.fill(0, t.off, t.off + n));
+    if (!t.fresh) ctx.steps.push(() => t.slot.buf.fill(0, t.off, t.off + n));
     accumulate = true;
   }
 

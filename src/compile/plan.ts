@@ -41,6 +41,8 @@ export interface PlanContext {
   readonly steps: Step[];
   /** Temporaries of the node being planned, handed back once its steps are all emitted. */
   readonly temps: Float64Array[];
+  /** Sums that products distribute over instead of materialising (see distributedSums). */
+  readonly distributed: ReadonlySet<Node>;
   /** The slot holding a node's dense value (the node must have been materialised). */
   slot(n: Node): Slot;
   shape(n: Node): number[];
@@ -91,9 +93,42 @@ function childrenOf(n: Node): Node[] {
   }
 }
 
+/**
+ * Sums that a product should not materialise: (A + A')*v is A*v + A'*v, which never forms the
+ * n×n sum. A sum factor qualifies when this product is its only use, it is at least as large as
+ * the product's result, and its terms are variables or products of variables (so distributing
+ * needs nothing that is not already there).
+ */
+function distributedSums(roots: readonly Node[], order: readonly Node[], sizes: ReadonlyMap<Dim, number>): Set<Node> {
+  const uses = new Map<Node, number>();
+  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
+  for (const n of order) for (const c of directChildren(n)) uses.set(c, (uses.get(c) ?? 0) + 1);
+  const size = (n: Node): number => n.shape.reduce((p, d) => p * sizes.get(d)!, 1);
+  const leafy = (t: Node): boolean =>
+    t.kind === 'var' ||
+    t.kind === 'delta' ||
+    (t.kind === 'mul' && t.factors.every((f) => f.node.kind === 'var' || f.node.kind === 'delta' || f.node.kind === 'const'));
+  const out = new Set<Node>();
+  for (const n of order) {
+    if (n.kind !== 'mul') continue;
+    for (const f of n.factors) {
+      const a = f.node;
+      if (a.kind === 'add' && uses.get(a) === 1 && size(a) >= size(n) && a.terms.every((t) => leafy(t.node))) out.add(a);
+    }
+  }
+  return out;
+}
+
+function directChildren(n: Node): Node[] {
+  return n.kind === 'add' ? n.terms.map((t) => t.node) : n.kind === 'mul' ? n.factors.map((f) => f.node) : childrenOf(n);
+}
+
 /** Nodes whose dense value a node's steps read. */
-function operandsOf(n: Node, inline: ReadonlySet<Node>): Node[] {
-  const fromMul = (m: NodeOf<'mul'>): Node[] => m.factors.map((f) => f.node).filter((c) => c.kind !== 'delta' && c.kind !== 'const');
+function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet<Node>): Node[] {
+  const fromMul = (m: NodeOf<'mul'>): Node[] =>
+    m.factors
+      .flatMap((f) => (distributed.has(f.node) ? (f.node as NodeOf<'add'>).terms.flatMap((t) => (t.node.kind === 'mul' ? t.node.factors.map((g) => g.node) : [t.node])) : [f.node]))
+      .filter((c) => c.kind !== 'delta' && c.kind !== 'const');
   switch (n.kind) {
     case 'add':
       return n.terms.flatMap((t) => (inline.has(t.node) ? fromMul(t.node as NodeOf<'mul'>) : t.node.kind === 'delta' || t.node.kind === 'const' ? [] : [t.node]));
@@ -107,16 +142,17 @@ function operandsOf(n: Node, inline: ReadonlySet<Node>): Node[] {
 export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], sizes: ReadonlyMap<Dim, number>): Plan {
   const order = topoOrder(roots);
   const inline = inlineTerms(roots, order);
+  const distributed = distributedSums(roots, order, sizes);
   // What has to be materialised: the roots and every operand of a materialised node.
   const needed = new Set<Node>(roots);
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i]!;
-    if (needed.has(n)) for (const c of operandsOf(n, inline)) needed.add(c);
+    if (needed.has(n)) for (const c of operandsOf(n, inline, distributed)) needed.add(c);
   }
   const schedule = order.filter((n) => needed.has(n));
   const lastUse = new Map<Node, number>();
   schedule.forEach((n, i) => {
-    for (const c of operandsOf(n, inline)) lastUse.set(c, i);
+    for (const c of operandsOf(n, inline, distributed)) lastUse.set(c, i);
   });
 
   const pool = new Pool();
@@ -131,6 +167,7 @@ export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], size
     pool,
     steps,
     temps,
+    distributed,
     slot(n) {
       const s = slots.get(n);
       if (!s) throw new Error(`internal: ${n.kind} node used before it was planned`);
@@ -157,9 +194,9 @@ export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], size
     // Results get a fresh buffer per call (assigned in run); intermediates one from the pool.
     const slot: Slot = { buf: rootSet.has(n) ? new Float64Array(size) : pool.take(size) };
     slots.set(n, slot);
-    planNode(n, slot, ctx, inline);
+    planNode(n, slot, ctx, inline, rootSet.has(n));
     for (const t of temps.splice(0)) pool.give(t);
-    for (const c of operandsOf(n, inline)) {
+    for (const c of operandsOf(n, inline, distributed)) {
       if (lastUse.get(c) === i && !rootSet.has(c) && c.kind !== 'var' && c.kind !== 'const' && c.kind !== 'delta') pool.give(slots.get(c)!.buf);
     }
   });
@@ -186,7 +223,7 @@ export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], size
   };
 }
 
-function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node>): void {
+function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node>, fresh: boolean): void {
   const shape = ctx.shape(n);
   const size = sizeOf(shape);
   const steps = ctx.steps;
@@ -196,10 +233,10 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
     case 'delta':
       return;
     case 'mul':
-      planMul(ctx, n, { slot: out, off: 0, strides: rowMajorStrides(shape) }, 1, false);
+      planMul(ctx, n, { slot: out, off: 0, strides: rowMajorStrides(shape), fresh }, 1, false);
       return;
     case 'add':
-      planAdd(ctx, n, out, shape, inline);
+      planAdd(ctx, n, out, shape, inline, fresh);
       return;
     case 'elem': {
       const a = ctx.slot(n.arg);
@@ -246,15 +283,15 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
   }
 }
 
-function planAdd(ctx: PlanContext, n: NodeOf<'add'>, out: Slot, shape: number[], inline: ReadonlySet<Node>): void {
+function planAdd(ctx: PlanContext, n: NodeOf<'add'>, out: Slot, shape: number[], inline: ReadonlySet<Node>, fresh: boolean): void {
   const size = sizeOf(shape);
   const strides = rowMajorStrides(shape);
-  const target: Target = { slot: out, off: 0, strides };
   let first = true;
   for (const t of n.terms) {
     const c = t.coef;
     const node = t.node;
     const accumulate = !first;
+    const target: Target = { slot: out, off: 0, strides, fresh: fresh && first };
     first = false;
     if (inline.has(node) || node.kind === 'delta') {
       planMul(ctx, node, target, c, accumulate);
