@@ -174,3 +174,9 @@ export function deriveDirectional(text: string, wrt: string, kind: Directional, 
   const res = present(node, { ...analysis, lowered }, text, wrt, kind === 'hvp' ? 2 : 1, wrtNode);
   return { ...res, direction };
 }
+
+/** Why a result has no matrix form, in one line: "no matrix form: the result is a tensor of order 3 (shape n×n×n)". */
+export function noMatrixReason(shape: readonly string[]): string {
+  if (shape.length > 2) return `no matrix form: the result is a tensor of order ${shape.length} (shape ${shape.join('×')})`;
+  return 'no matrix form: the index pattern of the result has no matrix-notation equivalent';
+}

@@ -3,9 +3,8 @@
  * types and sizes, the derivative in its notations, or the error with the span it is about.
  */
 import { derivative, parse, printLatex, RicciError, type Ast, type Derivative, type Span } from '../src/index.js';
-import { astChildren } from '../src/syntax/ast.js';
-import { conventionalType, type DeclaredType } from '../src/syntax/check.js';
-import { isFnName } from '../src/syntax/ops.js';
+import { conventionalType, variableOrder, type DeclaredType } from '../src/syntax/check.js';
+import { noMatrixReason } from '../src/derive.js';
 import { latexName } from '../src/print/latex.js';
 import type { State } from './state.js';
 
@@ -55,15 +54,7 @@ export interface Computed {
 
 /** Variable names in order of first appearance (as the checker orders them). */
 export function variableNames(ast: Ast): string[] {
-  const out: string[] = [];
-  const stack: Ast[] = [ast];
-  while (stack.length > 0) {
-    const a = stack.pop()!;
-    if (a.kind === 'name' && a.name !== 'eye' && !isFnName(a.name) && !out.includes(a.name)) out.push(a.name);
-    const ch = astChildren(a);
-    for (let i = ch.length - 1; i >= 0; i--) stack.push(ch[i]!);
-  }
-  return out;
+  return variableOrder(ast).map((v) => v.name);
 }
 
 /** The variable to differentiate by when the state names none that occurs: a vector first, then a matrix. */
@@ -91,9 +82,8 @@ export function shapeText(shape: readonly string[]): string {
 }
 
 function noMatrixForm(d: Derivative): string {
-  const k = d.shape.length;
-  if (k > 2) return `No matrix form: the result is a tensor of order ${k} (${d.shape.join('×')}), shown in index notation.`;
-  return 'No matrix form: the index pattern of the result has no matrix-notation equivalent, shown in index notation.';
+  const why = noMatrixReason(d.shape);
+  return `${why[0]!.toUpperCase()}${why.slice(1)}, shown in index notation.`;
 }
 
 function lhsLatex(wrt: string, order: number): string {

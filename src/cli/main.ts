@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { derive, MAX_ORDER, sizeNamesOf, type Result } from '../derive.js';
+import { derive, MAX_ORDER, noMatrixReason, sizeNamesOf } from '../derive.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
@@ -187,7 +187,7 @@ function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
       if (r.matrix !== null) io.out(r.matrix + '\n');
       else {
         io.out(r.index + '\n');
-        io.err(`note: ${noMatrixReason(r)}; shown in index notation\n`);
+        io.err(`note: ${noMatrixReason(r.shape)}; shown in index notation\n`);
       }
       break;
     case 'index':
@@ -201,12 +201,6 @@ function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
       break;
   }
   return EXIT.ok;
-}
-
-export function noMatrixReason(r: Result): string {
-  const k = r.node.shape.length;
-  if (k > 2) return `no matrix form: the result is a tensor of order ${k} (shape ${r.shape.join('×')})`;
-  return 'no matrix form: the index pattern of the result has no matrix-notation equivalent';
 }
 
 function readPoint(path: string, io: Io): Map<string, Tensor> {

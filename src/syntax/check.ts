@@ -312,8 +312,8 @@ export function integerConstant(a: Ast): number | undefined {
   return undefined;
 }
 
-/** Variable names in order of first appearance. */
-function variableOrder(ast: Ast): { name: string; span: Span }[] {
+/** Variable names (with their first spans) in order of first appearance, as the checker orders them. */
+export function variableOrder(ast: Ast): { name: string; span: Span }[] {
   const out: { name: string; span: Span }[] = [];
   const seen = new Set<string>();
   const stack: Ast[] = [ast];
