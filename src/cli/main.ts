@@ -143,13 +143,14 @@ const SPECS: Record<string, Record<string, OptionSpec>> = {
 };
 
 function parseLets(lets: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a variable may be called __proto__ or constructor.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const l of lets) {
     const m = /^\s*([^:\s]+)\s*:\s*(.+?)\s*$/.exec(l);
     if (!m) throw usageError(`--let "${l}": write NAME: TYPE, e.g. --let "A: symmetric matrix"`);
     const [, name, type] = m as unknown as [string, string, string];
     if (!parseDeclaredType(type)) throw usageError(`--let "${l}": unknown type '${type}'; use ${DECLARED_TYPES.join(', ')}`);
-    if (name in out) throw usageError(`--let declares ${name} twice`);
+    if (Object.hasOwn(out, name)) throw usageError(`--let declares ${name} twice`);
     out[name] = type;
   }
   return out;

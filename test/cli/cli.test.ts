@@ -42,6 +42,12 @@ describe('ricci derive', () => {
     expect(k.shape).toEqual(['m', 'n']);
   });
 
+  test('declarations of names that are also JavaScript object properties', () => {
+    expect(cli(['derive', "__proto__'*__proto__", '--wrt', '__proto__', '--let', '__proto__: vector']).out).toBe('2*__proto__\n');
+    expect(cli(['derive', 'constructor*x', '--wrt', 'x', '--let', 'constructor: scalar']).out).toBe('constructor*eye\n');
+    expect(cli(['derive', "x'*x", '--wrt', 'x', '--let', 'x: vector', '--let', 'x: vector']).err).toMatch(/declares x twice/);
+  });
+
   test('an expression may start with a minus sign, and -- ends the options', () => {
     expect(cli(['derive', "-x'*x", '--wrt', 'x']).out).toBe('-2*x\n');
     expect(cli(['derive', '--wrt', 'x', '--', "-x'*x"]).out).toBe('-2*x\n');
