@@ -3,6 +3,7 @@
  * as a TensorFlow.js function and as a jax-js function (the peers compute the Hessian by autodiff).
  */
 import type * as TF from '@tensorflow/tfjs';
+import { mulberry32 } from '../src/random.js';
 
 export interface Inputs {
   /** Values by variable name: number[] data with a shape. */
@@ -30,16 +31,7 @@ function rnd(n: number, rand: () => number): Float64Array {
   return Float64Array.from({ length: n }, () => rand() - 0.5);
 }
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 const tfT = (tf: typeof TF, v: { shape: number[]; data: Float64Array }): TF.Tensor => tf.tensor(Float32Array.from(v.data), v.shape);
 const jaxA = (jax: any, v: { shape: number[]; data: Float64Array }): any => jax.numpy.array(v.data, { dtype: jax.numpy.float64 }).reshape(v.shape);

@@ -4,18 +4,9 @@
  * example as a script (progress on stdout, a non-zero exit code when it does not converge).
  */
 import { pathToFileURL } from 'node:url';
+import { mulberry32 } from '../src/random.js';
 
-/** mulberry32: small, fast, reproducible (the same as the tests use). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Standard normal samples (Box-Muller) from a uniform source. */
 export function gaussian(rand: () => number): () => number {

@@ -10,6 +10,7 @@
  */
 import { derivative, type Values, type Value } from '../src/index.js';
 import type { Declarations, DeclaredType } from '../src/syntax/check.js';
+import { mulberry32 } from '../src/random.js';
 
 export interface CheckOutcome {
   /** ‖a − b‖ / max(‖b‖, 1e-8) over all directions; NaN where a value was not finite. */
@@ -22,17 +23,7 @@ export interface CheckOutcome {
   readonly notFinite: boolean;
 }
 
-/** A small seeded generator (mulberry32), so that a check can be repeated exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Concrete sizes for the symbolic ones, distinct so that a mixed-up axis shows as an error. */
 const SIZE_CHOICES = [3, 4, 2, 5];

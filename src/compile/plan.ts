@@ -9,7 +9,7 @@
  * - Buffers of intermediates come from a pool and are handed back after their last use, so later
  *   nodes reuse them; results get fresh buffers on every call.
  */
-import { type Dim, type Node, type NodeOf, type VarNode, topoOrder } from '../ir/node.js';
+import { type Dim, type Node, type NodeOf, type VarNode, children, topoOrder } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { det, inverse, logAbsDet, mapUnary, powElementwise, powScalar } from './kernels/index.js';
@@ -66,31 +66,19 @@ export interface Plan {
 
 /** A product that only feeds one sum is written straight into the sum's buffer. */
 function inlineTerms(roots: readonly Node[], order: readonly Node[]): Set<Node> {
-  const uses = new Map<Node, number>();
-  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
-  for (const n of order)
-    for (const c of n.kind === 'add' ? n.terms.map((t) => t.node) : n.kind === 'mul' ? n.factors.map((f) => f.node) : childrenOf(n))
-      uses.set(c, (uses.get(c) ?? 0) + 1);
+  const uses = useCounts(roots, order);
   const inline = new Set<Node>();
   for (const n of order)
     if (n.kind === 'add') for (const t of n.terms) if (t.node.kind === 'mul' && uses.get(t.node) === 1) inline.add(t.node);
   return inline;
 }
 
-function childrenOf(n: Node): Node[] {
-  switch (n.kind) {
-    case 'elem':
-    case 'inv':
-    case 'det':
-    case 'logdet':
-      return [n.arg];
-    case 'pow':
-      return [n.base];
-    case 'powv':
-      return [n.base, n.exponent];
-    default:
-      return [];
-  }
+/** How many times each node is used (as a child, or as a result). */
+function useCounts(roots: readonly Node[], order: readonly Node[]): Map<Node, number> {
+  const uses = new Map<Node, number>();
+  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
+  for (const n of order) for (const c of children(n)) uses.set(c, (uses.get(c) ?? 0) + 1);
+  return uses;
 }
 
 /**
@@ -100,9 +88,7 @@ function childrenOf(n: Node): Node[] {
  * needs nothing that is not already there).
  */
 function distributedSums(roots: readonly Node[], order: readonly Node[], sizes: ReadonlyMap<Dim, number>): Set<Node> {
-  const uses = new Map<Node, number>();
-  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
-  for (const n of order) for (const c of directChildren(n)) uses.set(c, (uses.get(c) ?? 0) + 1);
+  const uses = useCounts(roots, order);
   const size = (n: Node): number => n.shape.reduce((p, d) => p * sizes.get(d)!, 1);
   const leafy = (t: Node): boolean =>
     t.kind === 'var' ||
@@ -119,10 +105,6 @@ function distributedSums(roots: readonly Node[], order: readonly Node[], sizes: 
   return out;
 }
 
-function directChildren(n: Node): Node[] {
-  return n.kind === 'add' ? n.terms.map((t) => t.node) : n.kind === 'mul' ? n.factors.map((f) => f.node) : childrenOf(n);
-}
-
 /** Nodes whose dense value a node's steps read. */
 function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet<Node>): Node[] {
   const fromMul = (m: NodeOf<'mul'>): Node[] =>
@@ -135,7 +117,7 @@ function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet
     case 'mul':
       return fromMul(n);
     default:
-      return childrenOf(n);
+      return children(n);
   }
 }
 

@@ -723,6 +723,10 @@ export function makePow(base: Node, p: number): Node {
   return intern<PowNode>(`^|${base.id}|${p}`, { kind: 'pow', base, exp: p, shape: base.shape });
 }
 
+/**
+ * Element-wise functions at a number, written plainly: the reference evaluator uses these, so they
+ * are deliberately independent of the kernels' overflow-safe versions that the tests compare against.
+ */
 const ELEM_VALUE: Readonly<Record<ElemFn, (x: number) => number>> = {
   sin: Math.sin,
   cos: Math.cos,

@@ -185,15 +185,25 @@ function isNegPow(n: Node | undefined): n is NodeOf<'pow'> {
   return n !== undefined && n.kind === 'pow' && n.exp < 0;
 }
 
+/** What a negative power divides by: s^-2 → s^2, x.^-1 → x, (Σ u∘u)^-1.5 → norm2(u)^3. */
+function divisorOf(p: NodeOf<'pow'>, kind: Kind): Ast | undefined {
+  const sq = sumOfSquaresOf(p.base);
+  const inner = toMatrix(sq ?? p.base);
+  if (!inner) return undefined;
+  const base = sq ? call('norm2', inner.ast) : inner.ast;
+  const e = sq ? -2 * p.exp : -p.exp;
+  return e === 1 ? base : bin(kind === 'scalar' ? '^' : '.^', base, num(e));
+}
+
 /** Element-wise product of same-kind pieces, negative powers as division: y.*e./s.^2. */
 function hadamardOf(ps: Piece[], kind: Kind): MExpr | undefined {
   const numer: Ast[] = [];
   const denom: Ast[] = [];
   for (const p of ps) {
     if (isNegPow(p.node)) {
-      const b = toMatrix(p.node.base);
-      if (!b) return undefined;
-      denom.push(p.node.exp === -1 ? b.ast : bin(kind === 'scalar' ? '^' : '.^', b.ast, num(-p.node.exp)));
+      const d = divisorOf(p.node, kind);
+      if (!d) return undefined;
+      denom.push(d);
     } else numer.push(p.e.ast);
   }
   const mulOp = kind === 'scalar' ? '*' : '.*';
@@ -423,12 +433,9 @@ function mulForm(n: NodeOf<'mul'>): MExpr | undefined {
   const denominators: Ast[] = [];
   for (const s of scalars) {
     if (isNegPow(s.node)) {
-      const b = toMatrix(s.node.base);
-      if (!b) return undefined;
-      const sq = sumOfSquaresOf(s.node.base);
-      const base = sq ? call('norm2', toMatrix(sq)!.ast) : b.ast;
-      const p = sq ? -2 * s.node.exp : -s.node.exp;
-      denominators.push(p === 1 ? base : bin('^', base, num(p)));
+      const d = divisorOf(s.node, 'scalar');
+      if (!d) return undefined;
+      denominators.push(d);
     } else scalarParts.push(s.e.ast);
   }
   let main: MExpr | undefined;

@@ -3,20 +3,11 @@
  * `domain` says, central finite differences (5-point stencils) and relative errors.
  */
 import { type Tensor, sizeOf } from '../../src/tensor.js';
+import { mulberry32 } from '../../src/random.js';
 
 export type Domain = 'positive' | 'spd' | 'invertible' | 'sign' | 'unit' | 'any' | 'away';
 
-/** mulberry32: small, fast, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function randomTensor(shape: readonly number[], domain: Domain, rand: () => number, symmetric = false): Tensor {
   const n = sizeOf(shape);
