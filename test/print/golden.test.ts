@@ -37,6 +37,11 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['a^b', 'a', 1, {}, 'b*a^(b - 1)'],
   ["c*x'*x", 'c', 1, {}, "x'*x"],
   ["x'*A*inv(A)*y", 'x', 1, {}, 'y'],
+  // No factoring into a sum of outer products (cheaper to print, costlier to evaluate).
+  ["(x'*A*x)/(x'*x)", 'x', 1, {}, "(A + A')*x/norm2(x)^2 - 2*x'*A*x*x/norm2(x)^4"],
+  ['log(sum(exp(x)))', 'x', 1, {}, 'exp(x)/sum(exp(x))'],
+  ["tr(X'*A*X)", 'X', 1, {}, "(A + A')*X"],
+  ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - sigmoid(X*w)).*sigmoid(X*w))*X"],
 ];
 
 const INDEX: readonly [string, string, number, string][] = [

@@ -90,8 +90,11 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     U.forEach((u, j) => {
       if (!fs.some((g) => g.labels.includes(nS + j))) fs.push({ node: ones([n.shape[u]!]), labels: [nS + j] });
     });
-    return { coef: v.coef, node: makeMul(fs, base) };
+    return { coef: v.coef, node: makeMul(fs, base), outer: splitsOutput(fs, base) };
   });
+  // A rest that is an outer product (x*x') would turn a sum of vectors into a sum of matrices:
+  // shorter to print, far more work to evaluate. Keep such terms apart.
+  if (nS + U.length > r && rests.some((t) => t.outer)) return n;
   const sum = makeAdd(rests, ifaceShape);
 
   // φ with its interface labels renamed above the output labels; internal labels stay summed.
@@ -111,6 +114,29 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     [{ coef: 1, node: combined }, ...others.map((t) => n.terms[t]!)],
     n.shape,
   );
+}
+
+/** Whether the free labels 0..rank-1 of a product fall into more than one connected part. */
+function splitsOutput(fs: readonly Factor[], rank: number): boolean {
+  if (rank < 2) return false;
+  const parent = new Map<number, number>();
+  const find = (l: number): number => {
+    while (parent.has(l) && parent.get(l) !== l) l = parent.get(l)!;
+    return l;
+  };
+  const union = (a: number, b: number): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra, rb);
+  };
+  for (const f of fs) {
+    if (f.node.kind === 'const') continue;
+    for (const l of f.labels) if (!parent.has(l)) parent.set(l, l);
+    for (let i = 1; i < f.labels.length; i++) union(f.labels[0]!, f.labels[i]!);
+  }
+  const roots = new Set<number>();
+  for (let l = 0; l < rank; l++) roots.add(parent.has(l) ? find(l) : -1 - l);
+  return roots.size > 1;
 }
 
 export const factorCommon: Rule = {
