@@ -3,7 +3,7 @@ import type { State } from './state.js';
 
 export interface Example {
   readonly title: string;
-  readonly state: Omit<State, 'notation'>;
+  readonly state: Pick<State, 'expr' | 'wrt' | 'order' | 'lets'>;
 }
 
 export const EXAMPLES: readonly Example[] = [
