@@ -34,6 +34,9 @@ export interface Shown {
   /** "n×n (a matrix)" and the like. */
   readonly shapeText: string;
   readonly shape: readonly string[];
+  /** Symbolic shapes of the expression and of the variable (the result is one, then the other per order). */
+  readonly exprShape: readonly string[];
+  readonly wrtShape: readonly string[];
 }
 
 export interface Problem {
@@ -91,7 +94,7 @@ function lhsLatex(wrt: string, order: number): string {
   return order === 1 ? `\\frac{\\partial f}{\\partial ${x}}` : `\\frac{\\partial^{${order}} f}{\\partial ${x}^{${order}}}`;
 }
 
-function toProblem(e: unknown): Problem {
+export function toProblem(e: unknown): Problem {
   if (e instanceof RicciError) return { message: e.message, span: e.span, isInputError: true };
   if (e instanceof RangeError && /call stack/i.test(e.message))
     return { message: 'the expression is too deeply nested to process', span: undefined, isInputError: true };
@@ -128,6 +131,8 @@ export function compute(state: State): Computed {
     return c === '1' ? (r === '1' ? '1' : r) : `${r}×${c}`;
   };
   const hasMatrix = d.matrix !== null;
+  const exprRank = d.result.analysis.lowered.root.shape.length;
+  const wrtRank = (d.shape.length - exprRank) / state.order;
   const shown: Shown = {
     derivative: d,
     inputLatex: printLatex(checked.ast),
@@ -139,6 +144,8 @@ export function compute(state: State): Computed {
     noMatrixForm: hasMatrix ? undefined : noMatrixForm(d),
     shapeText: shapeText(d.shape),
     shape: d.shape,
+    exprShape: d.shape.slice(0, exprRank),
+    wrtShape: d.shape.slice(exprRank, exprRank + wrtRank),
   };
   return { vars: rows(size), wrt, shown, problem: undefined };
 }
