@@ -5,11 +5,13 @@
 import 'katex/dist/katex.min.css';
 import './style.css';
 import { DECLARED_TYPES, type DeclaredType } from '../src/syntax/check.js';
-import { compute, type Computed, type VarRow } from './analysis.js';
+import { generateCode } from '../src/index.js';
+import { compute, toProblem, type Computed, type Problem, type VarRow } from './analysis.js';
+import { codeOutputs, describeReturns, LANG_NAMES } from './code.js';
 import { byId, copyText, el, markedText, renderMath } from './dom.js';
 import { EXAMPLES } from './examples.js';
 import { checkNumerically, describeCheck } from './numeric.js';
-import { decodeState, encodeState, isDeclaredType, type Notation, type State } from './state.js';
+import { decodeState, encodeState, isCodeLang, isDeclaredType, type CodeLang, type Notation, type State } from './state.js';
 import { setUpTabs } from './tabs.js';
 
 const DEBOUNCE_MS = 200;
@@ -35,12 +37,23 @@ const ui = {
   check: byId('check', HTMLButtonElement),
   checkResult: byId('check-result', HTMLOutputElement),
   status: byId('status', HTMLParagraphElement),
+  tabs: byId('tabs', HTMLDivElement),
+  tabResult: byId('tab-result', HTMLButtonElement),
+  tabCode: byId('tab-code', HTMLButtonElement),
+  lang: byId('lang', HTMLSelectElement),
+  copyCode: byId('copy-code', HTMLButtonElement),
+  codeReturns: byId('code-returns', HTMLParagraphElement),
+  codeError: byId('code-error', HTMLDivElement),
+  codeBox: byId('code-box', HTMLPreElement),
+  code: byId('code', HTMLElement),
 };
 
 let state: State = decodeState(location.hash);
 let current: Computed | undefined;
 /** Names in the expression the last time it parsed: the table keeps them while the text is broken. */
 let lastVars: readonly VarRow[] = [];
+/** What the Code tab shows: the inputs it was generated for, and the code ('' where there is none). */
+let shownCode: { key: string; code: string; lang: CodeLang } | undefined;
 
 // ---------------------------------------------------------------- state → page
 
@@ -54,6 +67,7 @@ function update(): void {
   renderVars(lastVars, current.wrt);
   renderProblem(current);
   renderResult(current);
+  renderCode(current);
 }
 
 function writeUrl(): void {
@@ -65,6 +79,11 @@ function writeUrl(): void {
 function renderControls(): void {
   if (ui.expr.value !== state.expr) ui.expr.value = state.expr;
   ui.order.value = String(state.order);
+  ui.lang.value = state.lang;
+  const tab = state.tab === 'code' ? ui.tabCode : ui.tabResult;
+  if (tab.getAttribute('aria-selected') !== 'true') selectTab(tab);
+  // The notation belongs to the Result tab.
+  ui.notation.hidden = state.tab !== 'result';
 }
 
 function typeSelect(v: VarRow): HTMLSelectElement {
@@ -113,10 +132,17 @@ function renderProblem(c: Computed): void {
     ui.error.replaceChildren();
     return;
   }
-  const parts: Node[] = [el('p', { class: 'message' }, el('strong', {}, p.isInputError ? 'Error: ' : 'Internal error: '), p.message)];
   if (p.span && p.span.end <= state.expr.length) {
     ui.backdrop.replaceChildren(...markedText(state.expr, p.span));
     syncBackdrop();
+  }
+  ui.error.replaceChildren(...problemParts(p));
+}
+
+/** The message of a problem and, where it has a span, the input with that span marked (click: select it). */
+function problemParts(p: Problem): Node[] {
+  const parts: Node[] = [el('p', { class: 'message' }, el('strong', {}, p.isInputError ? 'Error: ' : 'Internal error: '), p.message)];
+  if (p.span && p.span.end <= state.expr.length) {
     const snippet = el('code', { class: 'snippet', title: 'Select the marked part in the input' }, ...markedText(state.expr, p.span));
     const span = p.span;
     snippet.addEventListener('click', () => {
@@ -125,7 +151,7 @@ function renderProblem(c: Computed): void {
     });
     parts.push(snippet);
   }
-  ui.error.replaceChildren(...parts);
+  return parts;
 }
 
 function renderResult(c: Computed): void {
@@ -142,7 +168,7 @@ function renderResult(c: Computed): void {
     delete ui.result.dataset['latex'];
     ui.note.hidden = true;
     ui.shape.textContent = '';
-    ui.status.textContent = c.problem ? '' : 'No result';
+    if (state.tab === 'result') ui.status.textContent = c.problem ? '' : 'No result';
     return;
   }
   const useIndex = state.notation === 'index' || s.matrixLatex === null;
@@ -163,7 +189,44 @@ function renderResult(c: Computed): void {
   ui.note.textContent = note ?? '';
   ui.shape.textContent = `Shape of the result: ${s.shapeText}`;
   ui.copyText.textContent = s.matrixText !== null ? 'Copy as input' : 'Copy index form';
-  ui.status.textContent = `Result: ${s.matrixText ?? s.indexText}. ${s.noMatrixForm ?? ''} Shape: ${s.shapeText}.`;
+  // The Code tab announces its own updates (its line on what the code returns is a live region).
+  if (state.tab === 'result') ui.status.textContent = `Result: ${s.matrixText ?? s.indexText}. ${s.noMatrixForm ?? ''} Shape: ${s.shapeText}.`;
+}
+
+/**
+ * The Code tab: generateCode's source for the state, generated only while the tab is shown (it
+ * derives every order up to the one chosen) and again only when its inputs change. The code is a
+ * text node in <pre><code>; an expression with an error has no code, and the error is the one
+ * under the input.
+ */
+function renderCode(c: Computed): void {
+  if (state.tab !== 'code') return;
+  const { expr, order, lets, lang } = state;
+  const wrt = c.wrt;
+  const key = JSON.stringify([expr, wrt, order, lets, lang, !!c.shown]);
+  if (shownCode?.key === key) return;
+  let code = '';
+  let returns = '';
+  let problem: Problem | undefined;
+  if (!c.shown) {
+    returns = c.problem ? 'No code: the expression has an error (shown under the input).' : 'No code: nothing to differentiate.';
+  } else {
+    try {
+      code = generateCode(expr, wrt, { order, lang, let: lets });
+      returns = describeReturns(lang, wrt, codeOutputs(c.shown.exprShape, c.shown.wrtShape, order));
+    } catch (e) {
+      problem = toProblem(e);
+      returns = `No ${LANG_NAMES[lang]} code for this expression.`;
+    }
+  }
+  shownCode = { key, code, lang };
+  ui.code.textContent = code;
+  ui.code.className = code ? `language-${LANG_NAMES[lang].toLowerCase()}` : '';
+  ui.codeBox.hidden = !code;
+  ui.codeReturns.textContent = returns;
+  ui.codeError.hidden = !problem;
+  ui.codeError.replaceChildren(...(problem ? problemParts(problem) : []));
+  ui.copyCode.disabled = !code;
 }
 
 // ---------------------------------------------------------------- backdrop that marks the input
@@ -218,6 +281,9 @@ ui.varsBody.addEventListener('change', (ev) => {
 });
 ui.wrt.addEventListener('change', () => setState({ wrt: ui.wrt.value }));
 ui.order.addEventListener('change', () => setState({ order: Number(ui.order.value) }));
+ui.lang.addEventListener('change', () => {
+  if (isCodeLang(ui.lang.value)) setState({ lang: ui.lang.value });
+});
 ui.notation.addEventListener('change', (ev) => {
   const r = ev.target;
   if (r instanceof HTMLInputElement && (r.value === 'matrix' || r.value === 'index')) setState({ notation: r.value as Notation });
@@ -252,6 +318,9 @@ ui.copyText.addEventListener('click', () => {
   if (s) void copy(ui.copyText, s.matrixText ?? s.indexText, 'Text');
 });
 ui.copyLink.addEventListener('click', () => void copy(ui.copyLink, location.href, 'Link'));
+ui.copyCode.addEventListener('click', () => {
+  if (shownCode?.code) void copy(ui.copyCode, shownCode.code, `${LANG_NAMES[shownCode.lang]} code`);
+});
 
 ui.check.addEventListener('click', () => {
   if (!current?.shown) return;
@@ -279,6 +348,6 @@ window.addEventListener('load', () => {
   for (const face of document.fonts) if (face.family.replace(/["']/g, '').startsWith('KaTeX')) face.load().catch(() => undefined);
 });
 
-setUpTabs(byId('tabs', HTMLDivElement));
+const selectTab = setUpTabs(ui.tabs, (tab) => setState({ tab: tab === ui.tabCode ? 'code' : 'result' }));
 update();
 document.documentElement.dataset['ready'] = 'true';

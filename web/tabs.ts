@@ -1,11 +1,12 @@
 /**
  * A WAI-ARIA tablist: click or arrow keys (Left/Right, Home/End) select a tab and show its panel.
  * Tabs are the [role=tab] buttons inside the list, each naming its panel in aria-controls, so a
- * new tab (such as generated code) is one button and one panel in index.html.
+ * new tab is one button and one panel in index.html. onSelect hears the user's choices; the
+ * function returned selects a tab from code (the state in the URL) without calling it.
  */
-export function setUpTabs(list: HTMLElement, onSelect?: (tab: HTMLElement) => void): void {
+export function setUpTabs(list: HTMLElement, onSelect?: (tab: HTMLElement) => void): (tab: HTMLElement) => void {
   const tabs = (): HTMLElement[] => [...list.querySelectorAll<HTMLElement>('[role=tab]')];
-  const select = (tab: HTMLElement, focus: boolean): void => {
+  const show = (tab: HTMLElement): void => {
     for (const t of tabs()) {
       const selected = t === tab;
       t.setAttribute('aria-selected', String(selected));
@@ -13,12 +14,15 @@ export function setUpTabs(list: HTMLElement, onSelect?: (tab: HTMLElement) => vo
       const panel = document.getElementById(t.getAttribute('aria-controls') ?? '');
       if (panel) panel.hidden = !selected;
     }
+  };
+  const choose = (tab: HTMLElement, focus: boolean): void => {
+    show(tab);
     if (focus) tab.focus();
     onSelect?.(tab);
   };
   list.addEventListener('click', (ev) => {
     const tab = (ev.target as Element).closest<HTMLElement>('[role=tab]');
-    if (tab && list.contains(tab)) select(tab, false);
+    if (tab && list.contains(tab)) choose(tab, false);
   });
   list.addEventListener('keydown', (ev) => {
     const all = tabs();
@@ -32,8 +36,9 @@ export function setUpTabs(list: HTMLElement, onSelect?: (tab: HTMLElement) => vo
       : -1;
     if (next < 0) return;
     ev.preventDefault();
-    select(all[next]!, true);
+    choose(all[next]!, true);
   });
   const initial = tabs().find((t) => t.getAttribute('aria-selected') === 'true') ?? tabs()[0];
-  if (initial) select(initial, false);
+  if (initial) show(initial);
+  return show;
 }

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serveStatic, type StaticServer } from './serve.js';
+import { generateCode } from '../../src/index.js';
 
 /** Debian's chromium (.ci/run installs it); RICCI_CHROMIUM names another build of it. */
 const CHROMIUM = process.env['RICCI_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -116,6 +117,41 @@ async function resultText(page: Page): Promise<string> {
 
 async function setExpr(page: Page, expr: string): Promise<void> {
   await page.fill('[data-testid=expr]', expr);
+}
+
+const CODE = '[data-testid=code]';
+
+/** Waits until the Code tab's text satisfies ok; the error shows the start of what was there instead. */
+async function waitForCode(page: Page, ok: (code: string) => boolean, what: string, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  let code = '';
+  while (Date.now() < until) {
+    code = (await page.locator(CODE).textContent()) ?? '';
+    if (ok(code)) return code;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`expected the code to be ${what}, but it starts ${JSON.stringify(code.slice(0, 200))}`);
+}
+
+/** The id of the focused element (or its data-testid). */
+function focusedOf(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const a = document.activeElement as HTMLElement | null;
+    return a?.dataset['testid'] ?? a?.id ?? '';
+  });
+}
+
+/** Visible controls without an accessible name. */
+function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLElement>('input, select, button, textarea, [role=tab]'))
+      .filter((e) => !e.closest('[hidden]') && !e.classList.contains('offscreen'))
+      .filter((e) => {
+        const labelled = 'labels' in e && (e as HTMLInputElement).labels !== null && (e as HTMLInputElement).labels!.length > 0;
+        return !labelled && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby') && !(e.textContent ?? '').trim();
+      })
+      .map((e) => e.outerHTML.slice(0, 80)),
+  );
 }
 
 describe('web calculator', () => {
@@ -262,10 +298,7 @@ describe('web calculator', () => {
 
   it('is usable with the keyboard alone, and every control has a name', async () => {
     const { page } = await open();
-    const focused = (): Promise<string> => page.evaluate(() => {
-      const a = document.activeElement as HTMLElement | null;
-      return a?.dataset['testid'] ?? a?.id ?? '';
-    });
+    const focused = (): Promise<string> => focusedOf(page);
     // Tab past the skip link into the expression.
     for (let i = 0; i < 5 && (await focused()) !== 'expr'; i++) await page.keyboard.press('Tab');
     expect(await focused()).toBe('expr');
@@ -282,16 +315,7 @@ describe('web calculator', () => {
     await page.keyboard.press('Enter');
     await page.locator('[data-testid=check-result][data-rel-error]').waitFor();
 
-    const unnamed = await page.evaluate(() =>
-      Array.from(document.querySelectorAll<HTMLElement>('input, select, button, textarea, [role=tab]'))
-        .filter((e) => !e.closest('[hidden]') && !e.classList.contains('offscreen'))
-        .filter((e) => {
-          const labelled = 'labels' in e && (e as HTMLInputElement).labels !== null && (e as HTMLInputElement).labels!.length > 0;
-          return !labelled && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby') && !(e.textContent ?? '').trim();
-        })
-        .map((e) => e.outerHTML.slice(0, 80)),
-    );
-    expect(unnamed).toEqual([]);
+    expect(await unnamedControls(page)).toEqual([]);
     expect(await page.getAttribute('#status', 'aria-live')).toBe('polite');
     expect(await page.getAttribute('[data-testid=error]', 'aria-live')).toBe('polite');
   });
@@ -324,5 +348,186 @@ describe('web calculator', () => {
     await waitForResult(page, (l) => l.includes('\\operatorname{diag}'), "X'*diag(…)*X");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(RESULTS, 'web-phone-dark.png'), fullPage: true });
+  });
+});
+
+describe('web calculator: the Code tab', () => {
+  const QUAD = "x'*A*x";
+
+  it("x'*A*x, order 2: generateCode's JavaScript and Python, generated only while the tab is shown", async () => {
+    const { page, context } = await open();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server!.url });
+    await setExpr(page, QUAD);
+    await page.selectOption('[data-testid=order]', '2');
+    await waitForResult(page, (l) => compact(l) === 'A+A^\\top', 'A + A^\\top');
+    // Hidden, the tab has generated nothing.
+    expect(await page.isHidden('#panel-code')).toBe(true);
+    expect(await page.locator(CODE).textContent()).toBe('');
+
+    await page.click('#tab-code');
+    expect(await page.getAttribute('#tab-code', 'aria-selected')).toBe('true');
+    expect(await page.isHidden('#panel-result')).toBe(true);
+    expect(await page.isHidden('#notation')).toBe(true);
+    const js = await waitForCode(page, (c) => c.includes('export function evaluate('), 'a JavaScript module');
+    expect(js).toContain(`// Generated by ricci from: ${QUAD}\n`);
+    expect(js).toBe(generateCode(QUAD, 'x', { order: 2, lang: 'js' }));
+    expect(await page.inputValue('[data-testid=lang]')).toBe('js');
+    const returns = page.locator('[data-testid=code-returns]');
+    expect(await returns.textContent()).toBe(
+      'evaluate(inputs) returns { value, gradient, hessian }: f (scalar), its gradient (n) and its Hessian (n×n) with respect to x, each { shape, data } with row-major Float64Array data.',
+    );
+    expect(await returns.getAttribute('aria-live')).toBe('polite');
+    expect(page.url()).toContain('tab=code');
+    expect(page.url()).not.toContain('lang=');
+    // The code is one text node: nothing in it is markup.
+    expect(await page.locator(CODE).evaluate((c) => [c.childNodes.length, c.firstChild?.nodeType])).toEqual([1, 3]); // one Text node
+    await page.screenshot({ path: join(RESULTS, 'web-code-js.png'), fullPage: true });
+
+    await page.click('[data-testid=copy-code]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=copy-code]')?.textContent !== 'Copy code');
+    expect(await page.textContent('[data-testid=copy-code]')).toBe('Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(js);
+
+    await page.selectOption('[data-testid=lang]', 'python');
+    const py = await waitForCode(page, (c) => c.includes('import numpy as np'), 'a Python module');
+    expect(py).toContain('\ndef evaluate(inputs):\n');
+    expect(py).toContain(`# Generated by ricci from: ${QUAD}\n`);
+    expect(py).toBe(generateCode(QUAD, 'x', { order: 2, lang: 'python' }));
+    expect(await returns.textContent()).toMatch(/^evaluate\(inputs\) returns a dict with "value", "gradient", "hessian": .*NumPy float64 arrays/);
+    expect(page.url()).toContain('lang=python');
+    await page.screenshot({ path: join(RESULTS, 'web-code-python.png'), fullPage: true });
+
+    // A change of the inputs while the tab is shown regenerates it, with the declared types.
+    await page.selectOption('[data-testid=var-type-A]', 'symmetric matrix');
+    await waitForCode(page, (c) => c.includes('A: symmetric matrix'), 'code for a symmetric A');
+    expect(await page.locator(CODE).textContent()).toBe(generateCode(QUAD, 'x', { order: 2, lang: 'python', let: { A: 'symmetric matrix' } }));
+
+    // Back on the Result tab the code is left as it was; shown again, it follows the new inputs.
+    await page.click('#tab-result');
+    expect(await page.isVisible('#notation')).toBe(true);
+    await setExpr(page, 'tanh(A*x)');
+    await page.selectOption('[data-testid=order]', '1');
+    await waitForResult(page, (l) => l.includes('tanh'), 'the Jacobian of tanh(A*x)');
+    expect(await page.locator(CODE).textContent()).toBe(generateCode(QUAD, 'x', { order: 2, lang: 'python', let: { A: 'symmetric matrix' } }));
+    await page.click('#tab-code');
+    await waitForCode(page, (c) => c.includes('# Generated by ricci from: tanh(A*x)'), 'code for tanh(A*x)');
+    expect(await page.locator(CODE).textContent()).toBe(generateCode('tanh(A*x)', 'x', { order: 1, lang: 'python', let: { A: 'symmetric matrix' } }));
+    expect(await returns.textContent()).toContain('"value", "jacobian": f (n) and its Jacobian (n×n) with respect to x');
+  });
+
+  it('the tabs work with the keyboard: arrows switch tabs, Tab reaches the language, arrows change it', async () => {
+    const { page } = await open();
+    await setExpr(page, QUAD);
+    await page.selectOption('[data-testid=order]', '2');
+    await waitForResult(page, (l) => compact(l) === 'A+A^\\top', 'A + A^\\top');
+    await page.focus('[data-testid=order]');
+    for (let i = 0; i < 5 && (await focusedOf(page)) !== 'tab-result'; i++) await page.keyboard.press('Tab');
+    expect(await focusedOf(page)).toBe('tab-result');
+    await page.keyboard.press('ArrowRight');
+    expect(await focusedOf(page)).toBe('tab-code');
+    expect(await page.getAttribute('#tab-code', 'aria-selected')).toBe('true');
+    expect(await page.getAttribute('#tab-code', 'tabindex')).toBe('0');
+    expect(await page.getAttribute('#tab-result', 'tabindex')).toBe('-1');
+    expect(await page.isVisible('#panel-code')).toBe(true);
+    await waitForCode(page, (c) => c.includes('export function evaluate('), 'JavaScript');
+
+    // Into the panel: the language first; arrows pick TypeScript, then Python.
+    for (let i = 0; i < 3 && (await focusedOf(page)) !== 'lang'; i++) await page.keyboard.press('Tab');
+    expect(await focusedOf(page)).toBe('lang');
+    await page.keyboard.press('ArrowDown');
+    await waitForCode(page, (c) => c.includes('export function evaluate(input: Inputs): Result'), 'TypeScript');
+    await page.keyboard.press('ArrowDown');
+    await waitForCode(page, (c) => c.includes('import numpy as np'), 'Python');
+    await page.keyboard.press('Tab');
+    expect(await focusedOf(page)).toBe('copy-code');
+    // The code box scrolls, so it takes the focus too.
+    await page.keyboard.press('Tab');
+    expect(await focusedOf(page)).toBe('code-box');
+    expect(await unnamedControls(page)).toEqual([]);
+
+    // Back to the tabs: Home and End, Left and Right wrap around.
+    await page.focus('#tab-code');
+    await page.keyboard.press('Home');
+    expect(await focusedOf(page)).toBe('tab-result');
+    expect(await page.isVisible('[data-testid=result]')).toBe(true);
+    await page.keyboard.press('End');
+    expect(await focusedOf(page)).toBe('tab-code');
+    await page.keyboard.press('ArrowRight');
+    expect(await focusedOf(page)).toBe('tab-result');
+    await page.keyboard.press('ArrowLeft');
+    expect(await focusedOf(page)).toBe('tab-code');
+    expect(await page.isVisible('#panel-code')).toBe(true);
+    expect(await page.inputValue('[data-testid=lang]')).toBe('python');
+  });
+
+  it("a permalink restores the Code tab and its language; an older link shows JavaScript", async () => {
+    const first = await open();
+    await setExpr(first.page, QUAD);
+    await first.page.selectOption('[data-testid=order]', '2');
+    await first.page.click('#tab-code');
+    await first.page.selectOption('[data-testid=lang]', 'python');
+    await waitForCode(first.page, (c) => c.includes('import numpy as np'), 'Python');
+    const url = first.page.url();
+
+    const { page } = await open(url.slice(server!.url.length));
+    expect(await page.getAttribute('#tab-code', 'aria-selected')).toBe('true');
+    expect(await page.isVisible('#panel-code')).toBe(true);
+    expect(await page.inputValue('[data-testid=lang]')).toBe('python');
+    expect(await page.inputValue('[data-testid=order]')).toBe('2');
+    await waitForCode(page, (c) => c === generateCode(QUAD, 'x', { order: 2, lang: 'python' }), 'the Python for the link');
+
+    // A TypeScript link, typed by hand.
+    const ts = await open(`#expr=${encodeURIComponent(QUAD)}&wrt=x&order=2&tab=code&lang=ts`);
+    await waitForCode(ts.page, (c) => c === generateCode(QUAD, 'x', { order: 2, lang: 'ts' }), 'the TypeScript for the link');
+
+    // A link from before the Code tab opens the Result tab; its Code tab is in JavaScript.
+    const old = await open(`#expr=${encodeURIComponent(QUAD)}&wrt=x&order=2`);
+    expect(await old.page.getAttribute('#tab-result', 'aria-selected')).toBe('true');
+    await waitForResult(old.page, (l) => compact(l) === 'A+A^\\top', 'A + A^\\top');
+    await old.page.click('#tab-code');
+    expect(await old.page.inputValue('[data-testid=lang]')).toBe('js');
+    await waitForCode(old.page, (c) => c.includes('export function evaluate('), 'JavaScript');
+  });
+
+  it('an invalid expression shows the inline error and no code; its text never becomes markup', async () => {
+    const { page } = await open(`#expr=${encodeURIComponent(QUAD)}&wrt=x&order=2&tab=code`);
+    await waitForCode(page, (c) => c.includes('export function evaluate('), 'JavaScript');
+    const error = page.locator('[data-testid=error]');
+    // A comment end that the parser rejects, then markup that the lexer rejects.
+    await setExpr(page, `${QUAD} */ x`);
+    await error.waitFor({ state: 'visible' });
+    expect(await error.textContent()).toContain("unexpected '/'");
+    await waitForCode(page, (c) => c === '', 'empty');
+    await setExpr(page, `${QUAD} */ </script><script>window.pwned=1</script><img src=q onerror="window.pwned=1">`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=error]')?.textContent?.includes("'<'"));
+    expect(await page.getAttribute('[data-testid=expr]', 'aria-invalid')).toBe('true');
+    await waitForCode(page, (c) => c === '', 'empty');
+    expect(await page.isHidden('#code-box')).toBe(true);
+    expect(await page.isDisabled('[data-testid=copy-code]')).toBe(true);
+    expect(await page.textContent('[data-testid=code-returns]')).toMatch(/^No code: the expression has an error/);
+    await page.selectOption('[data-testid=lang]', 'python');
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => [document.querySelectorAll('img, main script').length, 'pwned' in window])).toEqual([0, false]);
+    await page.screenshot({ path: join(RESULTS, 'web-code-error.png') });
+
+    // Fixed, the code is back, in the language chosen meanwhile.
+    await setExpr(page, QUAD);
+    await error.waitFor({ state: 'hidden' });
+    await waitForCode(page, (c) => c === generateCode(QUAD, 'x', { order: 2, lang: 'python' }), 'the Python');
+    expect(await page.isVisible('#code-box')).toBe(true);
+    expect(await page.locator(CODE).evaluate((c) => c.childElementCount)).toBe(0);
+  });
+
+  it('fits a phone-width screen (375 px): the code scrolls inside its box', async () => {
+    const { page } = await open(`#expr=${encodeURIComponent('sum(log(exp(-y.*(X*w)) + vector(1)))')}&wrt=w&order=2&tab=code&lang=python`, { width: 375, height: 800 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await waitForCode(page, (c) => c.includes('import numpy as np'), 'Python');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    const box = await page.locator('#code-box').evaluate((b) => [b.scrollWidth > b.clientWidth, b.getBoundingClientRect().right]);
+    expect(box[0]).toBe(true);
+    expect(box[1]).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: join(RESULTS, 'web-code-phone-dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.screenshot({ path: join(RESULTS, 'web-code-phone-light.png') });
   });
 });
