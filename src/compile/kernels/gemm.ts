@@ -6,7 +6,13 @@
  * op(A) is m×k; when `transA` is true A is stored k×m (row-major, leading
  * dimension lda) and op(A) = A'. Likewise for B (op(B) is k×n).
  *
- * Large products follow the BLIS loop order: the k×n operand is packed into
+ * Where WebAssembly SIMD is available, all but the smallest products run on a
+ * wasm f64x2 micro-kernel emitted at load time (wasm/gemmWasm.ts: ≈ 20
+ * GFLOP/s against ≈ 6 for the plain TS kernel below, flat from n = 256 to
+ * 1024). The plain TS paths below are the fallback and serve small products;
+ * setGemmBackend forces either (tests, benchmarks).
+ *
+ * Plain TS paths: large products follow the BLIS loop order: the k×n operand is packed into
  * NR-wide column panels (one KC×NR panel ≈ 6 KB stays in L1), the m×k operand
  * into MR-tall row panels of an MC×KC block (≤ 256 KB, stays in L2), and a
  * 4×3 register-tiled micro-kernel keeps its C tile in 12 local doubles for a
@@ -27,6 +33,8 @@
  *   products before the additions), smaller ones load too much per flop.
  */
 
+import { gemmWasm, wasmGemmAvailable } from './wasm/gemmWasm.js';
+
 /** Rows of the register tile. */
 export const GEMM_MR = 4;
 /** Columns of the register tile. */
@@ -44,6 +52,38 @@ const NC = 1536;
  * (blocked 1.5–4 GFLOP/s against 0.4–1 for the direct loops).
  */
 const SMALL_WORK = 160;
+/**
+ * 'auto' sends a product to the WebAssembly kernel when k ≥ WASM_MIN_K,
+ * m*n ≥ WASM_MIN_MN and m*n*k ≥ WASM_MIN_WORK. Measured against the JS paths
+ * (interleaved timings of both on the same shapes): the wasm kernel is
+ * faster from about 8×8×8 on, for thin shapes such as 2×64×64 or 1×32×32
+ * too; it loses for k ≤ 3 (with beta ≠ 0, copying C in and out costs more
+ * than 2k flops per entry: 512×512×2 is 1.6× slower) and when m*n is tiny
+ * (2×2×256, 3×3×64: most of a 4×4 tile is padding).
+ */
+const WASM_MIN_K = 4;
+const WASM_MIN_MN = 16;
+const WASM_MIN_WORK = 1024;
+
+/** Which implementation gemm uses; see setGemmBackend. */
+export type GemmBackend = 'js' | 'wasm' | 'auto';
+let backend: GemmBackend = 'auto';
+
+/**
+ * Choose the gemm implementation (for tests and benchmarks; the default is
+ * 'auto'). 'js': the plain TypeScript paths only. 'wasm': every product with
+ * m, n, k ≥ 1 and alpha ≠ 0 on the WebAssembly SIMD kernel (throws when it is
+ * unavailable). 'auto': the wasm kernel where it is available and measured
+ * faster (see WASM_MIN_K), else the plain TS paths.
+ */
+export function setGemmBackend(b: GemmBackend): void {
+  if (b === 'wasm' && !wasmGemmAvailable()) throw new Error('setGemmBackend: WebAssembly SIMD is not available on this host');
+  backend = b;
+}
+export function getGemmBackend(): GemmBackend {
+  return backend;
+}
+export { wasmGemmAvailable };
 
 /** C = beta*C on an m×n block; beta = 0 writes zeros (ignores NaN garbage). */
 export function scaleMatrix(
@@ -94,6 +134,10 @@ export function gemm(
     scaleMatrix(m, n, beta, C, cOff, ldc);
     return;
   }
+  if (backend === 'wasm' || (backend === 'auto' && useWasm(m, n, k))) {
+    gemmWasm(transA, transB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+    return;
+  }
   if (m === 1 || n === 1 || k === 1 || m * n * k < SMALL_WORK) {
     gemmSmall(transA, transB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
     return;
@@ -101,6 +145,11 @@ export function gemm(
   scaleMatrix(m, n, beta, C, cOff, ldc);
   if (engine === null) engine = makeEngine();
   engine(transA, transB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, C, cOff, ldc);
+}
+
+/** 'auto': whether the wasm kernel takes this product (see WASM_MIN_WORK). */
+function useWasm(m: number, n: number, k: number): boolean {
+  return k >= WASM_MIN_K && m * n >= WASM_MIN_MN && m * n * k >= WASM_MIN_WORK && wasmGemmAvailable();
 }
 
 /** Direct loops for small shapes (no packing). */
