@@ -7,17 +7,22 @@
  * n = 256, 512, 1024 (all four transpose flags at 512), the symmetric product
  * xtdx (X'X and X'DX, counted as the 2n³ flops of the equivalent gemm though
  * it does about half of them) and, as the in-run reference, a naive i-k-j
- * triple loop at n = 256. The host is noisy: timed rounds are interleaved
- * across cases, and ratios taken in one run are what to compare.
+ * triple loop at n = 256. Every gemm / xtdx case runs on both backends
+ * (setGemmBackend): 'js', the plain TypeScript blocked kernel (the in-run
+ * reference), and 'wasm', the WebAssembly SIMD kernel that 'auto' picks for
+ * these sizes. The host is noisy: timed rounds are interleaved across cases,
+ * and ratios taken in one run are what to compare.
  * Writes bench/results/gemm.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gemm, xtdx } from '../src/compile/kernels/index.js';
+import { setGemmBackend, wasmGemmAvailable, type GemmBackend } from '../src/compile/kernels/gemm.js';
 
 interface Row {
   kernel: string;
+  backend: string;
   n: number;
   gflops: number;
   bestMs: number;
@@ -48,6 +53,7 @@ function naiveIKJ(n: number, A: Float64Array, B: Float64Array, C: Float64Array):
 
 interface Case {
   kernel: string;
+  backend: string;
   n: number;
   /** Timed calls per round. */
   reps: number;
@@ -57,21 +63,29 @@ interface Case {
 }
 
 const cases: Case[] = [];
-function add(kernel: string, n: number, reps: number, run: () => void): void {
-  cases.push({ kernel, n, reps, run, bestMs: Infinity, runs: 0 });
+function add(kernel: string, backend: GemmBackend | '-', n: number, reps: number, run: () => void): void {
+  const timed = backend === '-' ? run : () => {
+    setGemmBackend(backend);
+    run();
+  };
+  cases.push({ kernel, backend, n, reps, run: timed, bestMs: Infinity, runs: 0 });
 }
 
+const backends: GemmBackend[] = wasmGemmAvailable() ? ['js', 'wasm'] : ['js'];
+if (backends.length === 1) console.log('WebAssembly SIMD unavailable: js rows only');
 for (const n of [256, 512, 1024]) {
   const A = randomMatrix(n, 11);
   const B = randomMatrix(n, 22);
   const C = new Float64Array(n * n);
-  add('gemm NN', n, n === 1024 ? 1 : n === 512 ? 3 : 10, () => gemm(false, false, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
+  for (const b of backends) {
+    add('gemm NN', b, n, n === 1024 ? 1 : n === 512 ? 3 : 10, () => gemm(false, false, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
+  }
   if (n === 512) {
-    add('gemm NT', n, 2, () => gemm(false, true, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
-    add('gemm TN', n, 2, () => gemm(true, false, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
-    add('gemm TT', n, 2, () => gemm(true, true, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
-    add("xtdx X'X", n, 2, () => xtdx(n, n, A, 0, n, null, 0, 1, 0, C, 0, n));
-    add("xtdx X'DX", n, 2, () => xtdx(n, n, A, 0, n, B, 0, 1, 0, C, 0, n));
+    for (const b of backends) add('gemm NT', b, n, 2, () => gemm(false, true, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
+    for (const b of backends) add('gemm TN', b, n, 2, () => gemm(true, false, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
+    for (const b of backends) add('gemm TT', b, n, 2, () => gemm(true, true, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n));
+    for (const b of backends) add("xtdx X'X", b, n, 2, () => xtdx(n, n, A, 0, n, null, 0, 1, 0, C, 0, n));
+    for (const b of backends) add("xtdx X'DX", b, n, 2, () => xtdx(n, n, A, 0, n, B, 0, 1, 0, C, 0, n));
   }
 }
 {
@@ -79,7 +93,7 @@ for (const n of [256, 512, 1024]) {
   const A = randomMatrix(n, 11);
   const B = randomMatrix(n, 22);
   const C = new Float64Array(n * n);
-  add('naive i-k-j', n, 2, () => naiveIKJ(n, A, B, C));
+  add('naive i-k-j', '-', n, 2, () => naiveIKJ(n, A, B, C));
 }
 
 // Warm-up: every case a few times (JIT tiers up), untimed.
@@ -97,8 +111,10 @@ for (let r = 0; r < ROUNDS; r++) {
     }
   }
 }
+setGemmBackend('auto');
 const rows: Row[] = cases.map((c) => ({
   kernel: c.kernel,
+  backend: c.backend,
   n: c.n,
   gflops: (2 * c.n * c.n * c.n) / (c.bestMs * 1e6),
   bestMs: c.bestMs,
@@ -106,9 +122,16 @@ const rows: Row[] = cases.map((c) => ({
 }));
 
 const pad = (s: string, w: number) => s.padEnd(w);
-console.log(`${pad('kernel', 14)}${pad('n', 6)}${pad('GFLOP/s', 10)}${pad('best ms', 10)}runs`);
+/** Speed relative to the js row of the same kernel and n (in this run). */
+const vsJs = (r: Row): string => {
+  const ref = rows.find((q) => q.kernel === r.kernel && q.n === r.n && q.backend === 'js');
+  return ref && r.backend !== 'js' && r.backend !== '-' ? `${(r.gflops / ref.gflops).toFixed(2)}×` : '';
+};
+console.log(`${pad('kernel', 14)}${pad('backend', 9)}${pad('n', 6)}${pad('GFLOP/s', 10)}${pad('best ms', 10)}${pad('runs', 6)}vs js`);
 for (const r of rows) {
-  console.log(`${pad(r.kernel, 14)}${pad(String(r.n), 6)}${pad(r.gflops.toFixed(2), 10)}${pad(r.bestMs.toFixed(2), 10)}${r.runs}`);
+  console.log(
+    `${pad(r.kernel, 14)}${pad(r.backend, 9)}${pad(String(r.n), 6)}${pad(r.gflops.toFixed(2), 10)}${pad(r.bestMs.toFixed(2), 10)}${pad(String(r.runs), 6)}${vsJs(r)}`,
+  );
 }
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
