@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
 import {
   UNARY,
@@ -33,6 +33,9 @@ import {
   xtdx,
   type UnaryFn,
 } from '../../src/compile/kernels/index.js';
+import { getGemmBackend, setGemmBackend, wasmGemmAvailable, type GemmBackend } from '../../src/compile/kernels/gemm.js';
+import { Code, encodeModule, sleb, uleb, ValType } from '../../src/compile/kernels/wasm/encoder.js';
+import { gemmKernelBytes } from '../../src/compile/kernels/wasm/gemmKernel.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -127,17 +130,42 @@ function checkGemm(tA: boolean, tB: boolean, m: number, n: number, k: number, al
   const expected = refGemm(tA, tB, m, n, k, alpha, A, B, beta, C);
   const before = outside(C);
   const Acopy = A.buf.slice();
+  const Bcopy = B.buf.slice();
   gemm(tA, tB, m, n, k, alpha, A.buf, A.off, A.ld, B.buf, B.off, B.ld, beta, C.buf, C.off, C.ld);
   try {
     expectClose(extract(C), expected);
   } catch (e) {
-    throw new Error(`gemm(${tA}, ${tB}, m=${m}, n=${n}, k=${k}, alpha=${alpha}, beta=${beta}): ${(e as Error).message}`);
+    throw new Error(`gemm[${getGemmBackend()}](${tA}, ${tB}, m=${m}, n=${n}, k=${k}, alpha=${alpha}, beta=${beta}): ${(e as Error).message}`);
   }
   expect(outside(C)).toEqual(before);
   expect(A.buf).toEqual(Acopy);
+  expect(B.buf).toEqual(Bcopy);
 }
 
-describe('gemm', () => {
+/**
+ * Run a describe block once per gemm backend: the plain TS paths ('js') and
+ * the WebAssembly SIMD kernel forced for every product ('wasm'), and restore
+ * the default ('auto') afterwards.
+ */
+const BACKENDS: GemmBackend[] = ['js', 'wasm'];
+function describeBackends(name: string, body: (backend: GemmBackend) => void): void {
+  for (const backend of BACKENDS) {
+    describe(`${name} [${backend}]`, () => {
+      beforeAll(() => setGemmBackend(backend));
+      afterAll(() => setGemmBackend('auto'));
+      body(backend);
+    });
+  }
+}
+
+describe('gemm backends', () => {
+  it('the WebAssembly SIMD kernel compiles on this Node (so the wasm runs below are real)', () => {
+    expect(wasmGemmAvailable()).toBe(true);
+    expect(getGemmBackend()).toBe('auto');
+  });
+});
+
+describeBackends('gemm', (backend) => {
   const sizes = [1, 2, 3, 17, 64, 65];
   const flags: [boolean, boolean][] = [
     [false, false],
@@ -160,10 +188,14 @@ describe('gemm', () => {
     for (const [tA, tB] of flags) {
       checkGemm(tA, tB, 257, 257, 257, 1.5, 0);
       checkGemm(tA, tB, 65, 257, 300, -1, 0.25);
+      checkGemm(tA, tB, 257, 65, 3, 2, 0); // k below a tile's depth
     }
     checkGemm(false, false, 130, 1601, 20, 1, 1); // more than one NC column block
     checkGemm(true, false, 257, 18, 513, 0.5, 0); // k spans three KC blocks
     checkGemm(false, true, 61, 64, 64, 1, -2); // partial MC block
+    checkGemm(false, false, 9, 1029, 7, -1, 0.5); // wasm: a wide then a narrow column block
+    checkGemm(true, true, 1030, 6, 9, 0.5, 2); // wasm: more than one row slab
+    checkGemm(false, false, 1030, 33, 5, 1, 0); // wasm: row slabs of a wide block, beta = 0
   });
 
   it('degenerate cases: k = 0, alpha = 0, empty output', () => {
@@ -179,11 +211,101 @@ describe('gemm', () => {
 
   it('beta = 0 on the packed path overwrites Inf/NaN', () => {
     checkGemm(false, false, 40, 40, 40, 1, 0);
-    const n = 20;
+    for (const n of [20, 40]) {
+      const A = randArray(n * n);
+      const C = new Float64Array(n * n).fill(Infinity);
+      C[3] = NaN;
+      gemm(false, false, n, n, n, 1, A, 0, n, A, 0, n, 0, C, 0, n);
+      expect(C.every((v) => Number.isFinite(v))).toBe(true);
+    }
+  });
+
+  it('NaN and Inf in A or B propagate as in the naive loops', () => {
+    const n = 40;
     const A = randArray(n * n);
-    const C = new Float64Array(n * n).fill(Infinity);
-    gemm(false, false, n, n, n, 1, A, 0, n, A, 0, n, 0, C, 0, n);
-    expect(C.every((v) => Number.isFinite(v))).toBe(true);
+    const B = randArray(n * n);
+    A[5 * n + 7] = NaN; // row 5 of C becomes NaN
+    B[3 * n + 11] = Infinity; // column 11 of C becomes ±Inf (or NaN in row 5)
+    const C = new Float64Array(n * n);
+    gemm(false, false, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const v = C[i * n + j];
+        if (i === 5) expect(v).toBeNaN();
+        else if (j === 11) expect(Math.abs(v)).toBe(Infinity);
+        else expect(Number.isFinite(v)).toBe(true);
+      }
+    }
+  });
+
+  if (backend === 'wasm') {
+    it('products sharing one buffer (disjoint blocks, as in blocked LU) and growing sizes', () => {
+      // C = A(0:m, 0:k) * A(0:k, k:k+n) written to A(m:2m, 0:n) of the same buffer.
+      for (const [m, n, k] of [[5, 6, 7], [70, 90, 40], [300, 260, 100], [8, 8, 8]]) {
+        const ld = k + n + 3;
+        const buf = randArray((2 * m + k) * ld);
+        const X: Block = { buf, off: 0, ld, rows: m, cols: k };
+        const Y: Block = { buf, off: k, ld, rows: k, cols: n };
+        const Z: Block = { buf, off: (m + k) * ld, ld, rows: m, cols: n };
+        const expected = refGemm(false, false, m, n, k, -1, X, Y, 1, Z);
+        const before = outside(Z);
+        gemm(false, false, m, n, k, -1, buf, X.off, ld, buf, Y.off, ld, 1, buf, Z.off, ld);
+        expectClose(extract(Z), expected);
+        expect(outside(Z)).toEqual(before);
+      }
+    });
+  }
+});
+
+describe('gemm: WebAssembly encoder and kernel module', () => {
+  it('LEB128', () => {
+    expect(uleb(0)).toEqual([0]);
+    expect(uleb(127)).toEqual([0x7f]);
+    expect(uleb(128)).toEqual([0x80, 0x01]);
+    expect(uleb(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(uleb(0xffffffff)).toEqual([0xff, 0xff, 0xff, 0xff, 0x0f]);
+    expect(sleb(0)).toEqual([0]);
+    expect(sleb(63)).toEqual([0x3f]);
+    expect(sleb(64)).toEqual([0xc0, 0x00]);
+    expect(sleb(-1)).toEqual([0x7f]);
+    expect(sleb(-64)).toEqual([0x40]);
+    expect(sleb(-65)).toEqual([0xbf, 0x7f]);
+    expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+    expect(() => uleb(-1)).toThrow(RangeError);
+    expect(() => sleb(2 ** 31)).toThrow(RangeError);
+  });
+
+  it('a hand-built function validates and runs', () => {
+    // f(p, n): sum of the n doubles at byte address p, by a loop (f64 locals, i32 arithmetic, br_if).
+    const F64_ADD = 0xa0;
+    const code = new Code();
+    code.block();
+    code.get(1).op(0x45 /* i32.eqz */).brIf(0);
+    code.loop();
+    code.get(2).get(0).f64Load().op(F64_ADD).set(2);
+    code.addConst(0, 8);
+    code.get(1).i32(1).op(0x6b /* i32.sub */).tee(1).brIf(0);
+    code.end().end();
+    code.get(2);
+    const bytes = encodeModule({
+      memory: { module: 'env', field: 'memory', minPages: 1 },
+      funcs: [{ name: 'sum', params: [ValType.i32, ValType.i32], results: [ValType.f64], locals: [ValType.f64], body: code }],
+    });
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    new Float64Array(memory.buffer).set([1.5, 2, -4, 8], 2);
+    const sum = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.sum as (p: number, n: number) => number;
+    expect(sum(16, 4)).toBe(7.5);
+    expect(sum(16, 0)).toBe(0);
+  });
+
+  it('the gemm kernel module validates for several tiles and stays small', () => {
+    for (const [mr, nv] of [[4, 2], [2, 4], [3, 1]]) {
+      const bytes = gemmKernelBytes({ mr, nv });
+      expect(WebAssembly.validate(bytes)).toBe(true);
+      // Browsers refuse synchronous compilation of modules over 4 KB on the main thread.
+      expect(bytes.length).toBeLessThan(4096);
+    }
   });
 });
 
@@ -280,7 +402,7 @@ describe('gemv and ger', () => {
 
 // ---------------------------------------------------------------- symmetric products
 
-describe('xtdx / xdxt', () => {
+describeBackends('xtdx / xdxt', () => {
   function refXtDX(m: number, n: number, X: Block, d: Float64Array | null, alpha: number, beta: number, C: Block): Float64Array {
     const r = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
@@ -514,7 +636,7 @@ function wellConditioned(n: number): Float64Array {
   return A;
 }
 
-describe('LU', () => {
+describeBackends('LU', () => {
   it('known matrices: det, inverse, logAbsDet', () => {
     const A2 = Float64Array.from([4, 3, 6, 3]);
     expectScalarClose(det(2, A2, 0, 2), -6);
