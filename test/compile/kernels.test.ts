@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
 import {
   UNARY,
@@ -162,6 +162,38 @@ describe('gemm backends', () => {
   it('the WebAssembly SIMD kernel compiles on this Node (so the wasm runs below are real)', () => {
     expect(wasmGemmAvailable()).toBe(true);
     expect(getGemmBackend()).toBe('auto');
+  });
+
+  it('falls back to plain TS where the host rejects the module (no SIMD) or has no WebAssembly', async () => {
+    for (const stub of ['validate', 'global'] as const) {
+      vi.resetModules();
+      const restore =
+        stub === 'validate'
+          ? (() => {
+              const spy = vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
+              return () => spy.mockRestore();
+            })()
+          : (() => {
+              vi.stubGlobal('WebAssembly', undefined);
+              return () => vi.unstubAllGlobals();
+            })();
+      try {
+        const fresh = await import('../../src/compile/kernels/gemm.js');
+        expect(fresh.wasmGemmAvailable()).toBe(false);
+        expect(() => fresh.setGemmBackend('wasm')).toThrow('WebAssembly SIMD is not available');
+        const [m, n, k] = [50, 41, 37];
+        const A = makeBlock(m, k);
+        const B = makeBlock(k, n);
+        const C = makeBlock(m, n, 2, 1, true);
+        const expected = refGemm(false, false, m, n, k, 2, A, B, 0, C);
+        fresh.gemm(false, false, m, n, k, 2, A.buf, A.off, A.ld, B.buf, B.off, B.ld, 0, C.buf, C.off, C.ld);
+        expectClose(extract(C), expected);
+      } finally {
+        restore();
+        vi.resetModules();
+      }
+    }
+    expect(wasmGemmAvailable()).toBe(true);
   });
 });
 
