@@ -178,7 +178,8 @@ export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], size
     slots.set(n, slot);
     planNode(n, slot, ctx, inline, rootSet.has(n));
     for (const t of temps.splice(0)) pool.give(t);
-    for (const c of operandsOf(n, inline, distributed)) {
+    // Each operand once: a node read by two terms of a sum must not go back to the pool twice.
+    for (const c of new Set(operandsOf(n, inline, distributed))) {
       if (lastUse.get(c) === i && !rootSet.has(c) && c.kind !== 'var' && c.kind !== 'const' && c.kind !== 'delta') pool.give(slots.get(c)!.buf);
     }
   });
