@@ -5,6 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { mulberry32 } from '../src/random.js';
+import { gemm, luFactor, luSolve, transpose as transposeKernel } from '../src/compile/kernels/index.js';
 
 export const rng = mulberry32;
 
@@ -40,20 +41,17 @@ export function axpy(a: ArrayLike<number>, t: number, b: ArrayLike<number>): Flo
   return Float64Array.from(a, (x, i) => x + t * b[i]!);
 }
 
-/** C = A·B for A m×k and B k×n. */
+/** C = A·B for A m×k and B k×n (the library's gemm kernel). */
 export function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let p = 0; p < k; p++) {
-      const x = a[i * k + p]!;
-      for (let j = 0; j < n; j++) c[i * n + j] += x * b[p * n + j]!;
-    }
+  gemm(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, c, 0, n);
   return c;
 }
 
+/** A' for A m×n. */
 export function transpose(a: Float64Array, m: number, n: number): Float64Array {
   const t = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j]!;
+  transposeKernel(m, n, a, 0, n, t, 0, m);
   return t;
 }
 
@@ -94,30 +92,13 @@ export function solveSpd(a: Float64Array, b: ArrayLike<number>, n: number): Floa
   return x;
 }
 
-/** x with A·x = b by LU with partial pivoting (any invertible A). */
+/** x with A·x = b by LU with partial pivoting (any invertible A; the library's LU kernels). */
 export function solve(a: Float64Array, b: ArrayLike<number>, n: number): Float64Array {
-  const m = Float64Array.from(a);
+  const lu = Float64Array.from(a);
+  const piv = new Int32Array(n);
+  luFactor(n, lu, 0, n, piv);
   const x = Float64Array.from(b);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]!) > Math.abs(m[p * n + c]!)) p = i;
-    if (m[p * n + c] === 0) throw new Error('singular system');
-    if (p !== c) {
-      for (let k = 0; k < n; k++) [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
-      [x[p], x[c]] = [x[c]!, x[p]!];
-    }
-    for (let i = c + 1; i < n; i++) {
-      const f = m[i * n + c]! / m[c * n + c]!;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) m[i * n + k] -= f * m[c * n + k]!;
-      x[i] -= f * x[c]!;
-    }
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    let s = x[i]!;
-    for (let k = i + 1; k < n; k++) s -= m[i * n + k]! * x[k]!;
-    x[i] = s / m[i * n + i]!;
-  }
+  luSolve(n, 1, lu, 0, n, piv, x, 0, 1);
   return x;
 }
 
