@@ -395,7 +395,8 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
   contractDeltas(fs, rank);
 
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1.
-  if (mergePowers(fs, rank)) return scale(coef, makeMul(fs, rank));
+  const merged = mergePowers(fs, rank);
+  if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
 
   // 4. A vector of ones on a label that another factor carries is a factor 1.
   removeRedundantOnes(fs);
@@ -445,36 +446,92 @@ function contractDeltas(fs: MFactor[], rank: number): void {
   }
 }
 
-function mergePowers(fs: MFactor[], rank: number): boolean {
-  if (fs.length < 2) return false;
-  const groups = new Map<string, { base: Node; exp: number; negative: boolean; members: number[] }>();
+/**
+ * A factor seen as a power of u, of |u| or of sign(u), for merging equal bases on the same labels.
+ * u^a·|u|^b·sign(u)^c: with integer a this is |u|^(a+b)·sign(u)^(a+c), since u^a = |u|^a·sign(u)^a.
+ */
+interface PowerPart {
+  readonly base: Node;
+  readonly of: 'u' | 'abs' | 'sign';
+  readonly exp: number;
+  /** -1 when the factor is (-base)^exp = -base^exp (an odd power of a sum with the other sign). */
+  readonly sign: number;
+}
+
+function powerPart(n: Node): PowerPart {
+  const [core, exp] = n.kind === 'pow' ? [n.base, n.exp] : [n, 1];
+  if (core.kind === 'elem' && (core.fn === 'abs' || core.fn === 'sign')) return { base: core.arg, of: core.fn, exp, sign: 1 };
+  const flipped = Number.isInteger(exp) ? negatedSum(core) : undefined;
+  if (flipped) return { base: flipped, of: 'u', exp, sign: exp % 2 === 0 ? 1 : -1 };
+  return { base: core, of: 'u', exp, sign: 1 };
+}
+
+/**
+ * The merged factors of u^a·|u|^b·sign(u)^c (all on the same labels), or undefined when nothing
+ * merges. Sound at every u where the left side is defined: at u = 0 a negative power makes the left
+ * side undefined and a positive one makes both sides 0; sign(u)^2 alone (0 at u = 0, not 1) stays.
+ */
+function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
+  const base = parts[0]!.base;
+  const sum = (of: PowerPart['of']): number => parts.reduce((t, p) => (p.of === of ? t + p.exp : t), 0);
+  const [a, b, c] = [sum('u'), sum('abs'), sum('sign')];
+  if (parts.every((p) => p.of === 'u')) return [makePow(base, a)];
+  if (!Number.isInteger(a) || !Number.isInteger(c)) return undefined;
+  const P = a + b;
+  const odd = ((a + c) % 2 + 2) % 2 === 1;
+  const negative = parts.some((p) => p.exp < 0 && p.of !== 'sign');
+  if (P === 0 && !negative) return odd ? [makeElem('sign', base)] : undefined;
+  const even = isEvenInteger(P);
+  if (Number.isInteger(P) && even !== odd) return [makePow(base, P)]; // |u|^P·sign(u)^P = u^P
+  const magnitude = even ? makePow(base, P) : makePow(makeElem('abs', base), P);
+  return odd ? [makeElem('sign', base), magnitude] : [magnitude];
+}
+
+function sameMultiset(a: readonly Node[], b: readonly Node[]): boolean {
+  if (a.length !== b.length) return false;
+  const ids = (ns: readonly Node[]): string => ns.map((n) => n.id).sort((x, y) => x - y).join(',');
+  return ids(a) === ids(b);
+}
+
+/** The coefficient the merged factors carry (±1), or undefined when nothing merged. */
+function mergePowers(fs: MFactor[], rank: number): number | undefined {
+  if (fs.length < 2) return undefined;
+  const groups = new Map<string, { parts: PowerPart[]; negative: boolean; members: number[] }>();
   fs.forEach((f, i) => {
-    const base = f.node.kind === 'pow' ? f.node.base : f.node;
-    const exp = f.node.kind === 'pow' ? f.node.exp : 1;
-    const key = `${base.id}|${f.labels.join('.')}`;
+    const part = powerPart(f.node);
+    const key = `${part.base.id}|${f.labels.join('.')}`;
     let g = groups.get(key);
     if (!g) {
-      g = { base, exp: 0, negative: false, members: [] };
+      g = { parts: [], negative: false, members: [] };
       groups.set(key, g);
     }
-    g.exp += exp;
-    g.negative ||= exp < 0;
+    g.parts.push(part);
+    g.negative ||= part.exp < 0;
     g.members.push(i);
   });
   const drop = new Set<number>();
+  let sign = 1;
+  let changedAny = false;
   for (const g of groups.values()) {
     if (g.members.length < 2) continue;
     const labels = fs[g.members[0]!]!.labels;
     const hadamard = labels.every((l) => l < rank);
-    if (!hadamard && !g.negative) continue; // Σ_i x_i x_i stays a contraction (x'*x)
-    fs[g.members[0]!] = { node: makePow(g.base, g.exp), labels };
-    for (const m of g.members.slice(1)) drop.add(m);
+    const plain = g.parts.every((p) => p.of === 'u');
+    if (plain && !hadamard && !g.negative) continue; // Σ_i x_i x_i stays a contraction (x'*x)
+    const merged = mergeParts(g.parts);
+    if (!merged || sameMultiset(merged, g.members.map((m) => fs[m]!.node))) continue;
+    for (const p of g.parts) sign *= p.sign;
+    changedAny = true;
+    g.members.forEach((m, k) => {
+      if (k < merged.length) fs[m] = { node: merged[k]!, labels };
+      else drop.add(m);
+    });
   }
-  if (drop.size === 0) return false;
   const kept = fs.filter((_, i) => !drop.has(i));
+  if (!changedAny) return undefined;
   fs.length = 0;
   fs.push(...kept);
-  return true;
+  return sign;
 }
 
 function removeRedundantOnes(fs: MFactor[]): void {
@@ -702,6 +759,10 @@ function isSumOfSquares(n: NodeOf<'mul'>): boolean {
   return [...counts.values()].every((c) => c % 2 === 0);
 }
 
+function isEvenInteger(k: number): boolean {
+  return Number.isInteger(k) && k % 2 === 0;
+}
+
 export function makePow(base: Node, p: number): Node {
   if (p === 0) return ones(base.shape);
   if (p === 1) return base;
@@ -717,7 +778,22 @@ export function makePow(base: Node, p: number): Node {
   }
   const [k, core] = splitCoef(base);
   if (k !== 1 && (k > 0 || Number.isInteger(p))) return scale(Math.pow(k, p), makePow(core, p));
-  if (base.kind === 'pow' && (Number.isInteger(p) || isNonNegative(base.base))) return makePow(base.base, base.exp * p);
+  if (base.kind === 'pow') {
+    // (u^a)^p = u^(a·p) wherever the left side is defined, except when a is even and p is not an
+    // integer: u^a ≥ 0 is defined for negative u too, and there (u^a)^p = |u|^(a·p), not u^(a·p).
+    if (Number.isInteger(p) || !isEvenInteger(base.exp) || isNonNegative(base.base)) return makePow(base.base, base.exp * p);
+    return makePow(makeElem('abs', base.base), base.exp * p);
+  }
+  // (u∘v)^p = u^p∘v^p over an entry-wise product (no summed label), for an integer p or
+  // non-negative factors.
+  if (
+    base.kind === 'mul' &&
+    base.nlabels === base.shape.length &&
+    (Number.isInteger(p) || base.factors.every((f) => isNonNegative(f.node)))
+  )
+    return makeMul(base.factors.map((f) => ({ node: makePow(f.node, p), labels: f.labels })), base.shape.length);
+  // |u|^k = u^k for an even k.
+  if (base.kind === 'elem' && base.fn === 'abs' && isEvenInteger(p)) return makePow(base.arg, p);
   const perm = asPermutation(base);
   if (perm) return makeMul([{ node: makePow(perm.base, p), labels: [...perm.perm] }], base.shape.length);
   return intern<PowNode>(`^|${base.id}|${p}`, { kind: 'pow', base, exp: p, shape: base.shape });
@@ -749,6 +825,17 @@ export function elemValue(fn: ElemFn, x: number): number {
   return ELEM_VALUE[fn](x);
 }
 
+/** -s for a sum s whose first term (in canonical order) has a negative coefficient, else undefined. */
+function negatedSum(s: Node): Node | undefined {
+  if (s.kind !== 'add' || s.terms.length < 2 || s.terms[0]!.coef > 0) return undefined;
+  return makeAdd(s.terms.map((t) => ({ coef: -t.coef, node: t.node })), s.shape);
+}
+
+/** f(-u) = -f(u) */
+const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
+/** f(-u) = f(u) */
+const EVEN: ReadonlySet<ElemFn> = new Set(['cos', 'abs']);
+
 export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'sqrt') return makePow(arg, 0.5);
   // f(c·1) = f(c)·1: constants fold.
@@ -763,6 +850,20 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'exp' && arg.kind === 'elem' && arg.fn === 'log') return arg.arg; // exp(log(u)) = u where defined
   if (fn === 'log' && arg.kind === 'det') return makeLogdet(arg.arg); // log(det(X)) = logdet(X)
   if (fn === 'abs' && isNonNegative(arg)) return arg;
+  if (ODD.has(fn) || EVEN.has(fn)) {
+    // Of u and -u, the argument is the one whose leading term or coefficient is positive.
+    const [k, core] = splitCoef(arg);
+    const flipped = k < 0 ? scale(-k, core) : negatedSum(arg);
+    if (flipped) return ODD.has(fn) ? neg(makeElem(fn, flipped)) : makeElem(fn, flipped);
+  }
+  if (fn === 'abs' || fn === 'sign') {
+    // |k·u| = |k|·|u|, sign(k·u) = sign(k)·sign(u); over an entry-wise product (no summed label)
+    // the same holds factor by factor: |u∘v| = |u|∘|v|.
+    const [k, core] = splitCoef(arg);
+    if (k !== 1) return scale(fn === 'abs' ? k : 1, makeElem(fn, core)); // k > 0 here
+    if (core.kind === 'mul' && core.nlabels === core.shape.length)
+      return makeMul(core.factors.map((f) => ({ node: makeElem(fn, f.node), labels: f.labels })), core.shape.length);
+  }
   if (fn === 'sign' && arg.kind === 'elem' && arg.fn === 'sign') return arg;
   const perm = asPermutation(arg);
   if (perm) return makeMul([{ node: makeElem(fn, perm.base), labels: [...perm.perm] }], arg.shape.length);

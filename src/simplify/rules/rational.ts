@@ -64,7 +64,8 @@ function mulPoly(a: Poly, b: Poly): Poly {
 function monomial(node: Node, r: number): Mono {
   const m: Mono = new Map();
   const addAtom = (a: Node, e: number): void => {
-    if (a.kind === 'pow') {
+    // (u^p)^e = u^(p·e) when e is an integer (and where makePow would flatten it: see there).
+    if (a.kind === 'pow' && (Number.isInteger(e) || makePow(a.base, a.exp * e) === makePow(a, e))) {
       addAtom(a.base, e * a.exp);
       return;
     }
