@@ -249,6 +249,8 @@ export function splitCoef(n: Node): [number, Node] {
 
 export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
   const coefs = new Map<Node, number>();
+  // Σ|c| of the coefficients collected onto each node, to tell round-off from a small coefficient.
+  const magnitude = new Map<Node, number>();
   const push = (coef: number, node: Node): void => {
     if (coef === 0 || isZero(node)) return;
     if (!sameShape(node.shape, shape)) throw new InternalError(`add: term shape ${node.shape} differs from ${shape}`);
@@ -257,12 +259,14 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
       return;
     }
     coefs.set(node, (coefs.get(node) ?? 0) + coef);
+    magnitude.set(node, (magnitude.get(node) ?? 0) + Math.abs(coef));
   };
   for (const t of terms) push(t.coef, t.node);
   const out: Term[] = [];
   for (const [node, coef] of coefs) {
-    // Round-off from collecting (0.1 + 0.2 - 0.3) is not a term.
-    if (coef !== 0 && Math.abs(coef) > 1e-14 * maxAbsCoef(coefs)) out.push({ coef, node });
+    // What is left of cancelling coefficients (0.1 + 0.2 - 0.3) is round-off, not a term; a small
+    // coefficient next to large ones of other terms (1e20*a + b) is a term.
+    if (!isRoundOff(coef, magnitude.get(node)!)) out.push({ coef, node });
   }
   if (out.length === 0) return zeros(shape);
   if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
@@ -271,10 +275,9 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
   return intern(key, { kind: 'add', terms: out, shape: [...shape] });
 }
 
-function maxAbsCoef(m: Map<Node, number>): number {
-  let r = 0;
-  for (const c of m.values()) r = Math.max(r, Math.abs(c));
-  return r;
+/** Whether a sum of coefficients whose magnitudes add up to `magnitude` is 0 up to round-off. */
+export function isRoundOff(sum: number, magnitude: number): boolean {
+  return Math.abs(sum) <= 16 * Number.EPSILON * magnitude;
 }
 
 export function scale(c: number, n: Node): Node {

@@ -95,7 +95,7 @@ describe('powers, roots, abs and sign keep the sign of compound arguments', () =
   });
 
   // The cases of the issue, each at several points with negative values.
-  const listed: [string, string, number, Record<string, number | number[]>, number[]][] = [
+  const listed: [string, string, number, Record<string, number | number[] | number[][]>, number[]][] = [
     ['sqrt(sin(b)^2)', 'b', 2, { b: -1 }, [-Math.sin(1)]],
     ['sqrt(sin(b)^2)', 'b', 2, { b: 2 }, [-Math.sin(2)]],
     ['(a*b)^2/sqrt((a*b)^2)', 'b', 1, { a: 1, b: -1 }, [-1]],
@@ -104,7 +104,7 @@ describe('powers, roots, abs and sign keep the sign of compound arguments', () =
     ['sqrt((a-b)^2)*(b-a)', 'b', 1, { a: 3, b: 1 }, [4]],
     ["tr(sqrt((y.*x).^2)*x')", 'x', 1, { x: [1, 2], y: [1, -1] }, [2, 4]],
     ['sum(((A./exp(A)).^2).^1.5 .* A)', 'A', 1, { A: [[-1, 2], [0.5, -0.25]] }, [-1, 2, 0.5, -0.25].map((a) => {
-      // d/da (|a e^-a|^3 a) = 3|a|^3 e^(-3a) (sign(a)/|a| - 1)·a·… written out: f = |a|^3 a e^(-3a)
+      // f = |a|^3·a·e^(-3a) entry by entry: f' = (4|a|^3 - 3a|a|^3)·e^(-3a)
       const e = Math.exp(-3 * a);
       return (4 * Math.abs(a) ** 3 - 3 * Math.abs(a) ** 3 * a) * e;
     })],
