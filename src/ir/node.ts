@@ -334,7 +334,26 @@ function labelSizes(fs: readonly Factor[]): Map<number, Dim> {
  * The product of factors, einsum-style: the result's axis r is label r (r < rank); every other
  * label is summed. Labels of the input may be any integers.
  */
+/**
+ * A nested product is flattened into its parent while the parent has at most this many factors.
+ * Below it, equal products are one node whatever their grouping; above it, a long chain stays a
+ * product of products, so that a derivative shares the chain's parts instead of copying them.
+ */
+const MAX_FLAT_FACTORS = 8;
+
+/** makeMul's results by their exact input: canonicalizing is far dearer than looking up. */
+const mulMemo = new Map<string, Node>();
+
 export function makeMul(input: readonly Factor[], rank: number): Node {
+  const memoKey = `${rank}|${input.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
+  const hit = mulMemo.get(memoKey);
+  if (hit) return hit;
+  const out = buildMul(input, rank);
+  mulMemo.set(memoKey, out);
+  return out;
+}
+
+function buildMul(input: readonly Factor[], rank: number): Node {
   const sizes = labelSizes(input);
   const outShape: Dim[] = [];
   for (let r = 0; r < rank; r++) {
@@ -345,36 +364,52 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
   let next = rank;
   for (const l of sizes.keys()) next = Math.max(next, l + 1);
 
-  // 1. Flatten nested products, pull coefficients out, split constant tensors into vectors of ones.
+  // 1. Flatten nested products (up to a size, so that deep chains stay a DAG of nested products
+  //    instead of being copied into ever longer flat ones), pull coefficients out, split constant
+  //    tensors into vectors of ones.
   let coef = 1;
   const fs: MFactor[] = [];
-  const work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
-  for (let w = 0; w < work.length; w++) {
-    const f = work[w]!;
-    const n = f.node;
-    if (n.kind === 'const') {
-      if (n.value === 0) return zeros(outShape);
-      for (let a = 0; a < n.shape.length; a++) fs.push({ node: ones([n.shape[a]!]), labels: [f.labels[a]!] });
-      continue;
-    }
-    if (n.kind === 'add' && n.terms.length === 1) {
-      coef *= n.terms[0]!.coef;
-      work.push({ node: n.terms[0]!.node, labels: f.labels });
-      continue;
-    }
-    if (n.kind === 'add') {
-      // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x = ½(A + A')x.
-      const c = Math.abs(n.terms[0]!.coef);
-      if (c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c)) {
-        coef *= c;
-        fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / c, node: t.node })), n.shape), labels: f.labels });
+  let work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
+  while (work.length > 0) {
+    const nested: { f: MFactor; n: MulNode }[] = [];
+    for (let w = 0; w < work.length; w++) {
+      const f = work[w]!;
+      const n = f.node;
+      if (n.kind === 'const') {
+        if (n.value === 0) return zeros(outShape);
+        for (let a = 0; a < n.shape.length; a++) fs.push({ node: ones([n.shape[a]!]), labels: [f.labels[a]!] });
         continue;
       }
+      if (n.kind === 'add' && n.terms.length === 1) {
+        coef *= n.terms[0]!.coef;
+        work.push({ node: n.terms[0]!.node, labels: f.labels });
+        continue;
+      }
+      if (n.kind === 'add') {
+        // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x = ½(A + A')x.
+        const c = Math.abs(n.terms[0]!.coef);
+        if (c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c)) {
+          coef *= c;
+          fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / c, node: t.node })), n.shape), labels: f.labels });
+          continue;
+        }
+      }
+      if (n.kind === 'mul') nested.push({ f, n });
+      else fs.push(f);
     }
-    if (n.kind === 'mul') {
-      const r = n.shape.length;
+    work = [];
+    // Smallest first, in canonical order, so the choice does not depend on the order of the input.
+    nested.sort((a, b) => a.n.factors.length - b.n.factors.length || compareNodes(a.n, b.n));
+    let total = fs.length + nested.length;
+    for (const { f, n } of nested) {
+      const k = n.factors.length;
+      if (k > 1 && total - 1 + k > MAX_FLAT_FACTORS) {
+        fs.push(f);
+        continue;
+      }
+      total += k - 1;
       const map = new Map<number, number>();
-      for (let i = 0; i < r; i++) map.set(i, f.labels[i]!);
+      for (let i = 0; i < n.shape.length; i++) map.set(i, f.labels[i]!);
       for (const g of n.factors) {
         work.push({
           node: g.node,
@@ -388,9 +423,7 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
           }),
         });
       }
-      continue;
     }
-    fs.push(f);
   }
   if (coef === 0) return zeros(outShape);
 
@@ -409,8 +442,10 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
     return scale(coef, fs[0]!.node);
 
   const { factors, nlabels } = canonicalize(fs, rank);
-  const key = `*|${rank}|${factors.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
-  const node = intern<MulNode>(key, { kind: 'mul', factors, nlabels, shape: outShape });
+  const canonicalInput = `${rank}|${factors.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
+  const node = intern<MulNode>(`*|${canonicalInput}`, { kind: 'mul', factors, nlabels, shape: outShape });
+  // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
+  mulMemo.set(canonicalInput, node);
   return scale(coef, node);
 }
 
@@ -556,6 +591,40 @@ function removeRedundantOnes(fs: MFactor[]): void {
  * same form. Factors are sorted by a renaming-invariant key; ties are broken by trying the orders
  * within tied groups (bounded) and keeping the smallest encoding.
  */
+/**
+ * Renaming-invariant colours of the factors, by colour refinement (1-dimensional Weisfeiler–Lehman)
+ * on the bipartite graph of factors and labels: a factor's colour combines its node and the colours
+ * of the labels in its slots, a label's colour the colours of the factors (and slots) it occurs in.
+ * Factors that end with equal colours are the only ones whose relative order must be searched.
+ */
+function refineColors(fs: readonly MFactor[], rank: number, sym: readonly boolean[]): string[] {
+  const labelColor = new Map<number, string>();
+  for (const f of fs) for (const l of f.labels) labelColor.set(l, l < rank ? `o${l}` : 's');
+  let colors = fs.map((f) => String(f.node.h));
+  let classes = new Set(colors).size + new Set(labelColor.values()).size;
+  for (let round = 0; round < fs.length + 1; round++) {
+    colors = fs.map((f, k) => {
+      const slots = f.labels.map((l, slot) => `${labelColor.get(l)}${f.labels.indexOf(l) === slot ? '' : `=${f.labels.indexOf(l)}`}`);
+      if (sym[k]) slots.sort();
+      return String(hashString(`${colors[k]}|${slots.join('|')}`));
+    });
+    const occ = new Map<number, string[]>();
+    fs.forEach((f, k) =>
+      f.labels.forEach((l, slot) => {
+        if (l < rank) return;
+        let list = occ.get(l);
+        if (!list) occ.set(l, (list = []));
+        list.push(`${colors[k]}@${sym[k] ? '*' : slot}`);
+      }),
+    );
+    for (const [l, list] of occ) labelColor.set(l, String(hashString(list.sort().join('+'))));
+    const now = new Set(colors).size + new Set(labelColor.values()).size;
+    if (now === classes) break;
+    classes = now;
+  }
+  return colors;
+}
+
 function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels: number } {
   const sym = fs.map((f) => f.node.shape.length === 2 && isSymmetric(f.node));
   // Occurrence signature of every summed label: which node and slot each occurrence sits at.
@@ -570,6 +639,9 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   );
   const sig = new Map<number, string>();
   for (const [l, list] of occ) sig.set(l, list.sort().join('+'));
+  // The order reads well (by node, then by the first-order signature of its slots); refined
+  // colours only break what that leaves tied.
+  const refined = refineColors(fs, rank, sym);
   const keys = fs.map((f, k) => {
     const slots = f.labels.map((l) => {
       if (l < rank) return `o${l}`;
@@ -577,7 +649,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
       return `s${sym[k] ? (first === 0 && f.labels[1] === l ? 0 : '*') : first}[${sig.get(l)}]`;
     });
     if (sym[k]) slots.sort();
-    return `${f.node.h}|${slots.join('|')}`;
+    return `${f.node.h}|${slots.join('|')}|${refined[k]}`;
   });
   const order = fs.map((_, k) => k).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
   const groups: number[][] = [];
@@ -588,7 +660,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   }
 
   let best: { enc: string; factors: Factor[]; nlabels: number } | null = null;
-  let budget = 256;
+  let budget = 64;
   const consider = (seq: number[]): void => {
     encodeAll(seq, 0, new Map(), rank, [], (enc, factors, nlabels) => {
       budget--;
