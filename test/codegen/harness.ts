@@ -192,6 +192,10 @@ def run(job, mod):
         batched = vmap(mod.evaluate)(batch)
         loop = [mod.evaluate(p) for p in points]
         return {"batched": {k: flat(v) for k, v in batched.items()}, "loop": {k: flat(torch.stack([r[k] for r in loop])) for k in loop[0]}}
+    if kind == "script":
+        scope = {"mod": mod}
+        exec(job["code"], scope)
+        return scope["result"]
     if kind == "compile":
         import torch
         f = torch.compile(mod.evaluate)
@@ -214,7 +218,9 @@ export type Job =
   | { readonly kind: 'check'; readonly src: string; readonly sizes?: Record<string, number>; readonly seed?: number }
   | { readonly kind: 'torch'; readonly src: string; readonly point: string; readonly dtype: 'float64' | 'float32' }
   | { readonly kind: 'vmap'; readonly src: string; readonly points: readonly string[] }
-  | { readonly kind: 'compile'; readonly src: string; readonly point: string };
+  | { readonly kind: 'compile'; readonly src: string; readonly point: string }
+  /** Python code run with the module as `mod`; it sets `result` (anything JSON can hold). */
+  | { readonly kind: 'script'; readonly src: string; readonly code: string };
 
 type FlatOut = Record<string, { shape: number[]; data: (number | null)[] }>;
 
@@ -226,7 +232,7 @@ export function toOutputs(o: FlatOut): Outputs {
 
 /** Runs every job in one Python process (with torch when a job needs it); each result is { ok } or { error }. */
 export function runJobs(jobs: readonly Job[]): ({ ok: unknown } | { error: string })[] {
-  const needsTorch = jobs.some((j) => j.kind !== 'check' || /^import torch$/m.test(j.src));
+  const needsTorch = jobs.some((j) => /^import torch$/m.test(j.src));
   const py = needsTorch ? findTorchPython() : findPython();
   if (!py) throw new Error(`no python3 with ${needsTorch ? 'PyTorch' : 'NumPy'} found (CI installs python3-numpy and python3-torch; see .ci/run)`);
   const dir = mkdtempSync(join(tmpdir(), 'ricci-jobs-'));
@@ -242,6 +248,8 @@ export function runJobs(jobs: readonly Job[]): ({ ok: unknown } | { error: strin
         return `"points": [${j.points.join(', ')}]`;
       case 'compile':
         return `"point": ${j.point}`;
+      case 'script':
+        return `"code": ${JSON.stringify(j.code)}`;
     }
   };
   const input = `[${jobs

@@ -172,3 +172,134 @@ describe('products', () => {
     });
   });
 });
+
+/** Runs one script per module source; each sets `result`. */
+function scripts(items: readonly { src: string; code: string }[]): unknown[] {
+  return runJobs(items.map((i): Job => ({ kind: 'script', src: i.src, code: i.code }))).map((r, k) => {
+    if ('error' in r) throw new Error(`${r.error}\n${items[k]!.code}`);
+    return r.ok;
+  });
+}
+
+describe('dtype, device and inputs', () => {
+  const quad = generateCode("x'*A*x + c*sum(x)", 'x', { lang: 'torch', order: 2 });
+
+  test('the dtype of the first floating-point tensor; float64 on the CPU without tensors; integers follow', () => {
+    const code = (point: string): string => `
+import torch, numpy as np
+res = mod.evaluate(${point})
+result = sorted({str(v.dtype) + " " + str(v.device) for v in res.values()})`;
+    const got = scripts([
+      { src: quad, code: code('{"x": torch.ones(2, dtype=torch.float32), "A": torch.eye(2, dtype=torch.float32), "c": 2}') },
+      { src: quad, code: code('{"x": [1, 2], "A": [[1, 0], [0, 1]], "c": 2.0}') },
+      { src: quad, code: code('{"x": torch.tensor([1, 2]), "A": torch.eye(2, dtype=torch.float32), "c": torch.tensor(3)}') },
+      { src: quad, code: code('{"x": np.ones(2, dtype=np.float32), "A": np.eye(2), "c": 1.0}') },
+      { src: quad, code: code('{"x": torch.tensor([1, 2]), "A": [[1, 0], [0, 1]], "c": 1}') },
+    ]);
+    expect(got).toEqual([['torch.float32 cpu'], ['torch.float64 cpu'], ['torch.float32 cpu'], ['torch.float64 cpu'], ['torch.float64 cpu']]);
+  });
+
+  test('mixed floating dtypes, complex entries and bad values are errors that name the inputs', () => {
+    const code = (point: string): string => `
+import torch
+try:
+    mod.evaluate(${point})
+    result = "no error"
+except ValueError as e:
+    result = str(e)`;
+    const got = scripts([
+      { src: quad, code: code('{"x": torch.ones(2), "A": torch.eye(2, dtype=torch.float64), "c": 1.0}') },
+      { src: quad, code: code('{"x": torch.ones(2, dtype=torch.complex64), "A": torch.eye(2), "c": 1.0}') },
+      { src: quad, code: code('{"x": ["a", "b"], "A": torch.eye(2), "c": 1.0}') },
+      { src: quad, code: code('{"x": torch.ones(2), "A": torch.eye(2), "c": torch.ones(2)}') },
+      { src: quad, code: code('{"x": torch.ones(3), "A": torch.eye(2), "c": 1.0}') },
+      { src: quad, code: code('{"x": torch.ones(2), "c": 1.0}') },
+    ]);
+    expect(got).toEqual([
+      'A is torch.float64, but x is torch.float32: pass the inputs in one dtype',
+      'x: complex entries are not supported',
+      'x: expected a tensor, a number, a sequence or a NumPy array',
+      'c must be a scalar, got a vector of 2 entries',
+      'A must be 3×3 (n×n, with n from x), got 2×2',
+      'missing input A',
+    ]);
+  });
+
+  test("every corpus case runs on the 'meta' device: nothing is made on or copied to the host", () => {
+    // Meta tensors have shapes and dtypes but no storage: .item(), a host copy or a constant made
+    // on the CPU would fail or leave a CPU tensor, so this checks device-agnostic code without a GPU.
+    const got = scripts(
+      prepared.map((p) => ({
+        src: p.src,
+        code: `
+import torch
+shapes = ${JSON.stringify(p.c.shapes)}
+res = mod.evaluate({k: torch.empty(tuple(s), device="meta", dtype=torch.float32) for k, s in shapes.items()})
+result = sorted({str(v.device) + " " + str(v.dtype) for v in res.values()})`,
+      })),
+    );
+    got.forEach((r, i) => expect(r, prepared[i]!.c.id).toEqual(['meta torch.float32']));
+  });
+
+  test('tensors on different devices are an error, not a copy', () => {
+    const [msg] = scripts([
+      {
+        src: quad,
+        code: `
+import torch
+try:
+    mod.evaluate({"x": torch.ones(2), "A": torch.eye(2, device="meta"), "c": 1.0})
+    result = "no error"
+except ValueError as e:
+    result = str(e)`,
+      },
+    ]);
+    expect(msg).toBe('A is on meta, but x is on cpu: put the inputs on one device');
+  });
+
+  test('evaluate never reads values (NaN passes through); check_inputs checks finite entries and declared symmetry', () => {
+    const sym = generateCode("x'*A*x", 'x', { lang: 'torch', order: 1, let: { A: 'symmetric matrix' } });
+    expect(sym).not.toMatch(/^def evaluate[\s\S]*?isfinite[\s\S]*?^def _read/m);
+    const got = scripts([
+      {
+        src: sym,
+        code: `
+import torch
+bad = {"x": torch.tensor([1.0, float("nan")]), "A": torch.tensor([[1.0, 2.0], [3.0, 4.0]])}
+res = mod.evaluate(bad)
+msgs = []
+for point in (bad, {"x": [1.0, 2.0], "A": [[1.0, 2.0], [3.0, 4.0]]}, {"x": [1.0, 2.0], "A": [[1.0, 2.0], [2.0, 4.0]]}):
+    try:
+        mod.check_inputs(point)
+        msgs.append("ok")
+    except ValueError as e:
+        msgs.append(str(e))
+result = [bool(torch.isnan(res["value"])), msgs]`,
+      },
+    ]);
+    expect(got).toEqual([[true, ['x: entries must be finite numbers', 'A is declared symmetric, but entries (2,1) and (1,2) differ', 'ok']]]);
+  });
+
+  test('results never share memory with the inputs or with each other', () => {
+    const cases: [string, string, number][] = [
+      ['x', 'x', 1],
+      ["A'", 'A', 0],
+      ['diag(A)', 'A', 0],
+      ["A + A'", 'A', 1],
+    ];
+    const got = scripts(
+      cases.map(([expr, wrt, order]) => ({
+        src: generateCode(expr, wrt, { lang: 'torch', order }),
+        code: `
+import torch
+point = {"x": torch.tensor([1.0, 2.0]), "A": torch.tensor([[1.0, 2.0], [3.0, 4.0]])}
+before = {k: v.clone() for k, v in point.items()}
+res = mod.evaluate({k: point[k] for k in point if k in ${JSON.stringify(expr.includes('x') ? ['x'] : ['A'])}})
+for v in res.values():
+    v.add_(100.0)
+result = all(torch.equal(point[k], before[k]) for k in point)`,
+      })),
+    );
+    expect(got).toEqual([true, true, true, true]);
+  });
+});
