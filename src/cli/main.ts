@@ -130,9 +130,9 @@ Options:
                       device and dtype (float32 or float64); runs under vmap and torch.compile;
                       check_inputs(inputs) checks values (finite, declared symmetry)
   --check           instead of printing the code, run its self-check (node for js and ts; for
-                      python and torch the first of $RICCI_PYTHON, python3, /usr/bin/python3 that
-                      has NumPy and torch) and print each derivative's relative error; exit
-                      code 5 if one is above ${CHECK_TOLERANCE.toExponential()} or not a number
+                      python and torch $RICCI_PYTHON if set, else the first of python3 and
+                      /usr/bin/python3 that has NumPy and torch) and print each derivative's
+                      relative error; exit code 5 if one is above ${CHECK_TOLERANCE.toExponential()} or not a number
   Layout: row-major; the derivative of f with respect to X has shape shape(f) ++ shape(X).
 
 Examples:

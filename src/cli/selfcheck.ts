@@ -3,8 +3,8 @@
  * checkGradient, see codegen/selfcheck.ts) in the language it is written in and reads back the
  * relative error of each derivative. JS runs in this Node; TS is transpiled with the TypeScript
  * compiler where one can be found, else its JavaScript twin runs (the same code without the type
- * annotations: both come from one emitter); Python and torch run in the first of $RICCI_PYTHON,
- * python3, /usr/bin/python3 that imports NumPy (and torch).
+ * annotations: both come from one emitter); Python and torch run in $RICCI_PYTHON if it is set,
+ * else in the first of python3, /usr/bin/python3 that imports NumPy (and torch).
  *
  * The module is written to a fresh temporary directory and run from there; nothing of the user's
  * text reaches the command line of the child process.
@@ -105,7 +105,7 @@ function read(r: ReturnType<typeof spawnSync>): SelfCheckRun {
 
 function pythonCandidates(): string[] {
   const env = process.env['RICCI_PYTHON'];
-  return [...(env ? [env] : []), 'python3', '/usr/bin/python3'];
+  return env ? [env] : ['python3', '/usr/bin/python3'];
 }
 
 function findPython(modules: readonly string[]): string | undefined {
