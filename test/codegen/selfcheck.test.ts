@@ -6,10 +6,8 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CORPUS, declarations } from '../helpers/corpus.js';
-import { generateCode } from '../../src/index.js';
-import { planCode } from '../../src/codegen/plan.js';
-import { outputKey } from '../../src/codegen/plan.js';
-import { derivative } from '../../src/index.js';
+import { derivative, generateCode } from '../../src/index.js';
+import { outputKey, planCode } from '../../src/codegen/plan.js';
 import { loadJsModule, runJobs, transpileTs, type Job } from './harness.js';
 
 const TOL = 1e-6;
