@@ -132,7 +132,62 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
       return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
     case 'logdet':
       return { shape, data: Float64Array.of(Math.log(determinant(arg(n.arg).data, arg(n.arg).shape[0]!))) };
+    case 'mpow': {
+      const a = arg(n.base).data;
+      const d = shape[0]!;
+      if (n.dirs.length === 0) return { shape, data: powerByProducts(a, d, n.exp) };
+      return { shape, data: frechetByBlocks(a, d, n.exp, n.dirs.map(arg)) };
+    }
   }
+}
+
+/** a·b for n×n row-major matrices. */
+function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const c = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < n; p++) {
+      const x = a[i * n + p]!;
+      for (let j = 0; j < n; j++) c[i * n + j] += x * b[p * n + j]!;
+    }
+  return c;
+}
+
+/** A^k (k ≥ 1) by k − 1 plain multiplications. */
+function powerByProducts(a: Float64Array, n: number, k: number): Float64Array {
+  let acc: Float64Array = Float64Array.from(a);
+  for (let t = 1; t < k; t++) acc = matmul(acc, a, n);
+  return acc;
+}
+
+/**
+ * P(A, k; E_1..E_m) at every batch entry, as the top-right block of M^k for the block upper
+ * bidiagonal M = [[A, E_1, 0, …], [0, A, E_2, …], …, [0, …, 0, A]] of order (m+1)n: a path through
+ * the blocks of M^k from block 0 to block m takes each E_t once, in order, and A in the other k − m steps.
+ */
+function frechetByBlocks(a: Float64Array, n: number, k: number, dirs: readonly Tensor[]): Float64Array {
+  const m = dirs.length;
+  const sizes = dirs.map((e) => sizeOf(e.shape.slice(2)));
+  const total = sizes.reduce((p, s) => p * s, 1);
+  const N = (m + 1) * n;
+  const out = new Float64Array(n * n * total);
+  const at = new Array<number>(m).fill(0);
+  for (let b = 0; b < total; b++) {
+    for (let t = m - 1, rest = b; t >= 0; t--) {
+      at[t] = rest % sizes[t]!;
+      rest = Math.floor(rest / sizes[t]!);
+    }
+    const M = new Float64Array(N * N);
+    for (let s = 0; s <= m; s++)
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(s * n + i) * N + s * n + j] = a[i * n + j]!;
+    for (let t = 0; t < m; t++) {
+      const e = dirs[t]!.data;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) M[(t * n + i) * N + (t + 1) * n + j] = e[(i * n + j) * sizes[t]! + at[t]!]!;
+    }
+    const P = powerByProducts(M, N, k);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + m * n + j]!;
+  }
+  return out;
 }
 
 interface Labeled {

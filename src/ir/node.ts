@@ -95,6 +95,19 @@ export interface LogdetNode extends Common {
   readonly kind: 'logdet';
   readonly arg: Node;
 }
+/**
+ * A matrix power kept as a power. Without directions it is base^exp (exp ≥ 2). With directions
+ * E_1..E_m (each of shape [n, n, …batch_t]) it is the ordered Fréchet term
+ *   P(A, k; E_1..E_m) = Σ_{a_0+…+a_m = k−m} A^{a_0} E_1 A^{a_1} ⋯ E_m A^{a_m}
+ * of shape [n, n, batch_1…, batch_m] (the m-th derivative of A^k is the sum of P over the orders
+ * of its directions). Built only by makeMatPow, which keeps exp > m.
+ */
+export interface MatPowNode extends Common {
+  readonly kind: 'mpow';
+  readonly base: Node;
+  readonly exp: number;
+  readonly dirs: readonly Node[];
+}
 
 export type Node =
   | VarNode
@@ -107,7 +120,8 @@ export type Node =
   | PowvNode
   | InvNode
   | DetNode
-  | LogdetNode;
+  | LogdetNode
+  | MatPowNode;
 
 export type NodeKind = Node['kind'];
 export type NodeOf<K extends NodeKind> = Extract<Node, { kind: K }>;
@@ -165,6 +179,8 @@ function structuralHash(f: Fields<Node>): number {
     case 'det':
     case 'logdet':
       return hashString(`${f.kind}|${f.arg.h}`);
+    case 'mpow':
+      return hashString(`mp|${f.base.h}|${f.exp}|${f.dirs.map((d) => d.h).join(',')}`);
   }
 }
 
@@ -430,6 +446,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // 2. Contract identity deltas: δ_ab with a summed renames a to b (or is a vector of ones).
   contractDeltas(fs, rank);
 
+  // 2b. Chains of powers of one base are one power: A*A*A → A^3, tr(A^2*A) → tr(A^3).
+  foldPowerChains(fs, rank);
+
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1.
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
@@ -442,6 +461,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
     return scale(coef, fs[0]!.node);
 
   const { factors, nlabels } = canonicalize(fs, rank);
+  // A symmetric factor's slots are sorted: S_ji is S_ij, the factor itself.
+  if (factors.length === 1 && factors[0]!.labels.length === rank && factors[0]!.labels.every((l, i) => l === i))
+    return scale(coef, factors[0]!.node);
   const canonicalInput = `${rank}|${factors.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
   const node = intern<MulNode>(`*|${canonicalInput}`, { kind: 'mul', factors, nlabels, shape: outShape });
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
@@ -785,6 +807,12 @@ export function isSymmetric(n: Node): boolean {
     case 'logdet':
       r = false;
       break;
+    case 'mpow':
+      // (A^k)' = (A')^k; P(A,k;E)' = P(A',k;E') for one matrix direction.
+      r =
+        isSymmetric(n.base) &&
+        (n.dirs.length === 0 || (n.dirs.length === 1 && n.dirs[0]!.shape.length === 2 && isSymmetric(n.dirs[0]!)));
+      break;
   }
   symmetricCache.set(n, r);
   return r;
@@ -961,6 +989,7 @@ export function makeInv(a: Node): Node {
   if (a.shape.length === 0) return makePow(a, -1);
   if (a.kind === 'inv') return a.arg; // inv(inv(A)) = A
   if (a.kind === 'delta') return a;
+  if (a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(makeInv(a.base), a.exp); // inv(A^k) = inv(A)^k
   const [k, core] = splitCoef(a);
   if (k !== 1) return scale(1 / k, makeInv(core));
   const perm = asPermutation(a);
@@ -987,6 +1016,164 @@ export function makeLogdet(a: Node): Node {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Matrix powers
+
+/** C(k, m) for the small m that occur (orders of differentiation): each partial product is an integer. */
+export function binomial(k: number, m: number): number {
+  let c = 1;
+  for (let i = 1; i <= m; i++) c = (c * (k - m + i)) / i;
+  return c;
+}
+
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+const upTo = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+/**
+ * The chain product of square blocks with batch axes, F_1 F_2 ⋯ F_L:
+ *   out[i, j, b_1…, b_L] = Σ F_1[i, p_1, b_1] F_2[p_1, p_2, b_2] ⋯ F_L[p_{L−1}, j, b_L]
+ * (δ for no blocks). P(A, k; E_1..E_m) is this product of its directions when k = m.
+ */
+export function chainProduct(items: readonly Node[], n: Dim): Node {
+  if (items.length === 0) return delta(n);
+  const rank = 2 + items.reduce((s, it) => s + it.shape.length - 2, 0);
+  let batch = 2;
+  const factors: Factor[] = items.map((it, t) => {
+    const row = t === 0 ? 0 : rank + t - 1;
+    const col = t === items.length - 1 ? 1 : rank + t;
+    const b = it.shape.length - 2;
+    batch += b;
+    return { node: it, labels: [row, col, ...upTo(batch - b, b)] };
+  });
+  return makeMul(factors, rank);
+}
+
+/**
+ * A^k, or P(A, k; E_1..E_m) with directions (see MatPowNode), in canonical form:
+ *   k < 0: (A⁻¹)^(−k);  m > k or a zero direction: 0;  m = k: E_1⋯E_m (so A^0 = δ, A^1 = A);
+ *   P(A, k; c·E) = c·P(A, k; E);  (c·A)^k = c^k·A^k (c^(k−m) with directions);
+ *   P(δ, k; E) = C(k, m)·E_1⋯E_m;  (A^j)^k = A^(j·k);
+ *   P(A', k; E_1..E_m)[i, j, β_1..β_m] = P(A, k; E_m'..E_1')[j, i, β_1..β_m] (the base is never a transpose).
+ */
+export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node {
+  if (!Number.isInteger(k)) throw new InternalError(`matrix power with exponent ${k}`);
+  const n = a.shape[0]!;
+  if (a.shape.length !== 2 || a.shape[1] !== n) throw new InternalError('matrix power of a node that is not a square matrix');
+  for (const d of dirs)
+    if (d.shape.length < 2 || d.shape[0] !== n || d.shape[1] !== n) throw new InternalError('matrix power: a direction is not n×n×…');
+  const m = dirs.length;
+  const shape = [n, n, ...dirs.flatMap((d) => d.shape.slice(2))];
+  if (k < 0) {
+    if (m > 0) throw new InternalError('matrix power: directions of a negative power');
+    return makeMatPow(makeInv(a), -k);
+  }
+  if (m > k || dirs.some(isZero)) return zeros(shape);
+  if (m === k) return chainProduct(dirs, n);
+  if (isZero(a)) return zeros(shape);
+  if (k === 1) return a;
+  let dirCoef = 1;
+  const ds = dirs.map((d) => {
+    const [c, core] = splitCoef(d);
+    dirCoef *= c;
+    return core;
+  });
+  if (dirCoef !== 1) return scale(dirCoef, makeMatPow(a, k, ds));
+  const [c, core] = splitCoef(a);
+  if (c !== 1) {
+    // Only where c^(k−m) is a normal number: (2A)^100000 keeps its base rather than becoming ∞·A^k.
+    const ck = Math.pow(c, k - m);
+    if (Number.isFinite(ck) && Math.abs(ck) >= MIN_NORMAL) return scale(ck, makeMatPow(core, k, ds));
+  }
+  if (a.kind === 'delta') return scale(binomial(k, m), chainProduct(ds, n));
+  const perm = asPermutation(a);
+  if (perm) {
+    if (m === 0) return transpose(makeMatPow(perm.base, k));
+    const flipped = [...ds].reverse().map((d) => makeMul([{ node: d, labels: [1, 0, ...upTo(2, d.shape.length - 2)] }], d.shape.length));
+    const offsets: number[] = [];
+    let at = 2;
+    for (const d of ds) {
+      offsets.push(at);
+      at += d.shape.length - 2;
+    }
+    const labels = [1, 0];
+    for (let t = m - 1; t >= 0; t--) labels.push(...upTo(offsets[t]!, ds[t]!.shape.length - 2));
+    return makeMul([{ node: makeMatPow(perm.base, k, flipped), labels }], shape.length);
+  }
+  if (m === 0 && a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(a.base, a.exp * k);
+  return intern<MatPowNode>(`mp|${a.id}|${k}|${ds.map((d) => d.id).join(',')}`, { kind: 'mpow', base: a, exp: k, dirs: ds, shape });
+}
+
+/** A factor seen as a power of a base: A^k (without directions) is (A, k), another square matrix M is (M, 1). */
+export function asMatPower(n: Node): { base: Node; exp: number } | undefined {
+  if (n.kind === 'mpow') return n.dirs.length === 0 ? { base: n.base, exp: n.exp } : undefined;
+  if (n.shape.length !== 2 || n.shape[0] !== n.shape[1] || n.kind === 'delta' || n.kind === 'const') return undefined;
+  return { base: n, exp: 1 };
+}
+
+/**
+ * Whether the matrix factors f and g of a product are linked as f·g: a summed label that is f's
+ * column and g's row and occurs in no other slot (count gives the slots of a label). Then the pair
+ * is the matrix (f·g)[row, col]. A symmetric factor reads either way round.
+ */
+export function chainLink(
+  f: Factor,
+  g: Factor,
+  rank: number,
+  count: (l: number) => number,
+): { row: number; col: number; via: number } | undefined {
+  for (const [fr, fc] of orientations(f))
+    for (const [gr, gc] of orientations(g)) if (fc === gr && fc >= rank && count(fc) === 2) return { row: fr, col: gc, via: fc };
+  return undefined;
+}
+
+function orientations(f: Factor): [number, number][] {
+  if (f.labels.length !== 2) return [];
+  const [a, b] = f.labels as [number, number];
+  if (a === b) return [];
+  return isSymmetric(f.node) ? [[a, b], [b, a]] : [[a, b]];
+}
+
+/**
+ * Chains of powers of one base fold into one power: A_ip A_pj → (A²)_ij, (A²)_ip A_pj → (A³)_ij,
+ * A_pq A_qp → tr(A²) (the linking label summed and in no other factor).
+ */
+function foldPowerChains(fs: MFactor[], rank: number): void {
+  if (fs.length < 2) return;
+  const seen = new Set<Node>();
+  let repeated = false;
+  for (const f of fs) {
+    const p = asMatPower(f.node);
+    if (!p) continue;
+    if (seen.has(p.base)) repeated = true;
+    seen.add(p.base);
+  }
+  if (!repeated) return;
+  const count = new Map<number, number>();
+  for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+  const slots = (l: number): number => count.get(l) ?? 0;
+  for (let changed = true; changed; ) {
+    changed = false;
+    search: for (let i = 0; i < fs.length; i++) {
+      const pi = asMatPower(fs[i]!.node);
+      if (!pi) continue;
+      for (let j = 0; j < fs.length; j++) {
+        const pj = j === i ? undefined : asMatPower(fs[j]!.node);
+        if (!pj || pj.base !== pi.base) continue;
+        const link = chainLink(fs[i]!, fs[j]!, rank, slots);
+        if (!link) continue;
+        const merged = makeMatPow(pi.base, pi.exp + pj.exp);
+        if (merged.kind !== 'mpow') throw new InternalError('a folded chain is not a matrix power');
+        count.delete(link.via);
+        fs[i] = { node: merged, labels: [link.row, link.col] };
+        fs.splice(j, 1);
+        changed = true;
+        break search;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Traversal helpers
 
 export function children(n: Node): Node[] {
@@ -1008,6 +1195,8 @@ export function children(n: Node): Node[] {
       return [n.base];
     case 'powv':
       return [n.base, n.exponent];
+    case 'mpow':
+      return [n.base, ...n.dirs];
   }
 }
 
@@ -1034,6 +1223,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeDet(f(n.arg));
     case 'logdet':
       return makeLogdet(f(n.arg));
+    case 'mpow':
+      return makeMatPow(f(n.base), n.exp, n.dirs.map(f));
   }
 }
 

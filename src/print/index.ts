@@ -78,7 +78,45 @@ function build(n: Node, names: readonly string[], namer: Namer): IExpr {
       const a = matrixOrIndex(n.arg, namer);
       return { kind: 'tensor', text: `${n.kind}(${a.text})`, latex: `${n.kind === 'det' ? '\\det' : '\\log\\det'}\\left(${a.latex}\\right)`, indices: [] };
     }
+    case 'mpow':
+      return matPower(n, names, namer);
   }
+}
+
+/**
+ * A^k as the symbol (A^k)^i_j; P(A, k; E_1..E_m) written out as its sum over exponents,
+ * Σ_{a0+…+am=k−m} (A^a0)^i_p E_1^p_q… (A^a1)^q_r ⋯ E_m (A^am)^…_j, each direction with its batch indices.
+ */
+function matPower(n: NodeOf<'mpow'>, names: readonly string[], namer: Namer): IExpr {
+  const a = matrixOrIndex(n.base, namer);
+  const base = /^[\p{L}\w]+(\([^()]*\))?$/u.test(a.text) ? a.text : `(${a.text})`;
+  const power = (e: string, eLatex: string, ix: string[]): IExpr =>
+    leaf(`(${base}^${e})`, `\\left(${a.latex}\\right)^{${eLatex}}`, ix);
+  const m = n.dirs.length;
+  if (m === 0) return power(String(n.exp), String(n.exp), [...names]);
+  const parts = Array.from({ length: m + 1 }, (_, t) => t);
+  const factors: IExpr[] = [
+    {
+      kind: 'tensor',
+      text: `Σ_{${parts.map((t) => `a${t}`).join('+')}=${n.exp - m}}`,
+      latex: `\\sum_{${parts.map((t) => `a_${t}`).join('+')}=${n.exp - m}}`,
+      indices: [],
+    },
+  ];
+  let row = names[0]!;
+  let batch = 2;
+  parts.forEach((t) => {
+    const col = t === m ? names[1]! : namer.fresh();
+    factors.push(power(`a${t}`, `a_${t}`, [row, col]));
+    if (t === m) return;
+    const d = n.dirs[t]!;
+    const next = namer.fresh();
+    const b = d.shape.length - 2;
+    factors.push(build(d, [col, next, ...names.slice(batch, batch + b)], namer));
+    batch += b;
+    row = next;
+  });
+  return { kind: 'prod', factors };
 }
 
 const FN_LATEX: Partial<Record<string, string>> = {

@@ -91,7 +91,18 @@ function build(n: Node): MExpr | undefined {
       const a = toMatrix(n.arg);
       return a && expr(call(n.kind, a.ast), 'scalar');
     }
+    case 'mpow':
+      return matPowForm(n, sym);
   }
+}
+
+/** A^k; P(A, k; E) with one matrix direction as dpow(A, k, E); with batch axes or more directions none. */
+function matPowForm(n: NodeOf<'mpow'>, sym: boolean): MExpr | undefined {
+  const a = toMatrix(n.base);
+  if (!a) return undefined;
+  if (n.dirs.length === 0) return expr(bin('^', a.ast, num(n.exp)), 'matrix', sym);
+  const e = n.dirs.length === 1 && n.dirs[0]!.shape.length === 2 ? toMatrix(n.dirs[0]!) : undefined;
+  return e && expr(call('dpow', a.ast, num(n.exp), e.ast), 'matrix', sym);
 }
 
 /** A term c·T as an AST: 2*A, -x, c*vector(1) → vector(c). */

@@ -263,6 +263,7 @@ class Checker {
     const info = FUNCTIONS[a.fn];
     if (a.args.length !== info.arity)
       throw typeError(`${a.fn} takes ${info.arity} argument${info.arity === 1 ? '' : 's'}, not ${a.args.length}`, a.span);
+    if (a.fn === 'dpow') return this.dpow(a);
     const arg = a.args[0]!;
     const t = this.check(arg);
     const k = this.kind(t);
@@ -298,6 +299,25 @@ class Checker {
           : { rows: this.sizes.fresh(), cols: this.sizes.fresh() };
     }
     throw new Error(`internal: no type rule for ${a.fn}`);
+  }
+
+  /** dpow(A, k, E): A square, k a constant integer ≥ 0, E of A's size; the result has A's size. */
+  private dpow(a: Ast & { kind: 'call' }): Type {
+    const [base, exp, dir] = a.args as [Ast, Ast, Ast];
+    const t = this.check(base);
+    this.check(exp);
+    const e = this.check(dir);
+    if (this.kind(t) !== 'matrix' || !this.sizes.unify(t.rows, t.cols))
+      throw typeError(`dpow needs a square matrix A in dpow(A, k, E), but ${this.snippet(base)} is ${this.describe(t)}`, base.span);
+    const k = integerConstant(exp);
+    if (k === undefined || k < 0)
+      throw unsupported(`dpow: the exponent k of dpow(A, k, E) must be a constant integer ≥ 0; ${this.snippet(exp)} is not one`, exp.span);
+    if (!this.sizes.unify(e.rows, t.rows) || !this.sizes.unify(e.cols, t.cols))
+      throw typeError(
+        `dpow: the direction E of dpow(A, k, E) must have the size of A, but ${this.snippet(base)} is ${this.describe(t)} and ${this.snippet(dir)} is ${this.describe(e)}`,
+        dir.span,
+      );
+    return t;
   }
 }
 

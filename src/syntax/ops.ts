@@ -46,7 +46,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
-  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'diag', 'vector', 'matrix',
+  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'diag', 'vector', 'matrix', 'dpow',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
 
@@ -89,6 +89,12 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),
   vector: st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs'),
   matrix: st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs'),
+  dpow: {
+    arity: 3,
+    elementwise: false,
+    latex: '\\sum',
+    doc: 'dpow(A, k, E) = Σ_{j=0}^{k-1} A^j*E*A^(k-1-j), the derivative of A^k in the direction E (k a constant integer ≥ 0)',
+  },
 };
 
 export function isFnName(name: string): name is FnName {
