@@ -69,6 +69,32 @@ describe('rewrite rules', () => {
       check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
       expect(r.matrix).not.toMatch(/inv/);
     });
+    // Matrix powers: every power rule fires here, at sizes 1 to 5 and entries of both signs (A made
+    // invertible where an inverse occurs).
+    const powers: [string, string, number, Set<string>][] = [
+      ['tr(A^5)', 'A', 2, new Set(['power-adjoint', 'power-commute'])],
+      ["x'*A^6*y", 'A', 1, new Set(['power-adjoint'])],
+      ["tr((A'*A)^4)", 'A', 1, new Set(['power-adjoint', 'power-commute'])],
+      ['tr(A^-3*B)', 'A', 1, new Set(['distribute-tensor-sum'])],
+      ['tr(A^-5*B)', 'A', 1, new Set(['power-adjoint'])],
+      ["x'*inv(A)^2*A^5*y", 'x', 1, new Set(['inverse-cancel'])],
+      ['tr(A^3*inv(A)*B)', 'B', 1, new Set(['inverse-cancel'])],
+      ['tr(dpow(A, 4, B)*B)', 'A', 1, new Set(['distribute-tensor-sum', 'power-adjoint'])],
+      ['sum(A^4*B)', 'A', 1, new Set(['power-adjoint'])],
+    ];
+    powers.forEach(([expr, wrt, order, expected], i) => {
+      for (const n of [1, 2, 3, 5]) {
+        const steps: RewriteStep[] = [];
+        const r = derive(expr, wrt, { order, trace: steps });
+        const rand = rng(1300 + 10 * i + n);
+        const values = new Map<string, Tensor>();
+        for (const k of ['x', 'y']) values.set(k, randomTensor([n], 'any', rand));
+        for (const k of ['A', 'B']) values.set(k, randomTensor([n, n], expr.includes('inv') || expr.includes('^-') ? 'invertible' : 'any', rand));
+        check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+        const names = new Set(steps.map((s) => s.rule));
+        for (const rule of expected) expect(names.has(rule), `${rule} fires for ${expr} by ${wrt}`).toBe(true);
+      }
+    });
     fc.assert(
       fc.property(exprArb('s'), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 1e6 }), (expr, wrt, order, seed) => {
         const steps: RewriteStep[] = [];
