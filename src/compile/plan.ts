@@ -12,7 +12,7 @@
 import { type Dim, type Node, type NodeOf, type VarNode, children, topoOrder } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
-import { det, inverse, logAbsDet, mapUnary, powElementwise, powScalar } from './kernels/index.js';
+import { det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, powElementwise, powScalar } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 
 export interface Slot {
@@ -261,6 +261,19 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
         // log(det(X)): undefined (NaN) for a negative determinant, -∞ for a singular matrix.
         out.buf[0] = r.sign > 0 ? r.logAbs : r.sign === 0 ? -Infinity : NaN;
       });
+      return;
+    }
+    case 'mpow': {
+      // A^k by repeated squaring; P(A, k; E…) by squaring the blocks of [[A, E_1, …], [0, A, …], …].
+      const a = ctx.slot(n.base);
+      const d = shape[0]!;
+      const k = n.exp;
+      if (n.dirs.length === 0) {
+        steps.push(() => matPow(d, k, a.buf, 0, out.buf, 0));
+        return;
+      }
+      const dirs = n.dirs.map((e) => ({ slot: ctx.slot(e), size: sizeOf(ctx.shape(e).slice(2)) }));
+      steps.push(() => matPowFrechet(d, k, a.buf, 0, dirs.map((e) => ({ data: e.slot.buf, off: 0, size: e.size })), out.buf, 0));
       return;
     }
   }
