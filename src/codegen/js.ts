@@ -53,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'inv' | 'det' | 'sigmoid' | 'softplus';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'inv' | 'det' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -155,6 +155,18 @@ export function emitJs(plan: Plan, ts: boolean): string {
       case 'einsum':
         einsum(ins, w, v, plan.acc, ref);
         break;
+      case 'mpow': {
+        used.add('mpow');
+        const n = ins.src.dims[0]!.local;
+        if (ins.dirs.length === 0) {
+          w.line(`const ${ins.out.name} = mpow_(${ins.src.name}, ${n}, ${ins.exp});`);
+          break;
+        }
+        used.add('dpow');
+        const dirs = ins.dirs.map((d) => `{ data: ${d.name}, size: ${d.dims.length > 2 ? size(d.dims.slice(2)) : '1'} }`);
+        w.line(`const ${ins.out.name} = dpow_(${ins.src.name}, ${n}, ${ins.exp}, [${dirs.join(', ')}]);`);
+        break;
+      }
     }
   }
 
@@ -386,7 +398,7 @@ function random_(seed${ty(': number')})${ty(': () => number')} {
   };
 }`;
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'inv', 'det', 'sigmoid', 'softplus'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'inv', 'det', 'mpow', 'dpow', 'sigmoid', 'softplus'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   read: (ty) => `
@@ -526,6 +538,55 @@ function det_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': number')} {
     }
   }
   return det;
+}`,
+  mpow: (ty) => `
+/** a·b for n×n row-major matrices. */
+function matmul_(a${ty(': Float64Array')}, b${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
+  const c = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < n; p++) {
+      const x = a[i * n + p];
+      for (let j = 0; j < n; j++) c[i * n + j] += x * b[p * n + j];
+    }
+  return c;
+}
+
+/** a^k (k ≥ 1) of the n×n matrix a by repeated squaring, the bits of k from the top. */
+function mpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')})${ty(': Float64Array')} {
+  const bits = k.toString(2);
+  let r${ty(': Float64Array')} = Float64Array.from(a);
+  for (let i = 1; i < bits.length; i++) {
+    r = matmul_(r, r, n);
+    if (bits[i] === '1') r = matmul_(r, a, n);
+  }
+  return r;
+}`,
+  dpow: (ty) => `
+/**
+ * P(a, k; E_1..E_m) = Σ over a_0 + … + a_m = k − m of a^a_0 E_1 a^a_1 ⋯ E_m a^a_m at every batch entry:
+ * the top-right block of M^k for the block upper-bidiagonal M = [[a, E_1, 0, …], [0, a, E_2, …], …,
+ * [0, …, 0, a]]. dirs[t] holds E_t+1 with \`size\` batch entries per (i, j); the result is n×n×batch… row-major.
+ */
+function dpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')}, dirs${ty(': { data: Float64Array; size: number }[]')})${ty(': Float64Array')} {
+  const m = dirs.length;
+  const N = (m + 1) * n;
+  const total = dirs.reduce((p, d) => p * d.size, 1);
+  const out = new Float64Array(n * n * total);
+  const at = new Array(m).fill(0);
+  for (let b = 0; b < total; b++) {
+    for (let t = m - 1, rest = b; t >= 0; t--) {
+      at[t] = rest % dirs[t].size;
+      rest = Math.floor(rest / dirs[t].size);
+    }
+    const M = new Float64Array(N * N);
+    for (let s = 0; s <= m; s++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(s * n + i) * N + s * n + j] = a[i * n + j];
+    for (let t = 0; t < m; t++)
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) M[(t * n + i) * N + (t + 1) * n + j] = dirs[t].data[(i * n + j) * dirs[t].size + at[t]];
+    const P = mpow_(M, N, k);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + m * n + j];
+  }
+  return out;
 }`,
   sigmoid: (ty) => `
 function sigmoid_(x${ty(': number')})${ty(': number')} {

@@ -80,7 +80,9 @@ export type Instr =
   | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
   | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
-  | { readonly op: 'inv' | 'det' | 'logdet'; readonly out: Temp; readonly src: Temp };
+  | { readonly op: 'inv' | 'det' | 'logdet'; readonly out: Temp; readonly src: Temp }
+  /** src^exp, or with directions P(src, exp; dirs) (each dir n×n×batch…; out n×n×batch_1…). */
+  | { readonly op: 'mpow'; readonly out: Temp; readonly src: Temp; readonly exp: number; readonly dirs: readonly Temp[] };
 
 export interface Output {
   /** value, gradient, jacobian, hessian, derivative2, derivative3, … */
@@ -249,6 +251,9 @@ function buildPlan(results: readonly Result[]): Plan {
       case 'det':
       case 'logdet':
         body.push({ op: n.kind, out, src: tempOf(n.arg) });
+        break;
+      case 'mpow':
+        body.push({ op: 'mpow', out, src: tempOf(n.base), exp: n.exp, dirs: n.dirs.map(tempOf) });
         break;
     }
   }

@@ -49,6 +49,8 @@ export interface Target {
   readonly inv: (a: string) => string;
   readonly det: (a: string) => string;
   readonly logdet: (a: string) => string;
+  /** a^k for a constant integer k ≥ 2 (a square matrix). */
+  readonly matpow: (a: string, k: number) => string;
   /** Lines of evaluate() that read every input into its local. */
   readonly read: (plan: Plan) => string[];
   /** Whether evaluate() itself checks declared symmetry (else only check_inputs does). */
@@ -107,12 +109,13 @@ export const NUMPY: Target = {
   inv: (a) => `np.linalg.inv(${a})`,
   det: (a) => `np.linalg.det(${a})`,
   logdet: (a) => `_logdet(${a})`,
+  matpow: (a, k) => `np.linalg.matrix_power(${a}, ${k})`,
   read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
   symmetryInEvaluate: true,
   result: (expr) => `np.array(${expr}, dtype=np.float64)`,
   helpers: (plan, used) => [
     NUMPY_HELPERS.read,
-    ...(['check', 'symmetric', 'logdet'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
+    ...(['check', 'symmetric', 'logdet', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
     ...selfCheckLines(plan, NUMPY_SELF_CHECK),
   ],
 };
@@ -183,6 +186,13 @@ export function emitPythonLike(plan: Plan, target: Target): string {
       case 'logdet':
         used.add('logdet');
         body(`${out} = ${target.logdet(ins.src.name)}`);
+        break;
+      case 'mpow':
+        if (ins.dirs.length === 0) body(`${out} = ${target.matpow(ins.src.name, ins.exp)}`);
+        else {
+          used.add('dpow');
+          body(`${out} = _dpow(${ins.src.name}, ${ins.exp}, [${ins.dirs.map((d) => d.name).join(', ')}])`);
+        }
         break;
       case 'einsum': {
         const op = ops.get(ins);
@@ -270,6 +280,26 @@ def _logdet(a):
     if sign > 0:
         return logabs
     return np.float64(-np.inf) if sign == 0 else np.float64(np.nan)`,
+  dpow: `
+
+def _dpow(a, k, dirs):
+    """P(a, k; E_1..E_m) = sum over a_0 + ... + a_m = k - m of a^a_0 E_1 a^a_1 ... E_m a^a_m, at every
+    batch entry (E_t is n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the top-right
+    block of M^k for the block upper-bidiagonal M = [[a, E_1, 0, ...], [0, a, E_2, ...], ..., [0, ..., a]]."""
+    n, m = a.shape[0], len(dirs)
+    batch = [tuple(d.shape[2:]) for d in dirs]
+    shape = tuple(s for b in batch for s in b)
+    blocks, at = [], 0
+    for t, d in enumerate(dirs):
+        e = np.moveaxis(d, (0, 1), (-2, -1))
+        e = e.reshape((1,) * at + batch[t] + (1,) * (len(shape) - at - len(batch[t])) + (n, n))
+        blocks.append(np.broadcast_to(e, shape + (n, n)))
+        at += len(batch[t])
+    diag = np.broadcast_to(a, shape + (n, n))
+    zero = np.zeros(shape + (n, n))
+    rows = [np.concatenate([zero] * s + [diag] + blocks[s:s + 1] + [zero] * (m - s - 1), axis=-1) for s in range(m + 1)]
+    p = np.linalg.matrix_power(np.concatenate(rows, axis=-2), k)[..., :n, m * n:]
+    return np.moveaxis(p, (-2, -1), (0, 1))`,
 } as const;
 
 const NUMPY_SELF_CHECK = `

@@ -80,6 +80,7 @@ export const TORCH: Target = {
   det: (a) => `torch.linalg.det(${a})`,
   // NaN for a negative determinant, -inf for a singular matrix, as log(det(a)).
   logdet: (a) => `torch.logdet(${a})`,
+  matpow: (a, k) => `torch.linalg.matrix_power(${a}, ${k})`,
   read: (plan) => {
     const locals = plan.inputs.map((i) => i.local);
     return [`${locals.join(', ')}${locals.length === 1 ? ',' : ''} = _read(inputs, ${readSpec(plan)})`];
@@ -90,6 +91,7 @@ export const TORCH: Target = {
   helpers: (plan, used) => [
     TORCH_HELPERS.read,
     ...(used.has('check') ? [TORCH_HELPERS.check] : []),
+    ...(used.has('dpow') ? [TORCH_HELPERS.dpow] : []),
     checkInputs(plan),
     TORCH_HELPERS.values,
     ...selfCheckLines(plan, TORCH_SELF_CHECK, true),
@@ -170,6 +172,27 @@ def _check(a, key, want, pattern):
         raise ValueError("%s must have %d entries (%s), got %d" % (key, want[0], pattern, a.shape[0]))
     times = "\\u00d7"
     raise ValueError("%s must be %s (%s), got %s" % (key, times.join(map(str, want)), pattern, times.join(map(str, a.shape))))`,
+  dpow: `
+
+def _dpow(a, k, dirs):
+    """P(a, k; E_1..E_m) = sum over a_0 + ... + a_m = k - m of a^a_0 E_1 a^a_1 ... E_m a^a_m, at every
+    batch entry (E_t is n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the top-right
+    block of M^k for the block upper-bidiagonal M = [[a, E_1, 0, ...], [0, a, E_2, ...], ..., [0, ..., a]],
+    built by concatenation (no in-place writes, so that it runs under vmap)."""
+    n, m = a.shape[0], len(dirs)
+    batch = [tuple(d.shape[2:]) for d in dirs]
+    shape = tuple(s for b in batch for s in b)
+    blocks, at = [], 0
+    for t, d in enumerate(dirs):
+        e = torch.movedim(d, (0, 1), (-2, -1))
+        e = e.reshape((1,) * at + batch[t] + (1,) * (len(shape) - at - len(batch[t])) + (n, n))
+        blocks.append(e.expand(shape + (n, n)))
+        at += len(batch[t])
+    diag = a.expand(shape + (n, n))
+    zero = torch.zeros(shape + (n, n), dtype=a.dtype, device=a.device)
+    rows = [torch.cat([zero] * s + [diag] + blocks[s:s + 1] + [zero] * (m - s - 1), dim=-1) for s in range(m + 1)]
+    p = torch.linalg.matrix_power(torch.cat(rows, dim=-2), k)[..., :n, m * n:]
+    return torch.movedim(p, (-2, -1), (0, 1))`,
   values: `
 
 def _check_values(values, spec, symmetric):
