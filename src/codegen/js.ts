@@ -563,13 +563,16 @@ function mpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')})
 }`,
   dpow: (ty) => `
 /**
- * P(a, k; E_1..E_m) = Σ over a_0 + … + a_m = k − m of a^a_0 E_1 a^a_1 ⋯ E_m a^a_m at every batch entry:
- * the top-right block of M^k for the block upper-bidiagonal M = [[a, E_1, 0, …], [0, a, E_2, …], …,
- * [0, …, 0, a]]. dirs[t] holds E_t+1 with \`size\` batch entries per (i, j); the result is n×n×batch… row-major.
+ * P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders of
+ * a^a_0 E a^a_1 ⋯ E a^a_m, exponents summing to k − m), at every batch entry: the coefficient of
+ * t_1⋯t_m in (a + t_1 E_1 + … + t_m E_m)^k, read off M^k for the matrix of blocks indexed by the
+ * subsets S of the directions with a on the diagonal and E_i at (S, S ∪ {i}): block (∅, all).
+ * dirs[t] holds E_t+1 with \`size\` batch entries per (i, j); the result is n×n×batch… row-major.
  */
 function dpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')}, dirs${ty(': { data: Float64Array; size: number }[]')})${ty(': Float64Array')} {
   const m = dirs.length;
-  const N = (m + 1) * n;
+  const subsets = 1 << m;
+  const N = subsets * n;
   const total = dirs.reduce((p, d) => p * d.size, 1);
   const out = new Float64Array(n * n * total);
   const at = new Array(m).fill(0);
@@ -579,12 +582,18 @@ function dpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')},
       rest = Math.floor(rest / dirs[t].size);
     }
     const M = new Float64Array(N * N);
-    for (let s = 0; s <= m; s++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(s * n + i) * N + s * n + j] = a[i * n + j];
-    for (let t = 0; t < m; t++)
-      for (let i = 0; i < n; i++)
-        for (let j = 0; j < n; j++) M[(t * n + i) * N + (t + 1) * n + j] = dirs[t].data[(i * n + j) * dirs[t].size + at[t]];
+    for (let S = 0; S < subsets; S++) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(S * n + i) * N + S * n + j] = a[i * n + j];
+      for (let t = 0; t < m; t++) {
+        if (S & (1 << t)) continue;
+        const T = S | (1 << t);
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) M[(S * n + i) * N + T * n + j] = dirs[t].data[(i * n + j) * dirs[t].size + at[t]];
+      }
+    }
     const P = mpow_(M, N, k);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + m * n + j];
+    const last = (subsets - 1) * n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + last + j];
   }
   return out;
 }`,

@@ -175,10 +175,12 @@ def _check(a, key, want, pattern):
   dpow: `
 
 def _dpow(a, k, dirs):
-    """P(a, k; E_1..E_m) = sum over a_0 + ... + a_m = k - m of a^a_0 E_1 a^a_1 ... E_m a^a_m, at every
-    batch entry (E_t is n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the top-right
-    block of M^k for the block upper-bidiagonal M = [[a, E_1, 0, ...], [0, a, E_2, ...], ..., [0, ..., a]],
-    built by concatenation (no in-place writes, so that it runs under vmap)."""
+    """P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders
+    of a^a_0 E a^a_1 ... E a^a_m, exponents summing to k - m), at every batch entry (E_t is
+    n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the coefficient of t_1...t_m in
+    (a + t_1 E_1 + ... + t_m E_m)^k, read off M^k for the matrix of blocks indexed by the subsets S
+    of the directions with a on the diagonal and E_i at (S, S + {i}): block (empty, all).
+    M is built by concatenation (no in-place writes), so that it runs under vmap."""
     n, m = a.shape[0], len(dirs)
     batch = [tuple(d.shape[2:]) for d in dirs]
     shape = tuple(s for b in batch for s in b)
@@ -190,8 +192,17 @@ def _dpow(a, k, dirs):
         at += len(batch[t])
     diag = a.expand(shape + (n, n))
     zero = torch.zeros(shape + (n, n), dtype=a.dtype, device=a.device)
-    rows = [torch.cat([zero] * s + [diag] + blocks[s:s + 1] + [zero] * (m - s - 1), dim=-1) for s in range(m + 1)]
-    p = torch.linalg.matrix_power(torch.cat(rows, dim=-2), k)[..., :n, m * n:]
+
+    def block(s, u):
+        if s == u:
+            return diag
+        if s & u == s and bin(s ^ u).count("1") == 1:
+            return blocks[(s ^ u).bit_length() - 1]
+        return zero
+
+    subsets = 1 << m
+    rows = [torch.cat([block(s, u) for u in range(subsets)], dim=-1) for s in range(subsets)]
+    p = torch.linalg.matrix_power(torch.cat(rows, dim=-2), k)[..., :n, (subsets - 1) * n:]
     return torch.movedim(p, (-2, -1), (0, 1))`,
   values: `
 

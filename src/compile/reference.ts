@@ -160,15 +160,18 @@ function powerByProducts(a: Float64Array, n: number, k: number): Float64Array {
 }
 
 /**
- * P(A, k; E_1..E_m) at every batch entry, as the top-right block of M^k for the block upper
- * bidiagonal M = [[A, E_1, 0, …], [0, A, E_2, …], …, [0, …, 0, A]] of order (m+1)n: a path through
- * the blocks of M^k from block 0 to block m takes each E_t once, in order, and A in the other k − m steps.
+ * P(A, k; E_1..E_m) at every batch entry: the coefficient of t_1⋯t_m in (A + t_1E_1 + … + t_mE_m)^k,
+ * which is the sum over all orders of the directions and all exponents. As a matrix: blocks
+ * indexed by the subsets S of the directions, A on the diagonal and E_i at (S, S ∪ {i}); a path
+ * through M^k from ∅ to all directions takes each E_i once, in any order, and A in the other
+ * k − m steps, so block (∅, all) of M^k is P. M^k by k − 1 plain products.
  */
 function frechetByBlocks(a: Float64Array, n: number, k: number, dirs: readonly Tensor[]): Float64Array {
   const m = dirs.length;
   const sizes = dirs.map((e) => sizeOf(e.shape.slice(2)));
   const total = sizes.reduce((p, s) => p * s, 1);
-  const N = (m + 1) * n;
+  const subsets = 1 << m;
+  const N = subsets * n;
   const out = new Float64Array(n * n * total);
   const at = new Array<number>(m).fill(0);
   for (let b = 0; b < total; b++) {
@@ -177,15 +180,19 @@ function frechetByBlocks(a: Float64Array, n: number, k: number, dirs: readonly T
       rest = Math.floor(rest / sizes[t]!);
     }
     const M = new Float64Array(N * N);
-    for (let s = 0; s <= m; s++)
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(s * n + i) * N + s * n + j] = a[i * n + j]!;
-    for (let t = 0; t < m; t++) {
-      const e = dirs[t]!.data;
-      for (let i = 0; i < n; i++)
-        for (let j = 0; j < n; j++) M[(t * n + i) * N + (t + 1) * n + j] = e[(i * n + j) * sizes[t]! + at[t]!]!;
+    for (let S = 0; S < subsets; S++) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(S * n + i) * N + S * n + j] = a[i * n + j]!;
+      for (let t = 0; t < m; t++) {
+        if (S & (1 << t)) continue;
+        const T = S | (1 << t);
+        const e = dirs[t]!.data;
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) M[(S * n + i) * N + T * n + j] = e[(i * n + j) * sizes[t]! + at[t]!]!;
+      }
     }
     const P = powerByProducts(M, N, k);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + m * n + j]!;
+    const last = (subsets - 1) * n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + last + j]!;
   }
   return out;
 }

@@ -159,8 +159,9 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
       ),
     );
   },
-  // ∂P(A,k;E_1..E_m) = Σ_i P(A,k;E_1..∂E_i..E_m) + Σ_s P(A,k;E_1..E_s,∂A,E_s+1..E_m); for A^k with
-  // k ≤ 3 the explicit Σ_j A^j ∂A A^(k−1−j) (∂A*A + A*∂A reads better) where A is one factor.
+  // ∂P(A,k;E_1..E_m) = Σ_i P(A,k;E_1..∂E_i..E_m) + P(A,k;E_1..E_m,∂A) (P sums over the orders of its
+  // directions); for A^k with k ≤ 3 the explicit Σ_j A^j ∂A A^(k−1−j) (∂A*A + A*∂A reads better)
+  // where A is one factor.
   mpow: (n, c) => matPowDerivative(n, c),
   // ∂det(A) = det(A) (A⁻¹)^q_p ∂A^p_q
   det: (n, c) => {
@@ -233,8 +234,6 @@ function matPowDerivative(n: NodeOf<'mpow'>, c: DiffContext): Node {
     if (isZero(dE)) return;
     terms.push(term(dirs.map((e, t) => (t === i ? dE : e)), batch.map((b, t) => (t === i ? [...b, ...W] : b))));
   });
-  if (!isZero(dA))
-    for (let s = 0; s <= dirs.length; s++)
-      terms.push(term([...dirs.slice(0, s), dA, ...dirs.slice(s)], [...batch.slice(0, s), W, ...batch.slice(s)]));
+  if (!isZero(dA)) terms.push(term([...dirs, dA], [...batch, W]));
   return makeAdd(terms, outShape);
 }

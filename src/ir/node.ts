@@ -97,10 +97,11 @@ export interface LogdetNode extends Common {
 }
 /**
  * A matrix power kept as a power. Without directions it is base^exp (exp ≥ 2). With directions
- * E_1..E_m (each of shape [n, n, …batch_t]) it is the ordered Fréchet term
- *   P(A, k; E_1..E_m) = Σ_{a_0+…+a_m = k−m} A^{a_0} E_1 A^{a_1} ⋯ E_m A^{a_m}
- * of shape [n, n, batch_1…, batch_m] (the m-th derivative of A^k is the sum of P over the orders
- * of its directions). Built only by makeMatPow, which keeps exp > m.
+ * E_1..E_m (each of shape [n, n, …batch_t]) it is the m-th Fréchet derivative of A^k in them,
+ *   P(A, k; E_1..E_m) = Σ_σ Σ_{a_0+…+a_m = k−m} A^{a_0} E_σ1 A^{a_1} ⋯ E_σm A^{a_m}
+ * over the orders σ of the directions, of shape [n, n, batch_1…, batch_m]: its derivative adds one
+ * direction (one term, where the ordered sums would need one per place). Built only by makeMatPow,
+ * which keeps exp > m and the directions in canonical order.
  */
 export interface MatPowNode extends Common {
   readonly kind: 'mpow';
@@ -1032,28 +1033,48 @@ const upTo = (from: number, count: number): number[] => Array.from({ length: cou
 /**
  * The chain product of square blocks with batch axes, F_1 F_2 ⋯ F_L:
  *   out[i, j, b_1…, b_L] = Σ F_1[i, p_1, b_1] F_2[p_1, p_2, b_2] ⋯ F_L[p_{L−1}, j, b_L]
- * (δ for no blocks). P(A, k; E_1..E_m) is this product of its directions when k = m.
+ * (δ for no blocks).
  */
 export function chainProduct(items: readonly Node[], n: Dim): Node {
+  return chainInOrder(items, items.map((_, t) => t), n);
+}
+
+/** The chain of the items in the given order, each item's batch axes at their place in the item list. */
+function chainInOrder(items: readonly Node[], order: readonly number[], n: Dim): Node {
   if (items.length === 0) return delta(n);
-  const rank = 2 + items.reduce((s, it) => s + it.shape.length - 2, 0);
-  let batch = 2;
-  const factors: Factor[] = items.map((it, t) => {
-    const row = t === 0 ? 0 : rank + t - 1;
-    const col = t === items.length - 1 ? 1 : rank + t;
-    const b = it.shape.length - 2;
-    batch += b;
-    return { node: it, labels: [row, col, ...upTo(batch - b, b)] };
+  const offsets: number[] = [];
+  let at = 2;
+  for (const it of items) {
+    offsets.push(at);
+    at += it.shape.length - 2;
+  }
+  const rank = at;
+  const factors: Factor[] = order.map((t, pos) => {
+    const it = items[t]!;
+    const row = pos === 0 ? 0 : rank + pos - 1;
+    const col = pos === order.length - 1 ? 1 : rank + pos;
+    return { node: it, labels: [row, col, ...upTo(offsets[t]!, it.shape.length - 2)] };
   });
   return makeMul(factors, rank);
 }
 
+function* orders(m: number): Generator<number[]> {
+  yield* permutations(Array.from({ length: m }, (_, t) => t));
+}
+
+/** Σ over the orders σ of the chains E_σ1 ⋯ E_σm: P(A, k; E) when k = m. */
+function chainsInAllOrders(items: readonly Node[], n: Dim): Node {
+  const shape = [n, n, ...items.flatMap((d) => d.shape.slice(2))];
+  return makeAdd([...orders(items.length)].map((o) => ({ coef: 1, node: chainInOrder(items, o, n) })), shape);
+}
+
 /**
  * A^k, or P(A, k; E_1..E_m) with directions (see MatPowNode), in canonical form:
- *   k < 0: (A⁻¹)^(−k);  m > k or a zero direction: 0;  m = k: E_1⋯E_m (so A^0 = δ, A^1 = A);
+ *   k < 0: (A⁻¹)^(−k);  m > k or a zero direction: 0;  m = k: Σ_σ E_σ1⋯E_σm (so A^0 = δ, A^1 = A);
  *   P(A, k; c·E) = c·P(A, k; E);  (c·A)^k = c^k·A^k (c^(k−m) with directions);
- *   P(δ, k; E) = C(k, m)·E_1⋯E_m;  (A^j)^k = A^(j·k);
- *   P(A', k; E_1..E_m)[i, j, β_1..β_m] = P(A, k; E_m'..E_1')[j, i, β_1..β_m] (the base is never a transpose).
+ *   P(δ, k; E) = C(k, m)·Σ_σ E_σ1⋯E_σm;  (A^j)^k = A^(j·k);
+ *   P(A', k; E_1..E_m)[i, j, β] = P(A, k; E_1'..E_m')[j, i, β] (the base is never a transpose);
+ *   the directions in canonical order (P is symmetric in them, with their batch axes).
  */
 export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node {
   if (!Number.isInteger(k)) throw new InternalError(`matrix power with exponent ${k}`);
@@ -1068,7 +1089,7 @@ export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node
     return makeMatPow(makeInv(a), -k);
   }
   if (m > k || dirs.some(isZero)) return zeros(shape);
-  if (m === k) return chainProduct(dirs, n);
+  if (m === k) return chainsInAllOrders(dirs, n);
   if (isZero(a)) return zeros(shape);
   if (k === 1) return a;
   let dirCoef = 1;
@@ -1084,22 +1105,25 @@ export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node
     const ck = Math.pow(c, k - m);
     if (Number.isFinite(ck) && Math.abs(ck) >= MIN_NORMAL) return scale(ck, makeMatPow(core, k, ds));
   }
-  if (a.kind === 'delta') return scale(binomial(k, m), chainProduct(ds, n));
+  if (a.kind === 'delta') return scale(binomial(k, m), chainsInAllOrders(ds, n));
   const perm = asPermutation(a);
   if (perm) {
     if (m === 0) return transpose(makeMatPow(perm.base, k));
-    const flipped = [...ds].reverse().map((d) => makeMul([{ node: d, labels: [1, 0, ...upTo(2, d.shape.length - 2)] }], d.shape.length));
+    const flipped = ds.map((d) => makeMul([{ node: d, labels: [1, 0, ...upTo(2, d.shape.length - 2)] }], d.shape.length));
+    return makeMul([{ node: makeMatPow(perm.base, k, flipped), labels: [1, 0, ...upTo(2, shape.length - 2)] }], shape.length);
+  }
+  if (m === 0 && a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(a.base, a.exp * k);
+  const order = ds.map((_, t) => t).sort((x, y) => compareNodes(ds[x]!, ds[y]!) || x - y);
+  if (order.some((t, i) => t !== i)) {
     const offsets: number[] = [];
     let at = 2;
     for (const d of ds) {
       offsets.push(at);
       at += d.shape.length - 2;
     }
-    const labels = [1, 0];
-    for (let t = m - 1; t >= 0; t--) labels.push(...upTo(offsets[t]!, ds[t]!.shape.length - 2));
-    return makeMul([{ node: makeMatPow(perm.base, k, flipped), labels }], shape.length);
+    const labels = [0, 1, ...order.flatMap((t) => upTo(offsets[t]!, ds[t]!.shape.length - 2))];
+    return makeMul([{ node: makeMatPow(a, k, order.map((t) => ds[t]!)), labels }], shape.length);
   }
-  if (m === 0 && a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(a.base, a.exp * k);
   return intern<MatPowNode>(`mp|${a.id}|${k}|${ds.map((d) => d.id).join(',')}`, { kind: 'mpow', base: a, exp: k, dirs: ds, shape });
 }
 

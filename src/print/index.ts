@@ -84,8 +84,10 @@ function build(n: Node, names: readonly string[], namer: Namer): IExpr {
 }
 
 /**
- * A^k as the symbol (A^k)^i_j; P(A, k; E_1..E_m) written out as its sum over exponents,
- * Σ_{a0+…+am=k−m} (A^a0)^i_p E_1^p_q… (A^a1)^q_r ⋯ E_m (A^am)^…_j, each direction with its batch indices.
+ * A^k as the symbol (A^k)^i_j. P(A, k; E) with one direction written out as its sum over exponents,
+ * Σ_{a0+a1=k−1} (A^a0)^i_p E^p_q… (A^a1)^q_j; with more directions (a sum over their orders too) as
+ * the symbol dpow(A^k; (p,q) ↦ E_1^p_q…, …)^i_j, each direction a function of the row and column by
+ * which it joins the chain.
  */
 function matPower(n: NodeOf<'mpow'>, names: readonly string[], namer: Namer): IExpr {
   const a = matrixOrIndex(n.base, namer);
@@ -94,28 +96,32 @@ function matPower(n: NodeOf<'mpow'>, names: readonly string[], namer: Namer): IE
     leaf(`(${base}^${e})`, `\\left(${a.latex}\\right)^{${eLatex}}`, ix);
   const m = n.dirs.length;
   if (m === 0) return power(String(n.exp), String(n.exp), [...names]);
-  const parts = Array.from({ length: m + 1 }, (_, t) => t);
+  const batchNames: string[][] = [];
+  let at = 2;
+  for (const d of n.dirs) {
+    batchNames.push(names.slice(at, at + d.shape.length - 2));
+    at += d.shape.length - 2;
+  }
+  if (m >= 2) {
+    const dirs = n.dirs.map((d, t) => {
+      const [p, q] = [namer.fresh(), namer.fresh()];
+      const e = build(d, [p, q, ...batchNames[t]!], namer);
+      return { text: `(${p},${q}) ↦ ${renderText(e)}`, latex: `(${p},${q}) \\mapsto ${renderLatex(e)}` };
+    });
+    return leaf(
+      `dpow(${base}^${n.exp}; ${dirs.map((d) => d.text).join(', ')})`,
+      `\\operatorname{dpow}\\left(${a.latex}^{${n.exp}};\\, ${dirs.map((d) => d.latex).join(',\\, ')}\\right)`,
+      [names[0]!, names[1]!],
+    );
+  }
+  const mid = namer.fresh();
+  const next = namer.fresh();
   const factors: IExpr[] = [
-    {
-      kind: 'tensor',
-      text: `Σ_{${parts.map((t) => `a${t}`).join('+')}=${n.exp - m}}`,
-      latex: `\\sum_{${parts.map((t) => `a_${t}`).join('+')}=${n.exp - m}}`,
-      indices: [],
-    },
+    { kind: 'tensor', text: `Σ_{a0+a1=${n.exp - 1}}`, latex: `\\sum_{a_0+a_1=${n.exp - 1}}`, indices: [] },
+    power('a0', 'a_0', [names[0]!, mid]),
+    build(n.dirs[0]!, [mid, next, ...batchNames[0]!], namer),
+    power('a1', 'a_1', [next, names[1]!]),
   ];
-  let row = names[0]!;
-  let batch = 2;
-  parts.forEach((t) => {
-    const col = t === m ? names[1]! : namer.fresh();
-    factors.push(power(`a${t}`, `a_${t}`, [row, col]));
-    if (t === m) return;
-    const d = n.dirs[t]!;
-    const next = namer.fresh();
-    const b = d.shape.length - 2;
-    factors.push(build(d, [col, next, ...names.slice(batch, batch + b)], namer));
-    batch += b;
-    row = next;
-  });
   return { kind: 'prod', factors };
 }
 

@@ -1,11 +1,11 @@
 /**
  * Matrix powers by repeated squaring on gemm, the bits of k read from the top (A^(2e) = A^e·A^e,
- * A^(2e+1) = A^(2e)·A), and the ordered Fréchet terms of A^k,
- *   P(A, k; E_1..E_m) = Σ_{a_0+…+a_m = k−m} A^{a_0} E_1 A^{a_1} ⋯ E_m A^{a_m},
- * by the same squaring on the block upper-bidiagonal M = [[A, E_1, 0, …], [0, A, E_2, …], …, [0, …, A]]:
- * block (s, t) of M^e is P(A, e; E_{s+1}..E_t), so only the blocks above the diagonal are kept and
- *   (M^(a+b))_st = A^a (M^b)_st + (M^a)_st A^b + Σ_{s<u<t} (M^a)_su (M^b)_ut.
- * The diagonal A^e is the same for every batch entry of the directions and is computed once.
+ * A^(2e+1) = A^(2e)·A), and the Fréchet derivatives of A^k,
+ *   P(A, k; E_1..E_m) = Σ_σ Σ_{a_0+…+a_m = k−m} A^{a_0} E_σ1 A^{a_1} ⋯ E_σm A^{a_m},
+ * the coefficient of t_1⋯t_m in (A + t_1E_1 + … + t_mE_m)^k, by the same squaring on polynomials in
+ * t_1..t_m with t_i² = 0: a power X^(e) is one matrix X_S per subset S of the directions (X_∅ = A^e),
+ *   (X^(a+b))_S = Σ_{T⊆S} X^(a)_T X^(b)_{S∖T},   (X^(e+1))_S = X^(e)_S A + Σ_{i∈S} X^(e)_{S∖i} E_i.
+ * X_∅ = A^e is the same for every batch entry of the directions and is computed once.
  * Row-major, explicit offsets; scratch is module-level and grows on demand.
  */
 import { gemm } from './gemm.js';
@@ -65,28 +65,24 @@ export function matPowFrechet(
 ): void {
   const m = dirs.length;
   const nn = n * n;
+  const full = (1 << m) - 1;
   const steps = lowerBits(k).flatMap((bit) => (bit ? ['square', 'times'] : ['square']));
-  // Blocks (s, t), s < t, of one power: index of block (s, t) in a list of them.
-  const blocks: [number, number][] = [];
-  for (let s = 0; s < m; s++) for (let t = s + 1; t <= m; t++) blocks.push([s, t]);
-  const index = (s: number, t: number): number => s * m - (s * (s - 1)) / 2 + (t - s - 1);
-  const B = blocks.length;
   const total = dirs.reduce((p, d) => p * d.size, 1);
-  // Scratch: the diagonal before each step, E slices, current and next blocks, liveness.
+  // Scratch: the diagonal X_∅ before each step, the directions' slices, current and next X_S (S ≠ ∅).
   const diagAt = 0;
   const eAt = diagAt + steps.length * nn;
   const curAt = eAt + m * nn;
-  const nextAt = curAt + B * nn;
-  const s = ensure(nextAt + B * nn);
-  // Diagonal A^e before every step (shared by all batch entries).
+  const nextAt = curAt + full * nn;
+  const s = ensure(nextAt + full * nn);
   s.set(A.subarray(aOff, aOff + nn), diagAt);
   for (let q = 0; q + 1 < steps.length; q++) {
     const d = diagAt + q * nn;
     if (steps[q] === 'square') mm(n, s, d, s, d, s, d + nn, 0);
     else mm(n, s, d, A, aOff, s, d + nn, 0);
   }
-  const live = new Uint8Array(B);
-  const nextLive = new Uint8Array(B);
+  // X_S is nonzero only while |S| ≤ e; live[S] says whether it holds a value (else it is 0).
+  const live = new Uint8Array(full + 1);
+  const nextLive = new Uint8Array(full + 1);
   const at = new Array<number>(m).fill(0);
   for (let b = 0; b < total; b++) {
     for (let t = m - 1, rest = b; t >= 0; t--) {
@@ -97,45 +93,48 @@ export function matPowFrechet(
       const d = dirs[t]!;
       for (let ij = 0; ij < nn; ij++) s[eAt + t * nn + ij] = d.data[d.off + ij * d.size + at[t]!]!;
     }
-    // M^1: the blocks next to the diagonal are the directions.
+    // X^(1): X_{i} = E_i, larger subsets 0.
     live.fill(0);
     for (let t = 0; t < m; t++) {
-      const c = curAt + index(t, t + 1) * nn;
-      s.copyWithin(c, eAt + t * nn, eAt + (t + 1) * nn);
-      live[index(t, t + 1)] = 1;
+      s.copyWithin(curAt + ((1 << t) - 1) * nn, eAt + t * nn, eAt + (t + 1) * nn);
+      live[1 << t] = 1;
     }
     let cur = curAt;
     let next = nextAt;
     for (let q = 0; q < steps.length; q++) {
       const D = diagAt + q * nn;
+      const X = (S: number): number => (S === 0 ? D : cur + (S - 1) * nn);
+      const isLive = (S: number): boolean => S === 0 || live[S] === 1;
       nextLive.fill(0);
-      for (const [u, v] of blocks) {
-        const o = next + index(u, v) * nn;
+      for (let S = 1; S <= full; S++) {
+        const o = next + (S - 1) * nn;
         let beta = 0;
-        const add = (x: Float64Array, xo: number, y: Float64Array, yo: number): void => {
-          mm(n, x, xo, y, yo, s, o, beta);
-          beta = 1;
-        };
-        const X = (p: number, r: number): number => cur + index(p, r) * nn;
         if (steps[q] === 'square') {
-          // (M^2e)_uv = A^e X_uv + X_uv A^e + Σ_{u<w<v} X_uw X_wv
-          if (live[index(u, v)]) {
-            add(s, D, s, X(u, v));
-            add(s, X(u, v), s, D);
+          // Σ over T ⊆ S (T = ∅ and T = S included: A^e X_S and X_S A^e)
+          for (let T = S; ; T = (T - 1) & S) {
+            if (isLive(T) && isLive(S ^ T)) {
+              mm(n, s, X(T), s, X(S ^ T), s, o, beta);
+              beta = 1;
+            }
+            if (T === 0) break;
           }
-          for (let w = u + 1; w < v; w++) if (live[index(u, w)] && live[index(w, v)]) add(s, X(u, w), s, X(w, v));
         } else {
-          // (M^(e+1))_uv = X_uv A + X_u,v−1 E_v (A^e E_v when v = u + 1)
-          if (live[index(u, v)]) add(s, X(u, v), A, aOff);
-          if (v === u + 1) add(s, D, s, eAt + u * nn);
-          else if (live[index(u, v - 1)]) add(s, X(u, v - 1), s, eAt + (v - 1) * nn);
+          if (live[S]) {
+            mm(n, s, X(S), A, aOff, s, o, beta);
+            beta = 1;
+          }
+          for (let t = 0; t < m; t++)
+            if (S & (1 << t) && isLive(S ^ (1 << t))) {
+              mm(n, s, X(S ^ (1 << t)), s, eAt + t * nn, s, o, beta);
+              beta = 1;
+            }
         }
-        nextLive[index(u, v)] = beta;
+        nextLive[S] = beta;
       }
       [cur, next] = [next, cur];
       live.set(nextLive);
     }
-    const top = cur + index(0, m) * nn;
-    for (let ij = 0; ij < nn; ij++) out[outOff + ij * total + b] = live[index(0, m)] ? s[top + ij]! : 0;
+    const top = cur + (full - 1) * nn;
+    for (let ij = 0; ij < nn; ij++) out[outOff + ij * total + b] = live[full] ? s[top + ij]! : 0;
   }
 }

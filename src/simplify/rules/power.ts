@@ -1,6 +1,6 @@
 /**
- * Rules for matrix powers kept as powers (mpow nodes): they move the directions of a Fréchet term
- * P(A, k; E_1..E_m) = Σ_{a_0+…+a_m=k−m} A^{a_0} E_1 A^{a_1} ⋯ E_m A^{a_m} to where deltas contract,
+ * Rules for matrix powers kept as powers (mpow nodes): they move the directions of a Fréchet
+ * derivative P(A, k; E_1..E_m) = Σ_σ Σ_{a_0+…+a_m=k−m} A^{a_0} E_σ1 A^{a_1} ⋯ E_σm A^{a_m} to where deltas contract,
  * and collapse the sum where every direction commutes with A. With them tr(A^k) by A is
  * k*(A^(k-1))' and x'*A^k*y by A is dpow(A, k, y*x')', whatever k.
  */
@@ -22,15 +22,16 @@ import type { Rule } from '../rewrite.js';
 const batchRank = (d: Node): number => d.shape.length - 2;
 
 /**
- * Trace pairing with a cyclic rotation: for a power factor whose first two labels are summed,
- *   Σ_ij F_ji P(A,k;E_1..E_m)_ij… = Σ_pq P(A,k;E_s+1..E_m,F,E_1..E_s−1)_qp… (E_s)_pq…
- * since tr(F A^a0 E_1 ⋯ E_m A^am) = tr(E_s A^as ⋯ E_m A^am F A^a0 E_1 ⋯ A^a(s−1)). F is the product of
+ * Trace pairing: for a power factor whose first two labels are summed,
+ *   Σ_ij F_ji P(A,k;E_1..E_m)_ij… = Σ_pq P(A,k;E_1..E_s−1,F,E_s+1..E_m)_qp… (E_s)_pq…
+ * since tr(F A^a0 E_σ1 ⋯ E_σm A^am) = tr(E_s ⋯), rotated cyclically: over all orders σ and exponents,
+ * what stands beside E_s runs over all orders of the other directions and F. F is the product of
  * the factors on those labels (δ for a trace), its other outside labels as batch axes. It moves the
  * direction with the most batch axes out, when that is more than F has: then ∂A = δδ contracts.
  */
 export const movePowerAdjoint: Rule = {
   name: 'power-adjoint',
-  math: 'Σ_ij F_ji P(A,k;E_1..E_m)_ij… → Σ_pq P(A,k;E_s+1..E_m,F,E_1..E_s−1)_qp… (E_s)_pq…',
+  math: 'Σ_ij F_ji P(A,k;E_1..E_m)_ij… → Σ_pq P(A,k;E_1..F..E_m)_qp… (E_s)_pq…   (F in place of E_s)',
   apply(n) {
     if (n.kind !== 'mul') return undefined;
     const r = n.shape.length;
@@ -61,8 +62,8 @@ export const movePowerAdjoint: Rule = {
         at += batchRank(d);
         return b;
       });
-      const Q = makeMatPow(P.base, P.exp, [...P.dirs.slice(s + 1), F, ...P.dirs.slice(0, s)]);
-      const qLabels = [q, p, ...batchOf.slice(s + 1).flat(), ...fBatch, ...batchOf.slice(0, s).flat()];
+      const Q = makeMatPow(P.base, P.exp, P.dirs.map((d, t) => (t === s ? F : d)));
+      const qLabels = [q, p, ...batchOf.flatMap((b, t) => (t === s ? fBatch : b))];
       return makeMul([...rest, { node: Q, labels: qLabels }, { node: moved, labels: [p, q, ...batchOf[s]!] }], r);
     }
     return undefined;
@@ -98,14 +99,16 @@ function commutesWith(a: Node, e: Node): boolean {
   return p.base === a || (p.base.kind === 'inv' && p.base.arg === a) || (a.kind === 'inv' && a.arg === p.base);
 }
 
-/** Directions that commute with A: every term of P is A^(k−m) E_1⋯E_m, and there are C(k, m) of them. */
+/** Directions that commute with A: every term of P is A^(k−m) E_1⋯E_m, and there are m!·C(k, m) of them. */
 export const collapseCommutingPower: Rule = {
   name: 'power-commute',
-  math: 'P(A,k;E_1..E_m) → C(k,m)·A^(k−m)·E_1⋯E_m   when every E_t is a matrix that commutes with A',
+  math: 'P(A,k;E_1..E_m) → m!·C(k,m)·A^(k−m)·E_1⋯E_m   when every E_t is a matrix that commutes with A',
   apply(n) {
     if (n.kind !== 'mpow' || n.dirs.length === 0) return undefined;
     if (!n.dirs.every((d) => d.shape.length === 2 && commutesWith(n.base, d))) return undefined;
     const m = n.dirs.length;
-    return scale(binomial(n.exp, m), chainProduct([makeMatPow(n.base, n.exp - m), ...n.dirs], n.shape[0]!));
+    let orders = 1;
+    for (let t = 2; t <= m; t++) orders *= t;
+    return scale(orders * binomial(n.exp, m), chainProduct([makeMatPow(n.base, n.exp - m), ...n.dirs], n.shape[0]!));
   },
 };
