@@ -1077,7 +1077,8 @@ function chainsInAllOrders(items: readonly Node[], n: Dim): Node {
  *   the directions in canonical order (P is symmetric in them, with their batch axes).
  */
 export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node {
-  if (!Number.isInteger(k)) throw new InternalError(`matrix power with exponent ${k}`);
+  // Exponents are exact: k − m, j·k and sums of exponents are integer arithmetic below 2^53.
+  if (!Number.isSafeInteger(k)) throw new InternalError(`matrix power with exponent ${k}`);
   const n = a.shape[0]!;
   if (a.shape.length !== 2 || a.shape[1] !== n) throw new InternalError('matrix power of a node that is not a square matrix');
   for (const d of dirs)
@@ -1112,7 +1113,7 @@ export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node
     const flipped = ds.map((d) => makeMul([{ node: d, labels: [1, 0, ...upTo(2, d.shape.length - 2)] }], d.shape.length));
     return makeMul([{ node: makeMatPow(perm.base, k, flipped), labels: [1, 0, ...upTo(2, shape.length - 2)] }], shape.length);
   }
-  if (m === 0 && a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(a.base, a.exp * k);
+  if (m === 0 && a.kind === 'mpow' && a.dirs.length === 0 && Number.isSafeInteger(a.exp * k)) return makeMatPow(a.base, a.exp * k);
   const order = ds.map((_, t) => t).sort((x, y) => compareNodes(ds[x]!, ds[y]!) || x - y);
   if (order.some((t, i) => t !== i)) {
     const offsets: number[] = [];
@@ -1182,7 +1183,7 @@ function foldPowerChains(fs: MFactor[], rank: number): void {
       if (!pi) continue;
       for (let j = 0; j < fs.length; j++) {
         const pj = j === i ? undefined : asMatPower(fs[j]!.node);
-        if (!pj || pj.base !== pi.base) continue;
+        if (!pj || pj.base !== pi.base || !Number.isSafeInteger(pi.exp + pj.exp)) continue;
         const link = chainLink(fs[i]!, fs[j]!, rank, slots);
         if (!link) continue;
         const merged = makeMatPow(pi.base, pi.exp + pj.exp);
