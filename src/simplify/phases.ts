@@ -13,17 +13,17 @@ import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
 import { cancelInverse, distributeDeltas, distributeTensorSums } from './rules/expand.js';
 import { factorCommon } from './rules/factor.js';
-import { collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
+import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [distributeDeltas, distributeTensorSums, cancelInverse, movePowerAdjoint, collapseCommutingPower] },
+  { name: 'expand', rules: [distributeDeltas, distributeTensorSums, cancelInverse, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
   { name: 'factor', rules: [factorCommon] },
   { name: 'rational', rules: [rationalTogether] },
   { name: 'factor', rules: [factorCommon] },
 ];
 
-export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, movePowerAdjoint, collapseCommutingPower, factorCommon, rationalTogether];
+export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

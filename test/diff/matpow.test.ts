@@ -10,9 +10,9 @@ import katex from 'katex';
 import { derive, resultSizes, type Result } from '../../src/derive.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../../src/compile/reference.js';
 import { compileNodes } from '../../src/compile/compile.js';
-import { type Node, makeMatPow, makeVar } from '../../src/ir/node.js';
+import { type Node, children as childrenOf, makeMatPow, makeVar } from '../../src/ir/node.js';
 import type { Tensor } from '../../src/tensor.js';
-import { derivative, RicciError } from '../../src/index.js';
+import { derivative, hvp, jvp, RicciError } from '../../src/index.js';
 import { mathjsFunction } from '../helpers/mathjs.js';
 import { type Domain, fdHessian, fdJacobian, randomTensor, relErr, rng } from '../helpers/numeric.js';
 
@@ -293,6 +293,37 @@ describe('printed forms', () => {
         const at = huge ? compiledAt : evalAt;
         expect(relErr(at(back, v), at(r, v), 1e-9), `${matrix} (n = ${n})`).toBeLessThan(1e-12);
       }
+    }
+  });
+});
+
+describe('directional derivatives', () => {
+  /** Σ over the trailing axes of d (those of the variable) against v. */
+  const contract = (d: Tensor, v: Tensor): Float64Array => {
+    const m = v.data.length;
+    const out = new Float64Array(d.data.length / m);
+    for (let i = 0; i < out.length; i++) for (let a = 0; a < m; a++) out[i] += d.data[i * m + a]! * v.data[a]!;
+    return out;
+  };
+
+  test.each([
+    ['hvp', 'tr(A^6)', "6*dpow(A, 5, V)'"],
+    ['hvp', "tr((A'*A)^4)", "8*(A*dpow(A'*A, 3, A'*V + V'*A) + V*(A'*A)^3)"],
+    ['jvp', 'A^6*x', 'dpow(A, 6, V)*x'],
+    ['hvp', "x'*A^5*y", null],
+  ] as const)('%s of %s by A is the derivative contracted with V, and never forms it', (kind, expr, printed) => {
+    const d = kind === 'hvp' ? hvp(expr, 'A') : jvp(expr, 'A');
+    expect(d.matrix).toBe(printed);
+    // The result holds no Fréchet derivative with a batch axis (no n×n×n×n tensor is formed).
+    const batched = (n: Node): boolean => (n.kind === 'mpow' && n.dirs.some((e) => e.shape.length > 2)) || (n.kind !== 'var' && childrenOf(n).some(batched));
+    expect(batched(d.result.node)).toBe(false);
+    const full = derivative(expr, 'A', { order: kind === 'hvp' ? 2 : 1 });
+    for (const n of [1, 2, 3, 5]) {
+      const rand = rng(900 + n);
+      const point = { A: randomTensor([n, n], 'any', rand), V: randomTensor([n, n], 'any', rand), x: randomTensor([n], 'any', rand), y: randomTensor([n], 'any', rand) };
+      const want = { shape: [], data: contract(full.evaluate(point), point.V) };
+      expect(relErr({ shape: [], data: d.evaluate(point).data }, want, 1e-9), `n = ${n}`).toBeLessThan(1e-12);
+      expect(relErr({ shape: [], data: d.compile()(point).data }, want, 1e-9), `n = ${n}, compiled`).toBeLessThan(1e-12);
     }
   });
 });

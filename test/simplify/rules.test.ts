@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { derive } from '../../src/derive.js';
+import { derive, deriveDirectional, type Directional } from '../../src/derive.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../../src/compile/reference.js';
 import { ALL_RULES, PHASES } from '../../src/simplify/phases.js';
 import type { RewriteStep } from '../../src/simplify/rewrite.js';
@@ -93,6 +93,25 @@ describe('rewrite rules', () => {
         check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
         const names = new Set(steps.map((s) => s.rule));
         for (const rule of expected) expect(names.has(rule), `${rule} fires for ${expr} by ${wrt}`).toBe(true);
+      }
+    });
+    // Directional derivatives contract a direction's batch axes: power-absorb moves V into P.
+    const directional: [string, string, Directional][] = [
+      ['tr(A^6)', 'A', 'hvp'],
+      ["tr((A'*A)^4)", 'A', 'hvp'],
+      ['A^6*x', 'A', 'jvp'],
+      ["x'*A^5*y", 'A', 'hvp'],
+    ];
+    directional.forEach(([expr, wrt, kind], i) => {
+      for (const n of [1, 2, 3, 5]) {
+        const steps: RewriteStep[] = [];
+        const r = deriveDirectional(expr, wrt, kind, { trace: steps });
+        const rand = rng(1700 + 10 * i + n);
+        const values = new Map<string, Tensor>();
+        for (const k of ['x', 'y']) values.set(k, randomTensor([n], 'any', rand));
+        for (const k of ['A', 'V']) values.set(k, randomTensor([n, n], 'any', rand));
+        check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+        expect(steps.some((s) => s.rule === 'power-absorb'), `power-absorb fires for the ${kind} of ${expr}`).toBe(true);
       }
     });
     fc.assert(

@@ -70,6 +70,58 @@ export const movePowerAdjoint: Rule = {
   },
 };
 
+/**
+ * P is linear in each direction: the factors that contract a direction's batch axes (and nothing
+ * else of P) move into that direction,
+ *   Σ_β P(A,k;…,E_t,…)_ij…β… G_β… = P(A,k;…,E_t·G,…)_ij……,   (E_t·G)_pq… = Σ_β (E_t)_pqβ G_β…
+ * when that leaves the direction fewer batch axes: the directional derivative of A^k by A along V
+ * is then dpow(A, k, V), and a Hessian-vector product never forms the Hessian.
+ */
+export const absorbIntoDirection: Rule = {
+  name: 'power-absorb',
+  math: 'Σ_β P(A,k;…E_t…)_ij…β… G_β… → P(A,k;…(E_t·G)…)_ij…   when E_t·G has fewer batch axes than E_t',
+  apply(n) {
+    if (n.kind !== 'mul') return undefined;
+    const r = n.shape.length;
+    for (const pf of n.factors) {
+      const P = pf.node;
+      if (P.kind !== 'mpow' || P.dirs.length === 0) continue;
+      let at = 2;
+      for (let t = 0; t < P.dirs.length; t++) {
+        const d = P.dirs[t]!;
+        const b = batchRank(d);
+        const beta = pf.labels.slice(at, at + b);
+        const otherSlots = [...pf.labels.slice(0, at), ...pf.labels.slice(at + b)];
+        at += b;
+        if (b === 0) continue;
+        const others = n.factors.filter((f) => f !== pf);
+        const touching = others.filter((f) => f.labels.some((l) => beta.includes(l)));
+        if (touching.length === 0 || touching.some((f) => f.labels.some((l) => otherSlots.includes(l)))) continue;
+        const rest = others.filter((f) => !touching.includes(f));
+        // The new direction's batch axes: the labels of E_t and the touching factors used outside them.
+        const outside = new Set<number>([...Array.from({ length: r }, (_, l) => l), ...otherSlots, ...rest.flatMap((f) => f.labels)]);
+        const batch: number[] = [];
+        for (const l of [...beta, ...touching.flatMap((f) => f.labels)]) if (outside.has(l) && !batch.includes(l)) batch.push(l);
+        if (batch.length >= b) continue;
+        const rank = 2 + batch.length;
+        const map = new Map<number, number>(batch.map((l, i) => [l, 2 + i]));
+        const relabel = (l: number): number => map.get(l) ?? rank + l;
+        const inner = makeMul(
+          [
+            { node: d, labels: [0, 1, ...beta.map(relabel)] },
+            ...touching.map((f) => ({ node: f.node, labels: f.labels.map(relabel) })),
+          ],
+          rank,
+        );
+        const dirs = P.dirs.map((e, u) => (u === t ? inner : e));
+        const labels = [...pf.labels.slice(0, at - b), ...batch, ...pf.labels.slice(at)];
+        return makeMul([...rest, { node: makeMatPow(P.base, P.exp, dirs), labels }], r);
+      }
+    }
+    return undefined;
+  },
+};
+
 /** F[j, i, batch…] = Π of the factors on the labels i and j (with δ_ji when i = j, ones where a label is alone). */
 function pairedFactor(touching: readonly Factor[], i: number, j: number, batch: readonly number[], n: number): Node {
   const rank = 2 + batch.length;
