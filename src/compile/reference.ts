@@ -152,10 +152,24 @@ function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   return c;
 }
 
-/** A^k (k ≥ 1) by k − 1 plain multiplications. */
+/**
+ * Up to this exponent A^k is k − 1 plain products, one after the other; above it (where that many
+ * products would make evaluate() unusable: tr(A^1000000) by A) the same products by squaring.
+ */
+const PLAIN_POWER_MAX = 1024;
+
+/** A^k (k ≥ 1) by plain multiplications: k − 1 of them, or by squaring for a large k. */
 function powerByProducts(a: Float64Array, n: number, k: number): Float64Array {
   let acc: Float64Array = Float64Array.from(a);
-  for (let t = 1; t < k; t++) acc = matmul(acc, a, n);
+  if (k <= PLAIN_POWER_MAX) {
+    for (let t = 1; t < k; t++) acc = matmul(acc, a, n);
+    return acc;
+  }
+  const bits = k.toString(2);
+  for (let i = 1; i < bits.length; i++) {
+    acc = matmul(acc, acc, n);
+    if (bits[i] === '1') acc = matmul(acc, a, n);
+  }
   return acc;
 }
 
