@@ -597,32 +597,47 @@ function removeRedundantOnes(fs: MFactor[]): void {
  * of the labels in its slots, a label's colour the colours of the factors (and slots) it occurs in.
  * Factors that end with equal colours are the only ones whose relative order must be searched.
  */
-function refineColors(fs: readonly MFactor[], rank: number, sym: readonly boolean[]): string[] {
-  const labelColor = new Map<number, string>();
-  for (const f of fs) for (const l of f.labels) labelColor.set(l, l < rank ? `o${l}` : 's');
-  let colors = fs.map((f) => String(f.node.h));
-  let classes = new Set(colors).size + new Set(labelColor.values()).size;
+function refineColors(fs: readonly MFactor[], rank: number, sym: readonly boolean[]): number[] {
+  const labelColor = new Map<number, number>();
+  for (const f of fs) for (const l of f.labels) labelColor.set(l, l < rank ? mix(0x6f7574, l) : 0x73756d);
+  let colors = fs.map((f) => mix(f.node.h % 4294967296, Math.floor(f.node.h / 4294967296)));
+  let classes = distinct(colors) + distinct([...labelColor.values()]);
   for (let round = 0; round < fs.length + 1; round++) {
     colors = fs.map((f, k) => {
-      const slots = f.labels.map((l, slot) => `${labelColor.get(l)}${f.labels.indexOf(l) === slot ? '' : `=${f.labels.indexOf(l)}`}`);
-      if (sym[k]) slots.sort();
-      return String(hashString(`${colors[k]}|${slots.join('|')}`));
+      const slots = f.labels.map((l, slot) => {
+        const first = f.labels.indexOf(l);
+        return mix(labelColor.get(l)!, first === slot ? 0 : first + 1);
+      });
+      if (sym[k]) slots.sort((a, b) => a - b);
+      return slots.reduce(mix, colors[k]!);
     });
-    const occ = new Map<number, string[]>();
+    const occ = new Map<number, number[]>();
     fs.forEach((f, k) =>
       f.labels.forEach((l, slot) => {
         if (l < rank) return;
         let list = occ.get(l);
         if (!list) occ.set(l, (list = []));
-        list.push(`${colors[k]}@${sym[k] ? '*' : slot}`);
+        list.push(mix(colors[k]!, sym[k] ? 7 : slot));
       }),
     );
-    for (const [l, list] of occ) labelColor.set(l, String(hashString(list.sort().join('+'))));
-    const now = new Set(colors).size + new Set(labelColor.values()).size;
+    for (const [l, list] of occ) labelColor.set(l, list.sort((a, b) => a - b).reduce(mix, 0x6c6162));
+    const now = distinct(colors) + distinct([...labelColor.values()]);
     if (now === classes) break;
     classes = now;
   }
   return colors;
+}
+
+/** A 32-bit mix of a running hash with a value (murmur3's finalizer on h ^ v). */
+function mix(h: number, v: number): number {
+  let x = Math.imul(h ^ v, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+function distinct(xs: readonly number[]): number {
+  return new Set(xs).size;
 }
 
 function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels: number } {
@@ -641,16 +656,19 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   for (const [l, list] of occ) sig.set(l, list.sort().join('+'));
   // The order reads well (by node, then by the first-order signature of its slots); refined
   // colours only break what that leaves tied.
-  const refined = refineColors(fs, rank, sym);
-  const keys = fs.map((f, k) => {
+  let keys = fs.map((f, k) => {
     const slots = f.labels.map((l) => {
       if (l < rank) return `o${l}`;
       const first = f.labels.indexOf(l);
       return `s${sym[k] ? (first === 0 && f.labels[1] === l ? 0 : '*') : first}[${sig.get(l)}]`;
     });
     if (sym[k]) slots.sort();
-    return `${f.node.h}|${slots.join('|')}|${refined[k]}`;
+    return `${f.node.h}|${slots.join('|')}`;
   });
+  if (new Set(keys).size < keys.length) {
+    const refined = refineColors(fs, rank, sym);
+    keys = keys.map((k, i) => `${k}|${refined[i]}`);
+  }
   const order = fs.map((_, k) => k).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
   const groups: number[][] = [];
   for (const k of order) {
@@ -903,8 +921,11 @@ export function elemValue(fn: ElemFn, x: number): number {
 /** -s for a sum s whose first term (in canonical order) has a negative coefficient, else undefined. */
 function negatedSum(s: Node): Node | undefined {
   if (s.kind !== 'add' || s.terms.length < 2 || s.terms[0]!.coef > 0) return undefined;
-  return makeAdd(s.terms.map((t) => ({ coef: -t.coef, node: t.node })), s.shape);
+  let neg = negatedCache.get(s);
+  if (!neg) negatedCache.set(s, (neg = makeAdd(s.terms.map((t) => ({ coef: -t.coef, node: t.node })), s.shape)));
+  return neg;
 }
+const negatedCache = new WeakMap<Node, Node>();
 
 /** f(-u) = -f(u) */
 const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
