@@ -75,6 +75,12 @@ export function validateWrt(wrt: string): void {
 }
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
+  const d = deriveNode(text, wrt, opts);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode);
+}
+
+/** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
+export function deriveNode(text: string, wrt: string, opts: DeriveOptions = {}): { node: Node; analysis: Analysis; wrtNode: VarNode; order: number } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -89,7 +95,7 @@ export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Res
     node = differentiate(node, wrtNode);
     if (opts.simplify !== false) node = simplify(node, opts.trace);
   }
-  return present(node, analysis, text, wrt, order, wrtNode);
+  return { node, analysis, wrtNode, order };
 }
 
 export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode): Result {
