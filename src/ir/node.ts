@@ -678,7 +678,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   }
 
   let best: { enc: string; factors: Factor[]; nlabels: number } | null = null;
-  let budget = 64;
+  let budget = 8;
   const consider = (seq: number[]): void => {
     encodeAll(seq, 0, new Map(), rank, [], (enc, factors, nlabels) => {
       budget--;
