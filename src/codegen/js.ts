@@ -2,8 +2,8 @@
  * JavaScript and TypeScript from a plan: an ES module with one exported function
  * `evaluate(input)` and its small helpers, no imports. Every tensor is a flat row-major
  * Float64Array; scalars are numbers. Products are loop nests (one per einsum step of the plan);
- * inv/det use a self-contained Gauss-Jordan / LU with partial pivoting, the same algorithms as the
- * reference evaluator. JS and TS differ only in type annotations.
+ * inv/det/logdet use a self-contained LU of the equilibrated matrix with the evaluators' rule for
+ * singularity (compile/kernels/lu.ts). JS and TS differ only in type annotations.
  *
  * No user text reaches the code except in one-line comments (sanitised) and as string literals
  * written by JSON.stringify; identifiers all come from the plan's name allocator.
@@ -55,7 +55,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'inv' | 'det' | 'sigmoid' | 'softplus';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'sigmoid' | 'softplus';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -142,16 +142,13 @@ export function emitJs(plan: Plan, ts: boolean): string {
         elementwise(ins.out, (i) => `Math.pow(${at(ins.base, i)}, ${at(ins.exponent, i)})`);
         break;
       case 'inv':
-        used.add('inv');
-        w.line(`const ${ins.out.name} = inv_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
+      case 'logdet':
+        used.add(ins.op).add('lu');
+        w.line(`const ${ins.out.name} = ${ins.op}_(${ins.src.name}, ${ins.src.dims[0]!.local}, ${JSON.stringify(`${ins.op}(${ins.name})`)});`);
         break;
       case 'det':
-        used.add('det');
+        used.add('det').add('lu');
         w.line(`const ${ins.out.name} = det_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
-        break;
-      case 'logdet':
-        used.add('det');
-        w.line(`const ${ins.out.name} = Math.log(det_(${ins.src.name}, ${ins.src.dims[0]!.local}));`);
         break;
       case 'einsum':
         einsum(ins, w, v, plan.acc, ref);
@@ -247,7 +244,7 @@ function einsum(ins: Instr & { op: 'einsum' }, w: Writer, v: readonly string[], 
   for (let l = 0; l < r; l++) w.close();
 }
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'inv', 'det', 'sigmoid', 'softplus'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'sigmoid', 'softplus'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   read: (ty) => `
@@ -323,70 +320,124 @@ function eye_(n${ty(': number')})${ty(': Float64Array')} {
   for (let i = 0; i < n; i++) r[i * n + i] = 1;
   return r;
 }`,
-  inv: (ty) => `
-/** Inverse of the n×n matrix a by Gauss-Jordan elimination with partial pivoting. */
-function inv_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
-  const m = Float64Array.from(a);
-  const r = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) r[i * n + i] = 1;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
-    const piv = m[p * n + c];
-    if (piv === 0 || Math.abs(piv) <= n * Number.EPSILON * scale) throw new RangeError('matrix is singular to working precision: its inverse does not exist');
-    if (p !== c)
-      for (let k = 0; k < n; k++) {
-        let t = m[p * n + k];
-        m[p * n + k] = m[c * n + k];
-        m[c * n + k] = t;
-        t = r[p * n + k];
-        r[p * n + k] = r[c * n + k];
-        r[c * n + k] = t;
-      }
-    for (let k = 0; k < n; k++) {
-      m[c * n + k] /= piv;
-      r[c * n + k] /= piv;
-    }
+  lu: (ty) => `
+/** x·2^k in steps (k may lie beyond the exponent range of one double). */
+function times2_(x${ty(': number')}, k${ty(': number')})${ty(': number')} {
+  for (; k > 1000; k -= 1000) x *= 2 ** 1000;
+  for (; k < -1000; k += 1000) x *= 2 ** -1000;
+  return x * 2 ** k;
+}
+
+/**
+ * LU factorisation with partial pivoting of the n×n matrix a equilibrated: B = R·a·C, where
+ * R = diag(2^-e) makes each row's largest entry lie in [1, 2) and C = diag(2^-f) then each
+ * column's (exact scaling). a is singular to working precision when a pivot of B is 0 or at most
+ * 32·n·eps (rounding noise), however badly a's rows and columns are scaled; null then. (A non-finite entry: no
+ * scaling, and only an exact zero pivot is singular.)
+ */
+function lu_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': { m: Float64Array; perm: Int32Array; sign: number; e: Float64Array; f: Float64Array } | null')} {
+  const e = new Float64Array(n);
+  const f = new Float64Array(n);
+  const finite = a.every((v) => Number.isFinite(v));
+  if (finite) {
+    f.fill(-Infinity);
     for (let i = 0; i < n; i++) {
-      if (i === c) continue;
-      const f = m[i * n + c];
-      if (f === 0) continue;
-      for (let k = 0; k < n; k++) {
-        m[i * n + k] -= f * m[c * n + k];
-        r[i * n + k] -= f * r[c * n + k];
+      let big = 0;
+      for (let j = 0; j < n; j++) big = Math.max(big, Math.abs(a[i * n + j]));
+      if (big === 0) return null;
+      e[i] = Math.floor(Math.log2(big));
+      for (let j = 0; j < n; j++) {
+        const v = Math.abs(a[i * n + j]);
+        if (v !== 0) f[j] = Math.max(f[j], Math.floor(Math.log2(v)) - e[i]);
       }
     }
+    for (let j = 0; j < n; j++) if (f[j] === -Infinity) return null;
   }
-  return r;
-}`,
-  det: (ty) => `
-/** Determinant of the n×n matrix a by LU factorisation with partial pivoting. */
-function det_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': number')} {
-  const m = Float64Array.from(a);
-  let det = 1;
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i * n + j] = times2_(a[i * n + j], -e[i] - f[j]);
+  const tol = finite ? 32 * n * Number.EPSILON : 0;
+  // perm[i]: the row of B that elimination moved to row i.
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  let sign = 1;
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
     const piv = m[p * n + c];
-    if (piv === 0) return 0;
+    if (piv === 0 || Math.abs(piv) <= tol) return null;
     if (p !== c) {
-      det = -det;
+      sign = -sign;
       for (let k = 0; k < n; k++) {
         const t = m[p * n + k];
         m[p * n + k] = m[c * n + k];
         m[c * n + k] = t;
       }
+      const t = perm[p];
+      perm[p] = perm[c];
+      perm[c] = t;
     }
-    det *= piv;
     for (let i = c + 1; i < n; i++) {
-      const f = m[i * n + c] / piv;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) m[i * n + k] -= f * m[c * n + k];
+      const l = (m[i * n + c] /= piv);
+      if (l !== 0) for (let k = c + 1; k < n; k++) m[i * n + k] -= l * m[c * n + k];
     }
   }
-  return det;
+  return { m, perm, sign, e, f };
+}`,
+  inv: (ty) => `
+/** Inverse of the n×n matrix a (from lu_: a⁻¹ = C·B⁻¹·R); name says which matrix in the error. */
+function inv_(a${ty(': Float64Array')}, n${ty(': number')}, name${ty(': string')})${ty(': Float64Array')} {
+  const lu = lu_(a, n);
+  if (lu === null) throw new RangeError(name + ': the matrix is singular to working precision, so it has no inverse');
+  const { m, perm, e, f } = lu;
+  // Column j of B⁻¹ solves L·U·x = P·(unit vector j); (a⁻¹)_ij = 2^-f_i · (B⁻¹)_ij · 2^-e_j.
+  const r = new Float64Array(n * n);
+  const x = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      let s = perm[i] === j ? 1 : 0;
+      for (let k = 0; k < i; k++) s -= m[i * n + k] * x[k];
+      x[i] = s;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = x[i];
+      for (let k = i + 1; k < n; k++) s -= m[i * n + k] * x[k];
+      x[i] = s / m[i * n + i];
+    }
+    for (let i = 0; i < n; i++) r[i * n + j] = times2_(x[i], -f[i] - e[j]);
+  }
+  return r;
+}`,
+  det: (ty) => `
+/** Determinant of the n×n matrix a (0 when singular to working precision), kept in range by powers of 2. */
+function det_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': number')} {
+  const lu = lu_(a, n);
+  if (lu === null) return 0;
+  let d = lu.sign;
+  let shift = 0;
+  for (let i = 0; i < n; i++) {
+    d *= lu.m[i * n + i];
+    shift += lu.e[i] + lu.f[i];
+    if (Math.abs(d) > 2 ** 100 || Math.abs(d) < 2 ** -100) {
+      const k = Math.round(Math.log2(Math.abs(d)));
+      d = times2_(d, -k);
+      shift += k;
+    }
+  }
+  return times2_(d, shift);
+}`,
+  logdet: (ty) => `
+/** log(det(a)) from the pivots' logs: NaN for a negative determinant; name says which matrix in the error. */
+function logdet_(a${ty(': Float64Array')}, n${ty(': number')}, name${ty(': string')})${ty(': number')} {
+  const lu = lu_(a, n);
+  if (lu === null) throw new RangeError(name + ': the matrix is singular to working precision, so its log-determinant is -∞');
+  let sign = lu.sign;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const u = lu.m[i * n + i];
+    if (u < 0) sign = -sign;
+    s += Math.log(Math.abs(u)) + (lu.e[i] + lu.f[i]) * Math.LN2;
+  }
+  return sign > 0 ? s : NaN;
 }`,
   sigmoid: (ty) => `
 function sigmoid_(x${ty(': number')})${ty(': number')} {

@@ -35,7 +35,8 @@ const PY_RESERVED = `
 export const GENERATED_GLOBALS = [
   'evaluate', 'input', 'inputs', 'Tensor', 'Input', 'Inputs', 'Result',
   'read_', 'check_', 'symmetric_', 'eye_', 'inv_', 'det_', 'sigmoid_', 'softplus_', 'describe_',
-  '_read', '_check', '_symmetric', '_logdet', '_describe',
+  'lu_', 'times2_', 'logdet_', 'adj_',
+  '_read', '_check', '_symmetric', '_logdet', '_describe', '_lu', '_inv', '_det', '_adj',
 ] as const;
 
 export const RESERVED: ReadonlySet<string> = new Set([...JS_RESERVED.split(/\s+/), ...PY_RESERVED.split(/\s+/), ...GENERATED_GLOBALS].filter((s) => s !== ''));

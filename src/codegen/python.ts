@@ -43,7 +43,7 @@ const PY_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `np.logaddexp(0.0, ${x})`,
 };
 
-type Helper = 'check' | 'symmetric' | 'logdet';
+type Helper = 'check' | 'symmetric' | 'lu' | 'inv' | 'det' | 'logdet';
 
 export function emitPython(plan: Plan): string {
   const lines: string[] = [];
@@ -98,14 +98,13 @@ export function emitPython(plan: Plan): string {
         body(`${out} = ${ref(ins.base)} ** ${ref(ins.exponent)}`);
         break;
       case 'inv':
-        body(`${out} = np.linalg.inv(${ins.src.name})`);
+      case 'logdet':
+        used.add(ins.op).add('lu');
+        body(`${out} = _${ins.op}(${ins.src.name}, ${pyString(`${ins.op}(${ins.name})`)})`);
         break;
       case 'det':
-        body(`${out} = np.linalg.det(${ins.src.name})`);
-        break;
-      case 'logdet':
-        used.add('logdet');
-        body(`${out} = _logdet(${ins.src.name})`);
+        used.add('det').add('lu');
+        body(`${out} = _det(${ins.src.name})`);
         break;
       case 'einsum':
         body(`${out} = ${product(ins, ref)}`);
@@ -116,7 +115,7 @@ export function emitPython(plan: Plan): string {
   for (const o of plan.outputs) body(`    ${pyString(o.key)}: np.array(${ref(o.temp)}, dtype=np.float64),`);
   body('}');
   lines.push(HELPERS.read);
-  for (const h of ['check', 'symmetric', 'logdet'] as const) if (used.has(h)) lines.push(HELPERS[h]);
+  for (const h of ['check', 'symmetric', 'lu', 'inv', 'det', 'logdet'] as const) if (used.has(h)) lines.push(HELPERS[h]);
   return lines.join('\n') + '\n';
 }
 
@@ -257,12 +256,73 @@ def _symmetric(a, key):
     if np.any(bad):
         i, j = np.argwhere(np.tril(bad, -1))[0]
         raise ValueError("%s is declared symmetric, but entries (%d,%d) and (%d,%d) differ" % (key, i + 1, j + 1, j + 1, i + 1))`,
+  lu: `
+
+def _lu(a):
+    """LU with partial pivoting of the square matrix a equilibrated: B = R a C, where
+    R = diag(2^-e) makes each row's largest entry lie in [1, 2) and C = diag(2^-f) then each
+    column's (exact scaling). Returns (B, LU of B, sign of the permutation, e, f), or None when a
+    is singular to working precision: a pivot of B is 0 or at most 32*n*eps, however badly a's rows
+    and columns are scaled. (A non-finite entry: no scaling; only an exact zero pivot counts.)"""
+    n = a.shape[0]
+    e = np.zeros(n)
+    f = np.zeros(n)
+    finite = bool(np.all(np.isfinite(a)))
+    if finite:
+        mag = np.abs(a)
+        if np.any(mag.max(axis=1) == 0) or np.any(mag.max(axis=0) == 0):
+            return None
+        with np.errstate(divide="ignore"):
+            ex = np.floor(np.log2(mag))
+        e = ex.max(axis=1)
+        f = (ex - e[:, None]).max(axis=0)
+    b = np.ldexp(a, (-e[:, None] - f[None, :]).astype(np.int64))
+    m = b.copy()
+    tol = 32 * n * np.finfo(np.float64).eps if finite else 0.0
+    sign = 1.0
+    for c in range(n):
+        p = c + int(np.argmax(np.abs(m[c:, c])))
+        piv = m[p, c]
+        if piv == 0 or abs(piv) <= tol:
+            return None
+        if p != c:
+            m[[c, p]] = m[[p, c]]
+            sign = -sign
+        m[c + 1:, c] /= m[c, c]
+        m[c + 1:, c + 1:] -= np.outer(m[c + 1:, c], m[c, c + 1:])
+    return b, m, sign, e, f`,
+  inv: `
+
+def _inv(a, name):
+    """The inverse of a, as C inv(B) R (see _lu); name says which matrix in the error."""
+    lu = _lu(a)
+    if lu is None:
+        raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so it has no inverse")
+    b, _, _, e, f = lu
+    return np.ldexp(np.linalg.inv(b), (-f[:, None] - e[None, :]).astype(np.int64))`,
+  det: `
+
+def _det(a):
+    """det(a) from the pivots, as a mantissa and a binary exponent (no overflow on the way); 0 when singular."""
+    lu = _lu(a)
+    if lu is None:
+        return np.float64(0.0)
+    _, m, sign, e, f = lu
+    mant, shift = np.float64(sign), int(np.sum(e) + np.sum(f))
+    for u in np.diag(m):
+        mu, eu = np.frexp(mant * u)
+        mant, shift = mu, shift + int(eu)
+    return np.ldexp(mant, shift)`,
   logdet: `
 
-def _logdet(a):
-    """log(det(a)): -inf for a singular matrix, NaN for a negative determinant."""
-    sign, logabs = np.linalg.slogdet(a)
-    if sign > 0:
-        return logabs
-    return np.float64(-np.inf) if sign == 0 else np.float64(np.nan)`,
+def _logdet(a, name):
+    """log(det(a)) from the pivots' logs: NaN for a negative determinant; name says which matrix in the error."""
+    lu = _lu(a)
+    if lu is None:
+        raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so its log-determinant is -inf")
+    _, m, sign, e, f = lu
+    d = np.diag(m)
+    if sign * np.prod(np.sign(d)) < 0:
+        return np.float64(np.nan)
+    return np.sum(np.log(np.abs(d))) + (np.sum(e) + np.sum(f)) * np.log(2.0)`,
 };

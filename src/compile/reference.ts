@@ -5,7 +5,7 @@
 import { type Dim, type Node, elemValue, topoOrder } from '../ir/node.js';
 import { type Tensor, sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
-import { SingularMatrixError } from './kernels/lu.js';
+import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
 
 export type Sizes = ReadonlyMap<Dim, number>;
 
@@ -73,9 +73,22 @@ export function bindSizes(
   return sizes;
 }
 
-export function evaluateReference(root: Node, values: ReadonlyMap<string, Tensor>, sizes: Sizes): Tensor {
+/** The value of root; `matrixName` names the matrix of an inv or logdet that turns out singular. */
+export function evaluateReference(
+  root: Node,
+  values: ReadonlyMap<string, Tensor>,
+  sizes: Sizes,
+  matrixName: (n: Node) => string = () => 'a matrix',
+): Tensor {
   const memo = new Map<Node, Tensor>();
-  for (const n of topoOrder([root])) memo.set(n, evalNode(n, memo, values, sizes));
+  for (const n of topoOrder([root])) {
+    try {
+      memo.set(n, evalNode(n, memo, values, sizes));
+    } catch (e) {
+      if (e instanceof SingularMatrixError && (n.kind === 'inv' || n.kind === 'logdet')) throw singularMatrix(n.kind, matrixName(n.arg));
+      throw e;
+    }
+  }
   return memo.get(root)!;
 }
 
@@ -131,7 +144,7 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
     case 'det':
       return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
     case 'logdet':
-      return { shape, data: Float64Array.of(Math.log(determinant(arg(n.arg).data, arg(n.arg).shape[0]!))) };
+      return { shape, data: Float64Array.of(logDeterminant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
   }
 }
 
@@ -204,18 +217,65 @@ function step(a: Labeled, b: Labeled, involved: number[], keep: number[], dims: 
 
 export { SingularMatrixError };
 
-/** Gauss-Jordan elimination with partial pivoting. */
+/**
+ * A square matrix equilibrated, written plainly (the rule is kernels/lu.ts's): B = R·A·C with
+ * R = diag(2^-e_i) making each row's largest entry lie in [1, 2), then C = diag(2^-f_j) doing the
+ * same for each column of R·A. The exponents come from the entries' exponents, so the scaling is
+ * exact and nothing under- or overflows. Null when a row or column is zero. A non-finite entry:
+ * no scaling (e = f = 0) and `scaled` false.
+ */
+interface Equilibrated {
+  readonly b: Float64Array;
+  readonly e: number[];
+  readonly f: number[];
+  readonly scaled: boolean;
+}
+
+function equilibrated(a: Float64Array, n: number): Equilibrated | null {
+  const e = new Array<number>(n).fill(0);
+  const f = new Array<number>(n).fill(0);
+  if (!a.every((v) => Number.isFinite(v))) return { b: Float64Array.from(a), e, f, scaled: false };
+  const exp = (v: number): number => Math.floor(Math.log2(Math.abs(v)));
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(a.subarray(i * n, i * n + n));
+    if (row.every((v) => v === 0)) return null;
+    e[i] = Math.max(...row.filter((v) => v !== 0).map(exp));
+  }
+  for (let j = 0; j < n; j++) {
+    const col = Array.from({ length: n }, (_, i) => ({ v: a[i * n + j]!, i })).filter((c) => c.v !== 0);
+    if (col.length === 0) return null;
+    f[j] = Math.max(...col.map((c) => exp(c.v) - e[c.i]!));
+  }
+  const b = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) b[i * n + j] = times2(a[i * n + j]!, -e[i]! - f[j]!);
+  return { b, e, f, scaled: true };
+}
+
+/** x·2^k, in steps (k may lie beyond the exponent range of one double). */
+function times2(x: number, k: number): number {
+  for (; k > 1000; k -= 1000) x *= 2 ** 1000;
+  for (; k < -1000; k += 1000) x *= 2 ** -1000;
+  return x * 2 ** k;
+}
+
+/** A pivot of the equilibrated matrix this small (or exactly 0) means: singular to working precision (32·n·eps, see kernels/lu.ts). */
+function pivotTolerance(m: Equilibrated, n: number): number {
+  return m.scaled ? 32 * n * Number.EPSILON : 0;
+}
+
+/** A⁻¹ = C·B⁻¹·R, with B⁻¹ by Gauss-Jordan elimination with partial pivoting. */
 export function invert(a: Float64Array, n: number): Float64Array {
-  const m = Float64Array.from(a);
+  const eq = equilibrated(a, n);
+  if (!eq) throw new SingularMatrixError();
+  const m = Float64Array.from(eq.b);
   const inv = new Float64Array(n * n);
   for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  let scale = 0;
-  for (const v of a) scale = Math.max(scale, Math.abs(v));
+  const tol = pivotTolerance(eq, n);
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
     const piv = m[p * n + c]!;
-    if (piv === 0 || Math.abs(piv) <= n * Number.EPSILON * scale) throw new SingularMatrixError();
+    if (piv === 0 || Math.abs(piv) <= tol) throw new SingularMatrixError();
     if (p !== c) {
       for (let k = 0; k < n; k++) {
         [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
@@ -236,27 +296,68 @@ export function invert(a: Float64Array, n: number): Float64Array {
       }
     }
   }
+  // (C·B⁻¹·R)_ij = 2^-f_i · B⁻¹_ij · 2^-e_j
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) inv[i * n + j] = times2(inv[i * n + j]!, -eq.f[i]! - eq.e[j]!);
   return inv;
 }
 
-export function determinant(a: Float64Array, n: number): number {
-  const m = Float64Array.from(a);
-  let det = 1;
+/**
+ * det(A) = det(B)·2^(Σe + Σf) as sign, log|det| and the pivots of B (Gaussian elimination with
+ * partial pivoting); null when A is singular to working precision.
+ */
+function pivotsOf(a: Float64Array, n: number): { sign: number; pivots: number[]; shift: number } | null {
+  const eq = equilibrated(a, n);
+  if (!eq) return null;
+  const m = Float64Array.from(eq.b);
+  const tol = pivotTolerance(eq, n);
+  let sign = 1;
+  const pivots: number[] = [];
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
     const piv = m[p * n + c]!;
-    if (piv === 0) return 0;
+    if (piv === 0 || Math.abs(piv) <= tol) return null;
     if (p !== c) {
-      det = -det;
+      sign = -sign;
       for (let k = 0; k < n; k++) [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
     }
-    det *= piv;
+    pivots.push(piv);
     for (let r = c + 1; r < n; r++) {
       const f = m[r * n + c]! / piv;
       if (f === 0) continue;
       for (let k = c; k < n; k++) m[r * n + k]! -= f * m[c * n + k]!;
     }
   }
-  return det;
+  const shift = eq.e.reduce((x, y) => x + y, 0) + eq.f.reduce((x, y) => x + y, 0);
+  return { sign, pivots, shift };
+}
+
+/** det(A); 0 for a matrix singular to working precision. The product is kept in range by powers of 2. */
+export function determinant(a: Float64Array, n: number): number {
+  const lu = pivotsOf(a, n);
+  if (!lu) return 0;
+  let d = lu.sign;
+  let shift = lu.shift;
+  for (const p of lu.pivots) {
+    d *= p;
+    if (Math.abs(d) > 2 ** 100 || Math.abs(d) < 2 ** -100) {
+      const k = Math.round(Math.log2(Math.abs(d)));
+      d = times2(d, -k);
+      shift += k;
+    }
+  }
+  return times2(d, shift);
+}
+
+/** log(det(A)): NaN for a negative determinant; throws for a matrix singular to working precision. */
+export function logDeterminant(a: Float64Array, n: number): number {
+  const lu = pivotsOf(a, n);
+  if (!lu) throw new SingularMatrixError('matrix is singular to working precision: its log-determinant is -∞');
+  let sign = lu.sign;
+  let log = lu.shift * Math.LN2;
+  for (const p of lu.pivots) {
+    if (p < 0) sign = -sign;
+    log += Math.log(Math.abs(p));
+  }
+  return sign > 0 ? log : NaN;
 }
