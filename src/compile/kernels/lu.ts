@@ -83,26 +83,35 @@ function ensureScales(n: number): void {
   }
 }
 
+// Binary exponents read and written through the bits of a double (little-endian: word 1 holds
+// sign and exponent) — Math.log2 and 2 ** k cost more than the factorisation of a small matrix.
 const bits = new Float64Array(1);
-const bitsHi = new Uint32Array(bits.buffer, 4, 1); // little-endian: the sign/exponent word
+const words = new Uint32Array(bits.buffer);
 
 /** e with 2^e ≤ |x| < 2^(e+1) for finite x ≠ 0 (subnormals: -1023, close enough for a scale). */
 export function binaryExponent(x: number): number {
   bits[0] = x;
-  return ((bitsHi[0]! >>> 20) & 0x7ff) - 1023;
+  return ((words[1]! >>> 20) & 0x7ff) - 1023;
+}
+
+/** 2^k for an integer k in [-1022, 1023]. */
+function pow2(k: number): number {
+  words[0] = 0;
+  words[1] = (k + 1023) << 20;
+  return bits[0]!;
 }
 
 /** x·2^k for any integer k, in steps that neither overflow nor underflow on the way to a representable result. */
 export function ldexp(x: number, k: number): number {
   while (k > 1000) {
-    x *= 2 ** 1000;
+    x *= pow2(1000);
     k -= 1000;
   }
   while (k < -1000) {
-    x *= 2 ** -1000;
+    x *= pow2(-1000);
     k += 1000;
   }
-  return x * 2 ** k;
+  return x * pow2(k);
 }
 
 /**
@@ -115,34 +124,55 @@ function equilibrate(n: number, A: Float64Array, aOff: number, lda: number): boo
   const e = rowExpScratch;
   const f = colExpScratch;
   const w = weightScratch;
-  for (let j = 0; j < n; j++) f[j] = -Infinity;
   for (let i = 0; i < n; i++) {
     const r = aOff + i * lda;
     let big = 0;
     for (let j = 0; j < n; j++) {
       const v = Math.abs(A[r + j]);
-      if (!(v <= Number.MAX_VALUE)) {
-        for (let k = 0; k < n; k++) {
-          e[k] = 0;
-          f[k] = 0;
-          w[k] = 1;
-        }
-        return null;
-      }
       if (v > big) big = v;
+      else if (v !== v) big = NaN;
+    }
+    if (!(big <= Number.MAX_VALUE)) {
+      // ∞ or NaN: no meaningful scale.
+      e.fill(0, 0, n);
+      f.fill(0, 0, n);
+      w.fill(1, 0, n);
+      return null;
     }
     if (big === 0) return false;
     e[i] = binaryExponent(big);
-    for (let j = 0; j < n; j++) {
-      const v = A[r + j];
-      if (v === 0) continue;
-      const x = binaryExponent(v) - e[i];
-      if (x > f[j]) f[j] = x;
-    }
-    w[i] = 2 ** Math.min(1023, Math.max(-1022, -e[i]));
+    w[i] = pow2(Math.min(1023, Math.max(-1022, -e[i])));
   }
-  for (let j = 0; j < n; j++) if (f[j] === -Infinity) return false;
+  // Column maxima of R·A (entries ≤ 2).
+  f.fill(0, 0, n);
+  for (let i = 0; i < n; i++) {
+    const r = aOff + i * lda;
+    const wi = w[i];
+    for (let j = 0; j < n; j++) {
+      const v = Math.abs(A[r + j]) * wi;
+      if (v > f[j]) f[j] = v;
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    if (f[j] > 0) {
+      f[j] = binaryExponent(f[j]);
+      continue;
+    }
+    // Zero, or every entry below 2^-1074 of its row's largest: exponents, without underflow.
+    let x = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = A[aOff + i * lda + j];
+      if (v !== 0) x = Math.max(x, binaryExponent(v) - e[i]);
+    }
+    if (x === -Infinity) return false;
+    f[j] = x;
+  }
   return true;
+}
+
+function singular(throwOnSingular: boolean): number {
+  if (throwOnSingular) throw new SingularMatrixError();
+  return 0;
 }
 
 /**
@@ -158,11 +188,7 @@ function factor(
   throwOnSingular: boolean,
 ): number {
   const scaled = equilibrate(n, A, aOff, lda);
-  const singular = (): number => {
-    if (throwOnSingular) throw new SingularMatrixError();
-    return 0;
-  };
-  if (scaled === false) return singular();
+  if (scaled === false) return singular(throwOnSingular);
   const e = rowExpScratch;
   const f = colExpScratch;
   const w = weightScratch;
@@ -206,7 +232,7 @@ function factor(
       }
       const ukk = A[rk + k];
       // The pivot of B = R·A·C. (A NaN pivot is not "singular": the elimination propagates it.)
-      if (ukk === 0 || Math.abs(ldexp(ukk, -e[k] - f[k])) <= tol) return singular();
+      if (ukk === 0 || Math.abs(ldexp(ukk, -e[k] - f[k])) <= tol) return singular(throwOnSingular);
       // Rank-1 update restricted to the panel columns (k, k1), row by row.
       for (let i = k + 1; i < n; i++) {
         const ri = aOff + i * lda;
