@@ -44,7 +44,7 @@ Input language (matrixcalculus.org style):
   + -  * (matrix product, or scaling by a scalar)  / (by a scalar)  .* ./ (element-wise)
   ^ (scalar power, A^k integer matrix power, A^-1 inverse)  .^ (element-wise power)  ' (transpose)
   sin cos tan arcsin arccos arctan exp log tanh abs sign relu sqrt sigmoid softplus (element-wise)
-  sum norm1 norm2 tr det logdet inv diag vector(c) matrix(c) eye
+  sum norm1 norm2 tr det logdet inv adj diag vector(c) matrix(c) eye
   Types by name: a–g and Greek names (alpha, lambda, …) are scalars, h–z vectors, A–Z matrices;
   --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.
 

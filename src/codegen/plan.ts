@@ -77,7 +77,7 @@ export type Instr =
   | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
   | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
-  | { readonly op: 'det'; readonly out: Temp; readonly src: Temp }
+  | { readonly op: 'det' | 'adj'; readonly out: Temp; readonly src: Temp }
   /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
   | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string };
 
@@ -244,6 +244,7 @@ function buildPlan(results: readonly Result[]): Plan {
         body.push({ op: 'powv', out, base: tempOf(n.base), exponent: tempOf(n.exponent) });
         break;
       case 'det':
+      case 'adj':
         body.push({ op: n.kind, out, src: tempOf(n.arg) });
         break;
       case 'inv':

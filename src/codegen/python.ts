@@ -43,7 +43,7 @@ const PY_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `np.logaddexp(0.0, ${x})`,
 };
 
-type Helper = 'check' | 'symmetric' | 'lu' | 'inv' | 'det' | 'logdet';
+type Helper = 'check' | 'symmetric' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj';
 
 export function emitPython(plan: Plan): string {
   const lines: string[] = [];
@@ -106,6 +106,10 @@ export function emitPython(plan: Plan): string {
         used.add('det').add('lu');
         body(`${out} = _det(${ins.src.name})`);
         break;
+      case 'adj':
+        used.add('adj');
+        body(`${out} = _adj(${ins.src.name})`);
+        break;
       case 'einsum':
         body(`${out} = ${product(ins, ref)}`);
         break;
@@ -115,7 +119,7 @@ export function emitPython(plan: Plan): string {
   for (const o of plan.outputs) body(`    ${pyString(o.key)}: np.array(${ref(o.temp)}, dtype=np.float64),`);
   body('}');
   lines.push(HELPERS.read);
-  for (const h of ['check', 'symmetric', 'lu', 'inv', 'det', 'logdet'] as const) if (used.has(h)) lines.push(HELPERS[h]);
+  for (const h of ['check', 'symmetric', 'lu', 'inv', 'det', 'logdet', 'adj'] as const) if (used.has(h)) lines.push(HELPERS[h]);
   return lines.join('\n') + '\n';
 }
 
@@ -259,47 +263,53 @@ def _symmetric(a, key):
   lu: `
 
 def _lu(a):
-    """LU with partial pivoting of the square matrix a equilibrated: B = R a C, where
-    R = diag(2^-e) makes each row's largest entry lie in [1, 2) and C = diag(2^-f) then each
-    column's (exact scaling). Returns (B, LU of B, sign of the permutation, e, f), or None when a
-    is singular to working precision: a pivot of B is 0 or at most 32*n*eps, however badly a's rows
-    and columns are scaled. (A non-finite entry: no scaling; only an exact zero pivot counts.)"""
+    """LU factorisation P a = L U, pivoting on the largest |a_ic| 2^-e_i (2^e_i the size of row
+    i's largest entry). Returns (LU, perm, sign of the permutation), perm[i] the row of a that
+    ends up in row i; or None when a is singular to working precision: a pivot is 0 or at most
+    32*n*eps times |pivot| + sum |terms subtracted from it| (its rounding level), a rule that no
+    scaling of a's rows and columns changes. (A non-finite entry: only an exact zero pivot counts.)"""
     n = a.shape[0]
-    e = np.zeros(n)
-    f = np.zeros(n)
+    big = np.abs(a).max(axis=1) if n > 0 else np.zeros(0)
+    if np.any(big == 0):
+        return None
     finite = bool(np.all(np.isfinite(a)))
-    if finite:
-        mag = np.abs(a)
-        if np.any(mag.max(axis=1) == 0) or np.any(mag.max(axis=0) == 0):
-            return None
-        with np.errstate(divide="ignore"):
-            ex = np.floor(np.log2(mag))
-        e = ex.max(axis=1)
-        f = (ex - e[:, None]).max(axis=0)
-    b = np.ldexp(a, (-e[:, None] - f[None, :]).astype(np.int64))
-    m = b.copy()
+    w = np.ldexp(1.0, np.minimum(1023, -np.floor(np.log2(big))).astype(np.int64)) if finite else np.ones(n)
+    m = a.copy()
+    size = np.zeros((n, n))
+    perm = np.arange(n)
     tol = 32 * n * np.finfo(np.float64).eps if finite else 0.0
     sign = 1.0
     for c in range(n):
-        p = c + int(np.argmax(np.abs(m[c:, c])))
+        p = c + int(np.argmax(np.abs(m[c:, c]) * w[c:]))
         piv = m[p, c]
-        if piv == 0 or abs(piv) <= tol:
+        if piv == 0 or abs(piv) <= tol * (abs(piv) + size[p, c]):
             return None
         if p != c:
             m[[c, p]] = m[[p, c]]
+            size[[c, p]] = size[[p, c]]
+            w[[c, p]] = w[[p, c]]
+            perm[[c, p]] = perm[[p, c]]
             sign = -sign
-        m[c + 1:, c] /= m[c, c]
-        m[c + 1:, c + 1:] -= np.outer(m[c + 1:, c], m[c, c + 1:])
-    return b, m, sign, e, f`,
+        m[c + 1:, c] /= piv
+        t = np.outer(m[c + 1:, c], m[c, c + 1:])
+        m[c + 1:, c + 1:] -= t
+        size[c + 1:, c + 1:] += np.abs(t)
+    return m, perm, sign`,
   inv: `
 
 def _inv(a, name):
-    """The inverse of a, as C inv(B) R (see _lu); name says which matrix in the error."""
+    """The inverse of a, from _lu; name says which matrix in the error."""
     lu = _lu(a)
     if lu is None:
         raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so it has no inverse")
-    b, _, _, e, f = lu
-    return np.ldexp(np.linalg.inv(b), (-f[:, None] - e[None, :]).astype(np.int64))`,
+    m, perm, _ = lu
+    n = a.shape[0]
+    x = np.eye(n)[perm]
+    for i in range(n):
+        x[i] -= m[i, :i] @ x[:i]
+    for i in range(n - 1, -1, -1):
+        x[i] = (x[i] - m[i, i + 1:] @ x[i + 1:]) / m[i, i]
+    return x`,
   det: `
 
 def _det(a):
@@ -307,11 +317,11 @@ def _det(a):
     lu = _lu(a)
     if lu is None:
         return np.float64(0.0)
-    _, m, sign, e, f = lu
-    mant, shift = np.float64(sign), int(np.sum(e) + np.sum(f))
+    m, _, sign = lu
+    mant, shift = np.float64(sign), 0
     for u in np.diag(m):
-        mu, eu = np.frexp(mant * u)
-        mant, shift = mu, shift + int(eu)
+        mant, s = np.frexp(mant * u)
+        shift += int(s)
     return np.ldexp(mant, shift)`,
   logdet: `
 
@@ -320,9 +330,58 @@ def _logdet(a, name):
     lu = _lu(a)
     if lu is None:
         raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so its log-determinant is -inf")
-    _, m, sign, e, f = lu
+    m, _, sign = lu
     d = np.diag(m)
     if sign * np.prod(np.sign(d)) < 0:
         return np.float64(np.nan)
-    return np.sum(np.log(np.abs(d))) + (np.sum(e) + np.sum(f)) * np.log(2.0)`,
+    return np.sum(np.log(np.abs(d)))`,
+  adj: `
+
+def _adj(a):
+    """The adjugate of a (a @ adj(a) = det(a) I), at singular matrices too. B = R a C is a
+    equilibrated by powers of 2 (a zero row or column keeps scale 1); P B Q = L U with complete
+    pivoting, U = [U1 b; 0 d]; adj(U) = det(U1) [d inv(U1), -inv(U1) b; 0, 1] (a polynomial in d,
+    so d = 0, rank n - 1, needs nothing special); adj(B) = det(P) det(Q) Q adj(U) inv(L) P;
+    adj(a) = 2^(sum e + sum f) C adj(B) R. An exactly zero remaining block before the last step
+    means rank <= n - 2: adj(a) = 0."""
+    n = a.shape[0]
+    if not np.all(np.isfinite(a)):
+        return np.full((n, n), np.nan)
+    mag = np.abs(a)
+    with np.errstate(divide="ignore"):
+        ex = np.floor(np.log2(mag))
+    e = np.where(mag.max(axis=1) > 0, ex.max(axis=1), 0.0)
+    f = (ex - e[:, None]).max(axis=0)
+    f = np.where(np.isfinite(f), f, 0.0)
+    m = np.ldexp(a, (-e[:, None] - f[None, :]).astype(np.int64))
+    rows, cols, sign = np.arange(n), np.arange(n), 1.0
+    for k in range(n - 1):
+        sub = np.abs(m[k:, k:])
+        p, q = np.unravel_index(int(np.argmax(sub)), sub.shape)
+        p, q = p + k, q + k
+        if m[p, q] == 0:
+            return np.zeros((n, n))
+        if p != k:
+            m[[k, p]] = m[[p, k]]
+            rows[[k, p]] = rows[[p, k]]
+            sign = -sign
+        if q != k:
+            m[:, [k, q]] = m[:, [q, k]]
+            cols[[k, q]] = cols[[q, k]]
+            sign = -sign
+        m[k + 1:, k] /= m[k, k]
+        m[k + 1:, k + 1:] -= np.outer(m[k + 1:, k], m[k, k + 1:])
+    mant, shift = np.float64(sign), int(np.sum(e) + np.sum(f))
+    for u in np.diag(m)[:-1]:
+        mant, s = np.frexp(mant * u)
+        shift += int(s)
+    u1 = np.triu(m[:-1, :-1])
+    z = np.linalg.inv(u1) if n > 1 else np.zeros((0, 0))
+    top = np.hstack([m[-1, -1] * z, -(z @ m[:-1, -1])[:, None]])
+    bottom = np.zeros((1, n))
+    bottom[0, -1] = 1.0
+    y = np.vstack([top, bottom]) @ np.linalg.inv(np.tril(m, -1) + np.eye(n))
+    out = np.empty((n, n))
+    out[np.ix_(cols, rows)] = mant * y
+    return np.ldexp(out, (shift - f[:, None] - e[None, :]).astype(np.int64))`,
 };

@@ -12,7 +12,7 @@
 import { type Dim, type Node, type NodeOf, type VarNode, children, topoOrder } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
-import { SingularMatrixError, det, inverse, logAbsDet, mapUnary, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
+import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 
 export interface Slot {
@@ -258,6 +258,12 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
           throw e instanceof SingularMatrixError ? singularMatrix('inv', ctx.matrixName(arg)) : e;
         }
       });
+      return;
+    }
+    case 'adj': {
+      const a = ctx.slot(n.arg);
+      const d = shape[0]!;
+      steps.push(() => adjugate(d, a.buf, 0, d, out.buf, 0, d));
       return;
     }
     case 'det': {

@@ -141,6 +141,8 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
     }
     case 'inv':
       return { shape, data: invert(arg(n.arg).data, shape[0]!) };
+    case 'adj':
+      return { shape, data: adjugate(arg(n.arg).data, shape[0]!) };
     case 'det':
       return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
     case 'logdet':
@@ -218,37 +220,70 @@ function step(a: Labeled, b: Labeled, involved: number[], keep: number[], dims: 
 export { SingularMatrixError };
 
 /**
- * A square matrix equilibrated, written plainly (the rule is kernels/lu.ts's): B = R·A·C with
- * R = diag(2^-e_i) making each row's largest entry lie in [1, 2), then C = diag(2^-f_j) doing the
- * same for each column of R·A. The exponents come from the entries' exponents, so the scaling is
- * exact and nothing under- or overflows. Null when a row or column is zero. A non-finite entry:
- * no scaling (e = f = 0) and `scaled` false.
+ * Gaussian elimination, written plainly, with the pivoting and the singularity rule of
+ * kernels/lu.ts: the pivot row maximises |m_ic|·2^-e_i (2^e_i ≤ the largest |entry| of row i,
+ * as it was given, < 2^(e_i+1)); a pivot is rounding noise — the matrix singular to working
+ * precision — when it is 0 or at most 32·n·eps·(|pivot| + Σ |terms subtracted from it|).
+ * `jordan` also eliminates above the pivot and applies every step to `rhs` (Gauss-Jordan: rhs
+ * becomes A⁻¹·rhs). Returns the pivots and the sign of the row permutation, or null when singular.
  */
-interface Equilibrated {
-  readonly b: Float64Array;
-  readonly e: number[];
-  readonly f: number[];
-  readonly scaled: boolean;
+function eliminate(a: Float64Array, n: number, jordan: boolean, rhs?: Float64Array): { sign: number; pivots: number[] } | null {
+  const m = Float64Array.from(a);
+  const size = new Float64Array(n * n); // Σ |terms subtracted| from each entry
+  const weight: number[] = [];
+  let finite = true;
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(a.subarray(i * n, i * n + n), Math.abs);
+    if (row.some((v) => !Number.isFinite(v))) finite = false;
+    const big = Math.max(...row);
+    if (big === 0) return null;
+    weight.push(2 ** Math.min(1023, -Math.floor(Math.log2(big))));
+  }
+  if (!finite) weight.fill(1);
+  const tol = finite ? 32 * n * Number.EPSILON : 0;
+  const swap = (x: Float64Array, p: number, c: number): void => {
+    for (let k = 0; k < n; k++) [x[p * n + k], x[c * n + k]] = [x[c * n + k]!, x[p * n + k]!];
+  };
+  let sign = 1;
+  const pivots: number[] = [];
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) * weight[r]! > Math.abs(m[p * n + c]!) * weight[p]!) p = r;
+    const piv = m[p * n + c]!;
+    if (piv === 0 || Math.abs(piv) <= tol * (Math.abs(piv) + size[p * n + c]!)) return null;
+    if (p !== c) {
+      for (const x of [m, size, ...(rhs ? [rhs] : [])]) swap(x, p, c);
+      [weight[p], weight[c]] = [weight[c]!, weight[p]!];
+      sign = -sign;
+    }
+    pivots.push(piv);
+    if (jordan) {
+      for (let k = 0; k < n; k++) {
+        m[c * n + k]! /= piv;
+        if (rhs) rhs[c * n + k]! /= piv;
+      }
+    }
+    for (let r = jordan ? 0 : c + 1; r < n; r++) {
+      if (r === c) continue;
+      const f = jordan ? m[r * n + c]! : m[r * n + c]! / piv;
+      if (f === 0) continue;
+      for (let k = 0; k < n; k++) {
+        const t = f * m[c * n + k]!;
+        m[r * n + k]! -= t;
+        size[r * n + k]! += Math.abs(t);
+        if (rhs) rhs[r * n + k]! -= f * rhs[c * n + k]!;
+      }
+    }
+  }
+  return { sign, pivots };
 }
 
-function equilibrated(a: Float64Array, n: number): Equilibrated | null {
-  const e = new Array<number>(n).fill(0);
-  const f = new Array<number>(n).fill(0);
-  if (!a.every((v) => Number.isFinite(v))) return { b: Float64Array.from(a), e, f, scaled: false };
-  const exp = (v: number): number => Math.floor(Math.log2(Math.abs(v)));
-  for (let i = 0; i < n; i++) {
-    const row = Array.from(a.subarray(i * n, i * n + n));
-    if (row.every((v) => v === 0)) return null;
-    e[i] = Math.max(...row.filter((v) => v !== 0).map(exp));
-  }
-  for (let j = 0; j < n; j++) {
-    const col = Array.from({ length: n }, (_, i) => ({ v: a[i * n + j]!, i })).filter((c) => c.v !== 0);
-    if (col.length === 0) return null;
-    f[j] = Math.max(...col.map((c) => exp(c.v) - e[c.i]!));
-  }
-  const b = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) b[i * n + j] = times2(a[i * n + j]!, -e[i]! - f[j]!);
-  return { b, e, f, scaled: true };
+/** A⁻¹ by Gauss-Jordan elimination; throws for a matrix singular to working precision. */
+export function invert(a: Float64Array, n: number): Float64Array {
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  if (!eliminate(a, n, true, inv)) throw new SingularMatrixError();
+  return inv;
 }
 
 /** x·2^k, in steps (k may lie beyond the exponent range of one double). */
@@ -258,86 +293,12 @@ function times2(x: number, k: number): number {
   return x * 2 ** k;
 }
 
-/** A pivot of the equilibrated matrix this small (or exactly 0) means: singular to working precision (32·n·eps, see kernels/lu.ts). */
-function pivotTolerance(m: Equilibrated, n: number): number {
-  return m.scaled ? 32 * n * Number.EPSILON : 0;
-}
-
-/** A⁻¹ = C·B⁻¹·R, with B⁻¹ by Gauss-Jordan elimination with partial pivoting. */
-export function invert(a: Float64Array, n: number): Float64Array {
-  const eq = equilibrated(a, n);
-  if (!eq) throw new SingularMatrixError();
-  const m = Float64Array.from(eq.b);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  const tol = pivotTolerance(eq, n);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
-    const piv = m[p * n + c]!;
-    if (piv === 0 || Math.abs(piv) <= tol) throw new SingularMatrixError();
-    if (p !== c) {
-      for (let k = 0; k < n; k++) {
-        [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
-        [inv[p * n + k], inv[c * n + k]] = [inv[c * n + k]!, inv[p * n + k]!];
-      }
-    }
-    for (let k = 0; k < n; k++) {
-      m[c * n + k]! /= piv;
-      inv[c * n + k]! /= piv;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r * n + c]!;
-      if (f === 0) continue;
-      for (let k = 0; k < n; k++) {
-        m[r * n + k]! -= f * m[c * n + k]!;
-        inv[r * n + k]! -= f * inv[c * n + k]!;
-      }
-    }
-  }
-  // (C·B⁻¹·R)_ij = 2^-f_i · B⁻¹_ij · 2^-e_j
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) inv[i * n + j] = times2(inv[i * n + j]!, -eq.f[i]! - eq.e[j]!);
-  return inv;
-}
-
-/**
- * det(A) = det(B)·2^(Σe + Σf) as sign, log|det| and the pivots of B (Gaussian elimination with
- * partial pivoting); null when A is singular to working precision.
- */
-function pivotsOf(a: Float64Array, n: number): { sign: number; pivots: number[]; shift: number } | null {
-  const eq = equilibrated(a, n);
-  if (!eq) return null;
-  const m = Float64Array.from(eq.b);
-  const tol = pivotTolerance(eq, n);
-  let sign = 1;
-  const pivots: number[] = [];
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
-    const piv = m[p * n + c]!;
-    if (piv === 0 || Math.abs(piv) <= tol) return null;
-    if (p !== c) {
-      sign = -sign;
-      for (let k = 0; k < n; k++) [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
-    }
-    pivots.push(piv);
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r * n + c]! / piv;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) m[r * n + k]! -= f * m[c * n + k]!;
-    }
-  }
-  const shift = eq.e.reduce((x, y) => x + y, 0) + eq.f.reduce((x, y) => x + y, 0);
-  return { sign, pivots, shift };
-}
-
 /** det(A); 0 for a matrix singular to working precision. The product is kept in range by powers of 2. */
 export function determinant(a: Float64Array, n: number): number {
-  const lu = pivotsOf(a, n);
+  const lu = eliminate(a, n, false);
   if (!lu) return 0;
   let d = lu.sign;
-  let shift = lu.shift;
+  let shift = 0;
   for (const p of lu.pivots) {
     d *= p;
     if (Math.abs(d) > 2 ** 100 || Math.abs(d) < 2 ** -100) {
@@ -349,12 +310,25 @@ export function determinant(a: Float64Array, n: number): number {
   return times2(d, shift);
 }
 
-/** log(det(A)): NaN for a negative determinant; throws for a matrix singular to working precision. */
+/** adj(A) by its definition: adj(A)_ij = (−1)^(i+j)·det(A without row j and column i). */
+export function adjugate(a: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  const minor = new Float64Array((n - 1) * (n - 1));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let k = 0;
+      for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (r !== j && c !== i) minor[k++] = a[r * n + c]!;
+      out[i * n + j] = ((i + j) % 2 === 0 ? 1 : -1) * determinant(minor, n - 1);
+    }
+  return out;
+}
+
+/** log(det(A)) = Σ log|pivot|: NaN for a negative determinant; throws for a matrix singular to working precision. */
 export function logDeterminant(a: Float64Array, n: number): number {
-  const lu = pivotsOf(a, n);
+  const lu = eliminate(a, n, false);
   if (!lu) throw new SingularMatrixError('matrix is singular to working precision: its log-determinant is -∞');
   let sign = lu.sign;
-  let log = lu.shift * Math.LN2;
+  let log = 0;
   for (const p of lu.pivots) {
     if (p < 0) sign = -sign;
     log += Math.log(Math.abs(p));

@@ -13,6 +13,7 @@ import {
   type Dim,
   type Node,
   delta,
+  makeAdj,
   makeDet,
   makeElem,
   makeInv,
@@ -151,6 +152,8 @@ export function lower(c: Checked): Lowered {
         return makeLogdet(x);
       case 'inv':
         return makeInv(x);
+      case 'adj':
+        return makeAdj(x);
       case 'diag':
         if (x.shape.length === 0) return x;
         if (x.shape.length === 1) return makeMul([{ node: x, labels: [0] }, { node: delta(x.shape[0]!), labels: [0, 1] }], 2);

@@ -30,3 +30,4 @@ export {
   einsum,
 } from './einsum.js';
 export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';
+export { adjugate } from './adjugate.js';

@@ -6,18 +6,17 @@
  * triangle holds L (unit diagonal implied), the upper triangle holds U, and
  * piv[k] is the row swapped with row k at step k (applied in order k = 0..n-1).
  *
- * Singular to working precision — decided per pivot, independently of how the rows and
- * columns are scaled. Let r_i = 2^-e_i scale row i so that its largest entry lies in [1, 2),
- * and c_j = 2^-f_j then scale column j of that so its largest entry lies in [1, 2) (both
- * exponents are integers found from the entries' binary exponents, so no scale under- or
- * overflows). B = R·A·C is A equilibrated. A is singular when B is: when some pivot of B,
- * u_kk·r_(row of k)·c_k, is exactly 0 or ≤ 32·n·eps (with B's entries of order 1, a pivot that
- * small is rounding noise; see SINGULAR_PIVOT). The elimination runs on A itself, pivoting on the largest
- * |a_ik|·r_i — the pivots partial pivoting would choose on B — so L and U are A's and the
- * scales only decide. A diagonal or triangular matrix with entries from 1e-150 to 1e150, or
- * diag(e^30, e^-30), is thus as regular as the identity; the old global threshold n·eps·max|A|
- * called it singular. A matrix with a non-finite entry has no meaningful scale: there only
- * an exact zero pivot is singular (NaN and ∞ propagate).
+ * Singular to working precision — decided per pivot, whatever the scale of A's rows and
+ * columns. Pivot u_kk is computed as a_kk − Σ_{j<k} l_kj·u_jk; its rounding error is a few eps
+ * times S_k = |u_kk| + Σ_{j<k} |l_kj·u_jk|, the size of what was added up. A pivot that is exactly
+ * 0 or at most 32·n·eps·S_k is rounding noise: A is singular to working precision. Scaling a row
+ * or a column of A scales u_kk and every term of S_k alike, so a diagonal or triangular matrix
+ * with entries from 1e-150 to 1e150, diag(e^30, e^-30), or any D1·M·D2 with M regular, is as
+ * regular as M (the old global threshold n·eps·max|A| called them singular), and a singular
+ * matrix stays singular however it is scaled. Rows are chosen as pivots by scaled partial
+ * pivoting (the largest |a_ik|·2^-e_i, 2^e_i the size of row i's largest entry), which is partial
+ * pivoting on the row-equilibrated matrix. A matrix with a non-finite entry: only an exact zero
+ * pivot is singular (NaN and ∞ propagate).
  *
  * det and log|det| come from the pivots without overflow or underflow through the product:
  * log|det| = Σ log|u_kk|, det as a mantissa and a binary exponent.
@@ -49,11 +48,13 @@ export function singularMatrix(fn: 'inv' | 'logdet', matrix: string): SingularMa
 
 const EPS = Number.EPSILON;
 /**
- * A pivot of the equilibrated matrix at most SINGULAR_PIVOT·n·eps is rounding noise. The rounding
- * level of the last pivot of an exactly singular matrix is not n·eps but up to a few hundred eps
- * (measured on random rank-deficient products X·Y and Grams X'X, n = 2…64: below 32·n·eps in
- * 99.7 % of cases, the rest from nearly singular leading blocks); a regular matrix is refused only
- * from a condition number of about 1/(32·n·eps) (2·10¹³ at n = 8) on.
+ * A pivot at most SINGULAR_PIVOT·n·eps·S_k is rounding noise (module comment). The last pivot of
+ * an exactly singular matrix is not within n·eps·S_k but up to a few hundred eps·S_k. Measured on
+ * random rank-deficient products X·Y and Grams X'X (300 of each per size, n = 2…16; 40 at 32, 64),
+ * all but 0–0.7 % fall below 32·n·eps·S_k (one of 40 at n = 32); the rest have a nearly singular
+ * leading block, which amplifies the noise, and are taken as regular with a condition number of
+ * about 1/eps. A regular matrix is refused from a condition number of about 1/(32·n·eps) on
+ * (2·10¹³ at n = 8).
  */
 export const SINGULAR_PIVOT = 32;
 /** Panel width of the blocked factorisation and solves. */
@@ -64,8 +65,6 @@ const BLOCKED_MIN_N = 96;
 // Module-level scratch: grown on demand, never shrunk.
 let luScratch = new Float64Array(0);
 let pivScratch = new Int32Array(0);
-let rowExpScratch = new Float64Array(0);
-let colExpScratch = new Float64Array(0);
 let weightScratch = new Float64Array(0);
 function ensureLU(len: number): Float64Array {
   if (luScratch.length < len) luScratch = new Float64Array(len);
@@ -76,11 +75,7 @@ function ensurePiv(len: number): Int32Array {
   return pivScratch;
 }
 function ensureScales(n: number): void {
-  if (rowExpScratch.length < n) {
-    rowExpScratch = new Float64Array(n);
-    colExpScratch = new Float64Array(n);
-    weightScratch = new Float64Array(n);
-  }
+  if (weightScratch.length < n) weightScratch = new Float64Array(n);
 }
 
 // Binary exponents read and written through the bits of a double (little-endian: word 1 holds
@@ -115,14 +110,11 @@ export function ldexp(x: number, k: number): number {
 }
 
 /**
- * Row exponents e_i and column exponents f_j of the equilibration (module comment) into the
- * scratch arrays, and the pivoting weight 2^-e_i of each row. Returns false when a row or a
- * column is entirely zero (exactly singular), null when an entry is not finite (no scaling).
+ * The pivoting weight 2^-e_i of each row (2^e_i ≤ its largest |entry| < 2^(e_i+1)) into the
+ * scratch array. False when a row is zero (exactly singular), null when an entry is not finite.
  */
-function equilibrate(n: number, A: Float64Array, aOff: number, lda: number): boolean | null {
+function rowWeights(n: number, A: Float64Array, aOff: number, lda: number): boolean | null {
   ensureScales(n);
-  const e = rowExpScratch;
-  const f = colExpScratch;
   const w = weightScratch;
   for (let i = 0; i < n; i++) {
     const r = aOff + i * lda;
@@ -133,39 +125,11 @@ function equilibrate(n: number, A: Float64Array, aOff: number, lda: number): boo
       else if (v !== v) big = NaN;
     }
     if (!(big <= Number.MAX_VALUE)) {
-      // ∞ or NaN: no meaningful scale.
-      e.fill(0, 0, n);
-      f.fill(0, 0, n);
-      w.fill(1, 0, n);
+      w.fill(1, 0, n); // ∞ or NaN: no meaningful scale
       return null;
     }
     if (big === 0) return false;
-    e[i] = binaryExponent(big);
-    w[i] = pow2(Math.min(1023, Math.max(-1022, -e[i])));
-  }
-  // Column maxima of R·A (entries ≤ 2).
-  f.fill(0, 0, n);
-  for (let i = 0; i < n; i++) {
-    const r = aOff + i * lda;
-    const wi = w[i];
-    for (let j = 0; j < n; j++) {
-      const v = Math.abs(A[r + j]) * wi;
-      if (v > f[j]) f[j] = v;
-    }
-  }
-  for (let j = 0; j < n; j++) {
-    if (f[j] > 0) {
-      f[j] = binaryExponent(f[j]);
-      continue;
-    }
-    // Zero, or every entry below 2^-1074 of its row's largest: exponents, without underflow.
-    let x = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = A[aOff + i * lda + j];
-      if (v !== 0) x = Math.max(x, binaryExponent(v) - e[i]);
-    }
-    if (x === -Infinity) return false;
-    f[j] = x;
+    w[i] = pow2(Math.min(1023, Math.max(-1022, -binaryExponent(big))));
   }
   return true;
 }
@@ -187,12 +151,10 @@ function factor(
   piv: Int32Array,
   throwOnSingular: boolean,
 ): number {
-  const scaled = equilibrate(n, A, aOff, lda);
-  if (scaled === false) return singular(throwOnSingular);
-  const e = rowExpScratch;
-  const f = colExpScratch;
+  const finite = rowWeights(n, A, aOff, lda);
+  if (finite === false) return singular(throwOnSingular);
   const w = weightScratch;
-  const tol = scaled ? SINGULAR_PIVOT * n * EPS : 0;
+  const tol = finite ? SINGULAR_PIVOT * n * EPS : 0;
   let sign = 1;
   // Right-looking blocked LU (LAPACK getrf order). For each panel of NB
   // columns: factor the panel with partial pivoting (row swaps span whole
@@ -222,17 +184,20 @@ function factor(
           A[rk + j] = A[rp + j];
           A[rp + j] = t;
         }
-        let t = e[k];
-        e[k] = e[p];
-        e[p] = t;
-        t = w[k];
+        const t = w[k];
         w[k] = w[p];
         w[p] = t;
         sign = -sign;
       }
       const ukk = A[rk + k];
-      // The pivot of B = R·A·C. (A NaN pivot is not "singular": the elimination propagates it.)
-      if (ukk === 0 || Math.abs(ldexp(ukk, -e[k] - f[k])) <= tol) return singular(throwOnSingular);
+      // S_k = |u_kk| + Σ_{j<k} |l_kj·u_jk| (L and U of earlier columns are final, also across
+      // panels). A NaN pivot is not "singular": the elimination propagates it.
+      if (ukk === 0) return singular(throwOnSingular);
+      if (tol > 0) {
+        let size = Math.abs(ukk);
+        for (let j = 0, ju = aOff + k; j < k; j++, ju += lda) size += Math.abs(A[rk + j] * A[ju]);
+        if (Math.abs(ukk) <= tol * size) return singular(throwOnSingular);
+      }
       // Rank-1 update restricted to the panel columns (k, k1), row by row.
       for (let i = k + 1; i < n; i++) {
         const ri = aOff + i * lda;
