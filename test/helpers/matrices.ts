@@ -194,6 +194,25 @@ function singular(n: number, r: number, rand: () => number, scaled: boolean): Te
   return { name: `rank ≤ ${r} of ${n}${scaled ? ', scaled by 2^±400' : ''}`, n, a, det: null };
 }
 
+/**
+ * A sparse integer matrix P·T (T upper triangular, diagonal ±1…±3, a few off-diagonal entries),
+ * rows and columns scaled by 2^±60: regular with det = ±Π diag(T)·Π scales, exactly. Its zeros
+ * defeat a one-pass equilibration (rows, then columns), which can leave tiny pivots behind.
+ */
+function sparseScaled(n: number, rand: () => number): TestMatrix {
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    t[i * n + i] = (rand() < 0.5 ? -1 : 1) * (1 + Math.floor(3 * rand()));
+    for (let j = i + 1; j < n; j++) if (rand() < 0.3) t[i * n + j] = Math.floor(9 * rand()) - 4;
+  }
+  const perm = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[perm[i]! * n + j] = t[i * n + j]!;
+  const d = logDet(n, m);
+  const p2 = (): number[] => Array.from({ length: n }, () => 2 ** Math.round(-60 + 120 * rand()));
+  return graded(`sparse integer, scaled by 2^±60, n = ${n}`, n, m, d.logAbs, d.sign, p2(), p2());
+}
+
 /** The whole suite, sizes 1 to 8. */
 export function testMatrices(seed = 1): TestMatrix[] {
   const rand = mulberry32(seed);
@@ -217,6 +236,7 @@ export function testMatrices(seed = 1): TestMatrix[] {
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) mm[i * n + j] += m[i * n + k]! * m2[k * n + j]!;
     const mmDet = logDet(n, mm);
     out.push(graded(`product of graded matrices, n = ${n}`, n, mm, mmDet.logAbs, mmDet.sign, scales(n, rand), d2));
+    out.push(sparseScaled(n, rand));
     out.push(hilbert(n));
     out.push(illConditioned(n, rand));
     out.push({ name: `zero ${n}×${n}`, n, a: new Float64Array(n * n), det: null });

@@ -339,6 +339,12 @@ export function inverse(
   luSolve(n, n, W, 0, n, piv, out, outOff, ldo);
 }
 
+const BIG = 2 ** 500;
+const SMALL = 2 ** -500;
+function inRange(x: number): boolean {
+  return Math.abs(x) <= BIG && Math.abs(x) >= SMALL;
+}
+
 /**
  * det(A) of the n×n matrix A (not modified); 0 for a matrix singular to working precision (the
  * same decision as inverse's), det of 0×0 is 1. The product of the pivots is kept as a mantissa
@@ -350,15 +356,23 @@ export function det(n: number, A: Float64Array, aOff: number, lda: number): numb
   const W = copyToScratch(n, A, aOff, lda);
   const sign = factor(n, W, 0, n, ensurePiv(n), false);
   if (sign === 0) return 0;
+  // Factors and the running product are brought into [2^-500, 2^500] (by their binary exponent)
+  // only when they leave it, so a product of two never over- or underflows.
   let m: number = sign;
   let exp = 0;
   for (let i = 0; i < n; i++) {
-    const u = W[i * n + i];
-    const eu = binaryExponent(u); // (NaN and ∞ pivots propagate through ldexp)
-    m *= ldexp(u, -eu);
-    const em = binaryExponent(m);
-    m = ldexp(m, -em);
-    exp += eu + em;
+    let u = W[i * n + i];
+    if (!inRange(u)) {
+      const eu = binaryExponent(u); // (NaN and ∞ pivots propagate through ldexp)
+      u = ldexp(u, -eu);
+      exp += eu;
+    }
+    m *= u;
+    if (!inRange(m)) {
+      const em = binaryExponent(m);
+      m = ldexp(m, -em);
+      exp += em;
+    }
   }
   return ldexp(m, exp);
 }
