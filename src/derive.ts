@@ -124,6 +124,20 @@ export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, know
   return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, sizeNamesOf(r), known);
 }
 
+/**
+ * How messages name a matrix of a result (the argument of an inv or logdet that turns out
+ * singular): the user's text for it where the expression has one, else its printed matrix form.
+ */
+export function matrixNamesOf(r: Result): (n: Node) => string {
+  const names = r.analysis.lowered.matrixNames;
+  return (n) => {
+    const given = names.get(n);
+    if (given !== undefined) return given;
+    const m = toMatrix(n);
+    return m ? toText(m.ast) : 'a matrix of the result';
+  };
+}
+
 /** Display names of a result's size symbols (n, m, …), for messages. */
 export function sizeNamesOf(r: Result): { get(d: Dim): string | undefined } {
   return { get: (d: Dim) => r.analysis.lowered.sizeNames.get(d) ?? r.analysis.checked.sizeName(d) };

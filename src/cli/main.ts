@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { derive, MAX_ORDER, noMatrixReason, sizeNamesOf } from '../derive.js';
+import { derive, MAX_ORDER, matrixNamesOf, noMatrixReason, sizeNamesOf } from '../derive.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
@@ -48,7 +48,7 @@ Input language (matrixcalculus.org style):
   + -  * (matrix product, or scaling by a scalar)  / (by a scalar)  .* ./ (element-wise)
   ^ (scalar power, A^k integer matrix power, A^-1 inverse)  .^ (element-wise power)  ' (transpose)
   sin cos tan arcsin arccos arctan exp log tanh abs sign relu sqrt sigmoid softplus (element-wise)
-  sum norm1 norm2 tr det logdet inv diag vector(c) matrix(c) eye
+  sum norm1 norm2 tr det logdet inv adj diag vector(c) matrix(c) eye
   Types by name: a–g and Greek names (alpha, lambda, …) are scalars, h–z vectors, A–Z matrices;
   --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.
 
@@ -248,7 +248,8 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
   const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
   const values = readPoint(at, io);
-  const [v] = compileNodes({ roots: [r.node], vars: [...r.analysis.lowered.vars.values()], sizeNames: sizeNamesOf(r) })(values) as [Tensor];
+  const vars = [...r.analysis.lowered.vars.values()];
+  const [v] = compileNodes({ roots: [r.node], vars, sizeNames: sizeNamesOf(r), matrixName: matrixNamesOf(r) })(values) as [Tensor];
   const bad = v.data.filter((x) => !Number.isFinite(x)).length;
   if (bad > 0)
     io.err(`note: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not finite (printed as null): the point is outside the domain of a function (log, sqrt, inv, …)\n`);

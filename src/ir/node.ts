@@ -95,6 +95,11 @@ export interface LogdetNode extends Common {
   readonly kind: 'logdet';
   readonly arg: Node;
 }
+/** The adjugate adj(A) = det(A)·A⁻¹ where A is invertible, and defined (a polynomial) everywhere. */
+export interface AdjNode extends Common {
+  readonly kind: 'adj';
+  readonly arg: Node;
+}
 
 export type Node =
   | VarNode
@@ -107,7 +112,8 @@ export type Node =
   | PowvNode
   | InvNode
   | DetNode
-  | LogdetNode;
+  | LogdetNode
+  | AdjNode;
 
 export type NodeKind = Node['kind'];
 export type NodeOf<K extends NodeKind> = Extract<Node, { kind: K }>;
@@ -164,6 +170,7 @@ function structuralHash(f: Fields<Node>): number {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       return hashString(`${f.kind}|${f.arg.h}`);
   }
 }
@@ -427,6 +434,10 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   }
   if (coef === 0) return zeros(outShape);
 
+  // det(M)·M⁻¹ is adj(M), which unlike the product is defined where M is singular;
+  // det(M)^-1·adj(M) is M⁻¹ again (both need det(M) ≠ 0).
+  foldAdjugates(fs);
+
   // 2. Contract identity deltas: δ_ab with a summed renames a to b (or is a vector of ones).
   contractDeltas(fs, rank);
 
@@ -447,6 +458,28 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
   mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/**
+ * A factor det(M)^k with a factor M⁻¹, k a positive integer → det(M)^(k−1)·adj(M);
+ * a factor det(M)^k with a factor adj(M), k < 0 → det(M)^(k+1)·M⁻¹ (the same domain: det(M) ≠ 0).
+ */
+function foldAdjugates(fs: MFactor[]): void {
+  for (let k = 0; k < fs.length; k++) {
+    const d = fs[k]!.node;
+    const [m, exp] = d.kind === 'det' ? [d.arg, 1] : d.kind === 'pow' && d.base.kind === 'det' ? [d.base.arg, d.exp] : [undefined, 0];
+    if (m === undefined) continue;
+    const toAdj = Number.isInteger(exp) && exp >= 1;
+    if (!toAdj && exp >= 0) continue;
+    const from = toAdj ? 'inv' : 'adj';
+    const i = fs.findIndex((f) => f.node.kind === from && f.node.arg === m);
+    if (i < 0) continue;
+    fs[i] = { node: toAdj ? makeAdj(m) : makeInv(m), labels: fs[i]!.labels };
+    const rest = toAdj ? exp - 1 : exp + 1;
+    if (rest === 0) fs.splice(k, 1);
+    else fs[k] = { node: makePow(makeDet(m), rest), labels: [] };
+    k = -1; // start over: more pairs may remain
+  }
 }
 
 function contractDeltas(fs: MFactor[], rank: number): void {
@@ -791,6 +824,7 @@ export function isSymmetric(n: Node): boolean {
       break;
     case 'elem':
     case 'inv':
+    case 'adj':
       r = isSymmetric(n.arg);
       break;
     case 'pow':
@@ -1007,6 +1041,16 @@ export function makeLogdet(a: Node): Node {
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
 }
 
+export function makeAdj(a: Node): Node {
+  if (a.shape.length === 0) return scalar(1); // the adjugate of a 1×1 matrix is [1]
+  if (a.kind === 'delta') return a; // adj(I) = I
+  // adj(A⁻¹) = det(A⁻¹)·A = A/det(A) (where A⁻¹ exists at all)
+  if (a.kind === 'inv') return makeMul([{ node: makePow(makeDet(a.arg), -1), labels: [] }, { node: a.arg, labels: [0, 1] }], 2);
+  const perm = asPermutation(a);
+  if (perm) return transpose(makeAdj(perm.base)); // adj(A') = adj(A)'
+  return intern<AdjNode>(`adj|${a.id}`, { kind: 'adj', arg: a, shape: a.shape });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Traversal helpers
 
@@ -1024,6 +1068,7 @@ export function children(n: Node): Node[] {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       return [n.arg];
     case 'pow':
       return [n.base];
@@ -1055,6 +1100,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeDet(f(n.arg));
     case 'logdet':
       return makeLogdet(f(n.arg));
+    case 'adj':
+      return makeAdj(f(n.arg));
   }
 }
 

@@ -21,7 +21,7 @@ export {
 } from './elementwise.js';
 export { sum, sumsq, asum, trace, rowSums, colSums } from './reduce.js';
 export { transpose } from './transpose.js';
-export { SingularMatrixError, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
+export { SingularMatrixError, singularMatrix, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
 export {
   type EinsumPlan,
   type EinsumLabels,
@@ -30,3 +30,4 @@ export {
   einsum,
 } from './einsum.js';
 export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';
+export { adjugate } from './adjugate.js';
