@@ -6,6 +6,7 @@
 import { derivative, generateCode, type Derivative } from '../src/index.js';
 import { resultSizes } from '../src/derive.js';
 import type { Tensor } from '../src/tensor.js';
+import { count } from './budget.js';
 import { analyzeState, declarations, toProblem, type Analyzed, type Problem } from './analysis.js';
 import { codeOutputs, describeReturns, LANG_NAMES } from './code.js';
 import { checkAt, evaluateAt, parsePoint, pointToJson, randomPoint, type NumericPoint } from './numeric.js';
@@ -76,7 +77,7 @@ function numbers(req: NumbersRequest): NumbersReply {
         numbers: undefined,
         problem: {
           kind: 'error',
-          message: `at these sizes the derivative has ${entries.toLocaleString('en')} entries; the page shows at most ${MAX_ENTRIES.toLocaleString('en')}: choose smaller sizes`,
+          message: `at these sizes the derivative has ${count(entries)} entries; the page shows at most ${count(MAX_ENTRIES)}: choose smaller sizes`,
           span: undefined,
         },
       };
