@@ -80,11 +80,6 @@ export function declarations(lets: ReadonlyMap<string, DeclaredType>): Declarati
   return Object.fromEntries(lets);
 }
 
-/** Variable names in order of first appearance (as the checker orders them). */
-export function variableNames(ast: Ast): string[] {
-  return variableOrder(ast).map((v) => v.name);
-}
-
 /** The variable to differentiate by when the state names none that occurs: a vector first, then a matrix. */
 export function chooseWrt(names: readonly string[], wanted: string, typeOf: (n: string) => DeclaredType | undefined): string {
   if (names.includes(wanted)) return wanted;

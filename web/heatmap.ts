@@ -5,7 +5,7 @@
  * from small values, entries that are not finite in black, and the blocks of the vec layout
  * outlined. Hovering or moving with the arrow keys over a cell shows its indices and value.
  */
-import { cellIndex, offsetOf, type View } from './tensorview.js';
+import { cellIndex, offsetOf, sliceOffsets, type View } from './tensorview.js';
 
 /** ColorBrewer RdBu, reversed: -1 → dark blue, 0 → near white, +1 → dark red. */
 const DIVERGING = ['#053061', '#2166ac', '#4393c3', '#92c5de', '#d1e5f0', '#f7f7f7', '#fddbc7', '#f4a582', '#d6604d', '#b2182b', '#67001f'].map(
@@ -19,7 +19,7 @@ const MOVES: ReadonlyMap<string, readonly [number, number]> = new Map([
   ['ArrowLeft', [0, -1]],
   ['ArrowRight', [0, 1]],
 ]);
-/** Largest cell drawn, and the size the drawing aims at. */
+/** Largest cell drawn, and the height the drawing may take (or the width, if that is more). */
 const MAX_CELL_PX = 28;
 const TARGET_HEIGHT_PX = 520;
 
@@ -31,6 +31,13 @@ export function divergingColour(t: number): readonly [number, number, number] {
   const a = DIVERGING[i]!;
   const b = DIVERGING[i + 1]!;
   return [Math.round(a[0] + f * (b[0] - a[0])), Math.round(a[1] + f * (b[1] - a[1])), Math.round(a[2] + f * (b[2] - a[2]))];
+}
+
+/** The scale at 1,023 levels, looked up while painting. */
+const LEVELS = 1023;
+const LUT: readonly (readonly [number, number, number])[] = Array.from({ length: LEVELS }, (_, i) => divergingColour((2 * i) / (LEVELS - 1) - 1));
+function lookUp(t: number): readonly [number, number, number] {
+  return LUT[Math.round(((Math.max(-1, Math.min(1, t)) + 1) / 2) * (LEVELS - 1))]!;
 }
 
 /** Largest |v| over the finite entries (1 where there are none, so that the scale is defined). */
@@ -90,7 +97,7 @@ export class HeatMap {
   show(input: HeatInput, availableWidth: number): void {
     this.input = input;
     const { view } = input;
-    this.cell = Math.max(1, Math.min(MAX_CELL_PX, Math.floor(availableWidth / view.nCols), Math.floor(TARGET_HEIGHT_PX / view.nRows)));
+    this.cell = Math.max(1, Math.min(MAX_CELL_PX, Math.floor(availableWidth / view.nCols), Math.floor(Math.max(TARGET_HEIGHT_PX, availableWidth) / view.nRows)));
     this.base = this.paint(input);
     const w = view.nCols * this.cell;
     const h = view.nRows * this.cell;
@@ -132,16 +139,18 @@ export class HeatMap {
 
   /** One pixel per entry, then scaled up without smoothing. */
   private paint(input: HeatInput): HTMLCanvasElement {
-    const { view, scale } = input;
+    const { view, scale, data, pattern } = input;
     const small = document.createElement('canvas');
     small.width = view.nCols;
     small.height = view.nRows;
     const ctx = small.getContext('2d')!;
     const img = ctx.createImageData(view.nCols, view.nRows);
+    const { base, rows, cols } = sliceOffsets(view, input.slice);
     for (let r = 0; r < view.nRows; r++)
       for (let c = 0; c < view.nCols; c++) {
-        const e = this.cellAt(r, c);
-        const rgb = e.structuralZero ? ZERO_RGB : Number.isFinite(e.value) ? divergingColour(e.value / scale) : NAN_RGB;
+        const at = base + rows[r]! + cols[c]!;
+        const v = data[at]!;
+        const rgb = pattern[at] === 0 ? ZERO_RGB : Number.isFinite(v) ? lookUp(v / scale) : NAN_RGB;
         const p = (r * view.nCols + c) * 4;
         img.data[p] = rgb[0];
         img.data[p + 1] = rgb[1];

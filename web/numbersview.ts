@@ -4,6 +4,7 @@
  * point with its legend, slice selectors (order 3 and up) and readout.
  */
 import type { Problem } from './analysis.js';
+import { count } from './budget.js';
 import { el } from './dom.js';
 import { divergingColour, formatValue, HeatMap, scaleOf } from './heatmap.js';
 import { describeCheck, describeSizes } from './numeric.js';
@@ -123,7 +124,7 @@ export class NumbersView {
     const sizes = describeSizes(n.sizes);
     this.ui.about.textContent =
       `The ${kindName(n)} of f by ${n.wrt} at the point${sizes ? ` (${sizes})` : ''}: ${dims}, drawn as ${view.nRows}×${view.nCols}` +
-      `${view.slices.length ? ' per slice' : ''}. ${zeros} of ${n.pattern.length} entries are structural zeros (zero at every point).${vecNote(view)}`;
+      `${view.slices.length ? ' per slice' : ''}. ${count(zeros)} of ${count(n.pattern.length)} entries are structural zeros (zero at every point).${vecNote(view)}`;
     this.ui.legendMin.textContent = formatValue(-this.shown.scale);
     this.ui.legendMax.textContent = formatValue(this.shown.scale);
     this.draw();

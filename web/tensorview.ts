@@ -90,3 +90,14 @@ export function offsetOf(shape: readonly number[], index: readonly number[]): nu
   for (let a = 0; a < shape.length; a++) o = o * shape[a]! + index[a]!;
   return o;
 }
+
+/**
+ * Row-major offsets of a slice's cells, as base + rows[r] + cols[c] (the offset is linear in the
+ * index, and rows, columns and slices own disjoint axes): a whole slice without allocating per cell.
+ */
+export function sliceOffsets(v: View, slice: readonly number[]): { base: number; rows: Int32Array; cols: Int32Array } {
+  const base = offsetOf(v.shape, cellIndex(v, slice, 0, 0));
+  const rows = Int32Array.from({ length: v.nRows }, (_, r) => offsetOf(v.shape, cellIndex(v, slice, r, 0)) - base);
+  const cols = Int32Array.from({ length: v.nCols }, (_, c) => offsetOf(v.shape, cellIndex(v, slice, 0, c)) - base);
+  return { base, rows, cols };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellIndex, offsetOf, tensorView, type View } from '../../web/tensorview.js';
+import { cellIndex, offsetOf, sliceOffsets, tensorView, type View } from '../../web/tensorview.js';
 
 /** Every display cell of every slice, as row-major offsets into the tensor. */
 function allOffsets(v: View): number[] {
@@ -78,6 +78,23 @@ describe('the 2-D layout of a derivative for the heat map', () => {
       const n = shape.reduce((p, s) => p * s, 1);
       expect(offsets.length, JSON.stringify(shape)).toBe(n);
       expect(new Set(offsets).size, JSON.stringify(shape)).toBe(n);
+    }
+  });
+});
+
+describe('slice offsets', () => {
+  it('equal the offsets of cellIndex, cell by cell', () => {
+    const cases: [number[], number, number, number, number[]][] = [
+      [[3, 4, 3, 4], 0, 2, 2, []],
+      [[5, 3, 4], 1, 2, 1, []],
+      [[2, 3, 2, 3, 2, 3], 0, 2, 3, [4]],
+      [[4, 3, 3, 3], 1, 1, 3, [2, 1]],
+      [[3, 4], 0, 2, 1, []],
+    ];
+    for (const [shape, e, w, k, slice] of cases) {
+      const v = tensorView(shape, e, w, k);
+      const { base, rows, cols } = sliceOffsets(v, slice);
+      for (let r = 0; r < v.nRows; r++) for (let c = 0; c < v.nCols; c++) expect(base + rows[r]! + cols[c]!).toBe(offsetOf(shape, cellIndex(v, slice, r, c)));
     }
   });
 });
