@@ -95,6 +95,8 @@ let state: State = opened.state;
 /** Notices about the link the page was opened with; they go at the first change the user makes. */
 let linkNotices: readonly string[] = opened.notices;
 let current: Computed | undefined;
+/** The request key current answers. */
+let currentKey: string | undefined;
 /** A point pasted as JSON, used instead of the random one until the user goes back to it. */
 let pastedPoint: string | undefined;
 /** What each output shows, so that it is asked for again only when its inputs change. */
@@ -152,15 +154,17 @@ function outcomeProblem(o: Outcome<unknown>): Problem | undefined {
 function update(): void {
   writeUrl();
   renderControls();
-  const sent = request(
-    { kind: 'derive', state },
-    (r) => showComputed(r.computed),
-    (p) => showComputed({ vars: undefined, wrt: state.wrt, shown: undefined, problem: p, notices: [] }),
-    false,
-    (r) => showChecked(r.computed),
+  const req = { kind: 'derive', state } as const;
+  const key = keyOf(req);
+  const answer = (c: Computed): void => {
+    currentKey = key;
+    showComputed(c);
+  };
+  const sent = request(req, (r) => answer(r.computed), (p) => answer({ vars: undefined, wrt: state.wrt, shown: undefined, problem: p, notices: [] }), false, (r) =>
+    showChecked(r.computed),
   );
-  // The same expression, variable, order and types: only the presentation changed.
-  if (!sent && current) showComputed(current);
+  // The same expression, variable, order and types, answered: only the presentation changed.
+  if (!sent && current && currentKey === key) showComputed(current);
   requestTab();
 }
 
@@ -194,9 +198,9 @@ function request<R extends Request>(
   return true;
 }
 
-function requestTab(force = false): void {
-  if (state.tab === 'code') request({ kind: 'code', state }, showCode, showCodeProblem, force);
-  if (state.tab === 'numbers') requestNumbers(false, force);
+function requestTab(): void {
+  if (state.tab === 'code') request({ kind: 'code', state }, showCode, showCodeProblem);
+  if (state.tab === 'numbers') requestNumbers(false);
 }
 
 /** The key of the last numbers that were checked: a check result stays while the numbers are the same. */
