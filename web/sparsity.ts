@@ -46,8 +46,9 @@ const RULES: { readonly [K in NodeKind]: (n: NodeOf<K>, c: Ctx) => Pattern } = {
   elem: (n, c) => (elemValue(n.fn, 0) === 0 ? c.arg(n.arg).slice() : full(c)),
   pow: (n, c) => (n.exp > 0 ? c.arg(n.base).slice() : full(c)),
   powv: (_n, c) => full(c),
-  // The inverse of a structured matrix can be dense; claim nothing.
+  // The inverse (or adjugate) of a structured matrix can be dense; claim nothing.
   inv: (_n, c) => full(c),
+  adj: (_n, c) => full(c),
   det: (_n, c) => full(c),
   logdet: (_n, c) => full(c),
 };
