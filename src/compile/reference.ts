@@ -166,12 +166,24 @@ function einsum(n: Node & { kind: 'mul' }, memo: Map<Node, Tensor>, sizes: Sizes
   const r = n.shape.length;
   const output = Array.from({ length: r }, (_, i) => i);
   let acc: Labeled = { labels: [], data: Float64Array.of(1) };
-  n.factors.forEach((f, k) => {
-    const later = new Set([...output, ...n.factors.slice(k + 1).flatMap((g) => g.labels)]);
+  const left = [...n.factors];
+  const volume = (labels: Iterable<number>): number => {
+    let v = 1;
+    for (const l of new Set(labels)) v *= dims.get(l)!;
+    return v;
+  };
+  while (left.length > 0) {
+    // Greedily the factor whose step visits the fewest assignments (ties: the earliest), so that
+    // no ordering of the factors builds a needlessly large intermediate.
+    let best = 0;
+    for (let k = 1; k < left.length; k++)
+      if (volume([...acc.labels, ...left[k]!.labels]) < volume([...acc.labels, ...left[best]!.labels])) best = k;
+    const f = left.splice(best, 1)[0]!;
+    const later = new Set([...output, ...left.flatMap((g) => g.labels)]);
     const involved = [...new Set([...acc.labels, ...f.labels])];
-    const keep = k === n.factors.length - 1 ? output : involved.filter((l) => later.has(l));
+    const keep = left.length === 0 ? output : involved.filter((l) => later.has(l));
     acc = step(acc, { labels: [...f.labels], data: memo.get(f.node)!.data }, involved, keep, dims);
-  });
+  }
   return { shape, data: acc.data };
 }
 
