@@ -4,6 +4,10 @@
  * engine runs in a worker (worker.ts, through jobs.ts), so the page answers every keystroke at
  * once; work that is no longer wanted is abandoned, long work shows "working…" and "stop", and
  * work past the time limit ends with a message.
+ *
+ * The Result tab's panel says in data-state whether what it shows answers the state: 'working'
+ * from a change until the answer is on the page, then 'done' (a result, typeset or as text),
+ * 'error' (an error, the time limit, "stop") or 'empty' (no input, or input not finished yet).
  */
 import 'katex/dist/katex.min.css';
 import './style.css';
@@ -151,20 +155,33 @@ function outcomeProblem(o: Outcome<unknown>): Problem | undefined {
 
 // ---------------------------------------------------------------- state → requests → page
 
+type ResultState = 'empty' | 'working' | 'done' | 'error';
+
+/** Counts changes of the state, so that a result that finishes rendering late says 'done' only if it still answers the state. */
+let turn = 0;
+
+/** The state changed: until its answer is on the page, the Result tab is 'working'. */
+function pending(): void {
+  turn++;
+  ui.panel.dataset['state'] = 'working' satisfies ResultState;
+}
+
 function update(): void {
+  pending();
   writeUrl();
   renderControls();
   const req = { kind: 'derive', state } as const;
   const key = keyOf(req);
   const answer = (c: Computed): void => {
     currentKey = key;
-    showComputed(c);
+    // An answer that comes while a newer input waits for its debounce is shown, but is not the answer.
+    showComputed(c, key === keyOf({ kind: 'derive', state }));
   };
   const sent = request(req, (r) => answer(r.computed), (p) => answer({ vars: undefined, wrt: state.wrt, shown: undefined, problem: p, notices: [] }), false, (r) =>
     showChecked(r.computed),
   );
   // The same expression, variable, order and types, answered: only the presentation changed.
-  if (!sent && current && currentKey === key) showComputed(current);
+  if (!sent && current && currentKey === key) showComputed(current, true);
   requestTab();
 }
 
@@ -236,14 +253,20 @@ const messageActions: MessageActions = {
   chooseType: (name) => focusType({ body: ui.varsBody, wrt: ui.wrt }, name),
 };
 
-function showComputed(c: Computed): void {
+/** Shows an answer; `answers`: it answers the state (else the Result tab stays 'working'). */
+function showComputed(c: Computed, answers: boolean): void {
   current = c;
   // Empty input clears the table; a text that does not parse keeps the last variables, and so
   // does work that ended without an answer (time limit, stop).
   if (c.vars) renderVars({ body: ui.varsBody, wrt: ui.wrt }, c.vars, c.wrt);
   writeUrl();
   renderMessage(ui, state.expr, c.problem, c.notices, linkNotices, messageActions);
-  renderResult(ui, c, state);
+  const at = turn;
+  const settle = (s: ResultState): void => {
+    if (answers && at === turn) ui.panel.dataset['state'] = s;
+  };
+  renderResult(ui, c, state, () => settle('done'));
+  if (!c.shown) settle(c.problem === undefined || c.problem.kind === 'empty' || c.problem.kind === 'unfinished' ? 'empty' : 'error');
   if (state.tab === 'result') ui.status.textContent = c.shown ? announce(c, state) : c.problem && c.problem.kind !== 'unfinished' ? c.problem.message : '';
 }
 
@@ -290,6 +313,7 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 function setState(next: Partial<State>, debounce = false): void {
   state = { ...state, ...next };
   linkNotices = [];
+  pending();
   clearTimeout(timer);
   if (debounce) timer = setTimeout(update, DEBOUNCE_MS);
   else update();
