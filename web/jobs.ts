@@ -91,6 +91,7 @@ export class Jobs {
    * limit, and ends at once if it has already run longer.
    */
   setLimit(ms: number): void {
+    if (ms === this.limitMs) return;
     this.limitMs = ms;
     const c = this.current;
     if (c) this.armLimit(c);

@@ -3,7 +3,7 @@
  * changes the state and calls update(); typing is debounced, everything else is immediate. The
  * engine runs in a worker (worker.ts, through jobs.ts), so the page answers every keystroke at
  * once; work that is no longer wanted is abandoned, long work shows "working…" and "stop", and
- * work past the time limit ends with a message.
+ * work past the time limit (the user's to set, kept in the link) ends with a message.
  *
  * The Result tab's panel says in data-state whether what it shows answers the state: 'working'
  * from a change until the answer is on the page, then 'done' (a result, typeset or as text),
@@ -21,15 +21,25 @@ import { renderMessage, problemParts, type MessageActions } from './messageview.
 import { NumbersView } from './numbersview.js';
 import type { CodeReply, ReplyOf, Request } from './protocol.js';
 import { announce, renderResult, resultForms } from './resultview.js';
-import { decodeLink, encodeState, isCodeLang, isDeclaredType, type CodeLang, type Notation, type State, type Tab } from './state.js';
+import {
+  decodeLink,
+  encodeState,
+  isCodeLang,
+  isDeclaredType,
+  isTimeLimit,
+  MAX_LIMIT,
+  MIN_LIMIT,
+  type CodeLang,
+  type Notation,
+  type State,
+  type Tab,
+} from './state.js';
 import { setUpTabs } from './tabs.js';
 import { focusType, renderVars } from './vars.js';
 import workerUrl from './worker.ts?worker&url';
 
 /** Typing pauses this long before the expression is sent. */
 const DEBOUNCE_MS = 150;
-/** Longest the worker may take for one request. */
-const TIME_LIMIT_MS = 8000;
 /** How long abandoned work may still answer before its worker is replaced. */
 const GRACE_MS = 60;
 /** "working…" shows when work takes longer than this. */
@@ -45,6 +55,7 @@ const ui = {
   varsBody: byId('vars-body', HTMLTableSectionElement),
   wrt: byId('wrt', HTMLSelectElement),
   order: byId('order', HTMLSelectElement),
+  limit: byId('limit', HTMLInputElement),
   notation: byId('notation', HTMLFieldSetElement),
   panel: byId('panel-result', HTMLDivElement),
   inputMath: byId('input-math', HTMLSpanElement),
@@ -123,7 +134,7 @@ if (!devServer)
 const makeWorker = (): WorkerLike => new Worker(workerCopy ?? workerUrl, { type: devServer ? 'module' : 'classic' }) as unknown as WorkerLike;
 
 const jobs = new Jobs(makeWorker, {
-  limitMs: TIME_LIMIT_MS,
+  limitMs: state.limit * 1000,
   graceMs: GRACE_MS,
   busyAfterMs: BUSY_AFTER_MS,
   onBusy: (busy) => {
@@ -141,7 +152,7 @@ function outcomeProblem(o: Outcome<unknown>): Problem | undefined {
     case 'limit':
       return {
         kind: 'limit',
-        message: `this took longer than ${o.ms / 1000} s in the browser and was stopped. Try a lower order or a simpler expression; the command line (ricci derive) has no time limit.`,
+        message: `this took longer than ${o.ms / 1000} s in the browser and was stopped. Try a lower order or a simpler expression, or a longer time limit (under the input); the command line (ricci derive) has no time limit.`,
         span: undefined,
       };
     case 'stopped':
@@ -168,6 +179,7 @@ function pending(): void {
 
 function update(): void {
   pending();
+  jobs.setLimit(state.limit * 1000);
   writeUrl();
   renderControls();
   const req = { kind: 'derive', state } as const;
@@ -285,6 +297,9 @@ function writeUrl(): void {
 function renderControls(): void {
   if (ui.expr.value !== state.expr) ui.expr.value = state.expr;
   ui.order.value = String(state.order);
+  // Not while the user edits it (an unfinished number is theirs).
+  if (document.activeElement !== ui.limit || Number(ui.limit.value) !== state.limit) ui.limit.value = String(state.limit);
+  ui.limit.setCustomValidity('');
   ui.lang.value = state.lang;
   const tab = TABS.get(state.tab)!;
   if (tab.getAttribute('aria-selected') !== 'true') selectTab(tab);
@@ -358,6 +373,12 @@ ui.varsBody.addEventListener('change', (ev) => {
 });
 ui.wrt.addEventListener('change', () => setState({ wrt: ui.wrt.value }));
 ui.order.addEventListener('change', () => setState({ order: Number(ui.order.value) }));
+ui.limit.addEventListener('change', () => {
+  const seconds = Number(ui.limit.value);
+  if (ui.limit.value !== '' && isTimeLimit(seconds)) setState({ limit: seconds });
+  else ui.limit.setCustomValidity(`a time limit from ${MIN_LIMIT} to ${MAX_LIMIT} seconds`);
+  ui.limit.reportValidity();
+});
 ui.lang.addEventListener('change', () => {
   if (isCodeLang(ui.lang.value)) setState({ lang: ui.lang.value });
 });
