@@ -6,7 +6,8 @@
  * marked obsolete; if its answer does not come within a short grace time, the worker is
  * terminated and a fresh one takes the next request. The same happens when a request runs past
  * the time limit (its outcome says so) and on "stop". Work is obsolete when a newer request of
- * the same kind arrives, or any request about a different expression (different `key`).
+ * the same kind arrives, or any request about a different expression (different `key`). The time
+ * limit is the user's to change (setLimit); a change applies to the work in flight too.
  */
 import type { ReplyMessage, ReplyOf, Request, RequestMessage } from './protocol.js';
 
@@ -30,7 +31,7 @@ export interface WorkerLike {
 }
 
 export interface JobsOptions {
-  /** Longest a request may run. */
+  /** Longest a request may run, at first (see setLimit). */
   readonly limitMs: number;
   /** How long obsolete work may still answer before its worker is replaced. */
   readonly graceMs: number;
@@ -52,8 +53,12 @@ interface Pending {
 
 interface Running extends Pending {
   readonly id: number;
+  /** When it was sent (Date.now()). */
+  readonly started: number;
   obsolete: boolean;
+  /** The grace timer of abandoned work. */
   timers: ReturnType<typeof setTimeout>[];
+  limitTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** The part of a request that decides which expression it is about. */
@@ -69,6 +74,7 @@ export class Jobs {
   private readonly waiting = new Map<Lane, Pending>();
   private busyTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = false;
+  private limitMs: number;
   /** How many workers were replaced (for tests and the curious). */
   restarts = 0;
 
@@ -76,7 +82,19 @@ export class Jobs {
     private readonly makeWorker: () => WorkerLike,
     private readonly opts: JobsOptions,
   ) {
+    this.limitMs = opts.limitMs;
     this.worker = this.start();
+  }
+
+  /**
+   * Changes the time limit. The work in flight keeps its start: it gets the rest of the new
+   * limit, and ends at once if it has already run longer.
+   */
+  setLimit(ms: number): void {
+    if (ms === this.limitMs) return;
+    this.limitMs = ms;
+    const c = this.current;
+    if (c) this.armLimit(c);
   }
 
   /** Sends a request; `partial` hears a first part of the answer, if the worker sends one. */
@@ -116,7 +134,7 @@ export class Jobs {
 
   /** Terminates the worker (and with it the work in flight) and starts another. */
   private replace(): void {
-    if (this.current) for (const t of this.current.timers) clearTimeout(t);
+    if (this.current) this.clearTimers(this.current);
     this.current = undefined;
     this.worker.onmessage = null;
     this.worker.onerror = null;
@@ -149,9 +167,9 @@ export class Jobs {
     const next = this.waiting.get(lane)!;
     this.waiting.delete(lane);
     const id = this.nextId++;
-    const running: Running = { ...next, id, obsolete: false, timers: [] };
-    running.timers.push(setTimeout(() => this.timedOut(running), this.opts.limitMs));
+    const running: Running = { ...next, id, started: Date.now(), obsolete: false, timers: [], limitTimer: undefined };
     this.current = running;
+    this.armLimit(running);
     this.worker.postMessage({ id, request: next.request });
     if (!this.busy && this.busyTimer === undefined)
       this.busyTimer = setTimeout(() => {
@@ -167,15 +185,26 @@ export class Jobs {
       if (!c.obsolete) c.partial?.(m.reply as never);
       return;
     }
-    for (const t of c.timers) clearTimeout(t);
+    this.clearTimers(c);
     this.current = undefined;
     if (!c.obsolete) c.resolve({ status: 'done', reply: m.reply as never });
     this.pump();
   }
 
+  /** (Re)sets the timer that ends c at its start plus the time limit. */
+  private armLimit(c: Running): void {
+    clearTimeout(c.limitTimer);
+    c.limitTimer = setTimeout(() => this.timedOut(c), Math.max(0, c.started + this.limitMs - Date.now()));
+  }
+
+  private clearTimers(c: Running): void {
+    for (const t of c.timers) clearTimeout(t);
+    clearTimeout(c.limitTimer);
+  }
+
   private timedOut(c: Running): void {
     if (this.current !== c) return;
-    if (!c.obsolete) c.resolve({ status: 'limit', ms: this.opts.limitMs });
+    if (!c.obsolete) c.resolve({ status: 'limit', ms: this.limitMs });
     this.replace();
     this.pump();
   }

@@ -3,7 +3,11 @@
  * changes the state and calls update(); typing is debounced, everything else is immediate. The
  * engine runs in a worker (worker.ts, through jobs.ts), so the page answers every keystroke at
  * once; work that is no longer wanted is abandoned, long work shows "working…" and "stop", and
- * work past the time limit ends with a message.
+ * work past the time limit (the user's to set, kept in the link) ends with a message.
+ *
+ * The Result tab's panel says in data-state whether what it shows answers the state: 'working'
+ * from a change until the answer is on the page, then 'done' (a result, typeset or as text),
+ * 'error' (an error, the time limit, "stop") or 'empty' (no input, or input not finished yet).
  */
 import 'katex/dist/katex.min.css';
 import './style.css';
@@ -17,15 +21,25 @@ import { renderMessage, problemParts, type MessageActions } from './messageview.
 import { NumbersView } from './numbersview.js';
 import type { CodeReply, ReplyOf, Request } from './protocol.js';
 import { announce, renderResult, resultForms } from './resultview.js';
-import { decodeLink, encodeState, isCodeLang, isDeclaredType, type CodeLang, type Notation, type State, type Tab } from './state.js';
+import {
+  decodeLink,
+  encodeState,
+  isCodeLang,
+  isDeclaredType,
+  isTimeLimit,
+  MAX_LIMIT,
+  MIN_LIMIT,
+  type CodeLang,
+  type Notation,
+  type State,
+  type Tab,
+} from './state.js';
 import { setUpTabs } from './tabs.js';
 import { focusType, renderVars } from './vars.js';
 import workerUrl from './worker.ts?worker&url';
 
 /** Typing pauses this long before the expression is sent. */
 const DEBOUNCE_MS = 150;
-/** Longest the worker may take for one request. */
-const TIME_LIMIT_MS = 8000;
 /** How long abandoned work may still answer before its worker is replaced. */
 const GRACE_MS = 60;
 /** "working…" shows when work takes longer than this. */
@@ -41,6 +55,7 @@ const ui = {
   varsBody: byId('vars-body', HTMLTableSectionElement),
   wrt: byId('wrt', HTMLSelectElement),
   order: byId('order', HTMLSelectElement),
+  limit: byId('limit', HTMLInputElement),
   notation: byId('notation', HTMLFieldSetElement),
   panel: byId('panel-result', HTMLDivElement),
   inputMath: byId('input-math', HTMLSpanElement),
@@ -119,7 +134,7 @@ if (!devServer)
 const makeWorker = (): WorkerLike => new Worker(workerCopy ?? workerUrl, { type: devServer ? 'module' : 'classic' }) as unknown as WorkerLike;
 
 const jobs = new Jobs(makeWorker, {
-  limitMs: TIME_LIMIT_MS,
+  limitMs: state.limit * 1000,
   graceMs: GRACE_MS,
   busyAfterMs: BUSY_AFTER_MS,
   onBusy: (busy) => {
@@ -137,7 +152,7 @@ function outcomeProblem(o: Outcome<unknown>): Problem | undefined {
     case 'limit':
       return {
         kind: 'limit',
-        message: `this took longer than ${o.ms / 1000} s in the browser and was stopped. Try a lower order or a simpler expression; the command line (ricci derive) has no time limit.`,
+        message: `this took longer than ${o.ms / 1000} s in the browser and was stopped. Try a lower order or a simpler expression, or a longer time limit (under the input); the command line (ricci derive) has no time limit.`,
         span: undefined,
       };
     case 'stopped':
@@ -151,20 +166,34 @@ function outcomeProblem(o: Outcome<unknown>): Problem | undefined {
 
 // ---------------------------------------------------------------- state → requests → page
 
+type ResultState = 'empty' | 'working' | 'done' | 'error';
+
+/** Counts changes of the state, so that a result that finishes rendering late says 'done' only if it still answers the state. */
+let turn = 0;
+
+/** The state changed: until its answer is on the page, the Result tab is 'working'. */
+function pending(): void {
+  turn++;
+  ui.panel.dataset['state'] = 'working' satisfies ResultState;
+}
+
 function update(): void {
+  pending();
+  jobs.setLimit(state.limit * 1000);
   writeUrl();
   renderControls();
   const req = { kind: 'derive', state } as const;
   const key = keyOf(req);
   const answer = (c: Computed): void => {
     currentKey = key;
-    showComputed(c);
+    // An answer that comes while a newer input waits for its debounce is shown, but is not the answer.
+    showComputed(c, key === keyOf({ kind: 'derive', state }));
   };
   const sent = request(req, (r) => answer(r.computed), (p) => answer({ vars: undefined, wrt: state.wrt, shown: undefined, problem: p, notices: [] }), false, (r) =>
     showChecked(r.computed),
   );
   // The same expression, variable, order and types, answered: only the presentation changed.
-  if (!sent && current && currentKey === key) showComputed(current);
+  if (!sent && current && currentKey === key) showComputed(current, true);
   requestTab();
 }
 
@@ -236,14 +265,20 @@ const messageActions: MessageActions = {
   chooseType: (name) => focusType({ body: ui.varsBody, wrt: ui.wrt }, name),
 };
 
-function showComputed(c: Computed): void {
+/** Shows an answer; `answers`: it answers the state (else the Result tab stays 'working'). */
+function showComputed(c: Computed, answers: boolean): void {
   current = c;
   // Empty input clears the table; a text that does not parse keeps the last variables, and so
   // does work that ended without an answer (time limit, stop).
   if (c.vars) renderVars({ body: ui.varsBody, wrt: ui.wrt }, c.vars, c.wrt);
   writeUrl();
   renderMessage(ui, state.expr, c.problem, c.notices, linkNotices, messageActions);
-  renderResult(ui, c, state);
+  const at = turn;
+  const settle = (s: ResultState): void => {
+    if (answers && at === turn) ui.panel.dataset['state'] = s;
+  };
+  renderResult(ui, c, state, () => settle('done'));
+  if (!c.shown) settle(c.problem === undefined || c.problem.kind === 'empty' || c.problem.kind === 'unfinished' ? 'empty' : 'error');
   if (state.tab === 'result') ui.status.textContent = c.shown ? announce(c, state) : c.problem && c.problem.kind !== 'unfinished' ? c.problem.message : '';
 }
 
@@ -262,6 +297,9 @@ function writeUrl(): void {
 function renderControls(): void {
   if (ui.expr.value !== state.expr) ui.expr.value = state.expr;
   ui.order.value = String(state.order);
+  // Not while the user edits it (an unfinished number is theirs).
+  if (document.activeElement !== ui.limit || Number(ui.limit.value) !== state.limit) ui.limit.value = String(state.limit);
+  ui.limit.setCustomValidity('');
   ui.lang.value = state.lang;
   const tab = TABS.get(state.tab)!;
   if (tab.getAttribute('aria-selected') !== 'true') selectTab(tab);
@@ -290,6 +328,7 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 function setState(next: Partial<State>, debounce = false): void {
   state = { ...state, ...next };
   linkNotices = [];
+  pending();
   clearTimeout(timer);
   if (debounce) timer = setTimeout(update, DEBOUNCE_MS);
   else update();
@@ -334,6 +373,12 @@ ui.varsBody.addEventListener('change', (ev) => {
 });
 ui.wrt.addEventListener('change', () => setState({ wrt: ui.wrt.value }));
 ui.order.addEventListener('change', () => setState({ order: Number(ui.order.value) }));
+ui.limit.addEventListener('change', () => {
+  const seconds = Number(ui.limit.value);
+  if (ui.limit.value !== '' && isTimeLimit(seconds)) setState({ limit: seconds });
+  else ui.limit.setCustomValidity(`a time limit from ${MIN_LIMIT} to ${MAX_LIMIT} seconds`);
+  ui.limit.reportValidity();
+});
 ui.lang.addEventListener('change', () => {
   if (isCodeLang(ui.lang.value)) setState({ lang: ui.lang.value });
 });

@@ -38,8 +38,8 @@ const INDEX_NOTE =
 
 const steps = new Steps(MAX_TYPESET_CHARS);
 
-/** Shows lines: those over the limits as text at once, the others typeset in steps. */
-export function showLines(lines: readonly Line[]): void {
+/** Shows lines: those over the limits as text at once, the others typeset in steps; then `done`. */
+export function showLines(lines: readonly Line[], done?: () => void): void {
   const typeset = [];
   for (const line of lines) {
     const why = tooBigToTypeset(line.latex);
@@ -59,7 +59,7 @@ export function showLines(lines: readonly Line[]): void {
       },
     });
   }
-  steps.start(typeset);
+  steps.start(typeset, done);
 }
 
 function useIndex(s: Shown, state: State): boolean {
@@ -82,7 +82,8 @@ function clear(ui: ResultUi): void {
   ui.shape.textContent = '';
 }
 
-export function renderResult(ui: ResultUi, c: Computed, state: State): void {
+/** Shows the result of c; `shown` hears when all of it is on the page (not where there is none). */
+export function renderResult(ui: ResultUi, c: Computed, state: State, shown?: () => void): void {
   const s = c.shown;
   const radios = [...ui.notation.querySelectorAll<HTMLInputElement>('input[name=notation]')];
   for (const b of [ui.copyLatex, ui.copyText]) b.disabled = !s;
@@ -102,7 +103,7 @@ export function renderResult(ui: ResultUi, c: Computed, state: State): void {
     { target: ui.lhs, latex: `${s.lhsLatex} =`, text: order === 1 ? `∂f/∂${c.wrt} =` : `∂^${order} f/∂${c.wrt}^${order} =` },
     { target: ui.result, latex: result.latex, text: result.text },
     { target: ui.inputMath, latex: `f = ${s.inputLatex}`, text: `f = ${s.inputText}`, preview: 160 },
-  ]);
+  ], shown);
   ui.note.textContent = s.noMatrixForm ?? (index ? INDEX_NOTE : '');
   ui.shape.textContent = `Shape of the result: ${s.shapeText}`;
   ui.copyText.textContent = s.matrixText !== null ? 'Copy as input' : 'Copy index form';

@@ -1,6 +1,6 @@
 /**
  * The page's whole state, and its round trip through the URL fragment (the permalink):
- *   #expr=x'*A*x&wrt=x&order=2&let=A:symmetric+matrix&notation=index&tab=numbers&size=n:5&seed=3
+ *   #expr=x'*A*x&wrt=x&order=2&let=A:symmetric+matrix&notation=index&tab=numbers&size=n:5&seed=3&limit=20
  * The fragment rather than the query keeps the page a plain static file on any host. Reading it
  * back validates every field; a field that cannot be used is replaced by what the page shows
  * instead, and a notice says so, so that a hand-edited or outdated link never changes silently.
@@ -14,6 +14,10 @@ import { CODE_LANGS, type CodeLang } from '../src/codegen/index.js';
 export const MAX_ORDER = 4;
 /** Largest size (n, m, …) offered for the numeric point; the heat map and the check stay quick. */
 export const MAX_SIZE = 30;
+/** The time limit of one request to the worker, in seconds: its default and its range. */
+export const DEFAULT_LIMIT = 8;
+export const MIN_LIMIT = 0.5;
+export const MAX_LIMIT = 120;
 
 export type Notation = 'matrix' | 'index';
 
@@ -40,6 +44,8 @@ export interface State {
   readonly sizes: ReadonlyMap<string, number>;
   /** Seed of the random numeric point. */
   readonly seed: number;
+  /** Longest the page works on one request, in seconds (MIN_LIMIT to MAX_LIMIT). */
+  readonly limit: number;
 }
 
 export const DEFAULT_STATE: State = {
@@ -52,6 +58,7 @@ export const DEFAULT_STATE: State = {
   lang: 'js',
   sizes: new Map(),
   seed: 1,
+  limit: DEFAULT_LIMIT,
 };
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -68,11 +75,15 @@ export function isSize(k: number): boolean {
   return Number.isInteger(k) && k >= 1 && k <= MAX_SIZE;
 }
 
+export function isTimeLimit(s: number): boolean {
+  return Number.isFinite(s) && s >= MIN_LIMIT && s <= MAX_LIMIT;
+}
+
 /**
  * The fragment for a state (without '#'). Only declarations of names that occur in `names` are
  * written, so that a link does not carry the leftovers of earlier expressions. Fields at their
- * defaults (matrix notation, the Result tab, JavaScript, seed 1) are left out, as in links older
- * than them.
+ * defaults (matrix notation, the Result tab, JavaScript, seed 1, the default time limit) are left
+ * out, as in links older than them.
  */
 export function encodeState(s: State, names?: ReadonlySet<string>): string {
   const p = new URLSearchParams();
@@ -85,6 +96,7 @@ export function encodeState(s: State, names?: ReadonlySet<string>): string {
   if (s.lang !== 'js') p.set('lang', s.lang);
   for (const [name, k] of s.sizes) p.append('size', `${name}:${k}`);
   if (s.seed !== 1) p.set('seed', String(s.seed));
+  if (s.limit !== DEFAULT_LIMIT) p.set('limit', String(s.limit));
   return p.toString();
 }
 
@@ -101,8 +113,8 @@ function pair(l: string): [string, string] | undefined {
 }
 
 /**
- * The state a fragment describes, and notices for the fields it could not use: an order out of
- * range is brought into range, other invalid fields take their defaults.
+ * The state a fragment describes, and notices for the fields it could not use: an order or a time
+ * limit out of range is brought into range, other invalid fields take their defaults.
  */
 export function decodeLink(fragment: string, defaults: State = DEFAULT_STATE): Decoded {
   const p = new URLSearchParams(fragment.replace(/^#/, ''));
@@ -141,6 +153,12 @@ export function decodeLink(fragment: string, defaults: State = DEFAULT_STATE): D
   const seed = Number.isInteger(seedValue) && seedValue >= 0 && seedValue < 2 ** 32 ? seedValue : 1;
   if (seedText !== null && String(seed) !== seedText) notices.push(`The link's seed ${show(seedText)} is not a whole number below 2³²; seed 1 is used.`);
 
+  const limitText = p.get('limit');
+  const limitValue = limitText === null || !/^\d+(\.\d+)?$/.test(limitText) ? NaN : Number(limitText);
+  const limit = Number.isFinite(limitValue) ? Math.min(MAX_LIMIT, Math.max(MIN_LIMIT, limitValue)) : DEFAULT_LIMIT;
+  if (limitText !== null && limit !== limitValue)
+    notices.push(`The link asks for a time limit of ${show(limitText)} s; the page allows ${MIN_LIMIT} to ${MAX_LIMIT} s, so it uses ${limit} s.`);
+
   const notationText = p.get('notation');
   const notation: Notation = notationText === 'index' ? 'index' : 'matrix';
   if (notationText !== null && notationText !== notation) notices.push(`The link's notation ${show(notationText)} is unknown; matrix notation is shown.`);
@@ -153,7 +171,7 @@ export function decodeLink(fragment: string, defaults: State = DEFAULT_STATE): D
   const lang = isCodeLang(langText) ? langText : 'js';
   if (langText !== null && langText !== lang) notices.push(`The link's language ${show(langText)} is unknown; JavaScript is shown.`);
 
-  return { state: { expr, wrt, order, lets, notation, tab, lang, sizes, seed }, notices };
+  return { state: { expr, wrt, order, lets, notation, tab, lang, sizes, seed, limit }, notices };
 }
 
 /** The state a fragment describes; fields that cannot be used take their defaults (see decodeLink). */

@@ -118,6 +118,19 @@ export async function waitForResult(page: Page, ok: (latex: string) => boolean, 
   throw new Error(`expected the result to be ${what}, but it is ${JSON.stringify(latex)}`);
 }
 
+/** What the Result tab says of itself (data-state): 'working' until what it shows answers the input. */
+export type ResultState = 'empty' | 'working' | 'done' | 'error';
+
+export async function resultState(page: Page): Promise<ResultState> {
+  return (await page.getAttribute('#panel-result', 'data-state')) as ResultState;
+}
+
+/** Waits until the Result tab answers the input (a result, typeset or as text; an error; nothing to do); returns which. */
+export async function waitForAnswer(page: Page, timeoutMs = 10_000): Promise<Exclude<ResultState, 'working'>> {
+  await page.locator('#panel-result:not([data-state=working])').waitFor({ state: 'attached', timeout: timeoutMs });
+  return (await resultState(page)) as Exclude<ResultState, 'working'>;
+}
+
 /** Visible text of the typeset result. */
 export async function resultText(page: Page): Promise<string> {
   return compact((await page.locator(`${RESULT} .katex-html`).textContent()) ?? '');

@@ -18,15 +18,23 @@ import {
   RESULT,
   RESULTS,
   resultLatex,
+  resultState,
   resultText,
   setExpr,
   unnamedControls,
   useBrowser,
+  waitForAnswer,
   waitForCode,
   waitForResult,
 } from './browser.js';
 
 useBrowser();
+
+/**
+ * A short input whose fourth derivative takes seconds (its index form alone is 5 MB of LaTeX):
+ * work far longer than a 0.5 s time limit, and than a click on "stop".
+ */
+const HEAVY = "logdet(diag(softplus((sqrt(sigmoid(x)) - x)*(X'*y + 0.5*w)'*(y*x'*x)*w'*y)) + eye)";
 
 describe('web calculator', () => {
   it("x'*A*x, order 2: the Hessian is A + Aᵀ, and 2A once A is marked symmetric", async () => {
@@ -220,7 +228,8 @@ describe('web calculator', () => {
     });
     await context.setOffline(true);
     // Work abandoned offline: its worker is replaced, from the copy of the worker kept in memory.
-    await setExpr(page, 'tr(A^1000)');
+    await setExpr(page, HEAVY);
+    await page.selectOption('[data-testid=order]', '4');
     await page.locator('[data-testid=busy].on').waitFor();
     await setExpr(page, 'sum(log(exp(-y.*(X*w)) + vector(1)))');
     await page.selectOption('[data-testid=wrt]', 'w');
@@ -605,44 +614,132 @@ describe('web calculator: never freezes, stays in place', () => {
   it('tr(A^1000) by A: typing is answered at once; the result or the time limit ends the work', async () => {
     const { page } = await open(`#expr=${encodeURIComponent('tr(A^1000)')}&wrt=A&order=1`);
     await typeResponsively(page, ' + tr(A)', 'tr(A^1000)');
-    await page.waitForFunction(
-      () => {
-        const e = document.querySelector<HTMLElement>('[data-testid=error]')!;
-        return (!e.hidden && /^Time limit: /.test(e.textContent ?? '')) || !!document.querySelector<HTMLElement>('[data-testid=result]')!.dataset['latex'];
-      },
-      null,
-      { timeout: 30_000 },
-    );
-    if (await page.isVisible('[data-testid=error]')) expect(await page.textContent('[data-testid=error]')).toMatch(/took longer than \d+ s in the browser and was stopped/);
+    const answer = await waitForAnswer(page, 30_000);
+    const result = await page.evaluate(() => {
+      const r = document.querySelector<HTMLElement>('[data-testid=result]')!;
+      return { latex: r.dataset['latex'] ?? '', text: r.querySelector<HTMLElement>('.text-form')?.dataset['length'] ?? '' };
+    });
+    console.log(`tr(A^1000) + tr(A): ${answer}, ${result.latex ? `typeset (${result.latex.length} characters of LaTeX)` : `as text (${result.text} characters)`}`);
+    // (Typed up to three times, see typeResponsively.)
+    const typed = await page.inputValue('[data-testid=expr]');
+    expect(typed).toMatch(/^tr\(A\^1000\)( \+ tr\(A\))+$/);
+    if (answer === 'error') expect(await page.textContent('[data-testid=error]')).toMatch(/^Time limit: this took longer than 8 s in the browser and was stopped/);
+    else {
+      expect(answer).toBe('done');
+      // Typeset, or (a large result) as text, which has no data-latex; for what was typed.
+      expect(result.latex.length > 0 || Number(result.text) > 0, JSON.stringify(result)).toBe(true);
+      expect(compact((await page.getAttribute('#input-math', 'aria-label')) ?? ''), 'the expression as read').toBe(compact(`f = ${typed}`));
+      expect((await messages(page)).error).toBeNull();
+    }
     expect(await page.getAttribute('[data-testid=busy]', 'class')).not.toContain('on');
     await page.screenshot({ path: join(RESULTS, 'web-time-limit.png') });
   });
 
-  // A short input whose fifth derivative takes minutes: the work the page must never wait for.
-  const HEAVY = "logdet(diag(softplus((sqrt(sigmoid(x)) - x)*(X'*y + 0.5*w)'*(y*x'*x)*w'*y)) + eye)";
-
-  it('heavy work: "working…" and stop show, typing is answered at once, the time limit ends it', async () => {
-    const { page } = await open(`#expr=${encodeURIComponent(HEAVY)}&wrt=x&order=5`);
-    await page.locator('[data-testid=busy].on').waitFor();
-    expect(await page.isVisible('[data-testid=stop]')).toBe(true);
-    await typeResponsively(page, ' + a', 'a heavy fifth derivative');
+  it('heavy work under a 0.5 s time limit: "working…" and stop show, the limit ends it; typing is answered at once while it runs', async () => {
+    const { page } = await open(`#expr=${encodeURIComponent(HEAVY)}&wrt=x&order=4&limit=0.5`);
+    expect(await page.inputValue('[data-testid=limit]')).toBe('0.5');
     const error = page.locator('[data-testid=error]');
-    await page.waitForFunction(() => /^Time limit: /.test(document.querySelector<HTMLElement>('[data-testid=error]')?.textContent ?? ''), null, { timeout: 30_000 });
-    expect(await error.textContent()).toMatch(/took longer than \d+ s in the browser and was stopped/);
+    const limitEnded = (): Promise<unknown> =>
+      page.waitForFunction(() => /^Time limit: /.test(document.querySelector<HTMLElement>('[data-testid=error]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await limitEnded();
+    expect(await error.textContent()).toMatch(/took longer than 0\.5 s in the browser and was stopped\. .*a longer time limit/);
+    expect(await resultState(page)).toBe('error');
+
+    // Once more, watched from inside the page (the busy time, 150 ms to 0.5 s, is too short to poll):
+    // "working…" and stop show after a moment, and go when the time limit ends the work.
+    await page.evaluate(() => {
+      const w = window as unknown as { __seen: { what: string; at: number }[] };
+      const busy = document.querySelector<HTMLElement>('[data-testid=busy]')!;
+      const stop = document.querySelector<HTMLElement>('[data-testid=stop]')!;
+      const panel = document.querySelector<HTMLElement>('#panel-result')!;
+      w.__seen = [];
+      const seen = (what: string): number => w.__seen.push({ what, at: performance.now() });
+      document.addEventListener('keydown', (ev) => ev.key === 'Enter' && seen('enter'), true);
+      new MutationObserver(() => seen(busy.classList.contains('on') ? `busy, stop ${getComputedStyle(stop).visibility}` : 'idle')).observe(busy, { attributeFilter: ['class'] });
+      new MutationObserver(() => seen(panel.dataset['state']!)).observe(panel, { attributeFilter: ['data-state'] });
+    });
+    await page.press('[data-testid=expr]', 'Enter');
+    await page.locator('#panel-result[data-state=error]').waitFor({ state: 'attached', timeout: 30_000 });
+    const seen = await page.evaluate(() => (window as unknown as { __seen: { what: string; at: number }[] }).__seen);
+    const t0 = seen[0]!.at;
+    const said = seen.map((s) => `${s.what} at ${(s.at - t0).toFixed(0)} ms`).join(', ');
+    console.log(`0.5 s time limit: ${said}`);
+    expect(seen.map((s) => s.what).filter((w, i, all) => w !== all[i - 1]), said).toEqual(['enter', 'working', 'busy, stop visible', 'idle', 'error']);
+    const at = (what: string): number => seen.find((s) => s.what === what)!.at - t0;
+    // 150 ms and 500 ms, less what the page's millisecond clock and timers may round off.
+    expect(at('busy, stop visible'), said).toBeGreaterThanOrEqual(145);
+    expect(at('error'), said).toBeGreaterThanOrEqual(495);
+    expect(await error.textContent()).toMatch(/took longer than 0\.5 s/);
+
+    // A longer limit, set on the page: the work starts again and runs while keys are typed.
+    await page.fill('[data-testid=limit]', '120');
+    await page.press('[data-testid=limit]', 'Enter');
+    await page.locator('[data-testid=busy].on').waitFor();
+    expect(new URL(page.url()).hash).toContain('limit=120');
+    expect(await resultState(page)).toBe('working');
+    await typeResponsively(page, ' + a', 'a heavy fourth derivative');
+    // Lowered again while the work runs: the work in flight ends at the new limit.
+    await page.fill('[data-testid=limit]', '0.5');
+    await page.press('[data-testid=limit]', 'Enter');
+    await limitEnded();
+    expect(await error.textContent()).toMatch(/took longer than 0\.5 s/);
     expect(await page.getAttribute('[data-testid=busy]', 'class')).not.toContain('on');
+    expect(await resultState(page)).toBe('error');
   });
 
   it('"stop" ends the work at once; the next input starts again', async () => {
-    const { page } = await open(`#expr=${encodeURIComponent(HEAVY)}&wrt=x&order=5`);
+    // The longest time limit: the work is heavy enough to outlast the click, and no limit may end it first.
+    const { page } = await open(`#expr=${encodeURIComponent(HEAVY)}&wrt=x&order=4&limit=120`);
     await page.locator('[data-testid=busy].on').waitFor();
     await page.click('[data-testid=stop]');
     const error = page.locator('[data-testid=error]');
     await error.waitFor({ state: 'visible' });
     expect(await error.textContent()).toMatch(/^Stopped: /);
     expect(await page.getAttribute('[data-testid=busy]', 'class')).not.toContain('on');
+    expect(await resultState(page)).toBe('error');
     await setExpr(page, "x'*A^2*x");
     await waitForResult(page, (l) => l.length > 0, 'a result');
+    expect(await waitForAnswer(page)).toBe('done');
     expect((await messages(page)).error).toBeNull();
+  });
+
+  it('the time limit setting: 8 s by default, kept in the link, 0.5 to 120 s; a link out of range gets a notice', async () => {
+    const { page } = await open(`#expr=${encodeURIComponent("x'*A*x")}&wrt=x&order=1`);
+    expect(await waitForAnswer(page)).toBe('done');
+    const limit = page.locator('[data-testid=limit]');
+    expect(await limit.inputValue()).toBe('8');
+    expect(page.url()).not.toContain('limit=');
+    expect(await page.evaluate(() => document.querySelector<HTMLLabelElement>('label[for=limit]')?.textContent)).toBe('Time limit (s)');
+
+    await limit.fill('2.5');
+    await limit.press('Enter');
+    await page.waitForFunction(() => location.hash.includes('limit=2.5'));
+    // A setting of the page, not of the derivative: the result stays.
+    expect(await waitForAnswer(page)).toBe('done');
+
+    // Out of range or empty: the field says so and the setting stays.
+    for (const bad of ['0.1', '121', '']) {
+      await limit.fill(bad);
+      await limit.press('Enter');
+      expect(await limit.evaluate((i: HTMLInputElement) => [i.validity.valid, i.validationMessage]), bad).toEqual([false, expect.stringMatching(/0\.5 to 120 seconds/)]);
+      expect(new URL(page.url()).hash, bad).toContain('limit=2.5');
+    }
+    await page.reload();
+    await page.waitForSelector('html[data-ready="true"]');
+    expect(await limit.inputValue()).toBe('2.5');
+    expect(await limit.evaluate((i: HTMLInputElement) => i.validity.valid)).toBe(true);
+
+    // A link out of range is brought into range, one that is not a number takes the default; a notice says so.
+    const high = await open(`#expr=${encodeURIComponent("x'*A*x")}&wrt=x&order=1&limit=1000`);
+    expect(await waitForAnswer(high.page)).toBe('done');
+    expect((await messages(high.page)).notices).toEqual(['The link asks for a time limit of "1000" s; the page allows 0.5 to 120 s, so it uses 120 s.']);
+    expect(await high.page.inputValue('[data-testid=limit]')).toBe('120');
+    const text = await open(`#expr=${encodeURIComponent("x'*A*x")}&wrt=x&order=1&limit=soon`);
+    expect(await waitForAnswer(text.page)).toBe('done');
+    expect((await messages(text.page)).notices).toEqual(['The link asks for a time limit of "soon" s; the page allows 0.5 to 120 s, so it uses 8 s.']);
+    expect(await text.page.inputValue('[data-testid=limit]')).toBe('8');
+    expect(text.page.url()).not.toContain('limit=');
+    await high.page.screenshot({ path: join(RESULTS, 'web-time-limit-setting.png') });
   });
 
   it('a 200-deep exp chain: the result comes as text with "show all", never typeset whole; typing is answered at once', async () => {

@@ -135,6 +135,34 @@ describe('the worker behind the page', () => {
     expect(next).toEqual([{ status: 'done', reply: answer('x') }]);
   });
 
+  it('a new time limit applies to the work in flight, from its start, and to the work after it', async () => {
+    const slow = track(jobs.run(derive('a')));
+    await vi.advanceTimersByTimeAsync(LIMIT - 10);
+    // Raised: the work in flight gets the rest of the new limit.
+    jobs.setLimit(3 * LIMIT);
+    await vi.advanceTimersByTimeAsync(2 * LIMIT);
+    expect(slow).toEqual([]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(slow).toEqual([{ status: 'limit', ms: 3 * LIMIT }]);
+    expect(workers).toHaveLength(2);
+
+    // Lowered below the time the work has already run: it ends at once.
+    const next = track(jobs.run(derive('b')));
+    await vi.advanceTimersByTimeAsync(LIMIT);
+    expect(next).toEqual([]);
+    jobs.setLimit(LIMIT / 2);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(next).toEqual([{ status: 'limit', ms: LIMIT / 2 }]);
+    expect(workers).toHaveLength(3);
+
+    // Work sent later has the new limit.
+    const later = track(jobs.run(derive('c')));
+    await vi.advanceTimersByTimeAsync(LIMIT / 2 - 1);
+    expect(later).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(later).toEqual([{ status: 'limit', ms: LIMIT / 2 }]);
+  });
+
   it('"stop" ends work in flight and waiting', async () => {
     const a = track(jobs.run(derive('a')));
     const b = track(jobs.run(code('a')));

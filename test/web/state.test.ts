@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLink, decodeState, DEFAULT_STATE, encodeState, MAX_ORDER, MAX_SIZE, type State } from '../../web/state.js';
+import { decodeLink, decodeState, DEFAULT_LIMIT, DEFAULT_STATE, encodeState, MAX_LIMIT, MAX_ORDER, MAX_SIZE, MIN_LIMIT, type State } from '../../web/state.js';
 
 describe('web state in the URL fragment', () => {
   it('round-trips', () => {
@@ -19,6 +19,7 @@ describe('web state in the URL fragment', () => {
         ['m', 1],
       ]),
       seed: 42,
+      limit: 2.5,
     };
     expect(decodeLink('#' + encodeState(s))).toEqual({ state: s, notices: [] });
     for (const lang of ['js', 'ts', 'python'] as const) expect(decodeState(encodeState({ ...s, lang })).lang).toBe(lang);
@@ -43,10 +44,27 @@ describe('web state in the URL fragment', () => {
     expect([...back.lets]).toEqual([['A', 'symmetric matrix']]);
   });
 
-  it('leaves the defaults (Result tab, JavaScript, seed 1, no sizes) out of the link', () => {
+  it('leaves the defaults (Result tab, JavaScript, seed 1, no sizes, an 8 s time limit) out of the link', () => {
+    expect(DEFAULT_STATE.limit).toBe(8);
     expect(encodeState(DEFAULT_STATE)).toBe('expr=x%27*A*x&wrt=x&order=1');
-    const p = new URLSearchParams(encodeState({ ...DEFAULT_STATE, tab: 'numbers', lang: 'ts', seed: 9 }));
-    expect([p.get('tab'), p.get('lang'), p.get('seed')]).toEqual(['numbers', 'ts', '9']);
+    const p = new URLSearchParams(encodeState({ ...DEFAULT_STATE, tab: 'numbers', lang: 'ts', seed: 9, limit: 0.5 }));
+    expect([p.get('tab'), p.get('lang'), p.get('seed'), p.get('limit')]).toEqual(['numbers', 'ts', '9', '0.5']);
+  });
+
+  it('the time limit: any number of seconds from 0.5 to 120 round-trips; out of range it is brought into range, with a notice', () => {
+    expect([MIN_LIMIT, DEFAULT_LIMIT, MAX_LIMIT]).toEqual([0.5, 8, 120]);
+    for (const limit of [MIN_LIMIT, 0.7, 1, 30, 119.5, MAX_LIMIT]) expect(decodeLink('#' + encodeState({ ...DEFAULT_STATE, limit }))).toEqual({ state: { ...DEFAULT_STATE, limit }, notices: [] });
+    expect(decodeLink('expr=x&wrt=x&limit=2.50')).toEqual({ state: { ...DEFAULT_STATE, expr: 'x', limit: 2.5 }, notices: [] });
+    for (const [asked, used] of [['0.1', MIN_LIMIT], ['0', MIN_LIMIT], ['121', MAX_LIMIT], ['100000', MAX_LIMIT]] as const) {
+      const d = decodeLink(`expr=x&limit=${asked}`);
+      expect(d.state.limit, asked).toBe(used);
+      expect(d.notices).toEqual([`The link asks for a time limit of "${asked}" s; the page allows 0.5 to 120 s, so it uses ${used} s.`]);
+    }
+    for (const asked of ['', 'fast', '-1', '1e1', 'Infinity', 'NaN', '5s', ' 5']) {
+      const d = decodeLink(`expr=x&limit=${encodeURIComponent(asked)}`);
+      expect(d.state.limit, asked).toBe(DEFAULT_LIMIT);
+      expect(d.notices, asked).toEqual([expect.stringMatching(/^The link asks for a time limit of ".*" s; the page allows 0\.5 to 120 s, so it uses 8 s\.$/)]);
+    }
   });
 
   it('reads links from before the Code and Numbers tabs: the Result tab, JavaScript, seed 1', () => {
@@ -73,7 +91,7 @@ describe('web state in the URL fragment', () => {
 
   it('every field it cannot use gets a notice, and takes its default', () => {
     const d = decodeLink(
-      'expr=x&order=9&wrt=1x&let=A:tensor&let=%3Cb%3E:scalar&let=B:matrix&notation=latex&tab=%3Cscript%3E&lang=rust&size=n:0&size=m:4&size=q&seed=-1',
+      'expr=x&order=9&wrt=1x&let=A:tensor&let=%3Cb%3E:scalar&let=B:matrix&notation=latex&tab=%3Cscript%3E&lang=rust&size=n:0&size=m:4&size=q&seed=-1&limit=soon',
     );
     expect(d.state).toEqual({
       ...DEFAULT_STATE,
@@ -83,13 +101,14 @@ describe('web state in the URL fragment', () => {
       lets: new Map([['B', 'matrix']]),
       sizes: new Map([['m', 4]]),
     });
-    expect(d.notices).toHaveLength(10);
+    expect(d.notices).toHaveLength(11);
     expect(d.notices.join('\n')).toContain('"1x" is not a name');
     expect(d.notices.join('\n')).toContain('"A:tensor"');
     expect(d.notices.join('\n')).toContain('"<b>:scalar"');
     expect(d.notices.join('\n')).toContain(`"n:0" is not "name:k" with k from 1 to ${MAX_SIZE}`);
     expect(d.notices.join('\n')).toContain('"rust"');
     expect(d.notices.join('\n')).toContain('seed "-1"');
+    expect(d.notices.join('\n')).toContain('time limit of "soon" s');
     for (const lang of ['', 'JS', 'Python', 'javascript', '__proto__', 'toString'])
       expect(decodeState(`expr=x&lang=${encodeURIComponent(lang)}`).lang, lang).toBe('js');
   });
