@@ -1,0 +1,231 @@
+/**
+ * Numbers for the checks: random points (negative values included), random directions, mixed
+ * directional derivatives by central finite differences, and the tolerances.
+ *
+ * The order-k check compares D^k f(x)[u1, …, uk] — our derivative tensor contracted with k random
+ * directions, one per differentiation — with a k-dimensional 4th-order central stencil of f along
+ * those directions (4^k evaluations of mathjs), at two step sizes. Distinct directions per order
+ * matter: with one direction only the symmetric part of a Hessian would be checked, and a wrong
+ * A in place of A + A' would pass. The two step sizes give a Richardson estimate (error ∝ h⁴) and
+ * an error estimate: where they disagree the point is near a kink (abs, sign, relu), a pole or a
+ * domain edge, and finite differences cannot judge it: the point is skipped, and counted.
+ */
+import type { Tensor } from '../src/tensor.js';
+import type { VarShape } from './case.js';
+
+type Rand = () => number;
+
+const EPS = 2.220446049250313e-16;
+
+/** Step sizes per order: about eps^(1/(k+4)), the optimum of a 4th-order stencil of a k-th derivative. */
+export const STEP = [0, 1e-3, 3e-3, 1e-2];
+
+/** How a point's entries are drawn; each variable takes one style per point. */
+type Style = 'any' | 'positive' | 'away' | 'small' | 'dominant' | 'spd';
+
+function drawStyle(rand: Rand, matrix: boolean, firstPoint: boolean): Style {
+  // The first point of every case has mixed signs, so negative values are always among the checks.
+  const styles: Style[] = firstPoint ? ['any', 'away'] : matrix ? ['any', 'positive', 'away', 'small', 'dominant', 'spd'] : ['any', 'positive', 'away', 'small'];
+  return styles[Math.floor(rand() * styles.length)]!;
+}
+
+function entry(style: Style, rand: Rand): number {
+  const u = (lo: number, hi: number): number => lo + (hi - lo) * rand();
+  switch (style) {
+    case 'positive':
+      return u(0.1, 2);
+    case 'away':
+      return (rand() < 0.5 ? -1 : 1) * u(0.4, 1.6);
+    case 'small':
+      return u(-0.6, 0.6);
+    default:
+      return u(-2, 2);
+  }
+}
+
+function drawTensor(v: VarShape, style: Style, rand: Rand): Tensor {
+  const size = v.shape.reduce((p, d) => p * d, 1);
+  const data = new Float64Array(size);
+  for (let i = 0; i < size; i++) data[i] = entry(style, rand);
+  if (v.shape.length === 2 && v.shape[0] === v.shape[1]) {
+    const n = v.shape[0]!;
+    if (style === 'dominant') for (let i = 0; i < n; i++) data[i * n + i] += (rand() < 0.5 ? -1 : 1) * (n + 1);
+    if (style === 'spd') {
+      const b = Float64Array.from(data);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          let s = i === j ? 0.5 : 0;
+          for (let k = 0; k < n; k++) s += (b[i * n + k]! * b[j * n + k]!) / n;
+          data[i * n + j] = s;
+        }
+    }
+    if (v.symmetric) symmetrize(data, n);
+  }
+  return { shape: [...v.shape], data };
+}
+
+function symmetrize(data: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) data[j * n + i] = data[i * n + j]!;
+}
+
+/** Values for every variable of the environment. */
+export function drawPoint(env: readonly VarShape[], rand: Rand, firstPoint: boolean): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const v of env) out.set(v.name, drawTensor(v, drawStyle(rand, v.shape.length === 2, firstPoint), rand));
+  return out;
+}
+
+/** A random direction with entries in ±[0.3, 1] (symmetric for a symmetric variable). */
+export function drawDirection(v: VarShape, rand: Rand): Float64Array {
+  const size = v.shape.reduce((p, d) => p * d, 1);
+  const d = new Float64Array(size);
+  for (let i = 0; i < size; i++) d[i] = (rand() < 0.5 ? -1 : 1) * (0.3 + 0.7 * rand());
+  if (v.symmetric) symmetrize(d, v.shape[0]!);
+  return d;
+}
+
+const OFFSETS = [-2, -1, 1, 2];
+const WEIGHTS = [1 / 12, -8 / 12, 8 / 12, -1 / 12];
+
+export interface Stencil {
+  /** D^k f[u1..uk] estimated with step h. */
+  readonly value: Float64Array;
+  /** Largest |f| over the stencil (the scale of its rounding noise). */
+  readonly fmax: number;
+  readonly finite: boolean;
+}
+
+/** The mixed directional derivative of f along dirs by a k-dimensional central stencil of step h. */
+export function stencil(
+  f: (values: ReadonlyMap<string, Tensor>) => Tensor,
+  values: ReadonlyMap<string, Tensor>,
+  wrt: string,
+  dirs: readonly Float64Array[],
+  h: number,
+): Stencil {
+  const x = values.get(wrt)!;
+  const k = dirs.length;
+  let acc: Float64Array | undefined;
+  let fmax = 0;
+  let finite = true;
+  const idx = new Array<number>(k).fill(0);
+  for (let combo = 0; combo < OFFSETS.length ** k; combo++) {
+    let c = combo;
+    let w = 1;
+    for (let i = 0; i < k; i++) {
+      idx[i] = c % OFFSETS.length;
+      c = Math.floor(c / OFFSETS.length);
+      w *= WEIGHTS[idx[i]!]!;
+    }
+    const d = Float64Array.from(x.data);
+    for (let i = 0; i < k; i++) {
+      const t = OFFSETS[idx[i]!]! * h;
+      const u = dirs[i]!;
+      for (let e = 0; e < d.length; e++) d[e] += t * u[e]!;
+    }
+    const v = f(new Map(values).set(wrt, { shape: x.shape, data: d }));
+    if (!acc) acc = new Float64Array(v.data.length);
+    for (let e = 0; e < v.data.length; e++) {
+      const fe = v.data[e]!;
+      if (!Number.isFinite(fe)) finite = false;
+      fmax = Math.max(fmax, Math.abs(fe));
+      acc[e] += w * fe;
+    }
+  }
+  const scale = h ** k;
+  for (let e = 0; e < acc!.length; e++) acc![e] /= scale;
+  return { value: acc!, fmax, finite };
+}
+
+export interface FdEstimate {
+  /** Richardson extrapolation of the two step sizes. */
+  readonly value: Float64Array;
+  /** ‖D(h) − D(h/2)‖∞: the finite differences' own error estimate. */
+  readonly est: number;
+  /** Rounding noise bound of the stencil: a few ulps of the largest |f|, over h^k. */
+  readonly noise: number;
+  readonly finite: boolean;
+}
+
+export function finiteDifference(
+  f: (values: ReadonlyMap<string, Tensor>) => Tensor,
+  values: ReadonlyMap<string, Tensor>,
+  wrt: string,
+  dirs: readonly Float64Array[],
+): FdEstimate {
+  const k = dirs.length;
+  const h = STEP[k]!;
+  const a = stencil(f, values, wrt, dirs, h);
+  const b = stencil(f, values, wrt, dirs, h / 2);
+  const finite = a.finite && b.finite;
+  const value = new Float64Array(a.value.length);
+  let est = 0;
+  for (let e = 0; e < value.length; e++) {
+    value[e] = (16 * b.value[e]! - a.value[e]!) / 15;
+    est = Math.max(est, Math.abs(a.value[e]! - b.value[e]!));
+  }
+  // Σ|weights| per axis is 1.5; mathjs's own rounding is allowed 64 ulps of the largest |f|.
+  const noise = (64 * EPS * Math.max(1, a.fmax, b.fmax) * 1.5 ** k) / (h / 2) ** k;
+  return { value, est, noise, finite };
+}
+
+/**
+ * The tolerances. Finite differences are trusted where their two step sizes agree to 1e-3 of the
+ * result (or within 10× the rounding noise); a derivative passes within 1e-6 relative, plus the
+ * rounding noise and twice the finite differences' own error estimate. compiled vs reference
+ * and the printed form vs the derivative compute the same numbers by other routes: they must agree
+ * to rounding, relative to the result or, where it cancels to nearly zero, to the inputs' scale (1).
+ */
+export const TOL = {
+  fdTrust: 1e-3,
+  fdRel: 1e-6,
+  compiledRel: 1e-9,
+  roundtripRel: 1e-8,
+} as const;
+
+export function fdTrusted(fd: FdEstimate): boolean {
+  return fd.finite && fd.est <= TOL.fdTrust * maxAbs(fd.value) + 10 * fd.noise;
+}
+
+/** err / tolerance of our directional derivative against the finite differences (≤ 1 passes). */
+export function fdRatio(ours: Float64Array, fd: FdEstimate, roundingAllowance = 0): number {
+  const tol = TOL.fdRel * maxAbs(fd.value) + 10 * fd.noise + 2 * fd.est + roundingAllowance;
+  return maxDiff(ours, fd.value) / tol;
+}
+
+/** Largest finite |entry| (non-finite entries are compared by maxDiff). */
+export function maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (const v of a) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/** Largest entry-wise difference; Infinity where the entries differ in finiteness or in kind of non-finite. */
+export function maxDiff(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (Number.isFinite(x) && Number.isFinite(y)) m = Math.max(m, Math.abs(x - y));
+    else if (!(Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y)))) return Infinity;
+  }
+  return m;
+}
+
+/** Contracts the last k axes groups (each of size w) of a tensor with the directions: T[f, i1..ik] u1[i1]…uk[ik]. */
+export function contract(t: Float64Array, dirs: readonly Float64Array[]): Float64Array {
+  let cur = t;
+  for (let g = dirs.length - 1; g >= 0; g--) {
+    const u = dirs[g]!;
+    const w = u.length;
+    const out = new Float64Array(cur.length / w);
+    for (let i = 0; i < out.length; i++) {
+      let s = 0;
+      for (let j = 0; j < w; j++) s += cur[i * w + j]! * u[j]!;
+      out[i] = s;
+    }
+    cur = out;
+  }
+  return cur;
+}
