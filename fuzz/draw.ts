@@ -43,7 +43,7 @@ const ROOTS: readonly [number, GType][] = [
   [5, mat('m', 'n')],
   [2, mat('n', 'm')],
 ];
-const DEPTHS = [1, 2, 2, 3, 3, 3, 4];
+const DEPTHS = [1, 2, 3, 3, 4, 4, 5];
 const N_SIZES = [1, 2, 2, 2, 3, 3, 3, 4, 4, 5, 8];
 const M_SIZES = [1, 2, 2, 3, 3, 4];
 /** Derivatives with more entries than this get smaller sizes (the reference evaluator is plain loops). */

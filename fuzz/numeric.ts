@@ -229,3 +229,20 @@ export function contract(t: Float64Array, dirs: readonly Float64Array[]): Float6
   }
   return cur;
 }
+
+/**
+ * Every input entry moved by a random relative 1e-12 (about 5000 ulps): what the result does then
+ * bounds what rounding can do to it. Symmetric inputs stay symmetric.
+ */
+export function perturb(values: ReadonlyMap<string, Tensor>, rand: Rand, rel = 1e-12): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, v] of values) {
+    const data = Float64Array.from(v.data, (x) => x * (1 + rel * (2 * rand() - 1)));
+    if (v.shape.length === 2 && v.shape[0] === v.shape[1]) {
+      const n = v.shape[0]!;
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) if (v.data[i * n + j] === v.data[j * n + i]) data[j * n + i] = data[i * n + j]!;
+    }
+    out.set(name, { shape: v.shape, data });
+  }
+  return out;
+}

@@ -37,7 +37,7 @@ const ELEMENTWISE: Record<string, Fn1> = {
   abs: (t) => math.abs(t),
   sign: (t) => math.sign(t),
   relu: (t) => Math.max(t, 0),
-  sqrt: (t) => math.sqrt(t) as number,
+  sqrt: (t) => power(t, 0.5),
   sigmoid: (t) => 1 / (1 + Math.exp(-t)),
   softplus: (t) => (t > 30 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t))),
 };
@@ -46,6 +46,26 @@ const isMatrix = (v: unknown): v is Matrix => math.isMatrix(v);
 const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 
 class OutsideDomain extends Error {}
+
+/**
+ * A sum or difference within a few ulps of its operands is taken as exactly zero: that is the
+ * rounding residue of a structural cancellation (norm2(x)^2 - x'*x), which the engine simplifies to
+ * 0; left as it is, dividing by it would turn rounding noise into values of 1e15.
+ */
+function cancel(v: number, scale: number): number {
+  return Math.abs(v) <= 4 * Number.EPSILON * scale ? 0 : v;
+}
+
+/**
+ * t^p by Math.pow, except at t = 0 with a non-integer p (sqrt(0) too): the edge of the power's
+ * domain, where t^p has no derivative (p < 1) or, with p a variable, d/dp t^p = t^p log t is
+ * 0·(-∞). Such a point is outside the domain of differentiation, even where the expression is
+ * smooth because the base is identically zero ((y*y'.*eye).^0.5 off the diagonal).
+ */
+function power(t: number, p: number): number {
+  if (t === 0 && !Number.isInteger(p)) throw new OutsideDomain('a non-integer power of 0');
+  return Math.pow(t, p);
+}
 function finite(t: unknown): void {
   if (typeof t !== 'number' || !Number.isFinite(t)) throw new OutsideDomain('a non-finite intermediate value');
 }
@@ -58,11 +78,18 @@ math.import(
       const f = ELEMENTWISE[name]!;
       return isMatrix(v) ? math.map(v, (t: number) => f(t)) : f(num(v));
     },
-    spow: (a: unknown, b: unknown) => Math.pow(num(a), num(b)),
+    spow: (a: unknown, b: unknown) => power(num(a), num(b)),
     epow: (a: unknown, b: unknown) => {
-      if (isMatrix(a)) return math.map(a, (t: number, i: number[]) => Math.pow(t, isMatrix(b) ? num(b.get(i)) : num(b)));
-      if (isMatrix(b)) return math.map(b, (t: number) => Math.pow(num(a), t));
-      return Math.pow(num(a), num(b));
+      if (isMatrix(a)) return math.map(a, (t: number, i: number[]) => power(t, isMatrix(b) ? num(b.get(i)) : num(b)));
+      if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t));
+      return power(num(a), num(b));
+    },
+    sum2: (l: unknown, r: unknown, sign: number) => {
+      if (!isMatrix(l) || !isMatrix(r)) return cancel(num(l) + sign * num(r), Math.abs(num(l)) + Math.abs(num(r)));
+      return math.map(l, (a: number, i: number[]) => {
+        const b = num(r.get(i));
+        return cancel(a + sign * b, Math.abs(a) + Math.abs(b));
+      });
     },
     ginv: (m: Matrix) => guardedInverse(m),
     glogdet: (m: Matrix) => (nearlySingular(m) ? NaN : Math.log(num(math.det(m)))),
@@ -130,6 +157,10 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
             return scalar ? `spow(${l}, ${r})` : `mpow(${l}, ${r})`;
           case '.^':
             return `epow(${l}, ${r})`;
+          case '+':
+            return `sum2(${l}, ${r}, 1)`;
+          case '-':
+            return `sum2(${l}, ${r}, -1)`;
           default:
             return wrap(`(${l} ${a.op} ${r})`);
         }
