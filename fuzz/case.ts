@@ -63,6 +63,8 @@ export interface Outcome {
   readonly pointsChecked: number;
   /** Largest error / tolerance ratio of the passing comparisons, per check (how close the calls were). */
   readonly closest: Readonly<Record<'fd' | 'compiled' | 'roundtrip', number>>;
+  /** Abandoned: the mathjs oracle (the fuzzer's own cost) ran too long. */
+  readonly oracleTimeout?: boolean;
 }
 
 export const sizeOfSym = (s: Sym, sizes: Sizes): number => (s === 1 ? 1 : sizes[s]);

@@ -107,7 +107,6 @@ export function stencil(
   const k = dirs.length;
   let acc: Float64Array | undefined;
   let fmax = 0;
-  let finite = true;
   const idx = new Array<number>(k).fill(0);
   for (let combo = 0; combo < OFFSETS.length ** k; combo++) {
     let c = combo;
@@ -127,14 +126,14 @@ export function stencil(
     if (!acc) acc = new Float64Array(v.data.length);
     for (let e = 0; e < v.data.length; e++) {
       const fe = v.data[e]!;
-      if (!Number.isFinite(fe)) finite = false;
+      if (!Number.isFinite(fe)) return { value: acc, fmax, finite: false };
       fmax = Math.max(fmax, Math.abs(fe));
       acc[e] += w * fe;
     }
   }
   const scale = h ** k;
   for (let e = 0; e < acc!.length; e++) acc![e] /= scale;
-  return { value: acc!, fmax, finite };
+  return { value: acc!, fmax, finite: true };
 }
 
 export interface FdEstimate {
@@ -142,9 +141,11 @@ export interface FdEstimate {
   readonly value: Float64Array;
   /** ‖D(h) − D(h/2)‖∞: the finite differences' own error estimate. */
   readonly est: number;
-  /** Rounding noise bound of the stencil: a few ulps of the largest |f|, over h^k. */
+  /** Rounding noise bound of the stencil: the noise of one evaluation of f, times Σ|w|, over h^k. */
   readonly noise: number;
   readonly finite: boolean;
+  /** The noise bound with one evaluation of f off by `fNoise` (at least 64 ulps of the largest |f|). */
+  readonly withNoise: (fNoise: number) => FdEstimate;
 }
 
 export function finiteDifference(
@@ -156,7 +157,7 @@ export function finiteDifference(
   const k = dirs.length;
   const h = STEP[k]!;
   const a = stencil(f, values, wrt, dirs, h);
-  const b = stencil(f, values, wrt, dirs, h / 2);
+  const b = a.finite ? stencil(f, values, wrt, dirs, h / 2) : a;
   const finite = a.finite && b.finite;
   const value = new Float64Array(a.value.length);
   let est = 0;
@@ -164,23 +165,69 @@ export function finiteDifference(
     value[e] = (16 * b.value[e]! - a.value[e]!) / 15;
     est = Math.max(est, Math.abs(a.value[e]! - b.value[e]!));
   }
-  // Σ|weights| per axis is 1.5; mathjs's own rounding is allowed 64 ulps of the largest |f|.
-  const noise = (64 * EPS * Math.max(1, a.fmax, b.fmax) * 1.5 ** k) / (h / 2) ** k;
-  return { value, est, noise, finite };
+  // Σ|weights| per axis is 1.5; one evaluation of f is off by 64 ulps of the largest |f| or by
+  // three times its measured noise, whichever is more (a deep or saturated f rounds far worse).
+  const withNoise = (fNoise: number): FdEstimate => {
+    const noise = (Math.max(64 * EPS * Math.max(1, a.fmax, b.fmax), 3 * fNoise) * 1.5 ** k) / (h / 2) ** k;
+    return { value, est, noise, finite, withNoise };
+  };
+  return withNoise(0);
 }
 
 /**
- * The tolerances. Finite differences are trusted where their two step sizes agree to 1e-3 of the
- * result (or within 10× the rounding noise); a derivative passes within 1e-6 relative, plus the
- * rounding noise and twice the finite differences' own error estimate. compiled vs reference
- * and the printed form vs the derivative compute the same numbers by other routes: they must agree
- * to rounding, relative to the result or, where it cancels to nearly zero, to the inputs' scale (1).
+ * The rounding noise of one evaluation of f near a point, measured as in Moré and Wild's ECnoise:
+ * at 10 points a quarter of the finite-difference step apart along a direction, the sixth
+ * differences of a smooth f are far below its rounding, so they are noise alone; their root mean
+ * square over √924 (Σ C(6,i)²) is the noise of one evaluation. The step matters: a saturated f
+ * (arcsin(sigmoid(t)) near 1) is flat to rounding at 1e-7 and quantized at the steps used.
+ */
+export function noiseLevel(
+  f: (values: ReadonlyMap<string, Tensor>) => Tensor,
+  values: ReadonlyMap<string, Tensor>,
+  wrt: string,
+  u: Float64Array,
+  step: number,
+): number {
+  const x = values.get(wrt)!;
+  const fs: Float64Array[] = [];
+  for (let i = 0; i < 10; i++) {
+    const d = Float64Array.from(x.data, (xe, e) => xe + i * step * u[e]!);
+    fs.push(f(new Map(values).set(wrt, { shape: x.shape, data: d })).data);
+  }
+  const C6 = [1, -6, 15, -20, 15, -6, 1];
+  let noise = 0;
+  for (let e = 0; e < fs[0]!.length; e++) {
+    let ss = 0;
+    for (let j = 0; j + 6 < fs.length; j++) ss += C6.reduce((acc, c, i) => acc + c * fs[j + i]![e]!, 0) ** 2;
+    noise = Math.max(noise, Math.sqrt(ss / ((fs.length - 6) * 924)));
+  }
+  return Number.isFinite(noise) ? noise : Infinity;
+}
+
+/**
+ * The tolerances.
+ *  - fMax: a value of f above this, at inputs of size ≤ 2, is a rounding residue in a denominator
+ *    or an overflow on the way: the point is skipped as ill-conditioned.
+ *  - conditioned: where f, or our derivative, moves by more than this fraction of itself when the
+ *    inputs move by a relative 1e-12, the point is too ill-conditioned (condition number > 1e9)
+ *    for float64 to tell error from rounding: skipped.
+ *  - fdTrust: finite differences are trusted where their two step sizes agree to this fraction of
+ *    the result (or within 10× the noise floor): elsewhere the point is near a kink, a pole or an
+ *    edge of the domain, and skipped.
+ *  - fdRel: a derivative passes within this, relative, plus 10× the noise floor, twice the finite
+ *    differences' own error estimate, and spreadFactor × its rounding spread.
+ *  - compiledRel, roundtripRel: compiled vs reference, and the printed form vs the derivative,
+ *    compute one quantity by other routes: they agree to rounding, relative to the result or, where
+ *    it cancels to nearly zero, to the inputs' scale (1), plus spreadFactor × the rounding spread.
  */
 export const TOL = {
+  fMax: 1e10,
+  conditioned: 1e-3,
   fdTrust: 1e-3,
   fdRel: 1e-6,
   compiledRel: 1e-9,
   roundtripRel: 1e-8,
+  spreadFactor: 10,
 } as const;
 
 export function fdTrusted(fd: FdEstimate): boolean {

@@ -28,8 +28,8 @@ const ELEMENTWISE: Record<string, Fn1> = {
   sin: (t) => math.sin(t),
   cos: (t) => math.cos(t),
   tan: (t) => math.tan(t),
-  arcsin: (t) => math.asin(t) as number,
-  arccos: (t) => math.acos(t) as number,
+  arcsin: (t) => math.asin(edge(t, 1)) as number,
+  arccos: (t) => math.acos(edge(t, 1)) as number,
   arctan: (t) => math.atan(t),
   exp: (t) => math.exp(t),
   log: (t) => math.log(t) as number,
@@ -47,20 +47,18 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 
 class OutsideDomain extends Error {}
 
-/**
- * A sum or difference within a few ulps of its operands is taken as exactly zero: that is the
- * rounding residue of a structural cancellation (norm2(x)^2 - x'*x), which the engine simplifies to
- * 0; left as it is, dividing by it would turn rounding noise into values of 1e15.
- */
-function cancel(v: number, scale: number): number {
-  return Math.abs(v) <= 4 * Number.EPSILON * scale ? 0 : v;
+/** t, unless it is exactly ±e, where the function (arcsin, arccos at ±1) has no derivative. */
+function edge(t: number, e: number): number {
+  if (Math.abs(t) === e) throw new OutsideDomain('the edge of a domain');
+  return t;
 }
 
 /**
  * t^p by Math.pow, except at t = 0 with a non-integer p (sqrt(0) too): the edge of the power's
  * domain, where t^p has no derivative (p < 1) or, with p a variable, d/dp t^p = t^p log t is
  * 0·(-∞). Such a point is outside the domain of differentiation, even where the expression is
- * smooth because the base is identically zero ((y*y'.*eye).^0.5 off the diagonal).
+ * smooth because the base is identically zero ((y*y'.*eye).^0.5 off the diagonal), as is
+ * arccos(sigmoid(t)) where sigmoid(t) rounds to exactly 1.
  */
 function power(t: number, p: number): number {
   if (t === 0 && !Number.isInteger(p)) throw new OutsideDomain('a non-integer power of 0');
@@ -83,13 +81,6 @@ math.import(
       if (isMatrix(a)) return math.map(a, (t: number, i: number[]) => power(t, isMatrix(b) ? num(b.get(i)) : num(b)));
       if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t));
       return power(num(a), num(b));
-    },
-    sum2: (l: unknown, r: unknown, sign: number) => {
-      if (!isMatrix(l) || !isMatrix(r)) return cancel(num(l) + sign * num(r), Math.abs(num(l)) + Math.abs(num(r)));
-      return math.map(l, (a: number, i: number[]) => {
-        const b = num(r.get(i));
-        return cancel(a + sign * b, Math.abs(a) + Math.abs(b));
-      });
     },
     ginv: (m: Matrix) => guardedInverse(m),
     glogdet: (m: Matrix) => (nearlySingular(m) ? NaN : Math.log(num(math.det(m)))),
@@ -157,10 +148,7 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
             return scalar ? `spow(${l}, ${r})` : `mpow(${l}, ${r})`;
           case '.^':
             return `epow(${l}, ${r})`;
-          case '+':
-            return `sum2(${l}, ${r}, 1)`;
-          case '-':
-            return `sum2(${l}, ${r}, -1)`;
+
           default:
             return wrap(`(${l} ${a.op} ${r})`);
         }

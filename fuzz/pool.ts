@@ -1,9 +1,13 @@
 /**
  * Worker threads that check cases, with a time limit per case. Derivation is synchronous, so the
  * only way to stop a case that runs too long is to terminate its worker; a fresh one takes its place.
+ *
+ * The limit counts the engine's time only (deriving, compiling, both evaluators): the workers say
+ * which phase they are in. Time in the mathjs oracle is the fuzzer's own cost; a case whose oracle
+ * runs past ORACLE_FACTOR × the limit is abandoned and counted, not reported as an engine failure.
  */
 import { Worker } from 'node:worker_threads';
-import type { CaseSpec, Outcome } from './case.js';
+import type { CaseSpec, Failure, Outcome } from './case.js';
 import type { FromWorker } from './worker.js';
 
 interface Job {
@@ -17,26 +21,31 @@ interface Slot {
   job?: Job;
   phase: string;
   timer?: NodeJS.Timeout;
+  /** When the job and the current phase started, and the engine time before this phase. */
   started: number;
+  phaseStarted: number;
+  engineMs: number;
 }
 
 const PHASES: Record<string, string> = {
+  start: 'before it started',
   derive: 'while deriving',
   compile: 'while compiling the evaluator',
   reference: 'in the reference evaluator',
   compiled: 'in the compiled evaluator',
-  oracle: 'in the mathjs oracle (finite differences), not the engine',
 };
+const ORACLE_FACTOR = 6;
 
 const BOOT = new URL('./boot.mjs', import.meta.url);
 const ENTRY = new URL('./worker.ts', import.meta.url).href;
 
-const empty = (id: number, failure: Outcome['failures'][number]): Outcome => ({
+const empty = (id: number, failures: Failure[], oracleTimeout = false): Outcome => ({
   id,
-  failures: [failure],
+  failures,
   skipped: {},
   pointsChecked: 0,
   closest: { fd: 0, compiled: 0, roundtrip: 0 },
+  ...(oracleTimeout ? { oracleTimeout } : {}),
 });
 
 export class Pool {
@@ -67,18 +76,43 @@ export class Pool {
 
   private spawn(): Slot {
     const worker = new Worker(BOOT, { workerData: { entry: ENTRY }, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
-    const slot: Slot = { worker, ready: false, phase: 'start', started: 0 };
+    const slot: Slot = { worker, ready: false, phase: 'start', started: 0, phaseStarted: 0, engineMs: 0 };
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
-    worker.on('error', (e) => this.replace(slot, `the worker died: ${e.message}`));
-    worker.on('exit', () => this.replace(slot, 'the worker exited'));
+    worker.on('error', (e) => this.replace(slot, empty(slot.job?.spec.id ?? -1, [{ kind: 'crash', detail: `the worker died: ${e.message}`, signature: 'worker died' }])));
+    worker.on('exit', () => this.replace(slot, empty(slot.job?.spec.id ?? -1, [{ kind: 'crash', detail: 'the worker exited', signature: 'worker exited' }])));
     return slot;
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
     if (m.type === 'ready') slot.ready = true;
-    else if (m.type === 'phase') slot.phase = m.phase;
+    else if (m.type === 'phase') this.enter(slot, m.phase);
     else if (slot.job) this.finish(slot, m.outcome);
     this.dispatch();
+  }
+
+  private enter(slot: Slot, phase: string): void {
+    const now = performance.now();
+    if (slot.phase !== 'oracle') slot.engineMs += now - slot.phaseStarted;
+    slot.phase = phase;
+    slot.phaseStarted = now;
+    this.arm(slot);
+  }
+
+  /** The timer for the current phase: the engine's remaining time, or the oracle's. */
+  private arm(slot: Slot): void {
+    clearTimeout(slot.timer);
+    const now = performance.now();
+    if (slot.phase === 'oracle') {
+      const left = ORACLE_FACTOR * this.timeLimitMs - (now - slot.started);
+      slot.timer = setTimeout(() => this.replace(slot, empty(slot.job!.spec.id, [], true)), Math.max(0, left));
+      return;
+    }
+    const left = this.timeLimitMs - slot.engineMs;
+    slot.timer = setTimeout(() => {
+      const where = PHASES[slot.phase] ?? `in ${slot.phase}`;
+      const detail = `over the time limit of ${this.timeLimitMs} ms, ${where}`;
+      this.replace(slot, empty(slot.job!.spec.id, [{ kind: 'timeout', detail, signature: `timeout ${slot.phase}` }]));
+    }, Math.max(0, left));
   }
 
   private finish(slot: Slot, outcome: Outcome): void {
@@ -88,8 +122,8 @@ export class Pool {
     job.resolve(outcome);
   }
 
-  /** The slot's worker is gone (killed for time, crashed, out of memory): fail its case, start another. */
-  private replace(slot: Slot, why: string, kind: 'timeout' | 'crash' = 'crash'): void {
+  /** The slot's worker is gone or must go (killed for time, crashed, out of memory): settle its case, start another. */
+  private replace(slot: Slot, outcome: Outcome): void {
     const i = this.slots.indexOf(slot);
     if (i < 0 || this.closed) return;
     const job = slot.job;
@@ -98,7 +132,7 @@ export class Pool {
     slot.worker.removeAllListeners();
     void slot.worker.terminate();
     this.slots[i] = this.spawn();
-    if (job) job.resolve(empty(job.spec.id, { kind, detail: why, signature: kind === 'timeout' ? `timeout in ${slot.phase}` : why }));
+    job?.resolve(outcome);
   }
 
   private dispatch(): void {
@@ -107,11 +141,9 @@ export class Pool {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.phase = 'start';
-      slot.started = performance.now();
-      slot.timer = setTimeout(() => {
-        const phase = PHASES[slot.phase] ?? 'before it started';
-        this.replace(slot, `over the time limit of ${this.timeLimitMs} ms, ${phase}`, 'timeout');
-      }, this.timeLimitMs);
+      slot.started = slot.phaseStarted = performance.now();
+      slot.engineMs = 0;
+      this.arm(slot);
       slot.worker.postMessage({ spec: job.spec });
     }
   }

@@ -33,6 +33,9 @@ export interface FailureReport {
   readonly shrinkChecks: number;
 }
 
+type Check = 'fd' | 'compiled' | 'roundtrip';
+const CHECKS: readonly Check[] = ['fd', 'compiled', 'roundtrip'];
+
 export interface Percentiles {
   readonly p50: number;
   readonly p90: number;
@@ -53,8 +56,10 @@ export interface FuzzReport {
   readonly sizeRatio: Percentiles;
   readonly matrixForms: number;
   readonly byOrder: Readonly<Record<string, number>>;
-  /** Largest error/tolerance ratio among the passing comparisons of each check. */
-  readonly closest: Readonly<Record<'fd' | 'compiled' | 'roundtrip', number>>;
+  /** Largest error/tolerance ratio among the passing comparisons of each check, and its case. */
+  readonly closest: Readonly<Record<Check, { readonly ratio: number; readonly repro: string }>>;
+  /** Cases abandoned because the mathjs oracle (not the engine) ran too long. */
+  readonly oracleTimeouts: number;
   /** The slowest derivations (ms) with their reproduction. */
   readonly slowest: readonly { readonly ms: number; readonly repro: string }[];
   readonly failures: readonly FailureReport[];
@@ -132,7 +137,8 @@ async function shrinkAll(drawn: Drawn[], outcomes: Outcome[], pool: Pool, opts: 
 function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failures: FailureReport[], wallSeconds: number): FuzzReport {
   const failed = Object.fromEntries(FAILURE_KINDS.map((k) => [k, 0])) as Record<FailureKind, number>;
   const pointsSkipped: Partial<Record<SkipReason, number>> = {};
-  const closest = { fd: 0, compiled: 0, roundtrip: 0 };
+  const closest = Object.fromEntries(CHECKS.map((k) => [k, { ratio: 0, repro: '' }])) as Record<Check, { ratio: number; repro: string }>;
+  let oracleTimeouts = 0;
   const byOrder: Record<string, number> = {};
   let pointsChecked = 0;
   let casesUnchecked = 0;
@@ -142,9 +148,10 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
   for (const o of outcomes) {
     for (const k of new Set(o.failures.map((f) => f.kind))) failed[k]++;
     for (const [r, n] of Object.entries(o.skipped) as [SkipReason, number][]) pointsSkipped[r] = (pointsSkipped[r] ?? 0) + n;
-    for (const k of ['fd', 'compiled', 'roundtrip'] as const) closest[k] = Math.max(closest[k], o.closest[k]);
+    for (const k of CHECKS) if (o.closest[k] > closest[k].ratio) closest[k] = { ratio: o.closest[k], repro: reproOf(drawn[o.id]!) };
+    if (o.oracleTimeout) oracleTimeouts++;
     pointsChecked += o.pointsChecked;
-    if (o.pointsChecked === 0 && o.failures.length === 0) casesUnchecked++;
+    if (o.pointsChecked === 0 && o.failures.length === 0 && !o.oracleTimeout) casesUnchecked++;
     if (o.hasMatrix) matrixForms++;
     if (o.deriveMs !== undefined) times.push({ ms: o.deriveMs, i: o.id });
     if (o.sizeRatio !== undefined) ratios.push(o.sizeRatio);
@@ -165,6 +172,7 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     matrixForms,
     byOrder,
     closest,
+    oracleTimeouts,
     slowest,
     failures,
     wallSeconds,
@@ -187,9 +195,12 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`  timeouts (> ${o.timeLimitMs} ms)  ${r.failed.timeout}`);
   const skipped = Object.entries(r.pointsSkipped).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   lines.push(`  points checked ${r.pointsChecked}; points skipped: ${skipped}; cases with no point checked ${r.casesUnchecked}`);
+  if (r.oracleTimeouts > 0) lines.push(`  cases abandoned because the mathjs oracle ran too long: ${r.oracleTimeouts}`);
   lines.push(`  derivation time: ${pct(r.deriveMs, ' ms')}`);
   lines.push(`  printed size / input size: ${pct(r.sizeRatio)}; matrix form for ${r.matrixForms} cases`);
-  lines.push(`  closest passing error/tolerance: finite differences ${r.closest.fd.toExponential(1)}, compiled ${r.closest.compiled.toExponential(1)}, round trip ${r.closest.roundtrip.toExponential(1)}`);
+  const c = r.closest;
+  lines.push(`  closest passing error/tolerance: finite differences ${c.fd.ratio.toExponential(1)}, compiled ${c.compiled.ratio.toExponential(1)}, round trip ${c.roundtrip.ratio.toExponential(1)}`);
+  if (c.fd.ratio > 0.1) lines.push(`    (finite differences: ${c.fd.repro})`);
   if (r.slowest.length > 0) lines.push(`  slowest derivation: ${f1(r.slowest[0]!.ms)} ms: ${r.slowest[0]!.repro}`);
   const groups = new Map<string, FailureReport[]>();
   for (const f of r.failures) {
