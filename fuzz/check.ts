@@ -38,7 +38,7 @@ function crash(stage: string, e: unknown): CaseFailed {
   return new CaseFailed({ kind: 'crash', detail: `${stage}: ${msg.split('\n')[0]}`, signature: `${stage}: ${signatureOf(msg)}` });
 }
 
-export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}): Outcome {
+export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, trace?: (line: string) => void): Outcome {
   const closest = { fd: 0, compiled: 0, roundtrip: 0 };
   const skipped: Partial<Record<SkipReason, number>> = {};
   const none = { id: spec.id, skipped, closest, pointsChecked: 0 };
@@ -63,6 +63,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}): O
       spec,
       d,
       phase,
+      trace,
       f: oracle(spec.math, spec.shape),
       compiled,
       printed: d.matrix !== null ? printedOracle(d, spec) : undefined,
@@ -75,6 +76,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}): O
       const reasons: SkipReason[] = [];
       for (let draw = 0; draw < DRAWS; draw++) {
         const v = judgePoint(ctx, p === 0);
+        ctx.trace?.(`point ${p + 1}, draw ${draw + 1}: ${v.verdict === 'skip' ? `skipped (${v.reason})` : v.verdict === 'pass' ? 'passed' : 'failed'}`);
         if (v.verdict === 'skip') {
           reasons.push(v.reason);
           continue;
@@ -104,6 +106,8 @@ interface Context {
   readonly spec: CaseSpec;
   readonly d: Derivative;
   readonly phase: (p: Phase) => void;
+  /** Receives a line per point judged (npm run fuzz -- --expr … --trace). */
+  readonly trace: ((line: string) => void) | undefined;
   readonly f: Oracle;
   readonly compiled: (values: Values) => Tensor;
   readonly printed: { f: Oracle } | { error: string } | undefined;
@@ -173,18 +177,24 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
     compiled: agreement(comp.data, ours.data, TOL.compiledRel, TOL.spreadFactor * s.tensor),
     roundtrip: pv ? agreement(pv, ours.data, TOL.roundtripRel, TOL.spreadFactor * s.tensor) : 0,
   });
+  const traceRatios = (what: string, r: Ratios): void =>
+    ctx.trace?.(`  ${at}\n  ${what}: error/tolerance fd ${r.fd.toPrecision(3)}, compiled ${r.compiled.toPrecision(3)}, round trip ${r.roundtrip.toPrecision(3)}; finite differences ${show(fd.value)} (est ${fd.est.toPrecision(3)}, noise ${fd.noise.toPrecision(3)}), ours ${show(dir)}`);
   let strict = judge({ tensor: 0, dir: 0 });
   if (!passes(strict) && !measured) {
     ctx.phase('oracle');
     measureNoise();
+    if (!fdTrusted(fd)) return skip('fd-untrusted');
     strict = judge({ tensor: 0, dir: 0 });
   }
+  traceRatios('strict', strict);
   if (passes(strict)) return { verdict: 'pass', ratios: strict };
   // Something differs: is it more than rounding can do at this point?
   ctx.phase('reference');
   const spread = roundingSpread(d, values, dirs, ctx.rand);
   if (!(spread.tensor <= TOL.conditioned * Math.max(1, maxAbs(ours.data)))) return skip('ill-conditioned');
   const loose = judge(spread);
+  ctx.trace?.(`  rounding spread of the derivative ${spread.tensor.toPrecision(3)} (contracted ${spread.dir.toPrecision(3)})`);
+  traceRatios('with the spread', loose);
   if (passes(loose)) return skip('ill-conditioned');
   const out: Failure[] = [];
   if (!(loose.fd <= 1)) out.push({ kind: 'wrong', detail: `${at}: D^${spec.order}f[u…] = ${show(dir)}, finite differences ${show(fd.value)}` });

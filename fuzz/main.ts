@@ -20,6 +20,7 @@ const USAGE = `npm run fuzz -- [options]
   --json FILE       write the whole report as JSON
   --expr EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]...
                     check one expression instead (types from our checker, sizes 3, 2, 4, 5)
+  --trace           with --expr: the numbers of every point
 `;
 
 function fail(msg: string): never {
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
         expr: { type: 'string' },
         wrt: { type: 'string' },
         let: { type: 'string', multiple: true },
+        trace: { type: 'boolean' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -61,7 +63,7 @@ async function main(): Promise<number> {
   }
   const order = args.order === undefined ? undefined : int(args.order, 'order', 1, 1);
   if (order !== undefined && order > 3) fail('--order must be 1, 2 or 3');
-  if (args.expr !== undefined) return checkOne(args.expr, args.wrt, order ?? 1, args.let ?? []);
+  if (args.expr !== undefined) return checkOne(args.expr, args.wrt, order ?? 1, args.let ?? [], args.trace === true);
   const report = await runFuzz({
     seed: int(args.seed, 'seed', 1, 0),
     cases: int(args.cases, 'cases', 1000, 1),
@@ -77,7 +79,7 @@ async function main(): Promise<number> {
   return report.failures.length === 0 ? 0 : 1;
 }
 
-function checkOne(expr: string, wrt: string | undefined, order: number, lets: readonly string[]): number {
+function checkOne(expr: string, wrt: string | undefined, order: number, lets: readonly string[], trace: boolean): number {
   if (wrt === undefined) fail('--expr needs --wrt NAME');
   const decls: Record<string, string> = {};
   for (const l of lets) {
@@ -85,7 +87,7 @@ function checkOne(expr: string, wrt: string | undefined, order: number, lets: re
     if (!m) fail(`--let "${l}": write NAME: TYPE`);
     decls[m[1]!] = m[2]!;
   }
-  const o = runCase(specFromText(expr, wrt, order, decls, 1));
+  const o = runCase(specFromText(expr, wrt, order, decls, 1), undefined, trace ? (l) => process.stdout.write(l + '\n') : undefined);
   process.stdout.write(`${reproduction(expr, wrt, order, decls)}\n`);
   process.stdout.write(`  points checked ${o.pointsChecked}, skipped ${JSON.stringify(o.skipped)}, derivation ${o.deriveMs?.toFixed(1) ?? '-'} ms\n`);
   for (const f of o.failures) process.stdout.write(`  ${f.kind}: ${f.detail}\n`);

@@ -212,8 +212,8 @@ export function noiseLevel(
  *    inputs move by a relative 1e-12, the point is too ill-conditioned (condition number > 1e9)
  *    for float64 to tell error from rounding: skipped.
  *  - fdTrust: finite differences are trusted where their two step sizes agree to this fraction of
- *    the result (or within 10× the noise floor): elsewhere the point is near a kink, a pole or an
- *    edge of the domain, and skipped.
+ *    the result (or within 10× the noise floor) and that noise is below it too (see fdTrusted):
+ *    elsewhere the point is near a kink, a pole or an edge of the domain, and skipped.
  *  - fdRel: a derivative passes within this, relative, plus 10× the noise floor, twice the finite
  *    differences' own error estimate, and spreadFactor × its rounding spread.
  *  - compiledRel, roundtripRel: compiled vs reference, and the printed form vs the derivative,
@@ -230,8 +230,15 @@ export const TOL = {
   spreadFactor: 10,
 } as const;
 
+/**
+ * Finite differences can judge a point where their two step sizes agree (to fdTrust of the result,
+ * or within their noise) and the noise itself is small: below fdTrust of the result, or of 1 where
+ * the result is about 0 (a derivative that cancels: the inputs' scale). Near a pole the measured
+ * "noise" is the function's own wildness, and that is no place to judge.
+ */
 export function fdTrusted(fd: FdEstimate): boolean {
-  return fd.finite && fd.est <= TOL.fdTrust * maxAbs(fd.value) + 10 * fd.noise;
+  const r = maxAbs(fd.value);
+  return fd.finite && fd.est <= TOL.fdTrust * r + 10 * fd.noise && 10 * fd.noise <= TOL.fdTrust * Math.max(r, 1);
 }
 
 /** err / tolerance of our directional derivative against the finite differences (≤ 1 passes). */
