@@ -11,7 +11,7 @@
  * a 1×1 matrix (x'*y) to a number.
  */
 import { create, all, type MathJsInstance, type Matrix, type EvalFunction } from 'mathjs';
-import type { Ast } from '../src/syntax/ast.js';
+import { astChildren, type Ast } from '../src/syntax/ast.js';
 import type { Tensor } from '../src/tensor.js';
 
 export type OKind = 'scalar' | 'vector' | 'row' | 'matrix';
@@ -28,8 +28,8 @@ const ELEMENTWISE: Record<string, Fn1> = {
   sin: (t) => math.sin(t),
   cos: (t) => math.cos(t),
   tan: (t) => math.tan(t),
-  arcsin: (t) => math.asin(edge(t, 1)) as number,
-  arccos: (t) => math.acos(edge(t, 1)) as number,
+  arcsin: (t) => math.asin(nearEdge(t)) as number,
+  arccos: (t) => math.acos(nearEdge(t)) as number,
   arctan: (t) => math.atan(t),
   exp: (t) => math.exp(t),
   log: (t) => math.log(t) as number,
@@ -47,21 +47,27 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 
 class OutsideDomain extends Error {}
 
-/** t, unless it is exactly ±e, where the function (arcsin, arccos at ±1) has no derivative. */
-function edge(t: number, e: number): number {
-  if (Math.abs(t) === e) throw new OutsideDomain('the edge of a domain');
+/**
+ * t, unless it is within 1e-10 of ±1, the edge of arcsin and arccos: their derivative there,
+ * 1/sqrt(1 - t²), rests on the few bits of 1 - |t| that float64 keeps (arccos(sigmoid(40)) is
+ * arccos(1) exactly), so neither finite differences nor any evaluator can judge it.
+ */
+function nearEdge(t: number): number {
+  if (1 - Math.abs(t) < 1e-10) throw new OutsideDomain('the edge of a domain');
   return t;
 }
 
 /**
- * t^p by Math.pow, except at t = 0 with a non-integer p (sqrt(0) too): the edge of the power's
- * domain, where t^p has no derivative (p < 1) or, with p a variable, d/dp t^p = t^p log t is
- * 0·(-∞). Such a point is outside the domain of differentiation, even where the expression is
- * smooth because the base is identically zero ((y*y'.*eye).^0.5 off the diagonal), as is
- * arccos(sigmoid(t)) where sigmoid(t) rounds to exactly 1.
+ * t^p by Math.pow, except at the edges of the power's domain, where it has no derivative and a
+ * point is outside the domain of differentiation even where the expression is smooth:
+ *  - t = 0 with a non-integer p (sqrt(0) too): t^p has no derivative for p < 1, and with p a
+ *    variable d/dp t^p = t^p log t is 0·(-∞) ((y*y'.*eye).^0.5 off the diagonal);
+ *  - t ≤ 0 with a variable p (`varying`): t^p is a function of p only for t > 0, even where p
+ *    is an integer structurally (alpha.^(tr(B)/tr(B))).
  */
-function power(t: number, p: number): number {
+function power(t: number, p: number, varying = false): number {
   if (t === 0 && !Number.isInteger(p)) throw new OutsideDomain('a non-integer power of 0');
+  if (varying && t <= 0) throw new OutsideDomain('a power of a non-positive number with a variable exponent');
   return Math.pow(t, p);
 }
 function finite(t: unknown): void {
@@ -76,11 +82,11 @@ math.import(
       const f = ELEMENTWISE[name]!;
       return isMatrix(v) ? math.map(v, (t: number) => f(t)) : f(num(v));
     },
-    spow: (a: unknown, b: unknown) => power(num(a), num(b)),
-    epow: (a: unknown, b: unknown) => {
-      if (isMatrix(a)) return math.map(a, (t: number, i: number[]) => power(t, isMatrix(b) ? num(b.get(i)) : num(b)));
-      if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t));
-      return power(num(a), num(b));
+    spow: (a: unknown, b: unknown, varying: boolean) => power(num(a), num(b), varying),
+    epow: (a: unknown, b: unknown, varying: boolean) => {
+      if (isMatrix(a)) return math.map(a, (t: number, i: number[]) => power(t, isMatrix(b) ? num(b.get(i)) : num(b), varying));
+      if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t, varying));
+      return power(num(a), num(b), varying);
     },
     ginv: (m: Matrix) => guardedInverse(m),
     glogdet: (m: Matrix) => (nearlySingular(m) ? NaN : Math.log(num(math.det(m)))),
@@ -145,10 +151,9 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
         const r = text(a.right);
         switch (a.op) {
           case '^':
-            return scalar ? `spow(${l}, ${r})` : `mpow(${l}, ${r})`;
+            return scalar ? `spow(${l}, ${r}, ${hasVariable(a.right)})` : `mpow(${l}, ${r})`;
           case '.^':
-            return `epow(${l}, ${r})`;
-
+            return `epow(${l}, ${r}, ${hasVariable(a.right)})`;
           default:
             return wrap(`(${l} ${a.op} ${r})`);
         }
@@ -186,6 +191,11 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
     throw new Error(`oracle: no mapping for ${fn}`);
   };
   return text(root);
+}
+
+function hasVariable(a: Ast): boolean {
+  if (a.kind === 'name') return a.name !== 'eye';
+  return astChildren(a).some(hasVariable);
 }
 
 /** The shape a value of this type has in the engine's layout (rows and vectors are 1-D). */
