@@ -13,7 +13,8 @@ const USAGE = `npm run fuzz -- [options]
   --seed N          seed of the run (default 1); case i of a seed is always the same case
   --cases N         number of cases (default 1000)
   --order K         only derivatives of order K (default: a mix of 1, 2 and 3)
-  --time-limit MS   per case, derivation and checks together (default 10000)
+  --time-limit MS   per case, the engine's time: deriving, compiling, both evaluators (default
+                    10000); a case whose mathjs oracle runs past 6× that is abandoned and counted
   --workers N       worker threads (default 2)
   --shrink-budget N checks a failure's shrinking may spend (default 100; 0: no shrinking)
   --shrink-limit N  shrink at most N failures (default 200)
