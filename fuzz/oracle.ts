@@ -48,12 +48,12 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 class OutsideDomain extends Error {}
 
 /**
- * t, unless it is within 1e-10 of ±1, the edge of arcsin and arccos: their derivative there,
+ * t, unless it is within 1e-8 of ±1, the edge of arcsin and arccos: their derivative there,
  * 1/sqrt(1 - t²), rests on the few bits of 1 - |t| that float64 keeps (arccos(sigmoid(40)) is
  * arccos(1) exactly), so neither finite differences nor any evaluator can judge it.
  */
 function nearEdge(t: number): number {
-  if (1 - Math.abs(t) < 1e-10) throw new OutsideDomain('the edge of a domain');
+  if (1 - Math.abs(t) < 1e-8) throw new OutsideDomain('the edge of a domain');
   return t;
 }
 
@@ -89,7 +89,7 @@ math.import(
       return power(num(a), num(b), varying);
     },
     ginv: (m: Matrix) => guardedInverse(m),
-    glogdet: (m: Matrix) => (nearlySingular(m) ? NaN : Math.log(num(math.det(m)))),
+    glogdet: (m: Matrix) => (math.isNaN(guardedInverse(m).get([0, 0])) ? NaN : Math.log(num(math.det(m)))),
     mpow: (m: Matrix, k: number) => {
       if (!Number.isInteger(k)) return NaN;
       const base = k < 0 ? guardedInverse(m) : m;
@@ -115,19 +115,21 @@ math.import(
 );
 
 /**
- * Singular to working precision: |det| below 1e-10 of Hadamard's bound (the product of the rows'
- * norms). mathjs inverts such a matrix into garbage without complaint; here it is outside the
- * domain of inv and logdet (NaN), as an exactly singular one is.
+ * The inverse, or NaN entries where the matrix is singular to working precision: mathjs inverts a
+ * nearly singular matrix into garbage without complaint, so its condition number ‖M‖·‖M⁻¹‖
+ * (Frobenius) must stay below 1e12; beyond, the point is outside the domain of inv and logdet, as
+ * an exactly singular matrix is.
  */
-function nearlySingular(m: Matrix): boolean {
-  const rows = m.toArray() as number[][];
-  let bound = 1;
-  for (const r of rows) bound *= Math.hypot(...r);
-  return !(Math.abs(num(math.det(m))) > 1e-10 * bound);
-}
-
 function guardedInverse(m: Matrix): Matrix {
-  return nearlySingular(m) ? math.map(m, () => NaN) : (math.inv(m) as Matrix);
+  const nan = (): Matrix => math.map(m, () => NaN);
+  let inv: Matrix;
+  try {
+    inv = math.inv(m) as Matrix;
+  } catch {
+    return nan();
+  }
+  const frob = (a: Matrix): number => Math.sqrt(num(math.sum(math.map(a, (t: number) => t * t))));
+  return frob(m) * frob(inv) < 1e12 ? inv : nan();
 }
 
 /** mathjs text for a tree; `ty` gives each node's kind and numeric size. */
