@@ -3,7 +3,7 @@
  * text ─parse─▶ AST ─check─▶ types ─lower─▶ IR ─(differentiate ─simplify)ᵏ─▶ IR ─▶ printers.
  */
 import { parse } from './syntax/parse.js';
-import { check, conventionalType, type Checked, type Declarations } from './syntax/check.js';
+import { check, conventionalType, variableOrder, type Checked, type Declarations } from './syntax/check.js';
 import { lower, type Lowered } from './ir/lower.js';
 import { type Node, type VarNode, makeMul, makeVar } from './ir/node.js';
 import { differentiate } from './diff/derivative.js';
@@ -13,7 +13,7 @@ import { toMatrix } from './print/matrix.js';
 import { toText } from './print/text.js';
 import { toLatex } from './print/latex.js';
 import { toIndex } from './print/index.js';
-import { inputError } from './errors.js';
+import { inputError, type RicciError } from './errors.js';
 import { bindSizes } from './compile/reference.js';
 import type { Tensor } from './tensor.js';
 import type { Dim } from './ir/node.js';
@@ -74,7 +74,30 @@ export function validateWrt(wrt: string): void {
   if (RESERVED_NAMES.has(wrt)) throw inputError(`'${wrt}' is a function name, not a variable`);
 }
 
+/** The variables of an expression, in order of first appearance (a syntax error throws). */
+export function variablesOf(text: string): string[] {
+  return variableOrder(parse(text)).map((v) => v.name);
+}
+
+/**
+ * The error a front end reports when `wrt` does not occur in the expression, or null when it does.
+ * The derivative is then zero, which the library returns as such (a program may ask for it); a
+ * person who typed the command or the page almost always misspelled the variable.
+ */
+export function absentVariableError(text: string, wrt: string): RicciError | null {
+  const vars = variablesOf(text);
+  if (vars.includes(wrt)) return null;
+  const list = vars.length === 0 ? 'it has no variables' : `its variables are ${vars.join(', ')}`;
+  return inputError(`${wrt} does not occur in the expression (${list}); the derivative by ${wrt} would be 0`);
+}
+
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
+  const d = deriveNode(text, wrt, opts);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode);
+}
+
+/** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
+export function deriveNode(text: string, wrt: string, opts: DeriveOptions = {}): { node: Node; analysis: Analysis; wrtNode: VarNode; order: number } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -89,7 +112,7 @@ export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Res
     node = differentiate(node, wrtNode);
     if (opts.simplify !== false) node = simplify(node, opts.trace);
   }
-  return present(node, analysis, text, wrt, order, wrtNode);
+  return { node, analysis, wrtNode, order };
 }
 
 export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode): Result {
@@ -116,6 +139,20 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
 /** Sizes of every symbol for evaluating a result at the given values (all variables must have one). */
 export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
   return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, sizeNamesOf(r), known);
+}
+
+/**
+ * How messages name a matrix of a result (the argument of an inv or logdet that turns out
+ * singular): the user's text for it where the expression has one, else its printed matrix form.
+ */
+export function matrixNamesOf(r: Result): (n: Node) => string {
+  const names = r.analysis.lowered.matrixNames;
+  return (n) => {
+    const given = names.get(n);
+    if (given !== undefined) return given;
+    const m = toMatrix(n);
+    return m ? toText(m.ast) : 'a matrix of the result';
+  };
 }
 
 /** Display names of a result's size symbols (n, m, …), for messages. */

@@ -95,6 +95,11 @@ export interface LogdetNode extends Common {
   readonly kind: 'logdet';
   readonly arg: Node;
 }
+/** The adjugate adj(A) = det(A)·A⁻¹ where A is invertible, and defined (a polynomial) everywhere. */
+export interface AdjNode extends Common {
+  readonly kind: 'adj';
+  readonly arg: Node;
+}
 /**
  * A matrix power kept as a power. Without directions it is base^exp (exp ≥ 2). With directions
  * E_1..E_m (each of shape [n, n, …batch_t]) it is the m-th Fréchet derivative of A^k in them,
@@ -122,6 +127,7 @@ export type Node =
   | InvNode
   | DetNode
   | LogdetNode
+  | AdjNode
   | MatPowNode;
 
 export type NodeKind = Node['kind'];
@@ -179,6 +185,7 @@ function structuralHash(f: Fields<Node>): number {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       return hashString(`${f.kind}|${f.arg.h}`);
     case 'mpow':
       return hashString(`mp|${f.base.h}|${f.exp}|${f.dirs.map((d) => d.h).join(',')}`);
@@ -444,6 +451,10 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   }
   if (coef === 0) return zeros(outShape);
 
+  // det(M)·M⁻¹ is adj(M), which unlike the product is defined where M is singular;
+  // det(M)^-1·adj(M) is M⁻¹ again (both need det(M) ≠ 0).
+  foldAdjugates(fs);
+
   // 2. Contract identity deltas: δ_ab with a summed renames a to b (or is a vector of ones).
   contractDeltas(fs, rank);
 
@@ -470,6 +481,28 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
   mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/**
+ * A factor det(M)^k with a factor M⁻¹, k a positive integer → det(M)^(k−1)·adj(M);
+ * a factor det(M)^k with a factor adj(M), k < 0 → det(M)^(k+1)·M⁻¹ (the same domain: det(M) ≠ 0).
+ */
+function foldAdjugates(fs: MFactor[]): void {
+  for (let k = 0; k < fs.length; k++) {
+    const d = fs[k]!.node;
+    const [m, exp] = d.kind === 'det' ? [d.arg, 1] : d.kind === 'pow' && d.base.kind === 'det' ? [d.base.arg, d.exp] : [undefined, 0];
+    if (m === undefined) continue;
+    const toAdj = Number.isInteger(exp) && exp >= 1;
+    if (!toAdj && exp >= 0) continue;
+    const from = toAdj ? 'inv' : 'adj';
+    const i = fs.findIndex((f) => f.node.kind === from && f.node.arg === m);
+    if (i < 0) continue;
+    fs[i] = { node: toAdj ? makeAdj(m) : makeInv(m), labels: fs[i]!.labels };
+    const rest = toAdj ? exp - 1 : exp + 1;
+    if (rest === 0) fs.splice(k, 1);
+    else fs[k] = { node: makePow(makeDet(m), rest), labels: [] };
+    k = -1; // start over: more pairs may remain
+  }
 }
 
 function contractDeltas(fs: MFactor[], rank: number): void {
@@ -620,32 +653,47 @@ function removeRedundantOnes(fs: MFactor[]): void {
  * of the labels in its slots, a label's colour the colours of the factors (and slots) it occurs in.
  * Factors that end with equal colours are the only ones whose relative order must be searched.
  */
-function refineColors(fs: readonly MFactor[], rank: number, sym: readonly boolean[]): string[] {
-  const labelColor = new Map<number, string>();
-  for (const f of fs) for (const l of f.labels) labelColor.set(l, l < rank ? `o${l}` : 's');
-  let colors = fs.map((f) => String(f.node.h));
-  let classes = new Set(colors).size + new Set(labelColor.values()).size;
+function refineColors(fs: readonly MFactor[], rank: number, sym: readonly boolean[]): number[] {
+  const labelColor = new Map<number, number>();
+  for (const f of fs) for (const l of f.labels) labelColor.set(l, l < rank ? mix(0x6f7574, l) : 0x73756d);
+  let colors = fs.map((f) => mix(f.node.h % 4294967296, Math.floor(f.node.h / 4294967296)));
+  let classes = distinct(colors) + distinct([...labelColor.values()]);
   for (let round = 0; round < fs.length + 1; round++) {
     colors = fs.map((f, k) => {
-      const slots = f.labels.map((l, slot) => `${labelColor.get(l)}${f.labels.indexOf(l) === slot ? '' : `=${f.labels.indexOf(l)}`}`);
-      if (sym[k]) slots.sort();
-      return String(hashString(`${colors[k]}|${slots.join('|')}`));
+      const slots = f.labels.map((l, slot) => {
+        const first = f.labels.indexOf(l);
+        return mix(labelColor.get(l)!, first === slot ? 0 : first + 1);
+      });
+      if (sym[k]) slots.sort((a, b) => a - b);
+      return slots.reduce(mix, colors[k]!);
     });
-    const occ = new Map<number, string[]>();
+    const occ = new Map<number, number[]>();
     fs.forEach((f, k) =>
       f.labels.forEach((l, slot) => {
         if (l < rank) return;
         let list = occ.get(l);
         if (!list) occ.set(l, (list = []));
-        list.push(`${colors[k]}@${sym[k] ? '*' : slot}`);
+        list.push(mix(colors[k]!, sym[k] ? 7 : slot));
       }),
     );
-    for (const [l, list] of occ) labelColor.set(l, String(hashString(list.sort().join('+'))));
-    const now = new Set(colors).size + new Set(labelColor.values()).size;
+    for (const [l, list] of occ) labelColor.set(l, list.sort((a, b) => a - b).reduce(mix, 0x6c6162));
+    const now = distinct(colors) + distinct([...labelColor.values()]);
     if (now === classes) break;
     classes = now;
   }
   return colors;
+}
+
+/** A 32-bit mix of a running hash with a value (murmur3's finalizer on h ^ v). */
+function mix(h: number, v: number): number {
+  let x = Math.imul(h ^ v, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+function distinct(xs: readonly number[]): number {
+  return new Set(xs).size;
 }
 
 function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels: number } {
@@ -664,16 +712,19 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   for (const [l, list] of occ) sig.set(l, list.sort().join('+'));
   // The order reads well (by node, then by the first-order signature of its slots); refined
   // colours only break what that leaves tied.
-  const refined = refineColors(fs, rank, sym);
-  const keys = fs.map((f, k) => {
+  let keys = fs.map((f, k) => {
     const slots = f.labels.map((l) => {
       if (l < rank) return `o${l}`;
       const first = f.labels.indexOf(l);
       return `s${sym[k] ? (first === 0 && f.labels[1] === l ? 0 : '*') : first}[${sig.get(l)}]`;
     });
     if (sym[k]) slots.sort();
-    return `${f.node.h}|${slots.join('|')}|${refined[k]}`;
+    return `${f.node.h}|${slots.join('|')}`;
   });
+  if (new Set(keys).size < keys.length) {
+    const refined = refineColors(fs, rank, sym);
+    keys = keys.map((k, i) => `${k}|${refined[i]}`);
+  }
   const order = fs.map((_, k) => k).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
   const groups: number[][] = [];
   for (const k of order) {
@@ -683,7 +734,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   }
 
   let best: { enc: string; factors: Factor[]; nlabels: number } | null = null;
-  let budget = 64;
+  let budget = 8;
   const consider = (seq: number[]): void => {
     encodeAll(seq, 0, new Map(), rank, [], (enc, factors, nlabels) => {
       budget--;
@@ -796,6 +847,7 @@ export function isSymmetric(n: Node): boolean {
       break;
     case 'elem':
     case 'inv':
+    case 'adj':
       r = isSymmetric(n.arg);
       break;
     case 'pow':
@@ -932,8 +984,11 @@ export function elemValue(fn: ElemFn, x: number): number {
 /** -s for a sum s whose first term (in canonical order) has a negative coefficient, else undefined. */
 function negatedSum(s: Node): Node | undefined {
   if (s.kind !== 'add' || s.terms.length < 2 || s.terms[0]!.coef > 0) return undefined;
-  return makeAdd(s.terms.map((t) => ({ coef: -t.coef, node: t.node })), s.shape);
+  let neg = negatedCache.get(s);
+  if (!neg) negatedCache.set(s, (neg = makeAdd(s.terms.map((t) => ({ coef: -t.coef, node: t.node })), s.shape)));
+  return neg;
 }
+const negatedCache = new WeakMap<Node, Node>();
 
 /** f(-u) = -f(u) */
 const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
@@ -1002,6 +1057,7 @@ export function makeDet(a: Node): Node {
   if (a.shape.length === 0) return a;
   if (a.kind === 'delta') return scalar(1);
   if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
+  if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
   if (perm) return makeDet(perm.base); // det(A') = det(A)
   return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
@@ -1014,6 +1070,16 @@ export function makeLogdet(a: Node): Node {
   const perm = asPermutation(a);
   if (perm) return makeLogdet(perm.base);
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
+}
+
+export function makeAdj(a: Node): Node {
+  if (a.shape.length === 0) return scalar(1); // the adjugate of a 1×1 matrix is [1]
+  if (a.kind === 'delta') return a; // adj(I) = I
+  // adj(A⁻¹) = det(A⁻¹)·A = A/det(A) (where A⁻¹ exists at all)
+  if (a.kind === 'inv') return makeMul([{ node: makePow(makeDet(a.arg), -1), labels: [] }, { node: a.arg, labels: [0, 1] }], 2);
+  const perm = asPermutation(a);
+  if (perm) return transpose(makeAdj(perm.base)); // adj(A') = adj(A)'
+  return intern<AdjNode>(`adj|${a.id}`, { kind: 'adj', arg: a, shape: a.shape });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1215,6 +1281,7 @@ export function children(n: Node): Node[] {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       return [n.arg];
     case 'pow':
       return [n.base];
@@ -1248,6 +1315,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeDet(f(n.arg));
     case 'logdet':
       return makeLogdet(f(n.arg));
+    case 'adj':
+      return makeAdj(f(n.arg));
     case 'mpow':
       return makeMatPow(f(n.base), n.exp, n.dirs.map(f));
   }

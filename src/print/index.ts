@@ -73,6 +73,10 @@ function build(n: Node, names: readonly string[], namer: Namer): IExpr {
       const a = matrixOrIndex(n.arg, namer);
       return leaf(`inv(${a.text})`, `\\left(${a.latex}\\right)^{-1}`, names);
     }
+    case 'adj': {
+      const a = matrixOrIndex(n.arg, namer);
+      return leaf(`adj(${a.text})`, `\\operatorname{adj}\\left(${a.latex}\\right)`, names);
+    }
     case 'det':
     case 'logdet': {
       const a = matrixOrIndex(n.arg, namer);
