@@ -65,6 +65,11 @@ export function emitPython(plan: Plan): string {
   body(`"""${keys.join(', ')} at the point given by inputs (see the comment above)."""`);
   for (const i of plan.inputs) body(`${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`);
   for (const b of plan.bindings) body(`${b.size.local} = ${b.input.local}.shape[${b.axis}]`);
+  for (const d of plan.derived) {
+    const product = d.factors.map((f) => f.local).join(' * ');
+    if (!d.check) body(`${d.size.local} = ${product}`);
+    else body(`if ${d.size.local} != ${product}: raise ValueError(${pyString(`size ${d.size.symbol} must be ${d.factors.map((f) => f.symbol).join('·')}`)})`);
+  }
   for (const c of plan.checks) {
     used.add('check');
     const want = c.input.dims.map((d) => d.local);
@@ -109,6 +114,9 @@ export function emitPython(plan: Plan): string {
         break;
       case 'einsum':
         body(`${out} = ${product(ins, ref)}`);
+        break;
+      case 'permute':
+        body(`${out} = np.transpose(${ins.src.name}, (${ins.perm.join(', ')},)).reshape(${shapeTuple(ins.out)})`);
         break;
     }
   }

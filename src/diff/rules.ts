@@ -16,6 +16,7 @@ import {
   makeAdd,
   makeElem,
   makeInv,
+  makeMerge,
   makeMul,
   makePow,
   makePowv,
@@ -169,6 +170,8 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
       w,
     );
   },
+  // ∂vec(U) = vec(∂U): merging axes is linear; the new axes are appended unmerged.
+  merge: (n, c) => makeMerge(c.d(n.arg), [...n.groups, ...c.wrt.shape.map(() => 1)], [...n.shape, ...c.wrt.shape]),
   // ∂logdet(A) = (A⁻¹)^q_p ∂A^p_q
   logdet: (n, c) => {
     const w = c.wrt.shape.length;

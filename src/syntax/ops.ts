@@ -47,6 +47,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
   'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'diag', 'vector', 'matrix',
+  'kron', 'vec', 'rows', 'cols', 'len',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
 
@@ -61,7 +62,7 @@ export interface FnInfo {
 }
 
 const ew = (latex: string, doc: string): FnInfo => ({ arity: 1, elementwise: true, latex, doc });
-const st = (latex: string, doc: string): FnInfo => ({ arity: 1, elementwise: false, latex, doc });
+const st = (latex: string, doc: string, arity = 1): FnInfo => ({ arity, elementwise: false, latex, doc });
 
 export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   sin: ew('\\sin', 'sine, element-wise'),
@@ -89,6 +90,11 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),
   vector: st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs'),
   matrix: st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs'),
+  kron: st('\\otimes', 'Kronecker product kron(A, B): blocks A[i,j]*B', 2),
+  vec: st('\\operatorname{vec}', 'the columns of a matrix stacked into one vector (column-major)'),
+  rows: st('\\operatorname{rows}', 'number of rows (the length of a vector)'),
+  cols: st('\\operatorname{cols}', 'number of columns (1 for a vector)'),
+  len: st('\\operatorname{len}', 'number of entries of a vector'),
 };
 
 export function isFnName(name: string): name is FnName {
@@ -96,7 +102,7 @@ export function isFnName(name: string): name is FnName {
 }
 
 /** Names that cannot be variables. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...Object.keys(FUNCTIONS), 'eye']);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...Object.keys(FUNCTIONS), 'eye', 'where']);
 
 /** Greek letter names: scalars by the naming convention (lower case). */
 export const GREEK = [

@@ -20,8 +20,8 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['norm2(x)', 'x', 1, {}, 'x/norm2(x)'],
   ['norm2(x)', 'x', 2, {}, "eye/norm2(x) - x*x'/norm2(x)^3"],
   ['norm1(x)', 'x', 1, {}, 'sign(x)'],
-  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(exp(-y.*(X*w)).*y./(exp(-y.*(X*w)) + vector(1)))"],
-  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*exp(-y.*(X*w))./(exp(-y.*(X*w)) + vector(1)).^2)*X"],
+  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(t1.*y./(t1 + vector(1))) where t1 = exp(-y.*(X*w))"],
+  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))"],
   ['sum(exp(x))', 'x', 2, {}, 'diag(exp(x))'],
   ['sum(log(x))', 'x', 2, {}, '-diag(x.^-2)'],
   ["tr(A*X'*B*X*C)", 'X', 1, {}, "B*X*C*A + B'*X*A'*C'"],
@@ -41,14 +41,16 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["(x'*A*x)/(x'*x)", 'x', 1, {}, "(A + A')*x/norm2(x)^2 - 2*x'*A*x*x/norm2(x)^4"],
   ['log(sum(exp(x)))', 'x', 1, {}, 'exp(x)/sum(exp(x))'],
   ["tr(X'*A*X)", 'X', 1, {}, "(A + A')*X"],
-  ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - sigmoid(X*w)).*sigmoid(X*w))*X"],
+  ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*w)"],
 ];
 
 const INDEX: readonly [string, string, number, string][] = [
-  ["x'*A*x", 'x', 2, 'A^i_j + A^j_i'],
-  ['(x\'*x)^2', 'x', 3, '8 x^i δ^j_k + 8 x^j δ^i_k + 8 x^k δ^i_j'],
-  ['sum(x.^4)', 'x', 3, '24 x^i δ^i_j δ^i_k'],
-  ["norm2(T - U*V')^2", 'U', 2, '2 δ^i_k V^p_j V_{pl}'],
+  // The transpose is A with its slots' positions swapped (Euclidean metric): i stays up, j down.
+  ["x'*A*x", 'x', 2, 'A^i_j + A_j^i'],
+  ['(x\'*x)^2', 'x', 3, '8 x^i δ_j^k + 8 x^k δ^i_j + 8 x_j δ^{ik}'],
+  // x_i δ_ij δ_ik: one diagonal δ with four indices, each summed index once up and once down.
+  ['sum(x.^4)', 'x', 3, '24 x^p δ^i_j^k_p'],
+  ["norm2(T - U*V')^2", 'U', 2, '2 δ^{ik} V^p_j V_{pl}'],
   ['A*x', 'A', 1, 'δ^i_j x^k'],
   ['norm2(x)', 'x', 1, 'x^i (x^p x_p)^(-0.5)'],
   ['sum(exp(x))', 'x', 0, 'exp(x^p) 1_p'],
@@ -60,7 +62,7 @@ const LATEX: readonly [string, string, number, Record<string, string>, string][]
   ['log(det(X))', 'X', 1, {}, 'X^{-\\top}'],
   ['norm2(x)', 'x', 1, {}, '\\frac{x}{\\left\\lVert x \\right\\rVert_2}'],
   ['x.*y', 'x', 1, {}, '\\operatorname{diag}\\left(y\\right)'],
-  ["(x'*x)^2", 'x', 3, {}, '8 {x}^{i} {\\delta}^{j}{}_{k} + 8 {x}^{j} {\\delta}^{i}{}_{k} + 8 {x}^{k} {\\delta}^{i}{}_{j}'],
+  ["(x'*x)^2", 'x', 3, {}, '8 {x}^{i} {\\delta}_{j}{}^{k} + 8 {x}^{k} {\\delta}^{i}{}_{j} + 8 {x}_{j} {\\delta}^{i k}'],
 ];
 
 describe('matrix notation', () => {
