@@ -13,6 +13,7 @@ import {
   type VarNode,
   type Factor,
   delta,
+  isZero,
   makeAdd,
   makeElem,
   makeInv,
@@ -135,13 +136,16 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
   elem: (n, c) => chain(ELEM_DERIVATIVES[n.fn](n.arg, n), c.d(n.arg), n.shape.length, c.wrt.shape.length),
   // ∂(u^p) = p u^(p-1) ∘ ∂u
   pow: (n, c) => scale(n.exp, chain(makePow(n.base, n.exp - 1), c.d(n.base), n.shape.length, c.wrt.shape.length)),
-  // ∂(u^v) = v u^(v-1) ∘ ∂u + u^v log(u) ∘ ∂v
+  // ∂(u^v) = v u^(v-1) ∘ ∂u + u^v log(u) ∘ ∂v; where v varies (so u > 0 for log(u)), the same as
+  // u^v ∘ (v/u ∘ ∂u + log(u) ∘ ∂v), which keeps u^v a factor of every higher derivative.
   powv: (n, c) => {
     const r = n.shape.length;
     const w = c.wrt.shape.length;
-    const du = chain(hadamard(n.exponent, makePowv(n.base, minus(n.exponent, ones(n.shape)))), c.d(n.base), r, w);
-    const dv = chain(hadamard(n, makeElem('log', n.base)), c.d(n.exponent), r, w);
-    return plus(du, dv);
+    const dExp = c.d(n.exponent);
+    if (isZero(dExp)) return chain(hadamard(n.exponent, makePowv(n.base, minus(n.exponent, ones(n.shape)))), c.d(n.base), r, w);
+    const du = chain(hadamard(n.exponent, makePow(n.base, -1)), c.d(n.base), r, w);
+    const dv = chain(makeElem('log', n.base), dExp, r, w);
+    return chain(n, plus(du, dv), r, w);
   },
   // ∂(A⁻¹)^i_j = -(A⁻¹)^i_p ∂A^p_q (A⁻¹)^q_j
   inv: (n, c) => {

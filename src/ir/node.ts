@@ -818,6 +818,10 @@ export function makeInv(a: Node): Node {
 export function makeDet(a: Node): Node {
   if (a.shape.length === 0) return a;
   if (a.kind === 'delta') return scalar(1);
+  if (isZero(a)) return scalar(0); // det(0) = 0
+  const [k, core] = splitCoef(a);
+  // det(c·I) = c^n, with n the size (Σ over the axis of ones).
+  if (core.kind === 'delta') return makePowv(scalar(k), makeMul([{ node: ones([a.shape[0]!]), labels: [0] }], 0));
   if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
   const perm = asPermutation(a);
   if (perm) return makeDet(perm.base); // det(A') = det(A)

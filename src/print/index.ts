@@ -17,7 +17,7 @@
  *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
  *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
  */
-import type { Node, NodeOf } from '../ir/node.js';
+import { type Node, type NodeOf, constantValue } from '../ir/node.js';
 import { latexName } from './latex.js';
 
 export interface Ix {
@@ -137,8 +137,11 @@ class Builder {
         return n.shape.length === 0 || n.value === 0 ? { kind: 'num', value: n.value } : tensor('1', '\\mathbf{1}', names, true);
       case 'delta':
         return tensor('δ', '\\delta', names);
-      case 'add':
+      case 'add': {
+        const c = constantValue(n);
+        if (c !== undefined) return { kind: 'num', value: c };
         return { kind: 'sum', terms: n.terms.map((t) => ({ coef: t.coef, e: this.build(t.node, names) })) };
+      }
       case 'mul':
         return this.product(n, names);
       case 'elem':

@@ -9,12 +9,12 @@
  * returns undefined and the caller shows index notation instead.
  */
 import type { Ast } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, compareNodes, isSymmetric, makeAdd, makeMul, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, isSymmetric, makeAdd, makeMul, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num, tr } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { productForm } from './graph.js';
-import { type Kind, type MExpr, KIND_OF_RANK, infoOf, mexpr, setTranspose, transposed } from './mexpr.js';
+import { type Kind, type MExpr, KIND_OF_RANK, keepTyping, mexpr, setTarget, setTranspose, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
 
@@ -98,6 +98,7 @@ export class MatrixPrinter implements Forms {
     this.refs.set(n, r);
     this.byRef.set(`${REF}${n.id}`, { node: n, transposed: false });
     setTranspose(r, () => this.subTransposed(n));
+    setTarget(r, () => this.form(n));
     return r;
   }
 
@@ -110,6 +111,7 @@ export class MatrixPrinter implements Forms {
     this.refsT.set(n, r);
     this.byRef.set(`${REF}t${n.id}`, { node: n, transposed: true });
     setTranspose(r, () => plain);
+    setTarget(r, () => this.transposedForm(n));
     return r;
   }
 
@@ -312,7 +314,13 @@ export class MatrixPrinter implements Forms {
   private sum(n: NodeOf<'add'>, kind: Kind, sym: boolean): MExpr | undefined {
     const parts: { c: number; e: MExpr; node: Node }[] = [];
     const byText = new Map<string, { c: number; e: MExpr; node: Node }>();
-    for (const t of n.terms) {
+    // A term that is a transposed sum is that sum's terms transposed: (P + Q)' + R = P' + Q' + R.
+    const terms = n.terms.flatMap((t) => {
+      const p = asPermutation(t.node);
+      if (!p || p.base.kind !== 'add' || p.perm.length !== 2) return [t];
+      return p.base.terms.map((u) => ({ coef: t.coef * u.coef, node: transposeNode(u.node) }));
+    });
+    for (const t of terms) {
       const e = this.sub(t.node);
       if (!e) return undefined;
       // Terms that print the same are one term (products the IR could not identify: t2 + t2 = 2*t2).
@@ -407,8 +415,6 @@ function mapChildren(a: Ast, f: (c: Ast) => Ast): Ast {
 }
 
 function keepInfo(from: Ast, to: Ast): Ast {
-  const i = infoOf(from);
-  if (i) mexpr(to, i.kind, i.symmetric);
-  return to;
+  return keepTyping(from, to);
 }
 

@@ -49,10 +49,18 @@ export function times(a: MExpr, b: MExpr, symmetric = false): MExpr {
 /** Powers this module made: A^3 is three factors A, (A^2)' two factors A'. */
 const POWERS = new WeakMap<Ast, { base: MExpr; count: number }>();
 
+/** What a reference stands for, where that is a power (A^2 as a part of A^3 is two factors A). */
+const REF_TARGETS = new WeakMap<Ast, () => MExpr | undefined>();
+
+export function setTarget(ref: MExpr, target: () => MExpr | undefined): void {
+  REF_TARGETS.set(ref.ast, target);
+}
+
 /** The factors of a product made here, with powers as repeated factors. */
 function factorRuns(e: MExpr): { base: MExpr; count: number }[] {
   const a = e.ast;
-  const p = POWERS.get(a);
+  const target = REF_TARGETS.get(a)?.();
+  const p = POWERS.get(a) ?? (target && POWERS.get(target.ast));
   if (p) return [p];
   if (a.kind === 'binary' && a.op === '*') {
     const l = infoOf(a.left);
@@ -60,6 +68,20 @@ function factorRuns(e: MExpr): { base: MExpr; count: number }[] {
     if (l && r) return [...factorRuns(l), ...factorRuns(r)];
   }
   return [{ base: e, count: 1 }];
+}
+
+/** A power made by product(): its base and exponent (for folding A^2*A into A^3 later). */
+export function powerOf(a: Ast): { base: MExpr; count: number } | undefined {
+  return POWERS.get(a);
+}
+
+/** A copy of a form (its children replaced) keeps what the original was. */
+export function keepTyping(from: Ast, to: Ast): Ast {
+  const i = INFO.get(from);
+  if (i) INFO.set(to, { ...i, ast: to });
+  const p = POWERS.get(from);
+  if (p) POWERS.set(to, p);
+  return to;
 }
 
 function power(base: MExpr, count: number): MExpr {
@@ -117,6 +139,8 @@ export function transposed(e: MExpr): MExpr {
   if (e.symmetric) return e;
   const hook = TRANSPOSE_HOOKS.get(e.ast);
   if (hook) return hook();
+  const p = POWERS.get(e.ast);
+  if (p) return power(transposed(p.base), p.count);
   const a = e.ast;
   const flipped = FLIP[e.kind];
   if (a.kind === 'transpose') {
@@ -128,11 +152,36 @@ export function transposed(e: MExpr): MExpr {
     if (inner) return mexpr({ ...a, arg: transposed(inner).ast }, flipped);
   }
   if (a.kind === 'binary' && a.op === '*') {
+    // (s*A*B)' = s*B'*A': the factors reversed and transposed, scalars kept in front.
+    const fs = productFactors(e);
+    if (fs) {
+      const scalars = fs.filter((f) => f.kind === 'scalar');
+      const rest = fs.filter((f) => f.kind !== 'scalar').reverse().map(transposed);
+      return product([...scalars, ...rest]);
+    }
+  }
+  if (a.kind === 'binary' && (a.op === '+' || a.op === '-')) {
+    // (P + Q)' = P' + Q' where that prints fewer primes: (2*B'*D + D*B)' = 2*D*B + B'*D.
     const l = infoOf(a.left);
     const r = infoOf(a.right);
-    if (l && r) return times(transposed(r), transposed(l));
+    if (l && r) {
+      const [tl, trr] = [transposed(l), transposed(r)];
+      if (primes(tl.ast) + primes(trr.ast) <= primes(a)) return mexpr(bin(a.op, tl.ast, trr.ast), flipped);
+    }
   }
   return mexpr(tr(a), flipped);
+}
+
+/** The factors of a product made here, left to right (undefined where a part is not typed). */
+function productFactors(e: MExpr): MExpr[] | undefined {
+  const a = e.ast;
+  if (a.kind !== 'binary' || a.op !== '*') return [e];
+  const l = infoOf(a.left);
+  const r = infoOf(a.right);
+  if (!l || !r) return undefined;
+  const lf = productFactors(l);
+  const rf = productFactors(r);
+  return lf && rf ? [...lf, ...rf] : undefined;
 }
 
 /** Number of transposes printed in a form (the orientation with fewer reads better). */
