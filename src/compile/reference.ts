@@ -100,10 +100,13 @@ function bindMergedSizes(nodes: readonly Node[], sizes: Map<Dim, number>, names?
             changed = true;
           } else if (total !== known)
             throw inputError(`size ${dimName(d, names)} is ${total}, but it is the product ${product} = ${known} (vec or kron)`);
-        } else if (unknown.length === 1 && total !== undefined && new Set(unknown).size === 1) {
-          if (known === 0 || total % known !== 0)
-            throw inputError(`size ${dimName(d, names)} is ${total}, which is not a multiple of ${known}, so it cannot be the product ${product} (vec or kron)`);
-          sizes.set(unknown[0]!, total / known);
+        } else if (total !== undefined && new Set(unknown).size === 1) {
+          // One unknown factor, possibly repeated (vec(eye) is n·n): the root of the quotient.
+          const q = known === 0 ? NaN : total / known;
+          const root = Math.round(Math.pow(q, 1 / unknown.length));
+          if (!Number.isInteger(q) || Math.pow(root, unknown.length) !== q)
+            throw inputError(`size ${dimName(d, names)} is ${total}, which cannot be the product ${product} (vec or kron) of the other sizes`);
+          sizes.set(unknown[0]!, root);
           changed = true;
         }
       });

@@ -868,7 +868,7 @@ export function makeMerge(arg: Node, groups: readonly number[], shape: readonly 
     axis += g;
   });
   if (groups.every((g) => g === 1)) return arg;
-  if (isZero(arg)) return zeros(shape);
+  // A merge of zeros stays a merge: its merged sizes are products that evaluators must still know.
   const [k, core] = splitCoef(arg);
   if (k !== 1) return scale(k, makeMerge(core, groups, shape));
   return intern<MergeNode>(`merge|${arg.id}|${groups.join('.')}|${shapeKey(shape)}`, { kind: 'merge', arg, groups: [...groups], shape: [...shape] });

@@ -408,7 +408,8 @@ export function renderText(e: IExpr): string {
     case 'fn':
       return `${e.text}(${renderText(e.arg)})`;
     case 'pow': {
-      const exp = typeof e.exp === 'number' ? String(e.exp) : `(${renderText(e.exp)})`;
+      const atomic = typeof e.exp !== 'number' && e.exp.kind === 'tensor' && e.exp.indices.length === 0;
+      const exp = typeof e.exp === 'number' ? String(e.exp) : atomic ? renderText(e.exp) : `(${renderText(e.exp)})`;
       return `${powBaseText(e.base)}^${exp.startsWith('-') ? `(${exp})` : exp}`;
     }
     case 'prod':

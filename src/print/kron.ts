@@ -9,7 +9,7 @@
  * added inside it: kron(A, B) + kron(A, C) = kron(A, B + C). This is how the vec layout prints
  * derivatives by a matrix: the Hessian of norm2(X*W - Y)^2 by W is 2*kron(eye, X'*X).
  */
-import { type Factor, type Node, type NodeOf, makeAdd, makeMul } from '../ir/node.js';
+import { type Factor, type Node, type NodeOf, isZero, makeAdd, makeMul } from '../ir/node.js';
 import { call, num } from './build.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { type MExpr, mexpr, product, transposed } from './mexpr.js';
@@ -29,6 +29,8 @@ interface Split {
 }
 
 export function mergeForm(n: NodeOf<'merge'>, f: Forms, symmetric: boolean): MExpr | undefined {
+  const kind = n.shape.length === 2 ? 'matrix' : 'vector';
+  if (isZero(n.arg)) return mexpr(call(kind, num(0)), kind, kind === 'matrix');
   if (n.groups.length === 1 && n.groups[0] === 2) {
     const m = f.sub(n.arg);
     return m && mexpr(call('vec', m.ast), 'vector');

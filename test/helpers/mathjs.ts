@@ -105,8 +105,8 @@ export function mathjsFunction(
       if (unknown.length === 0 && !size.has(w) && w !== ONE) {
         size.set(w, known);
         changed = true;
-      } else if (unknown.length === 1 && size.has(w)) {
-        size.set(unknown[0]!, size.get(w)! / known);
+      } else if (new Set(unknown).size === 1 && size.has(w)) {
+        size.set(unknown[0]!, Math.round(Math.pow(size.get(w)! / known, 1 / unknown.length)));
         changed = true;
       }
     }

@@ -89,3 +89,104 @@ describe('LaTeX', () => {
     expect(derive("xs'*xs", 'xs').latex).toBe('2 \\mathit{xs}');
   });
 });
+
+// Issue 9: temporaries, kron and vec, names.
+
+describe('temporaries', () => {
+  const TEMPS: readonly [string, string, number, string, string][] = [
+    [
+      'sum(log(exp(-y.*(X*w)) + vector(1)))',
+      'w',
+      2,
+      "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))",
+      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(y^{\\circ 2} \\odot t_{1} \\oslash \\left(t_{1} + \\mathbf{1}\\right)^{\\circ 2}\\right) X \\\\ \\text{where}\\quad t_{1} &= \\exp\\left(-y \\odot \\left(X w\\right)\\right) \\end{aligned}',
+    ],
+    [
+      'sigmoid(a)^a',
+      'a',
+      2,
+      '(((1 - t1)*a + log(t1))^2 + (-(1 - t1)*a - 2)*t1 + 2)*t1^a where t1 = sigmoid(a)',
+      '\\begin{aligned} & \\left(\\left(\\left(1 - t_{1}\\right) a + \\log\\left(t_{1}\\right)\\right)^{2} + \\left(-\\left(1 - t_{1}\\right) a - 2\\right) t_{1} + 2\\right) t_{1}^{a} \\\\ \\text{where}\\quad t_{1} &= \\operatorname{sigmoid}\\left(a\\right) \\end{aligned}',
+    ],
+    // A variable called t1: the temporary takes the next free name.
+    [
+      'sum(log(exp(-t1.*(X*w)) + vector(1)))',
+      'w',
+      2,
+      "X'*diag(t2.*t1.^2./(t2 + vector(1)).^2)*X where t2 = exp(-t1.*(X*w))",
+      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(t_{2} \\odot t_{1}^{\\circ 2} \\oslash \\left(t_{2} + \\mathbf{1}\\right)^{\\circ 2}\\right) X \\\\ \\text{where}\\quad t_{2} &= \\exp\\left(-t_{1} \\odot \\left(X w\\right)\\right) \\end{aligned}',
+    ],
+  ];
+  test.each(TEMPS)('%s by %s, order %i => %s', (expr, wrt, order, matrix, latex) => {
+    const r = derive(expr, wrt, { order });
+    expect(r.matrix).toBe(matrix);
+    expect(r.latex).toBe(latex);
+    expect(() => katex.renderToString(r.latex, { throwOnError: true })).not.toThrow();
+    expect(() => katex.renderToString(r.indexLatex, { throwOnError: true })).not.toThrow();
+  });
+
+  test('index notation and the data carry the same temporaries', () => {
+    const r = derive('sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', { order: 2 });
+    expect(r.index).toBe('(y^q)^2 t1^r (1^s + t1^s)^(-2) X^{ti} X^u_j δ_{qrstu} where t1^i = exp(-y^q w^p X^r_p δ^i_{qr})');
+    expect(r.temporaries.map((t) => [t.name, t.matrix, t.indexName, t.index])).toEqual([
+      ['t1', 'exp(-y.*(X*w))', 't1^i', 'exp(-y^q w^p X^r_p δ^i_{qr})'],
+    ]);
+    expect(r.body.matrix).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X");
+  });
+
+  test('a chain of layers: each activation named once, printed size linear in the depth', () => {
+    const perLayer = [4, 8].map((depth) => {
+      let inner = 'x';
+      for (let d = 0; d < depth; d++) inner = `tanh(A*${inner})`;
+      return derive(`sum(${inner})`, 'x', { order: 2 }).matrix!.length / depth;
+    });
+    // Growth like depth² would double the length per layer from 4 to 8 layers.
+    expect(perLayer[1]!).toBeLessThan(1.5 * perLayer[0]!);
+  });
+});
+
+describe('kron and vec', () => {
+  const KRON: readonly [string, string, number, string, string][] = [
+    ['norm2(X*W - Y)^2', 'W', 2, "2*kron(eye, X'*X)", '2 \\mathbf{I} \\otimes \\left(X^\\top X\\right)'],
+    ['norm2(X*W - Y)^2', 'W', 1, "2*vec(X'*(X*W - Y))", '2 \\operatorname{vec}\\left(X^\\top \\left(X W - Y\\right)\\right)'],
+    ['inv(X)', 'X', 1, "-kron(inv(X)', inv(X))", '-X^{-\\top} \\otimes X^{-1}'],
+    ["x*y'", 'x', 1, 'kron(y, eye)', 'y \\otimes \\mathbf{I}'],
+    ['A*x', 'A', 1, "kron(x', eye)", 'x^\\top \\otimes \\mathbf{I}'],
+  ];
+  test.each(KRON)('%s by %s, order %i, vec layout => %s', (expr, wrt, order, matrix, latex) => {
+    const r = derive(expr, wrt, { order, layout: 'vec' });
+    expect(r.matrix).toBe(matrix);
+    expect(r.latex).toBe(latex);
+    expect(() => katex.renderToString(latex, { throwOnError: true })).not.toThrow();
+  });
+
+  test('vec layout: sizes m*n; the default layout is unchanged', () => {
+    expect(derive('norm2(X*W - Y)^2', 'W', { order: 2, layout: 'vec' }).shape).toEqual(['m*p', 'm*p']);
+    expect(derive('norm2(X*W - Y)^2', 'W', { order: 2 }).shape).toEqual(['m', 'p', 'm', 'p']);
+    // The transpose needs the commutation matrix: no Kronecker form, index notation of its tensor.
+    const t = derive("X'", 'X', { order: 1, layout: 'vec' });
+    expect(t.matrix).toBeNull();
+    expect(t.index).toBe('δ_j^k δ^i_l');
+  });
+
+  test('kron and vec in the input language', () => {
+    expect(derive("x'*kron(A, B)*y", 'x').matrix).toBe('kron(A, B)*y');
+    expect(derive("y'*vec(X)", 'y').matrix).toBe('vec(X)');
+    expect(derive('sum(t.*t) where t = exp(A*x)', 'x').matrix).toBe("2*A'*exp(A*x).^2");
+  });
+});
+
+describe('sizes and constants', () => {
+  const SIZES: readonly [string, string, number, Record<string, string>, string][] = [
+    ['a*tr(2*eye - B)', 'a', 1, {}, '2*rows(B) - tr(B)'],
+    ['a*len(x)*cols(B)', 'a', 1, {}, 'cols(B)*len(x)'],
+    ['norm2(eye - A)', 'A', 1, {}, "(A - eye)/(norm2(A)^2 + rows(A) - 2*tr(A))^0.5"],
+    ["b - det((b*B - (b*B)')*1.5)", 'b', 1, { B: 'symmetric matrix' }, '1'],
+    ['a*det(0*A)', 'a', 1, {}, '0'],
+    ['a*det(2*eye + 0*A)', 'a', 1, {}, '2^rows(A)'],
+    ['tr(A^12)', 'A', 1, {}, "12*(A^11)'"],
+  ];
+  test.each(SIZES)('%s by %s, order %i %o => %s', (expr, wrt, order, decls, want) => {
+    expect(derive(expr, wrt, { order, let: decls }).matrix).toBe(want);
+  });
+});
