@@ -92,6 +92,16 @@ export function validateWrt(wrt: string): void {
 }
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
+  const d = deriveNode(text, wrt, opts);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout);
+}
+
+/** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
+export function deriveNode(
+  text: string,
+  wrt: string,
+  opts: DeriveOptions = {},
+): { node: Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -108,11 +118,8 @@ export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Res
   }
   const layout = opts.layout ?? 'default';
   if (!LAYOUTS.includes(layout)) throw inputError(`layout must be ${LAYOUTS.join(' or ')}, not ${String(layout)}`);
-  if (layout === 'vec') {
-    const v = vecLayout(node, analysis, wrtNode, order);
-    return present(v.node, v.analysis, text, wrt, order, wrtNode, layout);
-  }
-  return present(node, analysis, text, wrt, order, wrtNode);
+  if (layout === 'vec') return { ...vecLayout(node, analysis, wrtNode, order), wrtNode, order, layout };
+  return { node, analysis, wrtNode, order, layout };
 }
 
 /**

@@ -11,12 +11,10 @@
 import type { ElemFn } from '../ir/node.js';
 import { InternalError } from '../ir/node.js';
 import type { Instr, Operand, Plan, Size, Temp } from './plan.js';
+import { num } from './literals.js';
+import { checkSpec, jsCheckSpec } from './selfcheck.js';
 
-/** A number as a source literal that reads back to the same double. */
-export function num(c: number): string {
-  if (!Number.isFinite(c)) throw new InternalError(`codegen: non-finite constant ${c}`);
-  return Object.is(c, -0) ? '0' : String(c);
-}
+export { num };
 
 class Writer {
   private readonly lines: string[] = [];
@@ -72,6 +70,7 @@ export function emitJs(plan: Plan, ts: boolean): string {
   w.line('//   { shape: number[], data: Float64Array } (row-major; a scalar has shape [] and one entry).');
   w.line('// Inputs: a number (scalar), an array or Float64Array (vector), an array of rows (matrix), or');
   w.line('//   { shape, data }. Sizes and declared symmetry are checked; no dependencies.');
+  w.line('// Self-check: checkGradient(sizes?, seed) compares each derivative with finite differences.');
   w.line('');
   if (ts) {
     w.line('export interface Tensor {');
@@ -176,8 +175,28 @@ export function emitJs(plan: Plan, ts: boolean): string {
   }
   w.close('};');
   w.close('}');
+  selfCheck(plan, w, ty);
   for (const h of HELPER_ORDER) if (used.has(h)) w.line('\n' + HELPERS[h](ty).trim());
+  w.line('\n' + SELF_CHECK_HELPERS(ty).trim());
   return w.text();
+}
+
+/** checkGradient and the table it reads (see selfcheck.ts). */
+function selfCheck(plan: Plan, w: Writer, ty: (s: string) => string): void {
+  w.line('');
+  w.line('/**');
+  w.line(' * Self-check at a random point (seeded; default sizes unless `sizes` gives some, e.g. { n: 5 }):');
+  w.line(' * for each derivative, ‖D·e − FD‖ / max(‖D·e‖, ‖FD‖) over every coordinate direction e of the');
+  w.line(' * variable, where FD is the central difference (4-point stencil) of the order below along e.');
+  w.line(' */');
+  w.open(`export function checkGradient(sizes${ty('?: Record<string, number>')}, seed = 0)${ty(': Record<string, number>')} {`);
+  w.line('return gradientErrors_(CHECK_, sizes, seed);');
+  w.close();
+  w.line('');
+  const table = jsCheckSpec(checkSpec(plan));
+  w.line(`const CHECK_${ty(': CheckSpec')} = ${table[0]!}`);
+  for (const l of table.slice(1, -1)) w.line(l);
+  w.line(`${table.at(-1)!};`);
 }
 
 /** coef·term + … with signs folded: a - 2 * b + 0.5. */
@@ -255,6 +274,126 @@ function einsum(ins: Instr & { op: 'einsum' }, w: Writer, v: readonly string[], 
   } else w.line(`${store} = ${scaled(prod)};`);
   for (let l = 0; l < r; l++) w.close();
 }
+
+const SELF_CHECK_HELPERS = (ty: (s: string) => string): string => `
+${ty(`interface CheckVariable {
+  name: string;
+  dims: string[];
+  symmetric: boolean;
+  lo: number;
+  hi: number;
+  signed: boolean;
+  dominant: boolean;
+}
+
+interface CheckSpec {
+  wrt: string;
+  wrtSymmetric: boolean;
+  keys: string[];
+  sizes: [string, number][];
+  inputs: CheckVariable[];
+}
+`)}
+/** Central differences: f'(x) ≈ (8 (f(x + h) - f(x - h)) - (f(x + 2h) - f(x - 2h))) / 12h. */
+const STEPS_ = [-2, -1, 1, 2];
+
+/** The relative errors that checkGradient returns. */
+function gradientErrors_(spec${ty(': CheckSpec')}, sizes${ty(': Record<string, number> | undefined')}, seed${ty(': number')})${ty(': Record<string, number>')} {
+  const dims = new Map${ty('<string, number>')}(spec.sizes);
+  if (sizes !== undefined)
+    for (const [k, v] of Object.entries(sizes)) {
+      if (!dims.has(k)) throw new RangeError('unknown size ' + k + ': the sizes are ' + [...dims.keys()].join(', '));
+      if (!Number.isInteger(v) || v < 1) throw new RangeError('size ' + k + ' must be a whole number ≥ 1, got ' + v);
+      dims.set(k, v);
+    }
+  const rand = random_(seed);
+  const point${ty(': [string, Tensor][]')} = spec.inputs.map((v) => [v.name, draw_(v, v.dims.map((d) => dims.get(d)${ty('!')}), rand)]);
+  const at = (p${ty(': [string, Tensor][]')})${ty(': Record<string, Tensor>')} => evaluate(Object.fromEntries(p)${ty(' as unknown as Inputs')})${ty(' as unknown as Record<string, Tensor>')};
+  const base = at(point);
+  const w = point.findIndex((p) => p[0] === spec.wrt);
+  const x = point[w][1];
+  const K = spec.keys.length;
+  const diff = new Float64Array(K);
+  const exact = new Float64Array(K);
+  const approx = new Float64Array(K);
+  for (const e of directions_(x.shape, spec.wrtSymmetric)) {
+    let scale = 1;
+    for (let a = 0; a < e.length; a++) if (e[a] !== 0) scale = Math.max(scale, Math.abs(x.data[a]));
+    const h = 1e-3 * scale;
+    // At x - 2he, x - he, x + he, x + 2he; differences first, so that a constant is exactly 0.
+    const outs = STEPS_.map((o) => at(point.map((p, i)${ty(': [string, Tensor]')} => (i === w ? [p[0], { shape: x.shape, data: x.data.map((v, a) => v + o * h * e[a]) }] : p))));
+    const fd${ty(': Float64Array[]')} = [];
+    for (let k = 1; k < K; k++) {
+      const [m2, m1, p1, p2] = outs.map((out) => out[spec.keys[k - 1]].data);
+      fd[k] = m1.map((_, i) => (8 * (p1[i] - m1[i]) - (p2[i] - m2[i])) / (12 * h));
+    }
+    for (let k = 1; k < K; k++) {
+      const d = base[spec.keys[k]].data;
+      const m = e.length;
+      const acc = fd[k];
+      for (let i = 0; i < acc.length; i++) {
+        let s = 0;
+        for (let a = 0; a < m; a++) if (e[a] !== 0) s += d[i * m + a] * e[a];
+        diff[k] += (s - acc[i]) ** 2;
+        exact[k] += s * s;
+        approx[k] += acc[i] ** 2;
+      }
+    }
+  }
+  const errors${ty(': Record<string, number>')} = {};
+  for (let k = 1; k < K; k++) {
+    const norm = Math.sqrt(Math.max(exact[k], approx[k]));
+    errors[spec.keys[k]] = norm === 0 ? 0 : Math.sqrt(diff[k]) / norm;
+  }
+  return errors;
+}
+
+/** Unit directions of the variable: e_a, or e_ij + e_ji (i ≥ j) for a symmetric matrix. */
+function directions_(shape${ty(': number[]')}, symmetric${ty(': boolean')})${ty(': Float64Array[]')} {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const out${ty(': Float64Array[]')} = [];
+  if (symmetric) {
+    const n = shape[0];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j <= i; j++) {
+        const e = new Float64Array(size);
+        e[i * n + j] = 1;
+        e[j * n + i] = 1;
+        out.push(e);
+      }
+  } else
+    for (let a = 0; a < size; a++) {
+      const e = new Float64Array(size);
+      e[a] = 1;
+      out.push(e);
+    }
+  return out;
+}
+
+/** A random variable of the given shape from its domain. */
+function draw_(v${ty(': CheckVariable')}, shape${ty(': number[]')}, rand${ty(': () => number')})${ty(': Tensor')} {
+  const data = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) {
+    data[i] = v.lo + (v.hi - v.lo) * rand();
+    if (v.signed && rand() < 0.5) data[i] = -data[i];
+  }
+  const n = shape[0];
+  // Strictly diagonally dominant with a positive diagonal: invertible, positive determinant.
+  if (v.dominant) for (let i = 0; i < n; i++) data[i * n + i] += (n + 1) * Math.max(Math.abs(v.lo), Math.abs(v.hi));
+  if (v.symmetric) for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) data[j * n + i] = data[i * n + j];
+  return { shape, data };
+}
+
+/** A seeded uniform random source on [0, 1) (mulberry32). */
+function random_(seed${ty(': number')})${ty(': () => number')} {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}`;
 
 const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'inv', 'det', 'sigmoid', 'softplus', 'permute'];
 

@@ -15,6 +15,7 @@ import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
 import { inputError } from '../errors.js';
 import { NameAllocator, commentText } from './names.js';
+import { type Domain, inputDomains } from './domains.js';
 
 /** A size symbol: its name in messages (n) and the local that holds it in generated code. */
 export interface Size {
@@ -32,6 +33,8 @@ export interface Input {
   readonly type: DeclaredType;
   readonly dims: readonly Size[];
   readonly symmetric: boolean;
+  /** Where the generated self-check draws its entries (what the expression needs of it). */
+  readonly domain: Domain;
 }
 
 /** A size bound from an axis of an input. */
@@ -167,10 +170,12 @@ function buildPlan(results: readonly Result[]): Plan {
     return s;
   };
   const bound = new Map<Dim, Binding>();
+  const domains = inputDomains(results.map((r) => r.node));
   const inputs: Input[] = vars.map((v, k) => {
     const info = checked.vars.get(v.name);
     const type: DeclaredType = info?.declared ?? (['scalar', 'vector', 'matrix'][v.shape.length] as DeclaredType);
-    return { name: v.name, local: locals[k]!, holder: '', type, dims: v.shape.map(sizeOf), symmetric: v.symmetric };
+    const domain = domains.get(v.name) ?? { lo: -1, hi: 1, signed: false, dominant: false };
+    return { name: v.name, local: locals[k]!, holder: '', type, dims: v.shape.map(sizeOf), symmetric: v.symmetric, domain };
   });
   const withHolders: Input[] = inputs.map((i) => ({ ...i, holder: names.take(`${i.local}_in`) }));
   const bindings: Binding[] = [];

@@ -24,7 +24,7 @@
  * temporaries can name once.
  */
 import { toText } from './text.js';
-import type { Dim, Factor, MulNode } from '../ir/node.js';
+import { type Dim, type Factor, type MulNode, scalar, splitCoef } from '../ir/node.js';
 import { bin, call, num } from './build.js';
 import { type Forms, type Piece, hadamard, isNegPow, scalarTimes } from './forms.js';
 import { type MExpr, KIND_OF_RANK, ONE_VECTOR, mexpr, product, times, transposed } from './mexpr.js';
@@ -59,9 +59,10 @@ export interface ProductGraph {
 
 /** The graph of a product; undefined where a factor has no matrix form or more than two axes. */
 export function buildGraph(n: MulNode, f: Forms): ProductGraph | undefined {
-  const g: ProductGraph = { rank: n.shape.length, dims: new Map(), size: n.factors.length, edges: [], pendants: [], scalars: [] };
+  const factors = flatFactors(n, f);
+  const g: ProductGraph = { rank: n.shape.length, dims: new Map(), size: factors.length, edges: [], pendants: [], scalars: [] };
   const dims = g.dims as Map<Label, Dim>;
-  for (const factor of n.factors) {
+  for (const factor of factors) {
     const e = f.sub(factor.node);
     if (!e) return undefined;
     factor.labels.forEach((l, i) => dims.set(l, factor.node.shape[i]!));
@@ -73,6 +74,35 @@ export function buildGraph(n: MulNode, f: Forms): ProductGraph | undefined {
     else return undefined;
   }
   return g;
+}
+
+/**
+ * The factors of a product, with nested products that have no matrix form of their own (a tensor
+ * of order ≥ 3 inside a product, as deep chains keep them) replaced by their factors.
+ */
+export function flatFactors(n: MulNode, f: Forms): Factor[] {
+  let next = n.nlabels;
+  const out: Factor[] = [];
+  const visit = (fac: Factor): void => {
+    const [c, core] = splitCoef(fac.node);
+    if (core.kind !== 'mul' || (core.shape.length <= 2 && f.sub(fac.node))) {
+      out.push(fac);
+      return;
+    }
+    if (c !== 1) out.push({ node: scalar(c), labels: [] });
+    const map = new Map<number, number>(fac.labels.map((l, i) => [i, l]));
+    for (const g of core.factors)
+      visit({
+        node: g.node,
+        labels: g.labels.map((l) => {
+          let m = map.get(l);
+          if (m === undefined) map.set(l, (m = next++));
+          return m;
+        }),
+      });
+  };
+  for (const fac of n.factors) visit(fac);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

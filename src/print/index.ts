@@ -81,6 +81,7 @@ export function indexTree(n: Node, opts: IndexOptions = {}): { e: IExpr; free: s
   const b = new Builder(reserved, new Set(free), opts, n);
   const e = b.build(n, free);
   place(e, new Map(free.map((name, k) => [name, k % 2 === 0])));
+  forgetRenderings();
   return { e, free, used: b.used };
 }
 
@@ -399,7 +400,29 @@ function sumText(e: IExpr & { kind: 'sum' }, render: (e: IExpr) => string, sep: 
     .join('');
 }
 
+// Rendered once per expression: ordering a sum renders its terms, which must not repeat below.
+// Placing positions changes what a tree renders, so the caches start afresh after each placement.
+let textCache = new WeakMap<IExpr, string>();
+let latexCache = new WeakMap<IExpr, string>();
+
+function forgetRenderings(): void {
+  textCache = new WeakMap();
+  latexCache = new WeakMap();
+}
+
 export function renderText(e: IExpr): string {
+  let s = textCache.get(e);
+  if (s === undefined) textCache.set(e, (s = renderTextOnce(e)));
+  return s;
+}
+
+export function renderLatex(e: IExpr): string {
+  let s = latexCache.get(e);
+  if (s === undefined) latexCache.set(e, (s = renderLatexOnce(e)));
+  return s;
+}
+
+function renderTextOnce(e: IExpr): string {
   switch (e.kind) {
     case 'num':
       return String(e.value);
@@ -429,12 +452,12 @@ function atomText(e: IExpr): string {
   return e.kind === 'sum' || (e.kind === 'num' && e.value < 0) ? `(${renderText(e)})` : renderText(e);
 }
 
-/** Between a coefficient and what follows: \cdot before a digit or the ones vector (2 · 1, not 21). */
+/** Between a coefficient and what follows: \\cdot before a digit or the ones vector (2 · 1, not 21). */
 function latexSep(body: string): string {
   return /^(\{?\\mathbf\{1\}|\{?[0-9])/.test(body) ? ' \\cdot ' : ' ';
 }
 
-export function renderLatex(e: IExpr): string {
+function renderLatexOnce(e: IExpr): string {
   switch (e.kind) {
     case 'num':
       return String(e.value);

@@ -9,11 +9,11 @@
  * returns undefined and the caller shows index notation instead.
  */
 import type { Ast } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, isSymmetric, makeAdd, makeMul, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, isSymmetric, makeAdd, makeMul, splitCoef, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num, tr } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
-import { productForm } from './graph.js';
+import { flatFactors, productForm } from './graph.js';
 import { type Kind, type MExpr, KIND_OF_RANK, keepTyping, mexpr, setTarget, setTranspose, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
@@ -67,6 +67,8 @@ export class MatrixPrinter implements Forms {
   private readonly byRef = new Map<string, Ref>();
   private readonly expanded = new Map<string, Ast>();
   private readonly texts = new Map<Node, string>();
+  /** Products printed as the sum they distribute into (see distributed). */
+  private readonly spread = new Map<Node, Node>();
 
   constructor(private readonly ctx: MatrixContext) {}
 
@@ -300,37 +302,83 @@ export class MatrixPrinter implements Forms {
    * terms contracted with inv(M)) as the sum of the products with each term: Σ_t c_t (… T_t …).
    */
   private distributed(n: NodeOf<'mul'>): MExpr | undefined {
-    const k = n.factors.findIndex((f) => f.node.kind === 'add' && (f.node.shape.length > 2 || !this.form(f.node)));
+    // Nested products kept whole by the IR count as their factors here.
+    const factors = flatFactors(n, this);
+    const k = factors.findIndex((f) => f.node.kind === 'add' && (f.node.shape.length > 2 || !this.form(f.node)));
     if (k < 0) return undefined;
-    const sum = n.factors[k]!.node as NodeOf<'add'>;
+    const sum = factors[k]!.node as NodeOf<'add'>;
     const terms = sum.terms.map((t) => ({
       coef: t.coef,
-      node: makeMul(n.factors.map((f, j) => (j === k ? { node: t.node, labels: f.labels } : f)), n.shape.length),
+      node: makeMul(factors.map((f, j) => (j === k ? { node: t.node, labels: f.labels } : f)), n.shape.length),
     }));
-    return this.form(makeAdd(terms, n.shape));
+    const add = makeAdd(terms, n.shape);
+    this.spread.set(n, add);
+    return this.form(add);
   }
 
-  /** Σ c_t T_t; terms sharing a coefficient magnitude are grouped: 0.5*A + 0.5*A' → 0.5*(A + A'). */
-  private sum(n: NodeOf<'add'>, kind: Kind, sym: boolean): MExpr | undefined {
-    const parts: { c: number; e: MExpr; node: Node }[] = [];
-    const byText = new Map<string, { c: number; e: MExpr; node: Node }>();
-    // A term that is a transposed sum is that sum's terms transposed: (P + Q)' + R = P' + Q' + R.
-    const terms = n.terms.flatMap((t) => {
+  /**
+   * A product with a sum factor is distributed where every term that makes reads like another term
+   * of the sum, so that they add up: (2*(A^9)'*A' + (A^10)')*A' + 9*(A^11)' = 12*(A^11)'.
+   */
+  private collectable(terms: { coef: number; node: Node }[]): { coef: number; node: Node }[] {
+    const key = (node: Node): string | undefined => {
+      const e = this.sub(node);
+      return e && this.readingKey(e);
+    };
+    const keys = terms.map((t) => key(t.node));
+    return terms.flatMap((t, i) => {
+      const n = t.node;
+      if (n.kind !== 'mul') return [t];
+      const k = n.factors.findIndex((f) => f.node.kind === 'add');
+      if (k < 0) return [t];
+      const sum = n.factors[k]!.node as NodeOf<'add'>;
+      const spread = sum.terms.map((u) => {
+        const [c, core] = splitCoef(makeMul(n.factors.map((f, j) => (j === k ? { node: u.node, labels: f.labels } : f)), n.shape.length));
+        return { coef: t.coef * u.coef * c, node: core };
+      });
+      const others = new Set(keys.filter((_, j) => j !== i));
+      const spreadKeys = spread.map((u) => key(u.node));
+      const collects = spreadKeys.every((s) => s !== undefined && (others.has(s) || spreadKeys.filter((x) => x === s).length > 1));
+      return collects ? spread : [t];
+    });
+  }
+
+  /** The terms of a sum as printed: a term that is a distributed product is its sum's terms. */
+  private flatTerms(terms: readonly { coef: number; node: Node }[]): { coef: number; node: Node }[] {
+    return terms.flatMap((t) => {
+      // (Printing the term first tells whether it is distributed.)
+      const d = this.form(t.node) && this.spread.get(t.node);
+      if (d && d.kind === 'add') return this.flatTerms(d.terms.map((u) => ({ coef: t.coef * u.coef, node: u.node })));
+      // A term that is a transposed sum is that sum's terms transposed: (P + Q)' + R = P' + Q' + R.
       const p = asPermutation(t.node);
       if (!p || p.base.kind !== 'add' || p.perm.length !== 2) return [t];
       return p.base.terms.map((u) => ({ coef: t.coef * u.coef, node: transposeNode(u.node) }));
     });
-    for (const t of terms) {
+  }
+
+  /** Σ c_t T_t; terms sharing a coefficient magnitude are grouped: 0.5*A + 0.5*A' → 0.5*(A + A'). */
+  private sum(n: NodeOf<'add'>, kind: Kind, sym: boolean): MExpr | undefined {
+    // Terms that print alike are one term (products the IR could not identify: t2 + t2 = 2*t2),
+    // also where one prints with a number in front (3*(A^11)' + (A^11)' = 4*(A^11)').
+    const printed: { c: number; e: MExpr; node: Node; key: string; factor: number }[] = [];
+    for (const t of this.collectable(this.flatTerms(n.terms))) {
       const e = this.sub(t.node);
       if (!e) return undefined;
-      // Terms that print the same are one term (products the IR could not identify: t2 + t2 = 2*t2).
-      const key = this.readingKey(e);
-      const same = byText.get(key);
-      if (same) same.c += t.coef;
+      const ast = normalize(this.expandAll(e.ast));
+      const lead = leadingNumber(ast);
+      printed.push({ c: t.coef, e, node: t.node, key: toText(lead ? lead.rest : ast), factor: lead ? lead.value : 1 });
+    }
+    const parts: { c: number; e: MExpr; node: Node }[] = [];
+    const byText = new Map<string, { c: number; e: MExpr; node: Node }>();
+    // Plain terms first: a group is printed by a member without a number of its own.
+    for (const p of [...printed.filter((q) => q.factor === 1), ...printed.filter((q) => q.factor !== 1)]) {
+      const same = byText.get(p.key);
+      if (same) same.c += p.c * p.factor;
       else {
-        const p = { c: t.coef, e, node: t.node };
-        byText.set(key, p);
-        parts.push(p);
+        const q = { c: p.c, e: p.e, node: p.node };
+        // A term with its own number starts no group (others add to it only by its full text).
+        byText.set(p.factor === 1 ? p.key : `${p.factor}*${p.key}`, q);
+        parts.push(q);
       }
     }
     if (parts.every((p) => p.c === 0)) return mexpr(kind === 'scalar' ? num(0) : call(kind, num(0)), kind, sym);
@@ -362,6 +410,14 @@ export class MatrixPrinter implements Forms {
     if (n.exp === 0.5) return mexpr(call('sqrt', b.ast), kind, sym);
     return mexpr(bin(kind === 'scalar' ? '^' : '.^', b.ast, num(n.exp)), kind, sym);
   }
+}
+
+/** A product whose leftmost factor is a number: that number and the rest (3*(A^11)' → 3, (A^11)'). */
+function leadingNumber(a: Ast): { value: number; rest: Ast } | undefined {
+  if (a.kind !== 'binary' || a.op !== '*') return undefined;
+  if (a.left.kind === 'num') return { value: a.left.value, rest: a.right };
+  const inner = leadingNumber(a.left);
+  return inner && { value: inner.value, rest: bin('*', inner.rest, a.right) };
 }
 
 /** A term c·T: 2*A, -x, c*vector(1) → vector(c). */

@@ -67,16 +67,25 @@ function reassociateAll(a: Ast): Ast {
     case 'num':
     case 'name':
       return a;
-    case 'neg':
-      return negate(reassociateAll(a.arg));
-    case 'transpose':
-      return tr(reassociateAll(a.arg));
-    case 'call':
-      return { ...a, args: a.args.map(reassociateAll) };
+    case 'neg': {
+      const arg = reassociateAll(a.arg);
+      return arg === a.arg ? a : negate(arg);
+    }
+    case 'transpose': {
+      const arg = reassociateAll(a.arg);
+      return arg === a.arg ? a : keepTyping(a, { ...a, arg });
+    }
+    case 'call': {
+      const args = a.args.map(reassociateAll);
+      return args.every((x, i) => x === a.args[i]) ? a : keepTyping(a, { ...a, args });
+    }
     case 'where':
       return { ...a, body: reassociateAll(a.body), bindings: a.bindings.map((b) => ({ ...b, value: reassociateAll(b.value) })) };
-    case 'binary':
-      return reassociate(a.op, reassociateAll(a.left), reassociateAll(a.right));
+    case 'binary': {
+      const out = reassociate(a.op, reassociateAll(a.left), reassociateAll(a.right));
+      // The same value and kind as before (a power stays a power).
+      return out.kind === 'binary' && out.op === a.op ? keepTyping(a, out) : out;
+    }
   }
 }
 

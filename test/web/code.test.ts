@@ -26,6 +26,9 @@ describe("the Code tab's line on what evaluate() returns", () => {
     expect(describeReturns('python', 'x', outs)).toBe(
       'evaluate(inputs) returns a dict with "value", "gradient", "hessian": f (scalar), its gradient (n) and its Hessian (n×n) with respect to x, as NumPy float64 arrays (a scalar is a 0-d array).',
     );
+    expect(describeReturns('torch', 'x', outs)).toBe(
+      'evaluate(inputs) returns a dict with "value", "gradient", "hessian": f (scalar), its gradient (n) and its Hessian (n×n) with respect to x, as torch tensors on the inputs\' device and dtype (a scalar is a 0-d tensor).',
+    );
   });
 
   it('a vector expression has a Jacobian, then numbered derivatives', () => {
@@ -72,6 +75,6 @@ describe("the Code tab's line on what evaluate() returns", () => {
   });
 
   it('has a name for every language the generator offers', () => {
-    expect(LANG_NAMES).toEqual({ js: 'JavaScript', ts: 'TypeScript', python: 'Python' });
+    expect(LANG_NAMES).toEqual({ js: 'JavaScript', ts: 'TypeScript', python: 'Python', torch: 'PyTorch' });
   });
 });
