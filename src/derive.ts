@@ -51,6 +51,8 @@ export interface Analysis {
 /** Parse, check and lower an expression; extra names (the variable to differentiate by) are declared too. */
 export function analyze(text: string, decls: Declarations = {}, extra: readonly string[] = []): Analysis {
   const ast = parse(text);
+  const temp = ast.kind === 'where' ? ast.bindings.find((b) => extra.includes(b.name)) : undefined;
+  if (temp) throw inputError(`${temp.name} is a temporary (defined by where), not a variable to differentiate by`, temp.nameSpan);
   const checked = check(text, ast, decls, extra);
   const lowered = lower(checked);
   return { text, checked, lowered };
