@@ -16,9 +16,12 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
-const ratios: number[] = [];
+const all: number[] = [];
+const longer: number[] = [];
+const byForm = { matrix: [] as number[], index: [] as number[], longMatrix: [] as number[] };
 let expected = 0;
 let covered = 0;
+let withTemps = 0;
 const misses: string[] = [];
 let worst = { ratio: 0, text: '' };
 const samples = fc.sample(fc.tuple(fc.oneof(exprArb('s'), exprArb('v')), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 1, max: 2 })), { numRuns: count, seed: 42 });
@@ -31,7 +34,11 @@ for (const [expr, wrt, order] of samples) {
   }
   const printed = r.matrix ?? r.index;
   const ratio = printed.length / expr.length;
-  ratios.push(ratio);
+  all.push(ratio);
+  if (expr.length >= 10) longer.push(ratio);
+  (r.matrix !== null ? byForm.matrix : byForm.index).push(ratio);
+  if (r.matrix !== null && expr.length >= 10) byForm.longMatrix.push(ratio);
+  if (r.temporaries.length > 0) withTemps++;
   if (ratio > worst.ratio) worst = { ratio, text: `${expr} by ${wrt}, order ${order}: ${printed}` };
   if (matrixFormExpected(r)) {
     expected++;
@@ -39,13 +46,21 @@ for (const [expr, wrt, order] of samples) {
     else if (misses.length < 10) misses.push(`${expr} by ${wrt}, order ${order}`);
   }
 }
-console.log(`printed/input length over ${ratios.length} derivatives: median ${quantile(ratios, 0.5).toFixed(2)}, p90 ${quantile(ratios, 0.9).toFixed(2)}, p99 ${quantile(ratios, 0.99).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)}`);
+const stats = (xs: number[]): string =>
+  `n ${xs.length}: median ${quantile(xs, 0.5).toFixed(2)}, p90 ${quantile(xs, 0.9).toFixed(2)}, p99 ${quantile(xs, 0.99).toFixed(2)}, max ${Math.max(...xs).toFixed(2)}`;
+console.log(`printed/input length, random scalar and vector expressions (depth ≤ 3), orders 1-2, by x, A or a:`);
+console.log(`  all                     ${stats(all)}`);
+console.log(`  inputs of ≥ 10 chars    ${stats(longer)}`);
+console.log(`  with a matrix form      ${stats(byForm.matrix)}`);
+console.log(`  … of ≥ 10 chars         ${stats(byForm.longMatrix)}`);
+console.log(`  index notation only     ${stats(byForm.index)}`);
+console.log(`  with temporaries: ${withTemps}`);
 console.log(`matrix form where one must exist: ${covered}/${expected} (${((100 * covered) / Math.max(1, expected)).toFixed(1)}%)`);
 for (const m of misses) console.log(`  no matrix form: ${m}`);
-console.log(`largest ratio: ${worst.text.slice(0, 400)}`);
+console.log(`largest ratio: ${worst.text.slice(0, 300)}`);
 
 console.log('\nchains sum(tanh(A*tanh(A*…x))): printed length by depth');
-for (let depth = 1; depth <= 8; depth++) {
+for (let depth = 1; depth <= 10; depth++) {
   let inner = 'x';
   for (let d = 0; d < depth; d++) inner = `tanh(A*${inner})`;
   const expr = `sum(${inner})`;

@@ -129,7 +129,9 @@ function kronOf(a: Part, b: Part, scalars: readonly Node[], coef: number, f: For
   const eb = sideForm(b, f);
   if (!ea || !eb) return undefined;
   const kind = a.rowAxis.includes(true) || b.rowAxis.includes(true) ? (a.rowAxis.includes(false) || b.rowAxis.includes(false) ? 'matrix' : 'vector') : 'row';
-  const k = mexpr(call('kron', ea.ast, eb.ast), kind, ea.symmetric && eb.symmetric);
+  const isEye = (e: MExpr): boolean => e.ast.kind === 'name' && e.ast.name === 'eye';
+  // kron(eye, eye) is eye (of the product size, which the context fixes).
+  const k = isEye(ea) && isEye(eb) ? ea : mexpr(call('kron', ea.ast, eb.ast), kind, ea.symmetric && eb.symmetric);
   const front: MExpr[] = [];
   if (coef !== 1) front.push(mexpr(num(coef), 'scalar'));
   for (const s of scalars) {

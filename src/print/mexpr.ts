@@ -65,7 +65,7 @@ function factorRuns(e: MExpr): { base: MExpr; count: number }[] {
   if (a.kind === 'binary' && a.op === '*') {
     const l = infoOf(a.left);
     const r = infoOf(a.right);
-    if (l && r) return [...factorRuns(l), ...factorRuns(r)];
+    if (l && r && splits(e, l, r)) return [...factorRuns(l), ...factorRuns(r)];
   }
   return [{ base: e, count: 1 }];
 }
@@ -172,6 +172,14 @@ export function transposed(e: MExpr): MExpr {
   return mexpr(tr(a), flipped);
 }
 
+/**
+ * Whether a product l*r may stand as its factors inside a longer product: not a scalar made of
+ * non-scalars (u'*v in M*(u'*v) scales M; M*u'*v is no product at all).
+ */
+function splits(e: MExpr, l: MExpr, r: MExpr): boolean {
+  return e.kind !== 'scalar' || (l.kind === 'scalar' && r.kind === 'scalar');
+}
+
 /** The factors of a product made here, left to right (undefined where a part is not typed). */
 function productFactors(e: MExpr): MExpr[] | undefined {
   const a = e.ast;
@@ -179,6 +187,7 @@ function productFactors(e: MExpr): MExpr[] | undefined {
   const l = infoOf(a.left);
   const r = infoOf(a.right);
   if (!l || !r) return undefined;
+  if (!splits(e, l, r)) return [e];
   const lf = productFactors(l);
   const rf = productFactors(r);
   return lf && rf ? [...lf, ...rf] : undefined;

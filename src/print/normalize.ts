@@ -5,7 +5,7 @@
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { bin, negate, num, tr } from './build.js';
-import { infoOf, keepTyping, powerOf } from './mexpr.js';
+import { type Kind, infoOf, keepTyping, mexpr, powerOf, productKind } from './mexpr.js';
 import { toText } from './text.js';
 
 export function normalize(a: Ast): Ast {
@@ -27,14 +27,24 @@ function foldAll(a: Ast): Ast {
     case 'where':
       return { ...a, body: foldAll(a.body), bindings: a.bindings.map((b) => ({ ...b, value: foldAll(b.value) })) };
     case 'binary':
-      if (a.op === '*') return foldPowers(chain(a));
+      if (a.op === '*') {
+        const fs = chain(a);
+        if (fs.length > 1) return foldPowers(fs);
+        return keepTyping(a, { ...a, left: foldAll(a.left), right: foldAll(a.right) });
+      }
       return keepTyping(a, { ...a, left: foldAll(a.left), right: foldAll(a.right) });
   }
 }
 
-/** A product's factors, left to right. */
+/**
+ * A product's factors, left to right. A part that is a scalar made of non-scalars (x'*B*y inside
+ * M*(x'*B*y)) stays one factor, and so does a part of unknown kind.
+ */
 function chain(a: Ast): Ast[] {
-  return a.kind === 'binary' && a.op === '*' ? [...chain(a.left), ...chain(a.right)] : [a];
+  if (a.kind !== 'binary' || a.op !== '*') return [a];
+  const [k, kl, kr] = [kindOf(a), kindOf(a.left), kindOf(a.right)];
+  const whole = k === undefined || kl === undefined || kr === undefined || (k === 'scalar' && (kl !== 'scalar' || kr !== 'scalar'));
+  return whole ? [a] : [...chain(a.left), ...chain(a.right)];
 }
 
 /**
@@ -97,13 +107,42 @@ function reassociate(op: BinaryOp, l: Ast, r: Ast): Ast {
     return reassociate(op === '+' ? '-' : '+', l, negate(r));
   const rotates =
     r.kind === 'binary' &&
-    ((op === '*' && (r.op === '*' || r.op === '/')) ||
+    ((op === '*' && (r.op === '*' || r.op === '/') && productRotates(l, r)) ||
       (op === '.*' && (r.op === '.*' || r.op === './')) ||
       (op === '+' && (r.op === '+' || r.op === '-')));
-  if (rotates && r.kind === 'binary') return bin(r.op, reassociate(op, l, r.left), r.right);
-  return bin(op, l, r);
+  if (rotates && r.kind === 'binary') return typed(r.op, reassociate(op, l, r.left), r.right);
+  return typed(op, l, r);
 }
 
+/**
+ * a*(b*c) = (a*b)*c, except where b*c is a scalar made of non-scalars and a is not a scalar:
+ * M*(x'*y) scales M, while M*x' is no product at all. Unknown kinds do not rotate.
+ */
+function productRotates(l: Ast, r: Ast & { kind: 'binary' }): boolean {
+  if (r.op === '/') return true;
+  const [kl, kr, kb] = [kindOf(l), kindOf(r), kindOf(r.left)];
+  if (kl === undefined || kr === undefined || kb === undefined) return false;
+  return !(kr === 'scalar' && kl !== 'scalar' && kb !== 'scalar');
+}
+
+/** What a printed form is, where that is known: numbers are scalars, -x is what x is. */
+function kindOf(a: Ast): Kind | undefined {
+  const k = infoOf(a)?.kind;
+  if (k !== undefined) return k;
+  if (a.kind === 'num') return 'scalar';
+  if (a.kind === 'neg') return kindOf(a.arg);
+  return undefined;
+}
+
+/** l op r, with its kind where the operands' kinds are known (later rotations ask for it). */
+function typed(op: BinaryOp, l: Ast, r: Ast): Ast {
+  const a = bin(op, l, r);
+  const [kl, kr] = [kindOf(l), kindOf(r)];
+  if (kl === undefined || kr === undefined) return a;
+  const kind = op === '*' ? productKind(kl, kr) : op === '.*' || op === './' || op === '.^' ? (kl === 'scalar' ? kr : kl) : kl;
+  mexpr(a, kind);
+  return a;
+}
 
 /** A product or quotient whose leftmost factor is negated: -X'*v. */
 function startsNegative(a: Ast): boolean {

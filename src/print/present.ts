@@ -104,29 +104,34 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   };
   // Index notation shows a tensor's own axes: a vec layout result (a merge) by its unmerged tensor.
   const indexRoot = unmerged(root);
-  /** The temporaries a form refers to directly, in either notation. */
-  const uses = (n: Node): Node[] => {
+  /** The temporaries a form refers to directly, in the matrix or the index notation. */
+  const matrixUses = (n: Node): Node[] => {
     const f = printer.form(n);
-    const others = new Map([...nameOf].filter(([m]) => m !== n));
-    const fromMatrix = main && f ? printer.namedUses(f.ast, others) : [];
-    return [...fromMatrix, ...indexForm(n === root ? indexRoot : n).temps];
+    return main && f ? printer.namedUses(f.ast, new Map([...nameOf].filter(([m]) => m !== n))) : [];
   };
-
-  // The temporaries that are used, following definitions that use others; listed in definition order.
-  const needed = new Set<Node>();
-  const stack = uses(root);
-  while (stack.length > 0) {
-    const t = stack.pop()!;
-    if (needed.has(t)) continue;
-    needed.add(t);
-    stack.push(...uses(t));
-  }
-  const temps = chosen.filter((n) => needed.has(n));
+  const indexUses = (n: Node): Node[] => [...indexForm(n === root ? indexRoot : n).temps];
+  /** The temporaries a notation needs, following definitions that use others. */
+  const closure = (uses: (n: Node) => Node[]): Set<Node> => {
+    const needed = new Set<Node>();
+    const stack = uses(root);
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (needed.has(t)) continue;
+      needed.add(t);
+      stack.push(...uses(t));
+    }
+    return needed;
+  };
+  const inMatrix = closure(matrixUses);
+  const inIndex = closure(indexUses);
+  // Listed in definition order (each after the ones it uses).
+  const temps = chosen.filter((n) => inMatrix.has(n) || inIndex.has(n));
 
   const bodyAst = main ? matrixAst(root, true)! : undefined;
   const bodyIndex = indexForm(indexRoot);
   const definitions = temps.map((n) => ({ name: nameOf.get(n)!, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
-  const matrixDefs = definitions.filter((d) => d.ast !== undefined);
+  const matrixDefs = definitions.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
+  const indexDefs = definitions.filter((d) => inIndex.has(d.node));
   const fullAst: Ast | undefined =
     bodyAst &&
     (matrixDefs.length === 0
@@ -139,12 +144,12 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
     return `${latex ? latexName(name) : name}${suffix}`;
   };
   const index =
-    definitions.length === 0
+    indexDefs.length === 0
       ? bodyIndex.text
-      : `${bodyIndex.text} where ${definitions.map((d) => `${withIndices(d.name, d.node.shape.length, false)} = ${d.index.text}`).join(', ')}`;
+      : `${bodyIndex.text} where ${indexDefs.map((d) => `${withIndices(d.name, d.node.shape.length, false)} = ${d.index.text}`).join(', ')}`;
   const indexLatex = whereLatex(
     bodyIndex.latex,
-    definitions.map((d) => [withIndices(d.name, d.node.shape.length, true), d.index.latex] as const),
+    indexDefs.map((d) => [withIndices(d.name, d.node.shape.length, true), d.index.latex] as const),
   );
   const bodyLatex = bodyAst ? toLatex(bodyAst) : bodyIndex.latex;
   const temporaries: Temporary[] = definitions.map((d) => ({
@@ -163,7 +168,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
     indexLatex,
     body: { matrix: bodyAst ? toText(bodyAst) : null, index: bodyIndex.text, latex: bodyLatex, indexLatex: bodyIndex.latex },
     temporaries,
-    indexForms: [bodyIndex, ...definitions.map((d) => d.index)],
+    indexForms: [bodyIndex, ...indexDefs.map((d) => d.index)],
   };
 }
 

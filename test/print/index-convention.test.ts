@@ -90,7 +90,10 @@ function checkConvention(r: Result): void {
       expect(variables.has(name), `index ${name} is also a variable in ${form.text}`).toBe(false);
       expect(temps.has(name), `index ${name} is also a temporary`).toBe(false);
     }
-    for (const name of summed) expect(SUMMED.has(name) || /^p[0-9]$/.test(name), `summed index ${name} in ${form.text}`).toBe(true);
+    // The reserved alphabet, then p1, p2, … without gaps (only where many indices are in use at once).
+    for (const name of summed) expect(SUMMED.has(name) || /^p[1-9][0-9]*$/.test(name), `summed index ${name} in ${form.text}`).toBe(true);
+    const numbered = [...summed].filter((x) => /^p[0-9]+$/.test(x)).map((x) => Number(x.slice(1)));
+    if (numbered.length > 0) expect(Math.max(...numbered), `numbered indices ${numbered}`).toBeLessThanOrEqual(numbered.length);
   }
   // The text is what the trees render: the main form first.
   expect(r.body.index).toBe(renderText(r.indexForms[0]!.tree));
