@@ -109,8 +109,44 @@ export function flatFactors(n: MulNode, f: Forms): Factor[] {
 // Helpers
 
 const isSummed = (g: ProductGraph, l: Label): boolean => l >= g.rank;
-const edgesAt = (g: ProductGraph, l: Label): Edge[] => g.edges.filter((e) => e.row === l || e.col === l);
-const pendantsAt = (g: ProductGraph, l: Label): Pendant[] => g.pendants.filter((p) => p.label === l);
+
+/** Edges and pendants by label, rebuilt only when the graph has changed (passes replace or grow its lists). */
+interface LabelIndex {
+  readonly edges: Edge[];
+  readonly pendants: Pendant[];
+  readonly edgeCount: number;
+  readonly pendantCount: number;
+  readonly edgesAt: Map<Label, Edge[]>;
+  readonly pendantsAt: Map<Label, Pendant[]>;
+  readonly summed: Label[];
+}
+
+const INDEX = new WeakMap<ProductGraph, LabelIndex>();
+
+function indexOf(g: ProductGraph): LabelIndex {
+  const hit = INDEX.get(g);
+  if (hit && hit.edges === g.edges && hit.pendants === g.pendants && hit.edgeCount === g.edges.length && hit.pendantCount === g.pendants.length)
+    return hit;
+  const edgesAt = new Map<Label, Edge[]>();
+  const pendantsAt = new Map<Label, Pendant[]>();
+  const add = <T>(m: Map<Label, T[]>, l: Label, x: T): void => {
+    const list = m.get(l);
+    if (list) list.push(x);
+    else m.set(l, [x]);
+  };
+  for (const e of g.edges) {
+    add(edgesAt, e.row, e);
+    if (e.col !== e.row) add(edgesAt, e.col, e);
+  }
+  for (const p of g.pendants) add(pendantsAt, p.label, p);
+  const summed = [...new Set([...edgesAt.keys(), ...pendantsAt.keys()])].filter((l) => isSummed(g, l)).sort((a, b) => a - b);
+  const index = { edges: g.edges, pendants: g.pendants, edgeCount: g.edges.length, pendantCount: g.pendants.length, edgesAt, pendantsAt, summed };
+  INDEX.set(g, index);
+  return index;
+}
+
+const edgesAt = (g: ProductGraph, l: Label): Edge[] => indexOf(g).edgesAt.get(l) ?? [];
+const pendantsAt = (g: ProductGraph, l: Label): Pendant[] => indexOf(g).pendantsAt.get(l) ?? [];
 const otherEnd = (e: Edge, l: Label): Label => (e.row === l ? e.col : e.row);
 const isEye = (e: MExpr): boolean => e.ast.kind === 'name' && e.ast.name === 'eye';
 const isOnes = (p: Piece): boolean => p.node?.kind === 'const' && p.node.value === 1;
@@ -121,10 +157,7 @@ function orient(e: Edge, from: Label): MExpr {
 }
 
 function summedLabels(g: ProductGraph): Label[] {
-  const all = new Set<Label>();
-  for (const e of g.edges) all.add(e.row).add(e.col);
-  for (const p of g.pendants) all.add(p.label);
-  return [...all].filter((l) => isSummed(g, l)).sort((a, b) => a - b);
+  return indexOf(g).summed;
 }
 
 function remove<T>(list: T[], items: readonly T[]): T[] {
@@ -297,19 +330,23 @@ export const joinSeries: Pass = (g, f) => {
 
 /** Two edges between the same labels: M .* N (N transposed to M's orientation where needed). */
 export const mergeParallel: Pass = (g, f) => {
-  for (let i = 0; i < g.edges.length; i++)
-    for (let j = i + 1; j < g.edges.length; j++) {
-      const a = g.edges[i]!;
-      const b = g.edges[j]!;
-      if (a.row === a.col || !((a.row === b.row && a.col === b.col) || (a.row === b.col && a.col === b.row))) continue;
-      const same = a.row === b.row;
-      const factors = [...a.factors, ...b.factors];
-      const h = emit(g, f, factors, [a.row, a.col], () => hadamard([a, same ? b : { e: transposed(b.e), node: undefined }], 'matrix', f));
-      if (!h) return undefined;
-      g.edges = remove(g.edges, [a, b]);
-      g.edges.push({ e: h, factors, row: a.row, col: a.col });
-      return true;
+  const byPair = new Map<string, Edge>();
+  for (const b of g.edges) {
+    if (b.row === b.col) continue;
+    const pair = b.row < b.col ? `${b.row},${b.col}` : `${b.col},${b.row}`;
+    const a = byPair.get(pair);
+    if (!a) {
+      byPair.set(pair, b);
+      continue;
     }
+    const same = a.row === b.row;
+    const factors = [...a.factors, ...b.factors];
+    const h = emit(g, f, factors, [a.row, a.col], () => hadamard([a, same ? b : { e: transposed(b.e), node: undefined }], 'matrix', f));
+    if (!h) return undefined;
+    g.edges = remove(g.edges, [a, b]);
+    g.edges.push({ e: h, factors, row: a.row, col: a.col });
+    return true;
+  }
   return false;
 };
 

@@ -14,7 +14,7 @@ import { bin, call, name, num, tr } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { flatFactors, productForm } from './graph.js';
-import { type Kind, type MExpr, KIND_OF_RANK, keepTyping, mexpr, setTarget, setTranspose, transposed } from './mexpr.js';
+import { type Kind, type MExpr, KIND_OF_RANK, keepTyping, mexpr, powerOf, setTarget, setTranspose, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
 
@@ -65,8 +65,6 @@ export class MatrixPrinter implements Forms {
   private readonly refs = new Map<Node, MExpr>();
   private readonly refsT = new Map<Node, MExpr>();
   private readonly byRef = new Map<string, Ref>();
-  private readonly expanded = new Map<string, Ast>();
-  private readonly texts = new Map<Node, string>();
   /** Products printed as the sum they distribute into (see distributed). */
   private readonly spread = new Map<Node, Node>();
 
@@ -118,6 +116,18 @@ export class MatrixPrinter implements Forms {
   }
 
   part(factors: readonly Factor[], axes: readonly number[]): MExpr | undefined {
+    // The same part (same factors, labels renamed in order of appearance) is made once.
+    const seen = new Map<number, number>(axes.map((l, i) => [l, i]));
+    const memoKey = `${axes.length}|${factors.map((f) => `${f.node.id}:${f.labels.map((l) => seen.get(l) ?? (seen.set(l, seen.size), seen.size - 1)).join('.')}`).join(',')}`;
+    if (this.parts.has(memoKey)) return this.parts.get(memoKey);
+    const r = this.makePart(factors, axes);
+    this.parts.set(memoKey, r);
+    return r;
+  }
+
+  private readonly parts = new Map<string, MExpr | undefined>();
+
+  private makePart(factors: readonly Factor[], axes: readonly number[]): MExpr | undefined {
     const map = new Map<number, number>(axes.map((l, i) => [l, i]));
     let next = axes.length;
     const relabel = (l: number): number => {
@@ -173,7 +183,11 @@ export class MatrixPrinter implements Forms {
       const r = this.refOf(x);
       if (!r) return mapChildren(x, expand);
       const t = names.get(r.node);
-      if (t !== undefined) return r.transposed ? tr(name(t)) : name(t);
+      if (t !== undefined) {
+        // A temporary's name has its form's kind (so that products around it still re-associate).
+        const plain = mexpr(name(t), this.form(r.node)!.kind);
+        return r.transposed ? transposed(plain).ast : plain.ast;
+      }
       const key = (x as Ast & { kind: 'name' }).name;
       let e = memo.get(key);
       if (!e) memo.set(key, (e = expand(this.target(r))));
@@ -182,26 +196,45 @@ export class MatrixPrinter implements Forms {
     return normalize(expand(a));
   }
 
-  /** The text of a node's form with every reference expanded (reading order, sizes of temporaries). */
+  /**
+   * The text of a node's form with every reference spelled out, up to the association of products
+   * (a*(b*c) and (a*b)*c read alike): the reading order of terms, the sizes of temporaries, and how
+   * terms that print alike are recognised. Built from the texts of the parts, each made once.
+   */
   textOf(n: Node): string {
-    let t = this.texts.get(n);
-    if (t === undefined) this.texts.set(n, (t = toText(normalize(this.expandAll(this.form(n)!.ast)))));
-    return t;
+    return this.key(this.form(n)!.ast, undefined).text;
   }
 
-  private expandAll(a: Ast): Ast {
-    const r = this.refOf(a);
-    if (r) {
-      const key = (a as Ast & { kind: 'name' }).name;
-      let e = this.expanded.get(key);
-      if (!e) this.expanded.set(key, (e = this.expandAll(this.target(r))));
-      return e;
+  /** The length of a node's text where the nodes in `named` are names (two characters). */
+  lengthWith(n: Node, named: ReadonlySet<Node>): number {
+    return this.key(this.form(n)!.ast, named).text.length;
+  }
+
+  private readonly keyMemos = new WeakMap<object, Map<string, Key>>();
+  private readonly plainKeys = new Map<string, Key>();
+
+  private key(a: Ast, named: ReadonlySet<Node> | undefined): Key {
+    let memo = this.plainKeys;
+    if (named) {
+      memo = this.keyMemos.get(named) ?? new Map();
+      this.keyMemos.set(named, memo);
     }
-    return mapChildren(a, (c) => this.expandAll(c));
+    const walk = (x: Ast): Key => {
+      const r = this.refOf(x);
+      if (r) {
+        if (named?.has(r.node)) return { text: r.transposed ? "t9'" : 't9', shape: 'atom' };
+        const name = (x as Ast & { kind: 'name' }).name;
+        let k = memo.get(name);
+        if (!k) memo.set(name, (k = walk(this.target(r))));
+        return k;
+      }
+      return keyOf(x, walk);
+    };
+    return walk(a);
   }
 
   readingKey(e: MExpr): string {
-    return toText(normalize(this.expandAll(e.ast)));
+    return this.key(e.ast, undefined).text;
   }
 
   primes(e: MExpr): number {
@@ -328,7 +361,8 @@ export class MatrixPrinter implements Forms {
     const keys = terms.map((t) => key(t.node));
     return terms.flatMap((t, i) => {
       const n = t.node;
-      if (n.kind !== 'mul') return [t];
+      // Small products only: this is for chains such as (A^9)'*A' + (A^10)' folding into powers.
+      if (n.kind !== 'mul' || n.factors.length > 4) return [t];
       const k = n.factors.findIndex((f) => f.node.kind === 'add');
       if (k < 0) return [t];
       const sum = n.factors[k]!.node as NodeOf<'add'>;
@@ -364,9 +398,9 @@ export class MatrixPrinter implements Forms {
     for (const t of this.collectable(this.flatTerms(n.terms))) {
       const e = this.sub(t.node);
       if (!e) return undefined;
-      const ast = normalize(this.expandAll(e.ast));
-      const lead = leadingNumber(ast);
-      printed.push({ c: t.coef, e, node: t.node, key: toText(lead ? lead.rest : ast), factor: lead ? lead.value : 1 });
+      const k = this.key(e.ast, undefined);
+      const lead = k.shape === 'product' ? /^([0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)\*(.*)$/.exec(k.text) : null;
+      printed.push({ c: t.coef, e, node: t.node, key: lead ? lead[2]! : k.text, factor: lead ? Number(lead[1]) : 1 });
     }
     const parts: { c: number; e: MExpr; node: Node }[] = [];
     const byText = new Map<string, { c: number; e: MExpr; node: Node }>();
@@ -410,14 +444,6 @@ export class MatrixPrinter implements Forms {
     if (n.exp === 0.5) return mexpr(call('sqrt', b.ast), kind, sym);
     return mexpr(bin(kind === 'scalar' ? '^' : '.^', b.ast, num(n.exp)), kind, sym);
   }
-}
-
-/** A product whose leftmost factor is a number: that number and the rest (3*(A^11)' → 3, (A^11)'). */
-function leadingNumber(a: Ast): { value: number; rest: Ast } | undefined {
-  if (a.kind !== 'binary' || a.op !== '*') return undefined;
-  if (a.left.kind === 'num') return { value: a.left.value, rest: a.right };
-  const inner = leadingNumber(a.left);
-  return inner && { value: inner.value, rest: bin('*', inner.rest, a.right) };
 }
 
 /** A term c·T: 2*A, -x, c*vector(1) → vector(c). */
@@ -474,3 +500,44 @@ function keepInfo(from: Ast, to: Ast): Ast {
   return keepTyping(from, to);
 }
 
+
+/** A form's text for comparisons: products flat, everything else parenthesized unless atomic. */
+interface Key {
+  readonly text: string;
+  readonly shape: 'atom' | 'product' | 'other';
+}
+
+function keyOf(a: Ast, sub: (x: Ast) => Key): Key {
+  const inParens = (k: Key): string => (k.shape === 'atom' ? k.text : `(${k.text})`);
+  // A power made by the printer reads as its factors: (A^2)'*A' and (A^3)' read alike.
+  const p = powerOf(a);
+  if (p && p.count <= 64) {
+    const b = sub(p.base.ast);
+    const f = b.shape === 'other' ? `(${b.text})` : b.text;
+    return { text: Array.from({ length: p.count }, () => f).join('*'), shape: 'product' };
+  }
+  switch (a.kind) {
+    case 'num':
+      return { text: a.text, shape: a.value < 0 ? 'other' : 'atom' };
+    case 'name':
+      return { text: a.name, shape: 'atom' };
+    case 'neg':
+      return { text: `-${inParens(sub(a.arg))}`, shape: 'other' };
+    case 'transpose':
+      return { text: `${inParens(sub(a.arg))}'`, shape: 'atom' };
+    case 'call':
+      return { text: `${a.fn}(${a.args.map((x) => sub(x).text).join(', ')})`, shape: 'atom' };
+    case 'binary': {
+      const [l, r] = [sub(a.left), sub(a.right)];
+      if (a.op === '*') {
+        const side = (k: Key): string => (k.shape === 'other' ? `(${k.text})` : k.text);
+        return { text: `${side(l)}*${side(r)}`, shape: 'product' };
+      }
+      const sep = a.op === '+' || a.op === '-' ? ` ${a.op} ` : a.op;
+      const left = a.op === '+' || a.op === '-' ? l.text : inParens(l);
+      return { text: `${left}${sep}${inParens(r)}`, shape: 'other' };
+    }
+    case 'where':
+      return { text: toText(a), shape: 'other' };
+  }
+}

@@ -78,7 +78,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
     chosen = chooseTemporaries(root, {
       refs: (n) => printer.references(printer.form(n)!.ast),
       length: (n) => printer.textOf(n).length,
-      lengthWith: (n, named) => toText(printer.materialize(printer.form(n)!.ast, new Map([...named].filter((m) => m !== n).map((m) => [m, 't9'])))).length,
+      lengthWith: (n, named) => printer.lengthWith(n, named),
     });
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength() });
   const names = temporaryNames(chosen.length, taken);

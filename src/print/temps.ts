@@ -64,7 +64,9 @@ export function chooseTemporaries<N>(root: N, g: RefGraph<N>, nameLength = 2): N
   // used too little goes back inline.
   for (let round = 0; round < 8; round++) {
     const occurs = occurrences(named);
-    const drop = [...named].filter((n) => !saves(occurs.get(n) ?? 0, g.lengthWith ? g.lengthWith(n, named) : g.length(n)));
+    // A copy per round: lengths may be remembered for one set of names.
+    const now = new Set(named);
+    const drop = [...named].filter((n) => !saves(occurs.get(n) ?? 0, g.lengthWith ? g.lengthWith(n, now) : g.length(n)));
     if (drop.length === 0) break;
     // Inline the smallest first: the others may still be worth their names.
     const smallest = drop.reduce((a, b) => (g.length(a) <= g.length(b) ? a : b));
