@@ -3,15 +3,16 @@
  * text ─parse─▶ AST ─check─▶ types ─lower─▶ IR ─(differentiate ─simplify)ᵏ─▶ IR ─▶ printers.
  */
 import { parse } from './syntax/parse.js';
-import { check, conventionalType, type Checked, type Declarations } from './syntax/check.js';
+import { check, conventionalType, variableOrder, type Checked, type Declarations } from './syntax/check.js';
 import { lower, type Lowered } from './ir/lower.js';
 import { type Node, type VarNode, makeMerge, makeMul, makeVar } from './ir/node.js';
 import { differentiate } from './diff/derivative.js';
 import { simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
 import { printResult, type Body, type Temporary } from './print/present.js';
+import { matrixText } from './print/matrix.js';
 import type { IndexForm } from './print/index.js';
-import { inputError } from './errors.js';
+import { inputError, type RicciError } from './errors.js';
 import { bindSizes } from './compile/reference.js';
 import type { Tensor } from './tensor.js';
 import type { Dim } from './ir/node.js';
@@ -91,6 +92,23 @@ export interface Result {
 export function validateWrt(wrt: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(wrt)) throw inputError(`'${wrt}' is not a variable name`);
   if (RESERVED_NAMES.has(wrt)) throw inputError(`'${wrt}' is a function name, not a variable`);
+}
+
+/** The variables of an expression, in order of first appearance (a syntax error throws). */
+export function variablesOf(text: string): string[] {
+  return variableOrder(parse(text)).map((v) => v.name);
+}
+
+/**
+ * The error a front end reports when `wrt` does not occur in the expression, or null when it does.
+ * The derivative is then zero, which the library returns as such (a program may ask for it); a
+ * person who typed the command or the page almost always misspelled the variable.
+ */
+export function absentVariableError(text: string, wrt: string): RicciError | null {
+  const vars = variablesOf(text);
+  if (vars.includes(wrt)) return null;
+  const list = vars.length === 0 ? 'it has no variables' : `its variables are ${vars.join(', ')}`;
+  return inputError(`${wrt} does not occur in the expression (${list}); the derivative by ${wrt} would be 0`);
 }
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
@@ -187,6 +205,19 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
 /** Sizes of every symbol for evaluating a result at the given values (all variables must have one). */
 export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
   return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, sizeNamesOf(r), known);
+}
+
+/**
+ * How messages name a matrix of a result (the argument of an inv or logdet that turns out
+ * singular): the user's text for it where the expression has one, else its printed matrix form.
+ */
+export function matrixNamesOf(r: Result): (n: Node) => string {
+  const names = r.analysis.lowered.matrixNames;
+  return (n) => {
+    const given = names.get(n);
+    if (given !== undefined) return given;
+    return matrixText(n, [...r.analysis.lowered.vars.values()]) ?? 'a matrix of the result';
+  };
 }
 
 /** Display names of a result's size symbols (n, m, …), for messages. */

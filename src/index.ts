@@ -9,7 +9,7 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, deriveDirectional, resultSizes, sizeNamesOf, type Layout, type Result, type DirectionalResult } from './derive.js';
+import { derive, deriveDirectional, matrixNamesOf, resultSizes, sizeNamesOf, type Layout, type Result, type DirectionalResult } from './derive.js';
 import type { Body, Temporary } from './print/present.js';
 import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
@@ -30,6 +30,7 @@ export { generateCode, type CodeLang, type CodeOptions } from './codegen/index.j
 export { matrixFormExpected } from './print/coverage.js';
 export type { Layout } from './derive.js';
 export type { Body, Temporary } from './print/present.js';
+export { variablesOf, absentVariableError } from './derive.js';
 
 export interface Options {
   /** Types that override the naming convention: { A: 'symmetric matrix', c: 'scalar' }. */
@@ -78,7 +79,7 @@ export class Derivative {
     const r = this.result;
     const vals = toTensors(values);
     const sizes = resultSizes(r, vals);
-    return evaluateReference(r.node, vals, sizes);
+    return evaluateReference(r.node, vals, sizes, matrixNamesOf(r));
   }
 
   /** A fast evaluator over Float64Array kernels: h({ A, x }) → { shape, data }. */
@@ -94,7 +95,8 @@ function compileResults<T>(results: readonly Result[], shape: (ts: Tensor[]) => 
   const r0 = results[0]!;
   const vars = [...r0.analysis.lowered.vars.values()];
   for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
-  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0) });
+  // (All results come from one expression: its matrices have the same names in each.)
+  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
   return (values: Values) => shape(run(toTensors(values)));
 }
 

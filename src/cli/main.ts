@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { derive, LAYOUTS, MAX_ORDER, noMatrixReason, resultJson, sizeNamesOf, type Layout } from '../derive.js';
+import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, validateWrt, type Layout } from '../derive.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
@@ -48,7 +48,7 @@ Input language (matrixcalculus.org style):
   + -  * (matrix product, or scaling by a scalar)  / (by a scalar)  .* ./ (element-wise)
   ^ (scalar power, A^k integer matrix power, A^-1 inverse)  .^ (element-wise power)  ' (transpose)
   sin cos tan arcsin arccos arctan exp log tanh abs sign relu sqrt sigmoid softplus (element-wise)
-  sum norm1 norm2 tr det logdet inv diag vector(c) matrix(c) eye kron(A, B) vec(X) rows cols len
+  sum norm1 norm2 tr det logdet inv adj diag vector(c) matrix(c) eye kron(A, B) vec(X) rows cols len
   EXPR where t1 = ..., t2 = ...  (named sub-expressions, as the printed forms use them)
   Types by name: a–g and Greek names (alpha, lambda, …) are scalars, h–z vectors, A–Z matrices;
   --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.
@@ -206,13 +206,18 @@ function common(cmd: string, args: ReturnType<typeof parseArgs>): Common {
     throw usageError(`${cmd} takes one expression; got ${args.positional.length} arguments (quote the expression: "x'*A*x")`);
   const wrt = args.options.get('wrt')?.[0];
   if (wrt === undefined) throw usageError(`${cmd} needs --wrt NAME, the variable to differentiate by`);
-  return {
+  const c = {
     expr: args.positional[0]!,
     wrt,
     order: parseOrder(args.options.get('order')?.[0]),
     lets: parseLets(args.options.get('let') ?? []),
     layout: parseLayout(args.options.get('layout')?.[0]),
   };
+  // A misspelled --wrt would otherwise give a silent zero derivative.
+  validateWrt(wrt);
+  const absent = c.order > 0 ? absentVariableError(c.expr, wrt) : null;
+  if (absent) throw absent;
+  return c;
 }
 
 function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
@@ -268,7 +273,8 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
   const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets, layout: c.layout });
   const values = readPoint(at, io);
-  const [v] = compileNodes({ roots: [r.node], vars: [...r.analysis.lowered.vars.values()], sizeNames: sizeNamesOf(r) })(values) as [Tensor];
+  const vars = [...r.analysis.lowered.vars.values()];
+  const [v] = compileNodes({ roots: [r.node], vars, sizeNames: sizeNamesOf(r), matrixName: matrixNamesOf(r) })(values) as [Tensor];
   const bad = v.data.filter((x) => !Number.isFinite(x)).length;
   if (bad > 0)
     io.err(`note: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not finite (printed as null): the point is outside the domain of a function (log, sqrt, inv, …)\n`);
@@ -352,5 +358,24 @@ function report(e: unknown, expr: string | undefined, io: Io): number {
 }
 
 export function main(argv: readonly string[]): void {
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   process.exitCode = run(argv);
+}
+
+/**
+ * A reader that closed the pipe early (ricci … | head -c 100) ends the program quietly with the
+ * command's own exit code, as Unix tools do; any other failure to write ends it with a message
+ * (on stderr, if that still works) and code 4.
+ */
+function onOutputError(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EPIPE') {
+    process.exitCode = EXIT.internal;
+    try {
+      process.stderr.write(`ricci: error: cannot write the output: ${e.message}\n`);
+    } catch {
+      // stderr is gone too: the exit code says it.
+    }
+  }
+  process.exit();
 }

@@ -9,7 +9,7 @@
  * such as tr(A*X'*B*X*C) costs a few matrix products instead of one loop nest over every index.
  * Scalar factors are kept apart and multiply the last step.
  */
-import { derive, MAX_ORDER, sizeNamesOf, type Result } from '../derive.js';
+import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, type Result } from '../derive.js';
 import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, mergePermutation, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
@@ -80,7 +80,9 @@ export type Instr =
   | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
   | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
-  | { readonly op: 'inv' | 'det' | 'logdet'; readonly out: Temp; readonly src: Temp }
+  | { readonly op: 'det' | 'adj'; readonly out: Temp; readonly src: Temp }
+  /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
+  | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string }
   /** out = src with its axes taken in the order perm, as a row-major array (vec, kron). */
   | { readonly op: 'permute'; readonly out: Temp; readonly src: Temp; readonly perm: readonly number[] };
 
@@ -146,6 +148,7 @@ export function planCode(expr: string, wrt: string, opts: PlanOptions = {}): Pla
 function buildPlan(results: readonly Result[]): Plan {
   const r0 = results[0]!;
   const sizeNames = sizeNamesOf(r0);
+  const matrixName = matrixNamesOf(r0);
   const checked = r0.analysis.checked;
   const names = new NameAllocator();
 
@@ -272,10 +275,13 @@ function buildPlan(results: readonly Result[]): Plan {
       case 'powv':
         body.push({ op: 'powv', out, base: tempOf(n.base), exponent: tempOf(n.exponent) });
         break;
-      case 'inv':
       case 'det':
-      case 'logdet':
+      case 'adj':
         body.push({ op: n.kind, out, src: tempOf(n.arg) });
+        break;
+      case 'inv':
+      case 'logdet':
+        body.push({ op: n.kind, out, src: tempOf(n.arg), name: matrixName(n.arg) });
         break;
       case 'merge':
         body.push({ op: 'permute', out, src: tempOf(n.arg), perm: mergePermutation(n.groups) });

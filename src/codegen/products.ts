@@ -36,7 +36,8 @@ export interface Dialect {
   readonly sumAxis: (a: string, axis: number) => string;
   readonly outer: (a: string, b: string) => string;
   readonly einsum: (spec: string, operands: readonly string[]) => string;
-  readonly solve: (a: string, b: string) => string;
+  /** inv(a) @ b; `name` says which matrix (as the user wrote it) in a singular-matrix error. */
+  readonly solve: (a: string, b: string, name: string) => string;
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -127,6 +128,7 @@ function reads(ins: Instr): string[] {
     case 'pow':
     case 'inv':
     case 'det':
+    case 'adj':
     case 'logdet':
     case 'permute':
       return [ins.src.name];
@@ -135,14 +137,20 @@ function reads(ins: Instr): string[] {
   }
 }
 
+/** An inverse that is solved with, never formed: the temporary of its matrix, and its name for errors. */
+export interface Solved {
+  readonly src: string;
+  readonly name: string;
+}
+
 /**
  * Which inverses are solves: inv(S) by the name of its temporary → S, for every inverse whose
  * only uses are as one side of a matrix product. Where both sides of a product are inverses, the
  * right one is formed.
  */
-export function solvedInverses(plan: Plan, ops: ReadonlyMap<Instr, PlainOp | undefined>): Map<string, string> {
-  const solvable = new Map<string, string>();
-  for (const ins of plan.body) if (ins.op === 'inv') solvable.set(ins.out.name, ins.src.name);
+export function solvedInverses(plan: Plan, ops: ReadonlyMap<Instr, PlainOp | undefined>): Map<string, Solved> {
+  const solvable = new Map<string, Solved>();
+  for (const ins of plan.body) if (ins.op === 'inv') solvable.set(ins.out.name, { src: ins.src.name, name: `inv(${ins.name})` });
   const formed = new Set<string>(plan.outputs.map((o) => o.temp.name));
   for (const ins of plan.body) {
     const op = ops.get(ins);
@@ -168,7 +176,7 @@ export function renderProduct(
   ins: Instr & { op: 'einsum' },
   op: PlainOp | undefined,
   d: Dialect,
-  solved: ReadonlyMap<string, string>,
+  solved: ReadonlyMap<string, Solved>,
   ref: (t: Temp) => string,
 ): string {
   const scal = ins.scalars.map(ref);
@@ -187,7 +195,7 @@ function einsumCall(factors: readonly Operand[], r: number, nlabels: number, d: 
 
 const mat = (m: Mat): string => (m.t ? `${m.name}.T` : m.name);
 
-function renderOp(op: PlainOp, d: Dialect, solved: ReadonlyMap<string, string>): string {
+function renderOp(op: PlainOp, d: Dialect, solved: ReadonlyMap<string, Solved>): string {
   switch (op.k) {
     case 'operand':
       return mat(op.a);
@@ -213,13 +221,13 @@ function renderOp(op: PlainOp, d: Dialect, solved: ReadonlyMap<string, string>):
 }
 
 /** a @ b, with an unformed inverse on either side turned into a solve. */
-function renderMatmul(a: Mat, b: Mat, d: Dialect, solved: ReadonlyMap<string, string>): string {
+function renderMatmul(a: Mat, b: Mat, d: Dialect, solved: ReadonlyMap<string, Solved>): string {
   const sa = solved.get(a.name);
-  if (sa !== undefined) return d.solve(a.t ? `${sa}.T` : sa, mat(b)); // inv(S) B; inv(S)' B = inv(S') B
+  if (sa !== undefined) return d.solve(a.t ? `${sa.src}.T` : sa.src, mat(b), sa.name); // inv(S) B; inv(S)' B = inv(S') B
   const sb = solved.get(b.name);
   if (sb === undefined) return `${mat(a)} @ ${mat(b)}`;
   // x inv(S) = inv(S') x; A inv(S) = (inv(S') A')'; and with inv(S)' = inv(S') in place of inv(S).
-  const s = b.t ? sb : `${sb}.T`;
-  if (a.rank === 1) return d.solve(s, a.name);
-  return `${d.solve(s, a.t ? a.name : `${a.name}.T`)}.T`;
+  const s = b.t ? sb.src : `${sb.src}.T`;
+  if (a.rank === 1) return d.solve(s, a.name, sb.name);
+  return `${d.solve(s, a.t ? a.name : `${a.name}.T`, sb.name)}.T`;
 }

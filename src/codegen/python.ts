@@ -46,9 +46,13 @@ export interface Target {
   readonly literal: (c: number) => string;
   readonly fill: (value: 0 | 1, shape: string, like: string) => string;
   readonly eye: (n: string, like: string) => string;
-  readonly inv: (a: string) => string;
+  /** `name` is a string literal naming the matrix for a singular-matrix error. */
+  readonly inv: (a: string, name: string) => string;
   readonly det: (a: string) => string;
-  readonly logdet: (a: string) => string;
+  readonly logdet: (a: string, name: string) => string;
+  readonly adj: (a: string) => string;
+  /** The helpers (see `helpers`) each matrix function and a solve need. */
+  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj', readonly string[]>>;
   /** vec, kron: a's axes in the order perm, as an array of the given shape. */
   readonly permute: (a: string, perm: string, shape: string) => string;
   /** Lines of evaluate() that read every input into its local. */
@@ -85,7 +89,8 @@ const NUMPY_DIALECT: Dialect = {
   sumAxis: (a, axis) => `np.sum(${a}, axis=${axis})`,
   outer: (a, b) => `np.outer(${a}, ${b})`,
   einsum: (spec, ops) => `np.einsum("${spec}", ${ops.join(', ')})`,
-  solve: (a, b) => `np.linalg.solve(${a}, ${b})`,
+  // The evaluators' LU and singularity rule (_lu), so a singular matrix is an error, never noise.
+  solve: (a, b, name) => `_solve(${a}, ${b}, ${pyString(name)})`,
 };
 
 export const NUMPY: Target = {
@@ -106,16 +111,18 @@ export const NUMPY: Target = {
   literal: (c) => `np.float64(${num(c)})`,
   fill: (value, shape) => `np.${value === 1 ? 'ones' : 'zeros'}(${shape})`,
   eye: (n) => `np.eye(${n})`,
-  inv: (a) => `np.linalg.inv(${a})`,
-  det: (a) => `np.linalg.det(${a})`,
-  logdet: (a) => `_logdet(${a})`,
+  inv: (a, name) => `_inv(${a}, ${name})`,
+  det: (a) => `_det(${a})`,
+  logdet: (a, name) => `_logdet(${a}, ${name})`,
+  adj: (a) => `_adj(${a})`,
+  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'] },
   permute: (a, perm, shape) => `np.transpose(${a}, ${perm}).reshape(${shape})`,
   read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
   symmetryInEvaluate: true,
   result: (expr) => `np.array(${expr}, dtype=np.float64)`,
   helpers: (plan, used) => [
     NUMPY_HELPERS.read,
-    ...(['check', 'symmetric', 'logdet'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
+    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
     ...selfCheckLines(plan, NUMPY_SELF_CHECK),
   ],
 };
@@ -128,6 +135,10 @@ export function emitPython(plan: Plan): string {
 export function emitPythonLike(plan: Plan, target: Target): string {
   const lines: string[] = [];
   const used = new Set<string>();
+  const need = (what: keyof Target['needs']): void => {
+    for (const h of target.needs[what]) used.add(h);
+  };
+  const errorName = (ins: { op: string; name: string }): string => pyString(`${ins.op}(${ins.name})`);
   const body = (s: string): number => lines.push(s === '' ? '' : '    ' + s);
   const ref = (t: Temp): string => (t.literal !== undefined ? target.literal(t.literal) : t.name);
   const like = plan.inputs[0]!.local;
@@ -183,14 +194,22 @@ export function emitPythonLike(plan: Plan, target: Target): string {
         break;
       case 'inv':
         // Where every use is one side of a matrix product, the products solve instead.
-        if (!solved.has(out)) body(`${out} = ${target.inv(ins.src.name)}`);
+        if (!solved.has(out)) {
+          need('inv');
+          body(`${out} = ${target.inv(ins.src.name, errorName(ins))}`);
+        }
         break;
       case 'det':
+        need('det');
         body(`${out} = ${target.det(ins.src.name)}`);
         break;
       case 'logdet':
-        used.add('logdet');
-        body(`${out} = ${target.logdet(ins.src.name)}`);
+        need('logdet');
+        body(`${out} = ${target.logdet(ins.src.name, errorName(ins))}`);
+        break;
+      case 'adj':
+        need('adj');
+        body(`${out} = ${target.adj(ins.src.name)}`);
         break;
       case 'einsum': {
         const op = ops.get(ins);
@@ -206,6 +225,7 @@ export function emitPythonLike(plan: Plan, target: Target): string {
   body('return {');
   for (const o of plan.outputs) body(`    ${pyString(o.key)}: ${result(o, target, ref, views, like)},`);
   body('}');
+  if (solved.size > 0) need('solve');
   lines.push(...target.helpers(plan, used));
   return lines.join('\n') + '\n';
 }
@@ -273,14 +293,135 @@ def _symmetric(a, key):
     if np.any(bad):
         i, j = np.argwhere(np.tril(bad, -1))[0]
         raise ValueError("%s is declared symmetric, but entries (%d,%d) and (%d,%d) differ" % (key, i + 1, j + 1, j + 1, i + 1))`,
+  lu: `
+
+def _lu(a):
+    """LU factorisation P a = L U, pivoting on the largest |a_ic| 2^-e_i (2^e_i the size of row
+    i's largest entry). Returns (LU, perm, sign of the permutation), perm[i] the row of a that
+    ends up in row i; or None when a is singular to working precision: a pivot is 0 or at most
+    32*n*eps times |pivot| + sum |terms subtracted from it| (its rounding level), a rule that no
+    scaling of a's rows and columns changes. (A non-finite entry: only an exact zero pivot counts.)"""
+    n = a.shape[0]
+    big = np.abs(a).max(axis=1) if n > 0 else np.zeros(0)
+    if np.any(big == 0):
+        return None
+    finite = bool(np.all(np.isfinite(a)))
+    w = np.ldexp(1.0, np.minimum(1023, -np.floor(np.log2(big))).astype(np.int64)) if finite else np.ones(n)
+    m = a.copy()
+    size = np.zeros((n, n))
+    perm = np.arange(n)
+    tol = 32 * n * np.finfo(np.float64).eps if finite else 0.0
+    sign = 1.0
+    for c in range(n):
+        p = c + int(np.argmax(np.abs(m[c:, c]) * w[c:]))
+        piv = m[p, c]
+        if piv == 0 or abs(piv) <= tol * (abs(piv) + size[p, c]):
+            return None
+        if p != c:
+            m[[c, p]] = m[[p, c]]
+            size[[c, p]] = size[[p, c]]
+            w[[c, p]] = w[[p, c]]
+            perm[[c, p]] = perm[[p, c]]
+            sign = -sign
+        m[c + 1:, c] /= piv
+        t = np.outer(m[c + 1:, c], m[c, c + 1:])
+        m[c + 1:, c + 1:] -= t
+        size[c + 1:, c + 1:] += np.abs(t)
+    return m, perm, sign`,
+  inv: `
+
+def _inv(a, name):
+    """The inverse of a, from _lu; name says which matrix in the error."""
+    return _solve(a, np.eye(a.shape[0]), name)`,
+  det: `
+
+def _det(a):
+    """det(a) from the pivots, as a mantissa and a binary exponent (no overflow on the way); 0 when singular."""
+    lu = _lu(a)
+    if lu is None:
+        return np.float64(0.0)
+    m, _, sign = lu
+    mant, shift = np.float64(sign), 0
+    for u in np.diag(m):
+        mant, s = np.frexp(mant * u)
+        shift += int(s)
+    return np.ldexp(mant, shift)`,
   logdet: `
 
-def _logdet(a):
-    """log(det(a)): -inf for a singular matrix, NaN for a negative determinant."""
-    sign, logabs = np.linalg.slogdet(a)
-    if sign > 0:
-        return logabs
-    return np.float64(-np.inf) if sign == 0 else np.float64(np.nan)`,
+def _logdet(a, name):
+    """log(det(a)) from the pivots' logs: NaN for a negative determinant; name says which matrix in the error."""
+    lu = _lu(a)
+    if lu is None:
+        raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so its log-determinant is -inf")
+    m, _, sign = lu
+    d = np.diag(m)
+    if sign * np.prod(np.sign(d)) < 0:
+        return np.float64(np.nan)
+    return np.sum(np.log(np.abs(d)))`,
+  adj: `
+
+def _adj(a):
+    """The adjugate of a (a @ adj(a) = det(a) I), at singular matrices too. B = R a C is a
+    equilibrated by powers of 2 (a zero row or column keeps scale 1); P B Q = L U with complete
+    pivoting, U = [U1 b; 0 d]; adj(U) = det(U1) [d inv(U1), -inv(U1) b; 0, 1] (a polynomial in d,
+    so d = 0, rank n - 1, needs nothing special); adj(B) = det(P) det(Q) Q adj(U) inv(L) P;
+    adj(a) = 2^(sum e + sum f) C adj(B) R. An exactly zero remaining block before the last step
+    means rank <= n - 2: adj(a) = 0."""
+    n = a.shape[0]
+    if not np.all(np.isfinite(a)):
+        return np.full((n, n), np.nan)
+    mag = np.abs(a)
+    with np.errstate(divide="ignore"):
+        ex = np.floor(np.log2(mag))
+    e = np.where(mag.max(axis=1) > 0, ex.max(axis=1), 0.0)
+    f = (ex - e[:, None]).max(axis=0)
+    f = np.where(np.isfinite(f), f, 0.0)
+    m = np.ldexp(a, (-e[:, None] - f[None, :]).astype(np.int64))
+    rows, cols, sign = np.arange(n), np.arange(n), 1.0
+    for k in range(n - 1):
+        sub = np.abs(m[k:, k:])
+        p, q = np.unravel_index(int(np.argmax(sub)), sub.shape)
+        p, q = p + k, q + k
+        if m[p, q] == 0:
+            return np.zeros((n, n))
+        if p != k:
+            m[[k, p]] = m[[p, k]]
+            rows[[k, p]] = rows[[p, k]]
+            sign = -sign
+        if q != k:
+            m[:, [k, q]] = m[:, [q, k]]
+            cols[[k, q]] = cols[[q, k]]
+            sign = -sign
+        m[k + 1:, k] /= m[k, k]
+        m[k + 1:, k + 1:] -= np.outer(m[k + 1:, k], m[k, k + 1:])
+    mant, shift = np.float64(sign), int(np.sum(e) + np.sum(f))
+    for u in np.diag(m)[:-1]:
+        mant, s = np.frexp(mant * u)
+        shift += int(s)
+    u1 = np.triu(m[:-1, :-1])
+    z = np.linalg.inv(u1) if n > 1 else np.zeros((0, 0))
+    top = np.hstack([m[-1, -1] * z, -(z @ m[:-1, -1])[:, None]])
+    bottom = np.zeros((1, n))
+    bottom[0, -1] = 1.0
+    y = np.vstack([top, bottom]) @ np.linalg.inv(np.tril(m, -1) + np.eye(n))
+    out = np.empty((n, n))
+    out[np.ix_(cols, rows)] = mant * y
+    return np.ldexp(out, (shift - f[:, None] - e[None, :]).astype(np.int64))`,
+  solve: `
+
+def _solve(a, b, name):
+    """inv(a) @ b from _lu (the evaluators' singularity rule); name says which matrix in the error."""
+    lu = _lu(a)
+    if lu is None:
+        raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so it has no inverse")
+    m, perm, _ = lu
+    n = a.shape[0]
+    x = np.array(b, dtype=np.float64)[perm]
+    for i in range(n):
+        x[i] -= m[i, :i] @ x[:i]
+    for i in range(n - 1, -1, -1):
+        x[i] = (x[i] - m[i, i + 1:] @ x[i + 1:]) / m[i, i]
+    return x`,
 } as const;
 
 const NUMPY_SELF_CHECK = `

@@ -81,6 +81,9 @@ export const TORCH: Target = {
   det: (a) => `torch.linalg.det(${a})`,
   // NaN for a negative determinant, -inf for a singular matrix, as log(det(a)).
   logdet: (a) => `torch.logdet(${a})`,
+  adj: (a) => `_adj(${a})`,
+  // torch.linalg decides singularity itself (inv and solve raise at an exactly singular matrix).
+  needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'] },
   read: (plan) => {
     const locals = plan.inputs.map((i) => i.local);
     return [`${locals.join(', ')}${locals.length === 1 ? ',' : ''} = _read(inputs, ${readSpec(plan)})`];
@@ -91,6 +94,7 @@ export const TORCH: Target = {
   helpers: (plan, used) => [
     TORCH_HELPERS.read,
     ...(used.has('check') ? [TORCH_HELPERS.check] : []),
+    ...(used.has('adj') ? [TORCH_HELPERS.adj] : []),
     checkInputs(plan),
     TORCH_HELPERS.values,
     ...selfCheckLines(plan, TORCH_SELF_CHECK, true),
@@ -120,6 +124,18 @@ def check_inputs(inputs):
 }
 
 const TORCH_HELPERS = {
+  adj: `
+
+def _adj(a):
+    """The adjugate (a @ adj(a) = det(a) I), also at singular matrices, from the SVD a = U S Vh:
+    adj(a) = det(Vh) det(U) Vh^T diag(prod_{j != i} s_j) U^T, since adj(XY) = adj(Y) adj(X) and
+    adj(Q) = det(Q) Q^T for an orthogonal Q. Any device and dtype; batched over leading axes."""
+    u, s, vh = torch.linalg.svd(a)
+    ones = torch.ones_like(s[..., :1])
+    before = torch.cumprod(torch.cat([ones, s[..., :-1]], dim=-1), dim=-1)
+    after = torch.flip(torch.cumprod(torch.cat([ones, torch.flip(s[..., 1:], dims=[-1])], dim=-1), dim=-1), dims=[-1])
+    scale = (torch.linalg.det(u) * torch.linalg.det(vh))[..., None]
+    return (vh.transpose(-2, -1) * (scale * before * after)[..., None, :]) @ u.transpose(-2, -1)`,
   read: `
 
 def _read(inputs, spec):

@@ -13,6 +13,8 @@ export interface CompileInput {
   /** Every variable the caller must give a value for (also those the roots no longer use). */
   readonly vars: readonly VarNode[];
   readonly sizeNames?: SizeNames;
+  /** How errors name a matrix (see derive.ts matrixNamesOf). */
+  readonly matrixName?: (n: Node) => string;
 }
 
 export type Evaluator = (values: ReadonlyMap<string, Tensor>) => Tensor[];
@@ -24,7 +26,7 @@ export function compileNodes(input: CompileInput): Evaluator {
     let plan = plans.get(key);
     if (!plan) {
       const sizes: Map<Dim, number> = bindSizes([...input.vars, ...input.roots], values, input.sizeNames);
-      plan = buildPlan(input.roots, input.vars, sizes);
+      plan = buildPlan(input.roots, input.vars, sizes, input.matrixName);
       plans.set(key, plan);
     } else {
       // Same shapes as a planned call: still check symmetry and values of declared-symmetric inputs.

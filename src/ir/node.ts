@@ -95,6 +95,11 @@ export interface LogdetNode extends Common {
   readonly kind: 'logdet';
   readonly arg: Node;
 }
+/** The adjugate adj(A) = det(A)·A⁻¹ where A is invertible, and defined (a polynomial) everywhere. */
+export interface AdjNode extends Common {
+  readonly kind: 'adj';
+  readonly arg: Node;
+}
 
 /**
  * Reshaping for vec and kron: each output axis is a group of consecutive axes of arg, merged
@@ -119,7 +124,8 @@ export type Node =
   | PowvNode
   | InvNode
   | DetNode
-  | LogdetNode;
+  | LogdetNode
+  | AdjNode;
 
 export type NodeKind = Node['kind'];
 export type NodeOf<K extends NodeKind> = Extract<Node, { kind: K }>;
@@ -176,6 +182,7 @@ function structuralHash(f: Fields<Node>): number {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       return hashString(`${f.kind}|${f.arg.h}`);
     case 'merge':
       return hashString(`merge|${f.arg.h}|${f.groups.join('.')}|${shape}`);
@@ -441,6 +448,10 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   }
   if (coef === 0) return zeros(outShape);
 
+  // det(M)·M⁻¹ is adj(M), which unlike the product is defined where M is singular;
+  // det(M)^-1·adj(M) is M⁻¹ again (both need det(M) ≠ 0).
+  foldAdjugates(fs);
+
   // 2. Contract identity deltas: δ_ab with a summed renames a to b (or is a vector of ones).
   contractDeltas(fs, rank);
 
@@ -461,6 +472,28 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
   mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/**
+ * A factor det(M)^k with a factor M⁻¹, k a positive integer → det(M)^(k−1)·adj(M);
+ * a factor det(M)^k with a factor adj(M), k < 0 → det(M)^(k+1)·M⁻¹ (the same domain: det(M) ≠ 0).
+ */
+function foldAdjugates(fs: MFactor[]): void {
+  for (let k = 0; k < fs.length; k++) {
+    const d = fs[k]!.node;
+    const [m, exp] = d.kind === 'det' ? [d.arg, 1] : d.kind === 'pow' && d.base.kind === 'det' ? [d.base.arg, d.exp] : [undefined, 0];
+    if (m === undefined) continue;
+    const toAdj = Number.isInteger(exp) && exp >= 1;
+    if (!toAdj && exp >= 0) continue;
+    const from = toAdj ? 'inv' : 'adj';
+    const i = fs.findIndex((f) => f.node.kind === from && f.node.arg === m);
+    if (i < 0) continue;
+    fs[i] = { node: toAdj ? makeAdj(m) : makeInv(m), labels: fs[i]!.labels };
+    const rest = toAdj ? exp - 1 : exp + 1;
+    if (rest === 0) fs.splice(k, 1);
+    else fs[k] = { node: makePow(makeDet(m), rest), labels: [] };
+    k = -1; // start over: more pairs may remain
+  }
 }
 
 function contractDeltas(fs: MFactor[], rank: number): void {
@@ -805,6 +838,7 @@ export function isSymmetric(n: Node): boolean {
       break;
     case 'elem':
     case 'inv':
+    case 'adj':
       r = isSymmetric(n.arg);
       break;
     case 'pow':
@@ -1071,6 +1105,16 @@ export function makeMerge(arg: Node, groups: readonly number[], shape: readonly 
   return intern<MergeNode>(`merge|${arg.id}|${groups.join('.')}|${shapeKey(shape)}`, { kind: 'merge', arg, groups: [...groups], shape: [...shape] });
 }
 
+export function makeAdj(a: Node): Node {
+  if (a.shape.length === 0) return scalar(1); // the adjugate of a 1×1 matrix is [1]
+  if (a.kind === 'delta') return a; // adj(I) = I
+  // adj(A⁻¹) = det(A⁻¹)·A = A/det(A) (where A⁻¹ exists at all)
+  if (a.kind === 'inv') return makeMul([{ node: makePow(makeDet(a.arg), -1), labels: [] }, { node: a.arg, labels: [0, 1] }], 2);
+  const perm = asPermutation(a);
+  if (perm) return transpose(makeAdj(perm.base)); // adj(A') = adj(A)'
+  return intern<AdjNode>(`adj|${a.id}`, { kind: 'adj', arg: a, shape: a.shape });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Traversal helpers
 
@@ -1089,6 +1133,7 @@ export function children(n: Node): Node[] {
     case 'det':
     case 'logdet':
     case 'merge':
+    case 'adj':
       return [n.arg];
     case 'pow':
       return [n.base];
@@ -1122,6 +1167,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeLogdet(f(n.arg));
     case 'merge':
       return makeMerge(f(n.arg), n.groups, n.shape);
+    case 'adj':
+      return makeAdj(f(n.arg));
   }
 }
 

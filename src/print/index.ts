@@ -155,6 +155,10 @@ class Builder {
         const a = this.matrixOrIndex(n.arg);
         return tensor(`inv(${a.text})`, `\\left(${a.latex}^{-1}\\right)`, names);
       }
+      case 'adj': {
+        const a = this.matrixOrIndex(n.arg);
+        return tensor(`adj(${a.text})`, `\\operatorname{adj}\\left(${a.latex}\\right)`, names);
+      }
       case 'det':
       case 'logdet': {
         const a = this.matrixOrIndex(n.arg);

@@ -47,6 +47,13 @@ function isSmall(a: Ast): boolean {
   }
 }
 
+/** The matrix notation of one node on its own (no temporaries), or undefined where it has none. */
+export function matrixText(n: Node, vars: readonly VarNode[] = []): string | undefined {
+  const p = new MatrixPrinter({ vars });
+  const f = p.form(n);
+  return f && toText(p.materialize(f.ast));
+}
+
 export interface MatrixContext {
   /** Variables whose axes name sizes: rows(B), cols(B), len(x). */
   readonly vars: readonly VarNode[];
@@ -316,9 +323,10 @@ export class MatrixPrinter implements Forms {
         const e = this.sub(n.exponent);
         return b && e && mexpr(bin(kind === 'scalar' ? '^' : '.^', b.ast, e.ast), kind, sym);
       }
-      case 'inv': {
+      case 'inv':
+      case 'adj': {
         const a = this.sub(n.arg);
-        return a && mexpr(call('inv', a.ast), 'matrix', sym);
+        return a && mexpr(call(n.kind, a.ast), 'matrix', sym);
       }
       case 'det':
       case 'logdet': {

@@ -49,6 +49,12 @@ const CASES: readonly Case[] = [
   { args: d("A(x)'*A*x"), code: input, message: /unknown function 'A': A is a variable \(write \* for a product\)/ },
   { args: d("det(A)*x'*x", '--let', 'A: vector'), code: input, message: /det needs a square matrix, but A is n×1 \(a vector\)/ },
   { args: d("x'*x", '--wrt', 'y'), code: usage, message: /--wrt given more than once/ },
+  // the variable differentiated by does not occur: a silent zero would hide the typo
+  { args: ['derive', "x'*x", '--wrt', 'y'], code: input, message: /y does not occur in the expression \(its variables are x\); the derivative by y would be 0/ },
+  { args: ['derive', "x'*A*x + b", '--wrt', 'X', '--order', '2'], code: input, message: /X does not occur in the expression \(its variables are x, A, b\)/ },
+  { args: ['derive', '2*eye', '--wrt', 'A'], code: input, message: /A does not occur in the expression \(it has no variables\)/ },
+  { args: ['eval', "x'*A*x", '--wrt', 'y', '--at', 'p.json'], point: '{"x": [1, 2], "A": [[1, 0], [0, 1]]}', code: input, message: /y does not occur in the expression/ },
+  { args: ['code', "x'*A*x", '--wrt', 'a'], code: input, message: /a does not occur in the expression/ },
   // valid but unsupported
   { args: d('A^b*x'), code: unsupported, message: /integer constant exponent/ },
   { args: d('A^0.5*x'), code: unsupported, message: /integer constant exponent/ },

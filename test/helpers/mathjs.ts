@@ -36,6 +36,15 @@ math.import(
     rrows: (v: unknown) => (math.isMatrix(v) ? ((v as Matrix).size() as number[])[0]! : 1),
     rcols: (v: unknown) => (math.isMatrix(v) ? ((v as Matrix).size() as number[])[1]! : 1),
     rkron: (a: unknown, b: unknown) => (math.isMatrix(a) && math.isMatrix(b) ? math.kron(a as Matrix, b as Matrix) : math.multiply(a as Matrix, b as Matrix)),
+    // adj: the transposed cofactor matrix, each cofactor a mathjs det of a minor.
+    radj: (v: unknown) => {
+      if (!math.isMatrix(v)) return 1;
+      const a = (v as Matrix).toArray() as number[][];
+      const n = a.length;
+      const minor = (i: number, j: number): number =>
+        n === 1 ? 1 : (math.det(a.filter((_, r) => r !== j).map((row) => row.filter((_, c) => c !== i))) as number);
+      return math.matrix(a.map((_, i) => a.map((__, j) => ((i + j) % 2 === 0 ? 1 : -1) * minor(i, j))));
+    },
     // diag: vector → diagonal matrix; square matrix → column vector of its diagonal.
     rdiag: (v: unknown) => {
       if (!math.isMatrix(v)) return v;
@@ -159,6 +168,8 @@ export function mathjsFunction(
             return isScalarAst(a.args[0]!) ? `log(${x})` : `log(det(${x}))`;
           case 'inv':
             return isScalarAst(a.args[0]!) ? `(1/${x})` : `inv(${x})`;
+          case 'adj':
+            return isScalarAst(a.args[0]!) ? '(1)' : `radj(${x})`;
           case 'diag':
             return `rdiag(${x})`;
           case 'kron':

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { generateCode } from '../../src/index.js';
-import { compute } from '../../web/analysis.js';
+import { compute, declarations } from '../../web/analysis.js';
 import { codeOutputs, describeReturns, LANG_NAMES } from '../../web/code.js';
 import { DEFAULT_STATE, type State } from '../../web/state.js';
 
 /** The outputs the page describes for a state, from the same analysis the page makes. */
-function outputsFor(expr: string, wrt: string, order: number, lets: State['lets'] = {}) {
+function outputsFor(expr: string, wrt: string, order: number, lets: State['lets'] = new Map()) {
   const c = compute({ ...DEFAULT_STATE, expr, wrt, order, lets });
   if (!c.shown) throw new Error(`no result for ${expr}: ${c.problem?.message}`);
   return codeOutputs(c.shown.exprShape, c.shown.wrtShape, order);
@@ -62,14 +62,14 @@ describe("the Code tab's line on what evaluate() returns", () => {
 
   it('names the same entries, with the same shapes, as the header of the generated code', () => {
     const cases: [string, string, number, State['lets']][] = [
-      ["x'*A*x", 'x', 2, {}],
-      ["x'*A*x", 'x', 3, { A: 'symmetric matrix' }],
-      ['tanh(A*x)', 'x', 1, {}],
-      ["norm2(X - U*V')^2", 'U', 2, {}],
-      ['exp(a)*x', 'a', 2, {}],
+      ["x'*A*x", 'x', 2, new Map()],
+      ["x'*A*x", 'x', 3, new Map([['A', 'symmetric matrix']])],
+      ['tanh(A*x)', 'x', 1, new Map()],
+      ["norm2(X - U*V')^2", 'U', 2, new Map()],
+      ['exp(a)*x', 'a', 2, new Map()],
     ];
     for (const [expr, wrt, order, lets] of cases) {
-      const code = generateCode(expr, wrt, { order, lang: 'js', let: lets });
+      const code = generateCode(expr, wrt, { order, lang: 'js', let: declarations(lets) });
       for (const o of outputsFor(expr, wrt, order, lets)) expect(code, `${expr} ${o.key}`).toMatch(new RegExp(`^//   ${o.key} += .*  \\[${o.shape}\\]$`, 'm'));
     }
   });

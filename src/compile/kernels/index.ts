@@ -22,7 +22,7 @@ export {
 export { sum, sumsq, asum, trace, rowSums, colSums } from './reduce.js';
 export { transpose } from './transpose.js';
 export { permute } from './permute.js';
-export { SingularMatrixError, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
+export { SingularMatrixError, singularMatrix, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
 export {
   type EinsumPlan,
   type EinsumLabels,
@@ -31,3 +31,4 @@ export {
   einsum,
 } from './einsum.js';
 export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';
+export { adjugate } from './adjugate.js';

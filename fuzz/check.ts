@@ -1,0 +1,329 @@
+/**
+ * The checks of one case, run in a worker thread:
+ *  (a) the derivative (reference evaluator) against finite differences of the expression computed
+ *      by mathjs from the generator's tree, along random directions, at up to 3 points;
+ *  (b) the compiled evaluator against the reference evaluator at the same points;
+ *  (c) the printed matrix form, parsed again and evaluated by mathjs, against the derivative.
+ * Errors: a RicciError while deriving a well-typed expression is a rejection, anything else a
+ * crash. A point where the checks differ by no more than rounding can explain (the result's own
+ * sensitivity to its inputs) is skipped as ill-conditioned, and counted.
+ */
+import { derivative, RicciError, type Derivative, type Values } from '../src/index.js';
+import { SingularMatrixError } from '../src/compile/reference.js';
+import { parse } from '../src/syntax/parse.js';
+import { check as checkTypes } from '../src/syntax/check.js';
+import { ONE, kindOf } from '../src/syntax/types.js';
+import type { Ast } from '../src/syntax/ast.js';
+import type { Tensor } from '../src/tensor.js';
+import { mulberry32 } from '../src/random.js';
+import { mathText, oracle, type OKind, type Oracle } from './oracle.js';
+import { signatureOf, type CaseSpec, type Failure, type FailureKind, type Outcome, type SkipReason } from './case.js';
+import { contract, drawDirection, drawPoint, fdRatio, fdTrusted, finiteDifference, maxAbs, maxDiff, noiseLevel, perturb, STEP, TOL } from './numeric.js';
+
+export const POINTS = 3;
+/** Draws per point before the point is given up (outside the domain, singular, at a kink). */
+const DRAWS = 24;
+
+/** Where a case's time goes (a case killed for its time limit reports the phase it was in). */
+export type Phase = 'derive' | 'compile' | 'oracle' | 'reference' | 'compiled';
+
+class CaseFailed extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.detail);
+  }
+}
+
+function crash(stage: string, e: unknown): CaseFailed {
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new CaseFailed({ kind: 'crash', detail: `${stage}: ${msg.split('\n')[0]}`, signature: `${stage}: ${signatureOf(msg)}` });
+}
+
+export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, trace?: (line: string) => void): Outcome {
+  const closest = { fd: 0, compiled: 0, roundtrip: 0 };
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  const none = { id: spec.id, skipped, closest, pointsChecked: 0 };
+  phase('derive');
+  const t0 = performance.now();
+  let d: Derivative;
+  try {
+    d = derivative(spec.text, spec.wrt, { order: spec.order, let: spec.decls });
+  } catch (e) {
+    if (e instanceof RicciError) return { ...none, failures: [{ kind: 'rejected', detail: `derive: ${e.message}`, signature: signatureOf(e.message) }] };
+    return { ...none, failures: [crash('derive', e).failure] };
+  }
+  const deriveMs = performance.now() - t0;
+  const printed = d.matrix ?? d.index;
+  const info = { deriveMs, sizeRatio: printed.length / spec.text.length, hasMatrix: d.matrix !== null };
+  const failures: Failure[] = [];
+  let pointsChecked = 0;
+  try {
+    phase('compile');
+    const compiled = guard('compile', () => d.compile());
+    const ctx: Context = {
+      spec,
+      d,
+      phase,
+      trace,
+      f: oracle(spec.math, spec.shape),
+      compiled,
+      printed: d.matrix !== null ? printedOracle(d, spec) : undefined,
+      rand: mulberry32(spec.seed),
+    };
+    if (ctx.printed && 'error' in ctx.printed) failures.push({ kind: 'roundtrip', detail: ctx.printed.error });
+    // Points until the first one where a value differs (one such point is the finding).
+    let numericFailure = false;
+    for (let p = 0; p < POINTS && !numericFailure; p++) {
+      const reasons: SkipReason[] = [];
+      for (let draw = 0; draw < DRAWS; draw++) {
+        const v = judgePoint(ctx, p === 0);
+        ctx.trace?.(`point ${p + 1}, draw ${draw + 1}: ${v.verdict === 'skip' ? `skipped (${v.reason})` : v.verdict === 'pass' ? 'passed' : 'failed'}`);
+        if (v.verdict === 'skip') {
+          reasons.push(v.reason);
+          continue;
+        }
+        if (v.verdict === 'fail') {
+          numericFailure = true;
+          for (const f of v.failures) if (!failures.some((g) => g.kind === f.kind)) failures.push(f);
+        } else {
+          pointsChecked++;
+          for (const k of ['fd', 'compiled', 'roundtrip'] as const) closest[k] = Math.max(closest[k], v.ratios[k]);
+        }
+        break;
+      }
+      if (reasons.length === DRAWS) {
+        const r = mostCommon(reasons);
+        skipped[r] = (skipped[r] ?? 0) + 1;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof CaseFailed)) throw e;
+    failures.push(e.failure);
+  }
+  return { ...none, ...info, failures, pointsChecked };
+}
+
+interface Context {
+  readonly spec: CaseSpec;
+  readonly d: Derivative;
+  readonly phase: (p: Phase) => void;
+  /** Receives a line per point judged (npm run fuzz -- --expr … --trace). */
+  readonly trace: ((line: string) => void) | undefined;
+  readonly f: Oracle;
+  readonly compiled: (values: Values) => Tensor;
+  readonly printed: { f: Oracle } | { error: string } | undefined;
+  readonly rand: () => number;
+}
+
+type Ratios = Record<'fd' | 'compiled' | 'roundtrip', number>;
+type Verdict =
+  | { readonly verdict: 'skip'; readonly reason: SkipReason }
+  | { readonly verdict: 'pass'; readonly ratios: Ratios }
+  | { readonly verdict: 'fail'; readonly failures: Failure[] };
+
+/**
+ * One random point: skipped where finite differences cannot judge (outside the domain, at a kink,
+ * too ill-conditioned for rounding to be told from error), else every check passes or fails there.
+ */
+function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
+  const { spec, d, f } = ctx;
+  const values = drawPoint(spec.env, ctx.rand, firstPoint);
+  const dirs = Array.from({ length: spec.order }, () => drawDirection(spec.env.find((v) => v.name === spec.wrt)!, ctx.rand));
+  ctx.phase('oracle');
+  const fx = f(values).data;
+  if (!fx.every(Number.isFinite)) return skip('domain');
+  // Values this large at inputs of size ≤ 2 are a rounding residue in a denominator
+  // (y/(norm2(x)^2 - x'*x)) or an overflow on the way: mathjs's number means nothing there.
+  if (maxAbs(fx) > TOL.fMax) return skip('ill-conditioned');
+  // f moves by more than a thousandth of itself when the inputs move by a rounding: too ill-conditioned.
+  const moved = Math.max(...[0, 1].map(() => maxDiff(f(perturb(values, ctx.rand)).data, fx)));
+  if (!(moved <= TOL.conditioned * Math.max(1, maxAbs(fx)))) return skip('ill-conditioned');
+  let fd = finiteDifference(f, values, spec.wrt, dirs);
+  if (!fd.finite) return skip('domain');
+  // f's rounding noise, measured where the plain bound (64 ulps) is not enough.
+  let measured = false;
+  const measureNoise = (): void => {
+    if (!measured) fd = fd.withNoise(noiseLevel(f, values, spec.wrt, dirs[0]!, STEP[spec.order]! / 4));
+    measured = true;
+  };
+  if (!fdTrusted(fd)) measureNoise();
+  if (!fdTrusted(fd)) return skip('fd-untrusted');
+  const at = describePoint(values, spec);
+  const input = Object.fromEntries(values);
+  let ours: Tensor;
+  ctx.phase('reference');
+  try {
+    ours = d.evaluate(input);
+  } catch (e) {
+    if (!(e instanceof SingularMatrixError)) throw crash('evaluate', e);
+    // f is smooth here (mathjs computes it and its finite differences agree): the derivative exists.
+    return fails('wrong', `${at}: the reference evaluator stops (${e.message}) where the derivative exists: finite differences ${show(fd.value)}`);
+  }
+  let comp: Tensor;
+  ctx.phase('compiled');
+  try {
+    comp = ctx.compiled(input);
+  } catch (e) {
+    if (!(e instanceof SingularMatrixError)) throw crash('compiled', e);
+    return fails('compiled', `${at}: the compiled evaluator says ${e.message}; the reference evaluator gives ${show(ours.data)}`);
+  }
+  const want = derivedShape(spec).join();
+  if (ours.shape.join() !== want) return fails('wrong', `${at}: the derivative has shape [${ours.shape.join(',')}], not [${want}]`);
+  if (comp.shape.join() !== want) return fails('compiled', `${at}: the compiled result has shape [${comp.shape.join(',')}], not [${want}]`);
+  const dir = contract(ours.data, dirs);
+  ctx.phase('oracle');
+  const pv = ctx.printed && 'f' in ctx.printed ? ctx.printed.f(values).data : undefined;
+  const judge = (s: Spread): Ratios => ({
+    fd: fdRatio(dir, fd, TOL.spreadFactor * s.dir),
+    compiled: agreement(comp.data, ours.data, TOL.compiledRel, TOL.spreadFactor * s.tensor),
+    roundtrip: pv ? agreement(pv, ours.data, TOL.roundtripRel, TOL.spreadFactor * s.tensor) : 0,
+  });
+  const traceRatios = (what: string, r: Ratios): void =>
+    ctx.trace?.(`  ${at}\n  ${what}: error/tolerance fd ${r.fd.toPrecision(3)}, compiled ${r.compiled.toPrecision(3)}, round trip ${r.roundtrip.toPrecision(3)}; finite differences ${show(fd.value)} (est ${fd.est.toPrecision(3)}, noise ${fd.noise.toPrecision(3)}), ours ${show(dir)}`);
+  let strict = judge({ tensor: 0, dir: 0 });
+  if (!passes(strict) && !measured) {
+    ctx.phase('oracle');
+    measureNoise();
+    if (!fdTrusted(fd)) return skip('fd-untrusted');
+    strict = judge({ tensor: 0, dir: 0 });
+  }
+  traceRatios('strict', strict);
+  if (passes(strict)) return { verdict: 'pass', ratios: strict };
+  // Something differs: is it more than rounding can do at this point?
+  ctx.phase('reference');
+  const spread = roundingSpread(d, values, dirs, ctx.rand);
+  if (!(spread.tensor <= TOL.conditioned * Math.max(1, maxAbs(ours.data)))) return skip('ill-conditioned');
+  const loose = judge(spread);
+  ctx.trace?.(`  rounding spread of the derivative ${spread.tensor.toPrecision(3)} (contracted ${spread.dir.toPrecision(3)})`);
+  traceRatios('with the spread', loose);
+  if (passes(loose)) return skip('ill-conditioned');
+  const out: Failure[] = [];
+  if (!(loose.fd <= 1)) out.push({ kind: 'wrong', detail: `${at}: D^${spec.order}f[u…] = ${show(dir)}, finite differences ${show(fd.value)}` });
+  if (!(loose.compiled <= 1)) out.push({ kind: 'compiled', detail: `${at}: compiled ${show(comp.data)}, reference ${show(ours.data)}` });
+  if (!(loose.roundtrip <= 1)) out.push({ kind: 'roundtrip', detail: `${at}: printed ${d.matrix} gives ${show(pv!)}, the derivative ${show(ours.data)}` });
+  return { verdict: 'fail', failures: out };
+}
+
+const skip = (reason: SkipReason): Verdict => ({ verdict: 'skip', reason });
+const passes = (r: Ratios): boolean => r.fd <= 1 && r.compiled <= 1 && r.roundtrip <= 1;
+const fails = (kind: FailureKind, detail: string): Verdict => ({ verdict: 'fail', failures: [{ kind, detail }] });
+
+/**
+ * err / tolerance of two evaluations of one quantity by different routes: relative to the result
+ * or, where it cancels to nearly zero, to the inputs' scale (1), plus a rounding allowance. Entries
+ * where the reference is NaN or ±∞ are not compared: there the value itself is wrong (the finite
+ * difference check says so), and plain loops turn a delta times NaN into NaN where kernels that
+ * never form the delta leave 0.
+ */
+function agreement(got: Float64Array, ref: Float64Array, rel: number, spread: number): number {
+  const keep = (_: number, i: number): boolean => Number.isFinite(ref[i]!);
+  return maxDiff(got.filter(keep), ref.filter(keep)) / (rel * Math.max(1, maxAbs(ref)) + spread);
+}
+
+interface Spread {
+  /** Largest change of an entry of the derivative. */
+  readonly tensor: number;
+  /** Largest change of the derivative contracted with the directions (what finite differences see). */
+  readonly dir: number;
+}
+
+/**
+ * How far the reference result moves when every input moves by a relative 1e-12 (a few thousand
+ * ulps), in two random directions: an empirical bound on what rounding can do to it.
+ */
+function roundingSpread(d: Derivative, values: ReadonlyMap<string, Tensor>, dirs: readonly Float64Array[], rand: () => number): Spread {
+  const base = d.evaluate(Object.fromEntries(values)).data;
+  const baseDir = contract(base, dirs);
+  let tensor = 0;
+  let dir = 0;
+  for (let k = 0; k < 2; k++) {
+    let r: Float64Array;
+    try {
+      r = d.evaluate(Object.fromEntries(perturb(values, rand))).data;
+    } catch (e) {
+      // Singular a rounding away: the result is as sensitive as it gets.
+      if (e instanceof SingularMatrixError) return { tensor: Infinity, dir: Infinity };
+      throw crash('evaluate', e);
+    }
+    tensor = Math.max(tensor, maxDiff(r, base));
+    dir = Math.max(dir, maxDiff(contract(r, dirs), baseDir));
+  }
+  return { tensor, dir };
+}
+
+function guard<T>(stage: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw crash(stage, e);
+  }
+}
+
+/**
+ * The printed matrix form as a mathjs function: parsed and checked by our front end (its only
+ * source of types), sizes bound from the variables' values and from the derivative's shape.
+ */
+function printedOracle(d: Derivative, spec: CaseSpec): { f: Oracle } | { error: string } {
+  const text = d.matrix!;
+  let ast: Ast;
+  let c: ReturnType<typeof checkTypes>;
+  try {
+    ast = parse(text);
+    c = checkTypes(text, ast, spec.decls);
+  } catch (e) {
+    return { error: `the printed form ${text} does not parse back: ${(e as Error).message}` };
+  }
+  const sizes = new Map<number, number>([[ONE, 1]]);
+  const bind = (dims: readonly number[], shape: readonly number[]): void => dims.forEach((dm, i) => sizes.set(c.sizes.find(dm), shape[i]!));
+  const rootType = c.types.get(ast)!;
+  const rootKind = kindOf(rootType, c.sizes);
+  const rootDims = rootKind === 'scalar' ? [] : rootKind === 'vector' ? [rootType.rows] : rootKind === 'row vector' ? [rootType.cols] : [rootType.rows, rootType.cols];
+  const expectShape = derivedShape(spec);
+  if (rootDims.length !== expectShape.length) return { error: `the printed form ${text} is a ${rootKind}, the derivative has shape [${expectShape.join(',')}]` };
+  bind(rootDims, expectShape);
+  for (const v of c.vars.values()) {
+    const s = spec.env.find((e) => e.name === v.name)?.shape;
+    if (!s) return { error: `the printed form ${text} uses ${v.name}, which the expression does not` };
+    const k = kindOf(v.type, c.sizes);
+    bind(k === 'scalar' ? [] : k === 'vector' ? [v.type.rows] : [v.type.rows, v.type.cols], s);
+  }
+  const dim = (x: number): number => {
+    const s = sizes.get(c.sizes.find(x));
+    if (s === undefined) throw new Error('unbound');
+    return s;
+  };
+  try {
+    const toKind = (k: ReturnType<typeof kindOf>): OKind => (k === 'row vector' ? 'row' : k);
+    const m = mathText(ast, (a) => {
+      const t = c.types.get(a)!;
+      return { kind: toKind(kindOf(t, c.sizes)), rows: dim(t.rows), cols: dim(t.cols) };
+    });
+    return { f: oracle(m, expectShape) };
+  } catch {
+    return { error: `the printed form ${text} has a size that no variable fixes` };
+  }
+}
+
+/** The numeric shape of the derivative: shape(f) ++ shape(wrt) per order. */
+function derivedShape(spec: CaseSpec): number[] {
+  const w = spec.env.find((v) => v.name === spec.wrt)!.shape;
+  const out = [...spec.shape];
+  for (let k = 0; k < spec.order; k++) out.push(...w);
+  return out;
+}
+
+function mostCommon<T>(xs: readonly T[]): T {
+  const counts = new Map<T, number>();
+  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+}
+
+function show(a: Float64Array): string {
+  const xs = Array.from(a.slice(0, 4), (v) => (Number.isFinite(v) ? Number(v.toPrecision(6)).toString() : String(v)));
+  return `[${xs.join(', ')}${a.length > 4 ? `, … (${a.length})` : ''}]`;
+}
+
+function describePoint(values: ReadonlyMap<string, Tensor>, spec: CaseSpec): string {
+  const used = [...values].filter(([k]) => new RegExp(`\\b${k}\\b`).test(spec.text));
+  return used.map(([k, v]) => `${k}=${v.shape.length === 0 ? Number(v.data[0]!.toPrecision(4)) : show(v.data)}`).join(' ') || 'at the point';
+}
+

@@ -1,0 +1,134 @@
+/**
+ * The fuzzer's own parts, so that its verdicts can be trusted: the mathjs oracle computes what the
+ * language means (and NaN outside the domain), finite differences pass a right derivative and fail
+ * a slightly wrong one at every order, the generator's expressions are well-typed for our checker,
+ * and the shrinker finds the smallest expression that still fails.
+ */
+import { describe, expect, test } from 'vitest';
+import { specFromText, type Outcome } from '../../fuzz/case.js';
+import { oracle } from '../../fuzz/oracle.js';
+import { contract, drawDirection, fdRatio, fdTrusted, finiteDifference } from '../../fuzz/numeric.js';
+import { drawCase } from '../../fuzz/draw.js';
+import { sizeOfTree } from '../../fuzz/generate.js';
+import { shrink } from '../../fuzz/shrink.js';
+import { toInput } from '../../fuzz/text.js';
+import { mulberry32 } from '../../src/random.js';
+import type { Tensor } from '../../src/tensor.js';
+import type { Ast } from '../../src/syntax/ast.js';
+import { parse } from '../../src/syntax/parse.js';
+
+const t = (shape: number[], ...data: number[]): Tensor => ({ shape, data: Float64Array.from(data) });
+
+function evalText(text: string, values: Record<string, Tensor>): number[] {
+  const spec = specFromText(text, Object.keys(values)[0]!, 1, {}, 1, [2]);
+  return Array.from(oracle(spec.math, spec.shape)(new Map(Object.entries(values))).data);
+}
+
+describe('the mathjs oracle', () => {
+  const x = t([2], 1, -2);
+  const A = t([2, 2], 2, 1, 0, 3);
+  test('products, transposes, structural functions and constants mean what the language says', () => {
+    expect(evalText("x'*A*x", { x, A })).toEqual([2 - 2 + 12]);
+    expect(evalText('A*x', { x, A })).toEqual([0, -6]);
+    expect(evalText("x*x'", { x, A })).toEqual([1, -2, -2, 4]);
+    expect(evalText('diag(A)', { x, A })).toEqual([2, 3]);
+    expect(evalText('diag(x)', { x, A })).toEqual([1, 0, 0, -2]);
+    expect(evalText('sum(A) + tr(A) + norm1(x)', { x, A })).toEqual([6 + 5 + 3]);
+    expect(evalText('x + vector(2)', { x, A })).toEqual([3, 0]);
+    expect(evalText('A.*matrix(2) - eye', { x, A })).toEqual([3, 2, 0, 5]);
+    expect(evalText('A^2', { x, A })).toEqual([4, 5, 0, 9]);
+    expect(evalText('A^-1', { x, A })[0]).toBeCloseTo(0.5, 14);
+    expect(evalText('norm2(x)^2', { x, A })[0]).toBeCloseTo(5, 14);
+    expect(evalText('x.^2', { x, A })).toEqual([1, 4]);
+  });
+
+  test('outside the domain is NaN: no real cube root of a negative number, no complex logarithm', () => {
+    expect(evalText('a^(1/3)', { a: t([], -8) })).toEqual([NaN]);
+    expect(evalText('log(a)', { a: t([], -1) })).toEqual([NaN]);
+    expect(evalText('sqrt(a)', { a: t([], 0) })).toEqual([NaN]); // the edge: no derivative
+    expect(evalText('arcsin(a)', { a: t([], 1) })).toEqual([NaN]);
+    expect(evalText('1/a', { a: t([], 0) })).toEqual([NaN]); // a non-finite value on the way
+    expect(evalText('inv(x*x\')', { x, A: t([2, 2], 1, 2, 2, 4) })).toEqual([NaN, NaN, NaN, NaN]);
+    expect(evalText('a^b', { a: t([], -2), b: t([], 2) })).toEqual([NaN]); // a variable exponent needs a positive base
+    expect(evalText('a^2', { a: t([], -2) })).toEqual([4]);
+  });
+});
+
+describe('finite differences along random directions', () => {
+  // f(x) = sum(exp(x)): D^k f[u1..uk] = Σ exp(x_i) u1_i … uk_i.
+  const spec = specFromText('sum(exp(x))', 'x', 1, {}, 1, [4]);
+  const f = oracle(spec.math, spec.shape);
+  const x = t([4], 0.3, -1.2, 1.7, -0.4);
+  const rand = mulberry32(7);
+  test.each([1, 2, 3])('order %i: the exact value passes, one off by 1e-4 relative fails', (k) => {
+    const dirs = Array.from({ length: k }, () => drawDirection({ name: 'x', shape: [4], symmetric: false }, rand));
+    let exact = 0;
+    for (let i = 0; i < 4; i++) exact += Math.exp(x.data[i]!) * dirs.reduce((p, u) => p * u[i]!, 1);
+    const fd = finiteDifference(f, new Map([['x', x]]), 'x', dirs);
+    expect(fdTrusted(fd)).toBe(true);
+    expect(fdRatio(Float64Array.of(exact), fd)).toBeLessThan(0.1);
+    expect(fdRatio(Float64Array.of(exact * (1 + 1e-4)), fd)).toBeGreaterThan(1);
+  });
+
+  test('contraction pairs each direction with its own axis group (a non-symmetric tensor)', () => {
+    // T[i][j] = [[1, 2], [3, 4]]: T u v = Σ T_ij u_i v_j.
+    const T = Float64Array.of(1, 2, 3, 4);
+    expect(Array.from(contract(T, [Float64Array.of(1, 0), Float64Array.of(0, 1)]))).toEqual([2]);
+    expect(Array.from(contract(T, [Float64Array.of(0, 1), Float64Array.of(1, 0)]))).toEqual([3]);
+  });
+});
+
+/** A tree without spans, numbers by value: what the parser must give back. */
+function shape(a: Ast): unknown {
+  switch (a.kind) {
+    case 'num':
+      return a.value;
+    case 'name':
+      return a.name;
+    case 'neg':
+    case 'transpose':
+      return [a.kind, shape(a.arg)];
+    case 'binary':
+      return [a.op, shape(a.left), shape(a.right)];
+    case 'call':
+      return [a.fn, ...a.args.map(shape)];
+  }
+}
+
+describe('the generator', () => {
+  test('every expression it draws is accepted by our checker and its text parses back to its tree', () => {
+    for (let i = 0; i < 400; i++) {
+      const c = drawCase(99, i);
+      const text = toInput(c.drawn.expr.ast);
+      expect('spec' in c ? null : c.failure.detail, text).toBeNull();
+      expect(shape(parse(text)), text).toEqual(shape(c.drawn.expr.ast));
+    }
+  });
+});
+
+describe('the shrinker', () => {
+  test('finds the smallest expression that still fails the same check, and the lowest order', async () => {
+    // A synthetic check that fails exactly the expressions holding sin(…); a large case that does.
+    const hasSin = /\bsin\(/;
+    let i = 0;
+    let c = drawCase(5, i);
+    while (!('spec' in c) || !hasSin.test(c.spec.text) || sizeOfTree(c.drawn.expr.ast) < 12 || c.drawn.order < 2) c = drawCase(5, ++i);
+    const check = async (spec: { text: string; id: number }): Promise<Outcome> => ({
+      id: spec.id,
+      failures: hasSin.test(spec.text) ? [{ kind: 'wrong', detail: 'has sin' }] : [],
+      skipped: {},
+      pointsChecked: 1,
+      closest: { fd: 0, compiled: 0, roundtrip: 0 },
+    });
+    const s = await shrink(c.drawn, { kind: 'wrong', detail: 'has sin' }, check, 300);
+    const text = toInput(s.drawn.expr.ast);
+    const why = `${c.spec.text} → ${text} (by ${s.drawn.wrt})`;
+    expect(s.drawn.order).toBe(1);
+    expect(text).toMatch(hasSin);
+    // The variable differentiated by stays (without it the derivative is a trivial 0).
+    expect(text, why).toMatch(new RegExp(`\\b${s.drawn.wrt}\\b`));
+    // It stopped because no replacement fails any more, not for lack of budget, far below the original.
+    expect(s.checks, why).toBeLessThan(300);
+    expect(sizeOfTree(s.drawn.expr.ast), why).toBeLessThanOrEqual(sizeOfTree(c.drawn.expr.ast) / 2);
+  });
+});
