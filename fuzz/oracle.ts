@@ -88,6 +88,14 @@ math.import(
       if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t, varying));
       return power(num(a), num(b), varying);
     },
+    // adj(A): the transposed cofactor matrix, each cofactor the determinant of a minor.
+    gadj: (m: Matrix) => {
+      const a = m.toArray() as number[][];
+      const n = a.length;
+      const minor = (i: number, j: number): number =>
+        n === 1 ? 1 : num(math.det(a.filter((_, r) => r !== j).map((row) => row.filter((_, c) => c !== i))));
+      return math.matrix(a.map((_, i) => a.map((__, j) => ((i + j) % 2 === 0 ? 1 : -1) * minor(i, j))));
+    },
     // kron(A, B) of matrices (vectors are n×1 here); a scalar side scales.
     kronecker: (a: unknown, b: unknown) => (isMatrix(a) && isMatrix(b) ? math.kron(a, b) : math.multiply(a as Matrix, b as Matrix)),
     ginv: (m: Matrix) => guardedInverse(m),
@@ -194,6 +202,10 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
         return `(${x} * ones(${t.rows}, 1))`;
       case 'matrix':
         return `(${x} * ones(${t.rows}, ${t.cols}))`;
+      case 'eye':
+        return `identity(${t.rows})`;
+      case 'adj':
+        return argScalar ? '(1)' : `gadj(${x})`;
       case 'vec': {
         const a = ty(arg);
         return a.kind === 'matrix' ? `reshape(transpose(${x}), [${a.rows * a.cols}, 1])` : a.kind === 'row' ? `transpose(${x})` : x;

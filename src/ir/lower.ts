@@ -176,6 +176,11 @@ export function lower(c: Checked): Lowered {
     switch (a.fn) {
       case 'kron':
         return kron(a, t);
+      case 'eye': {
+        // eye(k): the identity of a size given by rows(X), cols(X) or len(x).
+        const [d] = shapeOf(t, c);
+        return d === undefined ? scalar(1) : delta(d);
+      }
       case 'vec':
         // Columns stacked: vec(X)[i + m·j] = X[i, j]; a vector (or row) is its own vec.
         return x.shape.length === 2 ? makeMerge(x, [2], shapeOf(t, c)) : x;

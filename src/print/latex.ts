@@ -108,6 +108,8 @@ function callLatex(fn: string, args: readonly Ast[]): string {
   const x = args[0]!;
   const inner = toLatex(x);
   switch (fn) {
+    case 'eye':
+      return '\\mathbf{I}';
     case 'kron':
       return `${sub(x, PREC.product + 1)} \\otimes ${sub(args[1]!, PREC.product + 1)}`;
     case 'norm2':

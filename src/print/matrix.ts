@@ -271,6 +271,12 @@ export class MatrixPrinter implements Forms {
     return out;
   }
 
+  /** A size tied to a variable (rows(B), cols(B), len(x)), or undefined where no variable has it. */
+  sizeTied(d: Dim): Ast | undefined {
+    const e = this.size(d);
+    return e.ast.kind === 'call' && e.ast.fn !== 'sum' ? e.ast : undefined;
+  }
+
   size(d: Dim): MExpr {
     for (const v of this.ctx.vars) {
       const axis = v.shape.indexOf(d);
@@ -298,9 +304,9 @@ export class MatrixPrinter implements Forms {
         return mexpr(name(n.name), kind, sym);
       case 'const':
         if (kind === 'scalar') return mexpr(num(n.value), kind);
-        return mexpr(call(kind, num(n.value)), kind, sym);
+        return sized(mexpr(call(kind, num(n.value)), kind, sym), n.shape);
       case 'delta':
-        return mexpr(name('eye'), 'matrix', true);
+        return sized(mexpr(name('eye'), 'matrix', true), n.shape);
       case 'add':
         return this.sum(n, kind, sym);
       case 'mul': {
@@ -454,9 +460,24 @@ export class MatrixPrinter implements Forms {
   }
 }
 
+/**
+ * The sizes of constants the printer made (vector(c), matrix(c), eye), so that where the printed
+ * form alone does not fix them they can be given: vector(1, len(x)) (see sizes.ts).
+ */
+const CONSTANT_DIMS = new WeakMap<Ast, readonly Dim[]>();
+
+function sized(e: MExpr, shape: readonly Dim[]): MExpr {
+  CONSTANT_DIMS.set(e.ast, shape);
+  return e;
+}
+
+export function constantDims(a: Ast): readonly Dim[] | undefined {
+  return CONSTANT_DIMS.get(a);
+}
+
 /** A term c·T: 2*A, -x, c*vector(1) → vector(c). */
 function scaled(c: number, e: MExpr, node: Node): MExpr {
-  if (node.kind === 'const' && node.value === 1 && e.kind !== 'scalar') return mexpr(call(e.kind, num(c)), e.kind, e.symmetric);
+  if (node.kind === 'const' && node.value === 1 && e.kind !== 'scalar') return sized(mexpr(call(e.kind, num(c)), e.kind, e.symmetric), node.shape);
   if (c === 1) return e;
   if (e.ast.kind === 'num') return mexpr(num(c * e.ast.value), e.kind);
   return scalarTimes(mexpr(num(c), 'scalar'), e);

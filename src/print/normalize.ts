@@ -19,11 +19,15 @@ function foldAll(a: Ast): Ast {
     case 'name':
       return a;
     case 'neg':
-      return keepTyping(a, { ...a, arg: foldAll(a.arg) });
-    case 'transpose':
-      return keepTyping(a, { ...a, arg: foldAll(a.arg) });
-    case 'call':
-      return keepTyping(a, { ...a, args: a.args.map(foldAll) });
+    case 'transpose': {
+      const arg = foldAll(a.arg);
+      return arg === a.arg ? a : keepTyping(a, { ...a, arg });
+    }
+    case 'call': {
+      // Unchanged nodes stay the same objects (what the printer knows about them stays attached).
+      const args = a.args.map(foldAll);
+      return args.every((x, i) => x === a.args[i]) ? a : keepTyping(a, { ...a, args });
+    }
     case 'where':
       return { ...a, body: foldAll(a.body), bindings: a.bindings.map((b) => ({ ...b, value: foldAll(b.value) })) };
     case 'binary':

@@ -17,6 +17,7 @@ import { toText } from './text.js';
 import { toLatex, whereLatex, latexName } from './latex.js';
 import { type IndexForm, toIndex, freeIndexNames } from './index.js';
 import { chooseTemporaries, temporaryNames } from './temps.js';
+import { tieSizes } from './sizes.js';
 
 export interface Temporary {
   readonly name: string;
@@ -127,16 +128,22 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   // Listed in definition order (each after the ones it uses).
   const temps = chosen.filter((n) => inMatrix.has(n) || inIndex.has(n));
 
-  const bodyAst = main ? matrixAst(root, true)! : undefined;
   const bodyIndex = indexForm(indexRoot);
-  const definitions = temps.map((n) => ({ name: nameOf.get(n)!, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
+  const spelled = temps.map((n) => ({ name: nameOf.get(n)!, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
+  const inWhere = spelled.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
+  const plainBody = main ? matrixAst(root, true)! : undefined;
+  const untied: Ast | undefined =
+    plainBody &&
+    (inWhere.length === 0
+      ? plainBody
+      : { kind: 'where', body: plainBody, bindings: inWhere.map((d) => ({ name: d.name, nameSpan: NO_SPAN, value: d.ast! })), span: NO_SPAN });
+  // Constants whose size nothing in the printed form fixes get it written out: vector(1, len(z)).
+  const fullAst = untied && tieSizes(untied, ctx.vars, (d) => printer.sizeTied(d));
+  const bodyAst = fullAst && (fullAst.kind === 'where' ? fullAst.body : fullAst);
+  const tiedValue = new Map(fullAst?.kind === 'where' ? fullAst.bindings.map((b) => [b.name, b.value]) : []);
+  const definitions = spelled.map((d) => ({ ...d, ast: tiedValue.get(d.name) ?? d.ast }));
   const matrixDefs = definitions.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
   const indexDefs = definitions.filter((d) => inIndex.has(d.node));
-  const fullAst: Ast | undefined =
-    bodyAst &&
-    (matrixDefs.length === 0
-      ? bodyAst
-      : { kind: 'where', body: bodyAst, bindings: matrixDefs.map((d) => ({ name: d.name, nameSpan: NO_SPAN, value: d.ast! })), span: NO_SPAN });
 
   const withIndices = (name: string, rank: number, latex: boolean): string => {
     const free = freeIndexNames(rank, reserved);

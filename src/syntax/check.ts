@@ -280,8 +280,15 @@ class Checker {
       throw typeError(`unknown function '${a.fn}'${isVar ? `: ${a.fn} is a variable (write * for a product)` : ''}`, a.nameSpan);
     }
     const info = FUNCTIONS[a.fn];
-    if (a.args.length !== info.arity)
-      throw typeError(`${a.fn} takes ${info.arity} argument${info.arity === 1 ? '' : 's'}, not ${a.args.length}`, a.span);
+    const most = info.arity + (info.sizes ?? 0);
+    if (a.args.length < info.arity || a.args.length > most) {
+      const takes = most === info.arity ? `${info.arity}` : `${info.arity} to ${most}`;
+      throw typeError(`${a.fn} takes ${takes} argument${most === 1 ? '' : 's'}, not ${a.args.length}`, a.span);
+    }
+    if (a.fn === 'eye') {
+      const d = this.sizeArg(a.args[0]!);
+      return { rows: d, cols: d };
+    }
     const arg = a.args[0]!;
     const t = this.check(arg);
     const k = this.kind(t);
@@ -330,11 +337,22 @@ class Checker {
       case 'matrix':
         if (k !== 'scalar')
           throw typeError(`${a.fn}(c) takes a scalar c, but ${this.snippet(arg)} is ${this.describe(t)}`, arg.span);
+        // Sizes given as rows(X), cols(X), len(x) tie the constant to a variable's size.
         return a.fn === 'vector'
-          ? { rows: this.sizes.fresh(), cols: ONE }
-          : { rows: this.sizes.fresh(), cols: this.sizes.fresh() };
+          ? { rows: a.args[1] ? this.sizeArg(a.args[1]) : this.sizes.fresh(), cols: ONE }
+          : { rows: a.args[1] ? this.sizeArg(a.args[1]) : this.sizes.fresh(), cols: a.args[2] ? this.sizeArg(a.args[2]) : this.sizes.fresh() };
     }
     throw new Error(`internal: no type rule for ${a.fn}`);
+  }
+
+  /** The size symbol a size argument names: rows(X), cols(X) or len(x). */
+  private sizeArg(x: Ast): Dim {
+    if (x.kind !== 'call' || !['rows', 'cols', 'len'].includes(x.fn) || x.args.length !== 1)
+      throw typeError(`a size is written rows(X), cols(X) or len(x), not ${this.snippet(x)}`, x.span);
+    this.check(x);
+    const t = this.types.get(x.args[0]!)!;
+    if (x.fn === 'cols') return t.cols;
+    return x.fn === 'len' && this.kind(t) === 'row vector' ? t.cols : t.rows;
   }
 }
 

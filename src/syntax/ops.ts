@@ -47,7 +47,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
   'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix',
-  'kron', 'vec', 'rows', 'cols', 'len',
+  'kron', 'vec', 'rows', 'cols', 'len', 'eye',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
 
@@ -55,6 +55,8 @@ export type FnName = ElementwiseFn | StructuralFn;
 
 export interface FnInfo {
   readonly arity: number;
+  /** Optional trailing size arguments (rows(X), cols(X), len(x)): vector(c, k), matrix(c, k, l), eye(k). */
+  readonly sizes?: number;
   readonly elementwise: boolean;
   /** LaTeX for the function name (structural functions with special typesetting are handled by the printer). */
   readonly latex: string;
@@ -89,8 +91,9 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   inv: st('^{-1}', 'inverse of a square matrix'),
   adj: st('\\operatorname{adj}', 'adjugate (transposed cofactor matrix) of a square matrix: det(X)*inv(X) where X is invertible'),
   diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),
-  vector: st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs'),
-  matrix: st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs'),
+  vector: { ...st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs; vector(c, len(x)) of that size'), sizes: 1 },
+  matrix: { ...st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs; matrix(c, rows(A), cols(B))'), sizes: 2 },
+  eye: { ...st('\\mathbf{I}', 'eye(k): the identity of size k (rows(X), cols(X) or len(x)); plain eye takes the size from the context', 1), arity: 0, sizes: 1 },
   kron: st('\\otimes', 'Kronecker product kron(A, B): blocks A[i,j]*B', 2),
   vec: st('\\operatorname{vec}', 'the columns of a matrix stacked into one vector (column-major)'),
   rows: st('\\operatorname{rows}', 'number of rows (the length of a vector)'),

@@ -174,6 +174,8 @@ export function mathjsFunction(
             return `rdiag(${x})`;
           case 'kron':
             return `rkron(${x}, ${text(a.args[1]!)})`;
+          case 'eye':
+            return `identity(${dim(t.rows)})`;
           case 'vec':
             return `rvec(${x})`;
           case 'rows':

@@ -56,7 +56,7 @@ const INDEX: readonly [string, string, number, string][] = [
   ['A*x', 'A', 1, 'δ^i_j x^k'],
   ['norm2(x)', 'x', 1, 'x^i (x^p x_p)^(-0.5)'],
   ['sum(exp(x))', 'x', 0, 'exp(x^p) 1_p'],
-  ['det(X)', 'X', 1, 'adj(X)^j_i'],
+  ['det(X)', 'X', 1, 'adj(X)_j^i'],
 ];
 
 const LATEX: readonly [string, string, number, Record<string, string>, string][] = [

@@ -72,3 +72,21 @@ describe('kron, vec, rows, cols, len', () => {
     expect(() => bindSizes([...a.lowered.vars.values(), a.lowered.root], v)).toThrow(/product/);
   });
 });
+
+describe('sizes on constants: vector(c, k), matrix(c, k, l), eye(k)', () => {
+  test('a size argument ties the constant to a variable; the value is the plain constant of that size', () => {
+    const x = vec([1, 2, 3]);
+    const B = mat([[1, 2], [3, 4]]);
+    expect(value('sum(vector(2, len(x)))', { x })).toEqual([6]);
+    expect(value('sum(matrix(1, rows(B), len(x)))', { B, x })).toEqual([6]);
+    expect(value('tr(eye(cols(B)))', { B })).toEqual([2]);
+    expect(error('tr(eye(2))').message).toMatch(/a size is written rows\(X\), cols\(X\) or len\(x\)/);
+    expect(error('vector(1, len(x), 2)').message).toMatch(/vector takes 1 to 2 arguments/);
+  });
+
+  test('the printer writes sizes only where nothing else fixes them', () => {
+    // z cancels, so nothing in the printed form would give the ones vectors their size.
+    expect(derive("(vector(1)' - z' + z')*diag(exp(matrix(a)))", 'a').matrix).toBe("tr(exp(a*vector(1, len(z))*vector(1, len(z))'))");
+    expect(derive('sum(log(exp(-y.*(X*w)) + vector(1)))', 'w').matrix).toBe("-X'*(t1.*y./(t1 + vector(1))) where t1 = exp(-y.*(X*w))");
+  });
+});
