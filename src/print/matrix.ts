@@ -10,7 +10,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, isSymmetric, makeAdd, makeMul, splitCoef, transpose as transposeNode } from '../ir/node.js';
-import { bin, call, name, num, tr } from './build.js';
+import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { flatFactors, productForm } from './graph.js';
