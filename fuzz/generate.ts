@@ -129,6 +129,8 @@ export class Builder {
         return this.typed({ ...a, left: children[0]!, right: children[1]! }, t);
       case 'call':
         return this.typed({ ...a, args: [children[0]!] }, t);
+      case 'where':
+        return a;
     }
   }
 }
@@ -483,6 +485,8 @@ export function childrenOf(a: Ast): readonly Ast[] {
       return [a.left, a.right];
     case 'call':
       return a.args;
+    case 'where':
+      return [...a.bindings.map((b) => b.value), a.body];
   }
 }
 

@@ -88,6 +88,16 @@ math.import(
       if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t, varying));
       return power(num(a), num(b), varying);
     },
+    // adj(A): the transposed cofactor matrix, each cofactor the determinant of a minor.
+    gadj: (m: Matrix) => {
+      const a = m.toArray() as number[][];
+      const n = a.length;
+      const minor = (i: number, j: number): number =>
+        n === 1 ? 1 : num(math.det(a.filter((_, r) => r !== j).map((row) => row.filter((_, c) => c !== i))));
+      return math.matrix(a.map((_, i) => a.map((__, j) => ((i + j) % 2 === 0 ? 1 : -1) * minor(i, j))));
+    },
+    // kron(A, B) of matrices (vectors are n×1 here); a scalar side scales.
+    kronecker: (a: unknown, b: unknown) => (isMatrix(a) && isMatrix(b) ? math.kron(a, b) : math.multiply(a as Matrix, b as Matrix)),
     ginv: (m: Matrix) => guardedInverse(m),
     glogdet: (m: Matrix) => (math.isNaN(guardedInverse(m).get([0, 0])) ? NaN : Math.log(num(math.det(m)))),
     mpow: (m: Matrix, k: number) => {
@@ -169,7 +179,10 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
       }
       case 'call':
         if (a.fn === 'dpow') return `dpow(${text(a.args[0]!)}, ${text(a.args[1]!)}, ${text(a.args[2]!)})`;
+        if (a.fn === 'kron') return `kronecker(${text(a.args[0]!)}, ${text(a.args[1]!)})`;
         return call(a.fn, a.args[0]!, t);
+      case 'where':
+        throw new Error('oracle: where only at the top of a printed form');
     }
   };
   const call = (fn: string, arg: Ast, t: OType): string => {
@@ -197,9 +210,27 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
         return `(${x} * ones(${t.rows}, 1))`;
       case 'matrix':
         return `(${x} * ones(${t.rows}, ${t.cols}))`;
+      case 'eye':
+        return `identity(${t.rows})`;
+      case 'adj':
+        return argScalar ? '(1)' : `gadj(${x})`;
+      case 'vec': {
+        const a = ty(arg);
+        return a.kind === 'matrix' ? `reshape(transpose(${x}), [${a.rows * a.cols}, 1])` : a.kind === 'row' ? `transpose(${x})` : x;
+      }
+      case 'rows':
+        return `(${ty(arg).rows})`;
+      case 'cols':
+        return `(${ty(arg).cols})`;
+      case 'len': {
+        const a = ty(arg);
+        return `(${a.kind === 'row' ? a.cols : a.rows})`;
+      }
     }
     throw new Error(`oracle: no mapping for ${fn}`);
   };
+  // Temporaries of a printed form: assigned in order, then the body (mathjs returns its value last).
+  if (root.kind === 'where') return `${root.bindings.map((b) => `${b.name} = ${text(b.value)}`).join('; ')}; ${text(root.body)}`;
   return text(root);
 }
 
@@ -232,6 +263,9 @@ export function oracle(text: string, shape: readonly number[]): Oracle {
       return { shape: [...shape], data: new Float64Array(size).fill(NaN) };
     }
     const data = new Float64Array(size);
+    // A where clause evaluates to a result set whose last entry is the body's value.
+    const entries = (r as { entries?: unknown[] } | null)?.entries;
+    if (Array.isArray(entries)) r = entries[entries.length - 1];
     if (isMatrix(r)) {
       const flat = math.flatten(r).toArray() as unknown[];
       if (flat.length !== size) throw new Error(`oracle: ${flat.length} entries for shape [${shape.join(', ')}]`);

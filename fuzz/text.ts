@@ -49,5 +49,7 @@ export function toInput(a: Ast): string {
       const op = p === 1 ? ` ${a.op} ` : a.op;
       return `${left}${op}${right}`;
     }
+    case 'where':
+      return `${toInput(a.body)} where ${a.bindings.map((b) => `${b.name} = ${toInput(b.value)}`).join(', ')}`;
   }
 }

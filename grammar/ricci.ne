@@ -1,5 +1,6 @@
 # The input language: syntax only. Every production hands its pieces to a typed builder in
 # src/syntax/build.ts, which makes the AST node and its source span.
+# A top-level `where` names temporaries: `X'*diag(t1)*X where t1 = exp(X*w), t2 = …`.
 # Precedence, loosest first:  + -  ·  * / .* ./  ·  unary -  ·  ^ .^ (right-assoc)  ·  postfix '
 @preprocessor typescript
 @{%
@@ -9,6 +10,12 @@ import * as b from '../build.js';
 @lexer lexer
 
 main     -> sum                                    {% id %}
+          | sum "where" bindings                   {% b.where %}
+
+bindings -> binding                                {% b.firstBinding %}
+          | bindings "," binding                   {% b.nextBinding %}
+
+binding  -> %name "=" sum                          {% b.binding %}
 
 sum      -> sum ("+" | "-") product                {% b.binary %}
           | product                                {% id %}

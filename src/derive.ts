@@ -5,14 +5,13 @@
 import { parse } from './syntax/parse.js';
 import { check, conventionalType, variableOrder, type Checked, type Declarations } from './syntax/check.js';
 import { lower, type Lowered } from './ir/lower.js';
-import { type Node, type VarNode, makeMul, makeVar } from './ir/node.js';
+import { type Node, type VarNode, makeMerge, makeMul, makeVar } from './ir/node.js';
 import { differentiate } from './diff/derivative.js';
 import { simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
-import { toMatrix } from './print/matrix.js';
-import { toText } from './print/text.js';
-import { toLatex } from './print/latex.js';
-import { toIndex } from './print/index.js';
+import { printResult, type Body, type Temporary } from './print/present.js';
+import { matrixText } from './print/matrix.js';
+import type { IndexForm } from './print/index.js';
 import { inputError, type RicciError } from './errors.js';
 import { bindSizes } from './compile/reference.js';
 import type { Tensor } from './tensor.js';
@@ -33,7 +32,16 @@ export interface DeriveOptions {
   readonly trace?: RewriteStep[];
   /** Name of the direction variable of hvp/jvp/vjp (default v, V or d by rank; u for vjp). */
   readonly direction?: string;
+  /**
+   * 'default': the derivative of f by X has shape shape(f) ++ shape(X). 'vec': matrices are
+   * vectorized column-major (Magnus–Neudecker): the derivative is that of vec(f) by vec(X), so a
+   * Hessian by a matrix is a matrix (printed with kron).
+   */
+  readonly layout?: Layout;
 }
+
+export type Layout = 'default' | 'vec';
+export const LAYOUTS: readonly Layout[] = ['default', 'vec'];
 
 export interface Analysis {
   readonly text: string;
@@ -44,6 +52,8 @@ export interface Analysis {
 /** Parse, check and lower an expression; extra names (the variable to differentiate by) are declared too. */
 export function analyze(text: string, decls: Declarations = {}, extra: readonly string[] = []): Analysis {
   const ast = parse(text);
+  const temp = ast.kind === 'where' ? ast.bindings.find((b) => extra.includes(b.name)) : undefined;
+  if (temp) throw inputError(`${temp.name} is a temporary (defined by where), not a variable to differentiate by`, temp.nameSpan);
   const checked = check(text, ast, decls, extra);
   const lowered = lower(checked);
   return { text, checked, lowered };
@@ -55,16 +65,26 @@ export interface Result {
   readonly order: number;
   /** The result in the index IR. */
   readonly node: Node;
-  /** The result in matrix notation (input language), or null where it has none. */
+  /**
+   * The result in matrix notation (input language), or null where it has none. Shared parts are
+   * named once: `… where t1 = …, t2 = …` (valid input with the same value).
+   */
   readonly matrix: string | null;
   readonly matrixAst: Ast | null;
-  /** Index (Ricci) notation; free indices i, j, k, … follow the axes. */
+  /** Index (Ricci) notation; free indices i, j, k, … follow the axes (with its where clause). */
   readonly index: string;
-  /** LaTeX of the matrix form where it exists, else of the index form. */
+  /** LaTeX of the matrix form where it exists, else of the index form; temporaries on aligned lines. */
   readonly latex: string;
   readonly indexLatex: string;
-  /** Symbolic sizes of the result's axes: shape(expr) followed by shape(wrt) per order. */
+  /** The named shared sub-expressions (t1, t2, …), each defined before it is used. */
+  readonly temporaries: readonly Temporary[];
+  /** The main expression alone (without the definitions of its temporaries), in each notation. */
+  readonly body: Body;
+  /** The index forms as trees: the main one, then each temporary's (for checks of the index convention). */
+  readonly indexForms: readonly IndexForm[];
+  /** Symbolic sizes of the result's axes: shape(expr) followed by shape(wrt) per order (m*n for a vec). */
   readonly shape: readonly string[];
+  readonly layout: Layout;
   readonly analysis: Analysis;
   readonly wrtNode: VarNode;
 }
@@ -93,11 +113,15 @@ export function absentVariableError(text: string, wrt: string): RicciError | nul
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
   const d = deriveNode(text, wrt, opts);
-  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout);
 }
 
 /** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
-export function deriveNode(text: string, wrt: string, opts: DeriveOptions = {}): { node: Node; analysis: Analysis; wrtNode: VarNode; order: number } {
+export function deriveNode(
+  text: string,
+  wrt: string,
+  opts: DeriveOptions = {},
+): { node: Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -112,12 +136,50 @@ export function deriveNode(text: string, wrt: string, opts: DeriveOptions = {}):
     node = differentiate(node, wrtNode);
     if (opts.simplify !== false) node = simplify(node, opts.trace);
   }
-  return { node, analysis, wrtNode, order };
+  const layout = opts.layout ?? 'default';
+  if (!LAYOUTS.includes(layout)) throw inputError(`layout must be ${LAYOUTS.join(' or ')}, not ${String(layout)}`);
+  if (layout === 'vec') return { ...vecLayout(node, analysis, wrtNode, order), wrtNode, order, layout };
+  return { node, analysis, wrtNode, order, layout };
 }
 
-export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode): Result {
-  const m = toMatrix(node);
-  const index = toIndex(node);
+/**
+ * The vec layout: every matrix axis pair of the result (the expression's, then wrt's once per
+ * order) merged column-major into one axis of size m*n, the same size symbol for every pair of
+ * the same two sizes.
+ */
+function vecLayout(node: Node, analysis: Analysis, wrtNode: VarNode, order: number): { node: Node; analysis: Analysis } {
+  const exprShape = analysis.lowered.root.shape;
+  const pairs = [exprShape, ...Array.from({ length: order }, () => wrtNode.shape)];
+  if (!pairs.some((s) => s.length === 2)) return { node, analysis };
+  const names = new Map(analysis.lowered.sizeNames);
+  const nameOf = (d: Dim): string => names.get(d) ?? analysis.checked.sizeName(d);
+  const merged = new Map<string, Dim>();
+  const groups: number[] = [];
+  const shape: Dim[] = [];
+  for (const s of pairs) {
+    if (s.length < 2) {
+      for (const d of s) {
+        groups.push(1);
+        shape.push(d);
+      }
+      continue;
+    }
+    const key = s.join('x');
+    let d = merged.get(key);
+    if (d === undefined) {
+      d = analysis.checked.sizes.fresh();
+      merged.set(key, d);
+      names.set(d, s.map(nameOf).join('*'));
+    }
+    groups.push(2);
+    shape.push(d);
+  }
+  const lowered = { ...analysis.lowered, sizeNames: names };
+  return { node: makeMerge(node, groups, shape), analysis: { ...analysis, lowered } };
+}
+
+export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode, layout: Layout = 'default'): Result {
+  const p = printResult(node, { vars: [...analysis.lowered.vars.values()] });
   const names = analysis.lowered.sizeNames;
   const shape = node.shape.map((d) => names.get(d) ?? analysis.checked.sizeName(d));
   return {
@@ -125,12 +187,16 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
     wrt,
     order,
     node,
-    matrix: m ? toText(m.ast) : null,
-    matrixAst: m ? m.ast : null,
-    index: index.text,
-    latex: m ? toLatex(m.ast) : index.latex,
-    indexLatex: index.latex,
+    matrix: p.matrix,
+    matrixAst: p.matrixAst,
+    index: p.index,
+    latex: p.latex,
+    indexLatex: p.indexLatex,
+    temporaries: p.temporaries,
+    body: p.body,
+    indexForms: p.indexForms,
     shape,
+    layout,
     analysis,
     wrtNode,
   };
@@ -150,8 +216,7 @@ export function matrixNamesOf(r: Result): (n: Node) => string {
   return (n) => {
     const given = names.get(n);
     if (given !== undefined) return given;
-    const m = toMatrix(n);
-    return m ? toText(m.ast) : 'a matrix of the result';
+    return matrixText(n, [...r.analysis.lowered.vars.values()]) ?? 'a matrix of the result';
   };
 }
 
@@ -212,8 +277,31 @@ export function deriveDirectional(text: string, wrt: string, kind: Directional, 
   return { ...res, direction };
 }
 
+/** A result as plain data (the CLI's --format json, the page): every notation and the temporaries. */
+export function resultJson(r: Result): {
+  matrix: string | null;
+  index: string;
+  latex: string;
+  shape: readonly string[];
+  layout: Layout;
+  body: Body;
+  temporaries: { name: string; matrix: string | null; index: string; indexName: string; latex: string }[];
+} {
+  return {
+    matrix: r.matrix,
+    index: r.index,
+    latex: r.latex,
+    shape: r.shape,
+    layout: r.layout,
+    body: r.body,
+    temporaries: r.temporaries.map((t) => ({ name: t.name, matrix: t.matrix, index: t.index, indexName: t.indexName, latex: t.latex })),
+  };
+}
+
 /** Why a result has no matrix form, in one line: "no matrix form: the result is a tensor of order 3 (shape n×n×n)". */
-export function noMatrixReason(shape: readonly string[]): string {
+export function noMatrixReason(shape: readonly string[], layout: Layout = 'default'): string {
   if (shape.length > 2) return `no matrix form: the result is a tensor of order ${shape.length} (shape ${shape.join('×')})`;
+  if (layout === 'vec')
+    return 'no Kronecker form: the result mixes the axes of the expression and of the variable (as the derivative of a transpose does); index notation shows its unmerged tensor';
   return 'no matrix form: the index pattern of the result has no matrix-notation equivalent';
 }

@@ -9,7 +9,8 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, deriveDirectional, matrixNamesOf, resultSizes, sizeNamesOf, type Result, type DirectionalResult } from './derive.js';
+import { derive, deriveDirectional, matrixNamesOf, resultSizes, sizeNamesOf, type Layout, type Result, type DirectionalResult } from './derive.js';
+import type { Body, Temporary } from './print/present.js';
 import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
 import { type Tensor } from './tensor.js';
@@ -26,6 +27,9 @@ export type { Ast, Span } from './syntax/ast.js';
 export { toText as printMatrix } from './print/text.js';
 export { toLatex as printLatex } from './print/latex.js';
 export { generateCode, type CodeLang, type CodeOptions } from './codegen/index.js';
+export { matrixFormExpected } from './print/coverage.js';
+export type { Layout } from './derive.js';
+export type { Body, Temporary } from './print/present.js';
 export { variablesOf, absentVariableError } from './derive.js';
 
 export interface Options {
@@ -45,8 +49,14 @@ export class Derivative {
   readonly index: string;
   /** LaTeX of the matrix form, or of the index form where there is no matrix form. */
   readonly latex: string;
-  /** Symbolic sizes of the axes: shape(expr) ++ shape(wrt) for each order. */
+  /** Symbolic sizes of the axes: shape(expr) ++ shape(wrt) for each order (m*n for a vec axis). */
   readonly shape: readonly string[];
+  /** 'default' (shape(f) ++ shape(X)) or 'vec' (matrices vectorized column-major; kron forms). */
+  readonly layout: Layout;
+  /** Shared sub-expressions named once (t1, t2, …), as the where clauses of the printed forms define them. */
+  readonly temporaries: readonly Temporary[];
+  /** Each notation without its where clause (the page shows the temporaries apart). */
+  readonly body: Body;
   /** @internal the pipeline result behind this object. */
   readonly result: Result;
 
@@ -59,6 +69,9 @@ export class Derivative {
     this.index = r.index;
     this.latex = r.latex;
     this.shape = r.shape;
+    this.layout = r.layout;
+    this.temporaries = r.temporaries;
+    this.body = r.body;
   }
 
   /** Evaluates the derivative at a point with the reference evaluator (slow, plain loops). */
@@ -95,11 +108,13 @@ export function compile(d: Derivative): CompiledFunction {
 export interface DerivativeOptions extends Options {
   /** 0 = the expression itself; default 1. */
   readonly order?: number;
+  /** 'vec': the derivative of vec(f) by vec(X), column-major (Magnus–Neudecker); default 'default'. */
+  readonly layout?: Layout;
 }
 
 /** The order-k derivative of expr with respect to wrt (layout: shape(expr) ++ shape(wrt) per order). */
 export function derivative(expr: string, wrt: string, opts: DerivativeOptions = {}): Derivative {
-  return new Derivative(derive(expr, wrt, { order: opts.order ?? 1, ...(opts.let ? { let: opts.let } : {}) }));
+  return new Derivative(derive(expr, wrt, { order: opts.order ?? 1, ...(opts.let ? { let: opts.let } : {}), ...(opts.layout ? { layout: opts.layout } : {}) }));
 }
 
 function requireRank(d: Derivative, what: string, want: number, needs: string): Derivative {

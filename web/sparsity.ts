@@ -8,7 +8,7 @@
  * indices has every factor nonzero, an element-wise f where its argument may be unless f(0) ≠ 0.
  * This over-approximates the nonzeros, so every entry it calls zero is exactly zero.
  */
-import { elemValue, topoOrder, type Dim, type Node, type NodeKind, type NodeOf } from '../src/ir/node.js';
+import { elemValue, mergePermutation, topoOrder, type Dim, type Node, type NodeKind, type NodeOf } from '../src/ir/node.js';
 
 /** 1 where the entry may be nonzero, 0 where it is zero for every value of the variables; row-major. */
 export type Pattern = Uint8Array;
@@ -53,6 +53,26 @@ const RULES: { readonly [K in NodeKind]: (n: NodeOf<K>, c: Ctx) => Pattern } = {
   logdet: (_n, c) => full(c),
   // A matrix power (and its Fréchet derivatives) of a structured matrix fills in; claim nothing.
   mpow: (_n, c) => full(c),
+  // vec, kron: the same entries, in the order of the merged axes.
+  merge: (n, c) => {
+    const shape = n.arg.shape.map((d) => c.sizes.get(d)!);
+    const perm = mergePermutation(n.groups);
+    const src = c.arg(n.arg);
+    const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
+    const dims = perm.map((k) => shape[k]!);
+    const out = new Uint8Array(c.size);
+    const idx = new Array<number>(dims.length).fill(0);
+    for (let b = 0; b < out.length; b++) {
+      let a = 0;
+      for (let k = 0; k < dims.length; k++) a += idx[k]! * strides[perm[k]!]!;
+      out[b] = src[a]!;
+      for (let k = dims.length - 1; k >= 0; k--) {
+        if (++idx[k]! < dims[k]!) break;
+        idx[k] = 0;
+      }
+    }
+    return out;
+  },
 };
 
 interface Labeled {

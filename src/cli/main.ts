@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { absentVariableError, derive, MAX_ORDER, matrixNamesOf, noMatrixReason, sizeNamesOf, validateWrt } from '../derive.js';
+import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, validateWrt, type Layout } from '../derive.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
@@ -34,8 +34,8 @@ export const CHECK_TOLERANCE = 1e-6;
 const MAIN_HELP = `ricci — symbolic matrix and tensor calculus
 
 Usage:
-  ricci derive EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--format matrix|index|latex|json]
-  ricci eval   EXPR --wrt NAME [--order K] --at POINT.json [--let "NAME: TYPE"]...
+  ricci derive EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--format matrix|index|latex|json] [--layout default|vec]
+  ricci eval   EXPR --wrt NAME [--order K] --at POINT.json [--let "NAME: TYPE"]... [--layout default|vec]
   ricci code   EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--lang js|ts|python|torch] [--check]
   ricci help [COMMAND]          (or: ricci COMMAND --help)
 
@@ -48,7 +48,8 @@ Input language (matrixcalculus.org style):
   + -  * (matrix product, or scaling by a scalar)  / (by a scalar)  .* ./ (element-wise)
   ^ (scalar power, A^k integer matrix power, A^-1 inverse)  .^ (element-wise power)  ' (transpose)
   sin cos tan arcsin arccos arctan exp log tanh abs sign relu sqrt sigmoid softplus (element-wise)
-  sum norm1 norm2 tr det logdet inv adj diag vector(c) matrix(c) eye
+  sum norm1 norm2 tr det logdet inv adj diag vector(c) matrix(c) eye kron(A, B) vec(X) rows cols len
+  EXPR where t1 = ..., t2 = ...  (named sub-expressions, as the printed forms use them)
   Types by name: a–g and Greek names (alpha, lambda, …) are scalars, h–z vectors, A–Z matrices;
   --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.
 
@@ -76,10 +77,15 @@ Options:
   --let "N: TYPE"   declare a variable's type: scalar, vector, matrix or symmetric matrix
                     (repeatable; overrides the naming convention a–g scalar, h–z vector, A–Z matrix)
   --format F        matrix (default): the closed form in the input language; where none exists
-                      (order ≥ 3 tensors and other patterns) the index form, with a note on stderr
+                      (order ≥ 3 tensors and other patterns) the index form, with a note on stderr.
+                      Parts used more than once are named: "... where t1 = ..., t2 = ..."
                     index: Ricci notation, free indices i, j, k, … in the order of the axes
                     latex: LaTeX (of the matrix form where there is one)
-                    json:  {"matrix": string|null, "index": string, "latex": string, "shape": [...]}
+                    json:  {"matrix": string|null, "index": string, "latex": string, "shape": [...],
+                            "layout": "default"|"vec", "body": {...}, "temporaries": [{"name", "matrix",
+                            "index", "latex"}, ...]} (body: the forms without their where clauses)
+  --layout L        default: shape(f) ++ shape(X); vec: matrices vectorized column-major, the
+                      derivative of vec(f) by vec(X) (Magnus–Neudecker), printed with kron
 
 Examples:
   ricci derive "x'*A*x" --wrt x                 →  (A + A')*x
@@ -87,6 +93,7 @@ Examples:
   ricci derive "sum(log(exp(-y.*(X*w)) + vector(1)))" --wrt w --order 2
   ricci derive "(x'*x)^2" --wrt x --order 3 --format index
   ricci derive "tr(A*X)" --wrt X --format json
+  ricci derive "norm2(X*W - Y)^2" --wrt W --order 2 --layout vec   →  2*kron(eye, X'*X)
 `;
 
 const EVAL_HELP = `ricci eval EXPR --wrt NAME [--order K] --at POINT.json [--let "NAME: TYPE"]...
@@ -154,8 +161,8 @@ const COMMON: Record<string, OptionSpec> = {
 };
 
 const SPECS: Record<string, Record<string, OptionSpec>> = {
-  derive: { ...COMMON, format: { takesValue: true } },
-  eval: { ...COMMON, at: { takesValue: true } },
+  derive: { ...COMMON, format: { takesValue: true }, layout: { takesValue: true } },
+  eval: { ...COMMON, at: { takesValue: true }, layout: { takesValue: true } },
   code: { ...COMMON, lang: { takesValue: true }, check: { takesValue: false } },
 };
 
@@ -184,6 +191,13 @@ interface Common {
   wrt: string;
   order: number;
   lets: Record<string, string>;
+  layout: Layout;
+}
+
+function parseLayout(s: string | undefined): Layout {
+  if (s === undefined) return 'default';
+  if (!(LAYOUTS as readonly string[]).includes(s)) throw usageError(`--layout must be ${LAYOUTS.join(' or ')}, not '${s}'`);
+  return s as Layout;
 }
 
 function common(cmd: string, args: ReturnType<typeof parseArgs>): Common {
@@ -192,7 +206,13 @@ function common(cmd: string, args: ReturnType<typeof parseArgs>): Common {
     throw usageError(`${cmd} takes one expression; got ${args.positional.length} arguments (quote the expression: "x'*A*x")`);
   const wrt = args.options.get('wrt')?.[0];
   if (wrt === undefined) throw usageError(`${cmd} needs --wrt NAME, the variable to differentiate by`);
-  const c = { expr: args.positional[0]!, wrt, order: parseOrder(args.options.get('order')?.[0]), lets: parseLets(args.options.get('let') ?? []) };
+  const c = {
+    expr: args.positional[0]!,
+    wrt,
+    order: parseOrder(args.options.get('order')?.[0]),
+    lets: parseLets(args.options.get('let') ?? []),
+    layout: parseLayout(args.options.get('layout')?.[0]),
+  };
   // A misspelled --wrt would otherwise give a silent zero derivative.
   validateWrt(wrt);
   const absent = c.order > 0 ? absentVariableError(c.expr, wrt) : null;
@@ -204,13 +224,13 @@ function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
   const c = common('derive', args);
   const format = args.options.get('format')?.[0] ?? 'matrix';
   if (!['matrix', 'index', 'latex', 'json'].includes(format)) throw usageError(`--format must be matrix, index, latex or json, not '${format}'`);
-  const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
+  const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets, layout: c.layout });
   switch (format) {
     case 'matrix':
       if (r.matrix !== null) io.out(r.matrix + '\n');
       else {
         io.out(r.index + '\n');
-        io.err(`note: ${noMatrixReason(r.shape)}; shown in index notation\n`);
+        io.err(`note: ${noMatrixReason(r.shape, r.layout)}; shown in index notation\n`);
       }
       break;
     case 'index':
@@ -220,7 +240,7 @@ function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
       io.out(r.latex + '\n');
       break;
     case 'json':
-      io.out(JSON.stringify({ matrix: r.matrix, index: r.index, latex: r.latex, shape: r.shape }) + '\n');
+      io.out(JSON.stringify(resultJson(r)) + '\n');
       break;
   }
   return EXIT.ok;
@@ -251,7 +271,7 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   const c = common('eval', args);
   const at = args.options.get('at')?.[0];
   if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
-  const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
+  const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets, layout: c.layout });
   const values = readPoint(at, io);
   const vars = [...r.analysis.lowered.vars.values()];
   const [v] = compileNodes({ roots: [r.node], vars, sizeNames: sizeNamesOf(r), matrixName: matrixNamesOf(r) })(values) as [Tensor];

@@ -53,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -97,6 +97,11 @@ export function emitJs(plan: Plan, ts: boolean): string {
   w.open(`export function evaluate(input${ty(': Inputs')})${ty(': Result')} {`);
   for (const i of plan.inputs) w.line(`const ${i.holder} = read_(input, ${JSON.stringify(i.name)}, ${i.dims.length});`);
   for (const b of plan.bindings) w.line(`const ${b.size.local} = ${b.input.holder}.shape[${b.axis}];`);
+  for (const d of plan.derived) {
+    const product = d.factors.map((f) => f.local).join(' * ');
+    if (!d.check) w.line(`const ${d.size.local} = ${product};`);
+    else w.line(`if (${d.size.local} !== ${product}) throw new Error(${JSON.stringify(`size ${d.size.symbol} must be ${d.factors.map((f) => f.symbol).join('·')}`)});`);
+  }
   for (const c of plan.checks) {
     used.add('check');
     w.line(`check_(${c.input.holder}, ${JSON.stringify(c.input.name)}, [${c.input.dims.map((d) => d.local).join(', ')}], ${JSON.stringify(c.pattern)});`);
@@ -168,6 +173,10 @@ export function emitJs(plan: Plan, ts: boolean): string {
         w.line(`const ${ins.out.name} = dpow_(${ins.src.name}, ${n}, ${ins.exp}, [${dirs.join(', ')}]);`);
         break;
       }
+      case 'permute':
+        used.add('permute');
+        w.line(`const ${ins.out.name} = permute_(${ins.src.name}, [${ins.src.dims.map((d) => d.local).join(', ')}], [${ins.perm.join(', ')}]);`);
+        break;
     }
   }
 
@@ -399,9 +408,29 @@ function random_(seed${ty(': number')})${ty(': () => number')} {
   };
 }`;
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'mpow', 'dpow', 'sigmoid', 'softplus'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
+  // vec and kron: the axes of a row-major array in another order (B's axis k is a's axis perm[k]).
+  permute: (ty) => `
+function permute_(a${ty(': Float64Array')}, shape${ty(': number[]')}, perm${ty(': number[]')})${ty(': Float64Array')} {
+  const r = shape.length;
+  const strides${ty(': number[]')} = new Array(r).fill(1);
+  for (let k = r - 2; k >= 0; k--) strides[k] = strides[k + 1] * shape[k + 1];
+  const dims = perm.map((p) => shape[p]);
+  const out = new Float64Array(a.length);
+  const idx${ty(': number[]')} = new Array(r).fill(0);
+  for (let b = 0; b < out.length; b++) {
+    let src = 0;
+    for (let k = 0; k < r; k++) src += idx[k] * strides[perm[k]];
+    out[b] = a[src];
+    for (let k = r - 1; k >= 0; k--) {
+      if (++idx[k] < dims[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}`,
   read: (ty) => `
 /** Reads input[key] as a tensor of the given rank: a number, (nested) arrays, a Float64Array or { shape, data }. */
 function read_(input${ty(': Inputs')}, key${ty(': string')}, rank${ty(': number')})${ty(': Tensor')} {

@@ -10,7 +10,7 @@
  * Scalar factors are kept apart and multiply the last step.
  */
 import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, type Result } from '../derive.js';
-import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, topoOrder } from '../ir/node.js';
+import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, mergePermutation, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
 import { inputError } from '../errors.js';
@@ -84,7 +84,17 @@ export type Instr =
   /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
   | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string }
   /** src^exp, or with directions P(src, exp; dirs) (each dir n×n×batch…; out n×n×batch_1…). */
-  | { readonly op: 'mpow'; readonly out: Temp; readonly src: Temp; readonly exp: number; readonly dirs: readonly Temp[] };
+  | { readonly op: 'mpow'; readonly out: Temp; readonly src: Temp; readonly exp: number; readonly dirs: readonly Temp[] }
+  /** out = src with its axes taken in the order perm, as a row-major array (vec, kron). */
+  | { readonly op: 'permute'; readonly out: Temp; readonly src: Temp; readonly perm: readonly number[] };
+
+/** A size that is the product of others (the length of vec(X), the rows of kron(A, B)). */
+export interface Derived {
+  readonly size: Size;
+  readonly factors: readonly Size[];
+  /** The size is also bound from an input: check the product instead of defining it. */
+  readonly check: boolean;
+}
 
 export interface Output {
   /** value, gradient, jacobian, hessian, derivative2, derivative3, … */
@@ -101,6 +111,8 @@ export interface Plan {
   readonly order: number;
   readonly inputs: readonly Input[];
   readonly bindings: readonly Binding[];
+  /** Sizes that are products of bound sizes, after the bindings. */
+  readonly derived: readonly Derived[];
   readonly checks: readonly Check[];
   readonly body: readonly Instr[];
   readonly outputs: readonly Output[];
@@ -192,6 +204,21 @@ function buildPlan(results: readonly Result[]): Plan {
     checks.push({ input, pattern });
   });
 
+  // Merged sizes (vec, kron) are the products of their parts.
+  const derived: Derived[] = [];
+  for (const n of topoOrder(results.map((r) => r.node))) {
+    if (n.kind !== 'merge') continue;
+    let axis = 0;
+    n.groups.forEach((g, k) => {
+      const parts = n.arg.shape.slice(axis, axis + g);
+      axis += g;
+      const d = n.shape[k]!;
+      if (g === 1 || derived.some((x) => x.size === sizes.get(d)) || !parts.every((p) => bound.has(p))) return;
+      derived.push({ size: sizeOf(d), factors: parts.map(sizeOf), check: bound.has(d) });
+      if (!bound.has(d)) bound.set(d, bound.get(parts[0]!)!);
+    });
+  }
+
   // Temporaries, in topological order over the union of the DAGs.
   const temps = new Map<Node, Temp>();
   vars.forEach((v, k) => temps.set(v, { name: withHolders[k]!.local, dims: withHolders[k]!.dims }));
@@ -261,6 +288,9 @@ function buildPlan(results: readonly Result[]): Plan {
       case 'logdet':
         body.push({ op: n.kind, out, src: tempOf(n.arg), name: matrixName(n.arg) });
         break;
+      case 'merge':
+        body.push({ op: 'permute', out, src: tempOf(n.arg), perm: mergePermutation(n.groups) });
+        break;
     }
   }
 
@@ -284,6 +314,7 @@ function buildPlan(results: readonly Result[]): Plan {
     order: results.length - 1,
     inputs: withHolders,
     bindings,
+    derived,
     checks,
     body,
     outputs,

@@ -130,6 +130,7 @@ function reads(ins: Instr): string[] {
     case 'det':
     case 'adj':
     case 'logdet':
+    case 'permute':
       return [ins.src.name];
     case 'powv':
       return [ins.base.name, ins.exponent.name];

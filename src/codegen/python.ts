@@ -55,6 +55,8 @@ export interface Target {
   readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj', readonly string[]>>;
   /** a^k for a constant integer k ≥ 2 (a square matrix). */
   readonly matpow: (a: string, k: number) => string;
+  /** vec, kron: a's axes in the order perm, as an array of the given shape. */
+  readonly permute: (a: string, perm: string, shape: string) => string;
   /** Lines of evaluate() that read every input into its local. */
   readonly read: (plan: Plan) => string[];
   /** Whether evaluate() itself checks declared symmetry (else only check_inputs does). */
@@ -117,6 +119,7 @@ export const NUMPY: Target = {
   adj: (a) => `_adj(${a})`,
   needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'] },
   matpow: (a, k) => `np.linalg.matrix_power(${a}, ${k})`,
+  permute: (a, perm, shape) => `np.transpose(${a}, ${perm}).reshape(${shape})`,
   read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
   symmetryInEvaluate: true,
   result: (expr) => `np.array(${expr}, dtype=np.float64)`,
@@ -149,6 +152,11 @@ export function emitPythonLike(plan: Plan, target: Target): string {
   body(`"""${plan.outputs.map((o) => o.key).join(', ')} at the point given by inputs (see the comment above)."""`);
   for (const l of target.read(plan)) body(l);
   for (const b of plan.bindings) body(`${b.size.local} = ${b.input.local}.shape[${b.axis}]`);
+  for (const d of plan.derived) {
+    const product = d.factors.map((f) => f.local).join(' * ');
+    if (!d.check) body(`${d.size.local} = ${product}`);
+    else body(`if ${d.size.local} != ${product}: raise ValueError(${pyString(`size ${d.size.symbol} must be ${d.factors.map((f) => f.symbol).join('·')}`)})`);
+  }
   for (const c of plan.checks) {
     used.add('check');
     body(`_check(${c.input.local}, ${pyString(c.input.name)}, ${pyTuple(c.input.dims.map((d) => d.local))}, ${pyString(c.pattern)})`);
@@ -219,6 +227,9 @@ export function emitPythonLike(plan: Plan, target: Target): string {
         body(`${out} = ${renderProduct(ins, op, target.dialect, solved, ref)}`);
         break;
       }
+      case 'permute':
+        body(`${out} = ${target.permute(ins.src.name, pyTuple(ins.perm.map(String)), shapeOf(ins.out))}`);
+        break;
     }
   }
   body('return {');

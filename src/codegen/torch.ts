@@ -77,6 +77,7 @@ export const TORCH: Target = {
   fill: (value, shape, like) => `torch.${value === 1 ? 'ones' : 'zeros'}(${shape}, ${on(like)})`,
   eye: (n, like) => `torch.eye(${n}, ${on(like)})`,
   inv: (a) => `torch.linalg.inv(${a})`,
+  permute: (a, perm, shape) => `${a}.permute(${perm}).reshape(${shape})`,
   det: (a) => `torch.linalg.det(${a})`,
   // NaN for a negative determinant, -inf for a singular matrix, as log(det(a)).
   logdet: (a) => `torch.logdet(${a})`,

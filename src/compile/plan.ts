@@ -9,10 +9,10 @@
  * - Buffers of intermediates come from a pool and are handed back after their last use, so later
  *   nodes reuse them; results get fresh buffers on every call.
  */
-import { type Dim, type Node, type NodeOf, type VarNode, children, topoOrder } from '../ir/node.js';
+import { type Dim, type Node, type NodeOf, type VarNode, children, mergePermutation, topoOrder } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
-import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
+import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 
 export interface Slot {
@@ -272,6 +272,14 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
       steps.push(() => {
         out.buf[0] = det(d, a.buf, 0, d);
       });
+      return;
+    }
+    case 'merge': {
+      // vec, kron: reverse the axes within each group, then the row-major data is the merged tensor.
+      const a = ctx.slot(n.arg);
+      const argShape = ctx.shape(n.arg);
+      const perm = mergePermutation(n.groups);
+      steps.push(() => permute(argShape, perm, a.buf, 0, out.buf, 0));
       return;
     }
     case 'logdet': {

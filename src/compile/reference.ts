@@ -66,11 +66,52 @@ export function bindSizes(
             throw inputError(`${n.name} is declared symmetric, but entries (${i + 1},${j + 1}) and (${j + 1},${i + 1}) differ`);
     }
   }
+  bindMergedSizes(nodes, sizes, names);
   for (const n of nodes)
     for (const d of n.shape)
       if (!sizes.has(d))
         throw inputError(`the size ${dimName(d, names)} cannot be inferred from the values (it comes from eye, vector(c) or matrix(c) alone)`);
   return sizes;
+}
+
+/**
+ * A merged axis (vec, kron) has the product of its group's sizes: it is set from them, checked
+ * against a size already bound, or — where it is bound and one factor is not (the eye in
+ * kron(eye, X'*X)) — gives that factor by division. Repeated until nothing changes.
+ */
+function bindMergedSizes(nodes: readonly Node[], sizes: Map<Dim, number>, names?: SizeNames): void {
+  const merges = nodes.filter((n): n is Node & { kind: 'merge' } => n.kind === 'merge');
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of merges) {
+      let axis = 0;
+      n.groups.forEach((g, k) => {
+        const parts = n.arg.shape.slice(axis, axis + g);
+        axis += g;
+        if (g === 1) return;
+        const d = n.shape[k]!;
+        const unknown = parts.filter((p) => !sizes.has(p));
+        const known = parts.filter((p) => sizes.has(p)).reduce((acc, p) => acc * sizes.get(p)!, 1);
+        const total = sizes.get(d);
+        const product = parts.map((p) => dimName(p, names)).join('·');
+        if (unknown.length === 0) {
+          if (total === undefined) {
+            sizes.set(d, known);
+            changed = true;
+          } else if (total !== known)
+            throw inputError(`size ${dimName(d, names)} is ${total}, but it is the product ${product} = ${known} (vec or kron)`);
+        } else if (total !== undefined && new Set(unknown).size === 1) {
+          // One unknown factor, possibly repeated (vec(eye) is n·n): the root of the quotient.
+          const q = known === 0 ? NaN : total / known;
+          const root = Math.round(Math.pow(q, 1 / unknown.length));
+          if (!Number.isInteger(q) || Math.pow(root, unknown.length) !== q)
+            throw inputError(`size ${dimName(d, names)} is ${total}, which cannot be the product ${product} (vec or kron) of the other sizes`);
+          sizes.set(unknown[0]!, root);
+          changed = true;
+        }
+      });
+    }
+  }
 }
 
 /** The value of root; `matrixName` names the matrix of an inv or logdet that turns out singular. */
@@ -153,6 +194,8 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
       if (n.dirs.length === 0) return { shape, data: powerByProducts(a, d, n.exp) };
       return { shape, data: frechetByBlocks(a, d, n.exp, n.dirs.map(arg)) };
     }
+    case 'merge':
+      return { shape, data: mergeAxes(arg(n.arg), n.groups) };
   }
 }
 
@@ -222,6 +265,35 @@ function frechetByBlocks(a: Float64Array, n: number, k: number, dirs: readonly T
     const P = powerByProducts(M, N, k);
     const last = (subsets - 1) * n;
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + last + j]!;
+  }
+  return out;
+}
+
+/** Groups of axes merged column-major, entry by entry: out[I0, I1, …] with I = i0 + n0·i1 + …. */
+function mergeAxes(a: Tensor, groups: readonly number[]): Float64Array {
+  const out = new Float64Array(a.data.length);
+  const strides = a.shape.map((_, k) => a.shape.slice(k + 1).reduce((p, d) => p * d, 1));
+  const groupSizes: number[] = [];
+  let at = 0;
+  for (const g of groups) {
+    groupSizes.push(a.shape.slice(at, at + g).reduce((p, d) => p * d, 1));
+    at += g;
+  }
+  for (let flat = 0; flat < out.length; flat++) {
+    // Output multi-index (row-major over the groups), then each group's index column-major.
+    let rest = flat;
+    let src = 0;
+    let axis = a.shape.length;
+    for (let k = groups.length - 1; k >= 0; k--) {
+      let index = rest % groupSizes[k]!;
+      rest = Math.floor(rest / groupSizes[k]!);
+      axis -= groups[k]!;
+      for (let j = 0; j < groups[k]!; j++) {
+        src += (index % a.shape[axis + j]!) * strides[axis + j]!;
+        index = Math.floor(index / a.shape[axis + j]!);
+      }
+    }
+    out[flat] = a.data[src]!;
   }
   return out;
 }

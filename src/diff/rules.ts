@@ -13,11 +13,13 @@ import {
   type VarNode,
   type Factor,
   delta,
+  isZero,
   makeAdd,
   makeAdj,
   makeElem,
   makeInv,
   makeMatPow,
+  makeMerge,
   makeMul,
   makePow,
   makePowv,
@@ -25,7 +27,6 @@ import {
   neg,
   ones,
   plus,
-  isZero,
   scale,
   scalar,
   zeros,
@@ -137,13 +138,16 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
   elem: (n, c) => chain(ELEM_DERIVATIVES[n.fn](n.arg, n), c.d(n.arg), n.shape.length, c.wrt.shape.length),
   // ∂(u^p) = p u^(p-1) ∘ ∂u
   pow: (n, c) => scale(n.exp, chain(makePow(n.base, n.exp - 1), c.d(n.base), n.shape.length, c.wrt.shape.length)),
-  // ∂(u^v) = v u^(v-1) ∘ ∂u + u^v log(u) ∘ ∂v
+  // ∂(u^v) = v u^(v-1) ∘ ∂u + u^v log(u) ∘ ∂v; where v varies (so u > 0 for log(u)), the same as
+  // u^v ∘ (v/u ∘ ∂u + log(u) ∘ ∂v), which keeps u^v a factor of every higher derivative.
   powv: (n, c) => {
     const r = n.shape.length;
     const w = c.wrt.shape.length;
-    const du = chain(hadamard(n.exponent, makePowv(n.base, minus(n.exponent, ones(n.shape)))), c.d(n.base), r, w);
-    const dv = chain(hadamard(n, makeElem('log', n.base)), c.d(n.exponent), r, w);
-    return plus(du, dv);
+    const dExp = c.d(n.exponent);
+    if (isZero(dExp)) return chain(hadamard(n.exponent, makePowv(n.base, minus(n.exponent, ones(n.shape)))), c.d(n.base), r, w);
+    const du = chain(hadamard(n.exponent, makePow(n.base, -1)), c.d(n.base), r, w);
+    const dv = chain(makeElem('log', n.base), dExp, r, w);
+    return chain(n, plus(du, dv), r, w);
   },
   // ∂(A⁻¹)^i_j = -(A⁻¹)^i_p ∂A^p_q (A⁻¹)^q_j
   inv: (n, c) => {
@@ -175,6 +179,8 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
       w,
     );
   },
+  // ∂vec(U) = vec(∂U): merging axes is linear; the new axes are appended unmerged.
+  merge: (n, c) => makeMerge(c.d(n.arg), [...n.groups, ...c.wrt.shape.map(() => 1)], [...n.shape, ...c.wrt.shape]),
   // ∂adj(A) = adj(A)·tr(A⁻¹∂A) − adj(A)·∂A·A⁻¹ (from adj = det·A⁻¹; needs A invertible):
   //   ∂adj^i_j = adj^i_j (A⁻¹)^q_p ∂A^p_q − adj^i_p ∂A^p_q (A⁻¹)^q_j
   adj: (n, c) => {

@@ -19,6 +19,7 @@ import {
   makeInv,
   makeLogdet,
   makeMatPow,
+  makeMerge,
   makeMul,
   makePow,
   makePowv,
@@ -71,6 +72,8 @@ export function lower(c: Checked): Lowered {
     return t;
   };
   const kind = (a: Ast) => kindOf(typeOf(a), c.sizes);
+  /** The temporaries of a where clause, by name. */
+  const bound = new Map<string, Node>();
 
   const go = (a: Ast): Node => {
     const t = typeOf(a);
@@ -80,7 +83,7 @@ export function lower(c: Checked): Lowered {
         return scalar(a.value);
       case 'name':
         if (a.name === 'eye') return delta(shapeOf(t, c)[0]!);
-        return vars.get(a.name)!;
+        return bound.get(a.name) ?? vars.get(a.name)!;
       case 'neg':
         return neg(go(a.arg));
       case 'transpose':
@@ -89,7 +92,40 @@ export function lower(c: Checked): Lowered {
         return binary(a);
       case 'call':
         return call(a);
+      case 'where':
+        for (const b of a.bindings) bound.set(b.name, go(b.value));
+        return go(a.body);
     }
+  };
+
+  /**
+   * kron(A, B)[(iB, iA), (jB, jA)] = A[iA, jA] B[iB, jB]: the outer product with B's axes varying
+   * fastest, merged column-major. Axes of size 1 (vectors, rows) are not axes in the IR.
+   */
+  const kron = (a: Ast & { kind: 'call' }, t: Type): Node => {
+    const [x, y] = a.args as [Ast, Ast];
+    const [l, r] = [go(x), go(y)];
+    const [tl, tr] = [typeOf(x), typeOf(y)];
+    const has = (d: Dim): boolean => c.sizes.find(d) !== ONE;
+    const lLabels: number[] = [];
+    const rLabels: number[] = [];
+    const groups: number[] = [];
+    let next = 0;
+    for (const side of ['rows', 'cols'] as const) {
+      const inR = has(tr[side]);
+      const inL = has(tl[side]);
+      if (inR) rLabels.push(next++);
+      if (inL) lLabels.push(next++);
+      if (inR || inL) groups.push(Number(inR) + Number(inL));
+    }
+    const product = makeMul(
+      [
+        { node: l, labels: lLabels },
+        { node: r, labels: rLabels },
+      ],
+      next,
+    );
+    return makeMerge(product, groups, shapeOf(t, c));
   };
 
   const binary = (a: Ast & { kind: 'binary' }): Node => {
@@ -138,7 +174,25 @@ export function lower(c: Checked): Lowered {
     if (FUNCTIONS[a.fn].elementwise) return makeElem(a.fn as ElementwiseFn, x);
     const all = x.shape.map((_, i) => i + 1);
     if (a.fn === 'inv' || a.fn === 'det' || a.fn === 'logdet') nameMatrix(x, arg);
+    const argType = typeOf(arg);
     switch (a.fn) {
+      case 'kron':
+        return kron(a, t);
+      case 'eye': {
+        // eye(k): the identity of a size given by rows(X), cols(X) or len(x).
+        const [d] = shapeOf(t, c);
+        return d === undefined ? scalar(1) : delta(d);
+      }
+      case 'vec':
+        // Columns stacked: vec(X)[i + m·j] = X[i, j]; a vector (or row) is its own vec.
+        return x.shape.length === 2 ? makeMerge(x, [2], shapeOf(t, c)) : x;
+      case 'rows':
+      case 'cols':
+      case 'len': {
+        // A size as Σ over an axis of ones, which the printers show as rows(X), cols(X) or len(x).
+        const d = c.sizes.find(a.fn === 'cols' ? argType.cols : argType.rows === ONE && a.fn === 'len' ? argType.cols : argType.rows);
+        return d === ONE ? scalar(1) : makeMul([{ node: ones([d]), labels: [0] }], 0);
+      }
       case 'sum':
         return makeMul([{ node: x, labels: all }], 0);
       case 'norm1':

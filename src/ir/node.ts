@@ -115,7 +115,19 @@ export interface MatPowNode extends Common {
   readonly dirs: readonly Node[];
 }
 
+/**
+ * Reshaping for vec and kron: each output axis is a group of consecutive axes of arg, merged
+ * column-major (the group's first axis varies fastest: index i0 + n0·i1), as vec() stacks columns.
+ */
+export interface MergeNode extends Common {
+  readonly kind: 'merge';
+  readonly arg: Node;
+  /** How many axes of arg make each output axis (each ≥ 1; they add up to arg's rank). */
+  readonly groups: readonly number[];
+}
+
 export type Node =
+  | MergeNode
   | VarNode
   | ConstNode
   | DeltaNode
@@ -187,6 +199,8 @@ function structuralHash(f: Fields<Node>): number {
     case 'logdet':
     case 'adj':
       return hashString(`${f.kind}|${f.arg.h}`);
+    case 'merge':
+      return hashString(`merge|${f.arg.h}|${f.groups.join('.')}|${shape}`);
     case 'mpow':
       return hashString(`mp|${f.base.h}|${f.exp}|${f.dirs.map((d) => d.h).join(',')}`);
   }
@@ -860,6 +874,12 @@ export function isSymmetric(n: Node): boolean {
     case 'logdet':
       r = false;
       break;
+    case 'merge': {
+      // Rows and columns are two equal groups: symmetric when swapping the groups leaves arg alone.
+      const [g0, g1] = n.groups as [number, number];
+      r = g0 === g1 && makeMul([{ node: n.arg, labels: [...range(g0, g0), ...range(0, g0)] }], 2 * g0) === n.arg;
+      break;
+    }
     case 'mpow':
       // (A^k)' = (A')^k; P(A,k;E)' = P(A',k;E') for one matrix direction.
       r =
@@ -888,6 +908,9 @@ export function isNonNegative(n: Node): boolean {
       break;
     case 'elem':
       r = ['exp', 'abs', 'relu', 'sigmoid', 'softplus', 'arccos'].includes(n.fn);
+      break;
+    case 'merge':
+      r = isNonNegative(n.arg);
       break;
     case 'pow':
       r = (Number.isInteger(n.exp) && n.exp % 2 === 0) || !Number.isInteger(n.exp) || isNonNegative(n.base);
@@ -1056,6 +1079,10 @@ export function makeInv(a: Node): Node {
 export function makeDet(a: Node): Node {
   if (a.shape.length === 0) return a;
   if (a.kind === 'delta') return scalar(1);
+  if (isZero(a)) return scalar(0); // det(0) = 0
+  const [k, core] = splitCoef(a);
+  // det(c·I) = c^n, with n the size (Σ over the axis of ones).
+  if (core.kind === 'delta') return makePowv(scalar(k), makeMul([{ node: ones([a.shape[0]!]), labels: [0] }], 0));
   if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
   if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
@@ -1070,6 +1097,43 @@ export function makeLogdet(a: Node): Node {
   const perm = asPermutation(a);
   if (perm) return makeLogdet(perm.base);
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
+}
+
+function range(from: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => from + i);
+}
+
+/**
+ * The axis permutation behind a merge: reversing the axes within each group turns the column-major
+ * merge into a row-major reshape, so merge(T) = reshape(permute(T, perm)).
+ */
+export function mergePermutation(groups: readonly number[]): number[] {
+  const perm: number[] = [];
+  let at = 0;
+  for (const g of groups) {
+    for (let k = g - 1; k >= 0; k--) perm.push(at + k);
+    at += g;
+  }
+  return perm;
+}
+
+/**
+ * Merges groups of consecutive axes of arg column-major (see MergeNode). `shape` gives the size
+ * symbol of every output axis; a group of one axis keeps arg's symbol.
+ */
+export function makeMerge(arg: Node, groups: readonly number[], shape: readonly Dim[]): Node {
+  if (groups.reduce((a, b) => a + b, 0) !== arg.shape.length || groups.length !== shape.length || groups.some((g) => g < 1))
+    throw new InternalError(`merge: groups ${groups} do not fit a tensor of rank ${arg.shape.length}`);
+  let axis = 0;
+  groups.forEach((g, k) => {
+    if (g === 1 && arg.shape[axis] !== shape[k]) throw new InternalError('merge: a single axis must keep its size');
+    axis += g;
+  });
+  if (groups.every((g) => g === 1)) return arg;
+  // A merge of zeros stays a merge: its merged sizes are products that evaluators must still know.
+  const [k, core] = splitCoef(arg);
+  if (k !== 1) return scale(k, makeMerge(core, groups, shape));
+  return intern<MergeNode>(`merge|${arg.id}|${groups.join('.')}|${shapeKey(shape)}`, { kind: 'merge', arg, groups: [...groups], shape: [...shape] });
 }
 
 export function makeAdj(a: Node): Node {
@@ -1281,6 +1345,7 @@ export function children(n: Node): Node[] {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'merge':
     case 'adj':
       return [n.arg];
     case 'pow':
@@ -1315,6 +1380,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeDet(f(n.arg));
     case 'logdet':
       return makeLogdet(f(n.arg));
+    case 'merge':
+      return makeMerge(f(n.arg), n.groups, n.shape);
     case 'adj':
       return makeAdj(f(n.arg));
     case 'mpow':

@@ -1,179 +1,403 @@
 /**
  * Index (Ricci) notation, always available, for results of any order.
  *
- * The free indices of the result are i, j, k, l, … in the order of its axes; summed indices are
- * p, q, r, s, …. Spaces are Euclidean, so an index's position is presentation: a vector is x^i, a
- * matrix A^i_j, the identity δ^i_j, and where a contraction would pair two upper (or two lower)
- * indices one of them is moved — on a vector if there is one (x_i is the covector x'), otherwise on
- * the later factor — so that a summed index appears once up and once down where the factors
- * allow it: x_p A^p_q x^q. A summed index that occurs only once (a sum of entries) is contracted
- * with the all-ones vector, 1_p x^p, so every summed index is visibly repeated.
+ * The convention (README, "Index notation"):
+ *  - The metric is Euclidean, so an index may be raised or lowered freely: its position carries no
+ *    value, only the bookkeeping of the summation convention. A tensor's slots keep their order
+ *    (A^p{}_q and A_p{}^q are the same entry A[p, q]).
+ *  - The free indices of a result are i, j, k, l, … in the order of its axes, upper on even axes and
+ *    lower on odd ones (x^i, A^i{}_j, H^i{}_j{}^k), in the same position in every term.
+ *  - A summed index occurs exactly twice in a product, once up and once down. A sum over one
+ *    factor's index is a contraction with the all-ones vector (1_p x^p); an index shared by three or
+ *    more factors (a Hadamard product, diag) goes through the diagonal tensor δ, which is 1 where all
+ *    its indices agree (x^i y^i is δ^i{}_{pq} x^p y^q); with two indices it is the Kronecker delta.
+ *  - Free indices skip the variable names of the expression; summed ones come from p, q, r, s, t, u,
+ *    v, w, a, b, … (skipping variable and free names), reused in every term, so the names stay few.
+ *  - Element-wise functions and powers act on each entry: exp(A^i{}_p x^p) is the i-th entry of
+ *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
+ *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
  */
-import type { Node, NodeOf } from '../ir/node.js';
-import { toMatrix } from './matrix.js';
-import { toText } from './text.js';
-import { toLatex, latexName } from './latex.js';
+import { type Node, type NodeOf, constantValue } from '../ir/node.js';
+import { latexName } from './latex.js';
 
-type Ix = { name: string; up: boolean };
+export interface Ix {
+  name: string;
+  up: boolean;
+}
 
-type IExpr =
-  | { kind: 'num'; value: number }
-  | { kind: 'tensor'; text: string; latex: string; indices: Ix[] }
-  | { kind: 'sum'; terms: { coef: number; e: IExpr }[] }
-  | { kind: 'prod'; factors: IExpr[] }
-  | { kind: 'fn'; text: string; latex: string; arg: IExpr }
-  | { kind: 'pow'; base: IExpr; exp: IExpr | number };
+export type IExpr =
+  | { readonly kind: 'num'; readonly value: number }
+  | {
+      readonly kind: 'tensor';
+      readonly text: string;
+      readonly latex: string;
+      readonly indices: Ix[];
+      /** δ and the all-ones vector: their positions follow their partners'. */
+      readonly flexible: boolean;
+    }
+  | { readonly kind: 'sum'; readonly terms: { coef: number; e: IExpr }[] }
+  | { readonly kind: 'prod'; readonly factors: IExpr[] }
+  | { readonly kind: 'fn'; readonly text: string; readonly latex: string; readonly arg: IExpr }
+  | { readonly kind: 'pow'; readonly base: IExpr; readonly exp: IExpr | number };
 
-const FREE = ['i', 'j', 'k', 'l', 'm', 'n'];
+const FREE = ['i', 'j', 'k', 'l', 'm', 'n', 'o'];
 const SUMMED = ['p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 
-export function freeIndexName(k: number): string {
-  return k < FREE.length ? FREE[k]! : `i${k}`;
+export interface IndexOptions {
+  /** Names that indices must not take: the variables of the expression. */
+  readonly reserved?: ReadonlySet<string>;
+  /** Nodes printed as named temporaries (t1^{ij}) instead of spelled out. */
+  readonly temps?: ReadonlyMap<Node, string>;
+  /** Matrix notation of a node, for the argument of an inverse or a determinant. */
+  readonly matrixOf?: (n: Node) => { text: string; latex: string } | undefined;
 }
 
-class Namer {
-  private n = 0;
-  fresh(): string {
-    const k = this.n++;
-    return k < SUMMED.length ? SUMMED[k]! : `p${k - SUMMED.length + 1}`;
-  }
+export interface IndexForm {
+  readonly text: string;
+  readonly latex: string;
+  /** The temporaries this form refers to, in order of first use. */
+  readonly temps: readonly Node[];
+  /** The tree the text renders, every position placed, and the free index names (for checks). */
+  readonly tree: IExpr;
+  readonly free: readonly string[];
 }
 
-function leaf(text: string, latex: string, names: readonly string[]): IExpr {
-  // Natural positions: vectors up, matrices up-down, higher ranks alternate.
-  return { kind: 'tensor', text, latex, indices: names.map((name, i) => ({ name, up: i % 2 === 0 })) };
+/** The names of the free indices of a result of the given rank (skipping reserved names). */
+export function freeIndexNames(rank: number, reserved: ReadonlySet<string> = new Set()): string[] {
+  const pool = [...FREE, ...SUMMED.slice(8)].filter((n) => !reserved.has(n));
+  return Array.from({ length: rank }, (_, k) => pool[k] ?? `i${k + 1}`);
 }
 
-function matrixOrIndex(n: Node, namer: Namer): { text: string; latex: string } {
-  const m = toMatrix(n);
-  if (m) return { text: toText(m.ast), latex: toLatex(m.ast) };
-  const inner = build(n, n.shape.map(() => namer.fresh()), namer);
-  return { text: renderText(inner), latex: renderLatex(inner) };
+/** Index notation of a node; its free indices are i, j, k, … in axis order (up, down, up, …). */
+export function toIndex(n: Node, opts: IndexOptions = {}): IndexForm {
+  const { e, used, free } = indexTree(n, opts);
+  return { text: renderText(e), latex: renderLatex(e), temps: used, tree: e, free };
 }
 
-function build(n: Node, names: readonly string[], namer: Namer): IExpr {
-  switch (n.kind) {
-    case 'var':
-      return n.shape.length === 0 ? { kind: 'tensor', text: n.name, latex: latexName(n.name), indices: [] } : leaf(n.name, latexName(n.name), names);
-    case 'const':
-      return n.shape.length === 0 || n.value === 0 ? { kind: 'num', value: n.value } : leaf('1', '\\mathbf{1}', names);
-    case 'delta':
-      return leaf('δ', '\\delta', names);
-    case 'add':
-      return { kind: 'sum', terms: n.terms.map((t) => ({ coef: t.coef, e: build(t.node, names, namer) })) };
-    case 'mul':
-      return product(n, names, namer);
-    case 'elem':
-      return { kind: 'fn', text: n.fn, latex: FN_LATEX[n.fn] ?? `\\operatorname{${n.fn}}`, arg: build(n.arg, names, namer) };
-    case 'pow':
-      return { kind: 'pow', base: build(n.base, names, namer), exp: n.exp };
-    case 'powv':
-      return { kind: 'pow', base: build(n.base, names, namer), exp: build(n.exponent, names, namer) };
-    case 'inv': {
-      const a = matrixOrIndex(n.arg, namer);
-      return leaf(`inv(${a.text})`, `\\left(${a.latex}\\right)^{-1}`, names);
-    }
-    case 'adj': {
-      const a = matrixOrIndex(n.arg, namer);
-      return leaf(`adj(${a.text})`, `\\operatorname{adj}\\left(${a.latex}\\right)`, names);
-    }
-    case 'det':
-    case 'logdet': {
-      const a = matrixOrIndex(n.arg, namer);
-      return { kind: 'tensor', text: `${n.kind}(${a.text})`, latex: `${n.kind === 'det' ? '\\det' : '\\log\\det'}\\left(${a.latex}\\right)`, indices: [] };
-    }
-    case 'mpow':
-      return matPower(n, names, namer);
-  }
+/** The index form as a tree with every position placed (what the text renders; tests check its rules). */
+export function indexTree(n: Node, opts: IndexOptions = {}): { e: IExpr; free: string[]; used: Node[] } {
+  const reserved = opts.reserved ?? new Set<string>();
+  const free = freeIndexNames(n.shape.length, reserved);
+  const b = new Builder(reserved, new Set(free), opts, n);
+  const e = b.build(n, free);
+  place(e, new Map(free.map((name, k) => [name, k % 2 === 0])));
+  forgetRenderings();
+  return { e, free, used: b.used };
 }
 
-/**
- * A^k as the symbol (A^k)^i_j. P(A, k; E) with one direction written out as its sum over exponents,
- * Σ_{a0+a1=k−1} (A^a0)^i_p E^p_q… (A^a1)^q_j; with more directions (a sum over their orders too) as
- * the symbol dpow(A^k; (p,q) ↦ E_1^p_q…, …)^i_j, each direction a function of the row and column by
- * which it joins the chain.
- */
-function matPower(n: NodeOf<'mpow'>, names: readonly string[], namer: Namer): IExpr {
-  const a = matrixOrIndex(n.base, namer);
-  const base = /^[\p{L}\w]+(\([^()]*\))?$/u.test(a.text) ? a.text : `(${a.text})`;
-  const power = (e: string, eLatex: string, ix: string[]): IExpr =>
-    leaf(`(${base}^${e})`, `\\left(${a.latex}\\right)^{${eLatex}}`, ix);
-  const m = n.dirs.length;
-  if (m === 0) return power(String(n.exp), String(n.exp), [...names]);
-  const batchNames: string[][] = [];
-  let at = 2;
-  for (const d of n.dirs) {
-    batchNames.push(names.slice(at, at + d.shape.length - 2));
-    at += d.shape.length - 2;
-  }
-  if (m >= 2) {
-    const dirs = n.dirs.map((d, t) => {
-      const [p, q] = [namer.fresh(), namer.fresh()];
-      const e = build(d, [p, q, ...batchNames[t]!], namer);
-      return { text: `(${p},${q}) ↦ ${renderText(e)}`, latex: `(${p},${q}) \\mapsto ${renderLatex(e)}` };
-    });
-    return leaf(
-      `dpow(${base}^${n.exp}; ${dirs.map((d) => d.text).join(', ')})`,
-      `\\operatorname{dpow}\\left(${a.latex}^{${n.exp}};\\, ${dirs.map((d) => d.latex).join(',\\, ')}\\right)`,
-      [names[0]!, names[1]!],
-    );
-  }
-  const mid = namer.fresh();
-  const next = namer.fresh();
-  const factors: IExpr[] = [
-    { kind: 'tensor', text: `Σ_{a0+a1=${n.exp - 1}}`, latex: `\\sum_{a_0+a_1=${n.exp - 1}}`, indices: [] },
-    power('a0', 'a_0', [names[0]!, mid]),
-    build(n.dirs[0]!, [mid, next, ...batchNames[0]!], namer),
-    power('a1', 'a_1', [next, names[1]!]),
-  ];
-  return { kind: 'prod', factors };
-}
+// ---------------------------------------------------------------------------------------------
+// Building: names for every index
 
 const FN_LATEX: Partial<Record<string, string>> = {
   sin: '\\sin', cos: '\\cos', tan: '\\tan', arcsin: '\\arcsin', arccos: '\\arccos', arctan: '\\arctan',
   exp: '\\exp', log: '\\log', tanh: '\\tanh',
 };
 
-function product(n: NodeOf<'mul'>, names: readonly string[], namer: Namer): IExpr {
-  const labelNames = new Map<number, string>();
-  names.forEach((nm, i) => labelNames.set(i, nm));
-  const nameOf = (l: number): string => {
-    let s = labelNames.get(l);
-    if (!s) labelNames.set(l, (s = namer.fresh()));
-    return s;
-  };
-  const factors = n.factors.map((f) => build(f.node, f.labels.map(nameOf), namer));
-  const rank = n.shape.length;
-  // A summed index that occurs once is a sum of entries: Einstein notation writes it as a
-  // contraction with the all-ones vector, 1_p x^p (= sum(x)).
-  const occurrences = new Map<number, number>();
-  for (const f of n.factors) for (const l of f.labels) occurrences.set(l, (occurrences.get(l) ?? 0) + 1);
-  for (const [l, count] of occurrences)
-    if (l >= rank && count === 1) factors.push({ kind: 'tensor', text: '1', latex: '\\mathbf{1}', indices: [{ name: nameOf(l), up: false }] });
-  // Pair every summed index up with down where the factors allow it.
-  for (let l = rank; l < n.nlabels; l++) {
-    const nm = labelNames.get(l);
-    if (!nm) continue;
-    const occ: { t: IExpr & { kind: 'tensor' }; k: number }[] = [];
-    for (const f of factors) {
-      if (f.kind !== 'tensor') continue;
-      f.indices.forEach((ix, k) => {
-        if (ix.name === nm) occ.push({ t: f, k });
-      });
-    }
-    if (occ.length !== 2) continue;
-    const [a, b] = occ as [(typeof occ)[0], (typeof occ)[0]];
-    if (a.t.indices[a.k]!.up !== b.t.indices[b.k]!.up) continue;
-    const flip = a.t.indices.length === 1 && b.t.indices.length !== 1 ? a : b;
-    flip.t.indices[flip.k] = { name: nm, up: !flip.t.indices[flip.k]!.up };
+function tensor(text: string, latex: string, names: readonly string[], flexible = false): IExpr {
+  // Natural positions: the first slot up, then alternating (x^i, A^i_j).
+  return { kind: 'tensor', text, latex, indices: names.map((name, i) => ({ name, up: i % 2 === 0 })), flexible };
+}
+
+class Builder {
+  readonly used: Node[] = [];
+  private readonly active = new Set<string>();
+
+  constructor(
+    private readonly reserved: ReadonlySet<string>,
+    private readonly free: ReadonlySet<string>,
+    private readonly opts: IndexOptions,
+    private readonly root: Node,
+  ) {}
+
+  /** The first summed-index name not in use by an enclosing product. */
+  private fresh(): string {
+    const ok = (s: string): boolean => !this.reserved.has(s) && !this.free.has(s) && !this.active.has(s);
+    let name = SUMMED.find(ok);
+    for (let k = 1; !name; k++) if (ok(`p${k}`)) name = `p${k}`;
+    this.active.add(name);
+    return name;
   }
-  return { kind: 'prod', factors };
+
+  private varName(name: string): { text: string; latex: string } {
+    // δ is the Kronecker delta here; a variable called delta is spelled out.
+    return { text: name, latex: name === 'delta' ? '\\mathit{delta}' : latexName(name) };
+  }
+
+  build(n: Node, names: readonly string[]): IExpr {
+    const temp = n !== this.root ? this.opts.temps?.get(n) : undefined;
+    if (temp !== undefined) {
+      if (!this.used.includes(n)) this.used.push(n);
+      return tensor(temp, latexName(temp), names);
+    }
+    switch (n.kind) {
+      case 'var': {
+        const v = this.varName(n.name);
+        return tensor(v.text, v.latex, names);
+      }
+      case 'const':
+        return n.shape.length === 0 || n.value === 0 ? { kind: 'num', value: n.value } : tensor('1', '\\mathbf{1}', names, true);
+      case 'delta':
+        return tensor('δ', '\\delta', names);
+      case 'add': {
+        const c = constantValue(n);
+        if (c !== undefined) return { kind: 'num', value: c };
+        return { kind: 'sum', terms: n.terms.map((t) => ({ coef: t.coef, e: this.build(t.node, names) })) };
+      }
+      case 'mul':
+        return this.product(n, names);
+      case 'elem':
+        return { kind: 'fn', text: n.fn, latex: FN_LATEX[n.fn] ?? `\\operatorname{${n.fn}}`, arg: this.build(n.arg, names) };
+      case 'pow':
+        return { kind: 'pow', base: this.build(n.base, names), exp: n.exp };
+      case 'powv':
+        return { kind: 'pow', base: this.build(n.base, names), exp: this.build(n.exponent, names) };
+      case 'inv': {
+        const a = this.matrixOrIndex(n.arg);
+        return tensor(`inv(${a.text})`, `\\left(${a.latex}^{-1}\\right)`, names);
+      }
+      case 'adj': {
+        const a = this.matrixOrIndex(n.arg);
+        return tensor(`adj(${a.text})`, `\\operatorname{adj}\\left(${a.latex}\\right)`, names);
+      }
+      case 'det':
+      case 'logdet': {
+        const a = this.matrixOrIndex(n.arg);
+        return tensor(`${n.kind}(${a.text})`, `${n.kind === 'det' ? '\\det' : '\\log\\det'}\\left(${a.latex}\\right)`, []);
+      }
+      case 'merge': {
+        // vec(X), kron(A, B): a tensor in matrix notation where it has one.
+        const m = this.opts.matrixOf?.(n);
+        if (m) return tensor(`(${m.text})`, `\\left(${m.latex}\\right)`, names);
+        const a = this.matrixOrIndex(n.arg);
+        return tensor(`merge(${a.text})`, `\\operatorname{merge}\\left(${a.latex}\\right)`, names);
+      }
+      case 'mpow':
+        return this.matPower(n, names);
+    }
+  }
+
+  /**
+   * A^k as the tensor (A^k)^i_j. P(A, k; E) with one direction written out as its sum over
+   * exponents, Σ_{a0+a1=k−1} (A^a0)^i_p E^p_q… (A^a1)^q_j. With more directions (a sum over their
+   * orders too) the tensor dpow(A^k; E_1, …, E_m) with all its indices (i, j, then each direction's
+   * batch indices in turn), each direction written as a function of its own slots — the row and
+   * column by which it joins the chain, then its batch slots: (p,q,r,s) ↦ δ^p_r δ^q_s.
+   */
+  private matPower(n: NodeOf<'mpow'>, names: readonly string[]): IExpr {
+    const a = this.matrixOrIndex(n.base);
+    const base = /^[\p{L}\w]+(\([^()]*\))?$/u.test(a.text) ? a.text : `(${a.text})`;
+    const power = (e: string, eLatex: string, ix: readonly string[]): IExpr => tensor(`(${base}^${e})`, `\\left(${a.latex}\\right)^{${eLatex}}`, ix);
+    const m = n.dirs.length;
+    if (m === 0) return power(String(n.exp), String(n.exp), names);
+    const mine: string[] = [];
+    const fresh = (): string => {
+      const s = this.fresh();
+      mine.push(s);
+      return s;
+    };
+    let out: IExpr;
+    if (m >= 2) {
+      const dirs = n.dirs.map((d) => {
+        const slots = d.shape.map(() => fresh());
+        const e = this.build(d, slots);
+        place(e, new Map(slots.map((s, k) => [s, k % 2 === 0])));
+        return { text: `(${slots.join(',')}) ↦ ${renderText(e)}`, latex: `(${slots.join(',')}) \\mapsto ${renderLatex(e)}` };
+      });
+      out = tensor(
+        `dpow(${base}^${n.exp}; ${dirs.map((d) => d.text).join(', ')})`,
+        `\\operatorname{dpow}\\left(${a.latex}^{${n.exp}};\\, ${dirs.map((d) => d.latex).join(',\\, ')}\\right)`,
+        names,
+      );
+    } else {
+      const [mid, next] = [fresh(), fresh()];
+      out = {
+        kind: 'prod',
+        factors: [
+          tensor(`Σ_{a0+a1=${n.exp - 1}}`, `\\sum_{a_0+a_1=${n.exp - 1}}`, []),
+          power('a0', 'a_0', [names[0]!, mid]),
+          this.build(n.dirs[0]!, [mid, next, ...names.slice(2)]),
+          power('a1', 'a_1', [next, names[1]!]),
+        ],
+      };
+    }
+    for (const s of mine) this.active.delete(s);
+    return out;
+  }
+
+  /** A matrix argument in matrix notation where it has one, else in index notation. */
+  private matrixOrIndex(n: Node): { text: string; latex: string } {
+    const m = this.opts.matrixOf?.(n);
+    if (m) return { text: m.text, latex: m.latex.length > 1 ? `{${m.latex}}` : m.latex };
+    const names = n.shape.map(() => this.fresh());
+    const inner = this.build(n, names);
+    for (const s of names) this.active.delete(s);
+    return { text: renderText(inner), latex: renderLatex(inner) };
+  }
+
+  /**
+   * A product. Each label becomes an index name; a label in one slot only is contracted with the
+   * all-ones vector, a label in three or more slots (counting the result) goes through δ.
+   */
+  private product(n: NodeOf<'mul'>, names: readonly string[]): IExpr {
+    const rank = n.shape.length;
+    const slots = new Map<number, number>();
+    for (const f of n.factors) for (const l of f.labels) slots.set(l, (slots.get(l) ?? 0) + 1);
+    const mine: string[] = [];
+    const fresh = (): string => {
+      const s = this.fresh();
+      mine.push(s);
+      return s;
+    };
+    const base = new Map<number, string>();
+    names.forEach((nm, i) => base.set(i, nm));
+    for (const l of slots.keys()) if (l >= rank) base.set(l, fresh());
+    // A label in ≥ 3 places: every slot gets its own name, tied together by one δ.
+    const diagonal = new Map<number, string[]>();
+    for (const [l, count] of slots) if (count + (l < rank ? 1 : 0) >= 3) diagonal.set(l, []);
+    // A Kronecker delta from a diagonal label to another label joins the diagonal δ: x^p δ^i_{pj}
+    // rather than x^p δ^q_j δ^i_{pq}.
+    const absorbed = new Set<number>();
+    n.factors.forEach((f, k) => {
+      if (f.node.kind !== 'delta') return;
+      const [a, b] = f.labels as [number, number];
+      const [d, other] = diagonal.has(a) && !diagonal.has(b) ? [a, b] : diagonal.has(b) && !diagonal.has(a) ? [b, a] : [];
+      if (d === undefined || other === undefined) return;
+      absorbed.add(k);
+      diagonal.get(d)!.push(base.get(other)!);
+    });
+    const factors: IExpr[] = n.factors.filter((_, k) => !absorbed.has(k)).map((f) =>
+      this.build(
+        f.node,
+        f.labels.map((l) => {
+          const d = diagonal.get(l);
+          if (!d) return base.get(l)!;
+          const s = fresh();
+          d.push(s);
+          return s;
+        }),
+      ),
+    );
+    for (const [l, parts] of diagonal) {
+      const outer = l < rank ? [base.get(l)!] : [];
+      factors.push(tensor('δ', '\\delta', [...outer, ...parts], true));
+    }
+    // A summed label in one slot is a sum of entries: the contraction with the all-ones vector.
+    for (const [l, count] of slots) if (l >= rank && count === 1) factors.push(tensor('1', '\\mathbf{1}', [base.get(l)!], true));
+    for (const s of mine) this.active.delete(s);
+    return { kind: 'prod', factors };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Placing: up or down for every index
+
+/** The names free in an expression (in a product, a name in two factors is summed). */
+export function freeNames(e: IExpr): string[] {
+  switch (e.kind) {
+    case 'num':
+      return [];
+    case 'tensor': {
+      const names = e.indices.map((x) => x.name);
+      return names.filter((x) => names.indexOf(x) === names.lastIndexOf(x));
+    }
+    case 'sum':
+      return e.terms.length > 0 ? freeNames(e.terms[0]!.e) : [];
+    case 'prod': {
+      const count = new Map<string, number>();
+      for (const f of e.factors) for (const x of freeNames(f)) count.set(x, (count.get(x) ?? 0) + 1);
+      return [...count].filter(([, c]) => c === 1).map(([x]) => x);
+    }
+    case 'fn':
+      return freeNames(e.arg);
+    case 'pow':
+      return [...new Set([...freeNames(e.base), ...(typeof e.exp === 'number' ? [] : freeNames(e.exp))])];
+  }
+}
+
+/** Where a factor would put an index by itself (undefined: wherever its partner needs it). */
+function natural(e: IExpr, name: string): boolean | undefined {
+  switch (e.kind) {
+    case 'num':
+      return undefined;
+    case 'tensor': {
+      if (e.flexible) return undefined;
+      const k = e.indices.findIndex((x) => x.name === name);
+      return k < 0 ? undefined : e.indices[k]!.up;
+    }
+    case 'sum':
+      // As the term printed first has it.
+      return e.terms.length > 0 ? natural(readingOrder(e.terms)[0]!.e, name) : undefined;
+    case 'prod': {
+      const f = e.factors.find((g) => freeNames(g).includes(name));
+      return f && natural(f, name);
+    }
+    case 'fn':
+      return natural(e.arg, name);
+    case 'pow':
+      return natural(e.base, name);
+  }
+}
+
+/** Sets positions: the free names as `want` says, every summed pair once up and once down. */
+function place(e: IExpr, want: ReadonlyMap<string, boolean>): void {
+  switch (e.kind) {
+    case 'num':
+      return;
+    case 'tensor': {
+      for (const ix of e.indices) if (want.has(ix.name)) ix.up = want.get(ix.name)!;
+      // An index repeated within one tensor (a trace) is summed there: one up, one down.
+      e.indices.forEach((ix, k) => {
+        const first = e.indices.findIndex((y) => y.name === ix.name);
+        if (first < k) ix.up = !e.indices[first]!.up;
+      });
+      return;
+    }
+    case 'sum':
+      for (const t of e.terms) place(t.e, want);
+      return;
+    case 'fn':
+      place(e.arg, want);
+      return;
+    case 'pow':
+      place(e.base, want);
+      if (typeof e.exp !== 'number') place(e.exp, want);
+      return;
+    case 'prod': {
+      const holders = new Map<string, IExpr[]>();
+      for (const f of e.factors) for (const x of freeNames(f)) holders.set(x, [...(holders.get(x) ?? []), f]);
+      const wants = new Map<IExpr, Map<string, boolean>>(e.factors.map((f) => [f, new Map()]));
+      for (const [x, fs] of holders) {
+        if (fs.length === 1) {
+          if (want.has(x)) wants.get(fs[0]!)!.set(x, want.get(x)!);
+          continue;
+        }
+        const [a, b] = fs as [IExpr, IExpr];
+        let [ua, ub] = [natural(a, x), natural(b, x)];
+        if (ua === undefined && ub === undefined) [ua, ub] = [true, false];
+        else if (ua === undefined) ua = !ub;
+        else if (ub === undefined) ub = !ua;
+        else if (ua === ub) {
+          // Both want the same position: move the vector's (x_p is the covector x'), else the later one.
+          if (isVector(a) && !isVector(b)) ua = !ua;
+          else ub = !ub;
+        }
+        wants.get(a)!.set(x, ua!);
+        wants.get(b)!.set(x, ub!);
+      }
+      for (const f of e.factors) place(f, wants.get(f)!);
+      return;
+    }
+  }
+}
+
+function isVector(e: IExpr): boolean {
+  return e.kind === 'tensor' && e.indices.length === 1;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-function indexText(ixs: Ix[]): string {
+function indexText(ixs: readonly Ix[]): string {
   let s = '';
   let i = 0;
   const brace = ixs.some((x) => x.name.length > 1);
@@ -186,39 +410,67 @@ function indexText(ixs: Ix[]): string {
   return s;
 }
 
-function indexLatex(ixs: Ix[]): string {
+function indexLatex(ixs: readonly Ix[]): string {
   let s = '';
   let i = 0;
   while (i < ixs.length) {
     const up = ixs[i]!.up;
     let group = '';
-    while (i < ixs.length && ixs[i]!.up === up) group += ixs[i++]!.name;
+    while (i < ixs.length && ixs[i]!.up === up) group += (group ? ' ' : '') + latexIndex(ixs[i++]!.name);
     s += `${s ? '{}' : ''}${up ? '^' : '_'}{${group}}`;
   }
   return s;
 }
 
+/** p1 as p_{1} inside an index list. */
+function latexIndex(name: string): string {
+  const m = /^([a-z])([0-9]+)$/.exec(name);
+  return m ? `${m[1]}_{${m[2]}}` : name;
+}
+
+type Term = { coef: number; e: IExpr };
+
 /** Terms in reading order: positive first, then alphabetical by their text. */
-function readingOrder(terms: { coef: number; e: IExpr }[]): { coef: number; e: IExpr }[] {
+function readingOrder(terms: readonly Term[]): Term[] {
   const keyed = terms.map((t) => ({ t, k: `${t.coef < 0 ? 1 : 0}${renderText(t.e)}` }));
   return keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.t);
 }
 
-function coefText(c: number): string {
-  return String(c);
+/** A term c·e: the coefficient alone for a scalar one, c e otherwise. */
+function termText(mag: number, e: IExpr, render: (e: IExpr) => string, sep: (body: string) => string): string {
+  if (e.kind === 'num' && e.value === 1) return String(mag);
+  const body = e.kind === 'sum' ? `(${render(e)})` : render(e);
+  return mag === 1 ? body : `${mag}${sep(body)}${body}`;
 }
 
-const textCache = new WeakMap<IExpr, string>();
-const latexCache = new WeakMap<IExpr, string>();
+function sumText(e: IExpr & { kind: 'sum' }, render: (e: IExpr) => string, sep: (body: string) => string, open: string, close: string): string {
+  return readingOrder(e.terms)
+    .map((t, i) => {
+      const mag = Math.abs(t.coef);
+      const scaled = t.e.kind === 'sum' && mag !== 1 ? `${mag}${sep(open)}${open}${render(t.e)}${close}` : termText(mag, t.e, render, sep);
+      if (i === 0) return t.coef < 0 ? `-${scaled}` : scaled;
+      return t.coef < 0 ? ` - ${scaled}` : ` + ${scaled}`;
+    })
+    .join('');
+}
 
-/** Rendered once per expression: ordering a sum renders its terms, which must not repeat below. */
-function renderText(e: IExpr): string {
+// Rendered once per expression: ordering a sum renders its terms, which must not repeat below.
+// Placing positions changes what a tree renders, so the caches start afresh after each placement.
+let textCache = new WeakMap<IExpr, string>();
+let latexCache = new WeakMap<IExpr, string>();
+
+function forgetRenderings(): void {
+  textCache = new WeakMap();
+  latexCache = new WeakMap();
+}
+
+export function renderText(e: IExpr): string {
   let s = textCache.get(e);
   if (s === undefined) textCache.set(e, (s = renderTextOnce(e)));
   return s;
 }
 
-function renderLatex(e: IExpr): string {
+export function renderLatex(e: IExpr): string {
   let s = latexCache.get(e);
   if (s === undefined) latexCache.set(e, (s = renderLatexOnce(e)));
   return s;
@@ -233,21 +485,14 @@ function renderTextOnce(e: IExpr): string {
     case 'fn':
       return `${e.text}(${renderText(e.arg)})`;
     case 'pow': {
-      const exp = typeof e.exp === 'number' ? String(e.exp) : `(${renderText(e.exp)})`;
+      const atomic = typeof e.exp !== 'number' && e.exp.kind === 'tensor' && e.exp.indices.length === 0;
+      const exp = typeof e.exp === 'number' ? String(e.exp) : atomic ? renderText(e.exp) : `(${renderText(e.exp)})`;
       return `${powBaseText(e.base)}^${exp.startsWith('-') ? `(${exp})` : exp}`;
     }
     case 'prod':
       return e.factors.map(atomText).join(' ');
     case 'sum':
-      return readingOrder(e.terms)
-        .map((t, i) => {
-          const body = t.e.kind === 'sum' ? `(${renderText(t.e)})` : renderText(t.e);
-          const mag = Math.abs(t.coef);
-          const scaled = mag === 1 ? body : `${coefText(mag)} ${body}`;
-          if (i === 0) return t.coef < 0 ? `-${scaled}` : scaled;
-          return t.coef < 0 ? ` - ${scaled}` : ` + ${scaled}`;
-        })
-        .join('');
+      return sumText(e, renderText, () => ' ', '(', ')');
   }
 }
 
@@ -261,14 +506,17 @@ function atomText(e: IExpr): string {
   return e.kind === 'sum' || (e.kind === 'num' && e.value < 0) ? `(${renderText(e)})` : renderText(e);
 }
 
+/** Between a coefficient and what follows: \\cdot before a digit or the ones vector (2 · 1, not 21). */
+function latexSep(body: string): string {
+  return /^(\{?\\mathbf\{1\}|\{?[0-9])/.test(body) ? ' \\cdot ' : ' ';
+}
+
 function renderLatexOnce(e: IExpr): string {
   switch (e.kind) {
     case 'num':
       return String(e.value);
-    case 'tensor': {
-      if (e.indices.length === 0) return e.latex;
-      return `{${e.latex}}${indexLatex(e.indices)}`;
-    }
+    case 'tensor':
+      return e.indices.length === 0 ? e.latex : `{${e.latex}}${indexLatex(e.indices)}`;
     case 'fn':
       return `${e.latex}\\left(${renderLatex(e.arg)}\\right)`;
     case 'pow': {
@@ -276,28 +524,10 @@ function renderLatexOnce(e: IExpr): string {
       return `\\left(${renderLatex(e.base)}\\right)^{${exp}}`;
     }
     case 'prod':
-      return e.factors.map((f) => (f.kind === 'sum' ? `\\left(${renderLatex(f)}\\right)` : renderLatex(f))).join(' ');
+      return e.factors
+        .map((f) => (f.kind === 'sum' ? `\\left(${renderLatex(f)}\\right)` : renderLatex(f)))
+        .reduce((acc, s, k) => (k === 0 ? s : `${acc}${e.factors[k - 1]!.kind === 'num' ? latexSep(s) : ' '}${s}`), '');
     case 'sum':
-      return readingOrder(e.terms)
-        .map((t, i) => {
-          const body = t.e.kind === 'sum' ? `\\left(${renderLatex(t.e)}\\right)` : renderLatex(t.e);
-          const mag = Math.abs(t.coef);
-          const scaled = mag === 1 ? body : `${mag} ${body}`;
-          if (i === 0) return t.coef < 0 ? `-${scaled}` : scaled;
-          return t.coef < 0 ? ` - ${scaled}` : ` + ${scaled}`;
-        })
-        .join('');
+      return sumText(e, renderLatex, latexSep, '\\left(', '\\right)');
   }
-}
-
-export interface IndexForm {
-  readonly text: string;
-  readonly latex: string;
-}
-
-/** Index notation of a node; its free indices are i, j, k, … in axis order. */
-export function toIndex(n: Node): IndexForm {
-  const namer = new Namer();
-  const e = build(n, n.shape.map((_, k) => freeIndexName(k)), namer);
-  return { text: renderText(e), latex: renderLatex(e) };
 }

@@ -42,6 +42,8 @@ export function toLatex(a: Ast): string {
       return `${supBase(a.arg)}^\\top`;
     case 'call':
       return callLatex(a.fn, a.args);
+    case 'where':
+      return whereLatex(toLatex(a.body), a.bindings.map((b) => [latexName(b.name), toLatex(b.value)]));
     case 'binary': {
       switch (a.op) {
         case '+':
@@ -67,6 +69,13 @@ export function toLatex(a: Ast): string {
       }
     }
   }
+}
+
+/** The result, then one aligned line per temporary: `where t_1 = …`. */
+export function whereLatex(body: string, temps: readonly (readonly [string, string])[]): string {
+  if (temps.length === 0) return body;
+  const lines = temps.map(([n, v], k) => `${k === 0 ? '\\text{where}\\quad ' : ''}${n} &= ${v}`);
+  return `\\begin{aligned} & ${body} \\\\ ${lines.join(' \\\\ ')} \\end{aligned}`;
 }
 
 function numLatex(v: number): string {
@@ -99,6 +108,10 @@ function callLatex(fn: string, args: readonly Ast[]): string {
   const x = args[0]!;
   const inner = toLatex(x);
   switch (fn) {
+    case 'eye':
+      return '\\mathbf{I}';
+    case 'kron':
+      return `${sub(x, PREC.product + 1)} \\otimes ${sub(args[1]!, PREC.product + 1)}`;
     case 'norm2':
       return `\\left\\lVert ${inner} \\right\\rVert_2`;
     case 'norm1':

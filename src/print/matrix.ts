@@ -1,166 +1,29 @@
 /**
  * Index IR → matrix notation, as an AST of the input language (so every printed form parses back).
  *
- * A product is a graph: matrices are edges between their two labels, vectors end a path, and a
- * label shared by more than two factors is resolved by Hadamard products (v.*w, M.*N) or by a
- * diag(v) inserted into the path. Paths then read off as chains (u'*A*B*v, A*B', tr(A*B)), two
- * free ends as an outer product u*v'. Whatever does not fit these patterns has no matrix form: the
- * printer returns undefined and the caller shows index notation instead.
+ * One small form per node kind; products go through the graph passes of graph.ts, merges (vec,
+ * kron) through kron.ts. A node's form refers to its non-trivial children by reference (a name
+ * `#id` that no input can contain), so that each node is printed once and the references show
+ * which nodes a form uses how often: present.ts turns the nodes used more than once into named
+ * temporaries and expands the others (materialize). Where a node has no matrix form the printer
+ * returns undefined and the caller shows index notation instead.
  */
 import type { Ast } from '../syntax/ast.js';
-import { type Node, type NodeOf, isSymmetric } from '../ir/node.js';
-import { bin, call, name, negate, num, tr } from './build.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, isSymmetric, makeAdd, makeMul, splitCoef, transpose as transposeNode } from '../ir/node.js';
+import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
+import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
+import { flatFactors, productForm } from './graph.js';
+import { type Kind, type MExpr, KIND_OF_RANK, keepTyping, mexpr, powerOf, setTarget, setTranspose, transposed } from './mexpr.js';
+import { mergeForm } from './kron.js';
+import { normalize } from './normalize.js';
 
-export type Kind = 'scalar' | 'vector' | 'matrix';
+const REF = '#';
 
-export interface MExpr {
-  readonly ast: Ast;
-  readonly kind: Kind;
-  /** Equal to its own transpose (so no ' is printed for it). */
-  readonly symmetric: boolean;
-}
-
-const KIND: readonly Kind[] = ['scalar', 'vector', 'matrix'];
-
-function expr(ast: Ast, kind: Kind, symmetric = false): MExpr {
-  return { ast, kind, symmetric: symmetric || kind === 'scalar' };
-}
-
-/** The transpose of a matrix expression (vectors and symmetric matrices unchanged). */
-function transposed(e: MExpr): MExpr {
-  if (e.kind !== 'matrix' || e.symmetric) return e;
-  return expr(tr(e.ast), 'matrix');
-}
-
-function product(items: Ast[]): Ast {
-  return items.reduce((acc, a) => bin('*', acc, a));
-}
-
-/** s*(A*B) printed as s*A*B: a scalar moves into the leftmost factor of a product or quotient. */
-function scalarTimes(s: Ast, a: Ast): Ast {
-  if (a.kind === 'binary' && (a.op === '*' || a.op === '/' || a.op === '.*' || a.op === './'))
-    return bin(a.op, scalarTimes(s, a.left), a.right);
-  if (a.kind === 'neg') return negate(scalarTimes(s, a.arg));
-  return bin('*', s, a);
-}
-
-const cache = new WeakMap<Node, MExpr | null>();
-
-/** The matrix form of a node of rank ≤ 2 (vectors as columns), or undefined if it has none. */
-export function toMatrix(n: Node): MExpr | undefined {
-  const hit = cache.get(n);
-  if (hit !== undefined) return hit ?? undefined;
-  const r = n.shape.length <= 2 ? build(n) : undefined;
-  cache.set(n, r ?? null);
-  return r;
-}
-
-function build(n: Node): MExpr | undefined {
-  const kind = KIND[n.shape.length]!;
-  const sym = n.shape.length === 2 && isSymmetric(n);
-  switch (n.kind) {
-    case 'var':
-      return expr(name(n.name), kind, sym);
-    case 'const':
-      if (kind === 'scalar') return expr(num(n.value), kind);
-      return expr(call(kind, num(n.value)), kind, sym);
-    case 'delta':
-      return expr(name('eye'), 'matrix', true);
-    case 'add':
-      return addForm(n, kind, sym);
-    case 'mul':
-      return mulForm(n);
-    case 'elem': {
-      const a = toMatrix(n.arg);
-      return a && expr(call(n.fn, a.ast), kind, sym);
-    }
-    case 'pow':
-      return powForm(n, kind, sym);
-    case 'powv': {
-      const b = toMatrix(n.base);
-      const e = toMatrix(n.exponent);
-      return b && e && expr(bin(kind === 'scalar' ? '^' : '.^', b.ast, e.ast), kind, sym);
-    }
-    case 'inv':
-    case 'adj': {
-      const a = toMatrix(n.arg);
-      return a && expr(call(n.kind, a.ast), 'matrix', sym);
-    }
-    case 'det':
-    case 'logdet': {
-      const a = toMatrix(n.arg);
-      return a && expr(call(n.kind, a.ast), 'scalar');
-    }
-    case 'mpow':
-      return matPowForm(n, sym);
-  }
-}
-
-/** A^k; P(A, k; E) with one matrix direction as dpow(A, k, E); with batch axes or more directions none. */
-function matPowForm(n: NodeOf<'mpow'>, sym: boolean): MExpr | undefined {
-  const a = toMatrix(n.base);
-  if (!a) return undefined;
-  if (n.dirs.length === 0) return expr(bin('^', a.ast, num(n.exp)), 'matrix', sym);
-  const e = n.dirs.length === 1 && n.dirs[0]!.shape.length === 2 ? toMatrix(n.dirs[0]!) : undefined;
-  return e && expr(call('dpow', a.ast, num(n.exp), e.ast), 'matrix', sym);
-}
-
-/** A term c·T as an AST: 2*A, -x, c*vector(1) → vector(c). */
-function scaled(c: number, e: MExpr, node: Node): Ast {
-  if (node.kind === 'const' && node.value === 1 && e.kind !== 'scalar') return call(e.kind, num(c));
-  if (c === 1) return e.ast;
-  if (c === -1) return negate(e.ast);
-  if (e.ast.kind === 'num') return num(c * e.ast.value);
-  return scalarTimes(num(c), e.ast);
-}
-
-function addForm(n: NodeOf<'add'>, kind: Kind, sym: boolean): MExpr | undefined {
-  const parts: { c: number; e: MExpr; node: Node }[] = [];
-  for (const t of n.terms) {
-    const e = toMatrix(t.node);
-    if (!e) return undefined;
-    parts.push({ c: t.coef, e, node: t.node });
-  }
-  // Terms sharing a coefficient magnitude are grouped: 0.5*A + 0.5*A' → 0.5*(A + A').
-  const groups = new Map<number, typeof parts>();
-  for (const p of parts) groups.set(Math.abs(p.c), [...(groups.get(Math.abs(p.c)) ?? []), p]);
-  const items: Signed[] = [];
-  for (const [k, g] of groups) {
-    if (k !== 1 && g.length > 1 && !g.some((p) => p.node.kind === 'const')) {
-      const sign = g.every((p) => p.c < 0) ? -1 : 1;
-      const inner = signedSum(g.map((p) => ({ sign: Math.sign(sign * p.c), ast: p.e.ast })));
-      items.push({ sign, ast: bin('*', num(k), inner) });
-    } else for (const p of g) items.push({ sign: Math.sign(p.c), ast: scaled(Math.abs(p.c), p.e, p.node) });
-  }
-  return expr(signedSum(items), kind, sym);
-}
-
-interface Signed {
-  readonly sign: number;
-  readonly ast: Ast;
-}
-
-/** Reading order of terms: alphabetical, a transposed name after the plain one (A + A'). */
-function readingKey(a: Ast): string {
-  return toText(a).replace(/'/g, '~');
-}
-
-/** Σ ±t, positive terms first (A - B rather than -B + A), each group in reading order. */
-function signedSum(items: readonly Signed[]): Ast {
-  const byKey = (xs: Signed[]): Signed[] =>
-    xs.map((x) => ({ x, k: readingKey(x.ast) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((e) => e.x);
-  const ordered = [...byKey(items.filter((p) => p.sign > 0)), ...byKey(items.filter((p) => p.sign < 0))];
-  let acc: Ast | undefined;
-  for (const p of ordered) {
-    if (!acc) acc = p.sign < 0 ? negate(p.ast) : p.ast;
-    else acc = bin(p.sign < 0 ? '-' : '+', acc, p.ast);
-  }
-  return acc!;
-}
+const FLIP_KIND: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row', row: 'vector', matrix: 'matrix' };
 
 /** Σ u∘u over all axes of u, if that is what n is. */
-function sumOfSquaresOf(n: Node): Node | undefined {
+export function sumOfSquaresOf(n: Node): Node | undefined {
   if (n.kind !== 'mul' || n.shape.length !== 0 || n.factors.length !== 2) return undefined;
   const [a, b] = n.factors as [NodeOf<'mul'>['factors'][number], NodeOf<'mul'>['factors'][number]];
   if (a.node !== b.node || a.labels.join() !== b.labels.join()) return undefined;
@@ -168,329 +31,553 @@ function sumOfSquaresOf(n: Node): Node | undefined {
   return a.node;
 }
 
-function powForm(n: NodeOf<'pow'>, kind: Kind, sym: boolean): MExpr | undefined {
-  const sq = sumOfSquaresOf(n.base);
-  if (sq && sq.shape.length <= 2) {
-    const u = toMatrix(sq);
-    if (!u) return undefined;
-    const norm = call('norm2', u.ast);
-    const p = 2 * n.exp;
-    return expr(p === 1 ? norm : bin('^', norm, num(p)), 'scalar');
-  }
-  const b = toMatrix(n.base);
-  if (!b) return undefined;
-  if (n.exp === 0.5) return expr(call('sqrt', b.ast), kind, sym);
-  return expr(bin(kind === 'scalar' ? '^' : '.^', b.ast, num(n.exp)), kind, sym);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Products
-
-interface Piece {
-  e: MExpr;
-  labels: number[];
-  /** The IR node, when the piece is one factor (used to print negative powers as division). */
-  node: Node | undefined;
-}
-
-function isNegPow(n: Node | undefined): n is NodeOf<'pow'> {
-  return n !== undefined && n.kind === 'pow' && n.exp < 0;
-}
-
-/** What a negative power divides by: s^-2 → s^2, x.^-1 → x, (Σ u∘u)^-1.5 → norm2(u)^3. */
-function divisorOf(p: NodeOf<'pow'>, kind: Kind): Ast | undefined {
-  const sq = sumOfSquaresOf(p.base);
-  const inner = toMatrix(sq ?? p.base);
-  if (!inner) return undefined;
-  const base = sq ? call('norm2', inner.ast) : inner.ast;
-  const e = sq ? -2 * p.exp : -p.exp;
-  return e === 1 ? base : bin(kind === 'scalar' ? '^' : '.^', base, num(e));
-}
-
-/** Element-wise product of same-kind pieces, negative powers as division: y.*e./s.^2. */
-function hadamardOf(ps: Piece[], kind: Kind): MExpr | undefined {
-  const numer: Ast[] = [];
-  const denom: Ast[] = [];
-  for (const p of ps) {
-    if (isNegPow(p.node)) {
-      const d = divisorOf(p.node, kind);
-      if (!d) return undefined;
-      denom.push(d);
-    } else numer.push(p.e.ast);
-  }
-  const mulOp = kind === 'scalar' ? '*' : '.*';
-  const divOp = kind === 'scalar' ? '/' : './';
-  let acc: Ast = numer.length > 0 ? numer.reduce((a, b) => bin(mulOp, a, b)) : kind === 'scalar' ? num(1) : call(kind, num(1));
-  for (const d of denom) acc = bin(divOp, acc, d);
-  return expr(acc, kind, ps.every((p) => p.e.symmetric));
-}
-
-function mulForm(n: NodeOf<'mul'>): MExpr | undefined {
-  const rank = n.shape.length;
-  // Σ M∘M over both axes of a matrix: norm2(M)^2 reads better than sum(M.*M).
-  const sq = sumOfSquaresOf(n);
-  if (sq && sq.shape.length === 2) {
-    const m = toMatrix(sq);
-    return m && expr(bin('^', call('norm2', m.ast), num(2)), 'scalar');
-  }
-
-  let nextLabel = n.nlabels;
-  const pieces: Piece[] = [];
-  for (const f of n.factors) {
-    const e = toMatrix(f.node);
-    if (!e) return undefined;
-    pieces.push({ e, labels: [...f.labels], node: f.node });
-  }
-  const uses = (l: number): Piece[] => pieces.filter((p) => p.labels.includes(l));
-  const slotCount = (l: number): number => pieces.reduce((s, p) => s + p.labels.filter((x) => x === l).length, 0) + (l < rank ? 1 : 0);
-  const remove = (p: Piece): void => {
-    pieces.splice(pieces.indexOf(p), 1);
-  };
-
-  // Diagonals first: A_aa is diag(A) (or tr(A) when a is used nowhere else).
-  for (const p of [...pieces]) {
-    if (p.labels.length === 2 && p.labels[0] === p.labels[1]) {
-      const a = p.labels[0]!;
-      const alone = a >= rank && uses(a).length === 1;
-      p.e = alone ? expr(call('tr', p.e.ast), 'scalar') : expr(call('diag', p.e.ast), 'vector');
-      p.labels = alone ? [] : [a];
-      p.node = undefined;
-    }
-  }
-
-  for (let guard = 0; guard < 4 * (pieces.length + 4); guard++) {
-    if (!step()) break;
-  }
-
-  function pathToVector(m: Piece, from: number): Piece[] | undefined {
-    const path: Piece[] = [m];
-    let cur = m.labels[0] === from ? m.labels[1]! : m.labels[0]!;
-    for (;;) {
-      if (cur < rank || slotCount(cur) !== 2) return undefined;
-      const last = path[path.length - 1]!;
-      const q = pieces.find((p) => p !== last && p.labels.includes(cur));
-      if (!q || path.includes(q)) return undefined;
-      path.push(q);
-      if (q.e.kind === 'vector') return path;
-      cur = q.labels[0] === cur ? q.labels[1]! : q.labels[0]!;
-    }
-  }
-
-  function step(): boolean {
-    // δ_ab next to a vector v_a is diag(v)_ab.
-    for (const d of pieces) {
-      if (d.node?.kind !== 'delta') continue;
-      const v = pieces.find((p) => p !== d && p.e.kind === 'vector' && (p.labels[0] === d.labels[0] || p.labels[0] === d.labels[1]));
-      if (!v) continue;
-      const a = v.labels[0]!;
-      if (slotCount(a) !== 3) continue;
-      remove(v);
-      d.e = expr(call('diag', v.e.ast), 'matrix', true);
-      d.node = undefined;
+/** Forms too small to name or to print as a reference: x, 2, x', vector(1), eye, -x. */
+function isSmall(a: Ast): boolean {
+  switch (a.kind) {
+    case 'num':
+    case 'name':
       return true;
-    }
-    // A summed label in one slot only: a sum over it.
-    for (const p of pieces) {
-      for (let s = 0; s < p.labels.length; s++) {
-        const l = p.labels[s]!;
-        if (l < rank || slotCount(l) !== 1) continue;
-        if (p.e.kind === 'vector') {
-          const isAbs = p.node?.kind === 'elem' && p.node.fn === 'abs';
-          p.e = isAbs ? expr(call('norm1', toMatrix((p.node as NodeOf<'elem'>).arg)!.ast), 'scalar') : expr(call('sum', p.e.ast), 'scalar');
-          p.labels = [];
-        } else {
-          const other = p.labels[1 - s]!;
-          if (other >= rank && slotCount(other) === 1) {
-            p.e = expr(call('sum', p.e.ast), 'scalar');
-            p.labels = [];
-          } else {
-            // Σ_a M_ab = (M'*1)_b ; Σ_b M_ab = (M*1)_a
-            const m = s === 0 ? transposed(p.e) : p.e;
-            p.e = expr(bin('*', m.ast, call('vector', num(1))), 'vector');
-            p.labels = [other];
-          }
-        }
-        p.node = undefined;
-        return true;
-      }
-    }
-    // Two matrices on the same two labels: a Hadamard product.
-    for (const p of pieces) {
-      if (p.labels.length !== 2) continue;
-      const q = pieces.find((o) => o !== p && o.labels.length === 2 && o.labels.includes(p.labels[0]!) && o.labels.includes(p.labels[1]!));
-      if (!q) continue;
-      const qe = q.labels[0] === p.labels[0] ? q.e : transposed(q.e);
-      const h = hadamardOf([p, { ...q, e: qe, node: q.labels[0] === p.labels[0] ? q.node : undefined }], 'matrix');
-      if (!h) return false;
-      remove(q);
-      p.e = h;
-      p.node = undefined;
-      return true;
-    }
-    // A label in more than two places (counting the output): Hadamard products of the vectors on
-    // it, or a diag(v) put into the path.
-    for (let l = 0; l < nextLabel; l++) {
-      const count = slotCount(l);
-      if (count < 3) continue;
-      const on = uses(l);
-      const vecs = on.filter((p) => p.e.kind === 'vector');
-      if (vecs.length >= 2) {
-        const h = hadamardOf(vecs, 'vector');
-        if (!h) return false;
-        for (const v of vecs.slice(1)) remove(v);
-        vecs[0]!.e = h;
-        vecs[0]!.node = undefined;
-        return true;
-      }
-      if (vecs.length === 1) {
-        const mats = on.filter((p) => p.e.kind === 'matrix');
-        if (mats.length === 0) return false;
-        // A matrix path from l that ends in a vector is a vector on l: y.*(X*w) rather than diag(y)*X*w.
-        for (const m of mats) {
-          const path = pathToVector(m, l);
-          if (!path) continue;
-          const items: Ast[] = [];
-          let cur = l;
-          for (const q of path) {
-            if (q.e.kind === 'vector') items.push(q.e.ast);
-            else {
-              const s = q.labels.indexOf(cur);
-              items.push((s === 0 ? q.e : transposed(q.e)).ast);
-              cur = q.labels[1 - s]!;
-            }
-          }
-          for (const q of path) remove(q);
-          pieces.push({ e: expr(product(items), 'vector'), labels: [l], node: undefined });
-          return true;
-        }
-        const v = vecs[0]!;
-        const fresh = nextLabel++;
-        const m = mats[0]!;
-        m.labels = m.labels.map((x) => (x === l ? fresh : x));
-        v.e = expr(call('diag', v.e.ast), 'matrix', true);
-        v.labels = [l, fresh];
-        v.node = undefined;
-        return true;
-      }
+    case 'transpose':
+    case 'neg':
+      return a.arg.kind === 'name' || a.arg.kind === 'num';
+    case 'call':
+      return a.args.every((x) => x.kind === 'num');
+    default:
       return false;
-    }
-    return false;
+  }
+}
+
+/** The matrix notation of one node on its own (no temporaries), or undefined where it has none. */
+export function matrixText(n: Node, vars: readonly VarNode[] = []): string | undefined {
+  const p = new MatrixPrinter({ vars });
+  const f = p.form(n);
+  return f && toText(p.materialize(f.ast));
+}
+
+export interface MatrixContext {
+  /** Variables whose axes name sizes: rows(B), cols(B), len(x). */
+  readonly vars: readonly VarNode[];
+}
+
+/** A reference: a node, read as it is or transposed. */
+interface Ref {
+  readonly node: Node;
+  readonly transposed: boolean;
+}
+
+export class MatrixPrinter implements Forms {
+  private readonly forms = new Map<Node, MExpr | null>();
+  private readonly building = new Set<Node>();
+  private readonly transposedForms = new Map<Node, MExpr>();
+  private readonly refs = new Map<Node, MExpr>();
+  private readonly refsT = new Map<Node, MExpr>();
+  private readonly byRef = new Map<string, Ref>();
+  /** Products printed as the sum they distribute into (see distributed). */
+  private readonly spread = new Map<Node, Node>();
+
+  constructor(private readonly ctx: MatrixContext) {}
+
+  /** The form of n, with its non-trivial children as references (undefined: no matrix form). */
+  form(n: Node): MExpr | undefined {
+    const hit = this.forms.get(n);
+    if (hit !== undefined) return hit ?? undefined;
+    this.building.add(n);
+    const r = n.shape.length <= 2 ? this.build(n) : undefined;
+    this.building.delete(n);
+    this.forms.set(n, r ?? null);
+    return r;
   }
 
-  // Every label is now in at most two places: read off chains.
-  for (let l = 0; l < nextLabel; l++) if (slotCount(l) > 2) return undefined;
-  const scalars: Piece[] = pieces.filter((p) => p.labels.length === 0);
-  const rest = pieces.filter((p) => p.labels.length > 0);
-  const used = new Set<Piece>();
-  const other = (p: Piece, l: number): Piece | undefined => rest.find((q) => q !== p && !used.has(q) && q.labels.includes(l));
-
-  interface Chain {
-    items: MExpr[];
-    start: number | undefined; // free label at the start (row), if any
-    end: number | undefined; // free label at the end (column), if any
-    closedStart: boolean; // starts with a vector (as a row)
-    closedEnd: boolean; // ends with a vector
+  /** The transpose of n's form (pushed into its products), with references inside. */
+  private transposedForm(n: Node): MExpr {
+    let t = this.transposedForms.get(n);
+    if (!t) this.transposedForms.set(n, (t = transposed(this.form(n)!)));
+    return t;
   }
 
-  const walk = (first: Piece, entry: number | undefined): Chain => {
-    const items: MExpr[] = [];
-    let closedStart = false;
-    let start: number | undefined;
-    let cur: number;
-    used.add(first);
-    if (first.e.kind === 'vector') {
-      closedStart = true;
-      items.push(first.e);
-      cur = first.labels[0]!;
-    } else {
-      start = entry;
-      const s = first.labels.indexOf(entry!);
-      items.push(s === 0 ? first.e : transposed(first.e));
-      cur = first.labels[1 - s]!;
-    }
-    for (;;) {
-      const q = other(first, cur);
-      if (!q || used.has(q)) {
-        if (closedStart && items.length === 1 && cur < rank) return { items, start: undefined, end: cur, closedStart, closedEnd: false };
-        return { items, start, end: cur, closedStart, closedEnd: false };
+  sub(n: Node): MExpr | undefined {
+    const hit = this.refs.get(n);
+    if (hit) return hit;
+    const f = this.form(n);
+    if (!f) return undefined;
+    if (isSmall(f.ast)) return f;
+    const r = mexpr(name(`${REF}${n.id}`), f.kind, f.symmetric);
+    this.refs.set(n, r);
+    this.byRef.set(`${REF}${n.id}`, { node: n, transposed: false });
+    setTranspose(r, () => this.subTransposed(n));
+    setTarget(r, () => this.form(n));
+    return r;
+  }
+
+  /** A reference to n read transposed: t1' where n is the temporary t1, else n's form transposed. */
+  private subTransposed(n: Node): MExpr {
+    const hit = this.refsT.get(n);
+    if (hit) return hit;
+    const plain = this.sub(n)!;
+    const r = mexpr(name(`${REF}t${n.id}`), FLIP_KIND[plain.kind], plain.symmetric);
+    this.refsT.set(n, r);
+    this.byRef.set(`${REF}t${n.id}`, { node: n, transposed: true });
+    setTranspose(r, () => plain);
+    setTarget(r, () => this.transposedForm(n));
+    return r;
+  }
+
+  part(factors: readonly Factor[], axes: readonly number[]): MExpr | undefined {
+    // The same part (same factors, labels renamed in order of appearance) is made once.
+    const seen = new Map<number, number>(axes.map((l, i) => [l, i]));
+    const memoKey = `${axes.length}|${factors.map((f) => `${f.node.id}:${f.labels.map((l) => seen.get(l) ?? (seen.set(l, seen.size), seen.size - 1)).join('.')}`).join(',')}`;
+    if (this.parts.has(memoKey)) return this.parts.get(memoKey);
+    const r = this.makePart(factors, axes);
+    this.parts.set(memoKey, r);
+    return r;
+  }
+
+  private readonly parts = new Map<string, MExpr | undefined>();
+
+  private makePart(factors: readonly Factor[], axes: readonly number[]): MExpr | undefined {
+    const map = new Map<number, number>(axes.map((l, i) => [l, i]));
+    let next = axes.length;
+    const relabel = (l: number): number => {
+      let m = map.get(l);
+      if (m === undefined) map.set(l, (m = next++));
+      return m;
+    };
+    const node = makeMul(
+      factors.map((f) => ({ node: f.node, labels: f.labels.map(relabel) })),
+      axes.length,
+    );
+    if (this.building.has(node)) return undefined;
+    // A matrix part and its transpose are one node (the one first in canonical order), read either way.
+    if (axes.length === 2) {
+      const t = transposeNode(node);
+      if (compareNodes(t, node) < 0 && !this.building.has(t)) {
+        const r = this.sub(t);
+        return r && transposed(r);
       }
-      used.add(q);
-      if (q.e.kind === 'vector') {
-        items.push(q.e);
-        return { items, start, end: undefined, closedStart, closedEnd: true };
+    }
+    return this.sub(node);
+  }
+
+  /** The node behind a reference name, if the name is one. */
+  private refOf(a: Ast): Ref | undefined {
+    return a.kind === 'name' ? this.byRef.get(a.name) : undefined;
+  }
+
+  /** The nodes a form refers to, once per occurrence. */
+  references(a: Ast): Node[] {
+    const out: Node[] = [];
+    const walk = (x: Ast): void => {
+      const r = this.refOf(x);
+      if (r) out.push(r.node);
+      else for (const c of childrenOf(x)) walk(c);
+    };
+    walk(a);
+    return out;
+  }
+
+  /** The form a reference stands for (with references inside). */
+  private target(r: Ref): Ast {
+    return r.transposed ? this.transposedForm(r.node).ast : this.form(r.node)!.ast;
+  }
+
+  /**
+   * The form with references replaced: by the name of a temporary where `names` has one (t1, or
+   * t1' for the transposed reference), else by the referred form, recursively; then normalized.
+   */
+  materialize(a: Ast, names: ReadonlyMap<Node, string> = new Map()): Ast {
+    const memo = new Map<string, Ast>();
+    const expand = (x: Ast): Ast => {
+      const r = this.refOf(x);
+      if (!r) return mapChildren(x, expand);
+      const t = names.get(r.node);
+      if (t !== undefined) {
+        // A temporary's name has its form's kind (so that products around it still re-associate).
+        const plain = mexpr(name(t), this.form(r.node)!.kind);
+        return r.transposed ? transposed(plain).ast : plain.ast;
       }
-      const s = q.labels.indexOf(cur);
-      items.push(s === 0 ? q.e : transposed(q.e));
-      cur = q.labels[1 - s]!;
-      first = q;
-    }
-  };
-
-  const chains: Chain[] = [];
-  // Start from free labels and from vectors, then close the cycles that remain (traces).
-  for (let l = 0; l < rank; l++) {
-    const p = rest.find((q) => q.labels.includes(l));
-    if (!p || used.has(p)) continue;
-    if (p.e.kind === 'vector') chains.push(walk(p, undefined));
-    else chains.push(walk(p, l));
-  }
-  for (const p of rest) if (!used.has(p) && p.e.kind === 'vector') chains.push(walk(p, undefined));
-  for (const p of rest) {
-    if (used.has(p)) continue;
-    const cycle = walk(p, p.labels[0]);
-    scalars.push({ e: expr(call('tr', chainAst(cycle.items, false, false)), 'scalar'), labels: [], node: undefined });
+      const key = (x as Ast & { kind: 'name' }).name;
+      let e = memo.get(key);
+      if (!e) memo.set(key, (e = expand(this.target(r))));
+      return e;
+    };
+    return normalize(expand(a));
   }
 
-  const scalarParts: Ast[] = [];
-  const denominators: Ast[] = [];
-  for (const s of scalars) {
-    if (isNegPow(s.node)) {
-      const d = divisorOf(s.node, 'scalar');
-      if (!d) return undefined;
-      denominators.push(d);
-    } else scalarParts.push(s.e.ast);
+  /**
+   * The text of a node's form with every reference spelled out, up to the association of products
+   * (a*(b*c) and (a*b)*c read alike): the reading order of terms, the sizes of temporaries, and how
+   * terms that print alike are recognised. Built from the texts of the parts, each made once.
+   */
+  textOf(n: Node): string {
+    return this.key(this.form(n)!.ast, undefined).text;
   }
-  let main: MExpr | undefined;
-  const vectorsByLabel = new Map<number, Ast>();
-  for (const c of chains) {
-    if (c.closedStart && c.closedEnd) {
-      scalarParts.push(chainAst(c.items, true, true));
-      continue;
-    }
-    if (rank === 0) return undefined;
-    if (c.closedStart || c.closedEnd) {
-      // One free end: a column vector for that label.
-      const free = c.closedStart ? c.end! : c.start!;
-      const items = c.closedStart ? [...c.items].reverse().map(transposed) : c.items;
-      vectorsByLabel.set(free, chainAst(items, false, false));
-      continue;
-    }
-    // Two free ends: a matrix with rows c.start and columns c.end.
-    if (c.start === undefined || c.end === undefined) return undefined;
-    const m = chainAst(c.items, false, false);
-    if (rank !== 2) return undefined;
-    main = c.start === 0 ? expr(m, 'matrix') : transposed(expr(m, 'matrix'));
-  }
-  if (rank === 1) {
-    const v = vectorsByLabel.get(0);
-    if (!v || vectorsByLabel.size !== 1 || main) return undefined;
-    main = expr(v, 'vector');
-  } else if (rank === 2 && !main) {
-    const u = vectorsByLabel.get(0);
-    const v = vectorsByLabel.get(1);
-    if (!u || !v) return undefined;
-    main = expr(bin('*', u, tr(v)), 'matrix');
-  }
-  let acc: Ast | undefined;
-  for (const s of scalarParts) acc = acc ? bin('*', acc, s) : s;
-  if (main) acc = acc ? scalarTimes(acc, main.ast) : main.ast;
-  if (!acc) acc = num(1);
-  for (const d of denominators) acc = bin('/', acc, d);
-  return expr(acc, KIND[rank]!, rank === 2 && isSymmetric(n));
 
-  /** A chain as a product; a leading vector is transposed into a row. */
-  function chainAst(items: MExpr[], closedStart: boolean, _closedEnd: boolean): Ast {
-    const asts = items.map((e, i) => (i === 0 && closedStart ? tr(e.ast) : e.ast));
-    return product(asts);
+  /** The length of a node's text where the nodes in `named` are names (two characters). */
+  lengthWith(n: Node, named: ReadonlySet<Node>): number {
+    return this.key(this.form(n)!.ast, named).text.length;
+  }
+
+  private readonly keyMemos = new WeakMap<object, Map<string, Key>>();
+  private readonly plainKeys = new Map<string, Key>();
+
+  private key(a: Ast, named: ReadonlySet<Node> | undefined): Key {
+    let memo = this.plainKeys;
+    if (named) {
+      memo = this.keyMemos.get(named) ?? new Map();
+      this.keyMemos.set(named, memo);
+    }
+    const walk = (x: Ast): Key => {
+      const r = this.refOf(x);
+      if (r) {
+        if (named?.has(r.node)) return { text: r.transposed ? "t9'" : 't9', shape: 'atom' };
+        const name = (x as Ast & { kind: 'name' }).name;
+        let k = memo.get(name);
+        if (!k) memo.set(name, (k = walk(this.target(r))));
+        return k;
+      }
+      return keyOf(x, walk);
+    };
+    return walk(a);
+  }
+
+  readingKey(e: MExpr): string {
+    return this.key(e.ast, undefined).text;
+  }
+
+  primes(e: MExpr): number {
+    return this.readingKey(e).split("'").length - 1;
+  }
+
+  /**
+   * The nodes named in `names` that a form uses, looking through the references that are spelled
+   * out (a temporary inside a part that is not itself named is still used).
+   */
+  namedUses(a: Ast, names: ReadonlyMap<Node, string>): Node[] {
+    const out: Node[] = [];
+    const seen = new Set<Node>();
+    const walk = (x: Ast): void => {
+      const r = this.refOf(x);
+      if (!r) {
+        for (const c of childrenOf(x)) walk(c);
+        return;
+      }
+      if (names.has(r.node)) out.push(r.node);
+      else if (!seen.has(r.node)) {
+        seen.add(r.node);
+        walk(this.form(r.node)!.ast);
+      }
+    };
+    walk(a);
+    return out;
+  }
+
+  /** A size tied to a variable (rows(B), cols(B), len(x)), or undefined where no variable has it. */
+  sizeTied(d: Dim): Ast | undefined {
+    const e = this.size(d);
+    return e.ast.kind === 'call' && e.ast.fn !== 'sum' ? e.ast : undefined;
+  }
+
+  size(d: Dim): MExpr {
+    for (const v of this.ctx.vars) {
+      const axis = v.shape.indexOf(d);
+      if (axis < 0) continue;
+      const fn = v.shape.length === 1 ? 'len' : axis === 0 ? 'rows' : 'cols';
+      return mexpr(call(fn, name(v.name)), 'scalar');
+    }
+    return mexpr(call('sum', call('vector', num(1))), 'scalar');
+  }
+
+  divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined {
+    const sq = sumOfSquaresOf(p.base);
+    const inner = this.sub(sq ?? p.base);
+    if (!inner) return undefined;
+    const base = sq ? call('norm2', inner.ast) : inner.ast;
+    const e = sq ? -2 * p.exp : -p.exp;
+    return mexpr(e === 1 ? base : bin(kind === 'scalar' || sq ? '^' : '.^', base, num(e)), sq ? 'scalar' : kind);
+  }
+
+  private build(n: Node): MExpr | undefined {
+    const kind = KIND_OF_RANK[n.shape.length]!;
+    const sym = n.shape.length === 2 && isSymmetric(n);
+    switch (n.kind) {
+      case 'var':
+        return mexpr(name(n.name), kind, sym);
+      case 'const':
+        if (kind === 'scalar') return mexpr(num(n.value), kind);
+        return sized(mexpr(call(kind, num(n.value)), kind, sym), n.shape);
+      case 'delta':
+        return sized(mexpr(name('eye'), 'matrix', true), n.shape);
+      case 'add':
+        return this.sum(n, kind, sym);
+      case 'mul': {
+        // Σ M∘M over both axes of a matrix: norm2(M)^2 reads better than tr(M'*M).
+        const sq = sumOfSquaresOf(n);
+        if (sq && sq.shape.length === 2) {
+          const m = this.sub(sq);
+          return m && mexpr(bin('^', call('norm2', m.ast), num(2)), 'scalar');
+        }
+        return productForm(n, this, sym) ?? this.distributed(n);
+      }
+      case 'elem': {
+        const a = this.sub(n.arg);
+        return a && mexpr(call(n.fn, a.ast), kind, sym);
+      }
+      case 'pow':
+        return this.power(n, kind, sym);
+      case 'powv': {
+        const b = this.sub(n.base);
+        const e = this.sub(n.exponent);
+        return b && e && mexpr(bin(kind === 'scalar' ? '^' : '.^', b.ast, e.ast), kind, sym);
+      }
+      case 'inv':
+      case 'adj': {
+        const a = this.sub(n.arg);
+        return a && mexpr(call(n.kind, a.ast), 'matrix', sym);
+      }
+      case 'det':
+      case 'logdet': {
+        const a = this.sub(n.arg);
+        return a && mexpr(call(n.kind, a.ast), 'scalar');
+      }
+      case 'merge':
+        return mergeForm(n, this, sym);
+      case 'mpow':
+        return this.matPower(n, sym);
+    }
+  }
+
+  /** A^k; P(A, k; E) with one matrix direction as dpow(A, k, E); with batch axes or more directions none. */
+  private matPower(n: NodeOf<'mpow'>, sym: boolean): MExpr | undefined {
+    const a = this.sub(n.base);
+    if (!a) return undefined;
+    if (n.dirs.length === 0) return mexpr(bin('^', a.ast, num(n.exp)), 'matrix', sym);
+    const e = n.dirs.length === 1 && n.dirs[0]!.shape.length === 2 ? this.sub(n.dirs[0]!) : undefined;
+    return e && mexpr(call('dpow', a.ast, num(n.exp), e.ast), 'matrix', sym);
+  }
+
+  /**
+   * A product with a sum factor that has no matrix form of its own (a sum of 4-index derivative
+   * terms contracted with inv(M)) as the sum of the products with each term: Σ_t c_t (… T_t …).
+   */
+  private distributed(n: NodeOf<'mul'>): MExpr | undefined {
+    // Nested products kept whole by the IR count as their factors here.
+    const factors = flatFactors(n, this);
+    const k = factors.findIndex((f) => f.node.kind === 'add' && (f.node.shape.length > 2 || !this.form(f.node)));
+    if (k < 0) return undefined;
+    const sum = factors[k]!.node as NodeOf<'add'>;
+    const terms = sum.terms.map((t) => ({
+      coef: t.coef,
+      node: makeMul(factors.map((f, j) => (j === k ? { node: t.node, labels: f.labels } : f)), n.shape.length),
+    }));
+    const add = makeAdd(terms, n.shape);
+    this.spread.set(n, add);
+    return this.form(add);
+  }
+
+  /**
+   * A product with a sum factor is distributed where every term that makes reads like another term
+   * of the sum, so that they add up: (2*(A^9)'*A' + (A^10)')*A' + 9*(A^11)' = 12*(A^11)'.
+   */
+  private collectable(terms: { coef: number; node: Node }[]): { coef: number; node: Node }[] {
+    const key = (node: Node): string | undefined => {
+      const e = this.sub(node);
+      return e && this.readingKey(e);
+    };
+    const keys = terms.map((t) => key(t.node));
+    return terms.flatMap((t, i) => {
+      const n = t.node;
+      // Small products only: this is for chains such as (A^9)'*A' + (A^10)' folding into powers.
+      if (n.kind !== 'mul' || n.factors.length > 4) return [t];
+      const k = n.factors.findIndex((f) => f.node.kind === 'add');
+      if (k < 0) return [t];
+      const sum = n.factors[k]!.node as NodeOf<'add'>;
+      const spread = sum.terms.map((u) => {
+        const [c, core] = splitCoef(makeMul(n.factors.map((f, j) => (j === k ? { node: u.node, labels: f.labels } : f)), n.shape.length));
+        return { coef: t.coef * u.coef * c, node: core };
+      });
+      const others = new Set(keys.filter((_, j) => j !== i));
+      const spreadKeys = spread.map((u) => key(u.node));
+      const collects = spreadKeys.every((s) => s !== undefined && (others.has(s) || spreadKeys.filter((x) => x === s).length > 1));
+      return collects ? spread : [t];
+    });
+  }
+
+  /** The terms of a sum as printed: a term that is a distributed product is its sum's terms. */
+  private flatTerms(terms: readonly { coef: number; node: Node }[]): { coef: number; node: Node }[] {
+    return terms.flatMap((t) => {
+      // (Printing the term first tells whether it is distributed.)
+      const d = this.form(t.node) && this.spread.get(t.node);
+      if (d && d.kind === 'add') return this.flatTerms(d.terms.map((u) => ({ coef: t.coef * u.coef, node: u.node })));
+      // A term that is a transposed sum is that sum's terms transposed: (P + Q)' + R = P' + Q' + R.
+      const p = asPermutation(t.node);
+      if (!p || p.base.kind !== 'add' || p.perm.length !== 2) return [t];
+      return p.base.terms.map((u) => ({ coef: t.coef * u.coef, node: transposeNode(u.node) }));
+    });
+  }
+
+  /** Σ c_t T_t; terms sharing a coefficient magnitude are grouped: 0.5*A + 0.5*A' → 0.5*(A + A'). */
+  private sum(n: NodeOf<'add'>, kind: Kind, sym: boolean): MExpr | undefined {
+    // Terms that print alike are one term (products the IR could not identify: t2 + t2 = 2*t2),
+    // also where one prints with a number in front (3*(A^11)' + (A^11)' = 4*(A^11)').
+    const printed: { c: number; e: MExpr; node: Node; key: string; factor: number }[] = [];
+    for (const t of this.collectable(this.flatTerms(n.terms))) {
+      const e = this.sub(t.node);
+      if (!e) return undefined;
+      const k = this.key(e.ast, undefined);
+      const lead = k.shape === 'product' ? /^([0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)\*(.*)$/.exec(k.text) : null;
+      printed.push({ c: t.coef, e, node: t.node, key: lead ? lead[2]! : k.text, factor: lead ? Number(lead[1]) : 1 });
+    }
+    const parts: { c: number; e: MExpr; node: Node }[] = [];
+    const byText = new Map<string, { c: number; e: MExpr; node: Node }>();
+    // Plain terms first: a group is printed by a member without a number of its own.
+    for (const p of [...printed.filter((q) => q.factor === 1), ...printed.filter((q) => q.factor !== 1)]) {
+      const same = byText.get(p.key);
+      if (same) same.c += p.c * p.factor;
+      else {
+        const q = { c: p.c, e: p.e, node: p.node };
+        // A term with its own number starts no group (others add to it only by its full text).
+        byText.set(p.factor === 1 ? p.key : `${p.factor}*${p.key}`, q);
+        parts.push(q);
+      }
+    }
+    if (parts.every((p) => p.c === 0)) return mexpr(kind === 'scalar' ? num(0) : call(kind, num(0)), kind, sym);
+    parts.splice(0, parts.length, ...parts.filter((p) => p.c !== 0));
+    const groups = new Map<number, typeof parts>();
+    for (const p of parts) groups.set(Math.abs(p.c), [...(groups.get(Math.abs(p.c)) ?? []), p]);
+    const items: Signed[] = [];
+    for (const [k, g] of groups) {
+      if (k !== 1 && g.length > 1 && !g.some((p) => p.node.kind === 'const')) {
+        const sign = g.every((p) => p.c < 0) ? -1 : 1;
+        const inner = signedSum(g.map((p) => ({ sign: Math.sign(sign * p.c), e: p.e })), kind, false, this);
+        items.push({ sign, e: mexpr(bin('*', num(k), inner.ast), kind) });
+      } else for (const p of g) items.push({ sign: Math.sign(p.c), e: scaled(Math.abs(p.c), p.e, p.node) });
+    }
+    return signedSum(items, kind, sym, this);
+  }
+
+  private power(n: NodeOf<'pow'>, kind: Kind, sym: boolean): MExpr | undefined {
+    const sq = sumOfSquaresOf(n.base);
+    if (sq && sq.shape.length <= 2) {
+      const u = this.sub(sq);
+      if (!u) return undefined;
+      const norm = call('norm2', u.ast);
+      const p = 2 * n.exp;
+      return mexpr(p === 1 ? norm : bin('^', norm, num(p)), 'scalar');
+    }
+    const b = this.sub(n.base);
+    if (!b) return undefined;
+    if (n.exp === 0.5) return mexpr(call('sqrt', b.ast), kind, sym);
+    return mexpr(bin(kind === 'scalar' ? '^' : '.^', b.ast, num(n.exp)), kind, sym);
+  }
+}
+
+/**
+ * The sizes of constants the printer made (vector(c), matrix(c), eye), so that where the printed
+ * form alone does not fix them they can be given: vector(1, len(x)) (see sizes.ts).
+ */
+const CONSTANT_DIMS = new WeakMap<Ast, readonly Dim[]>();
+
+function sized(e: MExpr, shape: readonly Dim[]): MExpr {
+  CONSTANT_DIMS.set(e.ast, shape);
+  return e;
+}
+
+export function constantDims(a: Ast): readonly Dim[] | undefined {
+  return CONSTANT_DIMS.get(a);
+}
+
+/** A term c·T: 2*A, -x, c*vector(1) → vector(c). */
+function scaled(c: number, e: MExpr, node: Node): MExpr {
+  if (node.kind === 'const' && node.value === 1 && e.kind !== 'scalar') return sized(mexpr(call(e.kind, num(c)), e.kind, e.symmetric), node.shape);
+  if (c === 1) return e;
+  if (e.ast.kind === 'num') return mexpr(num(c * e.ast.value), e.kind);
+  return scalarTimes(mexpr(num(c), 'scalar'), e);
+}
+
+function childrenOf(a: Ast): readonly Ast[] {
+  switch (a.kind) {
+    case 'num':
+    case 'name':
+      return [];
+    case 'neg':
+    case 'transpose':
+      return [a.arg];
+    case 'binary':
+      return [a.left, a.right];
+    case 'call':
+      return a.args;
+    case 'where':
+      return [...a.bindings.map((b) => b.value), a.body];
+  }
+}
+
+/** The same node with each child replaced by f(child) (a new object only where a child changed). */
+function mapChildren(a: Ast, f: (c: Ast) => Ast): Ast {
+  switch (a.kind) {
+    case 'num':
+    case 'name':
+      return a;
+    case 'neg':
+    case 'transpose': {
+      const arg = f(a.arg);
+      return arg === a.arg ? a : keepInfo(a, { ...a, arg });
+    }
+    case 'binary': {
+      const left = f(a.left);
+      const right = f(a.right);
+      return left === a.left && right === a.right ? a : keepInfo(a, { ...a, left, right });
+    }
+    case 'call': {
+      const args = a.args.map(f);
+      return args.every((x, i) => x === a.args[i]) ? a : keepInfo(a, { ...a, args });
+    }
+    case 'where':
+      return a;
+  }
+}
+
+function keepInfo(from: Ast, to: Ast): Ast {
+  return keepTyping(from, to);
+}
+
+
+/** A form's text for comparisons: products flat, everything else parenthesized unless atomic. */
+interface Key {
+  readonly text: string;
+  readonly shape: 'atom' | 'product' | 'other';
+}
+
+function keyOf(a: Ast, sub: (x: Ast) => Key): Key {
+  const inParens = (k: Key): string => (k.shape === 'atom' ? k.text : `(${k.text})`);
+  // A power made by the printer reads as its factors: (A^2)'*A' and (A^3)' read alike.
+  const p = powerOf(a);
+  if (p && p.count <= 64) {
+    const b = sub(p.base.ast);
+    const f = b.shape === 'other' ? `(${b.text})` : b.text;
+    return { text: Array.from({ length: p.count }, () => f).join('*'), shape: 'product' };
+  }
+  switch (a.kind) {
+    case 'num':
+      return { text: a.text, shape: a.value < 0 ? 'other' : 'atom' };
+    case 'name':
+      return { text: a.name, shape: 'atom' };
+    case 'neg':
+      return { text: `-${inParens(sub(a.arg))}`, shape: 'other' };
+    case 'transpose':
+      return { text: `${inParens(sub(a.arg))}'`, shape: 'atom' };
+    case 'call':
+      return { text: `${a.fn}(${a.args.map((x) => sub(x).text).join(', ')})`, shape: 'atom' };
+    case 'binary': {
+      const [l, r] = [sub(a.left), sub(a.right)];
+      if (a.op === '*') {
+        const side = (k: Key): string => (k.shape === 'other' ? `(${k.text})` : k.text);
+        return { text: `${side(l)}*${side(r)}`, shape: 'product' };
+      }
+      const sep = a.op === '+' || a.op === '-' ? ` ${a.op} ` : a.op;
+      const left = a.op === '+' || a.op === '-' ? l.text : inParens(l);
+      return { text: `${left}${sep}${inParens(r)}`, shape: 'other' };
+    }
+    case 'where':
+      return { text: toText(a), shape: 'other' };
   }
 }

@@ -19,6 +19,8 @@ export function precedence(a: Ast): number {
       return PREC.postfix;
     case 'binary':
       return BINARY_OPS[a.op].prec;
+    case 'where':
+      return 0;
   }
 }
 
@@ -48,6 +50,8 @@ export function toText(a: Ast): string {
       const sep = a.op === '+' || a.op === '-' ? ` ${a.op} ` : a.op;
       return `${wrap(a.left, leftParens)}${sep}${wrap(a.right, rightParens)}`;
     }
+    case 'where':
+      return `${toText(a.body)} where ${a.bindings.map((b) => `${b.name} = ${toText(b.value)}`).join(', ')}`;
   }
 }
 

@@ -33,6 +33,7 @@ export function cost(n: Node): number {
       break;
     }
     case 'elem':
+    case 'merge':
     case 'inv':
     case 'det':
     case 'logdet':

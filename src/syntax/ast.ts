@@ -29,7 +29,21 @@ export type Ast =
       readonly args: readonly Ast[];
       readonly span: Span;
       readonly nameSpan: Span;
+    }
+  | {
+      /** body where t1 = value1, t2 = value2 (top level only; each value may use the names before it). */
+      readonly kind: 'where';
+      readonly body: Ast;
+      readonly bindings: readonly Binding[];
+      readonly span: Span;
     };
+
+/** A named temporary of a where clause. */
+export interface Binding {
+  readonly name: string;
+  readonly nameSpan: Span;
+  readonly value: Ast;
+}
 
 export const NO_SPAN: Span = { start: 0, end: 0 };
 
@@ -46,5 +60,7 @@ export function astChildren(a: Ast): readonly Ast[] {
       return [a.left, a.right];
     case 'call':
       return a.args;
+    case 'where':
+      return [...a.bindings.map((b) => b.value), a.body];
   }
 }

@@ -2,7 +2,7 @@
  * Typed builders called by the grammar's postprocessors. The grammar holds only syntax; these
  * functions make the AST nodes and compute their source spans from the tokens.
  */
-import type { Ast, BinaryOp, Span } from './ast.js';
+import type { Ast, BinaryOp, Binding, Span } from './ast.js';
 
 interface Tok {
   readonly value: string;
@@ -10,7 +10,7 @@ interface Tok {
   readonly offset: number;
 }
 
-type Item = Ast | Tok | Item[] | Ast[];
+type Item = Ast | Tok | Binding | Item[] | Ast[] | Binding[];
 
 function tokSpan(t: Tok): Span {
   return { start: t.offset, end: t.offset + t.text.length };
@@ -72,4 +72,24 @@ export function firstArg(d: Item[]): Ast[] {
 
 export function nextArg(d: Item[]): Ast[] {
   return [...(d[0] as Ast[]), d[2] as Ast];
+}
+
+export function where(d: Item[]): Ast {
+  const body = d[0] as Ast;
+  const bindings = d[2] as Binding[];
+  const last = bindings[bindings.length - 1]!;
+  return { kind: 'where', body, bindings, span: join(body.span, last.value.span) };
+}
+
+export function binding(d: Item[]): Binding {
+  const t = d[0] as Tok;
+  return { name: t.value, nameSpan: tokSpan(t), value: d[2] as Ast };
+}
+
+export function firstBinding(d: Item[]): Binding[] {
+  return [d[0] as Binding];
+}
+
+export function nextBinding(d: Item[]): Binding[] {
+  return [...(d[0] as Binding[]), d[2] as Binding];
 }

@@ -69,6 +69,8 @@ class Checker {
   readonly sizes = new Sizes();
   readonly types = new Map<Ast, Type>();
   readonly vars = new Map<string, VarInfo>();
+  /** Temporaries of a where clause that are in scope, with their types. */
+  readonly bindings = new Map<string, Type>();
   private readonly names = new Map<Dim, string>();
 
   constructor(
@@ -166,6 +168,8 @@ class Checker {
           return { rows: n, cols: n };
         }
         if (isFnName(a.name)) throw typeError(`${a.name} is a function: write ${a.name}(...)`, a.span);
+        const bound = this.bindings.get(a.name);
+        if (bound) return bound;
         return this.declareVar(a.name, a.span).type;
       }
       case 'neg':
@@ -178,7 +182,22 @@ class Checker {
         return this.binary(a);
       case 'call':
         return this.call(a);
+      case 'where':
+        return this.where(a);
     }
+  }
+
+  /** Temporaries in order (each may use those before it), then the body. */
+  private where(a: Ast & { kind: 'where' }): Type {
+    a.bindings.forEach((b, k) => {
+      if (RESERVED_NAMES.has(b.name)) throw typeError(`cannot name a temporary '${b.name}': it is a function name`, b.nameSpan);
+      if (this.bindings.has(b.name)) throw typeError(`the temporary ${b.name} is defined twice`, b.nameSpan);
+      if (this.decls.has(b.name)) throw typeError(`${b.name} is declared as a variable and defined as a temporary`, b.nameSpan);
+      const early = a.bindings.slice(0, k + 1).find((c) => usesName(c.value, b.name));
+      if (early) throw typeError(`the temporary ${b.name} is used before its definition`, early.value.span);
+      this.bindings.set(b.name, this.check(b.value));
+    });
+    return this.check(a.body);
   }
 
   private sameShape(op: string, a: Ast & { kind: 'binary' }, l: Type, r: Type): void {
@@ -263,14 +282,38 @@ class Checker {
       throw typeError(`unknown function '${a.fn}'${isVar ? `: ${a.fn} is a variable (write * for a product)` : ''}`, a.nameSpan);
     }
     const info = FUNCTIONS[a.fn];
-    if (a.args.length !== info.arity)
-      throw typeError(`${a.fn} takes ${info.arity} argument${info.arity === 1 ? '' : 's'}, not ${a.args.length}`, a.span);
+    const most = info.arity + (info.sizes ?? 0);
+    if (a.args.length < info.arity || a.args.length > most) {
+      const takes = most === info.arity ? `${info.arity}` : `${info.arity} to ${most}`;
+      throw typeError(`${a.fn} takes ${takes} argument${most === 1 ? '' : 's'}, not ${a.args.length}`, a.span);
+    }
+    if (a.fn === 'eye') {
+      const d = this.sizeArg(a.args[0]!);
+      return { rows: d, cols: d };
+    }
     if (a.fn === 'dpow') return this.dpow(a);
     const arg = a.args[0]!;
     const t = this.check(arg);
     const k = this.kind(t);
     if (info.elementwise) return t;
     switch (a.fn) {
+      case 'kron': {
+        // kron(A, B) is rows(A)·rows(B) × cols(A)·cols(B); a size times 1 is that size, a product
+        // of two sizes a new symbol (the evaluators check that it is the product).
+        const u = this.check(a.args[1]!);
+        const times = (x: Dim, y: Dim): Dim => (this.sizes.find(x) === ONE ? y : this.sizes.find(y) === ONE ? x : this.sizes.fresh());
+        return { rows: times(t.rows, u.rows), cols: times(t.cols, u.cols) };
+      }
+      case 'vec':
+        if (k === 'scalar' || k === 'vector') return t;
+        if (k === 'row vector') return { rows: t.cols, cols: ONE };
+        return { rows: this.sizes.fresh(), cols: ONE };
+      case 'rows':
+      case 'cols':
+        return SCALAR;
+      case 'len':
+        if (k === 'matrix') throw typeError(`len needs a vector, but ${this.snippet(arg)} is ${this.describe(t)}; use rows(...) or cols(...)`, a.nameSpan);
+        return SCALAR;
       case 'sum':
       case 'norm1':
       case 'norm2':
@@ -297,9 +340,10 @@ class Checker {
       case 'matrix':
         if (k !== 'scalar')
           throw typeError(`${a.fn}(c) takes a scalar c, but ${this.snippet(arg)} is ${this.describe(t)}`, arg.span);
+        // Sizes given as rows(X), cols(X), len(x) tie the constant to a variable's size.
         return a.fn === 'vector'
-          ? { rows: this.sizes.fresh(), cols: ONE }
-          : { rows: this.sizes.fresh(), cols: this.sizes.fresh() };
+          ? { rows: a.args[1] ? this.sizeArg(a.args[1]) : this.sizes.fresh(), cols: ONE }
+          : { rows: a.args[1] ? this.sizeArg(a.args[1]) : this.sizes.fresh(), cols: a.args[2] ? this.sizeArg(a.args[2]) : this.sizes.fresh() };
     }
     throw new Error(`internal: no type rule for ${a.fn}`);
   }
@@ -322,6 +366,16 @@ class Checker {
       );
     return t;
   }
+
+  /** The size symbol a size argument names: rows(X), cols(X) or len(x). */
+  private sizeArg(x: Ast): Dim {
+    if (x.kind !== 'call' || !['rows', 'cols', 'len'].includes(x.fn) || x.args.length !== 1)
+      throw typeError(`a size is written rows(X), cols(X) or len(x), not ${this.snippet(x)}`, x.span);
+    this.check(x);
+    const t = this.types.get(x.args[0]!)!;
+    if (x.fn === 'cols') return t.cols;
+    return x.fn === 'len' && this.kind(t) === 'row vector' ? t.cols : t.rows;
+  }
 }
 
 /** The value of an integer constant exponent (`2`, `-1`, `(-3)`), or undefined. */
@@ -335,10 +389,17 @@ export function integerConstant(a: Ast): number | undefined {
   return undefined;
 }
 
+/** Whether a name occurs in a tree. */
+function usesName(a: Ast, name: string): boolean {
+  if (a.kind === 'name') return a.name === name;
+  return astChildren(a).some((c) => usesName(c, name));
+}
+
 /** Variable names (with their first spans) in order of first appearance, as the checker orders them. */
 export function variableOrder(ast: Ast): { name: string; span: Span }[] {
   const out: { name: string; span: Span }[] = [];
-  const seen = new Set<string>();
+  // The temporaries of a where clause are not variables.
+  const seen = new Set<string>(ast.kind === 'where' ? ast.bindings.map((b) => b.name) : []);
   const stack: Ast[] = [ast];
   const visit: Ast[] = [];
   while (stack.length > 0) {

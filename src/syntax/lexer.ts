@@ -9,8 +9,9 @@ const RULES: moo.Rules = {
   ws: { match: /[ \t\r\n]+/, lineBreaks: true },
   // Digits are required after a decimal point, so that `2.*x` reads as `2 .* x`.
   number: /(?:\d+\.\d+|\d+|\.\d+)(?:[eE][+-]?\d+)?/,
-  name: /[A-Za-z_][A-Za-z0-9_]*/,
-  op: ['.*', './', '.^', '+', '-', '*', '/', '^', "'", '(', ')', ','],
+  // `where` is a keyword (it opens the list of temporaries), so it is never a variable name.
+  name: { match: /[A-Za-z_][A-Za-z0-9_]*/, type: moo.keywords({ where: 'where' }) },
+  op: ['.*', './', '.^', '+', '-', '*', '/', '^', "'", '(', ')', ',', '='],
   invalid: { match: /[^]/, lineBreaks: true },
 };
 

@@ -47,6 +47,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
   'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix', 'dpow',
+  'kron', 'vec', 'rows', 'cols', 'len', 'eye',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
 
@@ -54,6 +55,8 @@ export type FnName = ElementwiseFn | StructuralFn;
 
 export interface FnInfo {
   readonly arity: number;
+  /** Optional trailing size arguments (rows(X), cols(X), len(x)): vector(c, k), matrix(c, k, l), eye(k). */
+  readonly sizes?: number;
   readonly elementwise: boolean;
   /** LaTeX for the function name (structural functions with special typesetting are handled by the printer). */
   readonly latex: string;
@@ -61,7 +64,7 @@ export interface FnInfo {
 }
 
 const ew = (latex: string, doc: string): FnInfo => ({ arity: 1, elementwise: true, latex, doc });
-const st = (latex: string, doc: string): FnInfo => ({ arity: 1, elementwise: false, latex, doc });
+const st = (latex: string, doc: string, arity = 1): FnInfo => ({ arity, elementwise: false, latex, doc });
 
 export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   sin: ew('\\sin', 'sine, element-wise'),
@@ -88,8 +91,14 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   inv: st('^{-1}', 'inverse of a square matrix'),
   adj: st('\\operatorname{adj}', 'adjugate (transposed cofactor matrix) of a square matrix: det(X)*inv(X) where X is invertible'),
   diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),
-  vector: st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs'),
-  matrix: st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs'),
+  vector: { ...st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs; vector(c, len(x)) of that size'), sizes: 1 },
+  matrix: { ...st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs; matrix(c, rows(A), cols(B))'), sizes: 2 },
+  eye: { ...st('\\mathbf{I}', 'eye(k): the identity of size k (rows(X), cols(X) or len(x)); plain eye takes the size from the context', 1), arity: 0, sizes: 1 },
+  kron: st('\\otimes', 'Kronecker product kron(A, B): blocks A[i,j]*B', 2),
+  vec: st('\\operatorname{vec}', 'the columns of a matrix stacked into one vector (column-major)'),
+  rows: st('\\operatorname{rows}', 'number of rows (the length of a vector)'),
+  cols: st('\\operatorname{cols}', 'number of columns (1 for a vector)'),
+  len: st('\\operatorname{len}', 'number of entries of a vector'),
   dpow: {
     arity: 3,
     elementwise: false,
@@ -103,7 +112,7 @@ export function isFnName(name: string): name is FnName {
 }
 
 /** Names that cannot be variables. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...Object.keys(FUNCTIONS), 'eye']);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...Object.keys(FUNCTIONS), 'eye', 'where']);
 
 /** Greek letter names: scalars by the naming convention (lower case). */
 export const GREEK = [

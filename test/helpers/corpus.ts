@@ -13,10 +13,19 @@ export interface CorpusCase {
   readonly symmetric?: readonly string[];
   readonly domain?: Readonly<Record<string, Domain>>;
   readonly expect: string | null;
+  /** printing.json: 'vec' for the vec layout. */
+  readonly layout?: 'default' | 'vec';
+  /** printing.json: how many named parts the printed form has at least. */
+  readonly temporaries?: number;
 }
 
 export const CORPUS: readonly CorpusCase[] = (
   JSON.parse(readFileSync(new URL('../corpus/derivatives.json', import.meta.url), 'utf8')) as { cases: CorpusCase[] }
+).cases;
+
+/** The printing corpus (issue 9): closed forms with temporaries, sizes, kron and vec. */
+export const PRINTING: readonly CorpusCase[] = (
+  JSON.parse(readFileSync(new URL('../corpus/printing.json', import.meta.url), 'utf8')) as { cases: CorpusCase[] }
 ).cases;
 
 export function declarations(c: CorpusCase): Record<string, string> {

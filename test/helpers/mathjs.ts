@@ -10,6 +10,7 @@ import { create, all, type MathJsInstance, type Matrix } from 'mathjs';
 import { parse } from '../../src/syntax/parse.js';
 import { check, type Declarations } from '../../src/syntax/check.js';
 import type { Ast } from '../../src/syntax/ast.js';
+import { astChildren } from '../../src/syntax/ast.js';
 import { ONE, kindOf } from '../../src/syntax/types.js';
 import type { Tensor } from '../../src/tensor.js';
 
@@ -32,6 +33,16 @@ math.import(
       for (let j = 0; j < k; j++) acc = math.add(acc, math.multiply(math.multiply(math.pow(A, j), E), math.pow(A, k - 1 - j))) as Matrix;
       return acc;
     },
+    // vec: columns stacked into one column (column-major).
+    rvec: (v: unknown) => {
+      if (!math.isMatrix(v)) return v;
+      const m = v as Matrix;
+      const [r, c] = m.size() as [number, number];
+      return math.reshape(math.transpose(m), [r * c, 1]);
+    },
+    rrows: (v: unknown) => (math.isMatrix(v) ? ((v as Matrix).size() as number[])[0]! : 1),
+    rcols: (v: unknown) => (math.isMatrix(v) ? ((v as Matrix).size() as number[])[1]! : 1),
+    rkron: (a: unknown, b: unknown) => (math.isMatrix(a) && math.isMatrix(b) ? math.kron(a as Matrix, b as Matrix) : math.multiply(a as Matrix, b as Matrix)),
     // adj: the transposed cofactor matrix, each cofactor a mathjs det of a minor.
     radj: (v: unknown) => {
       if (!math.isMatrix(v)) return 1;
@@ -85,6 +96,37 @@ export function mathjsFunction(
     const dims = [v.type.rows, v.type.cols].map((d) => c.sizes.find(d)).filter((d) => d !== ONE);
     dims.forEach((d, i) => size.set(d, s[i]!));
   }
+  // Sizes that are products (kron, vec): a factor bound by nothing else is the product's size
+  // divided by the other factor's (the eye in kron(eye, X'*X), with the result's shape known).
+  const products: [number, number[]][] = [];
+  const collect = (a: Ast): void => {
+    if (a.kind === 'call' && (a.fn === 'kron' || a.fn === 'vec')) {
+      const t = c.types.get(a)!;
+      const args = a.args.map((x) => c.types.get(x)!);
+      const parts = (side: 'rows' | 'cols'): number[] => args.map((u) => u[side]);
+      if (a.fn === 'kron') {
+        products.push([t.rows, parts('rows')], [t.cols, parts('cols')]);
+      } else products.push([t.rows, [args[0]!.rows, args[0]!.cols]]);
+    }
+    for (const x of astChildren(a)) collect(x);
+  };
+  collect(ast);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [whole, parts] of products) {
+      const w = c.sizes.find(whole);
+      const ps = parts.map((p) => c.sizes.find(p)).filter((p) => p !== ONE && p !== w);
+      const unknown = ps.filter((p) => !size.has(p));
+      const known = ps.filter((p) => size.has(p)).reduce((acc, p) => acc * size.get(p)!, 1);
+      if (unknown.length === 0 && !size.has(w) && w !== ONE) {
+        size.set(w, known);
+        changed = true;
+      } else if (new Set(unknown).size === 1 && size.has(w)) {
+        size.set(unknown[0]!, Math.round(Math.pow(size.get(w)! / known, 1 / unknown.length)));
+        changed = true;
+      }
+    }
+  }
   const dim = (d: number): number => {
     const r = c.sizes.find(d);
     if (r === ONE) return 1;
@@ -112,6 +154,8 @@ export function mathjsFunction(
         }
         return wrap(`(${text(a.left)} ${a.op} ${text(a.right)})`);
       }
+      case 'where':
+        throw new Error('mathjs: where only at the top');
       case 'call': {
         const x = text(a.args[0]!);
         const fn = a.fn;
@@ -136,6 +180,17 @@ export function mathjsFunction(
             return isScalarAst(a.args[0]!) ? '(1)' : `radj(${x})`;
           case 'diag':
             return `rdiag(${x})`;
+          case 'kron':
+            return `rkron(${x}, ${text(a.args[1]!)})`;
+          case 'eye':
+            return `identity(${dim(t.rows)})`;
+          case 'vec':
+            return `rvec(${x})`;
+          case 'rows':
+          case 'len':
+            return kindOf(c.types.get(a.args[0]!)!, c.sizes) === 'row vector' ? `rcols(${x})` : `rrows(${x})`;
+          case 'cols':
+            return `rcols(${x})`;
           case 'vector':
             return `(${x} * ones(${dim(t.rows)}, 1))`;
           case 'matrix':
@@ -146,7 +201,10 @@ export function mathjsFunction(
     }
   };
   const isScalarAst = (a: Ast): boolean => kindOf(c.types.get(a)!, c.sizes) === 'scalar';
-  const src = text(ast);
+  // A where clause: each temporary is evaluated into the scope before the body.
+  const body = ast.kind === 'where' ? ast.body : ast;
+  const temps = ast.kind === 'where' ? ast.bindings.map((b) => [b.name, math.compile(text(b.value))] as const) : [];
+  const src = text(body);
   const compiled = math.compile(src);
   const f = (values: ReadonlyMap<string, Tensor>): Tensor => {
     const scope: Record<string, unknown> = {};
@@ -158,6 +216,7 @@ export function mathjsFunction(
         scope[k] = math.matrix(Array.from({ length: m }, (_, i) => Array.from(v.data.subarray(i * n, i * n + n))));
       }
     }
+    for (const [name, code] of temps) scope[name] = code.evaluate(scope);
     const r = compiled.evaluate(scope) as unknown;
     if (typeof r === 'number') return { shape: [], data: Float64Array.of(r) };
     const m = r as Matrix;

@@ -20,8 +20,8 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['norm2(x)', 'x', 1, {}, 'x/norm2(x)'],
   ['norm2(x)', 'x', 2, {}, "eye/norm2(x) - x*x'/norm2(x)^3"],
   ['norm1(x)', 'x', 1, {}, 'sign(x)'],
-  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(exp(-y.*(X*w)).*y./(exp(-y.*(X*w)) + vector(1)))"],
-  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*exp(-y.*(X*w))./(exp(-y.*(X*w)) + vector(1)).^2)*X"],
+  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(t1.*y./(t1 + vector(1))) where t1 = exp(-y.*(X*w))"],
+  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))"],
   ['sum(exp(x))', 'x', 2, {}, 'diag(exp(x))'],
   ['sum(log(x))', 'x', 2, {}, '-diag(x.^-2)'],
   ["tr(A*X'*B*X*C)", 'X', 1, {}, "B*X*C*A + B'*X*A'*C'"],
@@ -43,18 +43,20 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["(x'*A*x)/(x'*x)", 'x', 1, {}, "(A + A')*x/norm2(x)^2 - 2*x'*A*x*x/norm2(x)^4"],
   ['log(sum(exp(x)))', 'x', 1, {}, 'exp(x)/sum(exp(x))'],
   ["tr(X'*A*X)", 'X', 1, {}, "(A + A')*X"],
-  ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - sigmoid(X*w)).*sigmoid(X*w))*X"],
+  ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*w)"],
 ];
 
 const INDEX: readonly [string, string, number, string][] = [
-  ["x'*A*x", 'x', 2, 'A^i_j + A^j_i'],
-  ['(x\'*x)^2', 'x', 3, '8 x^i δ^j_k + 8 x^j δ^i_k + 8 x^k δ^i_j'],
-  ['sum(x.^4)', 'x', 3, '24 x^i δ^i_j δ^i_k'],
-  ["norm2(T - U*V')^2", 'U', 2, '2 δ^i_k V^p_j V_{pl}'],
+  // The transpose is A with its slots' positions swapped (Euclidean metric): i stays up, j down.
+  ["x'*A*x", 'x', 2, 'A^i_j + A_j^i'],
+  ['(x\'*x)^2', 'x', 3, '8 x^i δ_j^k + 8 x^k δ^i_j + 8 x_j δ^{ik}'],
+  // x_i δ_ij δ_ik: one diagonal δ with four indices, each summed index once up and once down.
+  ['sum(x.^4)', 'x', 3, '24 x^p δ^i_j^k_p'],
+  ["norm2(T - U*V')^2", 'U', 2, '2 δ^{ik} V^p_j V_{pl}'],
   ['A*x', 'A', 1, 'δ^i_j x^k'],
   ['norm2(x)', 'x', 1, 'x^i (x^p x_p)^(-0.5)'],
   ['sum(exp(x))', 'x', 0, 'exp(x^p) 1_p'],
-  ['det(X)', 'X', 1, 'adj(X)^j_i'],
+  ['det(X)', 'X', 1, 'adj(X)_j^i'],
 ];
 
 const LATEX: readonly [string, string, number, Record<string, string>, string][] = [
@@ -64,7 +66,7 @@ const LATEX: readonly [string, string, number, Record<string, string>, string][]
   ['det(X)', 'X', 1, {}, '\\operatorname{adj}\\left(X\\right)^\\top'],
   ['norm2(x)', 'x', 1, {}, '\\frac{x}{\\left\\lVert x \\right\\rVert_2}'],
   ['x.*y', 'x', 1, {}, '\\operatorname{diag}\\left(y\\right)'],
-  ["(x'*x)^2", 'x', 3, {}, '8 {x}^{i} {\\delta}^{j}{}_{k} + 8 {x}^{j} {\\delta}^{i}{}_{k} + 8 {x}^{k} {\\delta}^{i}{}_{j}'],
+  ["(x'*x)^2", 'x', 3, {}, '8 {x}^{i} {\\delta}_{j}{}^{k} + 8 {x}^{k} {\\delta}^{i}{}_{j} + 8 {x}_{j} {\\delta}^{i k}'],
 ];
 
 describe('matrix notation', () => {
@@ -89,5 +91,106 @@ describe('LaTeX', () => {
   test('variable names: Greek letters, digits, long names', () => {
     expect(derive("alpha*x1'*x1", 'x1').latex).toBe('2 \\alpha x_{1}');
     expect(derive("xs'*xs", 'xs').latex).toBe('2 \\mathit{xs}');
+  });
+});
+
+// Issue 9: temporaries, kron and vec, names.
+
+describe('temporaries', () => {
+  const TEMPS: readonly [string, string, number, string, string][] = [
+    [
+      'sum(log(exp(-y.*(X*w)) + vector(1)))',
+      'w',
+      2,
+      "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))",
+      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(y^{\\circ 2} \\odot t_{1} \\oslash \\left(t_{1} + \\mathbf{1}\\right)^{\\circ 2}\\right) X \\\\ \\text{where}\\quad t_{1} &= \\exp\\left(-y \\odot \\left(X w\\right)\\right) \\end{aligned}',
+    ],
+    [
+      'sigmoid(a)^a',
+      'a',
+      2,
+      '(((1 - t1)*a + log(t1))^2 + (-(1 - t1)*a - 2)*t1 + 2)*t1^a where t1 = sigmoid(a)',
+      '\\begin{aligned} & \\left(\\left(\\left(1 - t_{1}\\right) a + \\log\\left(t_{1}\\right)\\right)^{2} + \\left(-\\left(1 - t_{1}\\right) a - 2\\right) t_{1} + 2\\right) t_{1}^{a} \\\\ \\text{where}\\quad t_{1} &= \\operatorname{sigmoid}\\left(a\\right) \\end{aligned}',
+    ],
+    // A variable called t1: the temporary takes the next free name.
+    [
+      'sum(log(exp(-t1.*(X*w)) + vector(1)))',
+      'w',
+      2,
+      "X'*diag(t2.*t1.^2./(t2 + vector(1)).^2)*X where t2 = exp(-t1.*(X*w))",
+      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(t_{2} \\odot t_{1}^{\\circ 2} \\oslash \\left(t_{2} + \\mathbf{1}\\right)^{\\circ 2}\\right) X \\\\ \\text{where}\\quad t_{2} &= \\exp\\left(-t_{1} \\odot \\left(X w\\right)\\right) \\end{aligned}',
+    ],
+  ];
+  test.each(TEMPS)('%s by %s, order %i => %s', (expr, wrt, order, matrix, latex) => {
+    const r = derive(expr, wrt, { order });
+    expect(r.matrix).toBe(matrix);
+    expect(r.latex).toBe(latex);
+    expect(() => katex.renderToString(r.latex, { throwOnError: true })).not.toThrow();
+    expect(() => katex.renderToString(r.indexLatex, { throwOnError: true })).not.toThrow();
+  });
+
+  test('index notation and the data carry the same temporaries', () => {
+    const r = derive('sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', { order: 2 });
+    expect(r.index).toBe('(y^q)^2 t1^r (1^s + t1^s)^(-2) X^{ti} X^u_j δ_{qrstu} where t1^i = exp(-y^q w^p X^r_p δ^i_{qr})');
+    expect(r.temporaries.map((t) => [t.name, t.matrix, t.indexName, t.index])).toEqual([
+      ['t1', 'exp(-y.*(X*w))', 't1^i', 'exp(-y^q w^p X^r_p δ^i_{qr})'],
+    ]);
+    expect(r.body.matrix).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X");
+  });
+
+  test('a chain of layers: each activation named once, printed size linear in the depth', () => {
+    const perLayer = [4, 8].map((depth) => {
+      let inner = 'x';
+      for (let d = 0; d < depth; d++) inner = `tanh(A*${inner})`;
+      return derive(`sum(${inner})`, 'x', { order: 2 }).matrix!.length / depth;
+    });
+    // Growth like depth² would double the length per layer from 4 to 8 layers.
+    expect(perLayer[1]!).toBeLessThan(1.5 * perLayer[0]!);
+  });
+});
+
+describe('kron and vec', () => {
+  const KRON: readonly [string, string, number, string, string][] = [
+    ['norm2(X*W - Y)^2', 'W', 2, "2*kron(eye, X'*X)", '2 \\mathbf{I} \\otimes \\left(X^\\top X\\right)'],
+    ['norm2(X*W - Y)^2', 'W', 1, "2*vec(X'*(X*W - Y))", '2 \\operatorname{vec}\\left(X^\\top \\left(X W - Y\\right)\\right)'],
+    ['inv(X)', 'X', 1, "-kron(inv(X)', inv(X))", '-X^{-\\top} \\otimes X^{-1}'],
+    ["x*y'", 'x', 1, 'kron(y, eye)', 'y \\otimes \\mathbf{I}'],
+    ['A*x', 'A', 1, "kron(x', eye)", 'x^\\top \\otimes \\mathbf{I}'],
+  ];
+  test.each(KRON)('%s by %s, order %i, vec layout => %s', (expr, wrt, order, matrix, latex) => {
+    const r = derive(expr, wrt, { order, layout: 'vec' });
+    expect(r.matrix).toBe(matrix);
+    expect(r.latex).toBe(latex);
+    expect(() => katex.renderToString(latex, { throwOnError: true })).not.toThrow();
+  });
+
+  test('vec layout: sizes m*n; the default layout is unchanged', () => {
+    expect(derive('norm2(X*W - Y)^2', 'W', { order: 2, layout: 'vec' }).shape).toEqual(['m*p', 'm*p']);
+    expect(derive('norm2(X*W - Y)^2', 'W', { order: 2 }).shape).toEqual(['m', 'p', 'm', 'p']);
+    // The transpose needs the commutation matrix: no Kronecker form, index notation of its tensor.
+    const t = derive("X'", 'X', { order: 1, layout: 'vec' });
+    expect(t.matrix).toBeNull();
+    expect(t.index).toBe('δ_j^k δ^i_l');
+  });
+
+  test('kron and vec in the input language', () => {
+    expect(derive("x'*kron(A, B)*y", 'x').matrix).toBe('kron(A, B)*y');
+    expect(derive("y'*vec(X)", 'y').matrix).toBe('vec(X)');
+    expect(derive('sum(t.*t) where t = exp(A*x)', 'x').matrix).toBe("2*A'*exp(A*x).^2");
+  });
+});
+
+describe('sizes and constants', () => {
+  const SIZES: readonly [string, string, number, Record<string, string>, string][] = [
+    ['a*tr(2*eye - B)', 'a', 1, {}, '2*rows(B) - tr(B)'],
+    ['a*len(x)*cols(B)', 'a', 1, {}, 'cols(B)*len(x)'],
+    ['norm2(eye - A)', 'A', 1, {}, "(A - eye)/(norm2(A)^2 + rows(A) - 2*tr(A))^0.5"],
+    ["b - det((b*B - (b*B)')*1.5)", 'b', 1, { B: 'symmetric matrix' }, '1'],
+    ['a*det(0*A)', 'a', 1, {}, '0'],
+    ['a*det(2*eye + 0*A)', 'a', 1, {}, '2^rows(A)'],
+    ['tr(A^12)', 'A', 1, {}, "12*(A^11)'"],
+  ];
+  test.each(SIZES)('%s by %s, order %i %o => %s', (expr, wrt, order, decls, want) => {
+    expect(derive(expr, wrt, { order, let: decls }).matrix).toBe(want);
   });
 });

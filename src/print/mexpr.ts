@@ -1,0 +1,212 @@
+/**
+ * Typed printed forms: an AST of the input language together with what it is (scalar, column
+ * vector, row vector or matrix) and whether it equals its transpose. The matrix printer builds every
+ * AST through these helpers, so that a transpose can be pushed into a product ((A'*x)' = x'*A) and
+ * a product's kind is always known.
+ */
+import type { Ast, BinaryOp } from '../syntax/ast.js';
+import { bin, call, num, tr } from './build.js';
+
+export type Kind = 'scalar' | 'vector' | 'row' | 'matrix';
+
+export interface MExpr {
+  readonly ast: Ast;
+  readonly kind: Kind;
+  /** Equal to its own transpose (so no ' is printed for it). */
+  readonly symmetric: boolean;
+}
+
+/** What every AST made by the printer is (transposing needs the kind of each part). */
+const INFO = new WeakMap<Ast, MExpr>();
+
+export function mexpr(ast: Ast, kind: Kind, symmetric = false): MExpr {
+  const e: MExpr = { ast, kind, symmetric: symmetric || kind === 'scalar' };
+  INFO.set(ast, e);
+  return e;
+}
+
+/** The typed form of an AST made through mexpr (undefined for other ASTs). */
+export function infoOf(ast: Ast): MExpr | undefined {
+  return INFO.get(ast);
+}
+
+export const KIND_OF_RANK: readonly Kind[] = ['scalar', 'vector', 'matrix'];
+
+/** The kind of a product a*b (the matrix product, or scaling when one side is a scalar). */
+export function productKind(a: Kind, b: Kind): Kind {
+  if (a === 'scalar') return b;
+  if (b === 'scalar') return a;
+  const rows = a === 'vector' || a === 'matrix';
+  const cols = b === 'row' || b === 'matrix';
+  return rows ? (cols ? 'matrix' : 'vector') : cols ? 'row' : 'scalar';
+}
+
+/** a*b, typed. A product is symmetric only where the caller knows it (X'*D*X). */
+export function times(a: MExpr, b: MExpr, symmetric = false): MExpr {
+  return mexpr(bin('*', a.ast, b.ast), productKind(a.kind, b.kind), symmetric);
+}
+
+/** Powers this module made: A^3 is three factors A, (A^2)' two factors A'. */
+const POWERS = new WeakMap<Ast, { base: MExpr; count: number }>();
+
+/** What a reference stands for, where that is a power (A^2 as a part of A^3 is two factors A). */
+const REF_TARGETS = new WeakMap<Ast, () => MExpr | undefined>();
+
+export function setTarget(ref: MExpr, target: () => MExpr | undefined): void {
+  REF_TARGETS.set(ref.ast, target);
+}
+
+/** The factors of a product made here, with powers as repeated factors. */
+function factorRuns(e: MExpr): { base: MExpr; count: number }[] {
+  const a = e.ast;
+  const target = REF_TARGETS.get(a)?.();
+  const p = POWERS.get(a) ?? (target && POWERS.get(target.ast));
+  if (p) return [p];
+  if (a.kind === 'binary' && a.op === '*') {
+    const l = infoOf(a.left);
+    const r = infoOf(a.right);
+    if (l && r && splits(e, l, r)) return [...factorRuns(l), ...factorRuns(r)];
+  }
+  return [{ base: e, count: 1 }];
+}
+
+/** A power made by product(): its base and exponent (for folding A^2*A into A^3 later). */
+export function powerOf(a: Ast): { base: MExpr; count: number } | undefined {
+  return POWERS.get(a);
+}
+
+/** A copy of a form (its children replaced) keeps what the original was. */
+export function keepTyping(from: Ast, to: Ast): Ast {
+  const i = INFO.get(from);
+  if (i) INFO.set(to, { ...i, ast: to });
+  const p = POWERS.get(from);
+  if (p) POWERS.set(to, p);
+  return to;
+}
+
+function power(base: MExpr, count: number): MExpr {
+  if (count === 1) return base;
+  const a = base.ast;
+  // A'*A' is (A^2)', the transpose of a power of the plain matrix.
+  const ast = a.kind === 'transpose' ? tr(bin('^', a.arg, num(count))) : bin('^', a, num(count));
+  const e = mexpr(ast, base.kind, base.symmetric);
+  POWERS.set(ast, { base, count });
+  return e;
+}
+
+/**
+ * A left-to-right product of typed forms. Equal matrix factors next to each other are a matrix
+ * power (square, since the product is defined): A'*A'*A' → (A^3)'.
+ */
+export function product(items: readonly MExpr[], symmetric = false): MExpr {
+  const runs: { base: MExpr; count: number; text: string }[] = [];
+  for (const run of items.flatMap(factorRuns)) {
+    const text = keyOf(run.base.ast);
+    const last = runs[runs.length - 1];
+    if (last && run.base.kind === 'matrix' && last.text === text) last.count += run.count;
+    else runs.push({ ...run, text });
+  }
+  const fs = runs.map((r) => power(r.base, r.count));
+  let acc = fs[0]!;
+  for (let i = 1; i < fs.length; i++) acc = times(acc, fs[i]!, symmetric && i === fs.length - 1);
+  return fs.length === 1 && symmetric ? mexpr(acc.ast, acc.kind, true) : acc;
+}
+
+/** Structural key of a form (references are names, so equal nodes give equal keys). */
+function keyOf(a: Ast): string {
+  return JSON.stringify(a, (k, v) => (k === 'span' || k === 'opSpan' || k === 'nameSpan' ? undefined : v));
+}
+
+export function elementwise(op: BinaryOp, a: MExpr, b: MExpr): MExpr {
+  const kind = a.kind === 'scalar' ? b.kind : a.kind;
+  return mexpr(bin(op, a.ast, b.ast), kind, a.symmetric && b.symmetric);
+}
+
+/** Transposes of forms that stand for something else (a reference to a node knows its transpose). */
+const TRANSPOSE_HOOKS = new WeakMap<Ast, () => MExpr>();
+
+export function setTranspose(e: MExpr, transpose: () => MExpr): void {
+  TRANSPOSE_HOOKS.set(e.ast, transpose);
+}
+
+const FLIP: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row', row: 'vector', matrix: 'matrix' };
+
+/**
+ * The transpose, pushed into products and negations so that the fewest primes are printed:
+ * (A'*x)' = x'*A, (X'*D*X)' = X'*D*X, (-M)' = -M', (M')' = M.
+ */
+export function transposed(e: MExpr): MExpr {
+  if (e.symmetric) return e;
+  const hook = TRANSPOSE_HOOKS.get(e.ast);
+  if (hook) return hook();
+  const p = POWERS.get(e.ast);
+  if (p) return power(transposed(p.base), p.count);
+  const a = e.ast;
+  const flipped = FLIP[e.kind];
+  if (a.kind === 'transpose') {
+    const inner = infoOf(a.arg);
+    return inner ?? mexpr(a.arg, flipped);
+  }
+  if (a.kind === 'neg') {
+    const inner = infoOf(a.arg);
+    if (inner) return mexpr({ ...a, arg: transposed(inner).ast }, flipped);
+  }
+  if (a.kind === 'binary' && a.op === '*') {
+    // (s*A*B)' = s*B'*A': the factors reversed and transposed, scalars kept in front.
+    const fs = productFactors(e);
+    if (fs) {
+      const scalars = fs.filter((f) => f.kind === 'scalar');
+      const rest = fs.filter((f) => f.kind !== 'scalar').reverse().map(transposed);
+      return product([...scalars, ...rest]);
+    }
+  }
+  if (a.kind === 'binary' && (a.op === '+' || a.op === '-')) {
+    // (P + Q)' = P' + Q' where that prints fewer primes: (2*B'*D + D*B)' = 2*D*B + B'*D.
+    const l = infoOf(a.left);
+    const r = infoOf(a.right);
+    if (l && r) {
+      const [tl, trr] = [transposed(l), transposed(r)];
+      if (primes(tl.ast) + primes(trr.ast) <= primes(a)) return mexpr(bin(a.op, tl.ast, trr.ast), flipped);
+    }
+  }
+  return mexpr(tr(a), flipped);
+}
+
+/**
+ * Whether a product l*r may stand as its factors inside a longer product: not a scalar made of
+ * non-scalars (u'*v in M*(u'*v) scales M; M*u'*v is no product at all).
+ */
+function splits(e: MExpr, l: MExpr, r: MExpr): boolean {
+  return e.kind !== 'scalar' || (l.kind === 'scalar' && r.kind === 'scalar');
+}
+
+/** The factors of a product made here, left to right (undefined where a part is not typed). */
+function productFactors(e: MExpr): MExpr[] | undefined {
+  const a = e.ast;
+  if (a.kind !== 'binary' || a.op !== '*') return [e];
+  const l = infoOf(a.left);
+  const r = infoOf(a.right);
+  if (!l || !r) return undefined;
+  if (!splits(e, l, r)) return [e];
+  const lf = productFactors(l);
+  const rf = productFactors(r);
+  return lf && rf ? [...lf, ...rf] : undefined;
+}
+
+/** Number of transposes printed in a form (the orientation with fewer reads better). */
+export function primes(a: Ast): number {
+  switch (a.kind) {
+    case 'transpose':
+      return 1 + primes(a.arg);
+    case 'neg':
+      return primes(a.arg);
+    case 'binary':
+      return primes(a.left) + primes(a.right);
+    case 'call':
+      return a.args.reduce((s, x) => s + primes(x), 0);
+    default:
+      return 0;
+  }
+}
+
+export const ONE_VECTOR = (): MExpr => mexpr(call('vector', num(1)), 'vector');

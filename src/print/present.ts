@@ -1,0 +1,204 @@
+/**
+ * A result in all three notations, with shared sub-expressions named once.
+ *
+ * The matrix form comes first (matrix.ts, with references between nodes); the nodes it spells out
+ * more than once become temporaries t1, t2, … (temps.ts); the index form and LaTeX use the same
+ * temporaries. Where there is no matrix form, the temporaries are chosen on the index form.
+ *
+ *   matrix  X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))
+ *   latex   \begin{aligned} & X^\top … X \\ \text{where}\quad t_{1} &= \exp(…) \end{aligned}
+ *   index   … where t1^i = exp(…)
+ */
+import type { Ast } from '../syntax/ast.js';
+import { NO_SPAN } from '../syntax/ast.js';
+import { type Node, type NodeOf, type VarNode, children, makeAdd } from '../ir/node.js';
+import { MatrixPrinter } from './matrix.js';
+import { toText } from './text.js';
+import { toLatex, whereLatex, latexName } from './latex.js';
+import { type IndexForm, toIndex, freeIndexNames } from './index.js';
+import { chooseTemporaries, temporaryNames } from './temps.js';
+import { tieSizes } from './sizes.js';
+
+export interface Temporary {
+  readonly name: string;
+  readonly node: Node;
+  /** Its definition in matrix notation (null where it has none). */
+  readonly matrix: string | null;
+  /** Its definition in index notation, free indices as in `indexName` (t1^{ij}). */
+  readonly index: string;
+  /** The temporary with its free indices, as the index form's definitions write it: t1^i. */
+  readonly indexName: string;
+  /** LaTeX of the definition: matrix notation where it has one, else index notation. */
+  readonly latex: string;
+}
+
+/** One notation of the main expression, without its temporaries. */
+export interface Body {
+  readonly matrix: string | null;
+  readonly index: string;
+  readonly latex: string;
+  readonly indexLatex: string;
+}
+
+export interface Printed {
+  /** Matrix notation with its where clause (valid input), or null where there is no matrix form. */
+  readonly matrix: string | null;
+  readonly matrixAst: Ast | null;
+  /** Index notation with its where clause. */
+  readonly index: string;
+  /** LaTeX of the matrix form where it exists, else of the index form; temporaries on aligned lines. */
+  readonly latex: string;
+  readonly indexLatex: string;
+  /** The main expression alone, in each notation. */
+  readonly body: Body;
+  /** Named shared sub-expressions, each defined before it is used. */
+  readonly temporaries: readonly Temporary[];
+  /** The index forms as trees (the main one, then each temporary's): what the tests check the convention on. */
+  readonly indexForms: readonly IndexForm[];
+}
+
+export interface PrintContext {
+  /** Variables of the expression: temporaries and indices never take their names; sizes print as rows(B). */
+  readonly vars: readonly VarNode[];
+  /** Further names that are taken (declared variables the expression does not use). */
+  readonly taken?: readonly string[];
+  /** Print shared sub-expressions once, as temporaries (default true). */
+  readonly temporaries?: boolean;
+}
+
+export function printResult(root: Node, ctx: PrintContext): Printed {
+  const taken = new Set([...ctx.vars.map((v) => v.name), ...(ctx.taken ?? [])]);
+  const printer = new MatrixPrinter({ vars: ctx.vars });
+  const main = printer.form(root);
+  const useTemps = ctx.temporaries !== false;
+
+  // Temporaries: chosen on the matrix form where there is one, else on the index form.
+  let chosen: Node[];
+  if (!useTemps) chosen = [];
+  else if (main)
+    chosen = chooseTemporaries(root, {
+      refs: (n) => printer.references(printer.form(n)!.ast),
+      length: (n) => printer.textOf(n).length,
+      lengthWith: (n, named) => printer.lengthWith(n, named),
+    });
+  else chosen = chooseTemporaries(root, { refs: children, length: indexLength() });
+  const names = temporaryNames(chosen.length, taken);
+  const nameOf = new Map<Node, string>(chosen.map((n, k) => [n, names[k]!]));
+
+  const matrixAst = (n: Node, top: boolean): Ast | undefined => {
+    const f = printer.form(n);
+    if (!f) return undefined;
+    // A temporary's own definition spells it out; inside it, other temporaries are names.
+    const named = top ? nameOf : new Map([...nameOf].filter(([m]) => m !== n));
+    return printer.materialize(f.ast, named);
+  };
+  const matrixOf = (n: Node): { text: string; latex: string } | undefined => {
+    const a = matrixAst(n, false);
+    return a && { text: toText(a), latex: toLatex(a) };
+  };
+  const reserved = new Set([...taken, ...names]);
+  const indexOf = new Map<Node, IndexForm>();
+  const indexForm = (n: Node): IndexForm => {
+    let f = indexOf.get(n);
+    if (!f) indexOf.set(n, (f = toIndex(n, { reserved, temps: nameOf, matrixOf })));
+    return f;
+  };
+  // Index notation shows a tensor's own axes: a vec layout result (a merge) by its unmerged tensor.
+  const indexRoot = unmerged(root);
+  /** The temporaries a form refers to directly, in the matrix or the index notation. */
+  const matrixUses = (n: Node): Node[] => {
+    const f = printer.form(n);
+    return main && f ? printer.namedUses(f.ast, new Map([...nameOf].filter(([m]) => m !== n))) : [];
+  };
+  const indexUses = (n: Node): Node[] => [...indexForm(n === root ? indexRoot : n).temps];
+  /** The temporaries a notation needs, following definitions that use others. */
+  const closure = (uses: (n: Node) => Node[]): Set<Node> => {
+    const needed = new Set<Node>();
+    const stack = uses(root);
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (needed.has(t)) continue;
+      needed.add(t);
+      stack.push(...uses(t));
+    }
+    return needed;
+  };
+  const inMatrix = closure(matrixUses);
+  const inIndex = closure(indexUses);
+  // Listed in definition order (each after the ones it uses).
+  const temps = chosen.filter((n) => inMatrix.has(n) || inIndex.has(n));
+
+  const bodyIndex = indexForm(indexRoot);
+  const spelled = temps.map((n) => ({ name: nameOf.get(n)!, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
+  const inWhere = spelled.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
+  const plainBody = main ? matrixAst(root, true)! : undefined;
+  const untied: Ast | undefined =
+    plainBody &&
+    (inWhere.length === 0
+      ? plainBody
+      : { kind: 'where', body: plainBody, bindings: inWhere.map((d) => ({ name: d.name, nameSpan: NO_SPAN, value: d.ast! })), span: NO_SPAN });
+  // Constants whose size nothing in the printed form fixes get it written out: vector(1, len(z)).
+  const fullAst = untied && tieSizes(untied, ctx.vars, (d) => printer.sizeTied(d));
+  const bodyAst = fullAst && (fullAst.kind === 'where' ? fullAst.body : fullAst);
+  const tiedValue = new Map(fullAst?.kind === 'where' ? fullAst.bindings.map((b) => [b.name, b.value]) : []);
+  const definitions = spelled.map((d) => ({ ...d, ast: tiedValue.get(d.name) ?? d.ast }));
+  const matrixDefs = definitions.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
+  const indexDefs = definitions.filter((d) => inIndex.has(d.node));
+
+  const withIndices = (name: string, rank: number, latex: boolean): string => {
+    const free = freeIndexNames(rank, reserved);
+    const suffix = free.map((x, k) => `${latex && k > 0 ? '{}' : ''}${k % 2 === 0 ? '^' : '_'}${latex ? `{${x}}` : x}`).join('');
+    return `${latex ? latexName(name) : name}${suffix}`;
+  };
+  const index =
+    indexDefs.length === 0
+      ? bodyIndex.text
+      : `${bodyIndex.text} where ${indexDefs.map((d) => `${withIndices(d.name, d.node.shape.length, false)} = ${d.index.text}`).join(', ')}`;
+  const indexLatex = whereLatex(
+    bodyIndex.latex,
+    indexDefs.map((d) => [withIndices(d.name, d.node.shape.length, true), d.index.latex] as const),
+  );
+  const bodyLatex = bodyAst ? toLatex(bodyAst) : bodyIndex.latex;
+  const temporaries: Temporary[] = definitions.map((d) => ({
+    name: d.name,
+    node: d.node,
+    matrix: d.ast ? toText(d.ast) : null,
+    index: d.index.text,
+    indexName: withIndices(d.name, d.node.shape.length, false),
+    latex: d.ast ? toLatex(d.ast) : d.index.latex,
+  }));
+  return {
+    matrix: fullAst ? toText(fullAst) : null,
+    matrixAst: fullAst ?? null,
+    index,
+    latex: fullAst ? whereLatex(bodyLatex, matrixDefs.map((d) => [latexName(d.name), toLatex(d.ast!)] as const)) : indexLatex,
+    indexLatex,
+    body: { matrix: bodyAst ? toText(bodyAst) : null, index: bodyIndex.text, latex: bodyLatex, indexLatex: bodyIndex.latex },
+    temporaries,
+    indexForms: [bodyIndex, ...indexDefs.map((d) => d.index)],
+  };
+}
+
+/** The tensor behind a merge at the root (also inside a sum of merges, c·merge(T) = merge(c·T)). */
+function unmerged(n: Node): Node {
+  if (n.kind === 'merge') return n.arg;
+  if (n.kind !== 'add' || !n.terms.every((t) => t.node.kind === 'merge')) return n;
+  const args = n.terms.map((t) => ({ coef: t.coef, node: (t.node as NodeOf<'merge'>).arg }));
+  const shape = args[0]!.node.shape;
+  return args.every((t) => t.node.shape.join() === shape.join()) ? makeAdd(args, shape) : n;
+}
+
+/** Estimated length of a node's index text, spelled out (to weigh temporaries without printing). */
+function indexLength(): (n: Node) => number {
+  const memo = new Map<Node, number>();
+  const len = (n: Node): number => {
+    const hit = memo.get(n);
+    if (hit !== undefined) return hit;
+    if (n.kind === 'var' || n.kind === 'const' || n.kind === 'delta') return 0;
+    const own = n.kind === 'elem' ? n.fn.length + 2 : 3;
+    const r = own + 2 * n.shape.length + children(n).reduce((s, c) => s + len(c) + 1, 0);
+    memo.set(n, r);
+    return r;
+  };
+  return len;
+}

@@ -1,0 +1,77 @@
+/**
+ * Sizes in printed forms. A constant the printer writes without a size — vector(1), matrix(c),
+ * eye — takes its size from the context when the form is read back; where nothing in the printed
+ * form fixes it (the variable that did has cancelled: tr(exp(a*vector(1)*vector(1)')) by a), the
+ * size is written out, tied to a variable of the expression: vector(1, len(z)), eye(rows(B)).
+ * The printed form is type-checked as it will be read, and only the sizes left open are given.
+ */
+import type { Ast } from '../syntax/ast.js';
+import { check, type Declarations } from '../syntax/check.js';
+import { ONE, type Dim as SizeSymbol } from '../syntax/types.js';
+import type { Dim, VarNode } from '../ir/node.js';
+import { call, num } from './build.js';
+import { toText } from './text.js';
+import { constantDims } from './matrix.js';
+
+/** How a variable is declared, for reading a printed form back with the same types. */
+export function declarationsOf(vars: readonly VarNode[]): Declarations {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const v of vars) out[v.name] = v.symmetric ? 'symmetric matrix' : ['scalar', 'vector', 'matrix'][v.shape.length]!;
+  return out;
+}
+
+/**
+ * The form with a size written on every constant whose size nothing else fixes (the result's own
+ * sizes count as fixed: they come from the shape it must have). `sizeOf` prints an IR size tied
+ * to a variable, or undefined where no variable has it.
+ */
+export function tieSizes(ast: Ast, vars: readonly VarNode[], sizeOf: (d: Dim) => Ast | undefined): Ast {
+  let checked: ReturnType<typeof check>;
+  try {
+    checked = check(toText(ast), ast, declarationsOf(vars));
+  } catch {
+    return ast;
+  }
+  const find = (d: SizeSymbol): SizeSymbol => checked.sizes.find(d);
+  const fixed = new Set<SizeSymbol>([ONE]);
+  for (const v of checked.vars.values()) fixed.add(find(v.type.rows)).add(find(v.type.cols));
+  const body = ast.kind === 'where' ? ast.body : ast;
+  const top = checked.types.get(body)!;
+  fixed.add(find(top.rows)).add(find(top.cols));
+
+  const open = (a: Ast): boolean => {
+    const t = checked.types.get(a);
+    return t !== undefined && (!fixed.has(find(t.rows)) || !fixed.has(find(t.cols)));
+  };
+  const given = (a: Ast): Ast | undefined => {
+    const dims = constantDims(a);
+    if (!dims || !open(a)) return undefined;
+    const sizes = dims.map(sizeOf);
+    if (sizes.some((s) => s === undefined)) return undefined;
+    if (a.kind === 'name') return call('eye', sizes[0]!);
+    if (a.kind === 'call') return call(a.fn, a.args[0] ?? num(1), ...(sizes as Ast[]));
+    return undefined;
+  };
+  const walk = (a: Ast, inKron: boolean): Ast => {
+    // kron(eye, M): eye's size is the product's divided by M's, which the evaluators work out.
+    if (!inKron) {
+      const g = given(a);
+      if (g) return g;
+    }
+    switch (a.kind) {
+      case 'num':
+      case 'name':
+        return a;
+      case 'neg':
+      case 'transpose':
+        return { ...a, arg: walk(a.arg, false) };
+      case 'binary':
+        return { ...a, left: walk(a.left, false), right: walk(a.right, false) };
+      case 'call':
+        return { ...a, args: a.args.map((x) => walk(x, a.fn === 'kron')) };
+      case 'where':
+        return { ...a, body: walk(a.body, false), bindings: a.bindings.map((b) => ({ ...b, value: walk(b.value, false) })) };
+    }
+  };
+  return walk(ast, false);
+}

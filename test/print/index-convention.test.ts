@@ -1,0 +1,148 @@
+/**
+ * The index convention (README, "Index notation"), checked on every printed index form: corpus
+ * cases, a golden table of names, and random expressions of orders 1–3.
+ *
+ *  - each summed index occurs exactly twice in a product, once up and once down;
+ *  - the free indices are the same, in the same positions, in every term of a sum, and the result's
+ *    are i, j, k, … (skipping variable names), up on even axes and down on odd ones;
+ *  - no index takes a variable's name; summed names come from the reserved alphabet, few per result.
+ *
+ * The checker here is independent of the printer: it reads the tree that the printed text renders.
+ */
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { derive, type Result } from '../../src/derive.js';
+import { renderText, type IExpr } from '../../src/print/index.js';
+import { CORPUS, declarations } from '../helpers/corpus.js';
+import { exprArb } from '../helpers/gen.js';
+
+const SUMMED = new Set(['p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+
+type Signature = Map<string, boolean>;
+
+/** The free indices of an expression with their positions; throws where the convention is broken. */
+function signature(e: IExpr, summed: Set<string>): Signature {
+  switch (e.kind) {
+    case 'num':
+      return new Map();
+    case 'tensor': {
+      const out: Signature = new Map();
+      const seen = new Map<string, boolean>();
+      for (const ix of e.indices) {
+        const prev = seen.get(ix.name);
+        if (prev === undefined) seen.set(ix.name, ix.up);
+        else {
+          if (prev === ix.up) throw new Error(`${ix.name} twice in the same position in ${e.text}`);
+          summed.add(ix.name);
+          seen.set(ix.name, !prev);
+          out.delete(ix.name);
+          continue;
+        }
+        out.set(ix.name, ix.up);
+      }
+      return out;
+    }
+    case 'fn':
+      return signature(e.arg, summed);
+    case 'pow': {
+      const base = signature(e.base, summed);
+      if (typeof e.exp !== 'number') {
+        const exp = signature(e.exp, summed);
+        if (exp.size > 0 && !sameSignature(exp, base)) throw new Error('an exponent with other indices than its base');
+      }
+      return base;
+    }
+    case 'sum': {
+      const sigs = e.terms.map((t) => signature(t.e, summed));
+      for (const s of sigs.slice(1))
+        if (!sameSignature(s, sigs[0]!)) throw new Error(`terms with different free indices: ${renderText(e)}`);
+      return sigs[0] ?? new Map();
+    }
+    case 'prod': {
+      const occ = new Map<string, boolean[]>();
+      for (const f of e.factors) for (const [name, up] of signature(f, summed)) occ.set(name, [...(occ.get(name) ?? []), up]);
+      const out: Signature = new Map();
+      for (const [name, ups] of occ) {
+        if (ups.length === 1) out.set(name, ups[0]!);
+        else if (ups.length === 2 && ups[0] !== ups[1]) summed.add(name);
+        else throw new Error(`${name} occurs ${ups.length} times (${ups.map((u) => (u ? 'up' : 'down')).join(', ')}) in ${renderText(e)}`);
+      }
+      return out;
+    }
+  }
+}
+
+function sameSignature(a: Signature, b: Signature): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+}
+
+function checkConvention(r: Result): void {
+  const variables = new Set(r.analysis.lowered.vars.keys());
+  const temps = new Set(r.temporaries.map((t) => t.name));
+  for (const form of r.indexForms) {
+    // A zero tensor is written 0, whatever its indices.
+    if (form.tree.kind === 'num' && form.tree.value === 0) continue;
+    const summed = new Set<string>();
+    const sig = signature(form.tree, summed);
+    const want = new Map(form.free.map((name, k) => [name, k % 2 === 0]));
+    expect(sameSignature(sig, want), `free indices of ${form.text}`).toBe(true);
+    for (const name of [...form.free, ...summed]) {
+      expect(variables.has(name), `index ${name} is also a variable in ${form.text}`).toBe(false);
+      expect(temps.has(name), `index ${name} is also a temporary`).toBe(false);
+    }
+    // The reserved alphabet, then p1, p2, … without gaps (only where many indices are in use at once).
+    for (const name of summed) expect(SUMMED.has(name) || /^p[1-9][0-9]*$/.test(name), `summed index ${name} in ${form.text}`).toBe(true);
+    const numbered = [...summed].filter((x) => /^p[0-9]+$/.test(x)).map((x) => Number(x.slice(1)));
+    if (numbered.length > 0) expect(Math.max(...numbered), `numbered indices ${numbered}`).toBeLessThanOrEqual(numbered.length);
+  }
+  // The text is what the trees render: the main form first.
+  expect(r.body.index).toBe(renderText(r.indexForms[0]!.tree));
+}
+
+describe('the index convention', () => {
+  test.each(CORPUS.map((c) => [c.id, c] as const))('corpus %s', (_id, c) => {
+    checkConvention(derive(c.expr, c.wrt, { order: c.order, let: declarations(c) }));
+  });
+
+  const NAMES: readonly [string, string, number, string][] = [
+    // Index names never take a variable's name: p'*A*q by q sums over r, not p.
+    ["p'*A*q", 'q', 1, 'p_r A^{ri}'],
+    ["i'*A*i", 'i', 1, '(A^j_p + A_p^j) i^p'],
+    ["x'*A*x", 'x', 1, '(A^i_p + A_p^i) x^p'],
+    ["norm2(X - U*V')^2", 'U', 1, '-2 (X^i_p - U^i_q V_p^q) V^p_j'],
+    // A variable named delta is not the Kronecker delta δ.
+    ['delta*x', 'x', 1, 'δ^i_j delta'],
+    // Sizes: tr(eye) is the contraction of δ's (here of ones), no stray digits: 2 1^p 1_p.
+    ['a*tr(2*eye - B)', 'a', 1, '2 1^p 1_p - B^p_p'],
+    // A scalar constant times one prints as the constant (not 2 1).
+    ['a^2 - 2*a', 'a', 1, '2 a - 2'],
+    // Summed names are reused from term to term, never p48.
+    [
+      'sum(tanh(A*tanh(A*x)))',
+      'x',
+      2,
+      '2 (-t1^s t3_r A^t_j A^r_u δ^q_{st}^u - tanh(t1^u A^t_u) t3^u t2^v A^{wq} A^a_b A^c_j δ_{tuwa} δ_v^b_c) t2^r A^{si} δ_{qrs}',
+    ],
+  ];
+  test.each(NAMES)('%s by %s, order %i => %s', (expr, wrt, order, want) => {
+    const r = derive(expr, wrt, { order });
+    checkConvention(r);
+    expect(r.body.index).toBe(want);
+  });
+
+  test('LaTeX: inverses as (X^{-1})^i{}_j, delta as δ, a variable delta spelled out, 2 · 1', () => {
+    expect(derive('inv(X)', 'X', { order: 1 }).indexLatex).toBe('-{\\left(X^{-1}\\right)}^{i k} {\\left(X^{-1}\\right)}_{l j}');
+    expect(derive('delta*x', 'x', { order: 1 }).indexLatex).toBe('{\\delta}^{i}{}_{j} \\mathit{delta}');
+    expect(derive("2*vector(1)'*x", 'x', { order: 1 }).indexLatex).toBe('2 \\cdot {\\mathbf{1}}^{i}');
+  });
+
+  const RUNS = Number(process.env.RICCI_PROPERTY_RUNS ?? 40);
+  test('random expressions, orders 1 to 3', () => {
+    fc.assert(
+      fc.property(fc.oneof(exprArb('s'), exprArb('v')), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 1, max: 3 }), (expr, wrt, order) => {
+        checkConvention(derive(expr, wrt, { order }));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
