@@ -8,12 +8,17 @@
  * (for beta ≠ 0); the whole of C is written, symmetric. beta = 0 does not read
  * C. C must not overlap X or d.
  *
- * Large shapes scale X by d into a module-level scratch buffer and run the
- * gemm machinery on row blocks of the upper triangle (each block computes its
- * diagonal tile in full), so roughly half the flops of a full gemm are spent.
+ * On the WebAssembly kernel (gemm.ts decides, as for a gemm of the same
+ * shape), d is applied while X is packed and only the tiles that touch the
+ * upper triangle are computed (wasm/gemmWasm.ts), split across workers where
+ * memory can be shared. The plain TS path scales X by d into a module-level
+ * scratch buffer and runs the gemm machinery on row blocks of the upper
+ * triangle (each block computes its diagonal tile in full). Either way
+ * roughly half the flops of a full gemm are spent.
  */
 
-import { gemm } from './gemm.js';
+import { gemm, wasmTakes } from './gemm.js';
+import { xdxtUpperWasm, xtdxUpperWasm } from './wasm/gemmWasm.js';
 
 /** Row-block height of the blocked path. */
 const NB = 64;
@@ -89,6 +94,11 @@ export function xtdx(
     mirrorUpper(n, C, cOff, ldc);
     return;
   }
+  if (wasmTakes(n, n, m)) {
+    xtdxUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc);
+    mirrorUpper(n, C, cOff, ldc);
+    return;
+  }
   // Y = diag(d) X (m×n, ld n) in scratch; with d = null use X itself.
   let Y = X;
   let yOff = xOff;
@@ -149,6 +159,11 @@ export function xdxt(
         C[r + j] = beta === 0 ? alpha * s : alpha * s + beta * C[r + j];
       }
     }
+    mirrorUpper(m, C, cOff, ldc);
+    return;
+  }
+  if (wasmTakes(m, m, n)) {
+    xdxtUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc);
     mirrorUpper(m, C, cOff, ldc);
     return;
   }
