@@ -26,6 +26,7 @@ export type { Ast, Span } from './syntax/ast.js';
 export { toText as printMatrix } from './print/text.js';
 export { toLatex as printLatex } from './print/latex.js';
 export { generateCode, type CodeLang, type CodeOptions } from './codegen/index.js';
+export { kernelInfo, type KernelInfo, enableRelaxedSimd } from './compile/kernels/index.js';
 
 export interface Options {
   /** Types that override the naming convention: { A: 'symmetric matrix', c: 'scalar' }. */

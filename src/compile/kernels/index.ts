@@ -30,3 +30,5 @@ export {
   einsum,
 } from './einsum.js';
 export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';
+export { kernelInfo, type KernelInfo } from './info.js';
+export { enableRelaxedSimd } from './wasm/flags.js';
