@@ -14,6 +14,7 @@ import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { det, inverse, logAbsDet, mapUnary, powElementwise, powScalar } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
+import { planTransposeSum } from './sums.js';
 
 export interface Slot {
   buf: Float64Array;
@@ -219,7 +220,7 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
       planMul(ctx, n, { slot: out, off: 0, strides: rowMajorStrides(shape), fresh }, 1, false);
       return;
     case 'add':
-      planAdd(ctx, n, out, shape, inline, fresh);
+      if (!planTransposeSum(ctx, n, out, inline)) planAdd(ctx, n, out, shape, inline, fresh);
       return;
     case 'elem': {
       const a = ctx.slot(n.arg);

@@ -32,3 +32,4 @@ export {
 export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';
 export { kernelInfo, type KernelInfo } from './info.js';
 export { enableRelaxedSimd } from './wasm/flags.js';
+export { symmetricSum, transposeSum, type TransposeTerm } from './transposeSum.js';
