@@ -14,7 +14,7 @@ import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
 import { type Tensor } from './tensor.js';
 import { type Values, toTensors } from './values.js';
-import { typeError } from './errors.js';
+import { inputError, typeError } from './errors.js';
 import type { Declarations } from './syntax/check.js';
 
 export { parse } from './syntax/parse.js';
@@ -71,19 +71,36 @@ export class Derivative {
 
   /** A fast evaluator over Float64Array kernels: h({ A, x }) → { shape, data }. */
   compile(): CompiledFunction {
-    return compileResults([this.result], (ts) => ts[0]!);
+    return compileResults([this.result], (ts) => ts[0]!, (o?: Out) => [outBuffer(o)]);
   }
 }
 
-/** A compiled derivative: values by variable name → the result (a new buffer on every call). */
-export type CompiledFunction = (values: Values) => Tensor;
+/** Where a compiled function writes its result: a Float64Array, or a { data } tensor, of the result's size. */
+export type Out = Float64Array | { readonly data: Float64Array };
 
-function compileResults<T>(results: readonly Result[], shape: (ts: Tensor[]) => T): (values: Values) => T {
+export interface EvalOptions {
+  /**
+   * Write the result into this buffer (which the returned tensor's data then is) instead of a new
+   * one: repeated calls then allocate nothing sizeable. It must not share memory with an input.
+   */
+  readonly out?: Out;
+}
+
+/** A compiled derivative: values by variable name → the result (a new buffer on every call, or opts.out). */
+export type CompiledFunction = (values: Values, opts?: EvalOptions) => Tensor;
+
+function outBuffer(o: Out | undefined): Float64Array | undefined {
+  if (o === undefined || o instanceof Float64Array) return o;
+  if (typeof o === 'object' && o !== null && o.data instanceof Float64Array) return o.data;
+  throw inputError('out: expected a Float64Array or { data: Float64Array }');
+}
+
+function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) => T, outs: (o?: O) => (Float64Array | undefined)[]): (values: Values, opts?: { readonly out?: O }) => T {
   const r0 = results[0]!;
   const vars = [...r0.analysis.lowered.vars.values()];
   for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
   const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0) });
-  return (values: Values) => shape(run(toTensors(values)));
+  return (values, opts) => shape(run(toTensors(values), opts?.out === undefined ? undefined : outs(opts.out)));
 }
 
 /** compile(H) is H.compile(). */
@@ -164,15 +181,26 @@ export interface ValueGradHessian {
  * Value, gradient and Hessian of a scalar expression in one compiled function that computes every
  * common sub-expression once. The three symbolic results are attached as .value, .gradient, .hessian.
  */
+/** Caller buffers for valueGradHessian's results (any of them). */
+export interface ValueGradHessianOut {
+  readonly value?: Out;
+  readonly gradient?: Out;
+  readonly hessian?: Out;
+}
+
 export function valueGradHessian(
   expr: string,
   wrt: string,
   opts: Options = {},
-): ((values: Values) => ValueGradHessian) & { value: Derivative; gradient: Derivative; hessian: Derivative } {
+): ((values: Values, opts?: { readonly out?: ValueGradHessianOut }) => ValueGradHessian) & { value: Derivative; gradient: Derivative; hessian: Derivative } {
   const value = requireRank(derivative(expr, wrt, { ...opts, order: 0 }), 'valueGradHessian', 0, 'a scalar expression');
   const g = derivative(expr, wrt, { ...opts, order: 1 });
   const h = derivative(expr, wrt, { ...opts, order: 2 });
-  const run = compileResults([value.result, g.result, h.result], (ts) => ({ value: ts[0]!, gradient: ts[1]!, hessian: ts[2]! }));
+  const run = compileResults(
+    [value.result, g.result, h.result],
+    (ts) => ({ value: ts[0]!, gradient: ts[1]!, hessian: ts[2]! }),
+    (o?: ValueGradHessianOut) => [outBuffer(o?.value), outBuffer(o?.gradient), outBuffer(o?.hessian)],
+  );
   return Object.assign(run, { value, gradient: g, hessian: h });
 }
 

@@ -162,6 +162,7 @@ export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: num
     const t = target;
     const n = fullSize;
     if (!t.fresh) ctx.steps.push(() => t.slot.buf.fill(0, t.off, t.off + n));
+    else ctx.reliesOnZeros.add(t.slot);
     accumulate = true;
   }
 
