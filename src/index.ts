@@ -16,6 +16,8 @@ import { type Tensor } from './tensor.js';
 import { type Values, toTensors } from './values.js';
 import { inputError, typeError } from './errors.js';
 import type { Declarations } from './syntax/check.js';
+import type { VarNode } from './ir/node.js';
+import { compileStructured, type StructuredHessian, type StructuredKind } from './structured.js';
 
 export { parse } from './syntax/parse.js';
 export { RicciError, markSpan } from './errors.js';
@@ -27,6 +29,16 @@ export { toText as printMatrix } from './print/text.js';
 export { toLatex as printLatex } from './print/latex.js';
 export { generateCode, type CodeLang, type CodeOptions } from './codegen/index.js';
 export { kernelInfo, type KernelInfo, enableRelaxedSimd } from './compile/kernels/index.js';
+export type {
+  StructuredHessian,
+  StructuredKind,
+  StructuredPart,
+  DiagHessian,
+  KronHessian,
+  BlockDiagHessian,
+  DenseHessian,
+  SumHessian,
+} from './structured.js';
 
 export interface Options {
   /** Types that override the naming convention: { A: 'symmetric matrix', c: 'scalar' }. */
@@ -69,10 +81,36 @@ export class Derivative {
     return evaluateReference(r.node, vals, sizes);
   }
 
-  /** A fast evaluator over Float64Array kernels: h({ A, x }) → { shape, data }. */
-  compile(): CompiledFunction {
+  /**
+   * A fast evaluator over Float64Array kernels: h({ A, x }) → { shape, data }. With
+   * { structured: true } (Hessians only): h(values) → a structured Hessian (diag, kron, blockdiag,
+   * dense or a sum of those) with matvec, toDense and, where cheap, solve — never the dense matrix
+   * unless asked for; h.kind tells the kind before any call.
+   */
+  compile(opts?: { readonly structured?: false }): CompiledFunction;
+  compile(opts: { readonly structured: true }): StructuredCompiledFunction;
+  compile(opts: CompileOptions = {}): CompiledFunction | StructuredCompiledFunction {
+    if (opts.structured) {
+      const r = this.result;
+      const s = compileStructured(r, varsOf([r]));
+      return Object.assign((values: Values) => s(toTensors(values)), { kind: s.kind });
+    }
     return compileResults([this.result], (ts) => ts[0]!, (o?: Out) => [outBuffer(o)]);
   }
+}
+
+export interface CompileOptions {
+  /** Keep the Hessian's delta structure (see StructuredHessian); default false: the dense result. */
+  readonly structured?: boolean;
+}
+
+/** A compiled structured Hessian: values → the structured result; kind is known before any call. */
+export type StructuredCompiledFunction = ((values: Values) => StructuredHessian) & { readonly kind: StructuredKind };
+
+function varsOf(results: readonly Result[]): VarNode[] {
+  const vars = [...results[0]!.analysis.lowered.vars.values()];
+  for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
+  return vars;
 }
 
 /** Where a compiled function writes its result: a Float64Array, or a { data } tensor, of the result's size. */
@@ -97,15 +135,16 @@ function outBuffer(o: Out | undefined): Float64Array | undefined {
 
 function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) => T, outs: (o?: O) => (Float64Array | undefined)[]): (values: Values, opts?: { readonly out?: O }) => T {
   const r0 = results[0]!;
-  const vars = [...r0.analysis.lowered.vars.values()];
-  for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
+  const vars = varsOf(results);
   const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0) });
   return (values, opts) => shape(run(toTensors(values), opts?.out === undefined ? undefined : outs(opts.out)));
 }
 
-/** compile(H) is H.compile(). */
-export function compile(d: Derivative): CompiledFunction {
-  return d.compile();
+/** compile(H) is H.compile(); compile(H, { structured: true }) is H.compile({ structured: true }). */
+export function compile(d: Derivative, opts?: { readonly structured?: false }): CompiledFunction;
+export function compile(d: Derivative, opts: { readonly structured: true }): StructuredCompiledFunction;
+export function compile(d: Derivative, opts: CompileOptions = {}): CompiledFunction | StructuredCompiledFunction {
+  return opts.structured ? d.compile({ structured: true }) : d.compile();
 }
 
 export interface DerivativeOptions extends Options {
