@@ -21,6 +21,7 @@ import { compileStructured, type StructuredHessian, type StructuredKind } from '
 
 export { parse } from './syntax/parse.js';
 export { RicciError, markSpan } from './errors.js';
+export { SingularMatrixError } from './compile/kernels/lu.js';
 export type { ErrorCategory } from './errors.js';
 export type { Tensor } from './tensor.js';
 export type { Value, Values } from './values.js';
