@@ -20,6 +20,7 @@
 import { type Dim, type Factor, type Node, type VarNode, makeAdd, makeMul, makeVar, ones } from './ir/node.js';
 import { simplify } from './simplify/phases.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
+import { bindSizes } from './compile/reference.js';
 import { gemm, luFactor, luSolve, SingularMatrixError } from './compile/kernels/index.js';
 import { freshName, sizeNamesOf, type Result } from './derive.js';
 import type { Tensor } from './tensor.js';
@@ -200,7 +201,8 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
   const denseMatvec = lazy(() => {
     const range = (from: number) => Array.from({ length: rank }, (_, i) => from + i);
     const hv = simplify(makeMul([{ node: denseNode!, labels: [...range(0), ...range(rank)] }, { node: dir, labels: range(rank) }], rank));
-    return compileNodes({ roots: [hv], vars: [...vars, dir], sizeNames });
+    // The structured evaluation has checked the values; a matvec only adds the direction.
+    return compileNodes({ roots: [hv], vars: [...vars, dir], sizeNames, recheckSymmetry: false });
   });
   const denseForm = lazy(() => compileNodes({ roots: [denseNode!], vars, sizeNames }));
   const whole = lazy(() => compileNodes({ roots: [r.node], vars, sizeNames }));
@@ -208,7 +210,8 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
   const fn = (values: ReadonlyMap<string, Tensor>): StructuredHessian => {
     const xShape = values.get(r.wrt)?.shape;
     if (!xShape) throw inputError(`no value given for ${r.wrt}`);
-    const computed = factors ? factors(values) : [];
+    // Sizes and declared symmetry are checked here, at the point, not at the first matvec.
+    const computed = factors ? factors(values) : (bindSizes([...vars, r.node], values, sizeNames), []);
     const shape = [...xShape, ...xShape];
     const size = xShape.reduce((a, b) => a * b, 1);
     const common = { shape, size };

@@ -170,6 +170,15 @@ describe('structured errors', () => {
     expect(() => s.matvec(new Float64Array(2))).toThrow('matvec: v: the Hessian acts on 3 entries, but the vector has 2');
     expect(() => s.toDense(new Float64Array(3))).toThrow('out: the Hessian acts on 9 entries');
   });
+  test('bad inputs are errors at the evaluation, also for a dense Hessian (whose matvec runs later)', () => {
+    const dense = hessian("x'*A*x", 'x', { let: { A: 'symmetric matrix' } }).compile({ structured: true });
+    expect(dense.kind).toBe('dense');
+    expect(() => dense({ A: [[1, 0], [0, 1]], x: [1, 2, 3] })).toThrow('the sizes must agree');
+    expect(() => dense({ A: [[1, 2], [3, 4]], x: [1, 2] })).toThrow('A is declared symmetric');
+    const kron = hessian("norm2(T - U*V')^2", 'U').compile({ structured: true });
+    expect(() => kron({ T: [[1, 2]], U: [[1]], V: [[1], [2], [3]] })).toThrow('the sizes must agree');
+  });
+
   test('a zero on the diagonal is a singular Hessian', () => {
     const s = hessian('sum(relu(x).^2)', 'x').compile({ structured: true })({ x: [1, -1] });
     expect(s.kind).toBe('diag');

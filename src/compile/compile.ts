@@ -13,6 +13,11 @@ export interface CompileInput {
   /** Every variable the caller must give a value for (also those the roots no longer use). */
   readonly vars: readonly VarNode[];
   readonly sizeNames?: SizeNames;
+  /**
+   * Check declared-symmetric inputs on every call (default), or only when a plan is built: for
+   * evaluators whose caller has checked the same values already (a structured Hessian's matvec).
+   */
+  readonly recheckSymmetry?: boolean;
 }
 
 /** Evaluates the roots; outs[k], when given, receives root k (see Plan.run). */
@@ -45,7 +50,7 @@ export function compileNodes(input: CompileInput): Evaluator {
       last = { plan, shapes: input.vars.map((v) => values.get(v.name)?.shape) };
     }
     // Same shapes as a planned call: still check symmetry and values of declared-symmetric inputs.
-    checkSymmetric(input.vars, values);
+    if (input.recheckSymmetry !== false) checkSymmetric(input.vars, values);
     return plan.run(values, outs);
   };
 }
