@@ -525,7 +525,7 @@ function product(
         if (upper) copyRowsUpper(ms, nc, mem, cBase, ncPad, C, cBlock, ldc, tri);
         else copyRows(ms, nc, mem, cBase, ncPad, C, cBlock, ldc);
       } else writeBack(ms, nc, alpha, beta, mem, cBase, ncPad, C, cBlock, ldc, tri);
-      if (!priming) recordRun({ kernel: upper ? 'syrk' : 'gemm', variant: ctx.variant, threads: ranges.length, sharedMemory: ctx.pool !== null });
+      if (!priming) recordRun({ kernel: upper ? 'syrk' : 'gemm', variant: ctx.variant, threads: ranges.length, sharedMemory: ctx.shared });
     }
   }
 }

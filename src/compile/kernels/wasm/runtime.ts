@@ -101,7 +101,9 @@ export interface WasmContext {
   readonly variant: WasmVariant;
   /** Index of the variant in VARIANTS (what a worker job names). */
   readonly variantIndex: number;
-  /** The pool of workers on this memory, or null (plain memory). */
+  /** The memory is shared (a SharedArrayBuffer). */
+  readonly shared: boolean;
+  /** The pool of workers on this memory, or null (plain memory, or no workers on this thread). */
   readonly pool: WorkerPool | null;
 }
 
@@ -144,7 +146,7 @@ function ensurePlain(doubles: number, variant: WasmVariant): WasmContext {
     plainKernels.set(variant, kernel);
     current = null;
   }
-  if (current === null) current = { heap: plainHeap, kernel, variant, variantIndex: VARIANTS.indexOf(variant), pool: null };
+  if (current === null) current = { heap: plainHeap, kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: false, pool: null };
   return current;
 }
 
@@ -166,7 +168,7 @@ function ensureShared(doubles: number, variant: WasmVariant): WasmContext {
   }
   if (pool === null && parallelHost() !== null) pool = new WorkerPool(sharedMemory, VARIANTS.map((v) => moduleFor(v, true)), TILE.mr);
   if (current === null) {
-    current = { heap: new Float64Array(sharedMemory.buffer), kernel, variant, variantIndex: VARIANTS.indexOf(variant), pool };
+    current = { heap: new Float64Array(sharedMemory.buffer), kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: true, pool };
   }
   return current;
 }
