@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
-import { gemm, kernelInfo, xdxt, xtdx } from '../../src/compile/kernels/index.js';
+import { gemm, kernelInfo, symmetricSum, xdxt, xtdx } from '../../src/compile/kernels/index.js';
 import { setGemmBackend } from '../../src/compile/kernels/gemm.js';
 import { setParallel } from '../../src/compile/kernels/parallel/config.js';
 import { setSharedMemory, setWasmVariant, sharedPool, type WasmVariant } from '../../src/compile/kernels/wasm/runtime.js';
@@ -187,6 +187,21 @@ for (const v of VARIANTS) {
       checkSyrk('xtdx', 600, 70, true, 1, 0); // several k blocks
       checkSyrk('xdxt', 66, 300, true, -2, 0.5);
       checkSyrk('xtdx', 9, 1050, false, 1, 1); // more than one column block and row slab
+    });
+
+    it('symsum: C = c·(X + X′) on the WebAssembly kernel, odd and even orders, offsets, leading dimensions', () => {
+      for (const n of [128, 129, 130, 257, 300]) {
+        const X = block(n, n);
+        const C = block(n, n, true);
+        const c = pick([1, -0.5, 3]);
+        const before = outsideOf(C, n, n);
+        symmetricSum(n, c, X.buf, X.off, X.ld, C.buf, C.off, C.ld);
+        expectBlockClose(C, n, n, (i, j) => c * (at(X, i, j) + at(X, j, i)), `symsum(${n})`);
+        expect(outsideOf(C, n, n)).toEqual(before);
+        const last = kernelInfo().lastProduct!;
+        expect(last).toMatchObject({ kernel: 'symsum', sharedMemory: v.shared });
+        expect(last.threads).toBe(Math.min(v.threads, Math.ceil(n / 2)));
+      }
     });
   });
 }

@@ -3,20 +3,30 @@
  * op_t(X) = X or X' — the Hessian of x'·A·x is A + A'. Memory-bound: the aim is one read of
  * each operand and one write of C, at the speed of a copy.
  *
- * symmetricSum: C = c·(X + X'), which is symmetric: for each pair of tiles (I, J), (J, I) above
- * the diagonal it reads X(I, J) and X(J, I) once and writes both tiles of C. Measured on
- * n = 1000: 1.4 ms against 2.7 ms for one plain loop over C (and 5.6 ms for the copy plus blocked
- * transposed update it replaces); tiles of 64 rows keep four 32 KB tiles in L1/L2 on the
- * strided side.
+ * symmetricSum: C = c·(X + X'), which is symmetric. From order 128 on, on the WebAssembly kernel
+ * (wasm/symsumWasm.ts: copy in, 2×2 f64x2 blocks, split across the workers, copy out); below, and
+ * without WebAssembly, in JS: for each pair of tiles (I, J), (J, I) above the diagonal it reads
+ * X(I, J) and X(J, I) once and writes both tiles of C.
  *
  * transposeSum: the general sum, tile by tile: each term adds its tile into C's tile (contiguous
  * rows for X, a strided walk inside the tile for X'), so C's tile stays in L1 between terms.
  */
 
+import { symsumWasm } from './wasm/symsumWasm.js';
+import { getGemmBackend } from './gemm.js';
+
 const TILE = 64;
+/** From this order on the WebAssembly kernel takes symmetricSum (measured, min of 60 runs: JS 7 µs, wasm 9 µs at n = 64; 112 and 81 µs at 300; 2.5 and 2.2 ms at 1000). */
+const SYMSUM_WASM_MIN_N = 128;
 
 /** C(n×n) = c·(X + X'), X n×n with leading dimension ldx. C must not overlap X. */
 export function symmetricSum(n: number, c: number, X: Float64Array, xOff: number, ldx: number, C: Float64Array, cOff: number, ldc: number): void {
+  if (n >= SYMSUM_WASM_MIN_N && getGemmBackend() !== 'js' && symsumWasm(n, c, X, xOff, ldx, C, cOff, ldc)) return;
+  symmetricSumJs(n, c, X, xOff, ldx, C, cOff, ldc);
+}
+
+/** symmetricSum in plain JS: tile pairs (I, J), (J, I) above the diagonal. */
+export function symmetricSumJs(n: number, c: number, X: Float64Array, xOff: number, ldx: number, C: Float64Array, cOff: number, ldc: number): void {
   for (let i0 = 0; i0 < n; i0 += TILE) {
     const i1 = i0 + TILE < n ? i0 + TILE : n;
     // Diagonal tile: each entry pair once.

@@ -51,3 +51,15 @@ export function threadsFor(work: number, pool: WorkerPool | null): number {
   if (pool.startedCount() < want - 1) pool.start(want - 1);
   return 1 + Math.min(pool.ready(), want - 1);
 }
+
+/**
+ * C = c·(A + A') is split across threads from this order on. Measured by
+ * bench/parallel-threshold.ts (see PARALLEL_MIN_WORK).
+ */
+export const SYMSUM_PARALLEL_MIN_N = 256;
+let symsumMinN = SYMSUM_PARALLEL_MIN_N;
+
+/** Threads for C = c·(A + A') of order n (as threadsFor). */
+export function symsumThreads(n: number, pool: WorkerPool | null): number {
+  return threadsFor(minWork <= 0 || n >= symsumMinN ? Infinity : 0, pool);
+}

@@ -23,19 +23,24 @@ const READY_FLAGS = 8; // ctl[READY_FLAGS + w] = 1 once worker w runs (they star
 /** Most workers a pool starts. */
 export const MAX_WORKERS = 7;
 const CTL_INTS = READY_FLAGS + MAX_WORKERS;
-/** Job arguments per worker (Float64Array slots); slot[15] = 1 when the worker takes part. */
+/** Job arguments per worker (Float64Array slots): kind, from, to, up to 12 arguments, active. */
 const SLOT = 16;
+const MAX_ARGS = 12;
 const ACTIVE = 15;
 
 /**
- * The worker's whole program. A job is a range of MR-row panels of the packed A block: the
- * worker calls the kernel on it in chunks of `mcPanels` panels (an L2-sized block of A), as
- * runPanels does on the calling thread. Errors are reported through FAILED, never thrown
- * past the barrier (the caller would wait for ever).
+ * The worker's whole program. A job names its kind and a range of the work:
+ *   kind 0, gemm: MR-row panels [from, to) of the packed A block, in chunks of `mcPanels`
+ *     panels (an L2-sized block of A) as runPanels does on the calling thread;
+ *   kind 1, symsum: block rows [from, to) of C = c·(A + A') (wasm/symsumKernel.ts).
+ * Errors are reported through FAILED, never thrown past the barrier (the caller would wait for
+ * ever).
  */
 const WORKER_MAIN = `function ricciKernelWorker(init) {
   const ctl = init.ctl, args = init.args, index = init.index, MR = init.mr;
-  const kernels = init.modules.map((m) => (m ? new WebAssembly.Instance(m, { env: { memory: init.memory } }).exports.kernel : null));
+  const instance = (m) => (m ? new WebAssembly.Instance(m, { env: { memory: init.memory } }).exports : null);
+  const gemm = init.gemm.map((m) => instance(m)?.kernel ?? null);
+  const symsum = instance(init.symsum)?.symsum ?? null;
   // Read the generation before saying ready: a job posted after the caller saw this worker
   // ready changes it, so the wait below cannot miss it.
   let gen = Atomics.load(ctl, ${GEN});
@@ -48,12 +53,17 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
     const o = index * ${SLOT};
     if (args[o + ${ACTIVE}] !== 1) continue;
     try {
-      const kern = kernels[args[o]];
-      const from = args[o + 1], to = args[o + 2], a = args[o + 3], b = args[o + 4], c = args[o + 5], ldc = args[o + 6];
-      const kc = args[o + 7], nt = args[o + 8], mode = args[o + 9], tri = args[o + 10], alpha = args[o + 11], beta = args[o + 12], mcp = args[o + 13];
-      for (let i = from; i < to; i += mcp) {
-        const cnt = to - i < mcp ? to - i : mcp;
-        kern(a + i * MR * kc * 8, b, c + i * MR * ldc, ldc, cnt, nt, kc, mode, tri - i * MR, alpha, beta);
+      const from = args[o + 1], to = args[o + 2], x = o + 3;
+      if (args[o] === 0) {
+        const kern = gemm[args[x]];
+        const a = args[x + 1], b = args[x + 2], c = args[x + 3], ldc = args[x + 4], kc = args[x + 5], nt = args[x + 6];
+        const mode = args[x + 7], tri = args[x + 8], alpha = args[x + 9], beta = args[x + 10], mcp = args[x + 11];
+        for (let i = from; i < to; i += mcp) {
+          const cnt = to - i < mcp ? to - i : mcp;
+          kern(a + i * MR * kc * 8, b, c + i * MR * ldc, ldc, cnt, nt, kc, mode, tri - i * MR, alpha, beta);
+        }
+      } else {
+        symsum(args[x], args[x + 1], args[x + 2], args[x + 3], args[x + 4], args[x + 5], from, to);
       }
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
@@ -62,6 +72,10 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
     Atomics.notify(ctl, ${DONE});
   }
 }`;
+
+/** Job kinds (what a worker runs; see WORKER_MAIN). */
+export const JOB_GEMM = 0;
+export const JOB_SYMSUM = 1;
 
 /** The product every thread runs a range of (see the kernel's arguments in gemmKernel.ts). */
 export interface PanelJob {
@@ -84,6 +98,11 @@ export interface PanelJob {
   readonly mcPanels: number;
 }
 
+/** A gemm job's arguments in the order WORKER_MAIN reads them. */
+export function panelArgs(j: PanelJob): number[] {
+  return [j.variant, j.a, j.b, j.c, j.ldc, j.kc, j.nt, j.mode, j.tri, j.alpha, j.beta, j.mcPanels];
+}
+
 type KernelFn = (a: number, b: number, c: number, ldc: number, mt: number, nt: number, kc: number, mode: number, tri: number, alpha: number, beta: number) => void;
 
 /** Row panels [from, to) of a job on the calling thread, exactly as a worker runs them. */
@@ -92,6 +111,13 @@ export function runPanels(kern: KernelFn, job: PanelJob, from: number, to: numbe
     const cnt = to - i < job.mcPanels ? to - i : job.mcPanels;
     kern(job.a + i * mr * job.kc * 8, job.b, job.c + i * mr * job.ldc, job.ldc, cnt, job.nt, job.kc, job.mode, job.tri - i * mr, job.alpha, job.beta);
   }
+}
+
+/** The modules a worker instantiates on the shared memory. */
+export interface WorkerModules {
+  /** The gemm kernel per variant (runtime.VARIANTS order); null where it does not validate. */
+  readonly gemm: readonly (WebAssembly.Module | null)[];
+  readonly symsum: WebAssembly.Module | null;
 }
 
 interface Host {
@@ -187,13 +213,18 @@ export class WorkerPool {
 
   constructor(
     private readonly memory: WebAssembly.Memory,
-    private readonly modules: readonly (WebAssembly.Module | null)[],
+    private readonly modules: WorkerModules,
     private readonly mr: number,
   ) {}
 
-  /** Whether the workers can run kernel variant `v` (its shared module compiled when the pool started). */
+  /** Whether the workers can run gemm kernel variant `v` (its shared module compiled when the pool started). */
   supports(v: number): boolean {
-    return this.modules[v] != null;
+    return this.modules.gemm[v] != null;
+  }
+
+  /** Whether the workers can run the symsum kernel. */
+  supportsSymsum(): boolean {
+    return this.modules.symsum !== null;
   }
 
   /** Workers running and waiting for jobs. */
@@ -214,7 +245,7 @@ export class WorkerPool {
     while (this.started < want) {
       const index = this.started++;
       try {
-        host.spawn({ ctl: this.ctl, args: this.args, memory: this.memory, modules: this.modules, index, mr: this.mr }, (e) => {
+        host.spawn({ ctl: this.ctl, args: this.args, memory: this.memory, gemm: this.modules.gemm, symsum: this.modules.symsum, index, mr: this.mr }, (e) => {
           this.error = describe(e);
         });
       } catch (e) {
@@ -238,33 +269,25 @@ export class WorkerPool {
   }
 
   /**
-   * Run `job` split by row panels: ranges[0] on the calling thread (by `self`), each further range
-   * on a ready worker; returns when all are done. Needs ranges.length - 1 ≤ ready().
+   * Run a job of `kind` with `args` split into ranges: ranges[0] on the calling thread (by
+   * `self`), each further range on a ready worker; returns when all are done. Needs
+   * ranges.length - 1 ≤ ready().
    */
-  run(job: PanelJob, ranges: readonly (readonly [number, number])[], self: (from: number, to: number) => void): void {
+  run(kind: number, args: readonly number[], ranges: readonly (readonly [number, number])[], self: (from: number, to: number) => void): void {
+    if (args.length > MAX_ARGS) throw new Error('internal: too many job arguments');
     const ctl = this.ctl;
-    const args = this.args;
+    const slots = this.args;
     let workers = 0;
     for (let w = 0; w < MAX_WORKERS; w++) {
       const o = w * SLOT;
       const take = workers < ranges.length - 1 && Atomics.load(ctl, READY_FLAGS + w) === 1;
-      args[o + ACTIVE] = take ? 1 : 0;
+      slots[o + ACTIVE] = take ? 1 : 0;
       if (!take) continue;
       const [from, to] = ranges[++workers]!;
-      args[o] = job.variant;
-      args[o + 1] = from;
-      args[o + 2] = to;
-      args[o + 3] = job.a;
-      args[o + 4] = job.b;
-      args[o + 5] = job.c;
-      args[o + 6] = job.ldc;
-      args[o + 7] = job.kc;
-      args[o + 8] = job.nt;
-      args[o + 9] = job.mode;
-      args[o + 10] = job.tri;
-      args[o + 11] = job.alpha;
-      args[o + 12] = job.beta;
-      args[o + 13] = job.mcPanels;
+      slots[o] = kind;
+      slots[o + 1] = from;
+      slots[o + 2] = to;
+      for (let k = 0; k < args.length; k++) slots[o + 3 + k] = args[k]!;
     }
     if (workers !== ranges.length - 1) throw new Error('internal: a job for more workers than are ready');
     Atomics.store(ctl, DONE, 0);

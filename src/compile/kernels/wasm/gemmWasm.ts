@@ -35,7 +35,7 @@
 
 import { TRI_ALL } from './gemmKernel.js';
 import { acquire, recordRun, TILE, wasmAvailable, type WasmContext } from './runtime.js';
-import { runPanels, type PanelJob } from '../parallel/pool.js';
+import { JOB_GEMM, panelArgs, runPanels, type PanelJob } from '../parallel/pool.js';
 import { threadsFor } from '../parallel/config.js';
 
 /** Register tile (4×2 f64x2 accumulators: measured fastest, with 2×4). */
@@ -518,7 +518,7 @@ function product(
           beta: inWasm ? beta : 0,
           mcPanels: MC / MR,
         };
-        if (ranges.length > 1) pool!.run(job, ranges, (from, to) => runPanels(kern, job, from, to, MR));
+        if (ranges.length > 1) pool!.run(JOB_GEMM, panelArgs(job), ranges, (from, to) => runPanels(kern, job, from, to, MR));
         else runPanels(kern, job, 0, mt, MR);
       }
       if (inWasm) {

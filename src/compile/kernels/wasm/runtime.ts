@@ -16,6 +16,7 @@
  * what is available and what the last product ran on.
  */
 import { compileGemmKernel, instantiateGemmKernel, type KernelFn } from './gemmKernel.js';
+import { symsumKernelBytes, type SymsumFn } from './symsumKernel.js';
 import { WorkerPool, parallelHost } from '../parallel/pool.js';
 
 /** Register tile of every variant (4×2 f64x2 accumulators: the fastest measured, with and without FMA). */
@@ -38,6 +39,22 @@ function moduleFor(variant: WasmVariant, shared: boolean): WebAssembly.Module | 
     modules.set(key, compileGemmKernel({ ...TILE, fma: variant === 'fma', ...(shared ? { sharedMaxPages: SHARED_MAX_PAGES } : {}) }));
   }
   return modules.get(key)!;
+}
+
+/** The symsum kernel's module (plain SIMD: validates wherever gemm's 'simd' variant does). */
+const symsumModules = new Map<boolean, WebAssembly.Module | null>();
+function symsumModule(shared: boolean): WebAssembly.Module | null {
+  if (!symsumModules.has(shared)) {
+    let m: WebAssembly.Module | null = null;
+    try {
+      const bytes = symsumKernelBytes(shared ? SHARED_MAX_PAGES : undefined);
+      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
+    } catch {
+      m = null;
+    }
+    symsumModules.set(shared, m);
+  }
+  return symsumModules.get(shared)!;
 }
 
 /** Forget the variants that did not validate (enableRelaxedSimd turned a feature on). */
@@ -103,6 +120,7 @@ export interface WasmContext {
   readonly variantIndex: number;
   /** The memory is shared (a SharedArrayBuffer). */
   readonly shared: boolean;
+  readonly memory: WebAssembly.Memory;
   /** The pool of workers on this memory, or null (plain memory, or no workers on this thread). */
   readonly pool: WorkerPool | null;
 }
@@ -146,7 +164,7 @@ function ensurePlain(doubles: number, variant: WasmVariant): WasmContext {
     plainKernels.set(variant, kernel);
     current = null;
   }
-  if (current === null) current = { heap: plainHeap, kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: false, pool: null };
+  if (current === null) current = { heap: plainHeap, kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: false, memory: plainMemory, pool: null };
   return current;
 }
 
@@ -166,9 +184,9 @@ function ensureShared(doubles: number, variant: WasmVariant): WasmContext {
     sharedKernels.set(variant, kernel);
     current = null;
   }
-  if (pool === null && parallelHost() !== null) pool = new WorkerPool(sharedMemory, VARIANTS.map((v) => moduleFor(v, true)), TILE.mr);
+  if (pool === null && parallelHost() !== null) pool = new WorkerPool(sharedMemory, { gemm: VARIANTS.map((v) => moduleFor(v, true)), symsum: symsumModule(true) }, TILE.mr);
   if (current === null) {
-    current = { heap: new Float64Array(sharedMemory.buffer), kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: true, pool };
+    current = { heap: new Float64Array(sharedMemory.buffer), kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: true, memory: sharedMemory, pool };
   }
   return current;
 }
@@ -179,6 +197,19 @@ export function acquire(doubles: number): WasmContext | null {
   if (variant === null) return null;
   if (current !== null && current.heap.length >= doubles && current.variant === variant) return current;
   return useShared() ? ensureShared(doubles, variant) : ensurePlain(doubles, variant);
+}
+
+/** The symsum kernel on the memory of `ctx` (instantiated once per memory), or null. */
+const symsumInstances = new WeakMap<WebAssembly.Memory, SymsumFn>();
+export function symsumOn(ctx: WasmContext): SymsumFn | null {
+  let f = symsumInstances.get(ctx.memory);
+  if (!f) {
+    const m = symsumModule(ctx.shared);
+    if (m === null) return null;
+    f = (new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports as { symsum: SymsumFn }).symsum;
+    symsumInstances.set(ctx.memory, f);
+  }
+  return f;
 }
 
 /** Whether some SIMD variant runs here (compiles the modules on first call). */
@@ -194,7 +225,7 @@ export function sharedPool(): WorkerPool | null {
 
 /** What the last WebAssembly product ran on (kernelInfo). */
 export interface ProductRun {
-  readonly kernel: 'gemm' | 'syrk';
+  readonly kernel: 'gemm' | 'syrk' | 'symsum';
   readonly variant: WasmVariant;
   readonly threads: number;
   readonly sharedMemory: boolean;
