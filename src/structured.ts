@@ -18,7 +18,6 @@
  * Matrices act on vec(X), the row-major order of X's entries (the layout of the dense result).
  */
 import { type Dim, type Factor, type Node, type VarNode, makeAdd, makeMul, makeVar, ones } from './ir/node.js';
-import { simplify } from './simplify/phases.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
 import { bindSizes } from './compile/reference.js';
 import { gemm, luFactor, luSolve, SingularMatrixError } from './compile/kernels/index.js';
@@ -196,11 +195,17 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     let v: T | undefined;
     return () => (v ??= make());
   };
-  // The dense part's matvec: the contraction H:V, simplified like an hvp, compiled on first use.
+  // The dense part's matvec: Σ_t c_t (term_t : V), each term contracted with V on its own (the
+  // planner then orders each product's pairs, and no sum of terms is formed as a tensor of
+  // H's size), compiled on first use.
   const dir = makeVar(freshName(rank, new Set(vars.map((v) => v.name)), rank === 2 ? 'V' : 'v'), wrtShape);
   const denseMatvec = lazy(() => {
     const range = (from: number) => Array.from({ length: rank }, (_, i) => from + i);
-    const hv = simplify(makeMul([{ node: denseNode!, labels: [...range(0), ...range(rank)] }, { node: dir, labels: range(rank) }], rank));
+    const contract = (node: Node): Node => makeMul([{ node, labels: [...range(0), ...range(rank)] }, { node: dir, labels: range(rank) }], rank);
+    const hv = makeAdd(
+      d.dense.flatMap((n) => (n.kind === 'add' ? n.terms : [{ coef: 1, node: n }])).map((t) => ({ coef: t.coef, node: contract(t.node) })),
+      wrtShape,
+    );
     // The structured evaluation has checked the values; a matvec only adds the direction.
     return compileNodes({ roots: [hv], vars: [...vars, dir], sizeNames, recheckSymmetry: false });
   });

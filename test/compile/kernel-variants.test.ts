@@ -205,3 +205,27 @@ for (const v of VARIANTS) {
     });
   });
 }
+
+describe('thin symmetric products', () => {
+  it("X·X' of an n×2 X and X'·X of a 2×n X are exactly symmetric (computed in full, no mirror)", () => {
+    for (const [m, n] of [[300, 1], [300, 2], [257, 3]] as const) {
+      const X = Float64Array.from({ length: m * n }, (_, i) => Math.sin(i * 1.7));
+      const d = Float64Array.from({ length: n }, (_, i) => 1 + i);
+      const C = new Float64Array(m * m).fill(NaN);
+      xdxt(m, n, X, 0, n, d, 0, 0.5, 0, C, 0, m);
+      const Xt = new Float64Array(n * m);
+      for (let i = 0; i < m; i++) for (let p = 0; p < n; p++) Xt[p * m + i] = X[i * n + p]!;
+      const D = new Float64Array(m * m).fill(NaN);
+      xtdx(n, m, Xt, 0, m, d, 0, 0.5, 0, D, 0, m);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < m; j++) {
+          expect(C[i * m + j]).toBe(C[j * m + i]);
+          expect(D[i * m + j]).toBe(D[j * m + i]);
+          let s = 0;
+          for (let p = 0; p < n; p++) s += X[i * n + p]! * d[p]! * X[j * n + p]!;
+          expect(Math.abs(C[i * m + j]! - 0.5 * s)).toBeLessThan(1e-14);
+          expect(Math.abs(D[i * m + j]! - 0.5 * s)).toBeLessThan(1e-14);
+        }
+    }
+  });
+});

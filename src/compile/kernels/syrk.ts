@@ -78,6 +78,21 @@ export function xtdx(
     mirrorUpper(n, C, cOff, ldc);
     return;
   }
+  if (m < BLOCKED_MIN_K && beta === 0) {
+    // Few rows of X: rank-1 updates of every entry, rows in order, no strided mirror pass.
+    for (let p = 0; p < m; p++) {
+      const xr = xOff + p * ldx;
+      const w = d === null ? alpha : alpha * d[dOff + p];
+      for (let i = 0; i < n; i++) {
+        // w·(x_i·x_j): C is exactly symmetric.
+        const t = X[xr + i];
+        const r = cOff + i * ldc;
+        if (p === 0) for (let j = 0; j < n; j++) C[r + j] = w * (t * X[xr + j]);
+        else for (let j = 0; j < n; j++) C[r + j] += w * (t * X[xr + j]);
+      }
+    }
+    return;
+  }
   if (n < BLOCKED_MIN_N || m < BLOCKED_MIN_K) {
     // Direct: for each row p of X, C(i, j≥i) += alpha d_p X(p,i) X(p,j).
     scaleUpper(n, beta, C, cOff, ldc);
@@ -141,6 +156,31 @@ export function xdxt(
   if (n <= 0 || alpha === 0) {
     scaleUpper(m, beta, C, cOff, ldc);
     mirrorUpper(m, C, cOff, ldc);
+    return;
+  }
+  if (n < BLOCKED_MIN_K && beta === 0) {
+    // A thin X (W·W' of n×2 coordinates): every entry directly, rows written in order — half
+    // the flops again, but no strided mirror pass (which costs more than 2k flops per entry).
+    for (let i = 0; i < m; i++) {
+      const xi = xOff + i * ldx;
+      const r = cOff + i * ldc;
+      if (n <= 2) {
+        // The row's entries in registers; products formed as x_i·x_j so that C is exactly symmetric.
+        const x0 = X[xi];
+        const x1 = n === 2 ? X[xi + 1] : 0;
+        const d0 = d === null ? 1 : d[dOff];
+        const d1 = d === null || n < 2 ? 1 : d[dOff + 1];
+        if (n === 2) for (let j = 0, xj = xOff; j < m; j++, xj += ldx) C[r + j] = alpha * (d0 * (x0 * X[xj]) + d1 * (x1 * X[xj + 1]));
+        else for (let j = 0, xj = xOff; j < m; j++, xj += ldx) C[r + j] = alpha * (d0 * (x0 * X[xj]));
+        continue;
+      }
+      for (let j = 0, xj = xOff; j < m; j++, xj += ldx) {
+        let s = 0;
+        if (d === null) for (let p = 0; p < n; p++) s += X[xi + p] * X[xj + p];
+        else for (let p = 0; p < n; p++) s += d[dOff + p] * (X[xi + p] * X[xj + p]);
+        C[r + j] = alpha * s;
+      }
+    }
     return;
   }
   if (m < BLOCKED_MIN_N || n < BLOCKED_MIN_K) {
