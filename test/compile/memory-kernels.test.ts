@@ -142,3 +142,27 @@ describe('sums of a matrix and its transposes', () => {
     }
   });
 });
+
+describe('isSymmetric (the declared-symmetric input check)', () => {
+  it('agrees with the plain pairwise check, perturbed anywhere, at awkward sizes', async () => {
+    const { isSymmetric } = await import('../../src/compile/kernels/symmetric.js');
+    const naive = (n: number, a: Float64Array): boolean => {
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < i; j++) if (Math.abs(a[i * n + j]! - a[j * n + i]!) > 1e-9 * (Math.abs(a[i * n + j]!) + Math.abs(a[j * n + i]!) + 1e-300)) return false;
+      return true;
+    };
+    for (const n of [1, 2, 3, 31, 32, 33, 65, 100]) {
+      const a = randArray(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
+      expect(isSymmetric(n, a)).toBe(true);
+      for (let t = 0; t < 20 && n > 1; t++) {
+        const b = a.slice();
+        const i = Math.floor(rand() * n);
+        let j = Math.floor(rand() * n);
+        if (j === i) j = (i + 1) % n;
+        b[i * n + j] = b[i * n + j]! * (1 + pick([1e-12, 1e-6, 1]));
+        expect(isSymmetric(n, b)).toBe(naive(n, b));
+      }
+    }
+  });
+});
