@@ -58,6 +58,25 @@ const JAX_MAX_BATCH = 5e8;
 
 const dirOf = (p: Problem, n: number): string => `${INPUTS}${p.id}-${n}/`;
 
+/**
+ * Entries of the largest tensor one backward pass forms: the batched autodiff peers (PyTorch
+ * vectorize=True, jax-js jit(hessian)) hold one per entry of wrt at once, so this decides whether
+ * they fit in memory.
+ */
+function intermediate(p: Problem, inp: Inputs): number {
+  const v = inp.values;
+  switch (p.id) {
+    case 'quadratic':
+      return v.x!.data.length;
+    case 'logistic':
+      return v.y!.data.length;
+    case 'factorization':
+      return v.T!.data.length;
+    default:
+      return v.D!.data.length;
+  }
+}
+
 function writeInputs(p: Problem, n: number): void {
   const inp = p.inputs(n, rng(n * 7919 + p.id.length));
   const dir = dirOf(p, n);
@@ -67,7 +86,7 @@ function writeInputs(p: Problem, n: number): void {
     shapes[name] = v.shape;
     writeFileSync(`${dir}${name}.f64`, new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
   }
-  writeFileSync(`${dir}manifest.json`, JSON.stringify({ wrt: inp.wrt, shapes }));
+  writeFileSync(`${dir}manifest.json`, JSON.stringify({ wrt: inp.wrt, shapes, intermediate: intermediate(p, inp) }));
 }
 
 function readInputs(p: Problem, n: number): Inputs {
@@ -150,8 +169,8 @@ async function measureTf(p: Problem, inp: Inputs): Promise<Measurement> {
 }
 
 async function measureJax(p: Problem, inp: Inputs): Promise<Measurement> {
-  const largest = Math.max(...Object.values(inp.values).map((v) => v.data.length));
-  if (numel(inp) * largest > JAX_MAX_BATCH) return { ms: null, note: `skipped: jit(hessian) batches ${numel(inp)} passes over ${largest}-entry tensors` };
+  const batch = numel(inp) * intermediate(p, inp);
+  if (batch > JAX_MAX_BATCH) return { ms: null, note: `skipped: jit(hessian) batches ${numel(inp)} passes over ${intermediate(p, inp)}-entry tensors` };
   // jax-js tests `instanceof Float16Array`, which Node 20 does not have; no float16 data is used here.
   (globalThis as Record<string, unknown>).Float16Array ??= class Float16ArrayUnavailable {};
   const jax = await import('@jax-js/jax');

@@ -182,9 +182,9 @@ def run_torch(problem, dir_):
     manifest, v = load(dir_)
     wrt = manifest["wrt"]
     N = v[wrt].size
-    largest = max(a.size for a in v.values())
-    # vectorize=True batches N backward passes: about N times the largest input, a few times over.
-    need = 3 * 8 * N * largest
+    # vectorize=True batches N backward passes: N times the largest tensor one pass forms
+    # (manifest "intermediate"), a few times over.
+    need = 3 * 8 * N * manifest["intermediate"]
     if need > 4e9:
         return {"ms": None, "note": f"skipped: vmap over {N} rows needs ≈ {need / 1e9:.0f} GB"}
     f = torch_function(problem, v, torch)
