@@ -32,8 +32,8 @@ const L_BIEND = 12;
 const L_BJEND = 13;
 const L_ROWI = 14; // byte address of A row 2bi, column 2bj
 const L_ROWJ = 15; // byte address of A row 2bj, column 2bi
-const L_OFFI = 16; // byte offset (row 2bi, col 2bj) from the base
-const L_OFFJ = 17;
+const L_OFFI = 16; // cOut - a: C's entry is this far from A's
+const L_OFFJ = 17; // 2·ld
 const L_BJSTART = 18;
 // v128 locals.
 const V_A0 = 19;
@@ -75,13 +75,14 @@ export function symsumKernelBytes(sharedMaxPages?: number): Uint8Array<ArrayBuff
         c.block();
         c.get(L_BJSTART).get(L_BJEND).op(Op.i32_ge_s).brIf(0);
         c.get(L_BJSTART).set(L_BJ);
+        // Pointers at block (bi, bjStart): A row 2bi at column 2bj, A row 2bj at column 2bi; C is
+        // at the same offsets from its own base (cOut - a).
+        c.get(P_A).get(L_BI).i32(1).op(Op.i32_shl).get(P_LD).op(Op.i32_mul).op(Op.i32_add).get(L_BJ).i32(4).op(Op.i32_shl).op(Op.i32_add).set(L_ROWI);
+        c.get(P_A).get(L_BJ).i32(1).op(Op.i32_shl).get(P_LD).op(Op.i32_mul).op(Op.i32_add).get(L_BI).i32(4).op(Op.i32_shl).op(Op.i32_add).set(L_ROWJ);
+        c.get(P_C).get(P_A).op(Op.i32_sub).set(L_OFFI); // cOut - a
+        c.get(P_LD).i32(1).op(Op.i32_shl).set(L_OFFJ); // 2·ld: A row 2bj to row 2bj + 2
         c.loop(); // blocks of the row
         {
-          // offI = 2bi*ld + 2bj*8, offJ = 2bj*ld + 2bi*8
-          c.get(L_BI).i32(1).op(Op.i32_shl).get(P_LD).op(Op.i32_mul).get(L_BJ).i32(4).op(Op.i32_shl).op(Op.i32_add).set(L_OFFI);
-          c.get(L_BJ).i32(1).op(Op.i32_shl).get(P_LD).op(Op.i32_mul).get(L_BI).i32(4).op(Op.i32_shl).op(Op.i32_add).set(L_OFFJ);
-          c.get(P_A).get(L_OFFI).op(Op.i32_add).set(L_ROWI);
-          c.get(P_A).get(L_OFFJ).op(Op.i32_add).set(L_ROWJ);
           c.get(L_ROWI).v128Load(0).set(V_A0);
           c.get(L_ROWI).get(P_LD).op(Op.i32_add).v128Load(0).set(V_A1);
           c.get(L_ROWJ).v128Load(0).set(V_B0);
@@ -94,15 +95,17 @@ export function symsumKernelBytes(sharedMaxPages?: number): Uint8Array<ArrayBuff
           shuffle(HI_HI);
           c.simd(SimdOp.f64x2_add).get(V_COEF).simd(SimdOp.f64x2_mul).set(V_S1);
           // C[i, j..], C[i+1, j..]
-          c.get(P_C).get(L_OFFI).op(Op.i32_add).get(V_S0).v128Store(0);
-          c.get(P_C).get(L_OFFI).op(Op.i32_add).get(P_LD).op(Op.i32_add).get(V_S1).v128Store(0);
+          c.get(L_ROWI).get(L_OFFI).op(Op.i32_add).get(V_S0).v128Store(0);
+          c.get(L_ROWI).get(L_OFFI).op(Op.i32_add).get(P_LD).op(Op.i32_add).get(V_S1).v128Store(0);
           // C[j, i..] = (s0.lo, s1.lo), C[j+1, i..] = (s0.hi, s1.hi)
-          c.get(P_C).get(L_OFFJ).op(Op.i32_add).get(V_S0).get(V_S1);
+          c.get(L_ROWJ).get(L_OFFI).op(Op.i32_add).get(V_S0).get(V_S1);
           shuffle(LO_LO);
           c.v128Store(0);
-          c.get(P_C).get(L_OFFJ).op(Op.i32_add).get(P_LD).op(Op.i32_add).get(V_S0).get(V_S1);
+          c.get(L_ROWJ).get(L_OFFI).op(Op.i32_add).get(P_LD).op(Op.i32_add).get(V_S0).get(V_S1);
           shuffle(HI_HI);
           c.v128Store(0);
+          c.addConst(L_ROWI, 16);
+          c.addLocal(L_ROWJ, L_OFFJ);
           c.addConst(L_BJ, 1);
           c.get(L_BJ).get(L_BJEND).op(Op.i32_lt_s).brIf(0);
         }
