@@ -75,6 +75,12 @@ export function validateWrt(wrt: string): void {
 }
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
+  const d = deriveNode(text, wrt, opts);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode);
+}
+
+/** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
+export function deriveNode(text: string, wrt: string, opts: DeriveOptions = {}): { node: Node; analysis: Analysis; wrtNode: VarNode; order: number } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -89,7 +95,7 @@ export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Res
     node = differentiate(node, wrtNode);
     if (opts.simplify !== false) node = simplify(node, opts.trace);
   }
-  return present(node, analysis, text, wrt, order, wrtNode);
+  return { node, analysis, wrtNode, order };
 }
 
 export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode): Result {
@@ -116,6 +122,20 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
 /** Sizes of every symbol for evaluating a result at the given values (all variables must have one). */
 export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
   return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, sizeNamesOf(r), known);
+}
+
+/**
+ * How messages name a matrix of a result (the argument of an inv or logdet that turns out
+ * singular): the user's text for it where the expression has one, else its printed matrix form.
+ */
+export function matrixNamesOf(r: Result): (n: Node) => string {
+  const names = r.analysis.lowered.matrixNames;
+  return (n) => {
+    const given = names.get(n);
+    if (given !== undefined) return given;
+    const m = toMatrix(n);
+    return m ? toText(m.ast) : 'a matrix of the result';
+  };
 }
 
 /** Display names of a result's size symbols (n, m, …), for messages. */

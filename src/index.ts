@@ -9,7 +9,7 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, deriveDirectional, resultSizes, sizeNamesOf, type Result, type DirectionalResult } from './derive.js';
+import { derive, deriveDirectional, matrixNamesOf, resultSizes, sizeNamesOf, type Result, type DirectionalResult } from './derive.js';
 import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
 import { type Tensor } from './tensor.js';
@@ -79,7 +79,7 @@ export class Derivative {
     const r = this.result;
     const vals = toTensors(values);
     const sizes = resultSizes(r, vals);
-    return evaluateReference(r.node, vals, sizes);
+    return evaluateReference(r.node, vals, sizes, matrixNamesOf(r));
   }
 
   /**
@@ -137,7 +137,8 @@ function outBuffer(o: Out | undefined): Float64Array | undefined {
 function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) => T, outs: (o?: O) => (Float64Array | undefined)[]): (values: Values, opts?: { readonly out?: O }) => T {
   const r0 = results[0]!;
   const vars = varsOf(results);
-  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0) });
+  // (All results come from one expression: its matrices have the same names in each.)
+  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
   return (values, opts) => shape(run(toTensors(values), opts?.out === undefined ? undefined : outs(opts.out)));
 }
 

@@ -1,11 +1,16 @@
 /**
- * What the page shows for a state, computed without touching the DOM: the variables with their
- * types and sizes, the derivative in its notations, or the error with the span it is about.
+ * What the page shows for a state, computed without touching the DOM (it runs in the worker): the
+ * variables with their types and sizes, the derivative in its notations, or the problem with the
+ * span it is about, and notices about input that is valid but probably not meant. Everything
+ * returned is plain data, so that it crosses from the worker to the page by structured clone.
  */
-import { derivative, parse, printLatex, RicciError, type Ast, type Derivative, type Span } from '../src/index.js';
-import { conventionalType, variableOrder, type DeclaredType } from '../src/syntax/check.js';
-import { noMatrixReason } from '../src/derive.js';
+import { derivative, parse, printLatex, printMatrix, RicciError, type Ast, type Derivative, type Span } from '../src/index.js';
+import { conventionalType, variableOrder, type Declarations, type DeclaredType } from '../src/syntax/check.js';
+import { analyze, noMatrixReason } from '../src/derive.js';
+import type { Checked } from '../src/syntax/check.js';
 import { latexName } from '../src/print/latex.js';
+import { characterHint, isUnfinished, warnings } from './hints.js';
+import { wrtOccurrence } from './occurs.js';
 import type { State } from './state.js';
 
 export interface VarRow {
@@ -19,9 +24,9 @@ export interface VarRow {
 }
 
 export interface Shown {
-  readonly derivative: Derivative;
-  /** The parsed input, typeset: to see how the text was read. */
+  /** The parsed input, typeset and as text: to see how the text was read. */
   readonly inputLatex: string;
+  readonly inputText: string;
   /** The left-hand side, ∂ᵏf/∂xᵏ. */
   readonly lhsLatex: string;
   readonly matrixLatex: string | null;
@@ -39,11 +44,25 @@ export interface Shown {
   readonly wrtShape: readonly string[];
 }
 
+/**
+ * empty: nothing typed (a placeholder, not an error); unfinished: the text is a prefix of a valid
+ * expression (said quietly while typing); error: the input is wrong; internal: a bug in ricci;
+ * limit and stopped: the page gave up on the work (time limit, or the user's "stop").
+ */
+export type ProblemKind = 'empty' | 'unfinished' | 'error' | 'internal' | 'limit' | 'stopped';
+
 export interface Problem {
+  readonly kind: ProblemKind;
   readonly message: string;
   readonly span: Span | undefined;
-  /** false for an error that is a bug in ricci rather than in the input. */
-  readonly isInputError: boolean;
+  /** A variable whose type the user should choose in the table. */
+  readonly variable?: string;
+}
+
+/** Something the user should know about a result that is shown anyway. */
+export interface Notice {
+  readonly message: string;
+  readonly span?: Span | undefined;
 }
 
 export interface Computed {
@@ -53,11 +72,12 @@ export interface Computed {
   readonly wrt: string;
   readonly shown: Shown | undefined;
   readonly problem: Problem | undefined;
+  readonly notices: readonly Notice[];
 }
 
-/** Variable names in order of first appearance (as the checker orders them). */
-export function variableNames(ast: Ast): string[] {
-  return variableOrder(ast).map((v) => v.name);
+/** The page's declarations (a Map) as the engine takes them; fromEntries makes own properties, so __proto__ is a name like any other. */
+export function declarations(lets: ReadonlyMap<string, DeclaredType>): Declarations {
+  return Object.fromEntries(lets);
 }
 
 /** The variable to differentiate by when the state names none that occurs: a vector first, then a matrix. */
@@ -84,6 +104,11 @@ export function shapeText(shape: readonly string[]): string {
   }
 }
 
+/** "x, A and b". */
+export function listNames(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
+}
+
 function noMatrixForm(d: Derivative): string {
   const why = noMatrixReason(d.shape);
   return `${why[0]!.toUpperCase()}${why.slice(1)}, shown in index notation.`;
@@ -94,48 +119,100 @@ function lhsLatex(wrt: string, order: number): string {
   return order === 1 ? `\\frac{\\partial f}{\\partial ${x}}` : `\\frac{\\partial^{${order}} f}{\\partial ${x}^{${order}}}`;
 }
 
-export function toProblem(e: unknown): Problem {
-  if (e instanceof RicciError) return { message: e.message, span: e.span, isInputError: true };
+/** The problem for an exception of the engine; `text` is the input, for hints about its characters. */
+export function toProblem(e: unknown, text = ''): Problem {
+  if (e instanceof RicciError) {
+    const at = e.span ? text.slice(e.span.start, e.span.end) : '';
+    const hint = e.message.startsWith('unexpected character') ? characterHint(at) : '';
+    return { kind: 'error', message: e.message + hint, span: e.span };
+  }
   if (e instanceof RangeError && /call stack/i.test(e.message))
-    return { message: 'the expression is too deeply nested to process', span: undefined, isInputError: true };
+    return { kind: 'error', message: 'the expression is too deeply nested to process', span: undefined };
   const msg = e instanceof Error ? e.message : String(e);
-  return { message: `internal error: ${msg} (this is a bug in ricci)`, span: undefined, isInputError: false };
+  return { kind: 'internal', message: `internal error: ${msg} (this is a bug in ricci)`, span: undefined };
+}
+
+function syntaxProblem(e: unknown, text: string): Problem {
+  const p = toProblem(e, text);
+  if (p.kind !== 'error') return p;
+  if (isUnfinished(text)) return { ...p, kind: 'unfinished' };
+  return p;
+}
+
+export interface Analyzed {
+  readonly computed: Computed;
+  /** The engine's derivative behind computed.shown, for the numbers and the code (worker side only). */
+  readonly derivative: Derivative | undefined;
 }
 
 export function compute(state: State): Computed {
-  const typeOf = (n: string): DeclaredType | undefined => state.lets[n] ?? conventionalType(n);
+  return analyzeState(state).computed;
+}
+
+/** Symbolic sizes of the variables: n, n×m. */
+function sizeOf(checked: Checked, name: string): string | undefined {
+  const v = checked.vars.get(name);
+  if (!v) return undefined;
+  const r = checked.sizeName(v.type.rows);
+  const c = checked.sizeName(v.type.cols);
+  return c === '1' ? (r === '1' ? '1' : r) : `${r}×${c}`;
+}
+
+/**
+ * The state's analysis. `onChecked` hears the variables, their sizes and the notices as soon as
+ * the expression type-checks, before the derivative (which may take long) is computed.
+ */
+export function analyzeState(state: State, onChecked?: (c: Computed) => void): Analyzed {
+  const done = (computed: Computed, derivative?: Derivative): Analyzed => ({ computed, derivative });
+  const text = state.expr;
+  if (text.trim() === '')
+    return done({ vars: [], wrt: state.wrt, shown: undefined, notices: [], problem: { kind: 'empty', message: 'type an expression', span: undefined } });
+  const typeOf = (n: string): DeclaredType | undefined => state.lets.get(n) ?? conventionalType(n);
   let ast: Ast;
   try {
-    ast = parse(state.expr);
+    ast = parse(text);
   } catch (e) {
-    return { vars: undefined, wrt: state.wrt, shown: undefined, problem: toProblem(e) };
+    return done({ vars: undefined, wrt: state.wrt, shown: undefined, notices: [], problem: syntaxProblem(e, text) });
   }
-  const names = variableNames(ast);
-  const wrt = chooseWrt(names, state.wrt, typeOf);
+  const notices: Notice[] = warnings(ast);
+  const order = variableOrder(ast);
   const rows = (size: (n: string) => string | undefined): VarRow[] =>
-    names.map((name) => ({ name, type: typeOf(name), conventional: conventionalType(name), size: size(name) }));
-  if (names.length === 0)
-    return { vars: [], wrt, shown: undefined, problem: { message: 'the expression has no variables to differentiate by', span: ast.span, isInputError: true } };
+    order.map(({ name }) => ({ name, type: typeOf(name), conventional: conventionalType(name), size: size(name) }));
+  const untyped = order.find((v) => typeOf(v.name) === undefined);
+  if (untyped) {
+    const message = `cannot tell the type of '${untyped.name}' from its name: choose its type in the table of variables`;
+    return done({ vars: rows(() => undefined), wrt: state.wrt, shown: undefined, notices, problem: { kind: 'error', message, span: untyped.span, variable: untyped.name } });
+  }
+  if (order.length === 0)
+    return done({ vars: [], wrt: state.wrt, shown: undefined, notices, problem: { kind: 'error', message: 'the expression has no variables to differentiate by', span: ast.span } });
+
+  const lets = declarations(state.lets);
   let d: Derivative;
+  let wrt = state.wrt;
   try {
-    d = derivative(state.expr, wrt, { order: state.order, let: state.lets });
+    const analysis = analyze(text, lets);
+    const checked = analysis.checked;
+    const occurrence = wrtOccurrence(analysis, state.wrt);
+    if (!occurrence.occurs) {
+      wrt = chooseWrt(occurrence.variables, state.wrt, typeOf);
+      if (state.wrt)
+        notices.unshift({
+          message: `${state.wrt} does not occur in the expression (its variables: ${listNames(occurrence.variables)}), so the derivative is shown by ${wrt}.`,
+        });
+    }
+    onChecked?.({ vars: rows((n) => sizeOf(checked, n)), wrt, shown: undefined, problem: undefined, notices });
+    d = derivative(text, wrt, { order: state.order, let: lets });
   } catch (e) {
-    return { vars: rows(() => undefined), wrt, shown: undefined, problem: toProblem(e) };
+    return done({ vars: rows(() => undefined), wrt, shown: undefined, notices, problem: toProblem(e, text) });
   }
   const checked = d.result.analysis.checked;
-  const size = (n: string): string | undefined => {
-    const v = checked.vars.get(n);
-    if (!v) return undefined;
-    const r = checked.sizeName(v.type.rows);
-    const c = checked.sizeName(v.type.cols);
-    return c === '1' ? (r === '1' ? '1' : r) : `${r}×${c}`;
-  };
+  const size = (n: string): string | undefined => sizeOf(checked, n);
   const hasMatrix = d.matrix !== null;
   const exprRank = d.result.analysis.lowered.root.shape.length;
   const wrtRank = (d.shape.length - exprRank) / state.order;
   const shown: Shown = {
-    derivative: d,
     inputLatex: printLatex(checked.ast),
+    inputText: printMatrix(checked.ast),
     lhsLatex: lhsLatex(wrt, state.order),
     matrixLatex: hasMatrix ? d.latex : null,
     indexLatex: d.result.indexLatex,
@@ -147,5 +224,5 @@ export function compute(state: State): Computed {
     exprShape: d.shape.slice(0, exprRank),
     wrtShape: d.shape.slice(exprRank, exprRank + wrtRank),
   };
-  return { vars: rows(size), wrt, shown, problem: undefined };
+  return done({ vars: rows(size), wrt, shown, problem: undefined, notices }, d);
 }

@@ -6,7 +6,7 @@
 import type { CodeLang } from '../src/codegen/index.js';
 import { outputKey } from '../src/codegen/plan.js';
 
-export const LANG_NAMES: Readonly<Record<CodeLang, string>> = { js: 'JavaScript', ts: 'TypeScript', python: 'Python' };
+export const LANG_NAMES: Readonly<Record<CodeLang, string>> = { js: 'JavaScript', ts: 'TypeScript', python: 'Python', torch: 'PyTorch' };
 
 export interface CodeOutput {
   /** The key of the result entry: value, gradient, jacobian, hessian, derivative2, … */
@@ -60,9 +60,10 @@ function list(items: readonly string[]): string {
 export function describeReturns(lang: CodeLang, wrt: string, outputs: readonly CodeOutput[]): string {
   const parts = list(outputs.map((o) => `${o.what} (${o.shape})`));
   const by = outputs.length > 1 ? ` with respect to ${wrt}` : '';
-  if (lang === 'python') {
+  if (lang === 'python' || lang === 'torch') {
     const keys = outputs.map((o) => `"${o.key}"`).join(', ');
-    return `evaluate(inputs) returns a dict with ${keys}: ${parts}${by}, as NumPy float64 arrays (a scalar is a 0-d array).`;
+    const as = lang === 'python' ? 'as NumPy float64 arrays (a scalar is a 0-d array)' : "as torch tensors on the inputs' device and dtype (a scalar is a 0-d tensor)";
+    return `evaluate(inputs) returns a dict with ${keys}: ${parts}${by}, ${as}.`;
   }
   const keys = outputs.map((o) => o.key).join(', ');
   return `evaluate(inputs) returns { ${keys} }: ${parts}${by}, each { shape, data } with row-major Float64Array data.`;

@@ -4,7 +4,8 @@
  * are validated identifiers), with trust: false so that no LaTeX can add links or raw HTML.
  */
 import katex from 'katex';
-import type { Span } from '../src/index.js';
+import type { Span } from '../src/syntax/ast.js';
+import { count, TEXT_CHUNK_CHARS, TEXT_PREVIEW_CHARS } from './budget.js';
 
 type Child = Node | string | null | undefined | false;
 
@@ -29,10 +30,61 @@ export function byId<T extends HTMLElement>(id: string, type: { new (): T; proto
   return e;
 }
 
-/** Typesets LaTeX into target (replacing its content). Throws on LaTeX that KaTeX cannot parse. */
-export function renderMath(target: HTMLElement, latex: string): void {
-  katex.render(latex, target, { displayMode: true, throwOnError: true, trust: false, strict: 'ignore', output: 'htmlAndMathml' });
+/**
+ * Typesets LaTeX into target (replacing its content); `text` (the input-language form) is what
+ * assistive technology reads. KaTeX's HTML output alone: its MathML copy doubled the layout work.
+ * Throws on LaTeX that KaTeX cannot parse. The caller keeps the LaTeX within budget.ts's limits.
+ */
+export function renderMath(target: HTMLElement, latex: string, text: string): void {
+  katex.render(latex, target, { displayMode: true, throwOnError: true, trust: false, strict: 'ignore', output: 'html' });
   target.dataset['latex'] = latex;
+  target.setAttribute('role', 'math');
+  target.setAttribute('aria-label', text);
+  target.classList.remove('as-text');
+}
+
+/** Where to cut a long text near `at`: after the last space or operator before it, so that pieces end cleanly. */
+function cutNear(text: string, from: number, at: number): number {
+  if (at >= text.length) return text.length;
+  for (let i = at; i > from + (at - from) / 2; i--) if (/[\s+\-*/,)]/.test(text[i - 1]!)) return i;
+  return at;
+}
+
+/**
+ * Shows a text form in place of a formula: wrapped monospace, and above `preview` characters its
+ * beginning with a button that shows the rest. The rest comes a piece per frame, each piece its
+ * own block (so that adding one does not lay out again the text before it), so no frame lays out
+ * more than TEXT_CHUNK_CHARS. `why` says why it is not typeset.
+ */
+export function renderText(target: HTMLElement, text: string, why: string, preview = TEXT_PREVIEW_CHARS): void {
+  const first = cutNear(text, 0, preview);
+  const code = el('code', { class: 'text-form', 'data-length': String(text.length) }, el('span', { class: 'text-piece' }, text.slice(0, first)));
+  const parts: Node[] = [code];
+  if (first < text.length) {
+    const ellipsis = el('span', { class: 'ellipsis' }, '…');
+    const more = el('button', { type: 'button', class: 'show-all', 'data-testid': 'show-all' }, `Show all ${count(text.length)} characters`);
+    more.addEventListener('click', () => {
+      more.disabled = true;
+      ellipsis.remove();
+      let at = first;
+      const step = (): void => {
+        if (!code.isConnected) return;
+        const end = cutNear(text, at, at + TEXT_CHUNK_CHARS);
+        code.append(el('span', { class: 'text-piece' }, text.slice(at, end)));
+        at = end;
+        if (at < text.length) requestAnimationFrame(step);
+        else more.remove();
+      };
+      requestAnimationFrame(step);
+    });
+    parts.push(ellipsis, more);
+  }
+  parts.push(el('span', { class: 'why-text' }, `(shown as text: ${why})`));
+  target.replaceChildren(...parts);
+  delete target.dataset['latex'];
+  target.removeAttribute('role');
+  target.removeAttribute('aria-label');
+  target.classList.add('as-text');
 }
 
 /**

@@ -1,26 +1,43 @@
 /**
- * The web calculator: state (in the URL) → compute (ricci's pipeline) → the page. Every control
- * changes the state and calls update(); typing is debounced, everything else is immediate.
+ * The web calculator: state (in the URL) → requests to the worker → the page. Every control
+ * changes the state and calls update(); typing is debounced, everything else is immediate. The
+ * engine runs in a worker (worker.ts, through jobs.ts), so the page answers every keystroke at
+ * once; work that is no longer wanted is abandoned, long work shows "working…" and "stop", and
+ * work past the time limit ends with a message.
  */
 import 'katex/dist/katex.min.css';
 import './style.css';
-import { DECLARED_TYPES, type DeclaredType } from '../src/syntax/check.js';
-import { generateCode } from '../src/index.js';
-import { compute, toProblem, type Computed, type Problem, type VarRow } from './analysis.js';
-import { codeOutputs, describeReturns, LANG_NAMES } from './code.js';
-import { byId, copyText, el, markedText, renderMath } from './dom.js';
+import type { DeclaredType } from '../src/syntax/check.js';
+import type { Computed, Problem } from './analysis.js';
+import { LANG_NAMES } from './code.js';
+import { byId, copyText, el } from './dom.js';
 import { EXAMPLES } from './examples.js';
-import { checkNumerically, describeCheck } from './numeric.js';
-import { decodeState, encodeState, isCodeLang, isDeclaredType, type CodeLang, type Notation, type State } from './state.js';
+import { Jobs, requestKey, type Outcome, type WorkerLike } from './jobs.js';
+import { renderMessage, problemParts, type MessageActions } from './messageview.js';
+import { NumbersView } from './numbersview.js';
+import type { CodeReply, ReplyOf, Request } from './protocol.js';
+import { announce, renderResult, resultForms } from './resultview.js';
+import { decodeLink, encodeState, isCodeLang, isDeclaredType, type CodeLang, type Notation, type State, type Tab } from './state.js';
 import { setUpTabs } from './tabs.js';
+import { focusType, renderVars } from './vars.js';
+import workerUrl from './worker.ts?worker&url';
 
-const DEBOUNCE_MS = 200;
+/** Typing pauses this long before the expression is sent. */
+const DEBOUNCE_MS = 150;
+/** Longest the worker may take for one request. */
+const TIME_LIMIT_MS = 8000;
+/** How long abandoned work may still answer before its worker is replaced. */
+const GRACE_MS = 60;
+/** "working…" shows when work takes longer than this. */
+const BUSY_AFTER_MS = 150;
 
 const ui = {
   expr: byId('expr', HTMLInputElement),
   backdrop: byId('expr-backdrop', HTMLDivElement),
   examples: byId('examples', HTMLSelectElement),
   error: byId('error', HTMLDivElement),
+  quiet: byId('quiet', HTMLDivElement),
+  notices: byId('notices', HTMLUListElement),
   varsBody: byId('vars-body', HTMLTableSectionElement),
   wrt: byId('wrt', HTMLSelectElement),
   order: byId('order', HTMLSelectElement),
@@ -34,11 +51,12 @@ const ui = {
   copyLatex: byId('copy-latex', HTMLButtonElement),
   copyText: byId('copy-text', HTMLButtonElement),
   copyLink: byId('copy-link', HTMLButtonElement),
-  check: byId('check', HTMLButtonElement),
-  checkResult: byId('check-result', HTMLOutputElement),
   status: byId('status', HTMLParagraphElement),
+  busy: byId('busy', HTMLDivElement),
+  stop: byId('stop', HTMLButtonElement),
   tabs: byId('tabs', HTMLDivElement),
   tabResult: byId('tab-result', HTMLButtonElement),
+  tabNumbers: byId('tab-numbers', HTMLButtonElement),
   tabCode: byId('tab-code', HTMLButtonElement),
   lang: byId('lang', HTMLSelectElement),
   copyCode: byId('copy-code', HTMLButtonElement),
@@ -46,32 +64,197 @@ const ui = {
   codeError: byId('code-error', HTMLDivElement),
   codeBox: byId('code-box', HTMLPreElement),
   code: byId('code', HTMLElement),
+  sizes: byId('sizes', HTMLFieldSetElement),
+  newPoint: byId('new-point', HTMLButtonElement),
+  check: byId('check', HTMLButtonElement),
+  checkResult: byId('check-result', HTMLOutputElement),
+  point: byId('point', HTMLTextAreaElement),
+  usePoint: byId('use-point', HTMLButtonElement),
+  randomPoint: byId('random-point', HTMLButtonElement),
+  numbersError: byId('numbers-error', HTMLDivElement),
+  numbersAbout: byId('numbers-about', HTMLParagraphElement),
+  slices: byId('slices', HTMLDivElement),
+  heatBox: byId('heatmap-box', HTMLDivElement),
+  heatmap: byId('heatmap', HTMLCanvasElement),
+  heatTip: byId('heat-tip', HTMLDivElement),
+  heatReadout: byId('heat-readout', HTMLParagraphElement),
+  legend: byId('legend', HTMLDivElement),
+  legendMin: byId('legend-min', HTMLSpanElement),
+  legendMax: byId('legend-max', HTMLSpanElement),
+  legendBar: byId('legend-bar', HTMLCanvasElement),
 };
 
-let state: State = decodeState(location.hash);
-let current: Computed | undefined;
-/** Names in the expression the last time it parsed: the table keeps them while the text is broken. */
-let lastVars: readonly VarRow[] = [];
-/** What the Code tab shows: the inputs it was generated for, and the code ('' where there is none). */
-let shownCode: { key: string; code: string; lang: CodeLang } | undefined;
+const TABS: ReadonlyMap<Tab, HTMLButtonElement> = new Map([
+  ['result', ui.tabResult],
+  ['numbers', ui.tabNumbers],
+  ['code', ui.tabCode],
+]);
 
-// ---------------------------------------------------------------- state → page
+const opened = decodeLink(location.hash);
+let state: State = opened.state;
+/** Notices about the link the page was opened with; they go at the first change the user makes. */
+let linkNotices: readonly string[] = opened.notices;
+let current: Computed | undefined;
+/** The request key current answers. */
+let currentKey: string | undefined;
+/** A point pasted as JSON, used instead of the random one until the user goes back to it. */
+let pastedPoint: string | undefined;
+/** What each output shows, so that it is asked for again only when its inputs change. */
+const shownKeys = new Map<string, string>();
+
+/**
+ * Workers are replaced often (every abandoned computation), and a page that went offline must
+ * still start them: the built worker (one self-contained script) is fetched once and later
+ * workers start from that copy. Under the dev server (import.meta.hot) the worker is a module
+ * with imports, started from its URL. (import.meta.env.DEV is no test: it follows NODE_ENV, which
+ * is 'test' when the tests build the page.)
+ */
+const devServer = import.meta.hot !== undefined;
+let workerCopy: string | undefined;
+if (!devServer)
+  void fetch(workerUrl)
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(r.statusText))))
+    .then((b) => (workerCopy = URL.createObjectURL(new Blob([b], { type: 'text/javascript' }))))
+    .catch(() => undefined);
+const makeWorker = (): WorkerLike => new Worker(workerCopy ?? workerUrl, { type: devServer ? 'module' : 'classic' }) as unknown as WorkerLike;
+
+const jobs = new Jobs(makeWorker, {
+  limitMs: TIME_LIMIT_MS,
+  graceMs: GRACE_MS,
+  busyAfterMs: BUSY_AFTER_MS,
+  onBusy: (busy) => {
+    ui.busy.classList.toggle('on', busy);
+    ui.busy.setAttribute('aria-hidden', String(!busy));
+    ui.stop.tabIndex = busy ? 0 : -1;
+    ui.panel.classList.toggle('working', busy);
+    if (busy) ui.status.textContent = 'Working…';
+  },
+});
+
+/** The problem an outcome other than 'done' stands for (undefined for 'superseded'). */
+function outcomeProblem(o: Outcome<unknown>): Problem | undefined {
+  switch (o.status) {
+    case 'limit':
+      return {
+        kind: 'limit',
+        message: `this took longer than ${o.ms / 1000} s in the browser and was stopped. Try a lower order or a simpler expression; the command line (ricci derive) has no time limit.`,
+        span: undefined,
+      };
+    case 'stopped':
+      return { kind: 'stopped', message: 'you stopped the work. Change the input, or press Enter in it, to start again.', span: undefined };
+    case 'failed':
+      return { kind: 'internal', message: `the worker failed: ${o.message} (this is a bug in ricci)`, span: undefined };
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- state → requests → page
 
 function update(): void {
-  current = compute(state);
-  if (current.vars) lastVars = current.vars;
-  // state.wrt stays the user's choice while it is missing from a half-typed expression; the page
-  // differentiates by current.wrt, which the same rule picks again when a permalink is opened.
   writeUrl();
   renderControls();
-  renderVars(lastVars, current.wrt);
-  renderProblem(current);
-  renderResult(current);
-  renderCode(current);
+  const req = { kind: 'derive', state } as const;
+  const key = keyOf(req);
+  const answer = (c: Computed): void => {
+    currentKey = key;
+    showComputed(c);
+  };
+  const sent = request(req, (r) => answer(r.computed), (p) => answer({ vars: undefined, wrt: state.wrt, shown: undefined, problem: p, notices: [] }), false, (r) =>
+    showChecked(r.computed),
+  );
+  // The same expression, variable, order and types, answered: only the presentation changed.
+  if (!sent && current && currentKey === key) showComputed(current);
+  requestTab();
+}
+
+/** The request's identity: what it is about, so that it is sent again only when that changes. */
+function keyOf(req: Request): string {
+  const extra = req.kind === 'code' ? req.state.lang : req.kind === 'numbers' ? [[...req.state.sizes], req.state.seed, req.point] : '';
+  return JSON.stringify([req.kind, requestKey(req), extra]);
+}
+
+/**
+ * Sends a request unless the same one was sent last (force: send anyway); returns whether it was
+ * sent. Outcomes other than the answer become problems, except 'superseded' (a newer request
+ * answers instead).
+ */
+function request<R extends Request>(
+  req: R,
+  done: (reply: ReplyOf<R>) => void,
+  failed: (p: Problem) => void,
+  force = false,
+  partial?: (reply: ReplyOf<R>) => void,
+): boolean {
+  const key = keyOf(req);
+  if (!force && shownKeys.get(req.kind) === key) return false;
+  shownKeys.set(req.kind, key);
+  void jobs.run(req, partial).then((o) => {
+    if (o.status === 'done') return done(o.reply);
+    if (shownKeys.get(req.kind) === key) shownKeys.delete(req.kind);
+    const p = outcomeProblem(o);
+    if (p) failed(p);
+  });
+  return true;
+}
+
+function requestTab(): void {
+  if (state.tab === 'code') request({ kind: 'code', state }, showCode, showCodeProblem);
+  if (state.tab === 'numbers') requestNumbers(false);
+}
+
+/** The key of the last numbers that were checked: a check result stays while the numbers are the same. */
+let checkedKey: string | undefined;
+
+function requestNumbers(check: boolean, force = false): void {
+  const req = { kind: 'numbers', state, point: pastedPoint, check } as const;
+  const key = keyOf(req);
+  if (check) numbersView.checking();
+  request(
+    req,
+    (r) => {
+      if (check) checkedKey = key;
+      else if (checkedKey !== key) numbersView.clearCheck();
+      if (r.numbers) numbersView.show(r.numbers, pastedPoint !== undefined);
+      else numbersView.problem(r.problem!);
+    },
+    (p) => numbersView.problem(p),
+    force || check,
+  );
+}
+
+const messageActions: MessageActions = {
+  select: (span) => {
+    ui.expr.focus();
+    ui.expr.setSelectionRange(span.start, Math.max(span.start, span.end));
+  },
+  useExample: (expr) => {
+    ui.expr.value = expr;
+    setState({ expr });
+    ui.expr.focus();
+  },
+  chooseType: (name) => focusType({ body: ui.varsBody, wrt: ui.wrt }, name),
+};
+
+function showComputed(c: Computed): void {
+  current = c;
+  // Empty input clears the table; a text that does not parse keeps the last variables, and so
+  // does work that ended without an answer (time limit, stop).
+  if (c.vars) renderVars({ body: ui.varsBody, wrt: ui.wrt }, c.vars, c.wrt);
+  writeUrl();
+  renderMessage(ui, state.expr, c.problem, c.notices, linkNotices, messageActions);
+  renderResult(ui, c, state);
+  if (state.tab === 'result') ui.status.textContent = c.shown ? announce(c, state) : c.problem && c.problem.kind !== 'unfinished' ? c.problem.message : '';
+}
+
+/** The variables of an expression that checks, while its derivative is still being computed. */
+function showChecked(c: Computed): void {
+  if (c.vars) renderVars({ body: ui.varsBody, wrt: ui.wrt }, c.vars, c.wrt);
+  renderMessage(ui, state.expr, undefined, c.notices, linkNotices, messageActions);
 }
 
 function writeUrl(): void {
-  const names = new Set(lastVars.map((v) => v.name));
+  const names = new Set([...ui.varsBody.rows].map((r) => r.dataset['name']).filter((n): n is string => n !== undefined));
   const hash = '#' + encodeState(state, names);
   if (location.hash !== hash) history.replaceState(null, '', hash);
 }
@@ -80,160 +263,24 @@ function renderControls(): void {
   if (ui.expr.value !== state.expr) ui.expr.value = state.expr;
   ui.order.value = String(state.order);
   ui.lang.value = state.lang;
-  const tab = state.tab === 'code' ? ui.tabCode : ui.tabResult;
+  const tab = TABS.get(state.tab)!;
   if (tab.getAttribute('aria-selected') !== 'true') selectTab(tab);
   // The notation belongs to the Result tab.
   ui.notation.hidden = state.tab !== 'result';
 }
 
-function typeSelect(v: VarRow): HTMLSelectElement {
-  const s = el('select', { 'data-testid': `var-type-${v.name}`, 'aria-label': `Type of ${v.name}`, 'data-name': v.name });
-  if (v.type === undefined) s.append(el('option', { value: '', disabled: true }, 'choose a type…'));
-  for (const t of DECLARED_TYPES) s.append(el('option', { value: t }, t + (t === v.conventional ? ' (by its name)' : '')));
-  s.value = v.type ?? '';
-  return s;
+function showCode(r: CodeReply): void {
+  ui.code.textContent = r.code;
+  ui.code.className = r.code ? `language-${LANG_NAMES[state.lang].toLowerCase()}` : '';
+  ui.codeBox.hidden = !r.code;
+  ui.codeReturns.textContent = r.returns;
+  ui.codeError.hidden = !r.problem;
+  ui.codeError.replaceChildren(...(r.problem ? problemParts(r.problem, state.expr, messageActions) : []));
+  ui.copyCode.disabled = !r.code;
 }
 
-function renderVars(vars: readonly VarRow[], wrt: string): void {
-  // Rows are kept where the names are unchanged, so a select being used keeps its focus.
-  const rows = [...ui.varsBody.rows];
-  const same = rows.length === vars.length && rows.every((r, i) => r.dataset['name'] === vars[i]!.name);
-  if (!same) {
-    const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset['name'] : undefined;
-    ui.varsBody.replaceChildren(
-      ...vars.map((v) =>
-        el('tr', { 'data-name': v.name }, el('th', { scope: 'row' }, el('code', {}, v.name)), el('td', {}, typeSelect(v)), el('td', { class: 'size' })),
-      ),
-    );
-    if (focused) ui.varsBody.querySelector<HTMLElement>(`select[data-name="${CSS.escape(focused)}"]`)?.focus();
-  }
-  vars.forEach((v, i) => {
-    const row = ui.varsBody.rows[i]!;
-    const select = row.querySelector('select')!;
-    if (select.value !== (v.type ?? '')) select.replaceWith(typeSelect(v));
-    row.querySelector('.size')!.textContent = v.size ?? '';
-    row.classList.toggle('wrt', v.name === wrt);
-  });
-  if (vars.length === 0) ui.varsBody.replaceChildren(el('tr', {}, el('td', { colspan: '3', class: 'empty' }, 'no variables')));
-
-  const names = vars.map((v) => v.name);
-  const options = [...ui.wrt.options].map((o) => o.value);
-  if (options.join('\n') !== names.join('\n')) ui.wrt.replaceChildren(...names.map((n) => el('option', { value: n }, n)));
-  ui.wrt.value = wrt;
-  ui.wrt.disabled = names.length === 0;
-}
-
-function renderProblem(c: Computed): void {
-  const p = c.problem;
-  ui.error.hidden = !p;
-  ui.expr.setAttribute('aria-invalid', String(!!p));
-  ui.backdrop.replaceChildren(document.createTextNode(state.expr));
-  if (!p) {
-    ui.error.replaceChildren();
-    return;
-  }
-  if (p.span && p.span.end <= state.expr.length) {
-    ui.backdrop.replaceChildren(...markedText(state.expr, p.span));
-    syncBackdrop();
-  }
-  ui.error.replaceChildren(...problemParts(p));
-}
-
-/** The message of a problem and, where it has a span, the input with that span marked (click: select it). */
-function problemParts(p: Problem): Node[] {
-  const parts: Node[] = [el('p', { class: 'message' }, el('strong', {}, p.isInputError ? 'Error: ' : 'Internal error: '), p.message)];
-  if (p.span && p.span.end <= state.expr.length) {
-    const snippet = el('code', { class: 'snippet', title: 'Select the marked part in the input' }, ...markedText(state.expr, p.span));
-    const span = p.span;
-    snippet.addEventListener('click', () => {
-      ui.expr.focus();
-      ui.expr.setSelectionRange(span.start, Math.max(span.start, span.end));
-    });
-    parts.push(snippet);
-  }
-  return parts;
-}
-
-function renderResult(c: Computed): void {
-  const s = c.shown;
-  const radios = ui.notation.querySelectorAll<HTMLInputElement>('input[name=notation]');
-  const matrixRadio = [...radios].find((r) => r.value === 'matrix')!;
-  const indexRadio = [...radios].find((r) => r.value === 'index')!;
-  ui.checkResult.textContent = '';
-  delete ui.checkResult.dataset['relError'];
-  ui.panel.classList.toggle('stale', !s);
-  for (const b of [ui.copyLatex, ui.copyText, ui.check]) b.disabled = !s;
-  if (!s) {
-    for (const e of [ui.inputMath, ui.lhs, ui.result]) e.replaceChildren();
-    delete ui.result.dataset['latex'];
-    ui.note.hidden = true;
-    ui.shape.textContent = '';
-    if (state.tab === 'result') ui.status.textContent = c.problem ? '' : 'No result';
-    return;
-  }
-  const useIndex = state.notation === 'index' || s.matrixLatex === null;
-  matrixRadio.disabled = s.matrixLatex === null;
-  matrixRadio.checked = !useIndex;
-  indexRadio.checked = useIndex;
-  const latex = useIndex ? s.indexLatex : s.matrixLatex!;
-  try {
-    renderMath(ui.inputMath, `f = ${s.inputLatex}`);
-    renderMath(ui.lhs, `${s.lhsLatex} =`);
-    renderMath(ui.result, latex);
-  } catch (e) {
-    ui.result.replaceChildren(el('code', {}, useIndex ? s.indexText : s.matrixText ?? ''));
-    console.error('KaTeX could not typeset', latex, e);
-  }
-  const note = s.noMatrixForm ?? (useIndex ? 'Index (Ricci) notation: an upper index counts rows, a lower index columns; an index repeated up and down is summed; the free indices i, j, … follow the axes of the result.' : undefined);
-  ui.note.hidden = note === undefined;
-  ui.note.textContent = note ?? '';
-  ui.shape.textContent = `Shape of the result: ${s.shapeText}`;
-  ui.copyText.textContent = s.matrixText !== null ? 'Copy as input' : 'Copy index form';
-  // The Code tab announces its own updates (its line on what the code returns is a live region).
-  if (state.tab === 'result') ui.status.textContent = `Result: ${s.matrixText ?? s.indexText}. ${s.noMatrixForm ?? ''} Shape: ${s.shapeText}.`;
-}
-
-/**
- * The Code tab: generateCode's source for the state, generated only while the tab is shown (it
- * derives every order up to the one chosen) and again only when its inputs change. The code is a
- * text node in <pre><code>; an expression with an error has no code, and the error is the one
- * under the input.
- */
-function renderCode(c: Computed): void {
-  if (state.tab !== 'code') return;
-  const { expr, order, lets, lang } = state;
-  const wrt = c.wrt;
-  const key = JSON.stringify([expr, wrt, order, lets, lang, !!c.shown]);
-  if (shownCode?.key === key) return;
-  let code = '';
-  let returns = '';
-  let problem: Problem | undefined;
-  if (!c.shown) {
-    returns = c.problem ? 'No code: the expression has an error (shown under the input).' : 'No code: nothing to differentiate.';
-  } else {
-    try {
-      code = generateCode(expr, wrt, { order, lang, let: lets });
-      returns = describeReturns(lang, wrt, codeOutputs(c.shown.exprShape, c.shown.wrtShape, order));
-    } catch (e) {
-      problem = toProblem(e);
-      returns = `No ${LANG_NAMES[lang]} code for this expression.`;
-    }
-  }
-  shownCode = { key, code, lang };
-  ui.code.textContent = code;
-  ui.code.className = code ? `language-${LANG_NAMES[lang].toLowerCase()}` : '';
-  ui.codeBox.hidden = !code;
-  ui.codeReturns.textContent = returns;
-  ui.codeError.hidden = !problem;
-  ui.codeError.replaceChildren(...(problem ? problemParts(problem) : []));
-  ui.copyCode.disabled = !code;
-}
-
-// ---------------------------------------------------------------- backdrop that marks the input
-
-/** The marked span is drawn on a layer behind the transparent input; it follows the input's scrolling. */
-function syncBackdrop(): void {
-  ui.backdrop.scrollLeft = ui.expr.scrollLeft;
+function showCodeProblem(p: Problem): void {
+  showCode({ kind: 'code', code: '', returns: `No ${LANG_NAMES[state.lang]} code.`, problem: p });
 }
 
 // ---------------------------------------------------------------- page → state
@@ -242,6 +289,7 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 
 function setState(next: Partial<State>, debounce = false): void {
   state = { ...state, ...next };
+  linkNotices = [];
   clearTimeout(timer);
   if (debounce) timer = setTimeout(update, DEBOUNCE_MS);
   else update();
@@ -249,15 +297,20 @@ function setState(next: Partial<State>, debounce = false): void {
 
 ui.expr.addEventListener('input', () => {
   // The old mark no longer fits the text: drop it at once, the new one comes with the result.
-  ui.backdrop.replaceChildren(document.createTextNode(ui.expr.value));
+  ui.backdrop.replaceChildren();
   setState({ expr: ui.expr.value }, true);
 });
 ui.expr.addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter') {
     ev.preventDefault();
+    shownKeys.clear();
     setState({ expr: ui.expr.value });
   }
 });
+/** The marked span is drawn on a layer behind the transparent input; it follows the input's scrolling. */
+const syncBackdrop = (): void => {
+  if (ui.backdrop.firstChild) ui.backdrop.scrollLeft = ui.expr.scrollLeft;
+};
 for (const ev of ['scroll', 'keyup', 'click', 'select', 'focus']) ui.expr.addEventListener(ev, syncBackdrop);
 
 for (const [i, ex] of EXAMPLES.entries()) ui.examples.append(el('option', { value: String(i) }, ex.title));
@@ -272,11 +325,11 @@ ui.varsBody.addEventListener('change', (ev) => {
   if (!(select instanceof HTMLSelectElement)) return;
   const name = select.dataset['name'];
   const type = select.value;
-  if (!name || !isDeclaredType(type)) return;
-  const conventional = lastVars.find((v) => v.name === name)?.conventional;
-  const lets: Record<string, DeclaredType> = { ...state.lets };
-  if (type === conventional) delete lets[name];
-  else lets[name] = type;
+  if (name === undefined || !isDeclaredType(type)) return;
+  const conventional = current?.vars?.find((v) => v.name === name)?.conventional;
+  const lets = new Map<string, DeclaredType>(state.lets);
+  if (type === conventional) lets.delete(name);
+  else lets.set(name, type);
   setState({ lets });
 });
 ui.wrt.addEventListener('change', () => setState({ wrt: ui.wrt.value }));
@@ -290,8 +343,64 @@ ui.notation.addEventListener('change', (ev) => {
 });
 
 window.addEventListener('hashchange', () => {
-  state = decodeState(location.hash, state);
+  const d = decodeLink(location.hash, state);
+  state = d.state;
+  linkNotices = d.notices;
   update();
+});
+
+ui.stop.addEventListener('click', () => {
+  jobs.stop();
+  ui.expr.focus();
+});
+
+// ---------------------------------------------------------------- the Numbers tab
+
+const numbersView = new NumbersView(
+  {
+    sizes: ui.sizes,
+    check: ui.check,
+    checkResult: ui.checkResult,
+    point: ui.point,
+    error: ui.numbersError,
+    about: ui.numbersAbout,
+    slices: ui.slices,
+    box: ui.heatBox,
+    canvas: ui.heatmap,
+    tip: ui.heatTip,
+    readout: ui.heatReadout,
+    legend: ui.legend,
+    legendMin: ui.legendMin,
+    legendMax: ui.legendMax,
+    legendBar: ui.legendBar,
+  },
+  {
+    setSize: (name, k) => {
+      const sizes = new Map(state.sizes);
+      sizes.set(name, k);
+      setState({ sizes });
+    },
+  },
+);
+
+ui.check.addEventListener('click', () => requestNumbers(true));
+ui.newPoint.addEventListener('click', () => {
+  pastedPoint = undefined;
+  setState({ seed: (state.seed % 0xffffffff) + 1 });
+});
+ui.usePoint.addEventListener('click', () => {
+  pastedPoint = ui.point.value;
+  requestNumbers(false, true);
+});
+ui.randomPoint.addEventListener('click', () => {
+  pastedPoint = undefined;
+  ui.point.blur();
+  requestNumbers(false, true);
+});
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => numbersView.relayout(), 100);
 });
 
 // ---------------------------------------------------------------- actions
@@ -311,7 +420,7 @@ async function copy(button: HTMLButtonElement, text: string, what: string): Prom
 
 ui.copyLatex.addEventListener('click', () => {
   const s = current?.shown;
-  if (s) void copy(ui.copyLatex, ui.result.dataset['latex'] ?? s.indexLatex, 'LaTeX');
+  if (s) void copy(ui.copyLatex, resultForms(s, state).latex, 'LaTeX');
 });
 ui.copyText.addEventListener('click', () => {
   const s = current?.shown;
@@ -319,27 +428,8 @@ ui.copyText.addEventListener('click', () => {
 });
 ui.copyLink.addEventListener('click', () => void copy(ui.copyLink, location.href, 'Link'));
 ui.copyCode.addEventListener('click', () => {
-  if (shownCode?.code) void copy(ui.copyCode, shownCode.code, `${LANG_NAMES[shownCode.lang]} code`);
-});
-
-ui.check.addEventListener('click', () => {
-  if (!current?.shown) return;
-  const { expr, order, lets } = state;
-  const wrt = current.wrt;
-  ui.checkResult.textContent = 'checking…';
-  delete ui.checkResult.dataset['relError'];
-  // Let the browser paint "checking…" before the work starts.
-  setTimeout(() => {
-    try {
-      const outcome = checkNumerically(expr, wrt, order, lets);
-      ui.checkResult.textContent = describeCheck(outcome);
-      ui.checkResult.dataset['relError'] = String(outcome.relError);
-      ui.checkResult.classList.toggle('bad', !(outcome.relError < 1e-6));
-    } catch (e) {
-      ui.checkResult.textContent = `could not check: ${e instanceof Error ? e.message : String(e)}`;
-      ui.checkResult.classList.add('bad');
-    }
-  }, 0);
+  const code = ui.code.textContent ?? '';
+  if (code) void copy(ui.copyCode, code, `${LANG_NAMES[state.lang as CodeLang]} code`);
 });
 
 // KaTeX loads a font when a formula first needs it; fetch them all once the page has loaded, so
@@ -348,6 +438,11 @@ window.addEventListener('load', () => {
   for (const face of document.fonts) if (face.family.replace(/["']/g, '').startsWith('KaTeX')) face.load().catch(() => undefined);
 });
 
-const selectTab = setUpTabs(ui.tabs, (tab) => setState({ tab: tab === ui.tabCode ? 'code' : 'result' }));
+const selectTab = setUpTabs(ui.tabs, (tab) => {
+  const chosen = [...TABS].find(([, b]) => b === tab)?.[0] ?? 'result';
+  setState({ tab: chosen });
+  if (chosen === 'numbers') numbersView.relayout();
+});
+renderMessage(ui, state.expr, undefined, [], linkNotices, messageActions);
 update();
 document.documentElement.dataset['ready'] = 'true';

@@ -5,13 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { derive, MAX_ORDER, noMatrixReason, sizeNamesOf } from '../derive.js';
+import { derive, MAX_ORDER, matrixNamesOf, noMatrixReason, sizeNamesOf } from '../derive.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
 import { parseArgs, usageError, type OptionSpec } from './args.js';
 import { inputError } from '../errors.js';
 import { generateCode, CODE_LANGS, type CodeLang } from '../codegen/index.js';
+import { runSelfCheck } from './selfcheck.js';
 
 export interface Io {
   out(s: string): void;
@@ -25,26 +26,29 @@ const nodeIo: Io = {
   readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
 };
 
-export const EXIT = { ok: 0, usage: 1, input: 2, unsupported: 3, internal: 4 } as const;
+export const EXIT = { ok: 0, usage: 1, input: 2, unsupported: 3, internal: 4, check: 5 } as const;
+
+/** `ricci code --check` fails when a derivative's relative error against finite differences is above this. */
+export const CHECK_TOLERANCE = 1e-6;
 
 const MAIN_HELP = `ricci — symbolic matrix and tensor calculus
 
 Usage:
   ricci derive EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--format matrix|index|latex|json]
   ricci eval   EXPR --wrt NAME [--order K] --at POINT.json [--let "NAME: TYPE"]...
-  ricci code   EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--lang js|ts|python]
+  ricci code   EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--lang js|ts|python|torch] [--check]
   ricci help [COMMAND]          (or: ricci COMMAND --help)
 
 Commands:
   derive   print the K-th derivative of EXPR with respect to NAME
   eval     evaluate the K-th derivative at a point (K = 0: EXPR itself)
-  code     generate JS, TS or Python source for EXPR and its derivatives up to order K
+  code     generate JS, TS, Python or PyTorch source for EXPR and its derivatives up to order K
 
 Input language (matrixcalculus.org style):
   + -  * (matrix product, or scaling by a scalar)  / (by a scalar)  .* ./ (element-wise)
   ^ (scalar power, A^k integer matrix power, A^-1 inverse)  .^ (element-wise power)  ' (transpose)
   sin cos tan arcsin arccos arctan exp log tanh abs sign relu sqrt sigmoid softplus (element-wise)
-  sum norm1 norm2 tr det logdet inv diag vector(c) matrix(c) eye
+  sum norm1 norm2 tr det logdet inv adj diag vector(c) matrix(c) eye
   Types by name: a–g and Greek names (alpha, lambda, …) are scalars, h–z vectors, A–Z matrices;
   --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.
 
@@ -56,7 +60,7 @@ Examples:
   ricci code "x'*A*x" --wrt x --order 2 --lang python > quad.py
 
 Exit codes: 0 success, 1 usage error, 2 input error (syntax, types, sizes, point file),
-3 valid but not supported, 4 internal error.
+3 valid but not supported, 4 internal error, 5 code --check found an error above tolerance.
 `;
 
 const DERIVE_HELP = `ricci derive EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--format FORMAT]
@@ -100,7 +104,7 @@ Examples:
   ricci eval "x'*A*x" --wrt x --order 2 --at p.json  →  {"shape":[2,2],"value":[[4,2],[2,6]]}
 `;
 
-const CODE_HELP = `ricci code EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--lang js|ts|python]
+const CODE_HELP = `ricci code EXPR --wrt NAME [--order K] [--let "NAME: TYPE"]... [--lang js|ts|python|torch] [--check]
 
 Prints self-contained source for a function evaluate(inputs) that returns EXPR and its derivatives
 with respect to NAME up to order K (default 1): value, gradient and hessian for a scalar EXPR
@@ -108,6 +112,10 @@ with respect to NAME up to order K (default 1): value, gradient and hessian for 
 shared by the value and the derivatives are computed once, as temporaries t1, t2, …. The function
 checks the shapes of its inputs (every size must agree across variables) and declared symmetry; a
 header comment states the expression, the variable types and each result in matrix notation.
+Every module also has a self-check, check_gradient(sizes=None, seed=0) (checkGradient in JS/TS):
+at a random point (drawn where the expression is defined: positive under log and sqrt, invertible
+under inv and logdet, symmetric where declared) it compares each derivative with central finite
+differences of the order below and returns the relative errors.
 
 Options:
   --wrt NAME        the variable to differentiate by (required)
@@ -118,6 +126,13 @@ Options:
                     ts: the same with type annotations
                     python: a module that needs only NumPy; results are float64 arrays
                       (np.einsum for products of order 3 or more)
+                    torch: a module that needs only PyTorch; results are tensors on the inputs'
+                      device and dtype (float32 or float64); runs under vmap and torch.compile;
+                      check_inputs(inputs) checks values (finite, declared symmetry)
+  --check           instead of printing the code, run its self-check (node for js and ts; for
+                      python and torch $RICCI_PYTHON if set, else the first of python3 and
+                      /usr/bin/python3 that has NumPy and torch) and print each derivative's
+                      relative error; exit code 5 if one is above ${CHECK_TOLERANCE.toExponential()} or not a number
   Layout: row-major; the derivative of f with respect to X has shape shape(f) ++ shape(X).
 
 Examples:
@@ -125,6 +140,8 @@ Examples:
       python3 -c 'import quad; print(quad.evaluate({"x": [1, 2], "A": [[2, 1], [1, 3]]}))'
   ricci code "norm2(A*x - y)^2" --wrt x --order 2 --lang ts > lsq.ts
   ricci code "logdet(X)" --wrt X --let "X: symmetric matrix" > logdet.mjs
+  ricci code "sum(log(exp(-y.*(X*w)) + vector(1)))" --wrt w --order 2 --lang torch > logistic.py
+  ricci code "x'*inv(A)*x" --wrt A --lang torch --check
 `;
 
 const HELP: Record<string, string> = { derive: DERIVE_HELP, eval: EVAL_HELP, code: CODE_HELP };
@@ -139,7 +156,7 @@ const COMMON: Record<string, OptionSpec> = {
 const SPECS: Record<string, Record<string, OptionSpec>> = {
   derive: { ...COMMON, format: { takesValue: true } },
   eval: { ...COMMON, at: { takesValue: true } },
-  code: { ...COMMON, lang: { takesValue: true } },
+  code: { ...COMMON, lang: { takesValue: true }, check: { takesValue: false } },
 };
 
 function parseLets(lets: readonly string[]): Record<string, string> {
@@ -231,7 +248,8 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
   const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets });
   const values = readPoint(at, io);
-  const [v] = compileNodes({ roots: [r.node], vars: [...r.analysis.lowered.vars.values()], sizeNames: sizeNamesOf(r) })(values) as [Tensor];
+  const vars = [...r.analysis.lowered.vars.values()];
+  const [v] = compileNodes({ roots: [r.node], vars, sizeNames: sizeNamesOf(r), matrixName: matrixNamesOf(r) })(values) as [Tensor];
   const bad = v.data.filter((x) => !Number.isFinite(x)).length;
   if (bad > 0)
     io.err(`note: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not finite (printed as null): the point is outside the domain of a function (log, sqrt, inv, …)\n`);
@@ -242,9 +260,28 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
 function runCode(args: ReturnType<typeof parseArgs>, io: Io): number {
   const c = common('code', args);
   const lang = args.options.get('lang')?.[0] ?? 'js';
-  if (!(CODE_LANGS as readonly string[]).includes(lang)) throw usageError(`--lang must be js, ts or python, not '${lang}'`);
-  io.out(generateCode(c.expr, c.wrt, { order: c.order, lang: lang as CodeLang, let: c.lets }));
-  return EXIT.ok;
+  if (!(CODE_LANGS as readonly string[]).includes(lang)) throw usageError(`--lang must be ${CODE_LANGS.join(', ')}, not '${lang}'`);
+  const opts = { order: c.order, lang: lang as CodeLang, let: c.lets };
+  if (!args.flags.has('check')) {
+    io.out(generateCode(c.expr, c.wrt, opts));
+    return EXIT.ok;
+  }
+  generateCode(c.expr, c.wrt, opts); // input errors first, before anything runs
+  const r = runSelfCheck(c.expr, c.wrt, opts);
+  if ('failure' in r) {
+    io.err(`ricci: error: check failed: ${r.failure}\n`);
+    return EXIT.check;
+  }
+  for (const n of r.notes) io.err(`note: ${n}\n`);
+  if (r.errors.length === 0) io.err('note: order 0: no derivative to check\n');
+  const width = Math.max(0, ...r.errors.map(([k]) => k.length));
+  for (const [k, e] of r.errors) io.out(`${k.padEnd(width)}  ${e === null ? 'not a number' : e.toExponential(1)}\n`);
+  const bad = r.errors.filter(([, e]) => e === null || !(e < CHECK_TOLERANCE));
+  if (bad.length === 0) return EXIT.ok;
+  io.err(`ricci: error: check failed: ${bad.map(([k]) => k).join(', ')} above the tolerance ${CHECK_TOLERANCE.toExponential()} (${lang}, seed 0)\n`);
+  if (bad.some(([, e]) => e === null))
+    io.err('(not a number: the random point is outside the domain of the expression, e.g. log of a difference, which the check cannot draw around)\n');
+  return EXIT.check;
 }
 
 export function run(argv: readonly string[], io: Io = nodeIo): number {

@@ -2,8 +2,8 @@
  * JavaScript and TypeScript from a plan: an ES module with one exported function
  * `evaluate(input)` and its small helpers, no imports. Every tensor is a flat row-major
  * Float64Array; scalars are numbers. Products are loop nests (one per einsum step of the plan);
- * inv/det use a self-contained Gauss-Jordan / LU with partial pivoting, the same algorithms as the
- * reference evaluator. JS and TS differ only in type annotations.
+ * inv/det/logdet use a self-contained LU of the equilibrated matrix with the evaluators' rule for
+ * singularity (compile/kernels/lu.ts). JS and TS differ only in type annotations.
  *
  * No user text reaches the code except in one-line comments (sanitised) and as string literals
  * written by JSON.stringify; identifiers all come from the plan's name allocator.
@@ -11,12 +11,10 @@
 import type { ElemFn } from '../ir/node.js';
 import { InternalError } from '../ir/node.js';
 import type { Instr, Operand, Plan, Size, Temp } from './plan.js';
+import { num } from './literals.js';
+import { checkSpec, jsCheckSpec } from './selfcheck.js';
 
-/** A number as a source literal that reads back to the same double. */
-export function num(c: number): string {
-  if (!Number.isFinite(c)) throw new InternalError(`codegen: non-finite constant ${c}`);
-  return Object.is(c, -0) ? '0' : String(c);
-}
+export { num };
 
 class Writer {
   private readonly lines: string[] = [];
@@ -55,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'inv' | 'det' | 'sigmoid' | 'softplus';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'sigmoid' | 'softplus';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -72,6 +70,7 @@ export function emitJs(plan: Plan, ts: boolean): string {
   w.line('//   { shape: number[], data: Float64Array } (row-major; a scalar has shape [] and one entry).');
   w.line('// Inputs: a number (scalar), an array or Float64Array (vector), an array of rows (matrix), or');
   w.line('//   { shape, data }. Sizes and declared symmetry are checked; no dependencies.');
+  w.line('// Self-check: checkGradient(sizes?, seed) compares each derivative with finite differences.');
   w.line('');
   if (ts) {
     w.line('export interface Tensor {');
@@ -142,16 +141,17 @@ export function emitJs(plan: Plan, ts: boolean): string {
         elementwise(ins.out, (i) => `Math.pow(${at(ins.base, i)}, ${at(ins.exponent, i)})`);
         break;
       case 'inv':
-        used.add('inv');
-        w.line(`const ${ins.out.name} = inv_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
+      case 'logdet':
+        used.add(ins.op).add('lu');
+        w.line(`const ${ins.out.name} = ${ins.op}_(${ins.src.name}, ${ins.src.dims[0]!.local}, ${JSON.stringify(`${ins.op}(${ins.name})`)});`);
         break;
       case 'det':
-        used.add('det');
+        used.add('det').add('lu');
         w.line(`const ${ins.out.name} = det_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
         break;
-      case 'logdet':
-        used.add('det');
-        w.line(`const ${ins.out.name} = Math.log(det_(${ins.src.name}, ${ins.src.dims[0]!.local}));`);
+      case 'adj':
+        used.add('adj').add('lu');
+        w.line(`const ${ins.out.name} = adj_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
         break;
       case 'einsum':
         einsum(ins, w, v, plan.acc, ref);
@@ -167,8 +167,28 @@ export function emitJs(plan: Plan, ts: boolean): string {
   }
   w.close('};');
   w.close('}');
+  selfCheck(plan, w, ty);
   for (const h of HELPER_ORDER) if (used.has(h)) w.line('\n' + HELPERS[h](ty).trim());
+  w.line('\n' + SELF_CHECK_HELPERS(ty).trim());
   return w.text();
+}
+
+/** checkGradient and the table it reads (see selfcheck.ts). */
+function selfCheck(plan: Plan, w: Writer, ty: (s: string) => string): void {
+  w.line('');
+  w.line('/**');
+  w.line(' * Self-check at a random point (seeded; default sizes unless `sizes` gives some, e.g. { n: 5 }):');
+  w.line(' * for each derivative, ‖D·e − FD‖ / max(‖D·e‖, ‖FD‖) over every coordinate direction e of the');
+  w.line(' * variable, where FD is the central difference (4-point stencil) of the order below along e.');
+  w.line(' */');
+  w.open(`export function checkGradient(sizes${ty('?: Record<string, number>')}, seed = 0)${ty(': Record<string, number>')} {`);
+  w.line('return gradientErrors_(CHECK_, sizes, seed);');
+  w.close();
+  w.line('');
+  const table = jsCheckSpec(checkSpec(plan));
+  w.line(`const CHECK_${ty(': CheckSpec')} = ${table[0]!}`);
+  for (const l of table.slice(1, -1)) w.line(l);
+  w.line(`${table.at(-1)!};`);
 }
 
 /** coef·term + … with signs folded: a - 2 * b + 0.5. */
@@ -247,7 +267,127 @@ function einsum(ins: Instr & { op: 'einsum' }, w: Writer, v: readonly string[], 
   for (let l = 0; l < r; l++) w.close();
 }
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'inv', 'det', 'sigmoid', 'softplus'];
+const SELF_CHECK_HELPERS = (ty: (s: string) => string): string => `
+${ty(`interface CheckVariable {
+  name: string;
+  dims: string[];
+  symmetric: boolean;
+  lo: number;
+  hi: number;
+  signed: boolean;
+  dominant: boolean;
+}
+
+interface CheckSpec {
+  wrt: string;
+  wrtSymmetric: boolean;
+  keys: string[];
+  sizes: [string, number][];
+  inputs: CheckVariable[];
+}
+`)}
+/** Central differences: f'(x) ≈ (8 (f(x + h) - f(x - h)) - (f(x + 2h) - f(x - 2h))) / 12h. */
+const STEPS_ = [-2, -1, 1, 2];
+
+/** The relative errors that checkGradient returns. */
+function gradientErrors_(spec${ty(': CheckSpec')}, sizes${ty(': Record<string, number> | undefined')}, seed${ty(': number')})${ty(': Record<string, number>')} {
+  const dims = new Map${ty('<string, number>')}(spec.sizes);
+  if (sizes !== undefined)
+    for (const [k, v] of Object.entries(sizes)) {
+      if (!dims.has(k)) throw new RangeError('unknown size ' + k + ': the sizes are ' + [...dims.keys()].join(', '));
+      if (!Number.isInteger(v) || v < 1) throw new RangeError('size ' + k + ' must be a whole number ≥ 1, got ' + v);
+      dims.set(k, v);
+    }
+  const rand = random_(seed);
+  const point${ty(': [string, Tensor][]')} = spec.inputs.map((v) => [v.name, draw_(v, v.dims.map((d) => dims.get(d)${ty('!')}), rand)]);
+  const at = (p${ty(': [string, Tensor][]')})${ty(': Record<string, Tensor>')} => evaluate(Object.fromEntries(p)${ty(' as unknown as Inputs')})${ty(' as unknown as Record<string, Tensor>')};
+  const base = at(point);
+  const w = point.findIndex((p) => p[0] === spec.wrt);
+  const x = point[w][1];
+  const K = spec.keys.length;
+  const diff = new Float64Array(K);
+  const exact = new Float64Array(K);
+  const approx = new Float64Array(K);
+  for (const e of directions_(x.shape, spec.wrtSymmetric)) {
+    let scale = 1;
+    for (let a = 0; a < e.length; a++) if (e[a] !== 0) scale = Math.max(scale, Math.abs(x.data[a]));
+    const h = 1e-3 * scale;
+    // At x - 2he, x - he, x + he, x + 2he; differences first, so that a constant is exactly 0.
+    const outs = STEPS_.map((o) => at(point.map((p, i)${ty(': [string, Tensor]')} => (i === w ? [p[0], { shape: x.shape, data: x.data.map((v, a) => v + o * h * e[a]) }] : p))));
+    const fd${ty(': Float64Array[]')} = [];
+    for (let k = 1; k < K; k++) {
+      const [m2, m1, p1, p2] = outs.map((out) => out[spec.keys[k - 1]].data);
+      fd[k] = m1.map((_, i) => (8 * (p1[i] - m1[i]) - (p2[i] - m2[i])) / (12 * h));
+    }
+    for (let k = 1; k < K; k++) {
+      const d = base[spec.keys[k]].data;
+      const m = e.length;
+      const acc = fd[k];
+      for (let i = 0; i < acc.length; i++) {
+        let s = 0;
+        for (let a = 0; a < m; a++) if (e[a] !== 0) s += d[i * m + a] * e[a];
+        diff[k] += (s - acc[i]) ** 2;
+        exact[k] += s * s;
+        approx[k] += acc[i] ** 2;
+      }
+    }
+  }
+  const errors${ty(': Record<string, number>')} = {};
+  for (let k = 1; k < K; k++) {
+    const norm = Math.sqrt(Math.max(exact[k], approx[k]));
+    errors[spec.keys[k]] = norm === 0 ? 0 : Math.sqrt(diff[k]) / norm;
+  }
+  return errors;
+}
+
+/** Unit directions of the variable: e_a, or e_ij + e_ji (i ≥ j) for a symmetric matrix. */
+function directions_(shape${ty(': number[]')}, symmetric${ty(': boolean')})${ty(': Float64Array[]')} {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const out${ty(': Float64Array[]')} = [];
+  if (symmetric) {
+    const n = shape[0];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j <= i; j++) {
+        const e = new Float64Array(size);
+        e[i * n + j] = 1;
+        e[j * n + i] = 1;
+        out.push(e);
+      }
+  } else
+    for (let a = 0; a < size; a++) {
+      const e = new Float64Array(size);
+      e[a] = 1;
+      out.push(e);
+    }
+  return out;
+}
+
+/** A random variable of the given shape from its domain. */
+function draw_(v${ty(': CheckVariable')}, shape${ty(': number[]')}, rand${ty(': () => number')})${ty(': Tensor')} {
+  const data = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) {
+    data[i] = v.lo + (v.hi - v.lo) * rand();
+    if (v.signed && rand() < 0.5) data[i] = -data[i];
+  }
+  const n = shape[0];
+  // Strictly diagonally dominant with a positive diagonal: invertible, positive determinant.
+  if (v.dominant) for (let i = 0; i < n; i++) data[i * n + i] += (n + 1) * Math.max(Math.abs(v.lo), Math.abs(v.hi));
+  if (v.symmetric) for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) data[j * n + i] = data[i * n + j];
+  return { shape, data };
+}
+
+/** A seeded uniform random source on [0, 1) (mulberry32). */
+function random_(seed${ty(': number')})${ty(': () => number')} {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}`;
+
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'sigmoid', 'softplus'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   read: (ty) => `
@@ -323,70 +463,223 @@ function eye_(n${ty(': number')})${ty(': Float64Array')} {
   for (let i = 0; i < n; i++) r[i * n + i] = 1;
   return r;
 }`,
-  inv: (ty) => `
-/** Inverse of the n×n matrix a by Gauss-Jordan elimination with partial pivoting. */
-function inv_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
+  lu: (ty) => `
+/** x·2^k in steps (k may lie beyond the exponent range of one double). */
+function times2_(x${ty(': number')}, k${ty(': number')})${ty(': number')} {
+  for (; k > 1000; k -= 1000) x *= 2 ** 1000;
+  for (; k < -1000; k += 1000) x *= 2 ** -1000;
+  return x * 2 ** k;
+}
+
+/**
+ * LU factorisation of a copy of the n×n matrix a (P·a = L·U), pivoting on the largest |a_ic|·2^-e_i
+ * (2^e_i the size of row i's largest entry). a is singular to working precision — null — when a
+ * pivot is 0 or at most 32·n·eps times |pivot| + Σ |terms subtracted from it| (its rounding
+ * level), a rule that no scaling of a's rows and columns changes. (A non-finite entry: only an
+ * exact zero pivot counts.) perm[i] is the row of a that ends up in row i.
+ */
+function lu_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': { m: Float64Array; perm: Int32Array; sign: number } | null')} {
   const m = Float64Array.from(a);
-  const r = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) r[i * n + i] = 1;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
+  const size = new Float64Array(n * n);
+  const w = new Float64Array(n);
+  const finite = a.every((v) => Number.isFinite(v));
+  for (let i = 0; i < n; i++) {
+    let big = 0;
+    for (let j = 0; j < n; j++) big = Math.max(big, Math.abs(a[i * n + j]));
+    if (big === 0) return null;
+    w[i] = finite ? 2 ** Math.min(1023, -Math.floor(Math.log2(big))) : 1;
+  }
+  const tol = finite ? 32 * n * Number.EPSILON : 0;
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  let sign = 1;
   for (let c = 0; c < n; c++) {
     let p = c;
-    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
+    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) * w[i] > Math.abs(m[p * n + c]) * w[p]) p = i;
     const piv = m[p * n + c];
-    if (piv === 0 || Math.abs(piv) <= n * Number.EPSILON * scale) throw new RangeError('matrix is singular to working precision: its inverse does not exist');
-    if (p !== c)
+    if (piv === 0 || Math.abs(piv) <= tol * (Math.abs(piv) + size[p * n + c])) return null;
+    if (p !== c) {
+      sign = -sign;
       for (let k = 0; k < n; k++) {
         let t = m[p * n + k];
         m[p * n + k] = m[c * n + k];
         m[c * n + k] = t;
-        t = r[p * n + k];
-        r[p * n + k] = r[c * n + k];
-        r[c * n + k] = t;
+        t = size[p * n + k];
+        size[p * n + k] = size[c * n + k];
+        size[c * n + k] = t;
       }
-    for (let k = 0; k < n; k++) {
-      m[c * n + k] /= piv;
-      r[c * n + k] /= piv;
+      let t = w[p];
+      w[p] = w[c];
+      w[c] = t;
+      t = perm[p];
+      perm[p] = perm[c];
+      perm[c] = t;
     }
+    for (let i = c + 1; i < n; i++) {
+      const l = (m[i * n + c] /= piv);
+      if (l === 0) continue;
+      for (let k = c + 1; k < n; k++) {
+        const t = l * m[c * n + k];
+        m[i * n + k] -= t;
+        size[i * n + k] += Math.abs(t);
+      }
+    }
+  }
+  return { m, perm, sign };
+}`,
+  inv: (ty) => `
+/** Inverse of the n×n matrix a, from lu_; name says which matrix in the error. */
+function inv_(a${ty(': Float64Array')}, n${ty(': number')}, name${ty(': string')})${ty(': Float64Array')} {
+  const lu = lu_(a, n);
+  if (lu === null) throw new RangeError(name + ': the matrix is singular to working precision, so it has no inverse');
+  const { m, perm } = lu;
+  // Column j of a⁻¹ solves L·U·x = P·(unit vector j).
+  const r = new Float64Array(n * n);
+  const x = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++) {
-      if (i === c) continue;
-      const f = m[i * n + c];
-      if (f === 0) continue;
-      for (let k = 0; k < n; k++) {
-        m[i * n + k] -= f * m[c * n + k];
-        r[i * n + k] -= f * r[c * n + k];
-      }
+      let s = perm[i] === j ? 1 : 0;
+      for (let k = 0; k < i; k++) s -= m[i * n + k] * x[k];
+      x[i] = s;
     }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = x[i];
+      for (let k = i + 1; k < n; k++) s -= m[i * n + k] * x[k];
+      x[i] = s / m[i * n + i];
+    }
+    for (let i = 0; i < n; i++) r[i * n + j] = x[i];
   }
   return r;
 }`,
   det: (ty) => `
-/** Determinant of the n×n matrix a by LU factorisation with partial pivoting. */
+/** Determinant of the n×n matrix a (0 when singular to working precision), kept in range by powers of 2. */
 function det_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': number')} {
-  const m = Float64Array.from(a);
-  let det = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
-    const piv = m[p * n + c];
-    if (piv === 0) return 0;
-    if (p !== c) {
-      det = -det;
-      for (let k = 0; k < n; k++) {
-        const t = m[p * n + k];
-        m[p * n + k] = m[c * n + k];
-        m[c * n + k] = t;
-      }
-    }
-    det *= piv;
-    for (let i = c + 1; i < n; i++) {
-      const f = m[i * n + c] / piv;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) m[i * n + k] -= f * m[c * n + k];
+  const lu = lu_(a, n);
+  if (lu === null) return 0;
+  let d = lu.sign;
+  let shift = 0;
+  for (let i = 0; i < n; i++) {
+    d *= lu.m[i * n + i];
+    if (Math.abs(d) > 2 ** 100 || Math.abs(d) < 2 ** -100) {
+      const k = Math.round(Math.log2(Math.abs(d)));
+      d = times2_(d, -k);
+      shift += k;
     }
   }
-  return det;
+  return times2_(d, shift);
+}`,
+  logdet: (ty) => `
+/** log(det(a)) from the pivots' logs: NaN for a negative determinant; name says which matrix in the error. */
+function logdet_(a${ty(': Float64Array')}, n${ty(': number')}, name${ty(': string')})${ty(': number')} {
+  const lu = lu_(a, n);
+  if (lu === null) throw new RangeError(name + ': the matrix is singular to working precision, so its log-determinant is -∞');
+  let sign = lu.sign;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const u = lu.m[i * n + i];
+    if (u < 0) sign = -sign;
+    s += Math.log(Math.abs(u));
+  }
+  return sign > 0 ? s : NaN;
+}`,
+  adj: (ty) => `
+/**
+ * The adjugate of the n×n matrix a (a·adj(a) = det(a)·I), at singular matrices too. B = R·a·C is a
+ * equilibrated by powers of 2 (a zero row or column keeps scale 1); P·B·Q = L·U with complete
+ * pivoting, U = [U1 b; 0 d]; adj(U) = det(U1)·[d·U1⁻¹, −U1⁻¹b; 0, 1] (a polynomial in d, so d = 0,
+ * rank n − 1, needs nothing special); adj(B) = det(P)det(Q)·Q·adj(U)·L⁻¹·P; adj(a) = 2^(Σe+Σf)·C·adj(B)·R.
+ * An exactly zero remaining block before the last step means rank ≤ n − 2: adj(a) = 0.
+ */
+function adj_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
+  const out = new Float64Array(n * n);
+  if (!a.every((v) => Number.isFinite(v))) return out.fill(NaN);
+  const e = new Float64Array(n);
+  const f = new Float64Array(n).fill(-Infinity);
+  for (let i = 0; i < n; i++) {
+    let big = 0;
+    for (let j = 0; j < n; j++) big = Math.max(big, Math.abs(a[i * n + j]));
+    e[i] = big === 0 ? 0 : Math.floor(Math.log2(big));
+    for (let j = 0; j < n; j++) if (a[i * n + j] !== 0) f[j] = Math.max(f[j], Math.floor(Math.log2(Math.abs(a[i * n + j]))) - e[i]);
+  }
+  for (let j = 0; j < n; j++) if (f[j] === -Infinity) f[j] = 0;
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m[i * n + j] = times2_(a[i * n + j], -e[i] - f[j]);
+  const rows = new Int32Array(n);
+  const cols = new Int32Array(n);
+  for (let k = 0; k < n; k++) rows[k] = cols[k] = k;
+  let sign = 1;
+  for (let k = 0; k < n - 1; k++) {
+    let p = k;
+    let q = k;
+    for (let i = k; i < n; i++) for (let j = k; j < n; j++) if (Math.abs(m[i * n + j]) > Math.abs(m[p * n + q])) [p, q] = [i, j];
+    if (m[p * n + q] === 0) return out;
+    if (p !== k) {
+      for (let j = 0; j < n; j++) [m[k * n + j], m[p * n + j]] = [m[p * n + j], m[k * n + j]];
+      [rows[k], rows[p]] = [rows[p], rows[k]];
+      sign = -sign;
+    }
+    if (q !== k) {
+      for (let i = 0; i < n; i++) [m[i * n + k], m[i * n + q]] = [m[i * n + q], m[i * n + k]];
+      [cols[k], cols[q]] = [cols[q], cols[k]];
+      sign = -sign;
+    }
+    for (let i = k + 1; i < n; i++) {
+      const l = (m[i * n + k] /= m[k * n + k]);
+      if (l !== 0) for (let j = k + 1; j < n; j++) m[i * n + j] -= l * m[k * n + j];
+    }
+  }
+  // det(U1) = mant·2^shift
+  let mant = sign;
+  let shift = 0;
+  for (let k = 0; k < n; k++) shift += e[k] + f[k];
+  for (let k = 0; k < n - 1; k++) {
+    mant *= m[k * n + k];
+    if (Math.abs(mant) > 2 ** 100 || Math.abs(mant) < 2 ** -100) {
+      const s = Math.round(Math.log2(Math.abs(mant)));
+      mant = times2_(mant, -s);
+      shift += s;
+    }
+  }
+  // L⁻¹ (unit lower)
+  const li = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    li[j * n + j] = 1;
+    for (let i = j + 1; i < n; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s -= m[i * n + k] * li[k * n + j];
+      li[i * n + j] = s;
+    }
+  }
+  // Row r of M = [d·U1⁻¹, −U1⁻¹b; 0, 1], times L⁻¹, into adj(a).
+  const n1 = n - 1;
+  const d = m[n1 * n + n1];
+  const row = new Float64Array(n);
+  const z = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    row.fill(0);
+    if (r === n1) row[n1] = 1;
+    else {
+      z.fill(0);
+      z[r] = 1 / m[r * n + r];
+      for (let j = r + 1; j < n1; j++) {
+        let s = 0;
+        for (let k = r; k < j; k++) s += z[k] * m[k * n + j];
+        z[j] = -s / m[j * n + j];
+      }
+      let zb = 0;
+      for (let k = r; k < n1; k++) {
+        row[k] = d * z[k];
+        zb += z[k] * m[k * n + n1];
+      }
+      row[n1] = -zb;
+    }
+    for (let c = 0; c < n; c++) {
+      let y = 0;
+      for (let k = c; k < n; k++) y += row[k] * li[k * n + c];
+      out[cols[r] * n + rows[c]] = times2_(mant * y, shift - f[cols[r]] - e[rows[c]]);
+    }
+  }
+  return out;
 }`,
   sigmoid: (ty) => `
 function sigmoid_(x${ty(': number')})${ty(': number')} {

@@ -29,13 +29,19 @@ const PY_RESERVED = `
   issubclass iter len list locals map max min next object oct open ord pow print property range
   repr reversed round set setattr slice sorted staticmethod str sum super tuple vars zip
   Exception ValueError TypeError KeyError IndexError ArithmeticError ZeroDivisionError
-  NotImplemented Ellipsis __builtins__ __name__ __file__ __doc__ self`;
+  NotImplemented Ellipsis __builtins__ __name__ __file__ __doc__ self torch functorch`;
 
 /** Names of the generated function, its parameter and the helpers the generators emit. */
 export const GENERATED_GLOBALS = [
   'evaluate', 'input', 'inputs', 'Tensor', 'Input', 'Inputs', 'Result',
   'read_', 'check_', 'symmetric_', 'eye_', 'inv_', 'det_', 'sigmoid_', 'softplus_', 'describe_',
   '_read', '_check', '_symmetric', '_logdet', '_describe',
+  // The self-check (selfcheck.ts) and torch's value checks.
+  'checkGradient', 'check_gradient', 'check_inputs', 'CHECK_', 'STEPS_', 'CheckSpec', 'CheckVariable',
+  'gradientErrors_', 'directions_', 'draw_', 'random_', '_CHECK', '_STEPS', '_gradient_errors', '_sizes',
+  '_ratio', '_directions', '_draw', '_check_values',
+  'lu_', 'times2_', 'logdet_', 'adj_',
+  '_lu', '_inv', '_det', '_adj', '_solve',
 ] as const;
 
 export const RESERVED: ReadonlySet<string> = new Set([...JS_RESERVED.split(/\s+/), ...PY_RESERVED.split(/\s+/), ...GENERATED_GLOBALS].filter((s) => s !== ''));

@@ -9,12 +9,13 @@
  * such as tr(A*X'*B*X*C) costs a few matrix products instead of one loop nest over every index.
  * Scalar factors are kept apart and multiply the last step.
  */
-import { derive, MAX_ORDER, sizeNamesOf, type Result } from '../derive.js';
+import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, type Result } from '../derive.js';
 import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
 import { inputError } from '../errors.js';
 import { NameAllocator, commentText } from './names.js';
+import { type Domain, inputDomains } from './domains.js';
 
 /** A size symbol: its name in messages (n) and the local that holds it in generated code. */
 export interface Size {
@@ -32,6 +33,8 @@ export interface Input {
   readonly type: DeclaredType;
   readonly dims: readonly Size[];
   readonly symmetric: boolean;
+  /** Where the generated self-check draws its entries (what the expression needs of it). */
+  readonly domain: Domain;
 }
 
 /** A size bound from an axis of an input. */
@@ -77,7 +80,9 @@ export type Instr =
   | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
   | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
-  | { readonly op: 'inv' | 'det' | 'logdet'; readonly out: Temp; readonly src: Temp };
+  | { readonly op: 'det' | 'adj'; readonly out: Temp; readonly src: Temp }
+  /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
+  | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string };
 
 export interface Output {
   /** value, gradient, jacobian, hessian, derivative2, derivative3, … */
@@ -131,6 +136,7 @@ export function planCode(expr: string, wrt: string, opts: PlanOptions = {}): Pla
 function buildPlan(results: readonly Result[]): Plan {
   const r0 = results[0]!;
   const sizeNames = sizeNamesOf(r0);
+  const matrixName = matrixNamesOf(r0);
   const checked = r0.analysis.checked;
   const names = new NameAllocator();
 
@@ -155,10 +161,12 @@ function buildPlan(results: readonly Result[]): Plan {
     return s;
   };
   const bound = new Map<Dim, Binding>();
+  const domains = inputDomains(results.map((r) => r.node));
   const inputs: Input[] = vars.map((v, k) => {
     const info = checked.vars.get(v.name);
     const type: DeclaredType = info?.declared ?? (['scalar', 'vector', 'matrix'][v.shape.length] as DeclaredType);
-    return { name: v.name, local: locals[k]!, holder: '', type, dims: v.shape.map(sizeOf), symmetric: v.symmetric };
+    const domain = domains.get(v.name) ?? { lo: -1, hi: 1, signed: false, dominant: false };
+    return { name: v.name, local: locals[k]!, holder: '', type, dims: v.shape.map(sizeOf), symmetric: v.symmetric, domain };
   });
   const withHolders: Input[] = inputs.map((i) => ({ ...i, holder: names.take(`${i.local}_in`) }));
   const bindings: Binding[] = [];
@@ -240,10 +248,13 @@ function buildPlan(results: readonly Result[]): Plan {
       case 'powv':
         body.push({ op: 'powv', out, base: tempOf(n.base), exponent: tempOf(n.exponent) });
         break;
-      case 'inv':
       case 'det':
-      case 'logdet':
+      case 'adj':
         body.push({ op: n.kind, out, src: tempOf(n.arg) });
+        break;
+      case 'inv':
+      case 'logdet':
+        body.push({ op: n.kind, out, src: tempOf(n.arg), name: matrixName(n.arg) });
         break;
     }
   }

@@ -1,16 +1,21 @@
 /**
- * Python from a plan: a module with one function `evaluate(inputs)` that needs only NumPy.
- * Products read as matrix algebra where they are one (`A @ x`, `A.T @ B`, `np.outer(u, v)`,
- * `s[:, None] * X`, `np.trace(A)`, `np.diag(A)`, `np.sum(x)`); everything else, and every product
- * with an operand or result of order 3 or more, is an `np.einsum`.
+ * Python from a plan: a module with `evaluate(inputs)` and `check_gradient(sizes=None, seed=0)`.
+ * One emitter serves the array libraries that share Python's syntax — NumPy here, PyTorch in
+ * torch.ts — through a Target that spells what differs (functions, constants, reading inputs,
+ * results, helpers). Products read as matrix algebra where they are one (`A @ x`, `A.T @ B`,
+ * outer, trace, diagonal, sums, `s[:, None] * X`), a solve where one side is an inverse that is
+ * needed nowhere else, an einsum otherwise and for every product of order 3 or more
+ * (products.ts).
  *
  * No user text reaches the code except in one-line `#` comments (sanitised) and as string
  * literals written by pyString; identifiers all come from the plan's name allocator.
  */
 import type { ElemFn } from '../ir/node.js';
-import { unsupported } from '../errors.js';
-import type { Instr, Operand, Plan, Temp } from './plan.js';
-import { num, sumExpr } from './js.js';
+import type { Instr, Output, Plan, Temp } from './plan.js';
+import { num } from './literals.js';
+import { sumExpr } from './js.js';
+import { type Dialect, type PlainOp, plainOp, renderProduct, solvedInverses } from './products.js';
+import { checkSpec, pyCheckSpec } from './selfcheck.js';
 
 /** A Python string literal: double-quoted, with every character outside printable ASCII escaped. */
 export function pyString(s: string): string {
@@ -26,7 +31,39 @@ export function pyString(s: string): string {
   return out + '"';
 }
 
-const PY_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
+/** A Python tuple of the given items: (), (a,), (a, b). */
+export function pyTuple(items: readonly string[]): string {
+  return `(${items.join(', ')}${items.length === 1 ? ',' : ''})`;
+}
+
+/** What a Python array library spells its own way. `like` names a tensor of the result's dtype and device. */
+export interface Target {
+  /** Comment lines after the header (usage), then the imports. */
+  readonly preamble: (plan: Plan) => string[];
+  readonly fn: Readonly<Record<ElemFn, (x: string) => string>>;
+  readonly dialect: Dialect;
+  /** A scalar literal inside an expression. */
+  readonly literal: (c: number) => string;
+  readonly fill: (value: 0 | 1, shape: string, like: string) => string;
+  readonly eye: (n: string, like: string) => string;
+  /** `name` is a string literal naming the matrix for a singular-matrix error. */
+  readonly inv: (a: string, name: string) => string;
+  readonly det: (a: string) => string;
+  readonly logdet: (a: string, name: string) => string;
+  readonly adj: (a: string) => string;
+  /** The helpers (see `helpers`) each matrix function and a solve need. */
+  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj', readonly string[]>>;
+  /** Lines of evaluate() that read every input into its local. */
+  readonly read: (plan: Plan) => string[];
+  /** Whether evaluate() itself checks declared symmetry (else only check_inputs does). */
+  readonly symmetryInEvaluate: boolean;
+  /** A result entry: `expr` computes it; `alias` when it may share memory with an input or another result. */
+  readonly result: (expr: string, literal: number | undefined, alias: boolean, like: string) => string;
+  /** Module-level code after evaluate(): helpers (those named in `used`) and the self-check. */
+  readonly helpers: (plan: Plan, used: ReadonlySet<string>) => string[];
+}
+
+const NUMPY_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   sin: (x) => `np.sin(${x})`,
   cos: (x) => `np.cos(${x})`,
   tan: (x) => `np.tan(${x})`,
@@ -43,182 +80,170 @@ const PY_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `np.logaddexp(0.0, ${x})`,
 };
 
-type Helper = 'check' | 'symmetric' | 'logdet';
+const NUMPY_DIALECT: Dialect = {
+  trace: (a) => `np.trace(${a})`,
+  diagonal: (a) => `np.diag(${a})`,
+  sum: (a) => `np.sum(${a})`,
+  sumAxis: (a, axis) => `np.sum(${a}, axis=${axis})`,
+  outer: (a, b) => `np.outer(${a}, ${b})`,
+  einsum: (spec, ops) => `np.einsum("${spec}", ${ops.join(', ')})`,
+  // The evaluators' LU and singularity rule (_lu), so a singular matrix is an error, never noise.
+  solve: (a, b, name) => `_solve(${a}, ${b}, ${pyString(name)})`,
+};
+
+export const NUMPY: Target = {
+  preamble: (plan) => {
+    const keys = plan.outputs.map((o) => `"${o.key}"`).join(', ');
+    return [
+      `# Usage: evaluate({${plan.inputs.map((i) => `"${i.name}": ...`).join(', ')}}) returns a dict with`,
+      `#   ${keys}: NumPy float64 arrays of those shapes (a scalar is a 0-d array).`,
+      '# Inputs: numbers, sequences or NumPy arrays (vectors 1-D, matrices 2-D). Sizes and declared',
+      '#   symmetry are checked. Needs NumPy only.',
+      '# Self-check: check_gradient(sizes=None, seed=0) compares each derivative with finite differences.',
+      'import numpy as np',
+    ];
+  },
+  fn: NUMPY_FN,
+  dialect: NUMPY_DIALECT,
+  // A NumPy float, so that ** never turns into Python's complex power.
+  literal: (c) => `np.float64(${num(c)})`,
+  fill: (value, shape) => `np.${value === 1 ? 'ones' : 'zeros'}(${shape})`,
+  eye: (n) => `np.eye(${n})`,
+  inv: (a, name) => `_inv(${a}, ${name})`,
+  det: (a) => `_det(${a})`,
+  logdet: (a, name) => `_logdet(${a}, ${name})`,
+  adj: (a) => `_adj(${a})`,
+  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'] },
+  read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
+  symmetryInEvaluate: true,
+  result: (expr) => `np.array(${expr}, dtype=np.float64)`,
+  helpers: (plan, used) => [
+    NUMPY_HELPERS.read,
+    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
+    ...selfCheckLines(plan, NUMPY_SELF_CHECK),
+  ],
+};
 
 export function emitPython(plan: Plan): string {
+  return emitPythonLike(plan, NUMPY);
+}
+
+/** The module for a target: header, evaluate(), helpers, self-check. */
+export function emitPythonLike(plan: Plan, target: Target): string {
   const lines: string[] = [];
-  const used = new Set<Helper>();
+  const used = new Set<string>();
+  const need = (what: keyof Target['needs']): void => {
+    for (const h of target.needs[what]) used.add(h);
+  };
+  const errorName = (ins: { op: string; name: string }): string => pyString(`${ins.op}(${ins.name})`);
   const body = (s: string): number => lines.push(s === '' ? '' : '    ' + s);
-  /** A scalar literal as a NumPy float, so that ** never turns into Python's complex power. */
-  const ref = (t: Temp): string => (t.literal !== undefined ? `np.float64(${num(t.literal)})` : t.name);
+  const ref = (t: Temp): string => (t.literal !== undefined ? target.literal(t.literal) : t.name);
+  const like = plan.inputs[0]!.local;
 
   for (const h of plan.header) lines.push(`# ${h}`);
-  const keys = plan.outputs.map((o) => o.key);
-  lines.push(`# Usage: evaluate({${plan.inputs.map((i) => `"${i.name}": ...`).join(', ')}}) returns a dict with`);
-  lines.push(`#   ${keys.map((k) => `"${k}"`).join(', ')}: NumPy float64 arrays of those shapes (a scalar is a 0-d array).`);
-  lines.push('# Inputs: numbers, sequences or NumPy arrays (vectors 1-D, matrices 2-D). Sizes and declared');
-  lines.push('#   symmetry are checked. Needs NumPy only.');
-  lines.push('import numpy as np');
-  lines.push('');
-  lines.push('');
+  lines.push(...target.preamble(plan), '', '');
   lines.push('def evaluate(inputs):');
-  body(`"""${keys.join(', ')} at the point given by inputs (see the comment above)."""`);
-  for (const i of plan.inputs) body(`${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`);
+  body(`"""${plan.outputs.map((o) => o.key).join(', ')} at the point given by inputs (see the comment above)."""`);
+  for (const l of target.read(plan)) body(l);
   for (const b of plan.bindings) body(`${b.size.local} = ${b.input.local}.shape[${b.axis}]`);
   for (const c of plan.checks) {
     used.add('check');
-    const want = c.input.dims.map((d) => d.local);
-    body(`_check(${c.input.local}, ${pyString(c.input.name)}, (${want.join(', ')}${want.length === 1 ? ',' : ''}), ${pyString(c.pattern)})`);
+    body(`_check(${c.input.local}, ${pyString(c.input.name)}, ${pyTuple(c.input.dims.map((d) => d.local))}, ${pyString(c.pattern)})`);
   }
-  for (const i of plan.inputs)
-    if (i.symmetric) {
-      used.add('symmetric');
-      body(`_symmetric(${i.local}, ${pyString(i.name)})`);
-    }
-  const shapeTuple = (t: Temp): string => `(${t.dims.map((d) => d.local).join(', ')}${t.dims.length === 1 ? ',' : ''})`;
+  if (target.symmetryInEvaluate)
+    for (const i of plan.inputs)
+      if (i.symmetric) {
+        used.add('symmetric');
+        body(`_symmetric(${i.local}, ${pyString(i.name)})`);
+      }
+
+  const ops = new Map<Instr, PlainOp | undefined>();
+  for (const ins of plan.body) if (ins.op === 'einsum') ops.set(ins, plainOp(ins.factors, ins.out.dims.length));
+  const solved = solvedInverses(plan, ops);
+  /** Temporaries that are views of others (a transpose, a diagonal): results copy them. */
+  const views = new Set<string>();
+  const shapeOf = (t: Temp): string => pyTuple(t.dims.map((d) => d.local));
   for (const ins of plan.body) {
     const out = ins.out.name;
     switch (ins.op) {
       case 'fill':
-        body(`${out} = np.${ins.value === 1 ? 'ones' : 'zeros'}(${shapeTuple(ins.out)})`);
+        body(`${out} = ${target.fill(ins.value, shapeOf(ins.out), like)}`);
         break;
       case 'eye':
-        body(`${out} = np.eye(${ins.out.dims[0]!.local})`);
+        body(`${out} = ${target.eye(ins.out.dims[0]!.local, like)}`);
         break;
       case 'add':
         body(`${out} = ${sumExpr(ins.terms, (t) => t.name)}`);
         break;
       case 'elem':
-        body(`${out} = ${PY_FN[ins.fn](ref(ins.src))}`);
+        body(`${out} = ${target.fn[ins.fn](ref(ins.src))}`);
         break;
       case 'pow':
-        body(`${out} = ${ref(ins.src)} ** ${pow(ins.exp)}`);
+        body(`${out} = ${ref(ins.src)} ** ${ins.exp < 0 ? `(${num(ins.exp)})` : num(ins.exp)}`);
         break;
       case 'powv':
         body(`${out} = ${ref(ins.base)} ** ${ref(ins.exponent)}`);
         break;
       case 'inv':
-        body(`${out} = np.linalg.inv(${ins.src.name})`);
+        // Where every use is one side of a matrix product, the products solve instead.
+        if (!solved.has(out)) {
+          need('inv');
+          body(`${out} = ${target.inv(ins.src.name, errorName(ins))}`);
+        }
         break;
       case 'det':
-        body(`${out} = np.linalg.det(${ins.src.name})`);
+        need('det');
+        body(`${out} = ${target.det(ins.src.name)}`);
         break;
       case 'logdet':
-        used.add('logdet');
-        body(`${out} = _logdet(${ins.src.name})`);
+        need('logdet');
+        body(`${out} = ${target.logdet(ins.src.name, errorName(ins))}`);
         break;
-      case 'einsum':
-        body(`${out} = ${product(ins, ref)}`);
+      case 'adj':
+        need('adj');
+        body(`${out} = ${target.adj(ins.src.name)}`);
         break;
+      case 'einsum': {
+        const op = ops.get(ins);
+        if (op && (op.k === 'operand' || op.k === 'diagonal') && ins.scalars.length === 0) views.add(out);
+        body(`${out} = ${renderProduct(ins, op, target.dialect, solved, ref)}`);
+        break;
+      }
     }
   }
   body('return {');
-  for (const o of plan.outputs) body(`    ${pyString(o.key)}: np.array(${ref(o.temp)}, dtype=np.float64),`);
+  for (const o of plan.outputs) body(`    ${pyString(o.key)}: ${result(o, target, ref, views, like)},`);
   body('}');
-  lines.push(HELPERS.read);
-  for (const h of ['check', 'symmetric', 'logdet'] as const) if (used.has(h)) lines.push(HELPERS[h]);
+  if (solved.size > 0) need('solve');
+  lines.push(...target.helpers(plan, used));
   return lines.join('\n') + '\n';
 }
 
-function pow(e: number): string {
-  return e < 0 ? `(${num(e)})` : num(e);
+function result(o: Output, target: Target, ref: (t: Temp) => string, views: ReadonlySet<string>, like: string): string {
+  return target.result(ref(o.temp), o.temp.literal, o.copy || views.has(o.temp.name), like);
 }
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-
-function product(ins: Instr & { op: 'einsum' }, ref: (t: Temp) => string): string {
-  const r = ins.out.dims.length;
-  const scal = ins.scalars.map(ref);
-  if (ins.factors.length === 0) return scal.join(' * ');
-  const core = plainProduct(ins.factors, r) ?? einsumCall(ins.factors, r, ins.labelDims.length);
-  if (scal.length === 0) return core;
-  return `${scal.join(' * ')} * ${/^[\w.]+(\[[^\]]*\])?$|^np\.\w+\([^()]*\)$/.test(core) ? core : `(${core})`}`;
+/** check_gradient(), its table and its helper; `device` adds torch's device parameter. */
+export function selfCheckLines(plan: Plan, helper: string, device = false): string[] {
+  const table = pyCheckSpec(checkSpec(plan), pyString);
+  return [
+    '',
+    '',
+    `def check_gradient(sizes=None, seed=0${device ? ', device="cpu"' : ''}):`,
+    '    """Self-check at a random point (seeded; default sizes unless sizes gives some, e.g. {"n": 5}):',
+    '    for each derivative, |D.e - FD| / max(|D.e|, |FD|) over every coordinate direction e of the',
+    `    variable, where FD is the central difference (4-point stencil) of the order below along e.${device ? '' : '"""'}`,
+    ...(device ? ['    The point is drawn in float64 on the CPU and evaluated on the given device."""'] : []),
+    `    return _gradient_errors(_CHECK, sizes, seed${device ? ', device' : ''})`,
+    '',
+    '',
+    `_CHECK = ${table[0]!}`,
+    ...table.slice(1),
+    helper,
+  ];
 }
 
-function einsumCall(factors: readonly Operand[], r: number, nlabels: number): string {
-  if (nlabels > LETTERS.length) throw unsupported(`a product with ${nlabels} indices is beyond np.einsum's ${LETTERS.length} subscripts`);
-  const sub = (ls: readonly number[]): string => ls.map((l) => LETTERS[l]).join('');
-  const spec = `${factors.map((f) => sub(f.labels)).join(',')}->${sub(Array.from({ length: r }, (_, i) => i))}`;
-  return `np.einsum("${spec}", ${factors.map((f) => f.src.name).join(', ')})`;
-}
-
-/** The operand with its axes in the order of `want` (labels), where that is the identity or a transpose. */
-function oriented(f: Operand, want: readonly number[]): string | undefined {
-  const ls = f.labels;
-  if (ls.length !== want.length) return undefined;
-  if (ls.every((l, i) => l === want[i])) return f.src.name;
-  if (ls.length === 2 && ls[0] === want[1] && ls[1] === want[0]) return `${f.src.name}.T`;
-  return undefined;
-}
-
-/** The product in matrix notation where it is a plain matrix product, or undefined. */
-function plainProduct(factors: readonly Operand[], r: number): string | undefined {
-  if (r > 2 || factors.some((f) => f.labels.length > 2)) return undefined;
-  const outLabels = Array.from({ length: r }, (_, i) => i);
-  const distinct = (f: Operand): boolean => new Set(f.labels).size === f.labels.length;
-  if (factors.length === 1) {
-    const f = factors[0]!;
-    const name = f.src.name;
-    if (!distinct(f)) {
-      if (r === 0) return `np.trace(${name})`;
-      if (r === 1) return `np.diag(${name})`;
-      return undefined;
-    }
-    const summed = f.labels.filter((l) => l >= r);
-    if (summed.length === 0) return oriented(f, outLabels);
-    if (r === 0) return `np.sum(${name})`;
-    if (f.labels.length === 2 && r === 1) return `np.sum(${name}, axis=${f.labels.indexOf(summed[0]!)})`;
-    return undefined;
-  }
-  if (factors.length !== 2) return undefined;
-  const [a, b] = factors as [Operand, Operand];
-  if (!distinct(a) || !distinct(b)) return undefined;
-  const shared = a.labels.filter((l) => b.labels.includes(l));
-  const summed = [...new Set([...a.labels, ...b.labels])].filter((l) => l >= r);
-  if (summed.length === 0) {
-    if (shared.length === a.labels.length && shared.length === b.labels.length) {
-      const x = oriented(a, outLabels);
-      const y = oriented(b, outLabels);
-      return x && y ? `${x} * ${y}` : undefined;
-    }
-    if (shared.length === 0 && a.labels.length === 1 && b.labels.length === 1)
-      return a.labels[0] === 0 ? `np.outer(${a.src.name}, ${b.src.name})` : `np.outer(${b.src.name}, ${a.src.name})`;
-    // A vector scaling the rows or columns of a matrix: s[:, None] * X, X * s.
-    const [big, small] = a.labels.length === 2 && b.labels.length === 1 ? [a, b] : b.labels.length === 2 && a.labels.length === 1 ? [b, a] : [];
-    if (big && small && shared.length === 1) {
-      const m = oriented(big, outLabels);
-      if (!m) return undefined;
-      return small.labels[0] === 0 ? `${small.src.name}[:, None] * ${m}` : `${m} * ${small.src.name}`;
-    }
-    return undefined;
-  }
-  if (summed.length === 1 && shared.length === 1 && shared[0] === summed[0]) {
-    const k = summed[0]!;
-    const ao = a.labels.filter((l) => l !== k);
-    const bo = b.labels.filter((l) => l !== k);
-    // A matrix times a vector reads best matrix first: A @ x, A.T @ x.
-    if (r === 1 && a.labels.length === 1 && b.labels.length === 2) {
-      const m = oriented(b, [0, k]);
-      return m ? `${m} @ ${a.src.name}` : undefined;
-    }
-    if (r === 1 && a.labels.length === 2 && b.labels.length === 1) {
-      const m = oriented(a, [0, k]);
-      return m ? `${m} @ ${b.src.name}` : undefined;
-    }
-    const order = [...ao, ...bo];
-    if (order.every((l, i) => l === i)) {
-      const x = oriented(a, [...ao, k]);
-      const y = oriented(b, [k, ...bo]);
-      return x && y ? `${x} @ ${y}` : undefined;
-    }
-    const x = oriented(b, [...bo, k]);
-    const y = oriented(a, [k, ...ao]);
-    return x && y ? `${x} @ ${y}` : undefined;
-  }
-  return undefined;
-}
-
-const HELPERS: Readonly<Record<Helper | 'read', string>> = {
+const NUMPY_HELPERS = {
   read: `
 
 def _read(inputs, key, rank):
@@ -257,12 +282,219 @@ def _symmetric(a, key):
     if np.any(bad):
         i, j = np.argwhere(np.tril(bad, -1))[0]
         raise ValueError("%s is declared symmetric, but entries (%d,%d) and (%d,%d) differ" % (key, i + 1, j + 1, j + 1, i + 1))`,
+  lu: `
+
+def _lu(a):
+    """LU factorisation P a = L U, pivoting on the largest |a_ic| 2^-e_i (2^e_i the size of row
+    i's largest entry). Returns (LU, perm, sign of the permutation), perm[i] the row of a that
+    ends up in row i; or None when a is singular to working precision: a pivot is 0 or at most
+    32*n*eps times |pivot| + sum |terms subtracted from it| (its rounding level), a rule that no
+    scaling of a's rows and columns changes. (A non-finite entry: only an exact zero pivot counts.)"""
+    n = a.shape[0]
+    big = np.abs(a).max(axis=1) if n > 0 else np.zeros(0)
+    if np.any(big == 0):
+        return None
+    finite = bool(np.all(np.isfinite(a)))
+    w = np.ldexp(1.0, np.minimum(1023, -np.floor(np.log2(big))).astype(np.int64)) if finite else np.ones(n)
+    m = a.copy()
+    size = np.zeros((n, n))
+    perm = np.arange(n)
+    tol = 32 * n * np.finfo(np.float64).eps if finite else 0.0
+    sign = 1.0
+    for c in range(n):
+        p = c + int(np.argmax(np.abs(m[c:, c]) * w[c:]))
+        piv = m[p, c]
+        if piv == 0 or abs(piv) <= tol * (abs(piv) + size[p, c]):
+            return None
+        if p != c:
+            m[[c, p]] = m[[p, c]]
+            size[[c, p]] = size[[p, c]]
+            w[[c, p]] = w[[p, c]]
+            perm[[c, p]] = perm[[p, c]]
+            sign = -sign
+        m[c + 1:, c] /= piv
+        t = np.outer(m[c + 1:, c], m[c, c + 1:])
+        m[c + 1:, c + 1:] -= t
+        size[c + 1:, c + 1:] += np.abs(t)
+    return m, perm, sign`,
+  inv: `
+
+def _inv(a, name):
+    """The inverse of a, from _lu; name says which matrix in the error."""
+    return _solve(a, np.eye(a.shape[0]), name)`,
+  det: `
+
+def _det(a):
+    """det(a) from the pivots, as a mantissa and a binary exponent (no overflow on the way); 0 when singular."""
+    lu = _lu(a)
+    if lu is None:
+        return np.float64(0.0)
+    m, _, sign = lu
+    mant, shift = np.float64(sign), 0
+    for u in np.diag(m):
+        mant, s = np.frexp(mant * u)
+        shift += int(s)
+    return np.ldexp(mant, shift)`,
   logdet: `
 
-def _logdet(a):
-    """log(det(a)): -inf for a singular matrix, NaN for a negative determinant."""
-    sign, logabs = np.linalg.slogdet(a)
-    if sign > 0:
-        return logabs
-    return np.float64(-np.inf) if sign == 0 else np.float64(np.nan)`,
-};
+def _logdet(a, name):
+    """log(det(a)) from the pivots' logs: NaN for a negative determinant; name says which matrix in the error."""
+    lu = _lu(a)
+    if lu is None:
+        raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so its log-determinant is -inf")
+    m, _, sign = lu
+    d = np.diag(m)
+    if sign * np.prod(np.sign(d)) < 0:
+        return np.float64(np.nan)
+    return np.sum(np.log(np.abs(d)))`,
+  adj: `
+
+def _adj(a):
+    """The adjugate of a (a @ adj(a) = det(a) I), at singular matrices too. B = R a C is a
+    equilibrated by powers of 2 (a zero row or column keeps scale 1); P B Q = L U with complete
+    pivoting, U = [U1 b; 0 d]; adj(U) = det(U1) [d inv(U1), -inv(U1) b; 0, 1] (a polynomial in d,
+    so d = 0, rank n - 1, needs nothing special); adj(B) = det(P) det(Q) Q adj(U) inv(L) P;
+    adj(a) = 2^(sum e + sum f) C adj(B) R. An exactly zero remaining block before the last step
+    means rank <= n - 2: adj(a) = 0."""
+    n = a.shape[0]
+    if not np.all(np.isfinite(a)):
+        return np.full((n, n), np.nan)
+    mag = np.abs(a)
+    with np.errstate(divide="ignore"):
+        ex = np.floor(np.log2(mag))
+    e = np.where(mag.max(axis=1) > 0, ex.max(axis=1), 0.0)
+    f = (ex - e[:, None]).max(axis=0)
+    f = np.where(np.isfinite(f), f, 0.0)
+    m = np.ldexp(a, (-e[:, None] - f[None, :]).astype(np.int64))
+    rows, cols, sign = np.arange(n), np.arange(n), 1.0
+    for k in range(n - 1):
+        sub = np.abs(m[k:, k:])
+        p, q = np.unravel_index(int(np.argmax(sub)), sub.shape)
+        p, q = p + k, q + k
+        if m[p, q] == 0:
+            return np.zeros((n, n))
+        if p != k:
+            m[[k, p]] = m[[p, k]]
+            rows[[k, p]] = rows[[p, k]]
+            sign = -sign
+        if q != k:
+            m[:, [k, q]] = m[:, [q, k]]
+            cols[[k, q]] = cols[[q, k]]
+            sign = -sign
+        m[k + 1:, k] /= m[k, k]
+        m[k + 1:, k + 1:] -= np.outer(m[k + 1:, k], m[k, k + 1:])
+    mant, shift = np.float64(sign), int(np.sum(e) + np.sum(f))
+    for u in np.diag(m)[:-1]:
+        mant, s = np.frexp(mant * u)
+        shift += int(s)
+    u1 = np.triu(m[:-1, :-1])
+    z = np.linalg.inv(u1) if n > 1 else np.zeros((0, 0))
+    top = np.hstack([m[-1, -1] * z, -(z @ m[:-1, -1])[:, None]])
+    bottom = np.zeros((1, n))
+    bottom[0, -1] = 1.0
+    y = np.vstack([top, bottom]) @ np.linalg.inv(np.tril(m, -1) + np.eye(n))
+    out = np.empty((n, n))
+    out[np.ix_(cols, rows)] = mant * y
+    return np.ldexp(out, (shift - f[:, None] - e[None, :]).astype(np.int64))`,
+  solve: `
+
+def _solve(a, b, name):
+    """inv(a) @ b from _lu (the evaluators' singularity rule); name says which matrix in the error."""
+    lu = _lu(a)
+    if lu is None:
+        raise np.linalg.LinAlgError(name + ": the matrix is singular to working precision, so it has no inverse")
+    m, perm, _ = lu
+    n = a.shape[0]
+    x = np.array(b, dtype=np.float64)[perm]
+    for i in range(n):
+        x[i] -= m[i, :i] @ x[:i]
+    for i in range(n - 1, -1, -1):
+        x[i] = (x[i] - m[i, i + 1:] @ x[i + 1:]) / m[i, i]
+    return x`,
+} as const;
+
+const NUMPY_SELF_CHECK = `
+
+# Central differences: f'(x) ~ (8 (f(x + h) - f(x - h)) - (f(x + 2h) - f(x - 2h))) / 12h.
+_STEPS = (-2.0, -1.0, 1.0, 2.0)
+
+
+def _gradient_errors(spec, sizes, seed):
+    """The relative errors that check_gradient returns."""
+    dims = _sizes(spec, sizes)
+    rng = np.random.default_rng(seed)
+    point = {}
+    for name, syms, symmetric, lo, hi, signed, dominant in spec["inputs"]:
+        point[name] = _draw(rng, tuple(dims[s] for s in syms), symmetric, lo, hi, signed, dominant)
+    keys = spec["keys"]
+    base = evaluate(point)
+    x = point[spec["wrt"]]
+    sums = [[0.0, 0.0, 0.0] for _ in keys]
+    for e in _directions(x.shape, spec["wrt_symmetric"]):
+        h = 1e-3 * max(1.0, float(np.max(np.abs(x[e != 0]))))
+        # Differences first, so that a constant is exactly 0.
+        outs = []
+        for o in _STEPS:
+            moved = dict(point)
+            moved[spec["wrt"]] = x + o * h * e
+            outs.append(evaluate(moved))
+        fd = [None]
+        for k in range(1, len(keys)):
+            m2, m1, p1, p2 = [np.reshape(r[keys[k - 1]], -1) for r in outs]
+            fd.append((8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h))
+        for k in range(1, len(keys)):
+            exact = np.reshape(base[keys[k]], (-1, e.size)) @ np.reshape(e, -1)
+            s = sums[k]
+            s[0] += float(np.sum((exact - fd[k]) ** 2))
+            s[1] += float(np.sum(exact ** 2))
+            s[2] += float(np.sum(fd[k] ** 2))
+    return {keys[k]: _ratio(sums[k]) for k in range(1, len(keys))}
+
+
+def _sizes(spec, sizes):
+    """The default sizes with those given in sizes."""
+    dims = dict(spec["sizes"])
+    for key, value in (sizes or {}).items():
+        if key not in dims:
+            raise ValueError("unknown size %s: the sizes are %s" % (key, ", ".join(dims)))
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError("size %s must be a whole number >= 1, got %r" % (key, value))
+        dims[key] = int(value)
+    return dims
+
+
+def _ratio(s):
+    """|D.e - FD| / max(|D.e|, |FD|) from the sums of squares; 0 where both are 0."""
+    norm = max(s[1], s[2]) ** 0.5
+    if norm != norm or s[0] != s[0]:
+        return float("nan")
+    return 0.0 if norm == 0 else s[0] ** 0.5 / norm
+
+
+def _directions(shape, symmetric):
+    """Unit directions of the variable: e_a, or e_ij + e_ji (i >= j) for a symmetric matrix."""
+    size = int(np.prod(shape))
+    if symmetric:
+        for i in range(shape[0]):
+            for j in range(i + 1):
+                e = np.zeros(shape)
+                e[i, j] = e[j, i] = 1.0
+                yield e
+    else:
+        for a in range(size):
+            e = np.zeros(size)
+            e[a] = 1.0
+            yield e.reshape(shape)
+
+
+def _draw(rng, shape, symmetric, lo, hi, signed, dominant):
+    """A random variable of the given shape from its domain."""
+    a = np.asarray(rng.uniform(lo, hi, shape), dtype=np.float64)
+    if signed:
+        a = a * rng.choice((-1.0, 1.0), shape)
+    if dominant:
+        # Strictly diagonally dominant with a positive diagonal: invertible, positive determinant.
+        a = a + (shape[0] + 1) * max(abs(lo), abs(hi)) * np.eye(shape[0])
+    if symmetric:
+        a = np.tril(a) + np.tril(a, -1).T
+    return a`;

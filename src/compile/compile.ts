@@ -18,6 +18,8 @@ export interface CompileInput {
    * evaluators whose caller has checked the same values already (a structured Hessian's matvec).
    */
   readonly recheckSymmetry?: boolean;
+  /** How errors name a matrix (see derive.ts matrixNamesOf). */
+  readonly matrixName?: (n: Node) => string;
 }
 
 /** Evaluates the roots; outs[k], when given, receives root k (see Plan.run). */
@@ -42,7 +44,7 @@ export function compileNodes(input: CompileInput): Evaluator {
       plan = plans.get(key);
       if (!plan) {
         const sizes: Map<Dim, number> = bindSizes([...input.vars, ...input.roots], values, input.sizeNames);
-        plan = buildPlan(input.roots, input.vars, sizes);
+        plan = buildPlan(input.roots, input.vars, sizes, input.matrixName);
         plans.set(key, plan);
         last = { plan, shapes: input.vars.map((v) => values.get(v.name)?.shape) };
         return plan.run(values, outs);

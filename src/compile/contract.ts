@@ -92,6 +92,8 @@ export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: num
     return l;
   };
 
+  alphaStatic *= onesOnlyCount(m, rank, size);
+
   for (const f of m.factors) {
     const n = f.node;
     if (n.kind === 'delta') {
@@ -105,14 +107,7 @@ export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: num
         continue;
       }
     }
-    if (n.kind === 'const' && n.value === 1) {
-      // All-ones: a free label broadcasts; a summed label that nothing else carries counts its size.
-      for (const l of f.labels) {
-        const others = m.factors.some((g) => g !== f && g.labels.includes(l));
-        if (l >= rank && !others) alphaStatic *= size.get(l)!;
-      }
-      continue;
-    }
+    if (n.kind === 'const' && n.value === 1) continue; // all-ones: counted below, never materialised
     if (n.shape.length === 0) {
       scalars.push(ctx.slot(n));
       continue;
@@ -189,6 +184,22 @@ export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: num
   const t = target;
   const acc = accumulate;
   ctx.steps.push(() => stridedMul(plan, t.slot.buf, t.off, [tmpSlot.buf], [0], 1, acc));
+}
+
+/**
+ * All-ones factors are never materialised, so the labels they carry drop out of the loops. A
+ * summed label that only all-ones factors carry (one or several, and once or twice on one factor:
+ * tr(1·1ᵀ) = Σ_i 1_i 1_i = n) still sums n equal terms: it contributes the factor n, once per label.
+ * A free label carried only by ones is a broadcast (handled by the caller).
+ */
+function onesOnlyCount(m: NodeOf<'mul'>, rank: number, size: ReadonlyMap<number, number>): number {
+  const isOnes = (n: Node): boolean => n.kind === 'const' && n.value === 1;
+  const carriedByOther = new Set<number>();
+  const carriedByOnes = new Set<number>();
+  for (const f of m.factors) for (const l of f.labels) (isOnes(f.node) ? carriedByOnes : carriedByOther).add(l);
+  let count = 1;
+  for (const l of carriedByOnes) if (l >= rank && !carriedByOther.has(l)) count *= size.get(l)!;
+  return count;
 }
 
 function identitySlot(ctx: PlanContext, n: Node): Slot {

@@ -14,7 +14,7 @@ import { type Dim, type Node, type NodeOf, type VarNode, children, topoOrder } f
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
-import { det, inverse, logAbsDet, mapUnary, powElementwise, powScalar } from './kernels/index.js';
+import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 import { planTransposeSum } from './sums.js';
 
@@ -50,6 +50,8 @@ export interface PlanContext {
   readonly reliesOnZeros: Set<Slot>;
   /** The slot holding a node's dense value (the node must have been materialised). */
   slot(n: Node): Slot;
+  /** How errors name a matrix (the argument of an inv that turns out singular). */
+  matrixName(n: Node): string;
   shape(n: Node): number[];
 }
 
@@ -130,7 +132,12 @@ function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet
   }
 }
 
-export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], sizes: ReadonlyMap<Dim, number>): Plan {
+export function buildPlan(
+  roots: readonly Node[],
+  vars: readonly VarNode[],
+  sizes: ReadonlyMap<Dim, number>,
+  matrixName: (n: Node) => string = () => 'a matrix',
+): Plan {
   const order = topoOrder(roots);
   const inline = inlineTerms(roots, order);
   const distributed = distributedSums(roots, order, sizes);
@@ -167,6 +174,7 @@ export function buildPlan(roots: readonly Node[], vars: readonly VarNode[], size
       return s;
     },
     shape,
+    matrixName,
   };
 
   for (const v of vars) varSlots.set(v.name, { buf: new Float64Array(0) });
@@ -280,7 +288,20 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
     case 'inv': {
       const a = ctx.slot(n.arg);
       const d = shape[0]!;
-      steps.push(() => inverse(d, a.buf, 0, d, out.buf, 0, d));
+      const arg = n.arg;
+      steps.push(() => {
+        try {
+          inverse(d, a.buf, 0, d, out.buf, 0, d);
+        } catch (e) {
+          throw e instanceof SingularMatrixError ? singularMatrix('inv', ctx.matrixName(arg)) : e;
+        }
+      });
+      return;
+    }
+    case 'adj': {
+      const a = ctx.slot(n.arg);
+      const d = shape[0]!;
+      steps.push(() => adjugate(d, a.buf, 0, d, out.buf, 0, d));
       return;
     }
     case 'det': {
@@ -294,10 +315,12 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
     case 'logdet': {
       const a = ctx.slot(n.arg);
       const d = ctx.shape(n.arg)[0]!;
+      const arg = n.arg;
       steps.push(() => {
         const r = logAbsDet(d, a.buf, 0, d);
-        // log(det(X)): undefined (NaN) for a negative determinant, -∞ for a singular matrix.
-        out.buf[0] = r.sign > 0 ? r.logAbs : r.sign === 0 ? -Infinity : NaN;
+        // log(det(X)): undefined (NaN) for a negative determinant; at a singular matrix an error.
+        if (r.sign === 0) throw singularMatrix('logdet', ctx.matrixName(arg));
+        out.buf[0] = r.sign > 0 ? r.logAbs : NaN;
       });
       return;
     }

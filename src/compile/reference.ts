@@ -5,7 +5,7 @@
 import { type Dim, type Node, elemValue, topoOrder } from '../ir/node.js';
 import { type Tensor, sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
-import { SingularMatrixError } from './kernels/lu.js';
+import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
 import { isSymmetric } from './kernels/symmetric.js';
 
 export type Sizes = ReadonlyMap<Dim, number>;
@@ -75,9 +75,22 @@ export function bindSizes(
   return sizes;
 }
 
-export function evaluateReference(root: Node, values: ReadonlyMap<string, Tensor>, sizes: Sizes): Tensor {
+/** The value of root; `matrixName` names the matrix of an inv or logdet that turns out singular. */
+export function evaluateReference(
+  root: Node,
+  values: ReadonlyMap<string, Tensor>,
+  sizes: Sizes,
+  matrixName: (n: Node) => string = () => 'a matrix',
+): Tensor {
   const memo = new Map<Node, Tensor>();
-  for (const n of topoOrder([root])) memo.set(n, evalNode(n, memo, values, sizes));
+  for (const n of topoOrder([root])) {
+    try {
+      memo.set(n, evalNode(n, memo, values, sizes));
+    } catch (e) {
+      if (e instanceof SingularMatrixError && (n.kind === 'inv' || n.kind === 'logdet')) throw singularMatrix(n.kind, matrixName(n.arg));
+      throw e;
+    }
+  }
   return memo.get(root)!;
 }
 
@@ -130,10 +143,12 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
     }
     case 'inv':
       return { shape, data: invert(arg(n.arg).data, shape[0]!) };
+    case 'adj':
+      return { shape, data: adjugate(arg(n.arg).data, shape[0]!) };
     case 'det':
       return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
     case 'logdet':
-      return { shape, data: Float64Array.of(Math.log(determinant(arg(n.arg).data, arg(n.arg).shape[0]!))) };
+      return { shape, data: Float64Array.of(logDeterminant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
   }
 }
 
@@ -153,12 +168,24 @@ function einsum(n: Node & { kind: 'mul' }, memo: Map<Node, Tensor>, sizes: Sizes
   const r = n.shape.length;
   const output = Array.from({ length: r }, (_, i) => i);
   let acc: Labeled = { labels: [], data: Float64Array.of(1) };
-  n.factors.forEach((f, k) => {
-    const later = new Set([...output, ...n.factors.slice(k + 1).flatMap((g) => g.labels)]);
+  const left = [...n.factors];
+  const volume = (labels: Iterable<number>): number => {
+    let v = 1;
+    for (const l of new Set(labels)) v *= dims.get(l)!;
+    return v;
+  };
+  while (left.length > 0) {
+    // Greedily the factor whose step visits the fewest assignments (ties: the earliest), so that
+    // no ordering of the factors builds a needlessly large intermediate.
+    let best = 0;
+    for (let k = 1; k < left.length; k++)
+      if (volume([...acc.labels, ...left[k]!.labels]) < volume([...acc.labels, ...left[best]!.labels])) best = k;
+    const f = left.splice(best, 1)[0]!;
+    const later = new Set([...output, ...left.flatMap((g) => g.labels)]);
     const involved = [...new Set([...acc.labels, ...f.labels])];
-    const keep = k === n.factors.length - 1 ? output : involved.filter((l) => later.has(l));
+    const keep = left.length === 0 ? output : involved.filter((l) => later.has(l));
     acc = step(acc, { labels: [...f.labels], data: memo.get(f.node)!.data }, involved, keep, dims);
-  });
+  }
   return { shape, data: acc.data };
 }
 
@@ -206,59 +233,119 @@ function step(a: Labeled, b: Labeled, involved: number[], keep: number[], dims: 
 
 export { SingularMatrixError };
 
-/** Gauss-Jordan elimination with partial pivoting. */
-export function invert(a: Float64Array, n: number): Float64Array {
+/**
+ * Gaussian elimination, written plainly, with the pivoting and the singularity rule of
+ * kernels/lu.ts: the pivot row maximises |m_ic|·2^-e_i (2^e_i ≤ the largest |entry| of row i,
+ * as it was given, < 2^(e_i+1)); a pivot is rounding noise — the matrix singular to working
+ * precision — when it is 0 or at most 32·n·eps·(|pivot| + Σ |terms subtracted from it|).
+ * `jordan` also eliminates above the pivot and applies every step to `rhs` (Gauss-Jordan: rhs
+ * becomes A⁻¹·rhs). Returns the pivots and the sign of the row permutation, or null when singular.
+ */
+function eliminate(a: Float64Array, n: number, jordan: boolean, rhs?: Float64Array): { sign: number; pivots: number[] } | null {
   const m = Float64Array.from(a);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  let scale = 0;
-  for (const v of a) scale = Math.max(scale, Math.abs(v));
+  const size = new Float64Array(n * n); // Σ |terms subtracted| from each entry
+  const weight: number[] = [];
+  let finite = true;
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(a.subarray(i * n, i * n + n), Math.abs);
+    if (row.some((v) => !Number.isFinite(v))) finite = false;
+    const big = Math.max(...row);
+    if (big === 0) return null;
+    weight.push(2 ** Math.min(1023, -Math.floor(Math.log2(big))));
+  }
+  if (!finite) weight.fill(1);
+  const tol = finite ? 32 * n * Number.EPSILON : 0;
+  const swap = (x: Float64Array, p: number, c: number): void => {
+    for (let k = 0; k < n; k++) [x[p * n + k], x[c * n + k]] = [x[c * n + k]!, x[p * n + k]!];
+  };
+  let sign = 1;
+  const pivots: number[] = [];
   for (let c = 0; c < n; c++) {
     let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) * weight[r]! > Math.abs(m[p * n + c]!) * weight[p]!) p = r;
     const piv = m[p * n + c]!;
-    if (piv === 0 || Math.abs(piv) <= n * Number.EPSILON * scale) throw new SingularMatrixError();
+    if (piv === 0 || Math.abs(piv) <= tol * (Math.abs(piv) + size[p * n + c]!)) return null;
     if (p !== c) {
+      for (const x of [m, size, ...(rhs ? [rhs] : [])]) swap(x, p, c);
+      [weight[p], weight[c]] = [weight[c]!, weight[p]!];
+      sign = -sign;
+    }
+    pivots.push(piv);
+    if (jordan) {
       for (let k = 0; k < n; k++) {
-        [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
-        [inv[p * n + k], inv[c * n + k]] = [inv[c * n + k]!, inv[p * n + k]!];
+        m[c * n + k]! /= piv;
+        if (rhs) rhs[c * n + k]! /= piv;
       }
     }
-    for (let k = 0; k < n; k++) {
-      m[c * n + k]! /= piv;
-      inv[c * n + k]! /= piv;
-    }
-    for (let r = 0; r < n; r++) {
+    for (let r = jordan ? 0 : c + 1; r < n; r++) {
       if (r === c) continue;
-      const f = m[r * n + c]!;
+      const f = jordan ? m[r * n + c]! : m[r * n + c]! / piv;
       if (f === 0) continue;
       for (let k = 0; k < n; k++) {
-        m[r * n + k]! -= f * m[c * n + k]!;
-        inv[r * n + k]! -= f * inv[c * n + k]!;
+        const t = f * m[c * n + k]!;
+        m[r * n + k]! -= t;
+        size[r * n + k]! += Math.abs(t);
+        if (rhs) rhs[r * n + k]! -= f * rhs[c * n + k]!;
       }
     }
   }
+  return { sign, pivots };
+}
+
+/** A⁻¹ by Gauss-Jordan elimination; throws for a matrix singular to working precision. */
+export function invert(a: Float64Array, n: number): Float64Array {
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  if (!eliminate(a, n, true, inv)) throw new SingularMatrixError();
   return inv;
 }
 
+/** x·2^k, in steps (k may lie beyond the exponent range of one double). */
+function times2(x: number, k: number): number {
+  for (; k > 1000; k -= 1000) x *= 2 ** 1000;
+  for (; k < -1000; k += 1000) x *= 2 ** -1000;
+  return x * 2 ** k;
+}
+
+/** det(A); 0 for a matrix singular to working precision. The product is kept in range by powers of 2. */
 export function determinant(a: Float64Array, n: number): number {
-  const m = Float64Array.from(a);
-  let det = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
-    const piv = m[p * n + c]!;
-    if (piv === 0) return 0;
-    if (p !== c) {
-      det = -det;
-      for (let k = 0; k < n; k++) [m[p * n + k], m[c * n + k]] = [m[c * n + k]!, m[p * n + k]!];
-    }
-    det *= piv;
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r * n + c]! / piv;
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) m[r * n + k]! -= f * m[c * n + k]!;
+  const lu = eliminate(a, n, false);
+  if (!lu) return 0;
+  let d = lu.sign;
+  let shift = 0;
+  for (const p of lu.pivots) {
+    d *= p;
+    if (Math.abs(d) > 2 ** 100 || Math.abs(d) < 2 ** -100) {
+      const k = Math.round(Math.log2(Math.abs(d)));
+      d = times2(d, -k);
+      shift += k;
     }
   }
-  return det;
+  return times2(d, shift);
+}
+
+/** adj(A) by its definition: adj(A)_ij = (−1)^(i+j)·det(A without row j and column i). */
+export function adjugate(a: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  const minor = new Float64Array((n - 1) * (n - 1));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let k = 0;
+      for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (r !== j && c !== i) minor[k++] = a[r * n + c]!;
+      out[i * n + j] = ((i + j) % 2 === 0 ? 1 : -1) * determinant(minor, n - 1);
+    }
+  return out;
+}
+
+/** log(det(A)) = Σ log|pivot|: NaN for a negative determinant; throws for a matrix singular to working precision. */
+export function logDeterminant(a: Float64Array, n: number): number {
+  const lu = eliminate(a, n, false);
+  if (!lu) throw new SingularMatrixError('matrix is singular to working precision: its log-determinant is -∞');
+  let sign = lu.sign;
+  let log = 0;
+  for (const p of lu.pivots) {
+    if (p < 0) sign = -sign;
+    log += Math.log(Math.abs(p));
+  }
+  return sign > 0 ? log : NaN;
 }

@@ -24,7 +24,8 @@ function viewOf(ctx: PlanContext, coef: number, node: Node, inline: ReadonlySet<
     if (node.factors.length !== 1) return undefined;
     const f = node.factors[0]!;
     const g = f.node;
-    if (g.shape.length !== 2 || g.kind === 'delta' || g.kind === 'const' || f.labels.length !== 2) return undefined;
+    // (A sum the product distributes over is not materialised: no view of it.)
+    if (g.shape.length !== 2 || g.kind === 'delta' || g.kind === 'const' || ctx.distributed.has(g) || f.labels.length !== 2) return undefined;
     const [a, b] = f.labels as [number, number];
     if (a === 1 && b === 0) return { coef, slot: ctx.slot(g), trans: true, ld: ctx.shape(g)[1]! };
     if (a === 0 && b === 1) return { coef, slot: ctx.slot(g), trans: false, ld: ctx.shape(g)[1]! };

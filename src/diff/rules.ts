@@ -14,6 +14,7 @@ import {
   type Factor,
   delta,
   makeAdd,
+  makeAdj,
   makeElem,
   makeInv,
   makeMul,
@@ -157,17 +158,42 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
       ),
     );
   },
-  // ∂det(A) = det(A) (A⁻¹)^q_p ∂A^p_q
+  // ∂det(A) = adj(A)ᵀ : ∂A = adj(A)^q_p ∂A^p_q — defined at singular A too (adj = det·A⁻¹ elsewhere)
   det: (n, c) => {
     const w = c.wrt.shape.length;
     return makeMul(
       [
-        { node: n, labels: [] },
-        { node: makeInv(n.arg), labels: [w + 1, w] },
+        { node: makeAdj(n.arg), labels: [w + 1, w] },
         { node: c.d(n.arg), labels: [w, w + 1, ...range(0, w)] },
       ],
       w,
     );
+  },
+  // ∂adj(A) = adj(A)·tr(A⁻¹∂A) − adj(A)·∂A·A⁻¹ (from adj = det·A⁻¹; needs A invertible):
+  //   ∂adj^i_j = adj^i_j (A⁻¹)^q_p ∂A^p_q − adj^i_p ∂A^p_q (A⁻¹)^q_j
+  adj: (n, c) => {
+    const w = c.wrt.shape.length;
+    const W = range(2, w);
+    const [p, q] = [2 + w, 3 + w];
+    const dA = c.d(n.arg);
+    const inv = makeInv(n.arg);
+    const trace = makeMul(
+      [
+        { node: n, labels: [0, 1] },
+        { node: inv, labels: [q, p] },
+        { node: dA, labels: [p, q, ...W] },
+      ],
+      2 + w,
+    );
+    const sandwich = makeMul(
+      [
+        { node: n, labels: [0, p] },
+        { node: dA, labels: [p, q, ...W] },
+        { node: inv, labels: [q, 1] },
+      ],
+      2 + w,
+    );
+    return minus(trace, sandwich);
   },
   // ∂logdet(A) = (A⁻¹)^q_p ∂A^p_q
   logdet: (n, c) => {

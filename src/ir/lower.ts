@@ -13,6 +13,7 @@ import {
   type Dim,
   type Node,
   delta,
+  makeAdj,
   makeDet,
   makeElem,
   makeInv,
@@ -36,6 +37,11 @@ export interface Lowered {
   readonly vars: ReadonlyMap<string, Node & { kind: 'var' }>;
   /** The display name of each size symbol used in IR shapes. */
   readonly sizeNames: ReadonlyMap<Dim, string>;
+  /**
+   * The source text of each matrix argument of inv, det, logdet and negative matrix powers, so
+   * that an error at evaluation time (a singular matrix) names the matrix as the user wrote it.
+   */
+  readonly matrixNames: ReadonlyMap<Node, string>;
 }
 
 export function shapeOf(t: Type, c: Checked): Dim[] {
@@ -50,6 +56,10 @@ export function shapeOf(t: Type, c: Checked): Dim[] {
 export function lower(c: Checked): Lowered {
   const vars = new Map<string, Node & { kind: 'var' }>();
   const sizeNames = new Map<Dim, string>();
+  const matrixNames = new Map<Node, string>();
+  const nameMatrix = (n: Node, a: Ast): void => {
+    if (n.shape.length === 2 && !matrixNames.has(n)) matrixNames.set(n, c.text.slice(a.span.start, a.span.end).trim());
+  };
   for (const v of c.vars.values()) {
     const shape = shapeOf(v.type, c);
     vars.set(v.name, makeVar(v.name, shape, v.symmetric));
@@ -105,7 +115,9 @@ export function lower(c: Checked): Lowered {
           const k = constantOf(r);
           return k === undefined ? makePowv(l, r) : makePow(l, k);
         }
-        return matrixPower(l, integerConstant(a.right)!);
+        const k = integerConstant(a.right)!;
+        if (k < 0) nameMatrix(l, a.left);
+        return matrixPower(l, k);
       }
       case '.^': {
         const k = constantOf(r);
@@ -123,6 +135,7 @@ export function lower(c: Checked): Lowered {
     const t = typeOf(a);
     if (FUNCTIONS[a.fn].elementwise) return makeElem(a.fn as ElementwiseFn, x);
     const all = x.shape.map((_, i) => i + 1);
+    if (a.fn === 'inv' || a.fn === 'det' || a.fn === 'logdet') nameMatrix(x, arg);
     switch (a.fn) {
       case 'sum':
         return makeMul([{ node: x, labels: all }], 0);
@@ -139,6 +152,8 @@ export function lower(c: Checked): Lowered {
         return makeLogdet(x);
       case 'inv':
         return makeInv(x);
+      case 'adj':
+        return makeAdj(x);
       case 'diag':
         if (x.shape.length === 0) return x;
         if (x.shape.length === 1) return makeMul([{ node: x, labels: [0] }, { node: delta(x.shape[0]!), labels: [0, 1] }], 2);
@@ -154,7 +169,7 @@ export function lower(c: Checked): Lowered {
 
   const root = go(c.ast);
   for (const v of vars.values()) for (const d of v.shape) if (!sizeNames.has(d)) sizeNames.set(d, c.sizeName(d));
-  return { root, vars, sizeNames };
+  return { root, vars, sizeNames, matrixNames };
 }
 
 function constantOf(n: Node): number | undefined {

@@ -95,6 +95,11 @@ export interface LogdetNode extends Common {
   readonly kind: 'logdet';
   readonly arg: Node;
 }
+/** The adjugate adj(A) = det(A)·A⁻¹ where A is invertible, and defined (a polynomial) everywhere. */
+export interface AdjNode extends Common {
+  readonly kind: 'adj';
+  readonly arg: Node;
+}
 
 export type Node =
   | VarNode
@@ -107,7 +112,8 @@ export type Node =
   | PowvNode
   | InvNode
   | DetNode
-  | LogdetNode;
+  | LogdetNode
+  | AdjNode;
 
 export type NodeKind = Node['kind'];
 export type NodeOf<K extends NodeKind> = Extract<Node, { kind: K }>;
@@ -164,6 +170,7 @@ function structuralHash(f: Fields<Node>): number {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       return hashString(`${f.kind}|${f.arg.h}`);
   }
 }
@@ -249,6 +256,8 @@ export function splitCoef(n: Node): [number, Node] {
 
 export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
   const coefs = new Map<Node, number>();
+  // Σ|c| of the coefficients collected onto each node, to tell round-off from a small coefficient.
+  const magnitude = new Map<Node, number>();
   const push = (coef: number, node: Node): void => {
     if (coef === 0 || isZero(node)) return;
     if (!sameShape(node.shape, shape)) throw new InternalError(`add: term shape ${node.shape} differs from ${shape}`);
@@ -257,12 +266,14 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
       return;
     }
     coefs.set(node, (coefs.get(node) ?? 0) + coef);
+    magnitude.set(node, (magnitude.get(node) ?? 0) + Math.abs(coef));
   };
   for (const t of terms) push(t.coef, t.node);
   const out: Term[] = [];
   for (const [node, coef] of coefs) {
-    // Round-off from collecting (0.1 + 0.2 - 0.3) is not a term.
-    if (coef !== 0 && Math.abs(coef) > 1e-14 * maxAbsCoef(coefs)) out.push({ coef, node });
+    // What is left of cancelling coefficients (0.1 + 0.2 - 0.3) is round-off, not a term; a small
+    // coefficient next to large ones of other terms (1e20*a + b) is a term.
+    if (!isRoundOff(coef, magnitude.get(node)!)) out.push({ coef, node });
   }
   if (out.length === 0) return zeros(shape);
   if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
@@ -271,10 +282,9 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
   return intern(key, { kind: 'add', terms: out, shape: [...shape] });
 }
 
-function maxAbsCoef(m: Map<Node, number>): number {
-  let r = 0;
-  for (const c of m.values()) r = Math.max(r, Math.abs(c));
-  return r;
+/** Whether a sum of coefficients whose magnitudes add up to `magnitude` is 0 up to round-off. */
+export function isRoundOff(sum: number, magnitude: number): boolean {
+  return Math.abs(sum) <= 16 * Number.EPSILON * magnitude;
 }
 
 export function scale(c: number, n: Node): Node {
@@ -331,7 +341,26 @@ function labelSizes(fs: readonly Factor[]): Map<number, Dim> {
  * The product of factors, einsum-style: the result's axis r is label r (r < rank); every other
  * label is summed. Labels of the input may be any integers.
  */
+/**
+ * A nested product is flattened into its parent while the parent has at most this many factors.
+ * Below it, equal products are one node whatever their grouping; above it, a long chain stays a
+ * product of products, so that a derivative shares the chain's parts instead of copying them.
+ */
+const MAX_FLAT_FACTORS = 8;
+
+/** makeMul's results by their exact input: canonicalizing is far dearer than looking up. */
+const mulMemo = new Map<string, Node>();
+
 export function makeMul(input: readonly Factor[], rank: number): Node {
+  const memoKey = `${rank}|${input.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
+  const hit = mulMemo.get(memoKey);
+  if (hit) return hit;
+  const out = buildMul(input, rank);
+  mulMemo.set(memoKey, out);
+  return out;
+}
+
+function buildMul(input: readonly Factor[], rank: number): Node {
   const sizes = labelSizes(input);
   const outShape: Dim[] = [];
   for (let r = 0; r < rank; r++) {
@@ -342,36 +371,52 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
   let next = rank;
   for (const l of sizes.keys()) next = Math.max(next, l + 1);
 
-  // 1. Flatten nested products, pull coefficients out, split constant tensors into vectors of ones.
+  // 1. Flatten nested products (up to a size, so that deep chains stay a DAG of nested products
+  //    instead of being copied into ever longer flat ones), pull coefficients out, split constant
+  //    tensors into vectors of ones.
   let coef = 1;
   const fs: MFactor[] = [];
-  const work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
-  for (let w = 0; w < work.length; w++) {
-    const f = work[w]!;
-    const n = f.node;
-    if (n.kind === 'const') {
-      if (n.value === 0) return zeros(outShape);
-      for (let a = 0; a < n.shape.length; a++) fs.push({ node: ones([n.shape[a]!]), labels: [f.labels[a]!] });
-      continue;
-    }
-    if (n.kind === 'add' && n.terms.length === 1) {
-      coef *= n.terms[0]!.coef;
-      work.push({ node: n.terms[0]!.node, labels: f.labels });
-      continue;
-    }
-    if (n.kind === 'add') {
-      // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x = ½(A + A')x.
-      const c = Math.abs(n.terms[0]!.coef);
-      if (c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c)) {
-        coef *= c;
-        fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / c, node: t.node })), n.shape), labels: f.labels });
+  let work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
+  while (work.length > 0) {
+    const nested: { f: MFactor; n: MulNode }[] = [];
+    for (let w = 0; w < work.length; w++) {
+      const f = work[w]!;
+      const n = f.node;
+      if (n.kind === 'const') {
+        if (n.value === 0) return zeros(outShape);
+        for (let a = 0; a < n.shape.length; a++) fs.push({ node: ones([n.shape[a]!]), labels: [f.labels[a]!] });
         continue;
       }
+      if (n.kind === 'add' && n.terms.length === 1) {
+        coef *= n.terms[0]!.coef;
+        work.push({ node: n.terms[0]!.node, labels: f.labels });
+        continue;
+      }
+      if (n.kind === 'add') {
+        // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x = ½(A + A')x.
+        const c = Math.abs(n.terms[0]!.coef);
+        if (c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c)) {
+          coef *= c;
+          fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / c, node: t.node })), n.shape), labels: f.labels });
+          continue;
+        }
+      }
+      if (n.kind === 'mul') nested.push({ f, n });
+      else fs.push(f);
     }
-    if (n.kind === 'mul') {
-      const r = n.shape.length;
+    work = [];
+    // Smallest first, in canonical order, so the choice does not depend on the order of the input.
+    nested.sort((a, b) => a.n.factors.length - b.n.factors.length || compareNodes(a.n, b.n));
+    let total = fs.length + nested.length;
+    for (const { f, n } of nested) {
+      const k = n.factors.length;
+      if (k > 1 && total - 1 + k > MAX_FLAT_FACTORS) {
+        fs.push(f);
+        continue;
+      }
+      total += k - 1;
       const map = new Map<number, number>();
-      for (let i = 0; i < r; i++) map.set(i, f.labels[i]!);
+      for (let i = 0; i < n.shape.length; i++) map.set(i, f.labels[i]!);
       for (const g of n.factors) {
         work.push({
           node: g.node,
@@ -385,17 +430,20 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
           }),
         });
       }
-      continue;
     }
-    fs.push(f);
   }
   if (coef === 0) return zeros(outShape);
+
+  // det(M)·M⁻¹ is adj(M), which unlike the product is defined where M is singular;
+  // det(M)^-1·adj(M) is M⁻¹ again (both need det(M) ≠ 0).
+  foldAdjugates(fs);
 
   // 2. Contract identity deltas: δ_ab with a summed renames a to b (or is a vector of ones).
   contractDeltas(fs, rank);
 
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1.
-  if (mergePowers(fs, rank)) return scale(coef, makeMul(fs, rank));
+  const merged = mergePowers(fs, rank);
+  if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
 
   // 4. A vector of ones on a label that another factor carries is a factor 1.
   removeRedundantOnes(fs);
@@ -405,9 +453,33 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
     return scale(coef, fs[0]!.node);
 
   const { factors, nlabels } = canonicalize(fs, rank);
-  const key = `*|${rank}|${factors.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
-  const node = intern<MulNode>(key, { kind: 'mul', factors, nlabels, shape: outShape });
+  const canonicalInput = `${rank}|${factors.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
+  const node = intern<MulNode>(`*|${canonicalInput}`, { kind: 'mul', factors, nlabels, shape: outShape });
+  // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
+  mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/**
+ * A factor det(M)^k with a factor M⁻¹, k a positive integer → det(M)^(k−1)·adj(M);
+ * a factor det(M)^k with a factor adj(M), k < 0 → det(M)^(k+1)·M⁻¹ (the same domain: det(M) ≠ 0).
+ */
+function foldAdjugates(fs: MFactor[]): void {
+  for (let k = 0; k < fs.length; k++) {
+    const d = fs[k]!.node;
+    const [m, exp] = d.kind === 'det' ? [d.arg, 1] : d.kind === 'pow' && d.base.kind === 'det' ? [d.base.arg, d.exp] : [undefined, 0];
+    if (m === undefined) continue;
+    const toAdj = Number.isInteger(exp) && exp >= 1;
+    if (!toAdj && exp >= 0) continue;
+    const from = toAdj ? 'inv' : 'adj';
+    const i = fs.findIndex((f) => f.node.kind === from && f.node.arg === m);
+    if (i < 0) continue;
+    fs[i] = { node: toAdj ? makeAdj(m) : makeInv(m), labels: fs[i]!.labels };
+    const rest = toAdj ? exp - 1 : exp + 1;
+    if (rest === 0) fs.splice(k, 1);
+    else fs[k] = { node: makePow(makeDet(m), rest), labels: [] };
+    k = -1; // start over: more pairs may remain
+  }
 }
 
 function contractDeltas(fs: MFactor[], rank: number): void {
@@ -445,36 +517,92 @@ function contractDeltas(fs: MFactor[], rank: number): void {
   }
 }
 
-function mergePowers(fs: MFactor[], rank: number): boolean {
-  if (fs.length < 2) return false;
-  const groups = new Map<string, { base: Node; exp: number; negative: boolean; members: number[] }>();
+/**
+ * A factor seen as a power of u, of |u| or of sign(u), for merging equal bases on the same labels.
+ * u^a·|u|^b·sign(u)^c: with integer a this is |u|^(a+b)·sign(u)^(a+c), since u^a = |u|^a·sign(u)^a.
+ */
+interface PowerPart {
+  readonly base: Node;
+  readonly of: 'u' | 'abs' | 'sign';
+  readonly exp: number;
+  /** -1 when the factor is (-base)^exp = -base^exp (an odd power of a sum with the other sign). */
+  readonly sign: number;
+}
+
+function powerPart(n: Node): PowerPart {
+  const [core, exp] = n.kind === 'pow' ? [n.base, n.exp] : [n, 1];
+  if (core.kind === 'elem' && (core.fn === 'abs' || core.fn === 'sign')) return { base: core.arg, of: core.fn, exp, sign: 1 };
+  const flipped = Number.isInteger(exp) ? negatedSum(core) : undefined;
+  if (flipped) return { base: flipped, of: 'u', exp, sign: exp % 2 === 0 ? 1 : -1 };
+  return { base: core, of: 'u', exp, sign: 1 };
+}
+
+/**
+ * The merged factors of u^a·|u|^b·sign(u)^c (all on the same labels), or undefined when nothing
+ * merges. Sound at every u where the left side is defined: at u = 0 a negative power makes the left
+ * side undefined and a positive one makes both sides 0; sign(u)^2 alone (0 at u = 0, not 1) stays.
+ */
+function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
+  const base = parts[0]!.base;
+  const sum = (of: PowerPart['of']): number => parts.reduce((t, p) => (p.of === of ? t + p.exp : t), 0);
+  const [a, b, c] = [sum('u'), sum('abs'), sum('sign')];
+  if (parts.every((p) => p.of === 'u')) return [makePow(base, a)];
+  if (!Number.isInteger(a) || !Number.isInteger(c)) return undefined;
+  const P = a + b;
+  const odd = ((a + c) % 2 + 2) % 2 === 1;
+  const negative = parts.some((p) => p.exp < 0 && p.of !== 'sign');
+  if (P === 0 && !negative) return odd ? [makeElem('sign', base)] : undefined;
+  const even = isEvenInteger(P);
+  if (Number.isInteger(P) && even !== odd) return [makePow(base, P)]; // |u|^P·sign(u)^P = u^P
+  const magnitude = even ? makePow(base, P) : makePow(makeElem('abs', base), P);
+  return odd ? [makeElem('sign', base), magnitude] : [magnitude];
+}
+
+function sameMultiset(a: readonly Node[], b: readonly Node[]): boolean {
+  if (a.length !== b.length) return false;
+  const ids = (ns: readonly Node[]): string => ns.map((n) => n.id).sort((x, y) => x - y).join(',');
+  return ids(a) === ids(b);
+}
+
+/** The coefficient the merged factors carry (±1), or undefined when nothing merged. */
+function mergePowers(fs: MFactor[], rank: number): number | undefined {
+  if (fs.length < 2) return undefined;
+  const groups = new Map<string, { parts: PowerPart[]; negative: boolean; members: number[] }>();
   fs.forEach((f, i) => {
-    const base = f.node.kind === 'pow' ? f.node.base : f.node;
-    const exp = f.node.kind === 'pow' ? f.node.exp : 1;
-    const key = `${base.id}|${f.labels.join('.')}`;
+    const part = powerPart(f.node);
+    const key = `${part.base.id}|${f.labels.join('.')}`;
     let g = groups.get(key);
     if (!g) {
-      g = { base, exp: 0, negative: false, members: [] };
+      g = { parts: [], negative: false, members: [] };
       groups.set(key, g);
     }
-    g.exp += exp;
-    g.negative ||= exp < 0;
+    g.parts.push(part);
+    g.negative ||= part.exp < 0;
     g.members.push(i);
   });
   const drop = new Set<number>();
+  let sign = 1;
+  let changedAny = false;
   for (const g of groups.values()) {
     if (g.members.length < 2) continue;
     const labels = fs[g.members[0]!]!.labels;
     const hadamard = labels.every((l) => l < rank);
-    if (!hadamard && !g.negative) continue; // Σ_i x_i x_i stays a contraction (x'*x)
-    fs[g.members[0]!] = { node: makePow(g.base, g.exp), labels };
-    for (const m of g.members.slice(1)) drop.add(m);
+    const plain = g.parts.every((p) => p.of === 'u');
+    if (plain && !hadamard && !g.negative) continue; // Σ_i x_i x_i stays a contraction (x'*x)
+    const merged = mergeParts(g.parts);
+    if (!merged || sameMultiset(merged, g.members.map((m) => fs[m]!.node))) continue;
+    for (const p of g.parts) sign *= p.sign;
+    changedAny = true;
+    g.members.forEach((m, k) => {
+      if (k < merged.length) fs[m] = { node: merged[k]!, labels };
+      else drop.add(m);
+    });
   }
-  if (drop.size === 0) return false;
   const kept = fs.filter((_, i) => !drop.has(i));
+  if (!changedAny) return undefined;
   fs.length = 0;
   fs.push(...kept);
-  return true;
+  return sign;
 }
 
 function removeRedundantOnes(fs: MFactor[]): void {
@@ -496,6 +624,55 @@ function removeRedundantOnes(fs: MFactor[]): void {
  * same form. Factors are sorted by a renaming-invariant key; ties are broken by trying the orders
  * within tied groups (bounded) and keeping the smallest encoding.
  */
+/**
+ * Renaming-invariant colours of the factors, by colour refinement (1-dimensional Weisfeiler–Lehman)
+ * on the bipartite graph of factors and labels: a factor's colour combines its node and the colours
+ * of the labels in its slots, a label's colour the colours of the factors (and slots) it occurs in.
+ * Factors that end with equal colours are the only ones whose relative order must be searched.
+ */
+function refineColors(fs: readonly MFactor[], rank: number, sym: readonly boolean[]): number[] {
+  const labelColor = new Map<number, number>();
+  for (const f of fs) for (const l of f.labels) labelColor.set(l, l < rank ? mix(0x6f7574, l) : 0x73756d);
+  let colors = fs.map((f) => mix(f.node.h % 4294967296, Math.floor(f.node.h / 4294967296)));
+  let classes = distinct(colors) + distinct([...labelColor.values()]);
+  for (let round = 0; round < fs.length + 1; round++) {
+    colors = fs.map((f, k) => {
+      const slots = f.labels.map((l, slot) => {
+        const first = f.labels.indexOf(l);
+        return mix(labelColor.get(l)!, first === slot ? 0 : first + 1);
+      });
+      if (sym[k]) slots.sort((a, b) => a - b);
+      return slots.reduce(mix, colors[k]!);
+    });
+    const occ = new Map<number, number[]>();
+    fs.forEach((f, k) =>
+      f.labels.forEach((l, slot) => {
+        if (l < rank) return;
+        let list = occ.get(l);
+        if (!list) occ.set(l, (list = []));
+        list.push(mix(colors[k]!, sym[k] ? 7 : slot));
+      }),
+    );
+    for (const [l, list] of occ) labelColor.set(l, list.sort((a, b) => a - b).reduce(mix, 0x6c6162));
+    const now = distinct(colors) + distinct([...labelColor.values()]);
+    if (now === classes) break;
+    classes = now;
+  }
+  return colors;
+}
+
+/** A 32-bit mix of a running hash with a value (murmur3's finalizer on h ^ v). */
+function mix(h: number, v: number): number {
+  let x = Math.imul(h ^ v, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+function distinct(xs: readonly number[]): number {
+  return new Set(xs).size;
+}
+
 function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels: number } {
   const sym = fs.map((f) => f.node.shape.length === 2 && isSymmetric(f.node));
   // Occurrence signature of every summed label: which node and slot each occurrence sits at.
@@ -510,7 +687,9 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   );
   const sig = new Map<number, string>();
   for (const [l, list] of occ) sig.set(l, list.sort().join('+'));
-  const keys = fs.map((f, k) => {
+  // The order reads well (by node, then by the first-order signature of its slots); refined
+  // colours only break what that leaves tied.
+  let keys = fs.map((f, k) => {
     const slots = f.labels.map((l) => {
       if (l < rank) return `o${l}`;
       const first = f.labels.indexOf(l);
@@ -519,6 +698,10 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
     if (sym[k]) slots.sort();
     return `${f.node.h}|${slots.join('|')}`;
   });
+  if (new Set(keys).size < keys.length) {
+    const refined = refineColors(fs, rank, sym);
+    keys = keys.map((k, i) => `${k}|${refined[i]}`);
+  }
   const order = fs.map((_, k) => k).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
   const groups: number[][] = [];
   for (const k of order) {
@@ -528,7 +711,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   }
 
   let best: { enc: string; factors: Factor[]; nlabels: number } | null = null;
-  let budget = 256;
+  let budget = 8;
   const consider = (seq: number[]): void => {
     encodeAll(seq, 0, new Map(), rank, [], (enc, factors, nlabels) => {
       budget--;
@@ -641,6 +824,7 @@ export function isSymmetric(n: Node): boolean {
       break;
     case 'elem':
     case 'inv':
+    case 'adj':
       r = isSymmetric(n.arg);
       break;
     case 'pow':
@@ -702,6 +886,10 @@ function isSumOfSquares(n: NodeOf<'mul'>): boolean {
   return [...counts.values()].every((c) => c % 2 === 0);
 }
 
+function isEvenInteger(k: number): boolean {
+  return Number.isInteger(k) && k % 2 === 0;
+}
+
 export function makePow(base: Node, p: number): Node {
   if (p === 0) return ones(base.shape);
   if (p === 1) return base;
@@ -717,7 +905,22 @@ export function makePow(base: Node, p: number): Node {
   }
   const [k, core] = splitCoef(base);
   if (k !== 1 && (k > 0 || Number.isInteger(p))) return scale(Math.pow(k, p), makePow(core, p));
-  if (base.kind === 'pow' && (Number.isInteger(p) || isNonNegative(base.base))) return makePow(base.base, base.exp * p);
+  if (base.kind === 'pow') {
+    // (u^a)^p = u^(a·p) wherever the left side is defined, except when a is even and p is not an
+    // integer: u^a ≥ 0 is defined for negative u too, and there (u^a)^p = |u|^(a·p), not u^(a·p).
+    if (Number.isInteger(p) || !isEvenInteger(base.exp) || isNonNegative(base.base)) return makePow(base.base, base.exp * p);
+    return makePow(makeElem('abs', base.base), base.exp * p);
+  }
+  // (u∘v)^p = u^p∘v^p over an entry-wise product (no summed label), for an integer p or
+  // non-negative factors.
+  if (
+    base.kind === 'mul' &&
+    base.nlabels === base.shape.length &&
+    (Number.isInteger(p) || base.factors.every((f) => isNonNegative(f.node)))
+  )
+    return makeMul(base.factors.map((f) => ({ node: makePow(f.node, p), labels: f.labels })), base.shape.length);
+  // |u|^k = u^k for an even k.
+  if (base.kind === 'elem' && base.fn === 'abs' && isEvenInteger(p)) return makePow(base.arg, p);
   const perm = asPermutation(base);
   if (perm) return makeMul([{ node: makePow(perm.base, p), labels: [...perm.perm] }], base.shape.length);
   return intern<PowNode>(`^|${base.id}|${p}`, { kind: 'pow', base, exp: p, shape: base.shape });
@@ -749,6 +952,20 @@ export function elemValue(fn: ElemFn, x: number): number {
   return ELEM_VALUE[fn](x);
 }
 
+/** -s for a sum s whose first term (in canonical order) has a negative coefficient, else undefined. */
+function negatedSum(s: Node): Node | undefined {
+  if (s.kind !== 'add' || s.terms.length < 2 || s.terms[0]!.coef > 0) return undefined;
+  let neg = negatedCache.get(s);
+  if (!neg) negatedCache.set(s, (neg = makeAdd(s.terms.map((t) => ({ coef: -t.coef, node: t.node })), s.shape)));
+  return neg;
+}
+const negatedCache = new WeakMap<Node, Node>();
+
+/** f(-u) = -f(u) */
+const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
+/** f(-u) = f(u) */
+const EVEN: ReadonlySet<ElemFn> = new Set(['cos', 'abs']);
+
 export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'sqrt') return makePow(arg, 0.5);
   // f(c·1) = f(c)·1: constants fold.
@@ -763,6 +980,20 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'exp' && arg.kind === 'elem' && arg.fn === 'log') return arg.arg; // exp(log(u)) = u where defined
   if (fn === 'log' && arg.kind === 'det') return makeLogdet(arg.arg); // log(det(X)) = logdet(X)
   if (fn === 'abs' && isNonNegative(arg)) return arg;
+  if (ODD.has(fn) || EVEN.has(fn)) {
+    // Of u and -u, the argument is the one whose leading term or coefficient is positive.
+    const [k, core] = splitCoef(arg);
+    const flipped = k < 0 ? scale(-k, core) : negatedSum(arg);
+    if (flipped) return ODD.has(fn) ? neg(makeElem(fn, flipped)) : makeElem(fn, flipped);
+  }
+  if (fn === 'abs' || fn === 'sign') {
+    // |k·u| = |k|·|u|, sign(k·u) = sign(k)·sign(u); over an entry-wise product (no summed label)
+    // the same holds factor by factor: |u∘v| = |u|∘|v|.
+    const [k, core] = splitCoef(arg);
+    if (k !== 1) return scale(fn === 'abs' ? k : 1, makeElem(fn, core)); // k > 0 here
+    if (core.kind === 'mul' && core.nlabels === core.shape.length)
+      return makeMul(core.factors.map((f) => ({ node: makeElem(fn, f.node), labels: f.labels })), core.shape.length);
+  }
   if (fn === 'sign' && arg.kind === 'elem' && arg.fn === 'sign') return arg;
   const perm = asPermutation(arg);
   if (perm) return makeMul([{ node: makeElem(fn, perm.base), labels: [...perm.perm] }], arg.shape.length);
@@ -810,6 +1041,16 @@ export function makeLogdet(a: Node): Node {
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
 }
 
+export function makeAdj(a: Node): Node {
+  if (a.shape.length === 0) return scalar(1); // the adjugate of a 1×1 matrix is [1]
+  if (a.kind === 'delta') return a; // adj(I) = I
+  // adj(A⁻¹) = det(A⁻¹)·A = A/det(A) (where A⁻¹ exists at all)
+  if (a.kind === 'inv') return makeMul([{ node: makePow(makeDet(a.arg), -1), labels: [] }, { node: a.arg, labels: [0, 1] }], 2);
+  const perm = asPermutation(a);
+  if (perm) return transpose(makeAdj(perm.base)); // adj(A') = adj(A)'
+  return intern<AdjNode>(`adj|${a.id}`, { kind: 'adj', arg: a, shape: a.shape });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Traversal helpers
 
@@ -827,6 +1068,7 @@ export function children(n: Node): Node[] {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       return [n.arg];
     case 'pow':
       return [n.base];
@@ -858,6 +1100,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeDet(f(n.arg));
     case 'logdet':
       return makeLogdet(f(n.arg));
+    case 'adj':
+      return makeAdj(f(n.arg));
   }
 }
 

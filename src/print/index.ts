@@ -73,6 +73,10 @@ function build(n: Node, names: readonly string[], namer: Namer): IExpr {
       const a = matrixOrIndex(n.arg, namer);
       return leaf(`inv(${a.text})`, `\\left(${a.latex}\\right)^{-1}`, names);
     }
+    case 'adj': {
+      const a = matrixOrIndex(n.arg, namer);
+      return leaf(`adj(${a.text})`, `\\operatorname{adj}\\left(${a.latex}\\right)`, names);
+    }
     case 'det':
     case 'logdet': {
       const a = matrixOrIndex(n.arg, namer);
@@ -160,7 +164,23 @@ function coefText(c: number): string {
   return String(c);
 }
 
+const textCache = new WeakMap<IExpr, string>();
+const latexCache = new WeakMap<IExpr, string>();
+
+/** Rendered once per expression: ordering a sum renders its terms, which must not repeat below. */
 function renderText(e: IExpr): string {
+  let s = textCache.get(e);
+  if (s === undefined) textCache.set(e, (s = renderTextOnce(e)));
+  return s;
+}
+
+function renderLatex(e: IExpr): string {
+  let s = latexCache.get(e);
+  if (s === undefined) latexCache.set(e, (s = renderLatexOnce(e)));
+  return s;
+}
+
+function renderTextOnce(e: IExpr): string {
   switch (e.kind) {
     case 'num':
       return String(e.value);
@@ -197,7 +217,7 @@ function atomText(e: IExpr): string {
   return e.kind === 'sum' || (e.kind === 'num' && e.value < 0) ? `(${renderText(e)})` : renderText(e);
 }
 
-function renderLatex(e: IExpr): string {
+function renderLatexOnce(e: IExpr): string {
   switch (e.kind) {
     case 'num':
       return String(e.value);

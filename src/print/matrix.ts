@@ -82,9 +82,10 @@ function build(n: Node): MExpr | undefined {
       const e = toMatrix(n.exponent);
       return b && e && expr(bin(kind === 'scalar' ? '^' : '.^', b.ast, e.ast), kind, sym);
     }
-    case 'inv': {
+    case 'inv':
+    case 'adj': {
       const a = toMatrix(n.arg);
-      return a && expr(call('inv', a.ast), 'matrix', sym);
+      return a && expr(call(n.kind, a.ast), 'matrix', sym);
     }
     case 'det':
     case 'logdet': {

@@ -36,6 +36,7 @@ export function cost(n: Node): number {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'adj':
       c = 1 + cost(n.arg);
       break;
     case 'pow':

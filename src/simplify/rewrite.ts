@@ -38,6 +38,23 @@ export function runPhase(root: Node, phase: Phase, trace?: RewriteStep[]): Node 
   return cur;
 }
 
+/**
+ * Rules are pure functions of the node they look at (nodes are immutable and interned), so each
+ * rule's answer for a node is computed once per process: later passes and later simplifications
+ * of a DAG that shares the node only look it up. null records "does not apply".
+ */
+const answers = new WeakMap<Rule, WeakMap<Node, Node | null>>();
+
+function applyRule(rule: Rule, n: Node): Node | undefined {
+  let memo = answers.get(rule);
+  if (!memo) answers.set(rule, (memo = new WeakMap()));
+  const hit = memo.get(n);
+  if (hit !== undefined) return hit ?? undefined;
+  const out = rule.apply(n);
+  memo.set(n, out ?? null);
+  return out;
+}
+
 function pass1(root: Node, phase: Phase, trace: RewriteStep[] | undefined): Node {
   const memo = new Map<Node, Node>();
   const active = new Set<Node>();
@@ -51,7 +68,7 @@ function pass1(root: Node, phase: Phase, trace: RewriteStep[] | undefined): Node
     for (let steps = 0; steps < MAX_STEPS_AT_NODE; steps++) {
       let applied = false;
       for (const rule of phase.rules) {
-        const out = rule.apply(cur);
+        const out = applyRule(rule, cur);
         if (out !== undefined && out !== cur) {
           trace?.push({ rule: rule.name, before: cur, after: out });
           // The rewrite may have built new children: simplify them before trying rules again here.

@@ -275,11 +275,12 @@ class Checker {
       case 'tr':
       case 'det':
       case 'logdet':
-      case 'inv': {
+      case 'inv':
+      case 'adj': {
         if (k === 'scalar') return SCALAR;
         if (k !== 'matrix' || !this.sizes.unify(t.rows, t.cols))
           throw typeError(`${a.fn} needs a square matrix, but ${this.snippet(arg)} is ${this.describe(t)}`, a.nameSpan);
-        return a.fn === 'inv' ? t : SCALAR;
+        return a.fn === 'inv' || a.fn === 'adj' ? t : SCALAR;
       }
       case 'diag': {
         if (k === 'scalar') return SCALAR;

@@ -46,7 +46,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
-  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'diag', 'vector', 'matrix',
+  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
 
@@ -86,6 +86,7 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   det: st('\\det', 'determinant of a square matrix'),
   logdet: st('\\log\\det', 'log(det(X)) of a square matrix'),
   inv: st('^{-1}', 'inverse of a square matrix'),
+  adj: st('\\operatorname{adj}', 'adjugate (transposed cofactor matrix) of a square matrix: det(X)*inv(X) where X is invertible'),
   diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),
   vector: st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs'),
   matrix: st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs'),

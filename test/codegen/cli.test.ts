@@ -13,7 +13,7 @@ function cli(args: string[]): { code: number; out: string; err: string } {
 
 describe('ricci code', () => {
   test('the same source as generateCode, for each language; js by default', () => {
-    for (const lang of ['js', 'ts', 'python'] as const) {
+    for (const lang of ['js', 'ts', 'python', 'torch'] as const) {
       const r = cli(['code', "x'*A*x", '--wrt', 'x', '--order', '2', '--lang', lang, '--let', 'A: symmetric matrix']);
       expect(r).toEqual({ code: 0, out: generateCode("x'*A*x", 'x', { order: 2, lang, let: { A: 'symmetric matrix' } }), err: '' });
     }
@@ -68,13 +68,15 @@ describe('ricci code', () => {
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/^ricci code EXPR --wrt NAME/);
     expect(h.out).toContain('--lang');
+    expect(h.out).toMatch(/torch: a module that needs only PyTorch/);
+    expect(h.out).toMatch(/--check +instead of printing the code, run its self-check/);
     expect(cli(['help', 'code']).out).toBe(h.out);
     expect(cli(['--help']).out).toContain('ricci code   EXPR --wrt NAME');
   });
 
   test('exit codes: 1 usage, 2 input', () => {
     expect(cli(['code', "x'*x", '--wrt', 'x', '--lang', 'rust']).code).toBe(1);
-    expect(cli(['code', "x'*x", '--wrt', 'x', '--lang', 'rust']).err).toMatch(/--lang must be js, ts or python/);
+    expect(cli(['code', "x'*x", '--wrt', 'x', '--lang', 'rust']).err).toMatch(/--lang must be js, ts, python, torch, not 'rust'/);
     expect(cli(['code', "x'*x"]).code).toBe(1);
     expect(cli(['code', "x'*x", '--wrt', 'x', '--order', '-1']).code).toBe(1);
     expect(cli(['code', "x'*x", '--wrt', 'x', '--format', 'json']).code).toBe(1);
@@ -85,5 +87,40 @@ describe('ricci code', () => {
     const unbound = cli(['code', 'sum(vector(1))*a', '--wrt', 'a']);
     expect(unbound.code).toBe(2);
     expect(unbound.err).toMatch(/cannot be read from the inputs/);
+  });
+});
+
+describe('ricci code --check', () => {
+  test.each(['js', 'ts', 'python', 'torch'])('%s: prints each derivative\'s relative error, exit 0', (lang) => {
+    const r = cli(['code', "x'*inv(A)*x", '--wrt', 'A', '--order', '2', '--lang', lang, '--check']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines.map((l) => l.split(/ +/)[0])).toEqual(['gradient', 'hessian']);
+    for (const l of lines) expect(Number(l.split(/ +/)[1])).toBeLessThan(1e-6);
+  });
+
+  test('a point outside the domain that the check cannot avoid (log of a difference): exit 5, says why', () => {
+    const r = cli(['code', 'sum(log(x - y))', '--wrt', 'x', '--lang', 'python', '--check']);
+    expect(r.code).toBe(5);
+    expect(r.out).toBe('gradient  not a number\n');
+    expect(r.err).toMatch(/^ricci: error: check failed: gradient above the tolerance 1e-6 \(python, seed 0\)\n\(not a number: the random point is outside the domain/);
+  });
+
+  test('a module that raises: exit 5 with its message', () => {
+    // inv of a rank-one matrix is singular wherever the point is drawn.
+    const r = cli(['code', "sum(inv(x*x'))", '--wrt', 'x', '--lang', 'js', '--check']);
+    expect(r.code).toBe(5);
+    expect(r.err).toBe("ricci: error: check failed: the generated module failed: RangeError: inv(x*x'): the matrix is singular to working precision, so it has no inverse\n");
+    const py = cli(['code', "sum(inv(x*x'))", '--wrt', 'x', '--lang', 'python', '--check']);
+    expect(py.code).toBe(5);
+  });
+
+  test('order 0: nothing to check, exit 0; bad input: exit 2 before anything runs', () => {
+    const r0 = cli(['code', "x'*x", '--wrt', 'x', '--order', '0', '--check']);
+    expect(r0).toEqual({ code: 0, out: '', err: 'note: order 0: no derivative to check\n' });
+    const bad = cli(['code', 'x*A', '--wrt', 'x', '--check']);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe('');
   });
 });

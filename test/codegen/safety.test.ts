@@ -10,7 +10,7 @@ import { commentText } from '../../src/codegen/names.js';
 import { pyString } from '../../src/codegen/python.js';
 import { randomTensor, relErr, rng } from '../helpers/numeric.js';
 import type { Tensor } from '../../src/tensor.js';
-import { findPython, loadJs, runPython, transpileTs, typeCheckTs } from './harness.js';
+import { findPython, loadJs, loadJsModule, runJobs, runPython, toOutputs, transpileTs, typeCheckTs } from './harness.js';
 
 /** Objects with keys such as __proto__ as own properties (as JSON.parse makes them). */
 const own = (entries: [string, unknown][]): Record<string, unknown> => Object.fromEntries(entries);
@@ -54,6 +54,13 @@ const HOSTILE: readonly Hostile[] = [
     let: {},
     shapes: { n: [3], Math: [3, 3], return: [2] },
   },
+  {
+    // The torch module's names and the self-check's (module-level helpers and tables).
+    expr: "torch'*torch*functorch + check_gradient*sum(checkGradient) + sum(_draw) + sum(_CHECK*CHECK_) + check_inputs*draw_'*draw_ + STEPS_'*torch",
+    wrt: 'torch',
+    let: { checkGradient: 'vector', _draw: 'vector', _CHECK: 'matrix', CHECK_: 'vector', check_inputs: 'scalar', draw_: 'vector', STEPS_: 'vector' },
+    shapes: { torch: [3], functorch: [], check_gradient: [], checkGradient: [4], _draw: [2], _CHECK: [2, 3], CHECK_: [3], check_inputs: [], draw_: [3], STEPS_: [3] },
+  },
 ];
 
 function pointFor(h: Hostile, seed: number): Map<string, Tensor> {
@@ -71,8 +78,8 @@ describe('hostile variable names', () => {
   const cases = HOSTILE.map((h, i) => {
     const values = pointFor(h, 900 + i);
     const expected = [0, 1, 2].map((k) => derivative(h.expr, h.wrt, { order: k, let: h.let }).compile()(Object.fromEntries(values)));
-    const gen = (lang: 'js' | 'ts' | 'python'): string => generateCode(h.expr, h.wrt, { order: 2, lang, let: h.let });
-    return { h, values, expected, js: gen('js'), ts: gen('ts'), py: gen('python') };
+    const gen = (lang: 'js' | 'ts' | 'python' | 'torch'): string => generateCode(h.expr, h.wrt, { order: 2, lang, let: h.let });
+    return { h, values, expected, js: gen('js'), ts: gen('ts'), py: gen('python'), torch: gen('torch') };
   });
   const check = (got: Record<string, Tensor>, expected: Tensor[]): void => {
     expect(Object.keys(got)).toEqual(['value', 'gradient', 'hessian']);
@@ -100,8 +107,28 @@ describe('hostile variable names', () => {
     results.forEach((r, i) => check((r as { ok: Record<string, Tensor> }).ok, cases[i]!.expected));
   });
 
+  test('torch', () => {
+    const results = runJobs(cases.map((c) => ({ kind: 'torch' as const, src: c.torch, point: pointJson(c.values), dtype: 'float64' as const })));
+    results.forEach((r, i) => {
+      if ('error' in r) throw new Error(r.error);
+      check(toOutputs((r.ok as { out: Parameters<typeof toOutputs>[0] }).out), cases[i]!.expected);
+    });
+  });
+
+  test('the self-checks of hostile modules run and pass (JS in process; Python and torch)', () => {
+    for (const c of cases) for (const e of Object.values(loadJsModule(c.js).checkGradient())) expect(e).toBeLessThan(1e-6);
+    const results = runJobs(cases.flatMap((c) => [{ kind: 'check' as const, src: c.py }, { kind: 'check' as const, src: c.torch }]));
+    results.forEach((r) => {
+      if ('error' in r) throw new Error(r.error);
+      for (const e of Object.values(r.ok as Record<string, number>)) expect(e).toBeLessThan(1e-6);
+    });
+  });
+
   test('keywords are never used as identifiers, and inputs are read by quoted keys', () => {
-    const [js, py] = [cases[0]!.js, cases[0]!.py];
+    const [js, py, torch] = [cases[0]!.js, cases[0]!.py, cases[0]!.torch];
+    expect(torch).not.toMatch(/^\s*(lambda|import|return|class|None|np|print|torch) =/m);
+    expect(torch).toMatch(/^ {4}lambda_1, import_1, Math_1, .* = _read\(inputs, \(\("lambda", 0\), \("import", 1\), \("Math", 2\)/m);
+    expect(cases[1]!.torch).toContain('("__proto__", 1)');
     expect(js).not.toMatch(/\b(const|let) (class|import|return|Math)\b/);
     expect(py).not.toMatch(/^\s*(lambda|import|return|class|None|np|print) =/m);
     expect(js).toContain('read_(input, "import", 1)');
@@ -119,7 +146,7 @@ describe('hostile variable names', () => {
 describe('no input text reaches the code', () => {
   test('an expression that tries to close a comment or a string does not parse', () => {
     for (const expr of ["x'*x */ process.exit(1) /*", "x'*x\n*/ process.exit(1)", 'x\'*x"); process.exit(1); ("', "x'*x # \n import os"])
-      for (const lang of ['js', 'python'] as const) expect(() => generateCode(expr, 'x', { lang })).toThrow(RicciError);
+      for (const lang of ['js', 'python', 'torch'] as const) expect(() => generateCode(expr, 'x', { lang })).toThrow(RicciError);
   });
 
   test('hostile wrt names and declarations are rejected', () => {
@@ -127,16 +154,22 @@ describe('no input text reaches the code', () => {
     expect(() => generateCode("x'*x", 'x', { lang: 'js', let: { 'x; alert(1)': 'vector' } })).toThrow(RicciError);
     expect(() => generateCode("x'*x", 'x', { lang: 'js', let: { x: 'vector"); alert(1); ("' } })).toThrow(RicciError);
     expect(() => generateCode("x'*x", 'x', { lang: 'cobol' as 'js' })).toThrow(RicciError);
+    expect(() => generateCode("x'*x", 'x"]); import os #', { lang: 'torch' })).toThrow(RicciError);
+    expect(() => generateCode("x'*x", 'x', { lang: 'torch', let: { x: 'vector"); import os; ("' } })).toThrow(RicciError);
   });
 
   test('a multi-line expression stays inside one comment line', () => {
     const expr = "x'*x\n  + sum(x)\r\n  - 2*x'*x";
     const js = generateCode(expr, 'x', { lang: 'js', order: 2 });
     const py = generateCode(expr, 'x', { lang: 'python', order: 2 });
+    const torch = generateCode(expr, 'x', { lang: 'torch', order: 2 });
     const jsHead = js.slice(0, js.indexOf('export function'));
     const pyHead = py.slice(0, py.indexOf('import numpy'));
+    const torchHead = torch.slice(0, torch.indexOf('import torch'));
     for (const line of jsHead.split('\n')) expect(line === '' || line.startsWith('//')).toBe(true);
     for (const line of pyHead.split('\n')) expect(line === '' || line.startsWith('#')).toBe(true);
+    for (const line of torchHead.split('\n')) expect(line === '' || line.startsWith('#')).toBe(true);
+    expect(torchHead).toContain("x'*x + sum(x) - 2*x'*x".replace(/ \+ /, '   + ').replace(/ - /, '   - '));
     expect(jsHead).toContain("x'*x + sum(x) - 2*x'*x".replace(/ \+ /, '   + ').replace(/ - /, '   - '));
     const x = [0.5, -1, 2];
     expect(loadJs(js)({ x }).value.data[0]).toBeCloseTo(-5.25 + 1.5, 12);
@@ -167,15 +200,15 @@ describe('no input text reaches the code', () => {
 });
 
 describe('generated functions check their inputs', () => {
-  const quad = (lang: 'js' | 'python', decl = false): string =>
+  const quad = (lang: 'js' | 'python' | 'torch', decl = false): string =>
     generateCode("x'*A*x", 'x', { lang, order: 2, ...(decl ? { let: { A: 'symmetric matrix' } } : {}) });
-  const lsq = (lang: 'js' | 'python'): string => generateCode('norm2(A*x - y)^2', 'x', { lang });
+  const lsq = (lang: 'js' | 'python' | 'torch'): string => generateCode('norm2(A*x - y)^2', 'x', { lang });
   const I3 = [
     [1, 0, 0],
     [0, 1, 0],
     [0, 0, 1],
   ];
-  const bad: { name: string; src: (lang: 'js' | 'python') => string; point: Record<string, unknown>; message: RegExp }[] = [
+  const bad: { name: string; src: (lang: 'js' | 'python' | 'torch') => string; point: Record<string, unknown>; message: RegExp }[] = [
     { name: 'size mismatch', src: (l) => quad(l), point: { x: [1, 2, 3], A: [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]] }, message: /A must be 3×3 \(n×n, with n from x\), got 3×4/ },
     { name: 'vector length', src: lsq, point: { A: [[1, 2], [3, 4], [5, 6]], x: [1, 2], y: [1, 2] }, message: /y must have 3 entries \(n, with n from A\), got 2/ },
     { name: 'missing input', src: (l) => quad(l), point: { x: [1, 2, 3] }, message: /missing input A/ },
@@ -186,6 +219,25 @@ describe('generated functions check their inputs', () => {
 
   test.each(bad.map((b) => [b.name, b] as const))('JS: %s', (_n, b) => {
     expect(() => loadJs(b.src('js'))(b.point)).toThrow(b.message);
+  });
+
+  test('torch: the same messages (values through check_inputs, which evaluate leaves out)', () => {
+    const code = (fn: string, point: string): string => `
+import json
+try:
+    mod.${fn}(json.loads(${JSON.stringify(point)}, parse_constant=float))
+    result = "no error"
+except ValueError as e:
+    result = "ValueError: " + str(e)`;
+    const valueChecks = new Set(['not symmetric', 'not finite']);
+    const results = runJobs(
+      bad.map((b) => ({ kind: 'script' as const, src: b.src('torch'), code: code(valueChecks.has(b.name) ? 'check_inputs' : 'evaluate', JSON.stringify(b.point).replace(/null/g, 'NaN')) })),
+    );
+    results.forEach((r, i) => {
+      if ('error' in r) throw new Error(r.error);
+      expect(r.ok, bad[i]!.name).toMatch(/^ValueError: /);
+      expect(r.ok, bad[i]!.name).toMatch(bad[i]!.message);
+    });
   });
 
   test('Python: the same messages', () => {

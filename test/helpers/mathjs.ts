@@ -25,6 +25,15 @@ math.import(
     // 1×1 results of products (x'*y) are scalars in our language.
     s1: (v: unknown) => (math.isMatrix(v) ? (v as Matrix).get([0, 0]) : v),
     ew: (v: unknown, f: (t: number) => number) => (math.isMatrix(v) ? math.map(v as Matrix, (t: number) => f(t)) : f(v as number)),
+    // adj: the transposed cofactor matrix, each cofactor a mathjs det of a minor.
+    radj: (v: unknown) => {
+      if (!math.isMatrix(v)) return 1;
+      const a = (v as Matrix).toArray() as number[][];
+      const n = a.length;
+      const minor = (i: number, j: number): number =>
+        n === 1 ? 1 : (math.det(a.filter((_, r) => r !== j).map((row) => row.filter((_, c) => c !== i))) as number);
+      return math.matrix(a.map((_, i) => a.map((__, j) => ((i + j) % 2 === 0 ? 1 : -1) * minor(i, j))));
+    },
     // diag: vector → diagonal matrix; square matrix → column vector of its diagonal.
     rdiag: (v: unknown) => {
       if (!math.isMatrix(v)) return v;
@@ -115,6 +124,8 @@ export function mathjsFunction(
             return isScalarAst(a.args[0]!) ? `log(${x})` : `log(det(${x}))`;
           case 'inv':
             return isScalarAst(a.args[0]!) ? `(1/${x})` : `inv(${x})`;
+          case 'adj':
+            return isScalarAst(a.args[0]!) ? '(1)' : `radj(${x})`;
           case 'diag':
             return `rdiag(${x})`;
           case 'vector':

@@ -26,7 +26,9 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['sum(log(x))', 'x', 2, {}, '-diag(x.^-2)'],
   ["tr(A*X'*B*X*C)", 'X', 1, {}, "B*X*C*A + B'*X*A'*C'"],
   ['log(det(X))', 'X', 1, {}, "inv(X)'"],
-  ['det(X)', 'X', 1, {}, "det(X)*inv(X)'"],
+  ['det(X)', 'X', 1, {}, "adj(X)'"],
+  ["det(X'*X)", 'X', 1, {}, "2*X*adj(X'*X)"],
+  ['det(X)*inv(X)', 'X', 0, {}, 'adj(X)'],
   ['log(det(inv(X)))', 'X', 1, {}, "-inv(X)'"],
   ['tr(inv(X)*A)', 'X', 1, {}, "-inv(X)'*A'*inv(X)'"],
   ["norm2(T - U*V')^2", 'U', 1, {}, "-2*(T - U*V')*V"],
@@ -52,12 +54,14 @@ const INDEX: readonly [string, string, number, string][] = [
   ['A*x', 'A', 1, 'δ^i_j x^k'],
   ['norm2(x)', 'x', 1, 'x^i (x^p x_p)^(-0.5)'],
   ['sum(exp(x))', 'x', 0, 'exp(x^p) 1_p'],
+  ['det(X)', 'X', 1, 'adj(X)^j_i'],
 ];
 
 const LATEX: readonly [string, string, number, Record<string, string>, string][] = [
   ["x'*A*x", 'x', 2, {}, 'A + A^\\top'],
   ["x'*A*x", 'x', 2, S, '2 A'],
   ['log(det(X))', 'X', 1, {}, 'X^{-\\top}'],
+  ['det(X)', 'X', 1, {}, '\\operatorname{adj}\\left(X\\right)^\\top'],
   ['norm2(x)', 'x', 1, {}, '\\frac{x}{\\left\\lVert x \\right\\rVert_2}'],
   ['x.*y', 'x', 1, {}, '\\operatorname{diag}\\left(y\\right)'],
   ["(x'*x)^2", 'x', 3, {}, '8 {x}^{i} {\\delta}^{j}{}_{k} + 8 {x}^{j} {\\delta}^{i}{}_{k} + 8 {x}^{k} {\\delta}^{i}{}_{j}'],

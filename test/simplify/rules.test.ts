@@ -59,6 +59,8 @@ describe('rewrite rules', () => {
       ["x'*A*inv(A)*y", 'x'],
       ['tr(inv(A)*A*B)', 'B'],
       ["x'*inv(A)'*A'*x", 'x'],
+      ["x'*A*adj(A)*y", 'x'],
+      ['tr(adj(A)*A*B)', 'B'],
     ];
     extra.forEach(([expr, wrt], i) => {
       const steps: RewriteStep[] = [];

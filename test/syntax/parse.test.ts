@@ -43,7 +43,7 @@ describe('grammar', () => {
   });
 
   test('every function call, eye, vector(c) and matrix(c) parse', () => {
-    for (const f of ['sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'exp', 'log', 'tanh', 'abs', 'sign', 'relu', 'sqrt', 'sigmoid', 'softplus', 'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'diag', 'vector', 'matrix'])
+    for (const f of ['sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'exp', 'log', 'tanh', 'abs', 'sign', 'relu', 'sqrt', 'sigmoid', 'softplus', 'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix'])
       expect(shape(`${f}(x)`)).toEqual({ fn: f, args: [{ name: 'x' }] });
     expect(shape('eye')).toEqual({ name: 'eye' });
   });

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { compute, shapeText } from '../../web/analysis.js';
+import { analyzeState, compute, shapeText, type Computed } from '../../web/analysis.js';
 import { DEFAULT_STATE, type State } from '../../web/state.js';
+import type { DeclaredType } from '../../src/syntax/check.js';
 
 const at = (s: Partial<State>): State => ({ ...DEFAULT_STATE, wrt: '', ...s });
+const lets = (o: [string, DeclaredType][]): ReadonlyMap<string, DeclaredType> => new Map(o);
 
 describe('what the web page shows', () => {
   it("x'*A*x: variables, sizes, the Hessian and its left-hand side", () => {
     const c = compute(at({ expr: "x'*A*x", order: 2 }));
     expect(c.problem).toBeUndefined();
+    expect(c.notices).toEqual([]);
     expect(c.wrt).toBe('x');
     expect(c.vars).toEqual([
       { name: 'x', type: 'vector', conventional: 'vector', size: 'n' },
@@ -17,10 +20,16 @@ describe('what the web page shows', () => {
     expect(c.shown?.matrixLatex).toBe('A + A^\\top');
     expect(c.shown?.lhsLatex).toBe('\\frac{\\partial^{2} f}{\\partial x^{2}}');
     expect(c.shown?.shapeText).toBe('n×n (a matrix)');
+    expect(c.shown?.inputText).toBe("x'*A*x");
+  });
+
+  it('is plain data: it survives a structured clone (the worker sends it to the page)', () => {
+    const c = compute(at({ expr: "x'*A*x", order: 2 }));
+    expect(structuredClone(c)).toEqual(c);
   });
 
   it('a declaration changes the type in the table and the result', () => {
-    const c = compute(at({ expr: "x'*A*x", order: 2, lets: { A: 'symmetric matrix' } }));
+    const c = compute(at({ expr: "x'*A*x", order: 2, lets: lets([['A', 'symmetric matrix']]) }));
     expect(c.vars?.[1]).toMatchObject({ name: 'A', type: 'symmetric matrix', conventional: 'matrix' });
     expect(c.shown?.matrixText).toBe('2*A');
   });
@@ -29,7 +38,24 @@ describe('what the web page shows', () => {
     expect(compute(at({ expr: 'c*tr(X) + a' })).wrt).toBe('X');
     expect(compute(at({ expr: "b*x'*A*x" })).wrt).toBe('x');
     expect(compute(at({ expr: "b*x'*A*x", wrt: 'A' })).wrt).toBe('A');
-    expect(compute(at({ expr: "b*x'*x", wrt: 'A' })).wrt).toBe('x');
+  });
+
+  it('a variable to differentiate by that does not occur: a notice that lists the variables, not a silent change', () => {
+    const c = compute(at({ expr: "b*x'*x", wrt: 'q' }));
+    expect(c.wrt).toBe('x');
+    expect(c.notices.map((n) => n.message)).toEqual(['q does not occur in the expression (its variables: b and x), so the derivative is shown by x.']);
+    expect(c.shown?.matrixText).toBe('2*b*x');
+    // Without a choice (wrt '') the page picks one and says nothing.
+    expect(compute(at({ expr: "b*x'*x", wrt: '' })).notices).toEqual([]);
+  });
+
+  it('tells the variables as soon as the expression checks, before the derivative', () => {
+    const heard: Computed[] = [];
+    const a = analyzeState(at({ expr: "x'*A*x", wrt: 'x', order: 1 }), (c) => heard.push(c));
+    expect(heard).toHaveLength(1);
+    expect(heard[0]!.vars).toEqual(a.computed.vars);
+    expect(heard[0]!.shown).toBeUndefined();
+    expect(a.derivative?.matrix).toBe("(A + A')*x");
   });
 
   it('order 3: no matrix form, and why', () => {
@@ -42,15 +68,84 @@ describe('what the web page shows', () => {
   it('a size error keeps the variables and carries the span of the operator', () => {
     const c = compute(at({ expr: 'x*A' }));
     expect(c.vars?.map((v) => v.name)).toEqual(['x', 'A']);
+    expect(c.problem?.kind).toBe('error');
     expect(c.problem?.message).toContain('x is n×1 (a vector), A is m×p (a matrix)');
     expect(c.problem?.span).toEqual({ start: 1, end: 2 });
   });
 
-  it('a syntax error has no variables; a name without a type has none either', () => {
+  it('unfinished input is a quiet problem of its own; a real syntax error is an error', () => {
+    for (const expr of ["x'*", "x'*A*", 'exp(', 'sin(x', "x'*(A*x", 'norm2(A*x - ', '-', 'x.^'])
+      expect(compute(at({ expr })).problem?.kind, expr).toBe('unfinished');
+    for (const expr of ["x'*)", 'x y', '*x', 'x + + ', 'sin()', 'x,']) expect(compute(at({ expr })).problem?.kind, expr).toBe('error');
     expect(compute(at({ expr: "x'*" })).vars).toBeUndefined();
+  });
+
+  it('empty input: an empty problem, no variables, no error', () => {
+    for (const expr of ['', '   ', '\t']) {
+      const c = compute(at({ expr }));
+      expect(c.problem?.kind).toBe('empty');
+      expect(c.vars).toEqual([]);
+      expect(c.shown).toBeUndefined();
+    }
+  });
+
+  it('a name without a type: the message says to choose it in the table, not the CLI --let syntax', () => {
     const c = compute(at({ expr: '_w + x' }));
     expect(c.vars?.[0]).toMatchObject({ name: '_w', type: undefined });
-    expect(c.problem?.span).toEqual({ start: 0, end: 2 });
+    expect(c.problem).toMatchObject({
+      kind: 'error',
+      message: "cannot tell the type of '_w' from its name: choose its type in the table of variables",
+      span: { start: 0, end: 2 },
+      variable: '_w',
+    });
+    expect(c.problem?.message).not.toContain('--let');
+    // Declared on the page, it works.
+    expect(compute(at({ expr: '_w + x', lets: lets([['_w', 'vector']]) })).shown?.matrixText).toBeDefined();
+  });
+
+  it('variables named like properties of plain objects work: __proto__, constructor, toString', () => {
+    const expr = "constructor*toString'*__proto__ + hasOwnProperty";
+    const c = compute(at({ expr, wrt: '__proto__', lets: lets([['__proto__', 'vector'], ['constructor', 'vector'], ['hasOwnProperty', 'vector']]) }));
+    expect(c.problem).toBeUndefined();
+    expect(c.vars?.map((v) => [v.name, v.type])).toEqual([
+      ['constructor', 'vector'],
+      ['toString', 'vector'],
+      ['__proto__', 'vector'],
+      ['hasOwnProperty', 'vector'],
+    ]);
+    expect(c.wrt).toBe('__proto__');
+    expect(c.shown?.matrixText).toBe("constructor*toString'");
+    // Undeclared, __proto__ has no type by its name, and says so.
+    expect(compute(at({ expr: '__proto__ + x' })).problem?.variable).toBe('__proto__');
+  });
+
+  it('λ and other characters from papers: the error says what to write', () => {
+    const cases: [string, string][] = [
+      ['λ*x', 'lambda'],
+      ['x + α', 'alpha'],
+      ['x − y', '-'],
+      ["x'×y", '*'],
+      ['x·y', '*'],
+      ['xᵀ*y', "'"],
+      ['a²', '^2'],
+      ['Σ(x)', 'sum(…)'],
+    ];
+    for (const [expr, want] of cases) {
+      const p = compute(at({ expr })).problem;
+      expect(p?.kind, expr).toBe('error');
+      expect(p?.message, expr).toMatch(new RegExp(`^unexpected character '.': write ${want.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    }
+    // A character without a spelling gets no hint.
+    expect(compute(at({ expr: 'x ⊕ y' })).problem?.message).toBe("unexpected character '⊕'");
+  });
+
+  it('division by zero: a warning at the divisor, the result still shown', () => {
+    const c = compute(at({ expr: "x'*x/0" }));
+    expect(c.shown?.matrixText).toBeDefined();
+    expect(c.notices).toEqual([{ message: expect.stringMatching(/^division by zero/), span: { start: 5, end: 6 } }]);
+    for (const expr of ["x'*x/(1 - 1)", 'x./vector(0)', "x'*x/(2*0)", "x'*x/-0", 'x/(0.5 - 1/2)', "0^-1*x'*x"])
+      expect(compute(at({ expr })).notices.length, expr).toBe(1);
+    for (const expr of ["x'*x/2", "x'*x/(1 - 1e-300)", 'x./y', "0^2*x'*x", "x'*x/c"]) expect(compute(at({ expr })).notices, expr).toEqual([]);
   });
 
   it('describes shapes', () => {

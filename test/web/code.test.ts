@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { generateCode } from '../../src/index.js';
-import { compute } from '../../web/analysis.js';
+import { compute, declarations } from '../../web/analysis.js';
 import { codeOutputs, describeReturns, LANG_NAMES } from '../../web/code.js';
 import { DEFAULT_STATE, type State } from '../../web/state.js';
 
 /** The outputs the page describes for a state, from the same analysis the page makes. */
-function outputsFor(expr: string, wrt: string, order: number, lets: State['lets'] = {}) {
+function outputsFor(expr: string, wrt: string, order: number, lets: State['lets'] = new Map()) {
   const c = compute({ ...DEFAULT_STATE, expr, wrt, order, lets });
   if (!c.shown) throw new Error(`no result for ${expr}: ${c.problem?.message}`);
   return codeOutputs(c.shown.exprShape, c.shown.wrtShape, order);
@@ -25,6 +25,9 @@ describe("the Code tab's line on what evaluate() returns", () => {
     expect(describeReturns('ts', 'x', outs)).toBe(describeReturns('js', 'x', outs));
     expect(describeReturns('python', 'x', outs)).toBe(
       'evaluate(inputs) returns a dict with "value", "gradient", "hessian": f (scalar), its gradient (n) and its Hessian (n×n) with respect to x, as NumPy float64 arrays (a scalar is a 0-d array).',
+    );
+    expect(describeReturns('torch', 'x', outs)).toBe(
+      'evaluate(inputs) returns a dict with "value", "gradient", "hessian": f (scalar), its gradient (n) and its Hessian (n×n) with respect to x, as torch tensors on the inputs\' device and dtype (a scalar is a 0-d tensor).',
     );
   });
 
@@ -59,19 +62,19 @@ describe("the Code tab's line on what evaluate() returns", () => {
 
   it('names the same entries, with the same shapes, as the header of the generated code', () => {
     const cases: [string, string, number, State['lets']][] = [
-      ["x'*A*x", 'x', 2, {}],
-      ["x'*A*x", 'x', 3, { A: 'symmetric matrix' }],
-      ['tanh(A*x)', 'x', 1, {}],
-      ["norm2(X - U*V')^2", 'U', 2, {}],
-      ['exp(a)*x', 'a', 2, {}],
+      ["x'*A*x", 'x', 2, new Map()],
+      ["x'*A*x", 'x', 3, new Map([['A', 'symmetric matrix']])],
+      ['tanh(A*x)', 'x', 1, new Map()],
+      ["norm2(X - U*V')^2", 'U', 2, new Map()],
+      ['exp(a)*x', 'a', 2, new Map()],
     ];
     for (const [expr, wrt, order, lets] of cases) {
-      const code = generateCode(expr, wrt, { order, lang: 'js', let: lets });
+      const code = generateCode(expr, wrt, { order, lang: 'js', let: declarations(lets) });
       for (const o of outputsFor(expr, wrt, order, lets)) expect(code, `${expr} ${o.key}`).toMatch(new RegExp(`^//   ${o.key} += .*  \\[${o.shape}\\]$`, 'm'));
     }
   });
 
   it('has a name for every language the generator offers', () => {
-    expect(LANG_NAMES).toEqual({ js: 'JavaScript', ts: 'TypeScript', python: 'Python' });
+    expect(LANG_NAMES).toEqual({ js: 'JavaScript', ts: 'TypeScript', python: 'Python', torch: 'PyTorch' });
   });
 });

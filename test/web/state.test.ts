@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeState, DEFAULT_STATE, encodeState, type State } from '../../web/state.js';
+import { decodeLink, decodeState, DEFAULT_STATE, encodeState, MAX_ORDER, MAX_SIZE, type State } from '../../web/state.js';
 
 describe('web state in the URL fragment', () => {
   it('round-trips', () => {
@@ -7,39 +7,100 @@ describe('web state in the URL fragment', () => {
       expr: "x'*A*x + tr(B)",
       wrt: 'x',
       order: 3,
-      lets: { A: 'symmetric matrix', c: 'scalar' },
+      lets: new Map([
+        ['A', 'symmetric matrix'],
+        ['c', 'scalar'],
+      ]),
       notation: 'index',
       tab: 'code',
       lang: 'python',
+      sizes: new Map([
+        ['n', 7],
+        ['m', 1],
+      ]),
+      seed: 42,
     };
-    expect(decodeState('#' + encodeState(s))).toEqual(s);
+    expect(decodeLink('#' + encodeState(s))).toEqual({ state: s, notices: [] });
     for (const lang of ['js', 'ts', 'python'] as const) expect(decodeState(encodeState({ ...s, lang })).lang).toBe(lang);
+    for (const tab of ['result', 'numbers', 'code'] as const) expect(decodeState(encodeState({ ...s, tab })).tab).toBe(tab);
+  });
+
+  it('keeps names that are properties of plain objects: __proto__, constructor, toString, hasOwnProperty', () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+    const lets = new Map(names.map((n) => [n, 'vector' as const]));
+    const s: State = { ...DEFAULT_STATE, expr: names.join('+'), lets, sizes: new Map([['__proto__', 3]]) };
+    const back = decodeState(encodeState(s, new Set(names)));
+    expect([...back.lets]).toEqual([...lets]);
+    expect([...back.sizes]).toEqual([['__proto__', 3]]);
+    // Nothing leaked onto Object.prototype or the maps' prototypes.
+    expect(Object.getPrototypeOf(back.lets)).toBe(Map.prototype);
+    expect(({} as Record<string, unknown>)['vector']).toBeUndefined();
   });
 
   it('writes only the declarations of names in the expression', () => {
-    const s: State = { ...DEFAULT_STATE, lets: { A: 'symmetric matrix', Z: 'vector' } };
+    const s: State = { ...DEFAULT_STATE, lets: new Map([['A', 'symmetric matrix'], ['Z', 'vector']]) };
     const back = decodeState(encodeState(s, new Set(['x', 'A'])));
-    expect(back.lets).toEqual({ A: 'symmetric matrix' });
+    expect([...back.lets]).toEqual([['A', 'symmetric matrix']]);
   });
 
-  it('leaves the defaults (Result tab, JavaScript) out of the link', () => {
+  it('leaves the defaults (Result tab, JavaScript, seed 1, no sizes) out of the link', () => {
     expect(encodeState(DEFAULT_STATE)).toBe('expr=x%27*A*x&wrt=x&order=1');
-    const p = new URLSearchParams(encodeState({ ...DEFAULT_STATE, tab: 'code', lang: 'ts' }));
-    expect([p.get('tab'), p.get('lang')]).toEqual(['code', 'ts']);
+    const p = new URLSearchParams(encodeState({ ...DEFAULT_STATE, tab: 'numbers', lang: 'ts', seed: 9 }));
+    expect([p.get('tab'), p.get('lang'), p.get('seed')]).toEqual(['numbers', 'ts', '9']);
   });
 
-  it('reads links from before the Code tab: the Result tab, and JavaScript when the Code tab is opened', () => {
-    const s = decodeState("#expr=x'*A*x&wrt=x&order=2&let=A:symmetric+matrix&notation=index");
-    expect(s).toEqual({ expr: "x'*A*x", wrt: 'x', order: 2, lets: { A: 'symmetric matrix' }, notation: 'index', tab: 'result', lang: 'js' });
+  it('reads links from before the Code and Numbers tabs: the Result tab, JavaScript, seed 1', () => {
+    const d = decodeLink("#expr=x'*A*x&wrt=x&order=2&let=A:symmetric+matrix&notation=index");
+    expect(d.notices).toEqual([]);
+    expect(d.state).toEqual({ ...DEFAULT_STATE, expr: "x'*A*x", wrt: 'x', order: 2, lets: new Map([['A', 'symmetric matrix']]), notation: 'index' });
     // A language without the tab (the Code tab was left for the Result tab) is kept.
     expect(decodeState('expr=x&lang=python')).toMatchObject({ tab: 'result', lang: 'python' });
   });
 
-  it('falls back to defaults for missing or invalid fields', () => {
-    expect(decodeState('')).toEqual(DEFAULT_STATE);
-    const s = decodeState('expr=x&order=9&wrt=1x&let=A:tensor&let=%3Cb%3E:scalar&let=B:matrix&notation=latex&tab=%3Cscript%3E&lang=rust');
-    expect(s).toEqual({ expr: 'x', wrt: '', order: 1, lets: { B: 'matrix' }, notation: 'matrix', tab: 'result', lang: 'js' });
+  it('an order out of range is brought into range, with a notice that says so', () => {
+    for (const [asked, shown] of [['9', MAX_ORDER], ['0', 1], ['-2', 1], ['5', MAX_ORDER]] as const) {
+      const d = decodeLink(`expr=x&order=${asked}`);
+      expect(d.state.order).toBe(shown);
+      expect(d.notices).toEqual([`The link asks for order "${asked}"; the page offers orders 1 to ${MAX_ORDER}, so it shows order ${shown}.`]);
+    }
+    for (const asked of ['1.5', 'two', '']) {
+      const d = decodeLink(`expr=x&order=${asked}`);
+      expect(d.state.order).toBe(1);
+      expect(d.notices[0]).toMatch(/^The link asks for order/);
+    }
+    expect(decodeLink('expr=x&order=3').notices).toEqual([]);
+  });
+
+  it('every field it cannot use gets a notice, and takes its default', () => {
+    const d = decodeLink(
+      'expr=x&order=9&wrt=1x&let=A:tensor&let=%3Cb%3E:scalar&let=B:matrix&notation=latex&tab=%3Cscript%3E&lang=rust&size=n:0&size=m:4&size=q&seed=-1',
+    );
+    expect(d.state).toEqual({
+      ...DEFAULT_STATE,
+      expr: 'x',
+      wrt: '',
+      order: MAX_ORDER,
+      lets: new Map([['B', 'matrix']]),
+      sizes: new Map([['m', 4]]),
+    });
+    expect(d.notices).toHaveLength(10);
+    expect(d.notices.join('\n')).toContain('"1x" is not a name');
+    expect(d.notices.join('\n')).toContain('"A:tensor"');
+    expect(d.notices.join('\n')).toContain('"<b>:scalar"');
+    expect(d.notices.join('\n')).toContain(`"n:0" is not "name:k" with k from 1 to ${MAX_SIZE}`);
+    expect(d.notices.join('\n')).toContain('"rust"');
+    expect(d.notices.join('\n')).toContain('seed "-1"');
     for (const lang of ['', 'JS', 'Python', 'javascript', '__proto__', 'toString'])
       expect(decodeState(`expr=x&lang=${encodeURIComponent(lang)}`).lang, lang).toBe('js');
+  });
+
+  it('a link without an expression is the default state, without notices', () => {
+    expect(decodeLink('')).toEqual({ state: DEFAULT_STATE, notices: [] });
+    expect(decodeLink('#order=9')).toEqual({ state: DEFAULT_STATE, notices: [] });
+  });
+
+  it('cuts long values in notices', () => {
+    const d = decodeLink(`expr=x&lang=${'z'.repeat(300)}`);
+    expect(d.notices[0]!.length).toBeLessThan(120);
   });
 });

@@ -21,7 +21,7 @@ export {
 } from './elementwise.js';
 export { sum, sumsq, asum, trace, rowSums, colSums } from './reduce.js';
 export { transpose } from './transpose.js';
-export { SingularMatrixError, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
+export { SingularMatrixError, singularMatrix, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
 export {
   type EinsumPlan,
   type EinsumLabels,
@@ -33,3 +33,4 @@ export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from '
 export { kernelInfo, type KernelInfo } from './info.js';
 export { enableRelaxedSimd } from './wasm/flags.js';
 export { symmetricSum, transposeSum, type TransposeTerm } from './transposeSum.js';
+export { adjugate } from './adjugate.js';

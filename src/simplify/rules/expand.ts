@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type Factor, delta, makeAdd, makeMul } from '../../ir/node.js';
+import { type Node, type Factor, delta, makeAdd, makeDet, makeMul } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -31,11 +31,12 @@ export const distributeDeltas: Rule = {
   },
 };
 
-/** A matrix contracted with its own inverse is the identity. */
-export const cancelInverse: Rule = {
-  name: 'inverse-cancel',
-  math: 'A^i_p (A⁻¹)^p_j → δ^i_j,   (A⁻¹)^i_p A^p_j → δ^i_j',
-  apply(n) {
+/**
+ * A matrix contracted with its own inverse (or adjugate) at one summed index: the pair becomes δ
+ * (or det(A)·δ); `kind` is the partner's node kind.
+ */
+function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) => Factor[]): Rule['apply'] {
+  return (n) => {
     if (n.kind !== 'mul') return undefined;
     const fs = n.factors;
     const count = new Map<number, number>();
@@ -43,7 +44,7 @@ export const cancelInverse: Rule = {
     const r = n.shape.length;
     for (let i = 0; i < fs.length; i++) {
       const inv = fs[i]!;
-      if (inv.node.kind !== 'inv') continue;
+      if (inv.node.kind !== kind) continue;
       for (let j = 0; j < fs.length; j++) {
         const a = fs[j]!;
         if (j === i || a.node !== inv.node.arg) continue;
@@ -55,13 +56,25 @@ export const cancelInverse: Rule = {
           const p = first.labels[1]!;
           if (p < r || second.labels[0] !== p || count.get(p) !== 2 || first.labels[0] === p || second.labels[1] === p) continue;
           const rest = fs.filter((_, k) => k !== i && k !== j);
-          return makeMul(
-            [...rest, { node: delta(inv.node.shape[0]!), labels: [first.labels[0]!, second.labels[1]!] }],
-            r,
-          );
+          const d: Factor = { node: delta(inv.node.shape[0]!), labels: [first.labels[0]!, second.labels[1]!] };
+          return makeMul([...rest, ...replacement(a.node, d)], r);
         }
       }
     }
     return undefined;
-  },
+  };
+}
+
+/** A matrix contracted with its own inverse is the identity. */
+export const cancelInverse: Rule = {
+  name: 'inverse-cancel',
+  math: 'A^i_p (A⁻¹)^p_j → δ^i_j,   (A⁻¹)^i_p A^p_j → δ^i_j',
+  apply: cancelPartner('inv', (_a, d) => [d]),
+};
+
+/** A matrix contracted with its adjugate is its determinant times the identity (at every A). */
+export const cancelAdjugate: Rule = {
+  name: 'adjugate-cancel',
+  math: 'A^i_p adj(A)^p_j → det(A) δ^i_j,   adj(A)^i_p A^p_j → det(A) δ^i_j',
+  apply: cancelPartner('adj', (a, d) => [{ node: makeDet(a), labels: [] }, d]),
 };

@@ -5,7 +5,7 @@
  * multiplied out — collected, and divided by denominator factors where that is exact:
  *   e./s - e.*e./s.^2 = e.*(s - e)./s.^2 = e./s.^2      (s = e + 1)
  */
-import { type Node, type NodeOf, compareNodes, makeAdd, makeMul, makePow, ones } from '../../ir/node.js';
+import { type Node, type NodeOf, compareNodes, isRoundOff, makeAdd, makeMul, makePow, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -17,7 +17,6 @@ interface PTerm {
 type Poly = PTerm[];
 
 const MAX_TERMS = 64;
-const EPS = 1e-12;
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -43,15 +42,17 @@ function monoKey(m: Mono): string {
 }
 
 function collect(p: Poly): Poly {
-  const acc = new Map<string, PTerm>();
+  const acc = new Map<string, PTerm & { magnitude: number }>();
   for (const t of p) {
     const k = monoKey(t.mono);
     const hit = acc.get(k);
-    if (hit) hit.coef += t.coef;
-    else acc.set(k, { coef: t.coef, mono: t.mono });
+    if (hit) {
+      hit.coef += t.coef;
+      hit.magnitude += Math.abs(t.coef);
+    } else acc.set(k, { coef: t.coef, mono: t.mono, magnitude: Math.abs(t.coef) });
   }
-  const scaleMax = Math.max(1, ...[...acc.values()].map((t) => Math.abs(t.coef)));
-  return [...acc.values()].filter((t) => Math.abs(t.coef) > EPS * scaleMax);
+  // Only what cancels is dropped (as round-off); a small coefficient beside large ones stays.
+  return [...acc.values()].filter((t) => !isRoundOff(t.coef, t.magnitude)).map(({ coef, mono }) => ({ coef, mono }));
 }
 
 function mulPoly(a: Poly, b: Poly): Poly {
@@ -64,7 +65,8 @@ function mulPoly(a: Poly, b: Poly): Poly {
 function monomial(node: Node, r: number): Mono {
   const m: Mono = new Map();
   const addAtom = (a: Node, e: number): void => {
-    if (a.kind === 'pow') {
+    // (u^p)^e = u^(p·e) when e is an integer (and where makePow would flatten it: see there).
+    if (a.kind === 'pow' && (Number.isInteger(e) || makePow(a.base, a.exp * e) === makePow(a, e))) {
       addAtom(a.base, e * a.exp);
       return;
     }

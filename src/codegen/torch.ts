@@ -1,0 +1,291 @@
+/**
+ * PyTorch from a plan: the Python emitter (python.ts) with torch's spellings. What makes it a
+ * torch module rather than NumPy with another prefix:
+ *
+ * - Device and dtype come from the inputs: every tensor stays where it is (tensors on different
+ *   devices are an error, never a copy), the first floating-point tensor sets the dtype (float32
+ *   and float64 alike), and numbers, sequences and NumPy arrays become tensors of that dtype on
+ *   that device. Constants are made on the device (torch.ones/eye/full with dtype and device).
+ * - evaluate() inspects shapes only, never values: no .item(), no data-dependent branch, so it
+ *   makes no host–device round trip and runs under vmap (functorch.vmap on torch 1.13,
+ *   torch.func.vmap from 2.0) and torch.compile. Finite entries and declared symmetry, which
+ *   need the values, are checked by check_inputs(inputs), called separately.
+ * - Products are torch.einsum / @ / torch.linalg.solve (an inverse is formed only where it is
+ *   used otherwise than as one side of a matrix product); diagonals are torch.diagonal (torch.diag
+ *   of a vector and of a matrix differ, which vmap cannot tell apart).
+ * - Results are tensors; one that could alias an input or another result (an input returned, a
+ *   transpose or diagonal view) is cloned.
+ */
+import type { ElemFn } from '../ir/node.js';
+import type { Plan } from './plan.js';
+import { num } from './literals.js';
+import { type Target, emitPythonLike, pyString, pyTuple, selfCheckLines } from './python.js';
+
+const TORCH_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
+  sin: (x) => `torch.sin(${x})`,
+  cos: (x) => `torch.cos(${x})`,
+  tan: (x) => `torch.tan(${x})`,
+  arcsin: (x) => `torch.asin(${x})`,
+  arccos: (x) => `torch.acos(${x})`,
+  arctan: (x) => `torch.atan(${x})`,
+  exp: (x) => `torch.exp(${x})`,
+  log: (x) => `torch.log(${x})`,
+  tanh: (x) => `torch.tanh(${x})`,
+  abs: (x) => `torch.abs(${x})`,
+  sign: (x) => `torch.sign(${x})`,
+  relu: (x) => `torch.relu(${x})`,
+  sigmoid: (x) => `torch.sigmoid(${x})`,
+  // log(1 + e^x) without overflow and exactly (F.softplus returns x itself above a threshold).
+  softplus: (x) => `torch.clamp(${x}, min=0) + torch.log1p(torch.exp(-torch.abs(${x})))`,
+};
+
+/** A float literal: Python's float keeps the tensor's dtype (float32 stays float32). */
+function literal(c: number): string {
+  const s = num(c);
+  const f = /^-?\d+$/.test(s) ? `${s}.0` : s;
+  return c < 0 ? `(${f})` : f;
+}
+
+const on = (like: string): string => `dtype=${like}.dtype, device=${like}.device`;
+
+export const TORCH: Target = {
+  preamble: (plan) => {
+    const keys = plan.outputs.map((o) => `"${o.key}"`).join(', ');
+    return [
+      `# Usage: evaluate({${plan.inputs.map((i) => `"${i.name}": ...`).join(', ')}}) returns a dict with`,
+      `#   ${keys}: torch tensors of those shapes (a scalar is a 0-d tensor).`,
+      '# Inputs: tensors (vectors 1-D, matrices 2-D), numbers, sequences or NumPy arrays. The result has the',
+      '#   device of the input tensors and the dtype of the first floating-point one (float64 on the CPU',
+      '#   if no input is a tensor); nothing is copied between devices. evaluate() checks shapes only, so',
+      '#   it runs under vmap and torch.compile; check_inputs(inputs) checks finite entries and declared',
+      '#   symmetry (it reads the values). Needs PyTorch (1.13 or later).',
+      '# Self-check: check_gradient(sizes=None, seed=0) compares each derivative with finite differences.',
+      'import torch',
+    ];
+  },
+  fn: TORCH_FN,
+  dialect: {
+    trace: (a) => `torch.trace(${a})`,
+    diagonal: (a) => `torch.diagonal(${a})`,
+    sum: (a) => `torch.sum(${a})`,
+    sumAxis: (a, axis) => `torch.sum(${a}, dim=${axis})`,
+    outer: (a, b) => `torch.outer(${a}, ${b})`,
+    einsum: (spec, ops) => `torch.einsum("${spec}", ${ops.join(', ')})`,
+    solve: (a, b) => `torch.linalg.solve(${a}, ${b})`,
+  },
+  literal,
+  fill: (value, shape, like) => `torch.${value === 1 ? 'ones' : 'zeros'}(${shape}, ${on(like)})`,
+  eye: (n, like) => `torch.eye(${n}, ${on(like)})`,
+  inv: (a) => `torch.linalg.inv(${a})`,
+  det: (a) => `torch.linalg.det(${a})`,
+  // NaN for a negative determinant, -inf for a singular matrix, as log(det(a)).
+  logdet: (a) => `torch.logdet(${a})`,
+  adj: (a) => `_adj(${a})`,
+  // torch.linalg decides singularity itself (inv and solve raise at an exactly singular matrix).
+  needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'] },
+  read: (plan) => {
+    const locals = plan.inputs.map((i) => i.local);
+    return [`${locals.join(', ')}${locals.length === 1 ? ',' : ''} = _read(inputs, ${readSpec(plan)})`];
+  },
+  symmetryInEvaluate: false,
+  result: (expr, lit, alias, like) =>
+    lit !== undefined ? `torch.full((), ${literal(lit)}, ${on(like)})` : alias ? `${expr}.clone()` : expr,
+  helpers: (plan, used) => [
+    TORCH_HELPERS.read,
+    ...(used.has('check') ? [TORCH_HELPERS.check] : []),
+    ...(used.has('adj') ? [TORCH_HELPERS.adj] : []),
+    checkInputs(plan),
+    TORCH_HELPERS.values,
+    ...selfCheckLines(plan, TORCH_SELF_CHECK, true),
+  ],
+};
+
+export function emitTorch(plan: Plan): string {
+  return emitPythonLike(plan, TORCH);
+}
+
+/** ((key, rank), …): what _read takes. */
+function readSpec(plan: Plan): string {
+  return pyTuple(plan.inputs.map((i) => `(${pyString(i.name)}, ${i.dims.length})`));
+}
+
+/** check_inputs(): the value checks evaluate() leaves out. */
+function checkInputs(plan: Plan): string {
+  const symmetric = plan.inputs.filter((i) => i.symmetric).map((i) => pyString(i.name));
+  return `
+
+def check_inputs(inputs):
+    """Raises ValueError unless every input is finite and every matrix declared symmetric is
+    symmetric (to a relative 1e-9). It reads the values (a device-to-host transfer for a GPU tensor),
+    so evaluate() leaves it out; call it where inputs come from outside."""
+    values = _read(inputs, ${readSpec(plan)})
+    _check_values(values, ${readSpec(plan)}, ${pyTuple(symmetric)})`;
+}
+
+const TORCH_HELPERS = {
+  adj: `
+
+def _adj(a):
+    """The adjugate (a @ adj(a) = det(a) I), also at singular matrices, from the SVD a = U S Vh:
+    adj(a) = det(Vh) det(U) Vh^T diag(prod_{j != i} s_j) U^T, since adj(XY) = adj(Y) adj(X) and
+    adj(Q) = det(Q) Q^T for an orthogonal Q. Any device and dtype; batched over leading axes."""
+    u, s, vh = torch.linalg.svd(a)
+    ones = torch.ones_like(s[..., :1])
+    before = torch.cumprod(torch.cat([ones, s[..., :-1]], dim=-1), dim=-1)
+    after = torch.flip(torch.cumprod(torch.cat([ones, torch.flip(s[..., 1:], dims=[-1])], dim=-1), dim=-1), dims=[-1])
+    scale = (torch.linalg.det(u) * torch.linalg.det(vh))[..., None]
+    return (vh.transpose(-2, -1) * (scale * before * after)[..., None, :]) @ u.transpose(-2, -1)`,
+  read: `
+
+def _read(inputs, spec):
+    """The inputs named in spec ((key, rank), ...) as tensors on one device with one floating dtype:
+    those of the input tensors (the dtype of the first floating-point one); float64 on the CPU if
+    none is a tensor. Tensors on different devices are an error: nothing is copied between devices."""
+    values = []
+    for key, rank in spec:
+        try:
+            values.append(inputs[key])
+        except (KeyError, IndexError, TypeError):
+            raise ValueError("missing input " + key) from None
+    tensors = [(key, v) for (key, _), v in zip(spec, values) if torch.is_tensor(v)]
+    device = tensors[0][1].device if tensors else torch.device("cpu")
+    floats = [(key, v.dtype) for key, v in tensors if v.is_floating_point()]
+    dtype = floats[0][1] if floats else torch.float64
+    out = []
+    for (key, rank), v in zip(spec, values):
+        if torch.is_tensor(v):
+            if v.device != device:
+                raise ValueError("%s is on %s, but %s is on %s: put the inputs on one device" % (key, v.device, tensors[0][0], device))
+            if v.is_complex():
+                raise ValueError(key + ": complex entries are not supported")
+            if v.is_floating_point() and v.dtype != dtype:
+                raise ValueError("%s is %s, but %s is %s: pass the inputs in one dtype" % (key, v.dtype, floats[0][0], dtype))
+            a = v.to(dtype)
+        else:
+            try:
+                a = torch.as_tensor(v, dtype=dtype, device=device)
+            except (TypeError, ValueError, RuntimeError):
+                raise ValueError(key + ": expected a tensor, a number, a sequence or a NumPy array") from None
+        if a.dim() != rank:
+            if a.dim() == 0:
+                got = "a scalar"
+            elif a.dim() == 1:
+                got = "a vector of %d entries" % a.shape[0]
+            else:
+                got = "a " + "\\u00d7".join(str(d) for d in a.shape) + " array"
+            raise ValueError(key + " must be " + ("a scalar", "a vector", "a matrix")[rank] + ", got " + got)
+        out.append(a)
+    return out`,
+  check: `
+
+def _check(a, key, want, pattern):
+    """Raises unless a has the shape want; pattern names the sizes and where they come from."""
+    if tuple(a.shape) == tuple(want):
+        return
+    if len(want) == 1:
+        raise ValueError("%s must have %d entries (%s), got %d" % (key, want[0], pattern, a.shape[0]))
+    times = "\\u00d7"
+    raise ValueError("%s must be %s (%s), got %s" % (key, times.join(map(str, want)), pattern, times.join(map(str, a.shape))))`,
+  values: `
+
+def _check_values(values, spec, symmetric):
+    """Raises unless every value is finite and those named in symmetric are symmetric."""
+    for a, (key, _) in zip(values, spec):
+        if not bool(torch.isfinite(a).all()):
+            raise ValueError(key + ": entries must be finite numbers")
+        if key in symmetric:
+            bad = torch.abs(a - a.T) > 1e-9 * (torch.abs(a) + torch.abs(a.T) + 1e-300)
+            if bool(bad.any()):
+                i, j = [int(v) for v in torch.nonzero(torch.tril(bad, -1))[0]]
+                raise ValueError("%s is declared symmetric, but entries (%d,%d) and (%d,%d) differ" % (key, i + 1, j + 1, j + 1, i + 1))`,
+} as const;
+
+const TORCH_SELF_CHECK = `
+
+# Central differences: f'(x) ~ (8 (f(x + h) - f(x - h)) - (f(x + 2h) - f(x - 2h))) / 12h.
+_STEPS = (-2.0, -1.0, 1.0, 2.0)
+
+
+def _gradient_errors(spec, sizes, seed, device="cpu"):
+    """The relative errors that check_gradient returns (float64, on the given device)."""
+    dims = _sizes(spec, sizes)
+    gen = torch.Generator().manual_seed(seed)
+    point = {}
+    for name, syms, symmetric, lo, hi, signed, dominant in spec["inputs"]:
+        point[name] = _draw(gen, tuple(dims[s] for s in syms), symmetric, lo, hi, signed, dominant).to(device)
+    keys = spec["keys"]
+    base = evaluate(point)
+    x = point[spec["wrt"]]
+    sums = [[0.0, 0.0, 0.0] for _ in keys]
+    for e in _directions(tuple(x.shape), spec["wrt_symmetric"]):
+        e = e.to(device)
+        h = 1e-3 * max(1.0, float(torch.max(torch.abs(x[e != 0]))))
+        # Differences first, so that a constant is exactly 0.
+        outs = []
+        for o in _STEPS:
+            moved = dict(point)
+            moved[spec["wrt"]] = x + o * h * e
+            outs.append(evaluate(moved))
+        fd = [None]
+        for k in range(1, len(keys)):
+            m2, m1, p1, p2 = [r[keys[k - 1]].reshape(-1) for r in outs]
+            fd.append((8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h))
+        for k in range(1, len(keys)):
+            exact = base[keys[k]].reshape(-1, e.numel()) @ e.reshape(-1)
+            s = sums[k]
+            s[0] += float(torch.sum((exact - fd[k]) ** 2))
+            s[1] += float(torch.sum(exact ** 2))
+            s[2] += float(torch.sum(fd[k] ** 2))
+    return {keys[k]: _ratio(sums[k]) for k in range(1, len(keys))}
+
+
+def _sizes(spec, sizes):
+    """The default sizes with those given in sizes."""
+    dims = dict(spec["sizes"])
+    for key, value in (sizes or {}).items():
+        if key not in dims:
+            raise ValueError("unknown size %s: the sizes are %s" % (key, ", ".join(dims)))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError("size %s must be a whole number >= 1, got %r" % (key, value))
+        dims[key] = value
+    return dims
+
+
+def _ratio(s):
+    """|D.e - FD| / max(|D.e|, |FD|) from the sums of squares; 0 where both are 0."""
+    norm = max(s[1], s[2]) ** 0.5
+    if norm != norm or s[0] != s[0]:
+        return float("nan")
+    return 0.0 if norm == 0 else s[0] ** 0.5 / norm
+
+
+def _directions(shape, symmetric):
+    """Unit directions of the variable: e_a, or e_ij + e_ji (i >= j) for a symmetric matrix."""
+    size = 1
+    for d in shape:
+        size *= d
+    if symmetric:
+        for i in range(shape[0]):
+            for j in range(i + 1):
+                e = torch.zeros(shape, dtype=torch.float64)
+                e[i, j] = 1.0
+                e[j, i] = 1.0
+                yield e
+    else:
+        for a in range(size):
+            e = torch.zeros(size, dtype=torch.float64)
+            e[a] = 1.0
+            yield e.reshape(shape)
+
+
+def _draw(gen, shape, symmetric, lo, hi, signed, dominant):
+    """A random variable of the given shape from its domain (float64, on the CPU)."""
+    a = lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
+    if signed:
+        a = a * (2.0 * torch.randint(0, 2, shape, generator=gen).to(torch.float64) - 1.0)
+    if dominant:
+        # Strictly diagonally dominant with a positive diagonal: invertible, positive determinant.
+        a = a + (shape[0] + 1) * max(abs(lo), abs(hi)) * torch.eye(shape[0], dtype=torch.float64)
+    if symmetric:
+        a = torch.tril(a) + torch.tril(a, -1).T
+    return a`;

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { derivative, generateCode } from '../../src/index.js';
+import { handle, MAX_ENTRIES } from '../../web/service.js';
+import type { CodeReply, NumbersReply, Reply } from '../../web/protocol.js';
+import { DEFAULT_STATE, type State } from '../../web/state.js';
+
+const state = (s: Partial<State>): State => ({ ...DEFAULT_STATE, ...s });
+const numbers = (s: Partial<State>, point?: string, check = false): NumbersReply =>
+  handle({ kind: 'numbers', state: state(s), point, check }) as NumbersReply;
+
+/** The library's compiled evaluator at the point the reply describes. */
+function compiledAt(expr: string, wrt: string, order: number, pointJson: string, lets: Record<string, string> = {}): Float64Array {
+  return derivative(expr, wrt, { order, let: lets }).compile()(JSON.parse(pointJson)).data;
+}
+
+describe("the worker's answers", () => {
+  it('derive: the same as the analysis, as plain data', () => {
+    const r = handle({ kind: 'derive', state: state({ expr: "x'*A*x", order: 2 }) });
+    expect(r.kind).toBe('derive');
+    expect(structuredClone(r)).toEqual(r);
+    expect(r.kind === 'derive' && r.computed.shown?.matrixText).toBe("A + A'");
+  });
+
+  it('a derivation tells its variables first', () => {
+    const parts: Reply[] = [];
+    handle({ kind: 'derive', state: state({ expr: 'tanh(B*y)', wrt: 'y' }) }, (r) => parts.push(r));
+    expect(parts).toHaveLength(1);
+    expect(parts[0]!.kind === 'derive' && parts[0]!.computed.vars?.map((v) => v.name)).toEqual(['B', 'y']);
+  });
+
+  it('code: generateCode for the state, and what evaluate returns', () => {
+    const r = handle({ kind: 'code', state: state({ expr: "x'*A*x", order: 2, lang: 'python' }) }) as CodeReply;
+    expect(r.code).toBe(generateCode("x'*A*x", 'x', { order: 2, lang: 'python' }));
+    expect(r.returns).toMatch(/^evaluate\(inputs\) returns a dict/);
+    const bad = handle({ kind: 'code', state: state({ expr: 'x*A' }) }) as CodeReply;
+    expect(bad).toMatchObject({ code: '', returns: 'No code: the expression has an error (shown under the input).' });
+  });
+
+  it('numbers for a gradient, a Hessian and a Jacobian equal the compiled evaluator at the point', () => {
+    const cases: [string, string, number, [string, number][]][] = [
+      ["x'*A*x", 'x', 1, []],
+      ["x'*A*x", 'x', 2, [['n', 5]]],
+      ['tanh(A*x)', 'x', 1, []],
+      ['log(det(X))', 'X', 2, [['n', 3]]],
+      ["norm2(X - U*V')^2", 'U', 1, []],
+      ["(x'*x)^2", 'x', 3, [['n', 1]]],
+      ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, [['n', 6], ['m', 4]]],
+    ];
+    for (const [expr, wrt, order, sizes] of cases) {
+      const r = numbers({ expr, wrt, order, sizes: new Map(sizes), seed: 5 });
+      expect(r.problem, expr).toBeUndefined();
+      const n = r.numbers!;
+      for (const [k, v] of sizes) expect(n.sizes.get(k), `${expr} ${k}`).toBe(v);
+      expect([...n.data], expr).toEqual([...compiledAt(expr, wrt, order, n.pointJson)]);
+      expect(n.pattern.length).toBe(n.data.length);
+      expect(n.shape.reduce((p, k) => p * k, 1)).toBe(n.data.length);
+      expect(n.order).toBe(order);
+      expect(n.wrt).toBe(wrt);
+    }
+  });
+
+  it('the same seed gives the same point; another seed another', () => {
+    const a = numbers({ expr: "x'*A*x", seed: 3 }).numbers!;
+    const b = numbers({ expr: "x'*A*x", seed: 3 }).numbers!;
+    const c = numbers({ expr: "x'*A*x", seed: 4 }).numbers!;
+    expect(a.pointJson).toBe(b.pointJson);
+    expect(a.pointJson).not.toBe(c.pointJson);
+  });
+
+  it('a pasted point is used as it is, its sizes with it', () => {
+    const point = '{"x": [1, -2], "A": [[1, 2], [3, -4]]}';
+    const n = numbers({ expr: "x'*A*x" }, point).numbers!;
+    expect([...n.sizes]).toEqual([['n', 2]]);
+    // (A + A')x = [[2, 5], [5, -8]]·[1, -2]
+    expect([...n.data]).toEqual([2 - 10, 5 + 16]);
+    expect(numbers({ expr: "x'*A*x" }, '{"x": [1, 2, 3], "A": [[1, 2], [3, 4]]}').problem?.message).toMatch(/size/);
+  });
+
+  it('check numerically comes with the numbers when asked for', () => {
+    const n = numbers({ expr: "x'*A*x", order: 2 }, undefined, true).numbers!;
+    expect(n.check?.relError).toBeLessThan(1e-8);
+    expect(numbers({ expr: "x'*A*x", order: 2 }).numbers!.check).toBeUndefined();
+  });
+
+  it('refuses sizes with too many entries, and says which limit', () => {
+    const r = numbers({ expr: "x'*A*x", wrt: 'A', order: 2, sizes: new Map([['n', 30]]) });
+    expect(30 ** 4).toBeGreaterThan(MAX_ENTRIES);
+    expect(r.numbers).toBeUndefined();
+    expect(r.problem?.message).toMatch(/810,000 entries; the page shows at most 250,000/);
+  });
+
+  it('variables named __proto__ and constructor get values and numbers', () => {
+    const lets = new Map([['__proto__', 'vector' as const], ['constructor', 'vector' as const]]);
+    const r = numbers({ expr: "__proto__'*constructor", wrt: '__proto__', lets });
+    expect(r.problem).toBeUndefined();
+    expect(JSON.parse(r.numbers!.pointJson)).toHaveProperty(['__proto__']);
+    expect([...r.numbers!.data]).toEqual([...compiledAt("__proto__'*constructor", '__proto__', 1, r.numbers!.pointJson, Object.fromEntries(lets))]);
+  });
+
+  it('an expression with an error has no numbers, and says why', () => {
+    expect(numbers({ expr: 'x*A' }).problem?.message).toMatch(/shapes|sizes|\*/);
+  });
+});
