@@ -5,13 +5,19 @@
 import { MAX_WORKERS, parallelHost, type WorkerPool } from './pool.js';
 
 /**
- * Products of at least this many multiply-adds are split across threads. Measured by
- * bench/parallel-threshold.ts on this project's 2-core machine (Node 20, relaxed-SIMD FMA):
- * square gemm with one worker against none, median of interleaved runs — two threads lose below
- * about 48³ (the barrier and the wake-up of a worker cost ≈ 30–60 µs) and win from 64³ on
- * (1.25× at 64³, 1.6× at 96³, 1.8× from 192³). See that script for the figures.
+ * Products of at least this many multiply-adds are split across threads.
+ *
+ * Measured by bench/parallel-threshold.ts (npm run bench:threshold) on this project's 2-vCPU
+ * machine, Node 20, FMA kernel, best of 25 interleaved rounds, load average 2.3–2.5 (the machine
+ * is shared by about seven engineers): splitting costs ≈ 11 µs per product (square gemm 64³:
+ * 0.031 → 0.042 ms) and won at no size — gemm 0.73× at 64³, 0.93× at 128³, 0.98× at 256³ —
+ * because the second core was busy: a trivially parallel JS loop split across two threads ran
+ * 1.0× in the same minutes. PERFORMANCE.md's ceiling study on an idle machine of the same kind
+ * measured 1.45× (median) to 1.9× with two workers. 128³ is where the split's own cost is at
+ * most 7 % when the second core is busy; with a free one the arithmetic halves (≈ 1.8× at 128³:
+ * 0.193 ms → 0.097 + 0.011).
  */
-export const PARALLEL_MIN_WORK = 64 * 64 * 64;
+export const PARALLEL_MIN_WORK = 128 * 128 * 128;
 
 let forcedThreads: number | 'auto' = 'auto';
 let minWork = PARALLEL_MIN_WORK;
@@ -53,13 +59,14 @@ export function threadsFor(work: number, pool: WorkerPool | null): number {
 }
 
 /**
- * C = c·(A + A') is split across threads from this order on. Measured by
- * bench/parallel-threshold.ts (see PARALLEL_MIN_WORK).
+ * C = c·(A + A') is split across threads from this order on. The same measurement: at load
+ * 2.3–2.5 the split cost 0.89× at n = 256, 0.94× at 384 and 0.99× at 512 (no gain: the second
+ * core was busy); 512 keeps that cost ≤ 1 %. The copies in and out run on the calling thread
+ * alone, so the split can at best halve the kernel's part (≈ 0.6 of 1.7 ms at n = 1000).
  */
-export const SYMSUM_PARALLEL_MIN_N = 256;
-let symsumMinN = SYMSUM_PARALLEL_MIN_N;
+export const SYMSUM_PARALLEL_MIN_N = 512;
 
-/** Threads for C = c·(A + A') of order n (as threadsFor). */
+/** Threads for C = c·(A + A') of order n (as threadsFor; setParallel's minWork 0 splits any order). */
 export function symsumThreads(n: number, pool: WorkerPool | null): number {
-  return threadsFor(minWork <= 0 || n >= symsumMinN ? Infinity : 0, pool);
+  return threadsFor(minWork <= 0 || n >= SYMSUM_PARALLEL_MIN_N ? Infinity : 0, pool);
 }
