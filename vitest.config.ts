@@ -1,9 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+// Relaxed SIMD (the FMA gemm kernel) is behind a V8 flag on Node 20, and NODE_OPTIONS refuses
+// that flag: pass it to the test processes where this Node does not validate relaxed SIMD already.
+const RELAXED_MADD_PROBE = Uint8Array.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x87, 0x02, 0x0b,
+]);
+const execArgv = WebAssembly.validate(RELAXED_MADD_PROBE) ? [] : ['--experimental-wasm-relaxed-simd'];
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    execArgv,
   },
 });

@@ -1,54 +1,146 @@
 /**
- * Hessian evaluation: ricci's compiled closed form against autodiff peers measured in the same run,
- * on the same inputs (not a unit test).
+ * Hessian evaluation: ricci's compiled closed form against peers measured in the same run, on the
+ * same inputs (not a unit test).
  *
- *   npx tsx bench/hessian.ts            # or: npm run bench (all benchmarks)
+ *   npm run bench            (all benchmarks; this one alone: npx tsx bench/run.ts hessian.ts)
  *
- * Peers: TensorFlow.js (CPU backend, float32 — its only precision) building the Hessian row by
- * row from gradients (one second-order pass per row), and jax-js `jit(hessian(f))` on its wasm
- * backend (float64). Every measurement runs in its own child process with a time limit; peer
- * times are after a warm-up call. Where a full row-by-row Hessian would take more than 20 s, the
- * time of the rows measured is extrapolated and marked "est". Also: Hessian-vector products in
- * closed form against forming the Hessian and multiplying. Writes bench/results/hessian.json.
+ * The inputs of each problem and size are written once to bench/results/inputs/ (raw float64 and
+ * a manifest) and every engine reads them there. Peers:
+ * - NumPy: the Hessian's closed form written by hand (A + A.T, X.T @ (s[:, None] * X), …), and
+ *   PyTorch torch.autograd.functional.hessian(vectorize=True), both from bench/peers.py under
+ *   /usr/bin/python3 when it has them (never installed here: "skipped" otherwise), with
+ *   OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from that child's environment and every core
+ *   allowed; the BLAS, kernel and thread count that ran are printed first;
+ * - TensorFlow.js (CPU backend, float32 — its only precision) building the Hessian row by row from
+ *   gradients (one second-order pass per row), and jax-js `jit(hessian(f))` on its wasm backend
+ *   (float64).
+ * Every measurement runs in its own child process with a time limit; times are the best after a
+ * warm-up call. Where a full row-by-row Hessian would take more than 20 s, the time of the rows
+ * measured is extrapolated and marked "est". ricci is also timed writing into a caller's buffer
+ * (out) and as a structured result (evaluation plus one matvec: the Hessian never formed).
+ * Hessian-vector products in closed form are compared with forming the Hessian and multiplying.
+ * Writes bench/results/hessian.json. RICCI_BENCH_MAX_N=300 leaves out the larger sizes (a quick run).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PROBLEMS, rng, type Problem, type Inputs } from './problems.js';
 
-type Engine = 'ricci' | 'tfjs' | 'jax';
+type Engine = 'ricci' | 'structured' | 'tfjs' | 'jax';
 
 interface Measurement {
   ms: number | null;
   estimated?: boolean;
   firstMs?: number;
   note?: string;
-  /** The first row of the Hessian (a few entries), to check that the engines agree. */
+  /** The first entries of the Hessian (row 0), to check that the engines agree. */
   row?: number[];
+  /** ricci: the same call writing into a caller's buffer. */
+  outMs?: number;
+  /** structured: kind, evaluation and one matvec. */
+  kind?: string;
+  evalMs?: number;
+  matvecMs?: number;
+  /** Which kernels ran (ricci). */
+  kernel?: unknown;
 }
 
 const SELF = fileURLToPath(import.meta.url);
+const PEERS = fileURLToPath(new URL('./peers.py', import.meta.url));
+const INPUTS = fileURLToPath(new URL('./results/inputs/', import.meta.url));
+const PYTHON = '/usr/bin/python3';
 const CHILD_TIMEOUT_MS = 240_000;
 const ROW_BUDGET_MS = 20_000;
+/** jax-js jit(hessian) batches one pass per entry of wrt: skipped where that needs more than this many doubles. */
+const JAX_MAX_BATCH = 5e8;
+
+// ---------------------------------------------------------------- inputs shared by all engines
+
+const dirOf = (p: Problem, n: number): string => `${INPUTS}${p.id}-${n}/`;
+
+/**
+ * Entries of the largest tensor one backward pass forms: the batched autodiff peers (PyTorch
+ * vectorize=True, jax-js jit(hessian)) hold one per entry of wrt at once, so this decides whether
+ * they fit in memory.
+ */
+function intermediate(p: Problem, inp: Inputs): number {
+  const v = inp.values;
+  switch (p.id) {
+    case 'quadratic':
+      return v.x!.data.length;
+    case 'logistic':
+      return v.y!.data.length;
+    case 'factorization':
+      return v.T!.data.length;
+    default:
+      return v.D!.data.length;
+  }
+}
+
+function writeInputs(p: Problem, n: number): void {
+  const inp = p.inputs(n, rng(n * 7919 + p.id.length));
+  const dir = dirOf(p, n);
+  mkdirSync(dir, { recursive: true });
+  const shapes: Record<string, number[]> = {};
+  for (const [name, v] of Object.entries(inp.values)) {
+    shapes[name] = v.shape;
+    writeFileSync(`${dir}${name}.f64`, new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
+  }
+  writeFileSync(`${dir}manifest.json`, JSON.stringify({ wrt: inp.wrt, shapes, intermediate: intermediate(p, inp) }));
+}
+
+function readInputs(p: Problem, n: number): Inputs {
+  const dir = dirOf(p, n);
+  const m = JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')) as { wrt: string; shapes: Record<string, number[]> };
+  const values: Inputs['values'] = {};
+  for (const [name, shape] of Object.entries(m.shapes)) {
+    const b = readFileSync(`${dir}${name}.f64`);
+    const data = new Float64Array(b.byteLength / 8);
+    new Uint8Array(data.buffer).set(b);
+    (values as Record<string, { shape: number[]; data: Float64Array }>)[name] = { shape, data };
+  }
+  return { wrt: m.wrt, values };
+}
 
 function numel(inp: Inputs): number {
   return inp.values[inp.wrt]!.data.length;
 }
 
+// ---------------------------------------------------------------- engines (each in a child)
+
+function best(f: () => unknown, budgetMs = 1000, maxRuns = 50): number {
+  let bestMs = Infinity;
+  const start = performance.now();
+  for (let r = 0; r < maxRuns && (r < 3 || performance.now() - start < budgetMs); r++) {
+    const t = performance.now();
+    f();
+    bestMs = Math.min(bestMs, performance.now() - t);
+  }
+  return bestMs;
+}
+
 async function measureRicci(p: Problem, inp: Inputs): Promise<Measurement> {
-  const { hessian } = await import('../src/index.js');
+  const { hessian, kernelInfo } = await import('../src/index.js');
   const h = hessian(p.expr, p.wrt, { let: p.let ?? {} }).compile();
   const t0 = performance.now();
-  let out = h(inp.values);
+  const out = h(inp.values);
   const firstMs = performance.now() - t0;
-  let best = Infinity;
-  const start = performance.now();
-  for (let r = 0; r < 50 && (r < 3 || performance.now() - start < 1000); r++) {
-    const t = performance.now();
-    out = h(inp.values);
-    best = Math.min(best, performance.now() - t);
-  }
-  return { ms: best, firstMs, row: Array.from(out.data.subarray(0, 6)) };
+  const ms = best(() => h(inp.values));
+  const buf = new Float64Array(out.data.length);
+  const outMs = best(() => h(inp.values, { out: buf }));
+  return { ms, outMs, firstMs, row: Array.from(out.data.subarray(0, 6)), kernel: kernelInfo() };
+}
+
+async function measureStructured(p: Problem, inp: Inputs): Promise<Measurement> {
+  const { hessian } = await import('../src/index.js');
+  const f = hessian(p.expr, p.wrt, { let: p.let ?? {} }).compile({ structured: true });
+  const s = f(inp.values);
+  const v = Float64Array.from({ length: s.size }, (_, i) => Math.sin(i));
+  const y = new Float64Array(s.size);
+  s.matvec(v, y);
+  const evalMs = best(() => f(inp.values));
+  const matvecMs = best(() => s.matvec(v, y));
+  return { ms: evalMs + matvecMs, evalMs, matvecMs, kind: s.kind };
 }
 
 async function measureTf(p: Problem, inp: Inputs): Promise<Measurement> {
@@ -77,6 +169,8 @@ async function measureTf(p: Problem, inp: Inputs): Promise<Measurement> {
 }
 
 async function measureJax(p: Problem, inp: Inputs): Promise<Measurement> {
+  const batch = numel(inp) * intermediate(p, inp);
+  if (batch > JAX_MAX_BATCH) return { ms: null, note: `skipped: jit(hessian) batches ${numel(inp)} passes over ${intermediate(p, inp)}-entry tensors` };
   // jax-js tests `instanceof Float16Array`, which Node 20 does not have; no float16 data is used here.
   (globalThis as Record<string, unknown>).Float16Array ??= class Float16ArrayUnavailable {};
   const jax = await import('@jax-js/jax');
@@ -90,35 +184,78 @@ async function measureJax(p: Problem, inp: Inputs): Promise<Measurement> {
   const data = h(arg()).dataSync() as Float64Array;
   const firstMs = performance.now() - t0;
   const row = Array.from(data.subarray(0, 6));
-  let best = Infinity;
-  const start = performance.now();
-  for (let r = 0; r < 10 && (r < 1 || performance.now() - start < 3000); r++) {
-    const t = performance.now();
-    h(arg()).dataSync();
-    best = Math.min(best, performance.now() - t);
-  }
-  return { ms: best, firstMs, row };
+  const ms = best(() => h(arg()).dataSync(), 3000, 10);
+  return { ms, firstMs, row };
 }
 
 async function child(engine: Engine, problemId: string, n: number): Promise<void> {
   const p = PROBLEMS.find((q) => q.id === problemId)!;
-  const inp = p.inputs(n, rng(n * 7919 + problemId.length));
-  const m = engine === 'ricci' ? await measureRicci(p, inp) : engine === 'tfjs' ? await measureTf(p, inp) : await measureJax(p, inp);
-  process.stdout.write(`RESULT ${JSON.stringify(m)}\n`);
+  const inp = readInputs(p, n);
+  const run = { ricci: measureRicci, structured: measureStructured, tfjs: measureTf, jax: measureJax }[engine];
+  process.stdout.write(`RESULT ${JSON.stringify(await run(p, inp))}\n`);
+}
+
+function parseResult(stdout: string | undefined): Record<string, unknown> | undefined {
+  const line = stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+  return line ? (JSON.parse(line.slice(7)) as Record<string, unknown>) : undefined;
+}
+
+function failure(r: ReturnType<typeof spawnSync>): Measurement {
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return { ms: null, note: `over ${CHILD_TIMEOUT_MS / 1000} s` };
+  const err = String(r.stderr ?? '')
+    .split('\n')
+    .filter((l) => /Error|memory/i.test(l))[0];
+  return { ms: null, note: (err ?? `exit ${r.status}`).trim().slice(0, 120) };
 }
 
 function runChild(args: string[]): Measurement {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--child', ...args], {
+  // The same node flags as this process (--experimental-wasm-relaxed-simd where run.ts passed it).
+  const r = spawnSync(process.execPath, [...process.execArgv, SELF, '--child', ...args], {
     encoding: 'utf8',
     timeout: CHILD_TIMEOUT_MS,
     maxBuffer: 64 * 1024 * 1024,
   });
-  const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
-  if (line) return JSON.parse(line.slice(7)) as Measurement;
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return { ms: null, note: `over ${CHILD_TIMEOUT_MS / 1000} s` };
-  const err = (r.stderr ?? '').split('\n').filter((l) => /Error|memory/i.test(l))[0] ?? `exit ${r.status}`;
-  return { ms: null, note: err.trim().slice(0, 120) };
+  return (parseResult(r.stdout) as Measurement | undefined) ?? failure(r);
 }
+
+// ---------------------------------------------------------------- Python peers
+
+/** The Python child's environment: OpenBLAS picks its own kernel and uses every core. */
+function pythonEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_VERBOSE: '2' };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  for (const k of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS']) delete env[k];
+  return env;
+}
+
+let pythonMissing: string | null | undefined;
+/** Why the Python peers cannot run, or null when they can. */
+function pythonSkipReason(): string | null {
+  if (pythonMissing !== undefined) return pythonMissing;
+  if (!existsSync(PYTHON)) return (pythonMissing = `skipped: no ${PYTHON}`);
+  const r = runPython(['info']);
+  pythonMissing = r.skipped ? `skipped: ${String(r.skipped).replace(/^skipped: /, '')}` : null;
+  return pythonMissing;
+}
+
+function runPython(args: string[]): Record<string, unknown> {
+  const r = spawnSync(PYTHON, [PEERS, ...args], { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, env: pythonEnv(), maxBuffer: 64 * 1024 * 1024 });
+  const res = parseResult(r.stdout);
+  if (!res) return failure(r) as unknown as Record<string, unknown>;
+  // OPENBLAS_VERBOSE=2: OpenBLAS names the kernel it picked ("Core: SkylakeX") on stderr.
+  const core = /Core:\s*(\S+)/.exec(String(r.stderr ?? ''));
+  if (core) res.openblasCore = core[1];
+  return res;
+}
+
+function python(engine: 'numpy' | 'torch', p: Problem, n: number): Measurement {
+  const skip = pythonSkipReason();
+  if (skip) return { ms: null, note: skip };
+  return runPython([engine, p.id, dirOf(p, n)]) as unknown as Measurement;
+}
+
+// ---------------------------------------------------------------- report
 
 function agree(a?: number[], b?: number[]): number | null {
   if (!a || !b || a.length === 0 || b.length === 0) return null;
@@ -132,31 +269,23 @@ function agree(a?: number[], b?: number[]): number | null {
 }
 
 const fmt = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(0));
+const ratio = (a: number | null | undefined, b: number | null | undefined, digits = 1): string => (a && b ? `${(a / b).toFixed(digits)}×` : '—');
+const ex = (x: number | null): string => (x === null ? '—' : x.toExponential(0));
 
 async function hvpRows(): Promise<unknown[]> {
   const { hessian, hvp } = await import('../src/index.js');
   const rows: unknown[] = [];
-  const time = (f: () => unknown): number => {
-    f();
-    let best = Infinity;
-    const start = performance.now();
-    for (let r = 0; r < 200 && (r < 3 || performance.now() - start < 500); r++) {
-      const t = performance.now();
-      f();
-      best = Math.min(best, performance.now() - t);
-    }
-    return best;
-  };
   for (const id of ['quadratic', 'logistic']) {
     const p = PROBLEMS.find((q) => q.id === id)!;
     const hv = hvp(p.expr, p.wrt).compile();
     const H = hessian(p.expr, p.wrt).compile();
-    for (const n of p.sizes) {
-      const inp = p.inputs(n, rng(n));
+    for (const n of sizesOf(p)) {
+      const inp = readInputs(p, n);
       const v = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
       const vals = { ...inp.values, v };
-      const closed = time(() => hv(vals));
-      const formed = time(() => {
+      hv(vals);
+      const closed = best(() => hv(vals), 500, 200);
+      const formed = best(() => {
         const h = H(inp.values);
         const out = new Float64Array(n);
         for (let i = 0; i < n; i++) {
@@ -165,39 +294,65 @@ async function hvpRows(): Promise<unknown[]> {
           out[i] = s;
         }
         return out;
-      });
+      }, 500, 200);
       rows.push({ problem: id, n, closedFormMs: closed, formHessianThenMultiplyMs: formed, ratio: formed / closed });
     }
   }
   return rows;
 }
 
+const MAX_N = Number(process.env.RICCI_BENCH_MAX_N ?? Infinity);
+const sizesOf = (p: Problem): readonly number[] => p.sizes.filter((n) => n <= MAX_N);
+
 async function main(): Promise<void> {
+  for (const p of PROBLEMS) for (const n of sizesOf(p)) writeInputs(p, n);
+  const skip = pythonSkipReason();
+  const info = skip ? null : runPython(['info']);
+  if (skip) console.log(`NumPy / PyTorch peers: ${skip}`);
+  else {
+    const i = info as { numpy: string; libraries: string[]; kernel: string | null; threads: number | null; openblasCore?: string; torch: string | null; torchThreads: number };
+    console.log(`NumPy ${i.numpy}: ${i.libraries.join(', ') || 'BLAS library not found'}; kernel ${i.openblasCore ?? i.kernel ?? 'unknown'}; ${i.threads ?? '?'} thread(s)`);
+    console.log(i.torch ? `PyTorch ${i.torch}: ${i.torchThreads} thread(s)` : 'PyTorch: skipped: no torch');
+  }
   const results: Record<string, unknown>[] = [];
-  console.log('Hessian evaluation, ms (best after warm-up; peers in the same run, same inputs)');
-  console.log(`${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'ricci'.padStart(9)} ${'TF.js rows'.padStart(12)} ${'jax-js jit'.padStart(11)} ${'TF.js/ricci'.padStart(12)} ${'jax/ricci'.padStart(10)}  agree(tf, jax)`);
+  console.log('\nHessian evaluation, ms (best after warm-up; peers in the same run, same inputs)');
+  console.log(
+    `${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'ricci'.padStart(9)} ${'ricci out'.padStart(9)} ${'NumPy'.padStart(9)} ${'ricci/NumPy'.padStart(11)} ${'PyTorch'.padStart(9)} ${'Torch/ricci'.padStart(11)} ${'TF.js rows'.padStart(12)} ${'TF/ricci'.padStart(9)} ${'jax-js'.padStart(9)} ${'jax/ricci'.padStart(9)}  agree(np, torch, tf, jax)`,
+  );
   for (const p of PROBLEMS) {
-    for (const n of p.sizes) {
+    for (const n of sizesOf(p)) {
       const r = runChild(['ricci', p.id, String(n)]);
+      const np = python('numpy', p, n);
+      const th = python('torch', p, n);
       const t = runChild(['tfjs', p.id, String(n)]);
       const j = runChild(['jax', p.id, String(n)]);
-      const ratio = (peer: Measurement): number | null => (peer.ms !== null && r.ms ? peer.ms / r.ms : null);
-      const rt = ratio(t);
-      const rj = ratio(j);
-      const at = agree(t.row, r.row);
-      const aj = agree(j.row, r.row);
-      results.push({ problem: p.id, title: p.title, n, ricci: r, tfjs: t, jax: j, tfjsOverRicci: rt, jaxOverRicci: rj, agreeTf: at, agreeJax: aj });
+      const s = runChild(['structured', p.id, String(n)]);
+      const row = { problem: p.id, title: p.title, n, ricci: r, structured: s, numpy: np, torch: th, tfjs: t, jax: j };
+      results.push(row);
+      const notes = [np.note && `NumPy: ${np.note}`, th.note && `PyTorch: ${th.note}`, t.note && `TF.js: ${t.note}`, j.note && `jax: ${j.note}`].filter(Boolean);
       console.log(
-        `${p.id.padEnd(14)} ${String(n).padStart(5)} ${fmt(r.ms).padStart(9)} ${(fmt(t.ms) + (t.estimated ? ' est' : '')).padStart(12)} ${fmt(j.ms).padStart(11)} ${(rt ? rt.toFixed(0) + '×' : '—').padStart(12)} ${(rj ? rj.toFixed(1) + '×' : '—').padStart(10)}  ${at === null ? '—' : at.toExponential(0)}, ${aj === null ? '—' : aj.toExponential(0)}${t.note ? `  [TF.js: ${t.note}]` : ''}${j.note ? `  [jax: ${j.note}]` : ''}`,
+        `${p.id.padEnd(14)} ${String(n).padStart(5)} ${fmt(r.ms).padStart(9)} ${fmt(r.outMs).padStart(9)} ${fmt(np.ms).padStart(9)} ${ratio(r.ms, np.ms, 2).padStart(11)} ${fmt(th.ms).padStart(9)} ${ratio(th.ms, r.ms).padStart(11)} ${(fmt(t.ms) + (t.estimated ? ' est' : '')).padStart(12)} ${ratio(t.ms, r.ms, 0).padStart(9)} ${fmt(j.ms).padStart(9)} ${ratio(j.ms, r.ms, 0).padStart(9)}  ${ex(agree(np.row, r.row))}, ${ex(agree(th.row, r.row))}, ${ex(agree(t.row, r.row))}, ${ex(agree(j.row, r.row))}${notes.length ? `  [${notes.join('; ')}]` : ''}`,
       );
     }
+  }
+  console.log('\nStructured Hessians: evaluation + one matvec, never the dense matrix (ms), against forming it');
+  console.log(`${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'kind'.padStart(9)} ${'eval'.padStart(9)} ${'matvec'.padStart(9)} ${'ricci dense'.padStart(11)} ${'NumPy dense'.padStart(11)} ${'NumPy/struct'.padStart(12)} ${'dense/NumPy'.padStart(11)}`);
+  for (const row of results as { problem: string; n: number; structured: Measurement; ricci: Measurement; numpy: Measurement }[]) {
+    const s = row.structured;
+    console.log(
+      `${row.problem.padEnd(14)} ${String(row.n).padStart(5)} ${(s.kind ?? '—').padStart(9)} ${fmt(s.evalMs).padStart(9)} ${fmt(s.matvecMs).padStart(9)} ${fmt(row.ricci.ms).padStart(11)} ${fmt(row.numpy.ms).padStart(11)} ${ratio(row.numpy.ms, s.ms, 0).padStart(12)} ${ratio(row.ricci.ms, row.numpy.ms, 2).padStart(11)}${s.note ? `  [${s.note}]` : ''}`,
+    );
   }
   console.log('\nHessian-vector products: closed-form hvp vs forming the Hessian and multiplying (ms)');
   const hv = await hvpRows();
   for (const row of hv as { problem: string; n: number; closedFormMs: number; formHessianThenMultiplyMs: number; ratio: number }[])
     console.log(`${row.problem.padEnd(14)} ${String(row.n).padStart(5)}  hvp ${fmt(row.closedFormMs).padStart(8)}   H then H*v ${fmt(row.formHessianThenMultiplyMs).padStart(8)}   ${row.ratio.toFixed(1)}×`);
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/hessian.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, hessian: results, hvp: hv }, null, 2));
+  writeFileSync(
+    new URL('./results/hessian.json', import.meta.url),
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, execArgv: process.execArgv, python: info, hessian: results, hvp: hv }, null, 2),
+  );
+  rmSync(INPUTS, { recursive: true, force: true });
 }
 
 const argv = process.argv.slice(2);

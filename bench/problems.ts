@@ -1,6 +1,7 @@
 /**
  * The benchmark problems, each defined three times over the same inputs: as a ricci expression,
  * as a TensorFlow.js function and as a jax-js function (the peers compute the Hessian by autodiff).
+ * The NumPy closed forms and the PyTorch functions of the same problems are in peers.py.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { mulberry32 } from '../src/random.js';
@@ -93,7 +94,7 @@ export const PROBLEMS: readonly Problem[] = [
     title: "matrix factorization norm2(T - U*V')^2 by U (T n×n, k = 10)",
     expr: "norm2(T - U*V')^2",
     wrt: 'U',
-    sizes: [100, 300],
+    sizes: [100, 300, 1000],
     inputs: (n, rand) => {
       const k = 10;
       return {
@@ -131,7 +132,7 @@ export const PROBLEMS: readonly Problem[] = [
     expr: "norm2(diag(W*W')*vector(1)' + vector(1)*diag(W*W')' - 2*W*W' - D)^2",
     wrt: 'W',
     let: { D: 'symmetric matrix' },
-    sizes: [100, 300],
+    sizes: [100, 300, 1000],
     inputs: (n, rand) => {
       const D = rnd(n * n, rand);
       for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) D[j * n + i] = D[i * n + j]!;

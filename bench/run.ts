@@ -1,16 +1,23 @@
 /**
- * `npm run bench`: every benchmark in one process, one after the other. Each prints a table and
- * writes JSON under bench/results/. Ratios against peers are measured in the same run.
+ * `npm run bench`: every benchmark in one process, one after the other (or those named:
+ * `tsx bench/run.ts gemm.ts`). Each prints a table and writes JSON under bench/results/. Ratios
+ * against peers are measured in the same run.
+ *
+ * Each benchmark runs in a child node with --experimental-wasm-relaxed-simd where this Node needs
+ * it for relaxed SIMD (Node 20; NODE_OPTIONS refuses that flag), so the FMA kernel is measured.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { relaxedSimdValidates } from '../src/compile/kernels/wasm/flags.js';
 
 const BENCHES = ['derive.ts', 'gemm.ts', 'hessian.ts'];
+const chosen = process.argv.slice(2);
+const flags = relaxedSimdValidates() ? [] : ['--experimental-wasm-relaxed-simd'];
 
 let failed = false;
-for (const b of BENCHES) {
+for (const b of chosen.length > 0 ? chosen : BENCHES) {
   console.log(`\n=== bench/${b} ===`);
-  const p = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`./${b}`, import.meta.url))], { stdio: 'inherit' });
+  const p = spawnSync(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(new URL(`./${b}`, import.meta.url))], { stdio: 'inherit' });
   if (p.status !== 0) failed = true;
 }
 process.exitCode = failed ? 1 : 0;

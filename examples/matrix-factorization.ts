@@ -4,9 +4,11 @@
  *   f(U, V) = ‖T - U*V'‖²
  *
  * f is quadratic in U for a fixed V (and in V for a fixed U), so each Newton step, with the
- * gradient -2(T - UV')V and the Hessian 2 δ^i_k (V'V)_jl (an m×k×m×k tensor, used as an
- * mk×mk matrix) that ricci derives, is the exact minimiser over that block: the objective never
- * increases. T is built with a known rank k, so the factorization is exact: the residual
+ * gradient -2(T - UV')V and the Hessian 2 δ^i_k (V'V)_jl that ricci derives, is the exact
+ * minimiser over that block: the objective never increases. The Hessian is never formed: as a
+ * structured result (compile({ structured: true })) it is I ⊗ 2V'V, and a Newton step solves with
+ * the k×k factor; with a mask it is block diagonal (a k×k block per row of U), solved block by
+ * block. An m×k×m×k dense Hessian would have (mk)² entries. T is built with a known rank k, so the factorization is exact: the residual
  * ‖T - UV'‖ falls below 1e-8. With every entry known this takes one round (the U step puts U in
  * the column space of T). With only some entries known (--observed 0.7: matrix completion,
  * f = ‖M.*(T - U*V')‖² for a 0/1 mask M) it takes many rounds, and the missing entries of T are
@@ -14,8 +16,8 @@
  *
  *   npx tsx examples/matrix-factorization.ts [--observed FRACTION]
  */
-import { valueGradHessian } from '../src/index.js';
-import { type Log, axpy, gaussian, matmul, randomArray, rng, runIfMain, sci, seconds, solveSpd, transpose } from './util.js';
+import { derivative, gradient, hessian, SingularMatrixError, type StructuredHessian } from '../src/index.js';
+import { type Log, axpy, gaussian, matmul, randomArray, rng, runIfMain, sci, seconds, transpose } from './util.js';
 
 export const EXPR = "norm2(T - U*V')^2";
 export const MASKED_EXPR = "norm2(M.*(T - U*V'))^2";
@@ -62,11 +64,17 @@ export function matrixFactorization(opts: FactorizationOptions = {}): Factorizat
   const M = Float64Array.from({ length: m * n }, () => (observed >= 1 || rand() < observed ? 1 : 0));
   const expr = observed >= 1 ? EXPR : MASKED_EXPR;
 
-  const byU = valueGradHessian(expr, 'U');
-  const byV = valueGradHessian(expr, 'V');
+  const value = derivative(expr, 'U', { order: 0 }).compile();
+  const block = (wrt: 'U' | 'V') => {
+    const g = gradient(expr, wrt);
+    const h = hessian(expr, wrt);
+    return { g, h, grad: g.compile(), hess: h.compile({ structured: true }) };
+  };
+  const byU = block('U');
+  const byV = block('V');
   log(`f(U, V) = ${expr}`);
-  log(`∇_U f   = ${byU.gradient.matrix}       ∇²_U f = ${byU.hessian.index}`);
-  log(`∇_V f   = ${byV.gradient.matrix}      ∇²_V f = ${byV.hessian.index}`);
+  log(`∇_U f   = ${byU.g.matrix}       ∇²_U f = ${byU.h.index}  (${byU.hess.kind})`);
+  log(`∇_V f   = ${byV.g.matrix}      ∇²_V f = ${byV.h.index}  (${byV.hess.kind})`);
   const known = M.reduce((a, b) => a + b, 0);
   log(`T is ${m}×${n} of rank ${k}, ${known} of ${m * n} entries known; stop at ‖T - UV'‖ < ${tol} (known entries)`);
 
@@ -78,11 +86,18 @@ export function matrixFactorization(opts: FactorizationOptions = {}): Factorizat
     V: { shape: [n, k], data: V },
     ...(observed >= 1 ? {} : { M: { shape: [m, n], data: M } }),
   });
-  /** One Newton step on a block of `size` entries; returns the new block. */
-  const newton = (r: { gradient: { data: Float64Array }; hessian: { data: Float64Array } }, x: Float64Array, size: number): Float64Array => {
-    const step = solveSpd(r.hessian.data, r.gradient.data.map((v) => -v), size);
-    if (!step) throw new Error('the Hessian is singular: a factor lost rank');
-    return axpy(x, 1, step);
+  const f = (): number => value(point()).data[0]!;
+  /** One Newton step on a block: x - H⁻¹∇f with the structured Hessian's solve (the dense one is never formed). */
+  const newton = (b: ReturnType<typeof block>, x: Float64Array): Float64Array => {
+    const p = point();
+    const H: StructuredHessian = b.hess(p);
+    if (!('solve' in H)) throw new Error(`a ${H.kind} Hessian has no solve`);
+    try {
+      return axpy(x, -1, H.solve(b.grad(p).data));
+    } catch (e) {
+      if (e instanceof SingularMatrixError) throw new Error('the Hessian is singular: a factor lost rank');
+      throw e;
+    }
   };
 
   const start = performance.now();
@@ -90,18 +105,16 @@ export function matrixFactorization(opts: FactorizationOptions = {}): Factorizat
   let iterations = 0;
   let residual = Infinity;
   for (;;) {
-    const rU = byU(point());
-    const f = rU.value.data[0]!;
-    if (objective.length === 0) objective.push(f);
-    residual = Math.sqrt(Math.max(f, 0));
-    log(`iteration ${String(iterations).padStart(3)}  f = ${sci(f)}  ‖T - UV'‖ = ${sci(residual)}`);
+    const fu = f();
+    if (objective.length === 0) objective.push(fu);
+    residual = Math.sqrt(Math.max(fu, 0));
+    log(`iteration ${String(iterations).padStart(3)}  f = ${sci(fu)}  ‖T - UV'‖ = ${sci(residual)}`);
     if (residual < tol || iterations === maxIterations) break;
     iterations++;
-    U = newton(rU, U, m * k);
-    const rV = byV(point());
-    objective.push(rV.value.data[0]!);
-    V = newton(rV, V, n * k);
-    objective.push(byU(point()).value.data[0]!);
+    U = newton(byU, U);
+    objective.push(f());
+    V = newton(byV, V);
+    objective.push(f());
   }
   const converged = residual < tol;
   const fullResidual = Math.sqrt(axpy(T, -1, matmul(U, transpose(V, n, k), m, k, n)).reduce((a, b) => a + b * b, 0));

@@ -15,11 +15,14 @@ import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
 import { type Tensor } from './tensor.js';
 import { type Values, toTensors } from './values.js';
-import { typeError } from './errors.js';
+import { inputError, typeError } from './errors.js';
 import type { Declarations } from './syntax/check.js';
+import type { VarNode } from './ir/node.js';
+import { compileStructured, type StructuredHessian, type StructuredKind } from './structured.js';
 
 export { parse } from './syntax/parse.js';
 export { RicciError, markSpan } from './errors.js';
+export { SingularMatrixError } from './compile/kernels/lu.js';
 export type { ErrorCategory } from './errors.js';
 export type { Tensor } from './tensor.js';
 export type { Value, Values } from './values.js';
@@ -31,6 +34,17 @@ export { matrixFormExpected } from './print/coverage.js';
 export type { Layout } from './derive.js';
 export type { Body, Temporary } from './print/present.js';
 export { variablesOf, absentVariableError } from './derive.js';
+export { kernelInfo, type KernelInfo, enableRelaxedSimd } from './compile/kernels/index.js';
+export type {
+  StructuredHessian,
+  StructuredKind,
+  StructuredPart,
+  DiagHessian,
+  KronHessian,
+  BlockDiagHessian,
+  DenseHessian,
+  SumHessian,
+} from './structured.js';
 
 export interface Options {
   /** Types that override the naming convention: { A: 'symmetric matrix', c: 'scalar' }. */
@@ -82,27 +96,71 @@ export class Derivative {
     return evaluateReference(r.node, vals, sizes, matrixNamesOf(r));
   }
 
-  /** A fast evaluator over Float64Array kernels: h({ A, x }) → { shape, data }. */
-  compile(): CompiledFunction {
-    return compileResults([this.result], (ts) => ts[0]!);
+  /**
+   * A fast evaluator over Float64Array kernels: h({ A, x }) → { shape, data }. With
+   * { structured: true } (Hessians only): h(values) → a structured Hessian (diag, kron, blockdiag,
+   * dense or a sum of those) with matvec, toDense and, where cheap, solve — never the dense matrix
+   * unless asked for; h.kind tells the kind before any call.
+   */
+  compile(opts?: { readonly structured?: false }): CompiledFunction;
+  compile(opts: { readonly structured: true }): StructuredCompiledFunction;
+  compile(opts: CompileOptions = {}): CompiledFunction | StructuredCompiledFunction {
+    if (opts.structured) {
+      const r = this.result;
+      const s = compileStructured(r, varsOf([r]));
+      return Object.assign((values: Values) => s(toTensors(values)), { kind: s.kind });
+    }
+    return compileResults([this.result], (ts) => ts[0]!, (o?: Out) => [outBuffer(o)]);
   }
 }
 
-/** A compiled derivative: values by variable name → the result (a new buffer on every call). */
-export type CompiledFunction = (values: Values) => Tensor;
-
-function compileResults<T>(results: readonly Result[], shape: (ts: Tensor[]) => T): (values: Values) => T {
-  const r0 = results[0]!;
-  const vars = [...r0.analysis.lowered.vars.values()];
-  for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
-  // (All results come from one expression: its matrices have the same names in each.)
-  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
-  return (values: Values) => shape(run(toTensors(values)));
+export interface CompileOptions {
+  /** Keep the Hessian's delta structure (see StructuredHessian); default false: the dense result. */
+  readonly structured?: boolean;
 }
 
-/** compile(H) is H.compile(). */
-export function compile(d: Derivative): CompiledFunction {
-  return d.compile();
+/** A compiled structured Hessian: values → the structured result; kind is known before any call. */
+export type StructuredCompiledFunction = ((values: Values) => StructuredHessian) & { readonly kind: StructuredKind };
+
+function varsOf(results: readonly Result[]): VarNode[] {
+  const vars = [...results[0]!.analysis.lowered.vars.values()];
+  for (const r of results.slice(1)) for (const v of r.analysis.lowered.vars.values()) if (!vars.includes(v)) vars.push(v);
+  return vars;
+}
+
+/** Where a compiled function writes its result: a Float64Array, or a { data } tensor, of the result's size. */
+export type Out = Float64Array | { readonly data: Float64Array };
+
+export interface EvalOptions {
+  /**
+   * Write the result into this buffer (which the returned tensor's data then is) instead of a new
+   * one: repeated calls then allocate nothing sizeable. It must not share memory with an input.
+   */
+  readonly out?: Out;
+}
+
+/** A compiled derivative: values by variable name → the result (a new buffer on every call, or opts.out). */
+export type CompiledFunction = (values: Values, opts?: EvalOptions) => Tensor;
+
+function outBuffer(o: Out | undefined): Float64Array | undefined {
+  if (o === undefined || o instanceof Float64Array) return o;
+  if (typeof o === 'object' && o !== null && o.data instanceof Float64Array) return o.data;
+  throw inputError('out: expected a Float64Array or { data: Float64Array }');
+}
+
+function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) => T, outs: (o?: O) => (Float64Array | undefined)[]): (values: Values, opts?: { readonly out?: O }) => T {
+  const r0 = results[0]!;
+  const vars = varsOf(results);
+  // (All results come from one expression: its matrices have the same names in each.)
+  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
+  return (values, opts) => shape(run(toTensors(values), opts?.out === undefined ? undefined : outs(opts.out)));
+}
+
+/** compile(H) is H.compile(); compile(H, { structured: true }) is H.compile({ structured: true }). */
+export function compile(d: Derivative, opts?: { readonly structured?: false }): CompiledFunction;
+export function compile(d: Derivative, opts: { readonly structured: true }): StructuredCompiledFunction;
+export function compile(d: Derivative, opts: CompileOptions = {}): CompiledFunction | StructuredCompiledFunction {
+  return opts.structured ? d.compile({ structured: true }) : d.compile();
 }
 
 export interface DerivativeOptions extends Options {
@@ -180,15 +238,26 @@ export interface ValueGradHessian {
  * Value, gradient and Hessian of a scalar expression in one compiled function that computes every
  * common sub-expression once. The three symbolic results are attached as .value, .gradient, .hessian.
  */
+/** Caller buffers for valueGradHessian's results (any of them). */
+export interface ValueGradHessianOut {
+  readonly value?: Out;
+  readonly gradient?: Out;
+  readonly hessian?: Out;
+}
+
 export function valueGradHessian(
   expr: string,
   wrt: string,
   opts: Options = {},
-): ((values: Values) => ValueGradHessian) & { value: Derivative; gradient: Derivative; hessian: Derivative } {
+): ((values: Values, opts?: { readonly out?: ValueGradHessianOut }) => ValueGradHessian) & { value: Derivative; gradient: Derivative; hessian: Derivative } {
   const value = requireRank(derivative(expr, wrt, { ...opts, order: 0 }), 'valueGradHessian', 0, 'a scalar expression');
   const g = derivative(expr, wrt, { ...opts, order: 1 });
   const h = derivative(expr, wrt, { ...opts, order: 2 });
-  const run = compileResults([value.result, g.result, h.result], (ts) => ({ value: ts[0]!, gradient: ts[1]!, hessian: ts[2]! }));
+  const run = compileResults(
+    [value.result, g.result, h.result],
+    (ts) => ({ value: ts[0]!, gradient: ts[1]!, hessian: ts[2]! }),
+    (o?: ValueGradHessianOut) => [outBuffer(o?.value), outBuffer(o?.gradient), outBuffer(o?.hessian)],
+  );
   return Object.assign(run, { value, gradient: g, hessian: h });
 }
 

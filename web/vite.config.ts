@@ -6,6 +6,17 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
+/**
+ * Cross-origin isolation: with these two headers a page may use SharedArrayBuffer, which the
+ * compiled evaluator's kernels need to share their memory with workers (large products on every
+ * core; without them products run on one thread). A static host serving the built page should
+ * send the same two headers.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+} as const;
+
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
@@ -15,6 +26,6 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 1000,
   },
-  server: { port: 5173 },
-  preview: { port: 4173 },
+  server: { port: 5173, headers: ISOLATION_HEADERS },
+  preview: { port: 4173, headers: ISOLATION_HEADERS },
 });

@@ -13,26 +13,47 @@ export interface CompileInput {
   /** Every variable the caller must give a value for (also those the roots no longer use). */
   readonly vars: readonly VarNode[];
   readonly sizeNames?: SizeNames;
+  /**
+   * Check declared-symmetric inputs on every call (default), or only when a plan is built: for
+   * evaluators whose caller has checked the same values already (a structured Hessian's matvec).
+   */
+  readonly recheckSymmetry?: boolean;
   /** How errors name a matrix (see derive.ts matrixNamesOf). */
   readonly matrixName?: (n: Node) => string;
 }
 
-export type Evaluator = (values: ReadonlyMap<string, Tensor>) => Tensor[];
+/** Evaluates the roots; outs[k], when given, receives root k (see Plan.run). */
+export type Evaluator = (values: ReadonlyMap<string, Tensor>, outs?: readonly (Float64Array | undefined)[]) => Tensor[];
 
 export function compileNodes(input: CompileInput): Evaluator {
   const plans = new Map<string, Plan>();
-  return (values) => {
-    const key = input.vars.map((v) => values.get(v.name)?.shape.join('x') ?? '?').join('|');
-    let plan = plans.get(key);
-    if (!plan) {
-      const sizes: Map<Dim, number> = bindSizes([...input.vars, ...input.roots], values, input.sizeNames);
-      plan = buildPlan(input.roots, input.vars, sizes, input.matrixName);
-      plans.set(key, plan);
-    } else {
-      // Same shapes as a planned call: still check symmetry and values of declared-symmetric inputs.
-      checkSymmetric(input.vars, values);
+  // The last plan and the input shapes it was built for: repeated calls with the same shapes
+  // find it without building a key.
+  let last: { plan: Plan; shapes: (readonly number[] | undefined)[] } | null = null;
+  const sameShapes = (values: ReadonlyMap<string, Tensor>, shapes: (readonly number[] | undefined)[]): boolean =>
+    input.vars.every((v, i) => {
+      const a = values.get(v.name)?.shape;
+      const b = shapes[i];
+      return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((d, j) => d === b[j]));
+    });
+  return (values, outs) => {
+    let plan: Plan | undefined;
+    if (last !== null && sameShapes(values, last.shapes)) plan = last.plan;
+    else {
+      const key = input.vars.map((v) => values.get(v.name)?.shape.join('x') ?? '?').join('|');
+      plan = plans.get(key);
+      if (!plan) {
+        const sizes: Map<Dim, number> = bindSizes([...input.vars, ...input.roots], values, input.sizeNames);
+        plan = buildPlan(input.roots, input.vars, sizes, input.matrixName);
+        plans.set(key, plan);
+        last = { plan, shapes: input.vars.map((v) => values.get(v.name)?.shape) };
+        return plan.run(values, outs);
+      }
+      last = { plan, shapes: input.vars.map((v) => values.get(v.name)?.shape) };
     }
-    return plan.run(values);
+    // Same shapes as a planned call: still check symmetry and values of declared-symmetric inputs.
+    if (input.recheckSymmetry !== false) checkSymmetric(input.vars, values);
+    return plan.run(values, outs);
   };
 }
 

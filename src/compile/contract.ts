@@ -157,6 +157,7 @@ export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: num
     const t = target;
     const n = fullSize;
     if (!t.fresh) ctx.steps.push(() => t.slot.buf.fill(0, t.off, t.off + n));
+    else ctx.reliesOnZeros.add(t.slot);
     accumulate = true;
   }
 
@@ -373,8 +374,26 @@ function binary(ctx: PlanContext, a: View, b: View, c: View, size: ReadonlyMap<n
     ctx.steps.push(() => stridedMul(plan, c.slot.buf, c.off, [a.slot.buf, b.slot.buf], [a.off, b.off], alpha(), accumulate));
     return;
   }
-  if (lonely.length === 0 && batch.length === 0 && tryBlas(ctx, a, b, c, contracted, size, alpha, accumulate)) return;
+  if (lonely.length > 0) {
+    // A label only one operand carries is summed out of that operand first: Σ_l A[i,j] B[l,k]
+    // is A[i,j] · (Σ_l B[l,k]), one pass over B instead of one per entry of the result.
+    binary(ctx, sumOut(ctx, a, lonely, size), sumOut(ctx, b, lonely, size), c, size, alpha, accumulate);
+    return;
+  }
+  if (batch.length === 0 && tryBlas(ctx, a, b, c, contracted, size, alpha, accumulate)) return;
   generic(ctx, [a, b], c, size, alpha, accumulate);
+}
+
+/** The view summed over those of `labels` it carries (itself when it carries none), in a pooled temporary. */
+function sumOut(ctx: PlanContext, v: View, labels: readonly number[], size: ReadonlyMap<number, number>): View {
+  if (!v.labels.some((l) => labels.includes(l))) return v;
+  const keep = v.labels.filter((l) => !labels.includes(l));
+  const shape = keep.map((l) => size.get(l)!);
+  const buf = ctx.pool.take(Math.max(1, sizeOf(shape)));
+  ctx.temps.push(buf);
+  const tmp: View = { slot: { buf }, off: 0, labels: keep, strides: rowMajorStrides(shape) };
+  generic(ctx, [v], tmp, size, () => 1, false);
+  return tmp;
 }
 
 /** dot, gemv or gemm, when the operands are matrices through their strides. */

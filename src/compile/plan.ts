@@ -7,13 +7,16 @@
  *   straight into the sum's buffer.
  * - Products go to BLAS-shaped kernels where their index pattern allows (contract.ts).
  * - Buffers of intermediates come from a pool and are handed back after their last use, so later
- *   nodes reuse them; results get fresh buffers on every call.
+ *   nodes reuse them; they live as long as the plan, so a call allocates none. Results get fresh
+ *   buffers on every call, or are written into the caller's (run's `outs`).
  */
 import { type Dim, type Node, type NodeOf, type VarNode, children, mergePermutation, topoOrder } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
+import { inputError } from '../errors.js';
 import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
+import { planTransposeSum } from './sums.js';
 
 export interface Slot {
   buf: Float64Array;
@@ -43,6 +46,8 @@ export interface PlanContext {
   readonly temps: Float64Array[];
   /** Sums that products distribute over instead of materialising (see distributedSums). */
   readonly distributed: ReadonlySet<Node>;
+  /** Result slots whose steps count on a new (all-zero) buffer: a caller's buffer is cleared first. */
+  readonly reliesOnZeros: Set<Slot>;
   /** The slot holding a node's dense value (the node must have been materialised). */
   slot(n: Node): Slot;
   /** How errors name a matrix (the argument of an inv that turns out singular). */
@@ -61,7 +66,11 @@ export function rowMajorStrides(shape: readonly number[]): number[] {
 }
 
 export interface Plan {
-  run(values: ReadonlyMap<string, Tensor>): Tensor[];
+  /**
+   * Evaluates the roots; outs[k], when given, receives root k (it must have the root's size and
+   * share no memory with the inputs), else a new buffer does.
+   */
+  run(values: ReadonlyMap<string, Tensor>, outs?: readonly (Float64Array | undefined)[]): Tensor[];
   /** Number of kernel steps (for tests and benchmarks). */
   readonly stepCount: number;
 }
@@ -151,12 +160,14 @@ export function buildPlan(
   const rootSet = new Set(roots);
   const shape = (n: Node): number[] => n.shape.map((d) => sizes.get(d)!);
   const temps: Float64Array[] = [];
+  const reliesOnZeros = new Set<Slot>();
   const ctx: PlanContext = {
     sizes,
     pool,
     steps,
     temps,
     distributed,
+    reliesOnZeros,
     slot(n) {
       const s = slots.get(n);
       if (!s) throw new Error(`internal: ${n.kind} node used before it was planned`);
@@ -195,23 +206,50 @@ export function buildPlan(
   const rootSlots = roots.map((r) => slots.get(r)!);
   const rootShapes = roots.map(shape);
   const isComputed = roots.map((r) => r.kind !== 'var' && r.kind !== 'const' && r.kind !== 'delta');
+  const rootSizes = rootShapes.map(sizeOf);
+  const zeroFirst = rootSlots.map((s) => reliesOnZeros.has(s));
+  // A node that is two roots (f = exp(a): value, gradient and Hessian are one node) is computed
+  // once, into the first root's buffer; the others get a copy.
+  const firstOfSlot = rootSlots.map((s) => rootSlots.indexOf(s));
   return {
     stepCount: steps.length,
-    run(values) {
+    run(values, outs) {
       for (const [name, slot] of varSlots) {
         const v = values.get(name);
         if (v) slot.buf = v.data;
       }
-      roots.forEach((r, k) => {
-        if (isComputed[k]) rootSlots[k]!.buf = new Float64Array(sizeOf(rootShapes[k]!));
-      });
+      if (outs) checkOuts(outs, rootSizes, values);
+      for (let k = 0; k < roots.length; k++) {
+        if (!isComputed[k] || firstOfSlot[k] !== k) continue;
+        const o = outs?.[k];
+        if (o && zeroFirst[k]) o.fill(0);
+        rootSlots[k]!.buf = o ?? new Float64Array(rootSizes[k]!);
+      }
       for (const s of steps) s();
-      return roots.map((r, k) => ({
-        shape: rootShapes[k]!,
-        data: isComputed[k] ? rootSlots[k]!.buf : Float64Array.from(rootSlots[k]!.buf),
-      }));
+      return roots.map((r, k) => {
+        let data = rootSlots[k]!.buf;
+        if (!isComputed[k] || firstOfSlot[k] !== k) {
+          // A root that is an input (or a constant), or repeats an earlier root, is a copy.
+          const o = outs?.[k];
+          data = o ? (o.set(data), o) : Float64Array.from(data);
+        }
+        return { shape: rootShapes[k]!, data };
+      });
     },
   };
+}
+
+/** Caller buffers: the results' sizes, and no memory shared with an input or another result. */
+function checkOuts(outs: readonly (Float64Array | undefined)[], sizes: readonly number[], values: ReadonlyMap<string, Tensor>): void {
+  const overlaps = (a: Float64Array, b: Float64Array): boolean =>
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+  outs.forEach((o, k) => {
+    if (!o) return;
+    if (!(o instanceof Float64Array)) throw inputError('out: expected a Float64Array');
+    if (o.length !== sizes[k]) throw inputError(`out: the result has ${sizes[k]} entries, but the buffer given has ${o.length}`);
+    for (const [name, v] of values) if (overlaps(o, v.data)) throw inputError(`out: the buffer shares memory with the input ${name}`);
+    for (let j = 0; j < k; j++) if (outs[j] && overlaps(o, outs[j]!)) throw inputError('out: two results share one buffer');
+  });
 }
 
 function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node>, fresh: boolean): void {
@@ -227,7 +265,7 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
       planMul(ctx, n, { slot: out, off: 0, strides: rowMajorStrides(shape), fresh }, 1, false);
       return;
     case 'add':
-      planAdd(ctx, n, out, shape, inline, fresh);
+      if (!planTransposeSum(ctx, n, out, inline)) planAdd(ctx, n, out, shape, inline, fresh);
       return;
     case 'elem': {
       const a = ctx.slot(n.arg);
@@ -295,7 +333,7 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
       return;
     }
     case 'mpow': {
-      // A^k by repeated squaring; P(A, k; E…) by squaring the blocks of [[A, E_1, …], [0, A, …], …].
+      // A^k by repeated squaring; P(A, k; E…) by squaring on the blocks over subsets of the directions.
       const a = ctx.slot(n.base);
       const d = shape[0]!;
       const k = n.exp;

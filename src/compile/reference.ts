@@ -6,6 +6,7 @@ import { type Dim, type Node, elemValue, topoOrder } from '../ir/node.js';
 import { type Tensor, sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
 import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
+import { isSymmetric } from './kernels/symmetric.js';
 
 export type Sizes = ReadonlyMap<Dim, number>;
 
@@ -57,9 +58,10 @@ export function bindSizes(
         );
       }
     });
-    if (n.symmetric) {
+    if (n.symmetric && !isSymmetric(v.shape[0]!, v.data)) {
       const a = v.data;
       const m = v.shape[0]!;
+      // The first offending pair in row order, for the message.
       for (let i = 0; i < m; i++)
         for (let j = 0; j < i; j++)
           if (Math.abs(a[i * m + j]! - a[j * m + i]!) > 1e-9 * (Math.abs(a[i * m + j]!) + Math.abs(a[j * m + i]!) + 1e-300))

@@ -1,6 +1,7 @@
 /**
  * The compiled evaluator equals the reference evaluator (relative error below 1e-12), for every
- * corpus case and random property-test expressions, at several random sizes and points.
+ * corpus case and random property-test expressions, at several random sizes and points — into a
+ * new buffer, again with the kept plan, and into a caller's buffer full of NaN.
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
@@ -53,6 +54,11 @@ function compareAt(r: Result, values: Map<string, Tensor>): number {
   // Twice: the second call reuses the plan and its buffers.
   const [again] = run(values) as [Tensor];
   expect(Array.from(again.data)).toEqual(Array.from(got.data));
+  // Into a caller's buffer full of garbage: the same numbers, in that buffer.
+  const out = new Float64Array(got.data.length).fill(NaN);
+  const [into] = run(values, [out]) as [Tensor];
+  expect(into.data).toBe(out);
+  expect(Array.from(out)).toEqual(Array.from(got.data));
   // Relative error, absolute below 1e-3: a result that cancels to ~0 (the Hessian of norm2(x) for a
   // one-entry x) has rounding-level differences that no relative measure can judge.
   return relErr(got, ref, 1e-3);

@@ -331,13 +331,19 @@ describe('gemm: WebAssembly encoder and kernel module', () => {
     expect(sum(16, 0)).toBe(0);
   });
 
-  it('the gemm kernel module validates for several tiles and stays small', () => {
-    for (const [mr, nv] of [[4, 2], [2, 4], [3, 1]]) {
-      const bytes = gemmKernelBytes({ mr, nv });
-      expect(WebAssembly.validate(bytes)).toBe(true);
-      // Browsers refuse synchronous compilation of modules over 4 KB on the main thread.
-      expect(bytes.length).toBeLessThan(4096);
+  it('the gemm kernel module validates for several tiles, with and without FMA and shared memory, and stays small', () => {
+    for (const [mr, nv] of [[4, 2], [2, 4], [8, 1], [1, 3]]) {
+      for (const fma of [false, true]) {
+        for (const sharedMaxPages of [undefined, 16384]) {
+          const bytes = gemmKernelBytes({ mr, nv, fma, ...(sharedMaxPages ? { sharedMaxPages } : {}) });
+          expect(WebAssembly.validate(bytes)).toBe(true);
+          // Browsers refuse synchronous compilation of modules over 4 KB on the main thread.
+          expect(bytes.length).toBeLessThan(4096);
+        }
+      }
     }
+    // The triangle's row count divides by MR with a shift.
+    expect(() => gemmKernelBytes({ mr: 3, nv: 1 })).toThrow(/power of two/);
   });
 });
 

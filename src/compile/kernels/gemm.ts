@@ -7,10 +7,11 @@
  * dimension lda) and op(A) = A'. Likewise for B (op(B) is k×n).
  *
  * Where WebAssembly SIMD is available, all but the smallest products run on a
- * wasm f64x2 micro-kernel emitted at load time (wasm/gemmWasm.ts: ≈ 20
- * GFLOP/s against ≈ 6 for the plain TS kernel below, flat from n = 256 to
- * 1024). The plain TS paths below are the fallback and serve small products;
- * setGemmBackend forces either (tests, benchmarks).
+ * wasm f64x2 micro-kernel emitted at load time (wasm/gemmWasm.ts: ≈ 22
+ * GFLOP/s, 26 with relaxed-SIMD FMA, against ≈ 6 for the plain TS kernel
+ * below, flat from n = 256 to 1024; large products split across workers
+ * where memory can be shared). The plain TS paths below are the fallback and
+ * serve small products; setGemmBackend forces either (tests, benchmarks).
  *
  * Plain TS paths: large products follow the BLIS loop order: the k×n operand is packed into
  * NR-wide column panels (one KC×NR panel ≈ 6 KB stays in L1), the m×k operand
@@ -134,7 +135,7 @@ export function gemm(
     scaleMatrix(m, n, beta, C, cOff, ldc);
     return;
   }
-  if (backend === 'wasm' || (backend === 'auto' && useWasm(m, n, k))) {
+  if (wasmTakes(m, n, k)) {
     gemmWasm(transA, transB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
     return;
   }
@@ -150,6 +151,11 @@ export function gemm(
 /** 'auto': whether the wasm kernel takes this product (see WASM_MIN_WORK). */
 function useWasm(m: number, n: number, k: number): boolean {
   return k >= WASM_MIN_K && m * n >= WASM_MIN_MN && m * n * k >= WASM_MIN_WORK && wasmGemmAvailable();
+}
+
+/** Whether a product of this shape runs on the wasm kernel under the current backend (syrk.ts asks too). */
+export function wasmTakes(m: number, n: number, k: number): boolean {
+  return backend === 'wasm' || (backend === 'auto' && useWasm(m, n, k));
 }
 
 /** Direct loops for small shapes (no packing). */

@@ -27,8 +27,30 @@ export function gemv(
   const leny = trans ? n : m;
   if (leny <= 0) return;
   if (!trans) {
-    // One dot product per row; rows of A are contiguous.
-    for (let i = 0, iy = yOff; i < m; i++, iy += incy) {
+    // One dot product per row; rows of A are contiguous. Four rows at a time with a contiguous
+    // x: each x_j is loaded once for four multiply-adds (the loop is load-bound in JS).
+    let i = 0;
+    if (incx === 1) {
+      for (let iy = yOff; i + 3 < m; i += 4, iy += 4 * incy) {
+        const r0 = aOff + i * lda;
+        const r1 = r0 + lda;
+        const r2 = r1 + lda;
+        const r3 = r2 + lda;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let j = 0; j < n; j++) {
+          const xj = x[xOff + j];
+          s0 += A[r0 + j] * xj;
+          s1 += A[r1 + j] * xj;
+          s2 += A[r2 + j] * xj;
+          s3 += A[r3 + j] * xj;
+        }
+        y[iy] = beta === 0 ? alpha * s0 : alpha * s0 + beta * y[iy];
+        y[iy + incy] = beta === 0 ? alpha * s1 : alpha * s1 + beta * y[iy + incy];
+        y[iy + 2 * incy] = beta === 0 ? alpha * s2 : alpha * s2 + beta * y[iy + 2 * incy];
+        y[iy + 3 * incy] = beta === 0 ? alpha * s3 : alpha * s3 + beta * y[iy + 3 * incy];
+      }
+    }
+    for (let iy = yOff + i * incy; i < m; i++, iy += incy) {
       const r = aOff + i * lda;
       let s0 = 0, s1 = 0;
       if (incx === 1) {
@@ -53,7 +75,22 @@ export function gemv(
     for (let j = 0, iy = yOff; j < n; j++, iy += incy) y[iy] *= beta;
   }
   if (alpha === 0) return;
-  for (let i = 0, ix = xOff; i < m; i++, ix += incx) {
+  let i = 0;
+  if (incy === 1) {
+    // Four rows at a time: y is loaded and stored once per four rows (the loop is load-bound).
+    for (let ix = xOff; i + 3 < m; i += 4, ix += 4 * incx) {
+      const t0 = alpha * x[ix];
+      const t1 = alpha * x[ix + incx];
+      const t2 = alpha * x[ix + 2 * incx];
+      const t3 = alpha * x[ix + 3 * incx];
+      const r0 = aOff + i * lda;
+      const r1 = r0 + lda;
+      const r2 = r1 + lda;
+      const r3 = r2 + lda;
+      for (let j = 0; j < n; j++) y[yOff + j] += t0 * A[r0 + j] + t1 * A[r1 + j] + t2 * A[r2 + j] + t3 * A[r3 + j];
+    }
+  }
+  for (let ix = xOff + i * incx; i < m; i++, ix += incx) {
     const t = alpha * x[ix];
     const r = aOff + i * lda;
     if (incy === 1) {

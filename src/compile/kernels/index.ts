@@ -32,4 +32,7 @@ export {
   einsum,
 } from './einsum.js';
 export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';
+export { kernelInfo, type KernelInfo } from './info.js';
+export { enableRelaxedSimd } from './wasm/flags.js';
+export { symmetricSum, transposeSum, type TransposeTerm } from './transposeSum.js';
 export { adjugate } from './adjugate.js';

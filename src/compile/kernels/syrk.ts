@@ -8,12 +8,17 @@
  * (for beta ≠ 0); the whole of C is written, symmetric. beta = 0 does not read
  * C. C must not overlap X or d.
  *
- * Large shapes scale X by d into a module-level scratch buffer and run the
- * gemm machinery on row blocks of the upper triangle (each block computes its
- * diagonal tile in full), so roughly half the flops of a full gemm are spent.
+ * On the WebAssembly kernel (gemm.ts decides, as for a gemm of the same
+ * shape), d is applied while X is packed and only the tiles that touch the
+ * upper triangle are computed (wasm/gemmWasm.ts), split across workers where
+ * memory can be shared. The plain TS path scales X by d into a module-level
+ * scratch buffer and runs the gemm machinery on row blocks of the upper
+ * triangle (each block computes its diagonal tile in full). Either way
+ * roughly half the flops of a full gemm are spent.
  */
 
-import { gemm } from './gemm.js';
+import { gemm, wasmTakes } from './gemm.js';
+import { xdxtUpperWasm, xtdxUpperWasm } from './wasm/gemmWasm.js';
 
 /** Row-block height of the blocked path. */
 const NB = 64;
@@ -73,6 +78,21 @@ export function xtdx(
     mirrorUpper(n, C, cOff, ldc);
     return;
   }
+  if (m < BLOCKED_MIN_K && beta === 0) {
+    // Few rows of X: rank-1 updates of every entry, rows in order, no strided mirror pass.
+    for (let p = 0; p < m; p++) {
+      const xr = xOff + p * ldx;
+      const w = d === null ? alpha : alpha * d[dOff + p];
+      for (let i = 0; i < n; i++) {
+        // w·(x_i·x_j): C is exactly symmetric.
+        const t = X[xr + i];
+        const r = cOff + i * ldc;
+        if (p === 0) for (let j = 0; j < n; j++) C[r + j] = w * (t * X[xr + j]);
+        else for (let j = 0; j < n; j++) C[r + j] += w * (t * X[xr + j]);
+      }
+    }
+    return;
+  }
   if (n < BLOCKED_MIN_N || m < BLOCKED_MIN_K) {
     // Direct: for each row p of X, C(i, j≥i) += alpha d_p X(p,i) X(p,j).
     scaleUpper(n, beta, C, cOff, ldc);
@@ -86,6 +106,11 @@ export function xtdx(
         for (let j = i; j < n; j++) C[r + j] += t * X[xr + j];
       }
     }
+    mirrorUpper(n, C, cOff, ldc);
+    return;
+  }
+  if (wasmTakes(n, n, m)) {
+    xtdxUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc);
     mirrorUpper(n, C, cOff, ldc);
     return;
   }
@@ -133,6 +158,31 @@ export function xdxt(
     mirrorUpper(m, C, cOff, ldc);
     return;
   }
+  if (n < BLOCKED_MIN_K && beta === 0) {
+    // A thin X (W·W' of n×2 coordinates): every entry directly, rows written in order — half
+    // the flops again, but no strided mirror pass (which costs more than 2k flops per entry).
+    for (let i = 0; i < m; i++) {
+      const xi = xOff + i * ldx;
+      const r = cOff + i * ldc;
+      if (n <= 2) {
+        // The row's entries in registers; products formed as x_i·x_j so that C is exactly symmetric.
+        const x0 = X[xi];
+        const x1 = n === 2 ? X[xi + 1] : 0;
+        const d0 = d === null ? 1 : d[dOff];
+        const d1 = d === null || n < 2 ? 1 : d[dOff + 1];
+        if (n === 2) for (let j = 0, xj = xOff; j < m; j++, xj += ldx) C[r + j] = alpha * (d0 * (x0 * X[xj]) + d1 * (x1 * X[xj + 1]));
+        else for (let j = 0, xj = xOff; j < m; j++, xj += ldx) C[r + j] = alpha * (d0 * (x0 * X[xj]));
+        continue;
+      }
+      for (let j = 0, xj = xOff; j < m; j++, xj += ldx) {
+        let s = 0;
+        if (d === null) for (let p = 0; p < n; p++) s += X[xi + p] * X[xj + p];
+        else for (let p = 0; p < n; p++) s += d[dOff + p] * (X[xi + p] * X[xj + p]);
+        C[r + j] = alpha * s;
+      }
+    }
+    return;
+  }
   if (m < BLOCKED_MIN_N || n < BLOCKED_MIN_K) {
     // Direct: C(i, j≥i) = alpha Σ_p X(i,p) d_p X(j,p) + beta C(i,j).
     for (let i = 0; i < m; i++) {
@@ -149,6 +199,11 @@ export function xdxt(
         C[r + j] = beta === 0 ? alpha * s : alpha * s + beta * C[r + j];
       }
     }
+    mirrorUpper(m, C, cOff, ldc);
+    return;
+  }
+  if (wasmTakes(m, m, n)) {
+    xdxtUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc);
     mirrorUpper(m, C, cOff, ldc);
     return;
   }

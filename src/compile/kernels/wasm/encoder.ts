@@ -36,11 +36,16 @@ export const Op = {
   i32_eqz: 0x45,
   i32_eq: 0x46,
   i32_ne: 0x47,
+  i32_lt_s: 0x48,
   i32_lt_u: 0x49,
+  i32_gt_s: 0x4a,
+  i32_ge_s: 0x4e,
+  select: 0x1b,
   i32_add: 0x6a,
   i32_sub: 0x6b,
   i32_mul: 0x6c,
   i32_shl: 0x74,
+  i32_shr_s: 0x75,
   /** Prefix of the SIMD opcodes (followed by a LEB128 u32 sub-opcode). */
   simd_prefix: 0xfd,
 } as const;
@@ -51,10 +56,17 @@ export const SimdOp = {
   v128_load64_splat: 0x0a,
   v128_store: 0x0b,
   v128_const: 0x0c,
+  i8x16_shuffle: 0x0d,
   f64x2_splat: 0x14,
   f64x2_add: 0xf0,
   f64x2_sub: 0xf1,
   f64x2_mul: 0xf2,
+  /**
+   * Relaxed SIMD: a*b + c, fused or not as the host's hardware does it (an FMA instruction on
+   * x86-64 with FMA3 and on arm64). Validates only where the host supports the relaxed-SIMD
+   * proposal (Chrome ≥ 114, Node ≥ 22, Node 20 with --experimental-wasm-relaxed-simd).
+   */
+  f64x2_relaxed_madd: 0x107,
 } as const;
 
 /** Block type of a block / loop / if that takes and yields nothing. */
@@ -207,8 +219,12 @@ export interface FuncDef {
 }
 
 export interface ModuleDef {
-  /** Memory imported as imports[memory.module][memory.field], at least `minPages` 64 KiB pages. */
-  memory: { module: string; field: string; minPages: number };
+  /**
+   * Memory imported as imports[memory.module][memory.field], at least `minPages` 64 KiB pages.
+   * A shared memory (threads proposal: a SharedArrayBuffer that workers see too) must declare
+   * its maximum.
+   */
+  memory: { module: string; field: string; minPages: number; shared?: { maxPages: number } };
   funcs: FuncDef[];
 }
 
@@ -221,7 +237,8 @@ function typeSection(funcs: FuncDef[]): number[] {
 }
 
 function importSection(memory: ModuleDef['memory']): number[] {
-  const limits = [0x00, ...uleb(memory.minPages)]; // flag 0: minimum only
+  // Limits flag 0: minimum only; 3: shared, minimum and maximum.
+  const limits = memory.shared ? [0x03, ...uleb(memory.minPages), ...uleb(memory.shared.maxPages)] : [0x00, ...uleb(memory.minPages)];
   return section(SECTION.import, vec([[...utf8(memory.module), ...utf8(memory.field), EXTERNAL_KIND.memory, ...limits]]));
 }
 

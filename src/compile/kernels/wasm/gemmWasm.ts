@@ -1,46 +1,55 @@
 /**
- * gemm on the WebAssembly SIMD kernel (see gemmKernel.ts): BLIS loop order,
- * with the packed panels and the product in one WebAssembly.Memory.
+ * gemm and syrk on the WebAssembly SIMD kernel (see gemmKernel.ts): BLIS loop order, with the
+ * packed panels and the product in one WebAssembly.Memory (runtime.ts), split across workers
+ * that share it where the host allows (parallel/pool.ts).
  *
  *   for each NC-wide column block of C (jc)
  *     for each MS-row slab of C (i0)
  *       [Cbuf = C(slab, block)]                              (copy in, beta ≠ 0; see below)
  *       for each KC-deep block of k (pc)
- *         pack op(B)(pc.., jc..) into NR-column panels       (JS → wasm memory)
- *         for each MC-row block (ic) of the slab
- *           pack op(A)(ic.., pc..) into MR-row panels        (JS → wasm memory)
- *           kernel: Cbuf(ic.., :) = [beta*]Cbuf + alpha * Apack · Bpack   (wasm)
+ *         pack op(B)(pc.., jc..) into NR-column panels       (JS → wasm memory; syrk: scaled by d)
+ *         pack op(A)(slab, pc..) into MR-row panels          (JS → wasm memory)
+ *         for each thread's range of row panels, in MC-row blocks:
+ *           kernel: Cbuf(rows, :) = [beta*]Cbuf + alpha * Apack · Bpack   (wasm, every thread)
  *       C(slab, block) = Cbuf                                (copy out)
  *
- * Cbuf is padded to whole tiles (rows to MR, columns to NR) and the packed
- * edges are zero-padded, so the kernel never branches on the shape; padded
- * rows and columns of Cbuf are simply not written back.
+ * Only the calling thread can read the caller's arrays, so it packs alone; the kernel calls,
+ * which hold all the arithmetic, are split by row panels (balanced by the tiles each computes)
+ * and end at a barrier. Cbuf is padded to whole tiles (rows to MR, columns to NR) and the packed
+ * edges are zero-padded, so the kernel never branches on the shape; padded rows and columns of
+ * Cbuf are simply not written back.
  *
- * alpha and beta: for column blocks of at least COPY_SET_MIN, C's block is
- * copied into Cbuf (only when beta ≠ 0: beta = 0 never reads C, so NaN
- * garbage there is overwritten), the kernel's first k block writes
- * beta*T + alpha*P and later ones T + alpha*P (the rounding of the JS path),
- * and Cbuf is copied back. Narrower blocks (where a row copy costs more than a
- * JS loop) take the raw product and a fused JS write-back alpha*Cbuf + beta*C.
+ * syrk (X'·diag(d)·X and X·diag(d)·X'): the same loops with op(B)'s rows scaled by d while it
+ * is packed (no scaled copy of X), and only the tiles that touch the upper triangle computed
+ * (the kernel's `tri` argument) and copied out; syrk.ts mirrors the triangle.
  *
- * Memory layout per call (in doubles): [A block | B block | Cbuf], each sized
- * for this call (at most MC*KC, KC*NC and MS*NC: ≈ 10.3 MB in all). The
- * memory is replaced by a larger one on demand (never grown: see below) and
- * never shrinks.
+ * alpha and beta: for column blocks of at least COPY_SET_MIN, C's block is copied into Cbuf
+ * (only when beta ≠ 0: beta = 0 never reads C, so NaN garbage there is overwritten), the
+ * kernel's first k block writes beta*T + alpha*P and later ones T + alpha*P (the rounding of the
+ * JS path), and Cbuf is copied back. Narrower blocks (where a row copy costs more than a JS loop)
+ * take the raw product and a fused JS write-back alpha*Cbuf + beta*C.
+ *
+ * Memory layout per call (in doubles): [A slab | B block | Cbuf], each sized for this call (at
+ * most MS*KC, KC*NC and MS*NC: ≈ 12 MB in all).
  */
 
-import { compileGemmKernel, instantiateGemmKernel, type KernelFn } from './gemmKernel.js';
+import { TRI_ALL } from './gemmKernel.js';
+import { acquire, recordRun, TILE, wasmAvailable, type WasmContext } from './runtime.js';
+import { JOB_GEMM, panelArgs, runPanels, type PanelJob } from '../parallel/pool.js';
+import { threadsFor } from '../parallel/config.js';
 
 /** Register tile (4×2 f64x2 accumulators: measured fastest, with 2×4). */
-const MR = 4;
-const NR = 4;
+const MR = TILE.mr;
+const NR = 2 * TILE.nv;
+// The packing loops below are written out for a 4×4 tile.
+if (MR !== 4 || NR !== 4) throw new Error('internal: the packing code assumes a 4×4 tile');
 /** k-block depth: one packed B panel is KC*NR doubles = 8 KB (L1). */
 const KC = 256;
-/** Rows of op(A) per packed block (multiple of MR): MC*KC*8 = 256 KB (L2). */
+/** Rows of op(A) per kernel call (multiple of MR): MC*KC*8 = 256 KB (L2). */
 const MC = 128;
 /** Columns of op(B) per packed block (multiple of NR): KC*NC*8 = 2 MB. */
 const NC = 1024;
-/** Rows of C per slab (multiple of MR): bounds Cbuf to MS*NC*8 = 8 MB. */
+/** Rows of C per slab (multiple of MR): bounds Cbuf to MS*NC*8 = 8 MB and the A slab to 2 MB. */
 const MS = 1024;
 
 /**
@@ -51,80 +60,45 @@ const MS = 1024;
  */
 const COPY_SET_MIN = 32;
 
-const PAGE = 65536;
-
 function roundUp(x: number, r: number): number {
   return Math.ceil(x / r) * r;
 }
 
-/**
- * The compiled module (undefined: not tried yet; null: unavailable), and the
- * current instance with its memory and a Float64Array view of all of it.
- *
- * The memory is never grown: WebAssembly.Memory.grow detaches the old
- * ArrayBuffer, and the first detach of any ArrayBuffer in a V8 isolate
- * invalidates a protector, after which optimised code checks for detachment
- * on every typed-array access: measured, plain JS typed-array loops of the
- * whole process (not only gemm) then run ≈ 30 % slower for good. When a call
- * needs more room, a larger memory and a new instance of the same module
- * (its optimised code is shared) replace the old ones, which are dropped.
- */
-let kernelModule: WebAssembly.Module | null | undefined;
-let kernel: KernelFn = () => {};
-let heap = new Float64Array(0);
-
-function init(): boolean {
-  if (kernelModule === undefined) {
-    kernelModule = compileGemmKernel({ mr: MR, nv: NR / 2 });
-    if (kernelModule !== null) {
-      try {
-        prime();
-      } catch {
-        kernelModule = null; // e.g. no memory for the instance: fall back to plain TS
-      }
-    }
-  }
-  return kernelModule !== null;
-}
+let primed = false;
+let priming = false;
 
 /**
  * Give the JS side (packing, copies, write-back, the driver) type feedback
  * for every branch on tiny problems: edge panels, both transposes, wide and
- * narrow column blocks, every beta case, two k blocks. TurboFan's first
- * optimised code then covers them all instead of deoptimising on the first
- * shape it has not seen (measured with --trace-deopt).
+ * narrow column blocks, every beta case, two k blocks, scaled and triangular
+ * products. TurboFan's first optimised code then covers them all instead of
+ * deoptimising on the first shape it has not seen (measured with --trace-deopt).
  */
 function prime(): void {
+  primed = true;
+  priming = true;
   const k = KC + 1;
   const A = new Float64Array(7 * k);
   const B = new Float64Array(k * (COPY_SET_MIN + 5));
   const C = new Float64Array(7 * (COPY_SET_MIN + 5));
+  const d = new Float64Array(k);
   for (const n of [COPY_SET_MIN + 5, 5]) {
     for (let t = 0; t < 4; t++) {
       const tA = (t & 1) === 1;
       const tB = (t & 2) === 2;
       for (const beta of [0, 1, 0.5]) {
-        gemmWasm(tA, tB, 7, n, k, 1.5, A, 0, tA ? 7 : k, B, 0, tB ? k : n, beta, C, 0, n);
+        product(tA, tB, 7, n, k, 1.5, A, 0, tA ? 7 : k, B, 0, tB ? k : n, beta, C, 0, n, null, 0, false);
       }
     }
   }
+  product(true, false, 7, 7, k, 1, A, 0, 7, A, 0, 7, 0, C, 0, 7, d, 0, true);
+  product(false, true, 7, 7, k, 1, A, 0, k, A, 0, k, 1, C, 0, 7, d, 0, true);
+  priming = false;
 }
 
 /** Whether the WebAssembly SIMD kernel compiled on this host (compiles it on first call). */
 export function wasmGemmAvailable(): boolean {
-  return init();
-}
-
-/** Make the memory hold at least `doubles` doubles; returns the view of it. */
-function ensureDoubles(doubles: number): Float64Array {
-  if (heap.length >= doubles || kernelModule === null || kernelModule === undefined) return heap;
-  // Powers of two pages: a handful of replacements up to the ≈ 10.3 MB maximum.
-  let pages = 16;
-  while (pages * PAGE < doubles * 8) pages *= 2;
-  const memory = new WebAssembly.Memory({ initial: pages });
-  kernel = instantiateGemmKernel(kernelModule, memory);
-  heap = new Float64Array(memory.buffer);
-  return heap;
+  return wasmAvailable();
 }
 
 /**
@@ -285,6 +259,48 @@ function packB(
   }
 }
 
+
+/** packB with row p of op(B) scaled by d[dOff + p0 + p] (syrk: diag(d)·X packed in one pass). */
+function packBScaled(
+  dst: Float64Array,
+  d: number,
+  transB: boolean,
+  kc: number,
+  nc: number,
+  B: Float64Array,
+  bOff: number,
+  ldb: number,
+  p0: number,
+  j0: number,
+  scale: Float64Array,
+  sOff: number,
+): void {
+  const js = transB ? ldb : 1;
+  const ps = transB ? 1 : ldb;
+  for (let jr = 0; jr < nc; jr += NR, d += NR * kc) {
+    const cols = nc - jr < NR ? nc - jr : NR;
+    const base = transB ? bOff + (j0 + jr) * ldb + p0 : bOff + p0 * ldb + j0 + jr;
+    if (cols === NR) {
+      for (let p = 0, t = d, s = base, w = sOff + p0; p < kc; p++, t += 4, s += ps, w++) {
+        const f = scale[w];
+        dst[t] = f * B[s];
+        dst[t + 1] = f * B[s + js];
+        dst[t + 2] = f * B[s + 2 * js];
+        dst[t + 3] = f * B[s + 3 * js];
+      }
+      continue;
+    }
+    for (let jj = 0; jj < NR; jj++) {
+      const end = d + NR * kc;
+      if (jj < cols) {
+        for (let t = d + jj, s = base + jj * js, w = sOff + p0; t < end; t += 4, s += ps, w++) dst[t] = scale[w] * B[s];
+      } else {
+        for (let t = d + jj; t < end; t += 4) dst[t] = 0;
+      }
+    }
+  }
+}
+
 /**
  * Copy an ms×nc block, row by row: src[s..] (row stride lds) → dst[d..] (row
  * stride ldd). Rows of at least COPY_SET_MIN doubles go through
@@ -300,7 +316,11 @@ function copyRows(ms: number, nc: number, src: Float64Array, s: number, lds: num
   }
 }
 
-/** C(ms×nc) = alpha * buf + beta * C, buf row-major at src[s..] with row stride lds; beta = 0 does not read C. */
+/**
+ * C(ms×nc) = alpha * buf + beta * C, buf row-major at src[s..] with row stride lds; beta = 0
+ * does not read C. Row i starts at column `first(i)` (0 for a full block; the diagonal for the
+ * upper triangle of a syrk).
+ */
 function writeBack(
   ms: number,
   nc: number,
@@ -312,10 +332,13 @@ function writeBack(
   C: Float64Array,
   cOff: number,
   ldc: number,
+  tri: number,
 ): void {
   for (let i = 0; i < ms; i++, s += lds) {
-    const c0 = cOff + i * ldc;
-    const c1 = c0 + nc;
+    const skip = tri === TRI_ALL ? 0 : Math.min(nc, Math.max(0, i - tri));
+    const c0 = cOff + i * ldc + skip;
+    const c1 = cOff + i * ldc + nc;
+    s += skip;
     if (beta === 0) {
       for (let c = c0, t = s; c < c1; c++, t++) C[c] = alpha * src[t];
     } else if (beta === 1) {
@@ -323,13 +346,21 @@ function writeBack(
     } else {
       for (let c = c0, t = s; c < c1; c++, t++) C[c] = alpha * src[t] + beta * C[c];
     }
+    s -= skip;
   }
 }
 
-/**
- * C(m×n) = alpha * op(A) * op(B) + beta * C on the wasm kernel. Requires
- * wasmGemmAvailable(), m, n, k ≥ 1; C must not overlap A or B.
- */
+/** Copy out the upper-triangle part of a block: row i from column max(0, i - tri). */
+function copyRowsUpper(ms: number, nc: number, src: Float64Array, s: number, lds: number, dst: Float64Array, d: number, ldd: number, tri: number): void {
+  for (let i = 0; i < ms; i++, s += lds, d += ldd) {
+    const skip = Math.max(0, i - tri);
+    if (skip >= nc) continue;
+    dst.set(src.subarray(s + skip, s + nc), d + skip);
+  }
+}
+
+
+/** C(m×n) = alpha * op(A) * op(B) + beta * C on the wasm kernel. Requires wasmGemmAvailable(), m, n, k ≥ 1; C must not overlap A or B. */
 export function gemmWasm(
   transA: boolean,
   transB: boolean,
@@ -348,18 +379,107 @@ export function gemmWasm(
   cOff: number,
   ldc: number,
 ): void {
-  if (!init()) throw new Error('gemmWasm: WebAssembly SIMD is not available');
+  product(transA, transB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc, null, 0, false);
+}
+
+/**
+ * The upper triangle (j ≥ i) of C(n×n) = alpha * X' diag(d) X + beta * C, X m×n (d = null: the
+ * identity). Reads only C's upper triangle (beta ≠ 0) and writes only it. n, m ≥ 1.
+ */
+export function xtdxUpperWasm(
+  m: number,
+  n: number,
+  X: Float64Array,
+  xOff: number,
+  ldx: number,
+  d: Float64Array | null,
+  dOff: number,
+  alpha: number,
+  beta: number,
+  C: Float64Array,
+  cOff: number,
+  ldc: number,
+): void {
+  product(true, false, n, n, m, alpha, X, xOff, ldx, X, xOff, ldx, beta, C, cOff, ldc, d, dOff, true);
+}
+
+/** The upper triangle of C(m×m) = alpha * X diag(d) X' + beta * C, X m×n (d = null: the identity). */
+export function xdxtUpperWasm(
+  m: number,
+  n: number,
+  X: Float64Array,
+  xOff: number,
+  ldx: number,
+  d: Float64Array | null,
+  dOff: number,
+  alpha: number,
+  beta: number,
+  C: Float64Array,
+  cOff: number,
+  ldc: number,
+): void {
+  product(false, true, m, m, n, alpha, X, xOff, ldx, X, xOff, ldx, beta, C, cOff, ldc, d, dOff, true);
+}
+
+/** Row-panel ranges for `threads` threads with about equal numbers of tiles each. */
+function splitPanels(mt: number, nt: number, tri: number, threads: number): [number, number][] {
+  if (threads <= 1 || mt < 2) return [[0, mt]];
+  // Tiles of row panel i: column panels j whose last column reaches row i*MR (every j without a triangle).
+  const tiles = (i: number): number => (tri === TRI_ALL ? nt : Math.max(0, nt - Math.max(0, Math.ceil((i * MR - tri + 1) / NR) - 1)));
+  let total = 0;
+  for (let i = 0; i < mt; i++) total += tiles(i);
+  const ranges: [number, number][] = [];
+  let from = 0;
+  let acc = 0;
+  for (let t = 1; t < threads && from < mt; t++) {
+    const goal = (total * t) / threads;
+    let to = from;
+    while (to < mt && acc + tiles(to) <= goal) acc += tiles(to++);
+    if (to === from && to < mt) acc += tiles(to++);
+    ranges.push([from, to]);
+    from = to;
+  }
+  if (from < mt) ranges.push([from, mt]);
+  return ranges.filter(([a, b]) => b > a);
+}
+
+function product(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  A: Float64Array,
+  aOff: number,
+  lda: number,
+  B: Float64Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  C: Float64Array,
+  cOff: number,
+  ldc: number,
+  scale: Float64Array | null,
+  sOff: number,
+  upper: boolean,
+): void {
+  if (!primed) prime();
   // Region sizes (doubles) for this call; all multiples of 4, so every
   // region and every Cbuf row is 32-byte aligned.
   const kcMax = k < KC ? k : KC;
-  const mcMax = Math.min(MC, roundUp(m, MR));
   const ncMax = Math.min(NC, roundUp(n, NR));
   const msMax = Math.min(MS, roundUp(m, MR));
   const aBase = 0;
-  const bBase = aBase + roundUp(mcMax * kcMax, 4);
+  const bBase = aBase + roundUp(msMax * kcMax, 4);
   const cBase = bBase + roundUp(kcMax * ncMax, 4);
-  const mem = ensureDoubles(cBase + msMax * ncMax);
-  const kern = kernel;
+  const ctx: WasmContext | null = acquire(cBase + msMax * ncMax);
+  if (ctx === null) throw new Error('gemmWasm: WebAssembly SIMD is not available');
+  const mem = ctx.heap;
+  const kern = ctx.kernel;
+  // Work in multiply-adds (a syrk computes about half of its tiles).
+  const pool = ctx.pool !== null && ctx.pool.supports(ctx.variantIndex) ? ctx.pool : null;
+  const threads = threadsFor(upper ? (m * n * k) / 2 : m * n * k, pool);
   // Wide blocks keep C in wasm memory (copied in and out with memcpy) and
   // apply alpha and beta in the kernel; narrow ones get the raw product and
   // a fused JS write-back (see COPY_SET_MIN).
@@ -371,22 +491,41 @@ export function gemmWasm(
     const inWasm = nc >= COPY_SET_MIN;
     for (let i0 = 0; i0 < m; i0 += MS) {
       const ms = m - i0 < MS ? m - i0 : MS;
+      // Column 0 of the block is `tri` columns right of row 0 of the slab.
+      const tri = upper ? jc - i0 : TRI_ALL;
+      if (upper && tri + nc <= 0) continue; // the block lies below the diagonal
       const cBlock = cOff + i0 * ldc + jc;
       if (inWasm && beta !== 0) copyRows(ms, nc, C, cBlock, ldc, mem, cBase, ncPad);
+      const mt = Math.ceil(ms / MR);
+      const ranges = splitPanels(mt, ncPad / NR, tri, threads);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = k - pc < KC ? k - pc : KC;
-        packB(mem, bBase, transB, kc, nc, B, bOff, ldb, pc, jc);
+        if (scale === null) packB(mem, bBase, transB, kc, nc, B, bOff, ldb, pc, jc);
+        else packBScaled(mem, bBase, transB, kc, nc, B, bOff, ldb, pc, jc, scale, sOff);
+        packA(mem, aBase, transA, ms, kc, A, aOff, lda, i0, pc);
         const mode = pc > 0 ? 1 : inWasm ? firstMode : 0;
-        for (let ic = 0; ic < ms; ic += MC) {
-          const mc = ms - ic < MC ? ms - ic : MC;
-          packA(mem, aBase, transA, mc, kc, A, aOff, lda, i0 + ic, pc);
-          const c = (cBase + ic * ncPad) * 8;
-          if (inWasm) kern(aBase * 8, bBase * 8, c, ncPad * 8, Math.ceil(mc / MR), ncPad / NR, kc, mode, alpha, beta);
-          else kern(aBase * 8, bBase * 8, c, ncPad * 8, Math.ceil(mc / MR), ncPad / NR, kc, mode, 1, 0);
-        }
+        const job: PanelJob = {
+          variant: ctx.variantIndex,
+          a: aBase * 8,
+          b: bBase * 8,
+          c: cBase * 8,
+          ldc: ncPad * 8,
+          kc,
+          nt: ncPad / NR,
+          mode,
+          tri,
+          alpha: inWasm ? alpha : 1,
+          beta: inWasm ? beta : 0,
+          mcPanels: MC / MR,
+        };
+        if (ranges.length > 1) pool!.run(JOB_GEMM, panelArgs(job), ranges, (from, to) => runPanels(kern, job, from, to, MR));
+        else runPanels(kern, job, 0, mt, MR);
       }
-      if (inWasm) copyRows(ms, nc, mem, cBase, ncPad, C, cBlock, ldc);
-      else writeBack(ms, nc, alpha, beta, mem, cBase, ncPad, C, cBlock, ldc);
+      if (inWasm) {
+        if (upper) copyRowsUpper(ms, nc, mem, cBase, ncPad, C, cBlock, ldc, tri);
+        else copyRows(ms, nc, mem, cBase, ncPad, C, cBlock, ldc);
+      } else writeBack(ms, nc, alpha, beta, mem, cBase, ncPad, C, cBlock, ldc, tri);
+      if (!priming) recordRun({ kernel: upper ? 'syrk' : 'gemm', variant: ctx.variant, threads: ranges.length, sharedMemory: ctx.shared });
     }
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * How many threads a product uses: one below the measured threshold, else every core (up to
+ * 1 + MAX_WORKERS) once the workers are ready. setParallel forces either (tests, benchmarks).
+ */
+import { MAX_WORKERS, parallelHost, type WorkerPool } from './pool.js';
+
+/**
+ * Products of at least this many multiply-adds are split across threads.
+ *
+ * Measured by bench/parallel-threshold.ts (npm run bench:threshold) on this project's 2-vCPU
+ * machine, Node 20, FMA kernel, best of 25 interleaved rounds, load average 2.3–2.5 (the machine
+ * is shared by about seven engineers): splitting costs ≈ 11 µs per product (square gemm 64³:
+ * 0.031 → 0.042 ms) and won at no size — gemm 0.73× at 64³, 0.93× at 128³, 0.98× at 256³ —
+ * because the second core was busy: a trivially parallel JS loop split across two threads ran
+ * 1.0× in the same minutes. PERFORMANCE.md's ceiling study on an idle machine of the same kind
+ * measured 1.45× (median) to 1.9× with two workers. 128³ is where the split's own cost is at
+ * most 7 % when the second core is busy; with a free one the arithmetic halves (≈ 1.8× at 128³:
+ * 0.193 ms → 0.097 + 0.011).
+ */
+export const PARALLEL_MIN_WORK = 128 * 128 * 128;
+
+let forcedThreads: number | 'auto' = 'auto';
+let minWork = PARALLEL_MIN_WORK;
+
+export interface ParallelSettings {
+  /** Threads per product including the calling one ('auto': every core). 1 = no workers. */
+  readonly threads?: number | 'auto';
+  /** Products of fewer multiply-adds stay on one thread ('auto': PARALLEL_MIN_WORK). */
+  readonly minWork?: number | 'auto';
+}
+
+/** Force the thread count or the threshold (tests, benchmarks). */
+export function setParallel(s: ParallelSettings): void {
+  if (s.threads !== undefined) {
+    if (s.threads !== 'auto' && !(Number.isInteger(s.threads) && s.threads >= 1 && s.threads <= MAX_WORKERS + 1))
+      throw new RangeError(`setParallel: threads must be 'auto' or an integer from 1 to ${MAX_WORKERS + 1}`);
+    forcedThreads = s.threads;
+  }
+  if (s.minWork !== undefined) minWork = s.minWork === 'auto' ? PARALLEL_MIN_WORK : s.minWork;
+}
+
+/** Threads wanted for products on this host and setting (before the threshold). */
+export function wantedThreads(): number {
+  if (forcedThreads !== 'auto') return forcedThreads;
+  const host = parallelHost();
+  return host === null ? 1 : Math.max(1, Math.min(host.cores, MAX_WORKERS + 1));
+}
+
+/**
+ * Threads for a product of `work` multiply-adds: starts the workers on the first large product
+ * (without waiting for them) and counts only those ready.
+ */
+export function threadsFor(work: number, pool: WorkerPool | null): number {
+  if (pool === null || work < minWork) return 1;
+  const want = wantedThreads();
+  if (want <= 1) return 1;
+  if (pool.startedCount() < want - 1) pool.start(want - 1);
+  return 1 + Math.min(pool.ready(), want - 1);
+}
+
+/**
+ * C = c·(A + A') is split across threads from this order on. The same measurement: at load
+ * 2.3–2.5 the split cost 0.89× at n = 256, 0.94× at 384 and 0.99× at 512 (no gain: the second
+ * core was busy); 512 keeps that cost ≤ 1 %. The copies in and out run on the calling thread
+ * alone, so the split can at best halve the kernel's part (≈ 0.6 of 1.7 ms at n = 1000).
+ */
+export const SYMSUM_PARALLEL_MIN_N = 512;
+
+/** Threads for C = c·(A + A') of order n (as threadsFor; setParallel's minWork 0 splits any order). */
+export function symsumThreads(n: number, pool: WorkerPool | null): number {
+  return threadsFor(minWork <= 0 || n >= SYMSUM_PARALLEL_MIN_N ? Infinity : 0, pool);
+}

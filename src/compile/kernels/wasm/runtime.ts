@@ -1,0 +1,239 @@
+/**
+ * The WebAssembly kernels' runtime: which micro-kernel variant runs, the memory the packed
+ * panels live in, and the workers that share it.
+ *
+ * Variants (chosen when the first product runs, by WebAssembly.validate):
+ *   'fma'  — f64x2.relaxed_madd (relaxed SIMD): Chrome ≥ 114, Node ≥ 22, Node 20 with
+ *            --experimental-wasm-relaxed-simd (or enableRelaxedSimd(), flags.ts);
+ *   'simd' — f64x2.mul + f64x2.add, the fallback wherever SIMD validates.
+ *
+ * Memory: a shared WebAssembly.Memory (a SharedArrayBuffer) where the host allows one — Node,
+ * and cross-origin-isolated pages — so that workers run the same kernels on the same panels;
+ * it grows in place (a shared buffer is never detached). Elsewhere a plain memory, replaced by a
+ * larger one when a call needs more room (never grown: see ensurePlain).
+ *
+ * setWasmVariant / setSharedMemory force a choice (tests, benchmarks); kernelInfo() tells
+ * what is available and what the last product ran on.
+ */
+import { compileGemmKernel, instantiateGemmKernel, type KernelFn } from './gemmKernel.js';
+import { symsumKernelBytes, type SymsumFn } from './symsumKernel.js';
+import { WorkerPool, parallelHost } from '../parallel/pool.js';
+
+/** Register tile of every variant (4×2 f64x2 accumulators: the fastest measured, with and without FMA). */
+export const TILE = { mr: 4, nv: 2 } as const;
+/** Maximum size of the shared memory (it is reserved, not committed): 1 GiB. */
+const SHARED_MAX_PAGES = 16384;
+const PAGE = 65536;
+
+export type WasmVariant = 'fma' | 'simd';
+/** Variant order: index 0 and 1 are what a worker job names. */
+export const VARIANTS: readonly WasmVariant[] = ['fma', 'simd'];
+
+let forcedVariant: WasmVariant | 'auto' = 'auto';
+let forcedShared: boolean | 'auto' = 'auto';
+
+const modules = new Map<string, WebAssembly.Module | null>();
+function moduleFor(variant: WasmVariant, shared: boolean): WebAssembly.Module | null {
+  const key = `${variant}/${shared ? 'shared' : 'plain'}`;
+  if (!modules.has(key)) {
+    modules.set(key, compileGemmKernel({ ...TILE, fma: variant === 'fma', ...(shared ? { sharedMaxPages: SHARED_MAX_PAGES } : {}) }));
+  }
+  return modules.get(key)!;
+}
+
+/** The symsum kernel's module (plain SIMD: validates wherever gemm's 'simd' variant does). */
+const symsumModules = new Map<boolean, WebAssembly.Module | null>();
+function symsumModule(shared: boolean): WebAssembly.Module | null {
+  if (!symsumModules.has(shared)) {
+    let m: WebAssembly.Module | null = null;
+    try {
+      const bytes = symsumKernelBytes(shared ? SHARED_MAX_PAGES : undefined);
+      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
+    } catch {
+      m = null;
+    }
+    symsumModules.set(shared, m);
+  }
+  return symsumModules.get(shared)!;
+}
+
+/** Forget the variants that did not validate (enableRelaxedSimd turned a feature on). */
+export function resetUnavailableVariants(): void {
+  for (const [key, m] of modules) if (m === null) modules.delete(key);
+  sharedOk = undefined;
+  current = null;
+}
+
+/** The variants this host validates, best first. */
+export function availableVariants(): WasmVariant[] {
+  return VARIANTS.filter((v) => moduleFor(v, false) !== null);
+}
+
+/** The variant products run on: the forced one, else the best available; null without SIMD. */
+export function activeVariant(): WasmVariant | null {
+  if (forcedVariant !== 'auto') return forcedVariant;
+  return availableVariants()[0] ?? null;
+}
+
+/** Force a variant ('auto': the best available). Throws when the host cannot run it. */
+export function setWasmVariant(v: WasmVariant | 'auto'): void {
+  if (v !== 'auto' && moduleFor(v, false) === null) throw new Error(`setWasmVariant: the '${v}' kernel does not validate on this host`);
+  forcedVariant = v;
+  current = null;
+}
+
+/** Whether shared memory (and so workers) is possible here. */
+let sharedOk: boolean | undefined;
+export function sharedMemorySupported(): boolean {
+  if (sharedOk === undefined) {
+    sharedOk = false;
+    try {
+      if (typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' && moduleFor('simd', true) !== null) {
+        new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true });
+        sharedOk = true;
+      }
+    } catch {
+      sharedOk = false; // e.g. a page that is not cross-origin isolated
+    }
+  }
+  return sharedOk;
+}
+
+/** Force the memory kind ('auto': shared where supported). */
+export function setSharedMemory(s: boolean | 'auto'): void {
+  if (s === true && !sharedMemorySupported()) throw new Error('setSharedMemory: shared WebAssembly memory is not available on this host');
+  forcedShared = s;
+  current = null;
+}
+
+/** Whether products use the shared memory (forced, or 'auto': where supported). */
+export function useShared(): boolean {
+  return forcedShared === 'auto' ? sharedMemorySupported() : forcedShared;
+}
+
+/** What a driver needs for one call: a view of the memory and the kernel instance on it. */
+export interface WasmContext {
+  readonly heap: Float64Array;
+  readonly kernel: KernelFn;
+  readonly variant: WasmVariant;
+  /** Index of the variant in VARIANTS (what a worker job names). */
+  readonly variantIndex: number;
+  /** The memory is shared (a SharedArrayBuffer). */
+  readonly shared: boolean;
+  readonly memory: WebAssembly.Memory;
+  /** The pool of workers on this memory, or null (plain memory, or no workers on this thread). */
+  readonly pool: WorkerPool | null;
+}
+
+let current: WasmContext | null = null;
+
+// Plain memory: the current instance per variant, dropped when the memory is replaced.
+let plainHeap = new Float64Array(0);
+const plainKernels = new Map<WasmVariant, KernelFn>();
+let plainMemory: WebAssembly.Memory | null = null;
+
+// Shared memory: created once, grown in place; one pool of workers on it.
+let sharedMemory: WebAssembly.Memory | null = null;
+const sharedKernels = new Map<WasmVariant, KernelFn>();
+let pool: WorkerPool | null = null;
+
+function pagesFor(doubles: number): number {
+  // Powers of two pages: a handful of replacements (plain) or grows (shared) in all.
+  let pages = 16;
+  while (pages * PAGE < doubles * 8) pages *= 2;
+  return pages;
+}
+
+/**
+ * A plain memory is never grown: WebAssembly.Memory.grow detaches the old ArrayBuffer, and the
+ * first detach of any ArrayBuffer in a V8 isolate invalidates a protector, after which optimised
+ * code checks for detachment on every typed-array access: measured, plain JS typed-array loops of
+ * the whole process (not only gemm) then run ≈ 30 % slower for good. When a call needs more room,
+ * a larger memory and new instances of the same modules replace the old ones.
+ */
+function ensurePlain(doubles: number, variant: WasmVariant): WasmContext {
+  if (plainMemory === null || plainHeap.length < doubles) {
+    plainMemory = new WebAssembly.Memory({ initial: Math.max(pagesFor(doubles), plainMemory ? plainMemory.buffer.byteLength / PAGE : 0) });
+    plainHeap = new Float64Array(plainMemory.buffer);
+    plainKernels.clear();
+    current = null;
+  }
+  let kernel = plainKernels.get(variant);
+  if (!kernel) {
+    kernel = instantiateGemmKernel(moduleFor(variant, false)!, plainMemory);
+    plainKernels.set(variant, kernel);
+    current = null;
+  }
+  if (current === null) current = { heap: plainHeap, kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: false, memory: plainMemory, pool: null };
+  return current;
+}
+
+function ensureShared(doubles: number, variant: WasmVariant): WasmContext {
+  if (sharedMemory === null) {
+    sharedMemory = new WebAssembly.Memory({ initial: pagesFor(doubles), maximum: SHARED_MAX_PAGES, shared: true });
+    current = null;
+  }
+  const have = sharedMemory.buffer.byteLength;
+  if (have < doubles * 8) {
+    sharedMemory.grow(pagesFor(doubles) - have / PAGE);
+    current = null;
+  }
+  let kernel = sharedKernels.get(variant);
+  if (!kernel) {
+    kernel = instantiateGemmKernel(moduleFor(variant, true)!, sharedMemory);
+    sharedKernels.set(variant, kernel);
+    current = null;
+  }
+  if (pool === null && parallelHost() !== null) pool = new WorkerPool(sharedMemory, { gemm: VARIANTS.map((v) => moduleFor(v, true)), symsum: symsumModule(true) }, TILE.mr);
+  if (current === null) {
+    current = { heap: new Float64Array(sharedMemory.buffer), kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: true, memory: sharedMemory, pool };
+  }
+  return current;
+}
+
+/** The context for a call that needs `doubles` doubles of kernel memory; null without SIMD. */
+export function acquire(doubles: number): WasmContext | null {
+  const variant = activeVariant();
+  if (variant === null) return null;
+  if (current !== null && current.heap.length >= doubles && current.variant === variant) return current;
+  return useShared() ? ensureShared(doubles, variant) : ensurePlain(doubles, variant);
+}
+
+/** The symsum kernel on the memory of `ctx` (instantiated once per memory), or null. */
+const symsumInstances = new WeakMap<WebAssembly.Memory, SymsumFn>();
+export function symsumOn(ctx: WasmContext): SymsumFn | null {
+  let f = symsumInstances.get(ctx.memory);
+  if (!f) {
+    const m = symsumModule(ctx.shared);
+    if (m === null) return null;
+    f = (new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports as { symsum: SymsumFn }).symsum;
+    symsumInstances.set(ctx.memory, f);
+  }
+  return f;
+}
+
+/** Whether some SIMD variant runs here (compiles the modules on first call). */
+export function wasmAvailable(): boolean {
+  return activeVariant() !== null;
+}
+
+/** The worker pool on the shared memory (created on first use of the shared memory), or null. */
+export function sharedPool(): WorkerPool | null {
+  if (!useShared() || !wasmAvailable()) return null;
+  return acquire(0)?.pool ?? null;
+}
+
+/** What the last WebAssembly product ran on (kernelInfo). */
+export interface ProductRun {
+  readonly kernel: 'gemm' | 'syrk' | 'symsum';
+  readonly variant: WasmVariant;
+  readonly threads: number;
+  readonly sharedMemory: boolean;
+}
+let lastRun: ProductRun | null = null;
+export function recordRun(run: ProductRun): void {
+  lastRun = run;
+}
+export function lastProductRun(): ProductRun | null {
+  return lastRun;
+}
