@@ -101,7 +101,8 @@ function inFreshProcess(expr: string, wrt: string, order: number): Promise<Timin
   });
 }
 
-const corpus = JSON.parse(readFileSync(new URL('../test/corpus/derivatives.json', import.meta.url), 'utf8')) as { cases: Case[] };
+const corpusFile = (f: string): Case[] => (JSON.parse(readFileSync(new URL(`../test/corpus/${f}`, import.meta.url), 'utf8')) as { cases: Case[] }).cases;
+const corpus = { cases: [...corpusFile('derivatives.json'), ...corpusFile('powers.json')] };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
