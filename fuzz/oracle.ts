@@ -107,12 +107,19 @@ math.import(
       for (let e = Math.abs(k); e > 0; e--) out = math.multiply(out, base) as Matrix;
       return out;
     },
-    // dpow(A, k, E) = Σ_{j<k} A^j E A^(k−1−j), summed as written.
-    dpow: (m: Matrix, k: number, e: Matrix) => {
-      let out = math.multiply(e, 0) as Matrix;
-      for (let j = 0; j < k; j++)
-        out = math.add(out, math.multiply(math.multiply(math.pow(m, j), e), math.pow(m, k - 1 - j))) as Matrix;
-      return out;
+    // dpow(A, k, E1, …, Em): every word of k factors with each E once and A elsewhere, summed as
+    // written (one E: Σ_{j<k} A^j E A^(k−1−j)).
+    dpow: (m: Matrix, k: number, ...es: Matrix[]) => {
+      const n = (m.size() as number[])[0]!;
+      const words = (len: number, left: readonly Matrix[]): Matrix => {
+        if (len === 0) return (left.length === 0 ? math.identity(n) : math.zeros(n, n)) as Matrix;
+        let out = math.zeros(n, n) as Matrix;
+        if (len > left.length) out = math.add(out, math.multiply(m, words(len - 1, left))) as Matrix;
+        for (let i = 0; i < left.length; i++)
+          out = math.add(out, math.multiply(left[i]!, words(len - 1, left.filter((_, j) => j !== i)))) as Matrix;
+        return out;
+      };
+      return words(k, es);
     },
     vdiag: (v: Matrix) => math.diag(math.flatten(v)),
     mdiag: (m: Matrix) => {
@@ -178,7 +185,7 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
         }
       }
       case 'call':
-        if (a.fn === 'dpow') return `dpow(${text(a.args[0]!)}, ${text(a.args[1]!)}, ${text(a.args[2]!)})`;
+        if (a.fn === 'dpow') return `dpow(${a.args.map(text).join(', ')})`;
         if (a.fn === 'kron') return `kronecker(${text(a.args[0]!)}, ${text(a.args[1]!)})`;
         return call(a.fn, a.args[0]!, t);
       case 'where':

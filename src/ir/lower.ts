@@ -167,7 +167,7 @@ export function lower(c: Checked): Lowered {
 
   const call = (a: Ast & { kind: 'call' }): Node => {
     if (!isFnName(a.fn)) throw new InternalError(`lower: unknown function ${a.fn}`);
-    if (a.fn === 'dpow') return makeMatPow(go(a.args[0]!), integerConstant(a.args[1]!)!, [go(a.args[2]!)]);
+    if (a.fn === 'dpow') return makeMatPow(go(a.args[0]!), integerConstant(a.args[1]!)!, a.args.slice(2).map(go));
     const arg = a.args[0]!;
     const x = go(arg);
     const t = typeOf(a);

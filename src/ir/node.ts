@@ -410,6 +410,7 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   let work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
   while (work.length > 0) {
     const nested: { f: MFactor; n: MulNode }[] = [];
+    const powered = poweredBases(work);
     for (let w = 0; w < work.length; w++) {
       const f = work[w]!;
       const n = f.node;
@@ -432,7 +433,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
           continue;
         }
       }
-      if (n.kind === 'mul') nested.push({ f, n });
+      // A product that another factor raises to a power on the same labels stays whole, so that
+      // the two merge in step 3 (s·s^-1 → 1 for s = x'*x, (A*B).*(A*B).^2 → (A*B).^3).
+      if (n.kind === 'mul' && !powered.has(factorKey(n, f.labels))) nested.push({ f, n });
       else fs.push(f);
     }
     work = [];
@@ -595,6 +598,19 @@ function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
   return odd ? [makeElem('sign', base), magnitude] : [magnitude];
 }
 
+const factorKey = (base: Node, labels: readonly number[]): string => `${base.id}|${labels.join('.')}`;
+
+/** The keys (base, labels) of the factors that are a power, |·| or sign of a product. */
+function poweredBases(fs: readonly MFactor[]): Set<string> {
+  const keys = new Set<string>();
+  for (const f of fs) {
+    if (f.node.kind !== 'pow' && f.node.kind !== 'elem') continue;
+    const part = powerPart(f.node);
+    if (part.base !== f.node && part.base.kind === 'mul') keys.add(factorKey(part.base, f.labels));
+  }
+  return keys;
+}
+
 function sameMultiset(a: readonly Node[], b: readonly Node[]): boolean {
   if (a.length !== b.length) return false;
   const ids = (ns: readonly Node[]): string => ns.map((n) => n.id).sort((x, y) => x - y).join(',');
@@ -607,7 +623,7 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
   const groups = new Map<string, { parts: PowerPart[]; negative: boolean; members: number[] }>();
   fs.forEach((f, i) => {
     const part = powerPart(f.node);
-    const key = `${part.base.id}|${f.labels.join('.')}`;
+    const key = factorKey(part.base, f.labels);
     let g = groups.get(key);
     if (!g) {
       g = { parts: [], negative: false, members: [] };
@@ -1196,6 +1212,50 @@ function* orders(m: number): Generator<number[]> {
 function chainsInAllOrders(items: readonly Node[], n: Dim): Node {
   const shape = [n, n, ...items.flatMap((d) => d.shape.slice(2))];
   return makeAdd([...orders(items.length)].map((o) => ({ coef: 1, node: chainInOrder(items, o, n) })), shape);
+}
+
+/** The gaps (g_0, …, g_m), each ≥ 0, that add up to total. */
+function* compositions(total: number, parts: number): Generator<number[]> {
+  if (parts === 1) {
+    yield [total];
+    return;
+  }
+  for (let g = 0; g <= total; g++) for (const rest of compositions(total - g, parts - 1)) yield [g, ...rest];
+}
+
+/** How many chains expandMatPow writes: m!·C(k, m). */
+export function matPowTerms(k: number, m: number): number {
+  let f = 1;
+  for (let i = 2; i <= m; i++) f *= i;
+  return f * binomial(k, m);
+}
+
+/**
+ * P(A, k; E_1..E_m) written out as its defining sum: every chain A^g0 E_σ1 A^g1 ⋯ E_σm A^gm with
+ * σ an order of the directions and g_0 + … + g_m = k − m. For printing a small power whose
+ * directions carry batch axes (the Jacobian of (x*x')^2*x), where the sum has a matrix form and
+ * the power with such directions has none; matPowTerms(k, m) terms.
+ */
+export function expandMatPow(a: Node, k: number, dirs: readonly Node[]): Node {
+  const n = a.shape[0]!;
+  const m = dirs.length;
+  const shape = [n, n, ...dirs.flatMap((d) => d.shape.slice(2))];
+  const terms: { coef: number; node: Node }[] = [];
+  for (const sigma of orders(m))
+    for (const gaps of compositions(k - m, m + 1)) {
+      // The directions first in the item list (their batch axes keep their places), the powers after.
+      const items: Node[] = [...dirs];
+      const order: number[] = [];
+      gaps.forEach((g, j) => {
+        if (g > 0) {
+          order.push(items.length);
+          items.push(makeMatPow(a, g));
+        }
+        if (j < m) order.push(sigma[j]!);
+      });
+      terms.push({ coef: 1, node: chainInOrder(items, order, n) });
+    }
+  return makeAdd(terms, shape);
 }
 
 /**

@@ -141,7 +141,14 @@ class Builder {
       case 'add': {
         const c = constantValue(n);
         if (c !== undefined) return { kind: 'num', value: c };
-        return { kind: 'sum', terms: n.terms.map((t) => ({ coef: t.coef, e: this.build(t.node, names) })) };
+        // Terms that share a coefficient magnitude print it once where that is shorter:
+        // 0.5 (δ^i_l δ_j^k + δ^{ik} δ_{jl}), -2 (1^i + cos(x^i)); but 2 a - 2 stays.
+        const m = Math.abs(n.terms[0]!.coef);
+        const saves = (n.terms.length - 1) * (String(m).length + 1) - 2;
+        const sign = n.terms.every((t) => t.coef < 0) ? -1 : 1;
+        const shared = m !== 1 && saves > 0 && n.terms.every((t) => Math.abs(t.coef) === m) ? sign * m : 1;
+        const sum: IExpr = { kind: 'sum', terms: n.terms.map((t) => ({ coef: t.coef / shared, e: this.build(t.node, names) })) };
+        return shared === 1 ? sum : { kind: 'sum', terms: [{ coef: shared, e: sum }] };
       }
       case 'mul':
         return this.product(n, names);

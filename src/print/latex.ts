@@ -127,8 +127,10 @@ function callLatex(fn: string, args: readonly Ast[]): string {
     case 'det':
       return `\\det${paren(inner)}`;
     case 'dpow': {
-      // dpow(A, k, E) = Σ_{j=0}^{k-1} A^j E A^(k-1-j)
-      const [, k, e] = args as [Ast, Ast, Ast];
+      // dpow(A, k, E) = Σ_{j=0}^{k-1} A^j E A^(k-1-j); with more directions D^m(A^k)[E1, …, Em]
+      const [, k, e, ...more] = args as [Ast, Ast, Ast, ...Ast[]];
+      if (more.length > 0)
+        return paren(`\\mathrm{D}^{${more.length + 1}}\\!\\left(${supBase(x)}^{${toLatex(k)}}\\right)\\left[${[e, ...more].map((d) => toLatex(d)).join(', ')}\\right]`);
       const top = k.kind === 'num' ? String(k.value - 1) : `${toLatex(k)} - 1`;
       const base = supBase(x);
       return paren(`\\sum_{j=0}^{${top}} ${base}^{j} ${sub(e, PREC.product)} ${base}^{${top} - j}`);

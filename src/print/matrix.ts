@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, isSymmetric, makeAdd, makeMul, splitCoef, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, expandMatPow, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
@@ -17,6 +17,12 @@ import { flatFactors, productForm } from './graph.js';
 import { type Kind, type MExpr, KIND_OF_RANK, keepTyping, mexpr, powerOf, setTarget, setTranspose, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
+
+/** At most this many chains when a power with batch-axis directions is printed as its sum. */
+const MAX_EXPANDED_POWER_TERMS = 12;
+
+const expandablePower = (n: Node): boolean =>
+  n.kind === 'mpow' && n.dirs.some((d) => d.shape.length > 2) && matPowTerms(n.exp, n.dirs.length) <= MAX_EXPANDED_POWER_TERMS;
 
 const REF = '#';
 
@@ -346,13 +352,15 @@ export class MatrixPrinter implements Forms {
     }
   }
 
-  /** A^k; P(A, k; E) with one matrix direction as dpow(A, k, E); with batch axes or more directions none. */
+  /** A^k; P(A, k; E1, …, Em) with matrix directions as dpow(A, k, E1, …, Em); with batch axes none. */
   private matPower(n: NodeOf<'mpow'>, sym: boolean): MExpr | undefined {
     const a = this.sub(n.base);
     if (!a) return undefined;
     if (n.dirs.length === 0) return mexpr(bin('^', a.ast, num(n.exp)), 'matrix', sym);
-    const e = n.dirs.length === 1 && n.dirs[0]!.shape.length === 2 ? this.sub(n.dirs[0]!) : undefined;
-    return e && mexpr(call('dpow', a.ast, num(n.exp), e.ast), 'matrix', sym);
+    if (n.dirs.some((d) => d.shape.length !== 2)) return undefined;
+    const es = n.dirs.map((d) => this.sub(d));
+    if (es.some((e) => e === undefined)) return undefined;
+    return mexpr(call('dpow', a.ast, num(n.exp), ...es.map((e) => e!.ast)), 'matrix', sym);
   }
 
   /**
@@ -362,9 +370,12 @@ export class MatrixPrinter implements Forms {
   private distributed(n: NodeOf<'mul'>): MExpr | undefined {
     // Nested products kept whole by the IR count as their factors here.
     const factors = flatFactors(n, this);
-    const k = factors.findIndex((f) => f.node.kind === 'add' && (f.node.shape.length > 2 || !this.form(f.node)));
+    const k = factors.findIndex((f) => (f.node.kind === 'add' && (f.node.shape.length > 2 || !this.form(f.node))) || expandablePower(f.node));
     if (k < 0) return undefined;
-    const sum = factors[k]!.node as NodeOf<'add'>;
+    // A small power whose directions have batch axes (a derivative by a vector) as its defining sum.
+    const f = factors[k]!.node;
+    const sum = f.kind === 'mpow' ? expandMatPow(f.base, f.exp, f.dirs) : f;
+    if (sum.kind !== 'add') return undefined;
     const terms = sum.terms.map((t) => ({
       coef: t.coef,
       node: makeMul(factors.map((f, j) => (j === k ? { node: t.node, labels: f.labels } : f)), n.shape.length),

@@ -282,9 +282,9 @@ class Checker {
       throw typeError(`unknown function '${a.fn}'${isVar ? `: ${a.fn} is a variable (write * for a product)` : ''}`, a.nameSpan);
     }
     const info = FUNCTIONS[a.fn];
-    const most = info.arity + (info.sizes ?? 0);
+    const most = info.variadic ? Infinity : info.arity + (info.sizes ?? 0);
     if (a.args.length < info.arity || a.args.length > most) {
-      const takes = most === info.arity ? `${info.arity}` : `${info.arity} to ${most}`;
+      const takes = most === info.arity ? `${info.arity}` : most === Infinity ? `${info.arity} or more` : `${info.arity} to ${most}`;
       throw typeError(`${a.fn} takes ${takes} argument${most === 1 ? '' : 's'}, not ${a.args.length}`, a.span);
     }
     if (a.fn === 'eye') {
@@ -348,22 +348,25 @@ class Checker {
     throw new Error(`internal: no type rule for ${a.fn}`);
   }
 
-  /** dpow(A, k, E): A square, k a constant integer ≥ 0, E of A's size; the result has A's size. */
+  /** dpow(A, k, E1, …, Em): A square, k a constant integer ≥ 0, each E of A's size; the result has A's size. */
   private dpow(a: Ast & { kind: 'call' }): Type {
-    const [base, exp, dir] = a.args as [Ast, Ast, Ast];
+    const [base, exp, ...dirs] = a.args as [Ast, Ast, ...Ast[]];
     const t = this.check(base);
     this.check(exp);
-    const e = this.check(dir);
+    const es = dirs.map((d) => this.check(d));
     if (this.kind(t) !== 'matrix' || !this.sizes.unify(t.rows, t.cols))
       throw typeError(`dpow needs a square matrix A in dpow(A, k, E), but ${this.snippet(base)} is ${this.describe(t)}`, base.span);
     const k = integerConstant(exp);
     if (k === undefined || k < 0 || !Number.isSafeInteger(k))
       throw unsupported(`dpow: the exponent k of dpow(A, k, E) must be a constant integer ≥ 0 (below 2^53); ${this.snippet(exp)} is not one`, exp.span);
-    if (!this.sizes.unify(e.rows, t.rows) || !this.sizes.unify(e.cols, t.cols))
-      throw typeError(
-        `dpow: the direction E of dpow(A, k, E) must have the size of A, but ${this.snippet(base)} is ${this.describe(t)} and ${this.snippet(dir)} is ${this.describe(e)}`,
-        dir.span,
-      );
+    dirs.forEach((dir, i) => {
+      const e = es[i]!;
+      if (!this.sizes.unify(e.rows, t.rows) || !this.sizes.unify(e.cols, t.cols))
+        throw typeError(
+          `dpow: the direction E of dpow(A, k, E) must have the size of A, but ${this.snippet(base)} is ${this.describe(t)} and ${this.snippet(dir)} is ${this.describe(e)}`,
+          dir.span,
+        );
+    });
     return t;
   }
 

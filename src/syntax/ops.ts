@@ -57,6 +57,8 @@ export interface FnInfo {
   readonly arity: number;
   /** Optional trailing size arguments (rows(X), cols(X), len(x)): vector(c, k), matrix(c, k, l), eye(k). */
   readonly sizes?: number;
+  /** Takes any number of arguments from `arity` on (dpow's directions). */
+  readonly variadic?: boolean;
   readonly elementwise: boolean;
   /** LaTeX for the function name (structural functions with special typesetting are handled by the printer). */
   readonly latex: string;
@@ -101,9 +103,10 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   len: st('\\operatorname{len}', 'number of entries of a vector'),
   dpow: {
     arity: 3,
+    variadic: true,
     elementwise: false,
     latex: '\\sum',
-    doc: 'dpow(A, k, E) = Σ_{j=0}^{k-1} A^j*E*A^(k-1-j), the derivative of A^k in the direction E (k a constant integer ≥ 0)',
+    doc: 'dpow(A, k, E) = Σ_{j=0}^{k-1} A^j*E*A^(k-1-j), the derivative of A^k in the direction E (k a constant integer ≥ 0); dpow(A, k, E1, …, Em), the m-th derivative of A^k in the directions E1, …, Em',
   },
 };
 

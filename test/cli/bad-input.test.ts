@@ -42,7 +42,7 @@ const CASES: readonly Case[] = [
   { args: d('a + x'), code: input, message: /shapes differ.*c\*vector\(1\)/ },
   { args: d('x .* A'), code: input, message: /\.\*: shapes differ/ },
   { args: d('sum(x, x)'), code: input, message: /sum takes 1 argument, not 2/ },
-  { args: d('dpow(A, 2)*x'), code: input, message: /dpow takes 3 arguments, not 2/ },
+  { args: d('dpow(A, 2)*x'), code: input, message: /dpow takes 3 or more arguments, not 2/ },
   { args: d('dpow(A, 2, x)*x'), code: input, message: /dpow: the direction E of dpow\(A, k, E\) must have the size of A/ },
   { args: d("_q'*x"), code: input, message: /cannot tell the type of '_q'.*--let/ },
   { args: d('eye(3)*x'), code: input, message: /a size is written rows\(X\), cols\(X\) or len\(x\), not 3/ },

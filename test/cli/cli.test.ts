@@ -26,7 +26,7 @@ describe('ricci derive', () => {
   test('no matrix form: index form on stdout, a one-line note on stderr', () => {
     const r = cli(['derive', "(x'*x)^2", '--wrt', 'x', '--order', '3']);
     expect(r.code).toBe(0);
-    expect(r.out).toBe('8 x^i δ_j^k + 8 x^k δ^i_j + 8 x_j δ^{ik}\n');
+    expect(r.out).toBe('8 (x^i δ_j^k + x^k δ^i_j + x_j δ^{ik})\n');
     expect(r.err).toBe('note: no matrix form: the result is a tensor of order 3 (shape n×n×n); shown in index notation\n');
   });
 

@@ -27,11 +27,19 @@ math.import(
     // 1×1 results of products (x'*y) are scalars in our language.
     s1: (v: unknown) => (math.isMatrix(v) ? (v as Matrix).get([0, 0]) : v),
     ew: (v: unknown, f: (t: number) => number) => (math.isMatrix(v) ? math.map(v as Matrix, (t: number) => f(t)) : f(v as number)),
-    // dpow(A, k, E) = Σ_{j=0}^{k-1} A^j E A^(k-1-j), summed as written.
-    dpow: (A: Matrix, k: number, E: Matrix) => {
-      let acc = math.multiply(E, 0) as Matrix;
-      for (let j = 0; j < k; j++) acc = math.add(acc, math.multiply(math.multiply(math.pow(A, j), E), math.pow(A, k - 1 - j))) as Matrix;
-      return acc;
+    // dpow(A, k, E1, …, Em): the sum of every product of k factors in which each E occurs once and A
+    // fills the other places (for one E: Σ_{j=0}^{k-1} A^j E A^(k-1-j)), summed as written.
+    dpow: (A: Matrix, k: number, ...E: Matrix[]) => {
+      const words = (len: number, left: readonly Matrix[]): Matrix => {
+        let acc = math.multiply(A, 0) as Matrix;
+        if (len === 0) return left.length === 0 ? (math.identity((A.size() as number[])[0]!) as Matrix) : acc;
+        if (len > left.length) acc = math.add(acc, math.multiply(A, words(len - 1, left))) as Matrix;
+        left.forEach((e, i) => {
+          acc = math.add(acc, math.multiply(e, words(len - 1, left.filter((_, j) => j !== i)))) as Matrix;
+        });
+        return acc;
+      };
+      return words(k, E);
     },
     // vec: columns stacked into one column (column-major).
     rvec: (v: unknown) => {
@@ -159,7 +167,7 @@ export function mathjsFunction(
       case 'call': {
         const x = text(a.args[0]!);
         const fn = a.fn;
-        if (fn === 'dpow') return `dpow(${x}, ${text(a.args[1]!)}, ${text(a.args[2]!)})`;
+        if (fn === 'dpow') return `dpow(${a.args.map(text).join(', ')})`;
         if (fn in FN) return wrap(`ew(${x}, ${FN[fn]})`);
         switch (fn) {
           case 'sum':

@@ -130,3 +130,39 @@ describe('powers, roots, abs and sign keep the sign of compound arguments', () =
     expect(derive('(a*b)^2/sqrt((a*b)^2)', 'b').matrix).toMatch(/sign/);
   });
 });
+
+// A product (x'*y, x'*A*x, A*x, sum(x.*y)) next to a power of itself on the same indices is one
+// power: u·u^-1 = 1, u·(u^½)^-2 = 1, u.*u.^2 = u.^3. Before, the product was flattened into its
+// factors and its power kept apart, so `x'*x/norm2(x)^2` by x printed a zero as two terms.
+describe('a product next to a power of itself merges', () => {
+  const products = ["x'*y", "x'*A*x", 'sum(x.*y)', "(A*x)'*y"];
+  const forms: ((u: string) => [string, string | RegExp])[] = [
+    (u: string) => [`(${u})/(${u})`, '1'],
+    (u: string) => [`(${u})/sqrt(${u})^2`, '1'],
+    (u: string) => [`(${u})*(${u})^-3`, /\^-2$/],
+    (u: string) => [`abs(${u})*(${u})`, /^(sign\(.*\)\*\(.*\)\^2|\(.*\)\^2\*sign\(.*\))$/],
+    (u: string) => [`(${u})^2/(${u})`, /^[^/]*$/],
+  ];
+  const cases: [string, string | RegExp, string][] = forms.flatMap((form) => products.map((u): [string, string | RegExp, string] => [...form(u), u]));
+  test.each(cases)('%s', (expr, want, u) => {
+    const printed = derive(expr, 'x', { order: 0 }).matrix!;
+    if (typeof want === 'string') expect(printed).toBe(want);
+    else expect(printed).toMatch(want);
+    if (!expr.includes('sqrt')) checkExpression(expr, 'x', [u]);
+  });
+
+  test.each([
+    ["x'*x/norm2(x)^2", 'x', 'vector(0)'],
+    ["(x'*A*x)/(x'*A*x)^2", 'x', /^-/],
+    ['sum((A*x).*(A*x).^-1)', 'x', 'vector(0)'],
+  ])('%s by %s', (expr, wrt, want) => {
+    const printed = derive(expr, wrt).matrix!;
+    if (typeof want === 'string') expect(printed).toBe(want);
+    else expect(printed).toMatch(want);
+  });
+
+  test('entry by entry: (A*x).*(A*x).^2 is (A*x).^3, with its value', () => {
+    expect(derive('(A*x).*(A*x).^2', 'x', { order: 0 }).matrix).toBe('(A*x).^3');
+    checkExpression('sum((A*x).*(A*x).^2)', 'x', ['A*x']);
+  });
+});

@@ -49,7 +49,7 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
 const INDEX: readonly [string, string, number, string][] = [
   // The transpose is A with its slots' positions swapped (Euclidean metric): i stays up, j down.
   ["x'*A*x", 'x', 2, 'A^i_j + A_j^i'],
-  ['(x\'*x)^2', 'x', 3, '8 x^i δ_j^k + 8 x^k δ^i_j + 8 x_j δ^{ik}'],
+  ['(x\'*x)^2', 'x', 3, '8 (x^i δ_j^k + x^k δ^i_j + x_j δ^{ik})'],
   // x_i δ_ij δ_ik: one diagonal δ with four indices, each summed index once up and once down.
   ['sum(x.^4)', 'x', 3, '24 x^p δ^i_j^k_p'],
   ["norm2(T - U*V')^2", 'U', 2, '2 δ^{ik} V^p_j V_{pl}'],
@@ -66,7 +66,7 @@ const LATEX: readonly [string, string, number, Record<string, string>, string][]
   ['det(X)', 'X', 1, {}, '\\operatorname{adj}\\left(X\\right)^\\top'],
   ['norm2(x)', 'x', 1, {}, '\\frac{x}{\\left\\lVert x \\right\\rVert_2}'],
   ['x.*y', 'x', 1, {}, '\\operatorname{diag}\\left(y\\right)'],
-  ["(x'*x)^2", 'x', 3, {}, '8 {x}^{i} {\\delta}_{j}{}^{k} + 8 {x}^{k} {\\delta}^{i}{}_{j} + 8 {x}_{j} {\\delta}^{i k}'],
+  ["(x'*x)^2", 'x', 3, {}, '8 \\left({x}^{i} {\\delta}_{j}{}^{k} + {x}^{k} {\\delta}^{i}{}_{j} + {x}_{j} {\\delta}^{i k}\\right)'],
 ];
 
 describe('matrix notation', () => {
