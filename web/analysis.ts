@@ -150,12 +150,25 @@ export function lhsOf(wrt: string, order: number, vecF = false, vecX = false): F
     : { latex: `\\frac{\\partial^{${order}} ${fL}}{\\partial ${xL}^{${order}}} =`, text: `∂^${order} ${fT}/∂${xT}^${order} =` };
 }
 
-/** A temporary's name with its free indices, as the index form writes it (t1^i_j), in LaTeX: t_{1}^{i}{}_{j}. */
+/**
+ * A temporary's name with its free indices (t1^i_j, t2^{i1}_{i2}) in LaTeX as the index form's
+ * body writes a tensor: the name in braces, then the index groups, so that t₁'s subscript is not
+ * read as a lower index: {t_{1}}^{i}{}_{j}, {t_{2}}^{i_{1}}{}_{i_{2}}.
+ */
 export function indexNameLatex(name: string, indexName: string): string {
-  const suffix = indexName.slice(name.length);
-  let k = 0;
-  const indices = suffix.replace(/([\^_])([A-Za-z][A-Za-z0-9]*)/g, (_, pos: string, x: string) => `${k++ > 0 ? '{}' : ''}${pos}{${x}}`);
-  return `${latexName(name)}${indices}`;
+  const groups = [...indexName.slice(name.length).matchAll(/([\^_])(?:\{([^}]*)\}|([A-Za-z][0-9]*))/g)].map((m) => {
+    // A braced group lists its names with commas where one is longer than a letter (t2^{i1,i2}), else letter by letter (t1^{ij}).
+    const body = m[2] ?? m[3]!;
+    const names = body.includes(',') ? body.split(',') : (body.match(/[A-Za-z][0-9]*/g) ?? []);
+    return `${m[1]}{${names.map(indexLatexName).join(' ')}}`;
+  });
+  return groups.length === 0 ? latexName(name) : `{${latexName(name)}}${groups.join('{}')}`;
+}
+
+/** An index name in LaTeX as the printer writes it: p1 as p_{1}. */
+function indexLatexName(x: string): string {
+  const m = /^([A-Za-z])([0-9]+)$/.exec(x);
+  return m ? `${m[1]}_{${m[2]}}` : x;
 }
 
 /**

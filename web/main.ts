@@ -318,9 +318,18 @@ function renderControls(): void {
   ui.lang.value = state.lang;
   const tab = TABS.get(state.tab)!;
   if (tab.getAttribute('aria-selected') !== 'true') selectTab(tab);
-  // The notation and the layout belong to the Result tab.
+  // The notation and the layout belong to the Result tab. Their radios say what is asked for until
+  // a result says what is shown (renderResult), so that a link's choice shows at once.
   ui.notation.hidden = state.tab !== 'result';
   ui.layout.hidden = state.tab !== 'result';
+  if (!current?.shown) {
+    checkRadio(ui.notation, 'notation', state.notation);
+    checkRadio(ui.layout, 'layout', state.layout);
+  }
+}
+
+function checkRadio(fieldset: HTMLFieldSetElement, name: string, value: string): void {
+  for (const r of fieldset.querySelectorAll<HTMLInputElement>(`input[name=${name}]`)) r.checked = r.value === value;
 }
 
 function showCode(r: CodeReply): void {

@@ -168,7 +168,7 @@ describe('what the page shows: temporaries and the layout', () => {
     expect(s.matrixText).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))");
     expect(s.matrixLatex).toMatch(/^\\begin\{aligned\}.*\\text\{where\}/);
     expect(s.indexBody.text).not.toContain('where');
-    expect(s.indexTemps).toEqual([{ name: 't1', text: expect.stringMatching(/^t1\^i = exp\(/), latex: expect.stringMatching(/^t_\{1\}\^\{i\} = \\exp/) }]);
+    expect(s.indexTemps).toEqual([{ name: 't1', text: expect.stringMatching(/^t1\^i = exp\(/), latex: expect.stringMatching(/^\{t_\{1\}\}\^\{i\} = \\exp/) }]);
     expect(s.indexText).toBe(`${s.indexBody.text} where ${s.indexTemps[0]!.text}`);
     expect(s.layout).toBe('default');
   });
@@ -180,11 +180,14 @@ describe('what the page shows: temporaries and the layout', () => {
     expect(s.matrixText).toBe(`${s.matrixBody!.text} where ${s.matrixTemps.map((t) => t.text).join(', ')}`);
   });
 
-  it("a temporary's indexed name in LaTeX: t1^i_j is t_{1}^{i}{}_{j}", () => {
+  it("a temporary's indexed name in LaTeX as the body writes a tensor: t1^i_j is {t_{1}}^{i}{}_{j}", () => {
     expect(indexNameLatex('t1', 't1')).toBe('t_{1}');
-    expect(indexNameLatex('t1', 't1^i')).toBe('t_{1}^{i}');
-    expect(indexNameLatex('t12', 't12^i_j^k')).toBe('t_{12}^{i}{}_{j}{}^{k}');
-    expect(indexNameLatex('t2', 't2^i1_i2')).toBe('t_{2}^{i1}{}_{i2}');
+    expect(indexNameLatex('t1', 't1^i')).toBe('{t_{1}}^{i}');
+    expect(indexNameLatex('t12', 't12^i_j^k')).toBe('{t_{12}}^{i}{}_{j}{}^{k}');
+    expect(indexNameLatex('t2', 't2^i1_i2')).toBe('{t_{2}}^{i_{1}}{}_{i_{2}}');
+    expect(indexNameLatex('t2', 't2^{i1}_{i2}')).toBe('{t_{2}}^{i_{1}}{}_{i_{2}}');
+    expect(indexNameLatex('t2', 't2^{ij}_k')).toBe('{t_{2}}^{i j}{}_{k}');
+    expect(indexNameLatex('t3', 't3^{i1,i2}')).toBe('{t_{3}}^{i_{1} i_{2}}');
   });
 
   it('the vec layout by a matrix: kron, vec(W) on the left-hand side, merged sizes', () => {
