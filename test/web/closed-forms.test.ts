@@ -108,6 +108,13 @@ describe('web calculator: closed forms', () => {
     expect(await page.textContent('[data-testid=shape]')).toBe('Shape of the result: (m·p)×(m·p) (a matrix)');
     expect(page.url()).toContain('layout=vec');
     await page.screenshot({ path: join(RESULTS, 'web-vec-kron.png'), fullPage: true });
+    // In index notation, the tensor before vectorizing (four free indices), and the note says so.
+    await page.check('input[name=notation][value=index]');
+    const index = await waitForResult(page, (l) => l.includes('\\delta'), 'the index form');
+    expect(sameSignature(indexSignature(index), expectedFree(4))).toBe(true);
+    expect(await page.textContent('[data-testid=note]')).toContain('In the vec layout the index form is that of the tensor before vectorizing.');
+    await page.check('input[name=notation][value=matrix]');
+    await waitForResult(page, (l) => l.includes('\\otimes'), 'the Kronecker product again');
 
     await page.reload();
     await page.waitForSelector('html[data-ready="true"]');
@@ -163,12 +170,23 @@ describe('web calculator: closed forms', () => {
       ['sum(exp(A*x))', 'x', 2, 2],
       ["(x'*x)^2", 'x', 3, 3],
       [LOGISTIC, 'w', 1, 1],
+      ['sum(tanh(A*tanh(A*x)))', 'x', 2, 2],
     ];
+    let temps = 0;
     for (const [expr, wrt, order, rank] of cases) {
       await ask(page, expr, wrt, order);
       const latex = await waitForResult(page, (l) => l.includes('^{') || l.includes('_{'), `an index form of ${expr}`);
       expect(sameSignature(indexSignature(latex), expectedFree(rank)), `${expr} by ${wrt}, order ${order}: ${latex}`).toBe(true);
+      // Each temporary's line: its definition has the free indices its name shows.
+      for (const t of await tempLines(page)) {
+        expect(t.typeset).toBe(true);
+        const [lhs, rhs, ...more] = (t.latex ?? '').split(' = ');
+        expect(more).toEqual([]);
+        expect(sameSignature(indexSignature(rhs!), indexSignature(lhs!)), `${t.latex} in the result of ${expr}`).toBe(true);
+        temps++;
+      }
     }
+    expect(temps).toBeGreaterThanOrEqual(3);
     const note = page.locator('[data-testid=note]');
     expect(await note.isVisible()).toBe(true);
     expect(await note.textContent()).toContain('a summed index occurs once up and once down');
