@@ -6,7 +6,7 @@
  */
 import { derivative, parse, printLatex, printMatrix, RicciError, type Ast, type Derivative, type Span } from '../src/index.js';
 import { conventionalType, variableOrder, type Declarations, type DeclaredType } from '../src/syntax/check.js';
-import { analyze, noMatrixReason } from '../src/derive.js';
+import { analyze, noMatrixReason, type Layout } from '../src/derive.js';
 import type { Checked } from '../src/syntax/check.js';
 import { latexName } from '../src/print/latex.js';
 import { characterHint, isUnfinished, warnings } from './hints.js';
@@ -23,17 +23,36 @@ export interface VarRow {
   readonly size: string | undefined;
 }
 
+/** A formula of the page: its LaTeX and its text (what is shown where it is not typeset). */
+export interface Formula {
+  readonly latex: string;
+  readonly text: string;
+}
+
+/** The definition of a temporary, as one line: t_{1} = \exp(…) and t1 = exp(…). */
+export interface TempLine extends Formula {
+  readonly name: string;
+}
+
 export interface Shown {
   /** The parsed input, typeset and as text: to see how the text was read. */
   readonly inputLatex: string;
   readonly inputText: string;
-  /** The left-hand side, ∂ᵏf/∂xᵏ. */
-  readonly lhsLatex: string;
+  /** The left-hand side, ∂ᵏf/∂xᵏ (∂vec(f)/∂vec(X) in the vec layout), with its " =". */
+  readonly lhs: Formula;
+  /** The whole result with its temporaries (LaTeX: aligned lines), what "copy" copies; null where there is no matrix form. */
   readonly matrixLatex: string | null;
   readonly indexLatex: string;
-  /** The input-language text of the matrix form, or null where none exists. */
+  /** The input-language text of the matrix form, with its where clause (valid input), or null where none exists. */
   readonly matrixText: string | null;
   readonly indexText: string;
+  /** What the page shows: each notation without its where clause, then one line per temporary it uses. */
+  readonly matrixBody: Formula | null;
+  readonly indexBody: Formula;
+  readonly matrixTemps: readonly TempLine[];
+  readonly indexTemps: readonly TempLine[];
+  /** The layout shown (the default one where the layout asked for does not apply). */
+  readonly layout: Layout;
   /** Why there is no matrix form, in one line; undefined where there is one. */
   readonly noMatrixForm: string | undefined;
   /** "n×n (a matrix)" and the like. */
@@ -73,6 +92,11 @@ export interface Computed {
   readonly shown: Shown | undefined;
   readonly problem: Problem | undefined;
   readonly notices: readonly Notice[];
+  /**
+   * Whether the layout choice applies (the variable or the expression is a matrix), known once the
+   * expression checks; undefined before.
+   */
+  readonly layoutApplies?: boolean;
 }
 
 /** The page's declarations (a Map) as the engine takes them; fromEntries makes own properties, so __proto__ is a name like any other. */
@@ -90,17 +114,18 @@ export function chooseWrt(names: readonly string[], wanted: string, typeOf: (n: 
   return names[0] ?? wanted;
 }
 
-/** "n×m (a matrix)" and the like. */
+/** "n×m (a matrix)" and the like; a merged axis of the vec layout (m*p) is m·p, in parentheses beside others. */
 export function shapeText(shape: readonly string[]): string {
+  const sizes = shape.map((s) => (s.includes('*') ? (shape.length > 1 ? `(${s.replace(/\*/g, '·')})` : s.replace(/\*/g, '·')) : s));
   switch (shape.length) {
     case 0:
       return '1 (a scalar)';
     case 1:
-      return `${shape[0]} (a vector)`;
+      return `${sizes[0]} (a vector)`;
     case 2:
-      return `${shape.join('×')} (a matrix)`;
+      return `${sizes.join('×')} (a matrix)`;
     default:
-      return `${shape.join('×')} (a tensor of order ${shape.length})`;
+      return `${sizes.join('×')} (a tensor of order ${shape.length})`;
   }
 }
 
@@ -110,13 +135,61 @@ export function listNames(names: readonly string[]): string {
 }
 
 function noMatrixForm(d: Derivative): string {
-  const why = noMatrixReason(d.shape);
-  return `${why[0]!.toUpperCase()}${why.slice(1)}, shown in index notation.`;
+  const why = noMatrixReason(d.shape, d.layout);
+  return `${why[0]!.toUpperCase()}${why.slice(1)}${why.includes('index notation') ? '' : ', shown in index notation'}.`;
 }
 
-function lhsLatex(wrt: string, order: number): string {
-  const x = latexName(wrt);
-  return order === 1 ? `\\frac{\\partial f}{\\partial ${x}}` : `\\frac{\\partial^{${order}} f}{\\partial ${x}^{${order}}}`;
+/** ∂ᵏf/∂xᵏ =, in LaTeX and as text; in the vec layout a matrix f or x is written vec(f), vec(X). */
+export function lhsOf(wrt: string, order: number, vecF = false, vecX = false): Formula {
+  const fL = vecF ? '\\operatorname{vec}(f)' : 'f';
+  const xL = vecX ? `\\operatorname{vec}(${latexName(wrt)})` : latexName(wrt);
+  const fT = vecF ? 'vec(f)' : 'f';
+  const xT = vecX ? `vec(${wrt})` : wrt;
+  return order === 1
+    ? { latex: `\\frac{\\partial ${fL}}{\\partial ${xL}} =`, text: `∂${fT}/∂${xT} =` }
+    : { latex: `\\frac{\\partial^{${order}} ${fL}}{\\partial ${xL}^{${order}}} =`, text: `∂^${order} ${fT}/∂${xT}^${order} =` };
+}
+
+/**
+ * A temporary's name with its free indices (t1^i_j, t2^{i1}_{i2}) in LaTeX as the index form's
+ * body writes a tensor: the name in braces, then the index groups, so that t₁'s subscript is not
+ * read as a lower index: {t_{1}}^{i}{}_{j}, {t_{2}}^{i_{1}}{}_{i_{2}}.
+ */
+export function indexNameLatex(name: string, indexName: string): string {
+  const groups = [...indexName.slice(name.length).matchAll(/([\^_])(?:\{([^}]*)\}|([A-Za-z][0-9]*))/g)].map((m) => {
+    // A braced group lists its names with commas where one is longer than a letter (t2^{i1,i2}), else letter by letter (t1^{ij}).
+    const body = m[2] ?? m[3]!;
+    const names = body.includes(',') ? body.split(',') : (body.match(/[A-Za-z][0-9]*/g) ?? []);
+    return `${m[1]}{${names.map(indexLatexName).join(' ')}}`;
+  });
+  return groups.length === 0 ? latexName(name) : `{${latexName(name)}}${groups.join('{}')}`;
+}
+
+/** An index name in LaTeX as the printer writes it: p1 as p_{1}. */
+function indexLatexName(x: string): string {
+  const m = /^([A-Za-z])([0-9]+)$/.exec(x);
+  return m ? `${m[1]}_{${m[2]}}` : x;
+}
+
+/**
+ * The temporaries each notation uses, one line each. The matrix form's are those its where clause
+ * defines; the index form's are those whose index forms follow the main one in indexForms (a
+ * subsequence of the temporaries, in the same order).
+ */
+function tempLines(d: Derivative): { matrix: TempLine[]; index: TempLine[] } {
+  const ast = d.result.matrixAst;
+  const inMatrix = new Set(ast?.kind === 'where' ? ast.bindings.map((b) => b.name) : []);
+  const matrix = d.temporaries
+    .filter((t) => t.matrix !== null && inMatrix.has(t.name))
+    .map((t) => ({ name: t.name, latex: `${latexName(t.name)} = ${t.latex}`, text: `${t.name} = ${t.matrix!}` }));
+  const forms = d.result.indexForms.slice(1);
+  const index: TempLine[] = [];
+  for (const t of d.temporaries) {
+    const f = forms[index.length];
+    if (f === undefined || f.text !== t.index) continue;
+    index.push({ name: t.name, latex: `${indexNameLatex(t.name, t.indexName)} = ${f.latex}`, text: `${t.indexName} = ${t.index}` });
+  }
+  return { matrix, index };
 }
 
 /** The problem for an exception of the engine; `text` is the input, for hints about its characters. */
@@ -189,6 +262,8 @@ export function analyzeState(state: State, onChecked?: (c: Computed) => void): A
   const lets = declarations(state.lets);
   let d: Derivative;
   let wrt = state.wrt;
+  let vecF = false;
+  let vecX = false;
   try {
     const analysis = analyze(text, lets);
     const checked = analysis.checked;
@@ -200,29 +275,42 @@ export function analyzeState(state: State, onChecked?: (c: Computed) => void): A
           message: `${state.wrt} does not occur in the expression (its variables: ${listNames(occurrence.variables)}), so the derivative is shown by ${wrt}.`,
         });
     }
-    onChecked?.({ vars: rows((n) => sizeOf(checked, n)), wrt, shown: undefined, problem: undefined, notices });
-    d = derivative(text, wrt, { order: state.order, let: lets });
+    // The vec layout changes matrices only: a matrix expression, a matrix variable.
+    const wrtType = checked.vars.get(wrt)?.declared;
+    vecF = analysis.lowered.root.shape.length === 2;
+    vecX = wrtType === 'matrix' || wrtType === 'symmetric matrix';
+    onChecked?.({ vars: rows((n) => sizeOf(checked, n)), wrt, shown: undefined, problem: undefined, notices, layoutApplies: vecF || vecX });
+    const layout = vecF || vecX ? state.layout : 'default';
+    d = derivative(text, wrt, { order: state.order, let: lets, layout });
   } catch (e) {
     return done({ vars: rows(() => undefined), wrt, shown: undefined, notices, problem: toProblem(e, text) });
   }
   const checked = d.result.analysis.checked;
   const size = (n: string): string | undefined => sizeOf(checked, n);
   const hasMatrix = d.matrix !== null;
-  const exprRank = d.result.analysis.lowered.root.shape.length;
+  const vec = d.layout === 'vec';
+  // In the vec layout a matrix expression (variable) has one axis.
+  const exprRank = vec && vecF ? 1 : d.result.analysis.lowered.root.shape.length;
   const wrtRank = (d.shape.length - exprRank) / state.order;
+  const temps = tempLines(d);
   const shown: Shown = {
     inputLatex: printLatex(checked.ast),
     inputText: printMatrix(checked.ast),
-    lhsLatex: lhsLatex(wrt, state.order),
+    lhs: lhsOf(wrt, state.order, vec && vecF, vec && vecX),
     matrixLatex: hasMatrix ? d.latex : null,
     indexLatex: d.result.indexLatex,
     matrixText: d.matrix,
     indexText: d.index,
+    matrixBody: hasMatrix ? { latex: d.body.latex, text: d.body.matrix! } : null,
+    indexBody: { latex: d.body.indexLatex, text: d.body.index },
+    matrixTemps: temps.matrix,
+    indexTemps: temps.index,
+    layout: d.layout,
     noMatrixForm: hasMatrix ? undefined : noMatrixForm(d),
     shapeText: shapeText(d.shape),
     shape: d.shape,
     exprShape: d.shape.slice(0, exprRank),
     wrtShape: d.shape.slice(exprRank, exprRank + wrtRank),
   };
-  return done({ vars: rows(size), wrt, shown, problem: undefined, notices }, d);
+  return done({ vars: rows(size), wrt, shown, problem: undefined, notices, layoutApplies: vecF || vecX }, d);
 }

@@ -10,6 +10,11 @@
 export const MAX_TYPESET_CHARS = 4000;
 /** Deepest nesting of groups ({…}, \left…\right) typeset. */
 export const MAX_TYPESET_DEPTH = 30;
+/**
+ * Most temporaries shown as typeset lines, one each; more are shown together as text (the 200-deep
+ * exp chain's Hessian names 219 parts, and that many small formulas cost more than their length).
+ */
+export const MAX_TEMP_LINES = 24;
 /** Characters of a text form shown before "show all". */
 export const TEXT_PREVIEW_CHARS = 600;
 /** Characters of a text form added per frame by "show all". */

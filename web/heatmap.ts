@@ -194,7 +194,9 @@ export class HeatMap {
   private text(c: Cell): string {
     const at = c.index.map((k) => k + 1).join(', ');
     const what = c.structuralZero ? ' (structural zero)' : Number.isFinite(c.value) ? '' : ' (not finite)';
-    return `${this.input!.name}[${at}] = ${formatValue(c.value)}${what}`;
+    // Where matrix axes are flattened, the cell is also the entry (row, column) of the derivative in the vec layout.
+    const vec = this.input!.view.vec ? `; vec layout: row ${c.row + 1}, column ${c.col + 1}` : '';
+    return `${this.input!.name}[${at}] = ${formatValue(c.value)}${what}${vec}`;
   }
 
   /** The readout under the map (and its data attributes, which hold the exact value). */

@@ -26,6 +26,7 @@ import {
   encodeState,
   isCodeLang,
   isDeclaredType,
+  isLayout,
   isTimeLimit,
   MAX_LIMIT,
   MIN_LIMIT,
@@ -57,10 +58,12 @@ const ui = {
   order: byId('order', HTMLSelectElement),
   limit: byId('limit', HTMLInputElement),
   notation: byId('notation', HTMLFieldSetElement),
+  layout: byId('layout', HTMLFieldSetElement),
   panel: byId('panel-result', HTMLDivElement),
   inputMath: byId('input-math', HTMLSpanElement),
   lhs: byId('lhs', HTMLSpanElement),
   result: byId('result', HTMLSpanElement),
+  temps: byId('temps', HTMLDivElement),
   note: byId('note', HTMLParagraphElement),
   shape: byId('shape', HTMLParagraphElement),
   copyLatex: byId('copy-latex', HTMLButtonElement),
@@ -109,6 +112,8 @@ const opened = decodeLink(location.hash);
 let state: State = opened.state;
 /** Notices about the link the page was opened with; they go at the first change the user makes. */
 let linkNotices: readonly string[] = opened.notices;
+/** Whether the state is still a link's that asks for the vec layout (a notice if it does not apply, see linkNoticesFor). */
+let linkAsksVec = opened.state.layout === 'vec';
 let current: Computed | undefined;
 /** The request key current answers. */
 let currentKey: string | undefined;
@@ -199,7 +204,8 @@ function update(): void {
 
 /** The request's identity: what it is about, so that it is sent again only when that changes. */
 function keyOf(req: Request): string {
-  const extra = req.kind === 'code' ? req.state.lang : req.kind === 'numbers' ? [[...req.state.sizes], req.state.seed, req.point] : '';
+  // The numbers and the code are those of the default layout (the heat map draws matrices in the vec layout anyway).
+  const extra = req.kind === 'code' ? req.state.lang : req.kind === 'numbers' ? [[...req.state.sizes], req.state.seed, req.point] : req.state.layout;
   return JSON.stringify([req.kind, requestKey(req), extra]);
 }
 
@@ -265,6 +271,15 @@ const messageActions: MessageActions = {
   chooseType: (name) => focusType({ body: ui.varsBody, wrt: ui.wrt }, name),
 };
 
+/**
+ * The notices about the link: those of its fields, and, where it asks for the vec layout and the
+ * answer says that the layout does not apply, one that says so (the layout is known only then).
+ */
+function linkNoticesFor(c: Computed | undefined): readonly string[] {
+  if (!linkAsksVec || c?.layoutApplies !== false) return linkNotices;
+  return [...linkNotices, `The link asks for the vec layout, which applies where the variable or the expression is a matrix; neither ${c.wrt} nor f is one, so the derivative is shown in the default layout.`];
+}
+
 /** Shows an answer; `answers`: it answers the state (else the Result tab stays 'working'). */
 function showComputed(c: Computed, answers: boolean): void {
   current = c;
@@ -272,7 +287,7 @@ function showComputed(c: Computed, answers: boolean): void {
   // does work that ended without an answer (time limit, stop).
   if (c.vars) renderVars({ body: ui.varsBody, wrt: ui.wrt }, c.vars, c.wrt);
   writeUrl();
-  renderMessage(ui, state.expr, c.problem, c.notices, linkNotices, messageActions);
+  renderMessage(ui, state.expr, c.problem, c.notices, linkNoticesFor(c), messageActions);
   const at = turn;
   const settle = (s: ResultState): void => {
     if (answers && at === turn) ui.panel.dataset['state'] = s;
@@ -285,7 +300,7 @@ function showComputed(c: Computed, answers: boolean): void {
 /** The variables of an expression that checks, while its derivative is still being computed. */
 function showChecked(c: Computed): void {
   if (c.vars) renderVars({ body: ui.varsBody, wrt: ui.wrt }, c.vars, c.wrt);
-  renderMessage(ui, state.expr, undefined, c.notices, linkNotices, messageActions);
+  renderMessage(ui, state.expr, undefined, c.notices, linkNoticesFor(c), messageActions);
 }
 
 function writeUrl(): void {
@@ -303,8 +318,18 @@ function renderControls(): void {
   ui.lang.value = state.lang;
   const tab = TABS.get(state.tab)!;
   if (tab.getAttribute('aria-selected') !== 'true') selectTab(tab);
-  // The notation belongs to the Result tab.
+  // The notation and the layout belong to the Result tab. Their radios say what is asked for until
+  // a result says what is shown (renderResult), so that a link's choice shows at once.
   ui.notation.hidden = state.tab !== 'result';
+  ui.layout.hidden = state.tab !== 'result';
+  if (!current?.shown) {
+    checkRadio(ui.notation, 'notation', state.notation);
+    checkRadio(ui.layout, 'layout', state.layout);
+  }
+}
+
+function checkRadio(fieldset: HTMLFieldSetElement, name: string, value: string): void {
+  for (const r of fieldset.querySelectorAll<HTMLInputElement>(`input[name=${name}]`)) r.checked = r.value === value;
 }
 
 function showCode(r: CodeReply): void {
@@ -328,6 +353,7 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 function setState(next: Partial<State>, debounce = false): void {
   state = { ...state, ...next };
   linkNotices = [];
+  linkAsksVec = false;
   pending();
   clearTimeout(timer);
   if (debounce) timer = setTimeout(update, DEBOUNCE_MS);
@@ -356,7 +382,7 @@ for (const [i, ex] of EXAMPLES.entries()) ui.examples.append(el('option', { valu
 ui.examples.addEventListener('change', () => {
   const ex = EXAMPLES[Number(ui.examples.value)];
   ui.examples.value = '';
-  if (ex) setState({ ...ex.state, notation: state.notation });
+  if (ex) setState({ layout: 'default', ...ex.state, notation: state.notation });
 });
 
 ui.varsBody.addEventListener('change', (ev) => {
@@ -386,11 +412,16 @@ ui.notation.addEventListener('change', (ev) => {
   const r = ev.target;
   if (r instanceof HTMLInputElement && (r.value === 'matrix' || r.value === 'index')) setState({ notation: r.value as Notation });
 });
+ui.layout.addEventListener('change', (ev) => {
+  const r = ev.target;
+  if (r instanceof HTMLInputElement && isLayout(r.value)) setState({ layout: r.value });
+});
 
 window.addEventListener('hashchange', () => {
   const d = decodeLink(location.hash, state);
   state = d.state;
   linkNotices = d.notices;
+  linkAsksVec = d.state.layout === 'vec';
   update();
 });
 
@@ -488,6 +519,6 @@ const selectTab = setUpTabs(ui.tabs, (tab) => {
   setState({ tab: chosen });
   if (chosen === 'numbers') numbersView.relayout();
 });
-renderMessage(ui, state.expr, undefined, [], linkNotices, messageActions);
+renderMessage(ui, state.expr, undefined, [], linkNoticesFor(undefined), messageActions);
 update();
 document.documentElement.dataset['ready'] = 'true';

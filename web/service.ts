@@ -24,7 +24,7 @@ const cache = new Map<string, Analyzed>();
 export type Partial = (reply: Reply) => void;
 
 function analyzed(state: State, partial?: Partial): Analyzed {
-  const key = JSON.stringify([state.expr, state.wrt, state.order, [...state.lets]]);
+  const key = JSON.stringify([state.expr, state.wrt, state.order, [...state.lets], state.layout]);
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
@@ -37,12 +37,21 @@ function analyzed(state: State, partial?: Partial): Analyzed {
   return a;
 }
 
+/**
+ * The state in the default layout: the code and the numbers do not depend on the layout (the
+ * generated code returns shape(f) ++ shape(x) per order; the heat map draws the same tensor with
+ * matrix axes flattened column-major, which is the vec layout's matrix entry for entry).
+ */
+function inDefaultLayout(state: State): State {
+  return state.layout === 'default' ? state : { ...state, layout: 'default' };
+}
+
 function noResult(a: Analyzed): Problem {
   return a.computed.problem ?? { kind: 'error', message: 'nothing to differentiate', span: undefined };
 }
 
 function code(req: CodeRequest): CodeReply {
-  const { state } = req;
+  const state = inDefaultLayout(req.state);
   const a = analyzed(state);
   const shown = a.computed.shown;
   if (!shown) {
@@ -63,7 +72,7 @@ function concreteShape(d: Derivative, sizes: ReadonlyMap<string, number>): numbe
 }
 
 function numbers(req: NumbersRequest): NumbersReply {
-  const { state } = req;
+  const state = inDefaultLayout(req.state);
   const a = analyzed(state);
   const d = a.derivative;
   if (!d) return { kind: 'numbers', numbers: undefined, problem: noResult(a) };

@@ -1,6 +1,6 @@
 /**
  * The page's whole state, and its round trip through the URL fragment (the permalink):
- *   #expr=x'*A*x&wrt=x&order=2&let=A:symmetric+matrix&notation=index&tab=numbers&size=n:5&seed=3&limit=20
+ *   #expr=x'*A*x&wrt=x&order=2&let=A:symmetric+matrix&notation=index&layout=vec&tab=numbers&size=n:5&seed=3&limit=20
  * The fragment rather than the query keeps the page a plain static file on any host. Reading it
  * back validates every field; a field that cannot be used is replaced by what the page shows
  * instead, and a notice says so, so that a hand-edited or outdated link never changes silently.
@@ -10,6 +10,7 @@
  */
 import { DECLARED_TYPES, type DeclaredType } from '../src/syntax/check.js';
 import { CODE_LANGS, type CodeLang } from '../src/codegen/index.js';
+import type { Layout } from '../src/derive.js';
 
 export const MAX_ORDER = 4;
 /** Largest size (n, m, …) offered for the numeric point; the heat map and the check stay quick. */
@@ -25,7 +26,7 @@ export type Notation = 'matrix' | 'index';
 export type Tab = 'result' | 'numbers' | 'code';
 const TABS: readonly Tab[] = ['result', 'numbers', 'code'];
 
-export { type CodeLang };
+export { type CodeLang, type Layout };
 
 export interface State {
   readonly expr: string;
@@ -37,6 +38,12 @@ export interface State {
   readonly lets: ReadonlyMap<string, DeclaredType>;
   /** The notation asked for; index notation is shown anyway where no matrix form exists. */
   readonly notation: Notation;
+  /**
+   * The layout asked for: 'default' (shape(f) ++ shape(X) per order) or 'vec' (matrices
+   * vectorized column-major, printed with kron). It applies where the variable or the expression
+   * is a matrix; elsewhere the default layout is shown (the two are the same there).
+   */
+  readonly layout: Layout;
   readonly tab: Tab;
   /** The language of the Code tab. */
   readonly lang: CodeLang;
@@ -54,6 +61,7 @@ export const DEFAULT_STATE: State = {
   order: 1,
   lets: new Map(),
   notation: 'matrix',
+  layout: 'default',
   tab: 'result',
   lang: 'js',
   sizes: new Map(),
@@ -65,6 +73,13 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function isDeclaredType(t: string): t is DeclaredType {
   return (DECLARED_TYPES as readonly string[]).includes(t);
+}
+
+/** The library's layouts (src/derive.ts LAYOUTS; a test keeps the two equal), named here so that the page's main thread does not load the engine. */
+export const LAYOUT_CHOICES: readonly Layout[] = ['default', 'vec'];
+
+export function isLayout(l: string | null): l is Layout {
+  return (LAYOUT_CHOICES as readonly (string | null)[]).includes(l);
 }
 
 export function isCodeLang(l: string | null): l is CodeLang {
@@ -82,7 +97,7 @@ export function isTimeLimit(s: number): boolean {
 /**
  * The fragment for a state (without '#'). Only declarations of names that occur in `names` are
  * written, so that a link does not carry the leftovers of earlier expressions. Fields at their
- * defaults (matrix notation, the Result tab, JavaScript, seed 1, the default time limit) are left
+ * defaults (matrix notation, the default layout, the Result tab, JavaScript, seed 1, the default time limit) are left
  * out, as in links older than them.
  */
 export function encodeState(s: State, names?: ReadonlySet<string>): string {
@@ -92,6 +107,7 @@ export function encodeState(s: State, names?: ReadonlySet<string>): string {
   p.set('order', String(s.order));
   for (const [name, type] of s.lets) if (!names || names.has(name)) p.append('let', `${name}:${type}`);
   if (s.notation !== 'matrix') p.set('notation', s.notation);
+  if (s.layout !== 'default') p.set('layout', s.layout);
   if (s.tab !== 'result') p.set('tab', s.tab);
   if (s.lang !== 'js') p.set('lang', s.lang);
   for (const [name, k] of s.sizes) p.append('size', `${name}:${k}`);
@@ -163,6 +179,10 @@ export function decodeLink(fragment: string, defaults: State = DEFAULT_STATE): D
   const notation: Notation = notationText === 'index' ? 'index' : 'matrix';
   if (notationText !== null && notationText !== notation) notices.push(`The link's notation ${show(notationText)} is unknown; matrix notation is shown.`);
 
+  const layoutText = p.get('layout');
+  const layout = isLayout(layoutText) ? layoutText : 'default';
+  if (layoutText !== null && layoutText !== layout) notices.push(`The link's layout ${show(layoutText)} is unknown; the default layout is shown.`);
+
   const tabText = p.get('tab');
   const tab = TABS.find((t) => t === tabText) ?? 'result';
   if (tabText !== null && tabText !== tab) notices.push(`The link's tab ${show(tabText)} is unknown; the Result tab is shown.`);
@@ -171,7 +191,7 @@ export function decodeLink(fragment: string, defaults: State = DEFAULT_STATE): D
   const lang = isCodeLang(langText) ? langText : 'js';
   if (langText !== null && langText !== lang) notices.push(`The link's language ${show(langText)} is unknown; JavaScript is shown.`);
 
-  return { state: { expr, wrt, order, lets, notation, tab, lang, sizes, seed, limit }, notices };
+  return { state: { expr, wrt, order, lets, notation, layout, tab, lang, sizes, seed, limit }, notices };
 }
 
 /** The state a fragment describes; fields that cannot be used take their defaults (see decodeLink). */

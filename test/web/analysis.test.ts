@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeState, compute, shapeText, type Computed } from '../../web/analysis.js';
+import { analyzeState, compute, indexNameLatex, shapeText, type Computed } from '../../web/analysis.js';
 import { DEFAULT_STATE, type State } from '../../web/state.js';
 import type { DeclaredType } from '../../src/syntax/check.js';
 
@@ -18,7 +18,7 @@ describe('what the web page shows', () => {
     ]);
     expect(c.shown?.matrixText).toBe("A + A'");
     expect(c.shown?.matrixLatex).toBe('A + A^\\top');
-    expect(c.shown?.lhsLatex).toBe('\\frac{\\partial^{2} f}{\\partial x^{2}}');
+    expect(c.shown?.lhs).toEqual({ latex: '\\frac{\\partial^{2} f}{\\partial x^{2}} =', text: '∂^2 f/∂x^2 =' });
     expect(c.shown?.shapeText).toBe('n×n (a matrix)');
     expect(c.shown?.inputText).toBe("x'*A*x");
   });
@@ -155,5 +155,78 @@ describe('what the web page shows', () => {
       'n×m (a matrix)',
       'n×n×n (a tensor of order 3)',
     ]);
+  });
+});
+
+describe('what the page shows: temporaries and the layout', () => {
+  const LOGISTIC = 'sum(log(exp(-y.*(X*w)) + vector(1)))';
+
+  it('the logistic Hessian: the body, then t1 in matrix and in index notation; copy keeps the where clause', () => {
+    const s = compute(at({ expr: LOGISTIC, wrt: 'w', order: 2 })).shown!;
+    expect(s.matrixBody).toEqual({ text: "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X", latex: expect.stringContaining('\\operatorname{diag}') });
+    expect(s.matrixTemps).toEqual([{ name: 't1', text: 't1 = exp(-y.*(X*w))', latex: 't_{1} = \\exp\\left(-y \\odot \\left(X w\\right)\\right)' }]);
+    expect(s.matrixText).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))");
+    expect(s.matrixLatex).toMatch(/^\\begin\{aligned\}.*\\text\{where\}/);
+    expect(s.indexBody.text).not.toContain('where');
+    expect(s.indexTemps).toEqual([{ name: 't1', text: expect.stringMatching(/^t1\^i = exp\(/), latex: expect.stringMatching(/^\{t_\{1\}\}\^\{i\} = \\exp/) }]);
+    expect(s.indexText).toBe(`${s.indexBody.text} where ${s.indexTemps[0]!.text}`);
+    expect(s.layout).toBe('default');
+  });
+
+  it('each temporary once, in definition order, in both notations', () => {
+    const s = compute(at({ expr: 'sigmoid(a)^a', wrt: 'a', order: 3 })).shown!;
+    expect(s.matrixTemps.map((t) => t.text)).toEqual(['t1 = sigmoid(a)', 't2 = (1 - t1)*a', 't3 = t2 + log(t1)']);
+    expect(s.indexTemps.map((t) => t.name)).toEqual(['t1', 't2', 't3']);
+    expect(s.matrixText).toBe(`${s.matrixBody!.text} where ${s.matrixTemps.map((t) => t.text).join(', ')}`);
+  });
+
+  it("a temporary's indexed name in LaTeX as the body writes a tensor: t1^i_j is {t_{1}}^{i}{}_{j}", () => {
+    expect(indexNameLatex('t1', 't1')).toBe('t_{1}');
+    expect(indexNameLatex('t1', 't1^i')).toBe('{t_{1}}^{i}');
+    expect(indexNameLatex('t12', 't12^i_j^k')).toBe('{t_{12}}^{i}{}_{j}{}^{k}');
+    expect(indexNameLatex('t2', 't2^i1_i2')).toBe('{t_{2}}^{i_{1}}{}_{i_{2}}');
+    expect(indexNameLatex('t2', 't2^{i1}_{i2}')).toBe('{t_{2}}^{i_{1}}{}_{i_{2}}');
+    expect(indexNameLatex('t2', 't2^{ij}_k')).toBe('{t_{2}}^{i j}{}_{k}');
+    expect(indexNameLatex('t3', 't3^{i1,i2}')).toBe('{t_{3}}^{i_{1} i_{2}}');
+  });
+
+  it('the vec layout by a matrix: kron, vec(W) on the left-hand side, merged sizes', () => {
+    const c = compute(at({ expr: 'norm2(X*W - Y)^2', wrt: 'W', order: 2, layout: 'vec' }));
+    expect(c.layoutApplies).toBe(true);
+    expect(c.shown).toMatchObject({ layout: 'vec', matrixText: "2*kron(eye, X'*X)", matrixBody: { text: "2*kron(eye, X'*X)" }, shapeText: '(m·p)×(m·p) (a matrix)' });
+    expect(c.shown?.matrixLatex).toContain('\\otimes');
+    expect(c.shown?.lhs).toEqual({ latex: '\\frac{\\partial^{2} f}{\\partial \\operatorname{vec}(W)^{2}} =', text: '∂^2 f/∂vec(W)^2 =' });
+    expect(c.shown).toMatchObject({ exprShape: [], wrtShape: ['m*p'] });
+    // The default layout: a tensor of order 4 in index notation.
+    const d = compute(at({ expr: 'norm2(X*W - Y)^2', wrt: 'W', order: 2 }));
+    expect(d.shown).toMatchObject({ layout: 'default', matrixText: null, shapeText: 'm×p×m×p (a tensor of order 4)' });
+  });
+
+  it('the vec layout of a matrix expression, and where it has no Kronecker form', () => {
+    const c = compute(at({ expr: 'a*X', wrt: 'a', layout: 'vec' }));
+    expect(c.layoutApplies).toBe(true);
+    expect(c.shown).toMatchObject({ matrixText: 'vec(X)', shapeText: 'n·m (a vector)', lhs: { text: '∂vec(f)/∂a =' } });
+    const t = compute(at({ expr: "X'", wrt: 'X', layout: 'vec' })).shown!;
+    expect(t.matrixText).toBeNull();
+    expect(t.noMatrixForm).toBe(
+      'No Kronecker form: the result mixes the axes of the expression and of the variable (as the derivative of a transpose does); index notation shows its unmerged tensor.',
+    );
+  });
+
+  it('the vec layout where neither the variable nor the expression is a matrix: the default layout, and layoutApplies says so', () => {
+    const c = compute(at({ expr: "x'*A*x", wrt: 'x', order: 2, layout: 'vec' }));
+    expect(c.layoutApplies).toBe(false);
+    expect(c.shown).toMatchObject({ layout: 'default', matrixText: "A + A'" });
+    expect(c.notices).toEqual([]);
+    // Known as soon as the expression checks, before the derivative.
+    const heard: Computed[] = [];
+    analyzeState(at({ expr: 'log(det(X))', wrt: 'X', layout: 'vec' }), (h) => heard.push(h));
+    expect(heard[0]!.layoutApplies).toBe(true);
+  });
+
+  it('tr(A^12) by A: the power folds back, 12 (A^{11})^T', () => {
+    const s = compute(at({ expr: 'tr(A^12)', wrt: 'A' })).shown!;
+    expect(s.matrixText).toBe("12*(A^11)'");
+    expect(s.matrixBody!.latex).toBe('12 \\left(A^{11}\\right)^\\top');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { derivative, generateCode } from '../../src/index.js';
 import { handle, MAX_ENTRIES } from '../../web/service.js';
+import { cellIndex, offsetOf, tensorView } from '../../web/tensorview.js';
 import type { CodeReply, NumbersReply, Reply } from '../../web/protocol.js';
 import { DEFAULT_STATE, type State } from '../../web/state.js';
 
@@ -99,5 +100,27 @@ describe("the worker's answers", () => {
 
   it('an expression with an error has no numbers, and says why', () => {
     expect(numbers({ expr: 'x*A' }).problem?.message).toMatch(/shapes|sizes|\*/);
+  });
+
+  it('the vec layout: the derivative in kron form; the numbers and the code are the same as in the default layout, and the heat map is the vec matrix', () => {
+    const expr = 'norm2(X*W - Y)^2';
+    const vec = handle({ kind: 'derive', state: state({ expr, wrt: 'W', order: 2, layout: 'vec' }) });
+    const plain = handle({ kind: 'derive', state: state({ expr, wrt: 'W', order: 2 }) });
+    expect(vec.kind === 'derive' && vec.computed.shown?.matrixText).toBe("2*kron(eye, X'*X)");
+    expect(plain.kind === 'derive' && plain.computed.shown?.matrixText).toBeNull();
+    const code = (layout: 'default' | 'vec'): string => (handle({ kind: 'code', state: state({ expr, wrt: 'W', order: 2, layout }) }) as CodeReply).code;
+    expect(code('vec')).toBe(code('default'));
+    const sizes = new Map([['m', 3], ['p', 2]]);
+    const n = numbers({ expr, wrt: 'W', order: 2, layout: 'vec', sizes }).numbers!;
+    const d = numbers({ expr, wrt: 'W', order: 2, sizes }).numbers!;
+    expect(n.shape).toEqual([3, 2, 3, 2]);
+    expect([...n.data]).toEqual([...d.data]);
+    // Cell (r, c) of the heat map is entry (r, c) of the vec layout's Hessian, 2·kron(I, XᵀX).
+    const H = derivative(expr, 'W', { order: 2, layout: 'vec' }).compile()(JSON.parse(n.pointJson));
+    expect(H.shape).toEqual([6, 6]);
+    const view = tensorView(n.shape, n.exprRank, n.wrtRank, n.order);
+    expect([view.nRows, view.nCols, view.vec]).toEqual([6, 6, true]);
+    for (let r = 0; r < 6; r++)
+      for (let c = 0; c < 6; c++) expect(n.data[offsetOf(n.shape, cellIndex(view, [], r, c))], `(${r}, ${c})`).toBeCloseTo(H.data[r * 6 + c]!, 12);
   });
 });

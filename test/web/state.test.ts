@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLink, decodeState, DEFAULT_LIMIT, DEFAULT_STATE, encodeState, MAX_LIMIT, MAX_ORDER, MAX_SIZE, MIN_LIMIT, type State } from '../../web/state.js';
+import { decodeLink, decodeState, DEFAULT_LIMIT, DEFAULT_STATE, encodeState, LAYOUT_CHOICES, MAX_LIMIT, MAX_ORDER, MAX_SIZE, MIN_LIMIT, type State } from '../../web/state.js';
+import { LAYOUTS } from '../../src/derive.js';
 
 describe('web state in the URL fragment', () => {
   it('round-trips', () => {
@@ -12,6 +13,7 @@ describe('web state in the URL fragment', () => {
         ['c', 'scalar'],
       ]),
       notation: 'index',
+      layout: 'vec',
       tab: 'code',
       lang: 'python',
       sizes: new Map([
@@ -111,6 +113,21 @@ describe('web state in the URL fragment', () => {
     expect(d.notices.join('\n')).toContain('time limit of "soon" s');
     for (const lang of ['', 'JS', 'Python', 'javascript', '__proto__', 'toString'])
       expect(decodeState(`expr=x&lang=${encodeURIComponent(lang)}`).lang, lang).toBe('js');
+  });
+
+  it('the layout: vec in the link as layout=vec, the default left out; an unknown one gets a notice', () => {
+    expect(LAYOUT_CHOICES).toEqual(LAYOUTS);
+    expect(DEFAULT_STATE.layout).toBe('default');
+    expect(encodeState(DEFAULT_STATE)).not.toContain('layout');
+    const vec = encodeState({ ...DEFAULT_STATE, expr: 'norm2(X*W - Y)^2', wrt: 'W', order: 2, layout: 'vec' });
+    expect(new URLSearchParams(vec).get('layout')).toBe('vec');
+    expect(decodeLink(vec)).toEqual({ state: { ...DEFAULT_STATE, expr: 'norm2(X*W - Y)^2', wrt: 'W', order: 2, layout: 'vec' }, notices: [] });
+    expect(decodeLink('expr=x&wrt=x&layout=default')).toEqual({ state: { ...DEFAULT_STATE, expr: 'x' }, notices: [] });
+    for (const asked of ['kron', 'VEC', '', '__proto__']) {
+      const d = decodeLink(`expr=x&layout=${encodeURIComponent(asked)}`);
+      expect(d.state.layout, asked).toBe('default');
+      expect(d.notices, asked).toEqual([`The link's layout ${JSON.stringify(asked)} is unknown; the default layout is shown.`]);
+    }
   });
 
   it('a link without an expression is the default state, without notices', () => {
