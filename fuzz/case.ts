@@ -57,6 +57,8 @@ export interface Outcome {
   /** Printed length of the result (matrix form, else index form) over the length of the input. */
   readonly sizeRatio?: number;
   readonly hasMatrix?: boolean;
+  /** Whether the result is in a class that must have a matrix form (issue 9, src/print/coverage.ts). */
+  readonly matrixRequired?: boolean;
   readonly failures: readonly Failure[];
   /** Points given up on, by the reason most of their draws were rejected for. */
   readonly skipped: Readonly<Partial<Record<SkipReason, number>>>;

@@ -8,7 +8,7 @@
  * crash. A point where the checks differ by no more than rounding can explain (the result's own
  * sensitivity to its inputs) is skipped as ill-conditioned, and counted.
  */
-import { derivative, RicciError, type Derivative, type Values } from '../src/index.js';
+import { derivative, matrixFormExpected, RicciError, type Derivative, type Values } from '../src/index.js';
 import { SingularMatrixError } from '../src/compile/reference.js';
 import { parse } from '../src/syntax/parse.js';
 import { check as checkTypes } from '../src/syntax/check.js';
@@ -53,7 +53,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
   }
   const deriveMs = performance.now() - t0;
   const printed = d.matrix ?? d.index;
-  const info = { deriveMs, sizeRatio: printed.length / spec.text.length, hasMatrix: d.matrix !== null };
+  const info = { deriveMs, sizeRatio: printed.length / spec.text.length, hasMatrix: d.matrix !== null, matrixRequired: matrixFormExpected(d.result) };
   const failures: Failure[] = [];
   let pointsChecked = 0;
   try {

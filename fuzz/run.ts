@@ -54,7 +54,13 @@ export interface FuzzReport {
   readonly pointsSkipped: Readonly<Partial<Record<SkipReason, number>>>;
   readonly deriveMs: Percentiles;
   readonly sizeRatio: Percentiles;
+  /** The same ratio over results printed in matrix notation, and over those in index notation only. */
+  readonly sizeRatioMatrix: Percentiles;
+  readonly sizeRatioIndex: Percentiles;
   readonly matrixForms: number;
+  /** Results in the classes that must have a matrix form (src/print/coverage.ts), and those without one. */
+  readonly matrixRequired: number;
+  readonly matrixMisses: readonly string[];
   readonly byOrder: Readonly<Record<string, number>>;
   /** Largest error/tolerance ratio among the passing comparisons of each check, and its case. */
   readonly closest: Readonly<Record<Check, { readonly ratio: number; readonly repro: string }>>;
@@ -145,6 +151,9 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
   let matrixForms = 0;
   const times: { ms: number; i: number }[] = [];
   const ratios: number[] = [];
+  const ratiosByForm = { matrix: [] as number[], index: [] as number[] };
+  let matrixRequired = 0;
+  const matrixMisses: string[] = [];
   for (const o of outcomes) {
     for (const k of new Set(o.failures.map((f) => f.kind))) failed[k]++;
     for (const [r, n] of Object.entries(o.skipped) as [SkipReason, number][]) pointsSkipped[r] = (pointsSkipped[r] ?? 0) + n;
@@ -154,7 +163,14 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     if (o.pointsChecked === 0 && o.failures.length === 0 && !o.oracleTimeout) casesUnchecked++;
     if (o.hasMatrix) matrixForms++;
     if (o.deriveMs !== undefined) times.push({ ms: o.deriveMs, i: o.id });
-    if (o.sizeRatio !== undefined) ratios.push(o.sizeRatio);
+    if (o.sizeRatio !== undefined) {
+      ratios.push(o.sizeRatio);
+      ratiosByForm[o.hasMatrix ? 'matrix' : 'index'].push(o.sizeRatio);
+    }
+    if (o.matrixRequired) {
+      matrixRequired++;
+      if (!o.hasMatrix) matrixMisses.push(reproOf(drawn[o.id]!));
+    }
     const ord = String(drawn[o.id]!.order);
     byOrder[ord] = (byOrder[ord] ?? 0) + 1;
   }
@@ -169,6 +185,10 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     pointsSkipped,
     deriveMs: percentiles(times.map((t) => t.ms)),
     sizeRatio: percentiles(ratios),
+    sizeRatioMatrix: percentiles(ratiosByForm.matrix),
+    sizeRatioIndex: percentiles(ratiosByForm.index),
+    matrixRequired,
+    matrixMisses,
     matrixForms,
     byOrder,
     closest,
@@ -197,7 +217,10 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`  points checked ${r.pointsChecked}; points skipped: ${skipped}; cases with no point checked ${r.casesUnchecked}`);
   if (r.oracleTimeouts > 0) lines.push(`  cases abandoned because the mathjs oracle ran too long: ${r.oracleTimeouts}`);
   lines.push(`  derivation time: ${pct(r.deriveMs, ' ms')}`);
-  lines.push(`  printed size / input size: ${pct(r.sizeRatio)}; matrix form for ${r.matrixForms} cases`);
+  lines.push(`  printed size / input size: ${pct(r.sizeRatio)}`);
+  lines.push(`    matrix notation (${r.matrixForms} cases): ${pct(r.sizeRatioMatrix)}; index notation only: ${pct(r.sizeRatioIndex)}`);
+  lines.push(`  matrix form where one must exist: ${r.matrixRequired - r.matrixMisses.length}/${r.matrixRequired}`);
+  for (const m of r.matrixMisses.slice(0, 10)) lines.push(`    no matrix form: ${m}`);
   const c = r.closest;
   lines.push(`  closest passing error/tolerance: finite differences ${c.fd.ratio.toExponential(1)}, compiled ${c.compiled.ratio.toExponential(1)}, round trip ${c.roundtrip.ratio.toExponential(1)}`);
   if (c.fd.ratio > 0.1) lines.push(`    (finite differences: ${c.fd.repro})`);

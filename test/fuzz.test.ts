@@ -7,7 +7,7 @@
 import { expect, test } from 'vitest';
 import { formatReport, runFuzz } from '../fuzz/run.js';
 
-test('300 random expressions: no wrong value, no compiled/reference difference, no round-trip failure, crash or timeout', async () => {
+test('300 random expressions: no wrong value, no compiled/reference difference, no round-trip failure, crash, timeout or missing matrix form', async () => {
   const report = await runFuzz({ seed: 20240601, cases: 300, timeLimitMs: 10_000, workers: 2, shrinkBudget: 40, shrinkLimit: 12 });
   const text = formatReport(report);
   expect(report.cases).toBe(300);
@@ -17,4 +17,7 @@ test('300 random expressions: no wrong value, no compiled/reference difference, 
     report.failures.map((f) => `${f.kind}: ${f.minimal}`),
     text,
   ).toEqual([]);
+  // Every result in the classes that must have a matrix form (issue 9) has one.
+  expect(report.matrixRequired).toBeGreaterThan(100);
+  expect(report.matrixMisses, text).toEqual([]);
 });
