@@ -417,7 +417,7 @@ function indexText(ixs: readonly Ix[]): string {
   return s;
 }
 
-function indexLatex(ixs: readonly Ix[]): string {
+export function indexLatex(ixs: readonly Ix[]): string {
   let s = '';
   let i = 0;
   while (i < ixs.length) {

@@ -15,7 +15,7 @@ import { type Node, type NodeOf, type VarNode, children, makeAdd } from '../ir/n
 import { MatrixPrinter } from './matrix.js';
 import { toText } from './text.js';
 import { toLatex, whereLatex, latexName } from './latex.js';
-import { type IndexForm, toIndex, freeIndexNames } from './index.js';
+import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } from './index.js';
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
 
@@ -145,10 +145,12 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   const matrixDefs = definitions.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
   const indexDefs = definitions.filter((d) => inIndex.has(d.node));
 
+  // A temporary's name with its free indices, as the body writes it: t1^i_j, and {t_{1}}^{i}{}_{j}
+  // (braced, so that the subscript 1 of the name does not read as an index).
   const withIndices = (name: string, rank: number, latex: boolean): string => {
-    const free = freeIndexNames(rank, reserved);
-    const suffix = free.map((x, k) => `${latex && k > 0 ? '{}' : ''}${k % 2 === 0 ? '^' : '_'}${latex ? `{${x}}` : x}`).join('');
-    return `${latex ? latexName(name) : name}${suffix}`;
+    const ixs = freeIndexNames(rank, reserved).map((x, k) => ({ name: x, up: k % 2 === 0 }));
+    if (latex) return ixs.length === 0 ? latexName(name) : `{${latexName(name)}}${indicesLatex(ixs)}`;
+    return `${name}${ixs.map((x) => `${x.up ? '^' : '_'}${x.name}`).join('')}`;
   };
   const index =
     indexDefs.length === 0

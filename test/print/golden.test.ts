@@ -194,3 +194,14 @@ describe('sizes and constants', () => {
     expect(derive(expr, wrt, { order, let: decls }).matrix).toBe(want);
   });
 });
+
+describe('LaTeX of temporaries in index notation', () => {
+  test("each where line names its temporary as the body does: {t_{1}}^{i}{}_{j}, braced", () => {
+    const latex = derive('A^-2', 'A', { order: 2 }).indexLatex;
+    expect(latex).toContain('\\text{where}\\quad {t_{1}}^{i}{}_{j} &= {\\left(A^{-1}\\right)}^{i}{}_{j}');
+    expect(latex).toContain('{t_{3}}^{i}{}_{j}{}^{k}{}_{l} &= -{t_{1}}^{i k} {t_{2}}_{l j}');
+    // No unbraced name followed by an index: t_{1}^{i} would read as t with indices 1 and i.
+    expect(latex).not.toMatch(/(?<!\{)t_\{\d+\}[\^_]/);
+    expect(() => katex.renderToString(latex, { throwOnError: true })).not.toThrow();
+  });
+});
