@@ -8,7 +8,11 @@
  * 2. Families at growing sizes, each derived once in a fresh process (no caches from earlier sizes),
  *    with the growth exponent between the last two sizes: time ∝ size^exponent. Derivation must grow
  *    about linearly with the size of the input's DAG, per order. Targets: a 100-deep tanh chain's
- *    Hessian < 100 ms; no input of ≤ 100 characters above 1 s.
+ *    Hessian < 100 ms; no input of ≤ 100 characters above 1 s. Matrix powers at growing exponents
+ *    (tr(A^k) by A, x'*A^k*y by A, orders 1–2): target tr(A^1000000) < 10 ms.
+ * 3. The compiled evaluation of the matrix-power results at k = 10^6 (A scaled to spectral radius
+ *    < 1), at n = 64 for gradients and n = 8 for the n×n×n×n Hessians (whose Fréchet derivative is
+ *    evaluated per entry of its batch axes: n^5·log k).
  * Writes bench/results/derive.json. Times are CPU time of the deriving thread where available
  * (the machine is shared; wall time is reported too).
  */
@@ -17,6 +21,8 @@ import { performance } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { derive, deriveNode } from '../src/derive.js';
+import { derivative } from '../src/index.js';
+import { mulberry32 } from '../src/random.js';
 
 interface Case {
   id: string;
@@ -46,6 +52,9 @@ export const FAMILIES: readonly Family[] = [
   { name: 'tanh chain, Hessian', sizes: [10, 25, 50, 100], wrt: 'x', order: 2, expr: (d) => `sum(${nest(d, (e) => `tanh(A*${e})`, 'x')})` },
   { name: 'exp chain around x\'*x, gradient', sizes: [10, 50, 100, 200], wrt: 'x', order: 1, expr: (d) => nest(d, (e) => `exp(${e})`, "x'*x") },
   { name: 'sum of k quadratic forms, Hessian', sizes: [5, 10, 20, 40], wrt: 'x', order: 2, expr: (k) => Array.from({ length: k }, (_, i) => `x'*A${i}*x`).join(' + ') },
+  { name: 'tr(A^k) by A, gradient', sizes: [10, 100, 10_000, 1_000_000], wrt: 'A', order: 1, expr: (k) => `tr(A^${k})` },
+  { name: "x'*A^k*y by A, gradient", sizes: [10, 100, 10_000, 1_000_000], wrt: 'A', order: 1, expr: (k) => `x'*A^${k}*y` },
+  { name: "x'*A^k*y by A, Hessian", sizes: [10, 100, 10_000, 1_000_000], wrt: 'A', order: 2, expr: (k) => `x'*A^${k}*y` },
   { name: 'long tail (random, 84 chars), order 1–3', sizes: [1, 2, 3], wrt: 'x', order: 0, expr: () => "logdet(diag(softplus((sqrt(sigmoid(x)) - x)*(X'*y + 0.5*w)'*(y*x'*x)*w'*y)) + eye)" },
 ];
 
@@ -92,7 +101,8 @@ function inFreshProcess(expr: string, wrt: string, order: number): Promise<Timin
   });
 }
 
-const corpus = JSON.parse(readFileSync(new URL('../test/corpus/derivatives.json', import.meta.url), 'utf8')) as { cases: Case[] };
+const corpusFile = (f: string): Case[] => (JSON.parse(readFileSync(new URL(`../test/corpus/${f}`, import.meta.url), 'utf8')) as { cases: Case[] }).cases;
+const corpus = { cases: [...corpusFile('derivatives.json'), ...corpusFile('powers.json')] };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -137,6 +147,42 @@ async function benchFamilies(): Promise<({ family: string; size: number; order: 
   return rows;
 }
 
+/** A random point at size n, A with spectral radius below 1 (its powers stay finite). */
+function powerPoint(n: number): { A: { shape: number[]; data: Float64Array }; x: Float64Array; y: Float64Array } {
+  const rand = mulberry32(n);
+  const A = new Float64Array(n * n).map(() => (2 * rand() - 1) / n);
+  const x = new Float64Array(n).map(() => 2 * rand() - 1);
+  const y = new Float64Array(n).map(() => 2 * rand() - 1);
+  return { A: { shape: [n, n], data: A }, x, y };
+}
+
+/** The compiled evaluation of the matrix-power results at k = 10^6 (median of 5 after one call). */
+function benchPowerEvaluation(): { expr: string; order: number; n: number; evalMs: number; printed: string }[] {
+  const rows = [];
+  for (const [expr, order] of [
+    ['tr(A^1000000)', 1],
+    ["x'*A^1000000*y", 1],
+    ["x'*A^1000000*y", 2],
+  ] as const) {
+    const d = derivative(expr, 'A', { order });
+    const n = order === 1 ? 64 : 8;
+    const point = powerPoint(n);
+    const run = d.compile();
+    run(point);
+    const evalMs = median(
+      Array.from({ length: 5 }, () => {
+        const t = performance.now();
+        run(point);
+        return performance.now() - t;
+      }),
+    );
+    const printed = d.matrix ?? d.index;
+    rows.push({ expr, order, n, evalMs, printed });
+    console.log(`${expr.padEnd(16)} order ${order}  n = ${String(n).padStart(2)}  evaluation ${evalMs.toFixed(2).padStart(7)} ms  ${printed}`);
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const r = benchCorpus();
   console.log('Symbolic derivation per corpus case (ms): first run, median after warm-up, max after warm-up');
@@ -148,8 +194,10 @@ async function main(): Promise<void> {
   console.log(`slowest after warm-up: ${slowest.id} ${slowest.medianMs.toFixed(2)} ms`);
   console.log('\nFamilies (each size derived cold, in a fresh process):');
   const families = await benchFamilies();
+  console.log('\nMatrix powers, compiled evaluation of the derivative:');
+  const powers = benchPowerEvaluation();
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/derive.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...r, families }, null, 2));
+  writeFileSync(new URL('./results/derive.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...r, families, powers }, null, 2));
 }
 
 const one = process.argv.indexOf('--one');

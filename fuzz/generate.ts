@@ -10,7 +10,7 @@
  * (sqrt(u^2), (u^2)^(3/2), inv(inv(M)), tr(A*B) - tr(B*A), log(exp(u)), x./x, …).
  */
 import type { Ast, BinaryOp } from '../src/syntax/ast.js';
-import { NO_SPAN } from '../src/syntax/ast.js';
+import { NO_SPAN, astChildren } from '../src/syntax/ast.js';
 import { ELEMENTWISE_FNS, type ElementwiseFn } from '../src/syntax/ops.js';
 
 export type Sym = 1 | 'n' | 'm';
@@ -473,22 +473,8 @@ export function varsOf(a: Ast, out = new Set<string>()): Set<string> {
   return out;
 }
 
-export function childrenOf(a: Ast): readonly Ast[] {
-  switch (a.kind) {
-    case 'num':
-    case 'name':
-      return [];
-    case 'neg':
-    case 'transpose':
-      return [a.arg];
-    case 'binary':
-      return [a.left, a.right];
-    case 'call':
-      return a.args;
-    case 'where':
-      return [...a.bindings.map((b) => b.value), a.body];
-  }
-}
+/** The children of an AST node (the syntax module's own walk). */
+export const childrenOf = astChildren;
 
 export function sizeOfTree(a: Ast): number {
   let n = 1;

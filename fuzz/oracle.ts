@@ -107,6 +107,13 @@ math.import(
       for (let e = Math.abs(k); e > 0; e--) out = math.multiply(out, base) as Matrix;
       return out;
     },
+    // dpow(A, k, E) = Σ_{j<k} A^j E A^(k−1−j), summed as written.
+    dpow: (m: Matrix, k: number, e: Matrix) => {
+      let out = math.multiply(e, 0) as Matrix;
+      for (let j = 0; j < k; j++)
+        out = math.add(out, math.multiply(math.multiply(math.pow(m, j), e), math.pow(m, k - 1 - j))) as Matrix;
+      return out;
+    },
     vdiag: (v: Matrix) => math.diag(math.flatten(v)),
     mdiag: (m: Matrix) => {
       const n = (m.size() as number[])[0]!;
@@ -171,6 +178,7 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
         }
       }
       case 'call':
+        if (a.fn === 'dpow') return `dpow(${text(a.args[0]!)}, ${text(a.args[1]!)}, ${text(a.args[2]!)})`;
         if (a.fn === 'kron') return `kronecker(${text(a.args[0]!)}, ${text(a.args[1]!)})`;
         return call(a.fn, a.args[0]!, t);
       case 'where':

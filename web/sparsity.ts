@@ -51,6 +51,8 @@ const RULES: { readonly [K in NodeKind]: (n: NodeOf<K>, c: Ctx) => Pattern } = {
   adj: (_n, c) => full(c),
   det: (_n, c) => full(c),
   logdet: (_n, c) => full(c),
+  // A matrix power (and its Fréchet derivatives) of a structured matrix fills in; claim nothing.
+  mpow: (_n, c) => full(c),
   // vec, kron: the same entries, in the order of the merged axes.
   merge: (n, c) => {
     const shape = n.arg.shape.map((d) => c.sizes.get(d)!);

@@ -98,6 +98,10 @@ function propagate(n: Node, need: Need, meet: (name: string, need: Need) => void
     case 'pow':
       if (need === 'positive' || need === 'away') propagate(n.base, need, meet);
       return;
+    case 'mpow':
+      // det(A^k) = det(A)^k; a power of a matrix with positive entries has positive entries.
+      if (n.dirs.length === 0 && (need === 'dominant' || need === 'positive')) propagate(n.base, need, meet);
+      return;
     default:
       return;
   }

@@ -53,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'sigmoid' | 'softplus' | 'permute';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -161,6 +161,18 @@ export function emitJs(plan: Plan, ts: boolean): string {
       case 'einsum':
         einsum(ins, w, v, plan.acc, ref);
         break;
+      case 'mpow': {
+        used.add('mpow');
+        const n = ins.src.dims[0]!.local;
+        if (ins.dirs.length === 0) {
+          w.line(`const ${ins.out.name} = mpow_(${ins.src.name}, ${n}, ${ins.exp});`);
+          break;
+        }
+        used.add('dpow');
+        const dirs = ins.dirs.map((d) => `{ data: ${d.name}, size: ${d.dims.length > 2 ? size(d.dims.slice(2)) : '1'} }`);
+        w.line(`const ${ins.out.name} = dpow_(${ins.src.name}, ${n}, ${ins.exp}, [${dirs.join(', ')}]);`);
+        break;
+      }
       case 'permute':
         used.add('permute');
         w.line(`const ${ins.out.name} = permute_(${ins.src.name}, [${ins.src.dims.map((d) => d.local).join(', ')}], [${ins.perm.join(', ')}]);`);
@@ -396,7 +408,7 @@ function random_(seed${ty(': number')})${ty(': () => number')} {
   };
 }`;
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'sigmoid', 'softplus', 'permute'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   // vec and kron: the axes of a row-major array in another order (B's axis k is a's axis perm[k]).
@@ -707,6 +719,64 @@ function adj_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array'
       for (let k = c; k < n; k++) y += row[k] * li[k * n + c];
       out[cols[r] * n + rows[c]] = times2_(mant * y, shift - f[cols[r]] - e[rows[c]]);
     }
+  }
+  return out;
+}`,
+  mpow: (ty) => `
+/** a·b for n×n row-major matrices. */
+function matmul_(a${ty(': Float64Array')}, b${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
+  const c = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < n; p++) {
+      const x = a[i * n + p];
+      for (let j = 0; j < n; j++) c[i * n + j] += x * b[p * n + j];
+    }
+  return c;
+}
+
+/** a^k (k ≥ 1) of the n×n matrix a by repeated squaring, the bits of k from the top. */
+function mpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')})${ty(': Float64Array')} {
+  const bits = k.toString(2);
+  let r${ty(': Float64Array')} = Float64Array.from(a);
+  for (let i = 1; i < bits.length; i++) {
+    r = matmul_(r, r, n);
+    if (bits[i] === '1') r = matmul_(r, a, n);
+  }
+  return r;
+}`,
+  dpow: (ty) => `
+/**
+ * P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders of
+ * a^a_0 E a^a_1 ⋯ E a^a_m, exponents summing to k − m), at every batch entry: the coefficient of
+ * t_1⋯t_m in (a + t_1 E_1 + … + t_m E_m)^k, read off M^k for the matrix of blocks indexed by the
+ * subsets S of the directions with a on the diagonal and E_i at (S, S ∪ {i}): block (∅, all).
+ * dirs[t] holds E_t+1 with \`size\` batch entries per (i, j); the result is n×n×batch… row-major.
+ */
+function dpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')}, dirs${ty(': { data: Float64Array; size: number }[]')})${ty(': Float64Array')} {
+  const m = dirs.length;
+  const subsets = 1 << m;
+  const N = subsets * n;
+  const total = dirs.reduce((p, d) => p * d.size, 1);
+  const out = new Float64Array(n * n * total);
+  const at = new Array(m).fill(0);
+  for (let b = 0; b < total; b++) {
+    for (let t = m - 1, rest = b; t >= 0; t--) {
+      at[t] = rest % dirs[t].size;
+      rest = Math.floor(rest / dirs[t].size);
+    }
+    const M = new Float64Array(N * N);
+    for (let S = 0; S < subsets; S++) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(S * n + i) * N + S * n + j] = a[i * n + j];
+      for (let t = 0; t < m; t++) {
+        if (S & (1 << t)) continue;
+        const T = S | (1 << t);
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) M[(S * n + i) * N + T * n + j] = dirs[t].data[(i * n + j) * dirs[t].size + at[t]];
+      }
+    }
+    const P = mpow_(M, N, k);
+    const last = (subsets - 1) * n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + last + j];
   }
   return out;
 }`,

@@ -83,6 +83,8 @@ export type Instr =
   | { readonly op: 'det' | 'adj'; readonly out: Temp; readonly src: Temp }
   /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
   | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string }
+  /** src^exp, or with directions P(src, exp; dirs) (each dir n×n×batch…; out n×n×batch_1…). */
+  | { readonly op: 'mpow'; readonly out: Temp; readonly src: Temp; readonly exp: number; readonly dirs: readonly Temp[] }
   /** out = src with its axes taken in the order perm, as a row-major array (vec, kron). */
   | { readonly op: 'permute'; readonly out: Temp; readonly src: Temp; readonly perm: readonly number[] };
 
@@ -278,6 +280,9 @@ function buildPlan(results: readonly Result[]): Plan {
       case 'det':
       case 'adj':
         body.push({ op: n.kind, out, src: tempOf(n.arg) });
+        break;
+      case 'mpow':
+        body.push({ op: 'mpow', out, src: tempOf(n.base), exp: n.exp, dirs: n.dirs.map(tempOf) });
         break;
       case 'inv':
       case 'logdet':

@@ -134,6 +134,8 @@ function reads(ins: Instr): string[] {
       return [ins.src.name];
     case 'powv':
       return [ins.base.name, ins.exponent.name];
+    case 'mpow':
+      return [ins.src.name, ...ins.dirs.map((d) => d.name)];
   }
 }
 

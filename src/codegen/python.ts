@@ -53,6 +53,8 @@ export interface Target {
   readonly adj: (a: string) => string;
   /** The helpers (see `helpers`) each matrix function and a solve need. */
   readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj', readonly string[]>>;
+  /** a^k for a constant integer k ≥ 2 (a square matrix). */
+  readonly matpow: (a: string, k: number) => string;
   /** vec, kron: a's axes in the order perm, as an array of the given shape. */
   readonly permute: (a: string, perm: string, shape: string) => string;
   /** Lines of evaluate() that read every input into its local. */
@@ -116,13 +118,14 @@ export const NUMPY: Target = {
   logdet: (a, name) => `_logdet(${a}, ${name})`,
   adj: (a) => `_adj(${a})`,
   needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'] },
+  matpow: (a, k) => `np.linalg.matrix_power(${a}, ${k})`,
   permute: (a, perm, shape) => `np.transpose(${a}, ${perm}).reshape(${shape})`,
   read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
   symmetryInEvaluate: true,
   result: (expr) => `np.array(${expr}, dtype=np.float64)`,
   helpers: (plan, used) => [
     NUMPY_HELPERS.read,
-    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
+    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
     ...selfCheckLines(plan, NUMPY_SELF_CHECK),
   ],
 };
@@ -210,6 +213,13 @@ export function emitPythonLike(plan: Plan, target: Target): string {
       case 'adj':
         need('adj');
         body(`${out} = ${target.adj(ins.src.name)}`);
+        break;
+      case 'mpow':
+        if (ins.dirs.length === 0) body(`${out} = ${target.matpow(ins.src.name, ins.exp)}`);
+        else {
+          used.add('dpow');
+          body(`${out} = _dpow(${ins.src.name}, ${ins.exp}, [${ins.dirs.map((d) => d.name).join(', ')}])`);
+        }
         break;
       case 'einsum': {
         const op = ops.get(ins);
@@ -422,6 +432,37 @@ def _solve(a, b, name):
     for i in range(n - 1, -1, -1):
         x[i] = (x[i] - m[i, i + 1:] @ x[i + 1:]) / m[i, i]
     return x`,
+  dpow: `
+
+def _dpow(a, k, dirs):
+    """P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders
+    of a^a_0 E a^a_1 ... E a^a_m, exponents summing to k - m), at every batch entry (E_t is
+    n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the coefficient of t_1...t_m in
+    (a + t_1 E_1 + ... + t_m E_m)^k, read off M^k for the matrix of blocks indexed by the subsets S
+    of the directions with a on the diagonal and E_i at (S, S + {i}): block (empty, all)."""
+    n, m = a.shape[0], len(dirs)
+    batch = [tuple(d.shape[2:]) for d in dirs]
+    shape = tuple(s for b in batch for s in b)
+    blocks, at = [], 0
+    for t, d in enumerate(dirs):
+        e = np.moveaxis(d, (0, 1), (-2, -1))
+        e = e.reshape((1,) * at + batch[t] + (1,) * (len(shape) - at - len(batch[t])) + (n, n))
+        blocks.append(np.broadcast_to(e, shape + (n, n)))
+        at += len(batch[t])
+    diag = np.broadcast_to(a, shape + (n, n))
+    zero = np.zeros(shape + (n, n))
+
+    def block(s, u):
+        if s == u:
+            return diag
+        if s & u == s and bin(s ^ u).count("1") == 1:
+            return blocks[(s ^ u).bit_length() - 1]
+        return zero
+
+    subsets = 1 << m
+    rows = [np.concatenate([block(s, u) for u in range(subsets)], axis=-1) for s in range(subsets)]
+    p = np.linalg.matrix_power(np.concatenate(rows, axis=-2), k)[..., :n, (subsets - 1) * n:]
+    return np.moveaxis(p, (-2, -1), (0, 1))`,
 } as const;
 
 const NUMPY_SELF_CHECK = `

@@ -81,6 +81,7 @@ export const TORCH: Target = {
   det: (a) => `torch.linalg.det(${a})`,
   // NaN for a negative determinant, -inf for a singular matrix, as log(det(a)).
   logdet: (a) => `torch.logdet(${a})`,
+  matpow: (a, k) => `torch.linalg.matrix_power(${a}, ${k})`,
   adj: (a) => `_adj(${a})`,
   // torch.linalg decides singularity itself (inv and solve raise at an exactly singular matrix).
   needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'] },
@@ -94,6 +95,7 @@ export const TORCH: Target = {
   helpers: (plan, used) => [
     TORCH_HELPERS.read,
     ...(used.has('check') ? [TORCH_HELPERS.check] : []),
+    ...(used.has('dpow') ? [TORCH_HELPERS.dpow] : []),
     ...(used.has('adj') ? [TORCH_HELPERS.adj] : []),
     checkInputs(plan),
     TORCH_HELPERS.values,
@@ -187,6 +189,38 @@ def _check(a, key, want, pattern):
         raise ValueError("%s must have %d entries (%s), got %d" % (key, want[0], pattern, a.shape[0]))
     times = "\\u00d7"
     raise ValueError("%s must be %s (%s), got %s" % (key, times.join(map(str, want)), pattern, times.join(map(str, a.shape))))`,
+  dpow: `
+
+def _dpow(a, k, dirs):
+    """P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders
+    of a^a_0 E a^a_1 ... E a^a_m, exponents summing to k - m), at every batch entry (E_t is
+    n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the coefficient of t_1...t_m in
+    (a + t_1 E_1 + ... + t_m E_m)^k, read off M^k for the matrix of blocks indexed by the subsets S
+    of the directions with a on the diagonal and E_i at (S, S + {i}): block (empty, all).
+    M is built by concatenation (no in-place writes), so that it runs under vmap."""
+    n, m = a.shape[0], len(dirs)
+    batch = [tuple(d.shape[2:]) for d in dirs]
+    shape = tuple(s for b in batch for s in b)
+    blocks, at = [], 0
+    for t, d in enumerate(dirs):
+        e = torch.movedim(d, (0, 1), (-2, -1))
+        e = e.reshape((1,) * at + batch[t] + (1,) * (len(shape) - at - len(batch[t])) + (n, n))
+        blocks.append(e.expand(shape + (n, n)))
+        at += len(batch[t])
+    diag = a.expand(shape + (n, n))
+    zero = torch.zeros(shape + (n, n), dtype=a.dtype, device=a.device)
+
+    def block(s, u):
+        if s == u:
+            return diag
+        if s & u == s and bin(s ^ u).count("1") == 1:
+            return blocks[(s ^ u).bit_length() - 1]
+        return zero
+
+    subsets = 1 << m
+    rows = [torch.cat([block(s, u) for u in range(subsets)], dim=-1) for s in range(subsets)]
+    p = torch.linalg.matrix_power(torch.cat(rows, dim=-2), k)[..., :n, (subsets - 1) * n:]
+    return torch.movedim(p, (-2, -1), (0, 1))`,
   values: `
 
 def _check_values(values, spec, symmetric):

@@ -15,7 +15,7 @@ import { type Dim, type Node, type NodeOf, type VarNode, children, mergePermutat
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
-import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
+import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 import { planTransposeSum } from './sums.js';
 import { uninitialized } from './alloc.js';
@@ -334,6 +334,19 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
         if (r.sign === 0) throw singularMatrix('logdet', ctx.matrixName(arg));
         out.buf[0] = r.sign > 0 ? r.logAbs : NaN;
       });
+      return;
+    }
+    case 'mpow': {
+      // A^k by repeated squaring; P(A, k; E…) by squaring on the blocks over subsets of the directions.
+      const a = ctx.slot(n.base);
+      const d = shape[0]!;
+      const k = n.exp;
+      if (n.dirs.length === 0) {
+        steps.push(() => matPow(d, k, a.buf, 0, out.buf, 0));
+        return;
+      }
+      const dirs = n.dirs.map((e) => ({ slot: ctx.slot(e), size: sizeOf(ctx.shape(e).slice(2)) }));
+      steps.push(() => matPowFrechet(d, k, a.buf, 0, dirs.map((e) => ({ data: e.slot.buf, off: 0, size: e.size })), out.buf, 0));
       return;
     }
   }

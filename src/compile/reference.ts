@@ -190,9 +190,85 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
       return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
     case 'logdet':
       return { shape, data: Float64Array.of(logDeterminant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
+    case 'mpow': {
+      const a = arg(n.base).data;
+      const d = shape[0]!;
+      if (n.dirs.length === 0) return { shape, data: powerByProducts(a, d, n.exp) };
+      return { shape, data: frechetByBlocks(a, d, n.exp, n.dirs.map(arg)) };
+    }
     case 'merge':
       return { shape, data: mergeAxes(arg(n.arg), n.groups) };
   }
+}
+
+/** a·b for n×n row-major matrices. */
+function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const c = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < n; p++) {
+      const x = a[i * n + p]!;
+      for (let j = 0; j < n; j++) c[i * n + j] += x * b[p * n + j]!;
+    }
+  return c;
+}
+
+/**
+ * Up to this exponent A^k is k − 1 plain products, one after the other; above it (where that many
+ * products would make evaluate() unusable: tr(A^1000000) by A) the same products by squaring.
+ */
+const PLAIN_POWER_MAX = 1024;
+
+/** A^k (k ≥ 1) by plain multiplications: k − 1 of them, or by squaring for a large k. */
+function powerByProducts(a: Float64Array, n: number, k: number): Float64Array {
+  let acc: Float64Array = Float64Array.from(a);
+  if (k <= PLAIN_POWER_MAX) {
+    for (let t = 1; t < k; t++) acc = matmul(acc, a, n);
+    return acc;
+  }
+  const bits = k.toString(2);
+  for (let i = 1; i < bits.length; i++) {
+    acc = matmul(acc, acc, n);
+    if (bits[i] === '1') acc = matmul(acc, a, n);
+  }
+  return acc;
+}
+
+/**
+ * P(A, k; E_1..E_m) at every batch entry: the coefficient of t_1⋯t_m in (A + t_1E_1 + … + t_mE_m)^k,
+ * which is the sum over all orders of the directions and all exponents. As a matrix: blocks
+ * indexed by the subsets S of the directions, A on the diagonal and E_i at (S, S ∪ {i}); a path
+ * through M^k from ∅ to all directions takes each E_i once, in any order, and A in the other
+ * k − m steps, so block (∅, all) of M^k is P. M^k by k − 1 plain products.
+ */
+function frechetByBlocks(a: Float64Array, n: number, k: number, dirs: readonly Tensor[]): Float64Array {
+  const m = dirs.length;
+  const sizes = dirs.map((e) => sizeOf(e.shape.slice(2)));
+  const total = sizes.reduce((p, s) => p * s, 1);
+  const subsets = 1 << m;
+  const N = subsets * n;
+  const out = new Float64Array(n * n * total);
+  const at = new Array<number>(m).fill(0);
+  for (let b = 0; b < total; b++) {
+    for (let t = m - 1, rest = b; t >= 0; t--) {
+      at[t] = rest % sizes[t]!;
+      rest = Math.floor(rest / sizes[t]!);
+    }
+    const M = new Float64Array(N * N);
+    for (let S = 0; S < subsets; S++) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(S * n + i) * N + S * n + j] = a[i * n + j]!;
+      for (let t = 0; t < m; t++) {
+        if (S & (1 << t)) continue;
+        const T = S | (1 << t);
+        const e = dirs[t]!.data;
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < n; j++) M[(S * n + i) * N + T * n + j] = e[(i * n + j) * sizes[t]! + at[t]!]!;
+      }
+    }
+    const P = powerByProducts(M, N, k);
+    const last = (subsets - 1) * n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + last + j]!;
+  }
+  return out;
 }
 
 /** Groups of axes merged column-major, entry by entry: out[I0, I1, …] with I = i0 + n0·i1 + …. */

@@ -18,6 +18,7 @@ import {
   makeElem,
   makeInv,
   makeLogdet,
+  makeMatPow,
   makeMerge,
   makeMul,
   makePow,
@@ -166,6 +167,7 @@ export function lower(c: Checked): Lowered {
 
   const call = (a: Ast & { kind: 'call' }): Node => {
     if (!isFnName(a.fn)) throw new InternalError(`lower: unknown function ${a.fn}`);
+    if (a.fn === 'dpow') return makeMatPow(go(a.args[0]!), integerConstant(a.args[1]!)!, [go(a.args[2]!)]);
     const arg = a.args[0]!;
     const x = go(arg);
     const t = typeOf(a);
@@ -264,18 +266,7 @@ function matmul(l: Node, lk: string, r: Node, rk: string): Node {
   throw new InternalError(`lower: product of ${lk} and ${rk}`);
 }
 
-/** A^k for an integer k by repeated squaring; negative k uses the inverse. */
+/** A^k for an integer k, kept as a power (A^-k is the power of the inverse). */
 function matrixPower(a: Node, k: number): Node {
-  const n = a.shape[0]!;
-  if (k === 0) return delta(n);
-  let base = k < 0 ? makeInv(a) : a;
-  let e = Math.abs(k);
-  let acc: Node | undefined;
-  const mm = (x: Node, y: Node): Node => makeMul([{ node: x, labels: [0, 2] }, { node: y, labels: [2, 1] }], 2);
-  while (e > 0) {
-    if (e & 1) acc = acc ? mm(acc, base) : base;
-    e >>= 1;
-    if (e > 0) base = mm(base, base);
-  }
-  return acc!;
+  return makeMatPow(a, k);
 }

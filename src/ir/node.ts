@@ -100,6 +100,20 @@ export interface AdjNode extends Common {
   readonly kind: 'adj';
   readonly arg: Node;
 }
+/**
+ * A matrix power kept as a power. Without directions it is base^exp (exp ≥ 2). With directions
+ * E_1..E_m (each of shape [n, n, …batch_t]) it is the m-th Fréchet derivative of A^k in them,
+ *   P(A, k; E_1..E_m) = Σ_σ Σ_{a_0+…+a_m = k−m} A^{a_0} E_σ1 A^{a_1} ⋯ E_σm A^{a_m}
+ * over the orders σ of the directions, of shape [n, n, batch_1…, batch_m]: its derivative adds one
+ * direction (one term, where the ordered sums would need one per place). Built only by makeMatPow,
+ * which keeps exp > m and the directions in canonical order.
+ */
+export interface MatPowNode extends Common {
+  readonly kind: 'mpow';
+  readonly base: Node;
+  readonly exp: number;
+  readonly dirs: readonly Node[];
+}
 
 /**
  * Reshaping for vec and kron: each output axis is a group of consecutive axes of arg, merged
@@ -125,7 +139,8 @@ export type Node =
   | InvNode
   | DetNode
   | LogdetNode
-  | AdjNode;
+  | AdjNode
+  | MatPowNode;
 
 export type NodeKind = Node['kind'];
 export type NodeOf<K extends NodeKind> = Extract<Node, { kind: K }>;
@@ -186,6 +201,8 @@ function structuralHash(f: Fields<Node>): number {
       return hashString(`${f.kind}|${f.arg.h}`);
     case 'merge':
       return hashString(`merge|${f.arg.h}|${f.groups.join('.')}|${shape}`);
+    case 'mpow':
+      return hashString(`mp|${f.base.h}|${f.exp}|${f.dirs.map((d) => d.h).join(',')}`);
   }
 }
 
@@ -455,6 +472,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // 2. Contract identity deltas: δ_ab with a summed renames a to b (or is a vector of ones).
   contractDeltas(fs, rank);
 
+  // 2b. Chains of powers of one base are one power: A*A*A → A^3, tr(A^2*A) → tr(A^3).
+  foldPowerChains(fs, rank);
+
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1.
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
@@ -467,6 +487,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
     return scale(coef, fs[0]!.node);
 
   const { factors, nlabels } = canonicalize(fs, rank);
+  // A symmetric factor's slots are sorted: S_ji is S_ij, the factor itself.
+  if (factors.length === 1 && factors[0]!.labels.length === rank && factors[0]!.labels.every((l, i) => l === i))
+    return scale(coef, factors[0]!.node);
   const canonicalInput = `${rank}|${factors.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
   const node = intern<MulNode>(`*|${canonicalInput}`, { kind: 'mul', factors, nlabels, shape: outShape });
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
@@ -857,6 +880,12 @@ export function isSymmetric(n: Node): boolean {
       r = g0 === g1 && makeMul([{ node: n.arg, labels: [...range(g0, g0), ...range(0, g0)] }], 2 * g0) === n.arg;
       break;
     }
+    case 'mpow':
+      // (A^k)' = (A')^k; P(A,k;E)' = P(A',k;E') for one matrix direction.
+      r =
+        isSymmetric(n.base) &&
+        (n.dirs.length === 0 || (n.dirs.length === 1 && n.dirs[0]!.shape.length === 2 && isSymmetric(n.dirs[0]!)));
+      break;
   }
   symmetricCache.set(n, r);
   return r;
@@ -1039,6 +1068,7 @@ export function makeInv(a: Node): Node {
   if (a.shape.length === 0) return makePow(a, -1);
   if (a.kind === 'inv') return a.arg; // inv(inv(A)) = A
   if (a.kind === 'delta') return a;
+  if (a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(makeInv(a.base), a.exp); // inv(A^k) = inv(A)^k
   const [k, core] = splitCoef(a);
   if (k !== 1) return scale(1 / k, makeInv(core));
   const perm = asPermutation(a);
@@ -1054,6 +1084,7 @@ export function makeDet(a: Node): Node {
   // det(c·I) = c^n, with n the size (Σ over the axis of ones).
   if (core.kind === 'delta') return makePowv(scalar(k), makeMul([{ node: ones([a.shape[0]!]), labels: [0] }], 0));
   if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
+  if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
   if (perm) return makeDet(perm.base); // det(A') = det(A)
   return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
@@ -1116,6 +1147,188 @@ export function makeAdj(a: Node): Node {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Matrix powers
+
+/** C(k, m) for the small m that occur (orders of differentiation): each partial product is an integer. */
+export function binomial(k: number, m: number): number {
+  let c = 1;
+  for (let i = 1; i <= m; i++) c = (c * (k - m + i)) / i;
+  return c;
+}
+
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+const upTo = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+/**
+ * The chain product of square blocks with batch axes, F_1 F_2 ⋯ F_L:
+ *   out[i, j, b_1…, b_L] = Σ F_1[i, p_1, b_1] F_2[p_1, p_2, b_2] ⋯ F_L[p_{L−1}, j, b_L]
+ * (δ for no blocks).
+ */
+export function chainProduct(items: readonly Node[], n: Dim): Node {
+  return chainInOrder(items, items.map((_, t) => t), n);
+}
+
+/** The chain of the items in the given order, each item's batch axes at their place in the item list. */
+function chainInOrder(items: readonly Node[], order: readonly number[], n: Dim): Node {
+  if (items.length === 0) return delta(n);
+  const offsets: number[] = [];
+  let at = 2;
+  for (const it of items) {
+    offsets.push(at);
+    at += it.shape.length - 2;
+  }
+  const rank = at;
+  const factors: Factor[] = order.map((t, pos) => {
+    const it = items[t]!;
+    const row = pos === 0 ? 0 : rank + pos - 1;
+    const col = pos === order.length - 1 ? 1 : rank + pos;
+    return { node: it, labels: [row, col, ...upTo(offsets[t]!, it.shape.length - 2)] };
+  });
+  return makeMul(factors, rank);
+}
+
+function* orders(m: number): Generator<number[]> {
+  yield* permutations(Array.from({ length: m }, (_, t) => t));
+}
+
+/** Σ over the orders σ of the chains E_σ1 ⋯ E_σm: P(A, k; E) when k = m. */
+function chainsInAllOrders(items: readonly Node[], n: Dim): Node {
+  const shape = [n, n, ...items.flatMap((d) => d.shape.slice(2))];
+  return makeAdd([...orders(items.length)].map((o) => ({ coef: 1, node: chainInOrder(items, o, n) })), shape);
+}
+
+/**
+ * A^k, or P(A, k; E_1..E_m) with directions (see MatPowNode), in canonical form:
+ *   k < 0: (A⁻¹)^(−k);  m > k or a zero direction: 0;  m = k: Σ_σ E_σ1⋯E_σm (so A^0 = δ, A^1 = A);
+ *   P(A, k; c·E) = c·P(A, k; E);  (c·A)^k = c^k·A^k (c^(k−m) with directions);
+ *   P(δ, k; E) = C(k, m)·Σ_σ E_σ1⋯E_σm;  (A^j)^k = A^(j·k);
+ *   P(A', k; E_1..E_m)[i, j, β] = P(A, k; E_1'..E_m')[j, i, β] (the base is never a transpose);
+ *   the directions in canonical order (P is symmetric in them, with their batch axes).
+ */
+export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node {
+  // Exponents are exact: k − m, j·k and sums of exponents are integer arithmetic below 2^53.
+  if (!Number.isSafeInteger(k)) throw new InternalError(`matrix power with exponent ${k}`);
+  const n = a.shape[0]!;
+  if (a.shape.length !== 2 || a.shape[1] !== n) throw new InternalError('matrix power of a node that is not a square matrix');
+  for (const d of dirs)
+    if (d.shape.length < 2 || d.shape[0] !== n || d.shape[1] !== n) throw new InternalError('matrix power: a direction is not n×n×…');
+  const m = dirs.length;
+  const shape = [n, n, ...dirs.flatMap((d) => d.shape.slice(2))];
+  if (k < 0) {
+    if (m > 0) throw new InternalError('matrix power: directions of a negative power');
+    return makeMatPow(makeInv(a), -k);
+  }
+  if (m > k || dirs.some(isZero)) return zeros(shape);
+  if (m === k) return chainsInAllOrders(dirs, n);
+  if (isZero(a)) return zeros(shape);
+  if (k === 1) return a;
+  let dirCoef = 1;
+  const ds = dirs.map((d) => {
+    const [c, core] = splitCoef(d);
+    dirCoef *= c;
+    return core;
+  });
+  if (dirCoef !== 1) return scale(dirCoef, makeMatPow(a, k, ds));
+  const [c, core] = splitCoef(a);
+  if (c !== 1) {
+    // Only where c^(k−m) is a normal number: (2A)^100000 keeps its base rather than becoming ∞·A^k.
+    const ck = Math.pow(c, k - m);
+    if (Number.isFinite(ck) && Math.abs(ck) >= MIN_NORMAL) return scale(ck, makeMatPow(core, k, ds));
+  }
+  if (a.kind === 'delta') return scale(binomial(k, m), chainsInAllOrders(ds, n));
+  const perm = asPermutation(a);
+  if (perm) {
+    if (m === 0) return transpose(makeMatPow(perm.base, k));
+    const flipped = ds.map((d) => makeMul([{ node: d, labels: [1, 0, ...upTo(2, d.shape.length - 2)] }], d.shape.length));
+    return makeMul([{ node: makeMatPow(perm.base, k, flipped), labels: [1, 0, ...upTo(2, shape.length - 2)] }], shape.length);
+  }
+  if (m === 0 && a.kind === 'mpow' && a.dirs.length === 0 && Number.isSafeInteger(a.exp * k)) return makeMatPow(a.base, a.exp * k);
+  const order = ds.map((_, t) => t).sort((x, y) => compareNodes(ds[x]!, ds[y]!) || x - y);
+  if (order.some((t, i) => t !== i)) {
+    const offsets: number[] = [];
+    let at = 2;
+    for (const d of ds) {
+      offsets.push(at);
+      at += d.shape.length - 2;
+    }
+    const labels = [0, 1, ...order.flatMap((t) => upTo(offsets[t]!, ds[t]!.shape.length - 2))];
+    return makeMul([{ node: makeMatPow(a, k, order.map((t) => ds[t]!)), labels }], shape.length);
+  }
+  return intern<MatPowNode>(`mp|${a.id}|${k}|${ds.map((d) => d.id).join(',')}`, { kind: 'mpow', base: a, exp: k, dirs: ds, shape });
+}
+
+/** A factor seen as a power of a base: A^k (without directions) is (A, k), another square matrix M is (M, 1). */
+export function asMatPower(n: Node): { base: Node; exp: number } | undefined {
+  if (n.kind === 'mpow') return n.dirs.length === 0 ? { base: n.base, exp: n.exp } : undefined;
+  if (n.shape.length !== 2 || n.shape[0] !== n.shape[1] || n.kind === 'delta' || n.kind === 'const') return undefined;
+  return { base: n, exp: 1 };
+}
+
+/**
+ * Whether the matrix factors f and g of a product are linked as f·g: a summed label that is f's
+ * column and g's row and occurs in no other slot (count gives the slots of a label). Then the pair
+ * is the matrix (f·g)[row, col]. A symmetric factor reads either way round.
+ */
+export function chainLink(
+  f: Factor,
+  g: Factor,
+  rank: number,
+  count: (l: number) => number,
+): { row: number; col: number; via: number } | undefined {
+  for (const [fr, fc] of orientations(f))
+    for (const [gr, gc] of orientations(g)) if (fc === gr && fc >= rank && count(fc) === 2) return { row: fr, col: gc, via: fc };
+  return undefined;
+}
+
+function orientations(f: Factor): [number, number][] {
+  if (f.labels.length !== 2) return [];
+  const [a, b] = f.labels as [number, number];
+  if (a === b) return [];
+  return isSymmetric(f.node) ? [[a, b], [b, a]] : [[a, b]];
+}
+
+/**
+ * Chains of powers of one base fold into one power: A_ip A_pj → (A²)_ij, (A²)_ip A_pj → (A³)_ij,
+ * A_pq A_qp → tr(A²) (the linking label summed and in no other factor).
+ */
+function foldPowerChains(fs: MFactor[], rank: number): void {
+  if (fs.length < 2) return;
+  const seen = new Set<Node>();
+  let repeated = false;
+  for (const f of fs) {
+    const p = asMatPower(f.node);
+    if (!p) continue;
+    if (seen.has(p.base)) repeated = true;
+    seen.add(p.base);
+  }
+  if (!repeated) return;
+  const count = new Map<number, number>();
+  for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+  const slots = (l: number): number => count.get(l) ?? 0;
+  for (let changed = true; changed; ) {
+    changed = false;
+    search: for (let i = 0; i < fs.length; i++) {
+      const pi = asMatPower(fs[i]!.node);
+      if (!pi) continue;
+      for (let j = 0; j < fs.length; j++) {
+        const pj = j === i ? undefined : asMatPower(fs[j]!.node);
+        if (!pj || pj.base !== pi.base || !Number.isSafeInteger(pi.exp + pj.exp)) continue;
+        const link = chainLink(fs[i]!, fs[j]!, rank, slots);
+        if (!link) continue;
+        const merged = makeMatPow(pi.base, pi.exp + pj.exp);
+        if (merged.kind !== 'mpow') throw new InternalError('a folded chain is not a matrix power');
+        count.delete(link.via);
+        fs[i] = { node: merged, labels: [link.row, link.col] };
+        fs.splice(j, 1);
+        changed = true;
+        break search;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Traversal helpers
 
 export function children(n: Node): Node[] {
@@ -1139,6 +1352,8 @@ export function children(n: Node): Node[] {
       return [n.base];
     case 'powv':
       return [n.base, n.exponent];
+    case 'mpow':
+      return [n.base, ...n.dirs];
   }
 }
 
@@ -1169,6 +1384,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeMerge(f(n.arg), n.groups, n.shape);
     case 'adj':
       return makeAdj(f(n.arg));
+    case 'mpow':
+      return makeMatPow(f(n.base), n.exp, n.dirs.map(f));
   }
 }
 

@@ -171,7 +171,57 @@ class Builder {
         const a = this.matrixOrIndex(n.arg);
         return tensor(`merge(${a.text})`, `\\operatorname{merge}\\left(${a.latex}\\right)`, names);
       }
+      case 'mpow':
+        return this.matPower(n, names);
     }
+  }
+
+  /**
+   * A^k as the tensor (A^k)^i_j. P(A, k; E) with one direction written out as its sum over
+   * exponents, Σ_{a0+a1=k−1} (A^a0)^i_p E^p_q… (A^a1)^q_j. With more directions (a sum over their
+   * orders too) the tensor dpow(A^k; E_1, …, E_m) with all its indices (i, j, then each direction's
+   * batch indices in turn), each direction written as a function of its own slots — the row and
+   * column by which it joins the chain, then its batch slots: (p,q,r,s) ↦ δ^p_r δ^q_s.
+   */
+  private matPower(n: NodeOf<'mpow'>, names: readonly string[]): IExpr {
+    const a = this.matrixOrIndex(n.base);
+    const base = /^[\p{L}\w]+(\([^()]*\))?$/u.test(a.text) ? a.text : `(${a.text})`;
+    const power = (e: string, eLatex: string, ix: readonly string[]): IExpr => tensor(`(${base}^${e})`, `\\left(${a.latex}\\right)^{${eLatex}}`, ix);
+    const m = n.dirs.length;
+    if (m === 0) return power(String(n.exp), String(n.exp), names);
+    const mine: string[] = [];
+    const fresh = (): string => {
+      const s = this.fresh();
+      mine.push(s);
+      return s;
+    };
+    let out: IExpr;
+    if (m >= 2) {
+      const dirs = n.dirs.map((d) => {
+        const slots = d.shape.map(() => fresh());
+        const e = this.build(d, slots);
+        place(e, new Map(slots.map((s, k) => [s, k % 2 === 0])));
+        return { text: `(${slots.join(',')}) ↦ ${renderText(e)}`, latex: `(${slots.join(',')}) \\mapsto ${renderLatex(e)}` };
+      });
+      out = tensor(
+        `dpow(${base}^${n.exp}; ${dirs.map((d) => d.text).join(', ')})`,
+        `\\operatorname{dpow}\\left(${a.latex}^{${n.exp}};\\, ${dirs.map((d) => d.latex).join(',\\, ')}\\right)`,
+        names,
+      );
+    } else {
+      const [mid, next] = [fresh(), fresh()];
+      out = {
+        kind: 'prod',
+        factors: [
+          tensor(`Σ_{a0+a1=${n.exp - 1}}`, `\\sum_{a_0+a_1=${n.exp - 1}}`, []),
+          power('a0', 'a_0', [names[0]!, mid]),
+          this.build(n.dirs[0]!, [mid, next, ...names.slice(2)]),
+          power('a1', 'a_1', [next, names[1]!]),
+        ],
+      };
+    }
+    for (const s of mine) this.active.delete(s);
+    return out;
   }
 
   /** A matrix argument in matrix notation where it has one, else in index notation. */

@@ -126,6 +126,13 @@ function callLatex(fn: string, args: readonly Ast[]): string {
       return x.kind === 'num' && x.value === 1 ? '\\mathbf{1}\\mathbf{1}^\\top' : `${sub(x, PREC.product)}\\,\\mathbf{1}\\mathbf{1}^\\top`;
     case 'det':
       return `\\det${paren(inner)}`;
+    case 'dpow': {
+      // dpow(A, k, E) = Σ_{j=0}^{k-1} A^j E A^(k-1-j)
+      const [, k, e] = args as [Ast, Ast, Ast];
+      const top = k.kind === 'num' ? String(k.value - 1) : `${toLatex(k)} - 1`;
+      const base = supBase(x);
+      return paren(`\\sum_{j=0}^{${top}} ${base}^{j} ${sub(e, PREC.product)} ${base}^{${top} - j}`);
+    }
     case 'logdet':
       return `\\log\\det${paren(inner)}`;
     case 'exp':

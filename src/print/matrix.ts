@@ -8,7 +8,7 @@
  * temporaries and expands the others (materialize). Where a node has no matrix form the printer
  * returns undefined and the caller shows index notation instead.
  */
-import type { Ast } from '../syntax/ast.js';
+import { type Ast, astChildren } from '../syntax/ast.js';
 import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, isSymmetric, makeAdd, makeMul, splitCoef, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
@@ -169,7 +169,7 @@ export class MatrixPrinter implements Forms {
     const walk = (x: Ast): void => {
       const r = this.refOf(x);
       if (r) out.push(r.node);
-      else for (const c of childrenOf(x)) walk(c);
+      else for (const c of astChildren(x)) walk(c);
     };
     walk(a);
     return out;
@@ -258,7 +258,7 @@ export class MatrixPrinter implements Forms {
     const walk = (x: Ast): void => {
       const r = this.refOf(x);
       if (!r) {
-        for (const c of childrenOf(x)) walk(c);
+        for (const c of astChildren(x)) walk(c);
         return;
       }
       if (names.has(r.node)) out.push(r.node);
@@ -341,7 +341,18 @@ export class MatrixPrinter implements Forms {
       }
       case 'merge':
         return mergeForm(n, this, sym);
+      case 'mpow':
+        return this.matPower(n, sym);
     }
+  }
+
+  /** A^k; P(A, k; E) with one matrix direction as dpow(A, k, E); with batch axes or more directions none. */
+  private matPower(n: NodeOf<'mpow'>, sym: boolean): MExpr | undefined {
+    const a = this.sub(n.base);
+    if (!a) return undefined;
+    if (n.dirs.length === 0) return mexpr(bin('^', a.ast, num(n.exp)), 'matrix', sym);
+    const e = n.dirs.length === 1 && n.dirs[0]!.shape.length === 2 ? this.sub(n.dirs[0]!) : undefined;
+    return e && mexpr(call('dpow', a.ast, num(n.exp), e.ast), 'matrix', sym);
   }
 
   /**
@@ -483,22 +494,6 @@ function scaled(c: number, e: MExpr, node: Node): MExpr {
   return scalarTimes(mexpr(num(c), 'scalar'), e);
 }
 
-function childrenOf(a: Ast): readonly Ast[] {
-  switch (a.kind) {
-    case 'num':
-    case 'name':
-      return [];
-    case 'neg':
-    case 'transpose':
-      return [a.arg];
-    case 'binary':
-      return [a.left, a.right];
-    case 'call':
-      return a.args;
-    case 'where':
-      return [...a.bindings.map((b) => b.value), a.body];
-  }
-}
 
 /** The same node with each child replaced by f(child) (a new object only where a child changed). */
 function mapChildren(a: Ast, f: (c: Ast) => Ast): Ast {

@@ -46,6 +46,10 @@ export function cost(n: Node): number {
     case 'powv':
       c = 1 + cost(n.base) + cost(n.exponent);
       break;
+    case 'mpow':
+      // A^k and dpow(A, k, E) print as one operator or call.
+      c = 1 + cost(n.base) + n.dirs.reduce((s, d) => s + cost(d), 0);
+      break;
   }
   cache.set(n, c);
   return c;

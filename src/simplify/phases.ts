@@ -1,6 +1,8 @@
 /**
  * The simplifier: named phases of rules, each run to a fixed point, in this order:
- *   expand   — distribute sums that carry deltas and cancel A·A⁻¹ and A·adj(A), so deltas contract;
+ *   expand   — distribute sums that carry deltas or have no matrix form (order > 2), cancel A·A⁻¹
+ *              (also between powers) and A·adj(A), move the directions of matrix-power derivatives
+ *              to where their deltas contract and collapse those that commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y));
  *   rational — bring element-wise sums over a common denominator and cancel;
  *   factor   — once more, on what the rational phase produced.
@@ -9,18 +11,19 @@
  */
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
-import { cancelAdjugate, cancelInverse, distributeDeltas } from './rules/expand.js';
+import { cancelAdjugate, cancelInverse, distributeDeltas, distributeTensorSums } from './rules/expand.js';
 import { factorCommon } from './rules/factor.js';
+import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [distributeDeltas, cancelInverse, cancelAdjugate] },
+  { name: 'expand', rules: [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
   { name: 'factor', rules: [factorCommon] },
   { name: 'rational', rules: [rationalTogether] },
   { name: 'factor', rules: [factorCommon] },
 ];
 
-export const ALL_RULES = [distributeDeltas, cancelInverse, cancelAdjugate, factorCommon, rationalTogether];
+export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

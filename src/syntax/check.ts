@@ -261,6 +261,8 @@ class Checker {
           throw typeError(`^: ${this.snippet(a.left)} is ${this.describe(l)}, not a square matrix; use .^ for element-wise powers`, a.opSpan);
         if (integerConstant(a.right) === undefined)
           throw unsupported(`^: a matrix power needs an integer constant exponent (A^2, A^-1); ${this.snippet(a.right)} is not one`, a.right.span);
+        if (!Number.isSafeInteger(integerConstant(a.right)))
+          throw unsupported(`^: a matrix power's exponent must be below 2^53 in size (exact in double precision); ${this.snippet(a.right)} is not`, a.right.span);
         if (!this.sizes.unify(l.rows, l.cols))
           throw typeError(`^: a matrix power needs a square matrix, but ${this.snippet(a.left)} is ${this.describe(l)}`, a.opSpan);
         return l;
@@ -289,6 +291,7 @@ class Checker {
       const d = this.sizeArg(a.args[0]!);
       return { rows: d, cols: d };
     }
+    if (a.fn === 'dpow') return this.dpow(a);
     const arg = a.args[0]!;
     const t = this.check(arg);
     const k = this.kind(t);
@@ -343,6 +346,25 @@ class Checker {
           : { rows: a.args[1] ? this.sizeArg(a.args[1]) : this.sizes.fresh(), cols: a.args[2] ? this.sizeArg(a.args[2]) : this.sizes.fresh() };
     }
     throw new Error(`internal: no type rule for ${a.fn}`);
+  }
+
+  /** dpow(A, k, E): A square, k a constant integer ≥ 0, E of A's size; the result has A's size. */
+  private dpow(a: Ast & { kind: 'call' }): Type {
+    const [base, exp, dir] = a.args as [Ast, Ast, Ast];
+    const t = this.check(base);
+    this.check(exp);
+    const e = this.check(dir);
+    if (this.kind(t) !== 'matrix' || !this.sizes.unify(t.rows, t.cols))
+      throw typeError(`dpow needs a square matrix A in dpow(A, k, E), but ${this.snippet(base)} is ${this.describe(t)}`, base.span);
+    const k = integerConstant(exp);
+    if (k === undefined || k < 0 || !Number.isSafeInteger(k))
+      throw unsupported(`dpow: the exponent k of dpow(A, k, E) must be a constant integer ≥ 0 (below 2^53); ${this.snippet(exp)} is not one`, exp.span);
+    if (!this.sizes.unify(e.rows, t.rows) || !this.sizes.unify(e.cols, t.cols))
+      throw typeError(
+        `dpow: the direction E of dpow(A, k, E) must have the size of A, but ${this.snippet(base)} is ${this.describe(t)} and ${this.snippet(dir)} is ${this.describe(e)}`,
+        dir.span,
+      );
+    return t;
   }
 
   /** The size symbol a size argument names: rows(X), cols(X) or len(x). */

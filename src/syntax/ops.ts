@@ -46,7 +46,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
-  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix',
+  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix', 'dpow',
   'kron', 'vec', 'rows', 'cols', 'len', 'eye',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
@@ -99,6 +99,12 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   rows: st('\\operatorname{rows}', 'number of rows (the length of a vector)'),
   cols: st('\\operatorname{cols}', 'number of columns (1 for a vector)'),
   len: st('\\operatorname{len}', 'number of entries of a vector'),
+  dpow: {
+    arity: 3,
+    elementwise: false,
+    latex: '\\sum',
+    doc: 'dpow(A, k, E) = Σ_{j=0}^{k-1} A^j*E*A^(k-1-j), the derivative of A^k in the direction E (k a constant integer ≥ 0)',
+  },
 };
 
 export function isFnName(name: string): name is FnName {

@@ -42,6 +42,8 @@ const CASES: readonly Case[] = [
   { args: d('a + x'), code: input, message: /shapes differ.*c\*vector\(1\)/ },
   { args: d('x .* A'), code: input, message: /\.\*: shapes differ/ },
   { args: d('sum(x, x)'), code: input, message: /sum takes 1 argument, not 2/ },
+  { args: d('dpow(A, 2)*x'), code: input, message: /dpow takes 3 arguments, not 2/ },
+  { args: d('dpow(A, 2, x)*x'), code: input, message: /dpow: the direction E of dpow\(A, k, E\) must have the size of A/ },
   { args: d("_q'*x"), code: input, message: /cannot tell the type of '_q'.*--let/ },
   { args: d('eye(3)*x'), code: input, message: /a size is written rows\(X\), cols\(X\) or len\(x\), not 3/ },
   { args: d('vector(x)'), code: input, message: /vector\(c\) takes a scalar c/ },
@@ -58,6 +60,8 @@ const CASES: readonly Case[] = [
   // valid but unsupported
   { args: d('A^b*x'), code: unsupported, message: /integer constant exponent/ },
   { args: d('A^0.5*x'), code: unsupported, message: /integer constant exponent/ },
+  { args: d('A^1e300*x'), code: unsupported, message: /exponent must be below 2\^53/ },
+  { args: d('dpow(A, -1, B)*x'), code: unsupported, message: /dpow: the exponent k of dpow\(A, k, E\) must be a constant integer ≥ 0/ },
   // CLI misuse
   { args: ['derive', "x'*x"], code: usage, message: /needs --wrt NAME/ },
   { args: ['derive', '--wrt', 'x'], code: usage, message: /needs an expression/ },
@@ -85,6 +89,7 @@ const CASES: readonly Case[] = [
   { args: e("x'*A*x"), point: '{"x": [1, 2], "A": [[1, 2], [3]]}', code: input, message: /rows of different lengths/ },
   { args: e("x'*A*x", '--let', 'A: symmetric matrix'), point: '{"x": [1, 2], "A": [[1, 2], [3, 4]]}', code: input, message: /declared symmetric, but entries \(2,1\) and \(1,2\) differ/ },
   { args: e("x'*inv(A)*x"), point: '{"x": [1, 2], "A": [[1, 2], [2, 4]]}', code: input, message: /singular/ },
+  { args: e("x'*A^-3*x"), point: '{"x": [1, 2], "A": [[1, 2], [2, 4]]}', code: input, message: /singular/ },
   { args: e("x'*x"), point: '{"x": []}', code: input, message: /empty array/ },
   // nothing hangs: deep nesting and very long inputs
   { args: d('('.repeat(5000) + 'x' + ')'.repeat(5000)), code: input, message: /nested too deeply/ },

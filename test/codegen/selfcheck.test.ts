@@ -167,6 +167,9 @@ describe('domains come from the IR', () => {
     ['logdet(diag(x))', 'x', 'x', '[0.5, 2]'],
     ["logdet(X'*diag(s)*X)", 'X', 's', '[0.5, 2]'],
     ['logdet(diag(s)*A)', 'A', 'A', '[-1, 1] dominant'],
+    ['logdet(A^3)', 'A', 'A', '[-1, 1] dominant'],
+    ["x'*A^-3*x", 'x', 'A', '[-1, 1] dominant'],
+    ['sum(log(A^3*x))', 'x', 'A', '[0.5, 2]'],
   ])('%s by %s: %s drawn from %s', (expr, wrt, name, want) => {
     expect(domainOf(expr, wrt, name)).toBe(want);
   });

@@ -19,9 +19,14 @@ export interface CorpusCase {
   readonly temporaries?: number;
 }
 
-export const CORPUS: readonly CorpusCase[] = (
-  JSON.parse(readFileSync(new URL('../corpus/derivatives.json', import.meta.url), 'utf8')) as { cases: CorpusCase[] }
-).cases;
+const casesOf = (file: string): CorpusCase[] =>
+  (JSON.parse(readFileSync(new URL(`../corpus/${file}`, import.meta.url), 'utf8')) as { cases: CorpusCase[] }).cases;
+
+/**
+ * The acceptance corpus (derivatives.json, identical to ../shared/corpus) followed by the project's
+ * own cases of the same kind (powers.json: matrix powers), which every corpus test runs alike.
+ */
+export const CORPUS: readonly CorpusCase[] = [...casesOf('derivatives.json'), ...casesOf('powers.json')];
 
 /** The printing corpus (issue 9): closed forms with temporaries, sizes, kron and vec. */
 export const PRINTING: readonly CorpusCase[] = (

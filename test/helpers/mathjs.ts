@@ -2,7 +2,8 @@
  * The independent oracle: mathjs evaluates the expression text itself. Our AST is printed back as
  * mathjs text, with the few constructs mathjs names differently mapped: element-wise functions go
  * through map(), norm2 is norm(·, 'fro'), vector(c)/matrix(c)/eye become ones/identity of the size
- * the checker inferred (only the sizes come from our code; every value is computed by mathjs).
+ * the checker inferred (only the sizes come from our code; every value is computed by mathjs), and
+ * dpow(A, k, E) is its defining sum Σ_j A^j*E*A^(k-1-j).
  * Vectors are n×1 matrices so that x' and x*y' mean what they mean in the input language.
  */
 import { create, all, type MathJsInstance, type Matrix } from 'mathjs';
@@ -26,6 +27,12 @@ math.import(
     // 1×1 results of products (x'*y) are scalars in our language.
     s1: (v: unknown) => (math.isMatrix(v) ? (v as Matrix).get([0, 0]) : v),
     ew: (v: unknown, f: (t: number) => number) => (math.isMatrix(v) ? math.map(v as Matrix, (t: number) => f(t)) : f(v as number)),
+    // dpow(A, k, E) = Σ_{j=0}^{k-1} A^j E A^(k-1-j), summed as written.
+    dpow: (A: Matrix, k: number, E: Matrix) => {
+      let acc = math.multiply(E, 0) as Matrix;
+      for (let j = 0; j < k; j++) acc = math.add(acc, math.multiply(math.multiply(math.pow(A, j), E), math.pow(A, k - 1 - j))) as Matrix;
+      return acc;
+    },
     // vec: columns stacked into one column (column-major).
     rvec: (v: unknown) => {
       if (!math.isMatrix(v)) return v;
@@ -152,6 +159,7 @@ export function mathjsFunction(
       case 'call': {
         const x = text(a.args[0]!);
         const fn = a.fn;
+        if (fn === 'dpow') return `dpow(${x}, ${text(a.args[1]!)}, ${text(a.args[2]!)})`;
         if (fn in FN) return wrap(`ew(${x}, ${FN[fn]})`);
         switch (fn) {
           case 'sum':

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { derive } from '../../src/derive.js';
+import { derive, deriveDirectional, type Directional } from '../../src/derive.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../../src/compile/reference.js';
 import { ALL_RULES, PHASES } from '../../src/simplify/phases.js';
 import type { RewriteStep } from '../../src/simplify/rewrite.js';
@@ -70,6 +70,51 @@ describe('rewrite rules', () => {
       for (const [k, s] of Object.entries(SHAPES)) values.set(k, randomTensor(s, 'any', rand));
       check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
       expect(r.matrix).not.toMatch(/inv/);
+    });
+    // Matrix powers: every power rule fires here, at sizes 1 to 5 and entries of both signs (A made
+    // invertible where an inverse occurs).
+    const powers: [string, string, number, Set<string>][] = [
+      ['tr(A^5)', 'A', 2, new Set(['power-adjoint', 'power-commute'])],
+      ["x'*A^6*y", 'A', 1, new Set(['power-adjoint'])],
+      ["tr((A'*A)^4)", 'A', 1, new Set(['power-adjoint', 'power-commute'])],
+      ['tr(A^-3*B)', 'A', 1, new Set(['distribute-tensor-sum'])],
+      ['tr(A^-5*B)', 'A', 1, new Set(['power-adjoint'])],
+      ["x'*inv(A)^2*A^5*y", 'x', 1, new Set(['inverse-cancel'])],
+      ['tr(A^3*inv(A)*B)', 'B', 1, new Set(['inverse-cancel'])],
+      ['tr(dpow(A, 4, B)*B)', 'A', 2, new Set(['power-adjoint'])],
+      ['sum(A^4*B)', 'A', 1, new Set(['power-adjoint'])],
+    ];
+    powers.forEach(([expr, wrt, order, expected], i) => {
+      for (const n of [1, 2, 3, 5]) {
+        const steps: RewriteStep[] = [];
+        const r = derive(expr, wrt, { order, trace: steps });
+        const rand = rng(1300 + 10 * i + n);
+        const values = new Map<string, Tensor>();
+        for (const k of ['x', 'y']) values.set(k, randomTensor([n], 'any', rand));
+        for (const k of ['A', 'B']) values.set(k, randomTensor([n, n], expr.includes('inv') || expr.includes('^-') ? 'invertible' : 'any', rand));
+        check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+        const names = new Set(steps.map((s) => s.rule));
+        for (const rule of expected) expect(names.has(rule), `${rule} fires for ${expr} by ${wrt}`).toBe(true);
+      }
+    });
+    // Directional derivatives contract a direction's batch axes: power-absorb moves V into P.
+    const directional: [string, string, Directional][] = [
+      ['tr(A^6)', 'A', 'hvp'],
+      ["tr((A'*A)^4)", 'A', 'hvp'],
+      ['A^6*x', 'A', 'jvp'],
+      ["x'*A^5*y", 'A', 'hvp'],
+    ];
+    directional.forEach(([expr, wrt, kind], i) => {
+      for (const n of [1, 2, 3, 5]) {
+        const steps: RewriteStep[] = [];
+        const r = deriveDirectional(expr, wrt, kind, { trace: steps });
+        const rand = rng(1700 + 10 * i + n);
+        const values = new Map<string, Tensor>();
+        for (const k of ['x', 'y']) values.set(k, randomTensor([n], 'any', rand));
+        for (const k of ['A', 'V']) values.set(k, randomTensor([n, n], 'any', rand));
+        check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+        expect(steps.some((s) => s.rule === 'power-absorb'), `power-absorb fires for the ${kind} of ${expr}`).toBe(true);
+      }
     });
     fc.assert(
       fc.property(exprArb('s'), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 1e6 }), (expr, wrt, order, seed) => {

@@ -21,6 +21,7 @@ export {
 } from './elementwise.js';
 export { sum, sumsq, asum, trace, rowSums, colSums } from './reduce.js';
 export { transpose } from './transpose.js';
+export { matPow, matPowFrechet, type FrechetDirection } from './matpow.js';
 export { permute } from './permute.js';
 export { SingularMatrixError, singularMatrix, luFactor, luSolve, inverse, det, logAbsDet } from './lu.js';
 export {

@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type Factor, delta, makeAdd, makeDet, makeMul } from '../../ir/node.js';
+import { type Node, type Factor, asMatPower, chainLink, delta, makeAdd, makeDet, makeMatPow, makeMul } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -17,6 +17,31 @@ export const distributeDeltas: Rule = {
   apply(n) {
     if (n.kind !== 'mul') return undefined;
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasDelta(t.node)));
+    if (k < 0) return undefined;
+    const sum = n.factors[k]!;
+    if (sum.node.kind !== 'add') return undefined;
+    const terms = sum.node.terms.map((t) => ({
+      coef: t.coef,
+      node: makeMul(
+        n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
+        n.shape.length,
+      ),
+    }));
+    return makeAdd(terms, n.shape);
+  },
+};
+
+/**
+ * A sum of tensors of order > 2 (a derivative of a matrix function, such as Σ_j A^j ∂A A^(k−1−j))
+ * that a product contracts down to a matrix or less is distributed: the sum has no matrix form,
+ * its terms inside the product have one.
+ */
+export const distributeTensorSums: Rule = {
+  name: 'distribute-tensor-sum',
+  math: 'A·(T_1 + T_2) → A·T_1 + A·T_2   for tensors T of order > 2 in a product of order ≤ 2',
+  apply(n) {
+    if (n.kind !== 'mul' || n.shape.length > 2) return undefined;
+    const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.shape.length > 2);
     if (k < 0) return undefined;
     const sum = n.factors[k]!;
     if (sum.node.kind !== 'add') return undefined;
@@ -65,11 +90,37 @@ function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) =>
   };
 }
 
-/** A matrix contracted with its own inverse is the identity. */
+/** A power of a matrix next to a power of its inverse: the exponents subtract (A·A⁻¹ = δ). */
 export const cancelInverse: Rule = {
   name: 'inverse-cancel',
-  math: 'A^i_p (A⁻¹)^p_j → δ^i_j,   (A⁻¹)^i_p A^p_j → δ^i_j',
-  apply: cancelPartner('inv', (_a, d) => [d]),
+  math: '(A^a)^i_p ((A⁻¹)^c)^p_j → (A^(a−c))^i_j, and the same with A⁻¹ first   (A^0 = δ)',
+  apply(n) {
+    if (n.kind !== 'mul') return undefined;
+    const fs = n.factors;
+    const count = new Map<number, number>();
+    for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+    const slots = (l: number): number => count.get(l) ?? 0;
+    const r = n.shape.length;
+    for (let i = 0; i < fs.length; i++) {
+      const pi = asMatPower(fs[i]!.node);
+      if (!pi) continue;
+      for (let j = 0; j < fs.length; j++) {
+        const pj = j === i ? undefined : asMatPower(fs[j]!.node);
+        if (!pj) continue;
+        // The plain base and the difference of exponents (plain minus inverse).
+        let base: Node;
+        let exp: number;
+        if (pj.base.kind === 'inv' && pj.base.arg === pi.base) [base, exp] = [pi.base, pi.exp - pj.exp];
+        else if (pi.base.kind === 'inv' && pi.base.arg === pj.base) [base, exp] = [pj.base, pj.exp - pi.exp];
+        else continue;
+        const link = chainLink(fs[i]!, fs[j]!, r, slots);
+        if (!link) continue;
+        const rest = fs.filter((_, k) => k !== i && k !== j);
+        return makeMul([...rest, { node: makeMatPow(base, exp), labels: [link.row, link.col] }], r);
+      }
+    }
+    return undefined;
+  },
 };
 
 /** A matrix contracted with its adjugate is its determinant times the identity (at every A). */
