@@ -186,49 +186,93 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
   const d = decompose(r.node, wrtShape);
   const kind = kindOf(d);
   const sizeNames = sizeNamesOf(r);
-  // The factors of every structured part, evaluated together (common sub-expressions once).
+  // The factors of the structured parts, evaluated together (common sub-expressions once).
   const parts = (['diag', 'kronLeft', 'kronRight', 'blocks0', 'blocks1'] as const).filter((p) => d[p].length > 0);
   const factorNodes = parts.map((p) => sum(d[p]));
-  const factors: Evaluator | null = factorNodes.length > 0 ? compileNodes({ roots: factorNodes, vars, sizeNames }) : null;
+  // A kron factor that is a sum of products of the variables (δ's and constants aside) can stay
+  // implicit: its matvec contracts each term with the direction on its own (the planner
+  // distributes the product over the sum), so the factor itself is formed only if asked for
+  // (factor, solve, toDense). Where it is larger than X (MDS: an n×n factor for an n×2 X) this
+  // is what the evaluation saves: forming it took several passes over n² entries (18 ms at
+  // n = 1000), a matvec reads the variables once (D·V). A small factor (MF: V'V, k×k) is formed.
+  const mayStayImplicit = parts.map((p, k) => (p === 'kronLeft' || p === 'kronRight') && contractsCheaply(factorNodes[k]!));
+  const evaluators = new Map<string, Evaluator | null>();
+  /** The evaluator of the factors formed at evaluation (those not implicit), compiled once per choice. */
+  const factorsOf = (implicit: readonly boolean[]): Evaluator | null => {
+    const key = implicit.map((b) => (b ? 1 : 0)).join('');
+    if (!evaluators.has(key)) {
+      const roots = factorNodes.filter((_, k) => !implicit[k]);
+      evaluators.set(key, roots.length > 0 ? compileNodes({ roots, vars, sizeNames }) : null);
+    }
+    return evaluators.get(key)!;
+  };
   const denseNode = d.dense.length > 0 ? sum(d.dense) : null;
   const lazy = <T>(make: () => T): (() => T) => {
     let v: T | undefined;
     return () => (v ??= make());
   };
-  // The dense part's matvec: Σ_t c_t (term_t : V), each term contracted with V on its own (the
-  // planner then orders each product's pairs, and no sum of terms is formed as a tensor of
-  // H's size), compiled on first use.
   const dir = makeVar(freshName(rank, new Set(vars.map((v) => v.name)), rank === 2 ? 'V' : 'v'), wrtShape);
-  const denseMatvec = lazy(() => {
-    const range = (from: number) => Array.from({ length: rank }, (_, i) => from + i);
-    const contract = (node: Node): Node => makeMul([{ node, labels: [...range(0), ...range(rank)] }, { node: dir, labels: range(rank) }], rank);
+  /** y = Σ_t c_t (term_t : V): each term contracted with the direction on its own (no sum of terms formed). */
+  const matvecOf = (terms: readonly { coef: number; node: Node }[], contract: (node: Node) => Node): Evaluator => {
     const hv = makeAdd(
-      d.dense.flatMap((n) => (n.kind === 'add' ? n.terms : [{ coef: 1, node: n }])).map((t) => ({ coef: t.coef, node: contract(t.node) })),
+      terms.map((t) => ({ coef: t.coef, node: contract(t.node) })),
       wrtShape,
     );
     // The structured evaluation has checked the values; a matvec only adds the direction.
     return compileNodes({ roots: [hv], vars: [...vars, dir], sizeNames, recheckSymmetry: false });
-  });
+  };
+  const termsOf = (n: Node): readonly { coef: number; node: Node }[] => (n.kind === 'add' ? n.terms : [{ coef: 1, node: n }]);
+  const range = (from: number) => Array.from({ length: rank }, (_, i) => from + i);
+  // The dense part's matvec: H:V with the planner ordering each product's pairs, compiled on first use.
+  const denseMatvec = lazy(() =>
+    matvecOf(
+      d.dense.flatMap(termsOf),
+      (node) => makeMul([{ node, labels: [...range(0), ...range(rank)] }, { node: dir, labels: range(rank) }], rank),
+    ),
+  );
+  // An implicit kron part's matvec: K·V ('right', K_ik V_kj) or V·K' ('left', V_il K_jl).
+  const kronMatvec = parts.map((p, k) =>
+    mayStayImplicit[k]
+      ? lazy(() =>
+          matvecOf(termsOf(factorNodes[k]!), (node) =>
+            p === 'kronRight'
+              ? makeMul([{ node, labels: [0, 2] }, { node: dir, labels: [2, 1] }], 2)
+              : makeMul([{ node: dir, labels: [0, 2] }, { node, labels: [1, 2] }], 2),
+          ),
+        )
+      : null,
+  );
+  const factorAlone = parts.map((_, k) => (mayStayImplicit[k] ? lazy(() => compileNodes({ roots: [factorNodes[k]!], vars, sizeNames, recheckSymmetry: false })) : null));
   const denseForm = lazy(() => compileNodes({ roots: [denseNode!], vars, sizeNames }));
   const whole = lazy(() => compileNodes({ roots: [r.node], vars, sizeNames }));
+  const withDirection = (values: ReadonlyMap<string, Tensor>, xShape: readonly number[], v: Float64Array): ReadonlyMap<string, Tensor> =>
+    new Map(values).set(dir.name, { shape: xShape, data: v });
 
   const fn = (values: ReadonlyMap<string, Tensor>): StructuredHessian => {
     const xShape = values.get(r.wrt)?.shape;
     if (!xShape) throw inputError(`no value given for ${r.wrt}`);
+    // Implicit where the factor would be larger than X (the identity's side is the smaller one).
+    const implicit = parts.map((p, k) => mayStayImplicit[k]! && (p === 'kronRight' ? xShape[0]! > xShape[1]! : xShape[1]! > xShape[0]!));
+    const factors = factorsOf(implicit);
     // Sizes and declared symmetry are checked here, at the point, not at the first matvec.
     const computed = factors ? factors(values) : (bindSizes([...vars, r.node], values, sizeNames), []);
     const shape = [...xShape, ...xShape];
     const size = xShape.reduce((a, b) => a * b, 1);
     const common = { shape, size };
-    const built: StructuredPart[] = parts.map((p, k) => structuredPart(p, computed[k]!, xShape, common));
+    let next = 0;
+    const built: StructuredPart[] = parts.map((p, k) => {
+      if (!implicit[k]) return structuredPart(p, computed[next++]!, xShape, common);
+      const [rows, cols] = xShape as [number, number];
+      const matvec = (v: Float64Array, out: Float64Array | undefined): Float64Array => kronMatvec[k]!()(withDirection(values, xShape, v), [out])[0]!.data;
+      return kronPart(p === 'kronLeft' ? 'left' : 'right', lazy(() => factorAlone[k]!()(values)[0]!), rows, cols, common, matvec);
+    });
     if (denseNode) {
       built.push({
         kind: 'dense',
         ...common,
         matvec(v, out) {
           checkVector(v, size, 'matvec: v');
-          const m = new Map(values).set(dir.name, { shape: xShape, data: v });
-          return denseMatvec()(m, [checkOut(out, size)])[0]!.data;
+          return denseMatvec()(withDirection(values, xShape, v), [checkOut(out, size)])[0]!.data;
         },
         toDense(out) {
           return denseForm()(values, [checkOut(out, size * size)])[0]!;
@@ -240,6 +284,17 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     return sumOf(built, common, () => whole()(values));
   };
   return Object.assign(fn, { kind });
+}
+
+/**
+ * Whether H:V can be computed term by term from the variables, never forming the node: a
+ * variable, a product of variables, deltas and constants, or a sum of those (as plan.ts's
+ * distributedSums asks of a sum a product distributes over).
+ */
+function contractsCheaply(n: Node): boolean {
+  const leaf = (t: Node): boolean => t.kind === 'var' || t.kind === 'delta' || t.kind === 'const';
+  const product = (t: Node): boolean => leaf(t) || (t.kind === 'mul' && t.factors.every((f) => leaf(f.node)));
+  return n.kind === 'add' ? n.terms.every((t) => product(t.node)) : product(n);
 }
 
 interface Common {
@@ -300,9 +355,20 @@ function factorBlocks(count: number, b: number, blocks: Float64Array): { lu: Flo
   return { lu, piv };
 }
 
-function kronPart(identity: 'left' | 'right', factor: Tensor, rows: number, cols: number, common: Common): KronHessian {
+/**
+ * factor: K, or a function that forms it on first use (an implicit factor, whose matvec is then
+ * given: the closed-form contraction, see compileStructured).
+ */
+function kronPart(
+  identity: 'left' | 'right',
+  factor: Tensor | (() => Tensor),
+  rows: number,
+  cols: number,
+  common: Common,
+  contraction?: (v: Float64Array, out: Float64Array | undefined) => Float64Array,
+): KronHessian {
   const n = common.size;
-  const K = factor.data;
+  const K = (): Float64Array => (typeof factor === 'function' ? factor() : factor).data;
   // 'left': H = I_rows ⊗ K (K cols×cols): (H·vec V) = vec(V Kᵀ). 'right': H = K ⊗ I_cols: vec(K V).
   const q = identity === 'left' ? cols : rows;
   let lu: { lu: Float64Array; piv: Int32Array } | undefined;
@@ -311,17 +377,20 @@ function kronPart(identity: 'left' | 'right', factor: Tensor, rows: number, cols
     ...common,
     identity,
     identitySize: identity === 'left' ? rows : cols,
-    factor,
+    get factor(): Tensor {
+      return typeof factor === 'function' ? factor() : factor;
+    },
     matvec(v, out) {
       checkVector(v, n, 'matvec: v');
+      if (contraction) return contraction(v, checkOut(out, n));
       const y = checkOut(out, n) ?? new Float64Array(n);
-      if (identity === 'left') gemm(false, true, rows, cols, cols, 1, v, 0, cols, K, 0, cols, 0, y, 0, cols);
-      else gemm(false, false, rows, cols, rows, 1, K, 0, rows, v, 0, cols, 0, y, 0, cols);
+      if (identity === 'left') gemm(false, true, rows, cols, cols, 1, v, 0, cols, K(), 0, cols, 0, y, 0, cols);
+      else gemm(false, false, rows, cols, rows, 1, K(), 0, rows, v, 0, cols, 0, y, 0, cols);
       return y;
     },
     solve(b, out) {
       checkVector(b, n, 'solve: b');
-      lu ??= factorBlocks(1, q, K);
+      lu ??= factorBlocks(1, q, K());
       const y = checkOut(out, n) ?? new Float64Array(n);
       y.set(b);
       if (identity === 'right') {
@@ -339,12 +408,13 @@ function kronPart(identity: 'left' | 'right', factor: Tensor, rows: number, cols
     toDense(out) {
       const data = checkOut(out, n * n) ?? new Float64Array(n * n);
       if (out) data.fill(0);
+      const f = K();
       if (identity === 'left') {
         for (let i = 0; i < rows; i++)
-          for (let j = 0; j < cols; j++) for (let l = 0; l < cols; l++) data[(i * cols + j) * n + i * cols + l] = K[j * cols + l]!;
+          for (let j = 0; j < cols; j++) for (let l = 0; l < cols; l++) data[(i * cols + j) * n + i * cols + l] = f[j * cols + l]!;
       } else {
         for (let i = 0; i < rows; i++)
-          for (let k = 0; k < rows; k++) for (let j = 0; j < cols; j++) data[(i * cols + j) * n + k * cols + j] = K[i * rows + k]!;
+          for (let k = 0; k < rows; k++) for (let j = 0; j < cols; j++) data[(i * cols + j) * n + k * cols + j] = f[i * rows + k]!;
       }
       return { shape: common.shape, data };
     },

@@ -148,6 +148,49 @@ describe('structured kinds at random sizes', () => {
     }
   });
 
+  // A kron factor that is a sum of products of variables stays implicit where it is larger than
+  // X (its matvec contracts the variables with the direction; `factor`, solve and toDense form
+  // it on first use), and is formed where it is smaller: both sides of that line, each checked
+  // against the dense Hessian, and the factor against the dense Hessian's own block.
+  const implicitCases: { expr: string; wrt: string; let?: Record<string, string>; shapes: Record<string, number>[] }[] = [
+    {
+      expr: "norm2(diag(W*W')*vector(1)' + vector(1)*diag(W*W')' - 2*W*W' - D)^2",
+      wrt: 'W',
+      let: { D: 'symmetric matrix' },
+      shapes: [{ n: 33, m: 2 }, { n: 65, m: 3 }, { n: 2, m: 7 }, { n: 1, m: 3 }, { n: 3, m: 1 }, { n: 2, m: 2 }],
+    },
+    { expr: 'norm2(X*W - Y)^2', wrt: 'W', shapes: [{ n: 9, m: 17, p: 2 }, { n: 40, m: 2, p: 17 }, { n: 1, m: 7, p: 1 }] },
+    { expr: "norm2(T - U*V')^2", wrt: 'U', shapes: [{ n: 2, m: 9, p: 17 }, { n: 33, m: 5, p: 3 }, { n: 1, m: 1, p: 7 }] },
+    { expr: "tr(X*A*X')", wrt: 'X', shapes: [{ n: 2, m: 17 }, { n: 17, m: 2 }, { n: 1, m: 1 }] },
+  ];
+  test.each(implicitCases.map((c) => [`${c.expr} by ${c.wrt}`, c] as const))('implicit and formed kron factors: %s', (_name, c) => {
+    const H = hessian(c.expr, c.wrt, { let: c.let ?? {} });
+    const s = H.compile({ structured: true });
+    const dense = H.compile();
+    const rand = rng(c.expr.length * 11 + 1);
+    for (const fixed of c.shapes) {
+      const values = randomValues(c.expr, c.wrt, c.let ?? {}, rand, {}, fixed);
+      const r = s(values);
+      const D = dense(values).data;
+      const what = `${c.expr} by ${c.wrt} at ${JSON.stringify(fixed)}`;
+      const kron = r.kind === 'kron' ? [r] : r.kind === 'sum' ? r.parts.filter((p) => p.kind === 'kron') : [];
+      expect(kron.length, what).toBe(1);
+      const k = kron[0]!;
+      if (k.kind !== 'kron') return;
+      // Matvec first: on an implicit factor it must not need the factor formed.
+      checkAgainstDense(r, D, rand, what);
+      if (r.kind === 'kron') {
+        // The factor is the dense Hessian's block: K[a, b] = H[(a, 0), (b, 0)] ('right') or H[(0, a), (0, b)] ('left').
+        const [rows, cols] = (values[c.wrt] as { readonly shape: readonly number[] }).shape as [number, number];
+        const q = k.identity === 'left' ? cols : rows;
+        const n = rows * cols;
+        const at = (a: number, b: number): number => (k.identity === 'left' ? D[a * n + b]! : D[a * cols * n + b * cols]!);
+        expect(k.factor.shape, what).toEqual([q, q]);
+        expect(relErr(k.factor.data, Float64Array.from({ length: q * q }, (_, e) => at(Math.floor(e / q), e % q))), what).toBeLessThan(1e-12);
+      }
+    }
+  });
+
   test('a Newton step with the kron solve equals the dense one (matrix factorization by U, n = 40, k = 3)', () => {
     const rand = rng(5);
     const values = randomValues("norm2(T - U*V')^2", 'U', {}, rand, {}, { n: 40, m: 30, p: 3 });

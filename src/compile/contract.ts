@@ -486,7 +486,36 @@ function unary(ctx: PlanContext, a: View, c: View, size: ReadonlyMap<number, num
     ctx.steps.push(() => stridedMul(plan, c.slot.buf, c.off, [a.slot.buf], [a.off], alpha(), accumulate));
     return;
   }
+  if (rowSums(ctx, a, c, size, alpha, accumulate)) return;
   generic(ctx, [a], c, size, alpha, accumulate);
+}
+
+/**
+ * C[i] = Σ_k A[i,k] (or Σ_k A[k,i]) as gemv with a vector of ones: the generic einsum walks A
+ * entry by entry through its strides (≈ 0.9 ms for the row sums of a 1000×1000 matrix, MDS);
+ * gemv reads it in streams, on the WebAssembly thin kernel when A is large. false where A is
+ * not a matrix with one contiguous axis.
+ */
+function rowSums(ctx: PlanContext, a: View, c: View, size: ReadonlyMap<number, number>, alpha: Alpha, accumulate: boolean): boolean {
+  if (a.labels.length !== 2 || c.labels.length !== 1 || new Set(a.labels).size !== 2) return false;
+  const i = c.labels[0]!;
+  const k = a.labels.find((l) => l !== i)!;
+  if (!a.labels.includes(i)) return false;
+  const rows = { n: size.get(i)!, s: strideOf(a, i) };
+  const cols = { n: size.get(k)!, s: strideOf(a, k) };
+  const am = asMatrix(rows, cols);
+  if (!am || rows.n === 0) return false;
+  const ones = new Float64Array(cols.n).fill(1);
+  const incy = strideOf(c, i);
+  const beta = accumulate ? 1 : 0;
+  const A = a.slot;
+  const C = c.slot;
+  ctx.steps.push(
+    am.trans
+      ? () => gemv(true, cols.n, rows.n, alpha(), A.buf, a.off, am.ld, ones, 0, 1, beta, C.buf, c.off, incy)
+      : () => gemv(false, rows.n, cols.n, alpha(), A.buf, a.off, am.ld, ones, 0, 1, beta, C.buf, c.off, incy),
+  );
+  return true;
 }
 
 /** The generic strided einsum (traces, diagonals, batched contractions, order-3/4 patterns). */

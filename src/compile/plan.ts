@@ -8,7 +8,8 @@
  * - Products go to BLAS-shaped kernels where their index pattern allows (contract.ts).
  * - Buffers of intermediates come from a pool and are handed back after their last use, so later
  *   nodes reuse them; they live as long as the plan, so a call allocates none. Results get fresh
- *   buffers on every call, or are written into the caller's (run's `outs`).
+ *   buffers on every call (not cleared unless a step counts on zeros: alloc.ts), or are written
+ *   into the caller's (run's `outs`).
  */
 import { type Dim, type Node, type NodeOf, type VarNode, children, mergePermutation, topoOrder } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
@@ -17,6 +18,7 @@ import { inputError } from '../errors.js';
 import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 import { planTransposeSum } from './sums.js';
+import { uninitialized } from './alloc.js';
 
 export interface Slot {
   buf: Float64Array;
@@ -223,7 +225,9 @@ export function buildPlan(
         if (!isComputed[k] || firstOfSlot[k] !== k) continue;
         const o = outs?.[k];
         if (o && zeroFirst[k]) o.fill(0);
-        rootSlots[k]!.buf = o ?? new Float64Array(rootSizes[k]!);
+        // A new buffer: zeroed where the steps count on zeros, else left as the allocator gives it
+        // (the steps write every entry, as they do into a caller's buffer).
+        rootSlots[k]!.buf = o ?? (zeroFirst[k] ? new Float64Array(rootSizes[k]!) : uninitialized(rootSizes[k]!));
       }
       for (const s of steps) s();
       return roots.map((r, k) => {

@@ -1,12 +1,14 @@
 /**
  * The compiled evaluator equals the reference evaluator (relative error below 1e-12), for every
  * corpus case and random property-test expressions, at several random sizes and points — into a
- * new buffer, again with the kept plan, and into a caller's buffer full of NaN.
+ * new buffer, again with the kept plan, into a caller's buffer full of NaN, and into a new buffer
+ * that the allocator hands out full of NaN (results are allocated without clearing: alloc.ts).
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { derive, type Result } from '../../src/derive.js';
 import { compileNodes } from '../../src/compile/compile.js';
+import { setUninitializedPoison } from '../../src/compile/alloc.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../../src/compile/reference.js';
 import type { Tensor } from '../../src/tensor.js';
 import { ONE } from '../../src/syntax/types.js';
@@ -59,6 +61,14 @@ function compareAt(r: Result, values: Map<string, Tensor>): number {
   const [into] = run(values, [out]) as [Tensor];
   expect(into.data).toBe(out);
   expect(Array.from(out)).toEqual(Array.from(got.data));
+  // A new buffer that is not cleared (here: full of NaN) gets every entry written.
+  setUninitializedPoison(true);
+  try {
+    const [dirty] = run(values) as [Tensor];
+    expect(Array.from(dirty.data)).toEqual(Array.from(got.data));
+  } finally {
+    setUninitializedPoison(false);
+  }
   // Relative error, absolute below 1e-3: a result that cancels to ~0 (the Hessian of norm2(x) for a
   // one-entry x) has rounding-level differences that no relative measure can judge.
   return relErr(got, ref, 1e-3);

@@ -165,4 +165,31 @@ describe('isSymmetric (the declared-symmetric input check)', () => {
       }
     }
   });
+
+  it('every entry perturbed in turn (sizes 1-9, 33), and non-finite pairs: equal infinities pass, a NaN or a finite against an infinity does not', async () => {
+    const { isSymmetric } = await import('../../src/compile/kernels/symmetric.js');
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 33]) {
+      const a = randArray(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
+      expect(isSymmetric(n, a), `n ${n}`).toBe(true);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          if (i === j) continue;
+          const b = a.slice();
+          b[i * n + j] = b[i * n + j]! + 1e-3;
+          expect(isSymmetric(n, b), `n ${n}: (${i}, ${j}) perturbed`).toBe(false);
+          b[i * n + j] = a[i * n + j]! * (1 + 1e-12);
+          expect(isSymmetric(n, b), `n ${n}: (${i}, ${j}) within tolerance`).toBe(true);
+          b[i * n + j] = NaN;
+          b[j * n + i] = NaN;
+          expect(isSymmetric(n, b), `n ${n}: NaN at (${i}, ${j})`).toBe(false);
+          b[i * n + j] = b[j * n + i] = -Infinity;
+          expect(isSymmetric(n, b), `n ${n}: -Inf at (${i}, ${j}) and (${j}, ${i})`).toBe(true);
+          b[j * n + i] = Infinity;
+          expect(isSymmetric(n, b), `n ${n}: -Inf against Inf`).toBe(false);
+          b[i * n + j] = 1;
+          expect(isSymmetric(n, b), `n ${n}: 1 against Inf`).toBe(false);
+        }
+    }
+  });
 });

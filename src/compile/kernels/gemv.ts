@@ -1,7 +1,13 @@
 /**
  * Level-2 kernels: matrix-vector product and rank-1 update. A is stored m×n
  * row-major with leading dimension lda; vectors are strided (see blas1.ts).
+ *
+ * A large gemv (from THIN_MIN_ENTRIES entries of A) runs on the WebAssembly thin kernel where
+ * it is available (wasm/thinWasm.ts: A copied by memcpy and read in f64x2 streams, ≈ 2.5× the
+ * JS loops below at 1000×1000); the JS loops are the fallback and serve small products.
  */
+import { getGemmBackend } from './gemm.js';
+import { thinTakes, thinWasm } from './wasm/thinWasm.js';
 
 /**
  * y = alpha * op(A) * x + beta * y, A stored m×n.
@@ -26,6 +32,10 @@ export function gemv(
 ): void {
   const leny = trans ? n : m;
   if (leny <= 0) return;
+  if (getGemmBackend() === 'auto' && m > 0 && n > 0 && thinTakes(m * n, 1)) {
+    // op(A) is leny × (the other dimension); x is its one column.
+    if (thinWasm(trans, leny, trans ? m : n, 1, alpha, A, aOff, lda, x, xOff, incx, 0, beta, y, yOff, incy, 0)) return;
+  }
   if (!trans) {
     // One dot product per row; rows of A are contiguous. Four rows at a time with a contiguous
     // x: each x_j is loaded once for four multiply-adds (the loop is load-bound in JS).

@@ -17,6 +17,7 @@
  */
 import { compileGemmKernel, instantiateGemmKernel, type KernelFn } from './gemmKernel.js';
 import { symsumKernelBytes, type SymsumFn } from './symsumKernel.js';
+import { thinKernelBytes, THIN_MAX_COLUMNS, type ThinFn } from './thinKernel.js';
 import { WorkerPool, parallelHost } from '../parallel/pool.js';
 
 /** Register tile of every variant (4×2 f64x2 accumulators: the fastest measured, with and without FMA). */
@@ -55,6 +56,22 @@ function symsumModule(shared: boolean): WebAssembly.Module | null {
     symsumModules.set(shared, m);
   }
   return symsumModules.get(shared)!;
+}
+
+/** The thin-product kernels' module (plain SIMD, like symsum). */
+const thinModules = new Map<boolean, WebAssembly.Module | null>();
+function thinModule(shared: boolean): WebAssembly.Module | null {
+  if (!thinModules.has(shared)) {
+    let m: WebAssembly.Module | null = null;
+    try {
+      const bytes = thinKernelBytes(shared ? SHARED_MAX_PAGES : undefined);
+      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
+    } catch {
+      m = null;
+    }
+    thinModules.set(shared, m);
+  }
+  return thinModules.get(shared)!;
 }
 
 /** Forget the variants that did not validate (enableRelaxedSimd turned a feature on). */
@@ -212,6 +229,25 @@ export function symsumOn(ctx: WasmContext): SymsumFn | null {
   return f;
 }
 
+/** The thin-product kernels on the memory of `ctx`: rowdot[nc] and colacc[nc] for nc = 1…4 (index nc), or null. */
+export interface ThinKernels {
+  readonly rowdot: readonly ThinFn[];
+  readonly colacc: readonly ThinFn[];
+}
+const thinInstances = new WeakMap<WebAssembly.Memory, ThinKernels>();
+export function thinOn(ctx: WasmContext): ThinKernels | null {
+  let k = thinInstances.get(ctx.memory);
+  if (!k) {
+    const m = thinModule(ctx.shared);
+    if (m === null) return null;
+    const e = new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports as Record<string, ThinFn>;
+    const pick = (name: string) => Array.from({ length: THIN_MAX_COLUMNS + 1 }, (_, nc) => (nc === 0 ? () => {} : e[`${name}${nc}`]!));
+    k = { rowdot: pick('rowdot'), colacc: pick('colacc') };
+    thinInstances.set(ctx.memory, k);
+  }
+  return k;
+}
+
 /** Whether some SIMD variant runs here (compiles the modules on first call). */
 export function wasmAvailable(): boolean {
   return activeVariant() !== null;
@@ -225,7 +261,7 @@ export function sharedPool(): WorkerPool | null {
 
 /** What the last WebAssembly product ran on (kernelInfo). */
 export interface ProductRun {
-  readonly kernel: 'gemm' | 'syrk' | 'symsum';
+  readonly kernel: 'gemm' | 'syrk' | 'symsum' | 'thin';
   readonly variant: WasmVariant;
   readonly threads: number;
   readonly sharedMemory: boolean;

@@ -10,7 +10,9 @@
  * A[j+1, i..i+1] as f64x2, transposes the second pair with two shuffles, adds, scales, and
  * stores both C[i.., j..] and its mirror C[j.., i..] — each entry pair read once, every entry
  * written once, in vector registers throughout (measured: the plain JS loop is compute-bound at
- * ≈ 2.5 ms for n = 1000, this kernel runs near memory speed).
+ * ≈ 2.5 ms for n = 1000, this kernel runs near memory speed: 0.28 ms on a cached 8 MB matrix).
+ * cOut may equal a (in place: a block pair's four loads come before its four stores, and no other
+ * pair touches those entries), which is how symsumWasm.ts calls it.
  */
 import { Code, ValType, SimdOp, Op, encodeModule } from './encoder.js';
 

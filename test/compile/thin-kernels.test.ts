@@ -1,0 +1,177 @@
+/**
+ * The WebAssembly thin-product kernels (wasm/thinWasm.ts: a large matrix times one to four
+ * vectors) against naive loops: both orientations of A, every column count, awkward and
+ * non-square sizes, leading dimensions past the row, strided and transposed B and C, alpha/beta
+ * (beta = 0 over NaN), plain and shared memory; and the routes into them from gemm and gemv
+ * (which path ran is checked through kernelInfo().lastProduct).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/random.js';
+import { gemm, gemv, kernelInfo } from '../../src/compile/kernels/index.js';
+import { thinWasm, THIN_MIN_ENTRIES } from '../../src/compile/kernels/wasm/thinWasm.js';
+import { setSharedMemory } from '../../src/compile/kernels/wasm/runtime.js';
+
+const rand = mulberry32(4242);
+const randArray = (n: number): Float64Array => Float64Array.from({ length: n }, () => 2 * rand() - 1);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const SIZES = [1, 2, 3, 7, 17, 33, 65, 129];
+
+/** Max |got − want| over max |want| (finite entries); NaN where a non-finite entry differs. */
+function relErr(got: (i: number) => number, want: (i: number) => number, count: number): number {
+  let num = 0;
+  let den = 1e-300;
+  for (let i = 0; i < count; i++) {
+    const g = got(i);
+    const w = want(i);
+    if (!Number.isFinite(w) || !Number.isFinite(g)) {
+      if (Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w))) continue;
+      return NaN;
+    }
+    num = Math.max(num, Math.abs(g - w));
+    den = Math.max(den, Math.abs(w));
+  }
+  return num / den;
+}
+
+/**
+ * One random thinWasm call against the definition: C(i, j) = alpha·Σ_p op(A)(i, p)·B(p, j) +
+ * beta·C(i, j), B(p, j) = B[bOff + p·bps + j·bjs], C(i, j) = C[cOff + i·cis + j·cjs]; entries of
+ * C outside the product, and A and B, stay as they were.
+ */
+function checkThin(transA: boolean, m: number, k: number, nc: number, alpha: number, beta: number, poison = false): void {
+  const rows = transA ? k : m;
+  const len = transA ? m : k;
+  const lda = len + pick([0, 0, 1, 3, 4]);
+  const aOff = pick([0, 1, 6]);
+  const A = randArray(aOff + rows * lda + 3);
+  if (poison) A[aOff + Math.floor(rand() * rows) * lda + Math.floor(rand() * len)] = pick([NaN, Infinity, -Infinity]);
+  const opA = (i: number, p: number): number => (transA ? A[aOff + p * lda + i]! : A[aOff + i * lda + p]!);
+  // B: k×nc row-major (with padding), nc×k (transposed storage), or a strided vector (nc = 1).
+  const bLayout = pick(['rows', 'cols', 'strided'] as const);
+  const bOff = pick([0, 3]);
+  const [bps, bjs] =
+    bLayout === 'rows' ? [nc + pick([0, 2]), 1] : bLayout === 'cols' ? [1, k + pick([0, 1])] : [pick([2, 3]), pick([1, k * 3])];
+  const B = randArray(bOff + (k - 1) * bps + (nc - 1) * bjs + 4);
+  // C: m×nc row-major, nc×m (transposed), both with padding.
+  const cOff = pick([0, 2]);
+  const [cis, cjs] = pick([true, false]) ? [nc + pick([0, 1]), 1] : [1, m + pick([0, 2])];
+  const cLen = cOff + (m - 1) * cis + (nc - 1) * cjs + 3;
+  const C = randArray(cLen);
+  const inC = new Set<number>();
+  for (let i = 0; i < m; i++) for (let j = 0; j < nc; j++) inC.add(cOff + i * cis + j * cjs);
+  if (beta === 0) for (const c of inC) C[c] = NaN;
+  const c0 = C.slice();
+  const a0 = A.slice();
+  const b0 = B.slice();
+  const want = (q: number): number => {
+    const i = q % m;
+    const j = Math.floor(q / m);
+    let s = 0;
+    for (let p = 0; p < k; p++) s += opA(i, p) * B[bOff + p * bps + j * bjs]!;
+    return alpha * s + (beta === 0 ? 0 : beta * c0[cOff + i * cis + j * cjs]!);
+  };
+  const what = `thinWasm(transA ${transA}, m ${m}, k ${k}, nc ${nc}, lda ${lda}, B ${bLayout}, alpha ${alpha}, beta ${beta})`;
+  expect(thinWasm(transA, m, k, nc, alpha, A, aOff, lda, B, bOff, bps, bjs, beta, C, cOff, cis, cjs), what).toBe(true);
+  const err = relErr((q) => C[cOff + (q % m) * cis + Math.floor(q / m) * cjs]!, want, m * nc);
+  expect(err, what).toBeLessThan(1e-13);
+  for (let q = 0; q < cLen; q++) if (!inC.has(q)) expect(Object.is(C[q], c0[q]), `${what}: C[${q}] outside`).toBe(true);
+  expect(A).toEqual(a0);
+  expect(B).toEqual(b0);
+}
+
+const COEFS: readonly (readonly [number, number])[] = [
+  [1, 0],
+  [-0.7, 1],
+  [2.5, -1.3],
+];
+
+for (const shared of [false, true]) {
+  describe(`thinWasm on ${shared ? 'shared' : 'plain'} memory`, () => {
+    afterAll(() => setSharedMemory('auto'));
+    it('every orientation and column count over awkward, non-square sizes; strides; alpha/beta', () => {
+      setSharedMemory(shared);
+      for (const transA of [false, true])
+        for (const m of SIZES)
+          for (const k of SIZES)
+            for (let nc = 1; nc <= 4; nc++) {
+              const [alpha, beta] = pick(COEFS);
+              checkThin(transA, m, k, nc, alpha, beta);
+            }
+      expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'thin', sharedMemory: shared });
+    });
+    it('NaN and ±Inf in A reach the entries they touch, as in the naive loops (and no others)', () => {
+      setSharedMemory(shared);
+      for (let t = 0; t < 60; t++) checkThin(pick([false, true]), pick(SIZES), pick(SIZES), 1 + Math.floor(rand() * 4), 1, pick([0, 1]), true);
+    });
+    it('rejects what it does not take (nothing written): nc outside 1…4', () => {
+      setSharedMemory(shared);
+      const C = new Float64Array(10).fill(7);
+      expect(thinWasm(false, 2, 2, 5, 1, new Float64Array(4), 0, 2, new Float64Array(10), 0, 5, 1, 0, C, 0, 5, 1)).toBe(false);
+      expect(thinWasm(false, 2, 2, 0, 1, new Float64Array(4), 0, 2, new Float64Array(10), 0, 5, 1, 0, C, 0, 5, 1)).toBe(false);
+      expect(Array.from(C)).toEqual(new Array(10).fill(7));
+    });
+  });
+}
+
+describe('gemm and gemv route large-times-thin products to the thin kernel', () => {
+  /** Naive gemm on row-major blocks with leading dimensions. */
+  function checkGemm(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, beta: number): void {
+    const lda = (tA ? m : k) + pick([0, 1]);
+    const ldb = (tB ? k : n) + pick([0, 2]);
+    const ldc = n + pick([0, 1]);
+    const A = randArray((tA ? k : m) * lda);
+    const B = randArray((tB ? n : k) * ldb);
+    const C = randArray(m * ldc);
+    if (beta === 0) C.fill(NaN);
+    const c0 = C.slice();
+    const opA = (i: number, p: number) => (tA ? A[p * lda + i]! : A[i * lda + p]!);
+    const opB = (p: number, j: number) => (tB ? B[j * ldb + p]! : B[p * ldb + j]!);
+    const want = (q: number): number => {
+      const i = Math.floor(q / n);
+      const j = q % n;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += opA(i, p) * opB(p, j);
+      return alpha * s + (beta === 0 ? 0 : beta * c0[i * ldc + j]!);
+    };
+    gemm(tA, tB, m, n, k, alpha, A, 0, lda, B, 0, ldb, beta, C, 0, ldc);
+    const what = `gemm(${tA}, ${tB}, ${m}, ${n}, ${k})`;
+    expect(relErr((q) => C[Math.floor(q / n) * ldc + (q % n)]!, want, m * n), what).toBeLessThan(1e-13);
+    expect(kernelInfo().lastProduct?.kernel, what).toBe('thin');
+  }
+
+  it('op(A)·op(B) with op(B) of 1…4 columns, and with op(A) of 1…4 rows (the transposed product), all transposes', () => {
+    for (const tA of [false, true])
+      for (const tB of [false, true])
+        for (let thin = 1; thin <= 4; thin++) {
+          const big = pick([1025, 2048, 4099]);
+          const k = Math.ceil(THIN_MIN_ENTRIES / big) + pick([0, 5]);
+          checkGemm(tA, tB, big, thin, k, pick([1, -0.5]), pick([0, 1.5]));
+          checkGemm(tA, tB, thin, big, k, pick([1, -0.5]), pick([0, 1.5]));
+        }
+  });
+
+  it('gemv of a large A, both orientations, strided x and y, beta = 0 over NaN', () => {
+    for (const [m, n] of [[300, 129], [129, 300], [THIN_MIN_ENTRIES, 1], [1, THIN_MIN_ENTRIES]] as const)
+      for (const trans of [false, true])
+        for (const [incx, incy, alpha, beta] of [[1, 1, 1, 0], [2, 3, -0.5, 1.25], [3, 1, 2, 0]] as const) {
+          const lda = n + pick([0, 3]);
+          const A = randArray(m * lda);
+          const lx = trans ? m : n;
+          const ly = trans ? n : m;
+          const x = randArray(1 + lx * incx);
+          const y = randArray(2 + ly * incy);
+          if (beta === 0) for (let i = 0; i < ly; i++) y[2 + i * incy] = NaN;
+          const y0 = y.slice();
+          const want = (i: number): number => {
+            let s = 0;
+            for (let p = 0; p < lx; p++) s += (trans ? A[p * lda + i]! : A[i * lda + p]!) * x[1 + p * incx]!;
+            return alpha * s + (beta === 0 ? 0 : beta * y0[2 + i * incy]!);
+          };
+          gemv(trans, m, n, alpha, A, 0, lda, x, 1, incx, beta, y, 2, incy);
+          const what = `gemv(${trans}, ${m}, ${n}, incx ${incx}, incy ${incy})`;
+          expect(relErr((i) => y[2 + i * incy]!, want, ly), what).toBeLessThan(1e-13);
+          expect(kernelInfo().lastProduct?.kernel, what).toBe('thin');
+          for (let q = 0; q < y.length; q++) if (q < 2 || (q - 2) % incy !== 0 || q - 2 >= ly * incy) expect(y[q]).toBe(y0[q]);
+        }
+  });
+});
