@@ -6,7 +6,7 @@
 import type { Ast } from '../syntax/ast.js';
 import type { Dim, Factor, Node, NodeOf } from '../ir/node.js';
 import { bin, call, negate, num } from './build.js';
-import { type Kind, type MExpr, elementwise, infoOf, mexpr, times } from './mexpr.js';
+import { type Kind, type MExpr, constantOf, elementwise, infoOf, mexpr, times } from './mexpr.js';
 
 /** What the passes need from the printer. */
 export interface Forms {
@@ -57,7 +57,9 @@ export function hadamard(ps: readonly Piece[], kind: Kind, f: Forms): MExpr | un
   let acc: MExpr =
     numer.length > 0
       ? numer.reduce((a, b) => elementwise(scalar ? '*' : '.*', a, b))
-      : mexpr(scalar ? num(1) : call(kind === 'matrix' ? 'matrix' : 'vector', num(1)), kind);
+      : scalar || ps[0]!.node === undefined
+        ? mexpr(scalar ? num(1) : call(kind === 'matrix' ? 'matrix' : 'vector', num(1)), kind)
+        : constantOf(1, ps[0]!.node.shape);
   for (const d of denom) acc = elementwise(scalar ? '/' : './', acc, d);
   return mexpr(acc.ast, kind, ps.every((p) => p.e.symmetric));
 }

@@ -250,7 +250,7 @@ export const sumLeaf: Pass = (g, f) => {
     }
     const factors = [...e.factors, ...factorsOf(ps)];
     const v = emit(g, f, factors, [b], () => {
-      const w = ps.length > 0 ? weight(ps, f) : ONE_VECTOR();
+      const w = ps.length > 0 ? weight(ps, f) : ONE_VECTOR(g.dims.get(l));
       return w && (isEye(e.e) ? w : times(orient(e, b), w));
     });
     if (!v) return undefined;

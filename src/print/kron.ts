@@ -12,7 +12,7 @@
 import { type Factor, type Node, type NodeOf, isZero, makeAdd, makeMul } from '../ir/node.js';
 import { call, num } from './build.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
-import { type MExpr, mexpr, product, transposed } from './mexpr.js';
+import { type MExpr, constantOf, mexpr, product, transposed } from './mexpr.js';
 
 type Side = 'A' | 'B';
 
@@ -30,7 +30,7 @@ interface Split {
 
 export function mergeForm(n: NodeOf<'merge'>, f: Forms, symmetric: boolean): MExpr | undefined {
   const kind = n.shape.length === 2 ? 'matrix' : 'vector';
-  if (isZero(n.arg)) return mexpr(call(kind, num(0)), kind, kind === 'matrix');
+  if (isZero(n.arg)) return constantOf(0, n.shape);
   if (n.groups.length === 1 && n.groups[0] === 2) {
     const m = f.sub(n.arg);
     return m && mexpr(call('vec', m.ast), 'vector');

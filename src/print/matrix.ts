@@ -14,7 +14,7 @@ import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { flatFactors, productForm } from './graph.js';
-import { type Kind, type MExpr, KIND_OF_RANK, keepTyping, mexpr, powerOf, setTarget, setTranspose, transposed } from './mexpr.js';
+import { type Kind, type MExpr, KIND_OF_RANK, constantOf, keepTyping, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
 
@@ -451,7 +451,7 @@ export class MatrixPrinter implements Forms {
         parts.push(q);
       }
     }
-    if (parts.every((p) => p.c === 0)) return mexpr(kind === 'scalar' ? num(0) : call(kind, num(0)), kind, sym);
+    if (parts.every((p) => p.c === 0)) return kind === 'scalar' ? mexpr(num(0), kind) : constantOf(0, n.shape);
     parts.splice(0, parts.length, ...parts.filter((p) => p.c !== 0));
     const groups = new Map<number, typeof parts>();
     for (const p of parts) groups.set(Math.abs(p.c), [...(groups.get(Math.abs(p.c)) ?? []), p]);
@@ -482,20 +482,7 @@ export class MatrixPrinter implements Forms {
   }
 }
 
-/**
- * The sizes of constants the printer made (vector(c), matrix(c), eye), so that where the printed
- * form alone does not fix them they can be given: vector(1, len(x)) (see sizes.ts).
- */
-const CONSTANT_DIMS = new WeakMap<Ast, readonly Dim[]>();
-
-function sized(e: MExpr, shape: readonly Dim[]): MExpr {
-  CONSTANT_DIMS.set(e.ast, shape);
-  return e;
-}
-
-export function constantDims(a: Ast): readonly Dim[] | undefined {
-  return CONSTANT_DIMS.get(a);
-}
+export { constantDims } from './mexpr.js';
 
 /** A term c·T: 2*A, -x, c*vector(1) → vector(c). */
 function scaled(c: number, e: MExpr, node: Node): MExpr {

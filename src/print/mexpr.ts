@@ -5,6 +5,7 @@
  * a product's kind is always known.
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
+import type { Dim } from '../ir/node.js';
 import { bin, call, num, tr } from './build.js';
 
 export type Kind = 'scalar' | 'vector' | 'row' | 'matrix';
@@ -209,4 +210,63 @@ export function primes(a: Ast): number {
   }
 }
 
-export const ONE_VECTOR = (): MExpr => mexpr(call('vector', num(1)), 'vector');
+/**
+ * The sizes of constants the printer made (vector(c), matrix(c), eye), so that where the printed
+ * form alone does not fix them they can be given: vector(1, len(x)) (see sizes.ts). Every constant
+ * the printers write goes through sized().
+ */
+const CONSTANT_DIMS = new WeakMap<Ast, readonly Dim[]>();
+
+export function sized(e: MExpr, shape: readonly Dim[]): MExpr {
+  CONSTANT_DIMS.set(e.ast, shape);
+  return e;
+}
+
+export function constantDims(a: Ast): readonly Dim[] | undefined {
+  return CONSTANT_DIMS.get(a);
+}
+
+/**
+ * A copy of the tree in which every occurrence is its own object (the printers share sub-trees:
+ * one vector(1) may stand in two places of different sizes), with the constants' sizes kept.
+ */
+export function unshared(a: Ast): Ast {
+  const copy = (x: Ast): Ast => {
+    let c: Ast;
+    switch (x.kind) {
+      case 'num':
+      case 'name':
+        c = { ...x };
+        break;
+      case 'neg':
+      case 'transpose':
+        c = { ...x, arg: copy(x.arg) };
+        break;
+      case 'binary':
+        c = { ...x, left: copy(x.left), right: copy(x.right) };
+        break;
+      case 'call':
+        c = { ...x, args: x.args.map(copy) };
+        break;
+      case 'where':
+        c = { ...x, body: copy(x.body), bindings: x.bindings.map((b) => ({ ...b, value: copy(b.value) })) };
+        break;
+    }
+    const dims = CONSTANT_DIMS.get(x);
+    if (dims) CONSTANT_DIMS.set(c, dims);
+    return c;
+  };
+  return copy(a);
+}
+
+/** vector(1) on an axis of size d, or of a size the context fixes (undefined). */
+export const ONE_VECTOR = (d?: Dim): MExpr => {
+  const e = mexpr(call('vector', num(1)), 'vector');
+  return d === undefined ? e : sized(e, [d]);
+};
+
+/** vector(c) or matrix(c) of the given shape. */
+export const constantOf = (c: number, shape: readonly Dim[]): MExpr => {
+  const kind = shape.length === 2 ? 'matrix' : 'vector';
+  return sized(mexpr(call(kind, num(c)), kind, kind === 'matrix' && shape[0] === shape[1]), shape);
+};

@@ -11,7 +11,7 @@ import { ONE, type Dim as SizeSymbol } from '../syntax/types.js';
 import type { Dim, VarNode } from '../ir/node.js';
 import { call, num } from './build.js';
 import { toText } from './text.js';
-import { constantDims } from './matrix.js';
+import { constantDims, unshared } from './mexpr.js';
 
 /** How a variable is declared, for reading a printed form back with the same types. */
 export function declarationsOf(vars: readonly VarNode[]): Declarations {
@@ -25,7 +25,9 @@ export function declarationsOf(vars: readonly VarNode[]): Declarations {
  * sizes count as fixed: they come from the shape it must have). `sizeOf` prints an IR size tied
  * to a variable, or undefined where no variable has it.
  */
-export function tieSizes(ast: Ast, vars: readonly VarNode[], sizeOf: (d: Dim) => Ast | undefined): Ast {
+export function tieSizes(shared: Ast, vars: readonly VarNode[], sizeOf: (d: Dim) => Ast | undefined): Ast {
+  // The checker's types are per object: each place needs its own.
+  const ast = unshared(shared);
   let checked: ReturnType<typeof check>;
   try {
     checked = check(toText(ast), ast, declarationsOf(vars));

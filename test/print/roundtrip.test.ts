@@ -73,3 +73,35 @@ describe('printed form → parse → evaluate = derivative', () => {
     );
   });
 });
+
+// A constant the printer writes in two places of different sizes (one fixed by the result, one
+// only by a variable that has cancelled), and sums whose terms cancel in the printer: every
+// constant's size is fixed when the printed form is read back (fuzzer, seed 1: two round trips).
+describe('printed constants carry the sizes nothing else fixes', () => {
+  test.each([
+    ["norm1((inv(inv(matrix(1)))*y)')", 'y', 1, 'vector(1, len(y))'],
+    ['sum(abs(inv(inv(matrix(2)))*y))', 'y', 1, 'len(y)'],
+    ['det(X*matrix(b))', 'b', 3, 'matrix(0, rows(X), rows(X))'],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, contains) => {
+    const decls = { X: 'matrix', y: 'vector', b: 'scalar' };
+    const r = derive(expr, wrt, { order, let: decls });
+    expect(r.matrix).not.toBeNull();
+    expect(r.matrix!).toContain(contains);
+    const rand = rng(77);
+    const values = new Map<string, Tensor>([
+      ['X', randomTensor([3, 2], 'any', rand)],
+      ['y', randomTensor([2], 'any', rand)],
+      ['b', randomTensor([], 'any', rand)],
+    ]);
+    const a = analyze(r.matrix!, decls);
+    // Every size of the printed form is bound by the variables (and the result's shape).
+    const sizes = resultSizes(r, values);
+    const known = new Map<Dim, number>(a.lowered.root.shape.map((d, i) => [d, sizes.get(r.node.shape[i]!)!]));
+    expect(() => bindSizes([...a.lowered.vars.values(), a.lowered.root], values, undefined, known)).not.toThrow();
+    try {
+      roundTrip(r, decls, values);
+    } catch (e) {
+      if (!(e instanceof SingularMatrixError)) throw e;
+    }
+  });
+});
