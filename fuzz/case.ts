@@ -38,8 +38,9 @@ export interface CaseSpec {
   readonly env: readonly VarShape[];
 }
 
-export type FailureKind = 'wrong' | 'compiled' | 'roundtrip' | 'crash' | 'rejected' | 'timeout';
-export const FAILURE_KINDS: readonly FailureKind[] = ['wrong', 'compiled', 'roundtrip', 'crash', 'rejected', 'timeout'];
+/** wrong: a value that differs; stopped: an explicit error (singular matrix) where the derivative exists. */
+export type FailureKind = 'wrong' | 'stopped' | 'compiled' | 'roundtrip' | 'crash' | 'rejected' | 'timeout';
+export const FAILURE_KINDS: readonly FailureKind[] = ['wrong', 'stopped', 'compiled', 'roundtrip', 'crash', 'rejected', 'timeout'];
 
 export interface Failure {
   readonly kind: FailureKind;

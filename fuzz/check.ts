@@ -156,7 +156,7 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
   } catch (e) {
     if (!(e instanceof SingularMatrixError)) throw crash('evaluate', e);
     // f is smooth here (mathjs computes it and its finite differences agree): the derivative exists.
-    return fails('wrong', `${at}: the reference evaluator stops (${e.message}) where the derivative exists: finite differences ${show(fd.value)}`);
+    return fails('stopped', `${at}: the reference evaluator stops (${e.message}) where the derivative exists: finite differences ${show(fd.value)}`);
   }
   let comp: Tensor;
   ctx.phase('compiled');

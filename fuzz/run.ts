@@ -208,6 +208,7 @@ export function formatReport(r: FuzzReport): string {
   const lines: string[] = [];
   lines.push(`ricci fuzz: seed ${o.seed}, ${r.cases} cases (orders ${Object.entries(r.byOrder).map(([k, n]) => `${k}: ${n}`).join(', ')}), ${o.workers} workers, ${r.wallSeconds.toFixed(0)} s`);
   lines.push(`  wrong values            ${r.failed.wrong}`);
+  lines.push(`  stopped where defined   ${r.failed.stopped}   (an explicit error, e.g. singular, where the derivative exists)`);
   lines.push(`  compiled ≠ reference    ${r.failed.compiled}`);
   lines.push(`  round-trip failures     ${r.failed.roundtrip}`);
   lines.push(`  crashes/internal errors ${r.failed.crash}`);
