@@ -63,6 +63,10 @@ export class NameAllocator {
     return name;
   }
 
+  has(name: string): boolean {
+    return this.taken.has(name);
+  }
+
   /** The first free name of a numbered family: t1, t2, … */
   next(prefix: string, from = 1): string {
     for (let k = from; ; k++) {

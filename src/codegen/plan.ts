@@ -231,7 +231,17 @@ function buildPlan(results: readonly Result[]): Plan {
         );
       return sizeOf(d);
     });
-  const newTemp = (dims: readonly Size[]): Temp => ({ name: names.next('t'), dims });
+  // A sub-expression that the printed forms name (t1 = exp(-y.*(X*w))) has the same name in the
+  // code, those of the highest order first; every other step is s1, s2, …
+  const printedNames = new Map<Node, string>();
+  for (let k = results.length - 1; k >= 0; k--)
+    for (const t of results[k]!.temporaries)
+      if (!printedNames.has(t.node) && !names.has(t.name)) printedNames.set(t.node, names.take(t.name));
+  const newTemp = (dims: readonly Size[], node?: Node): Temp => {
+    const printed = node && printedNames.get(node);
+    if (printed) printedNames.delete(node);
+    return { name: printed ?? names.next('s'), dims };
+  };
   const tempOf = (n: Node): Temp => {
     const t = temps.get(n);
     if (!t) throw new InternalError('codegen: node used before it was planned');
@@ -253,10 +263,10 @@ function buildPlan(results: readonly Result[]): Plan {
         maxLabels = Math.max(maxLabels, s.labelDims.length);
         body.push(s);
       };
-      temps.set(n, planMul(n, tempOf, dimsOf, newTemp, steps, push));
+      temps.set(n, planMul(n, tempOf, dimsOf, (d, final) => newTemp(d, final ? n : undefined), steps, push));
       continue;
     }
-    const out = newTemp(dims);
+    const out = newTemp(dims, n);
     temps.set(n, out);
     switch (n.kind) {
       case 'const':
@@ -352,7 +362,8 @@ function planMul(
   n: MulNode,
   tempOf: (n: Node) => Temp,
   dimsOf: (n: Node) => Size[],
-  newTemp: (dims: readonly Size[]) => Temp,
+  /** A new temp; final: the product's own result (not an intermediate contraction). */
+  newTemp: (dims: readonly Size[], final: boolean) => Temp,
   memo: Map<string, Temp>,
   push: (ins: Instr & { op: 'einsum' }) => void,
 ): Temp {
@@ -378,7 +389,7 @@ function planMul(
   };
   const keyOf = (s: Omit<Instr & { op: 'einsum' }, 'out'>, rank: number): string =>
     `${rank}|${s.factors.map((f) => `${f.src.name}:${f.labels.join('.')}`).join(',')}|${s.scalars.map((t) => t.name).sort().join(',')}`;
-  const emit = (ops: readonly Operand[], outLabels: readonly number[], scal: readonly Temp[]): Temp => {
+  const emit = (ops: readonly Operand[], outLabels: readonly number[], scal: readonly Temp[], final = false): Temp => {
     // A factor without axes (a contraction done in an earlier step) only scales the product.
     const tensors = ops.filter((o) => o.labels.length > 0);
     const allScalars = [...scal, ...ops.filter((o) => o.labels.length === 0).map((o) => o.src)];
@@ -389,7 +400,7 @@ function planMul(
       const hit = memo.get(k);
       if (hit) return hit;
     }
-    const out = newTemp(outLabels.map((l) => labelSize.get(l)!));
+    const out = newTemp(outLabels.map((l) => labelSize.get(l)!), final);
     push({ ...s, out });
     for (const k of keys) memo.set(k, out);
     return out;
@@ -413,5 +424,6 @@ function planMul(
     work,
     Array.from({ length: rank }, (_, i) => i),
     scalars,
+    true,
   );
 }

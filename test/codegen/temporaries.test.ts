@@ -1,0 +1,48 @@
+/**
+ * Generated code names the printed temporaries as the printed forms do (issue 9): where the
+ * derivative prints `… where t1 = exp(-y.*(X*w))`, the module computes `t1 = exp(…)`; every
+ * other step is s1, s2, … For every case of both corpora, in every language.
+ */
+import { describe, expect, test } from 'vitest';
+import { CORPUS, PRINTING, declarations } from '../helpers/corpus.js';
+import { derive } from '../../src/derive.js';
+import { generateCode } from '../../src/codegen/index.js';
+import { type Node, children } from '../../src/ir/node.js';
+
+/** The nodes of the result's DAG (a printed temporary may also be a form the printer made up). */
+function dagOf(root: Node): Set<Node> {
+  const seen = new Set<Node>();
+  const visit = (n: Node): void => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    children(n).forEach(visit);
+  };
+  visit(root);
+  return seen;
+}
+
+const LANGS = ['js', 'ts', 'python', 'torch'] as const;
+const cases = [...CORPUS, ...PRINTING].filter((c) => (c.layout ?? 'default') === 'default');
+
+describe('the code names the printed temporaries', () => {
+  test.each(cases.map((c) => [c.id, c] as const))('%s', (_id, c) => {
+    const decls = declarations(c);
+    const r = derive(c.expr, c.wrt, { order: c.order, let: decls });
+    for (const lang of LANGS) {
+      const code = generateCode(c.expr, c.wrt, { lang, order: c.order, let: decls });
+      const dag = dagOf(r.node);
+      for (const t of r.temporaries.filter((t) => dag.has(t.node))) expect(code, `${lang}: ${t.name} = ${t.matrix ?? t.index}`).toMatch(new RegExp(`^\\s*(const )?${t.name} = `, 'm'));
+      // No step is called like a temporary of the printed result unless it is that temporary.
+      const steps = [...code.matchAll(/^\s*(?:const )?(t\d+) = /gm)].map((m) => m[1]!);
+      for (const s of steps) expect(r.temporaries.map((t) => t.name), `${lang}: step ${s}`).toContain(s);
+    }
+  });
+
+  test('the logistic Hessian: t1 = exp(-y.*(X*w)) in the printed form and in the code', () => {
+    const expr = 'sum(log(exp(-y.*(X*w)) + vector(1)))';
+    expect(derive(expr, 'w', { order: 2 }).matrix).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))");
+    expect(generateCode(expr, 'w', { lang: 'python', order: 2 })).toMatch(/^ {4}t1 = np\.exp\(s\d+\)$/m);
+    expect(generateCode(expr, 'w', { lang: 'torch', order: 2 })).toMatch(/^ {4}t1 = torch\.exp\(s\d+\)$/m);
+    expect(generateCode(expr, 'w', { lang: 'js', order: 2 })).toMatch(/t1\[i\] = Math\.exp\(s\d+\[i\]\)/);
+  });
+});
