@@ -141,6 +141,9 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
   // ∂(u^v) = v u^(v-1) ∘ ∂u + u^v log(u) ∘ ∂v; where v varies (so u > 0 for log(u)), the same as
   // u^v ∘ (v/u ∘ ∂u + log(u) ∘ ∂v), which keeps u^v a factor of every higher derivative.
   powv: (n, c) => {
+    // 0^v is 0 wherever v > 0 and undefined where v < 0, so its derivative is 0 wherever one exists
+    // (the rule below would give 0^v·log(0) = 0·(−∞)).
+    if (isZero(n.base)) return zeros([...n.shape, ...c.wrt.shape]);
     const r = n.shape.length;
     const w = c.wrt.shape.length;
     const dExp = c.d(n.exponent);

@@ -166,3 +166,22 @@ describe('a product next to a power of itself merges', () => {
     checkExpression('sum((A*x).*(A*x).^2)', 'x', ['A*x']);
   });
 });
+
+// A base that simplifies to exactly 0 (x'*x - norm2(x)^2): 0^v is 0 wherever v > 0, so its
+// derivative is 0 there, not 0^v·log(0) = NaN (fuzzer, seed 3).
+describe('a variable power of an exact zero', () => {
+  test.each([
+    ['0^a', 'b', 'a'],
+    ["(norm2(x)^2 - x'*x)^(a^2 + 1)", 'a', 'a'],
+    ["(norm2(x)^2 - x'*x).^(y'*y + 1)", 'y', 'y'],
+    ['sum((A - A).^exp(A))', 'A', 'A'],
+  ])('%s by %s', (expr, _v, wrt) => {
+    for (const order of [1, 2]) {
+      const r = derive(expr, wrt, { order });
+      expect(r.matrix ?? r.index, `order ${order}`).not.toMatch(/log/);
+      const values = point(11);
+      const got = evaluateReference(r.node, values, resultSizes(r, values));
+      expect([...got.data].every((v) => v === 0), `${r.matrix} = ${[...got.data]}`).toBe(true);
+    }
+  });
+});
