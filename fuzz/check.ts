@@ -293,10 +293,15 @@ function printedOracle(d: Derivative, spec: CaseSpec): { f: Oracle } | { error: 
   };
   try {
     const toKind = (k: ReturnType<typeof kindOf>): OKind => (k === 'row vector' ? 'row' : k);
-    const m = mathText(ast, (a) => {
-      const t = c.types.get(a)!;
-      return { kind: toKind(kindOf(t, c.sizes)), rows: dim(t.rows), cols: dim(t.cols) };
-    });
+    // Plain powers: the printed form is only evaluated (0^b is 0 for b > 0), not differentiated.
+    const m = mathText(
+      ast,
+      (a) => {
+        const t = c.types.get(a)!;
+        return { kind: toKind(kindOf(t, c.sizes)), rows: dim(t.rows), cols: dim(t.cols) };
+      },
+      false,
+    );
     return { f: oracle(m, expectShape) };
   } catch {
     return { error: `the printed form ${text} has a size that no variable fixes` };

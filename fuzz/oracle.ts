@@ -37,7 +37,7 @@ const ELEMENTWISE: Record<string, Fn1> = {
   abs: (t) => math.abs(t),
   sign: (t) => math.sign(t),
   relu: (t) => Math.max(t, 0),
-  sqrt: (t) => power(t, 0.5),
+  sqrt: (t) => power(t, 0.5, false, true),
   sigmoid: (t) => 1 / (1 + Math.exp(-t)),
   softplus: (t) => (t > 30 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t))),
 };
@@ -65,7 +65,13 @@ function nearEdge(t: number): number {
  *  - t ≤ 0 with a variable p (`varying`): t^p is a function of p only for t > 0, even where p
  *    is an integer structurally (alpha.^(tr(B)/tr(B))).
  */
-function power(t: number, p: number, varying = false): number {
+/**
+ * t^p. guarded (the expression under test): a non-integer power of 0 and a variable exponent on a
+ * base ≤ 0 are outside the domain, where derivatives need not exist; plain (a printed derivative,
+ * which is only evaluated): the value itself, 0^0.5 = 0.
+ */
+function power(t: number, p: number, varying: boolean, guarded: boolean): number {
+  if (!guarded) return Math.pow(t, p);
   if (t === 0 && !Number.isInteger(p)) throw new OutsideDomain('a non-integer power of 0');
   if (varying && t <= 0) throw new OutsideDomain('a power of a non-positive number with a variable exponent');
   return Math.pow(t, p);
@@ -82,11 +88,11 @@ math.import(
       const f = ELEMENTWISE[name]!;
       return isMatrix(v) ? math.map(v, (t: number) => f(t)) : f(num(v));
     },
-    spow: (a: unknown, b: unknown, varying: boolean) => power(num(a), num(b), varying),
-    epow: (a: unknown, b: unknown, varying: boolean) => {
-      if (isMatrix(a)) return math.map(a, (t: number, i: number[]) => power(t, isMatrix(b) ? num(b.get(i)) : num(b), varying));
-      if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t, varying));
-      return power(num(a), num(b), varying);
+    spow: (a: unknown, b: unknown, varying: boolean, guarded: boolean) => power(num(a), num(b), varying, guarded),
+    epow: (a: unknown, b: unknown, varying: boolean, guarded: boolean) => {
+      if (isMatrix(a)) return math.map(a, (t: number, i: number[]) => power(t, isMatrix(b) ? num(b.get(i)) : num(b), varying, guarded));
+      if (isMatrix(b)) return math.map(b, (t: number) => power(num(a), t, varying, guarded));
+      return power(num(a), num(b), varying, guarded);
     },
     // adj(A): the transposed cofactor matrix, each cofactor the determinant of a minor.
     gadj: (m: Matrix) => {
@@ -157,7 +163,7 @@ function guardedInverse(m: Matrix): Matrix {
 }
 
 /** mathjs text for a tree; `ty` gives each node's kind and numeric size. */
-export function mathText(root: Ast, ty: (a: Ast) => OType): string {
+export function mathText(root: Ast, ty: (a: Ast) => OType, guarded = true): string {
   const text = (a: Ast): string => (a.kind === 'num' || a.kind === 'name' ? node(a) : `fin(${node(a)})`);
   const node = (a: Ast): string => {
     const t = ty(a);
@@ -177,9 +183,9 @@ export function mathText(root: Ast, ty: (a: Ast) => OType): string {
         const r = text(a.right);
         switch (a.op) {
           case '^':
-            return scalar ? `spow(${l}, ${r}, ${hasVariable(a.right)})` : `mpow(${l}, ${r})`;
+            return scalar ? `spow(${l}, ${r}, ${hasVariable(a.right)}, ${guarded})` : `mpow(${l}, ${r})`;
           case '.^':
-            return `epow(${l}, ${r}, ${hasVariable(a.right)})`;
+            return `epow(${l}, ${r}, ${hasVariable(a.right)}, ${guarded})`;
           default:
             return wrap(`(${l} ${a.op} ${r})`);
         }
