@@ -261,6 +261,18 @@ export function isZero(n: Node): boolean {
   return n.kind === 'const' && n.value === 0;
 }
 
+/**
+ * A negative power of an exact zero (1/(a - a) is 0^-1), itself or as a factor of a product: a
+ * zero times it is undefined (0/0), not 0.
+ */
+function hasZeroPole(n: Node): boolean {
+  if (n.kind === 'pow') return n.exp < 0 && isZero(n.base);
+  return n.kind === 'mul' && n.factors.some((f) => hasZeroPole(f.node));
+}
+
+/** The scalar zero kept as a factor next to a zero pole, so that 0·0^-1 stays 0/0. */
+const ZERO_FACTOR = (): MFactor => ({ node: zeros([]), labels: [] });
+
 /** A scalar constant c (as c times the scalar one). */
 export function scalar(c: number): Node {
   return scale(c, ones([]));
@@ -290,6 +302,8 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
   // Σ|c| of the coefficients collected onto each node, to tell round-off from a small coefficient.
   const magnitude = new Map<Node, number>();
   const push = (coef: number, node: Node): void => {
+    // 0·(x/0) is undefined, not 0: the zero stays a factor of the term.
+    if (coef === 0 && hasZeroPole(node)) [coef, node] = [1, makeMul([ZERO_FACTOR(), { node, labels: node.shape.map((_, i) => i) }], node.shape.length)];
     if (coef === 0 || isZero(node)) return;
     if (!sameShape(node.shape, shape)) throw new InternalError(`add: term shape ${node.shape} differs from ${shape}`);
     if (node.kind === 'add') {
@@ -406,6 +420,7 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   //    instead of being copied into ever longer flat ones), pull coefficients out, split constant
   //    tensors into vectors of ones.
   let coef = 1;
+  let zero = false;
   const fs: MFactor[] = [];
   let work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
   while (work.length > 0) {
@@ -415,7 +430,7 @@ function buildMul(input: readonly Factor[], rank: number): Node {
       const f = work[w]!;
       const n = f.node;
       if (n.kind === 'const') {
-        if (n.value === 0) return zeros(outShape);
+        zero ||= n.value === 0;
         for (let a = 0; a < n.shape.length; a++) fs.push({ node: ones([n.shape[a]!]), labels: [f.labels[a]!] });
         continue;
       }
@@ -465,6 +480,11 @@ function buildMul(input: readonly Factor[], rank: number): Node {
         });
       }
     }
+  }
+  // A zero factor makes the product 0, unless another factor is a pole of zero (0·0^-1 = 0/0).
+  if (zero) {
+    if (!fs.some((f) => hasZeroPole(f.node))) return zeros(outShape);
+    fs.push(ZERO_FACTOR());
   }
   if (coef === 0) return zeros(outShape);
 
@@ -638,6 +658,8 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
   let changedAny = false;
   for (const g of groups.values()) {
     if (g.members.length < 2) continue;
+    // 0·0^-1 is 0/0, undefined: powers of an exact zero do not merge.
+    if (isZero(g.parts[0]!.base)) continue;
     const labels = fs[g.members[0]!]!.labels;
     const hadamard = labels.every((l) => l < rank);
     const plain = g.parts.every((p) => p.of === 'u');

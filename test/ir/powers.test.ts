@@ -185,3 +185,28 @@ describe('a variable power of an exact zero', () => {
     }
   });
 });
+
+// A zero times a negative power of a zero is 0/0, undefined, never 0 or 1: (a-a)/(a-a) printed 0,
+// and the fuzzer's (tr(S*A) - tr(A*S))/(tr(S*A) - tr(A*S))/a gave the derivative 0 (seed 5).
+describe('zero over zero stays undefined', () => {
+  test.each([
+    ['(a-a)/(a-a)', '0/0'],
+    ['0/0', '0/0'],
+    ['0*(1/(a-a))', '0/0'],
+    ['(a-a)^2/(a-a)', '0/0'],
+    ["(tr(A*B) - tr(B*A))/(tr(A*B) - tr(B*A))/a", /0\/0|0\*0\^-1/],
+    ['(x-x)./(x-x)', /0/],
+  ] as const)('%s', (expr, printed) => {
+    const r = derive(expr, 'a', { order: 0 });
+    if (typeof printed === 'string') expect(r.matrix).toBe(printed);
+    else expect(r.matrix).toMatch(printed);
+    const values = point(5);
+    values.set('B', values.get('A')!);
+    const got = evaluateReference(r.node, values, resultSizes(r, values));
+    expect([...got.data].every(Number.isNaN), `${r.matrix} = ${[...got.data]}`).toBe(true);
+  });
+
+  test('a zero alone still annihilates: 0*x, (a-a)*b, 0*(b/a)', () => {
+    for (const e of ['0*x', '(a-a)*b', '0*(b/a)', 'sum((x - x).*exp(x))']) expect(derive(e, 'a', { order: 0 }).matrix).toMatch(/^(0|vector\(0\))$/);
+  });
+});
