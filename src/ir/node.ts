@@ -1111,7 +1111,17 @@ export function makeInv(a: Node): Node {
   if (k !== 1) return scale(1 / k, makeInv(core));
   const perm = asPermutation(a);
   if (perm) return transpose(makeInv(perm.base)); // inv(A') = inv(A)'
+  // inv(diag(w)) = diag(w.^-1), so that diag(x)*inv(diag(x)) is eye.
+  if (isDiagonal(a)) return makeMul(a.factors.map((f) => (f.node.kind === 'delta' ? f : { node: makePow(f.node, -1), labels: f.labels })), 2);
   return intern<InvNode>(`inv|${a.id}`, { kind: 'inv', arg: a, shape: a.shape });
+}
+
+/** A diagonal matrix as a product: δ_ij times vectors on i or j and scalars (diag(x), diag(x.*y)*2). */
+function isDiagonal(a: Node): a is MulNode {
+  if (a.kind !== 'mul' || a.shape.length !== 2) return false;
+  const d = a.factors.filter((f) => f.node.kind === 'delta');
+  if (d.length !== 1 || !d[0]!.labels.every((l) => l === 0 || l === 1) || d[0]!.labels[0] === d[0]!.labels[1]) return false;
+  return a.factors.every((f) => f.node.kind === 'delta' || f.labels.length === 0 || (f.labels.length === 1 && f.labels[0]! <= 1));
 }
 
 export function makeDet(a: Node): Node {

@@ -210,3 +210,28 @@ describe('zero over zero stays undefined', () => {
     for (const e of ['0*x', '(a-a)*b', '0*(b/a)', 'sum((x - x).*exp(x))']) expect(derive(e, 'a', { order: 0 }).matrix).toMatch(/^(0|vector\(0\))$/);
   });
 });
+
+// The inverse of a diagonal matrix is the diagonal of the reciprocals, so that a product with its
+// matrix cancels: diag(x)*inv(diag(x)) is eye (before: kept apart, and the Hessian of
+// norm2(diag(x)*inv(diag(x)).*A') had no matrix form; fuzzer, seed 4).
+describe('inverses of diagonal matrices', () => {
+  test.each([
+    ['diag(x)*inv(diag(x))', 'eye'],
+    ['inv(diag(x))', 'diag(x.^-1)'],
+    ['inv(diag(exp(x)))*y', 'y./exp(x)'],
+    ["x'*inv(diag(x))*y", 'sum(y)'],
+  ])('%s is %s', (expr, printed) => {
+    expect(derive(expr, 'x', { order: 0 }).matrix).toBe(printed);
+  });
+
+  test.each([
+    ["norm2(diag(x)*inv(diag(x)).*A')", 1],
+    ["y'*inv(diag(x.*y))*A*x", 2],
+    ['sum(inv(2*diag(sin(x)))*A)', 2],
+    ["x'*inv(diag(exp(x)) + A)*x", 1],
+  ] as const)('%s by x, order %i: values and a matrix form', (expr, order) => {
+    const r = derive(expr, 'x', { order });
+    expect(r.matrix, r.index).not.toBeNull();
+    checkExpression(expr, 'x', ['x', 'sin(x)']);
+  });
+});
