@@ -264,6 +264,18 @@ export function selfCheckLines(plan: Plan, helper: string, device = false): stri
   ];
 }
 
+/** _check(a, key, want, pattern): the shape check of the NumPy and the torch modules. */
+export const PY_CHECK_HELPER = `
+
+def _check(a, key, want, pattern):
+    """Raises unless a has the shape want; pattern names the sizes and where they come from."""
+    if tuple(a.shape) == tuple(want):
+        return
+    if len(want) == 1:
+        raise ValueError("%s must have %d entries (%s), got %d" % (key, want[0], pattern, a.shape[0]))
+    times = "\\u00d7"
+    raise ValueError("%s must be %s (%s), got %s" % (key, times.join(map(str, want)), pattern, times.join(map(str, a.shape))))`;
+
 const NUMPY_HELPERS = {
   read: `
 
@@ -285,16 +297,7 @@ def _read(inputs, key, rank):
     if not np.all(np.isfinite(a)):
         raise ValueError(key + ": entries must be finite numbers")
     return a`,
-  check: `
-
-def _check(a, key, want, pattern):
-    """Raises unless a has the shape want; pattern names the sizes and where they come from."""
-    if tuple(a.shape) == tuple(want):
-        return
-    if len(want) == 1:
-        raise ValueError("%s must have %d entries (%s), got %d" % (key, want[0], pattern, a.shape[0]))
-    times = "\\u00d7"
-    raise ValueError("%s must be %s (%s), got %s" % (key, times.join(map(str, want)), pattern, times.join(map(str, a.shape))))`,
+  check: PY_CHECK_HELPER,
   symmetric: `
 
 def _symmetric(a, key):

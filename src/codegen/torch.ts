@@ -19,7 +19,7 @@
 import type { ElemFn } from '../ir/node.js';
 import type { Plan } from './plan.js';
 import { num } from './literals.js';
-import { type Target, emitPythonLike, pyString, pyTuple, selfCheckLines } from './python.js';
+import { type Target, PY_CHECK_HELPER, emitPythonLike, pyString, pyTuple, selfCheckLines } from './python.js';
 
 const TORCH_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   sin: (x) => `torch.sin(${x})`,
@@ -179,16 +179,8 @@ def _read(inputs, spec):
             raise ValueError(key + " must be " + ("a scalar", "a vector", "a matrix")[rank] + ", got " + got)
         out.append(a)
     return out`,
-  check: `
-
-def _check(a, key, want, pattern):
-    """Raises unless a has the shape want; pattern names the sizes and where they come from."""
-    if tuple(a.shape) == tuple(want):
-        return
-    if len(want) == 1:
-        raise ValueError("%s must have %d entries (%s), got %d" % (key, want[0], pattern, a.shape[0]))
-    times = "\\u00d7"
-    raise ValueError("%s must be %s (%s), got %s" % (key, times.join(map(str, want)), pattern, times.join(map(str, a.shape))))`,
+  // The same shape check as the NumPy module's (a.shape is a tuple there, a torch.Size here).
+  check: PY_CHECK_HELPER,
   dpow: `
 
 def _dpow(a, k, dirs):

@@ -425,7 +425,7 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   let work: MFactor[] = input.map((f) => ({ node: f.node, labels: [...f.labels] }));
   while (work.length > 0) {
     const nested: { f: MFactor; n: MulNode }[] = [];
-    const powered = poweredBases(work);
+    const powered = work.some((f) => f.node.kind === 'mul') ? poweredBases(work) : NO_KEYS;
     for (let w = 0; w < work.length; w++) {
       const f = work[w]!;
       const n = f.node;
@@ -617,6 +617,8 @@ function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
   const magnitude = even ? makePow(base, P) : makePow(makeElem('abs', base), P);
   return odd ? [makeElem('sign', base), magnitude] : [magnitude];
 }
+
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 const factorKey = (base: Node, labels: readonly number[]): string => `${base.id}|${labels.join('.')}`;
 
