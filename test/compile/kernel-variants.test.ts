@@ -187,6 +187,10 @@ for (const v of VARIANTS) {
       checkSyrk('xtdx', 600, 70, true, 1, 0); // several k blocks
       checkSyrk('xdxt', 66, 300, true, -2, 0.5);
       checkSyrk('xtdx', 9, 1050, false, 1, 1); // more than one column block and row slab
+      // With d: the diagonal blocks pack op(A) and the scaled op(B) in one pass (an edge panel in
+      // the last, 1050 − 1024 = 26 columns), the block off the diagonal packs them apart.
+      checkSyrk('xtdx', 9, 1050, true, 0.5, 0);
+      checkSyrk('xtdx', 600, 13, true, 1, 1); // several k blocks, an edge panel of one column
     });
 
     it('symsum: C = c·(X + X′) on the WebAssembly kernel, odd and even orders, offsets, leading dimensions', () => {
