@@ -7,16 +7,19 @@
  *     for each MS-row slab of C (i0)
  *       [Cbuf = C(slab, block)]                              (copy in, beta ≠ 0; see below)
  *       for each KC-deep block of k (pc)
- *         pack op(B)(pc.., jc..) into NR-column panels       (JS → wasm memory; syrk: scaled by d)
- *         pack op(A)(slab, pc..) into MR-row panels          (JS → wasm memory; syrk's diagonal
- *                                                             blocks: both packs in one pass)
+ *         pack op(B)(pc.., jc..) into NR-column panels       (syrk: scaled by d)
+ *         pack op(A)(slab, pc..) into MR-row panels          (syrk's diagonal blocks: both packs
+ *                                                             in one pass)
  *         for each thread's range of row panels, in MC-row blocks:
  *           kernel: Cbuf(rows, :) = [beta*]Cbuf + alpha * Apack · Bpack   (wasm, every thread)
  *       C(slab, block) = Cbuf                                (copy out)
  *
- * Only the calling thread can read the caller's arrays, so it packs alone; the kernel calls,
- * which hold all the arithmetic, are split by row panels (balanced by the tiles each computes)
- * and end at a barrier. Cbuf is padded to whole tiles (rows to MR, columns to NR) and the packed
+ * Packing: where the panels' rows are rows of the caller's matrix (op(B) = B, op(A) = A'), the
+ * block is copied into a staging region of the kernels' memory (memcpy) and packed there by the
+ * WebAssembly packing kernels (packKernel.ts); the other two cases and the edge panels are
+ * packed by JS loops. Only the calling thread can read the caller's arrays, so it packs alone;
+ * the kernel calls, which hold all the arithmetic, are split by row panels (balanced by the
+ * tiles each computes) and end at a barrier. Cbuf is padded to whole tiles (rows to MR, columns to NR) and the packed
  * edges are zero-padded, so the kernel never branches on the shape; padded rows and columns of
  * Cbuf are simply not written back.
  *
@@ -30,12 +33,13 @@
  * JS path), and Cbuf is copied back. Narrower blocks (where a row copy costs more than a JS loop)
  * take the raw product and a fused JS write-back alpha*Cbuf + beta*C.
  *
- * Memory layout per call (in doubles): [A slab | B block | Cbuf], each sized for this call (at
- * most MS*KC, KC*NC and MS*NC: ≈ 12 MB in all).
+ * Memory layout per call (in doubles): [A slab | B block | Cbuf | staging | row scales], each
+ * sized for this call (at most MS*KC, KC*NC, MS*NC, KC*max(MS, NC) and KC: ≈ 14 MB in all).
  */
 
 import { TRI_ALL } from './gemmKernel.js';
-import { acquire, recordRun, TILE, wasmAvailable, type WasmContext } from './runtime.js';
+import { acquire, packOn, recordRun, TILE, wasmAvailable, type WasmContext } from './runtime.js';
+import type { PackKernels } from './packKernel.js';
 import { JOB_GEMM, panelArgs, runPanels, type PanelJob } from '../parallel/pool.js';
 import { threadsFor } from '../parallel/config.js';
 
@@ -370,6 +374,44 @@ function packPairScaled(
 }
 
 /**
+ * Row-wise packs (op(B) = B, op(A) = A', and syrk's pair) on the WebAssembly packing kernels:
+ * rows [p0, p0+kc) × columns [j0, j0+w) of the row-major S (row stride lds) are copied into the
+ * staging region at heap[stage..] (one memcpy per row, or one in all), the row scales into
+ * heap[scl..], and the kernel writes the whole panels; an edge panel (w not a multiple of 4) is
+ * left to the JS packers. Returns the columns packed (a multiple of 4).
+ */
+function packRowsWasm(
+  pk: PackKernels,
+  heap: Float64Array,
+  stage: number,
+  scl: number,
+  kc: number,
+  w: number,
+  S: Float64Array,
+  off: number,
+  lds: number,
+  p0: number,
+  j0: number,
+  dst: number,
+  scaled: { scale: Float64Array; sOff: number; pair: number | null } | null,
+): number {
+  const full = w - (w % NR);
+  if (full === 0) return 0;
+  const s0 = off + p0 * lds + j0;
+  if (lds === full) heap.set(S.subarray(s0, s0 + kc * full), stage);
+  else for (let p = 0, s = s0, t = stage; p < kc; p++, s += lds, t += full) heap.set(S.subarray(s, s + full), t);
+  const step = NR * kc * 8;
+  if (scaled === null) pk.pack(stage * 8, full * 8, kc, full / NR, dst * 8, step);
+  else {
+    const from = scaled.sOff + p0;
+    heap.set(scaled.scale.subarray(from, from + kc), scl);
+    if (scaled.pair === null) pk.packScaled(stage * 8, full * 8, kc, full / NR, dst * 8, step, scl * 8);
+    else pk.packPair(stage * 8, full * 8, kc, full / NR, scaled.pair * 8, step, scl * 8, dst * 8);
+  }
+  return full;
+}
+
+/**
  * Copy an ms×nc block, row by row: src[s..] (row stride lds) → dst[d..] (row
  * stride ldd). Rows of at least COPY_SET_MIN doubles go through
  * TypedArray.set (a memcpy, but each subarray view costs an allocation).
@@ -541,10 +583,14 @@ function product(
   const aBase = 0;
   const bBase = aBase + roundUp(msMax * kcMax, 4);
   const cBase = bBase + roundUp(kcMax * ncMax, 4);
-  const ctx: WasmContext | null = acquire(cBase + msMax * ncMax);
+  // The packing kernels' staging region (a kc-row block of op(A) or op(B)) and row scales.
+  const stage = cBase + msMax * ncMax;
+  const scl = stage + kcMax * Math.max(ncMax, msMax);
+  const ctx: WasmContext | null = acquire(scl + roundUp(kcMax, 4));
   if (ctx === null) throw new Error('gemmWasm: WebAssembly SIMD is not available');
   const mem = ctx.heap;
   const kern = ctx.kernel;
+  const pk = packOn(ctx);
   // Work in multiply-adds (a syrk computes about half of its tiles).
   const pool = ctx.pool !== null && ctx.pool.supports(ctx.variantIndex) ? ctx.pool : null;
   const threads = threadsFor(upper ? (m * n * k) / 2 : m * n * k, pool);
@@ -570,11 +616,18 @@ function product(
       const ranges = splitPanels(mt, ncPad / NR, tri, threads);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = k - pc < KC ? k - pc : KC;
-        if (pairPack && i0 === jc && ms === nc) packPairScaled(mem, aBase, bBase, kc, nc, A, aOff, lda, pc, jc, scale!, sOff);
-        else {
-          if (scale === null) packB(mem, bBase, transB, kc, nc, B, bOff, ldb, pc, jc);
-          else packBScaled(mem, bBase, transB, kc, nc, B, bOff, ldb, pc, jc, scale, sOff);
-          packA(mem, aBase, transA, ms, kc, A, aOff, lda, i0, pc);
+        if (pairPack && i0 === jc && ms === nc) {
+          const done = pk === null ? 0 : packRowsWasm(pk, mem, stage, scl, kc, nc, A, aOff, lda, pc, jc, bBase, { scale: scale!, sOff, pair: aBase });
+          if (done < nc) packPairScaled(mem, aBase + done * kc, bBase + done * kc, kc, nc - done, A, aOff, lda, pc, jc + done, scale!, sOff);
+        } else {
+          const bScale = scale === null ? null : { scale, sOff, pair: null };
+          const doneB = pk === null || transB ? 0 : packRowsWasm(pk, mem, stage, scl, kc, nc, B, bOff, ldb, pc, jc, bBase, bScale);
+          if (doneB < nc) {
+            if (scale === null) packB(mem, bBase + doneB * kc, transB, kc, nc - doneB, B, bOff, ldb, pc, jc + doneB);
+            else packBScaled(mem, bBase + doneB * kc, transB, kc, nc - doneB, B, bOff, ldb, pc, jc + doneB, scale, sOff);
+          }
+          const doneA = pk === null || !transA ? 0 : packRowsWasm(pk, mem, stage, scl, kc, ms, A, aOff, lda, pc, i0, aBase, null);
+          if (doneA < ms) packA(mem, aBase + doneA * kc, transA, ms - doneA, kc, A, aOff, lda, i0 + doneA, pc);
         }
         const mode = pc > 0 ? 1 : inWasm ? firstMode : 0;
         const job: PanelJob = {

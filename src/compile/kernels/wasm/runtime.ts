@@ -18,6 +18,7 @@
 import { compileGemmKernel, instantiateGemmKernel, type KernelFn } from './gemmKernel.js';
 import { symsumKernelBytes, type SymsumFn } from './symsumKernel.js';
 import { thinKernelBytes, THIN_MAX_COLUMNS, type ThinFn } from './thinKernel.js';
+import { packKernelBytes, type PackKernels } from './packKernel.js';
 import { WorkerPool, parallelHost } from '../parallel/pool.js';
 
 /** Register tile of every variant (4×2 f64x2 accumulators: the fastest measured, with and without FMA). */
@@ -72,6 +73,22 @@ function thinModule(shared: boolean): WebAssembly.Module | null {
     thinModules.set(shared, m);
   }
   return thinModules.get(shared)!;
+}
+
+/** The packing kernels' module (plain SIMD, like symsum). */
+const packModules = new Map<boolean, WebAssembly.Module | null>();
+function packModule(shared: boolean): WebAssembly.Module | null {
+  if (!packModules.has(shared)) {
+    let m: WebAssembly.Module | null = null;
+    try {
+      const bytes = packKernelBytes(shared ? SHARED_MAX_PAGES : undefined);
+      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
+    } catch {
+      m = null;
+    }
+    packModules.set(shared, m);
+  }
+  return packModules.get(shared)!;
 }
 
 /** Forget the variants that did not validate (enableRelaxedSimd turned a feature on). */
@@ -244,6 +261,19 @@ export function thinOn(ctx: WasmContext): ThinKernels | null {
     const pick = (name: string) => Array.from({ length: THIN_MAX_COLUMNS + 1 }, (_, nc) => (nc === 0 ? () => {} : e[`${name}${nc}`]!));
     k = { rowdot: pick('rowdot'), colacc: pick('colacc') };
     thinInstances.set(ctx.memory, k);
+  }
+  return k;
+}
+
+/** The packing kernels on the memory of `ctx` (instantiated once per memory), or null. */
+const packInstances = new WeakMap<WebAssembly.Memory, PackKernels>();
+export function packOn(ctx: WasmContext): PackKernels | null {
+  let k = packInstances.get(ctx.memory);
+  if (!k) {
+    const m = packModule(ctx.shared);
+    if (m === null) return null;
+    k = new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports as unknown as PackKernels;
+    packInstances.set(ctx.memory, k);
   }
   return k;
 }
