@@ -298,6 +298,39 @@ export function splitCoef(n: Node): [number, Node] {
 // Sums
 
 export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
+  const out = collectTerms(terms, shape);
+  // A transposed (or otherwise re-indexed) sum among the terms is expanded where its terms then
+  // cancel or merge with the others: (A - A') + (A - A')' is 0.
+  if (out.some((t) => isViewOfSum(t.node))) {
+    const flat = collectTerms(out.flatMap(expandView), shape);
+    if (flat.length < out.length) return finishAdd(flat, shape);
+  }
+  return finishAdd(out, shape);
+}
+
+/** A product with one factor, a sum: a transpose, diagonal, trace or axis sum of it. */
+function isViewOfSum(n: Node): n is MulNode {
+  return n.kind === 'mul' && n.factors.length === 1 && n.factors[0]!.node.kind === 'add';
+}
+
+/** The terms of a re-indexed sum, each re-indexed (any other term as it is). */
+function expandView(t: Term): Term[] {
+  if (!isViewOfSum(t.node)) return [t];
+  const { node: sum, labels } = t.node.factors[0]!;
+  const rank = t.node.shape.length;
+  return (sum as AddNode).terms.map((u) => ({ coef: t.coef * u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
+}
+
+function finishAdd(out: Term[], shape: readonly Dim[]): Node {
+  if (out.length === 0) return zeros(shape);
+  if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
+  out.sort((a, b) => compareNodes(a.node, b.node));
+  const key = `+|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
+  return intern(key, { kind: 'add', terms: out, shape: [...shape] });
+}
+
+/** Nested sums flattened, like terms collected (round-off of cancelling coefficients dropped). */
+function collectTerms(terms: readonly Term[], shape: readonly Dim[]): Term[] {
   const coefs = new Map<Node, number>();
   // Σ|c| of the coefficients collected onto each node, to tell round-off from a small coefficient.
   const magnitude = new Map<Node, number>();
@@ -320,11 +353,7 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
     // coefficient next to large ones of other terms (1e20*a + b) is a term.
     if (!isRoundOff(coef, magnitude.get(node)!)) out.push({ coef, node });
   }
-  if (out.length === 0) return zeros(shape);
-  if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
-  out.sort((a, b) => compareNodes(a.node, b.node));
-  const key = `+|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
-  return intern(key, { kind: 'add', terms: out, shape: [...shape] });
+  return out;
 }
 
 /** Whether a sum of coefficients whose magnitudes add up to `magnitude` is 0 up to round-off. */
@@ -400,9 +429,23 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
   const memoKey = `${rank}|${input.map((f) => `${f.node.id}:${f.labels.join('.')}`).join(',')}`;
   const hit = mulMemo.get(memoKey);
   if (hit) return hit;
-  const out = buildMul(input, rank);
+  const out = viewOfSumCancelled(input, rank) ?? buildMul(input, rank);
   mulMemo.set(memoKey, out);
   return out;
+}
+
+/**
+ * A diagonal, trace or transpose of a sum whose re-indexed terms cancel or merge: that shorter
+ * sum (diag(A' - A) is 0, tr(A - A') is 0); null where they do not, and the view stays whole.
+ */
+function viewOfSumCancelled(input: readonly Factor[], rank: number): Node | null {
+  if (input.length !== 1 || input[0]!.node.kind !== 'add') return null;
+  const { node: sum, labels } = input[0]!;
+  const terms = (sum as AddNode).terms;
+  const shape = labels.length === 0 ? [] : null;
+  const viewed = terms.map((u) => ({ coef: u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
+  const flat = collectTerms(viewed, shape ?? viewed[0]!.node.shape);
+  return flat.length < terms.length ? finishAdd(flat, viewed[0]!.node.shape) : null;
 }
 
 function buildMul(input: readonly Factor[], rank: number): Node {
