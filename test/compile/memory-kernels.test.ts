@@ -192,4 +192,38 @@ describe('isSymmetric (the declared-symmetric input check)', () => {
         }
     }
   });
+
+  it('from the WebAssembly exact test on (odd and even orders past its threshold): the same verdicts at sampled pairs, corners and next to the diagonal', async () => {
+    const { isSymmetric, SYMEQ_WASM_MIN_N: min } = await import('../../src/compile/kernels/symmetric.js');
+    const { symeqWasm } = await import('../../src/compile/kernels/wasm/symeqWasm.js');
+    for (const n of [min - 1, min, min + 1, 2 * min + 3]) {
+      const a = randArray(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
+      expect(isSymmetric(n, a), `n ${n}`).toBe(true);
+      expect(symeqWasm(n, a, 0, n), `n ${n}: the kernel on an exactly symmetric matrix`).toBe(true);
+      const pairs: [number, number][] = [[0, 1], [1, 0], [0, n - 1], [n - 1, 0], [n - 2, n - 1], [n - 1, n - 2]];
+      for (let t = 0; t < 24; t++) {
+        const i = Math.floor(rand() * n);
+        pairs.push([i, (i + 1 + Math.floor(rand() * (n - 1))) % n]);
+      }
+      for (const [i, j] of pairs) {
+        const at = `n ${n}: (${i}, ${j})`;
+        const b = a.slice();
+        b[i * n + j] = b[i * n + j]! + 1e-3;
+        expect(isSymmetric(n, b), `${at} perturbed`).toBe(false);
+        expect(symeqWasm(n, b, 0, n), `${at} perturbed, the kernel`).toBe(false);
+        b[i * n + j] = a[i * n + j]! * (1 + 1e-12);
+        expect(isSymmetric(n, b), `${at} within tolerance`).toBe(true);
+        b[i * n + j] = b[j * n + i] = NaN;
+        expect(isSymmetric(n, b), `${at} NaN`).toBe(false);
+        b[i * n + j] = b[j * n + i] = -Infinity;
+        expect(isSymmetric(n, b), `${at} -Inf and -Inf`).toBe(true);
+        b[j * n + i] = Infinity;
+        expect(isSymmetric(n, b), `${at} -Inf against Inf`).toBe(false);
+        b[i * n + j] = 0;
+        b[j * n + i] = -0;
+        expect(isSymmetric(n, b), `${at} 0 against -0`).toBe(true);
+      }
+    }
+  });
 });

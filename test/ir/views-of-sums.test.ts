@@ -26,10 +26,10 @@ const ZERO_FORMS = [
 function point(seed: number, n: number): Map<string, Tensor> {
   const r = rng(seed);
   return new Map<string, Tensor>([
-    ['A', randomTensor([n, n], r)],
-    ['B', randomTensor([n, n], r)],
-    ['x', randomTensor([n], r)],
-    ['y', randomTensor([n], r)],
+    ['A', randomTensor([n, n], 'any', r)],
+    ['B', randomTensor([n, n], 'any', r)],
+    ['x', randomTensor([n], 'any', r)],
+    ['y', randomTensor([n], 'any', r)],
   ]);
 }
 

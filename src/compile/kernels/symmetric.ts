@@ -5,8 +5,13 @@
  * input is checked on every call, and a row-against-column walk costs ≈ 2-3 ms at n = 1000 (one
  * cache miss per entry). Four rows at a time: the four column entries they compare against share
  * a cache line, and one exact test per four pairs leaves the tolerance to the rare unequal pair
- * (0.95 → 0.57 ms at n = 1000, the MDS Hessian's D).
+ * (0.95 → 0.57 ms at n = 1000, the MDS Hessian's D). From order SYMEQ_WASM_MIN_N on, an exact
+ * test on the WebAssembly kernel runs first (wasm/symeqWasm.ts: a memcpy and one pass in 2×2
+ * blocks, ≈ 0.45 against 0.65–0.85 ms at n = 1000; measured even with this loop at n ≈ 100–250)
+ * and this loop, with the tolerance, only judges a matrix with an unequal pair.
  */
+import { symeqWasm } from './wasm/symeqWasm.js';
+
 const TILE = 32;
 
 /** a_ij and a_ji differ by more than the tolerance (an infinite difference always does: 1 against Inf). */
@@ -17,7 +22,12 @@ const apart = (x: number, y: number): boolean => {
 /** Unequal (or NaN) and apart. */
 const differ = (x: number, y: number): boolean => x !== y && apart(x, y);
 
+/** Orders from which the exact test runs first on the WebAssembly kernel. */
+export const SYMEQ_WASM_MIN_N = 128;
+
 export function isSymmetric(n: number, a: Float64Array): boolean {
+  // Exactly symmetric (the usual case) on the kernel; an unequal pair is judged here, with the tolerance.
+  if (n >= SYMEQ_WASM_MIN_N && symeqWasm(n, a, 0, n) === true) return true;
   for (let i0 = 0; i0 < n; i0 += TILE) {
     const i1 = i0 + TILE < n ? i0 + TILE : n;
     for (let j0 = 0; j0 <= i0; j0 += TILE) {

@@ -19,6 +19,7 @@ import { compileGemmKernel, instantiateGemmKernel, type KernelFn } from './gemmK
 import { symsumKernelBytes, type SymsumFn } from './symsumKernel.js';
 import { thinKernelBytes, THIN_MAX_COLUMNS, type ThinFn } from './thinKernel.js';
 import { packKernelBytes, type PackKernels } from './packKernel.js';
+import { symeqKernelBytes, type SymeqFn } from './symeqKernel.js';
 import { WorkerPool, parallelHost } from '../parallel/pool.js';
 
 /** Register tile of every variant (4×2 f64x2 accumulators: the fastest measured, with and without FMA). */
@@ -43,53 +44,46 @@ function moduleFor(variant: WasmVariant, shared: boolean): WebAssembly.Module | 
   return modules.get(key)!;
 }
 
-/** The symsum kernel's module (plain SIMD: validates wherever gemm's 'simd' variant does). */
-const symsumModules = new Map<boolean, WebAssembly.Module | null>();
-function symsumModule(shared: boolean): WebAssembly.Module | null {
-  if (!symsumModules.has(shared)) {
-    let m: WebAssembly.Module | null = null;
-    try {
-      const bytes = symsumKernelBytes(shared ? SHARED_MAX_PAGES : undefined);
-      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
-    } catch {
-      m = null;
+/**
+ * A plain-SIMD kernel module (validates wherever gemm's 'simd' variant does), compiled once per
+ * memory kind on first use; null where it does not validate.
+ */
+function plainModule(bytesFor: (sharedMaxPages?: number) => Uint8Array<ArrayBuffer>): (shared: boolean) => WebAssembly.Module | null {
+  const cache = new Map<boolean, WebAssembly.Module | null>();
+  return (shared) => {
+    if (!cache.has(shared)) {
+      let m: WebAssembly.Module | null = null;
+      try {
+        const bytes = bytesFor(shared ? SHARED_MAX_PAGES : undefined);
+        if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
+      } catch {
+        m = null;
+      }
+      cache.set(shared, m);
     }
-    symsumModules.set(shared, m);
-  }
-  return symsumModules.get(shared)!;
+    return cache.get(shared)!;
+  };
 }
 
-/** The thin-product kernels' module (plain SIMD, like symsum). */
-const thinModules = new Map<boolean, WebAssembly.Module | null>();
-function thinModule(shared: boolean): WebAssembly.Module | null {
-  if (!thinModules.has(shared)) {
-    let m: WebAssembly.Module | null = null;
-    try {
-      const bytes = thinKernelBytes(shared ? SHARED_MAX_PAGES : undefined);
-      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
-    } catch {
-      m = null;
+/** The exports of a plain module instantiated on a context's memory (once per memory), as `pick` reads them; null where the module does not validate. */
+function instancesOn<T>(module: (shared: boolean) => WebAssembly.Module | null, pick: (exports: WebAssembly.Exports) => T): (ctx: WasmContext) => T | null {
+  const instances = new WeakMap<WebAssembly.Memory, T>();
+  return (ctx) => {
+    let k = instances.get(ctx.memory);
+    if (k === undefined) {
+      const m = module(ctx.shared);
+      if (m === null) return null;
+      k = pick(new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports);
+      instances.set(ctx.memory, k);
     }
-    thinModules.set(shared, m);
-  }
-  return thinModules.get(shared)!;
+    return k;
+  };
 }
 
-/** The packing kernels' module (plain SIMD, like symsum). */
-const packModules = new Map<boolean, WebAssembly.Module | null>();
-function packModule(shared: boolean): WebAssembly.Module | null {
-  if (!packModules.has(shared)) {
-    let m: WebAssembly.Module | null = null;
-    try {
-      const bytes = packKernelBytes(shared ? SHARED_MAX_PAGES : undefined);
-      if (typeof WebAssembly === 'object' && WebAssembly.validate(bytes)) m = new WebAssembly.Module(bytes);
-    } catch {
-      m = null;
-    }
-    packModules.set(shared, m);
-  }
-  return packModules.get(shared)!;
-}
+const symsumModule = plainModule(symsumKernelBytes);
+const thinModule = plainModule(thinKernelBytes);
+const packModule = plainModule(packKernelBytes);
+const symeqModule = plainModule(symeqKernelBytes);
 
 /** Forget the variants that did not validate (enableRelaxedSimd turned a feature on). */
 export function resetUnavailableVariants(): void {
@@ -234,49 +228,23 @@ export function acquire(doubles: number): WasmContext | null {
 }
 
 /** The symsum kernel on the memory of `ctx` (instantiated once per memory), or null. */
-const symsumInstances = new WeakMap<WebAssembly.Memory, SymsumFn>();
-export function symsumOn(ctx: WasmContext): SymsumFn | null {
-  let f = symsumInstances.get(ctx.memory);
-  if (!f) {
-    const m = symsumModule(ctx.shared);
-    if (m === null) return null;
-    f = (new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports as { symsum: SymsumFn }).symsum;
-    symsumInstances.set(ctx.memory, f);
-  }
-  return f;
-}
+export const symsumOn = instancesOn(symsumModule, (e) => e.symsum as SymsumFn);
 
 /** The thin-product kernels on the memory of `ctx`: rowdot[nc] and colacc[nc] for nc = 1…4 (index nc), or null. */
 export interface ThinKernels {
   readonly rowdot: readonly ThinFn[];
   readonly colacc: readonly ThinFn[];
 }
-const thinInstances = new WeakMap<WebAssembly.Memory, ThinKernels>();
-export function thinOn(ctx: WasmContext): ThinKernels | null {
-  let k = thinInstances.get(ctx.memory);
-  if (!k) {
-    const m = thinModule(ctx.shared);
-    if (m === null) return null;
-    const e = new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports as Record<string, ThinFn>;
-    const pick = (name: string) => Array.from({ length: THIN_MAX_COLUMNS + 1 }, (_, nc) => (nc === 0 ? () => {} : e[`${name}${nc}`]!));
-    k = { rowdot: pick('rowdot'), colacc: pick('colacc') };
-    thinInstances.set(ctx.memory, k);
-  }
-  return k;
-}
+export const thinOn = instancesOn(thinModule, (e): ThinKernels => {
+  const pick = (name: string) => Array.from({ length: THIN_MAX_COLUMNS + 1 }, (_, nc) => (nc === 0 ? () => {} : (e[`${name}${nc}`] as ThinFn)));
+  return { rowdot: pick('rowdot'), colacc: pick('colacc') };
+});
 
-/** The packing kernels on the memory of `ctx` (instantiated once per memory), or null. */
-const packInstances = new WeakMap<WebAssembly.Memory, PackKernels>();
-export function packOn(ctx: WasmContext): PackKernels | null {
-  let k = packInstances.get(ctx.memory);
-  if (!k) {
-    const m = packModule(ctx.shared);
-    if (m === null) return null;
-    k = new WebAssembly.Instance(m, { env: { memory: ctx.memory } }).exports as unknown as PackKernels;
-    packInstances.set(ctx.memory, k);
-  }
-  return k;
-}
+/** The packing kernels on the memory of `ctx`, or null. */
+export const packOn = instancesOn(packModule, (e) => e as unknown as PackKernels);
+
+/** The symmetric-equality kernel on the memory of `ctx`, or null. */
+export const symeqOn = instancesOn(symeqModule, (e) => e.symeq as SymeqFn);
 
 /** Whether some SIMD variant runs here (compiles the modules on first call). */
 export function wasmAvailable(): boolean {

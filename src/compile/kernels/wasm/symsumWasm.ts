@@ -35,6 +35,23 @@ function splitRows(nb: number, threads: number): [number, number][] {
   return ranges.filter(([a, b]) => b > a);
 }
 
+/**
+ * X (n×n, row stride ldx) into heap[0..np·np) with rows np = n + (n mod 2) apart: one memcpy, or
+ * one per row; an odd n gets a zero row and column (symmetric, and adding nothing).
+ */
+export function copyPaddedToEven(heap: Float64Array, n: number, X: Float64Array, xOff: number, ldx: number): void {
+  const np = n + (n & 1);
+  const size = np * np;
+  if (np === n && ldx === n) heap.set(X.subarray(xOff, xOff + size), 0);
+  else {
+    for (let i = 0; i < n; i++) heap.set(X.subarray(xOff + i * ldx, xOff + i * ldx + n), i * np);
+    if (np !== n) {
+      for (let i = 0; i < n; i++) heap[i * np + n] = 0;
+      heap.fill(0, n * np, size);
+    }
+  }
+}
+
 /** C(n×n) = c·(X + X') through the wasm kernel; false where it is not available (the caller runs the JS loop). */
 export function symsumWasm(n: number, c: number, X: Float64Array, xOff: number, ldx: number, C: Float64Array, cOff: number, ldc: number): boolean {
   const np = n + (n & 1);
@@ -44,14 +61,7 @@ export function symsumWasm(n: number, c: number, X: Float64Array, xOff: number, 
   const kernel = symsumOn(ctx);
   if (kernel === null) return false;
   const heap = ctx.heap;
-  if (np === n && ldx === n) heap.set(X.subarray(xOff, xOff + size), 0);
-  else {
-    for (let i = 0; i < n; i++) heap.set(X.subarray(xOff + i * ldx, xOff + i * ldx + n), i * np);
-    if (np !== n) {
-      for (let i = 0; i < n; i++) heap[i * np + n] = 0;
-      heap.fill(0, n * np, size);
-    }
-  }
+  copyPaddedToEven(heap, n, X, xOff, ldx);
   const nb = np / 2;
   const pool = ctx.pool !== null && ctx.pool.supportsSymsum() ? ctx.pool : null;
   const threads = symsumThreads(n, pool);
