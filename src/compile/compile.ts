@@ -7,6 +7,7 @@ import type { Dim, Node, VarNode } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { bindSizes, type SizeNames } from './reference.js';
 import { buildPlan, type Plan } from './plan.js';
+import { withinEvaluation } from './kernels/wasm/runtime.js';
 
 export interface CompileInput {
   readonly roots: readonly Node[];
@@ -36,7 +37,8 @@ export function compileNodes(input: CompileInput): Evaluator {
       const b = shapes[i];
       return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((d, j) => d === b[j]));
     });
-  return (values, outs) => {
+  return (values, outs) => withinEvaluation(() => evaluate(values, outs));
+  function evaluate(values: ReadonlyMap<string, Tensor>, outs: readonly (Float64Array | undefined)[] | undefined): Tensor[] {
     let plan: Plan | undefined;
     if (last !== null && sameShapes(values, last.shapes)) plan = last.plan;
     else {
@@ -54,7 +56,7 @@ export function compileNodes(input: CompileInput): Evaluator {
     // Same shapes as a planned call: still check symmetry and values of declared-symmetric inputs.
     if (input.recheckSymmetry !== false) checkSymmetric(input.vars, values);
     return plan.run(values, outs);
-  };
+  }
 }
 
 function checkSymmetric(vars: readonly VarNode[], values: ReadonlyMap<string, Tensor>): void {

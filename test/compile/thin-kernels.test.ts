@@ -175,3 +175,111 @@ describe('gemm and gemv route large-times-thin products to the thin kernel', () 
         }
   });
 });
+
+describe('a declared-symmetric input staged by its check is read in place by the same evaluation only', () => {
+  // gradient of x'*D*y by x is D*y: a thin product of D (n ≥ 182), checked for symmetry on the
+  // WebAssembly kernel first (n ≥ 128), which leaves the copy that the product then reads.
+  const n = 200;
+  const symmetric = (seed: number, perturb = 0): Float64Array => {
+    const r = mulberry32(seed);
+    const d = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) d[i * n + j] = d[j * n + i] = 2 * r() - 1;
+    if (perturb !== 0) d[3 * n + 5] = d[3 * n + 5]! * (1 + perturb); // unequal, within the tolerance
+    return d;
+  };
+  const product = (d: Float64Array, y: Float64Array): Float64Array => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let p = 0; p < n; p++) out[i] += d[i * n + p]! * y[p]!;
+    return out;
+  };
+
+  it('a structured Hessian\'s matvec (a later call, which does not check D again) reads D, not the copy the evaluation staged', async () => {
+    const { hessian } = await import('../../src/index.js');
+    const mds = "norm2(diag(W*W')*vector(1)' + vector(1)*diag(W*W')' - 2*W*W' - D)^2";
+    const f = hessian(mds, 'W', { let: { D: 'symmetric matrix' } }).compile({ structured: true });
+    const D = symmetric(6);
+    const values = { D: { shape: [n, n], data: D }, W: { shape: [n, 2], data: randArray(2 * n) } };
+    const h = f(values);
+    // Change D in place by symmetric terms with zero row sums (the evaluation read D's row sums;
+    // the matvec reads D·V): the Hessian at the new D is the old result's matvec, made with D
+    // as it is now, where the staged copy would give the old D·V.
+    for (let t = 0; t < 20; t++) {
+      const i = t;
+      const j = n - 1 - t;
+      const a = 0.5 + t / 10;
+      D[i * n + j] = D[i * n + j]! + a;
+      D[j * n + i] = D[j * n + i]! + a;
+      D[i * n + i] = D[i * n + i]! - a;
+      D[j * n + j] = D[j * n + j]! - a;
+    }
+    const v = randArray(2 * n);
+    const got = h.matvec(v);
+    const want = f(values).matvec(v);
+    expect(relErr((i) => got[i]!, (i) => want[i]!, 2 * n)).toBeLessThan(1e-12);
+  });
+
+  it('a new call after the caller changed the matrix in place reads the new values (the copy is not kept between calls)', async () => {
+    const { gradient } = await import('../../src/index.js');
+    const f = gradient("x'*D*y", 'x', { let: { D: 'symmetric matrix' } }).compile();
+    const y = randArray(n);
+    const x = randArray(n);
+    const D = symmetric(1);
+    const want1 = product(D, y);
+    const got1 = f({ D: { shape: [n, n], data: D }, x, y }).data;
+    expect(relErr((i) => got1[i]!, (i) => want1[i]!, n)).toBeLessThan(1e-13);
+    expect(kernelInfo().lastProduct?.kernel).toBe('thin');
+    D.set(symmetric(2)); // the same array, new values
+    const want2 = product(D, y);
+    const got2 = f({ D: { shape: [n, n], data: D }, x, y }).data;
+    expect(relErr((i) => got2[i]!, (i) => want2[i]!, n)).toBeLessThan(1e-13);
+  });
+
+  it('a matrix symmetric only within the tolerance (the exact test fails, the loop passes it) is read as given', async () => {
+    const { gradient } = await import('../../src/index.js');
+    const f = gradient("x'*D*y", 'x', { let: { D: 'symmetric matrix' } }).compile();
+    const D = symmetric(3, 1e-12);
+    const y = randArray(n);
+    const got = f({ D: { shape: [n, n], data: D }, x: randArray(n), y }).data;
+    const want = product(D, y);
+    expect(relErr((i) => got[i]!, (i) => want[i]!, n)).toBeLessThan(1e-13);
+  });
+
+  it('outside an evaluation the check stages nothing: a product after the matrix changed reads the new values', async () => {
+    const { isSymmetric } = await import('../../src/compile/kernels/symmetric.js');
+    const D = symmetric(4);
+    expect(isSymmetric(n, D)).toBe(true);
+    D.set(symmetric(5));
+    const y = randArray(n);
+    const got = new Float64Array(n);
+    gemv(false, n, n, 1, D, 0, n, y, 0, 1, 0, got, 0, 1);
+    expect(kernelInfo().lastProduct?.kernel).toBe('thin');
+    const want = product(D, y);
+    expect(relErr((i) => got[i]!, (i) => want[i]!, n)).toBeLessThan(1e-13);
+  });
+});
+
+describe('the staged copy: its lifetime', () => {
+  it('lives from the symmetric check to the end of its evaluation, and only until another kernel takes the memory', async () => {
+    const { withinEvaluation, isStaged, acquire } = await import('../../src/compile/kernels/wasm/runtime.js');
+    const { symeqWasm } = await import('../../src/compile/kernels/wasm/symeqWasm.js');
+    const n = 130; // rows padded to 132 doubles
+    const D = new Float64Array(n * n).fill(1);
+    const stride = 132;
+    expect(symeqWasm(n, D, 0, n)).toBe(true);
+    expect(isStaged(D, n, n, stride), 'outside an evaluation').toBe(false);
+    withinEvaluation(() => {
+      expect(symeqWasm(n, D, 0, n)).toBe(true);
+      expect(isStaged(D, n, n, stride)).toBe(true);
+      expect(isStaged(D, n, n, n), 'another stride').toBe(false);
+      expect(isStaged(D.slice(), n, n, stride), 'another array').toBe(false);
+      withinEvaluation(() => expect(isStaged(D, n, n, stride), 'a nested call belongs to the outer one').toBe(true));
+      acquire(16, true);
+      expect(isStaged(D, n, n, stride), 'a reader keeps it').toBe(true);
+      acquire(16);
+      expect(isStaged(D, n, n, stride), 'a writer forgets it').toBe(false);
+      expect(symeqWasm(n, D, 0, n)).toBe(true);
+    });
+    expect(isStaged(D, n, n, stride), 'after its evaluation').toBe(false);
+    withinEvaluation(() => expect(isStaged(D, n, n, stride), 'in the next evaluation').toBe(false));
+  });
+});

@@ -219,8 +219,68 @@ function ensureShared(doubles: number, variant: WasmVariant): WasmContext {
   return current;
 }
 
-/** The context for a call that needs `doubles` doubles of kernel memory; null without SIMD. */
-export function acquire(doubles: number): WasmContext | null {
+/**
+ * A caller's matrix that a kernel left in the memory, at heap[0..rows·stride) with rows `stride`
+ * doubles apart and zeros past `cols` (the symmetric check copies a declared-symmetric input
+ * there), and the evaluation it belongs to: a thin product later in the same evaluation reads it
+ * there instead of copying it again. Any other kernel's use of the memory (acquire) and the end of
+ * the evaluation forget it: the caller's arrays cannot change within one evaluation (a
+ * synchronous call), but may between two.
+ */
+interface Staged {
+  readonly src: Float64Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly stride: number;
+  readonly memory: WebAssembly.Memory;
+  readonly evaluation: number;
+}
+let staged: Staged | null = null;
+let evaluation = 0;
+let evaluating = false;
+
+/** Run one evaluation of a compiled function (nested calls belong to the outer one). */
+export function withinEvaluation<T>(f: () => T): T {
+  if (evaluating) return f();
+  evaluating = true;
+  evaluation++;
+  staged = null;
+  try {
+    return f();
+  } finally {
+    evaluating = false;
+    staged = null;
+  }
+}
+
+/** Record that heap[0..) of ctx now holds `src` (rows×cols, rows `stride` apart, zero-padded); only within an evaluation. */
+export function setStaged(src: Float64Array, rows: number, cols: number, stride: number, ctx: WasmContext): void {
+  staged = evaluating ? { src, rows, cols, stride, memory: ctx.memory, evaluation } : null;
+}
+
+/** Whether the whole of `src` (rows×cols, row-major) is staged with this stride in this evaluation (on ctx's memory, when given). */
+export function isStaged(src: Float64Array, rows: number, cols: number, stride: number, ctx?: WasmContext): boolean {
+  const s = staged;
+  return (
+    s !== null &&
+    evaluating &&
+    s.evaluation === evaluation &&
+    s.src === src &&
+    src.length === rows * cols &&
+    s.rows === rows &&
+    s.cols === cols &&
+    s.stride === stride &&
+    (ctx === undefined || s.memory === ctx.memory)
+  );
+}
+
+/**
+ * The context for a call that needs `doubles` doubles of kernel memory; null without SIMD. The
+ * caller will write the memory, which forgets a staged matrix unless `keepStaged` (a caller that
+ * reads it).
+ */
+export function acquire(doubles: number, keepStaged = false): WasmContext | null {
+  if (!keepStaged) staged = null;
   const variant = activeVariant();
   if (variant === null) return null;
   if (current !== null && current.heap.length >= doubles && current.variant === variant) return current;

@@ -1,23 +1,27 @@
 /**
  * Whether an n×n matrix equals its transpose exactly, on the WebAssembly kernel (symeqKernel.ts):
- * A is copied into the kernels' memory (one memcpy, or one per row; an odd n is padded to even
- * with a zero row and column, which is symmetric) and read once by the kernel in 2×2 blocks.
+ * A is copied into the kernels' memory (one memcpy, or one per row; rows and columns padded to a
+ * multiple of four with zeros, which are symmetric) and read once by the kernel in 2×2 blocks.
+ * The copy stays for the rest of the evaluation, for a thin product of the same matrix.
  * Measured at n = 1000 (the MDS Hessian's D, declared symmetric and checked on every call): the
  * copy and the kernel take ≈ 0.35 ms where the JS loop of symmetric.ts takes ≈ 0.65–0.85.
  */
-import { acquire, symeqOn } from './runtime.js';
-import { copyPaddedToEven } from './symsumWasm.js';
+import { acquire, setStaged, symeqOn } from './runtime.js';
+import { copyPadded } from './symsumWasm.js';
 
 /** Tile edge in 2×2 blocks (as the symsum kernel: both sides of a tile pair in L1). */
 const TB = 32;
 
 /** true when every pair is equal, false when some pair is not (or is NaN), null where the kernel is not available. */
 export function symeqWasm(n: number, A: Float64Array, aOff: number, lda: number): boolean | null {
-  const np = n + (n & 1);
+  // Rows padded to four doubles, as the thin kernels lay out their operand (thinWasm.ts): a thin
+  // product of the same matrix later in this evaluation reads this copy.
+  const np = (n + 3) & ~3;
   const ctx = acquire(np * np);
   if (ctx === null) return null;
   const kernel = symeqOn(ctx);
   if (kernel === null) return null;
-  copyPaddedToEven(ctx.heap, n, A, aOff, lda);
+  copyPadded(ctx.heap, n, A, aOff, lda, np);
+  if (aOff === 0 && lda === n) setStaged(A, n, n, np, ctx);
   return kernel(0, np * 8, np / 2, TB) === 1;
 }

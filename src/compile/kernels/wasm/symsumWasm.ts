@@ -36,17 +36,16 @@ function splitRows(nb: number, threads: number): [number, number][] {
 }
 
 /**
- * X (n×n, row stride ldx) into heap[0..np·np) with rows np = n + (n mod 2) apart: one memcpy, or
- * one per row; an odd n gets a zero row and column (symmetric, and adding nothing).
+ * X (n×n, row stride ldx) into heap[0..np·np) with rows np ≥ n apart: one memcpy, or one per row;
+ * the rows and columns past n are zero (symmetric, and adding nothing).
  */
-export function copyPaddedToEven(heap: Float64Array, n: number, X: Float64Array, xOff: number, ldx: number): void {
-  const np = n + (n & 1);
+export function copyPadded(heap: Float64Array, n: number, X: Float64Array, xOff: number, ldx: number, np: number): void {
   const size = np * np;
   if (np === n && ldx === n) heap.set(X.subarray(xOff, xOff + size), 0);
   else {
     for (let i = 0; i < n; i++) heap.set(X.subarray(xOff + i * ldx, xOff + i * ldx + n), i * np);
     if (np !== n) {
-      for (let i = 0; i < n; i++) heap[i * np + n] = 0;
+      for (let i = 0; i < n; i++) heap.fill(0, i * np + n, (i + 1) * np);
       heap.fill(0, n * np, size);
     }
   }
@@ -61,7 +60,7 @@ export function symsumWasm(n: number, c: number, X: Float64Array, xOff: number, 
   const kernel = symsumOn(ctx);
   if (kernel === null) return false;
   const heap = ctx.heap;
-  copyPaddedToEven(heap, n, X, xOff, ldx);
+  copyPadded(heap, n, X, xOff, ldx, np);
   const nb = np / 2;
   const pool = ctx.pool !== null && ctx.pool.supportsSymsum() ? ctx.pool : null;
   const threads = symsumThreads(n, pool);

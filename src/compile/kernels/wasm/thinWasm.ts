@@ -4,14 +4,15 @@
  * (B a column of ones), and thin gemm (D·V with V of n×2 coordinates).
  *
  * A is copied into the kernels' memory — one memcpy where its rows are contiguous and a multiple
- * of four doubles long, else row by row with the rows padded to four doubles with zeros — then
- * read once by the kernel in f64x2 streams; B and C are small and move through JS loops. On this
+ * of four doubles long, else row by row with the rows padded to four doubles with zeros; not at
+ * all where the symmetric check of the same evaluation left it there (runtime.ts, setStaged) —
+ * then read once by the kernel in f64x2 streams; B and C are small and move through JS loops. On this
  * machine (n = 1000, D 8 MB) the copy runs at ≈ 32 GB/s and the kernel reads the copy from cache:
  * ≈ 0.35 ms in all against 0.9 ms for the JS gemv (four rows at a time), 1.8 ms for D·V on the
  * packed gemm path (packing alone, in JS, is most of it) and 0.9 ms for row sums by the generic
  * einsum.
  */
-import { acquire, recordRun, thinOn } from './runtime.js';
+import { acquire, isStaged, recordRun, thinOn } from './runtime.js';
 import { THIN_MAX_COLUMNS } from './thinKernel.js';
 
 /** Products whose large operand has fewer entries stay in JS (the copy and the call cost a few µs). */
@@ -54,14 +55,18 @@ export function thinWasm(
   // rowdot: Bt, nc rows of `stride`; colacc: b, rows × nc (padded to 4 doubles).
   const bSize = transA ? roundUp4(rows * nc) : nc * stride;
   const cSize = transA ? nc * stride : roundUp4(m * nc);
-  const ctx = acquire(aSize + bSize + cSize);
+  // A copied into the memory by the symmetric check of this evaluation is there already.
+  const wasStaged = aOff === 0 && lda === len && isStaged(A, rows, len, stride);
+  const ctx = acquire(aSize + bSize + cSize, wasStaged);
   if (ctx === null) return false;
   const kernels = thinOn(ctx);
   if (kernels === null) return false;
   const heap = ctx.heap;
   const bBase = aSize;
   const cBase = aSize + bSize;
-  if (lda === len && stride === len) heap.set(A.subarray(aOff, aOff + aSize), 0);
+  if (wasStaged && isStaged(A, rows, len, stride, ctx)) {
+    // Read where it is.
+  } else if (lda === len && stride === len) heap.set(A.subarray(aOff, aOff + aSize), 0);
   else
     for (let r = 0; r < rows; r++) {
       heap.set(A.subarray(aOff + r * lda, aOff + r * lda + len), r * stride);
