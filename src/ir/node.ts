@@ -442,10 +442,10 @@ function viewOfSumCancelled(input: readonly Factor[], rank: number): Node | null
   if (input.length !== 1 || input[0]!.node.kind !== 'add') return null;
   const { node: sum, labels } = input[0]!;
   const terms = (sum as AddNode).terms;
-  const shape = labels.length === 0 ? [] : null;
   const viewed = terms.map((u) => ({ coef: u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
-  const flat = collectTerms(viewed, shape ?? viewed[0]!.node.shape);
-  return flat.length < terms.length ? finishAdd(flat, viewed[0]!.node.shape) : null;
+  const shape = viewed[0]!.node.shape;
+  const flat = collectTerms(viewed, shape);
+  return flat.length < terms.length ? finishAdd(flat, shape) : null;
 }
 
 function buildMul(input: readonly Factor[], rank: number): Node {

@@ -19,9 +19,9 @@
  * WebAssembly packing kernels (packKernel.ts); the other two cases and the edge panels are
  * packed by JS loops. Only the calling thread can read the caller's arrays, so it packs alone;
  * the kernel calls, which hold all the arithmetic, are split by row panels (balanced by the
- * tiles each computes) and end at a barrier. Cbuf is padded to whole tiles (rows to MR, columns to NR) and the packed
- * edges are zero-padded, so the kernel never branches on the shape; padded rows and columns of
- * Cbuf are simply not written back.
+ * tiles each computes) and end at a barrier. Cbuf is padded to whole tiles (rows to MR, columns
+ * to NR) and the packed edges are zero-padded, so the kernel never branches on the shape; padded
+ * rows and columns of Cbuf are simply not written back.
  *
  * syrk (X'·diag(d)·X and X·diag(d)·X'): the same loops with op(B)'s rows scaled by d while it
  * is packed (no scaled copy of X), and only the tiles that touch the upper triangle computed

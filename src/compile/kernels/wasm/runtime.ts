@@ -65,8 +65,14 @@ function plainModule(bytesFor: (sharedMaxPages?: number) => Uint8Array<ArrayBuff
   };
 }
 
-/** The exports of a plain module instantiated on a context's memory (once per memory), as `pick` reads them; null where the module does not validate. */
-function instancesOn<T>(module: (shared: boolean) => WebAssembly.Module | null, pick: (exports: WebAssembly.Exports) => T): (ctx: WasmContext) => T | null {
+/**
+ * The exports of a plain module instantiated on a context's memory (once per memory), as `pick`
+ * reads them; null where the module does not validate.
+ */
+function instancesOn<T>(
+  module: (shared: boolean) => WebAssembly.Module | null,
+  pick: (exports: WebAssembly.Exports) => T,
+): (ctx: WasmContext) => T | null {
   const instances = new WeakMap<WebAssembly.Memory, T>();
   return (ctx) => {
     let k = instances.get(ctx.memory);
