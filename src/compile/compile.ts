@@ -37,8 +37,7 @@ export function compileNodes(input: CompileInput): Evaluator {
       const b = shapes[i];
       return a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((d, j) => d === b[j]));
     });
-  return (values, outs) => withinEvaluation(() => evaluate(values, outs));
-  function evaluate(values: ReadonlyMap<string, Tensor>, outs: readonly (Float64Array | undefined)[] | undefined): Tensor[] {
+  const evaluate = (values: ReadonlyMap<string, Tensor>, outs?: readonly (Float64Array | undefined)[]): Tensor[] => {
     let plan: Plan | undefined;
     if (last !== null && sameShapes(values, last.shapes)) plan = last.plan;
     else {
@@ -56,7 +55,8 @@ export function compileNodes(input: CompileInput): Evaluator {
     // Same shapes as a planned call: still check symmetry and values of declared-symmetric inputs.
     if (input.recheckSymmetry !== false) checkSymmetric(input.vars, values);
     return plan.run(values, outs);
-  }
+  };
+  return (values, outs) => withinEvaluation(() => evaluate(values, outs));
 }
 
 function checkSymmetric(vars: readonly VarNode[], values: ReadonlyMap<string, Tensor>): void {

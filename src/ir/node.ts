@@ -317,8 +317,12 @@ function isViewOfSum(n: Node): n is MulNode {
 function expandView(t: Term): Term[] {
   if (!isViewOfSum(t.node)) return [t];
   const { node: sum, labels } = t.node.factors[0]!;
-  const rank = t.node.shape.length;
-  return (sum as AddNode).terms.map((u) => ({ coef: t.coef * u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
+  return viewTerms(sum as AddNode, labels, t.node.shape.length, t.coef);
+}
+
+/** coef · (the terms of `sum`, each taken on `labels` in a product of rank `rank`). */
+function viewTerms(sum: AddNode, labels: readonly number[], rank: number, coef: number): Term[] {
+  return sum.terms.map((u) => ({ coef: coef * u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
 }
 
 function finishAdd(out: Term[], shape: readonly Dim[]): Node {
@@ -441,11 +445,10 @@ export function makeMul(input: readonly Factor[], rank: number): Node {
 function viewOfSumCancelled(input: readonly Factor[], rank: number): Node | null {
   if (input.length !== 1 || input[0]!.node.kind !== 'add') return null;
   const { node: sum, labels } = input[0]!;
-  const terms = (sum as AddNode).terms;
-  const viewed = terms.map((u) => ({ coef: u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
+  const viewed = viewTerms(sum as AddNode, labels, rank, 1);
   const shape = viewed[0]!.node.shape;
   const flat = collectTerms(viewed, shape);
-  return flat.length < terms.length ? finishAdd(flat, shape) : null;
+  return flat.length < viewed.length ? finishAdd(flat, shape) : null;
 }
 
 function buildMul(input: readonly Factor[], rank: number): Node {

@@ -17,7 +17,10 @@ export function shuffle(c: Code, lanes: readonly number[]): Code {
   return c.simd(SimdOp.i8x16_shuffle).op(...lanes);
 }
 
-/** Local indices: the parameters the walk reads, and ten i32 locals it owns. */
+/** i32 locals the walk owns. */
+export const BLOCK_PAIR_LOCALS = 10;
+
+/** Local indices: the parameters the walk reads, and the BLOCK_PAIR_LOCALS i32 locals it owns. */
 export interface BlockPairLocals {
   /** Parameters: A's byte address, row stride in bytes, blocks per side, tile edge in blocks, block-row range. */
   readonly a: number;
@@ -89,6 +92,3 @@ export function emitBlockPairs(c: Code, l: BlockPairLocals, body: () => void): v
   c.end();
   c.end(); // block
 }
-
-/** i32 locals the walk owns. */
-export const BLOCK_PAIR_LOCALS = 10;

@@ -280,27 +280,6 @@ function packBScaled(
   scale: Float64Array,
   sOff: number,
 ): void {
-  if (!transB) {
-    // Row by row of op(B) = B, as in packB: contiguous reads, one scaled 4-wide write per panel
-    // (a panel at a time would read each row's cache lines once per panel, rows ldb apart).
-    const full = nc - (nc % NR);
-    const step = NR * kc;
-    for (let p = 0; p < kc; p++) {
-      const f = scale[sOff + p0 + p];
-      let s = bOff + (p0 + p) * ldb + j0;
-      const sEnd = s + full;
-      for (let t = d + p * NR; s < sEnd; s += 4, t += step) {
-        dst[t] = f * B[s];
-        dst[t + 1] = f * B[s + 1];
-        dst[t + 2] = f * B[s + 2];
-        dst[t + 3] = f * B[s + 3];
-      }
-    }
-    if (full === nc) return;
-    d += full * kc;
-    j0 += full;
-    nc -= full;
-  }
   const js = transB ? ldb : 1;
   const ps = transB ? 1 : ldb;
   for (let jr = 0; jr < nc; jr += NR, d += NR * kc) {
@@ -325,52 +304,6 @@ function packBScaled(
       }
     }
   }
-}
-
-/**
- * syrk's diagonal blocks: op(A) = X' and op(B) = diag(d)·X over the same columns [j0, j0+nc) of
- * the same rows [p0, p0+kc) of X, so packA's panels are packBScaled's without the scale. One
- * pass over X writes both (dstA[da..] unscaled, dstB[db..] scaled), with packBScaled's zero edge.
- */
-function packPairScaled(
-  dst: Float64Array,
-  da: number,
-  db: number,
-  kc: number,
-  nc: number,
-  X: Float64Array,
-  xOff: number,
-  ldx: number,
-  p0: number,
-  j0: number,
-  scale: Float64Array,
-  sOff: number,
-): void {
-  const full = nc - (nc % NR);
-  const step = NR * kc;
-  for (let p = 0; p < kc; p++) {
-    const f = scale[sOff + p0 + p];
-    let s = xOff + (p0 + p) * ldx + j0;
-    const sEnd = s + full;
-    for (let t = p * NR; s < sEnd; s += 4, t += step) {
-      const x0 = X[s];
-      const x1 = X[s + 1];
-      const x2 = X[s + 2];
-      const x3 = X[s + 3];
-      dst[da + t] = x0;
-      dst[da + t + 1] = x1;
-      dst[da + t + 2] = x2;
-      dst[da + t + 3] = x3;
-      dst[db + t] = f * x0;
-      dst[db + t + 1] = f * x1;
-      dst[db + t + 2] = f * x2;
-      dst[db + t + 3] = f * x3;
-    }
-  }
-  if (full === nc) return;
-  // The edge panel: nc - full < NR real columns, the rest zero (both packs).
-  packA(dst, da + full * kc, true, nc - full, kc, X, xOff, ldx, j0 + full, p0);
-  packBScaled(dst, db + full * kc, false, kc, nc - full, X, xOff, ldx, p0, j0 + full, scale, sOff);
 }
 
 /**
@@ -598,7 +531,7 @@ function product(
   // apply alpha and beta in the kernel; narrow ones get the raw product and
   // a fused JS write-back (see COPY_SET_MIN).
   const firstMode = beta === 0 ? 0 : beta === 1 ? 1 : 2;
-  // X'·diag(d)·X: op(A) and op(B) read the same rows of X (see packPairScaled).
+  // X'·diag(d)·X: op(A) and op(B) are the same rows of X, op(B)'s scaled.
   const pairPack = upper && scale !== null && transA && !transB && A === B && aOff === bOff && lda === ldb;
 
   for (let jc = 0; jc < n; jc += NC) {
@@ -616,19 +549,16 @@ function product(
       const ranges = splitPanels(mt, ncPad / NR, tri, threads);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = k - pc < KC ? k - pc : KC;
-        if (pairPack && i0 === jc && ms === nc) {
-          const done = pk === null ? 0 : packRowsWasm(pk, mem, stage, scl, kc, nc, A, aOff, lda, pc, jc, bBase, { scale: scale!, sOff, pair: aBase });
-          if (done < nc) packPairScaled(mem, aBase + done * kc, bBase + done * kc, kc, nc - done, A, aOff, lda, pc, jc + done, scale!, sOff);
-        } else {
-          const bScale = scale === null ? null : { scale, sOff, pair: null };
-          const doneB = pk === null || transB ? 0 : packRowsWasm(pk, mem, stage, scl, kc, nc, B, bOff, ldb, pc, jc, bBase, bScale);
-          if (doneB < nc) {
-            if (scale === null) packB(mem, bBase + doneB * kc, transB, kc, nc - doneB, B, bOff, ldb, pc, jc + doneB);
-            else packBScaled(mem, bBase + doneB * kc, transB, kc, nc - doneB, B, bOff, ldb, pc, jc + doneB, scale, sOff);
-          }
-          const doneA = pk === null || !transA ? 0 : packRowsWasm(pk, mem, stage, scl, kc, ms, A, aOff, lda, pc, i0, aBase, null);
-          if (doneA < ms) packA(mem, aBase + doneA * kc, transA, ms - doneA, kc, A, aOff, lda, i0 + doneA, pc);
+        // On syrk's diagonal blocks the kernel packs op(A) = X' with op(B) = diag(d)·X in one pass.
+        const pair = pk !== null && pairPack && i0 === jc && ms === nc;
+        const bScale = scale === null ? null : { scale, sOff, pair: pair ? aBase : null };
+        const doneB = pk === null || transB ? 0 : packRowsWasm(pk, mem, stage, scl, kc, nc, B, bOff, ldb, pc, jc, bBase, bScale);
+        if (doneB < nc) {
+          if (scale === null) packB(mem, bBase + doneB * kc, transB, kc, nc - doneB, B, bOff, ldb, pc, jc + doneB);
+          else packBScaled(mem, bBase + doneB * kc, transB, kc, nc - doneB, B, bOff, ldb, pc, jc + doneB, scale, sOff);
         }
+        const doneA = pair ? doneB : pk === null || !transA ? 0 : packRowsWasm(pk, mem, stage, scl, kc, ms, A, aOff, lda, pc, i0, aBase, null);
+        if (doneA < ms) packA(mem, aBase + doneA * kc, transA, ms - doneA, kc, A, aOff, lda, i0 + doneA, pc);
         const mode = pc > 0 ? 1 : inWasm ? firstMode : 0;
         const job: PanelJob = {
           variant: ctx.variantIndex,

@@ -64,10 +64,9 @@ export function thinWasm(
   const heap = ctx.heap;
   const bBase = aSize;
   const cBase = aSize + bSize;
-  if (wasStaged && isStaged(A, rows, len, stride, ctx)) {
-    // Read where it is.
-  } else if (lda === len && stride === len) heap.set(A.subarray(aOff, aOff + aSize), 0);
-  else
+  const inPlace = wasStaged && isStaged(A, rows, len, stride, ctx);
+  if (!inPlace && lda === len && stride === len) heap.set(A.subarray(aOff, aOff + aSize), 0);
+  else if (!inPlace)
     for (let r = 0; r < rows; r++) {
       heap.set(A.subarray(aOff + r * lda, aOff + r * lda + len), r * stride);
       for (let q = len; q < stride; q++) heap[r * stride + q] = 0;
