@@ -7,7 +7,7 @@
  * a cache line, and one exact test per four pairs leaves the tolerance to the rare unequal pair
  * (0.95 → 0.57 ms at n = 1000, the MDS Hessian's D). From order SYMEQ_WASM_MIN_N on, an exact
  * test on the WebAssembly kernel runs first (wasm/symeqWasm.ts: a memcpy and one pass in 2×2
- * blocks, ≈ 0.45 against 0.65–0.85 ms at n = 1000; measured even with this loop at n ≈ 100–250)
+ * blocks, 0.47–0.73 against 0.65–0.85 ms at n = 1000; measured even with this loop at n ≈ 100–250)
  * and this loop, with the tolerance, only judges a matrix with an unequal pair.
  */
 import { symeqWasm } from './wasm/symeqWasm.js';
