@@ -302,6 +302,6 @@ export function resultJson(r: Result): {
 export function noMatrixReason(shape: readonly string[], layout: Layout = 'default'): string {
   if (shape.length > 2) return `no matrix form: the result is a tensor of order ${shape.length} (shape ${shape.join('×')})`;
   if (layout === 'vec')
-    return 'no Kronecker form: the result mixes the axes of the expression and of the variable (as the derivative of a transpose does); index notation shows its unmerged tensor';
+    return "no Kronecker form: a term joins the expression's axes to the variable's in a pattern that kron, commutation, diag(vec(…)) and vec(…)*vec(…)' do not write; index notation shows its unmerged tensor";
   return 'no matrix form: the index pattern of the result has no matrix-notation equivalent';
 }

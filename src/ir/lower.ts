@@ -128,6 +128,30 @@ export function lower(c: Checked): Lowered {
     return makeMerge(product, groups, shapeOf(t, c));
   };
 
+  /** The size that rows(X), cols(X) or len(x) stands for. */
+  const sizeDim = (a: Ast): Dim => {
+    if (a.kind !== 'call') throw new InternalError('lower: a size is a call');
+    const t = typeOf(a.args[0]!);
+    return c.sizes.find(a.fn === 'cols' ? t.cols : t.rows === ONE && a.fn === 'len' ? t.cols : t.rows);
+  };
+
+  /**
+   * commutation(m, n)[(b, a), (a', b')] = δ(a, a')·δ(b, b') with a, a' < m and b, b' < n, merged
+   * column-major like vec: it takes vec(A) of an m×n A to vec(A').
+   */
+  const commutation = (a: Ast & { kind: 'call' }, t: Type): Node => {
+    const [m, n] = a.args.map(sizeDim) as [Dim, Dim];
+    if (m === ONE || n === ONE) return m === n ? scalar(1) : delta(m === ONE ? n : m);
+    const product = makeMul(
+      [
+        { node: delta(n), labels: [0, 3] },
+        { node: delta(m), labels: [1, 2] },
+      ],
+      4,
+    );
+    return makeMerge(product, [2, 2], shapeOf(t, c));
+  };
+
   const binary = (a: Ast & { kind: 'binary' }): Node => {
     const l = go(a.left);
     const r = go(a.right);
@@ -183,6 +207,8 @@ export function lower(c: Checked): Lowered {
         const [d] = shapeOf(t, c);
         return d === undefined ? scalar(1) : delta(d);
       }
+      case 'commutation':
+        return commutation(a, t);
       case 'vec':
         // Columns stacked: vec(X)[i + m·j] = X[i, j]; a vector (or row) is its own vec.
         return x.shape.length === 2 ? makeMerge(x, [2], shapeOf(t, c)) : x;
@@ -190,7 +216,7 @@ export function lower(c: Checked): Lowered {
       case 'cols':
       case 'len': {
         // A size as Σ over an axis of ones, which the printers show as rows(X), cols(X) or len(x).
-        const d = c.sizes.find(a.fn === 'cols' ? argType.cols : argType.rows === ONE && a.fn === 'len' ? argType.cols : argType.rows);
+        const d = sizeDim(a);
         return d === ONE ? scalar(1) : makeMul([{ node: ones([d]), labels: [0] }], 0);
       }
       case 'sum':

@@ -1,81 +1,221 @@
 /**
  * Merged axes (vec, kron) in matrix notation.
  *
- * vec(M) prints as itself. A merge of two axes per output axis is read as Kronecker products:
- * kron(A, B)[(i, k), (j, l)] = A[k, l]·B[i, j], where the first axis of each merged pair (which
- * varies fastest, column-major) belongs to B and the second to A. Each term of the merged tensor is
- * split into the connected parts of its product graph; the parts on the fast axes make B, those on
- * the slow axes A, and a part on both has no Kronecker form (undefined). Terms with the same A are
- * added inside it: kron(A, B) + kron(A, C) = kron(A, B + C). This is how the vec layout prints
- * derivatives by a matrix: the Hessian of norm2(X*W - Y)^2 by W is 2*kron(eye, X'*X).
+ * vec(M) prints as itself. A merge of two axes per output axis is read term by term, each term
+ * split into the connected parts of its product graph (factors joined by a summed label), and
+ * written in the first of these forms that fits:
+ *
+ * 1. kron(A, B)[(i, k), (j, l)] = A[k, l]·B[i, j]: the parts on the fast axes of the merged pairs
+ *    (the first of each, column-major) make B, those on the slow axes A. Where parts join the fast
+ *    axis of one pair to the slow axis of the other (the derivative of X'), a commutation matrix
+ *    swaps a pair: K·kron(A, B) for the rows, kron(A, B)·K for the columns (Magnus–Neudecker:
+ *    vec(X') = K·vec(X)).
+ * 2. vec(P)*vec(Q)': every part lies on the row pair or on the column pair (tr(X)*X by X).
+ * 3. diag(vec(L))·(1.)·diag(vec(R)): a part on both axes of the row pair, L, scales the rows; one on
+ *    the column pair, R, the columns (the derivative of exp(X) is diag(vec(exp(X)))).
+ *
+ * Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
+ * kron(A, B + C). This is how the vec layout prints derivatives by a matrix: the Hessian of
+ * norm2(X*W - Y)^2 by W is 2*kron(eye, X'*X), that of tr(X*X) by X 2*commutation(rows(X), rows(X)).
  */
-import { type Factor, type Node, type NodeOf, isZero, makeAdd, makeMul } from '../ir/node.js';
-import { call, num } from './build.js';
+import { type Dim, type Factor, type Node, type NodeOf, isZero, makeAdd, makeMul } from '../ir/node.js';
+import { bin, call, name, num } from './build.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
-import { type MExpr, constantOf, mexpr, product, transposed } from './mexpr.js';
+import { type MExpr, constantOf, mexpr, product, setTranspose, transposed } from './mexpr.js';
 
 type Side = 'A' | 'B';
 
-/** One side of a Kronecker product: its node and, per axis, whether it is a row (else a column) axis. */
+/** A tensor over some of the merged axes: its node and, per axis, whether it is a row (else a column) axis. */
 interface Part {
   readonly node: Node;
   readonly rowAxis: readonly boolean[];
 }
 
-interface Split {
+/** Which merged pairs are swapped by a commutation matrix, and the diagonal scalings taken out. */
+interface Around {
+  readonly swapRows: boolean;
+  readonly swapCols: boolean;
+  /** Matrices on the row pair and on the column pair: diag(vec(left))·…·diag(vec(right)). */
+  readonly left?: Node | undefined;
+  readonly right?: Node | undefined;
+  /** Times (eye + K) on the columns: the term and its twin with the columns swapped. */
+  readonly symmetrized?: boolean;
+}
+
+interface KronTerm {
+  readonly kind: 'kron';
   readonly a: Part;
   readonly b: Part;
+  readonly around: Around;
   readonly scalars: readonly Node[];
 }
 
+interface OuterTerm {
+  readonly kind: 'outer';
+  readonly rows: Part;
+  readonly cols: Part;
+  readonly scalars: readonly Node[];
+}
+
+type TermBody = KronTerm | OuterTerm;
+type TermForm = TermBody & { readonly coef: number };
+
+/** A connected part of a product: its factors and its free labels. */
+interface Component {
+  readonly members: readonly number[];
+  readonly free: ReadonlySet<number>;
+}
+
+type KronOf = (ps: readonly Component[], around: Omit<Around, 'swapRows' | 'swapCols'>) => KronTerm | undefined;
+
+/** The merged tensor's axes: per label, its pair (0 rows, 1 columns), place in it and size. */
+interface Axes {
+  readonly rank: number;
+  readonly pair: readonly number[];
+  /** 0: the fast (first) axis of a merged pair, 1: the slow one; undefined: an axis of its own. */
+  readonly place: readonly (0 | 1 | undefined)[];
+  readonly size: readonly Dim[];
+  /** The labels of each merged pair, [fast, slow] (undefined for an unmerged axis). */
+  readonly pairs: readonly (readonly [number, number] | undefined)[];
+}
+
 export function mergeForm(n: NodeOf<'merge'>, f: Forms, symmetric: boolean): MExpr | undefined {
-  const kind = n.shape.length === 2 ? 'matrix' : 'vector';
   if (isZero(n.arg)) return constantOf(0, n.shape);
   if (n.groups.length === 1 && n.groups[0] === 2) {
     const m = f.sub(n.arg);
     return m && mexpr(call('vec', m.ast), 'vector');
   }
   if (n.groups.length > 2 || n.groups.some((g) => g > 2)) return undefined;
-  const terms = n.arg.kind === 'add' ? n.arg.terms : [{ coef: 1, node: n.arg }];
-  const parts: (Split & { coef: number })[] = [];
-  for (const t of terms) {
-    const split = splitTerm(t.node, n.groups);
-    if (!split) return undefined;
-    parts.push({ coef: t.coef, ...split });
-  }
-  // kron(A, B) + kron(A, C) = kron(A, B + C): terms with the same A and scalars are added inside.
-  const byA = new Map<string, typeof parts>();
-  for (const p of parts) {
-    const key = `${p.a.node.id}|${p.a.rowAxis.join()}|${p.b.rowAxis.join()}|${p.scalars.map((s) => s.id).join(',')}`;
-    byA.set(key, [...(byA.get(key) ?? []), p]);
-  }
+  const axes = axesOf(n.groups, n.arg.shape);
+  const forms = formsOf(n.arg, axes);
+  if (!forms) return undefined;
   const items: Signed[] = [];
-  for (const group of byA.values()) {
-    const first = group[0]!;
-    const b =
-      group.length === 1 ? first.b.node : makeAdd(group.map((p) => ({ coef: p.coef / first.coef, node: p.b.node })), first.b.node.shape);
-    const e = kronOf(first.a, { node: b, rowAxis: first.b.rowAxis }, first.scalars, Math.abs(first.coef), f);
+  for (const form of combine(forms)) {
+    const e = termExpr(form, axes, f);
     if (!e) return undefined;
-    items.push({ sign: Math.sign(first.coef), e });
+    items.push({ sign: Math.sign(form.coef), e });
   }
   return signedSum(items, n.shape.length === 2 ? 'matrix' : 'vector', symmetric, f);
 }
 
+/** Most terms a merged sum is expanded into. */
+const MAX_TERMS = 64;
+
 /**
- * Splits a term T[axes] into A[slow axes]·B[fast axes]·scalars along the connected parts of its
- * product; a lone (unmerged) axis goes with the part that holds it, to B where that part has no
- * merged axis.
+ * The forms of a tensor's terms. A term that has none as it stands but is a product holding a sum
+ * (the transpose of a sum, a sum times a factor) is multiplied out, so that each of its terms can
+ * take its own form (kron(A, B) - vec(P)*vec(Q)'); undefined past MAX_TERMS or where a term has no form.
  */
-function splitTerm(t: Node, groups: readonly number[]): Split | undefined {
-  const want: (Side | undefined)[] = [];
-  const isRow: boolean[] = [];
+function formsOf(n: Node, axes: Axes): TermForm[] | undefined {
+  const out: TermForm[] = [];
+  const walk = (t: Node, coef: number): boolean => {
+    if (out.length > MAX_TERMS) return false;
+    if (t.kind === 'add') return t.terms.every((u) => walk(u.node, coef * u.coef));
+    const form = termForm(t, axes);
+    if (form) {
+      out.push({ ...form, coef });
+      return true;
+    }
+    const at = t.kind === 'mul' ? t.factors.findIndex((g) => g.node.kind === 'add') : -1;
+    if (t.kind !== 'mul' || at < 0) return false;
+    const sum = t.factors[at]!;
+    return (sum.node as NodeOf<'add'>).terms.every((u) => {
+      const factors = t.factors.map((g, i) => (i === at ? { node: u.node, labels: sum.labels } : g));
+      return walk(makeMul(factors, t.shape.length), coef * u.coef);
+    });
+  };
+  return walk(n, 1) && out.length <= MAX_TERMS ? out : undefined;
+}
+
+function axesOf(groups: readonly number[], shape: readonly Dim[]): Axes {
+  const pair: number[] = [];
+  const place: (0 | 1 | undefined)[] = [];
+  const pairs: (readonly [number, number] | undefined)[] = [];
+  let at = 0;
   groups.forEach((g, k) => {
-    want.push(...(g === 2 ? (['B', 'A'] as const) : [undefined]));
-    isRow.push(...Array.from({ length: g }, () => k === 0));
+    for (let i = 0; i < g; i++) {
+      pair.push(k);
+      place.push(g === 2 ? (i as 0 | 1) : undefined);
+    }
+    pairs.push(g === 2 ? [at, at + 1] : undefined);
+    at += g;
   });
-  const rank = want.length;
-  const factors: readonly Factor[] = t.kind === 'mul' ? t.factors : [{ node: t, labels: want.map((_, i) => i) }];
-  // Connected parts: factors that share a summed label.
+  return { rank: at, pair, place, size: shape, pairs };
+}
+
+/**
+ * Kronecker terms written together: M + M*K as M*(eye + K) (every derivative by a symmetric matrix
+ * has such pairs), then kron(A, B) + kron(A, C) as kron(A, B + C) and kron(A, B) + kron(C, B) as
+ * kron(A + C, B).
+ */
+function combine(forms: readonly TermForm[]): TermForm[] {
+  return mergeOn('a', mergeOn('b', symmetrized(forms)));
+}
+
+/** What identifies a Kronecker term, but for the parts left out. */
+function kronKey(p: KronTerm, leave: 'a' | 'b' | 'swapCols'): string {
+  const { around: w } = p;
+  return [
+    leave === 'a' ? '' : p.a.node.id,
+    leave === 'b' ? '' : p.b.node.id,
+    p.a.rowAxis.join(),
+    p.b.rowAxis.join(),
+    p.scalars.map((s) => s.id).join(','),
+    w.swapRows,
+    leave === 'swapCols' ? '' : w.swapCols,
+    w.symmetrized === true,
+    w.left?.id,
+    w.right?.id,
+  ].join('|');
+}
+
+function symmetrized(forms: readonly TermForm[]): TermForm[] {
+  const swapped = new Map<string, number[]>();
+  forms.forEach((p, i) => {
+    if (p.kind !== 'kron' || !p.around.swapCols) return;
+    const key = `${kronKey(p, 'swapCols')}|${p.coef}`;
+    swapped.set(key, [...(swapped.get(key) ?? []), i]);
+  });
+  const twinned = new Set<number>();
+  const paired = new Set<number>();
+  forms.forEach((p, i) => {
+    if (p.kind !== 'kron' || p.around.swapCols) return;
+    const twin = swapped.get(`${kronKey(p, 'swapCols')}|${p.coef}`)?.pop();
+    if (twin === undefined) return;
+    twinned.add(twin);
+    paired.add(i);
+  });
+  return forms.flatMap((p, i) =>
+    twinned.has(i) ? [] : paired.has(i) && p.kind === 'kron' ? [{ ...p, around: { ...p.around, symmetrized: true } }] : [p],
+  );
+}
+
+/** Kronecker terms equal but for one side, with that side summed (coefficients relative to the first). */
+function mergeOn(side: 'a' | 'b', forms: readonly TermForm[]): TermForm[] {
+  const groups = new Map<string, TermForm[]>();
+  forms.forEach((p, i) => {
+    const key = p.kind === 'kron' ? kronKey(p, side) : `outer ${i}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  });
+  const out: TermForm[] = [];
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    if (group.length === 1 || first.kind !== 'kron') {
+      out.push(...group);
+      continue;
+    }
+    const part = first[side];
+    const sum = makeAdd(
+      group.map((p) => ({ coef: p.coef / first.coef, node: (p as KronTerm)[side].node })),
+      part.node.shape,
+    );
+    if (!isZero(sum)) out.push({ ...first, [side]: { node: sum, rowAxis: part.rowAxis } });
+  }
+  return out;
+}
+
+/** The connected parts of a product: factors joined by summed labels, and the free labels of each. */
+function components(factors: readonly Factor[], rank: number): Component[] {
   const parent = factors.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   const owner = new Map<number, number>();
@@ -87,32 +227,182 @@ function splitTerm(t: Node, groups: readonly number[]): Split | undefined {
       else parent[find(i)] = find(o);
     }),
   );
-  const free = new Map<number, Set<number>>();
+  const byRoot = new Map<number, { members: number[]; free: Set<number> }>();
   factors.forEach((g, i) => {
     const r = find(i);
-    const set = free.get(r) ?? new Set<number>();
-    for (const l of g.labels) if (l < rank) set.add(l);
-    free.set(r, set);
+    const c = byRoot.get(r) ?? { members: [], free: new Set<number>() };
+    c.members.push(i);
+    for (const l of g.labels) if (l < rank) c.free.add(l);
+    byRoot.set(r, c);
   });
-  const sideOfPart = new Map<number, Side | undefined>();
-  const sideOfAxis = new Map<number, Side>();
-  for (const [r, labels] of free) {
-    const sides = new Set([...labels].map((l) => want[l]).filter((s): s is Side => s !== undefined));
-    if (sides.size > 1) return undefined;
-    const s = labels.size === 0 ? undefined : ([...sides][0] ?? 'B');
-    sideOfPart.set(r, s);
-    if (s) for (const l of labels) sideOfAxis.set(l, s);
-  }
-  const build = (s: Side): Part => {
-    const axes = want.map((_, l) => l).filter((l) => sideOfAxis.get(l) === s);
-    const map = new Map<number, number>(axes.map((l, i) => [l, i]));
-    const fs = factors
-      .filter((_, i) => sideOfPart.get(find(i)) === s)
-      .map((g) => ({ node: g.node, labels: g.labels.map((l) => (l < rank ? map.get(l)! : l + rank)) }));
-    return { node: fs.length > 0 ? makeMul(fs, axes.length) : makeMul([], 0), rowAxis: axes.map((l) => isRow[l]!) };
+  return [...byRoot.values()];
+}
+
+/** The factors `which` of a product as a tensor over the labels `axes` (in that order), the others summed. */
+function partOf(factors: readonly Factor[], which: readonly number[], axes: readonly number[], rank: number, isRow: (l: number) => boolean): Part {
+  const map = new Map<number, number>(axes.map((l, i) => [l, i]));
+  const fs = which.map((i) => factors[i]!).map((g) => ({ node: g.node, labels: g.labels.map((l) => (l < rank ? map.get(l)! : l + rank)) }));
+  return { node: fs.length > 0 ? makeMul(fs, axes.length) : makeMul([], 0), rowAxis: axes.map(isRow) };
+}
+
+/** Neither pair swapped, then the columns, the rows, both. */
+const SWAPS = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+
+/** The first form of the module comment that fits a term, or undefined. */
+function termForm(t: Node, axes: Axes): TermBody | undefined {
+  const factors: readonly Factor[] = t.kind === 'mul' ? t.factors : [{ node: t, labels: axes.pair.map((_, i) => i) }];
+  const parts = components(factors, axes.rank);
+  // Every axis must be some factor's: a part that no factor spans has no side.
+  const spanned = new Set(parts.flatMap((p) => [...p.free]));
+  if (spanned.size !== axes.rank) return undefined;
+  const kron: KronOf = (ps, around) => {
+    for (const [swapRows, swapCols] of SWAPS) {
+      // Only a merged pair can be read the other way round.
+      if ((swapRows && !axes.pairs[0]) || (swapCols && !axes.pairs[1])) continue;
+      const split = splitKron(factors, ps, axes, [swapRows, swapCols]);
+      if (split) return { kind: 'kron' as const, ...split, around: { ...around, swapRows, swapCols } };
+    }
+    return undefined;
   };
-  const scalars = factors.filter((_, i) => sideOfPart.get(find(i)) === undefined).map((g) => makeMul([g], 0));
+  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron);
+}
+
+/**
+ * kron(A, B): each part on the fast axes (B) or the slow ones (A) of the merged pairs, with the
+ * pairs in `swap` read the other way round; an unmerged axis goes with the part that holds it, to
+ * B where that part has no merged axis.
+ */
+function splitKron(
+  factors: readonly Factor[],
+  parts: readonly Component[],
+  axes: Axes,
+  swap: readonly [boolean, boolean],
+): { a: Part; b: Part; scalars: Node[] } | undefined {
+  const want = (l: number): Side | undefined => {
+    const p = axes.place[l];
+    if (p === undefined) return undefined;
+    return (p === 0) !== swap[axes.pair[l]!] ? 'B' : 'A';
+  };
+  const members: Record<Side, number[]> = { A: [], B: [] };
+  const labels: Record<Side, Set<number>> = { A: new Set(), B: new Set() };
+  const scalars: Node[] = [];
+  for (const p of parts) {
+    const sides = new Set([...p.free].map(want).filter((s): s is Side => s !== undefined));
+    if (sides.size > 1) return undefined;
+    if (p.free.size === 0) {
+      scalars.push(makeMul(p.members.map((i) => factors[i]!), 0));
+      continue;
+    }
+    const s = [...sides][0] ?? 'B';
+    members[s].push(...p.members);
+    for (const l of p.free) labels[s].add(l);
+  }
+  // An unmerged axis shared by parts on both sides (exp(X)*x by X) is no Kronecker product.
+  if ([...labels.A].some((l) => labels.B.has(l))) return undefined;
+  const isRow = (l: number): boolean => axes.pair[l] === 0;
+  const build = (s: Side): Part =>
+    partOf(
+      factors,
+      members[s],
+      [...labels[s]].sort((x, y) => x - y),
+      axes.rank,
+      isRow,
+    );
   return { a: build('A'), b: build('B'), scalars };
+}
+
+/** vec(P)*vec(Q)': every part on the rows or on the columns, and each side spanned. */
+function outer(factors: readonly Factor[], parts: readonly Component[], axes: Axes): TermBody | undefined {
+  if (axes.pairs.length !== 2) return undefined;
+  const on: number[][] = [[], []];
+  const scalars: Node[] = [];
+  for (const p of parts) {
+    const pairs = new Set([...p.free].map((l) => axes.pair[l]!));
+    if (pairs.size > 1) return undefined;
+    if (pairs.size === 0) scalars.push(makeMul(p.members.map((i) => factors[i]!), 0));
+    else on[[...pairs][0]!]!.push(...p.members);
+  }
+  const side = (k: number): Part => {
+    const labels = axes.pair.map((_, l) => l).filter((l) => axes.pair[l] === k);
+    return partOf(factors, on[k]!, labels, axes.rank, () => k === 0);
+  };
+  return { kind: 'outer', rows: side(0), cols: side(1), scalars };
+}
+
+/**
+ * diag(vec(L))·kron(…)·diag(vec(R)): the parts on both axes of the row pair (L) and of the column
+ * pair (R) taken out, the rest written as a Kronecker product.
+ */
+function peeled(factors: readonly Factor[], parts: readonly Component[], axes: Axes, kron: KronOf): TermBody | undefined {
+  const same = tiedByDeltas(factors, parts, axes.rank);
+  // A part on two axes tied (by deltas of the term) to the two of a pair, as the labels it takes there.
+  const onPair = (p: Component, k: number): Map<number, number> | undefined => {
+    const pr = axes.pairs[k];
+    if (!pr || p.free.size !== 2 || isLoneDelta(factors, p)) return undefined;
+    const [x, y] = [...p.free] as [number, number];
+    if (same(x, pr[0]) && same(y, pr[1])) return new Map([[x, pr[0]], [y, pr[1]]]);
+    if (same(x, pr[1]) && same(y, pr[0])) return new Map([[x, pr[1]], [y, pr[0]]]);
+    return undefined;
+  };
+  const taken: Factor[][] = [[], []];
+  const rest: Component[] = [];
+  for (const p of parts) {
+    const k = [0, 1].find((k) => onPair(p, k));
+    if (k === undefined) {
+      rest.push(p);
+      continue;
+    }
+    const to = onPair(p, k)!;
+    for (const i of p.members) {
+      const g = factors[i]!;
+      taken[k]!.push({ node: g.node, labels: g.labels.map((l) => to.get(l) ?? l) });
+    }
+  }
+  if (taken[0]!.length + taken[1]!.length === 0) return undefined;
+  // The rest must still span every axis (diag(vec(L)) scales; it does not broadcast).
+  const spanned = new Set(rest.flatMap((p) => [...p.free]));
+  if (spanned.size !== axes.rank) return undefined;
+  const matrix = (k: number): Node | undefined => {
+    const fs = taken[k]!;
+    return fs.length > 0 ? partOf(fs, fs.map((_, i) => i), axes.pairs[k]!, axes.rank, () => true).node : undefined;
+  };
+  return kron(rest, { left: matrix(0), right: matrix(1) });
+}
+
+const isLoneDelta = (factors: readonly Factor[], p: Component): boolean => p.members.length === 1 && factors[p.members[0]!]!.node.kind === 'delta';
+
+/**
+ * Whether two free labels are equal wherever the term is non-zero: joined by a chain of deltas that
+ * stand alone in the term (δ(i, k)·A(i, l) = δ(i, k)·A(k, l)).
+ */
+function tiedByDeltas(factors: readonly Factor[], parts: readonly Component[], rank: number): (a: number, b: number) => boolean {
+  const parent = Array.from({ length: rank }, (_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (const p of parts) {
+    if (!isLoneDelta(factors, p) || p.free.size !== 2) continue;
+    const [a, b] = [...p.free] as [number, number];
+    parent[find(a)] = find(b);
+  }
+  return (a, b) => find(a) === find(b);
+}
+
+/** The printed form of one term: c·s₁·…·(its kron or outer product). */
+function termExpr(t: TermForm, axes: Axes, f: Forms): MExpr | undefined {
+  const body = t.kind === 'kron' ? kronExpr(t, axes, f) : outerExpr(t, f);
+  if (!body) return undefined;
+  const front: MExpr[] = [];
+  if (Math.abs(t.coef) !== 1) front.push(mexpr(num(Math.abs(t.coef)), 'scalar'));
+  for (const s of t.scalars) {
+    const e = f.sub(s);
+    if (!e) return undefined;
+    front.push(e);
+  }
+  return front.length > 0 ? scalarTimes(product(front), body) : body;
 }
 
 /** A side as a matrix, a column vector (a row axis only) or a row (a column axis only). */
@@ -123,21 +413,53 @@ function sideForm(p: Part, f: Forms): MExpr | undefined {
   return e;
 }
 
-/** c·s₁·…·kron(A, B). */
-function kronOf(a: Part, b: Part, scalars: readonly Node[], coef: number, f: Forms): MExpr | undefined {
-  const ea = sideForm(a, f);
-  const eb = sideForm(b, f);
+const isEye = (e: MExpr): boolean => e.ast.kind === 'name' && e.ast.name === 'eye';
+const eye = (): MExpr => mexpr(name('eye'), 'matrix', true);
+
+/** [diag(vec(L))*][K*]kron(A, B)[*K][*diag(vec(R))]; kron(eye, eye) is eye, and an eye between others is left out. */
+function kronExpr(t: KronTerm, axes: Axes, f: Forms): MExpr | undefined {
+  const ea = sideForm(t.a, f);
+  const eb = sideForm(t.b, f);
   if (!ea || !eb) return undefined;
-  const kind = a.rowAxis.includes(true) || b.rowAxis.includes(true) ? (a.rowAxis.includes(false) || b.rowAxis.includes(false) ? 'matrix' : 'vector') : 'row';
-  const isEye = (e: MExpr): boolean => e.ast.kind === 'name' && e.ast.name === 'eye';
-  // kron(eye, eye) is eye (of the product size, which the context fixes).
+  const hasRow = t.a.rowAxis.includes(true) || t.b.rowAxis.includes(true);
+  const hasCol = t.a.rowAxis.includes(false) || t.b.rowAxis.includes(false);
+  const kind = hasRow ? (hasCol ? 'matrix' : 'vector') : 'row';
   const k = isEye(ea) && isEye(eb) ? ea : mexpr(call('kron', ea.ast, eb.ast), kind, ea.symmetric && eb.symmetric);
-  const front: MExpr[] = [];
-  if (coef !== 1) front.push(mexpr(num(coef), 'scalar'));
-  for (const s of scalars) {
-    const e = f.sub(s);
-    if (!e) return undefined;
-    front.push(e);
-  }
-  return front.length > 0 ? scalarTimes(product(front), k) : k;
+  const scale = (m: Node | undefined): MExpr | undefined | null => {
+    if (!m) return null;
+    const e = f.sub(m);
+    return e && mexpr(call('diag', call('vec', e.ast)), 'matrix', true);
+  };
+  const left = scale(t.around.left);
+  const right = scale(t.around.right);
+  if (left === undefined || right === undefined) return undefined;
+  const [rf, rs] = axes.pairs[0] ?? [];
+  const [cf, cs] = axes.pairs[1] ?? [];
+  // Rows swapped: T[(i, k), c] = M[(k, i), c] = (K_{|k|,|i|}·M); columns: T[r, (j, l)] = (M·K_{|j|,|l|}).
+  const factors = [
+    left,
+    t.around.swapRows ? commutation(axes.size[rs!]!, axes.size[rf!]!, f) : null,
+    k,
+    t.around.swapCols ? commutation(axes.size[cf!]!, axes.size[cs!]!, f) : null,
+    t.around.symmetrized ? mexpr(bin('+', eye().ast, commutation(axes.size[cf!]!, axes.size[cs!]!, f).ast), 'matrix', axes.size[cf!] === axes.size[cs!]) : null,
+    right,
+  ].filter((e): e is MExpr => e !== null);
+  const shown = factors.length > 1 ? factors.filter((e) => !isEye(e)) : factors;
+  return product(shown);
+}
+
+/** commutation(m, n), whose transpose is commutation(n, m). */
+function commutation(m: Dim, n: Dim, f: Forms): MExpr {
+  const e = mexpr(call('commutation', f.size(m).ast, f.size(n).ast), 'matrix', m === n);
+  if (m !== n) setTranspose(e, () => commutation(n, m, f));
+  return e;
+}
+
+/** vec(P)*vec(Q)', a vector side as itself. */
+function outerExpr(t: OuterTerm, f: Forms): MExpr | undefined {
+  const p = f.sub(t.rows.node);
+  const q = f.sub(t.cols.node);
+  if (!p || !q) return undefined;
+  const vec = (e: MExpr, rank: number): MExpr => (rank === 2 ? mexpr(call('vec', e.ast), 'vector') : e);
+  return product([vec(p, t.rows.rowAxis.length), transposed(vec(q, t.cols.rowAxis.length))]);
 }

@@ -20,7 +20,14 @@ function paren(s: string): string {
 }
 
 function isAtomic(a: Ast): boolean {
-  return a.kind === 'name' || (a.kind === 'num' && a.value >= 0) || (a.kind === 'call' && !['inv'].includes(a.fn));
+  return a.kind === 'name' || (a.kind === 'num' && a.value >= 0) || (a.kind === 'call' && !['inv', 'kron'].includes(a.fn));
+}
+
+const isKron = (a: Ast): boolean => a.kind === 'call' && a.fn === 'kron';
+
+/** Precedence as typeset: kron is the infix A \otimes B, which a product or power must enclose. */
+function typesetPrecedence(a: Ast): number {
+  return isKron(a) ? PREC.sum : precedence(a);
 }
 
 /** Whether a factor printed next to a number needs \cdot to be read right (2 \cdot 3). */
@@ -35,7 +42,8 @@ export function toLatex(a: Ast): string {
     case 'name':
       return a.name === 'eye' ? '\\mathbf{I}' : latexName(a.name);
     case 'neg':
-      return `-${sub(a.arg, PREC.unary)}`;
+      // -(A ⊗ B) reads the same without parentheses, as does 2 A ⊗ B: a scalar commutes with ⊗.
+      return `-${isKron(a.arg) ? toLatex(a.arg) : sub(a.arg, PREC.unary)}`;
     case 'transpose':
       // inv(X)' is X^{-⊤}.
       if (a.arg.kind === 'call' && a.arg.fn === 'inv') return `${supBase(a.arg.args[0]!)}^{-\\top}`;
@@ -52,7 +60,7 @@ export function toLatex(a: Ast): string {
           return `${sub(a.left, PREC.sum)} - ${subRight(a.right, PREC.sum)}`;
         case '*': {
           const l = sub(a.left, PREC.product);
-          const r = subRight(a.right, PREC.product);
+          const r = a.left.kind === 'num' && isKron(a.right) ? toLatex(a.right) : subRight(a.right, PREC.product);
           const sep = startsWithDigit(r) || (a.right.kind === 'neg') ? ' \\cdot ' : ' ';
           return `${l}${sep}${r}`;
         }
@@ -87,12 +95,12 @@ function numLatex(v: number): string {
 
 function sub(a: Ast, prec: number): string {
   const s = toLatex(a);
-  return precedence(a) < prec ? paren(s) : s;
+  return typesetPrecedence(a) < prec ? paren(s) : s;
 }
 
 function subRight(a: Ast, prec: number): string {
   const s = toLatex(a);
-  return precedence(a) <= prec && a.kind === 'binary' ? paren(s) : precedence(a) < prec ? paren(s) : s;
+  return typesetPrecedence(a) <= prec && a.kind === 'binary' ? paren(s) : typesetPrecedence(a) < prec ? paren(s) : s;
 }
 
 /** The base of a superscript (x^\top, x^2): anything but a plain symbol gets parentheses. */
@@ -112,6 +120,9 @@ function callLatex(fn: string, args: readonly Ast[]): string {
       return '\\mathbf{I}';
     case 'kron':
       return `${sub(x, PREC.product + 1)} \\otimes ${sub(args[1]!, PREC.product + 1)}`;
+    case 'commutation':
+      // Magnus and Neudecker's K_{mn}, its sizes as subscripts.
+      return `\\mathbf{K}_{${inner}, ${toLatex(args[1]!)}}`;
     case 'norm2':
       return `\\left\\lVert ${inner} \\right\\rVert_2`;
     case 'norm1':

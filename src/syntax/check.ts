@@ -292,6 +292,12 @@ class Checker {
       return { rows: d, cols: d };
     }
     if (a.fn === 'dpow') return this.dpow(a);
+    if (a.fn === 'commutation') {
+      // commutation(m, n) is mn×mn; with a size 1 it is the identity of the other size.
+      const [m, n] = a.args.map((x) => this.sizes.find(this.sizeArg(x))) as [Dim, Dim];
+      const d = m === ONE ? n : n === ONE ? m : this.sizes.fresh();
+      return { rows: d, cols: d };
+    }
     const arg = a.args[0]!;
     const t = this.check(arg);
     const k = this.kind(t);

@@ -47,7 +47,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
   'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix', 'dpow',
-  'kron', 'vec', 'rows', 'cols', 'len', 'eye',
+  'kron', 'vec', 'commutation', 'rows', 'cols', 'len', 'eye',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
 
@@ -98,6 +98,7 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   eye: { ...st('\\mathbf{I}', 'eye(k): the identity of size k (rows(X), cols(X) or len(x)); plain eye takes the size from the context', 1), arity: 0, sizes: 1 },
   kron: st('\\otimes', 'Kronecker product kron(A, B): blocks A[i,j]*B', 2),
   vec: st('\\operatorname{vec}', 'the columns of a matrix stacked into one vector (column-major)'),
+  commutation: st('\\mathbf{K}', "commutation(m, n): the mn×mn permutation with commutation(m, n)*vec(A) = vec(A') for every m×n A (m, n sizes: rows(X), cols(X), len(x))", 2),
   rows: st('\\operatorname{rows}', 'number of rows (the length of a vector)'),
   cols: st('\\operatorname{cols}', 'number of columns (1 for a vector)'),
   len: st('\\operatorname{len}', 'number of entries of a vector'),

@@ -50,6 +50,12 @@ math.import(
     },
     rrows: (v: unknown) => (math.isMatrix(v) ? ((v as Matrix).size() as number[])[0]! : 1),
     rcols: (v: unknown) => (math.isMatrix(v) ? ((v as Matrix).size() as number[])[1]! : 1),
+    // commutation(m, n): the permutation taking vec(A) to vec(A') for an m×n A.
+    rcomm: (m: number, n: number) => {
+      const k = math.zeros(m * n, m * n) as Matrix;
+      for (let a = 0; a < m; a++) for (let b = 0; b < n; b++) k.set([b + n * a, a + m * b], 1);
+      return k;
+    },
     rkron: (a: unknown, b: unknown) => (math.isMatrix(a) && math.isMatrix(b) ? math.kron(a as Matrix, b as Matrix) : math.multiply(a as Matrix, b as Matrix)),
     // adj: the transposed cofactor matrix, each cofactor a mathjs det of a minor.
     radj: (v: unknown) => {
@@ -115,6 +121,15 @@ export function mathjsFunction(
       if (a.fn === 'kron') {
         products.push([t.rows, parts('rows')], [t.cols, parts('cols')]);
       } else products.push([t.rows, [args[0]!.rows, args[0]!.cols]]);
+    }
+    if (a.kind === 'call' && a.fn === 'commutation') {
+      // Each argument is rows(X), cols(X) or len(x): the size of that axis of its argument.
+      const dims = a.args.map((x) => {
+        const call = x as Ast & { kind: 'call' };
+        const u = c.types.get(call.args[0]!)!;
+        return call.fn === 'cols' || (call.fn === 'len' && c.sizes.find(u.rows) === ONE) ? u.cols : u.rows;
+      });
+      products.push([c.types.get(a)!.rows, dims]);
     }
     for (const x of astChildren(a)) collect(x);
   };
@@ -194,6 +209,8 @@ export function mathjsFunction(
             return `identity(${dim(t.rows)})`;
           case 'vec':
             return `rvec(${x})`;
+          case 'commutation':
+            return `rcomm(${x}, ${text(a.args[1]!)})`;
           case 'rows':
           case 'len':
             return kindOf(c.types.get(a.args[0]!)!, c.sizes) === 'row vector' ? `rcols(${x})` : `rrows(${x})`;

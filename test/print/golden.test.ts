@@ -167,10 +167,35 @@ describe('kron and vec', () => {
   test('vec layout: sizes m*n; the default layout is unchanged', () => {
     expect(derive('norm2(X*W - Y)^2', 'W', { order: 2, layout: 'vec' }).shape).toEqual(['m*p', 'm*p']);
     expect(derive('norm2(X*W - Y)^2', 'W', { order: 2 }).shape).toEqual(['m', 'p', 'm', 'p']);
-    // The transpose needs the commutation matrix: no Kronecker form, index notation of its tensor.
-    const t = derive("X'", 'X', { order: 1, layout: 'vec' });
+    // A term that no form covers (diag(X) picks X's diagonal: one delta on three axes): index notation of its tensor.
+    const t = derive('diag(X)', 'X', { order: 1, layout: 'vec' });
     expect(t.matrix).toBeNull();
-    expect(t.index).toBe('δ_j^k δ^i_l');
+    expect(t.index).toBe('δ^i_j^k');
+  });
+
+  // Transposes need the commutation matrix, element-wise maps diag(vec(…)), products of a row part
+  // and a column part vec(P)*vec(Q)'; derivatives by a symmetric matrix pair each term with its
+  // transpose: M*(eye + K).
+  const VEC_FORMS: readonly [string, string, number, string, string][] = [
+    ["X'", 'X', 1, 'commutation(rows(X), cols(X))', '\\mathbf{K}_{\\operatorname{rows}\\left(X\\right), \\operatorname{cols}\\left(X\\right)}'],
+    ["X'*X", 'X', 1, "kron(X', eye)*commutation(rows(X), cols(X)) + kron(eye, X')", ''],
+    ['tr(X*X)', 'X', 2, '2*commutation(rows(X), rows(X))', ''],
+    ['logdet(X)', 'X', 2, "-kron(inv(X), inv(X)')*commutation(rows(X), rows(X))", ''],
+    ['exp(X)', 'X', 1, 'diag(vec(exp(X)))', '\\operatorname{diag}\\left(\\operatorname{vec}\\left(\\exp\\left(X\\right)\\right)\\right)'],
+    ['sigmoid(W*X)', 'X', 1, 'diag(vec(t1.*(matrix(1) - t1)))*kron(eye, W) where t1 = sigmoid(W*X)', ''],
+    ['exp(X)*x', 'X', 1, "kron(x', eye)*diag(vec(exp(X)))", ''],
+    ['(X.*A)*B', 'X', 1, "kron(B', eye)*diag(vec(A))", ''],
+    ['tr(X)*X', 'X', 1, "tr(X)*eye + vec(X)*vec(eye(rows(X)))'", ''],
+    ['det(X)', 'X', 2, "vec(adj(X)')*vec(inv(X)')' - kron(adj(X), inv(X)')*commutation(rows(X), rows(X))", ''],
+    ['S', 'S', 1, '0.5*(eye + commutation(rows(S), rows(S)))', ''],
+    ['inv(S)', 'S', 1, '-0.5*kron(inv(S), inv(S))*(eye + commutation(rows(S), rows(S)))', ''],
+    ["X'*A*X", 'X', 1, "kron(X'*A', eye)*commutation(rows(X), cols(X)) + kron(eye, X'*A)", '\\left(\\left(X^\\top A^\\top\\right) \\otimes \\mathbf{I}\\right) \\mathbf{K}_{\\operatorname{rows}\\left(X\\right), \\operatorname{cols}\\left(X\\right)} + \\mathbf{I} \\otimes \\left(X^\\top A\\right)'],
+  ];
+  test.each(VEC_FORMS)('%s by %s, order %i, vec layout => %s', (expr, wrt, order, matrix, latex) => {
+    const r = derive(expr, wrt, { order, layout: 'vec', let: { S: 'symmetric matrix' } });
+    expect(r.matrix).toBe(matrix);
+    if (latex) expect(r.latex).toBe(latex);
+    expect(() => katex.renderToString(r.latex!, { throwOnError: true })).not.toThrow();
   });
 
   test('kron and vec in the input language', () => {

@@ -206,10 +206,12 @@ describe('what the page shows: temporaries and the layout', () => {
     const c = compute(at({ expr: 'a*X', wrt: 'a', layout: 'vec' }));
     expect(c.layoutApplies).toBe(true);
     expect(c.shown).toMatchObject({ matrixText: 'vec(X)', shapeText: 'n·m (a vector)', lhs: { text: '∂vec(f)/∂a =' } });
-    const t = compute(at({ expr: "X'", wrt: 'X', layout: 'vec' })).shown!;
+    // The derivative of a transpose is a commutation matrix.
+    expect(compute(at({ expr: "X'", wrt: 'X', layout: 'vec' })).shown!.matrixText).toBe('commutation(rows(X), cols(X))');
+    const t = compute(at({ expr: 'diag(X)', wrt: 'X', layout: 'vec' })).shown!;
     expect(t.matrixText).toBeNull();
     expect(t.noMatrixForm).toBe(
-      'No Kronecker form: the result mixes the axes of the expression and of the variable (as the derivative of a transpose does); index notation shows its unmerged tensor.',
+      "No Kronecker form: a term joins the expression's axes to the variable's in a pattern that kron, commutation, diag(vec(…)) and vec(…)*vec(…)' do not write; index notation shows its unmerged tensor.",
     );
   });
 
