@@ -60,6 +60,11 @@ export interface Outcome {
   readonly hasMatrix?: boolean;
   /** Whether the result is in a class that must have a matrix form (issue 9, src/print/coverage.ts). */
   readonly matrixRequired?: boolean;
+  /**
+   * The vec layout, where the expression or the variable is a matrix and the result a matrix or a
+   * vector in it: whether it has a matrix form, and its printed length over the input's.
+   */
+  readonly vec?: { readonly hasMatrix: boolean; readonly sizeRatio: number };
   readonly failures: readonly Failure[];
   /** Points given up on, by the reason most of their draws were rejected for. */
   readonly skipped: Readonly<Partial<Record<SkipReason, number>>>;

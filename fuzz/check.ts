@@ -3,13 +3,17 @@
  *  (a) the derivative (reference evaluator) against finite differences of the expression computed
  *      by mathjs from the generator's tree, along random directions, at up to 3 points;
  *  (b) the compiled evaluator against the reference evaluator at the same points;
- *  (c) the printed matrix form, parsed again and evaluated by mathjs, against the derivative.
+ *  (c) the printed matrix form, parsed again and evaluated by mathjs, against the derivative;
+ *  (d) where the expression or the variable is a matrix (orders 1 and 2), the vec layout's printed
+ *      form (kron, commutation, diag(vec(…))), read back by our parser and reference evaluator,
+ *      against the derivative vectorized column-major here, at the first point that passed.
  * Errors: a RicciError while deriving a well-typed expression is a rejection, anything else a
  * crash. A point where the checks differ by no more than rounding can explain (the result's own
  * sensitivity to its inputs) is skipped as ill-conditioned, and counted.
  */
 import { derivative, matrixFormExpected, RicciError, type Derivative, type Values } from '../src/index.js';
-import { SingularMatrixError } from '../src/compile/reference.js';
+import { bindSizes, evaluateReference, SingularMatrixError } from '../src/compile/reference.js';
+import { analyze } from '../src/derive.js';
 import { parse } from '../src/syntax/parse.js';
 import { check as checkTypes } from '../src/syntax/check.js';
 import { ONE, kindOf } from '../src/syntax/types.js';
@@ -18,7 +22,7 @@ import type { Tensor } from '../src/tensor.js';
 import { mulberry32 } from '../src/random.js';
 import { mathText, oracle, type OKind, type Oracle } from './oracle.js';
 import { signatureOf, type CaseSpec, type Failure, type FailureKind, type Outcome, type SkipReason } from './case.js';
-import { contract, drawDirection, drawPoint, fdRatio, fdTrusted, finiteDifference, maxAbs, maxDiff, noiseLevel, perturb, STEP, TOL } from './numeric.js';
+import { contract, drawDirection, drawPoint, fdRatio, fdTrusted, finiteDifference, maxAbs, maxDiff, noiseLevel, perturb, STEP, TOL, vectorize } from './numeric.js';
 
 export const POINTS = 3;
 /** Draws per point before the point is given up (outside the domain, singular, at a kink). */
@@ -56,7 +60,10 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
   const info = { deriveMs, sizeRatio: printed.length / spec.text.length, hasMatrix: d.matrix !== null, matrixRequired: matrixFormExpected(d.result) };
   const failures: Failure[] = [];
   let pointsChecked = 0;
+  let vec: Outcome['vec'];
   try {
+    const dv = vecDerivative(spec);
+    if (dv) vec = { hasMatrix: dv.matrix !== null, sizeRatio: (dv.matrix ?? dv.index).length / spec.text.length };
     phase('compile');
     const compiled = guard('compile', () => d.compile());
     const ctx: Context = {
@@ -72,6 +79,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
     if (ctx.printed && 'error' in ctx.printed) failures.push({ kind: 'roundtrip', detail: ctx.printed.error });
     // Points until the first one where a value differs (one such point is the finding).
     let numericFailure = false;
+    let passed: ReadonlyMap<string, Tensor> | undefined;
     for (let p = 0; p < POINTS && !numericFailure; p++) {
       const reasons: SkipReason[] = [];
       for (let draw = 0; draw < DRAWS; draw++) {
@@ -86,6 +94,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
           for (const f of v.failures) if (!failures.some((g) => g.kind === f.kind)) failures.push(f);
         } else {
           pointsChecked++;
+          passed ??= v.values;
           for (const k of ['fd', 'compiled', 'roundtrip'] as const) closest[k] = Math.max(closest[k], v.ratios[k]);
         }
         break;
@@ -95,11 +104,16 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
         skipped[r] = (skipped[r] ?? 0) + 1;
       }
     }
+    if (dv?.matrix && passed && !numericFailure) {
+      phase('reference');
+      const f = vecRoundTrip(dv, d, spec, passed, ctx.rand);
+      if (f) failures.push(f);
+    }
   } catch (e) {
     if (!(e instanceof CaseFailed)) throw e;
     failures.push(e.failure);
   }
-  return { ...none, ...info, failures, pointsChecked };
+  return { ...none, ...info, ...(vec ? { vec } : {}), failures, pointsChecked };
 }
 
 interface Context {
@@ -117,7 +131,7 @@ interface Context {
 type Ratios = Record<'fd' | 'compiled' | 'roundtrip', number>;
 type Verdict =
   | { readonly verdict: 'skip'; readonly reason: SkipReason }
-  | { readonly verdict: 'pass'; readonly ratios: Ratios }
+  | { readonly verdict: 'pass'; readonly ratios: Ratios; readonly values: ReadonlyMap<string, Tensor> }
   | { readonly verdict: 'fail'; readonly failures: Failure[] };
 
 /**
@@ -187,7 +201,7 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
     strict = judge({ tensor: 0, dir: 0 });
   }
   traceRatios('strict', strict);
-  if (passes(strict)) return { verdict: 'pass', ratios: strict };
+  if (passes(strict)) return { verdict: 'pass', ratios: strict, values };
   // Something differs: is it more than rounding can do at this point?
   ctx.phase('reference');
   const spread = roundingSpread(d, values, dirs, ctx.rand);
@@ -306,6 +320,49 @@ function printedOracle(d: Derivative, spec: CaseSpec): { f: Oracle } | { error: 
   } catch {
     return { error: `the printed form ${text} has a size that no variable fixes` };
   }
+}
+
+/**
+ * The derivative in the vec layout where it differs from the default one and is a matrix or a
+ * vector there: the expression or the variable a matrix, and at most two axes once each matrix is
+ * one (the Jacobian of a matrix by a matrix, the Hessian of a scalar by one).
+ */
+function vecDerivative(spec: CaseSpec): Derivative | undefined {
+  const wrtRank = spec.env.find((v) => v.name === spec.wrt)!.shape.length;
+  const axes = (spec.shape.length > 0 ? 1 : 0) + (wrtRank > 0 ? spec.order : 0);
+  if (axes > 2 || (spec.shape.length !== 2 && wrtRank !== 2)) return undefined;
+  return guard('derive (vec layout)', () => derivative(spec.text, spec.wrt, { order: spec.order, let: spec.decls, layout: 'vec' }));
+}
+
+/** The merge groups of the vec layout: 2 for each matrix (the expression's, then wrt's per order), 1 for every other axis. */
+function vecPairs(spec: CaseSpec): number[] {
+  const w = spec.env.find((v) => v.name === spec.wrt)!.shape;
+  const axes = (shape: readonly number[]): number[] => (shape.length === 2 ? [2] : shape.map(() => 1));
+  return [...axes(spec.shape), ...Array.from({ length: spec.order }, () => axes(w)).flat()];
+}
+
+/**
+ * The vec layout's printed form, read back by our parser and evaluated by the reference evaluator
+ * (sizes from the variables and the result's shape), against the derivative vectorized here.
+ */
+function vecRoundTrip(dv: Derivative, d: Derivative, spec: CaseSpec, values: ReadonlyMap<string, Tensor>, rand: () => number): Failure | undefined {
+  const want = vectorize(d.evaluate(Object.fromEntries(values)), vecPairs(spec));
+  let got: Tensor;
+  try {
+    const a = analyze(dv.matrix!, spec.decls);
+    const root = a.lowered.root;
+    const known = new Map(root.shape.map((dm, i) => [dm, want.shape[i]!] as const));
+    got = evaluateReference(root, values, bindSizes([...a.lowered.vars.values(), root], values, undefined, known));
+  } catch (e) {
+    if (e instanceof SingularMatrixError) return undefined;
+    return { kind: 'roundtrip', detail: `vec layout: the printed form ${dv.matrix} does not evaluate: ${(e as Error).message.split('\n')[0]}` };
+  }
+  const at = describePoint(values, spec);
+  if (got.shape.join() !== want.shape.join()) return { kind: 'roundtrip', detail: `vec layout at ${at}: printed ${dv.matrix} has shape [${got.shape.join(',')}], not [${want.shape.join(',')}]` };
+  if (agreement(got.data, want.data, TOL.roundtripRel, 0) <= 1) return undefined;
+  const spread = roundingSpread(d, values, [], rand).tensor;
+  if (agreement(got.data, want.data, TOL.roundtripRel, TOL.spreadFactor * spread) <= 1) return undefined;
+  return { kind: 'roundtrip', detail: `vec layout at ${at}: printed ${dv.matrix} gives ${show(got.data)}, the derivative vectorized ${show(want.data)}` };
 }
 
 /** The numeric shape of the derivative: shape(f) ++ shape(wrt) per order. */

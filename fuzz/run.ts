@@ -57,7 +57,12 @@ export interface FuzzReport {
   /** The same ratio over results printed in matrix notation, and over those in index notation only. */
   readonly sizeRatioMatrix: Percentiles;
   readonly sizeRatioIndex: Percentiles;
+  /** The ratio with the vec layout's matrix form standing in where the default layout has none. */
+  readonly sizeRatioBest: Percentiles;
   readonly matrixForms: number;
+  /** Results by or of a matrix that the vec layout makes a matrix or a vector, and those of them with a matrix form there. */
+  readonly vecResults: number;
+  readonly vecMatrixForms: number;
   /** Results in the classes that must have a matrix form (src/print/coverage.ts), and those without one. */
   readonly matrixRequired: number;
   readonly matrixMisses: readonly string[];
@@ -152,6 +157,9 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
   const times: { ms: number; i: number }[] = [];
   const ratios: number[] = [];
   const ratiosByForm = { matrix: [] as number[], index: [] as number[] };
+  const bestRatios: number[] = [];
+  let vecResults = 0;
+  let vecMatrixForms = 0;
   let matrixRequired = 0;
   const matrixMisses: string[] = [];
   for (const o of outcomes) {
@@ -166,6 +174,11 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     if (o.sizeRatio !== undefined) {
       ratios.push(o.sizeRatio);
       ratiosByForm[o.hasMatrix ? 'matrix' : 'index'].push(o.sizeRatio);
+      bestRatios.push(!o.hasMatrix && o.vec?.hasMatrix ? Math.min(o.sizeRatio, o.vec.sizeRatio) : o.sizeRatio);
+    }
+    if (o.vec) {
+      vecResults++;
+      if (o.vec.hasMatrix) vecMatrixForms++;
     }
     if (o.matrixRequired) {
       matrixRequired++;
@@ -187,6 +200,9 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     sizeRatio: percentiles(ratios),
     sizeRatioMatrix: percentiles(ratiosByForm.matrix),
     sizeRatioIndex: percentiles(ratiosByForm.index),
+    sizeRatioBest: percentiles(bestRatios),
+    vecResults,
+    vecMatrixForms,
     matrixRequired,
     matrixMisses,
     matrixForms,
@@ -220,7 +236,9 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`  derivation time: ${pct(r.deriveMs, ' ms')}`);
   lines.push(`  printed size / input size: ${pct(r.sizeRatio)}`);
   lines.push(`    matrix notation (${r.matrixForms} cases): ${pct(r.sizeRatioMatrix)}; index notation only: ${pct(r.sizeRatioIndex)}`);
+  lines.push(`    with the vec layout's matrix form where the default layout has none: ${pct(r.sizeRatioBest)}`);
   lines.push(`  matrix form where one must exist: ${r.matrixRequired - r.matrixMisses.length}/${r.matrixRequired}`);
+  lines.push(`  vec layout (results by or of a matrix that it makes a matrix or a vector): matrix form for ${r.vecMatrixForms}/${r.vecResults}`);
   for (const m of r.matrixMisses.slice(0, 10)) lines.push(`    no matrix form: ${m}`);
   const c = r.closest;
   lines.push(`  closest passing error/tolerance: finite differences ${c.fd.ratio.toExponential(1)}, compiled ${c.compiled.ratio.toExponential(1)}, round trip ${c.roundtrip.ratio.toExponential(1)}`);

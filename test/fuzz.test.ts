@@ -20,4 +20,8 @@ test('300 random expressions: no wrong value, no compiled/reference difference, 
   // Every result in the classes that must have a matrix form (issue 9) has one.
   expect(report.matrixRequired).toBeGreaterThan(100);
   expect(report.matrixMisses, text).toEqual([]);
+  // The vec layout's printed forms were read back at a point (their round trips are among the
+  // failures above), and most such results have one (91 % of 2,725 in the seed-1 run of 10,000).
+  expect(report.vecResults).toBeGreaterThan(50);
+  expect(report.vecMatrixForms, text).toBeGreaterThan(0.8 * report.vecResults);
 });

@@ -133,32 +133,4 @@ export function trustedFd(fd: (scale: number) => Tensor, tol: number, floor: num
   return relErr(a, b, floor) < tol ? b : undefined;
 }
 
-/** A default-layout tensor in the vec layout: each matrix axis pair merged column-major (test-side). */
-export function vectorize(t: Tensor, pairs: readonly number[]): Tensor {
-  // pairs[k] = 2 where axes (a, a+1) merge, 1 where an axis stays.
-  const shape = t.shape;
-  const out = new Float64Array(t.data.length);
-  const outShape: number[] = [];
-  let a = 0;
-  for (const g of pairs) {
-    outShape.push(g === 2 ? shape[a]! * shape[a + 1]! : shape[a]!);
-    a += g;
-  }
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let flat = 0; flat < t.data.length; flat++) {
-    let rest = flat;
-    for (let k = shape.length - 1; k >= 0; k--) {
-      idx[k] = rest % shape[k]!;
-      rest = Math.floor(rest / shape[k]!);
-    }
-    let o = 0;
-    let ax = 0;
-    pairs.forEach((g, k) => {
-      const i = g === 2 ? idx[ax]! + shape[ax]! * idx[ax + 1]! : idx[ax]!;
-      o = o * outShape[k]! + i;
-      ax += g;
-    });
-    out[o] = t.data[flat]!;
-  }
-  return { shape: outShape, data: out };
-}
+export { vectorize } from '../../fuzz/numeric.js';
