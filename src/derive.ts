@@ -298,6 +298,19 @@ export function resultJson(r: Result): {
   };
 }
 
+/**
+ * The vec layout's matrix form of a derivative that has none in the default layout (a matrix by a
+ * matrix, a Hessian by a matrix), or null where the vec layout has none either or does not apply.
+ */
+export function vecMatrixForm(text: string, wrt: string, opts: Omit<DeriveOptions, 'layout'> = {}): string | null {
+  try {
+    const r = derive(text, wrt, { ...opts, layout: 'vec' });
+    return r.layout === 'vec' && r.shape.length <= 2 ? r.matrix : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Why a result has no matrix form, in one line: "no matrix form: the result is a tensor of order 3 (shape n×n×n)". */
 export function noMatrixReason(shape: readonly string[], layout: Layout = 'default'): string {
   if (shape.length > 2) return `no matrix form: the result is a tensor of order ${shape.length} (shape ${shape.join('×')})`;

@@ -6,7 +6,7 @@
  */
 import { derivative, parse, printLatex, printMatrix, RicciError, type Ast, type Derivative, type Span } from '../src/index.js';
 import { conventionalType, variableOrder, type Declarations, type DeclaredType } from '../src/syntax/check.js';
-import { analyze, noMatrixReason, type Layout } from '../src/derive.js';
+import { analyze, noMatrixReason, vecMatrixForm, type Layout } from '../src/derive.js';
 import type { Checked } from '../src/syntax/check.js';
 import { latexName } from '../src/print/latex.js';
 import { characterHint, isUnfinished, warnings } from './hints.js';
@@ -134,9 +134,11 @@ export function listNames(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
 }
 
-function noMatrixForm(d: Derivative): string {
+/** Why there is no matrix form, and the vec layout's where it has one (`vec`). */
+function noMatrixForm(d: Derivative, vec: string | null): string {
   const why = noMatrixReason(d.shape, d.layout);
-  return `${why[0]!.toUpperCase()}${why.slice(1)}${why.includes('index notation') ? '' : ', shown in index notation'}.`;
+  const alt = vec === null ? '' : ` The vec layout writes it as ${vec}.`;
+  return `${why[0]!.toUpperCase()}${why.slice(1)}${why.includes('index notation') ? '' : ', shown in index notation'}.${alt}`;
 }
 
 /** ∂ᵏf/∂xᵏ =, in LaTeX and as text; in the vec layout a matrix f or x is written vec(f), vec(X). */
@@ -306,7 +308,7 @@ export function analyzeState(state: State, onChecked?: (c: Computed) => void): A
     matrixTemps: temps.matrix,
     indexTemps: temps.index,
     layout: d.layout,
-    noMatrixForm: hasMatrix ? undefined : noMatrixForm(d),
+    noMatrixForm: hasMatrix ? undefined : noMatrixForm(d, !vec && (vecF || vecX) ? vecMatrixForm(text, wrt, { order: state.order, let: lets }) : null),
     shapeText: shapeText(d.shape),
     shape: d.shape,
     exprShape: d.shape.slice(0, exprRank),

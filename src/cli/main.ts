@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, validateWrt, type Layout } from '../derive.js';
+import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, validateWrt, vecMatrixForm, type Layout } from '../derive.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
@@ -77,7 +77,8 @@ Options:
   --let "N: TYPE"   declare a variable's type: scalar, vector, matrix or symmetric matrix
                     (repeatable; overrides the naming convention a–g scalar, h–z vector, A–Z matrix)
   --format F        matrix (default): the closed form in the input language; where none exists
-                      (order ≥ 3 tensors and other patterns) the index form, with a note on stderr.
+                      (order ≥ 3 tensors and other patterns) the index form, with a note on stderr
+                      (which gives the vec layout's matrix form where that layout has one).
                       Parts used more than once are named: "... where t1 = ..., t2 = ..."
                     index: Ricci notation, free indices i, j, k, … in the order of the axes
                     latex: LaTeX (of the matrix form where there is one)
@@ -230,7 +231,9 @@ function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
       if (r.matrix !== null) io.out(r.matrix + '\n');
       else {
         io.out(r.index + '\n');
-        io.err(`note: ${noMatrixReason(r.shape, r.layout)}; shown in index notation\n`);
+        const vec = r.layout === 'default' ? vecMatrixForm(c.expr, c.wrt, { order: c.order, let: c.lets }) : null;
+        const hint = vec === null ? '' : `; the vec layout (--layout vec) writes it as ${vec}`;
+        io.err(`note: ${noMatrixReason(r.shape, r.layout)}; shown in index notation${hint}\n`);
       }
       break;
     case 'index':

@@ -28,6 +28,12 @@ describe('ricci derive', () => {
     expect(r.code).toBe(0);
     expect(r.out).toBe('8 (x^i δ_j^k + x^k δ^i_j + x_j δ^{ik})\n');
     expect(r.err).toBe('note: no matrix form: the result is a tensor of order 3 (shape n×n×n); shown in index notation\n');
+    // Where the vec layout has a matrix form, the note gives it.
+    const h = cli(['derive', "X'*X", '--wrt', 'X']);
+    expect(h.code).toBe(0);
+    expect(h.err).toBe(
+      "note: no matrix form: the result is a tensor of order 4 (shape m×m×n×m); shown in index notation; the vec layout (--layout vec) writes it as kron(X', eye)*commutation(rows(X), cols(X)) + kron(eye, X')\n",
+    );
   });
 
   test('--format index, latex and json', () => {

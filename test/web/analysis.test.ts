@@ -200,6 +200,10 @@ describe('what the page shows: temporaries and the layout', () => {
     // The default layout: a tensor of order 4 in index notation.
     const d = compute(at({ expr: 'norm2(X*W - Y)^2', wrt: 'W', order: 2 }));
     expect(d.shown).toMatchObject({ layout: 'default', matrixText: null, shapeText: 'm×p×m×p (a tensor of order 4)' });
+    // … and the note says what the vec layout writes.
+    expect(d.shown?.noMatrixForm).toBe(
+      "No matrix form: the result is a tensor of order 4 (shape m×p×m×p), shown in index notation. The vec layout writes it as 2*kron(eye, X'*X).",
+    );
   });
 
   it('the vec layout of a matrix expression, and where it has no Kronecker form', () => {

@@ -128,6 +128,21 @@ describe('web calculator: closed forms', () => {
     expect(page.url()).not.toContain('layout=');
   });
 
+  it("X'*X by X: the note gives the vec layout's form, which writes the transpose with the commutation matrix", async () => {
+    const { page } = await open();
+    await ask(page, "X'*X", 'X', 1);
+    expect(await page.textContent('[data-testid=note]')).toContain(
+      "The vec layout writes it as kron(X', eye)*commutation(rows(X), cols(X)) + kron(eye, X').",
+    );
+    await page.check('input[name=layout][value=vec]');
+    const latex = await waitForResult(page, (l) => l.includes('\\mathbf{K}'), 'the commutation matrix');
+    expect(compact(latex)).toBe(
+      compact('\\left(X^\\top \\otimes \\mathbf{I}\\right) \\mathbf{K}_{\\operatorname{rows}\\left(X\\right), \\operatorname{cols}\\left(X\\right)} + \\mathbf{I} \\otimes X^\\top'),
+    );
+    expect(await page.locator(`${RESULT} .katex-html`).textContent()).toContain('K');
+    await page.screenshot({ path: join(RESULTS, 'web-vec-commutation.png'), fullPage: true });
+  });
+
   it('a link asking for the vec layout where neither the variable nor the expression is a matrix: a notice, the default layout', async () => {
     const { page } = await open(`#expr=${encodeURIComponent("x'*A*x")}&wrt=x&order=2&layout=vec`);
     await waitForResult(page, (l) => compact(l) === 'A+A^\\top', 'A + A^\\top');
