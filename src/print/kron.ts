@@ -15,7 +15,8 @@
  *    the column pair, R, the columns (the derivative of exp(X) is diag(vec(exp(X)))).
  *
  * Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
- * kron(A, B + C). This is how the vec layout prints derivatives by a matrix: the Hessian of
+ * kron(A, B + C), likewise for the same B; a term and its twin with the columns swapped are
+ * M*(eye + K); terms in the same surroundings share them: (kron(S, eye) + kron(eye, S))*(eye + K). This is how the vec layout prints derivatives by a matrix: the Hessian of
  * norm2(X*W - Y)^2 by W is 2*kron(eye, X'*X), that of tr(X*X) by X 2*commutation(rows(X), rows(X)).
  */
 import { type Dim, type Factor, type Node, type NodeOf, isZero, makeAdd, makeMul } from '../ir/node.js';
@@ -90,10 +91,10 @@ export function mergeForm(n: NodeOf<'merge'>, f: Forms, symmetric: boolean): MEx
   const forms = formsOf(n.arg, axes);
   if (!forms) return undefined;
   const items: Signed[] = [];
-  for (const form of combine(forms)) {
-    const e = termExpr(form, axes, f);
-    if (!e) return undefined;
-    items.push({ sign: Math.sign(form.coef), e });
+  for (const group of bySurroundings(combine(forms))) {
+    const item = group.length === 1 ? signed(group[0]!, axes, f) : sharedSurroundings(group, axes, f);
+    if (!item) return undefined;
+    items.push(item);
   }
   return signedSum(items, n.shape.length === 2 ? 'matrix' : 'vector', symmetric, f);
 }
@@ -391,9 +392,9 @@ function tiedByDeltas(factors: readonly Factor[], parts: readonly Component[], r
   return (a, b) => find(a) === find(b);
 }
 
-/** The printed form of one term: c·s₁·…·(its kron or outer product). */
-function termExpr(t: TermForm, axes: Axes, f: Forms): MExpr | undefined {
-  const body = t.kind === 'kron' ? kronExpr(t, axes, f) : outerExpr(t, f);
+/** The printed form of one term, ±c·s₁·…·(its kron or outer product), with its surroundings. */
+function signed(t: TermForm, axes: Axes, f: Forms, bare = false): Signed | undefined {
+  const body = t.kind === 'kron' ? kronExpr(t, bare ? NOTHING_AROUND : t.around, axes, f) : outerExpr(t, f);
   if (!body) return undefined;
   const front: MExpr[] = [];
   if (Math.abs(t.coef) !== 1) front.push(mexpr(num(Math.abs(t.coef)), 'scalar'));
@@ -402,7 +403,40 @@ function termExpr(t: TermForm, axes: Axes, f: Forms): MExpr | undefined {
     if (!e) return undefined;
     front.push(e);
   }
-  return front.length > 0 ? scalarTimes(product(front), body) : body;
+  return { sign: Math.sign(t.coef), e: front.length > 0 ? scalarTimes(product(front), body) : body };
+}
+
+const NOTHING_AROUND: Around = { swapRows: false, swapCols: false };
+
+/**
+ * Kronecker terms with the same surroundings (commutation matrices, diag(vec(…)) scalings) other
+ * than none, in groups; every other term on its own.
+ */
+function bySurroundings(forms: readonly TermForm[]): TermForm[][] {
+  const groups = new Map<string, TermForm[]>();
+  forms.forEach((p, i) => {
+    const w = p.kind === 'kron' ? p.around : undefined;
+    const plain = !w || (!w.swapRows && !w.swapCols && !w.symmetrized && !w.left && !w.right);
+    const key = plain ? `term ${i}` : [w.swapRows, w.swapCols, w.symmetrized === true, w.left?.id, w.right?.id].join('|');
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  });
+  return [...groups.values()];
+}
+
+/** (Σ ±c·kron(A, B)) inside the surroundings the terms share, a common factor c in front. */
+function sharedSurroundings(group: readonly TermForm[], axes: Axes, f: Forms): Signed | undefined {
+  const c = Math.abs(group[0]!.coef);
+  const common = group.every((t) => Math.abs(t.coef) === c) ? c : 1;
+  const items: Signed[] = [];
+  for (const t of group) {
+    const item = signed({ ...t, coef: t.coef / common }, axes, f, true);
+    if (!item) return undefined;
+    items.push(item);
+  }
+  const inner = signedSum(items, items[0]!.e.kind, false, f);
+  const body = kronAround(inner, (group[0] as KronTerm).around, axes, f);
+  if (!body) return undefined;
+  return { sign: 1, e: common !== 1 ? scalarTimes(mexpr(num(common), 'scalar'), body) : body };
 }
 
 /** A side as a matrix, a column vector (a row axis only) or a row (a column axis only). */
@@ -416,8 +450,8 @@ function sideForm(p: Part, f: Forms): MExpr | undefined {
 const isEye = (e: MExpr): boolean => e.ast.kind === 'name' && e.ast.name === 'eye';
 const eye = (): MExpr => mexpr(name('eye'), 'matrix', true);
 
-/** [diag(vec(L))*][K*]kron(A, B)[*K][*diag(vec(R))]; kron(eye, eye) is eye, and an eye between others is left out. */
-function kronExpr(t: KronTerm, axes: Axes, f: Forms): MExpr | undefined {
+/** kron(A, B) in its surroundings; kron(eye, eye) is eye. */
+function kronExpr(t: KronTerm, around: Around, axes: Axes, f: Forms): MExpr | undefined {
   const ea = sideForm(t.a, f);
   const eb = sideForm(t.b, f);
   if (!ea || !eb) return undefined;
@@ -425,23 +459,28 @@ function kronExpr(t: KronTerm, axes: Axes, f: Forms): MExpr | undefined {
   const hasCol = t.a.rowAxis.includes(false) || t.b.rowAxis.includes(false);
   const kind = hasRow ? (hasCol ? 'matrix' : 'vector') : 'row';
   const k = isEye(ea) && isEye(eb) ? ea : mexpr(call('kron', ea.ast, eb.ast), kind, ea.symmetric && eb.symmetric);
+  return kronAround(k, around, axes, f);
+}
+
+/** [diag(vec(L))*][K*]M[*K][*(eye + K)][*diag(vec(R))]; an eye between other factors is left out. */
+function kronAround(k: MExpr, around: Around, axes: Axes, f: Forms): MExpr | undefined {
   const scale = (m: Node | undefined): MExpr | undefined | null => {
     if (!m) return null;
     const e = f.sub(m);
     return e && mexpr(call('diag', call('vec', e.ast)), 'matrix', true);
   };
-  const left = scale(t.around.left);
-  const right = scale(t.around.right);
+  const left = scale(around.left);
+  const right = scale(around.right);
   if (left === undefined || right === undefined) return undefined;
   const [rf, rs] = axes.pairs[0] ?? [];
   const [cf, cs] = axes.pairs[1] ?? [];
   // Rows swapped: T[(i, k), c] = M[(k, i), c] = (K_{|k|,|i|}·M); columns: T[r, (j, l)] = (M·K_{|j|,|l|}).
   const factors = [
     left,
-    t.around.swapRows ? commutation(axes.size[rs!]!, axes.size[rf!]!, f) : null,
+    around.swapRows ? commutation(axes.size[rs!]!, axes.size[rf!]!, f) : null,
     k,
-    t.around.swapCols ? commutation(axes.size[cf!]!, axes.size[cs!]!, f) : null,
-    t.around.symmetrized ? mexpr(bin('+', eye().ast, commutation(axes.size[cf!]!, axes.size[cs!]!, f).ast), 'matrix', axes.size[cf!] === axes.size[cs!]) : null,
+    around.swapCols ? commutation(axes.size[cf!]!, axes.size[cs!]!, f) : null,
+    around.symmetrized ? mexpr(bin('+', eye().ast, commutation(axes.size[cf!]!, axes.size[cs!]!, f).ast), 'matrix', axes.size[cf!] === axes.size[cs!]) : null,
     right,
   ].filter((e): e is MExpr => e !== null);
   const shown = factors.length > 1 ? factors.filter((e) => !isEye(e)) : factors;

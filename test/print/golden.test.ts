@@ -189,6 +189,9 @@ describe('kron and vec', () => {
     ['det(X)', 'X', 2, "vec(adj(X)')*vec(inv(X)')' - kron(adj(X), inv(X)')*commutation(rows(X), rows(X))", ''],
     ['S', 'S', 1, '0.5*(eye + commutation(rows(S), rows(S)))', ''],
     ['inv(S)', 'S', 1, '-0.5*kron(inv(S), inv(S))*(eye + commutation(rows(S), rows(S)))', ''],
+    // Terms in the same surroundings share them.
+    ['S*S', 'S', 1, '0.5*(kron(S, eye) + kron(eye, S))*(eye + commutation(rows(S), rows(S)))', ''],
+    ['S*A - A*S', 'S', 1, "0.5*(kron(A', eye) - kron(eye, A))*(eye + commutation(rows(S), rows(S)))", ''],
     ["X'*A*X", 'X', 1, "kron(X'*A', eye)*commutation(rows(X), cols(X)) + kron(eye, X'*A)", '\\left(\\left(X^\\top A^\\top\\right) \\otimes \\mathbf{I}\\right) \\mathbf{K}_{\\operatorname{rows}\\left(X\\right), \\operatorname{cols}\\left(X\\right)} + \\mathbf{I} \\otimes \\left(X^\\top A\\right)'],
   ];
   test.each(VEC_FORMS)('%s by %s, order %i, vec layout => %s', (expr, wrt, order, matrix, latex) => {

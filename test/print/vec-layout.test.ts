@@ -67,7 +67,10 @@ const CASES: readonly Case[] = [
   // Symmetric variables: each term with its transpose, M*(eye + K).
   ['S', 'S', 1, { S: [3, 3] }, /^0\.5\*\(eye \+ commutation\(rows\(S\), rows\(S\)\)\)$/],
   ['inv(S)', 'S', 1, { S: [3, 3] }, /\(eye \+ commutation/],
-  ['S*A*S', 'S', 1, { S: [3, 3], A: [3, 3] }, /\(eye \+ commutation/],
+  ['S*A*S', 'S', 1, { S: [3, 3], A: [3, 3] }, /^0\.5\*\(kron\(S\*A', eye\) \+ kron\(eye, S\*A\)\)\*\(eye \+ commutation/],
+  ['S*A - A*S', 'S', 1, { S: [4, 4], A: [4, 4] }, /\(kron\(A', eye\) - kron\(eye, A\)\)/],
+  ["X'*A*X - X'*X", 'X', 1, { X: [3, 2], A: [3, 3] }, /commutation/],
+  ['tr(S*A*S)', 'S', 2, { S: [3, 3], A: [3, 3] }, /\(eye \+ commutation/],
   ['exp(S)', 'S', 1, { S: [4, 4] }, /diag\(vec\(exp\(S\)\)\)\*\(eye \+ commutation/],
   ['norm2(S - A)^2', 'S', 2, { S: [3, 3], A: [3, 3] }, /commutation/],
   ['S', 'S', 1, { S: [1, 1] }, /./],
