@@ -11,13 +11,16 @@
  *    swaps a pair: K·kron(A, B) for the rows, kron(A, B)·K for the columns (Magnus–Neudecker:
  *    vec(X') = K·vec(X)).
  * 2. vec(P)*vec(Q)': every part lies on the row pair or on the column pair (tr(X)*X by X).
- * 3. diag(vec(L))·(1.)·diag(vec(R)): a part on both axes of the row pair, L, scales the rows; one on
- *    the column pair, R, the columns (the derivative of exp(X) is diag(vec(exp(X)))).
+ * 3. diag(vec(L))·M·diag(vec(R)) with M of form 1: a part on both axes of the row pair, L, scales
+ *    the rows, one on the column pair, R, the columns; an axis tied to a pair's axis by a delta of
+ *    the term stands for it (δ(i, k)·A(i, l) = δ(i, k)·A(k, l)). The derivative of exp(X) is
+ *    diag(vec(exp(X))), that of (X.*A)*B kron(B', eye)*diag(vec(A)).
  *
  * Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
  * kron(A, B + C), likewise for the same B; a term and its twin with the columns swapped are
- * M*(eye + K); terms in the same surroundings share them: (kron(S, eye) + kron(eye, S))*(eye + K). This is how the vec layout prints derivatives by a matrix: the Hessian of
- * norm2(X*W - Y)^2 by W is 2*kron(eye, X'*X), that of tr(X*X) by X 2*commutation(rows(X), rows(X)).
+ * M*(eye + K); terms in the same surroundings share them: (kron(S, eye) + kron(eye, S))*(eye + K).
+ * This is how the vec layout prints derivatives by a matrix: the Hessian of norm2(X*W - Y)^2 by W
+ * is 2*kron(eye, X'*X), that of tr(X*X) by X 2*commutation(rows(X), rows(X)).
  */
 import { type Dim, type Factor, type Node, type NodeOf, isZero, makeAdd, makeMul } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
