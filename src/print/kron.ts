@@ -15,6 +15,9 @@
  *    the rows, one on the column pair, R, the columns; an axis tied to a pair's axis by a delta of
  *    the term stands for it (δ(i, k)·A(i, l) = δ(i, k)·A(k, l)). The derivative of exp(X) is
  *    diag(vec(exp(X))), that of (X.*A)*B kron(B', eye)*diag(vec(A)).
+ * 4. L*diag(vec(G))*R: a factor G on two axes between a part on the rows and a part on the
+ *    columns, each side a form of its own (the Hessian of sum(exp(A*X*B)) by X is kron(B',
+ *    A)'*diag(vec(exp(A*X*B)))*kron(B', A), printed kron(B, A')*…).
  *
  * Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
  * kron(A, B + C), likewise for the same B; a term and its twin with the columns swapped are
@@ -22,10 +25,10 @@
  * This is how the vec layout prints derivatives by a matrix: the Hessian of norm2(X*W - Y)^2 by W
  * is 2*kron(eye, X'*X), that of tr(X*X) by X 2*commutation(rows(X), rows(X)).
  */
-import { type Dim, type Factor, type Node, type NodeOf, isZero, makeAdd, makeMul } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, asPermutation, delta, isZero, makeAdd, makeMul, ones } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
-import { type MExpr, constantOf, mexpr, product, setTranspose, transposed } from './mexpr.js';
+import { type Kind, type MExpr, constantOf, mexpr, product, setTranspose, transposed } from './mexpr.js';
 
 type Side = 'A' | 'B';
 
@@ -61,7 +64,22 @@ interface OuterTerm {
   readonly scalars: readonly Node[];
 }
 
-type TermBody = KronTerm | OuterTerm;
+/** L·diag(vec(G))·R: the term through a middle pair of axes, L and R forms of their own. */
+interface SandwichTerm {
+  readonly kind: 'sandwich';
+  readonly left: Through;
+  readonly middle: Node;
+  readonly right: Through;
+  readonly scalars: readonly Node[];
+}
+
+/** One side of a sandwich: its terms' forms over its axes. */
+interface Through {
+  readonly forms: readonly TermForm[];
+  readonly axes: Axes;
+}
+
+type TermBody = KronTerm | OuterTerm | SandwichTerm;
 type TermForm = TermBody & { readonly coef: number };
 
 /** A connected part of a product: its factors and its free labels. */
@@ -92,14 +110,18 @@ export function mergeForm(n: NodeOf<'merge'>, f: Forms, symmetric: boolean): MEx
   if (n.groups.length > 2 || n.groups.some((g) => g > 2)) return undefined;
   const axes = axesOf(n.groups, n.arg.shape);
   const forms = formsOf(n.arg, axes);
-  if (!forms) return undefined;
+  return forms && formsExpr(forms, axes, n.shape.length === 2 ? 'matrix' : 'vector', symmetric, f);
+}
+
+/** The sum of the terms' forms. */
+function formsExpr(forms: readonly TermForm[], axes: Axes, kind: Kind, symmetric: boolean, f: Forms): MExpr | undefined {
   const items: Signed[] = [];
   for (const group of bySurroundings(combine(forms))) {
     const item = group.length === 1 ? signed(group[0]!, axes, f) : sharedSurroundings(group, axes, f);
     if (!item) return undefined;
     items.push(item);
   }
-  return signedSum(items, n.shape.length === 2 ? 'matrix' : 'vector', symmetric, f);
+  return signedSum(items, kind, symmetric, f);
 }
 
 /** Most terms a merged sum is expanded into. */
@@ -273,7 +295,7 @@ function termForm(t: Node, axes: Axes): TermBody | undefined {
     }
     return undefined;
   };
-  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron);
+  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron) ?? sandwiched(factors, axes);
 }
 
 /**
@@ -318,6 +340,107 @@ function splitKron(
       isRow,
     );
   return { a: build('A'), b: build('B'), scalars };
+}
+
+/** Most factors a term may have to be tried as a sandwich (each candidate middle splits it anew). */
+const MAX_SANDWICH_FACTORS = 12;
+
+/**
+ * L·diag(vec(G))·R: a factor G on two axes is the middle (the second derivative of an element-wise
+ * map, f''(A*X*B)); the factors on the rows make L, those on the columns R, joined only through
+ * G's two axes. An axis of G that is one of the term's own is tied to a new middle axis by a delta
+ * on its side, and a factor that reaches across takes the middle axis instead: the Hessian of
+ * sum(f(X*W)) by W is kron(eye, X')*diag(vec(f''(X*W)))*kron(eye, X), that of sum(f(A*X*B)) by X
+ * kron(B, A')*diag(vec(f''(A*X*B)))*kron(B', A).
+ */
+function sandwiched(factors: readonly Factor[], axes: Axes): SandwichTerm | undefined {
+  if (axes.pairs.length !== 2 || factors.length > MAX_SANDWICH_FACTORS) return undefined;
+  const summed = (l: number): boolean => l >= axes.rank;
+  const candidates = factors
+    .map((g, i) => ({ g, i }))
+    .filter(({ g }) => g.node.kind !== 'delta' && g.labels.length === 2 && g.labels[0] !== g.labels[1])
+    // Middles on summed axes first, then those that are not a plain variable.
+    .sort((x, y) => y.g.labels.filter(summed).length - x.g.labels.filter(summed).length || Number(x.g.node.kind === 'var') - Number(y.g.node.kind === 'var'));
+  for (const { i } of candidates) {
+    // G or its transpose in the middle: the one whose sides need fewer commutation matrices.
+    const tries = [false, true].map((flip) => throughMiddle(factors, i, axes, flip)).filter((t): t is SandwichTerm => t !== undefined);
+    if (tries.length > 0) return tries.sort((x, y) => swaps(x) - swaps(y) || Number(transposedView(x.middle)) - Number(transposedView(y.middle)))[0];
+  }
+  return undefined;
+}
+
+/** Whether a matrix is the transpose of another node (printed with a prime). */
+const transposedView = (n: Node): boolean => asPermutation(n)?.perm[0] === 1;
+
+/** How many commutation matrices a sandwich's sides print. */
+function swaps(t: SandwichTerm): number {
+  const count = (fs: readonly TermForm[]): number =>
+    fs.reduce((n, p) => n + (p.kind === 'kron' ? Number(p.around.swapRows) + Number(p.around.swapCols) : p.kind === 'sandwich' ? swaps(p) : 0), 0);
+  return count(t.left.forms) + count(t.right.forms);
+}
+
+function throughMiddle(factors: readonly Factor[], at: number, axes: Axes, flip: boolean): SandwichTerm | undefined {
+  const side = (l: number): number | undefined => (l < axes.rank ? axes.pair[l] : undefined);
+  const dims = new Map<number, Dim>();
+  for (const g of factors) g.labels.forEach((l, k) => dims.set(l, g.node.shape[k]!));
+  let next = Math.max(axes.rank, ...factors.flatMap((g) => g.labels)) + 1;
+  const middle = factors[at]!;
+  const rest = factors.filter((_, i) => i !== at).map((g) => ({ node: g.node, labels: [...g.labels] }));
+  const sides: Factor[][] = [[], []];
+  const mid: number[] = [];
+  for (const w of middle.labels) {
+    const s = side(w);
+    if (s === undefined) {
+      mid.push(w);
+      continue;
+    }
+    // One of the term's axes: a new middle axis m, δ(w, m) on w's side; a factor that also
+    // reaches the other side reads m for w.
+    const m = next++;
+    mid.push(m);
+    dims.set(m, dims.get(w)!);
+    sides[s]!.push({ node: delta(dims.get(w)!), labels: [w, m] });
+    for (const g of rest) if (g.labels.includes(w) && g.labels.some((l) => side(l) === 1 - s)) g.labels = g.labels.map((l) => (l === w ? m : l));
+  }
+  const inMiddle: Factor[] = [{ node: middle.node, labels: [...mid] }];
+  // The middle pair's order: G's axes, or (flip) G' in the middle.
+  if (flip) mid.reverse();
+  for (const g of rest) {
+    // A factor on G's own axes joins it (the Hadamard product of the two).
+    if (g.labels.every((l) => middle.labels.includes(l) || mid.includes(l))) {
+      inMiddle.push({ node: g.node, labels: g.labels.map((l) => (middle.labels.includes(l) ? inMiddle[0]!.labels[middle.labels.indexOf(l)]! : l)) });
+      continue;
+    }
+    const s = new Set(g.labels.map(side).filter((x): x is number => x !== undefined));
+    if (s.size > 1) return undefined;
+    if (s.size === 1) sides[[...s][0]!]!.push(g);
+    else if (g.labels.every((l) => mid.includes(l))) inMiddle.push(g);
+    else return undefined;
+  }
+  // The two sides meet only in the middle.
+  const summedOf = (fs: readonly Factor[]): Set<number> => new Set(fs.flatMap((g) => g.labels).filter((l) => l >= axes.rank && !mid.includes(l)));
+  const [sl, sr] = [summedOf(sides[0]!), summedOf(sides[1]!)];
+  if ([...sl].some((l) => sr.has(l))) return undefined;
+  const own = (k: number): number[] => axes.pair.map((_, l) => l).filter((l) => axes.pair[l] === k);
+  const through = (fs: Factor[], out: readonly number[], groups: readonly number[]): Through | undefined => {
+    // An axis no factor of the side spans is constant along it.
+    for (const l of out) if (!fs.some((g) => g.labels.includes(l))) fs.push({ node: ones([dims.get(l)!]), labels: [l] });
+    const map = new Map<number, number>(out.map((l, i) => [l, i]));
+    let extra = out.length;
+    const relabel = (l: number): number => map.get(l) ?? (map.set(l, extra++), extra - 1);
+    const node = makeMul(
+      fs.map((g) => ({ node: g.node, labels: g.labels.map(relabel) })),
+      out.length,
+    );
+    const a = axesOf(groups, out.map((l) => dims.get(l)!));
+    const forms = formsOf(node, a);
+    return forms && { forms, axes: a };
+  };
+  const left = through(sides[0]!, [...own(0), ...mid], [own(0).length, 2]);
+  const right = left && through(sides[1]!, [...mid, ...own(1)], [2, own(1).length]);
+  if (!left || !right) return undefined;
+  const g = makeMul(inMiddle.map((x) => ({ node: x.node, labels: x.labels.map((l) => mid.indexOf(l)) })), 2);
+  return { kind: 'sandwich', left, middle: g, right, scalars: [] };
 }
 
 /** vec(P)*vec(Q)': every part on the rows or on the columns, and each side spanned. */
@@ -397,7 +520,7 @@ function tiedByDeltas(factors: readonly Factor[], parts: readonly Component[], r
 
 /** The printed form of one term, ±c·s₁·…·(its kron or outer product), with its surroundings. */
 function signed(t: TermForm, axes: Axes, f: Forms, bare = false): Signed | undefined {
-  const body = t.kind === 'kron' ? kronExpr(t, bare ? NOTHING_AROUND : t.around, axes, f) : outerExpr(t, f);
+  const body = t.kind === 'kron' ? kronExpr(t, bare ? NOTHING_AROUND : t.around, axes, f) : t.kind === 'outer' ? outerExpr(t, f) : sandwichExpr(t, f);
   if (!body) return undefined;
   const front: MExpr[] = [];
   if (Math.abs(t.coef) !== 1) front.push(mexpr(num(Math.abs(t.coef)), 'scalar'));
@@ -495,6 +618,17 @@ function commutation(m: Dim, n: Dim, f: Forms): MExpr {
   const e = mexpr(call('commutation', f.size(m).ast, f.size(n).ast), 'matrix', m === n);
   if (m !== n) setTranspose(e, () => commutation(n, m, f));
   return e;
+}
+
+/** L*diag(vec(G))*R. */
+function sandwichExpr(t: SandwichTerm, f: Forms): MExpr | undefined {
+  const kindOf = (a: Axes): Kind => (a.pairs.length === 2 ? 'matrix' : 'vector');
+  const l = formsExpr(t.left.forms, t.left.axes, kindOf(t.left.axes), false, f);
+  const r = formsExpr(t.right.forms, t.right.axes, 'matrix', false, f);
+  const g = f.sub(t.middle);
+  if (!l || !r || !g) return undefined;
+  const shown = [l, mexpr(call('diag', call('vec', g.ast)), 'matrix', true), r].filter((e, i) => i === 1 || !isEye(e));
+  return product(shown);
 }
 
 /** vec(P)*vec(Q)', a vector side as itself. */

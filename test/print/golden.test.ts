@@ -184,6 +184,8 @@ describe('kron and vec', () => {
     ['exp(X)', 'X', 1, 'diag(vec(exp(X)))', '\\operatorname{diag}\\left(\\operatorname{vec}\\left(\\exp\\left(X\\right)\\right)\\right)'],
     ['sigmoid(W*X)', 'X', 1, 'diag(vec(t1.*(matrix(1) - t1)))*kron(eye, W) where t1 = sigmoid(W*X)', ''],
     ['exp(X)*x', 'X', 1, "kron(x', eye)*diag(vec(exp(X)))", ''],
+    ['sum(exp(A*X*B))', 'X', 2, "kron(B, A')*diag(vec(exp(A*X*B)))*kron(B', A)", ''],
+    ['sum(log(sigmoid(W*X)))', 'W', 2, "-kron(X, eye)*diag(vec(t1.*(matrix(1) - t1)))*kron(X', eye) where t1 = sigmoid(W*X)", ''],
     ['(X.*A)*B', 'X', 1, "kron(B', eye)*diag(vec(A))", ''],
     ['tr(X)*X', 'X', 1, "tr(X)*eye + vec(X)*vec(eye(rows(X)))'", ''],
     ['det(X)', 'X', 2, "vec(adj(X)')*vec(inv(X)')' - kron(adj(X), inv(X)')*commutation(rows(X), rows(X))", ''],

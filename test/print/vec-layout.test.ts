@@ -58,6 +58,15 @@ const CASES: readonly Case[] = [
   ['exp(X)*x', 'X', 1, { X: [3, 2], x: [2] }, /diag\(vec\(exp\(X\)\)\)/],
   ['A*(X.*X)*B', 'X', 1, { A: [2, 3], X: [3, 3], B: [3, 1] }, /diag\(vec\(X\)\)/],
   ['sigmoid(X)*x - A*X*x', 'X', 1, { X: [2, 4], x: [4], A: [2, 2] }, /diag\(vec/],
+  // Through a middle pair: L*diag(vec(G))*R, the Hessians of element-wise maps of linear maps.
+  ['sum(exp(A*X*B))', 'X', 2, { A: [3, 2], X: [2, 4], B: [4, 3] }, /^kron\(B, A'\)\*diag\(vec\(exp\(A\*X\*B\)\)\)\*kron\(B', A\)$/],
+  ['sum(sigmoid(X*W))', 'W', 2, { X: [4, 3], W: [3, 2] }, /^kron\(eye, X'\)\*diag\(vec\(.*\)\)\*kron\(eye, X\)/],
+  ['norm2(tanh(W*X) - Y)^2', 'W', 2, { W: [2, 3], X: [3, 4], Y: [2, 4] }, /^kron\(X, eye\)\*diag\(vec\(.*\)\)\*kron\(X', eye\)/],
+  ['sum(log(sigmoid(W*X)))', 'W', 2, { W: [1, 3], X: [3, 5] }, /^-kron\(X, eye\)\*diag\(vec\(/],
+  ['sum(softplus(2*matrix(1) - A*X))', 'X', 2, { A: [4, 3], X: [3, 3] }, /^kron\(eye, A'\)\*diag\(vec\(/],
+  // vec(X'*A) needs a commutation matrix, vec((X'*A)') = vec(A'*X) none: G' in the middle.
+  ["sum(exp(X'*A))", 'X', 2, { X: [3, 2], A: [3, 4] }, /^kron\(eye, A\)\*diag\(vec\(exp\(X'\*A\)'\)\)\*kron\(eye, A'\)$/],
+  ['sum(tanh(A*X*x))', 'X', 2, { A: [2, 3], X: [3, 4], x: [4] }, /./],
   // A row part times a column part: vec(P)*vec(Q)'.
   ['tr(X)*X', 'X', 1, { X: [3, 3] }, /vec\(X\)\*vec\(eye/],
   ['sum(X)*A', 'X', 1, { X: [2, 3], A: [4, 2] }, /vec\(A\)\*vec\(/],
@@ -86,7 +95,7 @@ describe('vec layout: the printed form is the vectorized derivative', () => {
     const rand = rng(4242 + CASES.findIndex((c) => c[0] === expr && c[3] === shapes));
     for (let point = 0; point < 2; point++) {
       const values = new Map<string, Tensor>(
-        Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, k === 'S' && expr.includes('inv') ? 'spd' : k === 'X' && /logdet|det/.test(expr) ? 'spd' : 'any', rand, k === 'S')]),
+        Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, k === 'S' && expr.includes('inv') ? 'spd' : k === 'X' && /logdet|det/.test(expr) ? 'spd' : 'unit', rand, k === 'S')]),
       );
       const expected = vectorize(value(plain, values), pairsOf(r, order));
       const ours = value(r, values);
