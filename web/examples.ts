@@ -3,7 +3,8 @@ import type { State } from './state.js';
 
 export interface Example {
   readonly title: string;
-  readonly state: Pick<State, 'expr' | 'wrt' | 'order' | 'lets'>;
+  /** The layout is the default one unless an example names it. */
+  readonly state: Pick<State, 'expr' | 'wrt' | 'order' | 'lets'> & Partial<Pick<State, 'layout'>>;
 }
 
 const none = new Map<string, never>();
@@ -17,4 +18,7 @@ export const EXAMPLES: readonly Example[] = [
   { title: 'Jacobian of tanh(A*x)', state: { expr: 'tanh(A*x)', wrt: 'x', order: 1, lets: none } },
   { title: 'Third-order derivative', state: { expr: "(x'*x)^2", wrt: 'x', order: 3, lets: none } },
   { title: 'Symmetric quadratic form (Hessian)', state: { expr: "x'*A*x", wrt: 'x', order: 2, lets: new Map([['A', 'symmetric matrix']]) } },
+  { title: 'Least squares by a matrix (Hessian, vec layout)', state: { expr: 'norm2(X*W - Y)^2', wrt: 'W', order: 2, lets: none, layout: 'vec' } },
+  { title: 'Layer log-likelihood (Hessian, vec layout)', state: { expr: 'sum(log(sigmoid(W*X)))', wrt: 'W', order: 2, lets: none, layout: 'vec' } },
+  { title: "Jacobian of X'*X (vec layout)", state: { expr: "X'*X", wrt: 'X', order: 1, lets: none, layout: 'vec' } },
 ];

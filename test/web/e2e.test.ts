@@ -169,6 +169,14 @@ describe('web calculator', () => {
     const out = page.locator('[data-testid=check-result][data-rel-error]');
     await out.waitFor();
     expect(Number(await out.getAttribute('data-rel-error'))).toBeLessThan(1e-6);
+    // An example that names the vec layout sets it; the next example sets the default back.
+    const layer = await page.locator('#examples option', { hasText: 'Layer log-likelihood' }).textContent();
+    await page.selectOption('#examples', { label: layer! });
+    await waitForResult(page, (l) => l.includes('\\otimes') && l.includes('\\operatorname{diag}'), 'kron(X, eye)*diag(vec(…))*kron(X\', eye)');
+    expect(await page.isChecked('input[name=layout][value=vec]')).toBe(true);
+    await page.selectOption('#examples', { label: label! });
+    await waitForResult(page, (l) => !l.includes('\\otimes') && l.includes('\\operatorname{diag}'), "X'*diag(…)*X again");
+    expect(await page.isChecked('input[name=layout][value=default]')).toBe(true);
   });
 
   it('user text never becomes markup', async () => {
