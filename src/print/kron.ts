@@ -132,12 +132,12 @@ const MAX_TERMS = 64;
  * (the transpose of a sum, a sum times a factor) is multiplied out, so that each of its terms can
  * take its own form (kron(A, B) - vec(P)*vec(Q)'); undefined past MAX_TERMS or where a term has no form.
  */
-function formsOf(n: Node, axes: Axes): TermForm[] | undefined {
+function formsOf(n: Node, axes: Axes, depth = 0): TermForm[] | undefined {
   const out: TermForm[] = [];
   const walk = (t: Node, coef: number): boolean => {
     if (out.length > MAX_TERMS) return false;
     if (t.kind === 'add') return t.terms.every((u) => walk(u.node, coef * u.coef));
-    const form = termForm(t, axes);
+    const form = termForm(t, axes, depth);
     if (form) {
       out.push({ ...form, coef });
       return true;
@@ -280,7 +280,7 @@ const SWAPS = [
 ] as const;
 
 /** The first form of the module comment that fits a term, or undefined. */
-function termForm(t: Node, axes: Axes): TermBody | undefined {
+function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
   const factors: readonly Factor[] = t.kind === 'mul' ? t.factors : [{ node: t, labels: axes.pair.map((_, i) => i) }];
   const parts = components(factors, axes.rank);
   // Every axis must be some factor's: a part that no factor spans has no side.
@@ -295,7 +295,7 @@ function termForm(t: Node, axes: Axes): TermBody | undefined {
     }
     return undefined;
   };
-  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron) ?? sandwiched(factors, axes);
+  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron) ?? sandwiched(factors, axes, depth);
 }
 
 /**
@@ -344,6 +344,8 @@ function splitKron(
 
 /** Most factors a term may have to be tried as a sandwich (each candidate middle splits it anew). */
 const MAX_SANDWICH_FACTORS = 12;
+/** Sandwiches within the sides of sandwiches, at most this deep. */
+const MAX_SANDWICH_DEPTH = 3;
 
 /**
  * L·diag(vec(G))·R: a factor G on two axes is the middle (the second derivative of an element-wise
@@ -353,8 +355,8 @@ const MAX_SANDWICH_FACTORS = 12;
  * sum(f(X*W)) by W is kron(eye, X')*diag(vec(f''(X*W)))*kron(eye, X), that of sum(f(A*X*B)) by X
  * kron(B, A')*diag(vec(f''(A*X*B)))*kron(B', A).
  */
-function sandwiched(factors: readonly Factor[], axes: Axes): SandwichTerm | undefined {
-  if (axes.pairs.length !== 2 || factors.length > MAX_SANDWICH_FACTORS) return undefined;
+function sandwiched(factors: readonly Factor[], axes: Axes, depth: number): SandwichTerm | undefined {
+  if (axes.pairs.length !== 2 || factors.length > MAX_SANDWICH_FACTORS || depth >= MAX_SANDWICH_DEPTH) return undefined;
   const summed = (l: number): boolean => l >= axes.rank;
   const candidates = factors
     .map((g, i) => ({ g, i }))
@@ -363,7 +365,7 @@ function sandwiched(factors: readonly Factor[], axes: Axes): SandwichTerm | unde
     .sort((x, y) => y.g.labels.filter(summed).length - x.g.labels.filter(summed).length || Number(x.g.node.kind === 'var') - Number(y.g.node.kind === 'var'));
   for (const { i } of candidates) {
     // G or its transpose in the middle: the one whose sides need fewer commutation matrices.
-    const tries = [false, true].map((flip) => throughMiddle(factors, i, axes, flip)).filter((t): t is SandwichTerm => t !== undefined);
+    const tries = [false, true].map((flip) => throughMiddle(factors, i, axes, flip, depth)).filter((t): t is SandwichTerm => t !== undefined);
     if (tries.length > 0) return tries.sort((x, y) => swaps(x) - swaps(y) || Number(transposedView(x.middle)) - Number(transposedView(y.middle)))[0];
   }
   return undefined;
@@ -379,7 +381,7 @@ function swaps(t: SandwichTerm): number {
   return count(t.left.forms) + count(t.right.forms);
 }
 
-function throughMiddle(factors: readonly Factor[], at: number, axes: Axes, flip: boolean): SandwichTerm | undefined {
+function throughMiddle(factors: readonly Factor[], at: number, axes: Axes, flip: boolean, depth: number): SandwichTerm | undefined {
   const side = (l: number): number | undefined => (l < axes.rank ? axes.pair[l] : undefined);
   const dims = new Map<number, Dim>();
   for (const g of factors) g.labels.forEach((l, k) => dims.set(l, g.node.shape[k]!));
@@ -433,7 +435,7 @@ function throughMiddle(factors: readonly Factor[], at: number, axes: Axes, flip:
       out.length,
     );
     const a = axesOf(groups, out.map((l) => dims.get(l)!));
-    const forms = formsOf(node, a);
+    const forms = formsOf(node, a, depth + 1);
     return forms && { forms, axes: a };
   };
   const left = through(sides[0]!, [...own(0), ...mid], [own(0).length, 2]);
