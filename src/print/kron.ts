@@ -15,9 +15,11 @@
  *    the rows, one on the column pair, R, the columns; an axis tied to a pair's axis by a delta of
  *    the term stands for it (δ(i, k)·A(i, l) = δ(i, k)·A(k, l)). The derivative of exp(X) is
  *    diag(vec(exp(X))), that of (X.*A)*B kron(B', eye)*diag(vec(A)).
- * 4. L*diag(vec(G))*R: a factor G on two axes between a part on the rows and a part on the
- *    columns, each side a form of its own (the Hessian of sum(exp(A*X*B)) by X is kron(B',
- *    A)'*diag(vec(exp(A*X*B)))*kron(B', A), printed kron(B, A')*…).
+ * 4. L*diag(vec(G))*R: G on two axes (the factors on them, with those joined to them through
+ *    summed axes of their own) between a part on the rows and a part on the columns, each side a
+ *    form of its own, a sandwich too where it must be: the Hessian of sum(exp(A*X*B)) by X is
+ *    kron(B, A')*diag(vec(exp(A*X*B)))*kron(B', A); that of a two-layer sum(tanh(A*tanh(B*X)))
+ *    by B has kron(eye, A')*diag(vec(…))*kron(eye, A) inside its sides.
  *
  * Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
  * kron(A, B + C), likewise for the same B; a term and its twin with the columns swapped are
@@ -358,17 +360,44 @@ const MAX_SANDWICH_DEPTH = 3;
 function sandwiched(factors: readonly Factor[], axes: Axes, depth: number): SandwichTerm | undefined {
   if (axes.pairs.length !== 2 || factors.length > MAX_SANDWICH_FACTORS || depth >= MAX_SANDWICH_DEPTH) return undefined;
   const summed = (l: number): boolean => l >= axes.rank;
-  const candidates = factors
-    .map((g, i) => ({ g, i }))
-    .filter(({ g }) => g.node.kind !== 'delta' && g.labels.length === 2 && g.labels[0] !== g.labels[1])
-    // Middles on summed axes first, then those that are not a plain variable.
-    .sort((x, y) => y.g.labels.filter(summed).length - x.g.labels.filter(summed).length || Number(x.g.node.kind === 'var') - Number(y.g.node.kind === 'var'));
-  for (const { i } of candidates) {
+  // Candidate middle axes: those of each factor on two axes, summed ones first, then those of
+  // factors that are not a plain variable.
+  const pairs = new Map<string, { labels: [number, number]; rank: number }>();
+  for (const g of factors) {
+    if (g.node.kind === 'delta' || g.labels.length !== 2 || g.labels[0] === g.labels[1]) continue;
+    const key = g.labels.join();
+    const rank = 2 * g.labels.filter(summed).length + Number(g.node.kind !== 'var');
+    if ((pairs.get(key)?.rank ?? -1) < rank) pairs.set(key, { labels: [g.labels[0]!, g.labels[1]!], rank });
+  }
+  for (const { labels } of [...pairs.values()].sort((x, y) => y.rank - x.rank)) {
     // G or its transpose in the middle: the one whose sides need fewer commutation matrices.
-    const tries = [false, true].map((flip) => throughMiddle(factors, i, axes, flip, depth)).filter((t): t is SandwichTerm => t !== undefined);
+    const tries = [false, true].map((flip) => throughMiddle(factors, labels, axes, flip, depth)).filter((t): t is SandwichTerm => t !== undefined);
     if (tries.length > 0) return tries.sort((x, y) => swaps(x) - swaps(y) || Number(transposedView(x.middle)) - Number(transposedView(y.middle)))[0];
   }
   return undefined;
+}
+
+/**
+ * The factors of the middle on the axes u, v: those joined to each other through other axes that
+ * no factor outside them has and that are summed (A'*H on u, v is A(p, u)·H(p, v)).
+ */
+function middleOf(factors: readonly Factor[], [u, v]: readonly [number, number], rank: number): number[] {
+  const parent = factors.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const owner = new Map<number, number>();
+  factors.forEach((g, i) =>
+    g.labels.forEach((l) => {
+      if (l === u || l === v) return;
+      const o = owner.get(l);
+      if (o === undefined) owner.set(l, i);
+      else parent[find(i)] = find(o);
+    }),
+  );
+  const free = new Set<number>();
+  factors.forEach((g, i) => {
+    if (g.labels.some((l) => l !== u && l !== v && l < rank)) free.add(find(i));
+  });
+  return factors.map((_, i) => i).filter((i) => !free.has(find(i)) && factors[i]!.labels.some((l) => l === u || l === v));
 }
 
 /** Whether a matrix is the transpose of another node (printed with a prime). */
@@ -381,16 +410,16 @@ function swaps(t: SandwichTerm): number {
   return count(t.left.forms) + count(t.right.forms);
 }
 
-function throughMiddle(factors: readonly Factor[], at: number, axes: Axes, flip: boolean, depth: number): SandwichTerm | undefined {
+function throughMiddle(factors: readonly Factor[], pair: readonly [number, number], axes: Axes, flip: boolean, depth: number): SandwichTerm | undefined {
   const side = (l: number): number | undefined => (l < axes.rank ? axes.pair[l] : undefined);
   const dims = new Map<number, Dim>();
   for (const g of factors) g.labels.forEach((l, k) => dims.set(l, g.node.shape[k]!));
   let next = Math.max(axes.rank, ...factors.flatMap((g) => g.labels)) + 1;
-  const middle = factors[at]!;
-  const rest = factors.filter((_, i) => i !== at).map((g) => ({ node: g.node, labels: [...g.labels] }));
+  const members = new Set(middleOf(factors, pair, axes.rank));
+  const rest = factors.filter((_, i) => !members.has(i)).map((g) => ({ node: g.node, labels: [...g.labels] }));
   const sides: Factor[][] = [[], []];
   const mid: number[] = [];
-  for (const w of middle.labels) {
+  for (const w of pair) {
     const s = side(w);
     if (s === undefined) {
       mid.push(w);
@@ -404,21 +433,24 @@ function throughMiddle(factors: readonly Factor[], at: number, axes: Axes, flip:
     sides[s]!.push({ node: delta(dims.get(w)!), labels: [w, m] });
     for (const g of rest) if (g.labels.includes(w) && g.labels.some((l) => side(l) === 1 - s)) g.labels = g.labels.map((l) => (l === w ? m : l));
   }
-  const inMiddle: Factor[] = [{ node: middle.node, labels: [...mid] }];
+  // G's axes u, v read as the middle ones.
+  const toMid = (l: number): number => (l === pair[0] ? mid[0]! : l === pair[1] ? mid[1]! : l);
+  const inMiddle: Factor[] = [...members].map((i) => ({ node: factors[i]!.node, labels: factors[i]!.labels.map(toMid) }));
+  const internal = new Set(inMiddle.flatMap((g) => g.labels).filter((l) => !mid.includes(l)));
+  const scalarFactors: Factor[] = [];
   // The middle pair's order: G's axes, or (flip) G' in the middle.
   if (flip) mid.reverse();
   for (const g of rest) {
-    // A factor on G's own axes joins it (the Hadamard product of the two).
-    if (g.labels.every((l) => middle.labels.includes(l) || mid.includes(l))) {
-      inMiddle.push({ node: g.node, labels: g.labels.map((l) => (middle.labels.includes(l) ? inMiddle[0]!.labels[middle.labels.indexOf(l)]! : l)) });
-      continue;
-    }
     const s = new Set(g.labels.map(side).filter((x): x is number => x !== undefined));
     if (s.size > 1) return undefined;
     if (s.size === 1) sides[[...s][0]!]!.push(g);
     else if (g.labels.every((l) => mid.includes(l))) inMiddle.push(g);
+    else if (g.labels.every((l) => l >= axes.rank && !mid.includes(l))) scalarFactors.push(g);
     else return undefined;
   }
+  // A part on summed axes only is a scalar, if it shares none of them with the rest.
+  const inScalars = new Set(scalarFactors.flatMap((g) => g.labels));
+  if ([...sides[0]!, ...sides[1]!, ...inMiddle].some((g) => g.labels.some((l) => inScalars.has(l)))) return undefined;
   // The two sides meet only in the middle.
   const summedOf = (fs: readonly Factor[]): Set<number> => new Set(fs.flatMap((g) => g.labels).filter((l) => l >= axes.rank && !mid.includes(l)));
   const [sl, sr] = [summedOf(sides[0]!), summedOf(sides[1]!)];
@@ -441,8 +473,10 @@ function throughMiddle(factors: readonly Factor[], at: number, axes: Axes, flip:
   const left = through(sides[0]!, [...own(0), ...mid], [own(0).length, 2]);
   const right = left && through(sides[1]!, [...mid, ...own(1)], [2, own(1).length]);
   if (!left || !right) return undefined;
-  const g = makeMul(inMiddle.map((x) => ({ node: x.node, labels: x.labels.map((l) => mid.indexOf(l)) })), 2);
-  return { kind: 'sandwich', left, middle: g, right, scalars: [] };
+  // The middle's own summed axes after its two.
+  const inner = [...internal];
+  const g = makeMul(inMiddle.map((x) => ({ node: x.node, labels: x.labels.map((l) => (mid.includes(l) ? mid.indexOf(l) : 2 + inner.indexOf(l))) })), 2);
+  return { kind: 'sandwich', left, middle: g, right, scalars: scalarFactors.length > 0 ? [makeMul(scalarFactors, 0)] : [] };
 }
 
 /** vec(P)*vec(Q)': every part on the rows or on the columns, and each side spanned. */

@@ -186,6 +186,13 @@ describe('kron and vec', () => {
     ['exp(X)*x', 'X', 1, "kron(x', eye)*diag(vec(exp(X)))", ''],
     ['sum(exp(A*X*B))', 'X', 2, "kron(B, A')*diag(vec(exp(A*X*B)))*kron(B', A)", ''],
     ['sum(log(sigmoid(W*X)))', 'W', 2, "-kron(X, eye)*diag(vec(t1.*(matrix(1) - t1)))*kron(X', eye) where t1 = sigmoid(W*X)", ''],
+    [
+      'sum(tanh(A*tanh(B*X)))',
+      'B',
+      2,
+      "-2*kron(X, eye)*diag(vec(A'*t2.*t1.*t3))*kron(X', eye) - 2*kron(X, eye)*diag(vec(t3))*kron(eye, A')*diag(vec(tanh(A*t1).*t2))*kron(eye, A)*diag(vec(t3))*kron(X', eye) where t1 = tanh(B*X), t2 = matrix(1) - tanh(A*t1).^2, t3 = matrix(1) - t1.^2",
+      '',
+    ],
     ['(X.*A)*B', 'X', 1, "kron(B', eye)*diag(vec(A))", ''],
     ['tr(X)*X', 'X', 1, "tr(X)*eye + vec(X)*vec(eye(rows(X)))'", ''],
     ['det(X)', 'X', 2, "vec(adj(X)')*vec(inv(X)')' - kron(adj(X), inv(X)')*commutation(rows(X), rows(X))", ''],

@@ -67,6 +67,11 @@ const CASES: readonly Case[] = [
   // vec(X'*A) needs a commutation matrix, vec((X'*A)') = vec(A'*X) none: G' in the middle.
   ["sum(exp(X'*A))", 'X', 2, { X: [3, 2], A: [3, 4] }, /^kron\(eye, A\)\*diag\(vec\(exp\(X'\*A\)'\)\)\*kron\(eye, A'\)$/],
   ['sum(tanh(A*X*x))', 'X', 2, { A: [2, 3], X: [3, 4], x: [4] }, /./],
+  // Two layers: a middle of its own inside each side (the Gauss–Newton term and the curvature term).
+  ['sum(tanh(A*tanh(B*X)))', 'B', 2, { A: [2, 3], B: [3, 4], X: [4, 5] }, /kron\(eye, A'\)\*diag\(vec\(.*\)\)\*kron\(eye, A\)/],
+  ['norm2(tanh(W*tanh(V*X)) - Y)^2', 'V', 2, { W: [2, 3], V: [3, 2], X: [2, 4], Y: [2, 4] }, /^2\*kron\(X, eye\)\*diag\(vec/],
+  ['norm2(tanh(W*tanh(V*X)) - Y)^2', 'W', 2, { W: [1, 3], V: [3, 2], X: [2, 1], Y: [1, 1] }, /./],
+  ['tr(X)*sum(exp(A*X))', 'X', 2, { X: [3, 3], A: [2, 3] }, /tr\(X\)\*kron\(eye, A'\)\*diag\(vec/],
   // A row part times a column part: vec(P)*vec(Q)'.
   ['tr(X)*X', 'X', 1, { X: [3, 3] }, /vec\(X\)\*vec\(eye/],
   ['sum(X)*A', 'X', 1, { X: [2, 3], A: [4, 2] }, /vec\(A\)\*vec\(/],
