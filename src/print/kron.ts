@@ -20,8 +20,10 @@
  *    form of its own, a sandwich too where it must be: the Hessian of sum(exp(A*X*B)) by X is
  *    kron(B, A')*diag(vec(exp(A*X*B)))*kron(B', A); that of a two-layer sum(tanh(A*tanh(B*X)))
  *    by B has kron(eye, A')*diag(vec(…))*kron(eye, A) inside its sides.
+ * 5. diag(vec(eye))·T': deltas tie the two axes of a pair (diag(X) by X); all four tied, the
+ *    diagonal diag(vec(M)) (the Hessian of tr(f(X))).
  *
- * Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
+ * Equal terms are added first. Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
  * kron(A, B + C), likewise for the same B; a term and its twin with the columns swapped are
  * M*(eye + K); terms in the same surroundings share them: (kron(S, eye) + kron(eye, S))*(eye + K).
  * This is how the vec layout prints derivatives by a matrix: the Hessian of norm2(X*W - Y)^2 by W
@@ -81,7 +83,15 @@ interface Through {
   readonly axes: Axes;
 }
 
-type TermBody = KronTerm | OuterTerm | SandwichTerm;
+/** diag(vec(eye))*T' (rows) or T'*diag(vec(eye)) (columns): a pair's two axes tied by deltas. */
+interface TiedTerm {
+  readonly kind: 'tied';
+  readonly pair: 0 | 1;
+  readonly inner: Through;
+  readonly scalars: readonly Node[];
+}
+
+type TermBody = KronTerm | OuterTerm | SandwichTerm | TiedTerm;
 type TermForm = TermBody & { readonly coef: number };
 
 /** A connected part of a product: its factors and its free labels. */
@@ -177,11 +187,38 @@ function axesOf(groups: readonly number[], shape: readonly Dim[]): Axes {
  * kron(A + C, B).
  */
 function combine(forms: readonly TermForm[]): TermForm[] {
-  return mergeOn('a', mergeOn('b', symmetrized(forms)));
+  return mergeOn('a', mergeOn('b', symmetrized(sameForms(forms))));
+}
+
+/** Equal terms as one, their coefficients added (terms that cancel are left out). */
+function sameForms(forms: readonly TermForm[]): TermForm[] {
+  const byKey = new Map<string, TermForm>();
+  for (const t of forms) {
+    const key = formKey(t);
+    const seen = byKey.get(key);
+    byKey.set(key, seen ? { ...seen, coef: seen.coef + t.coef } : t);
+  }
+  return [...byKey.values()].filter((t) => t.coef !== 0);
+}
+
+/** What identifies a term's form, but for its coefficient. */
+function formKey(t: TermBody): string {
+  const scalars = t.scalars.map((x) => x.id).join(',');
+  const through = (x: Through): string => x.forms.map((f) => `${f.coef}*${formKey(f)}`).join('+');
+  switch (t.kind) {
+    case 'kron':
+      return `kron|${kronKey(t, 'none')}`;
+    case 'outer':
+      return `outer|${t.rows.node.id}|${t.rows.rowAxis.join()}|${t.cols.node.id}|${t.cols.rowAxis.join()}|${scalars}`;
+    case 'sandwich':
+      return `sandwich|${t.middle.id}|${through(t.left)}|${through(t.right)}|${scalars}`;
+    case 'tied':
+      return `tied|${t.pair}|${through(t.inner)}|${scalars}`;
+  }
 }
 
 /** What identifies a Kronecker term, but for the parts left out. */
-function kronKey(p: KronTerm, leave: 'a' | 'b' | 'swapCols'): string {
+function kronKey(p: KronTerm, leave: 'a' | 'b' | 'swapCols' | 'none'): string {
   const { around: w } = p;
   return [
     leave === 'a' ? '' : p.a.node.id,
@@ -297,7 +334,7 @@ function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
     }
     return undefined;
   };
-  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron) ?? sandwiched(factors, axes, depth);
+  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron) ?? tiedPair(factors, parts, axes, depth) ?? sandwiched(factors, axes, depth);
 }
 
 /**
@@ -479,6 +516,66 @@ function throughMiddle(factors: readonly Factor[], pair: readonly [number, numbe
   return { kind: 'sandwich', left, middle: g, right, scalars: scalarFactors.length > 0 ? [makeMul(scalarFactors, 0)] : [] };
 }
 
+/**
+ * diag(vec(eye))·T': where deltas tie the two axes of a pair (diag(X) by X, δ(i, k)·δ(i, l)),
+ * T = δ(f, s)·T|s→f, and T' is T with s read as f, constant along s: diag(X) by X is
+ * kron(vector(1)', eye)*diag(vec(eye)).
+ */
+function tiedPair(factors: readonly Factor[], parts: readonly Component[], axes: Axes, depth: number): TermBody | undefined {
+  if (depth >= MAX_SANDWICH_DEPTH) return undefined;
+  const same = tiedByDeltas(factors, parts, axes.rank);
+  const [rows, cols] = axes.pairs;
+  if (rows && cols && [rows[1], ...cols].every((l) => same(rows[0], l))) return diagonal(factors, axes, rows);
+  for (const k of [0, 1] as const) {
+    const pr = axes.pairs[k];
+    if (!pr || !same(pr[0], pr[1])) continue;
+    const [f0, s0] = pr;
+    const deltas = new Set<string>();
+    const fs: Factor[] = [];
+    for (const g of factors) {
+      const labels = g.labels.map((l) => (l === s0 ? f0 : l));
+      if (g.node.kind === 'delta') {
+        // δ(f, s) is 1 on the diagonal it now reads; a delta twice is the delta.
+        const key = [...labels].sort((a, b) => a - b).join();
+        if (labels[0] === labels[1] || deltas.has(key)) continue;
+        deltas.add(key);
+      }
+      fs.push({ node: g.node, labels });
+    }
+    fs.push({ node: ones([axes.size[s0]!]), labels: [s0] });
+    const forms = formsOf(makeMul(fs, axes.rank), axes, depth + 1);
+    if (forms) return { kind: 'tied', pair: k, inner: { forms, axes }, scalars: [] };
+  }
+  return undefined;
+}
+
+/**
+ * All four axes tied (the Hessian of tr(f(X))): T = δ·h(i) on the diagonal, diag(vec(M)) with M
+ * the diagonal matrix of h; h is the term's other factors with every axis read as the first.
+ */
+function diagonal(factors: readonly Factor[], axes: Axes, [f0, s0]: readonly [number, number]): KronTerm {
+  const fs = factors
+    .filter((g) => g.node.kind !== 'delta' || g.labels.some((l) => l >= axes.rank))
+    .map((g) => ({ node: g.node, labels: g.labels.map((l) => (l < axes.rank ? 0 : l - axes.rank + 1)) }));
+  if (!fs.some((g) => g.labels.includes(0))) fs.push({ node: ones([axes.size[f0]!]), labels: [0] });
+  const h = makeMul(fs, 1);
+  const m = makeMul(
+    [
+      { node: h, labels: [0] },
+      { node: delta(axes.size[f0]!), labels: [0, 1] },
+    ],
+    2,
+  );
+  const eye = (d: Dim, rowAxis: readonly boolean[]): Part => ({ node: delta(d), rowAxis });
+  return {
+    kind: 'kron',
+    a: eye(axes.size[s0]!, [true, false]),
+    b: eye(axes.size[f0]!, [true, false]),
+    around: { swapRows: false, swapCols: false, left: m },
+    scalars: [],
+  };
+}
+
 /** vec(P)*vec(Q)': every part on the rows or on the columns, and each side spanned. */
 function outer(factors: readonly Factor[], parts: readonly Component[], axes: Axes): TermBody | undefined {
   if (axes.pairs.length !== 2) return undefined;
@@ -556,7 +653,14 @@ function tiedByDeltas(factors: readonly Factor[], parts: readonly Component[], r
 
 /** The printed form of one term, ±c·s₁·…·(its kron or outer product), with its surroundings. */
 function signed(t: TermForm, axes: Axes, f: Forms, bare = false): Signed | undefined {
-  const body = t.kind === 'kron' ? kronExpr(t, bare ? NOTHING_AROUND : t.around, axes, f) : t.kind === 'outer' ? outerExpr(t, f) : sandwichExpr(t, f);
+  const body =
+    t.kind === 'kron'
+      ? kronExpr(t, bare ? NOTHING_AROUND : t.around, axes, f)
+      : t.kind === 'outer'
+        ? outerExpr(t, f)
+        : t.kind === 'sandwich'
+          ? sandwichExpr(t, f)
+          : tiedExpr(t, f);
   if (!body) return undefined;
   const front: MExpr[] = [];
   if (Math.abs(t.coef) !== 1) front.push(mexpr(num(Math.abs(t.coef)), 'scalar'));
@@ -665,6 +769,16 @@ function sandwichExpr(t: SandwichTerm, f: Forms): MExpr | undefined {
   if (!l || !r || !g) return undefined;
   const shown = [l, mexpr(call('diag', call('vec', g.ast)), 'matrix', true), r].filter((e, i) => i === 1 || !isEye(e));
   return product(shown);
+}
+
+/** diag(vec(eye))*T' or T'*diag(vec(eye)). */
+function tiedExpr(t: TiedTerm, f: Forms): MExpr | undefined {
+  const { axes } = t.inner;
+  const inner = formsExpr(t.inner.forms, axes, 'matrix', false, f);
+  const eyeOf = f.sub(delta(axes.size[axes.pairs[t.pair]![0]]!));
+  if (!inner || !eyeOf) return undefined;
+  const d = mexpr(call('diag', call('vec', eyeOf.ast)), 'matrix', true);
+  return product(t.pair === 0 ? [d, inner] : [inner, d]);
 }
 
 /** vec(P)*vec(Q)', a vector side as itself. */

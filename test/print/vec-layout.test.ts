@@ -78,6 +78,18 @@ const CASES: readonly Case[] = [
   ["(x'*X*y)*X", 'X', 1, { x: [3], y: [2], X: [3, 2] }, /vec\(X\)\*vec\(x\*y'\)'/],
   ['det(X)', 'X', 2, { X: [3, 3] }, /vec\(.*\)'.*commutation/],
   ['X*sum(X)*x', 'X', 1, { X: [2, 3], x: [3] }, /./],
+  // Selections: a pair's two axes tied by deltas, diag(vec(eye)) on its side.
+  ['diag(B)', 'B', 1, { B: [4, 4] }, /^kron\(vector\(1, rows\(B\)\)', eye\)\*diag\(vec\(eye\(rows\(B\)\)\)\)$/],
+  ['diag(y)', 'y', 1, { y: [3] }, /^diag\(vec\(eye\(len\(y\)\)\)\)\*kron\(vector\(1\), eye\)$/],
+  ['diag(A*x - 2*y)', 'x', 1, { A: [3, 2], x: [2], y: [3] }, /diag\(vec\(eye/],
+  ['exp(diag(X))', 'X', 1, { X: [3, 3] }, /diag\(vec\(eye/],
+  ['sigmoid(diag(A*X))*sum(X)', 'X', 1, { A: [2, 3], X: [3, 2] }, /./],
+  ['diag(diag(X))', 'X', 1, { X: [1, 1] }, /./],
+  ['diag(diag(X))', 'X', 1, { X: [3, 3] }, /^diag\(vec\(eye\(rows\(X\)\)\)\)$/],
+  // All four axes tied: the Hessian of tr(f(X)).
+  ['tr(exp(X))', 'X', 2, { X: [3, 3] }, /^diag\(vec\(diag\(diag\(exp\(X\)\)\)\)\)$/],
+  ['tr(tan(S))', 'S', 2, { S: [3, 3] }, /^2\*diag\(vec\(diag\(/],
+  ['norm2(diag(S))', 'S', 2, { S: [3, 3] }, /./],
   // Symmetric variables: each term with its transpose, M*(eye + K).
   ['S', 'S', 1, { S: [3, 3] }, /^0\.5\*\(eye \+ commutation\(rows\(S\), rows\(S\)\)\)$/],
   ['inv(S)', 'S', 1, { S: [3, 3] }, /\(eye \+ commutation/],
@@ -112,10 +124,10 @@ describe('vec layout: the printed form is the vectorized derivative', () => {
   });
 
   test('a term that no form covers stays in index notation', () => {
-    // diag(X) by X: one delta on three axes (a selection no Kronecker product writes).
-    const r = derive('diag(X)', 'X', { layout: 'vec' });
+    // dpow by its direction: Σ_j kron((A^(3-j))', A^j), a sum over the places of the direction.
+    const r = derive('dpow(A, 4, X)', 'X', { layout: 'vec' });
     expect(r.matrix).toBeNull();
-    expect(r.index).toBe('δ^i_j^k');
+    expect(r.index).toBe('Σ_{a0+a1=3} (A^a0)^i_p δ^{pk} δ^q_l (A^a1)_{qj}');
   });
 
   test('random expressions of every kind by a matrix, orders 1 and 2: the printed form reads back to the derivative', () => {
