@@ -387,9 +387,9 @@ const MAX_SANDWICH_FACTORS = 12;
 const MAX_SANDWICH_DEPTH = 3;
 
 /**
- * L·diag(vec(G))·R: a factor G on two axes is the middle (the second derivative of an element-wise
- * map, f''(A*X*B)); the factors on the rows make L, those on the columns R, joined only through
- * G's two axes. An axis of G that is one of the term's own is tied to a new middle axis by a delta
+ * L·diag(vec(G))·R: G, the factors on two axes (with those joined to them through summed axes of
+ * their own: the second derivative of an element-wise map, f''(A*X*B)), is the middle; the
+ * factors on the rows make L, those on the columns R, joined only through G's two axes. An axis of G that is one of the term's own is tied to a new middle axis by a delta
  * on its side, and a factor that reaches across takes the middle axis instead: the Hessian of
  * sum(f(X*W)) by W is kron(eye, X')*diag(vec(f''(X*W)))*kron(eye, X), that of sum(f(A*X*B)) by X
  * kron(B, A')*diag(vec(f''(A*X*B)))*kron(B', A).
@@ -402,7 +402,7 @@ function sandwiched(factors: readonly Factor[], axes: Axes, depth: number): Sand
   const pairs = new Map<string, { labels: [number, number]; rank: number }>();
   for (const g of factors) {
     if (g.node.kind === 'delta' || g.labels.length !== 2 || g.labels[0] === g.labels[1]) continue;
-    const key = g.labels.join();
+    const key = [...g.labels].sort((a, b) => a - b).join();
     const rank = 2 * g.labels.filter(summed).length + Number(g.node.kind !== 'var');
     if ((pairs.get(key)?.rank ?? -1) < rank) pairs.set(key, { labels: [g.labels[0]!, g.labels[1]!], rank });
   }
