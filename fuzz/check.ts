@@ -4,9 +4,10 @@
  *      by mathjs from the generator's tree, along random directions, at up to 3 points;
  *  (b) the compiled evaluator against the reference evaluator at the same points;
  *  (c) the printed matrix form, parsed again and evaluated by mathjs, against the derivative;
- *  (d) where the expression or the variable is a matrix (orders 1 and 2), the vec layout's printed
- *      form (kron, commutation, diag(vec(…))), read back by our parser and reference evaluator,
- *      against the derivative vectorized column-major here, at the first point that passed.
+ *  (d) where the expression or the variable is a matrix and the vec layout makes the result a
+ *      matrix or a vector, its printed form (kron, commutation, diag(vec(…))), read back by our
+ *      parser and reference evaluator, against the derivative vectorized column-major here, at
+ *      the first point that passed.
  * Errors: a RicciError while deriving a well-typed expression is a rejection, anything else a
  * crash. A point where the checks differ by no more than rounding can explain (the result's own
  * sensitivity to its inputs) is skipped as ill-conditioned, and counted.

@@ -307,6 +307,7 @@ export function vecMatrixForm(text: string, wrt: string, opts: Omit<DeriveOption
     const r = derive(text, wrt, { ...opts, layout: 'vec' });
     return r.layout === 'vec' && r.shape.length <= 2 ? r.matrix : null;
   } catch {
+    // The form is a hint beside a result that exists: whatever stops it leaves the hint out.
     return null;
   }
 }
