@@ -32,7 +32,7 @@
 import { type Dim, type Factor, type Node, type NodeOf, asPermutation, delta, isZero, makeAdd, makeMul, ones } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
-import { type Kind, type MExpr, constantOf, mexpr, product, setTranspose, transposed } from './mexpr.js';
+import { type Kind, type MExpr, constantOf, elementwise, infoOf, mexpr, product, setTranspose, times, transposed } from './mexpr.js';
 
 type Side = 'A' | 'B';
 
@@ -762,13 +762,42 @@ function commutation(m: Dim, n: Dim, f: Forms): MExpr {
 
 /** L*diag(vec(G))*R. */
 function sandwichExpr(t: SandwichTerm, f: Forms): MExpr | undefined {
-  const kindOf = (a: Axes): Kind => (a.pairs.length === 2 ? 'matrix' : 'vector');
-  const l = formsExpr(t.left.forms, t.left.axes, kindOf(t.left.axes), false, f);
+  const l = formsExpr(t.left.forms, t.left.axes, 'matrix', false, f);
   const r = formsExpr(t.right.forms, t.right.axes, 'matrix', false, f);
   const g = f.sub(t.middle);
   if (!l || !r || !g) return undefined;
-  const shown = [l, mexpr(call('diag', call('vec', g.ast)), 'matrix', true), r].filter((e, i) => i === 1 || !isEye(e));
+  // A side that ends (starts) with diag(vec(x)) next to the middle: diag(vec(x.*G)), one scaling.
+  const [lRest, lx] = diagVecAt(l, 'end');
+  const [rRest, rx] = diagVecAt(r, 'start');
+  const middle = [lx, g, rx].filter((e): e is MExpr => e !== undefined).reduce((a, b) => elementwise('.*', a, b));
+  const shown = [lRest, mexpr(call('diag', call('vec', middle.ast)), 'matrix', true), rRest].filter((e): e is MExpr => e !== undefined && !isEye(e));
   return product(shown);
+}
+
+/** A product's last (first) factor diag(vec(x)): the rest of the product (undefined: none) and x. */
+function diagVecAt(e: MExpr, at: 'start' | 'end'): [MExpr | undefined, MExpr | undefined] {
+  const x = diagVecOf(e);
+  if (x) return [undefined, x];
+  const a = e.ast;
+  if (a.kind !== 'binary' || a.op !== '*') return [e, undefined];
+  const [l, r] = [infoOf(a.left), infoOf(a.right)];
+  if (!l || !r || l.kind === 'scalar') return [e, undefined];
+  if (at === 'end') {
+    const inner = diagVecOf(r);
+    return inner ? [l, inner] : [e, undefined];
+  }
+  // Products lean left: the first factor is at the bottom of the left operands.
+  const [rest, inner] = diagVecAt(l, 'start');
+  return inner ? [rest ? times(rest, r) : r, inner] : [e, undefined];
+}
+
+/** x where e is diag(vec(x)). */
+function diagVecOf(e: MExpr): MExpr | undefined {
+  const a = e.ast;
+  if (a.kind !== 'call' || a.fn !== 'diag') return undefined;
+  const v = a.args[0]!;
+  if (v.kind !== 'call' || v.fn !== 'vec') return undefined;
+  return infoOf(v.args[0]!);
 }
 
 /** diag(vec(eye))*T' or T'*diag(vec(eye)). */

@@ -123,6 +123,12 @@ describe('vec layout: the printed form is the vectorized derivative', () => {
     }
   });
 
+  test("a side's diag(vec(x)) next to the middle joins it: one scaling, not two", () => {
+    const r = derive('norm2(tanh(W*tanh(V*X)) - Y)^2', 'V', { order: 2, layout: 'vec' });
+    expect(r.matrix).toContain('diag(vec((t3 - Y).*t3.*t4))');
+    expect(r.matrix).not.toMatch(/diag\(vec\([^()]*\)\)\*diag\(vec/);
+  });
+
   test('a term that no form covers stays in index notation', () => {
     // dpow by its direction: Σ_j kron((A^(3-j))', A^j), a sum over the places of the direction.
     const r = derive('dpow(A, 4, X)', 'X', { layout: 'vec' });
