@@ -2,7 +2,8 @@
  * A matrix form wherever one exists (issue 9, §2): every derivative of order ≤ 2 by a scalar or a
  * vector with at most two axes, and every first derivative by a matrix of a scalar expression, has
  * one — on the issue's cases and on random expressions. The "no matrix form" note stays for tensors
- * of order ≥ 3 (and, in the vec layout, for patterns that need the commutation matrix).
+ * of order ≥ 3 (and, in the vec layout, for the few patterns that test/print/vec-layout.test.ts
+ * lists: a matrix power by its base).
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
