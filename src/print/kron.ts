@@ -23,13 +23,15 @@
  * 5. diag(vec(eye))·T': deltas tie the two axes of a pair (diag(X) by X); all four tied, the
  *    diagonal diag(vec(M)) (the Hessian of tr(f(X))).
  *
- * Equal terms are added first. Terms with the same A and the same surroundings are added inside: kron(A, B) + kron(A, C) =
- * kron(A, B + C), likewise for the same B; a term and its twin with the columns swapped are
- * M*(eye + K); terms in the same surroundings share them: (kron(S, eye) + kron(eye, S))*(eye + K).
+ * A term that holds a sum, or a small matrix power with directions (A^4 by A), is multiplied out
+ * where it has no form as it stands. Equal terms are added first. Terms with the same A and the
+ * same surroundings are added inside: kron(A, B) + kron(A, C) = kron(A, B + C), likewise for the
+ * same B; a term and its twin with the columns swapped are M*(eye + K); terms in the same
+ * surroundings share them: (kron(S, eye) + kron(eye, S))*(eye + K).
  * This is how the vec layout prints derivatives by a matrix: the Hessian of norm2(X*W - Y)^2 by W
  * is 2*kron(eye, X'*X), that of tr(X*X) by X 2*commutation(rows(X), rows(X)).
  */
-import { type Dim, type Factor, type Node, type NodeOf, asPermutation, delta, isZero, makeAdd, makeMul, ones } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, asPermutation, delta, expandMatPow, isZero, makeAdd, makeMul, matPowTerms, ones } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { type Kind, type MExpr, constantOf, elementwise, infoOf, mexpr, product, setTranspose, times, transposed } from './mexpr.js';
@@ -138,6 +140,8 @@ function formsExpr(forms: readonly TermForm[], axes: Axes, kind: Kind, symmetric
 
 /** Most terms a merged sum is expanded into. */
 const MAX_TERMS = 64;
+/** Most chains a matrix power with directions is written out into. */
+const MAX_POW_TERMS = 8;
 
 /**
  * The forms of a tensor's terms. A term that has none as it stands but is a product holding a sum
@@ -154,8 +158,18 @@ function formsOf(n: Node, axes: Axes, depth = 0): TermForm[] | undefined {
       out.push({ ...form, coef });
       return true;
     }
-    const at = t.kind === 'mul' ? t.factors.findIndex((g) => g.node.kind === 'add') : -1;
-    if (t.kind !== 'mul' || at < 0) return false;
+    // A small power with directions, written out as its chains (A^4 by A: Σ A^j·E·A^(3-j)).
+    const small = (n: Node): n is NodeOf<'mpow'> => n.kind === 'mpow' && n.dirs.length > 0 && matPowTerms(n.exp, n.dirs.length) <= MAX_POW_TERMS;
+    if (small(t)) return walk(expandMatPow(t.base, t.exp, t.dirs), coef);
+    if (t.kind !== 'mul') return false;
+    const pow = t.factors.findIndex((g) => small(g.node));
+    if (pow >= 0) {
+      const p = t.factors[pow]!.node as NodeOf<'mpow'>;
+      const factors = t.factors.map((g, i) => (i === pow ? { node: expandMatPow(p.base, p.exp, p.dirs), labels: g.labels } : g));
+      return walk(makeMul(factors, t.shape.length), coef);
+    }
+    const at = t.factors.findIndex((g) => g.node.kind === 'add');
+    if (at < 0) return false;
     const sum = t.factors[at]!;
     return (sum.node as NodeOf<'add'>).terms.every((u) => {
       const factors = t.factors.map((g, i) => (i === at ? { node: u.node, labels: sum.labels } : g));

@@ -78,6 +78,11 @@ const CASES: readonly Case[] = [
   ["(x'*X*y)*X", 'X', 1, { x: [3], y: [2], X: [3, 2] }, /vec\(X\)\*vec\(x\*y'\)'/],
   ['det(X)', 'X', 2, { X: [3, 3] }, /vec\(.*\)'.*commutation/],
   ['X*sum(X)*x', 'X', 1, { X: [2, 3], x: [3] }, /./],
+  // Small matrix powers by their base, written out as their chains.
+  ['A^4', 'A', 1, { A: [3, 3] }, /^kron\(\(A\^2\)', A\) \+ kron\(\(A\^3\)', eye\) \+ kron\(A', A\^2\) \+ kron\(eye, A\^3\)$/],
+  ['dpow(A, 5, X)*x', 'X', 1, { A: [3, 3], X: [3, 3], x: [3] }, /kron/],
+  ['(A^-2)^-2', 'A', 1, { A: [2, 2] }, /kron/],
+  ['tr(A^5)', 'A', 2, { A: [3, 3] }, /commutation/],
   // Selections: a pair's two axes tied by deltas, diag(vec(eye)) on its side.
   ['diag(B)', 'B', 1, { B: [4, 4] }, /^kron\(vector\(1, rows\(B\)\)', eye\)\*diag\(vec\(eye\(rows\(B\)\)\)\)$/],
   ['diag(y)', 'y', 1, { y: [3] }, /^diag\(vec\(eye\(len\(y\)\)\)\)\*kron\(vector\(1\), eye\)$/],
@@ -130,10 +135,10 @@ describe('vec layout: the printed form is the vectorized derivative', () => {
   });
 
   test('a term that no form covers stays in index notation', () => {
-    // dpow by its direction: Σ_j kron((A^(3-j))', A^j), a sum over the places of the direction.
-    const r = derive('dpow(A, 4, X)', 'X', { layout: 'vec' });
+    // A^12 by A: Σ_j kron((A^(11-j))', A^j), more chains than the printer writes out.
+    const r = derive('A^12', 'A', { layout: 'vec' });
     expect(r.matrix).toBeNull();
-    expect(r.index).toBe('Σ_{a0+a1=3} (A^a0)^i_p δ^{pk} δ^q_l (A^a1)_{qj}');
+    expect(r.index).toBe('Σ_{a0+a1=11} (A^a0)^i_p δ^{pk} δ^q_l (A^a1)_{qj}');
   });
 
   test('random expressions of every kind by a matrix, orders 1 and 2: the printed form reads back to the derivative', () => {
