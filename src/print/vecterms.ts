@@ -219,7 +219,10 @@ function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
     }
     return undefined;
   };
-  return kron(parts, {}) ?? outer(factors, parts, axes) ?? peeled(factors, parts, axes, kron) ?? tiedPair(factors, parts, axes, depth) ?? sandwiched(factors, axes, depth);
+  const direct = kron(parts, {}) ?? outer(factors, parts, axes);
+  if (direct) return direct;
+  const same = tiedByDeltas(factors, parts, axes.rank);
+  return peeled(factors, parts, axes, same, kron) ?? tiedPair(factors, axes, same, depth) ?? sandwiched(factors, axes, depth);
 }
 
 /**
@@ -414,9 +417,8 @@ function throughMiddle(factors: readonly Factor[], pair: readonly [number, numbe
  * T = δ(f, s)·T|s→f, and T' is T with s read as f, constant along s: diag(X) by X is
  * kron(vector(1)', eye)*diag(vec(eye)).
  */
-function tiedPair(factors: readonly Factor[], parts: readonly Component[], axes: Axes, depth: number): TermBody | undefined {
+function tiedPair(factors: readonly Factor[], axes: Axes, same: Tied, depth: number): TermBody | undefined {
   if (depth >= MAX_SANDWICH_DEPTH) return undefined;
-  const same = tiedByDeltas(factors, parts, axes.rank);
   const [rows, cols] = axes.pairs;
   if (rows && cols && [rows[1], ...cols].every((l) => same(rows[0], l))) return diagonal(factors, axes, rows);
   for (const k of [0, 1] as const) {
@@ -491,8 +493,7 @@ function outer(factors: readonly Factor[], parts: readonly Component[], axes: Ax
  * diag(vec(L))·kron(…)·diag(vec(R)): the parts on both axes of the row pair (L) and of the column
  * pair (R) taken out, the rest written as a Kronecker product.
  */
-function peeled(factors: readonly Factor[], parts: readonly Component[], axes: Axes, kron: KronOf): TermBody | undefined {
-  const same = tiedByDeltas(factors, parts, axes.rank);
+function peeled(factors: readonly Factor[], parts: readonly Component[], axes: Axes, same: Tied, kron: KronOf): TermBody | undefined {
   // A part on two axes tied (by deltas of the term) to the two of a pair, as the labels it takes there.
   const onPair = (p: Component, k: number): Map<number, number> | undefined => {
     const pr = axes.pairs[k];
@@ -533,7 +534,10 @@ const isLoneDelta = (factors: readonly Factor[], p: Component): boolean => p.mem
  * Whether two free labels are equal wherever the term is non-zero: joined by a chain of deltas that
  * stand alone in the term (δ(i, k)·A(i, l) = δ(i, k)·A(k, l)).
  */
-function tiedByDeltas(factors: readonly Factor[], parts: readonly Component[], rank: number): (a: number, b: number) => boolean {
+/** Whether two free labels of a term are tied by its deltas. */
+type Tied = (a: number, b: number) => boolean;
+
+function tiedByDeltas(factors: readonly Factor[], parts: readonly Component[], rank: number): Tied {
   const parent = Array.from({ length: rank }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   for (const p of parts) {
