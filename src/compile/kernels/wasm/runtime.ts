@@ -296,14 +296,15 @@ export function acquire(doubles: number, keepStaged = false): WasmContext | null
 /** The symsum kernel on the memory of `ctx` (instantiated once per memory), or null. */
 export const symsumOn = instancesOn(symsumModule, (e) => e.symsum as SymsumFn);
 
-/** The thin-product kernels on the memory of `ctx`: rowdot[nc] and colacc[nc] for nc = 1…4 (index nc), or null. */
+/** The thin-product kernels on the memory of `ctx`: rowdot[nc], rowblock[nc] and colacc[nc] for nc = 1…4 (index nc), or null. */
 export interface ThinKernels {
   readonly rowdot: readonly ThinFn[];
+  readonly rowblock: readonly ThinFn[];
   readonly colacc: readonly ThinFn[];
 }
 export const thinOn = instancesOn(thinModule, (e): ThinKernels => {
   const pick = (name: string) => Array.from({ length: THIN_MAX_COLUMNS + 1 }, (_, nc) => (nc === 0 ? () => {} : (e[`${name}${nc}`] as ThinFn)));
-  return { rowdot: pick('rowdot'), colacc: pick('colacc') };
+  return { rowdot: pick('rowdot'), rowblock: pick('rowblock'), colacc: pick('colacc') };
 });
 
 /** The packing kernels on the memory of `ctx`, or null. */
