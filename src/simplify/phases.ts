@@ -3,7 +3,9 @@
  *   expand   — distribute sums that carry deltas or have no matrix form (order > 2), cancel A·A⁻¹
  *              (also between powers) and A·adj(A), move the directions of matrix-power derivatives
  *              to where their deltas contract and collapse those that commute with the base;
- *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y));
+ *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
+ *              powers of one base, up to its sign and entry-wise ((t - 1)^2*t - t^2*(1 - t) →
+ *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b));
  *   rational — bring element-wise sums over a common denominator and cancel;
  *   factor   — once more, on what the rational phase produced.
  * Canonicalization (flattening, collecting like terms, symmetric slots, merging powers) happens in
@@ -12,18 +14,18 @@
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
 import { cancelAdjugate, cancelInverse, distributeDeltas, distributeTensorSums } from './rules/expand.js';
-import { factorCommon } from './rules/factor.js';
+import { factorCommon, factorPowers } from './rules/factor.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 
 export const PHASES: readonly Phase[] = [
   { name: 'expand', rules: [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
-  { name: 'factor', rules: [factorCommon] },
+  { name: 'factor', rules: [factorCommon, factorPowers] },
   { name: 'rational', rules: [rationalTogether] },
-  { name: 'factor', rules: [factorCommon] },
+  { name: 'factor', rules: [factorCommon, factorPowers] },
 ];
 
-export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, rationalTogether];
+export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

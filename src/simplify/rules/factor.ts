@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, isSymmetric, makeAdd, makeMul, ones } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, compareNodes, isSymmetric, makeAdd, makeMul, makePow, neg, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -166,5 +166,114 @@ export const factorCommon: Rule = {
       if (cost(out) < before) return out;
     }
     return undefined;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Powers of a shared base
+
+/** A base's representative up to sign: b = sign·rep (a sum and its negation share one). */
+function signedBase(b: Node): { rep: Node; sign: 1 | -1 } {
+  if (b.kind !== 'add' || b.terms.length < 2) return { rep: b, sign: 1 };
+  const m = neg(b);
+  const negatives = (s: Node): number => (s.kind === 'add' ? s.terms.filter((t) => t.coef < 0).length : 0);
+  const constant = (s: Node): number => (s.kind === 'add' ? (s.terms.find((t) => t.node.kind === 'const')?.coef ?? 0) : 0);
+  // Fewer minus signs, then a positive constant term (1 - t, not t - 1), then the canonical order.
+  const order = negatives(b) - negatives(m) || constant(m) - constant(b) || compareNodes(b, m);
+  return order <= 0 ? { rep: b, sign: 1 } : { rep: m, sign: -1 };
+}
+
+/** One factor of a term read as sign^exp·rep^exp, on no labels (a scalar) or on the term's own axes. */
+interface PowerFactor {
+  readonly index: number;
+  readonly rep: Node;
+  readonly sign: 1 | -1;
+  readonly exp: number;
+  /** The factor is a scalar in a product of higher rank. */
+  readonly scalarFactor: boolean;
+}
+
+function powerFactors(t: TermView, r: number): PowerFactor[] {
+  const out: PowerFactor[] = [];
+  t.factors.forEach((f, index) => {
+    const scalarFactor = f.labels.length === 0 && r > 0;
+    if (!scalarFactor && !f.labels.every((l, i) => l === i && f.labels.length === r)) return;
+    const [base, exp] = f.node.kind === 'pow' ? [f.node.base, f.node.exp] : [f.node, 1];
+    // Constants and deltas are structure (ones, diag), not bases to take out.
+    if (base.kind === 'const' || base.kind === 'delta') return;
+    const { rep, sign } = signedBase(base);
+    // A negated base only with an integer power ((-u)^k = (-1)^k·u^k).
+    if (sign === -1 && !Number.isInteger(exp)) return;
+    out.push({ index, rep, sign, exp, scalarFactor });
+  });
+  return out;
+}
+
+/**
+ * Σ_t c_t u^(k_t) R_t over the terms where u has a power of one sign → u^m Σ_t c_t u^(k_t - m) R_t,
+ * m the power nearest 0 (the least positive one, or the least negative one), so that what stays
+ * inside keeps powers of the sign it had. A fractional power anywhere in the sum already makes
+ * the sum undefined where u < 0, so splitting powers keeps every value; at a pole (u = 0 under
+ * negative powers) the sum is undefined before and after, as with any factoring (1/u - 2/u).
+ */
+function factorPowerOut(n: NodeOf<'add'>, views: readonly TermView[], pfs: readonly PowerFactor[][], key: string): Node {
+  const r = n.shape.length;
+  const [repId, side, scalarFactor] = key.split('|');
+  const positive = side === '+';
+  const match = (p: PowerFactor): boolean => `${p.rep.id}` === repId && p.exp > 0 === positive && `${p.scalarFactor}` === scalarFactor;
+  const members = pfs.map((ps) => ps.filter(match));
+  const exps = members.flatMap((ms) => (ms.length > 0 ? [ms.reduce((s, p) => s + p.exp, 0)] : []));
+  const m = positive ? Math.min(...exps) : Math.max(...exps);
+  const rep = members.find((ms) => ms.length > 0)![0]!.rep;
+  const labels = scalarFactor === 'true' ? [] : range(r);
+  const inner: Term[] = [];
+  const others: Term[] = [];
+  views.forEach((v, t) => {
+    const ms = members[t]!;
+    if (ms.length === 0) return others.push(n.terms[t]!);
+    const k = ms.reduce((s, p) => s + p.exp, 0);
+    const sign = ms.reduce((s, p) => s * (p.sign === -1 && Math.abs(p.exp) % 2 === 1 ? -1 : 1), 1);
+    const drop = new Set(ms.map((p) => p.index));
+    const fs: Factor[] = v.factors.filter((_, j) => !drop.has(j));
+    if (k !== m) fs.push({ node: makePow(rep, k - m), labels });
+    // An axis that only the base covered is now covered by ones.
+    for (let l = 0; l < r; l++) if (!fs.some((g) => g.labels.includes(l))) fs.push({ node: ones([n.shape[l]!]), labels: [l] });
+    inner.push({ coef: v.coef * sign, node: fs.length === 0 ? ones(n.shape) : makeMul(fs, r) });
+  });
+  const combined = makeMul(
+    [
+      { node: makePow(rep, m), labels },
+      { node: makeAdd(inner, n.shape), labels: range(r) },
+    ],
+    r,
+  );
+  return makeAdd([{ coef: 1, node: combined }, ...others], n.shape);
+}
+
+export const factorPowers: Rule = {
+  name: 'factor-powers',
+  math: 'Σ_t c_t u^(k_t) R_t → u^m (Σ_t c_t u^(k_t - m) R_t), u up to sign, entry-wise   when it shortens the form',
+  apply(n) {
+    if (n.kind !== 'add' || n.terms.length < 2) return undefined;
+    const r = n.shape.length;
+    const views = n.terms.map((t) => view(t.node, t.coef, r));
+    const pfs = views.map((v) => powerFactors(v, r));
+    const count = new Map<string, number>();
+    for (const ps of pfs) {
+      const keys = new Set(ps.map((p) => `${p.rep.id}|${p.exp > 0 ? '+' : '-'}|${p.scalarFactor}`));
+      for (const k of keys) count.set(k, (count.get(k) ?? 0) + 1);
+    }
+    const candidates = [...count.entries()]
+      .filter(([, c]) => c >= 2)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 8);
+    let best: Node | undefined;
+    let bestCost = cost(n);
+    for (const [key] of candidates) {
+      const out = factorPowerOut(n, views, pfs, key);
+      const c = cost(out);
+      if (c < bestCost) [best, bestCost] = [out, c];
+    }
+    return best;
   },
 };
