@@ -5,7 +5,9 @@
  *              to where their deltas contract and collapse those that commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
  *              powers of one base, up to its sign and entry-wise ((t - 1)^2*t - t^2*(1 - t) →
- *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b));
+ *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b)), and multiply
+ *              out scalar polynomials whose like terms collect ((2*t - 1)^2 - 2*t*(1 - t) →
+ *              1 - 6*t + 6*t^2);
  *   rational — bring element-wise sums over a common denominator and cancel;
  *   factor   — once more, on what the rational phase produced.
  * Canonicalization (flattening, collecting like terms, symmetric slots, merging powers) happens in
@@ -15,17 +17,18 @@ import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
 import { cancelAdjugate, cancelInverse, distributeDeltas, distributeTensorSums } from './rules/expand.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
+import { collectPolynomial } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 
 export const PHASES: readonly Phase[] = [
   { name: 'expand', rules: [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
-  { name: 'factor', rules: [factorCommon, factorPowers] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial] },
   { name: 'rational', rules: [rationalTogether] },
-  { name: 'factor', rules: [factorCommon, factorPowers] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial] },
 ];
 
-export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, rationalTogether];
+export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

@@ -71,6 +71,20 @@ describe('rewrite rules', () => {
       check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
       expect(r.matrix).not.toMatch(/inv/);
     });
+    // Scalar functions' higher derivatives: polynomials in a temporary (collect-polynomial).
+    const scalars: [string, string, number][] = [
+      ['exp(a^4)', 'a', 3],
+      ['sigmoid(b)', 'b', 3],
+      ['tanh(2*a - b)', 'a', 3],
+    ];
+    scalars.forEach(([expr, wrt, order], i) => {
+      const steps: RewriteStep[] = [];
+      const r = derive(expr, wrt, { order, trace: steps });
+      const rand = rng(1200 + i);
+      const values = new Map<string, Tensor>();
+      for (const k of ['a', 'b']) values.set(k, randomTensor([], 'any', rand));
+      check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+    });
     // Matrix powers: every power rule fires here, at sizes 1 to 5 and entries of both signs (A made
     // invertible where an inverse occurs).
     const powers: [string, string, number, Set<string>][] = [

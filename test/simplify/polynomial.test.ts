@@ -1,0 +1,85 @@
+/**
+ * collect-polynomial: a scalar sum whose terms multiply sums (or raise them to powers up to 4) is
+ * multiplied out and its like terms collected where that shortens the form. Checked on sums built
+ * directly (values at points of both signs, the cost, the limits) and on printed derivatives.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeAdd, makeElem, makeMul, makePow, makeVar, ones, type Node } from '../../src/ir/node.js';
+import { collectPolynomial } from '../../src/simplify/rules/polynomial.js';
+import { evaluateReference } from '../../src/compile/reference.js';
+import { cost } from '../../src/simplify/cost.js';
+import { derivative } from '../../src/index.js';
+import type { Tensor } from '../../src/tensor.js';
+import { rng } from '../helpers/numeric.js';
+
+const t = makeVar('t', []);
+const s = makeVar('s', []);
+const ATOMS: Node[] = [t, s, makeElem('sin', s), makeElem('sigmoid', t)];
+const one = ones([]);
+const sum = (...terms: [number, Node][]): Node => makeAdd(terms.map(([coef, node]) => ({ coef, node })), []);
+const prod = (...fs: Node[]): Node => makeMul(fs.map((node) => ({ node, labels: [] })), 0);
+const at = (n: Node, tv: number, sv: number): number =>
+  evaluateReference(
+    n,
+    new Map<string, Tensor>([
+      ['t', { shape: [], data: Float64Array.of(tv) }],
+      ['s', { shape: [], data: Float64Array.of(sv) }],
+    ]),
+    new Map(),
+  ).data[0]!;
+
+describe('collect-polynomial on sums built directly', () => {
+  it('keeps the value (points of both signs, zero) and lowers the cost wherever it applies', () => {
+    const rand = rng(5);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const coef = (): number => pick([1, -1, 2, -3, 0.5, 6]);
+    // Small sums of atoms and constants, multiplied and raised to powers 2 to 4.
+    const small = (): Node => sum([coef(), pick(ATOMS)], [coef(), rand() < 0.5 ? one : pick(ATOMS)]);
+    const term = (): Node => {
+      const r = rand();
+      if (r < 0.3) return prod(pick(ATOMS), small());
+      if (r < 0.55) return makePow(small(), 2 + Math.floor(rand() * 3));
+      if (r < 0.8) return prod(small(), small(), pick(ATOMS));
+      return prod(pick(ATOMS), pick(ATOMS));
+    };
+    let applied = 0;
+    for (let trial = 0; trial < 600; trial++) {
+      const before = sum(...Array.from({ length: 2 + Math.floor(rand() * 3) }, (): [number, Node] => [coef(), term()]));
+      const after = collectPolynomial.apply(before);
+      if (after === undefined) continue;
+      applied++;
+      expect(cost(after)).toBeLessThan(cost(before));
+      for (const [tv, sv] of [[0.3, -0.7], [-1.5, 2], [0, 0], [1, -1], [2.5, 0.25]]) {
+        const a = at(before, tv!, sv!);
+        const b = at(after, tv!, sv!);
+        expect(Math.abs(a - b), `t = ${tv}, s = ${sv}`).toBeLessThan(1e-9 * Math.max(1, Math.abs(a)) * 1e3);
+      }
+    }
+    expect(applied).toBeGreaterThan(30);
+  });
+
+  it('collects what cancels: (2t - 1)^2 - 2t(1 - t) is 1 - 6t + 6t^2, and (t + s)^2 - (t - s)^2 is 4ts', () => {
+    const a = collectPolynomial.apply(sum([1, makePow(sum([2, t], [-1, one]), 2)], [-2, prod(t, sum([1, one], [-1, t]))]))!;
+    expect(a).toBe(sum([1, one], [-6, t], [6, makePow(t, 2)]));
+    const b = collectPolynomial.apply(sum([1, makePow(sum([1, t], [1, s]), 2)], [-1, makePow(sum([1, t], [-1, s]), 2)]))!;
+    expect(b).toBe(sum([4, prod(t, s)]));
+  });
+
+  it('stops at its limits: powers above 4, more than 24 monomials, fractional or negative powers of atoms', () => {
+    const x5 = sum([1, makePow(sum([1, t], [1, one]), 5)], [-1, makePow(t, 5)]);
+    expect(collectPolynomial.apply(x5)).toBeUndefined();
+    const wide = sum([1, prod(sum([1, t], [1, s], [1, one]), sum([1, t], [-1, s], [2, one]), sum([1, makeElem('sin', s)], [1, t], [3, one]))], [1, s]);
+    expect(collectPolynomial.apply(wide)).toBeUndefined();
+    const frac = sum([1, prod(makePow(t, -1.5), sum([1, t], [1, one]))], [-1, makePow(t, -0.5)]);
+    expect(collectPolynomial.apply(frac)).toBeUndefined();
+  });
+});
+
+describe('collect-polynomial in derivatives', () => {
+  it('writes polynomial factors as a person does', () => {
+    expect(derivative('exp(a^4)', 'a', { order: 3 }).matrix).toBe('exp(a^4)*(144*a^5 + 24*a + 64*a^9)');
+    // σ''' = σ(1 - σ)(1 - 6σ + 6σ²) and σ'''' = σ(1 - σ)(1 - 2σ)(1 - 12σ + 12σ²).
+    expect(derivative('sigmoid(b)', 'b', { order: 3 }).matrix).toBe('(1 + 6*t1*(t1 - 1))*t1*(1 - t1) where t1 = sigmoid(b)');
+    expect(derivative('sigmoid(b)', 'b', { order: 4 }).matrix).toBe('(1 + 12*t1*(t1 - 1))*(1 - 2*t1)*t1*(1 - t1) where t1 = sigmoid(b)');
+  });
+});
