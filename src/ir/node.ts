@@ -1157,11 +1157,30 @@ export function makeInv(a: Node): Node {
   if (a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(makeInv(a.base), a.exp); // inv(A^k) = inv(A)^k
   const [k, core] = splitCoef(a);
   if (k !== 1) return scale(1 / k, makeInv(core));
+  // inv(s·M) = s^-1·inv(M) for a scalar factor s (inv(b*A), inv(A/b)).
+  const scaled = scalarPart(a);
+  if (scaled) return makeMul([{ node: makePow(scaled.s, -1), labels: [] }, { node: makeInv(scaled.m), labels: [0, 1] }], 2);
   const perm = asPermutation(a);
   if (perm) return transpose(makeInv(perm.base)); // inv(A') = inv(A)'
   // inv(diag(w)) = diag(w.^-1), so that diag(x)*inv(diag(x)) is eye.
   if (isDiagonal(a)) return makeMul(a.factors.map((f) => (f.node.kind === 'delta' ? f : { node: makePow(f.node, -1), labels: f.labels })), 2);
   return intern<InvNode>(`inv|${a.id}`, { kind: 'inv', arg: a, shape: a.shape });
+}
+
+/**
+ * A square matrix written as s·M with s the product of its scalar factors (b*A, A/b, (a + b)*X'*X),
+ * or undefined where it has none (or nothing else).
+ */
+function scalarPart(a: Node): { s: Node; m: Node } | undefined {
+  if (a.kind !== 'mul' || a.shape.length !== 2) return undefined;
+  const scalars = a.factors.filter((f) => f.labels.length === 0);
+  if (scalars.length === 0 || scalars.length === a.factors.length) return undefined;
+  return { s: makeMul(scalars, 0), m: makeMul(a.factors.filter((f) => f.labels.length > 0), 2) };
+}
+
+/** The size n of a square matrix's axes as a scalar node (Σ of ones over the axis). */
+function sizeOf(a: Node): Node {
+  return makeMul([{ node: ones([a.shape[0]!]), labels: [0] }], 0);
 }
 
 /** A diagonal matrix as a product: δ_ij times vectors on i or j and scalars (diag(x), diag(x.*y)*2). */
@@ -1178,7 +1197,19 @@ export function makeDet(a: Node): Node {
   if (isZero(a)) return scalar(0); // det(0) = 0
   const [k, core] = splitCoef(a);
   // det(c·I) = c^n, with n the size (Σ over the axis of ones).
-  if (core.kind === 'delta') return makePowv(scalar(k), makeMul([{ node: ones([a.shape[0]!]), labels: [0] }], 0));
+  if (core.kind === 'delta') return makePowv(scalar(k), sizeOf(a));
+  // det(k·M) = k^n·det(M) for a constant k.
+  if (k !== 1) return makeMul([makePowv(scalar(k), sizeOf(a)), makeDet(core)].map((node) => ({ node, labels: [] })), 0);
+  // det(s·M) = s^n·det(M) for scalar factors s (n an integer: exact for every sign of s), and
+  // (u^p)^n = u^(p·n) for an integer p (det(A/b) = b^(-n)·det(A)).
+  const scaled = scalarPart(a);
+  if (scaled) {
+    const n = sizeOf(a);
+    const powers = (scaled.s.kind === 'mul' ? scaled.s.factors.map((f) => f.node) : [scaled.s]).map((u) =>
+      u.kind === 'pow' && Number.isInteger(u.exp) ? makePowv(u.base, scale(u.exp, n)) : makePowv(u, n),
+    );
+    return makeMul([...powers, makeDet(scaled.m)].map((node) => ({ node, labels: [] })), 0);
+  }
   if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
   if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
