@@ -544,7 +544,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // 2b. Chains of powers of one base are one power: A*A*A → A^3, tr(A^2*A) → tr(A^3).
   foldPowerChains(fs, rank);
 
-  // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1.
+  // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1;
+  // with sizes in the exponents, b^(n - 1)·b = b^n.
+  if (mergeSizePowers(fs)) return scale(coef, makeMul(fs, rank));
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
 
@@ -662,6 +664,55 @@ function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
   if (Number.isInteger(P) && even !== odd) return [makePow(base, P)]; // |u|^P·sign(u)^P = u^P
   const magnitude = even ? makePow(base, P) : makePow(makeElem('abs', base), P);
   return odd ? [makeElem('sign', base), magnitude] : [magnitude];
+}
+
+/**
+ * Whether a scalar node is an integer wherever it is defined: a constant 0 or 1, a size (Σ of ones
+ * over an axis), and sums and products of those with integer coefficients (rows(A) - 1, 3*n).
+ */
+export function isIntegerValued(n: Node): boolean {
+  if (n.shape.length !== 0) return false;
+  if (n.kind === 'const') return true;
+  if (n.kind === 'add') return n.terms.every((t) => Number.isInteger(t.coef) && isIntegerValued(t.node));
+  if (n.kind === 'mul') return n.factors.every((f) => (f.node.kind === 'const' && f.node.value === 1) || (f.labels.length === 0 && isIntegerValued(f.node)));
+  return false;
+}
+
+/** u as base^exponent with an integer-valued exponent node (u^(n - 1), u^3, u), or undefined. */
+function sizePower(n: Node): { base: Node; exponent: Node } | undefined {
+  if (n.kind === 'powv') return isIntegerValued(n.exponent) ? { base: n.base, exponent: n.exponent } : undefined;
+  if (n.kind === 'pow') return Number.isInteger(n.exp) ? { base: n.base, exponent: scalar(n.exp) } : undefined;
+  return { base: n, exponent: scalar(1) };
+}
+
+/**
+ * Powers of one base on the same labels, one of them with a size in its exponent, merged:
+ * u^e1·u^e2 = u^(e1 + e2) for integer-valued exponents (exact for every sign of u; at u = 0 a
+ * negative total leaves it undefined, as the product was). True when something merged.
+ */
+function mergeSizePowers(fs: MFactor[]): boolean {
+  if (!fs.some((f) => f.node.kind === 'powv')) return false;
+  const groups = new Map<string, number[]>();
+  fs.forEach((f, i) => {
+    const p = sizePower(f.node);
+    if (!p) return;
+    const key = factorKey(p.base, f.labels);
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const drop = new Set<number>();
+  for (const members of groups.values()) {
+    if (members.length < 2 || !members.some((m) => fs[m]!.node.kind === 'powv')) continue;
+    const parts = members.map((m) => sizePower(fs[m]!.node)!);
+    if (isZero(parts[0]!.base)) continue;
+    const exponent = makeAdd(parts.map((p) => ({ coef: 1, node: p.exponent })), []);
+    fs[members[0]!] = { node: makePowv(parts[0]!.base, exponent), labels: fs[members[0]!]!.labels };
+    for (const m of members.slice(1)) drop.add(m);
+  }
+  if (drop.size === 0) return false;
+  const kept = fs.filter((_, i) => !drop.has(i));
+  fs.length = 0;
+  fs.push(...kept);
+  return true;
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
@@ -1043,6 +1094,8 @@ export function makePow(base: Node, p: number): Node {
   }
   const [k, core] = splitCoef(base);
   if (k !== 1 && (k > 0 || Number.isInteger(p))) return scale(Math.pow(k, p), makePow(core, p));
+  // (u^e)^p = u^(e·p) for an integer p and an integer-valued e (a size).
+  if (base.kind === 'powv' && Number.isInteger(p) && isIntegerValued(base.exponent)) return makePowv(base.base, scale(p, base.exponent));
   if (base.kind === 'pow') {
     // (u^a)^p = u^(a·p) wherever the left side is defined, except when a is even and p is not an
     // integer: u^a ≥ 0 is defined for negative u too, and there (u^a)^p = |u|^(a·p), not u^(a·p).

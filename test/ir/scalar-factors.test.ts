@@ -1,7 +1,8 @@
 /**
  * Scalar factors leave inv and det: inv(s·M) = s^-1·inv(M) and det(s·M) = s^n·det(M) (n the size,
  * an integer, so every sign of s is exact; (u^p)^n = u^(p·n) for an integer p), for s a product of
- * scalar factors — a variable, its reciprocal, a compound scalar, a constant. Values and
+ * scalar factors — a variable, its reciprocal, a compound scalar, a constant; and powers whose
+ * exponents hold sizes merge (s^n·s^2 = s^(n + 2), (s^n)^2 = s^(2n)). Values and
  * derivatives (orders 0–2) against mathjs evaluating the expression text and finite differences,
  * at sizes 1, 2 and 4 and at points of both signs; the compiled evaluator against the reference.
  */
@@ -20,6 +21,9 @@ const FORMS = [
   (s: string, m: string) => `sum(inv((${m})/(${s})))`,
   (s: string, m: string) => `det((${s})*(${m}))`,
   (s: string, m: string) => `det((${m})*(${s})*a)`,
+  // Powers with a size in the exponent merge: s^n·s = s^(n + 1), (s^n)^2 = s^(2n).
+  (s: string, m: string) => `det((${s})*(${m}))*(${s})^2`,
+  (s: string, m: string) => `det((${m})/(${s}))^2`,
 ];
 
 function check(expr: string, wrt: string, n: number, seed: number): void {
@@ -60,5 +64,8 @@ describe('scalar factors of inv and det', () => {
     expect(derive('det(b*A)', 'b').matrix).toBe('det(A)*b^(rows(A) - 1)*rows(A)');
     expect(derive('logdet(b*A)', 'b').matrix).toBe('rows(A)/b');
     expect(derive('det(-A)', 'A').matrix).toBe("(-1)^rows(A)*adj(A)'");
+    expect(derive('det(b*A)*b', 'b').matrix).toBe('det(A)*b^rows(A)*(1 + rows(A))');
+    expect(derive('det(b*A)^2', 'b').matrix).toBe('2*det(A)^2*b^(2*rows(A) - 1)*rows(A)');
+    expect(derive('det(A/b)*det(b*A)', 'b').matrix).toBe('0');
   });
 });
