@@ -1231,6 +1231,26 @@ function scalarPart(a: Node): { s: Node; m: Node } | undefined {
   return { s: makeMul(scalars, 0), m: makeMul(a.factors.filter((f) => f.labels.length > 0), 2) };
 }
 
+/** s^e for each scalar factor u of s, with (u^p)^e = u^(p·e) for an integer p (e integer-valued). */
+function scalarPowers(s: Node, e: Node): Node[] {
+  const factors = s.kind === 'mul' ? s.factors.map((f) => f.node) : [s];
+  return factors.map((u) => (u.kind === 'pow' && Number.isInteger(u.exp) ? makePowv(u.base, scale(u.exp, e)) : makePowv(u, e)));
+}
+
+const scalarProduct = (ns: readonly Node[]): Node => makeMul(ns.map((node) => ({ node, labels: [] })), 0);
+
+/** Whether a scalar node is positive wherever it is defined (exp, sigmoid, softplus, positive constants, their products and powers). */
+function isPositive(n: Node): boolean {
+  if (n.shape.length !== 0) return false;
+  const c = constantValue(n);
+  if (c !== undefined) return c > 0;
+  if (n.kind === 'elem') return n.fn === 'exp' || n.fn === 'sigmoid' || n.fn === 'softplus';
+  if (n.kind === 'pow' || n.kind === 'powv') return isPositive(n.base);
+  if (n.kind === 'mul') return n.factors.every((f) => f.labels.length === 0 && isPositive(f.node));
+  if (n.kind === 'add') return n.terms.every((t) => t.coef > 0 && isPositive(t.node));
+  return false;
+}
+
 /** The size n of a square matrix's axes as a scalar node (Σ of ones over the axis). */
 function sizeOf(a: Node): Node {
   return makeMul([{ node: ones([a.shape[0]!]), labels: [0] }], 0);
@@ -1252,17 +1272,10 @@ export function makeDet(a: Node): Node {
   // det(c·I) = c^n, with n the size (Σ over the axis of ones).
   if (core.kind === 'delta') return makePowv(scalar(k), sizeOf(a));
   // det(k·M) = k^n·det(M) for a constant k.
-  if (k !== 1) return makeMul([makePowv(scalar(k), sizeOf(a)), makeDet(core)].map((node) => ({ node, labels: [] })), 0);
-  // det(s·M) = s^n·det(M) for scalar factors s (n an integer: exact for every sign of s), and
-  // (u^p)^n = u^(p·n) for an integer p (det(A/b) = b^(-n)·det(A)).
+  if (k !== 1) return scalarProduct([makePowv(scalar(k), sizeOf(a)), makeDet(core)]);
+  // det(s·M) = s^n·det(M) for scalar factors s (n an integer: exact for every sign of s).
   const scaled = scalarPart(a);
-  if (scaled) {
-    const n = sizeOf(a);
-    const powers = (scaled.s.kind === 'mul' ? scaled.s.factors.map((f) => f.node) : [scaled.s]).map((u) =>
-      u.kind === 'pow' && Number.isInteger(u.exp) ? makePowv(u.base, scale(u.exp, n)) : makePowv(u, n),
-    );
-    return makeMul([...powers, makeDet(scaled.m)].map((node) => ({ node, labels: [] })), 0);
-  }
+  if (scaled) return scalarProduct([...scalarPowers(scaled.s, sizeOf(a)), makeDet(scaled.m)]);
   if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
   if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
@@ -1274,6 +1287,14 @@ export function makeLogdet(a: Node): Node {
   if (a.shape.length === 0) return makeElem('log', a);
   if (a.kind === 'delta') return scalar(0);
   if (a.kind === 'inv') return neg(makeLogdet(a.arg)); // logdet(inv(A)) = -logdet(A)
+  // logdet(s·M) = n·log(s) + logdet(M) for a positive s (a constant, exp(b), sigmoid(b), …).
+  const [k, core] = splitCoef(a);
+  const scaled = scalarPart(core);
+  if ((k !== 1 && k > 0) || (k === 1 && scaled && isPositive(scaled.s))) {
+    const s = k !== 1 ? scalar(k) : scaled!.s;
+    const m = k !== 1 ? core : scaled!.m;
+    return makeAdd([{ coef: 1, node: scalarProduct([sizeOf(a), makeElem('log', s)]) }, { coef: 1, node: makeLogdet(m) }], []);
+  }
   const perm = asPermutation(a);
   if (perm) return makeLogdet(perm.base);
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
@@ -1321,6 +1342,14 @@ export function makeAdj(a: Node): Node {
   if (a.kind === 'delta') return a; // adj(I) = I
   // adj(A⁻¹) = det(A⁻¹)·A = A/det(A) (where A⁻¹ exists at all)
   if (a.kind === 'inv') return makeMul([{ node: makePow(makeDet(a.arg), -1), labels: [] }, { node: a.arg, labels: [0, 1] }], 2);
+  // adj(s·M) = s^(n-1)·adj(M) for a constant or scalar factors s (n - 1 an integer).
+  const [k, core] = splitCoef(a);
+  const scaled = scalarPart(core);
+  if (k !== 1 || scaled) {
+    const e = makeAdd([{ coef: 1, node: sizeOf(a) }, { coef: -1, node: ones([]) }], []);
+    const powers = [...(k !== 1 ? [makePowv(scalar(k), e)] : []), ...(scaled ? scalarPowers(scaled.s, e) : [])];
+    return makeMul([{ node: scalarProduct(powers), labels: [] }, { node: makeAdj(scaled ? scaled.m : core), labels: [0, 1] }], 2);
+  }
   const perm = asPermutation(a);
   if (perm) return transpose(makeAdj(perm.base)); // adj(A') = adj(A)'
   return intern<AdjNode>(`adj|${a.id}`, { kind: 'adj', arg: a, shape: a.shape });

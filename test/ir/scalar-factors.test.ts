@@ -2,7 +2,8 @@
  * Scalar factors leave inv and det: inv(s·M) = s^-1·inv(M) and det(s·M) = s^n·det(M) (n the size,
  * an integer, so every sign of s is exact; (u^p)^n = u^(p·n) for an integer p), for s a product of
  * scalar factors — a variable, its reciprocal, a compound scalar, a constant; and powers whose
- * exponents hold sizes merge (s^n·s^2 = s^(n + 2), (s^n)^2 = s^(2n)). Values and
+ * exponents hold sizes merge (s^n·s^2 = s^(n + 2), (s^n)^2 = s^(2n)); adj(s·M) = s^(n-1)·adj(M); and
+ * logdet(s·M) = n·log(s) + logdet(M) for a positive s. Values and
  * derivatives (orders 0–2) against mathjs evaluating the expression text and finite differences,
  * at sizes 1, 2 and 4 and at points of both signs; the compiled evaluator against the reference.
  */
@@ -24,7 +25,11 @@ const FORMS = [
   // Powers with a size in the exponent merge: s^n·s = s^(n + 1), (s^n)^2 = s^(2n).
   (s: string, m: string) => `det((${s})*(${m}))*(${s})^2`,
   (s: string, m: string) => `det((${m})/(${s}))^2`,
+  // adj(s·M) = s^(n-1)·adj(M).
+  (s: string, m: string) => `sum(adj((${s})*(${m})))`,
 ];
+// logdet(s·M) = n·log(s) + logdet(M) for a positive s (at an SPD M, where logdet is defined).
+const POSITIVE = ['exp(b)', 'sigmoid(b)', '2', 'exp(b)*sigmoid(a)', 'softplus(b)^3'];
 
 function check(expr: string, wrt: string, n: number, seed: number): void {
   const shapes = { a: [], b: [], x: [n], y: [n], A: [n, n] };
@@ -57,6 +62,13 @@ describe('scalar factors of inv and det', () => {
     });
   });
 
+  test.each(POSITIVE.map((p) => `logdet((${p})*(A'*A + eye))`))('%s', (expr) => {
+    [1, 2, 4].forEach((n, i) => {
+      check(expr, 'b', n, 53 * n + i + expr.length);
+      if (n > 1) check(expr, 'A', n, 59 * n + expr.length);
+    });
+  });
+
   test('the printed forms take the scalar out', () => {
     expect(derive('inv(b*A)', 'b').matrix).toBe('-inv(A)/b^2');
     expect(derive('inv(A/b)', 'b', { order: 2 }).matrix).toBe('matrix(0)');
@@ -67,5 +79,10 @@ describe('scalar factors of inv and det', () => {
     expect(derive('det(b*A)*b', 'b').matrix).toBe('det(A)*b^rows(A)*(1 + rows(A))');
     expect(derive('det(b*A)^2', 'b').matrix).toBe('2*det(A)^2*b^(2*rows(A) - 1)*rows(A)');
     expect(derive('det(A/b)*det(b*A)', 'b').matrix).toBe('0');
+    expect(derive('adj(b*A)', 'b').matrix).toBe('b^(rows(A) - 2)*(rows(A) - 1)*adj(A)');
+    expect(derive('logdet(exp(b)*A)', 'b').matrix).toBe('rows(A)');
+    expect(derive('logdet(b*A)', 'b', { order: 2 }).matrix).toBe('-rows(A)/b^2');
+    // A negative constant stays inside (log of it is undefined): the derivative is inv(A)' all the same.
+    expect(derive('logdet(-2*A)', 'A').matrix).toBe("inv(A)'");
   });
 });
