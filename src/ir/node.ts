@@ -687,8 +687,9 @@ function sizePower(n: Node): { base: Node; exponent: Node } | undefined {
 
 /**
  * Powers of one base on the same labels, one of them with a size in its exponent, merged:
- * u^e1·u^e2 = u^(e1 + e2) for integer-valued exponents (exact for every sign of u; at u = 0 a
- * negative total leaves it undefined, as the product was). True when something merged.
+ * u^e1·u^e2 = u^(e1 + e2) for integer-valued exponents (exact for every sign of u; at u = 0 the
+ * product of a positive and a negative power is merged as mergePowers merges s·s^-1 into 1). True
+ * when something merged.
  */
 function mergeSizePowers(fs: MFactor[]): boolean {
   if (!fs.some((f) => f.node.kind === 'powv')) return false;

@@ -70,7 +70,7 @@ function expand(n: Node): Poly | null {
   // A polynomial in its atoms: a negative or fractional power (1/t^1.5) stays outside, where the
   // factor rules keep it, rather than merging into monomials (t^2.5, t^-0.5).
   if (n.kind === 'mul' && n.factors.some((f) => f.node.kind === 'pow' && !(Number.isInteger(f.node.exp) && f.node.exp > 0))) return null;
-  const factors = n.kind === 'mul' ? n.factors.map((f) => f.node) : new Array<Node>((n as { exp: number }).exp).fill((n as { base: Node }).base);
+  const factors = n.kind === 'mul' ? n.factors.map((f) => f.node) : n.kind === 'pow' ? new Array<Node>(n.exp).fill(n.base) : [];
   let acc: Poly | null = [{ coef: 1, node: ONE() }];
   for (const f of factors) {
     const p = expand(f);
