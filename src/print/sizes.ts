@@ -69,8 +69,11 @@ export function tieSizes(shared: Ast, vars: readonly VarNode[], sizeOf: (d: Dim)
         return { ...a, arg: walk(a.arg, false) };
       case 'binary':
         return { ...a, left: walk(a.left, false), right: walk(a.right, false) };
-      case 'call':
-        return { ...a, args: a.args.map((x) => walk(x, a.fn === 'kron')) };
+      case 'call': {
+        // Where every factor of a kron is a constant of open size, nothing divides out: all are given.
+        const kronOfOpen = a.fn === 'kron' && a.args.every((x) => given(x) !== undefined);
+        return { ...a, args: a.args.map((x) => walk(x, a.fn === 'kron' && !kronOfOpen)) };
+      }
       case 'where':
         return { ...a, body: walk(a.body, false), bindings: a.bindings.map((b) => ({ ...b, value: walk(b.value, false) })) };
     }

@@ -141,6 +141,26 @@ describe('vec layout: the printed form is the vectorized derivative', () => {
     expect(r.index).toBe('Σ_{a0+a1=11} (A^a0)^i_p δ^{pk} δ^q_l (A^a1)_{qj}');
   });
 
+  test('a kron of constants alone carries their sizes, so that it reads back (fuzzer, seed 4)', () => {
+    // diag(y)*inv(diag(y)) is eye: its derivative is 0, a kron of two constants that nothing sizes.
+    const r = derive('diag(y)*inv(diag(y))', 'y', { layout: 'vec' });
+    expect(r.matrix).toBe('diag(vec(eye(len(y))))*kron(vector(1, len(y)), matrix(0, len(y), len(y)))');
+    for (const n of [1, 3]) {
+      const values = new Map<string, Tensor>([['y', randomTensor([n], 'away', rng(n))]]);
+      const ours = value(r, values);
+      const back = analyze(r.matrix!, { y: 'vector' });
+      const root = back.lowered.root;
+      const known = new Map<Dim, number>(root.shape.map((d, i) => [d, ours.shape[i]!]));
+      const again = evaluateReference(root, values, bindSizes([...back.lowered.vars.values(), root], values, undefined, known));
+      expect(again.shape).toEqual(ours.shape);
+      // The printed form is exactly 0; the unprinted derivative, y.*y.^-1 - 1 per entry, is round-off.
+      expect(again.data.every((v) => v === 0)).toBe(true);
+      expect(relErr(again, ours, 1)).toBeLessThan(1e-12);
+    }
+    // Where one factor is not a constant, the other's size divides out and stays unwritten.
+    expect(derive('diag(y)', 'y', { layout: 'vec' }).matrix).toBe('diag(vec(eye(len(y))))*kron(vector(1), eye)');
+  });
+
   test('random expressions of every kind by a matrix, orders 1 and 2: the printed form reads back to the derivative', () => {
     fc.assert(
       fc.property(
