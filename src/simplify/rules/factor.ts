@@ -139,6 +139,14 @@ function splitsOutput(fs: readonly Factor[], rank: number): boolean {
   return roots.size > 1;
 }
 
+/** How many terms hold each key (a key counted once per term), for the keys held by two or more. */
+function sharedKeys(keysPerTerm: readonly Iterable<string>[]): Map<string, number> {
+  const count = new Map<string, number>();
+  for (const keys of keysPerTerm) for (const k of new Set(keys)) count.set(k, (count.get(k) ?? 0) + 1);
+  for (const [k, c] of count) if (c < 2) count.delete(k);
+  return count;
+}
+
 export const factorCommon: Rule = {
   name: 'factor-common',
   math: 'Σ_t c_t φ R_t → φ (Σ_t c_t R_t)   when it shortens the form',
@@ -147,8 +155,7 @@ export const factorCommon: Rule = {
     const r = n.shape.length;
     const views = n.terms.map((t) => view(t.node, t.coef, r));
     const occs = views.map((v) => occurrences(v, r));
-    const count = new Map<string, number>();
-    for (const o of occs) for (const sig of o.keys()) count.set(sig, (count.get(sig) ?? 0) + 1);
+    const count = sharedKeys(occs.map((o) => o.keys()));
     const nodeOf = (sig: string): Node => {
       for (let t = 0; t < occs.length; t++) {
         const o = occs[t]!.get(sig);
@@ -157,7 +164,6 @@ export const factorCommon: Rule = {
       throw new Error('unreachable');
     };
     const candidates = [...count.entries()]
-      .filter(([, c]) => c >= 2)
       .sort((a, b) => b[1] - a[1] || cost(nodeOf(b[0])) - cost(nodeOf(a[0])) || (a[0] < b[0] ? -1 : 1))
       .slice(0, 8);
     const before = cost(n);
@@ -193,6 +199,9 @@ interface PowerFactor {
   readonly scalarFactor: boolean;
 }
 
+/** What factors must share to come out together: the base up to sign, the sign of the power, the placement. */
+const powerKey = (p: PowerFactor): string => `${p.rep.id}|${p.exp > 0 ? '+' : '-'}|${p.scalarFactor}`;
+
 function powerFactors(t: TermView, r: number): PowerFactor[] {
   const out: PowerFactor[] = [];
   t.factors.forEach((f, index) => {
@@ -218,14 +227,11 @@ function powerFactors(t: TermView, r: number): PowerFactor[] {
  */
 function factorPowerOut(n: NodeOf<'add'>, views: readonly TermView[], pfs: readonly PowerFactor[][], key: string): Node {
   const r = n.shape.length;
-  const [repId, side, scalarFactor] = key.split('|');
-  const positive = side === '+';
-  const match = (p: PowerFactor): boolean => `${p.rep.id}` === repId && p.exp > 0 === positive && `${p.scalarFactor}` === scalarFactor;
-  const members = pfs.map((ps) => ps.filter(match));
+  const members = pfs.map((ps) => ps.filter((p) => powerKey(p) === key));
+  const { rep, exp, scalarFactor } = members.find((ms) => ms.length > 0)![0]!;
   const exps = members.flatMap((ms) => (ms.length > 0 ? [ms.reduce((s, p) => s + p.exp, 0)] : []));
-  const m = positive ? Math.min(...exps) : Math.max(...exps);
-  const rep = members.find((ms) => ms.length > 0)![0]!.rep;
-  const labels = scalarFactor === 'true' ? [] : range(r);
+  const m = exp > 0 ? Math.min(...exps) : Math.max(...exps);
+  const labels = scalarFactor ? [] : range(r);
   const inner: Term[] = [];
   const others: Term[] = [];
   views.forEach((v, t) => {
@@ -258,13 +264,8 @@ export const factorPowers: Rule = {
     const r = n.shape.length;
     const views = n.terms.map((t) => view(t.node, t.coef, r));
     const pfs = views.map((v) => powerFactors(v, r));
-    const count = new Map<string, number>();
-    for (const ps of pfs) {
-      const keys = new Set(ps.map((p) => `${p.rep.id}|${p.exp > 0 ? '+' : '-'}|${p.scalarFactor}`));
-      for (const k of keys) count.set(k, (count.get(k) ?? 0) + 1);
-    }
+    const count = sharedKeys(pfs.map((ps) => ps.map(powerKey)));
     const candidates = [...count.entries()]
-      .filter(([, c]) => c >= 2)
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, 8);
     let best: Node | undefined;
