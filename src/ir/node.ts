@@ -545,8 +545,8 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   foldPowerChains(fs, rank);
 
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1;
-  // with sizes in the exponents, b^(n - 1)·b = b^n.
-  if (mergeSizePowers(fs)) return scale(coef, makeMul(fs, rank));
+  // with nodes in the exponents, b^(n - 1)·b = b^n and u^(a - 3)·u = u^(a - 2).
+  if (mergeSymbolicPowers(fs)) return scale(coef, makeMul(fs, rank));
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
 
@@ -678,35 +678,39 @@ export function isIntegerValued(n: Node): boolean {
   return false;
 }
 
-/** u as base^exponent with an integer-valued exponent node (u^(n - 1), u^3, u), or undefined. */
-function sizePower(n: Node): { base: Node; exponent: Node } | undefined {
-  if (n.kind === 'powv') return isIntegerValued(n.exponent) ? { base: n.base, exponent: n.exponent } : undefined;
-  if (n.kind === 'pow') return Number.isInteger(n.exp) ? { base: n.base, exponent: scalar(n.exp) } : undefined;
-  return { base: n, exponent: scalar(1) };
+/** u as base^exponent (u^e for a node e, u^3, u), and whether the exponent is integer-valued. */
+function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean } {
+  // An element-wise power's exponent has its base's shape (a·1 for a scalar a).
+  const constant = (c: number): Node => scale(c, ones(n.shape));
+  if (n.kind === 'powv') return { base: n.base, exponent: n.exponent, integer: isIntegerValued(n.exponent) };
+  if (n.kind === 'pow') return { base: n.base, exponent: constant(n.exp), integer: Number.isInteger(n.exp) };
+  return { base: n, exponent: constant(1), integer: true };
 }
 
 /**
- * Powers of one base on the same labels, one of them with a size in its exponent, merged:
- * u^e1·u^e2 = u^(e1 + e2) for integer-valued exponents (exact for every sign of u; at u = 0 the
- * product of a positive and a negative power is merged as mergePowers merges s·s^-1 into 1). True
- * when something merged.
+ * Powers of one base on the same labels, one of them with a node in its exponent, merged:
+ * u^e1·u^e2 = u^(e1 + e2). Exact wherever the product is defined and u ≠ 0 when at most one
+ * exponent may be a non-integer (u^(a - 3)·u, b^(n - 1)·b with n a size): for u < 0 the merged
+ * power is then defined exactly where that one factor is. Any exponents merge on a positive base.
+ * At u = 0 the product of a positive and a negative power is merged as mergePowers merges s·s^-1
+ * into 1. True when something merged.
  */
-function mergeSizePowers(fs: MFactor[]): boolean {
+function mergeSymbolicPowers(fs: MFactor[]): boolean {
   if (!fs.some((f) => f.node.kind === 'powv')) return false;
   const groups = new Map<string, number[]>();
   fs.forEach((f, i) => {
-    const p = sizePower(f.node);
-    if (!p) return;
-    const key = factorKey(p.base, f.labels);
+    const key = factorKey(symbolicPower(f.node).base, f.labels);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   const drop = new Set<number>();
   for (const members of groups.values()) {
     if (members.length < 2 || !members.some((m) => fs[m]!.node.kind === 'powv')) continue;
-    const parts = members.map((m) => sizePower(fs[m]!.node)!);
-    if (isZero(parts[0]!.base)) continue;
-    const exponent = makeAdd(parts.map((p) => ({ coef: 1, node: p.exponent })), []);
-    fs[members[0]!] = { node: makePowv(parts[0]!.base, exponent), labels: fs[members[0]!]!.labels };
+    const parts = members.map((m) => symbolicPower(fs[m]!.node));
+    const base = parts[0]!.base;
+    if (isZero(base)) continue;
+    if (parts.filter((p) => !p.integer).length > 1 && !isPositive(base)) continue;
+    const exponent = makeAdd(parts.map((p) => ({ coef: 1, node: p.exponent })), base.shape);
+    fs[members[0]!] = { node: makePowv(base, exponent), labels: fs[members[0]!]!.labels };
     for (const m of members.slice(1)) drop.add(m);
   }
   if (drop.size === 0) return false;

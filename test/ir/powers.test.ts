@@ -235,3 +235,63 @@ describe('inverses of diagonal matrices', () => {
     checkExpression(expr, 'x', ['x', 'sin(x)']);
   });
 });
+
+// u^e1·u^e2 with a node in an exponent is u^(e1 + e2) where at most one exponent can be a
+// non-integer (u^(a - 3)·u, b^(n - 1)·b) or u is positive (sigmoid(b)^a·sigmoid(b)^c): exact
+// wherever the product is defined and u ≠ 0, and NaN exactly where the product is. Two exponents
+// that may both be fractional on a base of either sign stay apart (u^0.5·u^0.5 is NaN where u < 0,
+// u^1 is not).
+describe('powers with a node in the exponent merge where that is exact', () => {
+  const BASES: [string, (a: number, b: number) => number, boolean][] = [
+    ['b', (_, b) => b, false],
+    ['a - b', (a, b) => a - b, false],
+    ['-b', (_, b) => -b, false],
+    ['a*b', (a, b) => a * b, false],
+    ['sigmoid(b)', (_, b) => 1 / (1 + Math.exp(-b)), true],
+    ['exp(b)', (_, b) => Math.exp(b), true],
+  ];
+  const EXPONENTS: [string, string, (a: number) => [number, number], boolean][] = [
+    ['a', '2', (a) => [a, 2], true],
+    ['a - 3', '1', (a) => [a - 3, 1], true],
+    ['a', '-1', (a) => [a, -1], true],
+    ['a', '0.5', (a) => [a, 0.5], false],
+    ['a + 1', 'a - 1', (a) => [a + 1, a - 1], false],
+    ['a', 'a', (a) => [a, a], false],
+  ];
+  const POINTS: [number, number][] = [[2, 0.7], [3, -1.3], [0.5, -0.4], [-1.5, 1.1], [-2, -0.6], [1.5, 2]];
+  const cases = BASES.flatMap(([u, uf, positive]) => EXPONENTS.map(([e1, e2, ef, oneFractional]) => ({ u, uf, e1, e2, ef, merges: oneFractional || positive })));
+  test.each(cases)('($u)^($e1)*($u)^($e2)', ({ u, uf, e1, e2, ef, merges }) => {
+    const expr = `(${u})^(${e1})*(${u})^(${e2})`;
+    const r = derive(expr, 'b', { order: 0 });
+    // One power u^(e1 + e2); (-b)^2 and (a*b)^2 are written b^2 and a^2*b^2 before they meet.
+    const merged = r.node.kind === 'powv';
+    if (!merges) expect(merged, r.matrix!).toBe(false);
+    else if (!['-b', 'a*b'].includes(u)) expect(merged, r.matrix!).toBe(true);
+    const d1 = derive(expr, 'b', { order: 1 });
+    for (const [a, b] of POINTS) {
+      const U = uf(a, b);
+      const [p, q] = ef(a);
+      const f = (bv: number): number => uf(a, bv) ** p * uf(a, bv) ** q;
+      const want = U ** p * U ** q;
+      const values = new Map<string, Tensor>([['a', { shape: [], data: Float64Array.of(a) }], ['b', { shape: [], data: Float64Array.of(b) }]]);
+      const got = evaluateReference(r.node, values, resultSizes(r, values)).data[0]!;
+      const at = `${expr} at a = ${a}, b = ${b} (${r.matrix})`;
+      if (Number.isNaN(want)) {
+        expect(got, at).toBeNaN();
+        continue;
+      }
+      expect(Math.abs(got - want), at).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want)));
+      const h = 1e-6 * Math.max(1, Math.abs(b));
+      const fd = (f(b + h) - f(b - h)) / (2 * h);
+      const g = evaluateReference(d1.node, values, resultSizes(d1, values)).data[0]!;
+      expect(Math.abs(g - fd), `d/db ${at}: ${d1.matrix}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(fd)));
+    }
+  });
+
+  test('derivatives of symbolic powers print merged and factored', () => {
+    const scalars = { a: 'scalar', k: 'scalar', alpha: 'scalar' } as const;
+    expect(derive('sigmoid(alpha)^a', 'alpha', { order: 3, let: scalars }).matrix).toBe('t1^a*a*(1 - t1)*((t1 - a*(1 - t1))^2 + t1*(1 - t1)*(-1 - a)) where t1 = sigmoid(alpha)');
+    expect(derive('softplus(a)^k', 'a', { order: 2, let: scalars }).matrix).toBe('softplus(a)^(k - 2)*k*((1 - t1)*softplus(a) + (k - 1)*t1)*t1 where t1 = sigmoid(a)');
+    expect(derive('exp(b)^a', 'b', { order: 2 }).matrix).toBe('a^2*exp(b)^a');
+  });
+});

@@ -9,7 +9,7 @@
  *   evaluates to the derivative.
  */
 import { describe, expect, it } from 'vitest';
-import { makeAdd, makeElem, makeMul, makePow, makeVar, ones, type Node } from '../../src/ir/node.js';
+import { makeAdd, makeElem, makeMul, makePow, makePowv, makeVar, ones, type Node } from '../../src/ir/node.js';
 import { factorPowers } from '../../src/simplify/rules/factor.js';
 import { evaluateReference } from '../../src/compile/reference.js';
 import { bindSizes } from '../../src/compile/reference.js';
@@ -22,6 +22,7 @@ import { relErr, rng } from '../helpers/numeric.js';
 
 const t = makeVar('t', []);
 const s = makeVar('s', []);
+const e = makeVar('e', []);
 const x = makeVar('x', [3]);
 const sc = (c: number): Node => makeAdd([{ coef: c, node: ones([]) }], []);
 const oneMinus = (u: Node): Node => makeAdd([{ coef: 1, node: ones(u.shape) }, { coef: -1, node: u }], u.shape);
@@ -39,8 +40,9 @@ function same(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
 }
 
-function values(tv: number, sv: number, xv: readonly number[]): Map<string, Tensor> {
+function values(tv: number, sv: number, xv: readonly number[], ev = 1): Map<string, Tensor> {
   return new Map<string, Tensor>([
+    ['e', { shape: [], data: Float64Array.of(ev) }],
     ['t', { shape: [], data: Float64Array.of(tv) }],
     ['s', { shape: [], data: Float64Array.of(sv) }],
     ['x', { shape: [3], data: Float64Array.from(xv) }],
@@ -122,6 +124,47 @@ describe('factor-powers on sums built directly', () => {
     // t^2·s + t^-1·cos(s): powers of both signs share nothing.
     const mixed = makeAdd([{ coef: 1, node: times(makePow(t, 2), s) }, { coef: 1, node: times(makePow(t, -1), makeElem('cos', s)) }], []);
     expect(factorAll(mixed)).toBe(mixed);
+  });
+
+  // u^(e + k) with a variable e: taken out as u^(e + m), m the least k, where the k differ by
+  // integers; e takes integer values (where u < 0 is in the domain) and fractional ones.
+  it('takes out powers with a symbolic exponent, exactly where their offsets differ by integers', () => {
+    const rand = rng(43);
+    const OFFSETS = [-2, -1, 0, 1, 2, 3, 0.5];
+    const EVALUES = [2, 3, -1, 0.5, 1.5, 0];
+    let changed = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const base = scalarBases[Math.floor(rand() * scalarBases.length)]!;
+      const terms = Array.from({ length: 2 + Math.floor(rand() * 3) }, () => {
+        const k = OFFSETS[Math.floor(rand() * OFFSETS.length)]!;
+        const exponent = makeAdd([{ coef: 1, node: e }, { coef: k, node: ones([]) }], []);
+        const rest = rand() < 0.5 ? s : makeElem('cos', t);
+        return { coef: Math.round((rand() * 6 - 3) * 4) / 4 || 1, node: times(makePowv(base, exponent), rest) };
+      });
+      const before = makeAdd(terms, []);
+      const after = factorAll(before);
+      if (after !== before) {
+        changed++;
+        expect(cost(after)).toBeLessThan(cost(before));
+      }
+      for (const [tv, sv] of POINTS)
+        for (const ev of EVALUES) {
+          const vals = values(tv, sv, [0, 0, 0], ev);
+          const a = evaluateReference(before, vals, sizes).data[0]!;
+          const b = evaluateReference(after, vals, sizes).data[0]!;
+          expect(same(a, b), `t = ${tv}, s = ${sv}, e = ${ev}: ${a} became ${b}`).toBe(true);
+        }
+    }
+    expect(changed).toBeGreaterThan(80);
+    // u^(e + 0.5) and u^e differ by a fractional power: u^e·u^0.5 is NaN where u < 0 and e = 0.5,
+    // where u^(e + 0.5) = u is not, so they stay apart.
+    const half = makeAdd([{ coef: 1, node: makePowv(t, makeAdd([{ coef: 1, node: e }, { coef: 0.5, node: ones([]) }], [])) }, { coef: 2, node: times(makePowv(t, e), s) }], []);
+    expect(factorAll(half)).toBe(half);
+    // softplus(t)^(e - 1)·(1 - t) + (e - 1)·softplus(t)^(e - 2)·t → softplus(t)^(e - 2)·(…)
+    const u = makeElem('softplus', t);
+    const pow = (k: number): Node => makePowv(u, makeAdd([{ coef: 1, node: e }, { coef: k, node: ones([]) }], []));
+    const sp = factorAll(makeAdd([{ coef: 1, node: times(pow(-1), oneMinus(t)) }, { coef: 1, node: times(pow(-2), makeAdd([{ coef: 1, node: e }, { coef: -1, node: ones([]) }], []), t) }], []));
+    expect(sp.kind === 'mul' && sp.factors.some((f) => f.node === pow(-2))).toBe(true);
   });
 
   it('entry-wise on vectors, with a scalar factor alongside', () => {

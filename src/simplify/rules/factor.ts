@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, type Term, compareNodes, isSymmetric, makeAdd, makeMul, makePow, neg, ones } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, compareNodes, isSymmetric, makeAdd, makeMul, makePow, makePowv, neg, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -189,31 +189,52 @@ function signedBase(b: Node): { rep: Node; sign: 1 | -1 } {
   return order <= 0 ? { rep: b, sign: 1 } : { rep: m, sign: -1 };
 }
 
-/** One factor of a term read as sign^exp·rep^exp, on no labels (a scalar) or on the term's own axes. */
+/**
+ * One factor of a term read as sign^exp·rep^exp, or rep^(sym + exp) where its exponent is a node
+ * (u^(a - 2): sym = a, exp = -2), on no labels (a scalar) or on the term's own axes.
+ */
 interface PowerFactor {
   readonly index: number;
   readonly rep: Node;
   readonly sign: 1 | -1;
   readonly exp: number;
+  readonly sym: Node | null;
   /** The factor is a scalar in a product of higher rank. */
   readonly scalarFactor: boolean;
 }
 
-/** What factors must share to come out together: the base up to sign, the sign of the power, the placement. */
-const powerKey = (p: PowerFactor): string => `${p.rep.id}|${p.exp > 0 ? '+' : '-'}|${p.scalarFactor}`;
+/**
+ * What factors must share to come out together: the base up to sign, the sign of the power (or
+ * the exponent's symbolic part), the placement.
+ */
+const powerKey = (p: PowerFactor): string => `${p.rep.id}|${p.sym ? `s${p.sym.id}` : p.exp > 0 ? '+' : '-'}|${p.scalarFactor}`;
+
+/** An exponent node as sym + c: c its constant term (c·1), sym the rest. */
+function splitExponent(e: Node): { sym: Node; c: number } {
+  if (e.kind !== 'add') return { sym: e, c: 0 };
+  const k = e.terms.findIndex((t) => t.node.kind === 'const' && t.node.value === 1);
+  if (k < 0) return { sym: e, c: 0 };
+  return { sym: makeAdd(e.terms.filter((_, j) => j !== k), e.shape), c: e.terms[k]!.coef };
+}
 
 function powerFactors(t: TermView, r: number): PowerFactor[] {
   const out: PowerFactor[] = [];
   t.factors.forEach((f, index) => {
     const scalarFactor = f.labels.length === 0 && r > 0;
     if (!scalarFactor && !f.labels.every((l, i) => l === i && f.labels.length === r)) return;
+    if (f.node.kind === 'powv') {
+      const { sym, c } = splitExponent(f.node.exponent);
+      const base = f.node.base;
+      if (base.kind !== 'const' && base.kind !== 'delta') out.push({ index, rep: base, sign: 1, exp: c, sym, scalarFactor });
+      return;
+    }
     const [base, exp] = f.node.kind === 'pow' ? [f.node.base, f.node.exp] : [f.node, 1];
     // Constants and deltas are structure (ones, diag), not bases to take out.
     if (base.kind === 'const' || base.kind === 'delta') return;
     const { rep, sign } = signedBase(base);
     // A negated base only with an integer power ((-u)^k = (-1)^k·u^k).
     if (sign === -1 && !Number.isInteger(exp)) return;
-    out.push({ index, rep, sign, exp, scalarFactor });
+    out.push({ index, rep, sign, exp, sym: null, scalarFactor });
   });
   return out;
 }
@@ -224,13 +245,17 @@ function powerFactors(t: TermView, r: number): PowerFactor[] {
  * inside keeps powers of the sign it had. A fractional power anywhere in the sum already makes
  * the sum undefined where u < 0, so splitting powers keeps every value; at a pole (u = 0 under
  * negative powers) the sum is undefined before and after, as with any factoring (1/u - 2/u).
+ * Powers u^(a + k_t) with one symbolic part a come out as u^(a + m), m the least k_t, where the
+ * k_t differ by integers: u^(a + k) = u^a·u^k then holds wherever u^(a + k) is defined (for u < 0,
+ * a is an integer there). Otherwise the sum is returned as it is.
  */
 function factorPowerOut(n: NodeOf<'add'>, views: readonly TermView[], pfs: readonly PowerFactor[][], key: string): Node {
   const r = n.shape.length;
   const members = pfs.map((ps) => ps.filter((p) => powerKey(p) === key));
-  const { rep, exp, scalarFactor } = members.find((ms) => ms.length > 0)![0]!;
+  const { rep, exp, sym, scalarFactor } = members.find((ms) => ms.length > 0)![0]!;
   const exps = members.flatMap((ms) => (ms.length > 0 ? [ms.reduce((s, p) => s + p.exp, 0)] : []));
-  const m = exp > 0 ? Math.min(...exps) : Math.max(...exps);
+  const m = sym || exp > 0 ? Math.min(...exps) : Math.max(...exps);
+  if (sym && (members.some((ms) => ms.length > 1) || exps.some((k) => !Number.isInteger(k - m)))) return n;
   const labels = scalarFactor ? [] : range(r);
   const inner: Term[] = [];
   const others: Term[] = [];
@@ -246,9 +271,10 @@ function factorPowerOut(n: NodeOf<'add'>, views: readonly TermView[], pfs: reado
     for (let l = 0; l < r; l++) if (!fs.some((g) => g.labels.includes(l))) fs.push({ node: ones([n.shape[l]!]), labels: [l] });
     inner.push({ coef: v.coef * sign, node: fs.length === 0 ? ones(n.shape) : makeMul(fs, r) });
   });
+  const outer = sym ? makePowv(rep, makeAdd([{ coef: 1, node: sym }, { coef: m, node: ones(sym.shape) }], sym.shape)) : makePow(rep, m);
   const combined = makeMul(
     [
-      { node: makePow(rep, m), labels },
+      { node: outer, labels },
       { node: makeAdd(inner, n.shape), labels: range(r) },
     ],
     r,
