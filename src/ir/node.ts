@@ -1070,14 +1070,91 @@ export function isNonNegative(n: Node): boolean {
   return r;
 }
 
-/** Σ of products in which every factor occurs twice on the same labels (x'x, tr(X'X), …). */
+/**
+ * Whether a product is a sum of squares (times non-negative weights): its factors pair up (f, g),
+ * g the image of f under an involution π of the labels that fixes the output labels; a factor left
+ * unpaired is non-negative and sits on labels π fixes; and the labels π swaps split into two
+ * sides with each factor's swapped labels on one side. The product is then
+ * Σ_fixed w·(Σ_side1 Π half)·(Σ_side2 Π π(half)) = Σ_fixed w·(Σ Π half)^2: x'*x, tr(X'*X),
+ * x'*A'*A*x = Σ_i (Σ_j A_ij x_j)^2. Not tr(A*A) = Σ A_jk A_kj, whose factors hold both sides of
+ * the swap j ↔ k.
+ */
 function isSumOfSquares(n: NodeOf<'mul'>): boolean {
-  const counts = new Map<string, number>();
-  for (const f of n.factors) {
-    const k = `${f.node.id}|${f.labels.join('.')}`;
-    counts.set(k, (counts.get(k) ?? 0) + 1);
+  const fs = n.factors;
+  if (fs.length > 12) return false;
+  const rank = n.shape.length;
+  const pi = new Map<number, number>();
+  const used: boolean[] = fs.map(() => false);
+  const single: boolean[] = fs.map(() => false);
+  const bind = (a: number, b: number, undo: number[]): boolean => {
+    if ((a < rank || b < rank) && a !== b) return false;
+    const pa = pi.get(a);
+    if (pa !== undefined) return pa === b;
+    if (pi.has(b)) return false;
+    pi.set(a, b).set(b, a);
+    undo.push(a, b);
+    return true;
+  };
+  const search = (i: number): boolean => {
+    while (i < fs.length && used[i]) i++;
+    if (i === fs.length) return splitsIntoSquares(fs, pi, single);
+    used[i] = true;
+    for (let j = i + 1; j < fs.length; j++) {
+      if (used[j] || fs[j]!.node !== fs[i]!.node) continue;
+      const undo: number[] = [];
+      if (fs[i]!.labels.every((l, t) => bind(l, fs[j]!.labels[t]!, undo))) {
+        used[j] = true;
+        if (search(i + 1)) return true;
+        used[j] = false;
+      }
+      for (const l of undo) pi.delete(l);
+    }
+    if (isNonNegative(fs[i]!.node)) {
+      single[i] = true;
+      if (search(i + 1)) return true;
+      single[i] = false;
+    }
+    used[i] = false;
+    return false;
+  };
+  return search(0);
+}
+
+/** The side condition of isSumOfSquares for a complete pairing π (single: the unpaired factors). */
+function splitsIntoSquares(fs: readonly { readonly labels: readonly number[] }[], pi: ReadonlyMap<number, number>, single: readonly boolean[]): boolean {
+  const swapped = (l: number): boolean => pi.has(l) && pi.get(l) !== l;
+  // Unpaired factors are weights on fixed labels only.
+  if (fs.some((f, k) => single[k] && f.labels.some(swapped))) return false;
+  // Two-colour the swapped labels: one side within a factor, opposite sides across a swap.
+  const side = new Map<number, 0 | 1>();
+  const edges = new Map<number, { to: number; flip: boolean }[]>();
+  const link = (a: number, b: number, flip: boolean): void => {
+    edges.set(a, [...(edges.get(a) ?? []), { to: b, flip }]);
+    edges.set(b, [...(edges.get(b) ?? []), { to: a, flip }]);
+  };
+  for (const [a, b] of pi) if (a !== b) link(a, b, true);
+  fs.forEach((f, k) => {
+    if (single[k]) return;
+    const ls = f.labels.filter(swapped);
+    for (let t = 1; t < ls.length; t++) link(ls[0]!, ls[t]!, false);
+  });
+  for (const start of edges.keys()) {
+    if (side.has(start)) continue;
+    side.set(start, 0);
+    const queue = [start];
+    while (queue.length > 0) {
+      const a = queue.pop()!;
+      for (const { to, flip } of edges.get(a)!) {
+        const want = (flip ? 1 - side.get(a)! : side.get(a)!) as 0 | 1;
+        const have = side.get(to);
+        if (have === undefined) {
+          side.set(to, want);
+          queue.push(to);
+        } else if (have !== want) return false;
+      }
+    }
   }
-  return [...counts.values()].every((c) => c % 2 === 0);
+  return true;
 }
 
 function isEvenInteger(k: number): boolean {
@@ -1115,6 +1192,22 @@ export function makePow(base: Node, p: number): Node {
     (Number.isInteger(p) || base.factors.every((f) => isNonNegative(f.node)))
   )
     return makeMul(base.factors.map((f) => ({ node: makePow(f.node, p), labels: f.labels })), base.shape.length);
+  // (s·C)^p = s^p·C^p for a contraction C times scalar factors s (on no labels) where s and C are
+  // non-negative, for a fractional p: norm2(a*z) = (a^2·z'z)^0.5 = |a|·norm2(z). An integer power
+  // stays whole, so that it still cancels against its base (u·u^-1 = 1).
+  if (base.kind === 'mul' && base.nlabels > base.shape.length && !Number.isInteger(p)) {
+    const rank = base.shape.length;
+    const scalars = base.factors.filter((f) => f.labels.length === 0);
+    const rest = base.factors.filter((f) => f.labels.length > 0);
+    if (scalars.length > 0 && rest.length > 0) {
+      const contraction = makeMul(rest, rank);
+      if (scalars.every((f) => isNonNegative(f.node)) && isNonNegative(contraction))
+        return makeMul(
+          [...scalars.map((f) => ({ node: makePow(f.node, p), labels: [] })), { node: makePow(contraction, p), labels: base.shape.map((_, i) => i) }],
+          rank,
+        );
+    }
+  }
   // |u|^k = u^k for an even k.
   if (base.kind === 'elem' && base.fn === 'abs' && isEvenInteger(p)) return makePow(base.arg, p);
   const perm = asPermutation(base);

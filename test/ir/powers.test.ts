@@ -295,3 +295,37 @@ describe('powers with a node in the exponent merge where that is exact', () => {
     expect(derive('exp(b)^a', 'b', { order: 2 }).matrix).toBe('a^2*exp(b)^a');
   });
 });
+
+// (s·C)^p for a contraction C and scalar factors s, p fractional: s^p·C^p where s and C are
+// non-negative (a square, a sum of squares, exp): norm2(a*x) is |a|·norm2(x), whose derivative by
+// a is sign(a)·norm2(x), not a*x'*x/(a^2*x'*x)^0.5. Where C may be negative nothing is split:
+// (b*x'*y)^0.5 is defined where b and x'*y are both negative, and b^0.5·(x'*y)^0.5 is not. An
+// integer power stays whole (it must still cancel against its base), with its value checked.
+describe('a power of a contraction with scalar factors', () => {
+  test.each([
+    ['norm2(a*x)', 'a', 'sign(a)*norm2(x)', ['a']],
+    ['norm2(x/tanh(b))', 'b', /^(?!.*\^0\.5)-sign\(tanh\(b\)\)\*.*norm2\(x\)/, ['b', 'tanh(b)']],
+    ['norm2((a - b)*A*x)', 'b', "sqrt(x'*A'*A*x)*sign(b - a)", ['a - b']],
+    ["(b^2*sum((A*x).^2.*exp(y)))^0.5", 'b', "sign(b)*sqrt(exp(y)'*(A*x).^2)", ['b']],
+    ["(a^2*x'*x)^1.5", 'x', null, ['a']],
+    ["(x'*x*b^2)^-0.5", 'x', null, ['b']],
+    ["sqrt(exp(b)*y'*y)", 'b', null, []],
+    ["(b*x'*y)^3", 'b', null, ['b']],
+  ] as const)('%s by %s', (expr, wrt, want, args) => {
+    const printed = derive(expr, wrt).matrix!;
+    if (typeof want === 'string') expect(printed).toBe(want);
+    else if (want) expect(printed).toMatch(want);
+    checkExpression(expr, wrt, args);
+  });
+
+  test('a contraction that may be negative is not split under a fractional power', () => {
+    const r = derive("(b*x'*y)^0.5", 'b', { order: 0 });
+    expect(r.matrix).toBe("sqrt(b*x'*y)");
+    const values = new Map<string, Tensor>([
+      ['b', { shape: [], data: Float64Array.of(-2) }],
+      ['x', { shape: [3], data: Float64Array.of(1, -1, 0.5) }],
+      ['y', { shape: [3], data: Float64Array.of(-1, 1, 0.5) }],
+    ]);
+    expect(evaluateReference(r.node, values, resultSizes(r, values)).data[0]).toBeCloseTo(Math.sqrt(-2 * (-1 - 1 + 0.25)), 12);
+  });
+});
