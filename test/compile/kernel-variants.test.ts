@@ -194,7 +194,7 @@ for (const v of VARIANTS) {
     });
 
     it('symsum: C = c·(X + X′) on the WebAssembly kernel, odd and even orders, offsets, leading dimensions', () => {
-      for (const n of [128, 129, 130, 257, 300]) {
+      for (const n of [64, 65, 128, 129, 130, 257, 300]) {
         const X = block(n, n);
         const C = block(n, n, true);
         const c = pick([1, -0.5, 3]);

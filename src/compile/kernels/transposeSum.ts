@@ -3,7 +3,7 @@
  * op_t(X) = X or X' — the Hessian of x'·A·x is A + A'. Memory-bound: the aim is one read of
  * each operand and one write of C, at the speed of a copy.
  *
- * symmetricSum: C = c·(X + X'), which is symmetric. From order 128 on, on the WebAssembly kernel
+ * symmetricSum: C = c·(X + X'), which is symmetric. From order 64 on, on the WebAssembly kernel
  * (wasm/symsumWasm.ts: copy in, 2×2 f64x2 blocks, split across the workers, copy out); below, and
  * without WebAssembly, in JS: for each pair of tiles (I, J), (J, I) above the diagonal it reads
  * X(I, J) and X(J, I) once and writes both tiles of C.
@@ -16,8 +16,13 @@ import { symsumWasm } from './wasm/symsumWasm.js';
 import { getGemmBackend } from './gemm.js';
 
 const TILE = 64;
-/** From this order on the WebAssembly kernel takes symmetricSum (measured, min of 60 runs: JS 7 µs, wasm 9 µs at n = 64; 112 and 81 µs at 300; 2.5 and 2.2 ms at 1000). */
-const SYMSUM_WASM_MIN_N = 128;
+/**
+ * From this order on the WebAssembly kernel takes symmetricSum. Measured with the in-place kernel
+ * (best of 15, two interleaved runs, scratch of this session): JS 1.3 µs, wasm 1.6 at n = 32;
+ * 3.1–4.0 and 2.6–4.6 at 48 (either); 5.9–9.5 and 3.9–6.8 at 64; 14.4 and 8.1 at 100; 23.8 and
+ * 18.3 at 128. (Before the kernel worked in place: JS 7 µs, wasm 9 µs at n = 64.)
+ */
+const SYMSUM_WASM_MIN_N = 64;
 
 /** C(n×n) = c·(X + X'), X n×n with leading dimension ldx. C must not overlap X. */
 export function symmetricSum(n: number, c: number, X: Float64Array, xOff: number, ldx: number, C: Float64Array, cOff: number, ldc: number): void {
