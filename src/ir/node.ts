@@ -1070,22 +1070,32 @@ export function isNonNegative(n: Node): boolean {
   return r;
 }
 
-/**
- * Whether a product is a sum of squares (times non-negative weights): its factors pair up (f, g),
- * g the image of f under an involution π of the labels that fixes the output labels; a factor left
- * unpaired is non-negative and sits on labels π fixes; and the labels π swaps split into two
- * sides with each factor's swapped labels on one side. The product is then
- * Σ_fixed w·(Σ_side1 Π half)·(Σ_side2 Π π(half)) = Σ_fixed w·(Σ Π half)^2: x'*x, tr(X'*X),
- * x'*A'*A*x = Σ_i (Σ_j A_ij x_j)^2. Not tr(A*A) = Σ A_jk A_kj, whose factors hold both sides of
- * the swap j ↔ k.
- */
 function isSumOfSquares(n: NodeOf<'mul'>): boolean {
+  return squareSplit(n, true) !== undefined;
+}
+
+/** A product as Σ_fixed w·(Σ Π half)^2: one factor of each pair, and the labels both halves share. */
+export interface SquareSplit {
+  readonly half: readonly Factor[];
+  readonly fixed: readonly number[];
+}
+
+/**
+ * A product as a sum of squares (times non-negative weights where `weights`): its factors pair up
+ * (f, g), g the image of f under an involution π of the labels that fixes the output labels; a
+ * factor left unpaired is non-negative and sits on labels π fixes; and the labels π swaps split
+ * into two sides with each factor's swapped labels on one side. The product is then
+ * Σ_fixed w·(Σ_side1 Π half)·(Σ_side2 Π π(half)) = Σ_fixed w·(Σ Π half)^2: x'*x, tr(X'*X),
+ * x'*A'*A*x = Σ_i (Σ_j A_ij x_j)^2 (half A_ij x_j, fixed i). Not tr(A*A) = Σ A_jk A_kj, whose
+ * factors hold both sides of the swap j ↔ k. Undefined where no such pairing is found.
+ */
+export function squareSplit(n: NodeOf<'mul'>, weights: boolean): SquareSplit | undefined {
   const fs = n.factors;
-  if (fs.length > 12) return false;
+  if (fs.length > 12) return undefined;
   const rank = n.shape.length;
   const pi = new Map<number, number>();
-  const used: boolean[] = fs.map(() => false);
-  const single: boolean[] = fs.map(() => false);
+  /** The factor paired with each (itself for a weight, -1 while open). */
+  const partner: number[] = fs.map(() => -1);
   const bind = (a: number, b: number, undo: number[]): boolean => {
     if ((a < rank || b < rank) && a !== b) return false;
     const pa = pi.get(a);
@@ -1095,37 +1105,40 @@ function isSumOfSquares(n: NodeOf<'mul'>): boolean {
     undo.push(a, b);
     return true;
   };
-  const search = (i: number): boolean => {
-    while (i < fs.length && used[i]) i++;
-    if (i === fs.length) return splitsIntoSquares(fs, pi, single);
-    used[i] = true;
+  const search = (i: number): SquareSplit | undefined => {
+    while (i < fs.length && partner[i] !== -1) i++;
+    if (i === fs.length) return halfOf(fs, pi, partner);
     for (let j = i + 1; j < fs.length; j++) {
-      if (used[j] || fs[j]!.node !== fs[i]!.node) continue;
+      if (partner[j] !== -1 || fs[j]!.node !== fs[i]!.node) continue;
       const undo: number[] = [];
       if (fs[i]!.labels.every((l, t) => bind(l, fs[j]!.labels[t]!, undo))) {
-        used[j] = true;
-        if (search(i + 1)) return true;
-        used[j] = false;
+        [partner[i], partner[j]] = [j, i];
+        const found = search(i + 1);
+        if (found) return found;
+        partner[j] = -1;
       }
       for (const l of undo) pi.delete(l);
     }
-    if (isNonNegative(fs[i]!.node)) {
-      single[i] = true;
-      if (search(i + 1)) return true;
-      single[i] = false;
+    partner[i] = -1;
+    if (weights && isNonNegative(fs[i]!.node)) {
+      partner[i] = i;
+      const found = search(i + 1);
+      if (found) return found;
     }
-    used[i] = false;
-    return false;
+    partner[i] = -1;
+    return undefined;
   };
   return search(0);
 }
 
-/** The side condition of isSumOfSquares for a complete pairing π (single: the unpaired factors). */
-function splitsIntoSquares(fs: readonly { readonly labels: readonly number[] }[], pi: ReadonlyMap<number, number>, single: readonly boolean[]): boolean {
+/**
+ * The side condition of squareSplit for a complete pairing π, and the half on one side: two-colour
+ * the swapped labels (one side within a factor, opposite sides across a swap); weights sit on
+ * fixed labels only.
+ */
+function halfOf(fs: readonly Factor[], pi: ReadonlyMap<number, number>, partner: readonly number[]): SquareSplit | undefined {
   const swapped = (l: number): boolean => pi.has(l) && pi.get(l) !== l;
-  // Unpaired factors are weights on fixed labels only.
-  if (fs.some((f, k) => single[k] && f.labels.some(swapped))) return false;
-  // Two-colour the swapped labels: one side within a factor, opposite sides across a swap.
+  if (fs.some((f, k) => partner[k] === k && f.labels.some(swapped))) return undefined;
   const side = new Map<number, 0 | 1>();
   const edges = new Map<number, { to: number; flip: boolean }[]>();
   const link = (a: number, b: number, flip: boolean): void => {
@@ -1134,7 +1147,7 @@ function splitsIntoSquares(fs: readonly { readonly labels: readonly number[] }[]
   };
   for (const [a, b] of pi) if (a !== b) link(a, b, true);
   fs.forEach((f, k) => {
-    if (single[k]) return;
+    if (partner[k] === k) return;
     const ls = f.labels.filter(swapped);
     for (let t = 1; t < ls.length; t++) link(ls[0]!, ls[t]!, false);
   });
@@ -1150,11 +1163,15 @@ function splitsIntoSquares(fs: readonly { readonly labels: readonly number[] }[]
         if (have === undefined) {
           side.set(to, want);
           queue.push(to);
-        } else if (have !== want) return false;
+        } else if (have !== want) return undefined;
       }
     }
   }
-  return true;
+  // Of each pair, the factor whose swapped labels are on side 0 (either, where it has none).
+  const onSide0 = (f: Factor): boolean => f.labels.every((l) => !swapped(l) || side.get(l) === 0);
+  const half = fs.flatMap((f, k) => (partner[k]! > k ? [onSide0(f) ? f : fs[partner[k]!]!] : []));
+  const fixed = [...pi.keys()].filter((l) => pi.get(l) === l).sort((x, y) => x - y);
+  return { half, fixed };
 }
 
 function isEvenInteger(k: number): boolean {

@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, expandMatPow, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, expandMatPow, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
@@ -28,13 +28,19 @@ const REF = '#';
 
 const FLIP_KIND: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row', row: 'vector', matrix: 'matrix' };
 
-/** Σ u∘u over all axes of u, if that is what n is. */
+/**
+ * Σ u∘u over all axes of u, if that is what n is: x'*x (u = x), tr(M'*M) (u = M), x'*A'*A*x
+ * (u = A*x: the half of the square, its shared labels as u's axes).
+ */
 export function sumOfSquaresOf(n: Node): Node | undefined {
-  if (n.kind !== 'mul' || n.shape.length !== 0 || n.factors.length !== 2) return undefined;
-  const [a, b] = n.factors as [NodeOf<'mul'>['factors'][number], NodeOf<'mul'>['factors'][number]];
-  if (a.node !== b.node || a.labels.join() !== b.labels.join()) return undefined;
-  if (new Set(a.labels).size !== a.labels.length) return undefined;
-  return a.node;
+  if (n.kind !== 'mul' || n.shape.length !== 0) return undefined;
+  const split = squareSplit(n, false);
+  if (!split || split.fixed.length === 0) return undefined;
+  const { half, fixed } = split;
+  if (half.length === 1 && half[0]!.labels.every((l, i) => l === fixed[i]) && fixed.length === half[0]!.labels.length) return half[0]!.node;
+  const inner = [...new Set(half.flatMap((f) => f.labels))].filter((l) => !fixed.includes(l));
+  const relabel = (l: number): number => (fixed.includes(l) ? fixed.indexOf(l) : fixed.length + inner.indexOf(l));
+  return makeMul(half.map((f) => ({ node: f.node, labels: f.labels.map(relabel) })), fixed.length);
 }
 
 /** Forms too small to name or to print as a reference: x, 2, x', vector(1), eye, -x. */

@@ -19,6 +19,10 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["norm2(A*x - y)^2 + a*x'*x", 'x', 2, {}, "2*(A'*A + a*eye)"],
   ['norm2(x)', 'x', 1, {}, 'x/norm2(x)'],
   ['norm2(x)', 'x', 2, {}, "eye/norm2(x) - x*x'/norm2(x)^3"],
+  // A square whose halves are products: x'*A'*A*x = Σ_i (A*x)_i^2, and a scalar factor out of a norm.
+  ["sqrt(x'*A'*A*x)", 'x', 1, {}, "A'*A*x/norm2(A*x)"],
+  ["(x'*A'*A*x)^-1", 'x', 1, {}, "-2*A'*A*x/norm2(A*x)^4"],
+  ['norm2(a*A*x)', 'a', 1, {}, 'sign(a)*norm2(A*x)'],
   ['norm1(x)', 'x', 1, {}, 'sign(x)'],
   ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(t1.*y./(t1 + vector(1))) where t1 = exp(-y.*(X*w))"],
   ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))"],

@@ -107,3 +107,30 @@ describe('printed constants carry the sizes nothing else fixes', () => {
     }
   });
 });
+
+// A square whose halves are products prints as a norm of the half (x'*A'*A*x = norm2(A*x)^2,
+// tr(X'*A'*A*X) = norm2(X'*A')^2), and a scalar factor leaves a norm as its absolute value; each
+// form reads back with the derivative's value, at sizes 1 and 3 and with negative entries.
+describe('norms of products read back', () => {
+  const cases: [string, string, number][] = [
+    ["sqrt(x'*A'*A*x)", 'x', 1],
+    ["sqrt(x'*A'*A*x)", 'x', 2],
+    ["(x'*A'*A*x)^-1.5", 'A', 1],
+    ["tr(X'*A'*A*X)^0.5", 'A', 1],
+    ['norm2(a*A*x)', 'a', 1],
+    ['norm2((a - b)*A*x)', 'b', 1],
+    ["sqrt(exp(b)*x'*A'*A*x)", 'x', 1],
+  ];
+  test.each(cases)('%s by %s, order %i', (expr, wrt, order) => {
+    const r = derive(expr, wrt, { order });
+    expect(r.matrix).not.toBeNull();
+    expect(r.matrix).toMatch(/norm2/);
+    for (const n of [1, 3]) {
+      const rand = rng(4100 + n + order);
+      const shapes: Record<string, number[]> = { x: [n], A: [n, n], X: [n, n], a: [], b: [] };
+      const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, 'any', rand)]));
+      // Relative to 1: at n = 1 the Hessian of norm2(A*x) is 0, as a difference of two terms.
+      roundTrip(r, {}, values, 1);
+    }
+  });
+});
