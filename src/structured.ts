@@ -18,7 +18,7 @@
  * Matrices act on vec(X), the row-major order of X's entries (the layout of the dense result).
  */
 import { type Dim, type Factor, type Node, type VarNode, makeAdd, makeMul, makeVar, ones } from './ir/node.js';
-import { compileNodes, type Evaluator } from './compile/compile.js';
+import { carryStaged, compileNodes, type Evaluator } from './compile/compile.js';
 import { bindSizes } from './compile/reference.js';
 import { gemm, luFactor, luSolve, SingularMatrixError } from './compile/kernels/index.js';
 import { freshName, sizeNamesOf, type Result } from './derive.js';
@@ -256,6 +256,9 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     const factors = factorsOf(implicit);
     // Sizes and declared symmetry are checked here, at the point, not at the first matvec.
     const computed = factors ? factors(values) : (bindSizes([...vars, r.node], values, sizeNames), []);
+    // What this evaluation left in the kernels' memory (the symmetric check's copy of MDS's D): a
+    // matvec over the same arrays reads it there while no other kernel has used the memory.
+    const staged = factors ? carryStaged() : null;
     const shape = [...xShape, ...xShape];
     const size = xShape.reduce((a, b) => a * b, 1);
     const common = { shape, size };
@@ -263,8 +266,8 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     const built: StructuredPart[] = parts.map((p, k) => {
       if (!implicit[k]) return structuredPart(p, computed[next++]!, xShape, common);
       const [rows, cols] = xShape as [number, number];
-      const matvec = (v: Float64Array, out: Float64Array | undefined): Float64Array => kronMatvec[k]!()(withDirection(values, xShape, v), [out])[0]!.data;
-      return kronPart(p === 'kronLeft' ? 'left' : 'right', lazy(() => factorAlone[k]!()(values)[0]!), rows, cols, common, matvec);
+      const matvec = (v: Float64Array, out: Float64Array | undefined): Float64Array => kronMatvec[k]!()(withDirection(values, xShape, v), [out], staged)[0]!.data;
+      return kronPart(p === 'kronLeft' ? 'left' : 'right', lazy(() => factorAlone[k]!()(values, undefined, staged)[0]!), rows, cols, common, matvec);
     });
     if (denseNode) {
       built.push({
@@ -272,16 +275,16 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
         ...common,
         matvec(v, out) {
           checkVector(v, size, 'matvec: v');
-          return denseMatvec()(withDirection(values, xShape, v), [checkOut(out, size)])[0]!.data;
+          return denseMatvec()(withDirection(values, xShape, v), [checkOut(out, size)], staged)[0]!.data;
         },
         toDense(out) {
-          return denseForm()(values, [checkOut(out, size * size)])[0]!;
+          return denseForm()(values, [checkOut(out, size * size)], staged)[0]!;
         },
       });
     }
     if (built.length === 1) return built[0]!;
     if (built.length === 0) return diagPart(new Float64Array(size), common); // the zero Hessian
-    return sumOf(built, common, () => whole()(values));
+    return sumOf(built, common, () => whole()(values, undefined, staged));
   };
   return Object.assign(fn, { kind });
 }

@@ -7,7 +7,9 @@ import type { Dim, Node, VarNode } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { bindSizes, type SizeNames } from './reference.js';
 import { buildPlan, type Plan } from './plan.js';
-import { withinEvaluation } from './kernels/wasm/runtime.js';
+import { type StagedToken, withinEvaluation } from './kernels/wasm/runtime.js';
+
+export { carryStaged, type StagedToken } from './kernels/wasm/runtime.js';
 
 export interface CompileInput {
   readonly roots: readonly Node[];
@@ -15,16 +17,20 @@ export interface CompileInput {
   readonly vars: readonly VarNode[];
   readonly sizeNames?: SizeNames;
   /**
-   * Check declared-symmetric inputs on every call (default), or only when a plan is built: for
-   * evaluators whose caller has checked the same values already (a structured Hessian's matvec).
+   * Check declared-symmetric inputs on every call (default), or never: for evaluators whose
+   * caller has checked the same values already (a structured Hessian's matvec, whose evaluation
+   * checked them; a check would also take the kernels' memory from the copy it left there).
    */
   readonly recheckSymmetry?: boolean;
   /** How errors name a matrix (see derive.ts matrixNamesOf). */
   readonly matrixName?: (n: Node) => string;
 }
 
-/** Evaluates the roots; outs[k], when given, receives root k (see Plan.run). */
-export type Evaluator = (values: ReadonlyMap<string, Tensor>, outs?: readonly (Float64Array | undefined)[]) => Tensor[];
+/**
+ * Evaluates the roots; outs[k], when given, receives root k (see Plan.run). `resume`: what an
+ * earlier evaluation over the same, unchanged arrays left in the kernels' memory (carryStaged).
+ */
+export type Evaluator = (values: ReadonlyMap<string, Tensor>, outs?: readonly (Float64Array | undefined)[], resume?: StagedToken | null) => Tensor[];
 
 export function compileNodes(input: CompileInput): Evaluator {
   const plans = new Map<string, Plan>();
@@ -44,7 +50,7 @@ export function compileNodes(input: CompileInput): Evaluator {
       const key = input.vars.map((v) => values.get(v.name)?.shape.join('x') ?? '?').join('|');
       plan = plans.get(key);
       if (!plan) {
-        const sizes: Map<Dim, number> = bindSizes([...input.vars, ...input.roots], values, input.sizeNames);
+        const sizes: Map<Dim, number> = bindSizes([...input.vars, ...input.roots], values, input.sizeNames, undefined, input.recheckSymmetry !== false);
         plan = buildPlan(input.roots, input.vars, sizes, input.matrixName);
         plans.set(key, plan);
         last = { plan, shapes: input.vars.map((v) => values.get(v.name)?.shape) };
@@ -56,7 +62,7 @@ export function compileNodes(input: CompileInput): Evaluator {
     if (input.recheckSymmetry !== false) checkSymmetric(input.vars, values);
     return plan.run(values, outs);
   };
-  return (values, outs) => withinEvaluation(() => evaluate(values, outs));
+  return (values, outs, resume) => withinEvaluation(() => evaluate(values, outs), resume);
 }
 
 function checkSymmetric(vars: readonly VarNode[], values: ReadonlyMap<string, Tensor>): void {

@@ -193,29 +193,31 @@ describe('a declared-symmetric input staged by its check is read in place by the
     return out;
   };
 
-  it('a structured Hessian\'s matvec (a later call, which does not check D again) reads D, not the copy the evaluation staged', async () => {
+  it("a structured Hessian's matvec reads the copy its evaluation staged while no kernel has used the memory since, and D again after one has", async () => {
     const { hessian } = await import('../../src/index.js');
     const mds = "norm2(diag(W*W')*vector(1)' + vector(1)*diag(W*W')' - 2*W*W' - D)^2";
     const f = hessian(mds, 'W', { let: { D: 'symmetric matrix' } }).compile({ structured: true });
     const D = symmetric(6);
     const values = { D: { shape: [n, n], data: D }, W: { shape: [n, 2], data: randArray(2 * n) } };
-    const h = f(values);
-    // Change D in place by symmetric terms with zero row sums (the evaluation read D's row sums;
-    // the matvec reads D·V): the Hessian at the new D is the old result's matvec, made with D
-    // as it is now, where the staged copy would give the old D·V.
-    for (let t = 0; t < 20; t++) {
-      const i = t;
-      const j = n - 1 - t;
-      const a = 0.5 + t / 10;
-      D[i * n + j] = D[i * n + j]! + a;
-      D[j * n + i] = D[j * n + i]! + a;
-      D[i * n + i] = D[i * n + i]! - a;
-      D[j * n + j] = D[j * n + j]! - a;
-    }
     const v = randArray(2 * n);
-    const got = h.matvec(v);
-    const want = f(values).matvec(v);
-    expect(relErr((i) => got[i]!, (i) => want[i]!, 2 * n)).toBeLessThan(1e-12);
+    const want = f(values).toDense();
+    const wantV = new Float64Array(2 * n);
+    for (let i = 0; i < 2 * n; i++) for (let j = 0; j < 2 * n; j++) wantV[i] += want.data[i * 2 * n + j]! * v[j]!;
+    // The evaluation's row sums of D came from the check (one pass over D, not two).
+    const h = f(values);
+    expect(kernelInfo().lastProduct?.kernel).toBe('check-sums');
+    const close = (got: Float64Array): number => relErr((i) => got[i]!, (i) => wantV[i]!, 2 * n);
+    // Memory untouched since the evaluation: the matvec takes the staged copy up (several times).
+    for (let t = 0; t < 3; t++) {
+      expect(close(h.matvec(v))).toBeLessThan(1e-12);
+      expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'thin', inPlace: true });
+    }
+    // Another kernel writes the memory in between: the matvec copies D again.
+    const other = randArray(n * n);
+    gemv(false, n, n, 1, other, 0, n, randArray(n), 0, 1, 0, new Float64Array(n), 0, 1);
+    expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'thin', inPlace: false });
+    expect(close(h.matvec(v))).toBeLessThan(1e-12);
+    expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'thin', inPlace: false });
   });
 
   it('a new call after the caller changed the matrix in place reads the new values (the copy is not kept between calls)', async () => {
@@ -281,5 +283,68 @@ describe('the staged copy: its lifetime', () => {
     });
     expect(isStaged(D, n, n, stride), 'after its evaluation').toBe(false);
     withinEvaluation(() => expect(isStaged(D, n, n, stride), 'in the next evaluation').toBe(false));
+  });
+
+  it('is carried to a later evaluation that asks for it, while no kernel has written the memory since', async () => {
+    const { withinEvaluation, isStaged, acquire, carryStaged, stagedSums } = await import('../../src/compile/kernels/wasm/runtime.js');
+    const { symeqWasm } = await import('../../src/compile/kernels/wasm/symeqWasm.js');
+    const n = 130;
+    const stride = 132;
+    const D = new Float64Array(n * n).fill(1);
+    withinEvaluation(() => expect(symeqWasm(n, D, 0, n)).toBe(true));
+    const token = carryStaged();
+    expect(token).not.toBeNull();
+    withinEvaluation(() => expect(isStaged(D, n, n, stride), 'not asked for').toBe(false));
+    withinEvaluation(() => {
+      expect(isStaged(D, n, n, stride), 'asked for').toBe(true);
+      expect(stagedSums(D, n, n)?.rowSums[0]).toBe(n);
+    }, token);
+    withinEvaluation(() => expect(isStaged(D, n, n, stride), 'again').toBe(true), token);
+    acquire(16);
+    withinEvaluation(() => expect(isStaged(D, n, n, stride), 'after a kernel took the memory').toBe(false), token);
+    // An evaluation that ends with nothing staged carries nothing.
+    withinEvaluation(() => acquire(16));
+    expect(carryStaged()).toBeNull();
+  });
+});
+
+describe('row sums from the symmetric check', () => {
+  // Orders whose products reach the thin kernels (n² ≥ THIN_MIN_ENTRIES), odd and even.
+  it('equal the sums of each row; A·1 takes them, and A\'·1 where A is exactly symmetric', async () => {
+    const { withinEvaluation, stagedSums } = await import('../../src/compile/kernels/wasm/runtime.js');
+    const { symeqWasm } = await import('../../src/compile/kernels/wasm/symeqWasm.js');
+    for (const m of [182, 183, 185, 200, 257]) {
+      expect(m * m).toBeGreaterThanOrEqual(THIN_MIN_ENTRIES);
+      const d = new Float64Array(m * m);
+      for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) d[i * m + j] = d[j * m + i] = 2 * rand() - 1 + (i === j ? 3 : 0);
+      const rows = (a: Float64Array): Float64Array => Float64Array.from({ length: m }, (_, i) => a.subarray(i * m, (i + 1) * m).reduce((x, y) => x + y, 0));
+      const ones = new Float64Array(m).fill(1);
+      for (const [what, a] of [['exactly symmetric', d], ['within the tolerance', (() => { const b = d.slice(); b[m + 2] = b[m + 2]! * (1 + 1e-12); return b; })()]] as const) {
+        const exact = what === 'exactly symmetric';
+        withinEvaluation(() => {
+          expect(symeqWasm(m, a, 0, m), `${m} ${what}`).toBe(exact);
+          const sums = stagedSums(a, m, m)!;
+          expect(sums.exact).toBe(exact);
+          const want = rows(a);
+          expect(relErr((i) => sums.rowSums[i]!, (i) => want[i]!, m), `${m} ${what}`).toBeLessThan(1e-14);
+          // A · 1 (alpha, beta) from the sums; A' · 1 from them only where A is exactly symmetric.
+          const y = randArray(m);
+          const y0 = y.slice();
+          gemv(false, m, m, -2, a, 0, m, ones, 0, 1, 0.5, y, 0, 1);
+          expect(kernelInfo().lastProduct?.kernel, `${m} ${what}: A·1`).toBe('check-sums');
+          expect(relErr((i) => y[i]!, (i) => -2 * want[i]! + 0.5 * y0[i]!, m)).toBeLessThan(1e-14);
+          const cols = Float64Array.from({ length: m }, (_, j) => { let t = 0; for (let i = 0; i < m; i++) t += a[i * m + j]!; return t; });
+          const z = new Float64Array(m);
+          gemv(true, m, m, 1, a, 0, m, ones, 0, 1, 0, z, 0, 1);
+          expect(kernelInfo().lastProduct?.kernel, `${m} ${what}: A'·1`).toBe(exact ? 'check-sums' : 'thin');
+          expect(relErr((i) => z[i]!, (i) => cols[i]!, m)).toBeLessThan(1e-14);
+          // Not a column of ones: the product itself.
+          const u = randArray(m);
+          const w = new Float64Array(m);
+          gemv(false, m, m, 1, a, 0, m, u, 0, 1, 0, w, 0, 1);
+          expect(kernelInfo().lastProduct?.kernel).toBe('thin');
+        });
+      }
+    }
   });
 });

@@ -38,7 +38,17 @@ export function pairPointers(l: BlockPairLocals): { rowI: number; rowJ: number }
   return { rowI: l.first + 6, rowJ: l.first + 7 };
 }
 
-export function emitBlockPairs(c: Code, l: BlockPairLocals, body: () => void): void {
+/** The locals holding the block pair's indices i and j (j ≥ i; j = i on the diagonal). */
+export function pairIndices(l: BlockPairLocals): { bi: number; bj: number } {
+  return { bi: l.first + 2, bj: l.first + 3 };
+}
+
+/**
+ * `rowHooks`, where given: `before` is emitted before each run of blocks of one block row within a
+ * tile (bi fixed, bj from its start to the tile's end), `after` after it — for an accumulator
+ * that lives in a register across the run.
+ */
+export function emitBlockPairs(c: Code, l: BlockPairLocals, body: () => void, rowHooks?: { before: () => void; after: () => void }): void {
   const BI0 = l.first, BJ0 = l.first + 1, BI = l.first + 2, BJ = l.first + 3, BIEND = l.first + 4, BJEND = l.first + 5;
   const { rowI: ROWI, rowJ: ROWJ } = pairPointers(l);
   const LD2 = l.first + 8, BJSTART = l.first + 9;
@@ -68,6 +78,7 @@ export function emitBlockPairs(c: Code, l: BlockPairLocals, body: () => void): v
         c.get(BJSTART).set(BJ);
         c.get(l.a).get(BI).get(LD2).op(Op.i32_mul).op(Op.i32_add).get(BJ).i32(4).op(Op.i32_shl).op(Op.i32_add).set(ROWI);
         c.get(l.a).get(BJ).get(LD2).op(Op.i32_mul).op(Op.i32_add).get(BI).i32(4).op(Op.i32_shl).op(Op.i32_add).set(ROWJ);
+        rowHooks?.before();
         c.loop(); // blocks of the row
         {
           body();
@@ -77,6 +88,7 @@ export function emitBlockPairs(c: Code, l: BlockPairLocals, body: () => void): v
           c.get(BJ).get(BJEND).op(Op.i32_lt_s).brIf(0);
         }
         c.end();
+        rowHooks?.after();
         c.end(); // block
         c.addConst(BI, 1);
         c.get(BI).get(BIEND).op(Op.i32_lt_s).brIf(0);

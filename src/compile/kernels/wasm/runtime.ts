@@ -240,28 +240,66 @@ interface Staged {
   readonly stride: number;
   readonly memory: WebAssembly.Memory;
   readonly evaluation: number;
+  readonly sums?: StagedSums;
+}
+
+/** What the symmetric check learnt as it read a staged matrix: its row sums, and whether it is exactly symmetric. */
+export interface StagedSums {
+  readonly rowSums: Float64Array;
+  readonly exact: boolean;
 }
 let staged: Staged | null = null;
 let evaluation = 0;
 let evaluating = false;
+/** Bumped whenever a kernel may write the memory (acquire): a carried staging is valid while it stands. */
+let memoryEpoch = 0;
+/** What the last evaluation left staged, and the epoch at its end. */
+let ended: StagedToken | null = null;
+
+/**
+ * What an evaluation left staged in the kernels' memory, for a later evaluation over the same
+ * values (a structured Hessian's matvec after its evaluation): valid while no kernel has used the
+ * memory since (the copy is then still there, byte for byte).
+ */
+export interface StagedToken {
+  readonly staged: Staged;
+  readonly epoch: number;
+}
 
 /** Run one evaluation of a compiled function (nested calls belong to the outer one). */
-export function withinEvaluation<T>(f: () => T): T {
+export function withinEvaluation<T>(f: () => T, resume?: StagedToken | null): T {
   if (evaluating) return f();
   evaluating = true;
   evaluation++;
-  staged = null;
+  staged = resume && resume.epoch === memoryEpoch ? { ...resume.staged, evaluation } : null;
   try {
     return f();
   } finally {
     evaluating = false;
+    ended = staged ? { staged, epoch: memoryEpoch } : null;
     staged = null;
   }
 }
 
+/**
+ * The staging the evaluation that just ended left (null where none): the caller that evaluated
+ * values and will evaluate again over the same arrays passes it to withinEvaluation, which
+ * takes it up only if the memory is untouched since. The arrays must not change in between
+ * (a structured Hessian's contract: it refers to the arrays it was evaluated at).
+ */
+export function carryStaged(): StagedToken | null {
+  return ended;
+}
+
 /** Record that heap[0..) of ctx now holds `src` (rows×cols, rows `stride` apart, zero-padded); only within an evaluation. */
-export function setStaged(src: Float64Array, rows: number, cols: number, stride: number, ctx: WasmContext): void {
-  staged = evaluating ? { src, rows, cols, stride, memory: ctx.memory, evaluation } : null;
+export function setStaged(src: Float64Array, rows: number, cols: number, stride: number, ctx: WasmContext, sums?: StagedSums): void {
+  staged = evaluating ? { src, rows, cols, stride, memory: ctx.memory, evaluation, ...(sums ? { sums } : {}) } : null;
+}
+
+/** The row sums (and exactness) the symmetric check took of `src` (rows×cols) in this evaluation, where it is staged. */
+export function stagedSums(src: Float64Array, rows: number, cols: number): StagedSums | undefined {
+  const s = staged;
+  return s !== null && evaluating && s.evaluation === evaluation && s.src === src && s.rows === rows && s.cols === cols && src.length === rows * cols ? s.sums : undefined;
 }
 
 /** Whether the whole of `src` (rows×cols, row-major) is staged with this stride in this evaluation (on ctx's memory, when given). */
@@ -286,7 +324,10 @@ export function isStaged(src: Float64Array, rows: number, cols: number, stride: 
  * reads it).
  */
 export function acquire(doubles: number, keepStaged = false): WasmContext | null {
-  if (!keepStaged) staged = null;
+  if (!keepStaged) {
+    staged = null;
+    memoryEpoch++;
+  }
   const variant = activeVariant();
   if (variant === null) return null;
   if (current !== null && current.heap.length >= doubles && current.variant === variant) return current;
@@ -321,15 +362,19 @@ export function wasmAvailable(): boolean {
 /** The worker pool on the shared memory (created on first use of the shared memory), or null. */
 export function sharedPool(): WorkerPool | null {
   if (!useShared() || !wasmAvailable()) return null;
-  return acquire(0)?.pool ?? null;
+  // Asking for the pool writes nothing: a staged matrix stays.
+  return acquire(0, true)?.pool ?? null;
 }
 
 /** What the last WebAssembly product ran on (kernelInfo). */
 export interface ProductRun {
-  readonly kernel: 'gemm' | 'syrk' | 'symsum' | 'thin';
+  /** 'check-sums': a product with ones answered by the row sums the symmetric check took (thinWasm.ts). */
+  readonly kernel: 'gemm' | 'syrk' | 'symsum' | 'thin' | 'check-sums';
   readonly variant: WasmVariant;
   readonly threads: number;
   readonly sharedMemory: boolean;
+  /** thin: the large operand was read where the symmetric check had copied it (no copy of its own). */
+  readonly inPlace?: boolean;
 }
 let lastRun: ProductRun | null = null;
 export function recordRun(run: ProductRun): void {

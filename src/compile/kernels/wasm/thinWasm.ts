@@ -13,7 +13,7 @@
  * packed gemm path (packing alone, in JS, is most of it) and 0.9 ms for row sums by the generic
  * einsum.
  */
-import { acquire, isStaged, recordRun, thinOn } from './runtime.js';
+import { acquire, isStaged, recordRun, stagedSums, thinOn } from './runtime.js';
 import { ROW_BLOCK, THIN_MAX_COLUMNS } from './thinKernel.js';
 
 /** Products whose large operand has fewer entries stay in JS (the copy and the call cost a few µs). */
@@ -56,8 +56,10 @@ export function thinWasm(
   // rowdot: Bt, nc rows of `stride`; colacc: b, rows × nc (padded to 4 doubles).
   const bSize = transA ? roundUp4(rows * nc) : nc * stride;
   const cSize = transA ? nc * stride : roundUp4(m * nc);
-  // A copied into the memory by the symmetric check of this evaluation is there already.
+  // A copied into the memory by the symmetric check of this evaluation is there already, and
+  // so are its row sums (and, where it is exactly symmetric, its column sums).
   const wasStaged = aOff === 0 && lda === len && isStaged(A, rows, len, stride);
+  if (wasStaged && nc === 1 && sumsFromCheck(transA, m, k, alpha, A, B, bOff, bps, beta, C, cOff, cis)) return true;
   const ctx = acquire(aSize + bSize + cSize, wasStaged);
   if (ctx === null) return false;
   const kernels = thinOn(ctx);
@@ -102,7 +104,22 @@ export function thinWasm(
       }
     }
   }
-  recordRun({ kernel: 'thin', variant: 'simd', threads: 1, sharedMemory: ctx.shared });
+  recordRun({ kernel: 'thin', variant: 'simd', threads: 1, sharedMemory: ctx.shared, inPlace });
+  return true;
+}
+
+/**
+ * C = alpha·op(A)·1 + beta·C from the row sums the symmetric check of this evaluation took of A
+ * (column sums: where A is exactly symmetric); false where B is not a column of ones or there
+ * are no such sums.
+ */
+function sumsFromCheck(transA: boolean, m: number, k: number, alpha: number, A: Float64Array, B: Float64Array, bOff: number, bps: number, beta: number, C: Float64Array, cOff: number, cis: number): boolean {
+  const sums = stagedSums(A, transA ? k : m, transA ? m : k);
+  if (!sums || (transA && !sums.exact)) return false;
+  for (let p = 0, s = bOff; p < k; p++, s += bps) if (B[s] !== 1) return false;
+  const r = sums.rowSums;
+  for (let i = 0, c = cOff; i < m; i++, c += cis) C[c] = beta === 0 ? alpha * r[i]! : alpha * r[i]! + beta * C[c]!;
+  recordRun({ kernel: 'check-sums', variant: 'simd', threads: 1, sharedMemory: false });
   return true;
 }
 
