@@ -294,6 +294,27 @@ export function splitCoef(n: Node): [number, Node] {
   return [1, n];
 }
 
+/**
+ * The scalar s where n is s broadcast over its axes (s·1: the exponent of x.^a is a·1), or
+ * undefined: a constant, a product of scalar factors and ones on distinct axes, or a sum of such.
+ */
+export function broadcastScalar(n: Node): Node | undefined {
+  const rank = n.shape.length;
+  if (rank === 0) return n;
+  if (n.kind === 'const') return scalar(n.value);
+  if (n.kind === 'add') {
+    const terms = n.terms.map((t) => ({ coef: t.coef, s: broadcastScalar(t.node) }));
+    if (terms.some((t) => t.s === undefined)) return undefined;
+    return makeAdd(terms.map((t) => ({ coef: t.coef, node: t.s! })), []);
+  }
+  if (n.kind !== 'mul' || n.nlabels !== rank) return undefined;
+  const scalars = n.factors.filter((f) => f.labels.length === 0);
+  const rest = n.factors.filter((f) => f.labels.length > 0);
+  const onesOnAxes = rest.every((f) => f.node.kind === 'const' && f.node.value === 1 && f.labels.length === 1);
+  if (!onesOnAxes || new Set(rest.map((f) => f.labels[0])).size !== rest.length) return undefined;
+  return makeMul(scalars.map((f) => ({ node: f.node, labels: [] })), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sums
 

@@ -17,7 +17,7 @@
  *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
  *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
  */
-import { type Node, type NodeOf, constantValue } from '../ir/node.js';
+import { type Node, type NodeOf, broadcastScalar, constantValue } from '../ir/node.js';
 import { latexName } from './latex.js';
 
 export interface Ix {
@@ -157,7 +157,11 @@ class Builder {
       case 'pow':
         return { kind: 'pow', base: this.build(n.base, names), exp: n.exp };
       case 'powv':
-        return { kind: 'pow', base: this.build(n.base, names), exp: this.build(n.exponent, names) };
+        // (x^p)^{a - 2}, not (x^p)^{(a - 2) 1^p}: a broadcast exponent prints as its scalar.
+      {
+        const s = broadcastScalar(n.exponent);
+        return { kind: 'pow', base: this.build(n.base, names), exp: s ? this.build(s, []) : this.build(n.exponent, names) };
+      }
       case 'inv': {
         const a = this.matrixOrIndex(n.arg);
         return tensor(`inv(${a.text})`, `\\left(${a.latex}^{-1}\\right)`, names);

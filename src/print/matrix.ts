@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, compareNodes, expandMatPow, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
@@ -337,8 +337,9 @@ export class MatrixPrinter implements Forms {
       case 'pow':
         return this.power(n, kind, sym);
       case 'powv': {
+        // x.^a, not x.^(a*vector(1)): an exponent that is a scalar broadcast prints as the scalar.
         const b = this.sub(n.base);
-        const e = this.sub(n.exponent);
+        const e = this.sub(broadcastScalar(n.exponent) ?? n.exponent);
         return b && e && mexpr(bin(kind === 'scalar' ? '^' : '.^', b.ast, e.ast), kind, sym);
       }
       case 'inv':

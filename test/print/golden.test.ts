@@ -23,6 +23,8 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["sqrt(x'*A'*A*x)", 'x', 1, {}, "A'*A*x/norm2(A*x)"],
   ["(x'*A'*A*x)^-1", 'x', 1, {}, "-2*A'*A*x/norm2(A*x)^4"],
   ['norm2(a*A*x)', 'a', 1, {}, 'sign(a)*norm2(A*x)'],
+  ['sum(x.^a)', 'x', 2, {}, '(a - 1)*a*diag(x.^(a - 2))'],
+  ['sum(X.^(a*b))', 'X', 1, {}, 'b*a*X.^(b*a - 1)'],
   ['norm1(x)', 'x', 1, {}, 'sign(x)'],
   ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(t1.*y./(t1 + vector(1))) where t1 = exp(-y.*(X*w))"],
   ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))"],
@@ -61,6 +63,8 @@ const INDEX: readonly [string, string, number, string][] = [
   ['norm2(x)', 'x', 1, 'x^i (x^p x_p)^(-0.5)'],
   ['sum(exp(x))', 'x', 0, 'exp(x^p) 1_p'],
   ['det(X)', 'X', 1, 'adj(X)_j^i'],
+  // A scalar exponent broadcast over the entries prints as the scalar.
+  ['x.^a', 'x', 2, '(a - 1) a (x^p)^(a - 2) δ^i_j^k_p'],
 ];
 
 const LATEX: readonly [string, string, number, Record<string, string>, string][] = [
@@ -70,6 +74,7 @@ const LATEX: readonly [string, string, number, Record<string, string>, string][]
   ['det(X)', 'X', 1, {}, '\\operatorname{adj}\\left(X\\right)^\\top'],
   ['norm2(x)', 'x', 1, {}, '\\frac{x}{\\left\\lVert x \\right\\rVert_2}'],
   ['x.*y', 'x', 1, {}, '\\operatorname{diag}\\left(y\\right)'],
+  ['x.^a', 'x', 1, {}, 'a \\operatorname{diag}\\left(x^{\\circ a - 1}\\right)'],
   ["(x'*x)^2", 'x', 3, {}, '8 \\left({x}^{i} {\\delta}_{j}{}^{k} + {x}^{k} {\\delta}^{i}{}_{j} + {x}_{j} {\\delta}^{i k}\\right)'],
 ];
 

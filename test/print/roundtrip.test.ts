@@ -134,3 +134,25 @@ describe('norms of products read back', () => {
     }
   });
 });
+
+// x.^a, not x.^(a*vector(1)): a scalar exponent broadcast over the entries prints as the scalar,
+// and the form reads back (x.^a with a scalar a is element-wise), at sizes 1 and 3.
+describe('broadcast exponents read back', () => {
+  test.each([
+    ['sum(x.^a)', 'x', 2],
+    ['x.^a', 'x', 1],
+    ['sum(X.^(a*b))', 'X', 1],
+    ['sum(exp(x).^(a + 1))', 'a', 1],
+    ['sum(sigmoid(x).^a)', 'x', 2],
+  ] as [string, string, number][])('%s by %s, order %i', (expr, wrt, order) => {
+    const r = derive(expr, wrt, { order });
+    expect(r.matrix).not.toBeNull();
+    expect(r.matrix).not.toMatch(/vector\(1\)\)/);
+    for (const n of [1, 3]) {
+      const rand = rng(4200 + n + order);
+      const shapes: Record<string, number[]> = { x: [n], X: [n, n], a: [], b: [] };
+      const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, k === 'x' || k === 'X' ? 'positive' : 'any', rand)]));
+      roundTrip(r, {}, values, 1);
+    }
+  });
+});
