@@ -1322,6 +1322,9 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
       return makeMul(core.factors.map((f) => ({ node: makeElem(fn, f.node), labels: f.labels })), core.shape.length);
   }
   if (fn === 'sign' && arg.kind === 'elem' && arg.fn === 'sign') return arg;
+  // sign(f(u)) = sign(u) for f odd, increasing and nowhere 0 but at 0 (in floating point too:
+  // tanh and arctan of a tiny u are u).
+  if (fn === 'sign' && arg.kind === 'elem' && (arg.fn === 'tanh' || arg.fn === 'arctan')) return makeElem('sign', arg.arg);
   const perm = asPermutation(arg);
   if (perm) return makeMul([{ node: makeElem(fn, perm.base), labels: [...perm.perm] }], arg.shape.length);
   return intern<ElemNode>(`f|${fn}|${arg.id}`, { kind: 'elem', fn, arg, shape: arg.shape });

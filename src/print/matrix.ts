@@ -39,8 +39,16 @@ export function sumOfSquaresOf(n: Node): Node | undefined {
   const { half, fixed } = split;
   if (half.length === 1 && half[0]!.labels.every((l, i) => l === fixed[i]) && fixed.length === half[0]!.labels.length) return half[0]!.node;
   const inner = [...new Set(half.flatMap((f) => f.labels))].filter((l) => !fixed.includes(l));
-  const relabel = (l: number): number => (fixed.includes(l) ? fixed.indexOf(l) : fixed.length + inner.indexOf(l));
-  return makeMul(half.map((f) => ({ node: f.node, labels: f.labels.map(relabel) })), fixed.length);
+  const build = (axes: readonly number[]): Node => {
+    const relabel = (l: number): number => (axes.includes(l) ? axes.indexOf(l) : axes.length + inner.indexOf(l));
+    return makeMul(half.map((f) => ({ node: f.node, labels: f.labels.map(relabel) })), axes.length);
+  };
+  const u = build(fixed);
+  if (fixed.length !== 2) return u;
+  // ‖M‖ = ‖M'‖: of the two orientations, the one that reads shorter (norm2(A*X), not norm2(X'*A')).
+  const t = build([fixed[1]!, fixed[0]!]);
+  const size = (n: Node): number => matrixText(n)?.length ?? Infinity;
+  return size(t) < size(u) ? t : u;
 }
 
 /** Forms too small to name or to print as a reference: x, 2, x', vector(1), eye, -x. */

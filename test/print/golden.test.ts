@@ -23,6 +23,7 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["sqrt(x'*A'*A*x)", 'x', 1, {}, "A'*A*x/norm2(A*x)"],
   ["(x'*A'*A*x)^-1", 'x', 1, {}, "-2*A'*A*x/norm2(A*x)^4"],
   ['norm2(a*A*x)', 'a', 1, {}, 'sign(a)*norm2(A*x)'],
+  ["tr(X'*A'*A*X)^0.5", 'A', 1, {}, "A*X*X'/norm2(A*X)"],
   ['sum(x.^a)', 'x', 2, {}, '(a - 1)*a*diag(x.^(a - 2))'],
   ['sum(X.^(a*b))', 'X', 1, {}, 'b*a*X.^(b*a - 1)'],
   ['norm1(x)', 'x', 1, {}, 'sign(x)'],

@@ -109,7 +109,7 @@ describe('printed constants carry the sizes nothing else fixes', () => {
 });
 
 // A square whose halves are products prints as a norm of the half (x'*A'*A*x = norm2(A*x)^2,
-// tr(X'*A'*A*X) = norm2(X'*A')^2), and a scalar factor leaves a norm as its absolute value; each
+// tr(X'*A'*A*X) = norm2(A*X)^2), and a scalar factor leaves a norm as its absolute value; each
 // form reads back with the derivative's value, at sizes 1 and 3 and with negative entries.
 describe('norms of products read back', () => {
   const cases: [string, string, number][] = [
