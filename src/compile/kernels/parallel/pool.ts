@@ -3,8 +3,9 @@
  * uses every core while the compiled function's API stays synchronous.
  *
  * The calling thread packs the panels into the shared memory (it alone can read the caller's
- * arrays), then splits the row panels of C: each worker gets a range, the caller keeps one, and
- * waits on an Atomics barrier until every range is done. Workers run only fixed code (the
+ * arrays), then every thread — the caller and each worker — claims chunks of C's row panels from
+ * a shared counter until none are left (a thread slowed by another process on its core takes
+ * fewer), and the caller waits on an Atomics barrier until every thread is done. Workers run only fixed code (the
  * WORKER_MAIN source below and the kernel modules emitted by this library); a job is numbers.
  *
  * Hosts: Node's worker_threads (unref'd, so they never keep a process alive), and Web Workers
@@ -19,6 +20,7 @@ const GEN = 0; // job generation: the caller increments it to post a job
 const DONE = 1; // workers that finished the current job
 const READY = 2; // workers that are running and waiting for jobs
 const FAILED = 3; // set by a worker whose kernel threw
+const NEXT = 4; // gemm: the next unclaimed row panel, relative to the job's first
 const READY_FLAGS = 8; // ctl[READY_FLAGS + w] = 1 once worker w runs (they start in any order)
 /** Most workers a pool starts. */
 export const MAX_WORKERS = 7;
@@ -37,8 +39,8 @@ const SPIN = 20000;
 
 /**
  * The worker's whole program. A job names its kind and a range of the work:
- *   kind 0, gemm: MR-row panels [from, to) of the packed A block, in chunks of `mcPanels`
- *     panels (an L2-sized block of A) as runPanels does on the calling thread;
+ *   kind 0, gemm: MR-row panels [from, to) of the packed A block, shared by every thread: each
+ *     claims `chunk` panels at a time from ctl[NEXT] (as claimPanels does on the calling thread);
  *   kind 1, symsum: block rows [from, to) of C = c·(A + A') (wasm/symsumKernel.ts).
  * Errors are reported through FAILED, never thrown past the barrier (the caller would wait for
  * ever).
@@ -67,9 +69,11 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
       if (args[o] === 0) {
         const kern = gemm[args[x]];
         const a = args[x + 1], b = args[x + 2], c = args[x + 3], ldc = args[x + 4], kc = args[x + 5], nt = args[x + 6];
-        const mode = args[x + 7], tri = args[x + 8], alpha = args[x + 9], beta = args[x + 10], mcp = args[x + 11];
-        for (let i = from; i < to; i += mcp) {
-          const cnt = to - i < mcp ? to - i : mcp;
+        const mode = args[x + 7], tri = args[x + 8], alpha = args[x + 9], beta = args[x + 10], chunk = args[x + 11];
+        for (;;) {
+          const i = from + Atomics.add(ctl, ${NEXT}, chunk);
+          if (i >= to) break;
+          const cnt = to - i < chunk ? to - i : chunk;
           kern(a + i * MR * kc * 8, b, c + i * MR * ldc, ldc, cnt, nt, kc, mode, tri - i * MR, alpha, beta);
         }
       } else {
@@ -104,23 +108,24 @@ export interface PanelJob {
   readonly tri: number;
   readonly alpha: number;
   readonly beta: number;
-  /** Row panels per kernel call (an L2-sized block of packed A). */
-  readonly mcPanels: number;
+  /** Row panels per kernel call: per claim when threads share the job, else an L2-sized block of packed A. */
+  readonly chunk: number;
 }
 
 /** A gemm job's arguments in the order WORKER_MAIN reads them. */
 export function panelArgs(j: PanelJob): number[] {
-  return [j.variant, j.a, j.b, j.c, j.ldc, j.kc, j.nt, j.mode, j.tri, j.alpha, j.beta, j.mcPanels];
+  return [j.variant, j.a, j.b, j.c, j.ldc, j.kc, j.nt, j.mode, j.tri, j.alpha, j.beta, j.chunk];
 }
 
 type KernelFn = (a: number, b: number, c: number, ldc: number, mt: number, nt: number, kc: number, mode: number, tri: number, alpha: number, beta: number) => void;
 
-/** Row panels [from, to) of a job on the calling thread, exactly as a worker runs them. */
+/** Row panels [from, to) of a job on the calling thread alone, `chunk` panels per kernel call. */
 export function runPanels(kern: KernelFn, job: PanelJob, from: number, to: number, mr: number): void {
-  for (let i = from; i < to; i += job.mcPanels) {
-    const cnt = to - i < job.mcPanels ? to - i : job.mcPanels;
-    kern(job.a + i * mr * job.kc * 8, job.b, job.c + i * mr * job.ldc, job.ldc, cnt, job.nt, job.kc, job.mode, job.tri - i * mr, job.alpha, job.beta);
-  }
+  for (let i = from; i < to; i += job.chunk) runChunk(kern, job, i, to - i < job.chunk ? to - i : job.chunk, mr);
+}
+
+function runChunk(kern: KernelFn, job: PanelJob, i: number, cnt: number, mr: number): void {
+  kern(job.a + i * mr * job.kc * 8, job.b, job.c + i * mr * job.ldc, job.ldc, cnt, job.nt, job.kc, job.mode, job.tri - i * mr, job.alpha, job.beta);
 }
 
 /** The modules a worker instantiates on the shared memory. */
@@ -301,6 +306,7 @@ export class WorkerPool {
     }
     if (workers !== ranges.length - 1) throw new Error('internal: a job for more workers than are ready');
     Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, NEXT, 0);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
     let failed: unknown = null;
@@ -318,5 +324,21 @@ export class WorkerPool {
     }
     if (failed !== null) throw failed;
     if (Atomics.exchange(ctl, FAILED, 0) !== 0) throw new Error('internal: a kernel worker failed');
+  }
+
+  /**
+   * Row panels [0, mt) of a gemm job on `threads` threads (the caller and threads - 1 ready
+   * workers), each claiming `job.chunk` panels at a time until none are left.
+   */
+  runPanelsShared(kern: KernelFn, job: PanelJob, mt: number, threads: number, mr: number): void {
+    const ctl = this.ctl;
+    const claim = (): void => {
+      for (;;) {
+        const i = Atomics.add(ctl, NEXT, job.chunk);
+        if (i >= mt) return;
+        runChunk(kern, job, i, mt - i < job.chunk ? mt - i : job.chunk, mr);
+      }
+    };
+    this.run(JOB_GEMM, panelArgs(job), Array.from({ length: threads }, () => [0, mt] as const), claim);
   }
 }

@@ -40,7 +40,7 @@
 import { TRI_ALL } from './gemmKernel.js';
 import { acquire, packOn, recordRun, TILE, wasmAvailable, type WasmContext } from './runtime.js';
 import type { PackKernels } from './packKernel.js';
-import { JOB_GEMM, panelArgs, runPanels, type PanelJob } from '../parallel/pool.js';
+import { runPanels, type PanelJob } from '../parallel/pool.js';
 import { threadsFor } from '../parallel/config.js';
 
 /** Register tile (4×2 f64x2 accumulators: measured fastest, with 2×4). */
@@ -52,6 +52,12 @@ if (MR !== 4 || NR !== 4) throw new Error('internal: the packing code assumes a 
 const KC = 256;
 /** Rows of op(A) per kernel call (multiple of MR): MC*KC*8 = 256 KB (L2). */
 const MC = 128;
+/**
+ * Row panels a thread claims at a time when threads share a block (parallel/pool.ts): 8 panels of
+ * MR rows, so that a 1000-row syrk block is 32 claims and a thread slowed by another process
+ * leaves the rest to the others.
+ */
+const SHARED_CHUNK = 8;
 /** Columns of op(B) per packed block (multiple of NR): KC*NC*8 = 2 MB. */
 const NC = 1024;
 /** Rows of C per slab (multiple of MR): bounds Cbuf to MS*NC*8 = 8 MB and the A slab to 2 MB. */
@@ -464,28 +470,6 @@ export function xdxtUpperWasm(
   product(false, true, m, m, n, alpha, X, xOff, ldx, X, xOff, ldx, beta, C, cOff, ldc, d, dOff, true);
 }
 
-/** Row-panel ranges for `threads` threads with about equal numbers of tiles each. */
-function splitPanels(mt: number, nt: number, tri: number, threads: number): [number, number][] {
-  if (threads <= 1 || mt < 2) return [[0, mt]];
-  // Tiles of row panel i: column panels j whose last column reaches row i*MR (every j without a triangle).
-  const tiles = (i: number): number => (tri === TRI_ALL ? nt : Math.max(0, nt - Math.max(0, Math.ceil((i * MR - tri + 1) / NR) - 1)));
-  let total = 0;
-  for (let i = 0; i < mt; i++) total += tiles(i);
-  const ranges: [number, number][] = [];
-  let from = 0;
-  let acc = 0;
-  for (let t = 1; t < threads && from < mt; t++) {
-    const goal = (total * t) / threads;
-    let to = from;
-    while (to < mt && acc + tiles(to) <= goal) acc += tiles(to++);
-    if (to === from && to < mt) acc += tiles(to++);
-    ranges.push([from, to]);
-    from = to;
-  }
-  if (from < mt) ranges.push([from, mt]);
-  return ranges.filter(([a, b]) => b > a);
-}
-
 function product(
   transA: boolean,
   transB: boolean,
@@ -546,7 +530,10 @@ function product(
       const cBlock = cOff + i0 * ldc + jc;
       if (inWasm && beta !== 0) copyRows(ms, nc, C, cBlock, ldc, mem, cBase, ncPad);
       const mt = Math.ceil(ms / MR);
-      const ranges = splitPanels(mt, ncPad / NR, tri, threads);
+      // Threads share the row panels, claiming `chunk` at a time: about four claims per thread on
+      // a small block, SHARED_CHUNK panels on a large one; no more threads than claims.
+      const chunk = Math.max(1, Math.min(SHARED_CHUNK, Math.ceil(mt / (4 * threads))));
+      const shared = Math.min(threads, Math.ceil(mt / chunk));
       for (let pc = 0; pc < k; pc += KC) {
         const kc = k - pc < KC ? k - pc : KC;
         // On syrk's diagonal blocks the kernel packs op(A) = X' with op(B) = diag(d)·X in one pass.
@@ -572,16 +559,16 @@ function product(
           tri,
           alpha: inWasm ? alpha : 1,
           beta: inWasm ? beta : 0,
-          mcPanels: MC / MR,
+          chunk: shared > 1 ? chunk : MC / MR,
         };
-        if (ranges.length > 1) pool!.run(JOB_GEMM, panelArgs(job), ranges, (from, to) => runPanels(kern, job, from, to, MR));
+        if (shared > 1) pool!.runPanelsShared(kern, job, mt, shared, MR);
         else runPanels(kern, job, 0, mt, MR);
       }
       if (inWasm) {
         if (upper) copyRowsUpper(ms, nc, mem, cBase, ncPad, C, cBlock, ldc, tri);
         else copyRows(ms, nc, mem, cBase, ncPad, C, cBlock, ldc);
       } else writeBack(ms, nc, alpha, beta, mem, cBase, ncPad, C, cBlock, ldc, tri);
-      if (!priming) recordRun({ kernel: upper ? 'syrk' : 'gemm', variant: ctx.variant, threads: ranges.length, sharedMemory: ctx.shared });
+      if (!priming) recordRun({ kernel: upper ? 'syrk' : 'gemm', variant: ctx.variant, threads: shared, sharedMemory: ctx.shared });
     }
   }
 }
