@@ -5,8 +5,9 @@
  * The calling thread packs the panels into the shared memory (it alone can read the caller's
  * arrays), then every thread — the caller and each worker — claims chunks of C's row panels from
  * a shared counter until none are left (a thread slowed by another process on its core takes
- * fewer), and the caller waits on an Atomics barrier until every thread is done. Workers run only fixed code (the
- * WORKER_MAIN source below and the kernel modules emitted by this library); a job is numbers.
+ * fewer), and the caller waits on an Atomics barrier until every thread is done. Workers run
+ * only fixed code (the WORKER_MAIN source below and the kernel modules emitted by this library);
+ * a job is numbers.
  *
  * Hosts: Node's worker_threads (unref'd, so they never keep a process alive), and Web Workers
  * in browsers that are cross-origin isolated (SharedArrayBuffer) — from a worker only: a
@@ -40,7 +41,7 @@ const SPIN = 20000;
 /**
  * The worker's whole program. A job names its kind and a range of the work:
  *   kind 0, gemm: MR-row panels [from, to) of the packed A block, shared by every thread: each
- *     claims `chunk` panels at a time from ctl[NEXT] (as claimPanels does on the calling thread);
+ *     claims `chunk` panels at a time from ctl[NEXT] (as runPanelsShared does on the calling thread);
  *   kind 1, symsum: block rows [from, to) of C = c·(A + A') (wasm/symsumKernel.ts).
  * Errors are reported through FAILED, never thrown past the barrier (the caller would wait for
  * ever).
