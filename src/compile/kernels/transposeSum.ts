@@ -18,9 +18,10 @@ import { getGemmBackend } from './gemm.js';
 const TILE = 64;
 /**
  * From this order on the WebAssembly kernel takes symmetricSum. Measured with the in-place kernel
- * (best of 15, two interleaved runs of symmetricSumJs against symsumWasm, 2026-12-02): JS 1.3 µs, wasm 1.6 at n = 32;
- * 3.1–4.0 and 2.6–4.6 at 48 (either); 5.9–9.5 and 3.9–6.8 at 64; 14.4 and 8.1 at 100; 23.8 and
- * 18.3 at 128. (Before the kernel worked in place: JS 7 µs, wasm 9 µs at n = 64.)
+ * (best of 15, two interleaved runs of symmetricSumJs against symsumWasm, 2026-12-02): JS 1.3 µs,
+ * wasm 1.6 at n = 32; 3.1–4.0 and 2.6–4.6 at 48 (either); 5.9–9.5 and 3.9–6.8 at 64; 14.4 and
+ * 8.1 at 100; 23.8 and 18.3 at 128. (Before the kernel worked in place: JS 7 µs, wasm 9 µs at
+ * n = 64.)
  */
 const SYMSUM_WASM_MIN_N = 64;
 
