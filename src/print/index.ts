@@ -156,9 +156,8 @@ class Builder {
         return { kind: 'fn', text: n.fn, latex: FN_LATEX[n.fn] ?? `\\operatorname{${n.fn}}`, arg: this.build(n.arg, names) };
       case 'pow':
         return { kind: 'pow', base: this.build(n.base, names), exp: n.exp };
-      case 'powv':
+      case 'powv': {
         // (x^p)^{a - 2}, not (x^p)^{(a - 2) 1^p}: a broadcast exponent prints as its scalar.
-      {
         const s = broadcastScalar(n.exponent);
         return { kind: 'pow', base: this.build(n.base, names), exp: s ? this.build(s, []) : this.build(n.exponent, names) };
       }
