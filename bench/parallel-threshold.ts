@@ -4,7 +4,8 @@
  *
  *   npm run bench:threshold
  *
- * For square gemm, X'·diag(d)·X (m = n) and A + A' of growing size: one thread against every
+ * For square gemm, X'·diag(d)·X (m = n), A + A' and the thin product D·V (V of n×2; copying D,
+ * and reading it in place where a symmetric check staged it) of growing size: one thread against every
  * thread of the machine (workers forced on, threshold 0), the same inputs, timed rounds
  * interleaved so that a busy spell of the shared host hits both alike; the best of each is kept
  * (on a shared, loaded host the best is what the machine can do; medians are printed too). Prints
@@ -15,7 +16,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { gemm, symmetricSum, xtdx } from '../src/compile/kernels/index.js';
 import { kernelInfo } from '../src/compile/kernels/info.js';
 import { setParallel, wantedThreads } from '../src/compile/kernels/parallel/config.js';
-import { sharedPool } from '../src/compile/kernels/wasm/runtime.js';
+import { sharedPool, withinEvaluation } from '../src/compile/kernels/wasm/runtime.js';
+import { thinWasm } from '../src/compile/kernels/wasm/thinWasm.js';
+import { isSymmetric } from '../src/compile/kernels/symmetric.js';
 
 const SIZES = [16, 24, 32, 40, 48, 64, 80, 96, 128, 192, 256];
 const SYMSUM_SIZES = [128, 192, 256, 384, 512, 768, 1000];
@@ -47,9 +50,13 @@ interface Row {
   medianSpeedup: number;
 }
 const rows: Row[] = [];
-for (const kernel of ['gemm', 'syrk', 'symsum'] as const) {
-  for (const n of kernel === 'symsum' ? SYMSUM_SIZES : SIZES) {
+/** Kernels whose work is n·n (one pass over a matrix), not n³. */
+const squareWork = (k: string): boolean => k === 'symsum' || k.startsWith('thin');
+for (const kernel of ['gemm', 'syrk', 'symsum', 'thin', 'thin-in-place'] as const) {
+  for (const n of squareWork(kernel) ? SYMSUM_SIZES : SIZES) {
     const A = rand(n * n, n);
+    // Symmetric: the check stages it for thin-in-place.
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) A[j * n + i] = A[i * n + j]!;
     const B = rand(n * n, n + 1);
     const d = rand(n, n + 2);
     const C = new Float64Array(n * n);
@@ -58,14 +65,24 @@ for (const kernel of ['gemm', 'syrk', 'symsum'] as const) {
         ? () => gemm(false, false, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n)
         : kernel === 'syrk'
           ? () => xtdx(n, n, A, 0, n, d, 0, 1, 0, C, 0, n)
-          : () => symmetricSum(n, 1, A, 0, n, C, 0, n);
+          : kernel === 'symsum'
+            ? () => symmetricSum(n, 1, A, 0, n, C, 0, n)
+            : () => thinWasm(false, n, n, 2, 1, A, 0, n, B, 0, 2, 1, 0, C, 0, 2, 1);
     // Enough calls per timing that the clock's resolution does not matter (≥ ~2 ms).
-    const reps = Math.max(1, Math.ceil((kernel === 'symsum' ? 2e6 : 4e6) / (kernel === 'symsum' ? n * n : n * n * n)));
-    const time = (t: number): number => {
-      setParallel({ threads: t });
+    const reps = Math.max(1, Math.ceil((squareWork(kernel) ? 2e6 : 4e6) / (squareWork(kernel) ? n * n : n * n * n)));
+    const timed = (): number => {
       const t0 = performance.now();
       for (let r = 0; r < reps; r++) run();
       return (performance.now() - t0) / reps;
+    };
+    const time = (t: number): number => {
+      setParallel({ threads: t });
+      // In place: within one evaluation, after the check that stages A (not timed).
+      if (kernel !== 'thin-in-place') return timed();
+      return withinEvaluation(() => {
+        if (!isSymmetric(n, A)) throw new Error('not symmetric');
+        return timed();
+      });
     };
     for (let w = 0; w < 3; w++) (time(1), time(threads));
     const one: number[] = [];
@@ -74,7 +91,8 @@ for (const kernel of ['gemm', 'syrk', 'symsum'] as const) {
       one.push(time(1));
       split.push(time(threads));
     }
-    if (kernelInfo().lastProduct?.threads !== threads) throw new Error(`${kernel} ${n}: the split did not run`);
+    const last = kernelInfo().lastProduct;
+    if (last?.threads !== threads || (kernel === 'thin-in-place' && !last.inPlace)) throw new Error(`${kernel} ${n}: the split did not run`);
     const row = {
       kernel,
       n,
@@ -89,10 +107,10 @@ for (const kernel of ['gemm', 'syrk', 'symsum'] as const) {
 }
 
 console.log(`threads: 1 against ${threads} (${kernelInfo().kernel} kernel), best of ${ROUNDS} interleaved rounds (speedup of the medians too)`);
-console.log(`${'kernel'.padEnd(7)}${'n'.padStart(5)}${'work'.padStart(12)}${'1 thread ms'.padStart(13)}${`${threads} threads ms`.padStart(14)}${'speedup'.padStart(9)}${'median'.padStart(9)}`);
+console.log(`${'kernel'.padEnd(14)}${'n'.padStart(5)}${'work'.padStart(12)}${'1 thread ms'.padStart(13)}${`${threads} threads ms`.padStart(14)}${'speedup'.padStart(9)}${'median'.padStart(9)}`);
 for (const r of rows)
   console.log(
-    `${r.kernel.padEnd(7)}${String(r.n).padStart(5)}${r.work.toExponential(2).padStart(12)}${r.oneMs.toFixed(4).padStart(13)}${r.splitMs.toFixed(4).padStart(14)}${(r.speedup.toFixed(2) + '×').padStart(9)}${(r.medianSpeedup.toFixed(2) + '×').padStart(9)}`,
+    `${r.kernel.padEnd(14)}${String(r.n).padStart(5)}${r.work.toExponential(2).padStart(12)}${r.oneMs.toFixed(4).padStart(13)}${r.splitMs.toFixed(4).padStart(14)}${(r.speedup.toFixed(2) + '×').padStart(9)}${(r.medianSpeedup.toFixed(2) + '×').padStart(9)}`,
   );
 /** Smallest work from which the split wins at this and every larger size of the kernel. */
 const from = (k: string): number | null => {
@@ -101,6 +119,6 @@ const from = (k: string): number | null => {
   while (i > 0 && rs[i - 1]!.speedup > 1.05) i--;
   return i < rs.length ? rs[i]!.work : null;
 };
-console.log(`split wins (> 1.05×) from work ${from('gemm')?.toExponential(2) ?? '—'} (gemm), ${from('syrk')?.toExponential(2) ?? '—'} (syrk) multiply-adds; symsum from n·n = ${from('symsum')?.toExponential(2) ?? '—'}`);
+console.log(`split wins (> 1.05×) from work ${from('gemm')?.toExponential(2) ?? '—'} (gemm), ${from('syrk')?.toExponential(2) ?? '—'} (syrk) multiply-adds; from n·n = ${from('symsum')?.toExponential(2) ?? '—'} (symsum), ${from('thin')?.toExponential(2) ?? '—'} (thin), ${from('thin-in-place')?.toExponential(2) ?? '—'} (thin in place)`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/parallel-threshold.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, threads, rows }, null, 2));

@@ -2,8 +2,9 @@
  * Every variant of the WebAssembly product kernels against naive loops: relaxed-SIMD FMA and
  * plain f64x2, plain and shared memory, one, two and three threads (workers forced even on tiny
  * products), for gemm (all transposes) and the symmetric products X'·diag(d)·X and X·diag(d)·X',
- * at awkward sizes, offsets and leading dimensions. Each case also checks that the path it
- * forced is the one that ran (kernelInfo().lastProduct).
+ * at awkward sizes, offsets and leading dimensions; the thin products and syrk's mirror, whose
+ * rows are split across the same threads. Each case also checks that the path it forced is the
+ * one that ran (kernelInfo().lastProduct).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
@@ -11,6 +12,8 @@ import { gemm, kernelInfo, symmetricSum, xdxt, xtdx } from '../../src/compile/ke
 import { setGemmBackend } from '../../src/compile/kernels/gemm.js';
 import { setParallel } from '../../src/compile/kernels/parallel/config.js';
 import { setSharedMemory, setWasmVariant, sharedPool, type WasmVariant } from '../../src/compile/kernels/wasm/runtime.js';
+import { thinWasm } from '../../src/compile/kernels/wasm/thinWasm.js';
+import { ROW_BLOCK } from '../../src/compile/kernels/wasm/thinKernel.js';
 
 const rand = mulberry32(2024);
 const randArray = (n: number): Float64Array => Float64Array.from({ length: n }, () => 2 * rand() - 1);
@@ -93,7 +96,10 @@ function checkSyrk(kind: 'xtdx' | 'xdxt', m: number, n: number, withD: boolean, 
   };
   const before = outsideOf(C, dim, dim);
   (kind === 'xtdx' ? xtdx : xdxt)(m, n, X.buf, X.off, X.ld, d, dOff, alpha, beta, C.buf, C.off, C.ld);
-  expectBlockClose(C, dim, dim, ref, `${kind}(m ${m}, n ${n}, d ${withD}, alpha ${alpha}, beta ${beta})`);
+  const what = `${kind}(m ${m}, n ${n}, d ${withD}, alpha ${alpha}, beta ${beta})`;
+  expectBlockClose(C, dim, dim, ref, what);
+  // Exactly symmetric, whichever side mirrored it.
+  for (let i = 0; i < dim; i++) for (let j = 0; j < i; j++) if (!Object.is(at(C, i, j), at(C, j, i))) throw new Error(`${what}: C(${i}, ${j}) ≠ C(${j}, ${i})`);
   expect(outsideOf(C, dim, dim)).toEqual(before);
 }
 
@@ -180,13 +186,18 @@ for (const v of VARIANTS) {
           const [alpha, beta] = pick(COEFS);
           checkSyrk(kind, m, n, rand() < 0.7, alpha, beta);
           const dim = kind === 'xtdx' ? n : m;
-          // Below the wasm path's size the plain TS direct loops run (syrk.ts).
-          if (dim >= 8 && (kind === 'xtdx' ? m : n) >= 4) expectRan('syrk', dim);
+          // Below the wasm path's size the plain TS direct loops run (syrk.ts); a result of one
+          // block kept in the kernels' memory (32 columns on) is mirrored by the kernel.
+          if (dim >= 8 && (kind === 'xtdx' ? m : n) >= 4) {
+            expectRan('syrk', dim);
+            expect(kernelInfo().lastProduct!.mirrored).toBe(dim >= 32);
+          }
         }
       }
       checkSyrk('xtdx', 600, 70, true, 1, 0); // several k blocks
       checkSyrk('xdxt', 66, 300, true, -2, 0.5);
       checkSyrk('xtdx', 9, 1050, false, 1, 1); // more than one column block and row slab
+      expect(kernelInfo().lastProduct!.mirrored).toBe(false); // mirrored by syrk.ts
       // With d: the diagonal blocks pack op(A) and the scaled op(B) in one pass (an edge panel in
       // the last, 1050 − 1024 = 26 columns), the block off the diagonal packs them apart.
       checkSyrk('xtdx', 9, 1050, true, 0.5, 0);
@@ -206,6 +217,29 @@ for (const v of VARIANTS) {
         expect(last).toMatchObject({ kernel: 'symsum', sharedMemory: v.shared });
         expect(last.threads).toBe(Math.min(v.threads, Math.ceil(n / 2)));
       }
+    });
+
+    it('thin: C = alpha·A·B + beta·C with rows split across threads, every column count, awkward row counts', () => {
+      for (const m of [1, 2, 3, 5, 8, 65, 301])
+        for (let nc = 1; nc <= 4; nc++) {
+          const k = pick([1, 3, 4, 33, 130]);
+          const lda = k + pick([0, 1, 4]);
+          const A = randArray(m * lda + 2);
+          const B = randArray(k * nc);
+          const C = randArray(m * nc + 1);
+          const [alpha, beta] = pick(COEFS);
+          if (beta === 0) C.fill(NaN, 0, m * nc);
+          const c0 = C.slice();
+          expect(thinWasm(false, m, k, nc, alpha, A, 1, lda, B, 0, nc, 1, beta, C, 0, nc, 1)).toBe(true);
+          expectBlockClose({ buf: C, off: 0, ld: nc }, m, nc, (i, j) => {
+            let t = 0;
+            for (let p = 0; p < k; p++) t += A[1 + i * lda + p]! * B[p * nc + j]!;
+            return alpha * t + (beta === 0 ? 0 : beta * c0[i * nc + j]!);
+          }, `thin(m ${m}, k ${k}, nc ${nc})`);
+          expect(C[m * nc]).toBe(c0[m * nc]);
+          const blocks = Math.floor(m / ROW_BLOCK(nc));
+          expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'thin', sharedMemory: v.shared, threads: v.shared ? Math.max(1, Math.min(v.threads, blocks)) : 1 });
+        }
     });
   });
 }

@@ -110,8 +110,7 @@ export function xtdx(
     return;
   }
   if (wasmTakes(n, n, m)) {
-    xtdxUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc);
-    mirrorUpper(n, C, cOff, ldc);
+    if (!xtdxUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc)) mirrorUpper(n, C, cOff, ldc);
     return;
   }
   // Y = diag(d) X (m×n, ld n) in scratch; with d = null use X itself.
@@ -203,8 +202,7 @@ export function xdxt(
     return;
   }
   if (wasmTakes(m, m, n)) {
-    xdxtUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc);
-    mirrorUpper(m, C, cOff, ldc);
+    if (!xdxtUpperWasm(m, n, X, xOff, ldx, d, dOff, alpha, beta, C, cOff, ldc)) mirrorUpper(m, C, cOff, ldc);
     return;
   }
   // Y = X diag(d) (m×n, ld n) in scratch; with d = null use X itself.

@@ -42,7 +42,10 @@ const SPIN = 20000;
  * The worker's whole program. A job names its kind and a range of the work:
  *   kind 0, gemm: MR-row panels [from, to) of the packed A block, shared by every thread: each
  *     claims `chunk` panels at a time from ctl[NEXT] (as runPanelsShared does on the calling thread);
- *   kind 1, symsum: block rows [from, to) of C = c·(A + A') (wasm/symsumKernel.ts).
+ *   kind 1, symsum: block rows [from, to) of C = c·(A + A') (wasm/symsumKernel.ts);
+ *   kind 2, thin: rows [from, to) of C = A·Bt' on rowblock{nc} (wasm/thinKernel.ts);
+ *   kind 3, mirror: block rows [from, to) of the upper triangle copied onto the lower one
+ *     (symsum's module).
  * Errors are reported through FAILED, never thrown past the barrier (the caller would wait for
  * ever).
  */
@@ -50,7 +53,9 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
   const ctl = init.ctl, args = init.args, index = init.index, MR = init.mr;
   const instance = (m) => (m ? new WebAssembly.Instance(m, { env: { memory: init.memory } }).exports : null);
   const gemm = init.gemm.map((m) => instance(m)?.kernel ?? null);
-  const symsum = instance(init.symsum)?.symsum ?? null;
+  const sym = instance(init.symsum);
+  const symsum = sym?.symsum ?? null, mirror = sym?.mirror ?? null;
+  const thin = instance(init.thin);
   // Read the generation before saying ready: a job posted after the caller saw this worker
   // ready changes it, so the wait below cannot miss it.
   let gen = Atomics.load(ctl, ${GEN});
@@ -77,8 +82,13 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
           const cnt = to - i < chunk ? to - i : chunk;
           kern(a + i * MR * kc * 8, b, c + i * MR * ldc, ldc, cnt, nt, kc, mode, tri - i * MR, alpha, beta);
         }
-      } else {
+      } else if (args[o] === 1) {
         symsum(args[x], args[x + 1], args[x + 2], args[x + 3], args[x + 4], args[x + 5], from, to);
+      } else if (args[o] === 2) {
+        const nc = args[x], lda = args[x + 2];
+        thin['rowblock' + nc](args[x + 1] + from * lda, lda, to - from, args[x + 3], args[x + 4], args[x + 5] + from * nc * 8);
+      } else {
+        mirror(args[x], args[x + 1], args[x + 2], args[x + 3], from, to);
       }
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
@@ -91,6 +101,8 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
 /** Job kinds (what a worker runs; see WORKER_MAIN). */
 export const JOB_GEMM = 0;
 export const JOB_SYMSUM = 1;
+export const JOB_THIN = 2;
+export const JOB_MIRROR = 3;
 
 /** The product every thread runs a range of (see the kernel's arguments in gemmKernel.ts). */
 export interface PanelJob {
@@ -134,6 +146,7 @@ export interface WorkerModules {
   /** The gemm kernel per variant (runtime.VARIANTS order); null where it does not validate. */
   readonly gemm: readonly (WebAssembly.Module | null)[];
   readonly symsum: WebAssembly.Module | null;
+  readonly thin: WebAssembly.Module | null;
 }
 
 interface Host {
@@ -238,9 +251,10 @@ export class WorkerPool {
     return this.modules.gemm[v] != null;
   }
 
-  /** Whether the workers can run the symsum kernel. */
-  supportsSymsum(): boolean {
-    return this.modules.symsum !== null;
+  /** Whether the workers can run the kernel of a job kind other than gemm (JOB_SYMSUM, JOB_MIRROR, JOB_THIN). */
+  supportsJob(kind: number): boolean {
+    const m = kind === JOB_SYMSUM || kind === JOB_MIRROR ? this.modules.symsum : kind === JOB_THIN ? this.modules.thin : null;
+    return m !== null;
   }
 
   /** Workers running and waiting for jobs. */
@@ -261,7 +275,7 @@ export class WorkerPool {
     while (this.started < want) {
       const index = this.started++;
       try {
-        host.spawn({ ctl: this.ctl, args: this.args, memory: this.memory, gemm: this.modules.gemm, symsum: this.modules.symsum, index, mr: this.mr }, (e) => {
+        host.spawn({ ctl: this.ctl, args: this.args, memory: this.memory, ...this.modules, index, mr: this.mr }, (e) => {
           this.error = describe(e);
         });
       } catch (e) {
@@ -329,11 +343,14 @@ export class WorkerPool {
 
   /**
    * Row panels [0, mt) of a gemm job on `threads` threads (the caller and threads - 1 ready
-   * workers), each claiming `job.chunk` panels at a time until none are left.
+   * workers), each claiming `job.chunk` panels at a time until none are left. `before`, where
+   * given, runs on the calling thread once the workers have the job, before it claims panels
+   * itself (gemmWasm packs the next k block there: the workers take more panels meanwhile).
    */
-  runPanelsShared(kern: KernelFn, job: PanelJob, mt: number, threads: number, mr: number): void {
+  runPanelsShared(kern: KernelFn, job: PanelJob, mt: number, threads: number, mr: number, before: (() => void) | null = null): void {
     const ctl = this.ctl;
     const claim = (): void => {
+      before?.();
       for (;;) {
         const i = Atomics.add(ctl, NEXT, job.chunk);
         if (i >= mt) return;

@@ -16,7 +16,7 @@
  * what is available and what the last product ran on.
  */
 import { compileGemmKernel, instantiateGemmKernel, type KernelFn } from './gemmKernel.js';
-import { symsumKernelBytes, type SymsumFn } from './symsumKernel.js';
+import { symsumKernelBytes, type MirrorFn, type SymsumFn } from './symsumKernel.js';
 import { thinKernelBytes, THIN_MAX_COLUMNS, type ThinFn } from './thinKernel.js';
 import { packKernelBytes, type PackKernels } from './packKernel.js';
 import { symeqKernelBytes, type SymeqFn } from './symeqKernel.js';
@@ -218,7 +218,10 @@ function ensureShared(doubles: number, variant: WasmVariant): WasmContext {
     sharedKernels.set(variant, kernel);
     current = null;
   }
-  if (pool === null && parallelHost() !== null) pool = new WorkerPool(sharedMemory, { gemm: VARIANTS.map((v) => moduleFor(v, true)), symsum: symsumModule(true) }, TILE.mr);
+  if (pool === null && parallelHost() !== null) {
+    const modules = { gemm: VARIANTS.map((v) => moduleFor(v, true)), symsum: symsumModule(true), thin: thinModule(true) };
+    pool = new WorkerPool(sharedMemory, modules, TILE.mr);
+  }
   if (current === null) {
     current = { heap: new Float64Array(sharedMemory.buffer), kernel, variant, variantIndex: VARIANTS.indexOf(variant), shared: true, memory: sharedMemory, pool };
   }
@@ -337,6 +340,9 @@ export function acquire(doubles: number, keepStaged = false): WasmContext | null
 /** The symsum kernel on the memory of `ctx` (instantiated once per memory), or null. */
 export const symsumOn = instancesOn(symsumModule, (e) => e.symsum as SymsumFn);
 
+/** The in-place mirror kernel (upper triangle onto the lower; symsum's module) on the memory of `ctx`, or null. */
+export const mirrorOn = instancesOn(symsumModule, (e) => e.mirror as MirrorFn);
+
 /** The thin-product kernels on the memory of `ctx`: rowdot[nc], rowblock[nc] and colacc[nc] for nc = 1…4 (index nc), or null. */
 export interface ThinKernels {
   readonly rowdot: readonly ThinFn[];
@@ -375,6 +381,8 @@ export interface ProductRun {
   readonly sharedMemory: boolean;
   /** thin: the large operand was read where the symmetric check had copied it (no copy of its own). */
   readonly inPlace?: boolean;
+  /** syrk: the lower triangle was mirrored in the kernels' memory and the whole result copied out (a result of one block). */
+  readonly mirrored?: boolean;
 }
 let lastRun: ProductRun | null = null;
 export function recordRun(run: ProductRun): void {

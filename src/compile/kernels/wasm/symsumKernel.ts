@@ -13,9 +13,16 @@
  * ≈ 2.5 ms for n = 1000, this kernel runs near memory speed: 0.28 ms on a cached 8 MB matrix).
  * cOut may equal a (in place: a block pair's four loads come before its four stores, and no other
  * pair touches those entries), which is how symsumWasm.ts calls it.
+ *
+ *   mirror(a, ld, nb, tb, from, to)
+ *
+ * The same walk over one matrix, in place: A[j.., i..] = A[i.., j..]' (the upper triangle copied
+ * onto the lower one; on a diagonal block only A[2i+1, 2i] is written) — a syrk's result, of
+ * which the kernels computed the upper triangle, made whole in the kernels' memory before it is
+ * copied out (gemmWasm.ts).
  */
-import { Code, ValType, SimdOp, Op, encodeModule } from './encoder.js';
-import { BLOCK_PAIR_LOCALS, emitBlockPairs, HI_HI, LO_LO, pairPointers, shuffle } from './blockPairs.js';
+import { Code, ValType, SimdOp, Op, encodeModule, type FuncDef } from './encoder.js';
+import { BLOCK_PAIR_LOCALS, emitBlockPairs, HI_HI, LO_LO, pairIndices, pairPointers, shuffle } from './blockPairs.js';
 
 // Parameters.
 const P_A = 0;
@@ -73,8 +80,40 @@ export function symsumKernelBytes(sharedMaxPages?: number): Uint8Array<ArrayBuff
         locals: [...new Array<ValType>(V_A0 - WALK.first).fill(ValType.i32), ...new Array<ValType>(V_COEF - V_A0 + 1).fill(ValType.v128)],
         body: c,
       },
+      mirrorFunc(),
     ],
   });
 }
+
+// mirror's parameters (a, ld, nb, tb, from, to) and locals: the walk's, then two v128.
+const M_WALK = { a: 0, ld: 1, nb: 2, tb: 3, from: 4, to: 5, first: 6 };
+const M_A0 = M_WALK.first + BLOCK_PAIR_LOCALS;
+const M_A1 = M_A0 + 1;
+
+function mirrorFunc(): FuncDef {
+  const c = new Code();
+  const { rowI, rowJ } = pairPointers(M_WALK);
+  const { bi, bj } = pairIndices(M_WALK);
+  emitBlockPairs(c, M_WALK, () => {
+    c.get(rowI).v128Load(0).set(M_A0);
+    c.get(rowI).get(M_WALK.ld).op(Op.i32_add).v128Load(0).set(M_A1);
+    // A[j+1, i..i+1] = (A[i, j+1], A[i+1, j+1]); off the diagonal also A[j, i..i+1] = (A[i, j], A[i+1, j]).
+    shuffle(c.get(rowJ).get(M_WALK.ld).op(Op.i32_add).get(M_A0).get(M_A1), HI_HI);
+    c.v128Store(0);
+    c.get(bj).get(bi).op(Op.i32_ne).if();
+    shuffle(c.get(rowJ).get(M_A0).get(M_A1), LO_LO);
+    c.v128Store(0);
+    c.end();
+  });
+  return {
+    name: 'mirror',
+    params: new Array<ValType>(6).fill(ValType.i32),
+    results: [],
+    locals: [...new Array<ValType>(M_A0 - M_WALK.first).fill(ValType.i32), ValType.v128, ValType.v128],
+    body: c,
+  };
+}
+
+export type MirrorFn = (a: number, ld: number, nb: number, tb: number, from: number, to: number) => void;
 
 export type SymsumFn = (a: number, c: number, ld: number, nb: number, tb: number, coef: number, from: number, to: number) => void;

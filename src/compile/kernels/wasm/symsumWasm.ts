@@ -19,7 +19,7 @@ import { symsumThreads } from '../parallel/config.js';
 const TB = 32;
 
 /** Block-row ranges with about equal numbers of upper-triangle blocks (nb - bi in row bi). */
-function splitRows(nb: number, threads: number): [number, number][] {
+export function splitRows(nb: number, threads: number): [number, number][] {
   const total = (nb * (nb + 1)) / 2;
   const ranges: [number, number][] = [];
   let from = 0;
@@ -62,7 +62,7 @@ export function symsumWasm(n: number, c: number, X: Float64Array, xOff: number, 
   const heap = ctx.heap;
   copyPadded(heap, n, X, xOff, ldx, np);
   const nb = np / 2;
-  const pool = ctx.pool !== null && ctx.pool.supportsSymsum() ? ctx.pool : null;
+  const pool = ctx.pool !== null && ctx.pool.supportsJob(JOB_SYMSUM) ? ctx.pool : null;
   const threads = symsumThreads(n, pool);
   const ranges = splitRows(nb, threads);
   // In place (cOut = a): each 2×2 block pair is read before either block is written, and no
