@@ -75,11 +75,12 @@ export function symsumThreads(n: number, pool: WorkerPool | null): number {
  * A thin product (wasm/thinWasm.ts: a large operand read once against at most four columns) is
  * split across threads by rows where it reads its operand in place (staged by the symmetric
  * check of the same evaluation: the MDS Hessian's D·V) and the operand has at least this many
- * entries. Measured by bench/parallel-threshold.ts (thin in place, D·V with V of n×2): 1.39×
- * (best of 200 interleaved rounds; 1.30× median) at n = 256, 1.68–1.84× from 384 to 1000. A
- * product that copies its operand first is not split: the copy, on the calling thread alone
- * (it alone can read the caller's array), is about half the time, and the split measured
- * 0.62–1.09× (best) up to 10⁶ entries.
+ * entries. Measured by bench/parallel-threshold.ts (thin-in-place: D·V with V of n×2, two
+ * threads against one, best of 25 interleaved rounds; load ≈ 1): 1.32× at n = 256 (its median
+ * 0.92×: the load), 1.25–1.65× from 384 to 1000 (medians 1.08–1.63×); 0.92–1.12× below. A product
+ * that copies its operand first is not split: the copy, on the calling thread alone (it alone can
+ * read the caller's array), is about half the time, and the split measured 0.64–0.95× up to
+ * n = 768 and 1.17× at 1000 (another run: 1.09×, median 0.99×).
  */
 export const THIN_PARALLEL_MIN_ENTRIES = 1 << 16;
 
