@@ -2,16 +2,18 @@
  * Every variant of the WebAssembly product kernels against naive loops: relaxed-SIMD FMA and
  * plain f64x2, plain and shared memory, one, two and three threads (workers forced even on tiny
  * products), for gemm (all transposes) and the symmetric products X'·diag(d)·X and X·diag(d)·X',
- * at awkward sizes, offsets and leading dimensions; the thin products and syrk's mirror, whose
- * rows are split across the same threads. Each case also checks that the path it forced is the
- * one that ran (kernelInfo().lastProduct).
+ * at awkward sizes, offsets and leading dimensions; the thin products, syrk's mirror and the
+ * symmetric check (run behind the copy of the matrix), whose rows are split across the same
+ * threads. Each case also checks that the path it forced is the one that ran
+ * (kernelInfo().lastProduct, lastCheck).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
 import { gemm, kernelInfo, symmetricSum, xdxt, xtdx } from '../../src/compile/kernels/index.js';
 import { setGemmBackend } from '../../src/compile/kernels/gemm.js';
 import { setParallel } from '../../src/compile/kernels/parallel/config.js';
-import { setSharedMemory, setWasmVariant, sharedPool, type WasmVariant } from '../../src/compile/kernels/wasm/runtime.js';
+import { setSharedMemory, setWasmVariant, sharedPool, stagedSums, withinEvaluation, type WasmVariant } from '../../src/compile/kernels/wasm/runtime.js';
+import { symeqWasm } from '../../src/compile/kernels/wasm/symeqWasm.js';
 import { thinWasm } from '../../src/compile/kernels/wasm/thinWasm.js';
 import { ROW_BLOCK } from '../../src/compile/kernels/wasm/thinKernel.js';
 
@@ -240,6 +242,32 @@ for (const v of VARIANTS) {
           const blocks = Math.floor(m / ROW_BLOCK(nc));
           expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'thin', sharedMemory: v.shared, threads: v.shared ? Math.max(1, Math.min(v.threads, blocks)) : 1 });
         }
+    });
+
+    it('symmetric check behind the copy: verdicts on a pair in each tile row (first, middle, last), the row sums', () => {
+      for (const n of [130, 257, 300]) {
+        const a = randArray(n * n);
+        for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
+        withinEvaluation(() => {
+          expect(symeqWasm(n, a, 0, n), `n ${n}`).toBe(true);
+          const sums = stagedSums(a, n, n)!;
+          for (let i = 0; i < n; i++) {
+            let t = 0;
+            for (let j = 0; j < n; j++) t += a[i * n + j]!;
+            expect(Math.abs(sums.rowSums[i]! - t), `n ${n}: row ${i}`).toBeLessThan(1e-12);
+          }
+        });
+        expect(kernelInfo().lastCheck).toEqual({ kernel: 'symeq', threads: v.shared ? v.threads : 1, sharedMemory: v.shared });
+        // Tile rows are 64 rows: a pair (i + 1, i) in the first, one in the middle, one in the last.
+        for (const i of [0, 65, Math.floor(n / 2), n - 2]) {
+          const b = a.slice();
+          b[(i + 1) * n + i] = b[(i + 1) * n + i]! + 1;
+          expect(symeqWasm(n, b, 0, n), `n ${n}: (${i + 1}, ${i}) unequal`).toBe(false);
+          b[(i + 1) * n + i] = NaN;
+          b[i * n + i + 1] = NaN;
+          expect(symeqWasm(n, b, 0, n), `n ${n}: NaN at (${i + 1}, ${i})`).toBe(false);
+        }
+      }
     });
   });
 }

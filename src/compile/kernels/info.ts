@@ -3,7 +3,7 @@
  * whether its memory is shared with workers, how many threads large products use, and what the
  * last WebAssembly product actually ran on (what a browser test or a benchmark reports).
  */
-import { activeVariant, availableVariants, lastProductRun, sharedPool, useShared, type ProductRun, type WasmVariant } from './wasm/runtime.js';
+import { activeVariant, availableVariants, lastCheckRun, lastProductRun, sharedPool, useShared, type CheckRun, type ProductRun, type WasmVariant } from './wasm/runtime.js';
 import { relaxedSimdValidates } from './wasm/flags.js';
 import { parallelHost } from './parallel/pool.js';
 import { wantedThreads } from './parallel/config.js';
@@ -29,6 +29,8 @@ export interface KernelInfo {
   readonly workerError: string | null;
   /** What the last WebAssembly product ran on, or null before the first. */
   readonly lastProduct: ProductRun | null;
+  /** What the last symmetric check of a declared-symmetric input ran on (its WebAssembly kernel), or null before the first. */
+  readonly lastCheck: CheckRun | null;
 }
 
 export function kernelInfo(): KernelInfo {
@@ -46,5 +48,6 @@ export function kernelInfo(): KernelInfo {
     workersReady: pool?.ready() ?? 0,
     workerError: pool?.error ?? null,
     lastProduct: lastProductRun(),
+    lastCheck: lastCheckRun(),
   };
 }

@@ -22,6 +22,9 @@ const DONE = 1; // workers that finished the current job
 const READY = 2; // workers that are running and waiting for jobs
 const FAILED = 3; // set by a worker whose kernel threw
 const NEXT = 4; // gemm: the next unclaimed row panel, relative to the job's first
+const FLAG = 5; // symeq: set by a thread that found an unequal pair
+const RANGE = 6; // symeq: the unclaimed tiles [lo, hi), as lo | hi << 16
+const PROGRESS = 7; // symeq: tiles from this one on are in the memory (the caller copies them)
 const READY_FLAGS = 8; // ctl[READY_FLAGS + w] = 1 once worker w runs (they start in any order)
 /** Most workers a pool starts. */
 export const MAX_WORKERS = 7;
@@ -32,11 +35,15 @@ const MAX_ARGS = 12;
 const ACTIVE = 15;
 /**
  * Polls of a shared counter before Atomics.wait, by a worker between jobs and by the caller at
- * the barrier: ≈ 0.14 ms here, about the gap between two k blocks of a mid-sized product, where
- * waking from Atomics.wait costs tens of microseconds per block (logistic Hessian at n = 300,
- * three k blocks: 1.95 → 1.85 ms).
+ * the barrier: ≈ 0.7 ms here. Waking from Atomics.wait costs tens of microseconds, and up to
+ * ≈ 0.15 ms on this shared machine: 20 000 polls (≈ 0.14 ms) covered the gap between two k
+ * blocks of a mid-sized product (logistic Hessian at n = 300, three k blocks: 1.95 → 1.85 ms
+ * against no polling) but not the ≈ 0.2 ms of JS work between the symmetric check of the MDS
+ * Hessian's evaluation and the thin product of its matvec, which then waited for the worker to
+ * wake (evaluation + matvec at n = 1000, 600 calls interleaved: best 1.107 → 0.955 ms, median
+ * 1.72 → 1.23 with 100 000 polls). A worker polls for at most this long after its last job.
  */
-const SPIN = 20000;
+const SPIN = 100000;
 
 /**
  * The worker's whole program. A job names its kind and a range of the work:
@@ -45,7 +52,12 @@ const SPIN = 20000;
  *   kind 1, symsum: block rows [from, to) of C = c·(A + A') (wasm/symsumKernel.ts);
  *   kind 2, thin: rows [from, to) of C = A·Bt' on rowblock{nc} (wasm/thinKernel.ts);
  *   kind 3, mirror: block rows [from, to) of the upper triangle copied onto the lower one
- *     (symsum's module).
+ *     (symsum's module);
+ *   kind 4, symeq: tiles of the symmetric test (wasm/symeqKernel.ts), claimed from the bottom
+ *     (RANGE's hi) while the caller copies the matrix in from the bottom up (a tile's pairs lie
+ *     in its rows and those below: it can run once PROGRESS reaches it) and then claims from
+ *     the top; a thread that finds an unequal pair sets FLAG. Each thread adds row sums into
+ *     its own n doubles (args: a, ld, nb, tb, first row sums, bytes between two threads' sums).
  * Errors are reported through FAILED, never thrown past the barrier (the caller would wait for
  * ever).
  */
@@ -56,6 +68,7 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
   const sym = instance(init.symsum);
   const symsum = sym?.symsum ?? null, mirror = sym?.mirror ?? null;
   const thin = instance(init.thin);
+  const symeq = instance(init.symeq)?.symeq ?? null;
   // Read the generation before saying ready: a job posted after the caller saw this worker
   // ready changes it, so the wait below cannot miss it.
   let gen = Atomics.load(ctl, ${GEN});
@@ -87,8 +100,19 @@ const WORKER_MAIN = `function ricciKernelWorker(init) {
       } else if (args[o] === 2) {
         const nc = args[x], lda = args[x + 2];
         thin['rowblock' + nc](args[x + 1] + from * lda, lda, to - from, args[x + 3], args[x + 4], args[x + 5] + from * nc * 8);
-      } else {
+      } else if (args[o] === 3) {
         mirror(args[x], args[x + 1], args[x + 2], args[x + 3], from, to);
+      } else {
+        const nb = args[x + 2], tb = args[x + 3], rs = args[x + 4] + (index + 1) * args[x + 5];
+        for (;;) {
+          const c = Atomics.load(ctl, ${RANGE});
+          const lo = c & 0xffff, hi = c >>> 16;
+          if (lo >= hi) break;
+          if (Atomics.compareExchange(ctl, ${RANGE}, c, lo | ((hi - 1) << 16)) !== c) continue;
+          const t = hi - 1;
+          while (Atomics.load(ctl, ${PROGRESS}) > t);
+          if (symeq(args[x], args[x + 1], nb, tb, rs, t * tb, Math.min(nb, (t + 1) * tb)) !== 1) Atomics.store(ctl, ${FLAG}, 1);
+        }
       }
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
@@ -103,6 +127,7 @@ export const JOB_GEMM = 0;
 export const JOB_SYMSUM = 1;
 export const JOB_THIN = 2;
 export const JOB_MIRROR = 3;
+export const JOB_SYMEQ = 4;
 
 /** The product every thread runs a range of (see the kernel's arguments in gemmKernel.ts). */
 export interface PanelJob {
@@ -147,6 +172,7 @@ export interface WorkerModules {
   readonly gemm: readonly (WebAssembly.Module | null)[];
   readonly symsum: WebAssembly.Module | null;
   readonly thin: WebAssembly.Module | null;
+  readonly symeq: WebAssembly.Module | null;
 }
 
 interface Host {
@@ -251,9 +277,9 @@ export class WorkerPool {
     return this.modules.gemm[v] != null;
   }
 
-  /** Whether the workers can run the kernel of a job kind other than gemm (JOB_SYMSUM, JOB_MIRROR, JOB_THIN). */
+  /** Whether the workers can run the kernel of a job kind other than gemm (JOB_SYMSUM, JOB_MIRROR, JOB_THIN, JOB_SYMEQ). */
   supportsJob(kind: number): boolean {
-    const m = kind === JOB_SYMSUM || kind === JOB_MIRROR ? this.modules.symsum : kind === JOB_THIN ? this.modules.thin : null;
+    const m = kind === JOB_SYMSUM || kind === JOB_MIRROR ? this.modules.symsum : kind === JOB_THIN ? this.modules.thin : kind === JOB_SYMEQ ? this.modules.symeq : null;
     return m !== null;
   }
 
@@ -339,6 +365,43 @@ export class WorkerPool {
     }
     if (failed !== null) throw failed;
     if (Atomics.exchange(ctl, FAILED, 0) !== 0) throw new Error('internal: a kernel worker failed');
+  }
+
+  /**
+   * The symmetric test of a matrix the calling thread copies in, on `threads` threads (the caller
+   * and threads - 1 ready workers): `copy(t)` puts tile t (its rows) in the memory, from the last
+   * tile to the first, while the workers check the tiles already there from the bottom; then the
+   * caller checks tiles from the top with `check(t)` (false: an unequal pair) until the two meet.
+   * Worker w adds row sums at args[4] + (w + 1)·args[5]. True when every tile is equal.
+   */
+  runSymeq(args: readonly number[], tiles: number, threads: number, copy: (t: number) => void, check: (t: number) => boolean): boolean {
+    if (tiles > 0xffff) throw new Error('internal: too many tiles');
+    const ctl = this.ctl;
+    Atomics.store(ctl, RANGE, tiles << 16);
+    Atomics.store(ctl, PROGRESS, tiles);
+    Atomics.store(ctl, FLAG, 0);
+    let equal = true;
+    const self = (): void => {
+      try {
+        for (let t = tiles - 1; t >= 0; t--) {
+          copy(t);
+          Atomics.store(ctl, PROGRESS, t);
+        }
+      } finally {
+        // Never leave a worker waiting for a tile (the result is not used if the copy threw).
+        Atomics.store(ctl, PROGRESS, 0);
+      }
+      for (;;) {
+        const c = Atomics.load(ctl, RANGE);
+        const lo = c & 0xffff;
+        const hi = c >>> 16;
+        if (lo >= hi) return;
+        if (Atomics.compareExchange(ctl, RANGE, c, (lo + 1) | (hi << 16)) !== c) continue;
+        if (!check(lo)) equal = false;
+      }
+    };
+    this.run(JOB_SYMEQ, args, Array.from({ length: threads }, () => [0, tiles] as const), self);
+    return equal && Atomics.load(ctl, FLAG) === 0;
   }
 
   /**

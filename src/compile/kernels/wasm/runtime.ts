@@ -219,7 +219,7 @@ function ensureShared(doubles: number, variant: WasmVariant): WasmContext {
     current = null;
   }
   if (pool === null && parallelHost() !== null) {
-    const modules = { gemm: VARIANTS.map((v) => moduleFor(v, true)), symsum: symsumModule(true), thin: thinModule(true) };
+    const modules = { gemm: VARIANTS.map((v) => moduleFor(v, true)), symsum: symsumModule(true), thin: thinModule(true), symeq: symeqModule(true) };
     pool = new WorkerPool(sharedMemory, modules, TILE.mr);
   }
   if (current === null) {
@@ -390,4 +390,19 @@ export function recordRun(run: ProductRun): void {
 }
 export function lastProductRun(): ProductRun | null {
   return lastRun;
+}
+
+/** What the last symmetric check on the WebAssembly kernel ran on (kernelInfo). */
+export interface CheckRun {
+  readonly kernel: 'symeq';
+  /** 1, or the threads that checked tiles while the calling thread copied the matrix in. */
+  readonly threads: number;
+  readonly sharedMemory: boolean;
+}
+let lastCheck: CheckRun | null = null;
+export function recordCheck(run: CheckRun): void {
+  lastCheck = run;
+}
+export function lastCheckRun(): CheckRun | null {
+  return lastCheck;
 }

@@ -2,8 +2,9 @@
  * The WebAssembly kernel that tells whether a square matrix equals its transpose exactly, for the
  * check of a declared-symmetric input on every call (kernels/symmetric.ts), emitted at load time.
  *
- *   symeq(a, ld, nb, tb, rs) → 1 when A[i, j] == A[j, i] for every pair (f64 equality: a NaN
- *                              never equals, -0 equals 0), else 0; and adds A's row sums into
+ *   symeq(a, ld, nb, tb, rs, from, to) → 1 when A[i, j] == A[j, i] for every pair with block
+ *                              row i in [from, to) (f64 equality: a NaN never equals, -0 equals
+ *                              0), else 0; and adds what those pairs hold of A's row sums into
  *                              the n doubles at byte address rs (zeroed by the caller)
  *
  * A is n×n with n = 2·nb, row stride `ld` bytes, at byte address a. The kernel walks the 2×2
@@ -13,7 +14,8 @@
  * with the tolerance). As it reads each entry once, it adds the row sums too — (A0 + A1 lanes
  * summed) into rows 2i, 2i+1 and, off the diagonal, the mirrored block's into rows 2j, 2j+1 — so
  * that a product of the same matrix with ones later in the evaluation (the MDS Hessian's D·1)
- * needs no pass of its own (runtime.ts, setStaged).
+ * needs no pass of its own (runtime.ts, setStaged). Threads take tile rows of it, each adding
+ * into row sums of its own (symeqWasm.ts).
  */
 import { Code, ValType, SimdOp, Op, encodeModule } from './encoder.js';
 import { BLOCK_PAIR_LOCALS, emitBlockPairs, HI_HI, LO_LO, pairIndices, pairPointers, shuffle } from './blockPairs.js';
@@ -24,10 +26,11 @@ const P_LD = 1;
 const P_NB = 2;
 const P_TB = 3;
 const P_RS = 4;
-const WALK = { a: P_A, ld: P_LD, nb: P_NB, tb: P_TB, first: 5 };
-// i32 locals: the block-row range (all of it), then the walk's, then a row-sum address.
-const L_FROM = WALK.first + BLOCK_PAIR_LOCALS;
-const L_RS = L_FROM + 1;
+const P_FROM = 5;
+const P_TO = 6;
+const WALK = { a: P_A, ld: P_LD, nb: P_NB, tb: P_TB, from: P_FROM, to: P_TO, first: 7 };
+// i32 locals: the walk's, then a row-sum address.
+const L_RS = WALK.first + BLOCK_PAIR_LOCALS;
 // v128 locals.
 const V_A0 = L_RS + 1;
 const V_A1 = V_A0 + 1;
@@ -43,7 +46,7 @@ const I8X16_ALL_TRUE = 0x63;
 
 export function symeqKernelBytes(sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
   const c = new Code();
-  const walk = { ...WALK, from: L_FROM, to: P_NB };
+  const walk = WALK;
   const { rowI, rowJ } = pairPointers(walk);
   const { bi, bj } = pairIndices(walk);
   /** rs[2·block..2·block+1] += the f64x2 that `value` pushes. */
@@ -55,7 +58,6 @@ export function symeqKernelBytes(sharedMaxPages?: number): Uint8Array<ArrayBuffe
     c.simd(SimdOp.f64x2_add).v128Store(0);
   };
   c.simd(SimdOp.v128_const).op(...new Array<number>(16).fill(0xff)).set(V_ACC);
-  c.i32(0).set(L_FROM);
   emitBlockPairs(c, walk, () => {
     c.get(rowI).v128Load(0).set(V_A0);
     c.get(rowI).get(P_LD).op(Op.i32_add).v128Load(0).set(V_A1);
@@ -90,7 +92,7 @@ export function symeqKernelBytes(sharedMaxPages?: number): Uint8Array<ArrayBuffe
     funcs: [
       {
         name: 'symeq',
-        params: [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32],
+        params: new Array<ValType>(7).fill(ValType.i32),
         results: [ValType.i32],
         locals: [...new Array<ValType>(V_A0 - WALK.first).fill(ValType.i32), ...new Array<ValType>(V_ROW - V_A0 + 1).fill(ValType.v128)],
         body: c,
@@ -99,4 +101,4 @@ export function symeqKernelBytes(sharedMaxPages?: number): Uint8Array<ArrayBuffe
   });
 }
 
-export type SymeqFn = (a: number, ld: number, nb: number, tb: number, rs: number) => number;
+export type SymeqFn = (a: number, ld: number, nb: number, tb: number, rs: number, from: number, to: number) => number;

@@ -1,33 +1,59 @@
 /**
  * Whether an n×n matrix equals its transpose exactly, on the WebAssembly kernel (symeqKernel.ts):
- * A is copied into the kernels' memory (one memcpy, or one per row; rows and columns padded to a
- * multiple of four with zeros, which are symmetric) and read once by the kernel in 2×2 blocks.
- * The copy stays for the rest of the evaluation, for a thin product of the same matrix, and so do
- * the row sums the kernel adds up as it reads (a product of the same matrix with ones takes them).
+ * A is copied into the kernels' memory (rows and columns padded to a multiple of four with
+ * zeros, which are symmetric) and read once by the kernel in 2×2 blocks. The copy stays for the
+ * rest of the evaluation, for a thin product of the same matrix, and so do the row sums the
+ * kernel adds up as it reads (a product of the same matrix with ones takes them).
+ *
+ * Only the calling thread can read the caller's array, so it alone copies; with workers (from
+ * order SYMEQ_PIPELINE_MIN_N on) it copies tile rows from the bottom up while the workers check
+ * the tiles already copied (a tile row's pairs lie in its rows and those below), then checks
+ * tiles from the top until they meet (WorkerPool.runSymeq): the check runs behind the copy
+ * instead of after it. Each thread adds row sums of its own, summed here.
  * Measured at n = 1000 (the MDS Hessian's D, declared symmetric and checked on every call): the
- * copy takes ≈ 0.28 ms and the kernel ≈ 0.17, the whole check 0.47–0.73 ms where the JS loop of
- * symmetric.ts takes 0.65–0.85 (best of 300, two runs).
+ * copy takes ≈ 0.28 ms and the kernel ≈ 0.27 after it on one thread.
  */
-import { acquire, setStaged, symeqOn } from './runtime.js';
+import { JOB_SYMEQ, MAX_WORKERS } from '../parallel/pool.js';
+import { threadsFor } from '../parallel/config.js';
+import { acquire, recordCheck, setStaged, symeqOn } from './runtime.js';
 import { copyPadded } from './symsumWasm.js';
 
 /** Tile edge in 2×2 blocks (as the symsum kernel: both sides of a tile pair in L1). */
 const TB = 32;
+
+/** From this order on the check runs behind the copy on workers (where there are any). MEASURED */
+export const SYMEQ_PIPELINE_MIN_N = 512;
 
 /** true when every pair is equal, false when some pair is not (or is NaN), null where the kernel is not available. */
 export function symeqWasm(n: number, A: Float64Array, aOff: number, lda: number): boolean | null {
   // Rows padded to four doubles, as the thin kernels lay out their operand (thinWasm.ts): a thin
   // product of the same matrix later in this evaluation reads this copy.
   const np = (n + 3) & ~3;
-  // heap[0, np²): A; then np row sums, which the kernel adds up as it reads.
-  const ctx = acquire(np * np + np);
+  const nb = np / 2;
+  // heap[0, np²): A; then np row sums per thread (the caller's first), added up as the kernel reads.
+  const sums = np * np;
+  const ctx = acquire(sums + (1 + MAX_WORKERS) * np);
   if (ctx === null) return null;
   const kernel = symeqOn(ctx);
   if (kernel === null) return null;
   const heap = ctx.heap;
-  copyPadded(heap, n, A, aOff, lda, np);
-  heap.fill(0, np * np, np * np + np);
-  const equal = kernel(0, np * 8, np / 2, TB, np * np * 8) === 1;
-  if (aOff === 0 && lda === n) setStaged(A, n, n, np, ctx, { rowSums: heap.slice(np * np, np * np + n), exact: equal });
+  const pool = ctx.pool !== null && ctx.pool.supportsJob(JOB_SYMEQ) ? ctx.pool : null;
+  const threads = threadsFor(n >= SYMEQ_PIPELINE_MIN_N ? Infinity : 0, pool);
+  let equal: boolean;
+  if (threads > 1) {
+    heap.fill(0, sums, sums + (1 + MAX_WORKERS) * np);
+    const tiles = Math.ceil(nb / TB);
+    const rows = 2 * TB;
+    const copy = (t: number): void => copyPadded(heap, n, A, aOff, lda, np, t * rows, Math.min(np, (t + 1) * rows));
+    const check = (t: number): boolean => kernel(0, np * 8, nb, TB, sums * 8, t * TB, Math.min(nb, (t + 1) * TB)) === 1;
+    equal = pool!.runSymeq([0, np * 8, nb, TB, sums * 8, np * 8], tiles, threads, copy, check);
+    for (let w = 1; w <= MAX_WORKERS; w++) for (let i = 0, s = sums + w * np; i < n; i++, s++) heap[sums + i] += heap[s]!;
+  } else {
+    copyPadded(heap, n, A, aOff, lda, np);
+    heap.fill(0, sums, sums + np);
+    equal = kernel(0, np * 8, nb, TB, sums * 8, 0, nb) === 1;
+  }
+  if (aOff === 0 && lda === n) setStaged(A, n, n, np, ctx, { rowSums: heap.slice(sums, sums + n), exact: equal });
+  recordCheck({ kernel: 'symeq', threads, sharedMemory: ctx.shared });
   return equal;
 }

@@ -36,19 +36,19 @@ export function splitRows(nb: number, threads: number): [number, number][] {
 }
 
 /**
- * X (n×n, row stride ldx) into heap[0..np·np) with rows np ≥ n apart: one memcpy, or one per row;
- * the rows and columns past n are zero (symmetric, and adding nothing).
+ * Rows [r0, r1) (default: all np) of X (n×n, row stride ldx) into heap[0..np·np) with rows np ≥ n
+ * apart: one memcpy, or one per row; the rows and columns past n are zero (symmetric, and adding
+ * nothing).
  */
-export function copyPadded(heap: Float64Array, n: number, X: Float64Array, xOff: number, ldx: number, np: number): void {
-  const size = np * np;
-  if (np === n && ldx === n) heap.set(X.subarray(xOff, xOff + size), 0);
-  else {
-    for (let i = 0; i < n; i++) heap.set(X.subarray(xOff + i * ldx, xOff + i * ldx + n), i * np);
-    if (np !== n) {
-      for (let i = 0; i < n; i++) heap.fill(0, i * np + n, (i + 1) * np);
-      heap.fill(0, n * np, size);
+export function copyPadded(heap: Float64Array, n: number, X: Float64Array, xOff: number, ldx: number, np: number, r0 = 0, r1 = np): void {
+  const last = Math.min(r1, n);
+  if (np === n && ldx === n) heap.set(X.subarray(xOff + r0 * n, xOff + last * n), r0 * n);
+  else
+    for (let i = r0; i < last; i++) {
+      heap.set(X.subarray(xOff + i * ldx, xOff + i * ldx + n), i * np);
+      if (np !== n) heap.fill(0, i * np + n, (i + 1) * np);
     }
-  }
+  if (r1 > n) heap.fill(0, Math.max(r0, n) * np, r1 * np);
 }
 
 /** C(n×n) = c·(X + X') through the wasm kernel; false where it is not available (the caller runs the JS loop). */
