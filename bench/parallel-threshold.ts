@@ -4,8 +4,9 @@
  *
  *   npm run bench:threshold
  *
- * For square gemm, X'·diag(d)·X (m = n), A + A' and the thin product D·V (V of n×2; copying D,
- * and reading it in place where a symmetric check staged it) of growing size: one thread against every
+ * For square gemm, X'·diag(d)·X (m = n), A + A', the thin product D·V (V of n×2; copying D,
+ * and reading it in place where a symmetric check staged it) and the symmetric check (run behind
+ * the copy of the matrix) of growing size: one thread against every
  * thread of the machine (workers forced on, threshold 0), the same inputs, timed rounds
  * interleaved so that a busy spell of the shared host hits both alike; the best of each is kept
  * (on a shared, loaded host the best is what the machine can do; medians are printed too). Prints
@@ -51,8 +52,8 @@ interface Row {
 }
 const rows: Row[] = [];
 /** Kernels whose work is n·n (one pass over a matrix), not n³. */
-const squareWork = (k: string): boolean => k === 'symsum' || k.startsWith('thin');
-for (const kernel of ['gemm', 'syrk', 'symsum', 'thin', 'thin-in-place'] as const) {
+const squareWork = (k: string): boolean => k === 'symsum' || k.startsWith('thin') || k === 'symeq';
+for (const kernel of ['gemm', 'syrk', 'symsum', 'thin', 'thin-in-place', 'symeq'] as const) {
   for (const n of squareWork(kernel) ? SYMSUM_SIZES : SIZES) {
     const A = rand(n * n, n);
     // Symmetric: the check stages it for thin-in-place.
@@ -67,7 +68,11 @@ for (const kernel of ['gemm', 'syrk', 'symsum', 'thin', 'thin-in-place'] as cons
           ? () => xtdx(n, n, A, 0, n, d, 0, 1, 0, C, 0, n)
           : kernel === 'symsum'
             ? () => symmetricSum(n, 1, A, 0, n, C, 0, n)
-            : () => thinWasm(false, n, n, 2, 1, A, 0, n, B, 0, 2, 1, 0, C, 0, 2, 1);
+            : kernel === 'symeq'
+              ? () => {
+                  if (!isSymmetric(n, A)) throw new Error('not symmetric');
+                }
+              : () => thinWasm(false, n, n, 2, 1, A, 0, n, B, 0, 2, 1, 0, C, 0, 2, 1);
     // Enough calls per timing that the clock's resolution does not matter (≥ ~2 ms).
     const reps = Math.max(1, Math.ceil((squareWork(kernel) ? 2e6 : 4e6) / (squareWork(kernel) ? n * n : n * n * n)));
     const timed = (): number => {
@@ -92,7 +97,8 @@ for (const kernel of ['gemm', 'syrk', 'symsum', 'thin', 'thin-in-place'] as cons
       split.push(time(threads));
     }
     const last = kernelInfo().lastProduct;
-    if (last?.threads !== threads || (kernel === 'thin-in-place' && !last.inPlace)) throw new Error(`${kernel} ${n}: the split did not run`);
+    const ran = kernel === 'symeq' ? kernelInfo().lastCheck?.threads : last?.threads;
+    if (ran !== threads || (kernel === 'thin-in-place' && !last?.inPlace)) throw new Error(`${kernel} ${n}: the split did not run`);
     const row = {
       kernel,
       n,
@@ -119,6 +125,6 @@ const from = (k: string): number | null => {
   while (i > 0 && rs[i - 1]!.speedup > 1.05) i--;
   return i < rs.length ? rs[i]!.work : null;
 };
-console.log(`split wins (> 1.05×) from work ${from('gemm')?.toExponential(2) ?? '—'} (gemm), ${from('syrk')?.toExponential(2) ?? '—'} (syrk) multiply-adds; from n·n = ${from('symsum')?.toExponential(2) ?? '—'} (symsum), ${from('thin')?.toExponential(2) ?? '—'} (thin), ${from('thin-in-place')?.toExponential(2) ?? '—'} (thin in place)`);
+console.log(`split wins (> 1.05×) from work ${from('gemm')?.toExponential(2) ?? '—'} (gemm), ${from('syrk')?.toExponential(2) ?? '—'} (syrk) multiply-adds; from n·n = ${from('symsum')?.toExponential(2) ?? '—'} (symsum), ${from('thin')?.toExponential(2) ?? '—'} (thin), ${from('thin-in-place')?.toExponential(2) ?? '—'} (thin in place), ${from('symeq')?.toExponential(2) ?? '—'} (symmetric check)`);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/parallel-threshold.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), node: process.version, threads, rows }, null, 2));

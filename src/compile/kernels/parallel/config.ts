@@ -77,7 +77,8 @@ export function symsumThreads(n: number, pool: WorkerPool | null): number {
  * check of the same evaluation: the MDS Hessian's D·V) and the operand has at least this many
  * entries. Measured by bench/parallel-threshold.ts (thin-in-place: D·V with V of n×2, two
  * threads against one, best of 25 interleaved rounds; load ≈ 1): 1.32× at n = 256 (its median
- * 0.92×: the load), 1.25–1.65× from 384 to 1000 (medians 1.08–1.63×); 0.92–1.12× below. A product
+ * 0.92×: the load), 1.25–1.65× from 384 to 1000 (medians 1.08–1.63×); 0.92–1.12× below (a
+ * second run: 1.45–1.72× from 192 to 512, 1.26–1.29× at 768 and 1000, 0.98× at 128). A product
  * that copies its operand first is not split: the copy, on the calling thread alone (it alone can
  * read the caller's array), is about half the time, and the split measured 0.64–0.95× up to
  * n = 768 and 1.17× at 1000 (another run: 1.09×, median 0.99×).
