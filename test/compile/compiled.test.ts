@@ -92,6 +92,29 @@ describe('compiled evaluator against the reference evaluator', () => {
     }
   });
 
+  test('batched products over a short contracted label (element-wise sums) and a long one (the einsum), = and +=', () => {
+    // diag(W*W') contracts W's k columns row by row; the MDS Hessian adds such products into sums.
+    const exprs: [string, string, number][] = [
+      ["diag(W*W')", 'W', 0],
+      ["diag(W*W') + 2*diag(W*V')", 'W', 0],
+      ["norm2(diag(W*W')*vector(1)' + vector(1)*diag(W*W')' - 2*W*W' - D)^2", 'W', 2],
+      ["sum(diag(W*W').^2)", 'W', 1],
+    ];
+    for (const [expr, wrt, order] of exprs) {
+      const r = derive(expr, wrt, { order, let: { D: 'symmetric matrix' } });
+      for (const [n, k] of [[1, 1], [3, 2], [5, 16], [4, 17], [9, 3]] as const) {
+        const rand = rng(n * 31 + k);
+        const values = new Map<string, Tensor>([
+          ['W', randomTensor([n, k], 'any', rand, false)],
+          ['V', randomTensor([n, k], 'any', rand, false)],
+          ['D', randomTensor([n, n], 'any', rand, true)],
+        ]);
+        for (const v of [...values.keys()]) if (!r.analysis.lowered.vars.has(v)) values.delete(v);
+        expect(compareAt(r, values), `${expr} by ${wrt}, order ${order}, n ${n}, k ${k}`).toBeLessThan(1e-12);
+      }
+    }
+  });
+
   test('random expressions, orders 0 to 2, random sizes', () => {
     fc.assert(
       fc.property(exprArb('s'), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 1e6 }), (expr, wrt, order, seed) => {

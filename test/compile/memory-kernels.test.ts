@@ -91,6 +91,38 @@ describe('stridedMul', () => {
     }
   });
 
+  it('a small inner block takes the longest outer label as its outer loop (every entry still written once)', () => {
+    // out[i, j, l] = W[i, j] · U[i, l] on n×2×2: the inner block is n × 2, not 2 × 2.
+    for (const n of [1, 5, 40, 1000]) {
+      const plan = makeStridedPlan([n, 2, 2], [4, 2, 1], [[2, 1, 0], [2, 0, 1]]);
+      if (n >= 3) expect(Array.from(plan.dims)).toEqual([2, n, 2]);
+      const W = randArray(2 * n);
+      const U = randArray(2 * n);
+      for (const accumulate of [false, true]) {
+        const got = randArray(4 * n);
+        const want = got.slice();
+        for (let i = 0; i < n; i++) for (let j = 0; j < 2; j++) for (let l = 0; l < 2; l++) want[4 * i + 2 * j + l] = (accumulate ? want[4 * i + 2 * j + l]! : 0) + -1.5 * W[2 * i + j]! * U[2 * i + l]!;
+        stridedMul(plan, got, 0, [W, U], [0, 0], -1.5, accumulate);
+        got.forEach((v, p) => expect(Math.abs(v - want[p]!)).toBeLessThanOrEqual(1e-15 * Math.max(1, Math.abs(want[p]!))));
+      }
+    }
+  });
+
+  it('sums along labels the output does not step (output stride 0, +=): row-wise dot products', () => {
+    for (const [n, k] of [[1, 1], [7, 2], [33, 3], [17, 16]] as const) {
+      const A = randArray(n * k);
+      const B = randArray(n * k + 3);
+      const got = randArray(n);
+      const want = Float64Array.from(got, (g, i) => {
+        let t = 0;
+        for (let q = 0; q < k; q++) t += A[i * k + q]! * B[3 + i * k + q]!;
+        return g + 2 * t;
+      });
+      stridedMul(makeStridedPlan([n, k], [1, 0], [[k, 1], [k, 1]]), got, 0, [A, B], [0, 3], 2, true);
+      got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-14 * Math.max(1, Math.abs(want[i]!))));
+    }
+  });
+
   it('merges labels that address memory as one (a contiguous run is one loop)', () => {
     const plan = makeStridedPlan([5, 4, 3], [12, 3, 1], [[12, 3, 1]]);
     expect(Array.from(plan.dims)).toEqual([60]);
