@@ -55,6 +55,14 @@ const NC = 1536;
  */
 const SMALL_WORK = 160;
 /**
+ * Products with at most this many entries of C (2×2: W'·V of two n×2 matrices, in the MDS
+ * Hessian's matvec) also take the direct loop, one dot product per entry, at any k below the
+ * thin kernel's. Measured (best of 2000 calls, three runs each way, interleaved): 2×2×1000 with
+ * op(A) = A' 13.9–16.6 µs packed, 8.6–9.5 µs direct; 2×2×300 4.2–4.8 → 2.4–2.6 µs. At 3×3×1000
+ * the two were even (11.8 against 12.3 µs) and at 4×4×1000 packing won (6.5 against 20.7).
+ */
+const TINY_OUTPUT = 4;
+/**
  * 'auto' sends a product to the WebAssembly kernel when k ≥ WASM_MIN_K,
  * m*n ≥ WASM_MIN_MN and m*n*k ≥ WASM_MIN_WORK. Measured against the JS paths
  * (interleaved timings of both on the same shapes): the wasm kernel is
@@ -141,7 +149,7 @@ export function gemm(
     gemmWasm(transA, transB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
     return;
   }
-  if (m === 1 || n === 1 || k === 1 || m * n * k < SMALL_WORK) {
+  if (m === 1 || n === 1 || k === 1 || m * n <= TINY_OUTPUT || m * n * k < SMALL_WORK) {
     gemmSmall(transA, transB, m, n, k, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
     return;
   }
