@@ -337,11 +337,14 @@ export function acquire(doubles: number, keepStaged = false): WasmContext | null
   return useShared() ? ensureShared(doubles, variant) : ensurePlain(doubles, variant);
 }
 
-/** The symsum kernel on the memory of `ctx` (instantiated once per memory), or null. */
-export const symsumOn = instancesOn(symsumModule, (e) => e.symsum as SymsumFn);
+/** symsum's module on the memory of `ctx` (instantiated once per memory): its two walks. */
+const symsumModuleOn = instancesOn(symsumModule, (e) => ({ symsum: e.symsum as SymsumFn, mirror: e.mirror as MirrorFn }));
+
+/** The symsum kernel on the memory of `ctx`, or null. */
+export const symsumOn = (ctx: WasmContext): SymsumFn | null => symsumModuleOn(ctx)?.symsum ?? null;
 
 /** The in-place mirror kernel (upper triangle onto the lower; symsum's module) on the memory of `ctx`, or null. */
-export const mirrorOn = instancesOn(symsumModule, (e) => e.mirror as MirrorFn);
+export const mirrorOn = (ctx: WasmContext): MirrorFn | null => symsumModuleOn(ctx)?.mirror ?? null;
 
 /** The thin-product kernels on the memory of `ctx`: rowdot[nc], rowblock[nc] and colacc[nc] for nc = 1…4 (index nc), or null. */
 export interface ThinKernels {
