@@ -392,7 +392,8 @@ const SHORT_CONTRACTION = 16;
  * c[I] (= or +=) alpha · Σ_K a[·] b[·] where K spans few entries (row-wise dot products of two
  * n×2 matrices, say: diag(W*W')): the element-wise kernel adding into c along K (an output
  * stride of 0), after zeroing c unless the product adds to it. The generic einsum interprets
- * such a product entry by entry (≈ 20 µs for 1000 dots of two; ≈ 3 here). false where K is long.
+ * such a product entry by entry: 19–24 µs for 1000 dots of two, timed step by step inside the MDS
+ * Hessian's plans, where these steps then took under 5.4 µs each. false where K is long.
  */
 function shortContraction(ctx: PlanContext, a: View, b: View, c: View, K: readonly number[], size: ReadonlyMap<number, number>, alpha: Alpha, accumulate: boolean): boolean {
   if (K.reduce((p, l) => p * size.get(l)!, 1) > SHORT_CONTRACTION) return false;

@@ -24,8 +24,8 @@
  * counter) and end at a barrier. Where threads share the work and k has more than one block, the
  * calling thread packs the next k block, into the second pair of panels, after it has posted the
  * current one and before it claims panels of it itself, so that packing is off the critical path
- * (the logistic Hessian at n = 1000, m = 2000: best of 30 calls 50.9–54.9 → 44.5–48.6 ms with
- * the mirror below, medians 62.5–65.1 → 53.4–60.7). Cbuf is padded to whole tiles (rows to MR, columns
+ * (the logistic Hessian at n = 1000, m = 2000, best of 30 calls: 50.3 and 54.9 ms with the mirror
+ * below alone, 44.5–48.6 ms with both; medians 62.5–65.1 → 53.4–60.7). Cbuf is padded to whole tiles (rows to MR, columns
  * to NR) and the packed edges are zero-padded, so the kernel never branches on the shape; padded
  * rows and columns of Cbuf are simply not written back.
  *
