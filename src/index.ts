@@ -34,7 +34,7 @@ export { matrixFormExpected } from './print/coverage.js';
 export type { Layout } from './derive.js';
 export type { Body, Temporary } from './print/present.js';
 export { variablesOf, absentVariableError } from './derive.js';
-export { kernelInfo, type KernelInfo, enableRelaxedSimd } from './compile/kernels/index.js';
+export { kernelInfo, type KernelInfo, enableRelaxedSimd, residentArray, releaseResident } from './compile/kernels/index.js';
 export type {
   StructuredHessian,
   StructuredKind,

@@ -4,7 +4,8 @@
  * products), for gemm (all transposes) and the symmetric products X'·diag(d)·X and X·diag(d)·X',
  * at awkward sizes, offsets and leading dimensions; the thin products, syrk's mirror and the
  * symmetric check (run behind the copy of the matrix), whose rows are split across the same
- * threads. Each case also checks that the path it forced is the one that ran
+ * threads; and the same check and thin products of resident arrays (residentArray), read where
+ * they lie. Each case also checks that the path it forced is the one that ran
  * (kernelInfo().lastProduct, lastCheck).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { mulberry32 } from '../../src/random.js';
 import { gemm, kernelInfo, symmetricSum, xdxt, xtdx } from '../../src/compile/kernels/index.js';
 import { setGemmBackend } from '../../src/compile/kernels/gemm.js';
 import { setParallel } from '../../src/compile/kernels/parallel/config.js';
-import { setSharedMemory, setWasmVariant, sharedPool, stagedSums, withinEvaluation, type WasmVariant } from '../../src/compile/kernels/wasm/runtime.js';
+import { releaseResident, residentArray, setSharedMemory, setWasmVariant, sharedPool, stagedSums, withinEvaluation, type WasmVariant } from '../../src/compile/kernels/wasm/runtime.js';
 import { symeqWasm } from '../../src/compile/kernels/wasm/symeqWasm.js';
 import { thinWasm } from '../../src/compile/kernels/wasm/thinWasm.js';
 import { ROW_BLOCK } from '../../src/compile/kernels/wasm/thinKernel.js';
@@ -257,7 +258,7 @@ for (const v of VARIANTS) {
             expect(Math.abs(sums.rowSums[i]! - t), `n ${n}: row ${i}`).toBeLessThan(1e-12);
           }
         });
-        expect(kernelInfo().lastCheck).toEqual({ kernel: 'symeq', threads: v.shared ? v.threads : 1, sharedMemory: v.shared });
+        expect(kernelInfo().lastCheck).toEqual({ kernel: 'symeq', threads: v.shared ? v.threads : 1, sharedMemory: v.shared, inPlace: false });
         // Tile rows are 64 rows: a pair (i + 1, i) in the first, one in the middle, one in the last.
         for (const i of [0, 65, Math.floor(n / 2), n - 2]) {
           const b = a.slice();
@@ -267,6 +268,68 @@ for (const v of VARIANTS) {
           b[i * n + i + 1] = NaN;
           expect(symeqWasm(n, b, 0, n), `n ${n}: NaN at (${i + 1}, ${i})`).toBe(false);
         }
+      }
+    });
+
+    it('resident matrices: the check and the thin products read them where they lie (shared memory), or copy them as any array (plain)', () => {
+      // In place where the memory is shared and the rows need no padding (a multiple of four).
+      for (const n of [128, 130, 256, 300, 516]) {
+        const a = residentArray(n * n);
+        expect(a.length).toBe(n * n);
+        expect(a.every((x) => x === 0)).toBe(true);
+        a.set(randArray(n * n));
+        for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
+        const inPlace = v.shared && n % 4 === 0;
+        withinEvaluation(() => {
+          expect(symeqWasm(n, a, 0, n), `n ${n}`).toBe(true);
+          const sums = stagedSums(a, n, n)!;
+          for (let i = 0; i < n; i++) {
+            let t = 0;
+            for (let j = 0; j < n; j++) t += a[i * n + j]!;
+            expect(Math.abs(sums.rowSums[i]! - t), `n ${n}: row ${i}`).toBeLessThan(1e-12);
+          }
+        });
+        expect(kernelInfo().lastCheck).toEqual({ kernel: 'symeq', threads: v.shared ? v.threads : 1, sharedMemory: v.shared, inPlace });
+        for (const i of [0, 65, Math.floor(n / 2), n - 2]) {
+          const p = (i + 1) * n + i;
+          const keep = a[p]!;
+          a[p] = keep + 1;
+          expect(symeqWasm(n, a, 0, n), `n ${n}: (${i + 1}, ${i}) unequal`).toBe(false);
+          a[p] = NaN;
+          expect(symeqWasm(n, a, 0, n), `n ${n}: NaN at (${i + 1}, ${i})`).toBe(false);
+          a[p] = keep;
+        }
+        expect(symeqWasm(n, a, 0, n)).toBe(true);
+        releaseResident(a);
+      }
+      // Thin products of a resident matrix (and of a view into one, at an offset), both orientations.
+      for (const [m, k] of [[1, 4], [5, 32], [65, 132], [301, 8], [64, 130], [200, 200]] as const) {
+        const buf = residentArray(m * k + 2 * k + 3);
+        buf.set(randArray(buf.length));
+        buf.fill(NaN, m * k + 2 * k); // past the matrix: never read
+        for (const [A, aOff] of [[buf, 0], [buf, k], [buf.subarray(2 * k), 0]] as const) {
+          for (let nc = 1; nc <= 4; nc++) {
+            const [alpha, beta] = pick(COEFS);
+            for (const transA of [false, true]) {
+              const rows = transA ? k : m; // of op(A)
+              const inner = transA ? m : k;
+              const B = randArray(inner * nc);
+              const C = randArray(rows * nc);
+              if (beta === 0) C.fill(NaN);
+              const c0 = C.slice();
+              // op(A) = A (m×k, lda k) or A' (A read as m×k, op(A) k×m).
+              expect(thinWasm(transA, rows, inner, nc, alpha, A, aOff, k, B, 0, nc, 1, beta, C, 0, nc, 1)).toBe(true);
+              const opA = (i: number, p: number): number => (transA ? A[aOff + p * k + i]! : A[aOff + i * k + p]!);
+              expectBlockClose({ buf: C, off: 0, ld: nc }, rows, nc, (i, j) => {
+                let t = 0;
+                for (let p = 0; p < inner; p++) t += opA(i, p) * B[p * nc + j]!;
+                return alpha * t + (beta === 0 ? 0 : beta * c0[i * nc + j]!);
+              }, `thin resident (trans ${transA}, m ${m}, k ${k}, nc ${nc}, offset ${aOff}, view ${A !== buf})`);
+              expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'thin', sharedMemory: v.shared, inPlace: v.shared && k % 4 === 0 });
+            }
+          }
+        }
+        releaseResident(buf);
       }
     });
   });

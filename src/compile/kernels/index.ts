@@ -34,5 +34,6 @@ export {
 export { type StridedPlan, makeStridedPlan, stridedMul, transposeUpdate } from './strided.js';
 export { kernelInfo, type KernelInfo } from './info.js';
 export { enableRelaxedSimd } from './wasm/flags.js';
+export { residentArray, releaseResident } from './wasm/runtime.js';
 export { symmetricSum, transposeSum, type TransposeTerm } from './transposeSum.js';
 export { adjugate } from './adjugate.js';

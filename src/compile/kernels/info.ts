@@ -3,7 +3,7 @@
  * whether its memory is shared with workers, how many threads large products use, and what the
  * last WebAssembly product actually ran on (what a browser test or a benchmark reports).
  */
-import { activeVariant, availableVariants, lastCheckRun, lastProductRun, sharedPool, useShared, type CheckRun, type ProductRun, type WasmVariant } from './wasm/runtime.js';
+import { activeVariant, availableVariants, lastCheckRun, lastProductRun, residentBytes, sharedPool, useShared, type CheckRun, type ProductRun, type WasmVariant } from './wasm/runtime.js';
 import { relaxedSimdValidates } from './wasm/flags.js';
 import { parallelHost } from './parallel/pool.js';
 import { wantedThreads } from './parallel/config.js';
@@ -31,6 +31,8 @@ export interface KernelInfo {
   readonly lastProduct: ProductRun | null;
   /** What the last symmetric check of a declared-symmetric input ran on (its WebAssembly kernel), or null before the first. */
   readonly lastCheck: CheckRun | null;
+  /** Bytes held by live resident arrays (residentArray). */
+  readonly residentBytes: number;
 }
 
 export function kernelInfo(): KernelInfo {
@@ -49,5 +51,6 @@ export function kernelInfo(): KernelInfo {
     workerError: pool?.error ?? null,
     lastProduct: lastProductRun(),
     lastCheck: lastCheckRun(),
+    residentBytes: residentBytes(),
   };
 }

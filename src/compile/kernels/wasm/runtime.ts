@@ -12,6 +12,9 @@
  * it grows in place (a shared buffer is never detached). Elsewhere a plain memory, replaced by a
  * larger one when a call needs more room (never grown: see ensurePlain).
  *
+ * Resident arrays (residentArray) lie at the top of the shared memory, above all kernel scratch:
+ * inputs held in them are read in place.
+ *
  * setWasmVariant / setSharedMemory force a choice (tests, benchmarks); kernelInfo() tells
  * what is available and what the last product ran on.
  */
@@ -229,15 +232,106 @@ function ensureShared(doubles: number, variant: WasmVariant): WasmContext {
 }
 
 /**
- * A caller's matrix that a kernel left in the memory, at heap[0..rows·stride) with rows `stride`
- * doubles apart and zeros past `cols` (the symmetric check copies a declared-symmetric input
- * there), and the evaluation it belongs to: a thin product later in the same evaluation reads it
+ * Resident arrays: Float64Arrays that lie in the shared kernel memory itself, so that a kernel
+ * that reads a large input (the symmetric check, the thin products) reads it where it is instead
+ * of copying it in on every call. They are carved from the top of the memory downwards (the
+ * memory is grown to its maximum at the first one: reserved address space, not committed
+ * pages), and kernel scratch, which starts at heap[0], stays below the lowest of them
+ * (residentFloor; acquire refuses more, and the caller then runs its JS path). Released space
+ * is reused by later resident arrays only: the floor never rises, so an array used after its
+ * release can never overlap scratch. At most half of the memory is resident.
+ */
+const RESIDENT_MAX_DOUBLES = (SHARED_MAX_PAGES * PAGE) / 16;
+/** Regions are 64-byte aligned (a cache line; f64x2 loads of rows a multiple of four doubles long stay aligned). */
+const RESIDENT_ALIGN = 8;
+let residentFloor = Infinity;
+interface Region {
+  readonly start: number;
+  readonly length: number;
+  live: boolean;
+}
+const regions: Region[] = [];
+const regionOf = new WeakMap<Float64Array, Region>();
+
+/**
+ * A Float64Array of `length` zeros in the kernels' shared memory, where the kernels can share
+ * memory (else an ordinary Float64Array: results are the same, only the copy is not saved).
+ */
+export function residentArray(length: number): Float64Array {
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`residentArray: length must be a non-negative integer, got ${length}`);
+  if (!useShared() || activeVariant() === null) return new Float64Array(length);
+  const ctx = acquire(0, true)!;
+  const memory = ctx.memory;
+  const pages = memory.buffer.byteLength / PAGE;
+  if (pages < SHARED_MAX_PAGES) {
+    try {
+      memory.grow(SHARED_MAX_PAGES - pages);
+    } catch {
+      return new Float64Array(length); // the address space is not there: an ordinary array
+    }
+    current = null;
+  }
+  const size = Math.max(RESIDENT_ALIGN, Math.ceil(length / RESIDENT_ALIGN) * RESIDENT_ALIGN);
+  let region = regions.find((r) => !r.live && r.length >= size);
+  if (region === undefined) {
+    const top = (SHARED_MAX_PAGES * PAGE) / 8;
+    const floor = Math.min(residentFloor, top) - size;
+    if (top - floor > RESIDENT_MAX_DOUBLES) {
+      throw new RangeError(`residentArray: ${length} doubles would exceed the ${RESIDENT_MAX_DOUBLES * 8 / 2 ** 20} MiB that resident arrays may take in all`);
+    }
+    region = { start: floor, length: size, live: true };
+    regions.push(region);
+    residentFloor = floor;
+  }
+  region.live = true;
+  const a = new Float64Array(memory.buffer, region.start * 8, length);
+  a.fill(0);
+  regionOf.set(a, region);
+  return a;
+}
+
+/** Give a resident array's space back for later resident arrays (a no-op for any other array). */
+export function releaseResident(a: Float64Array): void {
+  const region = regionOf.get(a);
+  if (region === undefined) return;
+  region.live = false;
+  regionOf.delete(a);
+}
+
+/** Bytes held by live resident arrays. */
+export function residentBytes(): number {
+  return regions.reduce((s, r) => s + (r.live ? r.length * 8 : 0), 0);
+}
+
+/**
+ * Where a[off] lies in ctx's heap (doubles), where `a` is a view of its memory above the
+ * resident floor (a resident array, or part of one); else -1.
+ */
+export function residentAt(a: Float64Array, off: number, ctx: WasmContext): number {
+  return ctx.shared && a.buffer === ctx.memory.buffer && a.byteOffset >= residentFloor * 8 ? a.byteOffset / 8 + off : -1;
+}
+
+/**
+ * Whether `a` is a view of the shared kernel memory above the resident floor while products use
+ * that memory (before a context is acquired; with plain memory forced it is an ordinary array).
+ */
+export function isResident(a: Float64Array): boolean {
+  return sharedMemory !== null && a.buffer === sharedMemory.buffer && a.byteOffset >= residentFloor * 8 && useShared();
+}
+
+/**
+ * A caller's matrix that a kernel left in the memory, at heap[offset..offset + rows·stride) with
+ * rows `stride` doubles apart and zeros past `cols` (the symmetric check copies a
+ * declared-symmetric input to offset 0, or reads a resident one where it lies), and the
+ * evaluation it belongs to: a thin product later in the same evaluation reads it
  * there instead of copying it again. Any other kernel's use of the memory (acquire) and the end of
  * the evaluation forget it: the caller's arrays cannot change within one evaluation (a
  * synchronous call), but may between two.
  */
 interface Staged {
   readonly src: Float64Array;
+  /** Where in the heap (doubles) its row 0 lies: 0 for a copy, the array's own place for a resident array. */
+  readonly offset: number;
   readonly rows: number;
   readonly cols: number;
   readonly stride: number;
@@ -274,7 +368,8 @@ export function withinEvaluation<T>(f: () => T, resume?: StagedToken | null): T 
   if (evaluating) return f();
   evaluating = true;
   evaluation++;
-  staged = resume && resume.epoch === memoryEpoch ? { ...resume.staged, evaluation } : null;
+  // A resident array is never written by a kernel: what was staged of it stays valid.
+  staged = resume && (resume.epoch === memoryEpoch || resume.staged.offset > 0) ? { ...resume.staged, evaluation } : null;
   try {
     return f();
   } finally {
@@ -294,9 +389,9 @@ export function carryStaged(): StagedToken | null {
   return ended;
 }
 
-/** Record that heap[0..) of ctx now holds `src` (rows×cols, rows `stride` apart, zero-padded); only within an evaluation. */
-export function setStaged(src: Float64Array, rows: number, cols: number, stride: number, ctx: WasmContext, sums?: StagedSums): void {
-  staged = evaluating ? { src, rows, cols, stride, memory: ctx.memory, evaluation, ...(sums ? { sums } : {}) } : null;
+/** Record that heap[offset..) of ctx holds `src` (rows×cols, rows `stride` apart, zero-padded); only within an evaluation. */
+export function setStaged(src: Float64Array, rows: number, cols: number, stride: number, ctx: WasmContext, sums?: StagedSums, offset = 0): void {
+  staged = evaluating ? { src, offset, rows, cols, stride, memory: ctx.memory, evaluation, ...(sums ? { sums } : {}) } : null;
 }
 
 /** The row sums (and exactness) the symmetric check took of `src` (rows×cols) in this evaluation, where it is staged. */
@@ -305,11 +400,12 @@ export function stagedSums(src: Float64Array, rows: number, cols: number): Stage
   return s !== null && evaluating && s.evaluation === evaluation && s.src === src && s.rows === rows && s.cols === cols && src.length === rows * cols ? s.sums : undefined;
 }
 
-/** Whether the whole of `src` (rows×cols, row-major) is staged with this stride in this evaluation (on ctx's memory, when given). */
+/** Whether the whole of `src` (rows×cols, row-major) is staged at heap[0..) with this stride in this evaluation (on ctx's memory, when given). */
 export function isStaged(src: Float64Array, rows: number, cols: number, stride: number, ctx?: WasmContext): boolean {
   const s = staged;
   return (
     s !== null &&
+    s.offset === 0 &&
     evaluating &&
     s.evaluation === evaluation &&
     s.src === src &&
@@ -328,11 +424,14 @@ export function isStaged(src: Float64Array, rows: number, cols: number, stride: 
  */
 export function acquire(doubles: number, keepStaged = false): WasmContext | null {
   if (!keepStaged) {
-    staged = null;
+    // What is staged of a resident array lies where no kernel writes.
+    if (staged !== null && staged.offset === 0) staged = null;
     memoryEpoch++;
   }
   const variant = activeVariant();
   if (variant === null) return null;
+  // Resident arrays lie above residentFloor: scratch that does not fit below it is refused (the caller runs its JS path).
+  if (doubles > residentFloor && useShared()) return null;
   if (current !== null && current.heap.length >= doubles && current.variant === variant) return current;
   return useShared() ? ensureShared(doubles, variant) : ensurePlain(doubles, variant);
 }
@@ -398,9 +497,11 @@ export function lastProductRun(): ProductRun | null {
 /** What the last symmetric check on the WebAssembly kernel ran on (kernelInfo). */
 export interface CheckRun {
   readonly kernel: 'symeq';
-  /** 1, or the threads that checked tiles while the calling thread copied the matrix in. */
+  /** 1, or the threads that checked tiles while the calling thread copied the matrix in (or, resident, from the start). */
   readonly threads: number;
   readonly sharedMemory: boolean;
+  /** The matrix was read where it lies (a resident array), not copied in. */
+  readonly inPlace: boolean;
 }
 let lastCheck: CheckRun | null = null;
 export function recordCheck(run: CheckRun): void {

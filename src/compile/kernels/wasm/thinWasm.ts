@@ -5,7 +5,8 @@
  *
  * A is copied into the kernels' memory — one memcpy where its rows are contiguous and a multiple
  * of four doubles long, else row by row with the rows padded to four doubles with zeros; not at
- * all where the symmetric check of the same evaluation left it there (runtime.ts, setStaged) —
+ * all where the symmetric check of the same evaluation left it there (runtime.ts, setStaged), or
+ * where A is a resident array whose rows need no padding (read where it lies, residentArray) —
  * then read once by the kernel in f64x2 streams, a block of rows at a time; B and C are small and
  * move through JS loops. On this machine (n = 1000, D 8 MB) the copy runs at ≈ 30 GB/s and the
  * kernel reads the copy from cache: ≈ 0.44 ms in all for row sums, 0.55 for D·V (best of 500),
@@ -14,7 +15,7 @@
  * einsum. A product that reads A in place is split by rows across threads where A is large
  * (parallel/config.ts, thinThreads): D·V in place at n = 1000, 0.25 → 0.14 ms.
  */
-import { acquire, isStaged, recordRun, stagedSums, thinOn } from './runtime.js';
+import { acquire, isResident, isStaged, recordRun, residentAt, stagedSums, thinOn } from './runtime.js';
 import { ROW_BLOCK, THIN_MAX_COLUMNS } from './thinKernel.js';
 import { JOB_THIN } from '../parallel/pool.js';
 import { thinThreads } from '../parallel/config.js';
@@ -59,18 +60,23 @@ export function thinWasm(
   // rowdot: Bt, nc rows of `stride`; colacc: b, rows × nc (padded to 4 doubles).
   const bSize = transA ? roundUp4(rows * nc) : nc * stride;
   const cSize = transA ? nc * stride : roundUp4(m * nc);
-  // A copied into the memory by the symmetric check of this evaluation is there already, and
-  // so are its row sums (and, where it is exactly symmetric, its column sums).
-  const wasStaged = aOff === 0 && lda === len && isStaged(A, rows, len, stride);
-  if (wasStaged && nc === 1 && sumsFromCheck(transA, m, k, alpha, A, B, bOff, bps, beta, C, cOff, cis)) return true;
-  const ctx = acquire(aSize + bSize + cSize, wasStaged);
+  // A resident array (runtime.ts, residentArray) whose rows are laid out as the kernels read
+  // them (contiguous, a multiple of four doubles long: no padding to add) is read where it lies.
+  // A copied into the memory by the symmetric check of this evaluation is there already. Either
+  // way the check's row sums are there too (and, where A is exactly symmetric, its column sums).
+  const resident = lda === len && stride === len && isResident(A);
+  const wasStaged = !resident && aOff === 0 && lda === len && isStaged(A, rows, len, stride);
+  if ((resident || wasStaged) && nc === 1 && aOff === 0 && lda === len && sumsFromCheck(transA, m, k, alpha, A, B, bOff, bps, beta, C, cOff, cis)) return true;
+  const ctx = acquire((resident ? 0 : aSize) + bSize + cSize, wasStaged);
   if (ctx === null) return false;
   const kernels = thinOn(ctx);
   if (kernels === null) return false;
   const heap = ctx.heap;
-  const bBase = aSize;
-  const cBase = aSize + bSize;
-  const inPlace = wasStaged && isStaged(A, rows, len, stride, ctx);
+  const at = resident ? residentAt(A, aOff, ctx) : 0;
+  if (at < 0) return false;
+  const bBase = resident ? 0 : aSize;
+  const cBase = bBase + bSize;
+  const inPlace = resident || (wasStaged && isStaged(A, rows, len, stride, ctx));
   if (!inPlace && lda === len && stride === len) heap.set(A.subarray(aOff, aOff + aSize), 0);
   else if (!inPlace)
     for (let r = 0; r < rows; r++) {
@@ -90,11 +96,11 @@ export function thinWasm(
     const blocked = m - (m % ROW_BLOCK(nc));
     const pool = ctx.pool !== null && ctx.pool.supportsJob(JOB_THIN) ? ctx.pool : null;
     const ranges = rowRanges(blocked, ROW_BLOCK(nc), thinThreads(blocked * stride, inPlace, pool));
-    const block = (from: number, to: number): void => kernels.rowblock[nc]!(from * stride * 8, stride * 8, to - from, stride / 4, bBase * 8, (cBase + from * nc) * 8);
-    if (ranges.length > 1) pool!.run(JOB_THIN, [nc, 0, stride * 8, stride / 4, bBase * 8, cBase * 8], ranges, block);
+    const block = (from: number, to: number): void => kernels.rowblock[nc]!((at + from * stride) * 8, stride * 8, to - from, stride / 4, bBase * 8, (cBase + from * nc) * 8);
+    if (ranges.length > 1) pool!.run(JOB_THIN, [nc, at * 8, stride * 8, stride / 4, bBase * 8, cBase * 8], ranges, block);
     else if (blocked > 0) block(0, blocked);
     threads = Math.max(1, ranges.length);
-    if (blocked < m) kernels.rowdot[nc]!(blocked * stride * 8, stride * 8, m - blocked, stride / 4, bBase * 8, (cBase + blocked * nc) * 8);
+    if (blocked < m) kernels.rowdot[nc]!((at + blocked * stride) * 8, stride * 8, m - blocked, stride / 4, bBase * 8, (cBase + blocked * nc) * 8);
     for (let i = 0; i < m; i++)
       for (let j = 0; j < nc; j++) {
         const c = cOff + i * cis + j * cjs;
@@ -104,7 +110,7 @@ export function thinWasm(
   } else {
     // b[p·nc + j] = B(p, j).
     for (let p = 0; p < rows; p++) for (let j = 0; j < nc; j++) heap[bBase + p * nc + j] = B[bOff + p * bps + j * bjs]!;
-    kernels.colacc[nc]!(0, stride * 8, rows, stride / 4, bBase * 8, cBase * 8);
+    kernels.colacc[nc]!(at * 8, stride * 8, rows, stride / 4, bBase * 8, cBase * 8);
     for (let j = 0; j < nc; j++) {
       const t = cBase + j * stride;
       for (let i = 0; i < m; i++) {
