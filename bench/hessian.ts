@@ -17,7 +17,7 @@
  * Every measurement runs in its own child process with a time limit; times are the best after a
  * warm-up call (ricci, whose plan steps V8 optimises as they run: up to 200 calls or 300 ms). Where a full row-by-row Hessian would take more than 20 s, the time of the rows
  * measured is extrapolated and marked "est". ricci is also timed writing into a caller's buffer
- * (out) and as a structured result (evaluation plus one matvec: the Hessian never formed; the
+ * (out), into out with every input but the variable in a resident array (residentArray), and as a structured result (evaluation plus one matvec: the Hessian never formed; the
  * inputs other than the variable held in resident arrays, as a Newton loop over fixed data has them).
  * Hessian-vector products in closed form are compared with forming the Hessian and multiplying.
  * Writes bench/results/hessian.json. RICCI_BENCH_MAX_N=300 leaves out the larger sizes (a quick run).
@@ -36,8 +36,9 @@ interface Measurement {
   note?: string;
   /** The first entries of the Hessian (row 0), to check that the engines agree. */
   row?: number[];
-  /** ricci: the same call writing into a caller's buffer. */
+  /** ricci: the same call writing into a caller's buffer; and so with the inputs other than the variable resident. */
   outMs?: number;
+  residentMs?: number;
   /** structured: kind, evaluation and one matvec. */
   kind?: string;
   evalMs?: number;
@@ -139,20 +140,31 @@ async function measureRicci(p: Problem, inp: Inputs): Promise<Measurement> {
   warmUp(() => (h(inp.values), h(inp.values, { out: buf })));
   const ms = best(() => h(inp.values), 1000, 200);
   const outMs = best(() => h(inp.values, { out: buf }), 1000, 200);
-  return { ms, outMs, firstMs, row: Array.from(out.data.subarray(0, 6)), kernel: kernelInfo() };
+  const kernel = kernelInfo();
+  // Into out, with the fixed inputs resident: what a loop that holds its data there gets.
+  const res = (await residentInputs(inp)).values;
+  warmUp(() => h(res, { out: buf }));
+  const residentMs = best(() => h(res, { out: buf }), 1000, 200);
+  return { ms, outMs, residentMs, firstMs, row: Array.from(out.data.subarray(0, 6)), kernel };
 }
 
-async function measureStructured(p: Problem, inp0: Inputs): Promise<Measurement> {
-  const { hessian, residentArray } = await import('../src/index.js');
-  // The data a Newton loop keeps fixed (MDS's D, MF's T) lies where the kernels read it, as a
-  // user who calls residentArray has it: no copy into the kernels' memory on every call.
+/**
+ * The inputs with every one but the variable copied into resident arrays: the data a Newton loop
+ * keeps fixed (X, D, T) lies where the kernels read it, as a user who calls residentArray has it.
+ */
+async function residentInputs(inp: Inputs): Promise<Inputs> {
+  const { residentArray } = await import('../src/index.js');
   const resident = (data: Float64Array): Float64Array => {
     const r = residentArray(data.length);
     r.set(data);
     return r;
   };
-  const values = Object.fromEntries(Object.entries(inp0.values).map(([name, t]) => [name, name === p.wrt ? t : { shape: t.shape, data: resident(t.data) }]));
-  const inp = { ...inp0, values };
+  return { ...inp, values: Object.fromEntries(Object.entries(inp.values).map(([name, t]) => [name, name === inp.wrt ? t : { shape: t.shape, data: resident(t.data) }])) };
+}
+
+async function measureStructured(p: Problem, inp0: Inputs): Promise<Measurement> {
+  const { hessian } = await import('../src/index.js');
+  const inp = await residentInputs(inp0);
   const f = hessian(p.expr, p.wrt, { let: p.let ?? {} }).compile({ structured: true });
   const s = f(inp.values);
   const v = Float64Array.from({ length: s.size }, (_, i) => Math.sin(i));
@@ -343,7 +355,7 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = [];
   console.log('\nHessian evaluation, ms (best after warm-up; peers in the same run, same inputs)');
   console.log(
-    `${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'ricci'.padStart(9)} ${'ricci out'.padStart(9)} ${'NumPy'.padStart(9)} ${'ricci/NumPy'.padStart(11)} ${'PyTorch'.padStart(9)} ${'Torch/ricci'.padStart(11)} ${'TF.js rows'.padStart(12)} ${'TF/ricci'.padStart(9)} ${'jax-js'.padStart(9)} ${'jax/ricci'.padStart(9)}  agree(np, torch, tf, jax)`,
+    `${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'ricci'.padStart(9)} ${'ricci out'.padStart(9)} ${'resident'.padStart(9)} ${'NumPy'.padStart(9)} ${'ricci/NumPy'.padStart(11)} ${'PyTorch'.padStart(9)} ${'Torch/ricci'.padStart(11)} ${'TF.js rows'.padStart(12)} ${'TF/ricci'.padStart(9)} ${'jax-js'.padStart(9)} ${'jax/ricci'.padStart(9)}  agree(np, torch, tf, jax)`,
   );
   for (const p of PROBLEMS) {
     for (const n of sizesOf(p)) {
@@ -357,9 +369,17 @@ async function main(): Promise<void> {
       results.push(row);
       const notes = [np.note && `NumPy: ${np.note}`, th.note && `PyTorch: ${th.note}`, t.note && `TF.js: ${t.note}`, j.note && `jax: ${j.note}`].filter(Boolean);
       console.log(
-        `${p.id.padEnd(14)} ${String(n).padStart(5)} ${fmt(r.ms).padStart(9)} ${fmt(r.outMs).padStart(9)} ${fmt(np.ms).padStart(9)} ${ratio(r.ms, np.ms, 2).padStart(11)} ${fmt(th.ms).padStart(9)} ${ratio(th.ms, r.ms).padStart(11)} ${(fmt(t.ms) + (t.estimated ? ' est' : '')).padStart(12)} ${ratio(t.ms, r.ms, 0).padStart(9)} ${fmt(j.ms).padStart(9)} ${ratio(j.ms, r.ms, 0).padStart(9)}  ${ex(agree(np.row, r.row))}, ${ex(agree(th.row, r.row))}, ${ex(agree(t.row, r.row))}, ${ex(agree(j.row, r.row))}${notes.length ? `  [${notes.join('; ')}]` : ''}`,
+        `${p.id.padEnd(14)} ${String(n).padStart(5)} ${fmt(r.ms).padStart(9)} ${fmt(r.outMs).padStart(9)} ${fmt(r.residentMs).padStart(9)} ${fmt(np.ms).padStart(9)} ${ratio(r.ms, np.ms, 2).padStart(11)} ${fmt(th.ms).padStart(9)} ${ratio(th.ms, r.ms).padStart(11)} ${(fmt(t.ms) + (t.estimated ? ' est' : '')).padStart(12)} ${ratio(t.ms, r.ms, 0).padStart(9)} ${fmt(j.ms).padStart(9)} ${ratio(j.ms, r.ms, 0).padStart(9)}  ${ex(agree(np.row, r.row))}, ${ex(agree(th.row, r.row))}, ${ex(agree(t.row, r.row))}, ${ex(agree(j.row, r.row))}${notes.length ? `  [${notes.join('; ')}]` : ''}`,
       );
     }
+  }
+  console.log('\nResident inputs (ricci into out, every input but the variable in a resident array), against the peers above');
+  console.log(`${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'resident'.padStart(9)} ${'ricci/NumPy'.padStart(11)} ${'Torch/ricci'.padStart(11)} ${'TF/ricci'.padStart(9)}`);
+  for (const row of results as { problem: string; n: number; ricci: Measurement; numpy: Measurement; torch: Measurement; tfjs: Measurement }[]) {
+    const ms = row.ricci.residentMs ?? null;
+    console.log(
+      `${row.problem.padEnd(14)} ${String(row.n).padStart(5)} ${fmt(ms).padStart(9)} ${ratio(ms, row.numpy.ms, 2).padStart(11)} ${ratio(row.torch.ms, ms).padStart(11)} ${ratio(row.tfjs.ms, ms, 0).padStart(9)}`,
+    );
   }
   console.log('\nStructured Hessians: evaluation + one matvec, never the dense matrix (ms; fixed inputs resident), against forming it');
   console.log(`${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'kind'.padStart(9)} ${'eval'.padStart(9)} ${'matvec'.padStart(9)} ${'eval+matvec'.padStart(11)} ${'ricci dense'.padStart(11)} ${'NumPy dense'.padStart(11)} ${'NumPy/struct'.padStart(12)} ${'dense/NumPy'.padStart(11)}`);

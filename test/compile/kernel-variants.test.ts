@@ -332,6 +332,50 @@ for (const v of VARIANTS) {
         releaseResident(buf);
       }
     });
+
+    it('products of resident operands: symsum reads A where it lies (even orders), gemm and syrk pack from it', () => {
+      /** A Block whose buffer is resident (the block at an offset and leading dimension inside it). */
+      const residentBlock = (rows: number, cols: number, ld = cols, off = 0): Block => {
+        const buf = residentArray(off + rows * ld + 3);
+        buf.set(randArray(buf.length));
+        return { buf, off, ld };
+      };
+      for (const n of [64, 65, 130, 300]) {
+        const X = residentBlock(n, n);
+        const C = block(n, n, true);
+        symmetricSum(n, -0.5, X.buf, X.off, X.ld, C.buf, C.off, C.ld);
+        expectBlockClose(C, n, n, (i, j) => -0.5 * (at(X, i, j) + at(X, j, i)), `symsum resident (${n})`);
+        expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'symsum', inPlace: v.shared && n % 2 === 0 });
+        releaseResident(X.buf);
+      }
+      for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+        const [m, n, k] = [37, 70, 300];
+        const A = tA ? residentBlock(k, m, m + 4, 2) : residentBlock(m, k, k, 1);
+        const B = tB ? residentBlock(n, k) : residentBlock(k, n, n + 1, 3);
+        const C = block(m, n, true);
+        gemm(tA, tB, m, n, k, 1.5, A.buf, A.off, A.ld, B.buf, B.off, B.ld, 0, C.buf, C.off, C.ld);
+        expectBlockClose(C, m, n, (i, j) => {
+          let t = 0;
+          for (let p = 0; p < k; p++) t += (tA ? at(A, p, i) : at(A, i, p)) * (tB ? at(B, j, p) : at(B, p, j));
+          return 1.5 * t;
+        }, `gemm resident (${tA}, ${tB})`);
+        releaseResident(A.buf);
+        releaseResident(B.buf);
+      }
+      for (const [m, n, withD] of [[600, 70, true], [301, 130, true], [90, 45, false]] as const) {
+        const X = residentBlock(m, n, n + (n % 4 === 0 ? 0 : 2));
+        const d = withD ? randArray(m) : null;
+        const C = block(n, n, true);
+        xtdx(m, n, X.buf, X.off, X.ld, d, 0, 2, 0, C.buf, C.off, C.ld);
+        expectBlockClose(C, n, n, (i, j) => {
+          let t = 0;
+          for (let p = 0; p < m; p++) t += at(X, p, i) * (d ? d[p]! : 1) * at(X, p, j);
+          return 2 * t;
+        }, `xtdx resident (${m}, ${n}, d ${withD})`);
+        expect(kernelInfo().lastProduct).toMatchObject({ kernel: 'syrk' });
+        releaseResident(X.buf);
+      }
+    });
   });
 }
 

@@ -49,7 +49,7 @@
  */
 
 import { TRI_ALL } from './gemmKernel.js';
-import { acquire, mirrorOn, packOn, recordRun, TILE, wasmAvailable, type WasmContext } from './runtime.js';
+import { acquire, mirrorOn, packOn, recordRun, residentAt, TILE, wasmAvailable, type WasmContext } from './runtime.js';
 import type { PackKernels } from './packKernel.js';
 import { JOB_MIRROR, runPanels, type PanelJob } from '../parallel/pool.js';
 import { symsumThreads, threadsFor } from '../parallel/config.js';
@@ -330,7 +330,8 @@ function packBScaled(
 /**
  * Row-wise packs (op(B) = B, op(A) = A', and syrk's pair) on the WebAssembly packing kernels:
  * rows [p0, p0+kc) × columns [j0, j0+w) of the row-major S (row stride lds) are copied into the
- * staging region at heap[stage..] (one memcpy per row, or one in all), the row scales into
+ * staging region at heap[stage..] (one memcpy per row, or one in all; a resident S is read where
+ * it lies instead), the row scales into
  * heap[scl..], and the kernel writes the whole panels; an edge panel (w not a multiple of 4) is
  * left to the JS packers. Returns the columns packed (a multiple of 4).
  */
@@ -352,15 +353,19 @@ function packRowsWasm(
   const full = w - (w % NR);
   if (full === 0) return 0;
   const s0 = off + p0 * lds + j0;
-  if (lds === full) heap.set(S.subarray(s0, s0 + kc * full), stage);
-  else for (let p = 0, s = s0, t = stage; p < kc; p++, s += lds, t += full) heap.set(S.subarray(s, s + full), t);
+  // A resident S is packed from where it lies; any other is staged first.
+  const at = residentAt(S, s0);
+  if (at < 0 && lds === full) heap.set(S.subarray(s0, s0 + kc * full), stage);
+  else if (at < 0) for (let p = 0, s = s0, t = stage; p < kc; p++, s += lds, t += full) heap.set(S.subarray(s, s + full), t);
+  const src = at < 0 ? stage * 8 : at * 8;
+  const rowBytes = at < 0 ? full * 8 : lds * 8;
   const step = NR * kc * 8;
-  if (scaled === null) pk.pack(stage * 8, full * 8, kc, full / NR, dst * 8, step);
+  if (scaled === null) pk.pack(src, rowBytes, kc, full / NR, dst * 8, step);
   else {
     const from = scaled.sOff + p0;
     heap.set(scaled.scale.subarray(from, from + kc), scl);
-    if (scaled.pair === null) pk.packScaled(stage * 8, full * 8, kc, full / NR, dst * 8, step, scl * 8);
-    else pk.packPair(stage * 8, full * 8, kc, full / NR, scaled.pair * 8, step, scl * 8, dst * 8);
+    if (scaled.pair === null) pk.packScaled(src, rowBytes, kc, full / NR, dst * 8, step, scl * 8);
+    else pk.packPair(src, rowBytes, kc, full / NR, scaled.pair * 8, step, scl * 8, dst * 8);
   }
   return full;
 }

@@ -303,12 +303,9 @@ export function residentBytes(): number {
   return regions.reduce((s, r) => s + (r.live ? r.length * 8 : 0), 0);
 }
 
-/**
- * Where a[off] lies in ctx's heap (doubles), where `a` is a view of its memory above the
- * resident floor (a resident array, or part of one); else -1.
- */
-export function residentAt(a: Float64Array, off: number, ctx: WasmContext): number {
-  return ctx.shared && a.buffer === ctx.memory.buffer && a.byteOffset >= residentFloor * 8 ? a.byteOffset / 8 + off : -1;
+/** Where a[off] lies in the heap of the shared memory's context (doubles), where `a` is resident (isResident); else -1. */
+export function residentAt(a: Float64Array, off: number): number {
+  return isResident(a) ? a.byteOffset / 8 + off : -1;
 }
 
 /**
@@ -481,7 +478,7 @@ export interface ProductRun {
   readonly variant: WasmVariant;
   readonly threads: number;
   readonly sharedMemory: boolean;
-  /** thin: the large operand was read where the symmetric check had copied it (no copy of its own). */
+  /** thin: the large operand was read where the symmetric check had copied it or where it lies (resident), with no copy of its own; symsum: A was resident. */
   readonly inPlace?: boolean;
   /** syrk: the lower triangle was mirrored in the kernels' memory and the whole result copied out (a result of one block). */
   readonly mirrored?: boolean;

@@ -53,7 +53,7 @@ export function symeqWasm(n: number, A: Float64Array, aOff: number, lda: number)
   if (ctx === null) return null;
   const kernel = symeqOn(ctx);
   if (kernel === null) return null;
-  const at = inPlace ? residentAt(A, aOff, ctx) : 0;
+  const at = inPlace ? residentAt(A, aOff) : 0;
   if (at < 0) return null;
   const heap = ctx.heap;
   const pool = ctx.pool !== null && ctx.pool.supportsJob(JOB_SYMEQ) ? ctx.pool : null;

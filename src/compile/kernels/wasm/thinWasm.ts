@@ -72,7 +72,7 @@ export function thinWasm(
   const kernels = thinOn(ctx);
   if (kernels === null) return false;
   const heap = ctx.heap;
-  const at = resident ? residentAt(A, aOff, ctx) : 0;
+  const at = resident ? residentAt(A, aOff) : 0;
   if (at < 0) return false;
   const bBase = resident ? 0 : aSize;
   const cBase = bBase + bSize;
