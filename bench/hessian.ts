@@ -15,10 +15,12 @@
  *   gradients (one second-order pass per row), and jax-js `jit(hessian(f))` on its wasm backend
  *   (float64).
  * Every measurement runs in its own child process with a time limit; times are the best after a
- * warm-up call (ricci, whose plan steps V8 optimises as they run: up to 200 calls or 300 ms). Where a full row-by-row Hessian would take more than 20 s, the time of the rows
- * measured is extrapolated and marked "est". ricci is also timed writing into a caller's buffer
- * (out), into out with every input but the variable in a resident array (residentArray), and as a structured result (evaluation plus one matvec: the Hessian never formed; the
- * inputs other than the variable held in resident arrays, as a Newton loop over fixed data has them).
+ * warm-up call (ricci, whose plan steps V8 optimises as they run: up to 200 calls or 300 ms).
+ * Where a full row-by-row Hessian would take more than 20 s, the time of the rows measured is
+ * extrapolated and marked "est". ricci is also timed writing into a caller's buffer (out), into
+ * out with every input but the variable in a resident array (residentArray), and as a structured
+ * result (evaluation plus one matvec: the Hessian never formed; its fixed inputs resident too, as
+ * a Newton loop over fixed data keeps them).
  * Hessian-vector products in closed form are compared with forming the Hessian and multiplying.
  * Writes bench/results/hessian.json. RICCI_BENCH_MAX_N=300 leaves out the larger sizes (a quick run).
  */

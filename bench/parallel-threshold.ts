@@ -6,11 +6,12 @@
  *
  * For square gemm, X'·diag(d)·X (m = n), A + A', the thin product D·V (V of n×2; copying D,
  * and reading it in place where a symmetric check staged it) and the symmetric check (run behind
- * the copy of the matrix; and of a resident matrix, read where it lies) of growing size: one thread against every
- * thread of the machine (workers forced on, threshold 0), the same inputs, timed rounds
- * interleaved so that a busy spell of the shared host hits both alike; the best of each is kept
- * (on a shared, loaded host the best is what the machine can do; medians are printed too). Prints
- * the ratio one/all threads and the smallest size from which the split wins at every larger size.
+ * the copy of the matrix; and of a resident matrix, read where it lies) of growing size: one
+ * thread against every thread of the machine (workers forced on, threshold 0), the same inputs,
+ * timed rounds interleaved so that a busy spell of the shared host hits both alike; the best of
+ * each is kept (on a shared, loaded host the best is what the machine can do; medians are printed
+ * too). Prints the ratio one/all threads and the smallest size from which the split wins at every
+ * larger size.
  * Writes bench/results/parallel-threshold.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
