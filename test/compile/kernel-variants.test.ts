@@ -106,6 +106,24 @@ function checkSyrk(kind: 'xtdx' | 'xdxt', m: number, n: number, withD: boolean, 
   expect(outsideOf(C, dim, dim)).toEqual(before);
 }
 
+/** a (n×n) made symmetric from its lower triangle. */
+function symmetrize(a: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
+}
+
+/** Within one evaluation: the WebAssembly check passes a, and the row sums it staged are a's. */
+function expectCheckedWithRowSums(n: number, a: Float64Array): void {
+  withinEvaluation(() => {
+    expect(symeqWasm(n, a, 0, n), `n ${n}`).toBe(true);
+    const sums = stagedSums(a, n, n)!;
+    for (let i = 0; i < n; i++) {
+      let t = 0;
+      for (let j = 0; j < n; j++) t += a[i * n + j]!;
+      expect(Math.abs(sums.rowSums[i]! - t), `n ${n}: row ${i}`).toBeLessThan(1e-12);
+    }
+  });
+}
+
 const SIZES = [1, 2, 3, 7, 17, 33, 65, 129];
 const COEFS: readonly (readonly [number, number])[] = [
   [1, 0],
@@ -248,16 +266,8 @@ for (const v of VARIANTS) {
     it('symmetric check behind the copy: verdicts on a pair in each tile row (first, middle, last), the row sums', () => {
       for (const n of [130, 257, 300]) {
         const a = randArray(n * n);
-        for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
-        withinEvaluation(() => {
-          expect(symeqWasm(n, a, 0, n), `n ${n}`).toBe(true);
-          const sums = stagedSums(a, n, n)!;
-          for (let i = 0; i < n; i++) {
-            let t = 0;
-            for (let j = 0; j < n; j++) t += a[i * n + j]!;
-            expect(Math.abs(sums.rowSums[i]! - t), `n ${n}: row ${i}`).toBeLessThan(1e-12);
-          }
-        });
+        symmetrize(a, n);
+        expectCheckedWithRowSums(n, a);
         expect(kernelInfo().lastCheck).toEqual({ kernel: 'symeq', threads: v.shared ? v.threads : 1, sharedMemory: v.shared, inPlace: false });
         // Tile rows are 64 rows: a pair (i + 1, i) in the first, one in the middle, one in the last.
         for (const i of [0, 65, Math.floor(n / 2), n - 2]) {
@@ -278,17 +288,9 @@ for (const v of VARIANTS) {
         expect(a.length).toBe(n * n);
         expect(a.every((x) => x === 0)).toBe(true);
         a.set(randArray(n * n));
-        for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[j * n + i] = a[i * n + j]!;
+        symmetrize(a, n);
         const inPlace = v.shared && n % 4 === 0;
-        withinEvaluation(() => {
-          expect(symeqWasm(n, a, 0, n), `n ${n}`).toBe(true);
-          const sums = stagedSums(a, n, n)!;
-          for (let i = 0; i < n; i++) {
-            let t = 0;
-            for (let j = 0; j < n; j++) t += a[i * n + j]!;
-            expect(Math.abs(sums.rowSums[i]! - t), `n ${n}: row ${i}`).toBeLessThan(1e-12);
-          }
-        });
+        expectCheckedWithRowSums(n, a);
         expect(kernelInfo().lastCheck).toEqual({ kernel: 'symeq', threads: v.shared ? v.threads : 1, sharedMemory: v.shared, inPlace });
         for (const i of [0, 65, Math.floor(n / 2), n - 2]) {
           const p = (i + 1) * n + i;

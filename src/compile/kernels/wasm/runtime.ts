@@ -312,7 +312,7 @@ export function residentAt(a: Float64Array, off: number): number {
  * Whether `a` is a view of the shared kernel memory above the resident floor while products use
  * that memory (before a context is acquired; with plain memory forced it is an ordinary array).
  */
-export function isResident(a: Float64Array): boolean {
+function isResident(a: Float64Array): boolean {
   return sharedMemory !== null && a.buffer === sharedMemory.buffer && a.byteOffset >= residentFloor * 8 && useShared();
 }
 

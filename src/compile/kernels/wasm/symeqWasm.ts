@@ -17,7 +17,7 @@
  */
 import { JOB_SYMEQ, MAX_WORKERS } from '../parallel/pool.js';
 import { threadsFor } from '../parallel/config.js';
-import { acquire, isResident, recordCheck, residentAt, setStaged, symeqOn } from './runtime.js';
+import { acquire, recordCheck, residentAt, setStaged, symeqOn } from './runtime.js';
 import { copyPadded } from './symsumWasm.js';
 
 /** Tile edge in 2×2 blocks (as the symsum kernel: both sides of a tile pair in L1). */
@@ -46,15 +46,15 @@ export function symeqWasm(n: number, A: Float64Array, aOff: number, lda: number)
   // rows need no padding is read where it lies (runtime.ts, residentArray): no copy.
   const np = (n + 3) & ~3;
   const nb = np / 2;
-  const inPlace = np === n && lda === n && isResident(A);
+  const resident = np === n && lda === n ? residentAt(A, aOff) : -1;
+  const inPlace = resident >= 0;
+  const at = inPlace ? resident : 0;
   // heap[0, np²): A, unless resident; then np row sums per thread (the caller's first), added up as the kernel reads.
   const sums = inPlace ? 0 : np * np;
   const ctx = acquire(sums + (1 + MAX_WORKERS) * np);
   if (ctx === null) return null;
   const kernel = symeqOn(ctx);
   if (kernel === null) return null;
-  const at = inPlace ? residentAt(A, aOff) : 0;
-  if (at < 0) return null;
   const heap = ctx.heap;
   const pool = ctx.pool !== null && ctx.pool.supportsJob(JOB_SYMEQ) ? ctx.pool : null;
   const threads = threadsFor(n >= (inPlace ? SYMEQ_RESIDENT_MIN_N : SYMEQ_PIPELINE_MIN_N) ? Infinity : 0, pool);

@@ -15,7 +15,7 @@
  * einsum. A product that reads A in place is split by rows across threads where A is large
  * (parallel/config.ts, thinThreads): D·V in place at n = 1000, 0.25 → 0.14 ms.
  */
-import { acquire, isResident, isStaged, recordRun, residentAt, stagedSums, thinOn } from './runtime.js';
+import { acquire, isStaged, recordRun, residentAt, stagedSums, thinOn } from './runtime.js';
 import { ROW_BLOCK, THIN_MAX_COLUMNS } from './thinKernel.js';
 import { JOB_THIN } from '../parallel/pool.js';
 import { thinThreads } from '../parallel/config.js';
@@ -64,7 +64,8 @@ export function thinWasm(
   // them (contiguous, a multiple of four doubles long: no padding to add) is read where it lies.
   // A copied into the memory by the symmetric check of this evaluation is there already. Either
   // way the check's row sums are there too (and, where A is exactly symmetric, its column sums).
-  const resident = lda === len && stride === len && isResident(A);
+  const residentOffset = lda === len && stride === len ? residentAt(A, aOff) : -1;
+  const resident = residentOffset >= 0;
   const wasStaged = !resident && aOff === 0 && lda === len && isStaged(A, rows, len, stride);
   if ((resident || wasStaged) && nc === 1 && aOff === 0 && lda === len && sumsFromCheck(transA, m, k, alpha, A, B, bOff, bps, beta, C, cOff, cis)) return true;
   const ctx = acquire((resident ? 0 : aSize) + bSize + cSize, wasStaged);
@@ -72,8 +73,7 @@ export function thinWasm(
   const kernels = thinOn(ctx);
   if (kernels === null) return false;
   const heap = ctx.heap;
-  const at = resident ? residentAt(A, aOff) : 0;
-  if (at < 0) return false;
+  const at = resident ? residentOffset : 0;
   const bBase = resident ? 0 : aSize;
   const cBase = bBase + bSize;
   const inPlace = resident || (wasStaged && isStaged(A, rows, len, stride, ctx));
