@@ -54,7 +54,7 @@ Input language (matrixcalculus.org style):
   --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.
 
 Examples:
-  ricci derive "x'*A*x" --wrt x                      # A*x + A'*x
+  ricci derive "x'*A*x" --wrt x                      # (A + A')*x
   ricci derive "x'*A*x" --wrt x --order 2 --let "A: symmetric matrix"   # 2*A
   ricci derive "log(det(X))" --wrt X --format latex
   ricci eval "norm2(A*x - y)^2" --wrt x --at point.json
