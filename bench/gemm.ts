@@ -11,8 +11,10 @@
  * and 'fma×T' (FMA on every core: T threads, workers sharing the memory), plus a naive i-k-j
  * loop at n = 256 as the in-run reference. NumPy's A @ B and X.T @ (d[:, None] * X) at n = 1000
  * run in the same benchmark (bench/peers.py, with OpenBLAS free to pick its kernel and every
- * core), when /usr/bin/python3 has NumPy. The host is noisy: timed rounds are interleaved across
- * cases, and ratios taken in one run are what to compare. Writes bench/results/gemm.json.
+ * core), when /usr/bin/python3 has NumPy. Last, the ceiling (bench/ceiling.ts): the clock, the
+ * 128-bit FMA peak it gives, and the micro-kernel alone. The host is noisy: timed rounds are
+ * interleaved across cases, and ratios taken in one run are what to compare. Writes
+ * bench/results/gemm.json.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { gemm, kernelInfo, xtdx } from '../src/compile/kernels/index.js';
 import { setGemmBackend } from '../src/compile/kernels/gemm.js';
 import { availableVariants, setWasmVariant, sharedPool } from '../src/compile/kernels/wasm/runtime.js';
 import { setParallel, wantedThreads } from '../src/compile/kernels/parallel/config.js';
+import { measureCeiling } from './ceiling.js';
 
 interface Row {
   kernel: string;
@@ -167,6 +170,7 @@ function numpyPeer(): { gemmGflops: number; xtdxGflops: number; gemmMs: number; 
   return typeof res.skipped === 'string' ? `skipped: ${res.skipped}` : (res as { gemmGflops: number; xtdxGflops: number; gemmMs: number; xtdxMs: number });
 }
 const numpy = numpyPeer();
+const ceiling = measureCeiling();
 
 const pad = (s: string, w: number) => s.padEnd(w);
 /** Speed relative to the js row of the same kernel and n (in this run). */
@@ -189,6 +193,12 @@ for (const r of rows) {
 }
 if (typeof numpy === 'string') console.log(`NumPy: ${numpy}`);
 else console.log(`NumPy at n = 1000: gemm ${numpy.gemmGflops.toFixed(2)} GFLOP/s (${numpy.gemmMs.toFixed(1)} ms), X.T @ (d[:, None] * X) ${numpy.xtdxGflops.toFixed(2)} GFLOP/s counted by its triangle (${numpy.xtdxMs.toFixed(1)} ms)`);
+const kernels = Object.entries(ceiling.kernel)
+  .map(([v, g]) => `${v} ${g.toFixed(2)} GFLOP/s (${((100 * g) / ceiling.peakPerCore).toFixed(0)} %)`)
+  .join(', ');
+console.log(
+  `Ceiling: clock ${ceiling.ghz.toFixed(2)} GHz (dependent adds); two f64x2 FMAs a cycle: ${ceiling.peakPerCore.toFixed(1)} GFLOP/s per core, ${(THREADS * ceiling.peakPerCore).toFixed(1)} on ${THREADS}; the micro-kernel alone on one thread: ${kernels}`,
+);
 
 const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(outDir, { recursive: true });
@@ -200,6 +210,7 @@ const result = {
   threads: THREADS,
   kernel: kernelInfo(),
   numpy,
+  ceiling,
   rows,
 };
 writeFileSync(join(outDir, 'gemm.json'), JSON.stringify(result, null, 2) + '\n');

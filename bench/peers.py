@@ -91,7 +91,10 @@ def blas_info():
             elif "openblas" not in lib and "mkl" not in lib and "blis" not in lib:
                 # The reference BLAS (netlib) has no threads and no optimised kernels.
                 info["threads"] = 1
-                info["kernel"] = "reference BLAS (netlib): no optimised kernels"
+                info["kernel"] = (
+                    "reference BLAS (netlib): no optimised kernels; Debian's libopenblas0-pthread"
+                    " gives NumPy and PyTorch OpenBLAS"
+                )
     return info
 
 
