@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Relaxed SIMD (the FMA gemm kernel) is behind a V8 flag on Node 20, and NODE_OPTIONS refuses
 // that flag: pass it to the test processes where this Node does not validate relaxed SIMD already.
@@ -20,7 +20,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     execArgv,
     projects: [
-      { extends: true, test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: [PAGE_TIMING], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'engine', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, PAGE_TIMING], sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'page', include: [PAGE_TIMING], sequence: { groupOrder: 1 } } },
     ],
   },
