@@ -114,17 +114,6 @@ function numel(inp: Inputs): number {
 
 // ---------------------------------------------------------------- engines (each in a child)
 
-function best(f: () => unknown, budgetMs = 1000, maxRuns = 50): number {
-  let bestMs = Infinity;
-  const start = performance.now();
-  for (let r = 0; r < maxRuns && (r < 3 || performance.now() - start < budgetMs); r++) {
-    const t = performance.now();
-    f();
-    bestMs = Math.min(bestMs, performance.now() - t);
-  }
-  return bestMs;
-}
-
 /**
  * The best time of each of `fs`, timed in interleaved rounds of `block` calls each until every one
  * has `maxRuns` calls or the budget (`budgetMs` per function) is spent. Interleaving spreads each
@@ -149,6 +138,11 @@ function bestEach(fs: (() => unknown)[], budgetMs = 1000, maxRuns = 200, block =
     }
   }
   return bestMs;
+}
+
+/** The best time of f: at least 3 calls, then more until `budgetMs` is spent or `maxRuns` made. */
+function best(f: () => unknown, budgetMs = 1000, maxRuns = 50): number {
+  return bestEach([f], budgetMs, maxRuns, 1)[0]!;
 }
 
 /** Calls f for up to `budgetMs` or `calls` calls (JIT warm-up before a timing). */
