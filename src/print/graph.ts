@@ -183,6 +183,16 @@ function weight(ps: readonly Pendant[], f: Forms): MExpr | undefined {
   return hadamard(ps, 'vector', f);
 }
 
+/**
+ * diag(w) of the pendants on label l, w by reference to a node of its own where it is a product of
+ * several: where the diagonal matrix occurs more than once, its vector is what is named (diag(t1),
+ * not t1 = diag(…)), so that products and sums of diagonals around it still merge into one.
+ */
+function diagonalOf(g: ProductGraph, f: Forms, ps: readonly Pendant[], l: Label): MExpr | undefined {
+  const w = ps.length > 1 ? emit(g, f, factorsOf(ps), [l], () => weight(ps, f)) : weight(ps, f);
+  return w && mexpr(call('diag', w.ast), 'matrix', true);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Passes: each makes one reduction and says whether it did (undefined: a form failed to print).
 
@@ -299,9 +309,9 @@ export const joinSeries: Pass = (g, f) => {
     const ps = pendantsAt(g, l);
     let middle: MExpr[] = [];
     if (ps.length > 0) {
-      const w = weight(ps, f);
-      if (!w) return undefined;
-      middle = [mexpr(call('diag', w.ast), 'matrix', true)];
+      const d = diagonalOf(g, f, ps, l);
+      if (!d) return undefined;
+      middle = [d];
     }
     const chain = (items: MExpr[]): MExpr => {
       const kept = items.filter((x) => !isEye(x));
@@ -404,21 +414,23 @@ function matrixOf(g: ProductGraph, f: Forms): MExpr | undefined {
   const u = pendantsAt(g, 0);
   const v = pendantsAt(g, 1);
   if (g.edges.length > 1 || g.edges.some((e) => e.row === e.col)) return undefined;
-  const wu = u.length > 0 ? weight(u, f) : undefined;
-  const wv = v.length > 0 ? weight(v, f) : undefined;
-  if ((u.length > 0 && !wu) || (v.length > 0 && !wv)) return undefined;
   const e = g.edges[0];
-  if (!e) return wu && wv ? times(wu, transposed(wv)) : undefined;
-  const edge = orient(e, 0);
-  const diag = (w: MExpr): MExpr => mexpr(call('diag', w.ast), 'matrix', true);
-  if (isEye(edge)) {
-    if (wu && wv) {
-      const h = hadamard([...u, ...v], 'vector', f);
-      return h && diag(h);
-    }
-    return wu ? diag(wu) : wv ? diag(wv) : edge;
+  if (!e) {
+    const wu = u.length > 0 ? weight(u, f) : undefined;
+    const wv = v.length > 0 ? weight(v, f) : undefined;
+    return wu && wv ? times(wu, transposed(wv)) : undefined;
   }
-  return product([...(wu ? [diag(wu)] : []), edge, ...(wv ? [diag(wv)] : [])]);
+  const edge = orient(e, 0);
+  if (isEye(edge) && u.length > 0 && v.length > 0) {
+    // u_i δ_ij v_j: one diagonal of the pendants of both ends.
+    const h = hadamard([...u, ...v], 'vector', f);
+    return h && mexpr(call('diag', h.ast), 'matrix', true);
+  }
+  const du = u.length > 0 ? diagonalOf(g, f, u, 0) : undefined;
+  const dv = v.length > 0 ? diagonalOf(g, f, v, 1) : undefined;
+  if ((u.length > 0 && !du) || (v.length > 0 && !dv)) return undefined;
+  if (isEye(edge)) return du ?? dv ?? edge;
+  return product([...(du ? [du] : []), edge, ...(dv ? [dv] : [])]);
 }
 
 /** The matrix form of a product through the passes (undefined where it has none). */

@@ -14,7 +14,7 @@ import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { flatFactors, productForm } from './graph.js';
-import { type Kind, type MExpr, KIND_OF_RANK, constantOf, keepTyping, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
+import { type Kind, type MExpr, KIND_OF_RANK, constantOf, infoOf, keepTyping, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
 
@@ -184,6 +184,27 @@ export class MatrixPrinter implements Forms {
   }
 
   /** The nodes a form refers to, once per occurrence. */
+  /**
+   * Whether n prints as diag(w) of a vector w that is a node of its own, alone or between small
+   * factors (diag(w)*A, A'*diag(w)): such a node is never named itself (its vector is, diag(t1)*A),
+   * so that the diagonals and factors around it still merge (A'*diag(u)*A - A'*diag(v)*A is
+   * A'*diag(u - v)*A).
+   */
+  isDiagonalOfPart(n: Node): boolean {
+    const a = this.form(n)?.ast;
+    if (a === undefined) return false;
+    const isDiagonal = (x: Ast): boolean => x.kind === 'call' && x.fn === 'diag' && infoOf(x)?.kind === 'matrix' && this.refOf(x.args[0]!) !== undefined;
+    const factors: Ast[] = [];
+    const flatten = (x: Ast): void => {
+      if (x.kind === 'binary' && x.op === '*') {
+        flatten(x.left);
+        flatten(x.right);
+      } else factors.push(x);
+    };
+    flatten(a);
+    return factors.filter(isDiagonal).length === 1 && factors.every((x) => isDiagonal(x) || isSmall(x));
+  }
+
   references(a: Ast): Node[] {
     const out: Node[] = [];
     const walk = (x: Ast): void => {
@@ -308,8 +329,11 @@ export class MatrixPrinter implements Forms {
   }
 
   divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined {
-    const sq = sumOfSquaresOf(p.base);
-    const inner = this.sub(sq ?? p.base);
+    // (Σ u∘u)^-k divides by norm2(u)^2k where u has a form; else (y'*y)^2*x'*x is a scalar like any other.
+    const sqn = sumOfSquaresOf(p.base);
+    const u = sqn && this.sub(sqn);
+    const sq = u !== undefined;
+    const inner = u ?? this.sub(p.base);
     if (!inner) return undefined;
     const base = sq ? call('norm2', inner.ast) : inner.ast;
     const e = sq ? -2 * p.exp : -p.exp;
@@ -483,9 +507,8 @@ export class MatrixPrinter implements Forms {
 
   private power(n: NodeOf<'pow'>, kind: Kind, sym: boolean): MExpr | undefined {
     const sq = sumOfSquaresOf(n.base);
-    if (sq && sq.shape.length <= 2) {
-      const u = this.sub(sq);
-      if (!u) return undefined;
+    const u = sq && sq.shape.length <= 2 ? this.sub(sq) : undefined;
+    if (u) {
       const norm = call('norm2', u.ast);
       const p = 2 * n.exp;
       return mexpr(p === 1 ? norm : bin('^', norm, num(p)), 'scalar');

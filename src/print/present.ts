@@ -78,8 +78,9 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   else if (main)
     chosen = chooseTemporaries(root, {
       refs: (n) => printer.references(printer.form(n)!.ast),
-      length: (n) => printer.textOf(n).length,
-      lengthWith: (n, named) => printer.lengthWith(n, named),
+      // Length 0: never named (a diagonal matrix is named by its vector, diag(t1)).
+      length: (n) => (printer.isDiagonalOfPart(n) ? 0 : printer.textOf(n).length),
+      lengthWith: (n, named) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthWith(n, named)),
     });
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength() });
   const names = temporaryNames(chosen.length, taken);
