@@ -1110,8 +1110,18 @@ export interface SquareSplit {
  * x'*A'*A*x = Σ_i (Σ_j A_ij x_j)^2 (half A_ij x_j, fixed i). Not tr(A*A) = Σ A_jk A_kj, whose
  * factors hold both sides of the swap j ↔ k. Undefined where no such pairing is found.
  */
-export function squareSplit(n: NodeOf<'mul'>, weights: boolean): SquareSplit | undefined {
+export function squareSplit(n: NodeOf<'mul'>, weights: boolean, fewestFixed = false): SquareSplit | undefined {
   const fs = n.factors;
+  // With fewestFixed, the pairing whose half has the fewest fixed labels of the first few found:
+  // (y'*y)^2*x'*x is the square of y'*y*x (one fixed label), not of y_r y_s x_t (three).
+  let best: SquareSplit | undefined;
+  let leaves = 0;
+  const offer = (s: SquareSplit | undefined): SquareSplit | undefined => {
+    if (!fewestFixed || !s) return s;
+    leaves++;
+    if (!best || s.fixed.length < best.fixed.length) best = s;
+    return best.fixed.length === 0 || leaves >= MAX_SQUARE_PAIRINGS ? best : undefined;
+  };
   if (fs.length > 12) return undefined;
   const rank = n.shape.length;
   const pi = new Map<number, number>();
@@ -1128,7 +1138,7 @@ export function squareSplit(n: NodeOf<'mul'>, weights: boolean): SquareSplit | u
   };
   const search = (i: number): SquareSplit | undefined => {
     while (i < fs.length && partner[i] !== -1) i++;
-    if (i === fs.length) return halfOf(fs, pi, partner);
+    if (i === fs.length) return offer(halfOf(fs, pi, partner));
     for (let j = i + 1; j < fs.length; j++) {
       if (partner[j] !== -1 || fs[j]!.node !== fs[i]!.node) continue;
       const undo: number[] = [];
@@ -1149,8 +1159,11 @@ export function squareSplit(n: NodeOf<'mul'>, weights: boolean): SquareSplit | u
     partner[i] = -1;
     return undefined;
   };
-  return search(0);
+  return search(0) ?? best;
 }
+
+/** Complete pairings squareSplit compares at most, looking for the fewest fixed labels. */
+const MAX_SQUARE_PAIRINGS = 64;
 
 /**
  * The side condition of squareSplit for a complete pairing π, and the half on one side: two-colour

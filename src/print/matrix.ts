@@ -34,7 +34,7 @@ const FLIP_KIND: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row
  */
 export function sumOfSquaresOf(n: Node): Node | undefined {
   if (n.kind !== 'mul' || n.shape.length !== 0) return undefined;
-  const split = squareSplit(n, false);
+  const split = squareSplit(n, false, true);
   if (!split || split.fixed.length === 0) return undefined;
   const { half, fixed } = split;
   if (half.length === 1 && half[0]!.labels.every((l, i) => l === fixed[i]) && fixed.length === half[0]!.labels.length) return half[0]!.node;
