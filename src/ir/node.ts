@@ -1112,15 +1112,16 @@ export interface SquareSplit {
  */
 export function squareSplit(n: NodeOf<'mul'>, weights: boolean, fewestFixed = false): SquareSplit | undefined {
   const fs = n.factors;
-  // With fewestFixed, the pairing whose half has the fewest fixed labels of the first few found:
+  // With fewestFixed, of the first few pairings found, the one whose half has the fewest fixed
+  // labels but at least one (a half with none is a scalar c, and the product c^2):
   // (y'*y)^2*x'*x is the square of y'*y*x (one fixed label), not of y_r y_s x_t (three).
   let best: SquareSplit | undefined;
   let leaves = 0;
   const offer = (s: SquareSplit | undefined): SquareSplit | undefined => {
     if (!fewestFixed || !s) return s;
     leaves++;
-    if (!best || s.fixed.length < best.fixed.length) best = s;
-    return best.fixed.length === 0 || leaves >= MAX_SQUARE_PAIRINGS ? best : undefined;
+    if (s.fixed.length > 0 && (!best || s.fixed.length < best.fixed.length)) best = s;
+    return best?.fixed.length === 1 || leaves >= MAX_SQUARE_PAIRINGS ? best : undefined;
   };
   if (fs.length > 12) return undefined;
   const rank = n.shape.length;

@@ -183,7 +183,6 @@ export class MatrixPrinter implements Forms {
     return a.kind === 'name' ? this.byRef.get(a.name) : undefined;
   }
 
-  /** The nodes a form refers to, once per occurrence. */
   /**
    * Whether n prints as diag(w) of a vector w that is a node of its own, alone or between small
    * factors (diag(w)*A, A'*diag(w)): such a node is never named itself (its vector is, diag(t1)*A),
@@ -205,6 +204,7 @@ export class MatrixPrinter implements Forms {
     return factors.filter(isDiagonal).length === 1 && factors.every((x) => isDiagonal(x) || isSmall(x));
   }
 
+  /** The nodes a form refers to, once per occurrence. */
   references(a: Ast): Node[] {
     const out: Node[] = [];
     const walk = (x: Ast): void => {

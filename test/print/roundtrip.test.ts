@@ -141,6 +141,8 @@ describe('powers of sums of squares without a matrix half', () => {
     ["norm2(y'*y*X)", 'y', 1, "norm2(y'*y*X)"],
     ["norm2(y'*y*arctan(X.^-2))", 'y', 1, "norm2(y'*y*t1)"],
     ["(x'*x*y'*y*a)^-1.5", 'x', 1, '^2.5'],
+    // (y'*y)^2 pairs as the square of the scalar y'*y too; the norm is of a half with a fixed label.
+    ["norm2(y*y')", 'y', 1, "/norm2(y*y')"],
   ] as const)('%s by %s, order %i', (expr, wrt, order, contains) => {
     const r = derive(expr, wrt, { order });
     expect(r.matrix, r.index).not.toBeNull();
