@@ -592,11 +592,11 @@ const answered = (p: Probe): boolean => p.maxKeyLatency < 100 && p.maxGap < 100;
  * Types at the end of the expression while measuring; the page must answer each key within
  * 100 ms, and no frame may wait longer. The machine is shared, and a busy host alone can delay
  * a frame: up to five tries, and one must pass (a page that blocks fails them all). On this
- * 2-vCPU host the 5,000-character expression's tries measured 33–133 ms run alone (183 traced), three
- * tries in a row of 100–133 ms at the end of a full `.ci/run`. In a CPU profile of one run the
- * main thread's samples were 877 ms of the browser's own work (style, layout, paint) and under
- * 100 ms of the page's scripts; a trace showed tasks of about 40 ms per key event and one of
- * 168 ms (59 ms of it layout) where the answer is shown.
+ * 2-vCPU host the 5,000-character expression's tries measured 33–133 ms run alone (183 traced),
+ * and three tries in a row of 100–133 ms at the end of a full `.ci/run`. In a CPU profile of one
+ * run the main thread's samples were 877 ms of the browser's own work (style, layout, paint) and
+ * under 100 ms of the page's scripts; a trace showed tasks of about 40 ms per key event and one
+ * of 168 ms (59 ms of it layout) where the answer is shown.
  */
 const TYPING_TRIES = 5;
 
