@@ -6,7 +6,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
-import { type Kind, infoOf, keepTyping, mexpr } from './mexpr.js';
+import { FLIP, infoOf, mapChildren, mexpr } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
 
@@ -17,41 +17,19 @@ import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
  * becomes diag(a.*(b + c.*d)). Unchanged parts stay the same objects.
  */
 export function mergeDiagonals(a: Ast): Ast {
-  switch (a.kind) {
-    case 'num':
-    case 'name':
-      return a;
-    case 'neg': {
-      const arg = mergeDiagonals(a.arg);
-      return arg === a.arg ? a : keepTyping(a, { ...a, arg });
-    }
-    case 'transpose': {
-      const arg = mergeDiagonals(a.arg);
-      // diag(u)' = diag(u), and (P*diag(u)*Q)' = Q'*diag(u)*P' where a merge has made that product
-      // (so that it can merge on); a sign stays outside.
-      const inner = arg.kind === 'neg' ? arg.arg : arg;
-      if (diagonalOf(inner) !== undefined || FACTORED.has(inner)) {
-        const t = diagonalOf(inner) !== undefined ? inner : transposeProduct(inner);
-        return arg.kind === 'neg' ? negate(t) : t;
-      }
-      return arg === a.arg ? a : keepTyping(a, { ...a, arg });
-    }
-    case 'call': {
-      const args = a.args.map(mergeDiagonals);
-      return args.every((x, i) => x === a.args[i]) ? a : keepTyping(a, { ...a, args });
-    }
-    case 'where':
-      return { ...a, body: mergeDiagonals(a.body), bindings: a.bindings.map((b) => ({ ...b, value: mergeDiagonals(b.value) })) };
-    case 'binary': {
-      const left = mergeDiagonals(a.left);
-      const right = mergeDiagonals(a.right);
-      const b = left === a.left && right === a.right ? a : keepTyping(a, { ...a, left, right });
-      if (b.kind !== 'binary') return b;
-      if (b.op === '*') return mergeProduct(b);
-      if (b.op === '+' || b.op === '-') return mergeSum(b);
-      return b;
+  const b = mapChildren(a, mergeDiagonals);
+  if (b.kind === 'transpose') {
+    // diag(u)' = diag(u), and (P*diag(u)*Q)' = Q'*diag(u)*P' where a merge has made that product
+    // (so that it can merge on); a sign stays outside.
+    const inner = b.arg.kind === 'neg' ? b.arg.arg : b.arg;
+    if (diagonalOf(inner) !== undefined || FACTORED.has(inner)) {
+      const t = diagonalOf(inner) !== undefined ? inner : transposeProduct(inner);
+      return b.arg.kind === 'neg' ? negate(t) : t;
     }
   }
+  if (b.kind === 'binary' && b.op === '*') return mergeProduct(b);
+  if (b.kind === 'binary' && (b.op === '+' || b.op === '-')) return mergeSum(b);
+  return b;
 }
 
 /** The vector u of diag(u) or diag(u)' as the printer makes it (diag of a column vector; diag of a matrix is a vector). */
@@ -66,15 +44,21 @@ const diagonal = (u: Ast): Ast => mexpr(call('diag', u), 'matrix', true).ast;
 /** A form built from vectors, typed as the vector it is (so that later merges see its kind). */
 const asVector = (v: Ast): Ast => (infoOf(v) ? v : mexpr(v, 'vector').ast);
 
-/** diag(a.*b) for the adjacent factors diag(a)*diag(b) of a product chain. */
-function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
-  // Signs of factors go in front: D1*(-D2) = -(D1*D2).
+/** The factors of a product chain without their signs, and whether an odd number had one: D1*(-D2) = -(D1*D2). */
+function unsignedChain(a: Ast): { factors: Ast[]; negative: boolean } {
   let negative = false;
-  const fs = chain(a).map((f) => {
+  const factors = chain(a).map((f) => {
     if (f.kind !== 'neg') return f;
     negative = !negative;
     return f.arg;
   });
+  return { factors, negative };
+}
+
+/** diag(a.*b) for the adjacent factors diag(a)*diag(b) of a product chain. */
+function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
+  const { factors: fs, negative: signed } = unsignedChain(a);
+  let negative = signed;
   // A sum of diagonals and eye next to a diagonal is one diagonal too: diag(u)*(diag(v) - eye).
   const asDiagonal = (f: Ast): { u: Ast; negative: boolean } | undefined => {
     const u = diagonalOf(f);
@@ -162,14 +146,9 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
   // Each term's scalar factors stay with what is left of it: 2*A'*D*A has A' on its left.
   // ... and signs of factors go to the term: -A'*D is A'*D with the sign -1.
   const split = terms.map((t) => {
-    let sign = t.sign;
-    const fs = chain(t.ast).map((f) => {
-      if (f.kind !== 'neg') return f;
-      sign = -sign;
-      return f.arg;
-    });
+    const { factors: fs, negative } = unsignedChain(t.ast);
     const k = fs.findIndex((f) => kindOf(f) !== 'scalar');
-    return { sign, scalars: k < 0 ? fs : fs.slice(0, k), core: k < 0 ? [] : fs.slice(k) };
+    return { sign: negative ? -t.sign : t.sign, scalars: k < 0 ? fs : fs.slice(0, k), core: k < 0 ? [] : fs.slice(k) };
   });
   if (split.every((c) => c.core.length < 2)) return undefined;
   for (const side of ['right', 'left'] as const) {
@@ -196,8 +175,6 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
   return undefined;
 }
 
-const FLIPPED: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row', row: 'vector', matrix: 'matrix' };
-
 /** The transpose of a product of known kinds, factor by factor in reverse (diagonals as they are). */
 function transposeProduct(a: Ast): Ast {
   const transposeFactor = (f: Ast): Ast => {
@@ -205,7 +182,7 @@ function transposeProduct(a: Ast): Ast {
     if (diagonalOf(f) !== undefined || kindOf(f) === 'scalar') return f;
     const k = kindOf(f);
     const t = tr(f);
-    return k ? mexpr(t, FLIPPED[k]).ast : t;
+    return k ? mexpr(t, FLIP[k]).ast : t;
   };
   const fs = chain(a).reverse().map(transposeFactor);
   const out = fs.reduce((x, y) => typed('*', x, y));

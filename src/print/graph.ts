@@ -190,8 +190,11 @@ function weight(ps: readonly Pendant[], f: Forms): MExpr | undefined {
  */
 function diagonalOf(g: ProductGraph, f: Forms, ps: readonly Pendant[], l: Label): MExpr | undefined {
   const w = ps.length > 1 ? emit(g, f, factorsOf(ps), [l], () => weight(ps, f)) : weight(ps, f);
-  return w && mexpr(call('diag', w.ast), 'matrix', true);
+  return w && diagMatrix(w);
 }
+
+/** diag(w) of a vector w: a symmetric matrix. */
+const diagMatrix = (w: MExpr): MExpr => mexpr(call('diag', w.ast), 'matrix', true);
 
 // ---------------------------------------------------------------------------------------------
 // Passes: each makes one reduction and says whether it did (undefined: a form failed to print).
@@ -424,7 +427,7 @@ function matrixOf(g: ProductGraph, f: Forms): MExpr | undefined {
   if (isEye(edge) && u.length > 0 && v.length > 0) {
     // u_i δ_ij v_j: one diagonal of the pendants of both ends.
     const h = hadamard([...u, ...v], 'vector', f);
-    return h && mexpr(call('diag', h.ast), 'matrix', true);
+    return h && diagMatrix(h);
   }
   const du = u.length > 0 ? diagonalOf(g, f, u, 0) : undefined;
   const dv = v.length > 0 ? diagonalOf(g, f, v, 1) : undefined;

@@ -14,7 +14,7 @@ import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
 import { flatFactors, productForm } from './graph.js';
-import { type Kind, type MExpr, KIND_OF_RANK, constantOf, infoOf, keepTyping, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
+import { type Kind, type MExpr, FLIP, KIND_OF_RANK, constantOf, infoOf, mapChildren, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
 
@@ -25,8 +25,6 @@ const expandablePower = (n: Node): boolean =>
   n.kind === 'mpow' && n.dirs.some((d) => d.shape.length > 2) && matPowTerms(n.exp, n.dirs.length) <= MAX_EXPANDED_POWER_TERMS;
 
 const REF = '#';
-
-const FLIP_KIND: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row', row: 'vector', matrix: 'matrix' };
 
 /**
  * Σ u∘u over all axes of u, if that is what n is: x'*x (u = x), tr(M'*M) (u = M), x'*A'*A*x
@@ -134,7 +132,7 @@ export class MatrixPrinter implements Forms {
     const hit = this.refsT.get(n);
     if (hit) return hit;
     const plain = this.sub(n)!;
-    const r = mexpr(name(`${REF}t${n.id}`), FLIP_KIND[plain.kind], plain.symmetric);
+    const r = mexpr(name(`${REF}t${n.id}`), FLIP[plain.kind], plain.symmetric);
     this.refsT.set(n, r);
     this.byRef.set(`${REF}t${n.id}`, { node: n, transposed: true });
     setTranspose(r, () => plain);
@@ -531,34 +529,6 @@ function scaled(c: number, e: MExpr, node: Node): MExpr {
 }
 
 
-/** The same node with each child replaced by f(child) (a new object only where a child changed). */
-function mapChildren(a: Ast, f: (c: Ast) => Ast): Ast {
-  switch (a.kind) {
-    case 'num':
-    case 'name':
-      return a;
-    case 'neg':
-    case 'transpose': {
-      const arg = f(a.arg);
-      return arg === a.arg ? a : keepInfo(a, { ...a, arg });
-    }
-    case 'binary': {
-      const left = f(a.left);
-      const right = f(a.right);
-      return left === a.left && right === a.right ? a : keepInfo(a, { ...a, left, right });
-    }
-    case 'call': {
-      const args = a.args.map(f);
-      return args.every((x, i) => x === a.args[i]) ? a : keepInfo(a, { ...a, args });
-    }
-    case 'where':
-      return a;
-  }
-}
-
-function keepInfo(from: Ast, to: Ast): Ast {
-  return keepTyping(from, to);
-}
 
 
 /** A form's text for comparisons: products flat, everything else parenthesized unless atomic. */

@@ -130,7 +130,8 @@ export function setTranspose(e: MExpr, transpose: () => MExpr): void {
   TRANSPOSE_HOOKS.set(e.ast, transpose);
 }
 
-const FLIP: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row', row: 'vector', matrix: 'matrix' };
+/** The kind of a form's transpose. */
+export const FLIP: Readonly<Record<Kind, Kind>> = { scalar: 'scalar', vector: 'row', row: 'vector', matrix: 'matrix' };
 
 /**
  * The transpose, pushed into products and negations so that the fewest primes are printed:
@@ -270,3 +271,37 @@ export const constantOf = (c: number, shape: readonly Dim[]): MExpr => {
   const kind = shape.length === 2 ? 'matrix' : 'vector';
   return sized(mexpr(call(kind, num(c)), kind, kind === 'matrix' && shape[0] === shape[1]), shape);
 };
+
+/**
+ * The same form with each child replaced by f(child): a new object, typed as the old one, only
+ * where a child changed (what the printer knows about unchanged parts stays attached).
+ */
+export function mapChildren(a: Ast, f: (c: Ast) => Ast): Ast {
+  switch (a.kind) {
+    case 'num':
+    case 'name':
+      return a;
+    case 'neg':
+    case 'transpose': {
+      const arg = f(a.arg);
+      return arg === a.arg ? a : keepTyping(a, { ...a, arg });
+    }
+    case 'binary': {
+      const left = f(a.left);
+      const right = f(a.right);
+      return left === a.left && right === a.right ? a : keepTyping(a, { ...a, left, right });
+    }
+    case 'call': {
+      const args = a.args.map(f);
+      return args.every((x, i) => x === a.args[i]) ? a : keepTyping(a, { ...a, args });
+    }
+    case 'where': {
+      const body = f(a.body);
+      const bindings = a.bindings.map((b) => {
+        const value = f(b.value);
+        return value === b.value ? b : { ...b, value };
+      });
+      return body === a.body && bindings.every((b, i) => b === a.bindings[i]) ? a : { ...a, body, bindings };
+    }
+  }
+}

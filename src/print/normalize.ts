@@ -7,7 +7,7 @@
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { bin, num, tr } from './build.js';
-import { infoOf, keepTyping, mexpr, powerOf } from './mexpr.js';
+import { infoOf, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
 import { mergeDiagonals } from './diagonals.js';
@@ -25,41 +25,19 @@ export function normalize(a: Ast): Ast {
  * by their text; numerator and denominator are folded apart (u./u is not 1 where u is 0).
  */
 function foldHadamard(a: Ast): Ast {
-  switch (a.kind) {
-    case 'num':
-    case 'name':
-      return a;
-    case 'neg':
-    case 'transpose': {
-      const arg = foldHadamard(a.arg);
-      return arg === a.arg ? a : keepTyping(a, { ...a, arg });
-    }
-    case 'call': {
-      const args = a.args.map(foldHadamard);
-      return args.every((x, i) => x === a.args[i]) ? a : keepTyping(a, { ...a, args });
-    }
-    case 'where':
-      return { ...a, body: foldHadamard(a.body), bindings: a.bindings.map((b) => ({ ...b, value: foldHadamard(b.value) })) };
-    case 'binary': {
-      if (a.op !== '.*' && a.op !== './') {
-        const left = foldHadamard(a.left);
-        const right = foldHadamard(a.right);
-        return left === a.left && right === a.right ? a : keepTyping(a, { ...a, left, right });
-      }
-      const numer: Ast[] = [];
-      const denom: Ast[] = [];
-      hadamardFactors(a, false, numer, denom);
-      const n = foldEqual(numer.map(foldHadamard));
-      const d = foldEqual(denom.map(foldHadamard));
-      if (!n.folded && !d.folded && n.items.every((x, i) => x === numer[i]) && d.items.every((x, i) => x === denom[i])) return a;
-      // An all-denominator product keeps its numerator (vector(1)./u.^2 stays as it was).
-      if (n.items.length === 0) return a;
-      const kind = kindOf(a);
-      let acc = n.items.reduce((x, y) => bin('.*', x, y));
-      for (const x of d.items) acc = bin('./', acc, x);
-      return kind ? mexpr(acc, kind).ast : acc;
-    }
-  }
+  if (a.kind !== 'binary' || (a.op !== '.*' && a.op !== './')) return mapChildren(a, foldHadamard);
+  const numer: Ast[] = [];
+  const denom: Ast[] = [];
+  hadamardFactors(a, false, numer, denom);
+  const n = foldEqual(numer.map(foldHadamard));
+  const d = foldEqual(denom.map(foldHadamard));
+  if (!n.folded && !d.folded && n.items.every((x, i) => x === numer[i]) && d.items.every((x, i) => x === denom[i])) return a;
+  // An all-denominator product keeps its numerator (vector(1)./u.^2 stays as it was).
+  if (n.items.length === 0) return a;
+  const kind = kindOf(a);
+  let acc = n.items.reduce((x, y) => bin('.*', x, y));
+  for (const x of d.items) acc = bin('./', acc, x);
+  return kind ? mexpr(acc, kind).ast : acc;
 }
 
 /** The factors of an element-wise product, numerator and denominator. */
@@ -101,30 +79,11 @@ function integerPower(a: Ast): { base: Ast; exp: number } {
 
 /** Folds powers in every maximal product chain: A'*(A^2)'*A' → (A^4)'. */
 function foldAll(a: Ast): Ast {
-  switch (a.kind) {
-    case 'num':
-    case 'name':
-      return a;
-    case 'neg':
-    case 'transpose': {
-      const arg = foldAll(a.arg);
-      return arg === a.arg ? a : keepTyping(a, { ...a, arg });
-    }
-    case 'call': {
-      // Unchanged nodes stay the same objects (what the printer knows about them stays attached).
-      const args = a.args.map(foldAll);
-      return args.every((x, i) => x === a.args[i]) ? a : keepTyping(a, { ...a, args });
-    }
-    case 'where':
-      return { ...a, body: foldAll(a.body), bindings: a.bindings.map((b) => ({ ...b, value: foldAll(b.value) })) };
-    case 'binary':
-      if (a.op === '*') {
-        const fs = chain(a);
-        if (fs.length > 1) return foldPowers(fs);
-        return keepTyping(a, { ...a, left: foldAll(a.left), right: foldAll(a.right) });
-      }
-      return keepTyping(a, { ...a, left: foldAll(a.left), right: foldAll(a.right) });
+  if (a.kind === 'binary' && a.op === '*') {
+    const fs = chain(a);
+    if (fs.length > 1) return foldPowers(fs);
   }
+  return mapChildren(a, foldAll);
 }
 
 /**
