@@ -10,7 +10,7 @@
  * Scalar factors are kept apart and multiply the last step.
  */
 import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, type Result } from '../derive.js';
-import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, mergePermutation, topoOrder } from '../ir/node.js';
+import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, elemValue, mergePermutation, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
 import { inputError } from '../errors.js';
@@ -252,7 +252,7 @@ function buildPlan(results: readonly Result[]): Plan {
 
   for (const n of topoOrder(results.map((r) => r.node))) {
     if (n.kind === 'var') continue;
-    const c = constantValue(n);
+    const c = constantValue(n) ?? foldedConstant(n, (m) => temps.get(m)?.literal);
     if (c !== undefined) {
       temps.set(n, { name: String(c), dims: [], literal: c });
       continue;
@@ -332,6 +332,37 @@ function buildPlan(results: readonly Result[]): Plan {
     acc,
     header: header(results, withHolders, outputs),
   };
+}
+
+/**
+ * The value of a scalar node built from numbers alone (sin(1.5), 2^0.5, 3*sin(1.5)), given the
+ * values of its children (literal: undefined where a child is not a number). Printed forms keep such
+ * a constant as it is written; generated code computes it once, here. Undefined where it is not
+ * finite (log(-3)): the code then computes it as written.
+ */
+function foldedConstant(n: Node, literal: (child: Node) => number | undefined): number | undefined {
+  if (n.shape.length !== 0) return undefined;
+  const finite = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) ? v : undefined);
+  switch (n.kind) {
+    case 'elem': {
+      const x = literal(n.arg);
+      return x === undefined ? undefined : finite(elemValue(n.fn, x));
+    }
+    case 'pow': {
+      const x = literal(n.base);
+      return x === undefined ? undefined : finite(Math.pow(x, n.exp));
+    }
+    case 'add': {
+      const xs = n.terms.map((t) => literal(t.node));
+      return xs.every((x) => x !== undefined) ? finite(n.terms.reduce((acc, t, i) => acc + t.coef * xs[i]!, 0)) : undefined;
+    }
+    case 'mul': {
+      const xs = n.factors.map((f) => literal(f.node));
+      return xs.every((x) => x !== undefined) ? finite(xs.reduce((acc, x) => acc * x!, 1)) : undefined;
+    }
+    default:
+      return undefined;
+  }
 }
 
 function header(results: readonly Result[], inputs: readonly Input[], outputs: readonly Output[]): string[] {

@@ -1221,13 +1221,21 @@ export function makePow(base: Node, p: number): Node {
     if (base.value === 1) return base;
     if (p > 0) return base;
   }
+  // A power of a number folds where it is rational (an integer p) or a short exact number
+  // (4^0.5 = 2); otherwise it stays as it is written (2^0.5, not 1.4142135623730951).
   const c = constantValue(base);
   if (c !== undefined && (c > 0 || Number.isInteger(p))) {
     const v = Math.pow(c, p);
-    if (Number.isFinite(v)) return scalar(v);
+    if (Number.isFinite(v) && (Number.isInteger(p) || isShortNumber(v))) return scalar(v);
+    if (Number.isFinite(v)) return intern<PowNode>(`^|${base.id}|${p}`, { kind: 'pow', base, exp: p, shape: base.shape });
   }
   const [k, core] = splitCoef(base);
-  if (k !== 1 && (k > 0 || Number.isInteger(p))) return scale(Math.pow(k, p), makePow(core, p));
+  if (k !== 1 && (k > 0 || Number.isInteger(p))) {
+    const kp = Math.pow(k, p);
+    if (Number.isInteger(p) || isShortNumber(kp)) return scale(kp, makePow(core, p));
+    const rank = base.shape.length;
+    return makeMul([{ node: makePow(scalar(k), p), labels: [] }, { node: makePow(core, p), labels: base.shape.map((_, i) => i) }], rank);
+  }
   // (u^e)^p = u^(e·p) for an integer p and an integer-valued e (a size).
   if (base.kind === 'powv' && Number.isInteger(p) && isIntegerValued(base.exponent)) return makePowv(base.base, scale(p, base.exponent));
   if (base.kind === 'pow') {
@@ -1302,6 +1310,9 @@ function negatedSum(s: Node): Node | undefined {
 }
 const negatedCache = new WeakMap<Node, Node>();
 
+/** Whether v is written exactly with at most six significant digits (2, 0.5, -0.125, 1e-7). */
+export const isShortNumber = (v: number): boolean => Number(v.toPrecision(6)) === v;
+
 /** f(-u) = -f(u) */
 const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
 /** f(-u) = f(u) */
@@ -1309,13 +1320,19 @@ const EVEN: ReadonlySet<ElemFn> = new Set(['cos', 'abs']);
 
 export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'sqrt') return makePow(arg, 0.5);
-  // f(c·1) = f(c)·1: constants fold.
-  if (arg.kind === 'const' || constantValue(arg) !== undefined || (splitCoef(arg)[1].kind === 'const')) {
-    const [k, core] = splitCoef(arg);
-    if (core.kind === 'const') {
-      const v = ELEM_VALUE[fn](k * core.value);
-      if (Number.isFinite(v)) return scale(v, ones(arg.shape));
-    }
+  // f(c·1) = f(c)·1: constants fold where f(c) is a short exact number (exp(0) = 1, sigmoid(0) =
+  // 0.5, |−2| = 2); otherwise f(c) stays as it is written (sin(1.5), not 0.9974949866040544),
+  // a scalar broadcast over the shape.
+  const [k, core] = splitCoef(arg);
+  if (core.kind === 'const') {
+    const v = ELEM_VALUE[fn](k * core.value);
+    if (Number.isFinite(v) && isShortNumber(v)) return scale(v, ones(arg.shape));
+  }
+  // f(s·1) = f(s)·1 for a constant s broadcast over the axes (f(sin(1.5)·1), exp(log(-3)·1)).
+  const s = arg.shape.length > 0 ? broadcastScalar(arg) : undefined;
+  if (s !== undefined && freeVars(s).size === 0) {
+    const rank = arg.shape.length;
+    return makeMul([{ node: makeElem(fn, s), labels: [] }, ...arg.shape.map((_, i) => ({ node: ones([arg.shape[i]!]), labels: [i] }))], rank);
   }
   if (fn === 'log' && arg.kind === 'elem' && arg.fn === 'exp') return arg.arg; // log(exp(u)) = u
   if (fn === 'exp' && arg.kind === 'elem' && arg.fn === 'log') return arg.arg; // exp(log(u)) = u where defined

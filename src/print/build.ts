@@ -1,8 +1,9 @@
 /** Span-less AST builders for printers (printed forms are ASTs of the input language). */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { NO_SPAN } from '../syntax/ast.js';
+import { numberText } from './numbers.js';
 
-export const num = (value: number): Ast => ({ kind: 'num', value, text: formatNumber(value), span: NO_SPAN });
+export const num = (value: number): Ast => ({ kind: 'num', value, text: numberText(value), span: NO_SPAN });
 export const name = (n: string): Ast => ({ kind: 'name', name: n, span: NO_SPAN });
 export const call = (fn: string, ...args: Ast[]): Ast => ({ kind: 'call', fn, args, span: NO_SPAN, nameSpan: NO_SPAN });
 export const bin = (op: BinaryOp, left: Ast, right: Ast): Ast => ({
@@ -20,9 +21,3 @@ export const tr = (arg: Ast): Ast => {
   if (arg.kind === 'transpose') return arg.arg;
   return { kind: 'transpose', arg, span: NO_SPAN };
 };
-
-/** Shortest text that reads back as the same double. */
-export function formatNumber(v: number): string {
-  if (Object.is(v, -0)) return '0';
-  return String(v);
-}

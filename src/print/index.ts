@@ -19,6 +19,7 @@
  */
 import { type Node, type NodeOf, broadcastScalar, constantValue } from '../ir/node.js';
 import { latexName } from './latex.js';
+import { isFractionText, numberLatex, numberText } from './numbers.js';
 
 export interface Ix {
   name: string;
@@ -446,18 +447,28 @@ function readingOrder(terms: readonly Term[]): Term[] {
   return keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.t);
 }
 
-/** A term c·e: the coefficient alone for a scalar one, c e otherwise. */
-function termText(mag: number, e: IExpr, render: (e: IExpr) => string, sep: (body: string) => string): string {
-  if (e.kind === 'num' && e.value === 1) return String(mag);
-  const body = e.kind === 'sum' ? `(${render(e)})` : render(e);
-  return mag === 1 ? body : `${mag}${sep(body)}${body}`;
+/** How one of the two renderings writes the parts of a sum. */
+interface Writing {
+  readonly render: (e: IExpr) => string;
+  readonly number: (v: number) => string;
+  /** Between a coefficient and what follows it. */
+  readonly sep: (body: string) => string;
+  readonly open: string;
+  readonly close: string;
 }
 
-function sumText(e: IExpr & { kind: 'sum' }, render: (e: IExpr) => string, sep: (body: string) => string, open: string, close: string): string {
+/** A term c·e: the coefficient alone for a scalar one, c e otherwise. */
+function termText(mag: number, e: IExpr, w: Writing): string {
+  if (e.kind === 'num' && e.value === 1) return w.number(mag);
+  const body = e.kind === 'sum' ? `${w.open}${w.render(e)}${w.close}` : w.render(e);
+  return mag === 1 ? body : `${w.number(mag)}${w.sep(body)}${body}`;
+}
+
+function sumText(e: IExpr & { kind: 'sum' }, w: Writing): string {
   return readingOrder(e.terms)
     .map((t, i) => {
       const mag = Math.abs(t.coef);
-      const scaled = t.e.kind === 'sum' && mag !== 1 ? `${mag}${sep(open)}${open}${render(t.e)}${close}` : termText(mag, t.e, render, sep);
+      const scaled = termText(mag, t.e, w);
       if (i === 0) return t.coef < 0 ? `-${scaled}` : scaled;
       return t.coef < 0 ? ` - ${scaled}` : ` + ${scaled}`;
     })
@@ -486,29 +497,35 @@ export function renderLatex(e: IExpr): string {
   return s;
 }
 
+const TEXT_WRITING: Writing = { render: renderText, number: numberText, sep: () => ' ', open: '(', close: ')' };
+const LATEX_WRITING: Writing = { render: renderLatex, number: numberLatex, sep: latexSep, open: '\\left(', close: '\\right)' };
+
 function renderTextOnce(e: IExpr): string {
   switch (e.kind) {
     case 'num':
-      return String(e.value);
+      return numberText(e.value);
     case 'tensor':
       return e.text + indexText(e.indices);
     case 'fn':
       return `${e.text}(${renderText(e.arg)})`;
     case 'pow': {
       const atomic = typeof e.exp !== 'number' && e.exp.kind === 'tensor' && e.exp.indices.length === 0;
-      const exp = typeof e.exp === 'number' ? String(e.exp) : atomic ? renderText(e.exp) : `(${renderText(e.exp)})`;
-      return `${powBaseText(e.base)}^${exp.startsWith('-') ? `(${exp})` : exp}`;
+      const exp = typeof e.exp === 'number' ? numberText(e.exp) : atomic ? renderText(e.exp) : `(${renderText(e.exp)})`;
+      return `${powBaseText(e.base)}^${exp.startsWith('-') || isFractionText(exp) ? `(${exp})` : exp}`;
     }
     case 'prod':
       return e.factors.map(atomText).join(' ');
     case 'sum':
-      return sumText(e, renderText, () => ' ', '(', ')');
+      return sumText(e, TEXT_WRITING);
   }
 }
 
+/** A number written as one symbol: not negative, not a fraction. */
+const isPlainNumber = (e: IExpr): boolean => e.kind === 'num' && e.value >= 0 && !isFractionText(numberText(e.value));
+
 /** The base of a power: parenthesized unless it is a plain symbol or a function call. */
 function powBaseText(e: IExpr): string {
-  const plain = (e.kind === 'tensor' && e.indices.length === 0) || e.kind === 'fn' || (e.kind === 'num' && e.value >= 0);
+  const plain = (e.kind === 'tensor' && e.indices.length === 0) || e.kind === 'fn' || isPlainNumber(e);
   return plain ? renderText(e) : `(${renderText(e)})`;
 }
 
@@ -524,20 +541,21 @@ function latexSep(body: string): string {
 function renderLatexOnce(e: IExpr): string {
   switch (e.kind) {
     case 'num':
-      return String(e.value);
+      return numberLatex(e.value);
     case 'tensor':
       return e.indices.length === 0 ? e.latex : `{${e.latex}}${indexLatex(e.indices)}`;
     case 'fn':
       return `${e.latex}\\left(${renderLatex(e.arg)}\\right)`;
     case 'pow': {
-      const exp = typeof e.exp === 'number' ? String(e.exp) : renderLatex(e.exp);
-      return `\\left(${renderLatex(e.base)}\\right)^{${exp}}`;
+      const exp = typeof e.exp === 'number' ? numberLatex(e.exp) : renderLatex(e.exp);
+      const base = isPlainNumber(e.base) ? renderLatex(e.base) : `\\left(${renderLatex(e.base)}\\right)`;
+      return `${base}^{${exp}}`;
     }
     case 'prod':
       return e.factors
         .map((f) => (f.kind === 'sum' ? `\\left(${renderLatex(f)}\\right)` : renderLatex(f)))
         .reduce((acc, s, k) => (k === 0 ? s : `${acc}${e.factors[k - 1]!.kind === 'num' ? latexSep(s) : ' '}${s}`), '');
     case 'sum':
-      return sumText(e, renderLatex, latexSep, '\\left(', '\\right)');
+      return sumText(e, LATEX_WRITING);
   }
 }

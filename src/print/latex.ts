@@ -5,6 +5,7 @@
 import type { Ast } from '../syntax/ast.js';
 import { isGreek, PREC } from '../syntax/ops.js';
 import { precedence } from './text.js';
+import { isFractionText, numberLatex, numberText } from './numbers.js';
 
 /** A variable name in LaTeX: Greek letters as symbols, x1 as x_{1}, longer names upright-italic. */
 export function latexName(n: string): string {
@@ -19,8 +20,11 @@ function paren(s: string): string {
   return `\\left(${s}\\right)`;
 }
 
+/** A number typeset as one symbol: not negative, not a fraction. */
+const isPlainNumber = (a: Ast): boolean => a.kind === 'num' && a.value >= 0 && !isFractionText(a.text);
+
 function isAtomic(a: Ast): boolean {
-  return a.kind === 'name' || (a.kind === 'num' && a.value >= 0) || (a.kind === 'call' && !['inv', 'kron'].includes(a.fn));
+  return a.kind === 'name' || isPlainNumber(a) || (a.kind === 'call' && !['inv', 'kron'].includes(a.fn));
 }
 
 const isKron = (a: Ast): boolean => a.kind === 'call' && a.fn === 'kron';
@@ -38,7 +42,7 @@ function startsWithDigit(s: string): boolean {
 export function toLatex(a: Ast): string {
   switch (a.kind) {
     case 'num':
-      return numLatex(a.value);
+      return numberLatex(a.value);
     case 'name':
       return a.name === 'eye' ? '\\mathbf{I}' : latexName(a.name);
     case 'neg':
@@ -64,8 +68,12 @@ export function toLatex(a: Ast): string {
           const sep = startsWithDigit(r) || (a.right.kind === 'neg') ? ' \\cdot ' : ' ';
           return `${l}${sep}${r}`;
         }
-        case '/':
+        case '/': {
+          // A fraction in front of the numerator stands before the quotient: 8/9*u/v is \frac{8}{9} \frac{u}{v}.
+          const lead = leadingFraction(a.left);
+          if (lead) return `${toLatex(lead[0])} \\frac{${toLatex(lead[1])}}{${toLatex(a.right)}}`;
           return `\\frac{${toLatex(a.left)}}{${toLatex(a.right)}}`;
+        }
         case '.*':
           return `${sub(a.left, PREC.product)} \\odot ${subRight(a.right, PREC.product)}`;
         case './':
@@ -79,18 +87,19 @@ export function toLatex(a: Ast): string {
   }
 }
 
+/** [c, rest] where a product a is c*rest (as written: c leftmost) with c a printed fraction. */
+function leadingFraction(a: Ast): readonly [Ast, Ast] | undefined {
+  if (a.kind !== 'binary' || a.op !== '*') return undefined;
+  if (a.left.kind === 'num' && isFractionText(a.left.text)) return [a.left, a.right];
+  const inner = leadingFraction(a.left);
+  return inner && [inner[0], { ...a, left: inner[1] }];
+}
+
 /** The result, then one aligned line per temporary: `where t_1 = …`. */
 export function whereLatex(body: string, temps: readonly (readonly [string, string])[]): string {
   if (temps.length === 0) return body;
   const lines = temps.map(([n, v], k) => `${k === 0 ? '\\text{where}\\quad ' : ''}${n} &= ${v}`);
   return `\\begin{aligned} & ${body} \\\\ ${lines.join(' \\\\ ')} \\end{aligned}`;
-}
-
-function numLatex(v: number): string {
-  const s = String(v);
-  const m = /^(-?[0-9.]+)e([+-]?)([0-9]+)$/.exec(s);
-  if (m) return `${m[1]} \\cdot 10^{${m[2] === '-' ? '-' : ''}${m[3]}}`;
-  return s;
 }
 
 function sub(a: Ast, prec: number): string {
@@ -106,7 +115,7 @@ function subRight(a: Ast, prec: number): string {
 /** The base of a superscript (x^\top, x^2): anything but a plain symbol gets parentheses. */
 function supBase(a: Ast): string {
   const s = toLatex(a);
-  if (a.kind === 'name' || (a.kind === 'num' && a.value >= 0)) return s;
+  if (a.kind === 'name' || isPlainNumber(a)) return s;
   if (a.kind === 'call' && isAtomic(a) && !['norm2', 'norm1'].includes(a.fn)) return s;
   if (a.kind === 'call' && ['norm2', 'norm1'].includes(a.fn)) return s;
   return paren(s);
@@ -142,7 +151,7 @@ function callLatex(fn: string, args: readonly Ast[]): string {
       const [, k, e, ...more] = args as [Ast, Ast, Ast, ...Ast[]];
       if (more.length > 0)
         return paren(`\\mathrm{D}^{${more.length + 1}}\\!\\left(${supBase(x)}^{${toLatex(k)}}\\right)\\left[${[e, ...more].map((d) => toLatex(d)).join(', ')}\\right]`);
-      const top = k.kind === 'num' ? String(k.value - 1) : `${toLatex(k)} - 1`;
+      const top = k.kind === 'num' ? numberText(k.value - 1) : `${toLatex(k)} - 1`;
       const base = supBase(x);
       return paren(`\\sum_{j=0}^{${top}} ${base}^{j} ${sub(e, PREC.product)} ${base}^{${top} - j}`);
     }

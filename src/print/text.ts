@@ -5,11 +5,13 @@
 import type { Ast } from '../syntax/ast.js';
 import { astChildren } from '../syntax/ast.js';
 import { BINARY_OPS, PREC } from '../syntax/ops.js';
+import { isFractionText } from './numbers.js';
 
 export function precedence(a: Ast): number {
   switch (a.kind) {
     case 'num':
-      return a.value < 0 ? PREC.unary : PREC.atom;
+      // A printed fraction 16/81 binds like the quotient it reads as.
+      return isFractionText(a.text) ? BINARY_OPS['/'].prec : a.value < 0 ? PREC.unary : PREC.atom;
     case 'name':
     case 'call':
       return PREC.atom;
@@ -45,8 +47,11 @@ export function toText(a: Ast): string {
       const leftParens = lp < info.prec || (lp === info.prec && info.assoc === 'right');
       let rightParens = rp < info.prec || (rp === info.prec && info.assoc === 'left');
       // The exponent of ^ may be a negative number or a negated power: a^-1, a^-b^c.
-      if ((a.op === '^' || a.op === '.^') && (a.right.kind === 'neg' || (a.right.kind === 'num' && a.right.value < 0)))
-        rightParens = !(a.right.kind === 'num' || precedence(a.right.kind === 'neg' ? a.right.arg : a.right) >= PREC.power);
+      // (a fraction is enclosed: a^(-1/3)).
+      if (a.op === '^' || a.op === '.^') {
+        if (a.right.kind === 'num' && a.right.value < 0) rightParens = isFractionText(a.right.text);
+        else if (a.right.kind === 'neg') rightParens = precedence(a.right.arg) < PREC.power;
+      }
       const sep = a.op === '+' || a.op === '-' ? ` ${a.op} ` : a.op;
       return `${wrap(a.left, leftParens)}${sep}${wrap(a.right, rightParens)}`;
     }

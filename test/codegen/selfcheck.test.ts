@@ -33,6 +33,14 @@ const EXTRA: readonly Case[] = [
   { id: 'inverse-power', expr: 'sum(x.^-1) + norm1(x)^3', wrt: 'x', order: 2, let: {} },
   { id: 'scalar-powers', expr: 'a^b + b^2*log(a)', wrt: 'b', order: 3, let: {} },
   { id: 'det-hess', expr: 'det(X)', wrt: 'X', order: 2, let: {} },
+  // Constants kept as written in the printed form (sin(1.5), sqrt(2), sigmoid(0.5)*vector(1)) are numbers in code.
+  {
+    id: 'symbolic-constants',
+    expr: "sqrt(2)*x'*A*x + sin(1.5)*sum(exp(x/3)) + 1.5^0.5*sum(sigmoid(vector(0.5)).*x) + arctan(-3)*sum(x.^(1/3))",
+    wrt: 'x',
+    order: 2,
+    let: {},
+  },
 ];
 
 const CASES: readonly Case[] = [...CORPUS.map((c) => ({ id: c.id, expr: c.expr, wrt: c.wrt, order: c.order, let: declarations(c) })), ...EXTRA];

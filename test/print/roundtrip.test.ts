@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
+import katex from 'katex';
 import { CORPUS, PRINTING, declarations, randomPoint, type CorpusCase } from '../helpers/corpus.js';
 import { rng, randomTensor, relErr, type Domain } from '../helpers/numeric.js';
 import { exprArb, SHAPES } from '../helpers/gen.js';
@@ -148,6 +149,49 @@ describe('powers of sums of squares without a matrix half', () => {
     expect(r.matrix, r.index).not.toBeNull();
     expect(r.matrix).toContain(contains);
     roundTripAtSizes(r, 4200 + order, (k) => (k === 'a' ? 'positive' : 'any'));
+  });
+});
+
+// Constants as a person writes them: decimals and fractions fold exactly enough to print short
+// (0.1*0.3 is 0.03, 1/1.5^4 is 16/81, exponents -2/3), and a function of a number whose value is
+// not a short exact number stays as it is written (sin(1.5), sqrt(2), exp(2)); the printed form
+// has no 9-digit run and reads back with the derivative's value at sizes 1 and 3.
+describe('constants print as a person writes them', () => {
+  const decimal = fc.constantFrom('0.1', '0.3', '0.7', '1.5', '2', '-0.2');
+  const fraction = fc.constantFrom('1/3', '2/7', '5/6', '-1/3', '1/1.5^4');
+  const transcendental = fc.constantFrom('sin(1.5)', 'exp(2)', 'arctan(-3)', 'sigmoid(0.5)', 'log(3)', 'sqrt(2)', '3^0.5', 'cos(0.2)');
+  const constant = fc.oneof(decimal, fraction, transcendental);
+  const power = fc.constantFrom('1/3', '2/3', '-1/3', '1.5', '0.25');
+  const template = fc.oneof(
+    fc.tuple(constant, constant, constant).map(([a, b, c]) => `(${a})*x'*A*x + (${b})*sum(sin((${c})*x))`),
+    fc.tuple(power, constant).map(([p, c]) => `(${c})*(x'*x + 1)^(${p})`),
+    fc.tuple(constant, constant).map(([a, b]) => `sum(sigmoid((${a})*x + (${b})*vector(1)))`),
+    fc.tuple(constant, power).map(([c, p]) => `norm2((${c})*x)^(${p})`),
+  );
+  test('random constants in quadratic, power, sigmoid and norm forms, by x, order 2', () => {
+    fc.assert(
+      fc.property(template, fc.integer({ min: 1, max: 1e6 }), (expr, seed) => {
+        const r = derive(expr, 'x', { order: 2 });
+        expect(r.matrix, expr).not.toBeNull();
+        expect(r.matrix!, expr).not.toMatch(/[0-9]{9,}/);
+        expect(r.latex, expr).not.toMatch(/[0-9]{9,}/);
+        for (const tex of [r.latex, r.indexLatex]) expect(() => katex.renderToString(tex, { throwOnError: true }), tex).not.toThrow();
+        roundTripAtSizes(r, seed, () => 'any');
+      }),
+      { numRuns: Number(process.env.RICCI_PROPERTY_RUNS ?? 40) },
+    );
+  });
+  test.each([
+    ["x'*x/3 + (x'*x)^(1/3)", 'x', 2, "2/3*(1 + norm2(x)^(-4/3))*eye - 8/9*x*x'/norm2(x)^(10/3)"],
+    ["(0.1*x)'*(0.3*x)", 'x', 2, '0.06*eye'],
+    ["sqrt(2*x'*x)", 'x', 1, 'sqrt(2)*x/norm2(x)'],
+    ["sigmoid(sin(1.5) + a*x'*x)", 'a', 1, "(1 - t1)*t1*x'*x where t1 = sigmoid(a*x'*x + sin(1.5))"],
+    // Short exact values fold: exp(0) = 1, sigmoid(0) = 0.5.
+    ["exp(0)*sigmoid(0)*x'*x", 'x', 2, 'eye'],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
+    const r = derive(expr, wrt, { order });
+    expect(r.matrix).toBe(printed);
+    roundTripAtSizes(r, 4300 + order, () => 'any');
   });
 });
 
