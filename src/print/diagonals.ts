@@ -87,8 +87,8 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
 }
 
 /**
- * The vector v with a = diag(v), where a is a diagonal matrix times scalars: -2*diag(u)/c → -2*u/c;
- * with `eye`, also 2*eye → 2*vector(1).
+ * The vector v with a = diag(v), where a is a diagonal matrix times scalars, or a sum that merges
+ * into one: -2*diag(u)/c → -2*u/c; with `eye`, also 2*eye → 2*vector(1).
  */
 function scaledDiagonalOf(a: Ast, eye = false): Ast | undefined {
   const u = diagonalOf(a);
@@ -100,6 +100,11 @@ function scaledDiagonalOf(a: Ast, eye = false): Ast | undefined {
     return v && asVector(negate(v));
   }
   if (a.kind !== 'binary') return undefined;
+  // A sum that is one diagonal where eye is one: 4*(diag(u) + eye) is 4*diag(u + vector(1)).
+  if (a.op === '+' || a.op === '-') {
+    const m = mergeSum(a, eye);
+    return m === a ? undefined : scaledDiagonalOf(m, eye);
+  }
   if (a.op === '*' && kindOf(a.left) === 'scalar') {
     const v = scaledDiagonalOf(a.right, eye);
     return v && asVector(typed('*', a.left, v));

@@ -183,13 +183,33 @@ export class MatrixPrinter implements Forms {
 
   /**
    * Whether n prints as diag(w) of a vector w that is a node of its own, alone or between small
-   * factors (diag(w)*A, A'*diag(w)): such a node is never named itself (its vector is, diag(t1)*A),
-   * so that the diagonals and factors around it still merge (A'*diag(u)*A - A'*diag(v)*A is
-   * A'*diag(u - v)*A).
+   * factors (diag(w)*A, A'*diag(w)), or as a sum of such products and small forms (A -
+   * diag(w)*A): such a node is never named itself (its vector is, diag(t1)*A), so that the
+   * diagonals and factors around it still merge (A'*diag(u)*A - A'*diag(v)*A is A'*diag(u - v)*A,
+   * and A - diag(w)*A is diag(vector(1) - w)*A).
    */
   isDiagonalOfPart(n: Node): boolean {
-    const a = this.form(n)?.ast;
-    if (a === undefined) return false;
+    let known = this.diagonalParts.get(n);
+    if (known === undefined) {
+      const a = this.form(n)?.ast;
+      this.diagonalParts.set(n, (known = a !== undefined && this.isDiagonalProduct(a, true)));
+    }
+    return known;
+  }
+  private readonly diagonalParts = new Map<Node, boolean>();
+
+  /** diag(w) of a part w between small factors, or (inSums) a sum of such and small forms. */
+  private isDiagonalProduct(a: Ast, inSums: boolean): boolean {
+    if (inSums && a.kind === 'binary' && (a.op === '+' || a.op === '-')) {
+      // A side is a reference to another node, or a form written out.
+      const diagonal = (x: Ast): boolean => {
+        const r = this.refOf(x);
+        return r ? this.isDiagonalOfPart(r.node) : this.isDiagonalProduct(x, true);
+      };
+      const sides = [a.left, a.right];
+      return sides.some(diagonal) && sides.every((x) => diagonal(x) || isSmall(x));
+    }
+    if (inSums && a.kind === 'neg') return this.isDiagonalProduct(a.arg, true);
     const isDiagonal = (x: Ast): boolean => x.kind === 'call' && x.fn === 'diag' && infoOf(x)?.kind === 'matrix' && this.refOf(x.args[0]!) !== undefined;
     const factors: Ast[] = [];
     const flatten = (x: Ast): void => {
