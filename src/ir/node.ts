@@ -1310,8 +1310,14 @@ function negatedSum(s: Node): Node | undefined {
 }
 const negatedCache = new WeakMap<Node, Node>();
 
-/** Whether v is written exactly with at most six significant digits (2, 0.5, -0.125, 1e-7). */
-export const isShortNumber = (v: number): boolean => Number(v.toPrecision(6)) === v;
+/**
+ * Whether v is a number written with at most six significant digits (2, 0.5, -0.125, 1e-7), up to
+ * the rounding of floating point (0.01^2.5 is 1e-5 within 4 units in the last place).
+ */
+export const isShortNumber = (v: number): boolean => {
+  const short = Number(v.toPrecision(6));
+  return short === v || Math.abs(short - v) <= 4 * Number.EPSILON * Math.abs(v);
+};
 
 /** f(-u) = -f(u) */
 const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);

@@ -2,8 +2,9 @@
  * Numbers as a person writes them. Constants are folded in floating point, so 0.1·0.03 is
  * 0.003000000000000001 and 1/1.5^4 is 0.19753086419753085. A printed number is the shortest
  * decimal within a few units in the last place of the value (0.003), or a fraction of small
- * integers where that decimal is long and the fraction shorter (16/81). Read back, a printed
- * number differs from the value by at most NEAR_ULPS units in the last place.
+ * integers where that decimal has over six significant digits and the fraction is shorter
+ * (16/81). Read back, a printed number differs from the value by at most NEAR_ULPS units in the
+ * last place.
  */
 
 /** How far (in units in the last place) a printed number may be from the value. */
@@ -49,13 +50,16 @@ export function smallFraction(v: number): readonly [number, number] | undefined 
   }
 }
 
-/** Decimals up to this long are kept as they are (0.75, 0.0625; not 3/4, 1/16). */
-const SHORT_DECIMAL = 7;
+/** Decimals of up to this many significant digits are kept as they are (0.75, 0.015625, 0.0000225; not 3/4, 1/64, 9/400000). */
+const SHORT_DECIMAL_DIGITS = 6;
 
-/** How v is printed: a decimal, or a fraction p/q where the decimal is long and the fraction shorter. */
+/** The significant digits of a decimal text (0.0000225 has 3). */
+const significantDigits = (d: string): number => d.replace(/e.*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').length;
+
+/** How v is printed: a decimal, or a fraction p/q where the decimal has many digits and the fraction is shorter. */
 export function numberText(v: number): string {
   const d = shortestDecimal(v);
-  if (d.length <= SHORT_DECIMAL) return d;
+  if (significantDigits(d) <= SHORT_DECIMAL_DIGITS) return d;
   const f = smallFraction(v);
   const text = f ? `${f[0]}/${f[1]}` : undefined;
   return text !== undefined && text.length < d.length ? text : d;

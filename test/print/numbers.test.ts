@@ -29,7 +29,10 @@ describe('numbers print as a person writes them', () => {
     [-2.5, '-2.5'],
     [0.75, '0.75'],
     [1 / 16, '0.0625'],
-    [1 / 64, '1/64'],
+    [1 / 64, '0.015625'],
+    [0.0000225, '0.0000225'],
+    [1 / 128, '0.0078125'],
+    [1 / 1024, '1/1024'],
     [1e-7, '1e-7'],
     [1e21, '1e+21'],
     [-0, '0'],
@@ -57,7 +60,7 @@ describe('numbers print as a person writes them', () => {
     );
   });
 
-  test('p/q with q ≤ 9999 is found in lowest terms; it is printed where the decimal is long and the fraction shorter', () => {
+  test('p/q with q ≤ 9999 is found in lowest terms; it is printed where the decimal has over 6 significant digits and the fraction is shorter', () => {
     fc.assert(
       fc.property(fc.integer({ min: -100000, max: 100000 }), fc.integer({ min: 2, max: 9999 }), (p, q) => {
         const v = p / q;
@@ -70,7 +73,8 @@ describe('numbers print as a person writes them', () => {
         expect(f).toEqual([p / g, q / g]);
         const s = numberText(v);
         const d = shortestDecimal(v);
-        expect(s).toBe(d.length > 7 && `${p / g}/${q / g}`.length < d.length ? `${p / g}/${q / g}` : d);
+        const digits = d.replace(/e.*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').length;
+        expect(s).toBe(digits > 6 && `${p / g}/${q / g}`.length < d.length ? `${p / g}/${q / g}` : d);
         expect(s.length).toBeLessThanOrEqual(shortestDecimal(v).length);
       }),
       { numRuns: 3000 },

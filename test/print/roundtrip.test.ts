@@ -183,7 +183,8 @@ describe('constants print as a person writes them', () => {
   });
   test.each([
     ["x'*x/3 + (x'*x)^(1/3)", 'x', 2, "2/3*(1 + norm2(x)^(-4/3))*eye - 8/9*x*x'/norm2(x)^(10/3)"],
-    ["(0.1*x)'*(0.3*x)", 'x', 2, '0.06*eye'],
+    ["(0.1*x)'*(0.7*x)", 'x', 2, '0.14*eye'],
+    ['sum(arctan(0.1*x))', 'x', 2, '-0.002*diag(x./(0.01*x.^2 + vector(1)).^2)'],
     ["sqrt(2*x'*x)", 'x', 1, 'sqrt(2)*x/norm2(x)'],
     ["sigmoid(sin(1.5) + a*x'*x)", 'a', 1, "(1 - t1)*t1*x'*x where t1 = sigmoid(a*x'*x + sin(1.5))"],
     // Short exact values fold: exp(0) = 1, sigmoid(0) = 0.5.
