@@ -105,6 +105,10 @@ const CASES: readonly Case[] = [
   ['exp(S)', 'S', 1, { S: [4, 4] }, /diag\(vec\(exp\(S\)\)\)\*\(eye \+ commutation/],
   ['norm2(S - A)^2', 'S', 2, { S: [3, 3], A: [3, 3] }, /commutation/],
   ['S', 'S', 1, { S: [1, 1] }, /./],
+  // Scalar factors around a sum that is multiplied out: the terms are long products, which the
+  // IR keeps nested (flattened here, so that every factor is in the term's graph).
+  ["y'*inv(B*inv(C))*x*a*b", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [], b: [] }, /^\(b\*a\*kron\(/],
+  ["sin(1.5)*a*y'*inv(B*C)*x", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [] }, /^\(sin\(1\.5\)\*a\*kron\(/],
 ];
 
 describe('vec layout: the printed form is the vectorized derivative', () => {
