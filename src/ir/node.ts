@@ -295,6 +295,33 @@ export function splitCoef(n: Node): [number, Node] {
 }
 
 /**
+ * The factors of a product with nested products (also scaled ones, c·P) written out, their summed
+ * labels renamed apart; keep(f) leaves a nested product f whole. makeMul keeps long products
+ * nested, so that deep chains stay a DAG; a reader of the product graph wants every factor.
+ */
+export function expandedFactors(n: MulNode, keep: (f: Factor) => boolean = () => false): Factor[] {
+  let next = n.nlabels;
+  const out: Factor[] = [];
+  const visit = (fac: Factor): void => {
+    const [c, core] = splitCoef(fac.node);
+    if (core.kind !== 'mul' || keep(fac)) {
+      out.push(fac);
+      return;
+    }
+    if (c !== 1) out.push({ node: scalar(c), labels: [] });
+    const map = new Map<number, number>(fac.labels.map((l, i) => [i, l]));
+    const relabel = (l: number): number => {
+      let m = map.get(l);
+      if (m === undefined) map.set(l, (m = next++));
+      return m;
+    };
+    for (const g of core.factors) visit({ node: g.node, labels: g.labels.map(relabel) });
+  };
+  for (const fac of n.factors) visit(fac);
+  return out;
+}
+
+/**
  * The scalar s where n is s broadcast over its axes (s·1: the exponent of x.^a is a·1), or
  * undefined: a constant, a product of scalar factors and ones on distinct axes, or a sum of such.
  */

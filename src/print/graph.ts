@@ -24,7 +24,7 @@
  * temporaries can name once.
  */
 import { toText } from './text.js';
-import { type Dim, type Factor, type MulNode, scalar, splitCoef } from '../ir/node.js';
+import { type Dim, type Factor, type MulNode, expandedFactors } from '../ir/node.js';
 import { bin, call, num } from './build.js';
 import { type Forms, type Piece, hadamard, isNegPow, scalarTimes } from './forms.js';
 import { type MExpr, KIND_OF_RANK, ONE_VECTOR, mexpr, product, times, transposed } from './mexpr.js';
@@ -81,28 +81,7 @@ export function buildGraph(n: MulNode, f: Forms): ProductGraph | undefined {
  * of order ≥ 3 inside a product, as deep chains keep them) replaced by their factors.
  */
 export function flatFactors(n: MulNode, f: Forms): Factor[] {
-  let next = n.nlabels;
-  const out: Factor[] = [];
-  const visit = (fac: Factor): void => {
-    const [c, core] = splitCoef(fac.node);
-    if (core.kind !== 'mul' || (core.shape.length <= 2 && f.sub(fac.node))) {
-      out.push(fac);
-      return;
-    }
-    if (c !== 1) out.push({ node: scalar(c), labels: [] });
-    const map = new Map<number, number>(fac.labels.map((l, i) => [i, l]));
-    for (const g of core.factors)
-      visit({
-        node: g.node,
-        labels: g.labels.map((l) => {
-          let m = map.get(l);
-          if (m === undefined) map.set(l, (m = next++));
-          return m;
-        }),
-      });
-  };
-  for (const fac of n.factors) visit(fac);
-  return out;
+  return expandedFactors(n, (fac) => fac.node.shape.length <= 2 && f.sub(fac.node) !== undefined);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@
  * A term that holds a sum, or a small matrix power with directions (A^4 by A), is multiplied out
  * where it has no form as it stands. kron.ts combines the forms and writes them.
  */
-import { type Dim, type Factor, type Node, type NodeOf, asPermutation, delta, expandMatPow, makeMul, matPowTerms, ones } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, asPermutation, delta, expandMatPow, expandedFactors, makeMul, matPowTerms, ones } from '../ir/node.js';
 
 type Side = 'A' | 'B';
 
@@ -205,7 +205,7 @@ const SWAPS = [
 
 /** The first form of the module comment that fits a term, or undefined. */
 function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
-  const factors: readonly Factor[] = t.kind === 'mul' ? flatFactors(t) : [{ node: t, labels: axes.pair.map((_, i) => i) }];
+  const factors: readonly Factor[] = t.kind === 'mul' ? expandedFactors(t) : [{ node: t, labels: axes.pair.map((_, i) => i) }];
   const parts = components(factors, axes.rank);
   // Every axis must be some factor's: a part that no factor spans has no side.
   const spanned = new Set(parts.flatMap((p) => [...p.free]));
@@ -223,31 +223,6 @@ function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
   if (direct) return direct;
   const same = tiedByDeltas(factors, parts, axes.rank);
   return peeled(factors, parts, axes, same, kron) ?? tiedPair(factors, axes, same, depth) ?? sandwiched(factors, axes, depth);
-}
-
-/**
- * The factors of a product with its nested products written out, their summed labels renamed
- * apart: makeMul keeps a product nested where flattening would make a long one, and a term's
- * graph needs every factor (a sum distributed over k*a*(…) makes such a term).
- */
-function flatFactors(t: NodeOf<'mul'>): Factor[] {
-  let next = t.nlabels;
-  const out: Factor[] = [];
-  const add = (node: Node, labels: readonly number[]): void => {
-    if (node.kind !== 'mul') {
-      out.push({ node, labels });
-      return;
-    }
-    const map = new Map<number, number>(node.shape.map((_, i) => [i, labels[i]!]));
-    const relabel = (l: number): number => {
-      let m = map.get(l);
-      if (m === undefined) map.set(l, (m = next++));
-      return m;
-    };
-    for (const g of node.factors) add(g.node, g.labels.map(relabel));
-  };
-  for (const g of t.factors) add(g.node, g.labels);
-  return out;
 }
 
 /**
