@@ -1346,6 +1346,9 @@ export const isShortNumber = (v: number): boolean => {
   return short === v || Math.abs(short - v) <= 4 * Number.EPSILON * Math.abs(v);
 };
 
+/** Functions whose value at a number is exact in floating point. */
+const EXACT: ReadonlySet<ElemFn> = new Set(['abs', 'sign', 'relu']);
+
 /** f(-u) = -f(u) */
 const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
 /** f(-u) = f(u) */
@@ -1353,13 +1356,13 @@ const EVEN: ReadonlySet<ElemFn> = new Set(['cos', 'abs']);
 
 export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'sqrt') return makePow(arg, 0.5);
-  // f(c·1) = f(c)·1: constants fold where f(c) is a short exact number (exp(0) = 1, sigmoid(0) =
-  // 0.5, |−2| = 2); otherwise f(c) stays as it is written (sin(1.5), not 0.9974949866040544),
-  // a scalar broadcast over the shape.
+  // f(c·1) = f(c)·1: constants fold where f is exact (|−2.25| = 2.25) or f(c) is a short number
+  // (exp(0) = 1, sigmoid(0) = 0.5); otherwise f(c) stays as it is written (sin(1.5), not
+  // 0.9974949866040544), a scalar broadcast over the shape.
   const [k, core] = splitCoef(arg);
   if (core.kind === 'const') {
     const v = ELEM_VALUE[fn](k * core.value);
-    if (Number.isFinite(v) && isShortNumber(v)) return scale(v, ones(arg.shape));
+    if (Number.isFinite(v) && (EXACT.has(fn) || isShortNumber(v))) return scale(v, ones(arg.shape));
   }
   // f(s·1) = f(s)·1 for a constant s broadcast over the axes (f(sin(1.5)·1), exp(log(-3)·1)).
   const s = arg.shape.length > 0 ? broadcastScalar(arg) : undefined;

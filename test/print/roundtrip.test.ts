@@ -187,8 +187,9 @@ describe('constants print as a person writes them', () => {
     ['sum(arctan(0.1*x))', 'x', 2, '-0.002*diag(x./(0.01*x.^2 + vector(1)).^2)'],
     ["sqrt(2*x'*x)", 'x', 1, 'sqrt(2)*x/norm2(x)'],
     ["sigmoid(sin(1.5) + a*x'*x)", 'a', 1, "(1 - t1)*t1*x'*x where t1 = sigmoid(a*x'*x + sin(1.5))"],
-    // Short exact values fold: exp(0) = 1, sigmoid(0) = 0.5.
+    // Short exact values fold: exp(0) = 1, sigmoid(0) = 0.5; so do the exact functions abs, sign, relu.
     ["exp(0)*sigmoid(0)*x'*x", 'x', 2, 'eye'],
+    ["abs(-1.2345678)*x'*x + relu(-0.3)*sum(x)", 'x', 1, '2.4691356*x'],
   ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
     const r = derive(expr, wrt, { order });
     expect(r.matrix).toBe(printed);
