@@ -18,8 +18,11 @@ import { type Kind, type MExpr, FLIP, KIND_OF_RANK, constantOf, infoOf, mapChild
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
 
-/** At most this many chains when a power with batch-axis directions is printed as its sum. */
-const MAX_EXPANDED_POWER_TERMS = 12;
+/**
+ * At most this many chains when a power with batch-axis directions is printed as its sum: 24 is a
+ * 4th power with three directions, as a second derivative through dpow(M, 4, E) by a vector makes.
+ */
+const MAX_EXPANDED_POWER_TERMS = 24;
 
 const expandablePower = (n: Node): boolean =>
   n.kind === 'mpow' && n.dirs.some((d) => d.shape.length > 2) && matPowTerms(n.exp, n.dirs.length) <= MAX_EXPANDED_POWER_TERMS;

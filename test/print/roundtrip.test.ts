@@ -197,6 +197,14 @@ describe('constants print as a person writes them', () => {
   });
 });
 
+// A second derivative through a matrix power with a direction: the power with three batch
+// directions (24 chains) prints as its sum, which reads back with the derivative's value.
+test("logdet(dpow(x*x' + A, 4, A)) by x, order 2", () => {
+  const r = derive("logdet(dpow(x*x' + A, 4, A))", 'x', { order: 2 });
+  expect(r.matrix, r.index).not.toBeNull();
+  roundTripAtSizes(r, 4400, () => 'any');
+});
+
 /** The round trip at sizes 1 and 3 (x and y of n, A and X n×n, scalars a and b), errors relative to 1. */
 function roundTripAtSizes(r: Result, seed: number, domain: (name: string) => Domain): void {
   for (const n of [1, 3]) {
