@@ -195,24 +195,24 @@ export class MatrixPrinter implements Forms {
     let known = this.diagonalParts.get(n);
     if (known === undefined) {
       const a = this.form(n)?.ast;
-      this.diagonalParts.set(n, (known = a !== undefined && this.isDiagonalProduct(a, true)));
+      this.diagonalParts.set(n, (known = a !== undefined && this.isDiagonalProduct(a)));
     }
     return known;
   }
   private readonly diagonalParts = new Map<Node, boolean>();
 
-  /** diag(w) of a part w between small factors, or (inSums) a sum of such and small forms. */
-  private isDiagonalProduct(a: Ast, inSums: boolean): boolean {
-    if (inSums && a.kind === 'binary' && (a.op === '+' || a.op === '-')) {
+  /** diag(w) of a part w between small factors, or a sum of such and small forms. */
+  private isDiagonalProduct(a: Ast): boolean {
+    if (a.kind === 'binary' && (a.op === '+' || a.op === '-')) {
       // A side is a reference to another node, or a form written out.
       const diagonal = (x: Ast): boolean => {
         const r = this.refOf(x);
-        return r ? this.isDiagonalOfPart(r.node) : this.isDiagonalProduct(x, true);
+        return r ? this.isDiagonalOfPart(r.node) : this.isDiagonalProduct(x);
       };
       const sides = [a.left, a.right];
       return sides.some(diagonal) && sides.every((x) => diagonal(x) || isSmall(x));
     }
-    if (inSums && a.kind === 'neg') return this.isDiagonalProduct(a.arg, true);
+    if (a.kind === 'neg') return this.isDiagonalProduct(a.arg);
     const isDiagonal = (x: Ast): boolean => x.kind === 'call' && x.fn === 'diag' && infoOf(x)?.kind === 'matrix' && this.refOf(x.args[0]!) !== undefined;
     const factors: Ast[] = [];
     const flatten = (x: Ast): void => {
