@@ -300,7 +300,11 @@ export function splitCoef(n: Node): [number, Node] {
  * nested, so that deep chains stay a DAG; a reader of the product graph wants every factor.
  */
 export function expandedFactors(n: MulNode, keep: (f: Factor) => boolean = () => false): Factor[] {
-  let next = n.nlabels;
+  return expandFactorList(n.factors, n.nlabels, keep);
+}
+
+/** expandedFactors of a list of factors whose labels are all below next. */
+function expandFactorList(factors: readonly Factor[], next: number, keep: (f: Factor) => boolean = () => false): Factor[] {
   const out: Factor[] = [];
   const visit = (fac: Factor): void => {
     const [c, core] = splitCoef(fac.node);
@@ -317,7 +321,7 @@ export function expandedFactors(n: MulNode, keep: (f: Factor) => boolean = () =>
     };
     for (const g of core.factors) visit({ node: g.node, labels: g.labels.map(relabel) });
   };
-  for (const fac of n.factors) visit(fac);
+  for (const fac of factors) visit(fac);
   return out;
 }
 
@@ -473,6 +477,8 @@ function labelSizes(fs: readonly Factor[]): Map<number, Dim> {
  * product of products, so that a derivative shares the chain's parts instead of copying them.
  */
 const MAX_FLAT_FACTORS = 8;
+/** How many factors of nested products mergeScalarParts reads at most. */
+const MAX_SCALAR_PART_FACTORS = 48;
 
 /** makeMul's results by their exact input: canonicalizing is far dearer than looking up. */
 const mulMemo = new Map<string, Node>();
@@ -591,6 +597,10 @@ function buildMul(input: readonly Factor[], rank: number): Node {
 
   // 2b. Chains of powers of one base are one power: A*A*A → A^3, tr(A^2*A) → tr(A^3).
   foldPowerChains(fs, rank);
+
+  // 2c. Equal scalar parts are a power: x'x·x'x → (x'x)^2, (Σx)·(Σx)^-1 → 1.
+  const partSign = mergeScalarParts(fs, rank);
+  if (partSign !== undefined) return scale(coef * partSign, makeMul(fs, rank));
 
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1;
   // with nodes in the exponents, b^(n - 1)·b = b^n and u^(a - 3)·u = u^(a - 2).
@@ -830,6 +840,121 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
   fs.length = 0;
   fs.push(...kept);
   return sign;
+}
+
+/**
+ * The closed parts of a product: sets of factors joined by summed labels in which no label is free,
+ * each a scalar (x_i x_i, A_ii, x_i A_ij y_j). Factors on no labels are left out (mergePowers
+ * merges those).
+ */
+export function closedParts(fs: readonly Factor[], rank: number): number[][] {
+  const parent = fs.map((_, k) => k);
+  const find = (k: number): number => (parent[k] === k ? k : (parent[k] = find(parent[k]!)));
+  const owner = new Map<number, number>();
+  fs.forEach((f, k) =>
+    f.labels.forEach((l) => {
+      const o = owner.get(l);
+      if (o === undefined) owner.set(l, k);
+      else parent[find(k)] = find(o);
+    }),
+  );
+  const parts = new Map<number, number[]>();
+  fs.forEach((f, k) => {
+    if (f.labels.length === 0) return;
+    const r = find(k);
+    parts.set(r, [...(parts.get(r) ?? []), k]);
+  });
+  return [...parts.values()].filter((p) => p.every((k) => fs[k]!.labels.every((l) => l >= rank)));
+}
+
+/** A scalar of a product: a closed part or a factor on no labels, with the factors it takes. */
+interface ScalarUnit {
+  readonly members: readonly number[];
+  readonly node: Node;
+  /** A factor on no labels (mergePowers merges those among themselves). */
+  readonly plain: boolean;
+}
+
+/**
+ * Equal scalars of a product merge into one power on no labels: closed parts equal up to the names
+ * of their summed labels (x_i x_i x_j x_j → (x'x)^2), a closed part and a power of it
+ * ((Σx)·(Σx)^-0.5 → (Σx)^0.5), and the scalars that make up a scalar product s with a power of s
+ * (a·x'x·(a·x'x)^-1 → 1). The sign that merged odd powers of a negated sum give, or undefined
+ * when nothing merged.
+ */
+function mergeScalarParts(input: MFactor[], rank: number): number | undefined {
+  if (input.length < 2) return undefined;
+  // Read over the factors of nested products too (makeMul nests long products), within a bound, so
+  // that x'Sy inside one nested product meets x'Sy inside another.
+  let next = rank;
+  for (const f of input) for (const l of f.labels) next = Math.max(next, l + 1);
+  const expanded = input.some((f) => splitCoef(f.node)[1].kind === 'mul') ? expandFactorList(input, next) : input;
+  const fs: MFactor[] = (expanded.length <= MAX_SCALAR_PART_FACTORS ? expanded : input).map((f) => ({ node: f.node, labels: [...f.labels] }));
+  const parts = closedParts(fs, rank);
+  if (parts.length === 0) return undefined;
+  const units: ScalarUnit[] = [];
+  fs.forEach((f, k) => {
+    if (f.labels.length === 0) units.push({ members: [k], node: f.node, plain: true });
+  });
+  if (parts.length + units.length < 2) return undefined;
+  for (const p of parts) units.push({ members: p, node: makeMul(p.map((k) => fs[k]!), 0), plain: false });
+  const pool = gatherScalarProducts(units);
+  const groups = new Map<number, { units: ScalarUnit[]; parts: PowerPart[] }>();
+  for (const u of pool) {
+    const part = powerPart(u.node);
+    let g = groups.get(part.base.id);
+    if (!g) groups.set(part.base.id, (g = { units: [], parts: [] }));
+    g.units.push(u);
+    g.parts.push(part);
+  }
+  const drop = new Set<number>();
+  const added: MFactor[] = [];
+  let sign = 1;
+  for (const g of groups.values()) {
+    if (g.units.length < 2 || g.units.every((u) => u.plain) || isZero(g.parts[0]!.base)) continue;
+    const merged = mergeParts(g.parts);
+    if (!merged) continue;
+    for (const p of g.parts) sign *= p.sign;
+    for (const u of g.units) for (const k of u.members) drop.add(k);
+    for (const node of merged) added.push({ node, labels: [] });
+  }
+  if (drop.size === 0) return undefined;
+  const kept = fs.filter((_, k) => !drop.has(k));
+  input.length = 0;
+  input.push(...kept, ...added);
+  return sign;
+}
+
+/**
+ * The units with those that make up the base s of a power s^p on no labels (a product of scalars,
+ * each one unit) gathered into one unit s, so that it meets s^p: a·x'x·(a·x'x)^-1.
+ */
+function gatherScalarProducts(units: readonly ScalarUnit[]): ScalarUnit[] {
+  let pool = [...units];
+  for (const u of units) {
+    if (!u.plain || !pool.includes(u)) continue;
+    const base = powerPart(u.node).base;
+    if (base.kind !== 'mul' || base.shape.length !== 0 || pool.some((v) => v.node === base)) continue;
+    const wanted = scalarsOf(base);
+    const taken: ScalarUnit[] = [];
+    for (const w of wanted) {
+      const hit = pool.find((v) => v !== u && v.node === w && !taken.includes(v));
+      if (!hit) break;
+      taken.push(hit);
+    }
+    if (taken.length !== wanted.length) continue;
+    pool = pool.filter((v) => !taken.includes(v));
+    pool.push({ members: taken.flatMap((v) => v.members), node: base, plain: false });
+  }
+  return pool;
+}
+
+/** The scalars whose product a rank-0 product is: its closed parts and its factors on no labels. */
+function scalarsOf(n: MulNode): Node[] {
+  const fs: MFactor[] = expandedFactors(n).map((f) => ({ node: f.node, labels: [...f.labels] }));
+  const out = fs.filter((f) => f.labels.length === 0).map((f) => f.node);
+  for (const p of closedParts(fs, 0)) out.push(makeMul(p.map((k) => fs[k]!), 0));
+  return out;
 }
 
 function removeRedundantOnes(fs: MFactor[]): void {

@@ -16,7 +16,44 @@ export function normalize(a: Ast): Ast {
   const r = reassociateAll(a);
   const d = mergeDiagonals(r);
   const h = foldHadamard(d === r ? r : reassociateAll(d));
-  return foldAll(h);
+  const n = numbersFirst(h);
+  return foldAll(n === h ? h : reassociateAll(n));
+}
+
+/**
+ * The numbers of a product chain as one number in front: d'*t1*2*diag(u) → 2*d'*t1*diag(u),
+ * x'*(6*x'*B*x)*x → 6*x'*(x'*B*x)*x (a number commutes with every factor).
+ */
+function numbersFirst(a: Ast): Ast {
+  const m = a.kind === 'binary' && a.op === '*' ? numbersOfChainFirst(a) : a;
+  return mapChildren(m, numbersFirst);
+}
+
+function numbersOfChainFirst(m: Ast): Ast {
+  const fs = chain(m);
+  let c = 1;
+  let moved = false;
+  const rest: Ast[] = [];
+  fs.forEach((f, i) => {
+    const lead = leadingNumber(f);
+    if (!lead) return rest.push(f);
+    c *= lead.value;
+    moved ||= i > 0 || lead.body !== undefined;
+    if (lead.body) rest.push(lead.body);
+  });
+  if (!moved || rest.length === 0) return m;
+  const factors = c === 1 || c === -1 ? rest : [num(c), ...rest];
+  const body = factors.reduce((x, y) => typed('*', x, y));
+  return c === -1 ? negate(body) : body;
+}
+
+/** A number, or a product whose leftmost factor is a number (6*x'*B*x): the number and the rest. */
+function leadingNumber(a: Ast): { value: number; body: Ast | undefined } | undefined {
+  if (a.kind === 'num') return { value: a.value, body: undefined };
+  if (a.kind !== 'binary' || a.op !== '*' || kindOf(a) === undefined) return undefined;
+  const inner = leadingNumber(a.left);
+  if (!inner) return undefined;
+  return { value: inner.value, body: inner.body ? typed('*', inner.body, a.right) : a.right };
 }
 
 /**
@@ -140,6 +177,8 @@ function reassociateAll(a: Ast): Ast {
 
 /** x op (y op' z) → (x op y) op' z where that is an identity; a*(-b) → -(a*b). */
 function reassociate(op: BinaryOp, l: Ast, r: Ast): Ast {
+  // The numerator 1 of a quotient gives way to a scalar in front: 6*(1/a) is 6/a, not 6*1/a.
+  if (op === '*' && r.kind === 'num' && r.value === 1 && kindOf(l) === 'scalar') return l;
   if (op === '*' && r.kind === 'neg') return negate(reassociate('*', l, r.arg));
   // a + (-b) = a - b, a - (-b) = a + b (a term that is spelled out may start with a minus).
   if ((op === '+' || op === '-') && (r.kind === 'neg' || (r.kind === 'binary' && startsNegative(r))))

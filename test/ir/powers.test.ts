@@ -169,6 +169,35 @@ describe('a product next to a power of itself merges', () => {
   });
 });
 
+// Scalar parts of a product that are equal up to the names of their summed indices are one power:
+// x_i y_i x_j y_j is (x'*y)^2, so a root of it is abs(x'*y) and a product over itself is 1. Before,
+// they stayed apart as factors (the fuzzer's third derivatives printed y'*y*y'*y*y'*y, and
+// norm2 of a scalar printed (t1*t1)^0.5).
+describe('equal scalar parts of a product are one power', () => {
+  const parts = ["x'*y", "x'*A*x", 'sum(x)', 'tr(A)', "(A*x)'*y", 'sum(x.*y)', "sin(x)'*A*y"];
+  const forms: ((u: string) => [string, string | RegExp])[] = [
+    (u) => [`(${u})*(${u})*a`, /\^2/],
+    (u) => [`(${u})*a*(${u})*b*(${u})`, /\^3/],
+    (u) => [`a*(${u})/(a*(${u}))`, '1'],
+    (u) => [`((${u})*(${u}))^0.5`, /^abs\(/],
+    (u) => [`(${u})*(${u})*a*(${u})^-3`, /^a\/|\^-1/],
+  ];
+  const cases = forms.flatMap((form) => parts.map((u): [string, string | RegExp, string] => [...form(u), u]));
+  test.each(cases)('%s', (expr, want, u) => {
+    const printed = derive(expr, 'x', { order: 0 }).matrix!;
+    if (typeof want === 'string') expect(printed).toBe(want);
+    else expect(printed).toMatch(want);
+    checkExpression(expr, 'x', [u]);
+  });
+
+  test('a part inside one nested product meets its twin inside another', () => {
+    // makeMul keeps products over eight factors nested; the parts are read through the nesting.
+    const expr = "(x'*A*y)*sin(a)*cos(b)*(y'*y)*a*b*(x'*A*y)*exp(a)*(x'*A*y)*(y'*y)";
+    expect(derive(expr, 'x', { order: 0 }).matrix).toMatch(/\(x'\*A\*y\)\^3/);
+    checkExpression(expr, 'x', ["x'*A*y"]);
+  });
+});
+
 // A base that simplifies to exactly 0 (x'*x - norm2(x)^2): 0^v is 0 wherever v > 0, so its
 // derivative is 0 there, not 0^v·log(0) = NaN (fuzzer, seed 3).
 describe('a variable power of an exact zero', () => {

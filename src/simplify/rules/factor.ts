@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, type Term, compareNodes, isSymmetric, makeAdd, makeMul, makePow, makePowv, neg, ones } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, closedParts, compareNodes, isSymmetric, makeAdd, makeMul, makePow, makePowv, neg, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -194,7 +194,8 @@ function signedBase(b: Node): { rep: Node; sign: 1 | -1 } {
  * (u^(a - 2): sym = a, exp = -2), on no labels (a scalar) or on the term's own axes.
  */
 interface PowerFactor {
-  readonly index: number;
+  /** The term's factors that make it: one, or a closed part (x_i x_i is the scalar x'x). */
+  readonly indices: readonly number[];
   readonly rep: Node;
   readonly sign: 1 | -1;
   readonly exp: number;
@@ -225,7 +226,7 @@ function powerFactors(t: TermView, r: number): PowerFactor[] {
     if (f.node.kind === 'powv') {
       const { sym, c } = splitExponent(f.node.exponent);
       const base = f.node.base;
-      if (base.kind !== 'const' && base.kind !== 'delta') out.push({ index, rep: base, sign: 1, exp: c, sym, scalarFactor });
+      if (base.kind !== 'const' && base.kind !== 'delta') out.push({ indices: [index], rep: base, sign: 1, exp: c, sym, scalarFactor });
       return;
     }
     const [base, exp] = f.node.kind === 'pow' ? [f.node.base, f.node.exp] : [f.node, 1];
@@ -234,8 +235,14 @@ function powerFactors(t: TermView, r: number): PowerFactor[] {
     const { rep, sign } = signedBase(base);
     // A negated base only with an integer power ((-u)^k = (-1)^k·u^k).
     if (sign === -1 && !Number.isInteger(exp)) return;
-    out.push({ index, rep, sign, exp, sym: null, scalarFactor });
+    out.push({ indices: [index], rep, sign, exp, sym: null, scalarFactor });
   });
+  // A closed part is a scalar factor too: sum(z)^2*u - sum(z)*v → sum(z)*(sum(z)*u - v).
+  for (const part of closedParts(t.factors, r)) {
+    if (part.length === t.factors.length && r === 0) continue;
+    const rep = makeMul(part.map((k) => t.factors[k]!), 0);
+    out.push({ indices: part, rep, sign: 1, exp: 1, sym: null, scalarFactor: r > 0 });
+  }
   return out;
 }
 
@@ -264,7 +271,7 @@ function factorPowerOut(n: NodeOf<'add'>, views: readonly TermView[], pfs: reado
     if (ms.length === 0) return others.push(n.terms[t]!);
     const k = ms.reduce((s, p) => s + p.exp, 0);
     const sign = ms.reduce((s, p) => s * (p.sign === -1 && Math.abs(p.exp) % 2 === 1 ? -1 : 1), 1);
-    const drop = new Set(ms.map((p) => p.index));
+    const drop = new Set(ms.flatMap((p) => p.indices));
     const fs: Factor[] = v.factors.filter((_, j) => !drop.has(j));
     if (k !== m) fs.push({ node: makePow(rep, k - m), labels });
     // An axis that only the base covered is now covered by ones.
