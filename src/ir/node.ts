@@ -1230,6 +1230,9 @@ export function isNonNegative(n: Node): boolean {
     case 'pow':
       r = (Number.isInteger(n.exp) && n.exp % 2 === 0) || !Number.isInteger(n.exp) || isNonNegative(n.base);
       break;
+    case 'powv':
+      r = isNonNegative(n.base);
+      break;
     case 'add':
       r = n.terms.every((t) => t.coef > 0 && isNonNegative(t.node));
       break;
@@ -1388,8 +1391,10 @@ export function makePow(base: Node, p: number): Node {
     const rank = base.shape.length;
     return makeMul([{ node: makePow(scalar(k), p), labels: [] }, { node: makePow(core, p), labels: base.shape.map((_, i) => i) }], rank);
   }
-  // (u^e)^p = u^(e·p) for an integer p and an integer-valued e (a size).
-  if (base.kind === 'powv' && Number.isInteger(p) && isIntegerValued(base.exponent)) return makePowv(base.base, scale(p, base.exponent));
+  // (u^e)^p = u^(e·p) for an integer p and an integer-valued e (a size), or a positive u: defined
+  // exactly where the left side is ((u^e)^2 at u < 0 and e = ½ is not, u^1 is).
+  if (base.kind === 'powv' && Number.isInteger(p) && (isIntegerValued(base.exponent) || isPositive(base.base)))
+    return makePowv(base.base, scale(p, base.exponent));
   if (base.kind === 'pow') {
     // (u^a)^p = u^(a·p) wherever the left side is defined, except when a is even and p is not an
     // integer: u^a ≥ 0 is defined for negative u too, and there (u^a)^p = |u|^(a·p), not u^(a·p).
@@ -1514,6 +1519,12 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
       return makeMul(core.factors.map((f) => ({ node: makeElem(fn, f.node), labels: f.labels })), core.shape.length);
   }
   if (fn === 'sign' && arg.kind === 'elem' && arg.fn === 'sign') return arg;
+  // |u^k| = |u|^k, and sign(u^k) = sign(u) for an odd k, for an integer k (abs(a^-1) is
+  // abs(a)^-1; at u = 0 with k < 0 both sides have a pole).
+  if (arg.kind === 'pow' && Number.isInteger(arg.exp)) {
+    if (fn === 'abs') return makePow(makeElem('abs', arg.base), arg.exp);
+    if (fn === 'sign' && arg.exp % 2 !== 0) return makeElem('sign', arg.base);
+  }
   // sign(f(u)) = sign(u) for f odd, increasing and nowhere 0 but at 0 (in floating point too:
   // tanh and arctan of a tiny u are u).
   if (fn === 'sign' && arg.kind === 'elem' && (arg.fn === 'tanh' || arg.fn === 'arctan')) return makeElem('sign', arg.arg);
@@ -1578,7 +1589,8 @@ function isPositive(n: Node): boolean {
   if (n.kind === 'elem') return n.fn === 'exp' || n.fn === 'sigmoid' || n.fn === 'softplus';
   if (n.kind === 'pow' || n.kind === 'powv') return isPositive(n.base);
   if (n.kind === 'mul') return n.factors.every((f) => f.labels.length === 0 && isPositive(f.node));
-  if (n.kind === 'add') return n.terms.every((t) => t.coef > 0 && isPositive(t.node));
+  // A sum of non-negative terms, one of them positive (2 + abs(a)).
+  if (n.kind === 'add') return n.terms.every((t) => t.coef > 0 && isNonNegative(t.node)) && n.terms.some((t) => isPositive(t.node));
   return false;
 }
 

@@ -124,11 +124,11 @@ function foldAll(a: Ast): Ast {
 }
 
 /**
- * Equal matrix factors next to each other are a power (only factors known to be matrices: x'*A*x*x
- * is a scalar times a vector, not x^2).
+ * Equal matrix or scalar factors next to each other are a power (only factors known to be matrices
+ * or scalars: x'*A*x*x is a scalar times a vector, not x^2; sign(a)*sign(a) is sign(a)^2).
  */
 function foldPowers(fs: readonly Ast[]): Ast {
-  const runs: { base: Ast; count: number; text: string; matrix: boolean }[] = [];
+  const runs: { base: Ast; count: number; text: string; matrix: boolean; scalar: boolean }[] = [];
   for (const f of fs) {
     // A power made by the printer: A^k or (A^k)' (its base, spelled out, is in the tree itself).
     const p = powerOf(f);
@@ -136,13 +136,15 @@ function foldPowers(fs: readonly Ast[]): Ast {
     const powered = p && inner.kind === 'binary' && inner.op === '^' ? inner : undefined;
     const base = powered ? (f.kind === 'transpose' ? tr(powered.left) : powered.left) : foldAll(f);
     const matrix = (p ? p.base.kind : infoOf(f)?.kind) === 'matrix';
-    const run = { base, count: powered ? p!.count : 1, text: toText(base), matrix };
+    const scalar = !p && f.kind !== 'num' && kindOf(f) === 'scalar';
+    const run = { base, count: powered ? p!.count : 1, text: toText(base), matrix, scalar };
     const last = runs[runs.length - 1];
-    if (last && last.matrix && matrix && last.text === run.text) last.count += run.count;
+    if (last && ((last.matrix && matrix) || (last.scalar && scalar)) && last.text === run.text) last.count += run.count;
     else runs.push(run);
   }
   const out = runs.map((r) => {
     if (r.count === 1) return r.base;
+    if (r.scalar) return mexpr(bin('^', r.base, num(r.count)), 'scalar').ast;
     return r.base.kind === 'transpose' ? tr(bin('^', r.base.arg, num(r.count))) : bin('^', r.base, num(r.count));
   });
   return out.reduce((x, y) => bin('*', x, y));

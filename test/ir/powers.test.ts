@@ -38,6 +38,11 @@ const SCALAR_FORMS = [
   (u: string) => `cos(-(${u}))*tanh(-(${u}))`,
   (u: string) => `sign(tanh(${u}))*(${u})`,
   (u: string) => `sign(arctan(-(${u})))`,
+  // |u^k| = |u|^k and sign(u^k) = sign(u) for odd k.
+  (u: string) => `abs((${u})^-1)`,
+  (u: string) => `abs((${u})^3)*(${u})`,
+  (u: string) => `sign((${u})^3)*(${u})^2`,
+  (u: string) => `sign((${u})^-1)*sign((${u})^-2)`,
 ];
 const VECTOR_FORMS = [
   (u: string) => `sum(sqrt((${u}).^2))`,
@@ -130,6 +135,20 @@ describe('powers, roots, abs and sign keep the sign of compound arguments', () =
     expect(derive('sqrt(x.^2)', 'x', { order: 0 }).matrix).toBe('abs(x)');
     expect(derive('sqrt(sin(b)^2)', 'b', { order: 2 }).matrix).toBe('-abs(sin(b))');
     expect(derive('(a*b)^2/sqrt((a*b)^2)', 'b').matrix).toMatch(/sign/);
+    expect(derive('abs(b^-1)', 'b', { order: 0 }).matrix).toBe('abs(b)^-1');
+    expect(derive('sign((a - b)^3)', 'b', { order: 0 }).matrix).toBe('-sign(b - a)');
+    // Equal scalar factors that stay apart in the IR (sign(b)^2 is not 1 at 0) print as a power.
+    expect(derive('sign(b)*sign(b)*a', 'b', { order: 0 }).matrix).toBe('sign(b)^2*a');
+  });
+
+  // (u^e)^k = u^(k·e) for an integer k where u is positive: defined exactly where the left side is.
+  test.each([
+    ['((2 + abs(b))^a)^3', '(2 + abs(b))^(3*a)'],
+    ['((a^2 + exp(b))^a)^-2', '(a^2 + exp(b))^(-2*a)'],
+    ['((b^2)^a)^2', '((b^2)^a)^2'],
+  ])('%s', (expr, printed) => {
+    expect(derive(expr, 'b', { order: 0 }).matrix).toBe(printed);
+    checkExpression(expr, 'b', ['b']);
   });
 });
 
