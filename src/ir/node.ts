@@ -1391,10 +1391,8 @@ export function makePow(base: Node, p: number): Node {
     const rank = base.shape.length;
     return makeMul([{ node: makePow(scalar(k), p), labels: [] }, { node: makePow(core, p), labels: base.shape.map((_, i) => i) }], rank);
   }
-  // (u^e)^p = u^(e·p) for an integer p and an integer-valued e (a size), or a positive u: defined
-  // exactly where the left side is ((u^e)^2 at u < 0 and e = ½ is not, u^1 is).
-  if (base.kind === 'powv' && Number.isInteger(p) && (isIntegerValued(base.exponent) || isPositive(base.base)))
-    return makePowv(base.base, scale(p, base.exponent));
+  // (u^e)^p = u^(e·p) for an integer p and an integer-valued e (a size).
+  if (base.kind === 'powv' && Number.isInteger(p) && isIntegerValued(base.exponent)) return makePowv(base.base, scale(p, base.exponent));
   if (base.kind === 'pow') {
     // (u^a)^p = u^(a·p) wherever the left side is defined, except when a is even and p is not an
     // integer: u^a ≥ 0 is defined for negative u too, and there (u^a)^p = |u|^(a·p), not u^(a·p).
