@@ -843,11 +843,10 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
 }
 
 /**
- * The closed parts of a product: sets of factors joined by summed labels in which no label is free,
- * each a scalar (x_i x_i, A_ii, x_i A_ij y_j). Factors on no labels are left out (mergePowers
- * merges those).
+ * The factors of a product grouped by the labels they share (each group connected, factors on no
+ * labels left out), as indices into fs.
  */
-export function closedParts(fs: readonly Factor[], rank: number): number[][] {
+export function factorComponents(fs: readonly Factor[]): number[][] {
   const parent = fs.map((_, k) => k);
   const find = (k: number): number => (parent[k] === k ? k : (parent[k] = find(parent[k]!)));
   const owner = new Map<number, number>();
@@ -864,7 +863,16 @@ export function closedParts(fs: readonly Factor[], rank: number): number[][] {
     const r = find(k);
     parts.set(r, [...(parts.get(r) ?? []), k]);
   });
-  return [...parts.values()].filter((p) => p.every((k) => fs[k]!.labels.every((l) => l >= rank)));
+  return [...parts.values()];
+}
+
+/**
+ * The closed parts of a product: sets of factors joined by summed labels in which no label is free,
+ * each a scalar (x_i x_i, A_ii, x_i A_ij y_j). Factors on no labels are left out (mergePowers
+ * merges those).
+ */
+export function closedParts(fs: readonly Factor[], rank: number): number[][] {
+  return factorComponents(fs).filter((p) => p.every((k) => fs[k]!.labels.every((l) => l >= rank)));
 }
 
 /** A scalar of a product: a closed part or a factor on no labels, with the factors it takes. */

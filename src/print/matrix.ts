@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
@@ -375,9 +375,10 @@ export class MatrixPrinter implements Forms {
       case 'add':
         return this.sum(n, kind, sym);
       case 'mul': {
-        // Σ M∘M over both axes of a matrix: norm2(M)^2 reads better than tr(M'*M).
+        // Σ M∘M over both axes of a matrix: norm2(M)^2 reads better than tr(M'*M); not where M is an
+        // outer product (x'*x*y'*y, not norm2(x*y')^2).
         const sq = sumOfSquaresOf(n);
-        if (sq && sq.shape.length === 2) {
+        if (sq && sq.shape.length === 2 && !(sq.kind === 'mul' && factorComponents(sq.factors).length > 1)) {
           const m = this.sub(sq);
           return m && mexpr(bin('^', call('norm2', m.ast), num(2)), 'scalar');
         }
