@@ -879,8 +879,10 @@ export function closedParts(fs: readonly Factor[], rank: number): number[][] {
 interface ScalarUnit {
   readonly members: readonly number[];
   readonly node: Node;
-  /** A factor on no labels (mergePowers merges those among themselves). */
-  readonly plain: boolean;
+  /** One factor on no labels. */
+  readonly factor: boolean;
+  /** A factor of the product itself, not of a nested product (mergePowers merges those). */
+  readonly own: boolean;
 }
 
 /**
@@ -897,15 +899,19 @@ function mergeScalarParts(input: MFactor[], rank: number): number | undefined {
   let next = rank;
   for (const f of input) for (const l of f.labels) next = Math.max(next, l + 1);
   const expanded = input.some((f) => splitCoef(f.node)[1].kind === 'mul') ? expandFactorList(input, next) : input;
-  const fs: MFactor[] = (expanded.length <= MAX_SCALAR_PART_FACTORS ? expanded : input).map((f) => ({ node: f.node, labels: [...f.labels] }));
-  const parts = closedParts(fs, rank);
-  if (parts.length === 0) return undefined;
+  const read = expanded.length <= MAX_SCALAR_PART_FACTORS ? expanded : input;
+  const fs: MFactor[] = read.map((f) => ({ node: f.node, labels: [...f.labels] }));
+  // A scalar factor of the product itself is plain; one from inside a nested product is not
+  // (mergePowers does not see it: log(b)·(S*x*log(b))).
+  const own = new Set<Factor>(input);
   const units: ScalarUnit[] = [];
-  fs.forEach((f, k) => {
-    if (f.labels.length === 0) units.push({ members: [k], node: f.node, plain: true });
+  read.forEach((f, k) => {
+    if (f.labels.length === 0) units.push({ members: [k], node: f.node, factor: true, own: own.has(f) });
   });
+  const parts = closedParts(fs, rank);
+  if (parts.length === 0 && units.every((u) => u.own)) return undefined;
   if (parts.length + units.length < 2) return undefined;
-  for (const p of parts) units.push({ members: p, node: makeMul(p.map((k) => fs[k]!), 0), plain: false });
+  for (const p of parts) units.push({ members: p, node: makeMul(p.map((k) => fs[k]!), 0), factor: false, own: false });
   const pool = gatherScalarProducts(units);
   const groups = new Map<number, { units: ScalarUnit[]; parts: PowerPart[] }>();
   for (const u of pool) {
@@ -919,9 +925,9 @@ function mergeScalarParts(input: MFactor[], rank: number): number | undefined {
   const added: MFactor[] = [];
   let sign = 1;
   for (const g of groups.values()) {
-    if (g.units.length < 2 || g.units.every((u) => u.plain) || isZero(g.parts[0]!.base)) continue;
+    if (g.units.length < 2 || g.units.every((u) => u.own) || isZero(g.parts[0]!.base)) continue;
     const merged = mergeParts(g.parts);
-    if (!merged) continue;
+    if (!merged || (g.units.every((u) => u.factor) && sameMultiset(merged, g.units.map((u) => u.node)))) continue;
     for (const p of g.parts) sign *= p.sign;
     for (const u of g.units) for (const k of u.members) drop.add(k);
     for (const node of merged) added.push({ node, labels: [] });
@@ -940,7 +946,7 @@ function mergeScalarParts(input: MFactor[], rank: number): number | undefined {
 function gatherScalarProducts(units: readonly ScalarUnit[]): ScalarUnit[] {
   let pool = [...units];
   for (const u of units) {
-    if (!u.plain || !pool.includes(u)) continue;
+    if (!u.factor || !pool.includes(u)) continue;
     const base = powerPart(u.node).base;
     if (base.kind !== 'mul' || base.shape.length !== 0 || pool.some((v) => v.node === base)) continue;
     const wanted = scalarsOf(base);
@@ -952,7 +958,7 @@ function gatherScalarProducts(units: readonly ScalarUnit[]): ScalarUnit[] {
     }
     if (taken.length !== wanted.length) continue;
     pool = pool.filter((v) => !taken.includes(v));
-    pool.push({ members: taken.flatMap((v) => v.members), node: base, plain: false });
+    pool.push({ members: taken.flatMap((v) => v.members), node: base, factor: false, own: false });
   }
   return pool;
 }
