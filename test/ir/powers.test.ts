@@ -199,6 +199,11 @@ describe('equal scalar parts of a product are one power', () => {
     checkExpression(expr, 'x', [u]);
   });
 
+  test('a third derivative through a scalar part prints each part once (fuzzer, seed 2)', () => {
+    const r = derive("arcsin(x'*S'*-(k*y + tanh(x)))", 'k', { order: 3, let: { S: 'symmetric matrix', k: 'scalar' } });
+    expect(r.matrix).toBe("(-1 - 2*t1)*(y'*S*x)^3/(1 - t1)^2.5 where t1 = ((-k*y - tanh(x))'*S*x)^2");
+  });
+
   test('a part inside one nested product meets its twin inside another', () => {
     // makeMul keeps products over eight factors nested; the parts are read through the nesting.
     const expr = "(x'*A*y)*sin(a)*cos(b)*(y'*y)*a*b*(x'*A*y)*exp(a)*(x'*A*y)*(y'*y)";
