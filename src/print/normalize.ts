@@ -101,7 +101,11 @@ function foldEqual(fs: readonly Ast[]): { items: Ast[]; folded: boolean } {
   const items = [...groups.values()].map((g) => {
     if (g.count === 1) return g.first;
     const kind = kindOf(g.base);
-    const pow = bin('.^', g.base, num(g.exp));
+    // (u.^c).^k is u.^(c·k): t6.^0.5./t6.^0.5 divides by t6, not by (t6.^0.5).^2.
+    const b = g.base;
+    const inner = b.kind === 'binary' && b.op === '.^' && b.right.kind === 'num' ? { base: b.left, exp: b.right.value } : undefined;
+    const pow = inner ? bin('.^', inner.base, num(inner.exp * g.exp)) : bin('.^', g.base, num(g.exp));
+    if (inner && inner.exp * g.exp === 1) return inner.base;
     return kind ? mexpr(pow, kind).ast : pow;
   });
   return { items, folded: true };
