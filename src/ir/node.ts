@@ -901,8 +901,8 @@ function mergeScalarParts(input: MFactor[], rank: number): number | undefined {
   const expanded = input.some((f) => splitCoef(f.node)[1].kind === 'mul') ? expandFactorList(input, next) : input;
   const read = expanded.length <= MAX_SCALAR_PART_FACTORS ? expanded : input;
   const fs: MFactor[] = read.map((f) => ({ node: f.node, labels: [...f.labels] }));
-  // A scalar factor of the product itself is plain; one from inside a nested product is not
-  // (mergePowers does not see it: log(b)·(S*x*log(b))).
+  // A scalar factor of the product itself is its own (mergePowers merges those); one from inside a
+  // nested product is not, and mergePowers does not see it: log(b)·(S*x*log(b)).
   const own = new Set<Factor>(input);
   const units: ScalarUnit[] = [];
   read.forEach((f, k) => {
