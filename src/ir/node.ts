@@ -540,11 +540,14 @@ function buildMul(input: readonly Factor[], rank: number): Node {
         continue;
       }
       if (n.kind === 'add') {
-        // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x = ½(A + A')x.
+        // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x
+        // = ½(A + A')x; one whose terms are all negative gives its sign: (-1 - a)·b = -(1 + a)·b.
         const c = Math.abs(n.terms[0]!.coef);
-        if (c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c)) {
-          coef *= c;
-          fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / c, node: t.node })), n.shape), labels: f.labels });
+        const shared = c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c);
+        const k = (shared ? c : 1) * (n.terms.every((t) => t.coef < 0) ? -1 : 1);
+        if (k !== 1) {
+          coef *= k;
+          fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / k, node: t.node })), n.shape), labels: f.labels });
           continue;
         }
       }

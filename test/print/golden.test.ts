@@ -55,7 +55,7 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['sum(exp(x)) - 2*sum(sin(x))', 'x', 2, {}, 'diag(2*sin(x) + exp(x))'],
   ["x'*x + sum(exp(x))", 'x', 2, {}, '2*eye + diag(exp(x))'],
   ['sum(cos(A*x)) + sum(sin(cos(A*x)))', 'x', 2, {}, "-A'*diag((vector(1) + cos(t1)).*t1 + sin(t1).*sin(A*x).^2)*A where t1 = cos(A*x)"],
-  ['sum(tanh(tanh(x)))', 'x', 2, {}, '2*diag((vector(1) - t1.^2).*t2.*(-t2.*t1 - tanh(x))) where t1 = tanh(tanh(x)), t2 = vector(1) - tanh(x).^2'],
+  ['sum(tanh(tanh(x)))', 'x', 2, {}, '-2*diag((vector(1) - t1.^2).*t2.*(t2.*t1 + tanh(x))) where t1 = tanh(tanh(x)), t2 = vector(1) - tanh(x).^2'],
 ];
 
 const INDEX: readonly [string, string, number, string][] = [
@@ -124,8 +124,8 @@ describe('temporaries', () => {
       'sigmoid(a)^a',
       'a',
       2,
-      '(((1 - t1)*a + log(t1))^2 + (-(1 - t1)*a - 2)*t1 + 2)*t1^a where t1 = sigmoid(a)',
-      '\\begin{aligned} & \\left(\\left(\\left(1 - t_{1}\\right) a + \\log\\left(t_{1}\\right)\\right)^{2} + \\left(-\\left(1 - t_{1}\\right) a - 2\\right) t_{1} + 2\\right) t_{1}^{a} \\\\ \\text{where}\\quad t_{1} &= \\operatorname{sigmoid}\\left(a\\right) \\end{aligned}',
+      '(((1 - t1)*a + log(t1))^2 + 2 - ((1 - t1)*a + 2)*t1)*t1^a where t1 = sigmoid(a)',
+      '\\begin{aligned} & \\left(\\left(\\left(1 - t_{1}\\right) a + \\log\\left(t_{1}\\right)\\right)^{2} + 2 - \\left(\\left(1 - t_{1}\\right) a + 2\\right) t_{1}\\right) t_{1}^{a} \\\\ \\text{where}\\quad t_{1} &= \\operatorname{sigmoid}\\left(a\\right) \\end{aligned}',
     ],
     // A variable called t1: the temporary takes the next free name.
     [
@@ -242,7 +242,7 @@ describe('LaTeX of temporaries in index notation', () => {
   test("each where line names its temporary as the body does: {t_{1}}^{i}{}_{j}, braced", () => {
     const latex = derive('A^-2', 'A', { order: 2 }).indexLatex;
     expect(latex).toContain('\\text{where}\\quad {t_{1}}^{i}{}_{j} &= {\\left(A^{-1}\\right)}^{i}{}_{j}');
-    expect(latex).toContain('{t_{3}}^{i}{}_{j}{}^{k}{}_{l} &= -{t_{1}}^{i k} {t_{2}}_{l j}');
+    expect(latex).toContain('{t_{3}}^{i}{}_{j}{}^{k}{}_{l} &= {t_{1}}^{i k} {t_{2}}_{l j} + {t_{1}}_{l j} {t_{2}}^{i k}');
     // No unbraced name followed by an index: t_{1}^{i} would read as t with indices 1 and i.
     expect(latex).not.toMatch(/(?<!\{)t_\{\d+\}[\^_]/);
     expect(() => katex.renderToString(latex, { throwOnError: true })).not.toThrow();

@@ -121,7 +121,7 @@ describe('the index convention', () => {
       'sum(tanh(A*tanh(A*x)))',
       'x',
       2,
-      '2 (-t1^s t3_r A^t_j A^r_u δ^q_{st}^u - tanh(t1^u A^t_u) t3^u t2^v A^{wq} A^a_b A^c_j δ_{tuwa} δ_v^b_c) t2^r A^{si} δ_{qrs}',
+      '-2 (t1^s t3_r A^t_j A^r_u δ^q_{st}^u + tanh(t1^u A^t_u) t3^u t2^v A^{wq} A^a_b A^c_j δ_{tuwa} δ_v^b_c) t2^r A^{si} δ_{qrs}',
     ],
   ];
   test.each(NAMES)('%s by %s, order %i => %s', (expr, wrt, order, want) => {
