@@ -227,6 +227,10 @@ describe('scalar parts and numbers of products print as a person writes them', (
     // Equal scalar factors inside nested products (makeMul nests products of over eight factors).
     ["b^((1 + a)*(y'*A*x))", 'y', 2, "(1 + a)^2*b^((1 + a)*y'*A*x)*log(b)^2*A*x*x'*A'"],
     ['6*log(a)/sum(X)', 'a', 1, '6/a/sum(X)'],
+    // A sum factor whose terms are all negative gives its sign to the product.
+    ["x'*(-y - A*x)", 'x', 1, "-(A + A')*x - y"],
+    ['exp(-a - b)*(-x - y)', 'a', 1, 'exp(-a - b)*(x + y)'],
+    ["(-a - 2*b)*x'*y", 'x', 1, '-(2*b + a)*y'],
     ["a*(6/sum(X)/b^3 - sum(x))", 'a', 1, '6/b^3/sum(X) - sum(x)'],
     ["tr(sqrt((A./softplus(X)).^2))^2", 'A', 1, "2*diag(abs(A))'*t1*diag(diag(sign(A)).*t1) where t1 = diag(softplus(X).^-1)"],
     ["det(x/a*x'*(x/a*x')' + eye)", 'a', 2, "6*x'*(x'*adj(x'*x*x*x'/a^2 + eye)*x)*x/a^4"],
