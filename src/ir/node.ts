@@ -845,28 +845,37 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
   return sign;
 }
 
+/** A connected part of a product: its factors (indices) and its free labels. */
+export interface FactorComponent {
+  readonly members: readonly number[];
+  readonly free: ReadonlySet<number>;
+}
+
 /**
- * The factors of a product grouped by the labels they share (each group connected, factors on no
- * labels left out), as indices into fs.
+ * The connected parts of a product: factors joined by summed labels (those ≥ rank), with the free
+ * labels of each; a factor on no labels is a part of its own.
  */
-export function factorComponents(fs: readonly Factor[]): number[][] {
-  const parent = fs.map((_, k) => k);
-  const find = (k: number): number => (parent[k] === k ? k : (parent[k] = find(parent[k]!)));
+export function factorComponents(factors: readonly Factor[], rank: number): FactorComponent[] {
+  const parent = factors.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   const owner = new Map<number, number>();
-  fs.forEach((f, k) =>
-    f.labels.forEach((l) => {
+  factors.forEach((g, i) =>
+    g.labels.forEach((l) => {
+      if (l < rank) return;
       const o = owner.get(l);
-      if (o === undefined) owner.set(l, k);
-      else parent[find(k)] = find(o);
+      if (o === undefined) owner.set(l, i);
+      else parent[find(i)] = find(o);
     }),
   );
-  const parts = new Map<number, number[]>();
-  fs.forEach((f, k) => {
-    if (f.labels.length === 0) return;
-    const r = find(k);
-    parts.set(r, [...(parts.get(r) ?? []), k]);
+  const byRoot = new Map<number, { members: number[]; free: Set<number> }>();
+  factors.forEach((g, i) => {
+    const r = find(i);
+    const c = byRoot.get(r) ?? { members: [], free: new Set<number>() };
+    c.members.push(i);
+    for (const l of g.labels) if (l < rank) c.free.add(l);
+    byRoot.set(r, c);
   });
-  return [...parts.values()];
+  return [...byRoot.values()];
 }
 
 /**
@@ -875,7 +884,9 @@ export function factorComponents(fs: readonly Factor[]): number[][] {
  * merges those).
  */
 export function closedParts(fs: readonly Factor[], rank: number): number[][] {
-  return factorComponents(fs).filter((p) => p.every((k) => fs[k]!.labels.every((l) => l >= rank)));
+  return factorComponents(fs, rank)
+    .filter((c) => c.free.size === 0 && fs[c.members[0]!]!.labels.length > 0)
+    .map((c) => [...c.members]);
 }
 
 /** A scalar of a product: a closed part or a factor on no labels, with the factors it takes. */

@@ -378,7 +378,7 @@ export class MatrixPrinter implements Forms {
         // Σ M∘M over both axes of a matrix: norm2(M)^2 reads better than tr(M'*M); not where M is an
         // outer product (x'*x*y'*y, not norm2(x*y')^2).
         const sq = sumOfSquaresOf(n);
-        if (sq && sq.shape.length === 2 && !(sq.kind === 'mul' && factorComponents(sq.factors).length > 1)) {
+        if (sq && sq.shape.length === 2 && !(sq.kind === 'mul' && isOuterProduct(sq.factors))) {
           const m = this.sub(sq);
           return m && mexpr(bin('^', call('norm2', m.ast), num(2)), 'scalar');
         }
@@ -594,4 +594,10 @@ function keyOf(a: Ast, sub: (x: Ast) => Key): Key {
     case 'where':
       return { text: toText(a), shape: 'other' };
   }
+}
+
+/** Factors that fall apart into more than one part with labels, joined by any label (x_i y_j). */
+function isOuterProduct(fs: readonly Factor[]): boolean {
+  // Rank 0: every label joins, free ones too.
+  return factorComponents(fs, 0).filter((c) => fs[c.members[0]!]!.labels.length > 0).length > 1;
 }

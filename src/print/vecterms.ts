@@ -24,7 +24,7 @@
  * A term that holds a sum, or a small matrix power with directions (A^4 by A), is multiplied out
  * where it has no form as it stands. kron.ts combines the forms and writes them.
  */
-import { type Dim, type Factor, type Node, type NodeOf, asPermutation, delta, expandMatPow, expandedFactors, makeMul, matPowTerms, ones } from '../ir/node.js';
+import { type Dim, type Factor, type FactorComponent, type Node, type NodeOf, asPermutation, delta, expandMatPow, expandedFactors, factorComponents, makeMul, matPowTerms, ones } from '../ir/node.js';
 
 type Side = 'A' | 'B';
 
@@ -87,13 +87,7 @@ export type TermBody = KronTerm | OuterTerm | SandwichTerm | TiedTerm;
 
 export type TermForm = TermBody & { readonly coef: number };
 
-/** A connected part of a product: its factors and its free labels. */
-interface Component {
-  readonly members: readonly number[];
-  readonly free: ReadonlySet<number>;
-}
-
-type KronOf = (ps: readonly Component[], around: Omit<Around, 'swapRows' | 'swapCols'>) => KronTerm | undefined;
+type KronOf = (ps: readonly FactorComponent[], around: Omit<Around, 'swapRows' | 'swapCols'>) => KronTerm | undefined;
 
 /** The merged tensor's axes: per label, its pair (0 rows, 1 columns), place in it and size. */
 export interface Axes {
@@ -164,30 +158,6 @@ export function axesOf(groups: readonly number[], shape: readonly Dim[]): Axes {
   return { rank: at, pair, place, size: shape, pairs };
 }
 
-/** The connected parts of a product: factors joined by summed labels, and the free labels of each. */
-function components(factors: readonly Factor[], rank: number): Component[] {
-  const parent = factors.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
-  const owner = new Map<number, number>();
-  factors.forEach((g, i) =>
-    g.labels.forEach((l) => {
-      if (l < rank) return;
-      const o = owner.get(l);
-      if (o === undefined) owner.set(l, i);
-      else parent[find(i)] = find(o);
-    }),
-  );
-  const byRoot = new Map<number, { members: number[]; free: Set<number> }>();
-  factors.forEach((g, i) => {
-    const r = find(i);
-    const c = byRoot.get(r) ?? { members: [], free: new Set<number>() };
-    c.members.push(i);
-    for (const l of g.labels) if (l < rank) c.free.add(l);
-    byRoot.set(r, c);
-  });
-  return [...byRoot.values()];
-}
-
 /** The factors `which` of a product as a tensor over the labels `axes` (in that order), the others summed. */
 function partOf(factors: readonly Factor[], which: readonly number[], axes: readonly number[], rank: number, isRow: (l: number) => boolean): Part {
   const map = new Map<number, number>(axes.map((l, i) => [l, i]));
@@ -206,7 +176,7 @@ const SWAPS = [
 /** The first form of the module comment that fits a term, or undefined. */
 function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
   const factors: readonly Factor[] = t.kind === 'mul' ? expandedFactors(t) : [{ node: t, labels: axes.pair.map((_, i) => i) }];
-  const parts = components(factors, axes.rank);
+  const parts = factorComponents(factors, axes.rank);
   // Every axis must be some factor's: a part that no factor spans has no side.
   const spanned = new Set(parts.flatMap((p) => [...p.free]));
   if (spanned.size !== axes.rank) return undefined;
@@ -232,7 +202,7 @@ function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
  */
 function splitKron(
   factors: readonly Factor[],
-  parts: readonly Component[],
+  parts: readonly FactorComponent[],
   axes: Axes,
   swap: readonly [boolean, boolean],
 ): { a: Part; b: Part; scalars: Node[] } | undefined {
@@ -472,7 +442,7 @@ function diagonal(factors: readonly Factor[], axes: Axes, [f0, s0]: readonly [nu
 }
 
 /** vec(P)*vec(Q)': every part on the rows or on the columns, and each side spanned. */
-function outer(factors: readonly Factor[], parts: readonly Component[], axes: Axes): TermBody | undefined {
+function outer(factors: readonly Factor[], parts: readonly FactorComponent[], axes: Axes): TermBody | undefined {
   if (axes.pairs.length !== 2) return undefined;
   const on: number[][] = [[], []];
   const scalars: Node[] = [];
@@ -493,9 +463,9 @@ function outer(factors: readonly Factor[], parts: readonly Component[], axes: Ax
  * diag(vec(L))·kron(…)·diag(vec(R)): the parts on both axes of the row pair (L) and of the column
  * pair (R) taken out, the rest written as a Kronecker product.
  */
-function peeled(factors: readonly Factor[], parts: readonly Component[], axes: Axes, same: Tied, kron: KronOf): TermBody | undefined {
+function peeled(factors: readonly Factor[], parts: readonly FactorComponent[], axes: Axes, same: Tied, kron: KronOf): TermBody | undefined {
   // A part on two axes tied (by deltas of the term) to the two of a pair, as the labels it takes there.
-  const onPair = (p: Component, k: number): Map<number, number> | undefined => {
+  const onPair = (p: FactorComponent, k: number): Map<number, number> | undefined => {
     const pr = axes.pairs[k];
     if (!pr || p.free.size !== 2 || isLoneDelta(factors, p)) return undefined;
     const [x, y] = [...p.free] as [number, number];
@@ -504,7 +474,7 @@ function peeled(factors: readonly Factor[], parts: readonly Component[], axes: A
     return undefined;
   };
   const taken: Factor[][] = [[], []];
-  const rest: Component[] = [];
+  const rest: FactorComponent[] = [];
   for (const p of parts) {
     const k = [0, 1].find((k) => onPair(p, k));
     if (k === undefined) {
@@ -528,7 +498,7 @@ function peeled(factors: readonly Factor[], parts: readonly Component[], axes: A
   return kron(rest, { left: matrix(0), right: matrix(1) });
 }
 
-const isLoneDelta = (factors: readonly Factor[], p: Component): boolean => p.members.length === 1 && factors[p.members[0]!]!.node.kind === 'delta';
+const isLoneDelta = (factors: readonly Factor[], p: FactorComponent): boolean => p.members.length === 1 && factors[p.members[0]!]!.node.kind === 'delta';
 
 /**
  * Whether two free labels are equal wherever the term is non-zero: joined by a chain of deltas that
@@ -537,7 +507,7 @@ const isLoneDelta = (factors: readonly Factor[], p: Component): boolean => p.mem
 /** Whether two free labels of a term are tied by its deltas. */
 type Tied = (a: number, b: number) => boolean;
 
-function tiedByDeltas(factors: readonly Factor[], parts: readonly Component[], rank: number): Tied {
+function tiedByDeltas(factors: readonly Factor[], parts: readonly FactorComponent[], rank: number): Tied {
   const parent = Array.from({ length: rank }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   for (const p of parts) {
