@@ -541,10 +541,12 @@ function buildMul(input: readonly Factor[], rank: number): Node {
       }
       if (n.kind === 'add') {
         // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x
-        // = ½(A + A')x; one whose terms are all negative gives its sign: (-1 - a)·b = -(1 + a)·b.
+        // = ½(A + A')x. Of s and -s the factor is the canonical one (prefersNegation), as for integer
+        // powers and odd functions, and the product takes the sign:
+        // (-1 - a)·b = -(1 + a)·b, and (x - y)·(y - x)' = -(x - y)·(x - y)'.
         const c = Math.abs(n.terms[0]!.coef);
         const shared = c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c);
-        const k = (shared ? c : 1) * (n.terms.every((t) => t.coef < 0) ? -1 : 1);
+        const k = (shared ? c : 1) * (prefersNegation(n) ? -1 : 1);
         if (k !== 1) {
           coef *= k;
           fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / k, node: t.node })), n.shape), labels: f.labels });
@@ -607,7 +609,8 @@ function buildMul(input: readonly Factor[], rank: number): Node {
 
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1;
   // with nodes in the exponents, b^(n - 1)·b = b^n and u^(a - 3)·u = u^(a - 2).
-  if (mergeSymbolicPowers(fs)) return scale(coef, makeMul(fs, rank));
+  const symbolicSign = mergeSymbolicPowers(fs);
+  if (symbolicSign !== undefined) return scale(coef * symbolicSign, makeMul(fs, rank));
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
 
@@ -740,12 +743,12 @@ export function isIntegerValued(n: Node): boolean {
 }
 
 /** u as base^exponent (u^e for a node e, u^3, u), and whether the exponent is integer-valued. */
-function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean } {
+function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean; sign: number } {
   // An element-wise power's exponent has its base's shape (a·1 for a scalar a).
   const constant = (c: number): Node => scale(c, ones(n.shape));
-  if (n.kind === 'powv') return { base: n.base, exponent: n.exponent, integer: isIntegerValued(n.exponent) };
-  if (n.kind === 'pow') return { base: n.base, exponent: constant(n.exp), integer: Number.isInteger(n.exp) };
-  return { base: n, exponent: constant(1), integer: true };
+  if (n.kind === 'powv') return { base: n.base, exponent: n.exponent, integer: isIntegerValued(n.exponent), sign: 1 };
+  if (n.kind === 'pow') return { base: n.base, exponent: constant(n.exp), integer: Number.isInteger(n.exp), sign: 1 };
+  return { base: n, exponent: constant(1), integer: true, sign: 1 };
 }
 
 /**
@@ -754,31 +757,49 @@ function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean 
  * exponent may be a non-integer (u^(a - 3)·u, b^(n - 1)·b with n a size): for u < 0 the merged
  * power is then defined exactly where that one factor is. Any exponents merge on a positive base.
  * At u = 0 the product of a positive and a negative power is merged as mergePowers merges s·s^-1
- * into 1. True when something merged.
+ * into 1. A sum taken in its canonical sign (negatedSum) meets a symbolic power of its negation:
+ * (b - a)^k·(a - b)^e = (-1)^k·(a - b)^(e + k). The sign the merge leaves (±1), or undefined
+ * when nothing merged.
  */
-function mergeSymbolicPowers(fs: MFactor[]): boolean {
-  if (!fs.some((f) => f.node.kind === 'powv')) return false;
+function mergeSymbolicPowers(fs: MFactor[]): number | undefined {
+  if (!fs.some((f) => f.node.kind === 'powv')) return undefined;
+  // Symbolic bases by the key of their canonical sign, where that is their negation.
+  const flippedBases = new Map<string, Node>();
+  for (const f of fs) {
+    if (f.node.kind !== 'powv') continue;
+    const canonical = negatedSum(f.node.base);
+    if (canonical) flippedBases.set(factorKey(canonical, f.labels), f.node.base);
+  }
+  let sign = 1;
+  const parts = fs.map((f) => {
+    const part = symbolicPower(f.node);
+    const flipped = f.node.kind !== 'powv' && part.integer ? flippedBases.get(factorKey(part.base, f.labels)) : undefined;
+    if (!flipped) return part;
+    const k = f.node.kind === 'pow' ? f.node.exp : 1;
+    return { ...part, base: flipped, sign: k % 2 === 0 ? 1 : -1 };
+  });
   const groups = new Map<string, number[]>();
-  fs.forEach((f, i) => {
-    const key = factorKey(symbolicPower(f.node).base, f.labels);
+  parts.forEach((part, i) => {
+    const key = factorKey(part.base, fs[i]!.labels);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   const drop = new Set<number>();
   for (const members of groups.values()) {
     if (members.length < 2 || !members.some((m) => fs[m]!.node.kind === 'powv')) continue;
-    const parts = members.map((m) => symbolicPower(fs[m]!.node));
-    const base = parts[0]!.base;
+    const ps = members.map((m) => parts[m]!);
+    const base = ps[0]!.base;
     if (isZero(base)) continue;
-    if (parts.filter((p) => !p.integer).length > 1 && !isPositive(base)) continue;
-    const exponent = makeAdd(parts.map((p) => ({ coef: 1, node: p.exponent })), base.shape);
+    if (ps.filter((p) => !p.integer).length > 1 && !isPositive(base)) continue;
+    const exponent = makeAdd(ps.map((p) => ({ coef: 1, node: p.exponent })), base.shape);
     fs[members[0]!] = { node: makePowv(base, exponent), labels: fs[members[0]!]!.labels };
     for (const m of members.slice(1)) drop.add(m);
+    for (const p of ps) sign *= p.sign;
   }
-  if (drop.size === 0) return false;
+  if (drop.size === 0) return undefined;
   const kept = fs.filter((_, i) => !drop.has(i));
   fs.length = 0;
   fs.push(...kept);
-  return true;
+  return sign;
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
@@ -1453,6 +1474,10 @@ export function makePow(base: Node, p: number): Node {
   }
   // |u|^k = u^k for an even k.
   if (base.kind === 'elem' && base.fn === 'abs' && isEvenInteger(p)) return makePow(base.arg, p);
+  // An integer power of a sum takes it in its canonical sign, as products do: (y - x)^3 is
+  // -(x - y)^3 and (y - x)^2 is (x - y)^2 where x - y is the canonical one.
+  const flipped = Number.isInteger(p) ? negatedSum(base) : undefined;
+  if (flipped) return scale(p % 2 === 0 ? 1 : -1, makePow(flipped, p));
   const perm = asPermutation(base);
   if (perm) return makeMul([{ node: makePow(perm.base, p), labels: [...perm.perm] }], base.shape.length);
   return intern<PowNode>(`^|${base.id}|${p}`, { kind: 'pow', base, exp: p, shape: base.shape });
@@ -1484,9 +1509,26 @@ export function elemValue(fn: ElemFn, x: number): number {
   return ELEM_VALUE[fn](x);
 }
 
-/** -s for a sum s whose first term (in canonical order) has a negative coefficient, else undefined. */
-function negatedSum(s: Node): Node | undefined {
-  if (s.kind !== 'add' || s.terms.length < 2 || s.terms[0]!.coef > 0) return undefined;
+/**
+ * Whether -s, not s, is the canonical one of a sum and its negation: the one with fewer minus
+ * signs, then the one whose constant term is positive (1 - t, not t - 1), then the one whose first
+ * term in canonical order is positive. Products, integer powers and odd or even functions all take
+ * their sums in this sign, so that s and -s meet as one node.
+ */
+function prefersNegation(s: AddNode): boolean {
+  let negatives = 0;
+  let constant = 0;
+  for (const t of s.terms) {
+    if (t.coef < 0) negatives++;
+    if (t.node.kind === 'const') constant = t.coef;
+  }
+  if (2 * negatives !== s.terms.length) return 2 * negatives > s.terms.length;
+  return constant !== 0 ? constant < 0 : s.terms[0]!.coef < 0;
+}
+
+/** -s for a sum s whose negation is its canonical sign (prefersNegation), else undefined. */
+export function negatedSum(s: Node): Node | undefined {
+  if (s.kind !== 'add' || s.terms.length < 2 || !prefersNegation(s)) return undefined;
   let neg = negatedCache.get(s);
   if (!neg) negatedCache.set(s, (neg = makeAdd(s.terms.map((t) => ({ coef: -t.coef, node: t.node })), s.shape)));
   return neg;

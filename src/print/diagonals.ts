@@ -44,14 +44,22 @@ const diagonal = (u: Ast): Ast => mexpr(call('diag', u), 'matrix', true).ast;
 /** A form built from vectors, typed as the vector it is (so that later merges see its kind). */
 const asVector = (v: Ast): Ast => (infoOf(v) ? v : mexpr(v, 'vector').ast);
 
-/** The factors of a product chain without their signs, and whether an odd number had one: D1*(-D2) = -(D1*D2). */
+/**
+ * The factors of a product chain without their signs, and whether an odd number had one:
+ * D1*(-D2) = -(D1*D2); a negated product's factors join the chain: -(A'*D1)*D2 is -A'*D1*D2.
+ */
 function unsignedChain(a: Ast): { factors: Ast[]; negative: boolean } {
   let negative = false;
-  const factors = chain(a).map((f) => {
-    if (f.kind !== 'neg') return f;
+  const factors: Ast[] = [];
+  const add = (f: Ast): void => {
+    if (f.kind !== 'neg') {
+      factors.push(f);
+      return;
+    }
     negative = !negative;
-    return f.arg;
-  });
+    chain(f.arg).forEach(add);
+  };
+  chain(a).forEach(add);
   return { factors, negative };
 }
 

@@ -20,6 +20,7 @@
 import { type Node, type NodeOf, broadcastScalar, constantValue } from '../ir/node.js';
 import { latexName } from './latex.js';
 import { isFractionText, numberLatex, numberText } from './numbers.js';
+import { placeIndexSigns } from './indexSigns.js';
 
 export interface Ix {
   name: string;
@@ -80,7 +81,7 @@ export function indexTree(n: Node, opts: IndexOptions = {}): { e: IExpr; free: s
   const reserved = opts.reserved ?? new Set<string>();
   const free = freeIndexNames(n.shape.length, reserved);
   const b = new Builder(reserved, new Set(free), opts, n);
-  const e = b.build(n, free);
+  const e = placeIndexSigns(b.build(n, free), new Set(opts.temps?.values() ?? []));
   place(e, new Map(free.map((name, k) => [name, k % 2 === 0])));
   forgetRenderings();
   return { e, free, used: b.used };

@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
@@ -262,7 +262,7 @@ export class MatrixPrinter implements Forms {
       if (!e) memo.set(key, (e = expand(this.target(r))));
       return e;
     };
-    return normalize(expand(a));
+    return normalize(expand(a), new Set(names.values()));
   }
 
   /**
@@ -519,7 +519,10 @@ export class MatrixPrinter implements Forms {
     const items: Signed[] = [];
     for (const [k, g] of groups) {
       if (k !== 1 && g.length > 1 && !g.some((p) => p.node.kind === 'const')) {
-        const sign = g.every((p) => p.c < 0) ? -1 : 1;
+        // The group in the sign the engine gives the sum of its terms: -2*(y - c) where (y - c)
+        // is a factor elsewhere, not 2*(c - y).
+        const group = makeAdd(g.map((p) => ({ coef: Math.sign(p.c), node: p.node })), n.shape);
+        const sign = negatedSum(group) ? -1 : 1;
         const inner = signedSum(g.map((p) => ({ sign: Math.sign(sign * p.c), e: p.e })), kind, false, this);
         items.push({ sign, e: mexpr(bin('*', num(k), inner.ast), kind) });
       } else for (const p of g) items.push({ sign: Math.sign(p.c), e: scaled(Math.abs(p.c), p.e, p.node) });

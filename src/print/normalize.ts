@@ -11,13 +11,14 @@ import { infoOf, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
 import { mergeDiagonals } from './diagonals.js';
+import { absorbSigns } from './signs.js';
 
-export function normalize(a: Ast): Ast {
+export function normalize(a: Ast, temps: ReadonlySet<string> = new Set()): Ast {
   const r = reassociateAll(a);
   const d = mergeDiagonals(r);
   const h = foldHadamard(d === r ? r : reassociateAll(d));
   const n = numbersFirst(h);
-  return foldAll(n === h ? h : reassociateAll(n));
+  return absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The simplifier: named phases of rules, each run to a fixed point, in this order:
- *   expand   — distribute sums that carry deltas or have no matrix form (order > 2), cancel A·A⁻¹
+ *   expand   — distribute sums that carry deltas, have no matrix form (order > 2) or whose terms
+ *              cancel once distributed (X·(P1 - P2) with X·P1 = X·P2), cancel A·A⁻¹
  *              (also between powers) and A·adj(A), move the directions of matrix-power derivatives
  *              to where their deltas contract and collapse those that commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
@@ -15,20 +16,20 @@
  */
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
-import { cancelAdjugate, cancelInverse, distributeDeltas, distributeTensorSums } from './rules/expand.js';
+import { cancelAdjugate, cancelInverse, distributeCancelling, distributeDeltas, distributeTensorSums } from './rules/expand.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
 import { collectPolynomial } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
+  { name: 'expand', rules: [distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial] },
   { name: 'rational', rules: [rationalTogether] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial] },
 ];
 
-export const ALL_RULES = [distributeDeltas, distributeTensorSums, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, rationalTogether];
+export const ALL_RULES = [distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

@@ -136,7 +136,7 @@ describe('powers, roots, abs and sign keep the sign of compound arguments', () =
     expect(derive('sqrt(sin(b)^2)', 'b', { order: 2 }).matrix).toBe('-abs(sin(b))');
     expect(derive('(a*b)^2/sqrt((a*b)^2)', 'b').matrix).toMatch(/sign/);
     expect(derive('abs(b^-1)', 'b', { order: 0 }).matrix).toBe('abs(b)^-1');
-    expect(derive('sign((a - b)^3)', 'b', { order: 0 }).matrix).toBe('-sign(b - a)');
+    expect(derive('sign((a - b)^3)', 'b', { order: 0 }).matrix).toBe('sign(a - b)');
     // Equal scalar factors that stay apart in the IR (sign(b)^2 is not 1 at 0) print as a power.
     expect(derive('sign(b)*sign(b)*a', 'b', { order: 0 }).matrix).toBe('sign(b)^2*a');
   });
@@ -338,7 +338,7 @@ describe('powers with a node in the exponent merge where that is exact', () => {
   test('derivatives of symbolic powers print merged and factored', () => {
     const scalars = { a: 'scalar', k: 'scalar', alpha: 'scalar' } as const;
     expect(derive('sigmoid(alpha)^a', 'alpha', { order: 3, let: scalars }).matrix).toBe('((t1 - a*(1 - t1))^2 - (1 + a)*t1*(1 - t1))*t1^a*a*(1 - t1) where t1 = sigmoid(alpha)');
-    expect(derive('softplus(a)^k', 'a', { order: 2, let: scalars }).matrix).toBe('softplus(a)^(k - 2)*k*((1 - t1)*softplus(a) + (k - 1)*t1)*t1 where t1 = sigmoid(a)');
+    expect(derive('softplus(a)^k', 'a', { order: 2, let: scalars }).matrix).toBe('softplus(a)^(k - 2)*((k - 1)*t1 + (1 - t1)*softplus(a))*k*t1 where t1 = sigmoid(a)');
     expect(derive('exp(b)^a', 'b', { order: 2 }).matrix).toBe('a^2*exp(b)^a');
   });
 });

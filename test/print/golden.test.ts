@@ -38,7 +38,7 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['det(X)*inv(X)', 'X', 0, {}, 'adj(X)'],
   ['log(det(inv(X)))', 'X', 1, {}, "-inv(X)'"],
   ['tr(inv(X)*A)', 'X', 1, {}, "-inv(X)'*A'*inv(X)'"],
-  ["norm2(T - U*V')^2", 'U', 1, {}, "-2*(T - U*V')*V"],
+  ["norm2(T - U*V')^2", 'U', 1, {}, "2*(U*V' - T)*V"],
   ['exp(A*x)', 'x', 1, {}, 'diag(exp(A*x))*A'],
   ['exp(x)/sum(exp(x))', 'x', 1, {}, "diag(exp(x))/sum(exp(x)) - exp(x)*exp(x)'/sum(exp(x))^2"],
   ['relu(W*x)', 'x', 1, {}, 'diag(sign(relu(W*x)))*W'],
@@ -70,7 +70,7 @@ const INDEX: readonly [string, string, number, string][] = [
   ['sum(exp(x))', 'x', 0, 'exp(x^p) 1_p'],
   ['det(X)', 'X', 1, 'adj(X)_j^i'],
   // A scalar exponent broadcast over the entries prints as the scalar.
-  ['x.^a', 'x', 2, '(a - 1) a (x^p)^(a - 2) δ^i_j^k_p'],
+  ['x.^a', 'x', 2, '(a - 1) (x^p)^(a - 2) a δ^i_j^k_p'],
 ];
 
 const LATEX: readonly [string, string, number, Record<string, string>, string][] = [

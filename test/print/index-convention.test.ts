@@ -109,7 +109,7 @@ describe('the index convention', () => {
     ["p'*A*q", 'q', 1, 'p_r A^{ri}'],
     ["i'*A*i", 'i', 1, '(A^j_p + A_p^j) i^p'],
     ["x'*A*x", 'x', 1, '(A^i_p + A_p^i) x^p'],
-    ["norm2(X - U*V')^2", 'U', 1, '-2 (X^i_p - U^i_q V_p^q) V^p_j'],
+    ["norm2(X - U*V')^2", 'U', 1, '2 (U^i_q V^{pq} - X^{ip}) V_{pj}'],
     // A variable named delta is not the Kronecker delta δ.
     ['delta*x', 'x', 1, 'δ^i_j delta'],
     // Sizes: tr(eye) is the contraction of δ's (here of ones), no stray digits: 2 1^p 1_p.

@@ -198,11 +198,7 @@ describe('constants print as a person writes them', () => {
     // Short exact values fold: exp(0) = 1, sigmoid(0) = 0.5; so do the exact functions abs, sign, relu.
     ["exp(0)*sigmoid(0)*x'*x", 'x', 2, 'eye'],
     ["abs(-1.2345678)*x'*x + relu(-0.3)*sum(x)", 'x', 1, '2.4691356*x'],
-  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
-    const r = derive(expr, wrt, { order });
-    expect(r.matrix).toBe(printed);
-    roundTripAtSizes(r, 4300 + order, () => 'any');
-  });
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => printsAs(expr, wrt, order, printed, 4300 + order));
 });
 
 // A second derivative through a matrix power with a direction: the power with three batch
@@ -219,7 +215,7 @@ test("logdet(dpow(x*x' + A, 4, A)) by x, order 2", () => {
 describe('scalar parts and numbers of products print as a person writes them', () => {
   test.each([
     ["norm2(x'*tan(x))", 'x', 1, "sign(x'*tan(x))*(tan(x) + x.*(tan(x).^2 + vector(1)))"],
-    ["(exp(y'*y)^b).^(-exp(log(a - 1)))", 'b', 3, "-(exp(y'*y)^b)^(-1 - a)*(a - 1)^3*exp(y'*y)^(2*b)*norm2(y)^6"],
+    ["(exp(y'*y)^b).^(-exp(log(a - 1)))", 'b', 3, "(1 - a)^3*(exp(y'*y)^b)^(-1 - a)*exp(y'*y)^(2*b)*norm2(y)^6"],
     ["norm2(x'*y*x)", 'x', 1, "(abs(x'*y)*x + sign(x'*y)*x'*x*y)/norm2(x)"],
     // A product of two sums of squares is not the square norm of an outer product (norm2(x*y')^2).
     ["x'*x*y'*y*a", 'a', 1, "x'*x*y'*y"],
@@ -233,12 +229,10 @@ describe('scalar parts and numbers of products print as a person writes them', (
     ["(-a - 2*b)*x'*y", 'x', 1, '-(2*b + a)*y'],
     ["a*(6/sum(X)/b^3 - sum(x))", 'a', 1, '6/b^3/sum(X) - sum(x)'],
     ["tr(sqrt((A./softplus(X)).^2))^2", 'A', 1, "2*diag(abs(A))'*t1*diag(diag(sign(A)).*t1) where t1 = diag(softplus(X).^-1)"],
-    ["det(x/a*x'*(x/a*x')' + eye)", 'a', 2, "6*x'*(x'*adj(x'*x*x*x'/a^2 + eye)*x)*x/a^4"],
-  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
-    const r = derive(expr, wrt, { order });
-    expect(r.matrix).toBe(printed);
-    roundTripAtSizes(r, 4500 + order, (k) => (k === 'a' || k === 'b' ? 'positive' : 'any'));
-  });
+    ["det(x/a*x'*(x/a*x')' + eye)", 'a', 2, "6*x'*x*x'*adj(x'*x*x*x'/a^2 + eye)*x/a^4"],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) =>
+    printsAs(expr, wrt, order, printed, 4500 + order, (k) => (k === 'a' || k === 'b' ? 'positive' : 'any')),
+  );
 });
 
 // Equal element-wise divisors that are powers print as one power: ./t6 where the IR keeps two
@@ -251,6 +245,53 @@ test('sum(arcsin(sigmoid(arccos(cos(tan(x)))))) by x, order 2', () => {
 });
 
 /** The round trip at sizes 1 and 3 (x and y of n, A and X n×n, scalars a and b), errors relative to 1. */
+// A sum and its negation are one node in one sign, and the printed form puts the minus where a
+// person does: into a difference, through odd and linear functions, never before a zero; the
+// element-wise 1 - σ of sigmoid and tanh keeps its order. Values read back at sizes 1 and 3.
+describe('a sum and its negation print in one sign', () => {
+  /**
+   * Differences (a - b) in parentheses whose reverse (b - a) is printed too; not a function's
+   * argument, which keeps the sign it was written with (exp(x - y) beside (y - x)).
+   */
+  const reversedPairs = (text: string): string[] => {
+    const atom = String.raw`[A-Za-z0-9_.'^]+(?:\([^()]*\))?`;
+    const difference = new RegExp(String.raw`(?<![A-Za-z0-9_])\((${atom}) - (${atom})\)`, 'g');
+    const found = new Set([...text.matchAll(difference)].map((m) => `${m[1]} - ${m[2]}`));
+    return [...found].filter((d) => found.has(d.split(' - ').reverse().join(' - ')));
+  };
+  const args = ['x', 'A*x', 'sin(x)', '2*y', '-x', 'vector(1)', 'y.*x'];
+  const forms = [
+    (u: string, v: string): string => `(${u} - ${v})'*(${v} - ${u})`,
+    (u: string, v: string): string => `sum(exp(${u} - ${v}).*(${v} - ${u}))`,
+    (u: string, v: string): string => `norm2(${u} - ${v})^2*sum(${v} - ${u})`,
+    (u: string, v: string): string => `sum((${u} - ${v}).^3)*sum(${v} - ${u})`,
+    (u: string, v: string): string => `(${u} - ${v})'*A*(${v} - ${u})`,
+  ];
+  const cases = forms.flatMap((form, f) => args.flatMap((u, i) => args.filter((v) => v !== u && (u.includes('x') || v.includes('x'))).map((v) => [form(u, v), f * 100 + i] as const)));
+  test.each(cases)('%s by x, orders 1 and 2', (expr, seed) => {
+    for (const order of [1, 2]) {
+      const r = derive(expr, 'x', { order });
+      expect(reversedPairs(r.matrix ?? r.index), `${expr}: ${r.matrix ?? r.index}`).toEqual([]);
+      if (r.matrix) roundTripAtSizes(r, 5200 + seed + order, () => 'any');
+    }
+  });
+  test.each([
+    ['tanh(b)', 'b', 3, '(6*tanh(b)^2 - 2)*(1 - tanh(b)^2)'],
+    ['sigmoid(-a)', 'a', 3, 't1*(1 - t1)*(6*t1*(1 - t1) - 1) where t1 = sigmoid(-a)'],
+    ["sum(abs(0.1 - b)*(x'*A))", 'b', 1, "sign(b - 0.1)*sum(A'*x)"],
+    ["sum(y*y'*(vector(-0.5) + y))", 'y', 1, "(y - vector(0.5))'*y*vector(1) + sum(y)*(2*y - vector(0.5))"],
+    ["sin(norm2(x'))", 'x', 2, "cos(norm2(x))*(eye/norm2(x) - x*x'/norm2(x)^3) - sin(norm2(x))*x*x'/norm2(x)^2"],
+    ["y'*log(sigmoid(X*x)) + (vector(1) - y)'*log(vector(1) - sigmoid(X*x))", 'x', 2, "-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*x)"],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => printsAs(expr, wrt, order, printed, 5100 + order));
+});
+
+/** The derivative prints exactly as `printed`, and that text reads back to it at sizes 1 and 3. */
+function printsAs(expr: string, wrt: string, order: number, printed: string, seed: number, domain: (name: string) => Domain = () => 'any'): void {
+  const r = derive(expr, wrt, { order });
+  expect(r.matrix).toBe(printed);
+  roundTripAtSizes(r, seed, domain);
+}
+
 function roundTripAtSizes(r: Result, seed: number, domain: (name: string) => Domain): void {
   for (const n of [1, 3]) {
     const rand = rng(seed + n);

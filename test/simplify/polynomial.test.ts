@@ -79,7 +79,7 @@ describe('collect-polynomial in derivatives', () => {
   it('writes polynomial factors as a person does', () => {
     expect(derivative('exp(a^4)', 'a', { order: 3 }).matrix).toBe('exp(a^4)*(144*a^5 + 24*a + 64*a^9)');
     // σ''' = σ(1 - σ)(1 - 6σ + 6σ²) and σ'''' = σ(1 - σ)(1 - 2σ)(1 - 12σ + 12σ²).
-    expect(derivative('sigmoid(b)', 'b', { order: 3 }).matrix).toBe('(1 + 6*t1*(t1 - 1))*t1*(1 - t1) where t1 = sigmoid(b)');
-    expect(derivative('sigmoid(b)', 'b', { order: 4 }).matrix).toBe('(1 + 12*t1*(t1 - 1))*(1 - 2*t1)*t1*(1 - t1) where t1 = sigmoid(b)');
+    expect(derivative('sigmoid(b)', 'b', { order: 3 }).matrix).toBe('(1 - 6*t1*(1 - t1))*t1*(1 - t1) where t1 = sigmoid(b)');
+    expect(derivative('sigmoid(b)', 'b', { order: 4 }).matrix).toBe('(1 - 12*t1*(1 - t1))*(1 - 2*t1)*t1*(1 - t1) where t1 = sigmoid(b)');
   });
 });

@@ -104,6 +104,26 @@ describe('rewrite rules', () => {
       for (const k of ['a', 'b']) values.set(k, randomTensor([], 'any', rand));
       check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
     });
+    // Products over a sum whose terms cancel once distributed: the determinant of a rank-one
+    // update is linear in b, so its second and third derivatives are 0 (distribute-cancelling-sum).
+    const cancelling: [string, string, number, number[]][] = [
+      ['det(X*matrix(b) + eye)', 'b', 2, [3, 2]],
+      ['det(X*matrix(b) + eye)', 'b', 3, [2, 4]],
+      ['det(X*matrix(b) + eye)', 'b', 3, [1, 1]],
+      ['det(matrix(-1)*X)', 'X', 2, [3, 3]],
+    ];
+    cancelling.forEach(([expr, wrt, order, shape], i) => {
+      const steps: RewriteStep[] = [];
+      const r = derive(expr, wrt, { order, trace: steps });
+      const rand = rng(1250 + i);
+      const values = new Map<string, Tensor>([
+        ['X', randomTensor(shape, 'any', rand)],
+        ['b', randomTensor([], 'any', rand)],
+      ]);
+      check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+      expect(r.matrix ?? r.index, `${expr} by ${wrt}, order ${order}`).toBe('0');
+      expect(steps.some((s) => s.rule === 'distribute-cancelling-sum'), `distribute-cancelling-sum fires for ${expr}`).toBe(true);
+    });
     // Matrix powers: every power rule fires here, at sizes 1 to 5 and entries of both signs (A made
     // invertible where an inverse occurs).
     const powers: [string, string, number, Set<string>][] = [

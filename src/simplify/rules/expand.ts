@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type Factor, asMatPower, chainLink, delta, makeAdd, makeDet, makeMatPow, makeMul } from '../../ir/node.js';
+import { type Node, type Factor, asMatPower, chainLink, delta, isZero, makeAdd, makeDet, makeMatPow, makeMul } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -128,4 +128,35 @@ export const cancelAdjugate: Rule = {
   name: 'adjugate-cancel',
   math: 'A^i_p adj(A)^p_j → det(A) δ^i_j,   adj(A)^i_p A^p_j → det(A) δ^i_j',
   apply: cancelPartner('adj', (a, d) => [{ node: makeDet(a), labels: [] }, d]),
+};
+
+/** Sums of at most this many terms are tried by distributeCancelling. */
+const MAX_CANCELLING_TERMS = 4;
+
+/**
+ * A product whose sum factor's terms cancel once the product is distributed over it:
+ * X·(P1 - P2) with X·P1 = X·P2 up to renaming is 0. Kept only where distributing leaves fewer
+ * terms than the sum had, so a product that does not collapse stays factored.
+ */
+export const distributeCancelling: Rule = {
+  name: 'distribute-cancelling-sum',
+  math: 'A·(B + C) → A·B + A·C   where the terms collect (A·B = -A·C → 0)',
+  apply(n) {
+    if (n.kind !== 'mul' || n.factors.length < 2) return undefined;
+    for (let k = 0; k < n.factors.length; k++) {
+      const sum = n.factors[k]!;
+      if (sum.node.kind !== 'add' || sum.node.terms.length > MAX_CANCELLING_TERMS) continue;
+      const terms = sum.node.terms.map((t) => ({
+        coef: t.coef,
+        node: makeMul(
+          n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
+          n.shape.length,
+        ),
+      }));
+      const out = makeAdd(terms, n.shape);
+      const left = out.kind === 'add' ? out.terms.length : isZero(out) ? 0 : 1;
+      if (left < sum.node.terms.length) return out;
+    }
+    return undefined;
+  },
 };

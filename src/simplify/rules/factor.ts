@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, type Term, closedParts, compareNodes, isSymmetric, makeAdd, makeMul, makePow, makePowv, neg, ones } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, closedParts, compareNodes, isSymmetric, makeAdd, makeMul, makePow, makePowv, neg, negatedSum, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -180,13 +180,8 @@ export const factorCommon: Rule = {
 
 /** A base's representative up to sign: b = sign·rep (a sum and its negation share one). */
 function signedBase(b: Node): { rep: Node; sign: 1 | -1 } {
-  if (b.kind !== 'add' || b.terms.length < 2) return { rep: b, sign: 1 };
-  const m = neg(b);
-  const negatives = (s: Node): number => (s.kind === 'add' ? s.terms.filter((t) => t.coef < 0).length : 0);
-  const constant = (s: Node): number => (s.kind === 'add' ? (s.terms.find((t) => t.node.kind === 'const')?.coef ?? 0) : 0);
-  // Fewer minus signs, then a positive constant term (1 - t, not t - 1), then the canonical order.
-  const order = negatives(b) - negatives(m) || constant(m) - constant(b) || compareNodes(b, m);
-  return order <= 0 ? { rep: b, sign: 1 } : { rep: m, sign: -1 };
+  const m = negatedSum(b);
+  return m ? { rep: m, sign: -1 } : { rep: b, sign: 1 };
 }
 
 /**

@@ -1,0 +1,243 @@
+/**
+ * Where a printed minus goes. The engine keeps one sign of a sum and its negation (so that the two
+ * share a node), and a product takes the sign of its sum factors; this pass writes that sign into
+ * a factor that can carry it with no minus of its own, as a person would:
+ * - a difference: -(2 - 6*t)*u → (6*t - 2)*u, -c*(x - y)' → c*(y - x)';
+ * - through linear and odd functions and odd powers: -sign(0.5 - b) → sign(b - 0.5),
+ *   -sum(vector(3) - y) → sum(y - vector(3));
+ * - a sum whose terms all start with a minus: -a - b*(c - d) → b*(d - c) - a;
+ * - a subtracted term, where that writes fewer minus signs: a - (1 - k)*t → a + (k - 1)*t.
+ * One difference keeps its order: vector(1) - u where u is a function's value or its power
+ * (vector(1) - tanh(x).^2, matrix(1) - t1 for a temporary), so that the logistic Hessian still reads
+ * -X'*diag((vector(1) - t1).*t1)*X. Each rewrite is an identity of the input language.
+ */
+import { type Ast, type BinaryOp, astChildren } from '../syntax/ast.js';
+import { bin } from './build.js';
+import { keepTyping, mapChildren } from './mexpr.js';
+import { toText } from './text.js';
+import { negate, startsNegative, typed } from './chains.js';
+
+const MULTIPLICATIVE: ReadonlySet<BinaryOp> = new Set(['*', '/', '.*', './']);
+
+/** Functions f with f(-u) = -f(u). */
+const SIGN_KEEPING: ReadonlySet<string> = new Set(['sum', 'tr', 'diag', 'vec', 'sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
+
+/** Calls that make constants rather than take a function's value. */
+const CONSTANT_CALLS: ReadonlySet<string> = new Set(['vector', 'matrix', 'eye', 'rows', 'cols', 'len']);
+
+/** `a` with its minus signs placed; `temps` are the names of temporaries. */
+export function absorbSigns(a: Ast, temps: ReadonlySet<string>): Ast {
+  return new SignPass(a, temps).visit(a);
+}
+
+interface SignedTerm {
+  /** The term without its sign. */
+  readonly ast: Ast;
+  readonly positive: boolean;
+}
+
+class SignPass {
+  /** How often each sum occurs in the form, by its text. */
+  private readonly sums = new Map<string, number>();
+  /** negated(a) by a: every part is negated at most once, however deep the nesting. */
+  private readonly memo = new Map<Ast, Ast | null>();
+  private readonly texts = new Map<Ast, string>();
+
+  constructor(
+    root: Ast,
+    private readonly temps: ReadonlySet<string>,
+  ) {
+    countSums(root, false, this.sums);
+  }
+
+  visit(a: Ast): Ast {
+    if (a.kind === 'binary' && MULTIPLICATIVE.has(a.op)) {
+      // The whole product, not its left part: -t*(1 - t)*(1 - 6*t) is one product of three factors.
+      const m = mapFactors(a, (f) => this.visit(f));
+      if (!startsNegative(m)) return m;
+      // A zero needs no sign: -x*matrix(0) is x*matrix(0).
+      if (factorsOf(m).some(isZeroConstant)) return negate(m);
+      return this.negated(negate(m)) ?? m;
+    }
+    const m = mapChildren(a, (c) => this.visit(c));
+    if (m.kind === 'neg') return this.negated(m.arg) ?? m;
+    const terms = sumTerms(m);
+    return terms ? this.signedTerms(m, terms) : m;
+  }
+
+  /**
+   * A sum whose terms all start with a minus gives it to the first term that can take it; a term
+   * subtracted from others turns where that writes fewer minus signs: a - (1 - k)*t → a + (k - 1)*t.
+   */
+  private signedTerms(m: Ast, terms: SignedTerm[]): Ast {
+    let out = terms;
+    if (out.every((t) => !t.positive)) {
+      const k = out.findIndex((t) => this.negated(t.ast) !== undefined);
+      if (k < 0) return m;
+      out = out.map((t, i) => (i === k ? { ast: this.negated(t.ast)!, positive: true } : t));
+    }
+    out = out.map((t) => {
+      if (t.positive) return t;
+      const flipped = this.negated(t.ast);
+      return flipped && this.minusSigns(flipped) < this.minusSigns(t.ast) + 1 ? { ast: flipped, positive: true } : t;
+    });
+    return out.every((t, i) => t === terms[i]) ? m : keepTyping(m, buildSum(out));
+  }
+
+  /** -a written with no minus of its own, where a part of a can take the sign; else undefined. */
+  private negated(a: Ast): Ast | undefined {
+    let n = this.memo.get(a);
+    if (n === undefined) this.memo.set(a, (n = this.negatedOnce(a) ?? null));
+    return n ?? undefined;
+  }
+
+  private text(a: Ast): string {
+    let t = this.texts.get(a);
+    if (t === undefined) this.texts.set(a, (t = toText(a)));
+    return t;
+  }
+
+  /** The minus signs of a printed form. */
+  private minusSigns(a: Ast): number {
+    return this.text(a).split('-').length - 1;
+  }
+
+  private negatedOnce(a: Ast): Ast | undefined {
+    switch (a.kind) {
+      case 'transpose': {
+        const arg = this.negated(a.arg);
+        return arg && keepTyping(a, { ...a, arg });
+      }
+      case 'call': {
+        const arg = a.args.length === 1 && SIGN_KEEPING.has(a.fn) ? this.negated(a.args[0]!) : undefined;
+        return arg && keepTyping(a, { ...a, args: [arg] });
+      }
+      case 'binary':
+        if (MULTIPLICATIVE.has(a.op)) return this.negatedProduct(a);
+        if ((a.op === '^' || a.op === '.^') && a.right.kind === 'num' && Math.abs(a.right.value % 2) === 1) {
+          const base = this.negated(a.left);
+          return base && keepTyping(a, bin(a.op, base, a.right));
+        }
+        return this.negatedSum(a);
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * -p for a product p, with the minus taken into its longest factor that can take it
+   * (t*(1 - t)*(6*t - 1), not t*(t - 1)*(1 - 6*t)); undefined where no factor can.
+   */
+  private negatedProduct(p: Ast): Ast | undefined {
+    let best: { at: Ast; flipped: Ast; size: number } | undefined;
+    for (const at of factorsOf(p)) {
+      const flipped = this.negated(at);
+      // Turning a difference into one the form already has comes first: (c - y)*t.*(c - y).
+      const size = flipped ? this.text(at).length + (this.sums.has(this.text(flipped)) ? 1e9 : 0) : 0;
+      if (flipped && (!best || size > best.size)) best = { at, flipped, size };
+    }
+    return best && mapFactors(p, (f) => (f === best.at ? best.flipped : f));
+  }
+
+  /**
+   * -(a + b - c - d) as c + d - a - b; -(a + b) as -a - b only where a term can take the sign
+   * itself (-(x*(1 - y) + z) → x*(y - 1) - z); undefined for 1 - u that keeps its order, where
+   * nothing can take the sign, and for a difference the form has elsewhere too (unless its
+   * negation is there as often): x - y turned in one place would stand beside y - x.
+   */
+  private negatedSum(s: Ast): Ast | undefined {
+    const terms = sumTerms(s);
+    if (!terms || this.keepsOrder(terms)) return undefined;
+    const flipped = terms.map((x) => ({ ast: x.ast, positive: !x.positive }));
+    if (flipped.every((x) => !x.positive)) {
+      const i = flipped.findIndex((x) => this.negated(x.ast) !== undefined);
+      if (i < 0) return undefined;
+      flipped[i] = { ast: this.negated(flipped[i]!.ast)!, positive: true };
+    }
+    const sum = keepTyping(s, buildSum(flipped));
+    const [before, after] = [this.sums.get(this.text(s)) ?? 0, this.sums.get(this.text(sum)) ?? 0];
+    if (before > 1 && after < before) return undefined;
+    // Its subtracted terms then turn as in any other sum (signedTerms).
+    return this.signedTerms(sum, sumTerms(sum)!);
+  }
+
+  /**
+   * vector(1) - u with u a function's value or its power, as element-wise derivatives of sigmoid
+   * and tanh are written (a scalar 1 - u turns: (t - 1)*k^(t - 2)*t).
+   */
+  private keepsOrder(terms: readonly SignedTerm[]): boolean {
+    if (terms.length !== 2 || !terms[0]!.positive || terms[1]!.positive || !isOnes(terms[0]!.ast)) return false;
+    const valued = (a: Ast): boolean =>
+      (a.kind === 'call' && !CONSTANT_CALLS.has(a.fn)) ||
+      (a.kind === 'name' && this.temps.has(a.name)) ||
+      (a.kind === 'binary' && (a.op === '^' || a.op === '.^') && valued(a.left));
+    return valued(terms[1]!.ast);
+  }
+}
+
+/** Counts the sums of a form by their text (a sum inside a sum is part of it). */
+function countSums(a: Ast, inSum: boolean, counts: Map<string, number>): void {
+  const sum = a.kind === 'binary' && (a.op === '+' || a.op === '-');
+  if (sum && !inSum) {
+    const text = toText(a);
+    counts.set(text, (counts.get(text) ?? 0) + 1);
+  }
+  for (const c of astChildren(a)) countSums(c, sum, counts);
+}
+
+/** 0, vector(0), matrix(0) (sized or not) and a kron with such a factor. */
+function isZeroConstant(a: Ast): boolean {
+  if (a.kind === 'num') return a.value === 0;
+  if (a.kind !== 'call') return false;
+  if (a.fn === 'kron') return a.args.some(isZeroConstant);
+  return (a.fn === 'vector' || a.fn === 'matrix') && a.args[0]?.kind === 'num' && a.args[0].value === 0;
+}
+
+/** vector(1), matrix(1) and vector(1)*vector(1)' (sized or not). */
+function isOnes(a: Ast): boolean {
+  if (a.kind === 'call') return (a.fn === 'vector' || a.fn === 'matrix') && a.args[0]?.kind === 'num' && a.args[0].value === 1;
+  if (a.kind === 'transpose') return isOnes(a.arg);
+  return a.kind === 'binary' && a.op === '*' && isOnes(a.left) && isOnes(a.right);
+}
+
+/** The factors of a product, through products, quotients and transposes. */
+function factorsOf(p: Ast): Ast[] {
+  if (p.kind === 'binary' && MULTIPLICATIVE.has(p.op)) return [...factorsOf(p.left), ...factorsOf(p.right)];
+  if (p.kind === 'transpose') return factorsOf(p.arg);
+  return [p];
+}
+
+/** p with f applied to each of its factors (factorsOf). */
+function mapFactors(p: Ast, f: (factor: Ast) => Ast): Ast {
+  if (p.kind === 'binary' && MULTIPLICATIVE.has(p.op)) {
+    const [l, r] = [mapFactors(p.left, f), mapFactors(p.right, f)];
+    return l === p.left && r === p.right ? p : keepTyping(p, bin(p.op, l, r));
+  }
+  if (p.kind === 'transpose') {
+    const arg = mapFactors(p.arg, f);
+    return arg === p.arg ? p : keepTyping(p, { ...p, arg });
+  }
+  return f(p);
+}
+
+/** The terms of a printed sum, left to right, or undefined for anything else. */
+function sumTerms(s: Ast): SignedTerm[] | undefined {
+  if (s.kind !== 'binary' || (s.op !== '+' && s.op !== '-')) return undefined;
+  const terms: SignedTerm[] = [];
+  let t: Ast = s;
+  while (t.kind === 'binary' && (t.op === '+' || t.op === '-')) {
+    terms.unshift({ ast: t.right, positive: t.op === '+' });
+    t = t.left;
+  }
+  terms.unshift(startsNegative(t) ? { ast: negate(t), positive: false } : { ast: t, positive: true });
+  return terms;
+}
+
+/** A sum of terms (at least one positive): the positive terms first, each group in its order. */
+function buildSum(terms: readonly SignedTerm[]): Ast {
+  const positive = terms.filter((x) => x.positive);
+  let acc = positive[0]!.ast;
+  for (const x of positive.slice(1)) acc = typed('+', acc, x.ast);
+  for (const x of terms) if (!x.positive) acc = typed('-', acc, x.ast);
+  return acc;
+}
