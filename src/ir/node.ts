@@ -1607,6 +1607,10 @@ export function makePowv(base: Node, exponent: Node): Node {
   if (c !== undefined) return makePow(base, c);
   const [k, core] = splitCoef(exponent);
   if (core.kind === 'const' && core.value === 1) return makePow(base, k);
+  // (-1)^(k·n) for an integer-valued n (a size) and an integer k is 1 for an even k, (-1)^n for
+  // an odd one: det(-D) by D, twice, has (-1)^(2·n) = 1.
+  if (constantValue(base) === -1 && Number.isInteger(k) && k !== 1 && isIntegerValued(core))
+    return k % 2 === 0 ? ones(base.shape) : makePowv(base, core);
   return intern<PowvNode>(`^v|${base.id}|${exponent.id}`, { kind: 'powv', base, exponent, shape: base.shape });
 }
 

@@ -290,6 +290,9 @@ describe('powers with a node in the exponent merge where that is exact', () => {
   const BASES: [string, (a: number, b: number) => number, boolean][] = [
     ['b', (_, b) => b, false],
     ['a - b', (a, b) => a - b, false],
+    // The same sum in the other sign: a product takes one sign of a sum, a symbolic power keeps
+    // its base, and the two still merge ((b - a)^k·(a - b)^e = (-1)^k·(a - b)^(e + k)).
+    ['b - a', (a, b) => b - a, false],
     ['-b', (_, b) => -b, false],
     ['a*b', (a, b) => a * b, false],
     ['sigmoid(b)', (_, b) => 1 / (1 + Math.exp(-b)), true],
@@ -340,6 +343,26 @@ describe('powers with a node in the exponent merge where that is exact', () => {
     expect(derive('sigmoid(alpha)^a', 'alpha', { order: 3, let: scalars }).matrix).toBe('((t1 - a*(1 - t1))^2 - (1 + a)*t1*(1 - t1))*t1^a*a*(1 - t1) where t1 = sigmoid(alpha)');
     expect(derive('softplus(a)^k', 'a', { order: 2, let: scalars }).matrix).toBe('softplus(a)^(k - 2)*((k - 1)*t1 + (1 - t1)*softplus(a))*k*t1 where t1 = sigmoid(a)');
     expect(derive('exp(b)^a', 'b', { order: 2 }).matrix).toBe('a^2*exp(b)^a');
+  });
+
+  test('(-1) to an even multiple of a size is 1, to an odd one (-1)^n', () => {
+    // det(-D) = (-1)^n·det(D); its square's sign is (-1)^(2·n) = 1.
+    const r = derive('tanh(det(diag(-z)))', 'z', { order: 2 });
+    expect(r.matrix).not.toMatch(/\(-1\)\^\(2/);
+    expect(derive('det(-A)^2', 'A', { order: 1 }).matrix).not.toMatch(/\(-1\)/);
+    expect(derive('det(-A)^3', 'A', { order: 1 }).matrix).toMatch(/\(-1\)\^rows\(A\)/);
+    const d1 = derive('tanh(det(diag(-z)))', 'z', { order: 1 });
+    for (const z of [[0.7, -1.1, 0.4], [-0.3, 0.5]]) {
+      const at = (v: number[]): Map<string, Tensor> => new Map([['z', { shape: [v.length], data: Float64Array.from(v) }]]);
+      const hess = evaluateReference(r.node, at(z), resultSizes(r, at(z))).data;
+      for (let j = 0; j < z.length; j++) {
+        const h = 1e-6;
+        const [up, down] = [z.map((v, i) => (i === j ? v + h : v)), z.map((v, i) => (i === j ? v - h : v))];
+        const g = (v: number[]): Float64Array => evaluateReference(d1.node, at(v), resultSizes(d1, at(v))).data;
+        const [gu, gd] = [g(up), g(down)];
+        for (let i = 0; i < z.length; i++) expect(hess[i * z.length + j]!).toBeCloseTo((gu[i]! - gd[i]!) / (2 * h), 5);
+      }
+    }
   });
 });
 
