@@ -135,12 +135,13 @@ const MAX_CANCELLING_TERMS = 4;
 
 /**
  * A product whose sum factor's terms cancel once the product is distributed over it:
- * X·(P1 - P2) with X·P1 = X·P2 up to renaming is 0. Kept only where distributing leaves fewer
- * terms than the sum had, so a product that does not collapse stays factored.
+ * X·(P1 - P2) with X·P1 = X·P2 up to renaming is 0. Kept only where distributing leaves one
+ * term or none, so that X is never written twice and a product that does not collapse stays
+ * factored.
  */
 export const distributeCancelling: Rule = {
   name: 'distribute-cancelling-sum',
-  math: 'A·(B + C) → A·B + A·C   where the terms collect (A·B = -A·C → 0)',
+  math: 'A·(B + C) → A·B + A·C   where the terms collect into one or none (A·B = -A·C → 0)',
   apply(n) {
     if (n.kind !== 'mul' || n.factors.length < 2) return undefined;
     for (let k = 0; k < n.factors.length; k++) {
@@ -155,7 +156,7 @@ export const distributeCancelling: Rule = {
       }));
       const out = makeAdd(terms, n.shape);
       const left = out.kind === 'add' ? out.terms.length : isZero(out) ? 0 : 1;
-      if (left < sum.node.terms.length) return out;
+      if (left <= 1) return out;
     }
     return undefined;
   },

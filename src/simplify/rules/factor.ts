@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, type Term, closedParts, compareNodes, isSymmetric, makeAdd, makeMul, makePow, makePowv, neg, negatedSum, ones } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, closedParts, isSymmetric, makeAdd, makeMul, makePow, makePowv, negatedSum, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
