@@ -1,8 +1,8 @@
 /**
  * Where a minus goes in index notation, as signs.ts places it in matrix notation: a negative term
  * whose product has a factor that can carry the sign takes it there, -(1 - a) x^p → (a - 1) x^p,
- * through odd functions and odd powers; 1^p - u^p with u a function's value or a temporary keeps
- * its order (1^p - σ(x^p)). Only where every term of a sum is negative, so that one minus fewer shows.
+ * through odd functions and odd powers; 1 - u with u a function's value or a temporary keeps its
+ * order (1^p - σ(x^p)). Only where every term of a sum is negative, so that one minus fewer shows.
  */
 import type { IExpr } from './index.js';
 
@@ -86,7 +86,7 @@ class IndexSignPass {
     return { kind: 'sum', terms: flipped };
   }
 
-  /** 1^p - u with u a function's value, a temporary or a power of one. */
+  /** 1 - u with u a function's value, a temporary or a power of one (1 - a with a variable turns). */
   private keepsOrder(terms: readonly Term[]): boolean {
     if (terms.length !== 2) return false;
     const [one, u] = terms[0]!.coef > 0 ? [terms[0]!, terms[1]!] : [terms[1]!, terms[0]!];
@@ -97,9 +97,9 @@ class IndexSignPass {
   }
 }
 
-/** The all-ones vector (a scalar 1 - u turns: (a - 1) x^p). */
+/** 1 and the all-ones vector. */
 function isOnes(e: IExpr): boolean {
-  return e.kind === 'tensor' && e.text === '1';
+  return (e.kind === 'num' && e.value === 1) || (e.kind === 'tensor' && e.text === '1');
 }
 
 /** A size of a tree that needs no rendering (renderings are cached only after indices are placed). */

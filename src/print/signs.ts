@@ -7,8 +7,8 @@
  *   -sum(vector(3) - y) → sum(y - vector(3));
  * - a sum whose terms all start with a minus: -a - b*(c - d) → b*(d - c) - a;
  * - a subtracted term, where that writes fewer minus signs: a - (1 - k)*t → a + (k - 1)*t.
- * One difference keeps its order: vector(1) - u where u is a function's value or its power
- * (vector(1) - tanh(x).^2, matrix(1) - t1 for a temporary), so that the logistic Hessian still reads
+ * One difference keeps its order: 1 - u where u is a function's value or its power
+ * (vector(1) - tanh(x).^2, 1 - t1 for a temporary), so that the logistic Hessian still reads
  * -X'*diag((vector(1) - t1).*t1)*X. Each rewrite is an identity of the input language.
  */
 import { type Ast, type BinaryOp, astChildren } from '../syntax/ast.js';
@@ -162,8 +162,9 @@ class SignPass {
   }
 
   /**
-   * vector(1) - u with u a function's value or its power, as element-wise derivatives of sigmoid
-   * and tanh are written (a scalar 1 - u turns: (t - 1)*k^(t - 2)*t).
+   * 1 - u with u a function's value, a temporary or a power of one, as derivatives of sigmoid and
+   * tanh are written: -2*(1 - tanh(b)^2)*tanh(b), not 2*(tanh(b)^2 - 1)*tanh(b). (1 - a with a
+   * variable a turns: (a - 1)*x^(a - 2).)
    */
   private keepsOrder(terms: readonly SignedTerm[]): boolean {
     if (terms.length !== 2 || !terms[0]!.positive || terms[1]!.positive || !isOnes(terms[0]!.ast)) return false;
@@ -193,8 +194,9 @@ function isZeroConstant(a: Ast): boolean {
   return (a.fn === 'vector' || a.fn === 'matrix') && a.args[0]?.kind === 'num' && a.args[0].value === 0;
 }
 
-/** vector(1), matrix(1) and vector(1)*vector(1)' (sized or not). */
+/** 1, vector(1), matrix(1) and vector(1)*vector(1)' (sized or not). */
 function isOnes(a: Ast): boolean {
+  if (a.kind === 'num') return a.value === 1;
   if (a.kind === 'call') return (a.fn === 'vector' || a.fn === 'matrix') && a.args[0]?.kind === 'num' && a.args[0].value === 1;
   if (a.kind === 'transpose') return isOnes(a.arg);
   return a.kind === 'binary' && a.op === '*' && isOnes(a.left) && isOnes(a.right);

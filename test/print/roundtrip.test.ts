@@ -277,6 +277,7 @@ describe('a sum and its negation print in one sign', () => {
   });
   test.each([
     ['tanh(b)', 'b', 3, '(6*tanh(b)^2 - 2)*(1 - tanh(b)^2)'],
+    ['tanh(b)', 'b', 2, '-2*(1 - tanh(b)^2)*tanh(b)'],
     ['sigmoid(-a)', 'a', 3, 't1*(1 - t1)*(6*t1*(1 - t1) - 1) where t1 = sigmoid(-a)'],
     ["sum(abs(0.1 - b)*(x'*A))", 'b', 1, "sign(b - 0.1)*sum(A'*x)"],
     ["sum(y*y'*(vector(-0.5) + y))", 'y', 1, "(y - vector(0.5))'*y*vector(1) + sum(y)*(2*y - vector(0.5))"],
