@@ -6,7 +6,9 @@
  * - through linear and odd functions and odd powers: -sign(0.5 - b) → sign(b - 0.5),
  *   -sum(vector(3) - y) → sum(y - vector(3));
  * - a sum whose terms all start with a minus: -a - b*(c - d) → b*(d - c) - a;
- * - a subtracted term, where that writes fewer minus signs: a - (1 - k)*t → a + (k - 1)*t.
+ * - a subtracted term, where that writes fewer minus signs: a - (1 - k)*t → a + (k - 1)*t;
+ * - a difference in an even context takes the sign the form has outside: (x - y)/norm2(y - x) →
+ *   (x - y)/norm2(x - y).
  * One difference keeps its order: 1 - u where u is a function's value or its power
  * (vector(1) - tanh(x).^2, 1 - t1 for a temporary), so that the logistic Hessian still reads
  * -X'*diag((vector(1) - t1).*t1)*X. Each rewrite is an identity of the input language.
@@ -27,7 +29,7 @@ const CONSTANT_CALLS: ReadonlySet<string> = new Set(['vector', 'matrix', 'eye', 
 
 /** `a` with its minus signs placed; `temps` are the names of temporaries. */
 export function absorbSigns(a: Ast, temps: ReadonlySet<string>): Ast {
-  return new SignPass(a, temps).visit(a);
+  return alignEvenContexts(new SignPass(a, temps).visit(a));
 }
 
 interface SignedTerm {
@@ -176,14 +178,54 @@ class SignPass {
   }
 }
 
-/** Counts the sums of a form by their text (a sum inside a sum is part of it). */
-function countSums(a: Ast, inSum: boolean, counts: Map<string, number>): void {
+/**
+ * Counts the sums of a form by their text (a sum inside a sum is part of it; a sum in an even
+ * context, norm2(u), takes either sign and is not counted).
+ */
+function countSums(a: Ast, inSum: boolean, counts: Map<string, number>, even = false): void {
   const sum = a.kind === 'binary' && (a.op === '+' || a.op === '-');
-  if (sum && !inSum) {
+  if (sum && !inSum && !even) {
     const text = toText(a);
     counts.set(text, (counts.get(text) ?? 0) + 1);
   }
-  for (const c of astChildren(a)) countSums(c, sum, counts);
+  const arg = evenArgument(a);
+  for (const c of astChildren(a)) countSums(c, sum, counts, c === arg);
+}
+
+/** Functions f with f(-u) = f(u). */
+const EVEN: ReadonlySet<string> = new Set(['norm2', 'abs', 'cos']);
+
+/** u where a is an even function of it: norm2(u), abs(u), cos(u), u^2, u.^4. */
+function evenArgument(a: Ast): Ast | undefined {
+  if (a.kind === 'call' && a.args.length === 1 && EVEN.has(a.fn)) return a.args[0];
+  const evenPower = a.kind === 'binary' && (a.op === '^' || a.op === '.^') && a.right.kind === 'num' && a.right.value % 2 === 0;
+  return evenPower ? a.left : undefined;
+}
+
+/**
+ * The argument of an even function in the sign the form has elsewhere: (x - y)/norm2(x - y), not
+ * (x - y)/norm2(y - x), where x - y stands outside even contexts and y - x only inside them.
+ */
+function alignEvenContexts(root: Ast): Ast {
+  const outside = new Map<string, number>();
+  countSums(root, false, outside);
+  const forms = new Map<string, Ast>();
+  const collect = (a: Ast): void => {
+    if (a.kind === 'binary' && (a.op === '+' || a.op === '-') && outside.has(toText(a))) forms.set(toText(a), a);
+    astChildren(a).forEach(collect);
+  };
+  collect(root);
+  const align = (a: Ast): Ast => {
+    const arg = evenArgument(a);
+    const terms = arg && !outside.has(toText(arg)) ? sumTerms(arg) : undefined;
+    if (arg && terms && terms.some((t) => !t.positive)) {
+      const other = forms.get(toText(buildSum(terms.map((t) => ({ ast: t.ast, positive: !t.positive })))));
+      if (other && a.kind === 'call') return keepTyping(a, { ...a, args: [other] });
+      if (other && a.kind === 'binary') return keepTyping(a, bin(a.op, other, a.right));
+    }
+    return mapChildren(a, align);
+  };
+  return align(root);
 }
 
 /** 0, vector(0), matrix(0) (sized or not) and a kron with such a factor. */

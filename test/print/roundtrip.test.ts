@@ -278,6 +278,10 @@ describe('a sum and its negation print in one sign', () => {
   test.each([
     ['tanh(b)', 'b', 3, '(6*tanh(b)^2 - 2)*(1 - tanh(b)^2)'],
     ['tanh(b)', 'b', 2, '-2*(1 - tanh(b)^2)*tanh(b)'],
+    // A difference in an even context takes the sign it has outside.
+    ['norm2(x - y)', 'x', 1, '(x - y)/norm2(x - y)'],
+    ['norm2(y - x)', 'x', 1, '(x - y)/norm2(x - y)'],
+    ['abs(a - 1.5)^3', 'a', 1, '3*sign(a - 1.5)*(a - 1.5)^2'],
     ['sigmoid(-a)', 'a', 3, 't1*(1 - t1)*(6*t1*(1 - t1) - 1) where t1 = sigmoid(-a)'],
     ["sum(abs(0.1 - b)*(x'*A))", 'b', 1, "sign(b - 0.1)*sum(A'*x)"],
     ["sum(y*y'*(vector(-0.5) + y))", 'y', 1, "(y - vector(0.5))'*y*vector(1) + sum(y)*(2*y - vector(0.5))"],
