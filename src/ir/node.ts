@@ -743,12 +743,12 @@ export function isIntegerValued(n: Node): boolean {
 }
 
 /** u as base^exponent (u^e for a node e, u^3, u), and whether the exponent is integer-valued. */
-function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean; sign: number } {
+function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean } {
   // An element-wise power's exponent has its base's shape (a·1 for a scalar a).
   const constant = (c: number): Node => scale(c, ones(n.shape));
-  if (n.kind === 'powv') return { base: n.base, exponent: n.exponent, integer: isIntegerValued(n.exponent), sign: 1 };
-  if (n.kind === 'pow') return { base: n.base, exponent: constant(n.exp), integer: Number.isInteger(n.exp), sign: 1 };
-  return { base: n, exponent: constant(1), integer: true, sign: 1 };
+  if (n.kind === 'powv') return { base: n.base, exponent: n.exponent, integer: isIntegerValued(n.exponent) };
+  if (n.kind === 'pow') return { base: n.base, exponent: constant(n.exp), integer: Number.isInteger(n.exp) };
+  return { base: n, exponent: constant(1), integer: true };
 }
 
 /**
@@ -772,7 +772,7 @@ function mergeSymbolicPowers(fs: MFactor[]): number | undefined {
   }
   let sign = 1;
   const parts = fs.map((f) => {
-    const part = symbolicPower(f.node);
+    const part = { ...symbolicPower(f.node), sign: 1 };
     const flipped = f.node.kind !== 'powv' && part.integer ? flippedBases.get(factorKey(part.base, f.labels)) : undefined;
     if (!flipped) return part;
     const k = f.node.kind === 'pow' ? f.node.exp : 1;

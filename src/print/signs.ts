@@ -211,7 +211,8 @@ function alignEvenContexts(root: Ast): Ast {
   countSums(root, false, outside);
   const forms = new Map<string, Ast>();
   const collect = (a: Ast): void => {
-    if (a.kind === 'binary' && (a.op === '+' || a.op === '-') && outside.has(toText(a))) forms.set(toText(a), a);
+    const text = a.kind === 'binary' && (a.op === '+' || a.op === '-') ? toText(a) : undefined;
+    if (text !== undefined && outside.has(text)) forms.set(text, a);
     astChildren(a).forEach(collect);
   };
   collect(root);

@@ -2,12 +2,26 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type Factor, asMatPower, chainLink, delta, isZero, makeAdd, makeDet, makeMatPow, makeMul } from '../../ir/node.js';
+import { type Node, type NodeOf, type Factor, InternalError, asMatPower, chainLink, delta, isZero, makeAdd, makeDet, makeMatPow, makeMul } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
   if (n.kind === 'delta') return true;
   return n.kind === 'mul' && n.factors.some((f) => f.node.kind === 'delta');
+}
+
+/** The product n distributed over its sum factor k: A·(B + C) → A·B + A·C. */
+function distribute(n: NodeOf<'mul'>, k: number): Node {
+  const sum = n.factors[k]!;
+  if (sum.node.kind !== 'add') throw new InternalError('distribute: factor is not a sum');
+  const terms = sum.node.terms.map((t) => ({
+    coef: t.coef,
+    node: makeMul(
+      n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
+      n.shape.length,
+    ),
+  }));
+  return makeAdd(terms, n.shape);
 }
 
 /** A product with a sum factor whose terms carry deltas is distributed so the deltas contract. */
@@ -18,16 +32,7 @@ export const distributeDeltas: Rule = {
     if (n.kind !== 'mul') return undefined;
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasDelta(t.node)));
     if (k < 0) return undefined;
-    const sum = n.factors[k]!;
-    if (sum.node.kind !== 'add') return undefined;
-    const terms = sum.node.terms.map((t) => ({
-      coef: t.coef,
-      node: makeMul(
-        n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
-        n.shape.length,
-      ),
-    }));
-    return makeAdd(terms, n.shape);
+    return distribute(n, k);
   },
 };
 
@@ -43,16 +48,7 @@ export const distributeTensorSums: Rule = {
     if (n.kind !== 'mul' || n.shape.length > 2) return undefined;
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.shape.length > 2);
     if (k < 0) return undefined;
-    const sum = n.factors[k]!;
-    if (sum.node.kind !== 'add') return undefined;
-    const terms = sum.node.terms.map((t) => ({
-      coef: t.coef,
-      node: makeMul(
-        n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
-        n.shape.length,
-      ),
-    }));
-    return makeAdd(terms, n.shape);
+    return distribute(n, k);
   },
 };
 
@@ -145,16 +141,9 @@ export const distributeCancelling: Rule = {
   apply(n) {
     if (n.kind !== 'mul' || n.factors.length < 2) return undefined;
     for (let k = 0; k < n.factors.length; k++) {
-      const sum = n.factors[k]!;
-      if (sum.node.kind !== 'add' || sum.node.terms.length > MAX_CANCELLING_TERMS) continue;
-      const terms = sum.node.terms.map((t) => ({
-        coef: t.coef,
-        node: makeMul(
-          n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
-          n.shape.length,
-        ),
-      }));
-      const out = makeAdd(terms, n.shape);
+      const sum = n.factors[k]!.node;
+      if (sum.kind !== 'add' || sum.terms.length > MAX_CANCELLING_TERMS) continue;
+      const out = distribute(n, k);
       const left = out.kind === 'add' ? out.terms.length : isZero(out) ? 0 : 1;
       if (left <= 1) return out;
     }
