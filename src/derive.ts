@@ -11,6 +11,7 @@ import { simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
 import { printResult, type Body, type Temporary } from './print/present.js';
 import { matrixText } from './print/matrix.js';
+import { writtenSums } from './print/signs.js';
 import type { IndexForm } from './print/index.js';
 import { inputError, type RicciError } from './errors.js';
 import { bindSizes } from './compile/reference.js';
@@ -179,7 +180,7 @@ function vecLayout(node: Node, analysis: Analysis, wrtNode: VarNode, order: numb
 }
 
 export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode, layout: Layout = 'default'): Result {
-  const p = printResult(node, { vars: [...analysis.lowered.vars.values()] });
+  const p = printResult(node, { vars: [...analysis.lowered.vars.values()], written: writtenSums(analysis.checked.ast) });
   const names = analysis.lowered.sizeNames;
   const shape = node.shape.map((d) => names.get(d) ?? analysis.checked.sizeName(d));
   return {

@@ -18,6 +18,7 @@ import { toLatex, whereLatex, latexName } from './latex.js';
 import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } from './index.js';
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
+import { alignFreeSigns } from './signs.js';
 
 export interface Temporary {
   readonly name: string;
@@ -64,6 +65,8 @@ export interface PrintContext {
   readonly taken?: readonly string[];
   /** Print shared sub-expressions once, as temporaries (default true). */
   readonly temporaries?: boolean;
+  /** The texts of the input's sums (writtenSums): a difference whose sign is free takes the input's. */
+  readonly written?: ReadonlySet<string>;
 }
 
 export function printResult(root: Node, ctx: PrintContext): Printed {
@@ -133,11 +136,13 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   const spelled = temps.map((n) => ({ name: nameOf.get(n)!, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
   const inWhere = spelled.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
   const plainBody = main ? matrixAst(root, true)! : undefined;
-  const untied: Ast | undefined =
+  const parts: Ast | undefined =
     plainBody &&
     (inWhere.length === 0
       ? plainBody
       : { kind: 'where', body: plainBody, bindings: inWhere.map((d) => ({ name: d.name, nameSpan: NO_SPAN, value: d.ast! })), span: NO_SPAN });
+  // Differences whose sign is free, in the sign the whole result (then the input) has.
+  const untied = parts && alignFreeSigns(parts, ctx.written);
   // Constants whose size nothing in the printed form fixes get it written out: vector(1, len(z)).
   const fullAst = untied && tieSizes(untied, ctx.vars, (d) => printer.sizeTied(d));
   const bodyAst = fullAst && (fullAst.kind === 'where' ? fullAst.body : fullAst);

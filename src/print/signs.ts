@@ -7,8 +7,11 @@
  *   -sum(vector(3) - y) → sum(y - vector(3));
  * - a sum whose terms all start with a minus: -a - b*(c - d) → b*(d - c) - a;
  * - a subtracted term, where that writes fewer minus signs: a - (1 - k)*t → a + (k - 1)*t;
- * - a difference in an even context takes the sign the form has outside: (x - y)/norm2(y - x) →
- *   (x - y)/norm2(x - y).
+ * - a difference whose sign is free takes the sign the form has outside, (x - y)/norm2(y - x) →
+ *   (x - y)/norm2(x - y), or, where it stands in free places only, the sign its author wrote:
+ *   norm2(x - y) by x, order 2, is eye/norm2(x - y) - (x - y)*(x - y)'/norm2(x - y)^3. Its sign is
+ *   free inside an even function (norm2, abs, cos, an even power) and where it is a factor of a
+ *   product twice (u*u', u'*A*u): both turn together.
  * One difference keeps its order: 1 - u where u is a function's value or its power
  * (vector(1) - tanh(x).^2, 1 - t1 for a temporary), so that the logistic Hessian still reads
  * -X'*diag((vector(1) - t1).*t1)*X. Each rewrite is an identity of the input language.
@@ -29,7 +32,22 @@ const CONSTANT_CALLS: ReadonlySet<string> = new Set(['vector', 'matrix', 'eye', 
 
 /** `a` with its minus signs placed; `temps` are the names of temporaries. */
 export function absorbSigns(a: Ast, temps: ReadonlySet<string>): Ast {
-  return alignEvenContexts(new SignPass(a, temps).visit(a));
+  return alignFreeSigns(new SignPass(a, temps).visit(a));
+}
+
+/** The texts of the sums in an input, as its author wrote them. */
+export function writtenSums(input: Ast): Set<string> {
+  const out = new Set<string>();
+  const visit = (a: Ast): void => {
+    if (isSum(a)) out.add(toText(a));
+    astChildren(a).forEach(visit);
+  };
+  visit(input);
+  return out;
+}
+
+function isSum(a: Ast): boolean {
+  return a.kind === 'binary' && (a.op === '+' || a.op === '-');
 }
 
 interface SignedTerm {
@@ -132,7 +150,11 @@ class SignPass {
    */
   private negatedProduct(p: Ast): Ast | undefined {
     let best: { at: Ast; flipped: Ast; size: number } | undefined;
-    for (const at of factorsOf(p)) {
+    const factors = factorsOf(p);
+    const paired = pairedFactors(factors);
+    for (const at of factors) {
+      // One of u*u' turned alone would write (x - y)*(y - x)'.
+      if (paired.has(this.text(at))) continue;
       const flipped = this.negated(at);
       // Turning a difference into one the form already has comes first: (c - y)*t.*(c - y).
       const size = flipped ? this.text(at).length + (this.sums.has(this.text(flipped)) ? 1e9 : 0) : 0;
@@ -179,17 +201,18 @@ class SignPass {
 }
 
 /**
- * Counts the sums of a form by their text (a sum inside a sum is part of it; a sum in an even
- * context, norm2(u), takes either sign and is not counted).
+ * Counts the sums of a form by their text (a sum inside a sum is part of it; a sum whose sign is
+ * free, norm2(u) or u*u', takes either sign and is not counted).
  */
-function countSums(a: Ast, inSum: boolean, counts: Map<string, number>, even = false): void {
-  const sum = a.kind === 'binary' && (a.op === '+' || a.op === '-');
-  if (sum && !inSum && !even) {
+function countSums(a: Ast, inSum: boolean, counts: Map<string, number>, free = false): void {
+  const sum = isSum(a);
+  if (sum && !inSum && !free) {
     const text = toText(a);
     counts.set(text, (counts.get(text) ?? 0) + 1);
   }
-  const arg = evenArgument(a);
-  for (const c of astChildren(a)) countSums(c, sum, counts, c === arg);
+  const freed = freeSums(a);
+  const parts = a.kind === 'binary' && MULTIPLICATIVE.has(a.op) ? factorsOf(a) : astChildren(a);
+  for (const c of parts) countSums(c, sum, counts, isSum(c) && freed.get(toText(c)) !== undefined);
 }
 
 /** Functions f with f(-u) = f(u). */
@@ -203,30 +226,66 @@ function evenArgument(a: Ast): Ast | undefined {
 }
 
 /**
- * The argument of an even function in the sign the form has elsewhere: (x - y)/norm2(x - y), not
- * (x - y)/norm2(y - x), where x - y stands outside even contexts and y - x only inside them.
+ * Differences whose sign is free (see freeSums) in the sign the form has elsewhere, (x - y)/norm2(x - y)
+ * rather than (x - y)/norm2(y - x); where the form has neither sign outside free places, in the sign
+ * of the input (`written`, the texts of its sums: writtenSums), so that norm2(x - y) by x reads in
+ * x - y throughout. A result with temporaries is aligned as a whole (its where form).
  */
-function alignEvenContexts(root: Ast): Ast {
+export function alignFreeSigns(root: Ast, written: ReadonlySet<string> = new Set()): Ast {
   const outside = new Map<string, number>();
   countSums(root, false, outside);
   const forms = new Map<string, Ast>();
   const collect = (a: Ast): void => {
-    const text = a.kind === 'binary' && (a.op === '+' || a.op === '-') ? toText(a) : undefined;
-    if (text !== undefined && outside.has(text)) forms.set(text, a);
+    if (isSum(a)) {
+      const text = toText(a);
+      if (outside.has(text)) forms.set(text, a);
+    }
     astChildren(a).forEach(collect);
   };
   collect(root);
+  /** The form that difference d takes in a free place, or undefined to keep it. */
+  const turned = (d: Ast): Ast | undefined => {
+    const text = toText(d);
+    const terms = outside.has(text) ? undefined : sumTerms(d);
+    if (!terms || terms.every((t) => t.positive)) return undefined;
+    const negation = keepTyping(d, buildSum(terms.map((t) => ({ ast: t.ast, positive: !t.positive }))));
+    const other = toText(negation);
+    return forms.get(other) ?? (written.has(other) && !written.has(text) ? negation : undefined);
+  };
   const align = (a: Ast): Ast => {
-    const arg = evenArgument(a);
-    const terms = arg && !outside.has(toText(arg)) ? sumTerms(arg) : undefined;
-    if (arg && terms && terms.some((t) => !t.positive)) {
-      const other = forms.get(toText(buildSum(terms.map((t) => ({ ast: t.ast, positive: !t.positive })))));
-      if (other && a.kind === 'call') return keepTyping(a, { ...a, args: [other] });
-      if (other && a.kind === 'binary') return keepTyping(a, bin(a.op, other, a.right));
-    }
-    return mapChildren(a, align);
+    const turns = new Map<string, Ast | undefined>();
+    for (const [text, d] of freeSums(a)) turns.set(text, turned(d));
+    const visit = (x: Ast): Ast => align((isSum(x) ? turns.get(toText(x)) : undefined) ?? x);
+    // A product's factors (all at once: u*u' is one product of two), else the children.
+    return a.kind === 'binary' && MULTIPLICATIVE.has(a.op) ? mapFactors(a, visit) : mapChildren(a, visit);
   };
   return align(root);
+}
+
+/**
+ * The differences of `a` whose sign is free, by their text: an even function's argument (norm2(u),
+ * abs(u), cos(u), u^2, u.^4), and a difference that is a factor of product `a` an even number of
+ * times (u*u', u'*A*u, u.*u: the two turn together).
+ */
+function freeSums(a: Ast): Map<string, Ast> {
+  const free = new Map<string, Ast>();
+  const arg = evenArgument(a);
+  if (arg && isSum(arg)) free.set(toText(arg), arg);
+  else if (a.kind === 'binary' && MULTIPLICATIVE.has(a.op)) {
+    const factors = factorsOf(a);
+    const paired = pairedFactors(factors);
+    for (const f of factors) if (paired.has(toText(f))) free.set(toText(f), f);
+  }
+  return free;
+}
+
+/** The texts of the sums that are a factor an even number of times. */
+function pairedFactors(factors: readonly Ast[]): Set<string> {
+  const counts = new Map<string, number>();
+  for (const f of factors) if (isSum(f)) counts.set(toText(f), (counts.get(toText(f)) ?? 0) + 1);
+  const paired = new Set<string>();
+  for (const [text, k] of counts) if (k % 2 === 0) paired.add(text);
+  return paired;
 }
 
 /** 0, vector(0), matrix(0) (sized or not) and a kron with such a factor. */
@@ -245,10 +304,10 @@ function isOnes(a: Ast): boolean {
   return a.kind === 'binary' && a.op === '*' && isOnes(a.left) && isOnes(a.right);
 }
 
-/** The factors of a product, through products, quotients and transposes. */
+/** The factors of a product, through products, quotients, transposes and minus signs. */
 function factorsOf(p: Ast): Ast[] {
   if (p.kind === 'binary' && MULTIPLICATIVE.has(p.op)) return [...factorsOf(p.left), ...factorsOf(p.right)];
-  if (p.kind === 'transpose') return factorsOf(p.arg);
+  if (p.kind === 'transpose' || p.kind === 'neg') return factorsOf(p.arg);
   return [p];
 }
 
@@ -258,7 +317,7 @@ function mapFactors(p: Ast, f: (factor: Ast) => Ast): Ast {
     const [l, r] = [mapFactors(p.left, f), mapFactors(p.right, f)];
     return l === p.left && r === p.right ? p : keepTyping(p, bin(p.op, l, r));
   }
-  if (p.kind === 'transpose') {
+  if (p.kind === 'transpose' || p.kind === 'neg') {
     const arg = mapFactors(p.arg, f);
     return arg === p.arg ? p : keepTyping(p, { ...p, arg });
   }
