@@ -52,6 +52,8 @@ export interface IndexOptions {
   readonly temps?: ReadonlyMap<Node, string>;
   /** Matrix notation of a node, for the argument of an inverse or a determinant. */
   readonly matrixOf?: (n: Node) => { text: string; latex: string } | undefined;
+  /** The texts of the input's sums: a difference whose sign is free takes the input's (indexSigns.ts). */
+  readonly written?: ReadonlySet<string>;
 }
 
 export interface IndexForm {
@@ -81,7 +83,7 @@ export function indexTree(n: Node, opts: IndexOptions = {}): { e: IExpr; free: s
   const reserved = opts.reserved ?? new Set<string>();
   const free = freeIndexNames(n.shape.length, reserved);
   const b = new Builder(reserved, new Set(free), opts, n);
-  const e = placeIndexSigns(b.build(n, free), new Set(opts.temps?.values() ?? []));
+  const e = placeIndexSigns(b.build(n, free), new Set(opts.temps?.values() ?? []), opts.written);
   place(e, new Map(free.map((name, k) => [name, k % 2 === 0])));
   forgetRenderings();
   return { e, free, used: b.used };

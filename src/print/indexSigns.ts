@@ -3,6 +3,9 @@
  * whose product has a factor that can carry the sign takes it there, -(1 - a) x^p → (a - 1) x^p,
  * through odd functions and odd powers; 1 - u with u a function's value or a temporary keeps its
  * order (1^p - σ(x^p)). Only where every term of a sum is negative, so that one minus fewer shows.
+ * Then, as in matrix notation, a difference whose sign is free (twice a factor of a product, the
+ * base of an even power, the argument of abs or cos) takes the sign the form has outside such
+ * places, else the sign the input was written with: (x^p - y^p) (x_p - y_p) for norm2(x - y).
  */
 import type { IExpr } from './index.js';
 
@@ -11,9 +14,135 @@ type Term = { coef: number; e: IExpr };
 /** Functions f with f(-u) = -f(u). */
 const ODD: ReadonlySet<string> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
 
-/** `e` with its minus signs placed; `temps` are the names of temporaries. */
-export function placeIndexSigns(e: IExpr, temps: ReadonlySet<string>): IExpr {
-  return new IndexSignPass(temps).visit(e);
+/**
+ * `e` with its minus signs placed; `temps` are the names of temporaries, `written` the texts of the
+ * input's sums (signs.ts, writtenSums).
+ */
+export function placeIndexSigns(e: IExpr, temps: ReadonlySet<string>, written: ReadonlySet<string> = new Set()): IExpr {
+  return alignFree(new IndexSignPass(temps).visit(e), written);
+}
+
+/** Functions f with f(-u) = f(u). */
+const EVEN: ReadonlySet<string> = new Set(['abs', 'cos']);
+
+/**
+ * Sums whose sign is free in the sign the form has outside such places, else in the input's. Sums
+ * are compared by their terms' coefficients and symbols, not their indices: turning two factors of
+ * a product, whatever they are, leaves its value.
+ */
+function alignFree(root: IExpr, written: ReadonlySet<string>): IExpr {
+  const outside = new Set<string>();
+  const count = (e: IExpr, free: boolean): void => {
+    if (e.kind === 'sum') {
+      if (!free) outside.add(keyOf(e));
+      for (const t of e.terms) countInside(t.e);
+      return;
+    }
+    const freed = freeSums(e);
+    for (const c of childrenOf(e)) count(c, freed.has(c));
+  };
+  // A sum inside a sum is part of it.
+  const countInside = (e: IExpr): void => {
+    if (e.kind === 'sum') e.terms.forEach((t) => countInside(t.e));
+    else count(e, false);
+  };
+  count(root, false);
+  const turned = (s: IExpr & { kind: 'sum' }): IExpr | undefined => {
+    if (!s.terms.some((t) => t.coef > 0) || !s.terms.some((t) => t.coef < 0)) return undefined;
+    const negation: IExpr = { kind: 'sum', terms: s.terms.map((t) => ({ coef: -t.coef, e: t.e })) };
+    const [key, other] = [keyOf(s), keyOf(negation)];
+    if (outside.has(key)) return undefined;
+    if (outside.has(other)) return negation;
+    const [text, otherText] = [plainText(s), plainText(negation)];
+    return otherText !== undefined && written.has(otherText) && !written.has(text!) ? negation : undefined;
+  };
+  const align = (e: IExpr): IExpr => {
+    const freed = freeSums(e);
+    return mapChildren(e, (c) => align((freed.has(c) && c.kind === 'sum' ? turned(c) : undefined) ?? c));
+  };
+  return align(root);
+}
+
+/**
+ * The sums of `e` whose sign is free: factors of a product that occur there an even number of
+ * times (by keyOf), the base of an even power, the argument of an even function.
+ */
+function freeSums(e: IExpr): Set<IExpr> {
+  if (e.kind === 'pow') return typeof e.exp === 'number' && e.exp % 2 === 0 ? new Set([e.base]) : new Set();
+  if (e.kind === 'fn') return EVEN.has(e.text) ? new Set([e.arg]) : new Set();
+  if (e.kind !== 'prod') return new Set();
+  const counts = new Map<string, number>();
+  for (const f of e.factors) if (f.kind === 'sum') counts.set(keyOf(f), (counts.get(keyOf(f)) ?? 0) + 1);
+  return new Set(e.factors.filter((f) => f.kind === 'sum' && counts.get(keyOf(f))! % 2 === 0));
+}
+
+function childrenOf(e: IExpr): IExpr[] {
+  switch (e.kind) {
+    case 'sum':
+      return e.terms.map((t) => t.e);
+    case 'prod':
+      return e.factors;
+    case 'fn':
+      return [e.arg];
+    case 'pow':
+      return typeof e.exp === 'number' ? [e.base] : [e.base, e.exp];
+    default:
+      return [];
+  }
+}
+
+function mapChildren(e: IExpr, f: (c: IExpr) => IExpr): IExpr {
+  switch (e.kind) {
+    case 'sum':
+      return { kind: 'sum', terms: e.terms.map((t) => ({ coef: t.coef, e: f(t.e) })) };
+    case 'prod':
+      return { kind: 'prod', factors: e.factors.map(f) };
+    case 'fn':
+      return { ...e, arg: f(e.arg) };
+    case 'pow':
+      return { kind: 'pow', base: f(e.base), exp: typeof e.exp === 'number' ? e.exp : f(e.exp) };
+    default:
+      return e;
+  }
+}
+
+const keys = new WeakMap<IExpr, string>();
+
+/** A tree's coefficients and symbols, without its indices. */
+function keyOf(e: IExpr): string {
+  let k = keys.get(e);
+  if (k === undefined) keys.set(e, (k = keyOnce(e)));
+  return k;
+}
+
+function keyOnce(e: IExpr): string {
+  switch (e.kind) {
+    case 'num':
+      return String(e.value);
+    case 'tensor':
+      return e.text;
+    case 'sum':
+      return `(${e.terms.map((t) => `${t.coef}*${keyOf(t.e)}`).join(' + ')})`;
+    case 'prod':
+      return e.factors.map(keyOf).join(' ');
+    case 'fn':
+      return `${e.text}(${keyOf(e.arg)})`;
+    case 'pow':
+      return `${keyOf(e.base)}^${typeof e.exp === 'number' ? e.exp : keyOf(e.exp)}`;
+  }
+}
+
+/** A sum of symbols as matrix notation writes it (x - y, 2*y - x), positive terms first; else undefined. */
+function plainText(s: IExpr & { kind: 'sum' }): string | undefined {
+  if (!s.terms.every((t) => t.e.kind === 'tensor')) return undefined;
+  const ordered = [...s.terms.filter((t) => t.coef > 0), ...s.terms.filter((t) => t.coef < 0)];
+  return ordered
+    .map((t, i) => {
+      const mag = Math.abs(t.coef);
+      const term = `${mag === 1 ? '' : `${mag}*`}${(t.e as IExpr & { kind: 'tensor' }).text}`;
+      return i === 0 ? term : `${t.coef < 0 ? ' - ' : ' + '}${term}`;
+    })
+    .join('');
 }
 
 class IndexSignPass {
@@ -52,8 +181,10 @@ class IndexSignPass {
       case 'prod': {
         // The longest factor that can take the sign: t (1 - t) (6 t - 1), not t (t - 1) (1 - 6 t).
         let best: { k: number; flipped: IExpr; size: number } | undefined;
+        // One of a pair (u^p u_p) turned alone would write (x^p - y^p) (y_p - x_p).
+        const paired = freeSums(e);
         e.factors.forEach((f, k) => {
-          const flipped = this.negated(f);
+          const flipped = paired.has(f) ? undefined : this.negated(f);
           const size = flipped ? weight(f) : 0;
           if (flipped && (!best || size > best.size)) best = { k, flipped, size };
         });

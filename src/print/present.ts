@@ -104,7 +104,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   const indexOf = new Map<Node, IndexForm>();
   const indexForm = (n: Node): IndexForm => {
     let f = indexOf.get(n);
-    if (!f) indexOf.set(n, (f = toIndex(n, { reserved, temps: nameOf, matrixOf })));
+    if (!f) indexOf.set(n, (f = toIndex(n, { reserved, temps: nameOf, matrixOf, written: ctx.written })));
     return f;
   };
   // Index notation shows a tensor's own axes: a vec layout result (a merge) by its unmerged tensor.

@@ -327,6 +327,15 @@ describe('a difference whose sign is free prints as the input writes it', () => 
     ['exp(-norm2(x - y)^2)', 'x', 1, "2*exp(-(y - x)'*(y - x))*(y - x)"],
     ['sqrt(norm2(x - y)^2 + 1)*sum(x - y)', 'x', 1, "sum(y - x)*(y - x)/t1^0.5 + sqrt(t1)*vector(1) where t1 = (y - x)'*(y - x) + 1"],
   ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => printsAs(expr, wrt, order, printed, 5400 + order));
+  // Index notation likewise; one of a pair never takes a product's minus alone.
+  test.each([
+    ['norm2(x - y)', 2, 'δ^i_j ((x^p - y^p) (x_p - y_p))^(-0.5) - (x^i - y^i) (x_j - y_j) ((x^p - y^p) (x_p - y_p))^(-1.5)'],
+    ['norm2(y - x)', 2, 'δ^i_j ((y^p - x^p) (y_p - x_p))^(-0.5) - (y^i - x^i) (y_j - x_j) ((y^p - x^p) (y_p - x_p))^(-1.5)'],
+    ['exp(-norm2(x - y)^2)', 2, 'exp(-(x^p - y^p) (x_p - y_p)) (4 (x^i - y^i) (x_j - y_j) - 2 δ^i_j)'],
+    ['exp(-norm2(x - y)^2)', 1, '2 (y^i - x^i) exp(-(y^p - x^p) (y_p - x_p))'],
+  ] as const)('%s by x, order %i, in index notation', (expr, order, printed) => {
+    expect(derive(expr, 'x', { order }).index).toBe(printed);
+  });
 });
 
 /** The derivative prints exactly as `printed`, and that text reads back to it at sizes 1 and 3. */
