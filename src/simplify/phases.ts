@@ -1,14 +1,15 @@
 /**
  * The simplifier: named phases of rules, each run to a fixed point, in this order:
- *   expand   — distribute sums that carry deltas, have no matrix form (order > 2) or whose terms
- *              cancel once distributed (X·(P1 - P2) with X·P1 = X·P2), cancel A·A⁻¹
+ *   expand   — sin(u)^2 + cos(u)^2 → 1 (trig.ts); distribute sums that carry deltas, have no
+ *              matrix form (order > 2) or whose terms cancel once distributed (X·(P1 - P2) with X·P1 = X·P2), cancel A·A⁻¹
  *              (also between powers) and A·adj(A), move the directions of matrix-power derivatives
  *              to where their deltas contract and collapse those that commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
  *              powers of one base, up to its sign and entry-wise ((t - 1)^2*t - t^2*(1 - t) →
  *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b)), and multiply
  *              out scalar polynomials whose like terms collect ((2*t - 1)^2 - 2*t*(1 - t) →
- *              1 - 6*t + 6*t^2);
+ *              1 - 6*t + 6*t^2), and sin(u)^2 + cos(u)^2 → 1 again on the sums that factoring
+ *              leaves;
  *   rational — bring element-wise sums over a common denominator and cancel;
  *   factor   — once more, on what the rational phase produced.
  * Canonicalization (flattening, collecting like terms, symmetric slots, merging powers) happens in
@@ -21,15 +22,16 @@ import { factorCommon, factorPowers } from './rules/factor.js';
 import { collectPolynomial } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
+import { pythagorean } from './rules/trig.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial] },
+  { name: 'expand', rules: [pythagorean, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean] },
   { name: 'rational', rules: [rationalTogether] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean] },
 ];
 
-export const ALL_RULES = [distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, rationalTogether];
+export const ALL_RULES = [pythagorean, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

@@ -237,9 +237,10 @@ describe('scalar parts and numbers of products print as a person writes them', (
 
 // Equal element-wise divisors that are powers print as one power: ./t6 where the IR keeps two
 // factors t6.^-0.5 apart (tied through a delta of many indices), not ./(t6.^0.5).^2 (fuzzer, seed 1).
-test('sum(arcsin(sigmoid(arccos(cos(tan(x)))))) by x, order 2', () => {
-  const r = derive('sum(arcsin(sigmoid(arccos(cos(tan(x))))))', 'x', { order: 2 });
-  expect(r.matrix).toContain('./t6./t7.^1.5');
+// (arccos(cos(tan(x))) there now simplifies: its derivative is sign(sin(tan(x))) times tan's.)
+test('sum(arcsin(sigmoid(arccos(sigmoid(tan(x)))))) by x, order 2', () => {
+  const r = derive('sum(arcsin(sigmoid(arccos(sigmoid(tan(x))))))', 'x', { order: 2 });
+  expect(r.matrix).toContain('./t7./t5.^1.5');
   expect(r.matrix).not.toMatch(/\(\w+\.\^[\d.]+\)\.\^\d/);
   roundTripAtSizes(r, 4600, () => 'any');
 });

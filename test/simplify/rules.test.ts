@@ -124,6 +124,35 @@ describe('rewrite rules', () => {
       expect(r.matrix ?? r.index, `${expr} by ${wrt}, order ${order}`).toBe('0');
       expect(steps.some((s) => s.rule === 'distribute-cancelling-sum'), `distribute-cancelling-sum fires for ${expr}`).toBe(true);
     });
+    // sin(u)^2 + cos(u)^2 = 1 (pythagorean): an inverse of sin or cos composed with cos or sin has
+    // a derivative ±sign(·)·u', and the second derivative of a linear u is 0. Compound arguments,
+    // vectors of sizes 1 and 5.
+    const trig: [string, string, number, string][] = [
+      ['arccos(sin(k))', 'k', 2, '0'],
+      ['arcsin(cos(b))', 'b', 1, '-sign(sin(b))'],
+      ['arcsin(cos(a*b))', 'a', 2, '0'],
+      ['arcsin(sin(a^2))', 'a', 2, '2*sign(cos(a^2))'],
+      ['arccos(cos(exp(-a)))', 'a', 1, '-exp(-a)*sign(sin(exp(-a)))'],
+      ['arccos(sin(2*b - a))', 'a', 1, 'sign(cos(2*b - a))'],
+      ["x'*matrix(1.5)*arccos(sin(z))", 'z', 2, 'matrix(0)'],
+      ['sum(arcsin(sin(A*z)))', 'z', 2, 'matrix(0)'],
+      ['sum(sin(z).^2.*x + x.*cos(z).^2)', 'z', 1, 'vector(0)'],
+      ['cos(a)^2 - 1', 'a', 1, '-2*sin(a)*cos(a)'],
+    ];
+    trig.forEach(([expr, wrt, order, printed], i) => {
+      for (const n of [1, 5]) {
+        const steps: RewriteStep[] = [];
+        const r = derive(expr, wrt, { order, trace: steps, let: { k: 'scalar' } });
+        const rand = rng(1280 + 10 * i + n);
+        const values = new Map<string, Tensor>();
+        for (const k of ['a', 'b', 'k']) values.set(k, randomTensor([], 'any', rand));
+        for (const k of ['x', 'z']) values.set(k, randomTensor([n], 'any', rand));
+        values.set('A', randomTensor([n, n], 'any', rand));
+        check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+        expect(r.matrix, `${expr} by ${wrt}, order ${order}`).toBe(printed);
+        expect(steps.some((s) => s.rule === 'pythagorean'), `pythagorean fires for ${expr}`).toBe(true);
+      }
+    });
     // Matrix powers: every power rule fires here, at sizes 1 to 5 and entries of both signs (A made
     // invertible where an inverse occurs).
     const powers: [string, string, number, Set<string>][] = [
