@@ -10,7 +10,7 @@
  * Scalar factors are kept apart and multiply the last step.
  */
 import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, type Result } from '../derive.js';
-import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, elemValue, mergePermutation, topoOrder } from '../ir/node.js';
+import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, elemValue, makeAdd, mergePermutation, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
 import { inputError } from '../errors.js';
@@ -237,6 +237,15 @@ function buildPlan(results: readonly Result[]): Plan {
   for (let k = results.length - 1; k >= 0; k--)
     for (const t of results[k]!.temporaries)
       if (!printedNames.has(t.node) && !names.has(t.name)) printedNames.set(t.node, names.take(t.name));
+  // A printed temporary may be a difference in the sign the input wrote, where the DAG has its
+  // negation (t1 = X*x - y beside y - X*x): the code computes it under its name and negates it.
+  const dag = new Set(topoOrder(results.map((r) => r.node)));
+  const negatedNames = new Map<Node, string>();
+  for (const [node, name] of printedNames) {
+    if (node.kind !== 'add' || dag.has(node)) continue;
+    const negation = makeAdd(node.terms.map((t) => ({ coef: -t.coef, node: t.node })), node.shape);
+    if (dag.has(negation)) negatedNames.set(negation, name);
+  }
   const newTemp = (dims: readonly Size[], node?: Node): Temp => {
     const printed = node && printedNames.get(node);
     if (printed) printedNames.delete(node);
@@ -275,9 +284,17 @@ function buildPlan(results: readonly Result[]): Plan {
       case 'delta':
         body.push({ op: 'eye', out });
         break;
-      case 'add':
-        body.push({ op: 'add', out, terms: n.terms.map((t) => ({ coef: t.coef, src: tempOf(t.node) })) });
+      case 'add': {
+        const printed = negatedNames.get(n);
+        if (printed === undefined) {
+          body.push({ op: 'add', out, terms: n.terms.map((t) => ({ coef: t.coef, src: tempOf(t.node) })) });
+          break;
+        }
+        const written: Temp = { name: printed, dims };
+        body.push({ op: 'add', out: written, terms: n.terms.map((t) => ({ coef: -t.coef, src: tempOf(t.node) })) });
+        body.push({ op: 'add', out, terms: [{ coef: -1, src: written }] });
         break;
+      }
       case 'elem':
         body.push({ op: 'elem', out, fn: n.fn, src: tempOf(n.arg) });
         break;

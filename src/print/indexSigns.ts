@@ -63,6 +63,21 @@ function alignFree(root: IExpr, written: ReadonlySet<string>): IExpr {
   return align(root);
 }
 
+/** Whether every use of the temporary `name` in `e` is a place where its sign is free (t1^p t1_p). */
+export function usedOnlyFreeIndex(e: IExpr, name: string): boolean {
+  const isName = (x: IExpr): boolean => x.kind === 'tensor' && x.text === name;
+  const visit = (x: IExpr, inFree: boolean): boolean => {
+    if (isName(x)) return inFree;
+    if (x.kind === 'prod') {
+      const paired = x.factors.filter(isName).length % 2 === 0;
+      return x.factors.every((f) => visit(f, isName(f) && paired));
+    }
+    const even = (x.kind === 'pow' && typeof x.exp === 'number' && x.exp % 2 === 0) || (x.kind === 'fn' && EVEN.has(x.text));
+    return childrenOf(x).every((c) => visit(c, even && isName(c)));
+  };
+  return visit(e, false);
+}
+
 /**
  * The sums of `e` whose sign is free: factors of a product that occur there an even number of
  * times (by keyOf), the base of an even power, the argument of an even function.

@@ -18,7 +18,8 @@ import { toLatex, whereLatex, latexName } from './latex.js';
 import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } from './index.js';
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
-import { alignFreeSigns } from './signs.js';
+import { alignFreeSigns, usedOnlyFree } from './signs.js';
+import { usedOnlyFreeIndex } from './indexSigns.js';
 
 export interface Temporary {
   readonly name: string;
@@ -133,14 +134,32 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   const temps = chosen.filter((n) => inMatrix.has(n) || inIndex.has(n));
 
   const bodyIndex = indexForm(indexRoot);
-  const spelled = temps.map((n) => ({ name: nameOf.get(n)!, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
-  const inWhere = spelled.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
   const plainBody = main ? matrixAst(root, true)! : undefined;
-  const parts: Ast | undefined =
-    plainBody &&
-    (inWhere.length === 0
-      ? plainBody
-      : { kind: 'where', body: plainBody, bindings: inWhere.map((d) => ({ name: d.name, nameSpan: NO_SPAN, value: d.ast! })), span: NO_SPAN });
+  /** A temporary: its name, the node chosen in the DAG, the node it prints, and its forms. */
+  type Spelled = { name: string; chosen: Node; node: Node; ast: Ast | undefined; index: IndexForm };
+  const whereForm = (defs: readonly Spelled[]): Ast | undefined => {
+    const inWhere = defs.filter((d) => d.ast !== undefined && inMatrix.has(d.chosen));
+    if (!plainBody || inWhere.length === 0) return plainBody;
+    return { kind: 'where', body: plainBody, bindings: inWhere.map((d) => ({ name: d.name, nameSpan: NO_SPAN, value: d.ast! })), span: NO_SPAN };
+  };
+  const asChosen: Spelled[] = temps.map((n) => ({ name: nameOf.get(n)!, chosen: n, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
+  const wholeAsChosen = whereForm(asChosen);
+  // A temporary that is a difference used only where its sign is free (norm2(t1), t1*t1') is
+  // defined in the sign the input wrote: t1 = X*w - y, not y - X*w. It then prints the negation,
+  // a node outside the result's DAG, so that generated code does not give its name to the other sign.
+  const turned = (d: Spelled): Spelled | undefined => {
+    const written = ctx.written;
+    if (!written || d.ast === undefined || d.node.kind !== 'add' || d.node.terms.length < 2) return undefined;
+    if (wholeAsChosen && !usedOnlyFree(wholeAsChosen, d.name)) return undefined;
+    const indexForms = [bodyIndex, ...asChosen.filter((x) => x !== d && inIndex.has(x.chosen)).map((x) => x.index)];
+    if (inIndex.has(d.chosen) && !indexForms.every((f) => usedOnlyFreeIndex(f.tree, d.name))) return undefined;
+    const neg = makeAdd(d.node.terms.map((t) => ({ coef: -t.coef, node: t.node })), d.node.shape);
+    const ast = matrixAst(neg, false);
+    if (!ast || !written.has(toText(ast)) || written.has(toText(d.ast))) return undefined;
+    return { ...d, node: neg, ast, index: indexForm(neg) };
+  };
+  const spelled = asChosen.map((d) => turned(d) ?? d);
+  const parts = whereForm(spelled);
   // Differences whose sign is free, in the sign the whole result (then the input) has.
   const untied = parts && alignFreeSigns(parts, ctx.written);
   // Constants whose size nothing in the printed form fixes get it written out: vector(1, len(z)).
@@ -148,8 +167,8 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   const bodyAst = fullAst && (fullAst.kind === 'where' ? fullAst.body : fullAst);
   const tiedValue = new Map(fullAst?.kind === 'where' ? fullAst.bindings.map((b) => [b.name, b.value]) : []);
   const definitions = spelled.map((d) => ({ ...d, ast: tiedValue.get(d.name) ?? d.ast }));
-  const matrixDefs = definitions.filter((d) => d.ast !== undefined && inMatrix.has(d.node));
-  const indexDefs = definitions.filter((d) => inIndex.has(d.node));
+  const matrixDefs = definitions.filter((d) => d.ast !== undefined && inMatrix.has(d.chosen));
+  const indexDefs = definitions.filter((d) => inIndex.has(d.chosen));
 
   // A temporary's name with its free indices, as the body writes it: t1^i_j, and {t_{1}}^{i}{}_{j}
   // (braced, so that the subscript 1 of the name does not read as an index).

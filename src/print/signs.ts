@@ -263,6 +263,30 @@ export function alignFreeSigns(root: Ast, written: ReadonlySet<string> = new Set
 }
 
 /**
+ * Whether every use of the temporary `name` in a result (its where form) is a place where the
+ * sign is free (norm2(t1), t1*t1'), so that its definition may take either sign.
+ */
+export function usedOnlyFree(root: Ast, name: string): boolean {
+  const isName = (a: Ast): boolean => a.kind === 'name' && a.name === name;
+  let free = true;
+  const visit = (a: Ast, inFree: boolean): void => {
+    if (!free) return;
+    if (isName(a)) {
+      free = inFree;
+      return;
+    }
+    const arg = evenArgument(a);
+    if (a.kind === 'binary' && MULTIPLICATIVE.has(a.op)) {
+      const factors = factorsOf(a);
+      const paired = factors.filter(isName).length % 2 === 0;
+      for (const f of factors) visit(f, isName(f) && paired);
+    } else for (const c of astChildren(a)) visit(c, c === arg && isName(c));
+  };
+  visit(root, false);
+  return free;
+}
+
+/**
  * The differences of `a` whose sign is free, by their text: an even function's argument (norm2(u),
  * abs(u), cos(u), u^2, u.^4), and a difference that is a factor of product `a` an even number of
  * times (u*u', u'*A*u, u.*u: the two turn together).

@@ -33,6 +33,10 @@ const EXTRA: readonly Case[] = [
   { id: 'inverse-power', expr: 'sum(x.^-1) + norm1(x)^3', wrt: 'x', order: 2, let: {} },
   { id: 'scalar-powers', expr: 'a^b + b^2*log(a)', wrt: 'b', order: 3, let: {} },
   { id: 'det-hess', expr: 'det(X)', wrt: 'X', order: 2, let: {} },
+  // A printed temporary in the sign the input wrote, where the engine has the other (t1 = X*x - y,
+  // computed and negated).
+  { id: 'written-sign-temporary', expr: 'log(norm2(X*x - y))', wrt: 'x', order: 2, let: {} },
+  { id: 'written-sign-ones', expr: 'norm2(x - vector(1))^3', wrt: 'x', order: 2, let: {} },
   // Constants kept as written in the printed form (sin(1.5), sqrt(2), sigmoid(0.5)*vector(1)) are numbers in code.
   {
     id: 'symbolic-constants',

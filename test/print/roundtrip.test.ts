@@ -14,7 +14,8 @@ import { analyze, derive, resultSizes, type Layout, type Result } from '../../sr
 import { parseAll } from '../../src/syntax/parse.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../../src/compile/reference.js';
 import type { Tensor } from '../../src/tensor.js';
-import type { Dim } from '../../src/ir/node.js';
+import { type Dim, topoOrder } from '../../src/ir/node.js';
+import { generateCode } from '../../src/codegen/index.js';
 
 /** The printed text evaluated on its own; sizes that only the result fixes (eye) from its shape. */
 function printedValue(r: Result, decls: Record<string, string>, values: Map<string, Tensor>, shape: readonly number[]): Tensor {
@@ -328,6 +329,32 @@ describe('a difference whose sign is free prints as the input writes it', () => 
     ['exp(-norm2(x - y)^2)', 'x', 1, "2*exp(-(y - x)'*(y - x))*(y - x)"],
     ['sqrt(norm2(x - y)^2 + 1)*sum(x - y)', 'x', 1, "sum(y - x)*(y - x)/t1^0.5 + sqrt(t1)*vector(1) where t1 = (y - x)'*(y - x) + 1"],
   ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => printsAs(expr, wrt, order, printed, 5400 + order));
+  // A temporary that is the difference, used only where its sign is free, is defined in the
+  // input's sign too; one used elsewhere keeps the engine's (t1 = X*w - y, not y - X*w).
+  const sides = [['x', 'A*x', 'X*x'], ['2*y', 'y', 'a*y', 'vector(1)']] as const;
+  const temporaryCases = forms.flatMap((form, f) =>
+    sides[0].flatMap((p, i) => sides[1].flatMap((q, j) => [[p, q], [q, p]].map(([u, v], k) => [form(`${u} - ${v}`), u!, v!, 1000 + f * 100 + i * 10 + j * 2 + k] as const))),
+  );
+  test.each(temporaryCases)('%s by x, order 2, temporaries included', (expr, u, v, seed) => {
+    const r = derive(expr, 'x', { order: 2 });
+    expect(r.matrix, expr).not.toContain(`${v} - ${u}`);
+    expect(r.matrix, expr).toContain(`${u} - ${v}`);
+    roundTripAtSizes(r, 5300 + seed, () => 'any');
+  });
+  test.each([
+    ['log(norm2(X*x - y))', 'x', "X'*(X/norm2(t1)^2 - 2*t1*t1'*X/norm2(t1)^4) where t1 = X*x - y", 't1^i = X^i_p x^p - y^i'],
+    ['norm2(x - vector(1))', 'x', "eye/norm2(t1) - t1*t1'/norm2(t1)^3 where t1 = x - vector(1)", 't1^i = x^i - 1^i'],
+    ['norm2(vector(1) - x)', 'x', "eye/norm2(t1) - t1*t1'/norm2(t1)^3 where t1 = vector(1) - x", 't1^i = 1^i - x^i'],
+  ] as const)('%s by %s, order 2: the temporary in the sign written', (expr, wrt, printed, indexDefinition) => {
+    printsAs(expr, wrt, 2, printed, 5500);
+    const r = derive(expr, wrt, { order: 2 });
+    expect(r.index.endsWith(`where ${indexDefinition}`), r.index).toBe(true);
+    // The code names it too: where the engine has the other sign, it computes t1 and negates it.
+    const t1 = r.temporaries.find((t) => t.name === 't1')!;
+    const code = generateCode(expr, wrt, { lang: 'python', order: 2 });
+    expect(code).toMatch(/^\s*t1 = /m);
+    if (!topoOrder([r.node]).includes(t1.node)) expect(code).toMatch(/^\s*s\d+ = -t1$/m);
+  });
   // Index notation likewise; one of a pair never takes a product's minus alone.
   test.each([
     ['norm2(x - y)', 2, 'δ^i_j ((x^p - y^p) (x_p - y_p))^(-0.5) - (x^i - y^i) (x_j - y_j) ((x^p - y^p) (x_p - y_p))^(-1.5)'],
