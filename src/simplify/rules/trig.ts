@@ -32,7 +32,8 @@ function squares(terms: readonly Term[], rank: number): Square[] {
       if (p.kind !== 'pow' || p.exp !== 2 || p.base.kind !== 'elem' || (p.base.fn !== 'sin' && p.base.fn !== 'cos')) return;
       const { fn, arg } = p.base;
       const replaced = (node: Node): Node => makeMul(fs.map((g, j): Factor => (j === k ? { node, labels: f.labels } : g)), rank);
-      const rest = replaced(ones(p.shape));
+      // A term that is the square alone leaves ones of its shape (as the sum writes them, a constant).
+      const rest = t.node.kind === 'mul' ? replaced(ones(p.shape)) : ones(t.node.shape);
       const swapped = (): Node => replaced(makePow(makeElem(fn === 'sin' ? 'cos' : 'sin', arg), 2));
       out.push({ fn, term, coef: t.coef, rest, key: `${arg.id}|${rest.id}|${t.coef}`, swapped });
     });
