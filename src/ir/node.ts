@@ -1552,6 +1552,9 @@ const ODD: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tan
 /** f(-u) = f(u) */
 const EVEN: ReadonlySet<ElemFn> = new Set(['cos', 'abs']);
 
+/** The function whose value f undoes: f(g(u)) = u for g = INVERSE_OF[f], where g(u) is defined. */
+const INVERSE_OF: Partial<Record<ElementwiseFn, ElemFn>> = { log: 'exp', exp: 'log', tan: 'arctan', sin: 'arcsin', cos: 'arccos' };
+
 export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'sqrt') return makePow(arg, 0.5);
   // f(c·1) = f(c)·1: constants fold where f is exact (|−2.25| = 2.25) or f(c) is a short number
@@ -1568,8 +1571,9 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
     const rank = arg.shape.length;
     return makeMul([{ node: makeElem(fn, s), labels: [] }, ...arg.shape.map((_, i) => ({ node: ones([arg.shape[i]!]), labels: [i] }))], rank);
   }
-  if (fn === 'log' && arg.kind === 'elem' && arg.fn === 'exp') return arg.arg; // log(exp(u)) = u
-  if (fn === 'exp' && arg.kind === 'elem' && arg.fn === 'log') return arg.arg; // exp(log(u)) = u where defined
+  // f(f⁻¹(u)) = u: log(exp(u)) and tan(arctan(u)) everywhere; exp(log(u)), sin(arcsin(u)) and
+  // cos(arccos(u)) where defined (u > 0, |u| ≤ 1).
+  if (arg.kind === 'elem' && INVERSE_OF[fn] === arg.fn) return arg.arg;
   if (fn === 'log' && arg.kind === 'det') return makeLogdet(arg.arg); // log(det(X)) = logdet(X)
   if (fn === 'abs' && isNonNegative(arg)) return arg;
   if (ODD.has(fn) || EVEN.has(fn)) {
