@@ -146,7 +146,8 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   const wholeAsChosen = whereForm(asChosen);
   // A temporary that is a difference used only where its sign is free (norm2(t1), t1*t1') is
   // defined in the sign the input wrote: t1 = X*w - y, not y - X*w. It then prints the negation,
-  // a node outside the result's DAG, so that generated code does not give its name to the other sign.
+  // a node outside the result's DAG, which generated code computes under the name and negates
+  // (codegen/plan.ts).
   const turned = (d: Spelled): Spelled | undefined => {
     const written = ctx.written;
     if (!written || d.ast === undefined || d.node.kind !== 'add' || d.node.terms.length < 2) return undefined;

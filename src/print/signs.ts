@@ -212,7 +212,7 @@ function countSums(a: Ast, inSum: boolean, counts: Map<string, number>, free = f
   }
   const freed = freeSums(a);
   const parts = a.kind === 'binary' && MULTIPLICATIVE.has(a.op) ? factorsOf(a) : astChildren(a);
-  for (const c of parts) countSums(c, sum, counts, isSum(c) && freed.get(toText(c)) !== undefined);
+  for (const c of parts) countSums(c, sum, counts, isSum(c) && freed.has(toText(c)));
 }
 
 /** Functions f with f(-u) = f(u). */
@@ -226,10 +226,11 @@ function evenArgument(a: Ast): Ast | undefined {
 }
 
 /**
- * Differences whose sign is free (see freeSums) in the sign the form has elsewhere, (x - y)/norm2(x - y)
- * rather than (x - y)/norm2(y - x); where the form has neither sign outside free places, in the sign
- * of the input (`written`, the texts of its sums: writtenSums), so that norm2(x - y) by x reads in
- * x - y throughout. A result with temporaries is aligned as a whole (its where form).
+ * Differences whose sign is free (see freeSums) in the sign the form has elsewhere,
+ * (x - y)/norm2(x - y) rather than (x - y)/norm2(y - x); where the form has neither sign outside
+ * free places, in the sign of the input (`written`, the texts of its sums: writtenSums), so that
+ * norm2(x - y) by x reads in x - y throughout. A result with temporaries is aligned as a whole
+ * (its where form).
  */
 export function alignFreeSigns(root: Ast, written: ReadonlySet<string> = new Set()): Ast {
   const outside = new Map<string, number>();

@@ -1,9 +1,10 @@
 /**
  * The simplifier: named phases of rules, each run to a fixed point, in this order:
  *   expand   — sin(u)^2 + cos(u)^2 → 1 (trig.ts); distribute sums that carry deltas, have no
- *              matrix form (order > 2) or whose terms cancel once distributed (X·(P1 - P2) with X·P1 = X·P2), cancel A·A⁻¹
- *              (also between powers) and A·adj(A), move the directions of matrix-power derivatives
- *              to where their deltas contract and collapse those that commute with the base;
+ *              matrix form (order > 2) or whose terms cancel once distributed (X·(P1 - P2) with
+ *              X·P1 = X·P2), cancel A·A⁻¹ (also between powers) and A·adj(A), move the directions
+ *              of matrix-power derivatives to where their deltas contract and collapse those that
+ *              commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
  *              powers of one base, up to its sign and entry-wise ((t - 1)^2*t - t^2*(1 - t) →
  *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b)), and multiply
