@@ -206,7 +206,9 @@ function buildPlan(results: readonly Result[]): Plan {
 
   // Merged sizes (vec, kron) are the products of their parts.
   const derived: Derived[] = [];
-  for (const n of topoOrder(results.map((r) => r.node))) {
+  // The union of the DAGs of the value and every derivative, in topological order.
+  const order = topoOrder(results.map((r) => r.node));
+  for (const n of order) {
     if (n.kind !== 'merge') continue;
     let axis = 0;
     n.groups.forEach((g, k) => {
@@ -239,7 +241,7 @@ function buildPlan(results: readonly Result[]): Plan {
       if (!printedNames.has(t.node) && !names.has(t.name)) printedNames.set(t.node, names.take(t.name));
   // A printed temporary may be a difference in the sign the input wrote, where the DAG has its
   // negation (t1 = X*x - y beside y - X*x): the code computes it under its name and negates it.
-  const dag = new Set(topoOrder(results.map((r) => r.node)));
+  const dag = new Set(order);
   const negatedNames = new Map<Node, string>();
   for (const [node, name] of printedNames) {
     if (node.kind !== 'add' || dag.has(node)) continue;
@@ -259,7 +261,7 @@ function buildPlan(results: readonly Result[]): Plan {
   let maxLabels = 1;
   const steps = new Map<string, Temp>();
 
-  for (const n of topoOrder(results.map((r) => r.node))) {
+  for (const n of order) {
     if (n.kind === 'var') continue;
     const c = constantValue(n) ?? foldedConstant(n, (m) => temps.get(m)?.literal);
     if (c !== undefined) {

@@ -31,22 +31,14 @@ const EVEN: ReadonlySet<string> = new Set(['abs', 'cos']);
  * a product, whatever they are, leaves its value.
  */
 function alignFree(root: IExpr, written: ReadonlySet<string>): IExpr {
+  // The sums outside free places (a sum inside a sum is part of it).
   const outside = new Set<string>();
-  const count = (e: IExpr, free: boolean): void => {
-    if (e.kind === 'sum') {
-      if (!free) outside.add(keyOf(e));
-      for (const t of e.terms) countInside(t.e);
-      return;
-    }
-    const freed = freeSums(e);
-    for (const c of childrenOf(e)) count(c, freed.has(c));
+  const count = (e: IExpr, inSum: boolean, free: boolean): void => {
+    if (e.kind === 'sum' && !inSum && !free) outside.add(keyOf(e));
+    const freed = new Set(freeParts(e, isSum));
+    for (const c of childrenOf(e)) count(c, e.kind === 'sum', freed.has(c));
   };
-  // A sum inside a sum is part of it.
-  const countInside = (e: IExpr): void => {
-    if (e.kind === 'sum') e.terms.forEach((t) => countInside(t.e));
-    else count(e, false);
-  };
-  count(root, false);
+  count(root, false, false);
   const turned = (s: IExpr & { kind: 'sum' }): IExpr | undefined => {
     if (!s.terms.some((t) => t.coef > 0) || !s.terms.some((t) => t.coef < 0)) return undefined;
     const negation: IExpr = { kind: 'sum', terms: s.terms.map((t) => ({ coef: -t.coef, e: t.e })) };
@@ -57,7 +49,7 @@ function alignFree(root: IExpr, written: ReadonlySet<string>): IExpr {
     return otherText !== undefined && written.has(otherText) && !written.has(text!) ? negation : undefined;
   };
   const align = (e: IExpr): IExpr => {
-    const freed = freeSums(e);
+    const freed = new Set(freeParts(e, isSum));
     return mapChildren(e, (c) => align((freed.has(c) && c.kind === 'sum' ? turned(c) : undefined) ?? c));
   };
   return align(root);
@@ -68,28 +60,28 @@ export function usedOnlyFreeIndex(e: IExpr, name: string): boolean {
   const isName = (x: IExpr): boolean => x.kind === 'tensor' && x.text === name;
   const visit = (x: IExpr, inFree: boolean): boolean => {
     if (isName(x)) return inFree;
-    if (x.kind === 'prod') {
-      const paired = x.factors.filter(isName).length % 2 === 0;
-      return x.factors.every((f) => visit(f, isName(f) && paired));
-    }
-    const even = (x.kind === 'pow' && typeof x.exp === 'number' && x.exp % 2 === 0) || (x.kind === 'fn' && EVEN.has(x.text));
-    return childrenOf(x).every((c) => visit(c, even && isName(c)));
+    const free = new Set(freeParts(x, isName));
+    return childrenOf(x).every((c) => visit(c, free.has(c)));
   };
   return visit(e, false);
 }
 
 /**
- * The sums of `e` whose sign is free: factors of a product that occur there an even number of
- * times (by keyOf), the base of an even power, the argument of an even function.
+ * The children of `e` that `is` accepts and whose sign is free there: factors of a product that
+ * occur there an even number of times (by keyOf), the base of an even power, the argument of an
+ * even function.
  */
-function freeSums(e: IExpr): Set<IExpr> {
-  if (e.kind === 'pow') return typeof e.exp === 'number' && e.exp % 2 === 0 ? new Set([e.base]) : new Set();
-  if (e.kind === 'fn') return EVEN.has(e.text) ? new Set([e.arg]) : new Set();
-  if (e.kind !== 'prod') return new Set();
+function freeParts(e: IExpr, is: (x: IExpr) => boolean): IExpr[] {
+  if (e.kind === 'pow') return typeof e.exp === 'number' && e.exp % 2 === 0 && is(e.base) ? [e.base] : [];
+  if (e.kind === 'fn') return EVEN.has(e.text) && is(e.arg) ? [e.arg] : [];
+  if (e.kind !== 'prod') return [];
+  const factors = e.factors.filter(is);
   const counts = new Map<string, number>();
-  for (const f of e.factors) if (f.kind === 'sum') counts.set(keyOf(f), (counts.get(keyOf(f)) ?? 0) + 1);
-  return new Set(e.factors.filter((f) => f.kind === 'sum' && counts.get(keyOf(f))! % 2 === 0));
+  for (const f of factors) counts.set(keyOf(f), (counts.get(keyOf(f)) ?? 0) + 1);
+  return factors.filter((f) => counts.get(keyOf(f))! % 2 === 0);
 }
+
+const isSum = (e: IExpr): boolean => e.kind === 'sum';
 
 function childrenOf(e: IExpr): IExpr[] {
   switch (e.kind) {
@@ -177,14 +169,8 @@ class IndexSignPass {
           }
         return { kind: 'sum', terms };
       }
-      case 'prod':
-        return { kind: 'prod', factors: e.factors.map((f) => this.visit(f)) };
-      case 'fn':
-        return { ...e, arg: this.visit(e.arg) };
-      case 'pow':
-        return { kind: 'pow', base: this.visit(e.base), exp: typeof e.exp === 'number' ? e.exp : this.visit(e.exp) };
       default:
-        return e;
+        return mapChildren(e, (c) => this.visit(c));
     }
   }
 
@@ -197,7 +183,7 @@ class IndexSignPass {
         // The longest factor that can take the sign: t (1 - t) (6 t - 1), not t (t - 1) (1 - 6 t).
         let best: { k: number; flipped: IExpr; size: number } | undefined;
         // One of a pair (u^p u_p) turned alone would write (x^p - y^p) (y_p - x_p).
-        const paired = freeSums(e);
+        const paired = new Set(freeParts(e, isSum));
         e.factors.forEach((f, k) => {
           const flipped = paired.has(f) ? undefined : this.negated(f);
           const size = flipped ? weight(f) : 0;

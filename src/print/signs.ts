@@ -46,6 +46,14 @@ export function writtenSums(input: Ast): Set<string> {
   return out;
 }
 
+/** The text of a printed part, computed once per part (parts are immutable). */
+const texts = new WeakMap<Ast, string>();
+function textOf(a: Ast): string {
+  let t = texts.get(a);
+  if (t === undefined) texts.set(a, (t = toText(a)));
+  return t;
+}
+
 function isSum(a: Ast): boolean {
   return a.kind === 'binary' && (a.op === '+' || a.op === '-');
 }
@@ -61,7 +69,6 @@ class SignPass {
   private readonly sums = new Map<string, number>();
   /** negated(a) by a: every part is negated at most once, however deep the nesting. */
   private readonly memo = new Map<Ast, Ast | null>();
-  private readonly texts = new Map<Ast, string>();
 
   constructor(
     root: Ast,
@@ -111,15 +118,10 @@ class SignPass {
     return n ?? undefined;
   }
 
-  private text(a: Ast): string {
-    let t = this.texts.get(a);
-    if (t === undefined) this.texts.set(a, (t = toText(a)));
-    return t;
-  }
 
   /** The minus signs of a printed form. */
   private minusSigns(a: Ast): number {
-    return this.text(a).split('-').length - 1;
+    return textOf(a).split('-').length - 1;
   }
 
   private negatedOnce(a: Ast): Ast | undefined {
@@ -150,14 +152,13 @@ class SignPass {
    */
   private negatedProduct(p: Ast): Ast | undefined {
     let best: { at: Ast; flipped: Ast; size: number } | undefined;
-    const factors = factorsOf(p);
-    const paired = pairedFactors(factors);
-    for (const at of factors) {
-      // One of u*u' turned alone would write (x - y)*(y - x)'.
-      if (paired.has(this.text(at))) continue;
+    // One of u*u' turned alone would write (x - y)*(y - x)'.
+    const paired = new Set(freeParts(p, isSum));
+    for (const at of factorsOf(p)) {
+      if (paired.has(at)) continue;
       const flipped = this.negated(at);
       // Turning a difference into one the form already has comes first: (c - y)*t.*(c - y).
-      const size = flipped ? this.text(at).length + (this.sums.has(this.text(flipped)) ? 1e9 : 0) : 0;
+      const size = flipped ? textOf(at).length + (this.sums.has(textOf(flipped)) ? 1e9 : 0) : 0;
       if (flipped && (!best || size > best.size)) best = { at, flipped, size };
     }
     return best && mapFactors(p, (f) => (f === best.at ? best.flipped : f));
@@ -179,7 +180,7 @@ class SignPass {
       flipped[i] = { ast: this.negated(flipped[i]!.ast)!, positive: true };
     }
     const sum = keepTyping(s, buildSum(flipped));
-    const [before, after] = [this.sums.get(this.text(s)) ?? 0, this.sums.get(this.text(sum)) ?? 0];
+    const [before, after] = [this.sums.get(textOf(s)) ?? 0, this.sums.get(textOf(sum)) ?? 0];
     if (before > 1 && after < before) return undefined;
     // Its subtracted terms then turn as in any other sum (signedTerms).
     return this.signedTerms(sum, sumTerms(sum)!);
@@ -207,12 +208,11 @@ class SignPass {
 function countSums(a: Ast, inSum: boolean, counts: Map<string, number>, free = false): void {
   const sum = isSum(a);
   if (sum && !inSum && !free) {
-    const text = toText(a);
+    const text = textOf(a);
     counts.set(text, (counts.get(text) ?? 0) + 1);
   }
-  const freed = freeSums(a);
-  const parts = a.kind === 'binary' && MULTIPLICATIVE.has(a.op) ? factorsOf(a) : astChildren(a);
-  for (const c of parts) countSums(c, sum, counts, isSum(c) && freed.has(toText(c)));
+  const freed = new Set(freeParts(a, isSum));
+  for (const c of partsOf(a)) countSums(c, sum, counts, freed.has(c));
 }
 
 /** Functions f with f(-u) = f(u). */
@@ -226,7 +226,7 @@ function evenArgument(a: Ast): Ast | undefined {
 }
 
 /**
- * Differences whose sign is free (see freeSums) in the sign the form has elsewhere,
+ * Differences whose sign is free (see freeParts) in the sign the form has elsewhere,
  * (x - y)/norm2(x - y) rather than (x - y)/norm2(y - x); where the form has neither sign outside
  * free places, in the sign of the input (`written`, the texts of its sums: writtenSums), so that
  * norm2(x - y) by x reads in x - y throughout. A result with temporaries is aligned as a whole
@@ -237,28 +237,25 @@ export function alignFreeSigns(root: Ast, written: ReadonlySet<string> = new Set
   countSums(root, false, outside);
   const forms = new Map<string, Ast>();
   const collect = (a: Ast): void => {
-    if (isSum(a)) {
-      const text = toText(a);
-      if (outside.has(text)) forms.set(text, a);
-    }
+    if (isSum(a) && outside.has(textOf(a))) forms.set(textOf(a), a);
     astChildren(a).forEach(collect);
   };
   collect(root);
   /** The form that difference d takes in a free place, or undefined to keep it. */
   const turned = (d: Ast): Ast | undefined => {
-    const text = toText(d);
+    const text = textOf(d);
     const terms = outside.has(text) ? undefined : sumTerms(d);
     if (!terms || terms.every((t) => t.positive)) return undefined;
     const negation = keepTyping(d, buildSum(terms.map((t) => ({ ast: t.ast, positive: !t.positive }))));
-    const other = toText(negation);
+    const other = textOf(negation);
     return forms.get(other) ?? (written.has(other) && !written.has(text) ? negation : undefined);
   };
   const align = (a: Ast): Ast => {
-    const turns = new Map<string, Ast | undefined>();
-    for (const [text, d] of freeSums(a)) turns.set(text, turned(d));
-    const visit = (x: Ast): Ast => align((isSum(x) ? turns.get(toText(x)) : undefined) ?? x);
+    // Equal differences in one product turn together.
+    const turns = new Map(freeParts(a, isSum).map((d) => [textOf(d), turned(d)] as const));
+    const visit = (x: Ast): Ast => align((isSum(x) ? turns.get(textOf(x)) : undefined) ?? x);
     // A product's factors (all at once: u*u' is one product of two), else the children.
-    return a.kind === 'binary' && MULTIPLICATIVE.has(a.op) ? mapFactors(a, visit) : mapChildren(a, visit);
+    return isProduct(a) ? mapFactors(a, visit) : mapChildren(a, visit);
   };
   return align(root);
 }
@@ -269,48 +266,36 @@ export function alignFreeSigns(root: Ast, written: ReadonlySet<string> = new Set
  */
 export function usedOnlyFree(root: Ast, name: string): boolean {
   const isName = (a: Ast): boolean => a.kind === 'name' && a.name === name;
-  let free = true;
-  const visit = (a: Ast, inFree: boolean): void => {
-    if (!free) return;
-    if (isName(a)) {
-      free = inFree;
-      return;
-    }
-    const arg = evenArgument(a);
-    if (a.kind === 'binary' && MULTIPLICATIVE.has(a.op)) {
-      const factors = factorsOf(a);
-      const paired = factors.filter(isName).length % 2 === 0;
-      for (const f of factors) visit(f, isName(f) && paired);
-    } else for (const c of astChildren(a)) visit(c, c === arg && isName(c));
+  const visit = (a: Ast, inFree: boolean): boolean => {
+    if (isName(a)) return inFree;
+    const free = new Set(freeParts(a, isName));
+    return partsOf(a).every((c) => visit(c, free.has(c)));
   };
-  visit(root, false);
-  return free;
+  return visit(root, false);
 }
 
 /**
- * The differences of `a` whose sign is free, by their text: an even function's argument (norm2(u),
- * abs(u), cos(u), u^2, u.^4), and a difference that is a factor of product `a` an even number of
- * times (u*u', u'*A*u, u.*u: the two turn together).
+ * The parts of `a` that `is` accepts and whose sign is free there: an even function's argument
+ * (norm2(u), abs(u), cos(u), u^2, u.^4), and a factor of product `a` whose text is a factor there
+ * an even number of times (u*u', u'*A*u, u.*u: they turn together).
  */
-function freeSums(a: Ast): Map<string, Ast> {
-  const free = new Map<string, Ast>();
+function freeParts(a: Ast, is: (part: Ast) => boolean): Ast[] {
   const arg = evenArgument(a);
-  if (arg && isSum(arg)) free.set(toText(arg), arg);
-  else if (a.kind === 'binary' && MULTIPLICATIVE.has(a.op)) {
-    const factors = factorsOf(a);
-    const paired = pairedFactors(factors);
-    for (const f of factors) if (paired.has(toText(f))) free.set(toText(f), f);
-  }
-  return free;
+  if (arg) return is(arg) ? [arg] : [];
+  if (!isProduct(a)) return [];
+  const factors = factorsOf(a).filter(is);
+  const counts = new Map<string, number>();
+  for (const f of factors) counts.set(textOf(f), (counts.get(textOf(f)) ?? 0) + 1);
+  return factors.filter((f) => counts.get(textOf(f))! % 2 === 0);
 }
 
-/** The texts of the sums that are a factor an even number of times. */
-function pairedFactors(factors: readonly Ast[]): Set<string> {
-  const counts = new Map<string, number>();
-  for (const f of factors) if (isSum(f)) counts.set(toText(f), (counts.get(toText(f)) ?? 0) + 1);
-  const paired = new Set<string>();
-  for (const [text, k] of counts) if (k % 2 === 0) paired.add(text);
-  return paired;
+/** A product's factors (factorsOf), else the children. */
+function partsOf(a: Ast): readonly Ast[] {
+  return isProduct(a) ? factorsOf(a) : astChildren(a);
+}
+
+function isProduct(a: Ast): boolean {
+  return a.kind === 'binary' && MULTIPLICATIVE.has(a.op);
 }
 
 /** 0, vector(0), matrix(0) (sized or not) and a kron with such a factor. */

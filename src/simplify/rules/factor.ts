@@ -7,14 +7,15 @@ import { type Factor, type Node, type NodeOf, type Term, closedParts, isSymmetri
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
-interface TermView {
+/** A term of a sum as its coefficient and factors (a product's own, else the node on the output's labels). */
+export interface TermView {
   readonly coef: number;
   readonly factors: readonly Factor[];
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-function view(node: Node, coef: number, r: number): TermView {
+export function view(node: Node, coef: number, r: number): TermView {
   if (node.kind === 'mul') return { coef, factors: node.factors };
   return { coef, factors: [{ node, labels: range(r) }] };
 }

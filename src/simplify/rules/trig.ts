@@ -4,11 +4,7 @@
  */
 import { type Factor, type Node, type Term, makeAdd, makeElem, makeMul, makePow, ones } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
-
-/** A term's node as factors: a product's own, else the node itself on the output's labels. */
-function factorsOf(node: Node, rank: number): readonly Factor[] {
-  return node.kind === 'mul' ? node.factors : [{ node, labels: Array.from({ length: rank }, (_, i) => i) }];
-}
+import { view } from './factor.js';
 
 /** A factor sin(u)^2 or cos(u)^2 of a term of a sum. */
 interface Square {
@@ -26,7 +22,7 @@ interface Square {
 function squares(terms: readonly Term[], rank: number): Square[] {
   const out: Square[] = [];
   terms.forEach((t, term) => {
-    const fs = factorsOf(t.node, rank);
+    const fs = view(t.node, t.coef, rank).factors;
     fs.forEach((f, k) => {
       const p = f.node;
       if (p.kind !== 'pow' || p.exp !== 2 || p.base.kind !== 'elem' || (p.base.fn !== 'sin' && p.base.fn !== 'cos')) return;
