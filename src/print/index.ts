@@ -50,10 +50,14 @@ export interface IndexOptions {
   readonly reserved?: ReadonlySet<string>;
   /** Nodes printed as named temporaries (t1^{ij}) instead of spelled out. */
   readonly temps?: ReadonlyMap<Node, string>;
+  /** Temporaries whose name stands for the node's negation (their definition turned: -t1^i). */
+  readonly negatedTemps?: ReadonlySet<Node>;
   /** Matrix notation of a node, for the argument of an inverse or a determinant. */
   readonly matrixOf?: (n: Node) => { text: string; latex: string } | undefined;
   /** The texts of the input's sums: a difference whose sign is free takes the input's (indexSigns.ts). */
   readonly written?: ReadonlySet<string>;
+  /** The form is a temporary's definition: turning a difference to the input's order never gives it a leading minus. */
+  readonly definition?: boolean;
 }
 
 export interface IndexForm {
@@ -83,7 +87,7 @@ export function indexTree(n: Node, opts: IndexOptions = {}): { e: IExpr; free: s
   const reserved = opts.reserved ?? new Set<string>();
   const free = freeIndexNames(n.shape.length, reserved);
   const b = new Builder(reserved, new Set(free), opts, n);
-  const e = placeIndexSigns(b.build(n, free), new Set(opts.temps?.values() ?? []), opts.written);
+  const e = placeIndexSigns(b.build(n, free), new Set(opts.temps?.values() ?? []), opts.written, opts.definition);
   place(e, new Map(free.map((name, k) => [name, k % 2 === 0])));
   forgetRenderings();
   return { e, free, used: b.used };
@@ -131,7 +135,8 @@ class Builder {
     const temp = n !== this.root ? this.opts.temps?.get(n) : undefined;
     if (temp !== undefined) {
       if (!this.used.includes(n)) this.used.push(n);
-      return tensor(temp, latexName(temp), names);
+      const t = tensor(temp, latexName(temp), names);
+      return this.opts.negatedTemps?.has(n) ? { kind: 'sum', terms: [{ coef: -1, e: t }] } : t;
     }
     switch (n.kind) {
       case 'var': {

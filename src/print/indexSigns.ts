@@ -18,8 +18,111 @@ const ODD: ReadonlySet<string> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tan
  * `e` with its minus signs placed; `temps` are the names of temporaries, `written` the texts of the
  * input's sums (signs.ts, writtenSums).
  */
-export function placeIndexSigns(e: IExpr, temps: ReadonlySet<string>, written: ReadonlySet<string> = new Set()): IExpr {
-  return alignFree(new IndexSignPass(temps).visit(e), written);
+export function placeIndexSigns(e: IExpr, temps: ReadonlySet<string>, written: ReadonlySet<string> = new Set(), definition = false): IExpr {
+  const signed = (x: IExpr): IExpr => new IndexSignPass(temps, written).visit(liftSigns(x));
+  return alignFree(orientWritten(signed(e), written, signed, definition), written);
+}
+
+/**
+ * Differences in the order the input wrote them, as orient.ts turns them in matrix notation:
+ * each sum whose negation the input wrote (and not it) is replaced by the negation of the written
+ * one, the signs carried out and placed again (`signed`), where the tree gains at most one
+ * minus sign in all: 2 (y^i - x^i) exp(…) → -2 (x^i - y^i) exp(…) for exp(-norm2(x - y)^2).
+ */
+function orientWritten(e: IExpr, written: ReadonlySet<string>, signed: (x: IExpr) => IExpr, definition: boolean): IExpr {
+  if (written.size === 0) return e;
+  const budget = minusCount(e) + 1;
+  const candidates = new Set<string>();
+  const collect = (x: IExpr): void => {
+    if (x.kind === 'sum' && x.terms.some((t) => t.coef > 0) && x.terms.some((t) => t.coef < 0)) {
+      const negation: IExpr & { kind: 'sum' } = { kind: 'sum', terms: x.terms.map((t) => ({ coef: -t.coef, e: t.e })) };
+      const [text, other] = [plainText(x), plainText(negation)];
+      if (text !== undefined && !written.has(text) && written.has(other!)) candidates.add(keyOf(x));
+    }
+    childrenOf(x).forEach(collect);
+  };
+  collect(e);
+  let out = e;
+  for (const key of candidates) {
+    // Each occurrence with its own indices: -(x^p - y^p) for y^p - x^p.
+    const replace = (x: IExpr): IExpr =>
+      x.kind === 'sum' && keyOf(x) === key ? minus({ kind: 'sum', terms: x.terms.map((t) => ({ coef: -t.coef, e: t.e })) }) : mapChildren(x, replace);
+    const trial = signed(replace(out));
+    // A temporary's definition keeps its sign (t1 = -tan(…) would name the negation), and a minus
+    // left in a function's argument (sigmoid(-(x^p - y^p) a)) does not read better.
+    if (definition && leadsNegative(trial) && !leadsNegative(out)) continue;
+    if (minusCount(trial) <= budget && negatedArguments(trial) <= negatedArguments(out)) out = trial;
+  }
+  return out;
+}
+
+/** Whether a tree prints with a minus in front. */
+function leadsNegative(e: IExpr): boolean {
+  if (e.kind === 'num') return e.value < 0;
+  if (e.kind === 'sum') return e.terms.every((t) => t.coef < 0);
+  return e.kind === 'prod' && e.factors.length > 0 && leadsNegative(e.factors[0]!);
+}
+
+/** Function arguments and powers' bases that print with a minus in front. */
+function negatedArguments(e: IExpr): number {
+  const own = (e.kind === 'fn' && leadsNegative(e.arg)) || (e.kind === 'pow' && leadsNegative(e.base)) ? 1 : 0;
+  return own + childrenOf(e).reduce((s, c) => s + negatedArguments(c), 0);
+}
+
+/** The minus signs a tree prints: negative coefficients and numbers. */
+function minusCount(e: IExpr): number {
+  const own = e.kind === 'sum' ? e.terms.filter((t) => t.coef < 0).length : e.kind === 'num' && e.value < 0 ? 1 : 0;
+  return own + childrenOf(e).reduce((s, c) => s + minusCount(c), 0);
+}
+
+/** -e as a tree: a sum of one term with coefficient -1. */
+const minus = (e: IExpr): IExpr => ({ kind: 'sum', terms: [{ coef: -1, e }] });
+
+/** e where it is -u (a sum of one term with coefficient -1): u; else undefined. */
+function negatedPart(e: IExpr): IExpr | undefined {
+  return e.kind === 'sum' && e.terms.length === 1 && e.terms[0]!.coef === -1 ? e.terms[0]!.e : undefined;
+}
+
+/**
+ * Minus signs of parts carried outward, as far as they go: a product takes its factors' signs
+ * ((-t1^p) (-t1_p) → t1^p t1_p), an odd function or an odd power its argument's, an even one drops
+ * it, a sum multiplies it into the term's coefficient. A turned temporary's uses (-t1^i, see
+ * present.ts) are what put such signs in a tree.
+ */
+function liftSigns(e: IExpr): IExpr {
+  const m = mapChildren(e, liftSigns);
+  switch (m.kind) {
+    case 'sum': {
+      const terms = m.terms.map((t) => {
+        const u = negatedPart(t.e);
+        return u ? { coef: -t.coef, e: u } : t;
+      });
+      return terms.length === 1 && terms[0]!.coef === 1 ? terms[0]!.e : { kind: 'sum', terms };
+    }
+    case 'prod': {
+      let negative = false;
+      const factors = m.factors.map((f) => {
+        const u = negatedPart(f);
+        if (u) negative = !negative;
+        return u ?? f;
+      });
+      return negative ? minus({ kind: 'prod', factors }) : { kind: 'prod', factors };
+    }
+    case 'fn': {
+      const u = negatedPart(m.arg);
+      if (!u) return m;
+      if (EVEN.has(m.text)) return { ...m, arg: u };
+      return ODD.has(m.text) ? minus({ ...m, arg: u }) : m;
+    }
+    case 'pow': {
+      const u = negatedPart(m.base);
+      if (!u || typeof m.exp !== 'number' || !Number.isInteger(m.exp)) return m;
+      const p: IExpr = { kind: 'pow', base: u, exp: m.exp };
+      return m.exp % 2 === 0 ? p : minus(p);
+    }
+    default:
+      return m;
+  }
 }
 
 /** Functions f with f(-u) = f(u). */
@@ -153,7 +256,10 @@ function plainText(s: IExpr & { kind: 'sum' }): string | undefined {
 }
 
 class IndexSignPass {
-  constructor(private readonly temps: ReadonlySet<string>) {}
+  constructor(
+    private readonly temps: ReadonlySet<string>,
+    private readonly written: ReadonlySet<string>,
+  ) {}
 
   visit(e: IExpr): IExpr {
     switch (e.kind) {
@@ -206,10 +312,15 @@ class IndexSignPass {
     }
   }
 
-  /** The terms negated, where one of them then is positive or can take the sign; else undefined. */
+  /**
+   * The terms negated, where one of them then is positive or can take the sign; else undefined,
+   * also for a difference as the input wrote it (a minus does not turn x^p - y^p around).
+   */
   private negatedSum(terms: readonly Term[]): IExpr | undefined {
     if (this.keepsOrder(terms)) return undefined;
     const flipped = terms.map((t) => ({ coef: -t.coef, e: t.e }));
+    const [text, otherText] = [plainText({ kind: 'sum', terms: [...terms] }), plainText({ kind: 'sum', terms: flipped })];
+    if (text !== undefined && this.written.has(text) && !this.written.has(otherText!)) return undefined;
     if (flipped.every((t) => t.coef < 0)) {
       const k = flipped.findIndex((t) => this.negated(t.e) !== undefined);
       if (k < 0) return undefined;

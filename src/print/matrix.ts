@@ -17,6 +17,7 @@ import { flatFactors, productForm } from './graph.js';
 import { type Kind, type MExpr, FLIP, KIND_OF_RANK, constantOf, infoOf, mapChildren, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
+import { negate } from './chains.js';
 
 /**
  * At most this many chains when a power with batch-axis directions is printed as its sum: 24 is a
@@ -78,6 +79,8 @@ export function matrixText(n: Node, vars: readonly VarNode[] = []): string | und
 export interface MatrixContext {
   /** Variables whose axes name sizes: rows(B), cols(B), len(x). */
   readonly vars: readonly VarNode[];
+  /** The texts of the input's sums (signs.ts, writtenSums): a minus does not turn them around. */
+  readonly written?: ReadonlySet<string>;
 }
 
 /** A reference: a node, read as it is or transposed. */
@@ -244,9 +247,10 @@ export class MatrixPrinter implements Forms {
 
   /**
    * The form with references replaced: by the name of a temporary where `names` has one (t1, or
-   * t1' for the transposed reference), else by the referred form, recursively; then normalized.
+   * t1' for the transposed reference; -t1 where the name stands for the node's negation,
+   * `negated`), else by the referred form, recursively; then normalized.
    */
-  materialize(a: Ast, names: ReadonlyMap<Node, string> = new Map()): Ast {
+  materialize(a: Ast, names: ReadonlyMap<Node, string> = new Map(), negated: ReadonlySet<Node> = new Set()): Ast {
     const memo = new Map<string, Ast>();
     const expand = (x: Ast): Ast => {
       const r = this.refOf(x);
@@ -255,14 +259,15 @@ export class MatrixPrinter implements Forms {
       if (t !== undefined) {
         // A temporary's name has its form's kind (so that products around it still re-associate).
         const plain = mexpr(name(t), this.form(r.node)!.kind);
-        return r.transposed ? transposed(plain).ast : plain.ast;
+        const ref = r.transposed ? transposed(plain).ast : plain.ast;
+        return negated.has(r.node) ? negate(ref) : ref;
       }
       const key = (x as Ast & { kind: 'name' }).name;
       let e = memo.get(key);
       if (!e) memo.set(key, (e = expand(this.target(r))));
       return e;
     };
-    return normalize(expand(a), new Set(names.values()));
+    return normalize(expand(a), new Set(names.values()), this.ctx.written);
   }
 
   /**

@@ -13,12 +13,12 @@ import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
 import { mergeDiagonals } from './diagonals.js';
 import { absorbSigns } from './signs.js';
 
-export function normalize(a: Ast, temps: ReadonlySet<string> = new Set()): Ast {
+export function normalize(a: Ast, temps: ReadonlySet<string> = new Set(), written: ReadonlySet<string> = new Set()): Ast {
   const r = reassociateAll(a);
   const d = mergeDiagonals(r);
   const h = foldHadamard(d === r ? r : reassociateAll(d));
   const n = numbersFirst(h);
-  return absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps);
+  return absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps, written);
 }
 
 /**

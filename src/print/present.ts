@@ -19,6 +19,7 @@ import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } f
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
 import { alignFreeSigns, usedOnlyFree } from './signs.js';
+import { MINUS_BUDGET, minusSigns, orientWritten, turnTemporary } from './orient.js';
 import { usedOnlyFreeIndex } from './indexSigns.js';
 
 export interface Temporary {
@@ -72,7 +73,7 @@ export interface PrintContext {
 
 export function printResult(root: Node, ctx: PrintContext): Printed {
   const taken = new Set([...ctx.vars.map((v) => v.name), ...(ctx.taken ?? [])]);
-  const printer = new MatrixPrinter({ vars: ctx.vars });
+  const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written });
   const main = printer.form(root);
   const useTemps = ctx.temporaries !== false;
 
@@ -89,23 +90,25 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength() });
   const names = temporaryNames(chosen.length, taken);
   const nameOf = new Map<Node, string>(chosen.map((n, k) => [n, names[k]!]));
+  /** Temporaries defined as the negation of their node (the input's order of a difference): uses print -t1. */
+  const negatedTemps = new Set<Node>();
 
   const matrixAst = (n: Node, top: boolean): Ast | undefined => {
     const f = printer.form(n);
     if (!f) return undefined;
     // A temporary's own definition spells it out; inside it, other temporaries are names.
     const named = top ? nameOf : new Map([...nameOf].filter(([m]) => m !== n));
-    return printer.materialize(f.ast, named);
+    return printer.materialize(f.ast, named, negatedTemps);
   };
   const matrixOf = (n: Node): { text: string; latex: string } | undefined => {
     const a = matrixAst(n, false);
     return a && { text: toText(a), latex: toLatex(a) };
   };
   const reserved = new Set([...taken, ...names]);
-  const indexOf = new Map<Node, IndexForm>();
+  let indexOf = new Map<Node, IndexForm>();
   const indexForm = (n: Node): IndexForm => {
     let f = indexOf.get(n);
-    if (!f) indexOf.set(n, (f = toIndex(n, { reserved, temps: nameOf, matrixOf, written: ctx.written })));
+    if (!f) indexOf.set(n, (f = toIndex(n, { reserved, temps: nameOf, negatedTemps, matrixOf, written: ctx.written, definition: n !== indexRoot })));
     return f;
   };
   // Index notation shows a tensor's own axes: a vec layout result (a merge) by its unmerged tensor.
@@ -133,7 +136,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   // Listed in definition order (each after the ones it uses).
   const temps = chosen.filter((n) => inMatrix.has(n) || inIndex.has(n));
 
-  const bodyIndex = indexForm(indexRoot);
+  let bodyIndex = indexForm(indexRoot);
   const plainBody = main ? matrixAst(root, true)! : undefined;
   /** A temporary: its name, the node chosen in the DAG, the node it prints, and its forms. */
   type Spelled = { name: string; chosen: Node; node: Node; ast: Ast | undefined; index: IndexForm };
@@ -144,25 +147,49 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   };
   const asChosen: Spelled[] = temps.map((n) => ({ name: nameOf.get(n)!, chosen: n, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
   const wholeAsChosen = whereForm(asChosen);
-  // A temporary that is a difference used only where its sign is free (norm2(t1), t1*t1') is
-  // defined in the sign the input wrote: t1 = X*w - y, not y - X*w. It then prints the negation,
-  // a node outside the result's DAG, which generated code computes under the name and negates
-  // (codegen/plan.ts).
-  const turned = (d: Spelled): Spelled | undefined => {
-    const written = ctx.written;
-    if (!written || d.ast === undefined || d.node.kind !== 'add' || d.node.terms.length < 2) return undefined;
-    if (wholeAsChosen && !usedOnlyFree(wholeAsChosen, d.name)) return undefined;
-    const indexForms = [bodyIndex, ...asChosen.filter((x) => x !== d && inIndex.has(x.chosen)).map((x) => x.index)];
-    if (inIndex.has(d.chosen) && !indexForms.every((f) => usedOnlyFreeIndex(f.tree, d.name))) return undefined;
+  // A temporary that is a difference is defined in the order the input wrote it: t1 = X*w - y,
+  // not y - X*w. It then prints the negation, a node outside the result's DAG, which generated
+  // code computes under the name and negates (codegen/plan.ts). Where it is used only where its
+  // sign is free (norm2(t1), t1*t1'), its uses stay; elsewhere they are negated and their minus
+  // placed (orient.ts), where no use keeps a minus of its own and the result gains at most one
+  // minus sign, differences turned below included.
+  const written = ctx.written ?? new Set<string>();
+  const isDifference = (d: Spelled): boolean => d.ast !== undefined && d.node.kind === 'add' && d.node.terms.length >= 2;
+  const inWrittenOrder = (d: Spelled): Spelled | undefined => {
+    if (!isDifference(d) || d.node.kind !== 'add' || d.ast === undefined) return undefined;
     const neg = makeAdd(d.node.terms.map((t) => ({ coef: -t.coef, node: t.node })), d.node.shape);
     const ast = matrixAst(neg, false);
     if (!ast || !written.has(toText(ast)) || written.has(toText(d.ast))) return undefined;
     return { ...d, node: neg, ast, index: indexForm(neg) };
   };
-  const spelled = asChosen.map((d) => turned(d) ?? d);
-  const parts = whereForm(spelled);
-  // Differences whose sign is free, in the sign the whole result (then the input) has.
-  const untied = parts && alignFreeSigns(parts, ctx.written);
+  const usedFreeOnly = (d: Spelled): boolean => {
+    if (wholeAsChosen && !usedOnlyFree(wholeAsChosen, d.name)) return false;
+    const indexForms = [bodyIndex, ...asChosen.filter((x) => x !== d && inIndex.has(x.chosen)).map((x) => x.index)];
+    return !inIndex.has(d.chosen) || indexForms.every((f) => usedOnlyFreeIndex(f.tree, d.name));
+  };
+  let spelled = asChosen.map((d) => (isDifference(d) && usedFreeOnly(d) ? inWrittenOrder(d) : undefined) ?? d);
+  let parts = whereForm(spelled);
+  const tempNames = new Set(nameOf.values());
+  const budget = parts && minusSigns(parts) + MINUS_BUDGET;
+  for (const d of asChosen) {
+    if (parts?.kind !== 'where' || !isDifference(d) || !spelled.includes(d) || !inMatrix.has(d.chosen)) continue;
+    const w = inWrittenOrder(d);
+    const trial = w && turnTemporary(parts, d.name, w.ast!, tempNames, written);
+    if (!trial || minusSigns(trial) > budget!) continue;
+    parts = trial;
+    spelled = spelled.map((x) => (x === d ? w! : x));
+    negatedTemps.add(d.chosen);
+  }
+  if (negatedTemps.size > 0) {
+    // The index forms again, with the turned temporaries' uses negated.
+    indexOf = new Map();
+    bodyIndex = indexForm(indexRoot);
+    spelled = spelled.map((d) => ({ ...d, index: indexForm(d.node) }));
+  }
+  // Differences in the order the input wrote them, within the same budget; then those whose sign
+  // is free in the sign the whole result (then the input) has.
+  const oriented = parts && written.size > 0 ? orientWritten(parts, tempNames, written, budget) : parts;
+  const untied = oriented && alignFreeSigns(oriented, ctx.written);
   // Constants whose size nothing in the printed form fixes get it written out: vector(1, len(z)).
   const fullAst = untied && tieSizes(untied, ctx.vars, (d) => printer.sizeTied(d));
   const bodyAst = fullAst && (fullAst.kind === 'where' ? fullAst.body : fullAst);

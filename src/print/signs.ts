@@ -25,14 +25,17 @@ import { negate, startsNegative, typed } from './chains.js';
 const MULTIPLICATIVE: ReadonlySet<BinaryOp> = new Set(['*', '/', '.*', './']);
 
 /** Functions f with f(-u) = -f(u). */
-const SIGN_KEEPING: ReadonlySet<string> = new Set(['sum', 'tr', 'diag', 'vec', 'sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
+export const SIGN_KEEPING: ReadonlySet<string> = new Set(['sum', 'tr', 'diag', 'vec', 'inv', 'sin', 'tan', 'arcsin', 'arctan', 'tanh', 'sign']);
 
 /** Calls that make constants rather than take a function's value. */
 const CONSTANT_CALLS: ReadonlySet<string> = new Set(['vector', 'matrix', 'eye', 'rows', 'cols', 'len']);
 
-/** `a` with its minus signs placed; `temps` are the names of temporaries. */
-export function absorbSigns(a: Ast, temps: ReadonlySet<string>): Ast {
-  return alignFreeSigns(new SignPass(a, temps).visit(a));
+/**
+ * `a` with its minus signs placed; `temps` are the names of temporaries, `written` the texts of the
+ * input's sums (writtenSums).
+ */
+export function absorbSigns(a: Ast, temps: ReadonlySet<string>, written: ReadonlySet<string> = new Set()): Ast {
+  return alignFreeSigns(new SignPass(a, temps, written).visit(a));
 }
 
 /** The texts of the sums in an input, as its author wrote them. */
@@ -48,17 +51,17 @@ export function writtenSums(input: Ast): Set<string> {
 
 /** The text of a printed part, computed once per part (parts are immutable). */
 const texts = new WeakMap<Ast, string>();
-function textOf(a: Ast): string {
+export function textOf(a: Ast): string {
   let t = texts.get(a);
   if (t === undefined) texts.set(a, (t = toText(a)));
   return t;
 }
 
-function isSum(a: Ast): boolean {
+export function isSum(a: Ast): boolean {
   return a.kind === 'binary' && (a.op === '+' || a.op === '-');
 }
 
-interface SignedTerm {
+export interface SignedTerm {
   /** The term without its sign. */
   readonly ast: Ast;
   readonly positive: boolean;
@@ -73,6 +76,7 @@ class SignPass {
   constructor(
     root: Ast,
     private readonly temps: ReadonlySet<string>,
+    private readonly written: ReadonlySet<string>,
   ) {
     countSums(root, false, this.sums);
   }
@@ -167,8 +171,9 @@ class SignPass {
   /**
    * -(a + b - c - d) as c + d - a - b; -(a + b) as -a - b only where a term can take the sign
    * itself (-(x*(1 - y) + z) → x*(y - 1) - z); undefined for 1 - u that keeps its order, where
-   * nothing can take the sign, and for a difference the form has elsewhere too (unless its
-   * negation is there as often): x - y turned in one place would stand beside y - x.
+   * nothing can take the sign, for a difference the form has elsewhere too (unless its negation
+   * is there as often: x - y turned in one place would stand beside y - x), and for a difference
+   * as the input wrote it, which a minus does not turn around: -2*A'*(y - A*x) for norm2(y - A*x)^2.
    */
   private negatedSum(s: Ast): Ast | undefined {
     const terms = sumTerms(s);
@@ -180,6 +185,7 @@ class SignPass {
       flipped[i] = { ast: this.negated(flipped[i]!.ast)!, positive: true };
     }
     const sum = keepTyping(s, buildSum(flipped));
+    if (this.written.has(textOf(s)) && !this.written.has(textOf(sum))) return undefined;
     const [before, after] = [this.sums.get(textOf(s)) ?? 0, this.sums.get(textOf(sum)) ?? 0];
     if (before > 1 && after < before) return undefined;
     // Its subtracted terms then turn as in any other sum (signedTerms).
@@ -216,7 +222,7 @@ function countSums(a: Ast, inSum: boolean, counts: Map<string, number>, free = f
 }
 
 /** Functions f with f(-u) = f(u). */
-const EVEN: ReadonlySet<string> = new Set(['norm2', 'abs', 'cos']);
+export const EVEN: ReadonlySet<string> = new Set(['norm1', 'norm2', 'abs', 'cos']);
 
 /** u where a is an even function of it: norm2(u), abs(u), cos(u), u^2, u.^4. */
 function evenArgument(a: Ast): Ast | undefined {
@@ -335,7 +341,7 @@ function mapFactors(p: Ast, f: (factor: Ast) => Ast): Ast {
 }
 
 /** The terms of a printed sum, left to right, or undefined for anything else. */
-function sumTerms(s: Ast): SignedTerm[] | undefined {
+export function sumTerms(s: Ast): SignedTerm[] | undefined {
   if (s.kind !== 'binary' || (s.op !== '+' && s.op !== '-')) return undefined;
   const terms: SignedTerm[] = [];
   let t: Ast = s;
@@ -348,7 +354,7 @@ function sumTerms(s: Ast): SignedTerm[] | undefined {
 }
 
 /** A sum of terms (at least one positive): the positive terms first, each group in its order. */
-function buildSum(terms: readonly SignedTerm[]): Ast {
+export function buildSum(terms: readonly SignedTerm[]): Ast {
   const positive = terms.filter((x) => x.positive);
   let acc = positive[0]!.ast;
   for (const x of positive.slice(1)) acc = typed('+', acc, x.ast);

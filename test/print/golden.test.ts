@@ -38,7 +38,7 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['det(X)*inv(X)', 'X', 0, {}, 'adj(X)'],
   ['log(det(inv(X)))', 'X', 1, {}, "-inv(X)'"],
   ['tr(inv(X)*A)', 'X', 1, {}, "-inv(X)'*A'*inv(X)'"],
-  ["norm2(T - U*V')^2", 'U', 1, {}, "2*(U*V' - T)*V"],
+  ["norm2(T - U*V')^2", 'U', 1, {}, "-2*(T - U*V')*V"],
   ['exp(A*x)', 'x', 1, {}, 'diag(exp(A*x))*A'],
   ['exp(x)/sum(exp(x))', 'x', 1, {}, "diag(exp(x))/sum(exp(x)) - exp(x)*exp(x)'/sum(exp(x))^2"],
   ['relu(W*x)', 'x', 1, {}, 'diag(sign(relu(W*x)))*W'],
@@ -227,7 +227,7 @@ describe('sizes and constants', () => {
   const SIZES: readonly [string, string, number, Record<string, string>, string][] = [
     ['a*tr(2*eye - B)', 'a', 1, {}, '2*rows(B) - tr(B)'],
     ['a*len(x)*cols(B)', 'a', 1, {}, 'cols(B)*len(x)'],
-    ['norm2(eye - A)', 'A', 1, {}, "(A - eye)/(norm2(A)^2 + rows(A) - 2*tr(A))^0.5"],
+    ['norm2(eye - A)', 'A', 1, {}, "-(eye - A)/(norm2(A)^2 + rows(A) - 2*tr(A))^0.5"],
     ["b - det((b*B - (b*B)')*1.5)", 'b', 1, { B: 'symmetric matrix' }, '1'],
     ['a*det(0*A)', 'a', 1, {}, '0'],
     ['a*det(2*eye + 0*A)', 'a', 1, {}, '2^rows(A)'],
