@@ -239,8 +239,10 @@ function buildPlan(results: readonly Result[]): Plan {
   for (let k = results.length - 1; k >= 0; k--)
     for (const t of results[k]!.temporaries)
       if (!printedNames.has(t.node) && !names.has(t.name)) printedNames.set(t.node, names.take(t.name));
-  // A printed temporary may be a difference in the sign the input wrote, where the DAG has its
-  // negation (t1 = X*x - y beside y - X*x): the code computes it under its name and negates it.
+  // A printed temporary may be in the sign the input wrote, where the DAG has its negation: a
+  // difference (t1 = X*x - y beside y - X*x) the code computes under its name and negates; any
+  // other (t1 = tanh(x - y) beside tanh(y - x), printed as the one-term sum -tanh(y - x)) it
+  // computes as the DAG has it and names its negation.
   const dag = new Set(order);
   const negatedNames = new Map<Node, string>();
   for (const [node, name] of printedNames) {
@@ -257,6 +259,11 @@ function buildPlan(results: readonly Result[]): Plan {
     const t = temps.get(n);
     if (!t) throw new InternalError('codegen: node used before it was planned');
     return t;
+  };
+  /** The printed temporary that is the negation of node n (t1 = tanh(x - y) beside tanh(y - x)), computed from it. */
+  const nameNegation = (n: Node): void => {
+    const printed = negatedNames.get(n);
+    if (printed !== undefined && n.kind !== 'add') body.push({ op: 'add', out: { name: printed, dims: dimsOf(n) }, terms: [{ coef: -1, src: tempOf(n) }] });
   };
   let maxLabels = 1;
   const steps = new Map<string, Temp>();
@@ -275,6 +282,7 @@ function buildPlan(results: readonly Result[]): Plan {
         body.push(s);
       };
       temps.set(n, planMul(n, tempOf, dimsOf, (d, final) => newTemp(d, final ? n : undefined), steps, push));
+      nameNegation(n);
       continue;
     }
     const out = newTemp(dims, n);
@@ -321,6 +329,7 @@ function buildPlan(results: readonly Result[]): Plan {
         body.push({ op: 'permute', out, src: tempOf(n.arg), perm: mergePermutation(n.groups) });
         break;
     }
+    nameNegation(n);
   }
 
   const exprRank = r0.node.shape.length;

@@ -58,6 +58,11 @@ function turned(root: Ast, target: Target, temps: ReadonlySet<string>, written: 
   return absorbSigns(t.negated ? negate(t.ast) : t.ast, temps, written);
 }
 
+/** How many differences of `a` the input wrote the other way round (and not this way). */
+export function reversedDifferences(a: Ast, written: ReadonlySet<string>): number {
+  return turnable(a, written).size;
+}
+
 /** The differences of `root` whose negation, not they themselves, the input wrote: text → written form. */
 function turnable(root: Ast, written: ReadonlySet<string>): Map<string, Ast> {
   const found = new Map<string, Ast>();

@@ -19,7 +19,8 @@ import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } f
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
 import { alignFreeSigns, usedOnlyFree } from './signs.js';
-import { MINUS_BUDGET, minusSigns, orientWritten, turnTemporary } from './orient.js';
+import { MINUS_BUDGET, minusSigns, orientWritten, reversedDifferences, turnTemporary } from './orient.js';
+import { startsNegative } from './chains.js';
 import { usedOnlyFreeIndex } from './indexSigns.js';
 
 export interface Temporary {
@@ -93,11 +94,12 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   /** Temporaries defined as the negation of their node (the input's order of a difference): uses print -t1. */
   const negatedTemps = new Set<Node>();
 
-  const matrixAst = (n: Node, top: boolean): Ast | undefined => {
+  const matrixAst = (n: Node, top: boolean, self: Node = n): Ast | undefined => {
     const f = printer.form(n);
     if (!f) return undefined;
-    // A temporary's own definition spells it out; inside it, other temporaries are names.
-    const named = top ? nameOf : new Map([...nameOf].filter(([m]) => m !== n));
+    // A temporary's own definition spells it out (`self`: the temporary n defines); inside it,
+    // other temporaries are names.
+    const named = top ? nameOf : new Map([...nameOf].filter(([m]) => m !== n && m !== self));
     return printer.materialize(f.ast, named, negatedTemps);
   };
   const matrixOf = (n: Node): { text: string; latex: string } | undefined => {
@@ -106,9 +108,11 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   };
   const reserved = new Set([...taken, ...names]);
   let indexOf = new Map<Node, IndexForm>();
-  const indexForm = (n: Node): IndexForm => {
+  /** The index form of n; `self`: the temporary that n defines, spelled out (n may be its negation). */
+  const indexForm = (n: Node, self: Node = n): IndexForm => {
     let f = indexOf.get(n);
-    if (!f) indexOf.set(n, (f = toIndex(n, { reserved, temps: nameOf, negatedTemps, matrixOf, written: ctx.written, definition: n !== indexRoot })));
+    const temps = self === n ? nameOf : new Map([...nameOf].filter(([m]) => m !== self));
+    if (!f) indexOf.set(n, (f = toIndex(n, { reserved, temps, negatedTemps, matrixOf, written: ctx.written, definition: n !== indexRoot })));
     return f;
   };
   // Index notation shows a tensor's own axes: a vec layout result (a merge) by its unmerged tensor.
@@ -147,20 +151,21 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   };
   const asChosen: Spelled[] = temps.map((n) => ({ name: nameOf.get(n)!, chosen: n, node: n, ast: matrixAst(n, false), index: indexForm(n) }));
   const wholeAsChosen = whereForm(asChosen);
-  // A temporary that is a difference is defined in the order the input wrote it: t1 = X*w - y,
-  // not y - X*w. It then prints the negation, a node outside the result's DAG, which generated
-  // code computes under the name and negates (codegen/plan.ts). Where it is used only where its
-  // sign is free (norm2(t1), t1*t1'), its uses stay; elsewhere they are negated and their minus
-  // placed (orient.ts), where no use keeps a minus of its own and the result gains at most one
-  // minus sign, differences turned below included.
+  // A temporary whose definition holds a difference the other way round from the input is defined
+  // as its negation where that reads as written: t1 = X*w - y, not y - X*w; t1 = tanh(x - y), not
+  // tanh(y - x). It then prints the negation, a node outside the result's DAG, which generated
+  // code computes under the name (codegen/plan.ts). Where it is used only where its sign is free
+  // (norm2(t1), t1*t1'), its uses stay; elsewhere they are negated and their minus placed
+  // (orient.ts), where no use keeps a minus of its own and the result gains at most one minus
+  // sign, differences turned below included.
   const written = ctx.written ?? new Set<string>();
-  const isDifference = (d: Spelled): boolean => d.ast !== undefined && d.node.kind === 'add' && d.node.terms.length >= 2;
+  const isDifference = (d: Spelled): boolean => d.ast !== undefined && written.size > 0 && reversedDifferences(d.ast, written) > 0;
   const inWrittenOrder = (d: Spelled): Spelled | undefined => {
-    if (!isDifference(d) || d.node.kind !== 'add' || d.ast === undefined) return undefined;
-    const neg = makeAdd(d.node.terms.map((t) => ({ coef: -t.coef, node: t.node })), d.node.shape);
-    const ast = matrixAst(neg, false);
-    if (!ast || !written.has(toText(ast)) || written.has(toText(d.ast))) return undefined;
-    return { ...d, node: neg, ast, index: indexForm(neg) };
+    if (d.ast === undefined) return undefined;
+    const neg = makeAdd([{ coef: -1, node: d.node }], d.node.shape);
+    const ast = matrixAst(neg, false, d.chosen);
+    if (!ast || startsNegative(ast) || reversedDifferences(ast, written) >= reversedDifferences(d.ast, written)) return undefined;
+    return { ...d, node: neg, ast, index: indexForm(neg, d.chosen) };
   };
   const usedFreeOnly = (d: Spelled): boolean => {
     if (wholeAsChosen && !usedOnlyFree(wholeAsChosen, d.name)) return false;
@@ -184,7 +189,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
     // The index forms again, with the turned temporaries' uses negated.
     indexOf = new Map();
     bodyIndex = indexForm(indexRoot);
-    spelled = spelled.map((d) => ({ ...d, index: indexForm(d.node) }));
+    spelled = spelled.map((d) => ({ ...d, index: indexForm(d.node, d.chosen) }));
   }
   // Differences in the order the input wrote them, within the same budget; then those whose sign
   // is free in the sign the whole result (then the input) has.
