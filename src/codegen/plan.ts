@@ -263,7 +263,8 @@ function buildPlan(results: readonly Result[]): Plan {
   /** The printed temporary that is the negation of node n (t1 = tanh(x - y) beside tanh(y - x)), computed from it. */
   const nameNegation = (n: Node): void => {
     const printed = negatedNames.get(n);
-    if (printed !== undefined && n.kind !== 'add') body.push({ op: 'add', out: { name: printed, dims: dimsOf(n) }, terms: [{ coef: -1, src: tempOf(n) }] });
+    if (printed === undefined || n.kind === 'add') return;
+    body.push({ op: 'add', out: { name: printed, dims: dimsOf(n) }, terms: [{ coef: -1, src: tempOf(n) }] });
   };
   let maxLabels = 1;
   const steps = new Map<string, Temp>();

@@ -45,8 +45,10 @@ function orientWritten(e: IExpr, written: ReadonlySet<string>, signed: (x: IExpr
   let out = e;
   for (const key of candidates) {
     // Each occurrence with its own indices: -(x^p - y^p) for y^p - x^p.
-    const replace = (x: IExpr): IExpr =>
-      x.kind === 'sum' && keyOf(x) === key ? minus({ kind: 'sum', terms: x.terms.map((t) => ({ coef: -t.coef, e: t.e })) }) : mapChildren(x, replace);
+    const replace = (x: IExpr): IExpr => {
+      if (x.kind !== 'sum' || keyOf(x) !== key) return mapChildren(x, replace);
+      return minus({ kind: 'sum', terms: x.terms.map((t) => ({ coef: -t.coef, e: t.e })) });
+    };
     const trial = signed(replace(out));
     // A temporary's definition keeps its sign (t1 = -tan(…) would name the negation), and a minus
     // left in a function's argument (sigmoid(-(x^p - y^p) a)) does not read better.

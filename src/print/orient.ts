@@ -6,7 +6,8 @@
  * negation of the written one, the minus is carried outward (through odd and linear functions,
  * odd powers, products and transposes; even functions and even powers drop it; a sum subtracts
  * the term), and signs.ts places it again. The turn is kept where no minus is left on the written
- * difference itself and the form gains at most one minus sign over the whole result:
+ * difference itself and the result's sign cost (its minus signs but those of the differences that
+ * read as written, temporaries spelled out) grows by at most one:
  *   cos(sum(x - y)) by x:            sin(sum(y - x))*vector(1)  →  -sin(sum(x - y))*vector(1)
  *   log(x'*(x - y)) by x:            (y - 2*x)/((y - x)'*x)     →  (2*x - y)/((x - y)'*x)
  *   arcsin(tr(B - S)) by B:          eye/(1 - tr(S - B)^2)^0.5  →  eye/(1 - tr(B - S)^2)^0.5
@@ -17,7 +18,7 @@ import { keepTyping, mapChildren } from './mexpr.js';
 import { negate, startsNegative } from './chains.js';
 import { absorbSigns, buildSum, EVEN, isSum, SIGN_KEEPING, sumTerms, textOf } from './signs.js';
 
-/** Extra minus signs a result may gain for its differences to read as written. */
+/** Extra minus signs, outside the differences read as written, that a result may gain for them. */
 export const MINUS_BUDGET = 1;
 
 /** Picks the parts to turn: the form that stands for a part's negation, or undefined to leave it. */
@@ -25,52 +26,172 @@ type Target = (a: Ast, inChain: boolean) => Ast | undefined;
 
 /**
  * `root` (a result's where form, or its body) with its differences in the input's order where
- * the whole stays within `budget` minus signs (default: MINUS_BUDGET more than it has); `temps`
- * are the temporaries' names, `written` the texts of the input's sums (signs.ts, writtenSums).
+ * its sign cost (signCost) stays within `budget` (default: MINUS_BUDGET more than it has);
+ * `temps` are the temporaries' names, `written` the texts of the input's sums (signs.ts,
+ * writtenSums).
  */
-export function orientWritten(root: Ast, temps: ReadonlySet<string>, written: ReadonlySet<string>, budget = minusSigns(root) + MINUS_BUDGET): Ast {
+export function orientWritten(
+  root: Ast,
+  temps: ReadonlySet<string>,
+  written: ReadonlySet<string>,
+  budget = signCost(root, written) + MINUS_BUDGET,
+): Ast {
   if (written.size === 0) return root;
   let out = root;
-  for (const [text, asWritten] of turnable(root, written)) {
+  for (const [text, asWritten] of turnable(root, written, Spelling.of(root, written))) {
     const trial = turned(out, (a, inChain) => (!inChain && isSum(a) && textOf(a) === text ? asWritten : undefined), temps, written);
     const stuck = (a: Ast): boolean => isSum(a) && textOf(a) === textOf(asWritten);
-    if (trial && minusSigns(trial) <= budget && !negatedSomewhere(trial, stuck) && !newlyNegative(out, trial)) out = trial;
+    if (trial && signCost(trial, written) <= budget && !negatedSomewhere(trial, stuck) && !newlyNegative(out, trial)) out = trial;
   }
   return out;
 }
 
 /**
+ * The minus signs of a printed form outside the differences that read as the input wrote them
+ * (with the temporaries they use spelled out): what turning a difference to the input's order
+ * may not raise by more than MINUS_BUDGET. -sin(sum(x - y))*vector(1) costs 1, as
+ * sin(sum(y - x))*vector(1) does.
+ */
+export function signCost(a: Ast, written: ReadonlySet<string>): number {
+  const spelling = Spelling.of(a, written);
+  let asWritten = 0;
+  const visit = (x: Ast, inChain = false): void => {
+    if (isSum(x) && !inChain) {
+      const text = spelling.text(x);
+      if (text !== undefined && written.has(text)) asWritten += sumTerms(x)!.filter((t) => !t.positive).length;
+    }
+    mapChildren(x, (c) => (visit(c, isSum(x) && c === (x as Ast & { kind: 'binary' }).left), c));
+  };
+  visit(a);
+  return minusSigns(a) - asWritten;
+}
+
+/** Texts of printed parts with the temporaries they use spelled out: t1 read as its definition. */
+export class Spelling {
+  private readonly memo = new Map<string, Ast>();
+  private readonly lengths = new Map<string, number>();
+
+  /** `limit`: the longest text worth spelling out (the input's longest sum: no longer text is written). */
+  constructor(
+    private readonly defs: ReadonlyMap<string, Ast>,
+    private readonly limit: number,
+  ) {}
+
+  /** The spelling of a where form's parts (its definitions), or of a form without temporaries. */
+  static of(root: Ast, written: ReadonlySet<string>): Spelling {
+    const defs = root.kind === 'where' ? new Map(root.bindings.map((b) => [b.name, b.value])) : new Map<string, Ast>();
+    return new Spelling(defs, Math.max(0, ...[...written].map((t) => t.length)));
+  }
+
+  /** The text of `a` with every temporary spelled out, or undefined where it is longer than any written text. */
+  text(a: Ast): string | undefined {
+    if (this.defs.size === 0) return textOf(a);
+    // The bound leaves out parentheses a spelled-out temporary may need: twice the limit is ample.
+    if (this.length(a) > 2 * this.limit) return undefined;
+    return textOf(this.spell(a));
+  }
+
+  /** The spelled-out text's length, but for the parentheses a temporary may need around it. */
+  private length(a: Ast): number {
+    let n = textOf(a).length;
+    const visit = (x: Ast): void => {
+      if (x.kind === 'name' && this.defs.has(x.name)) n += this.nameLength(x.name) - x.name.length;
+      else mapChildren(x, (c) => (visit(c), c));
+    };
+    visit(a);
+    return n;
+  }
+
+  private nameLength(name: string): number {
+    let n = this.lengths.get(name);
+    if (n === undefined) this.lengths.set(name, (n = this.length(this.defs.get(name)!)));
+    return n;
+  }
+
+  private spell(a: Ast): Ast {
+    if (a.kind === 'name' && this.defs.has(a.name)) {
+      let s = this.memo.get(a.name);
+      if (!s) this.memo.set(a.name, (s = this.spell(this.defs.get(a.name)!)));
+      return s;
+    }
+    return mapChildren(a, (c) => this.spell(c));
+  }
+}
+
+/** How many differences of `a` the input wrote the other way round (and not this way), read with `spelling`. */
+export function reversedDifferences(a: Ast, written: ReadonlySet<string>, spelling = Spelling.of(a, written)): number {
+  return turnable(a, written, spelling).size;
+}
+
+/** Whether `a` uses one of `names`. */
+export function mentions(a: Ast, names: ReadonlySet<string>): boolean {
+  if (a.kind === 'name') return names.has(a.name);
+  let found = false;
+  mapChildren(a, (c) => ((found ||= mentions(c, names)), c));
+  return found;
+}
+
+/**
  * The where form `root` with the temporary `name` defined as `value`, the negation of its
  * definition there, and each use of it negated, the minus carried outward and placed as signs.ts
- * places signs; undefined where a use keeps a minus of its own (exp(-t1), a*-t1).
+ * places signs; undefined where a use keeps a minus of its own (exp(-t1), a*-t1). With
+ * `placeBody` false the body keeps its carried signs unplaced (several turns in a row place them
+ * once, with placeBodySigns).
  */
-export function turnTemporary(root: Ast & { kind: 'where' }, name: string, value: Ast, temps: ReadonlySet<string>, written: ReadonlySet<string>): Ast | undefined {
+export function turnTemporary(
+  root: Ast & { kind: 'where' },
+  name: string,
+  value: Ast,
+  temps: ReadonlySet<string>,
+  written: ReadonlySet<string>,
+  placeBody = true,
+): (Ast & { kind: 'where' }) | undefined {
   const redefined: Ast = { ...root, bindings: root.bindings.map((b) => (b.name === name ? { ...b, value } : b)) };
   const isName = (a: Ast): boolean => a.kind === 'name' && a.name === name;
-  const trial = turned(redefined, (a) => (isName(a) ? a : undefined), temps, written);
-  return trial && !negatedSomewhere(trial, isName) && !newlyNegative(root, trial) ? trial : undefined;
+  const trial = turned(redefined, (a) => (isName(a) ? a : undefined), temps, written, placeBody);
+  if (trial?.kind !== 'where' || newlyNegative(root, trial)) return undefined;
+  const stuck = placeBody ? negatedSomewhere(trial, isName) : trial.bindings.some((b) => negatedSomewhere(b.value, isName));
+  return stuck ? undefined : trial;
 }
 
-/** `root` with the parts `target` picks turned, their minus signs carried out and placed; undefined where none was. */
-function turned(root: Ast, target: Target, temps: ReadonlySet<string>, written: ReadonlySet<string>): Ast | undefined {
+/** `form` with the signs of its body placed, or undefined where a use of one of `names` keeps a minus of its own. */
+export function placeBodySigns(
+  form: Ast & { kind: 'where' },
+  names: ReadonlySet<string>,
+  temps: ReadonlySet<string>,
+  written: ReadonlySet<string>,
+): Ast | undefined {
+  const body = absorbSigns(form.body, temps, written);
+  return negatedSomewhere(body, (a) => a.kind === 'name' && names.has(a.name)) ? undefined : { ...form, body };
+}
+
+/**
+ * `root` with the parts `target` picks turned, their minus signs carried out and placed; undefined
+ * where none was. In a where form, signs are placed again in the definitions and the body that
+ * changed only, each on its own (as normalize.ts placed them).
+ */
+function turned(root: Ast, target: Target, temps: ReadonlySet<string>, written: ReadonlySet<string>, placeBody = true): Ast | undefined {
   const t = turnTo(root, target);
   if (t.ast === root) return undefined;
-  return absorbSigns(t.negated ? negate(t.ast) : t.ast, temps, written);
+  const whole = t.negated ? negate(t.ast) : t.ast;
+  if (root.kind !== 'where' || whole.kind !== 'where') return absorbSigns(whole, temps, written);
+  const place = (before: Ast, after: Ast): Ast => (after === before ? after : absorbSigns(after, temps, written));
+  const body = placeBody ? place(root.body, whole.body) : whole.body;
+  return { ...whole, body, bindings: whole.bindings.map((b, i) => ({ ...b, value: place(root.bindings[i]!.value, b.value) })) };
 }
 
-/** How many differences of `a` the input wrote the other way round (and not this way). */
-export function reversedDifferences(a: Ast, written: ReadonlySet<string>): number {
-  return turnable(a, written).size;
-}
-
-/** The differences of `root` whose negation, not they themselves, the input wrote: text → written form. */
-function turnable(root: Ast, written: ReadonlySet<string>): Map<string, Ast> {
+/**
+ * The differences of `root` whose negation, not they themselves, the input wrote (read with
+ * `spelling`): their printed text → the printed form of their negation.
+ */
+function turnable(root: Ast, written: ReadonlySet<string>, spelling: Spelling): Map<string, Ast> {
   const found = new Map<string, Ast>();
   const visit = (a: Ast, inChain = false): void => {
     const terms = isSum(a) && !inChain ? sumTerms(a) : undefined;
-    if (terms && terms.some((t) => t.positive) && terms.some((t) => !t.positive) && !written.has(textOf(a))) {
+    if (terms && terms.some((t) => t.positive) && terms.some((t) => !t.positive) && !found.has(textOf(a))) {
       const negation = keepTyping(a, buildSum(terms.map((t) => ({ ast: t.ast, positive: !t.positive }))));
-      if (written.has(textOf(negation)) && !found.has(textOf(a))) found.set(textOf(a), negation);
+      const [text, other] = [spelling.text(a), spelling.text(negation)];
+      if (text !== undefined && other !== undefined && !written.has(text) && written.has(other)) found.set(textOf(a), negation);
     }
     // The parts of a sum are visited too: (x - y) in a*(x - y) + b.
     mapChildren(a, (c) => (visit(c, isSum(a) && c === (a as Ast & { kind: 'binary' }).left), c));
@@ -157,7 +278,9 @@ function carried(m: Ast, neg: readonly boolean[]): Signed | undefined {
         // The terms' own signs (sumTerms) with the carried ones: a - (-u) = a + u.
         const flips = sumFlips(m, neg);
         const terms = sumTerms(m)!.map((t, i) => ({ ast: t.ast, positive: t.positive !== flips[i] }));
-        if (terms.every((t) => !t.positive)) return { ast: keepTyping(m, buildSum(terms.map((t) => ({ ...t, positive: true })))), negated: true };
+        if (terms.every((t) => !t.positive)) {
+          return { ast: keepTyping(m, buildSum(terms.map((t) => ({ ...t, positive: true })))), negated: true };
+        }
         return { ast: keepTyping(m, buildSum(terms)), negated: false };
       }
       if (m.op === '^' || m.op === '.^') {

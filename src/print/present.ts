@@ -19,7 +19,7 @@ import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } f
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
 import { alignFreeSigns, usedOnlyFree } from './signs.js';
-import { MINUS_BUDGET, minusSigns, orientWritten, reversedDifferences, turnTemporary } from './orient.js';
+import { MINUS_BUDGET, Spelling, mentions, orientWritten, placeBodySigns, reversedDifferences, signCost, turnTemporary } from './orient.js';
 import { startsNegative } from './chains.js';
 import { usedOnlyFreeIndex } from './indexSigns.js';
 
@@ -142,8 +142,6 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
 
   let bodyIndex = indexForm(indexRoot);
   const plainBody = main ? matrixAst(root, true)! : undefined;
-  /** A temporary: its name, the node chosen in the DAG, the node it prints, and its forms. */
-  type Spelled = { name: string; chosen: Node; node: Node; ast: Ast | undefined; index: IndexForm };
   const whereForm = (defs: readonly Spelled[]): Ast | undefined => {
     const inWhere = defs.filter((d) => d.ast !== undefined && inMatrix.has(d.chosen));
     if (!plainBody || inWhere.length === 0) return plainBody;
@@ -175,21 +173,29 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   let spelled = asChosen.map((d) => (isDifference(d) && usedFreeOnly(d) ? inWrittenOrder(d) : undefined) ?? d);
   let parts = whereForm(spelled);
   const tempNames = new Set(nameOf.values());
-  const budget = parts && minusSigns(parts) + MINUS_BUDGET;
-  for (const d of asChosen) {
-    if (parts?.kind !== 'where' || !isDifference(d) || !spelled.includes(d) || !inMatrix.has(d.chosen)) continue;
-    const w = inWrittenOrder(d);
-    const trial = w && turnTemporary(parts, d.name, w.ast!, tempNames, written);
-    if (!trial || minusSigns(trial) > budget!) continue;
-    parts = trial;
-    spelled = spelled.map((x) => (x === d ? w! : x));
-    negatedTemps.add(d.chosen);
+  const budget = parts && signCost(parts, written) + MINUS_BUDGET;
+  if (parts?.kind === 'where' && written.size > 0) {
+    const turns = turnTemporaries(parts, asChosen.filter((d) => spelled.includes(d) && inMatrix.has(d.chosen)), budget!, {
+      negation: (d) => {
+        const neg = makeAdd([{ coef: -1, node: d.node }], d.node.shape);
+        const ast = matrixAst(neg, false, d.chosen);
+        return ast && { ...d, node: neg, ast };
+      },
+      negated: negatedTemps,
+      temps: tempNames,
+      written,
+    });
+    parts = turns.form;
+    spelled = spelled.map((x) => turns.turned.get(x) ?? x);
   }
   if (negatedTemps.size > 0) {
-    // The index forms again, with the turned temporaries' uses negated.
-    indexOf = new Map();
-    bodyIndex = indexForm(indexRoot);
-    spelled = spelled.map((d) => ({ ...d, index: indexForm(d.node, d.chosen) }));
+    // The index forms that use a turned temporary (as a tensor, or inside the matrix text of an
+    // inverse's argument) again, with its uses negated; a turned temporary's own definition too.
+    const turnedNames = [...negatedTemps].map((n) => new RegExp(`\\b${nameOf.get(n)!}\\b`));
+    const stale = (f: IndexForm): boolean => f.temps.some((t) => negatedTemps.has(t)) || turnedNames.some((r) => r.test(f.text));
+    indexOf = new Map([...indexOf].filter(([, f]) => !stale(f)));
+    if (stale(bodyIndex)) bodyIndex = indexForm(indexRoot);
+    spelled = spelled.map((d) => (d.node !== d.chosen || stale(d.index) ? { ...d, index: indexForm(d.node, d.chosen) } : d));
   }
   // Differences in the order the input wrote them, within the same budget; then those whose sign
   // is free in the sign the whole result (then the input) has.
@@ -261,4 +267,72 @@ function indexLength(): (n: Node) => number {
     return r;
   };
   return len;
+}
+
+/** A temporary as printResult spells it: its name, the node chosen, the node it prints, its forms. */
+interface Spelled {
+  readonly name: string;
+  readonly chosen: Node;
+  readonly node: Node;
+  readonly ast: Ast | undefined;
+  readonly index: IndexForm;
+}
+
+/**
+ * The temporaries among `candidates` whose definition reads a difference against the input (with
+ * the temporaries it uses spelled out), defined as their negation (`how.negation`), their uses
+ * negated (orient.ts, turnTemporary), where the result's sign cost stays within `budget`
+ * (orient.ts, signCost). Where a turn alone passes the budget, the temporaries defined from it
+ * turn along where that reads the input's order (layers of tanh(A*… - y): t3 = tanh(A*t1 - y)
+ * once t1 = tanh(A*x - y)); `negated` collects the nodes turned, so that forms printed meanwhile
+ * show their uses negated.
+ */
+function turnTemporaries(
+  form: Ast & { kind: 'where' },
+  candidates: readonly Spelled[],
+  budget: number,
+  how: { negation: (d: Spelled) => Spelled | undefined; negated: Set<Node>; temps: ReadonlySet<string>; written: ReadonlySet<string> },
+): { form: Ast; turned: Map<Spelled, Spelled> } {
+  const turned = new Map<Spelled, Spelled>();
+  const defs = (f: Ast & { kind: 'where' }): Map<string, Ast> => new Map(f.bindings.map((b) => [b.name, b.value]));
+  let out = form;
+  candidates.forEach((d, k) => {
+    if (turned.has(d)) return;
+    let trial = out;
+    const now = new Map<Spelled, Spelled>();
+    /** Turn e in trial, the body's signs left unplaced. */
+    const turn = (e: Spelled): void => {
+      const spelling = Spelling.of(trial, how.written);
+      const before = reversedDifferences(defs(trial).get(e.name)!, how.written, spelling);
+      if (before === 0) return;
+      const w = how.negation(e);
+      if (!w || startsNegative(w.ast!) || reversedDifferences(w.ast!, how.written, spelling) >= before) return;
+      const t = turnTemporary(trial, e.name, w.ast!, how.temps, how.written, false);
+      if (!t) return;
+      trial = t;
+      now.set(e, w);
+      how.negated.add(e.chosen);
+    };
+    const placed = (): Ast | undefined => {
+      const p = placeBodySigns(trial, new Set([...now.keys()].map((x) => x.name)), how.temps, how.written);
+      return p && signCost(p, how.written) <= budget ? p : undefined;
+    };
+    turn(d);
+    if (now.size === 0) return;
+    let result = placed();
+    if (!result) {
+      for (const e of candidates.slice(k + 1)) {
+        const uses = new Set([...now.keys()].map((x) => x.name));
+        if (!turned.has(e) && mentions(defs(trial).get(e.name)!, uses)) turn(e);
+      }
+      result = placed();
+    }
+    if (result?.kind !== 'where') {
+      for (const e of now.keys()) how.negated.delete(e.chosen);
+      return;
+    }
+    out = result;
+    for (const [e, w] of now) turned.set(e, w);
+  });
+  return { form: out, turned };
 }

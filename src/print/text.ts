@@ -26,7 +26,16 @@ export function precedence(a: Ast): number {
   }
 }
 
+/** Texts of the trees printed so far (trees are never changed once made: a rewrite makes a new one). */
+const TEXTS = new WeakMap<Ast, string>();
+
 export function toText(a: Ast): string {
+  let t = TEXTS.get(a);
+  if (t === undefined) TEXTS.set(a, (t = textOnce(a)));
+  return t;
+}
+
+function textOnce(a: Ast): string {
   switch (a.kind) {
     case 'num':
       return a.text;
