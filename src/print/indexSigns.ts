@@ -18,7 +18,12 @@ const ODD: ReadonlySet<string> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tan
  * `e` with its minus signs placed; `temps` are the names of temporaries, `written` the texts of the
  * input's sums (signs.ts, writtenSums).
  */
-export function placeIndexSigns(e: IExpr, temps: ReadonlySet<string>, written: ReadonlySet<string> = new Set(), definition = false): IExpr {
+export function placeIndexSigns(
+  e: IExpr,
+  temps: ReadonlySet<string>,
+  written: ReadonlySet<string> = new Set(),
+  definition = false,
+): IExpr {
   const signed = (x: IExpr): IExpr => new IndexSignPass(temps, written).visit(liftSigns(x));
   return alignFree(orientWritten(signed(e), written, signed, definition), written);
 }
@@ -26,12 +31,13 @@ export function placeIndexSigns(e: IExpr, temps: ReadonlySet<string>, written: R
 /**
  * Differences in the order the input wrote them, as orient.ts turns them in matrix notation:
  * each sum whose negation the input wrote (and not it) is replaced by the negation of the written
- * one, the signs carried out and placed again (`signed`), where the tree gains at most one
- * minus sign in all: 2 (y^i - x^i) exp(…) → -2 (x^i - y^i) exp(…) for exp(-norm2(x - y)^2).
+ * one, the signs carried out and placed again (`signed`), where the tree gains at most one minus
+ * sign besides those of the differences that read as written (signCost):
+ * 2 (y^i - x^i) exp(…) → -2 (x^i - y^i) exp(…) for exp(-norm2(x - y)^2).
  */
 function orientWritten(e: IExpr, written: ReadonlySet<string>, signed: (x: IExpr) => IExpr, definition: boolean): IExpr {
   if (written.size === 0) return e;
-  const budget = minusCount(e) + 1;
+  const budget = signCost(e, written) + 1;
   const candidates = new Set<string>();
   const collect = (x: IExpr): void => {
     if (x.kind === 'sum' && x.terms.some((t) => t.coef > 0) && x.terms.some((t) => t.coef < 0)) {
@@ -53,7 +59,7 @@ function orientWritten(e: IExpr, written: ReadonlySet<string>, signed: (x: IExpr
     // A temporary's definition keeps its sign (t1 = -tan(…) would name the negation), and a minus
     // left in a function's argument (sigmoid(-(x^p - y^p) a)) does not read better.
     if (definition && leadsNegative(trial) && !leadsNegative(out)) continue;
-    if (minusCount(trial) <= budget && negatedArguments(trial) <= negatedArguments(out)) out = trial;
+    if (signCost(trial, written) <= budget && negatedArguments(trial) <= negatedArguments(out)) out = trial;
   }
   return out;
 }
@@ -71,10 +77,14 @@ function negatedArguments(e: IExpr): number {
   return own + childrenOf(e).reduce((s, c) => s + negatedArguments(c), 0);
 }
 
-/** The minus signs a tree prints: negative coefficients and numbers. */
-function minusCount(e: IExpr): number {
-  const own = e.kind === 'sum' ? e.terms.filter((t) => t.coef < 0).length : e.kind === 'num' && e.value < 0 ? 1 : 0;
-  return own + childrenOf(e).reduce((s, c) => s + minusCount(c), 0);
+/** The minus signs a tree prints (negative coefficients and numbers) but those of sums that read as written. */
+function signCost(e: IExpr, written: ReadonlySet<string>): number {
+  let own = e.kind === 'num' && e.value < 0 ? 1 : 0;
+  if (e.kind === 'sum') {
+    const text = plainText(e);
+    own = text !== undefined && written.has(text) ? 0 : e.terms.filter((t) => t.coef < 0).length;
+  }
+  return own + childrenOf(e).reduce((s, c) => s + signCost(c, written), 0);
 }
 
 /** -e as a tree: a sum of one term with coefficient -1. */

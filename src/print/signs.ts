@@ -49,13 +49,8 @@ export function writtenSums(input: Ast): Set<string> {
   return out;
 }
 
-/** The text of a printed part, computed once per part (parts are immutable). */
-const texts = new WeakMap<Ast, string>();
-export function textOf(a: Ast): string {
-  let t = texts.get(a);
-  if (t === undefined) texts.set(a, (t = toText(a)));
-  return t;
-}
+/** The text of a printed part (toText keeps it: parts are immutable). */
+export const textOf = toText;
 
 export function isSum(a: Ast): boolean {
   return a.kind === 'binary' && (a.op === '+' || a.op === '-');
