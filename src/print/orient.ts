@@ -224,7 +224,7 @@ function newlyNegative(before: Ast, after: Ast): boolean {
 }
 
 /** The minus signs of a printed form. */
-export function minusSigns(a: Ast): number {
+function minusSigns(a: Ast): number {
   return textOf(a).split('-').length - 1;
 }
 

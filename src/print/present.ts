@@ -157,30 +157,30 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   // (orient.ts), where no use keeps a minus of its own and the result gains at most one minus
   // sign, differences turned below included.
   const written = ctx.written ?? new Set<string>();
-  const isDifference = (d: Spelled): boolean => d.ast !== undefined && written.size > 0 && reversedDifferences(d.ast, written) > 0;
-  const inWrittenOrder = (d: Spelled): Spelled | undefined => {
-    if (d.ast === undefined) return undefined;
+  const readsReversed = (d: Spelled): boolean => d.ast !== undefined && written.size > 0 && reversedDifferences(d.ast, written) > 0;
+  /** The temporary defined as its negation (its index form still the old one). */
+  const negation = (d: Spelled): Spelled | undefined => {
     const neg = makeAdd([{ coef: -1, node: d.node }], d.node.shape);
     const ast = matrixAst(neg, false, d.chosen);
-    if (!ast || startsNegative(ast) || reversedDifferences(ast, written) >= reversedDifferences(d.ast, written)) return undefined;
-    return { ...d, node: neg, ast, index: indexForm(neg, d.chosen) };
+    return ast && { ...d, node: neg, ast };
+  };
+  const inWrittenOrder = (d: Spelled): Spelled | undefined => {
+    const w = negation(d);
+    if (!w || startsNegative(w.ast!) || reversedDifferences(w.ast!, written) >= reversedDifferences(d.ast!, written)) return undefined;
+    return { ...w, index: indexForm(w.node, d.chosen) };
   };
   const usedFreeOnly = (d: Spelled): boolean => {
     if (wholeAsChosen && !usedOnlyFree(wholeAsChosen, d.name)) return false;
     const indexForms = [bodyIndex, ...asChosen.filter((x) => x !== d && inIndex.has(x.chosen)).map((x) => x.index)];
     return !inIndex.has(d.chosen) || indexForms.every((f) => usedOnlyFreeIndex(f.tree, d.name));
   };
-  let spelled = asChosen.map((d) => (isDifference(d) && usedFreeOnly(d) ? inWrittenOrder(d) : undefined) ?? d);
+  let spelled = asChosen.map((d) => (readsReversed(d) && usedFreeOnly(d) ? inWrittenOrder(d) : undefined) ?? d);
   let parts = whereForm(spelled);
   const tempNames = new Set(nameOf.values());
   const budget = parts && signCost(parts, written) + MINUS_BUDGET;
   if (parts?.kind === 'where' && written.size > 0) {
     const turns = turnTemporaries(parts, asChosen.filter((d) => spelled.includes(d) && inMatrix.has(d.chosen)), budget!, {
-      negation: (d) => {
-        const neg = makeAdd([{ coef: -1, node: d.node }], d.node.shape);
-        const ast = matrixAst(neg, false, d.chosen);
-        return ast && { ...d, node: neg, ast };
-      },
+      negation,
       negated: negatedTemps,
       temps: tempNames,
       written,
