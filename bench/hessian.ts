@@ -17,7 +17,9 @@
  * Every measurement runs in its own child process with a time limit; times are the best after a
  * warm-up call (ricci, whose plan steps V8 optimises as they run: up to 200 calls or 300 ms).
  * Where a full row-by-row Hessian would take more than 20 s, the time of the rows measured is
- * extrapolated and marked "est". ricci is also timed writing into a caller's buffer (out), into
+ * extrapolated and marked "est". Node children run in this process's environment (run.ts asks
+ * glibc for transparent huge pages, bench/pages.ts); ricci's fresh result is also timed in a child
+ * on 4 KB pages ("4 KB pages"). ricci is also timed writing into a caller's buffer (out), into
  * out with every input but the variable in a resident array (residentArray), and as a structured
  * result (evaluation plus one matvec: the Hessian never formed; its fixed inputs resident too, as
  * a Newton loop over fixed data keeps them).
@@ -30,6 +32,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { fileURLToPath } from 'node:url';
 import { PROBLEMS, rng, type Problem, type Inputs } from './problems.js';
 import { measurePageFault } from './ceiling.js';
+import { asksHugePages, withoutHugePages } from './pages.js';
 
 type Engine = 'ricci' | 'structured' | 'tfjs' | 'jax';
 
@@ -272,10 +275,11 @@ function failure(r: ReturnType<typeof spawnSync>): Measurement {
   return { ms: null, note: (err ?? `exit ${r.status}`).trim().slice(0, 120) };
 }
 
-function runChild(args: string[]): Measurement {
+function runChild(args: string[], env: NodeJS.ProcessEnv = process.env): Measurement {
   // The same node flags as this process (--experimental-wasm-relaxed-simd where run.ts passed it).
   const r = spawnSync(process.execPath, [...process.execArgv, SELF, '--child', ...args], {
     encoding: 'utf8',
+    env,
     timeout: CHILD_TIMEOUT_MS,
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -380,25 +384,29 @@ async function main(): Promise<void> {
     console.log(i.torch ? `PyTorch ${i.torch}: ${i.torchThreads} thread(s)` : 'PyTorch: skipped: no torch');
   }
   const pageFaultUs = measurePageFault();
-  console.log(`A fresh buffer's pages: ${pageFaultUs.toFixed(2)} µs per 4 KB page at first touch (a new 64 MB Float64Array; the "ricci" column pays it, "ricci out" does not)`);
+  const hugePages = asksHugePages(process.env);
+  console.log(
+    `A fresh buffer's pages: ${pageFaultUs.toFixed(2)} µs per 4 KB of a new 64 MB Float64Array at first touch, ${hugePages ? `on transparent huge pages (GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}); "4 KB pages" times ricci's fresh result without them` : 'on 4 KB pages'} (the "ricci" column pays it, "ricci out" does not)`,
+  );
   const results: Record<string, unknown>[] = [];
   console.log('\nHessian evaluation, ms (best after warm-up; peers in the same run, same inputs)');
   console.log(
-    `${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'ricci'.padStart(9)} ${'ricci out'.padStart(9)} ${'resident'.padStart(9)} ${'NumPy'.padStart(9)} ${'ricci/NumPy'.padStart(11)} ${'PyTorch'.padStart(9)} ${'Torch/ricci'.padStart(11)} ${'TF.js rows'.padStart(12)} ${'TF/ricci'.padStart(9)} ${'jax-js'.padStart(9)} ${'jax/ricci'.padStart(9)}  agree(np, torch, tf, jax)`,
+    `${'problem'.padEnd(14)} ${'n'.padStart(5)} ${'ricci'.padStart(9)} ${'4 KB pages'.padStart(10)} ${'ricci out'.padStart(9)} ${'resident'.padStart(9)} ${'NumPy'.padStart(9)} ${'ricci/NumPy'.padStart(11)} ${'PyTorch'.padStart(9)} ${'Torch/ricci'.padStart(11)} ${'TF.js rows'.padStart(12)} ${'TF/ricci'.padStart(9)} ${'jax-js'.padStart(9)} ${'jax/ricci'.padStart(9)}  agree(np, torch, tf, jax)`,
   );
   for (const p of PROBLEMS) {
     for (const n of sizesOf(p)) {
       const r = runChild(['ricci', p.id, String(n)]);
+      const small = hugePages ? runChild(['ricci', p.id, String(n)], withoutHugePages(process.env)) : null;
       const np = python('numpy', p, n);
       const th = python('torch', p, n);
       const t = runChild(['tfjs', p.id, String(n)]);
       const j = runChild(['jax', p.id, String(n)]);
       const s = runChild(['structured', p.id, String(n)]);
-      const row = { problem: p.id, title: p.title, n, ricci: r, structured: s, numpy: np, torch: th, tfjs: t, jax: j };
+      const row = { problem: p.id, title: p.title, n, ricci: r, ricciSmallPagesMs: small?.ms ?? null, structured: s, numpy: np, torch: th, tfjs: t, jax: j };
       results.push(row);
       const notes = [np.note && `NumPy: ${np.note}`, th.note && `PyTorch: ${th.note}`, t.note && `TF.js: ${t.note}`, j.note && `jax: ${j.note}`].filter(Boolean);
       console.log(
-        `${p.id.padEnd(14)} ${String(n).padStart(5)} ${fmt(r.ms).padStart(9)} ${fmt(r.outMs).padStart(9)} ${fmt(r.residentMs).padStart(9)} ${fmt(np.ms).padStart(9)} ${ratio(r.ms, np.ms, 2).padStart(11)} ${fmt(th.ms).padStart(9)} ${ratio(th.ms, r.ms).padStart(11)} ${(fmt(t.ms) + (t.estimated ? ' est' : '')).padStart(12)} ${ratio(t.ms, r.ms, 0).padStart(9)} ${fmt(j.ms).padStart(9)} ${ratio(j.ms, r.ms, 0).padStart(9)}  ${ex(agree(np.row, r.row))}, ${ex(agree(th.row, r.row))}, ${ex(agree(t.row, r.row))}, ${ex(agree(j.row, r.row))}${notes.length ? `  [${notes.join('; ')}]` : ''}`,
+        `${p.id.padEnd(14)} ${String(n).padStart(5)} ${fmt(r.ms).padStart(9)} ${fmt(small?.ms).padStart(10)} ${fmt(r.outMs).padStart(9)} ${fmt(r.residentMs).padStart(9)} ${fmt(np.ms).padStart(9)} ${ratio(r.ms, np.ms, 2).padStart(11)} ${fmt(th.ms).padStart(9)} ${ratio(th.ms, r.ms).padStart(11)} ${(fmt(t.ms) + (t.estimated ? ' est' : '')).padStart(12)} ${ratio(t.ms, r.ms, 0).padStart(9)} ${fmt(j.ms).padStart(9)} ${ratio(j.ms, r.ms, 0).padStart(9)}  ${ex(agree(np.row, r.row))}, ${ex(agree(th.row, r.row))}, ${ex(agree(t.row, r.row))}, ${ex(agree(j.row, r.row))}${notes.length ? `  [${notes.join('; ')}]` : ''}`,
       );
     }
   }
@@ -425,7 +433,7 @@ async function main(): Promise<void> {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(
     new URL('./results/hessian.json', import.meta.url),
-    JSON.stringify({ date: new Date().toISOString(), node: process.version, execArgv: process.execArgv, python: info, pageFaultUs, hessian: results, hvp: hv }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, execArgv: process.execArgv, glibcTunables: process.env.GLIBC_TUNABLES ?? null, python: info, pageFaultUs, hessian: results, hvp: hv }, null, 2),
   );
   rmSync(INPUTS, { recursive: true, force: true });
 }
