@@ -242,7 +242,8 @@ function buildPlan(results: readonly Result[]): Plan {
   // A printed temporary may be in the sign the input wrote, where the DAG has its negation: a
   // difference (t1 = X*x - y beside y - X*x) the code computes under its name and negates; any
   // other (t1 = tanh(x - y) beside tanh(y - x), printed as the one-term sum -tanh(y - x)) it
-  // computes as the DAG has it and names its negation.
+  // computes as the DAG has it, and the header says which step is its negation (t1 = -s2): the
+  // code reads the DAG's sign, so an array t1 would never be read.
   const dag = new Set(order);
   const negatedNames = new Map<Node, string>();
   for (const [node, name] of printedNames) {
@@ -260,11 +261,11 @@ function buildPlan(results: readonly Result[]): Plan {
     if (!t) throw new InternalError('codegen: node used before it was planned');
     return t;
   };
-  /** The printed temporary that is the negation of node n (t1 = tanh(x - y) beside tanh(y - x)), computed from it. */
+  /** Printed temporaries whose negation a step computes: [t1, s2] for t1 = tanh(x - y) beside s2 = tanh(y - x). */
+  const negatedSteps: [string, string][] = [];
   const nameNegation = (n: Node): void => {
     const printed = negatedNames.get(n);
-    if (printed === undefined || n.kind === 'add') return;
-    body.push({ op: 'add', out: { name: printed, dims: dimsOf(n) }, terms: [{ coef: -1, src: tempOf(n) }] });
+    if (printed !== undefined && n.kind !== 'add') negatedSteps.push([printed, tempOf(n).name]);
   };
   let maxLabels = 1;
   const steps = new Map<string, Temp>();
@@ -359,7 +360,7 @@ function buildPlan(results: readonly Result[]): Plan {
     outputs,
     loopVars,
     acc,
-    header: header(results, withHolders, outputs),
+    header: header(results, withHolders, outputs, negatedSteps),
   };
 }
 
@@ -394,7 +395,7 @@ function foldedConstant(n: Node, literal: (child: Node) => number | undefined): 
   }
 }
 
-function header(results: readonly Result[], inputs: readonly Input[], outputs: readonly Output[]): string[] {
+function header(results: readonly Result[], inputs: readonly Input[], outputs: readonly Output[], negatedSteps: readonly (readonly [string, string])[]): string[] {
   const r0 = results[0]!;
   const shapeText = (dims: readonly string[]): string => (dims.length === 0 ? 'scalar' : dims.join('×'));
   const lines = [
@@ -407,6 +408,7 @@ function header(results: readonly Result[], inputs: readonly Input[], outputs: r
     const form = r.matrix ?? `${r.index}  (index notation: no matrix form)`;
     lines.push(`  ${outputs[k]!.key.padEnd(width)} = ${form}  [${shapeText(r.shape)}]`);
   });
+  for (const [printed, step] of negatedSteps) lines.push(`${printed} of the printed forms is -${step} below.`);
   lines.push('Layout: row-major; the derivative of f with respect to X has shape shape(f) ++ shape(X).');
   return lines.map(commentText);
 }
