@@ -10,29 +10,39 @@ function hasDelta(n: Node): boolean {
   return n.kind === 'mul' && n.factors.some((f) => f.node.kind === 'delta');
 }
 
-/** The product n distributed over its sum factor k: A·(B + C) → A·B + A·C. */
-function distribute(n: NodeOf<'mul'>, k: number): Node {
+/**
+ * The product n distributed over its sum factor k: A·(B + C) → A·B + A·C. With `apart`, only the
+ * terms it picks are distributed, and the others stay one sum in the product:
+ * A·(δ·B + C + D) → A·δ·B + A·(C + D).
+ */
+function distribute(n: NodeOf<'mul'>, k: number, apart: (t: Node) => boolean = () => true): Node {
   const sum = n.factors[k]!;
   if (sum.node.kind !== 'add') throw new InternalError('distribute: factor is not a sum');
-  const terms = sum.node.terms.map((t) => ({
-    coef: t.coef,
-    node: makeMul(
-      n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: sum.labels } : f)),
+  const times = (node: Node): Node =>
+    makeMul(
+      n.factors.map((f, j): Factor => (j === k ? { node, labels: sum.labels } : f)),
       n.shape.length,
-    ),
-  }));
+    );
+  const picked = sum.node.terms.filter((t) => apart(t.node));
+  const rest = sum.node.terms.filter((t) => !apart(t.node));
+  const terms = picked.map((t) => ({ coef: t.coef, node: times(t.node) }));
+  if (rest.length > 0) terms.push({ coef: 1, node: times(makeAdd(rest, sum.node.shape)) });
   return makeAdd(terms, n.shape);
 }
 
-/** A product with a sum factor whose terms carry deltas is distributed so the deltas contract. */
+/**
+ * A product with a sum factor whose terms carry deltas is distributed over those terms, so the
+ * deltas contract; the other terms stay one sum (a factored sum of forty terms, two with a delta,
+ * is three products, not forty).
+ */
 export const distributeDeltas: Rule = {
   name: 'distribute-delta-sum',
-  math: 'A·(δ·B + C) → A·δ·B + A·C   (then δ contracts with A)',
+  math: 'A·(δ·B + C + D) → A·δ·B + A·(C + D)   (then δ contracts with A)',
   apply(n) {
     if (n.kind !== 'mul') return undefined;
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasDelta(t.node)));
     if (k < 0) return undefined;
-    return distribute(n, k);
+    return distribute(n, k, hasDelta);
   },
 };
 
