@@ -1203,6 +1203,24 @@ export function transpose(n: Node): Node {
 
 const symmetricCache = new WeakMap<Node, boolean>();
 
+/**
+ * Whether labels a and b of a product sit at the same nodes and slots (either slot of a symmetric
+ * matrix counts as one): a product equal to itself with a and b swapped has a renaming that maps
+ * the one's occurrences onto the other's, so where they differ it is not (and building the swapped
+ * product to compare is not needed).
+ */
+function sameOccurrences(factors: readonly Factor[], a: number, b: number): boolean {
+  const at = (l: number): string =>
+    factors
+      .flatMap((f) => {
+        const sym = f.node.shape.length === 2 && isSymmetric(f.node);
+        return f.labels.flatMap((m, slot) => (m === l ? [`${f.node.id}@${sym ? '*' : slot}`] : []));
+      })
+      .sort()
+      .join(',');
+  return at(a) === at(b);
+}
+
 /** Whether a square matrix-shaped node equals its transpose (structurally, in canonical form). */
 export function isSymmetric(n: Node): boolean {
   if (n.shape.length !== 2 || n.shape[0] !== n.shape[1]) return false;
@@ -1221,7 +1239,9 @@ export function isSymmetric(n: Node): boolean {
       r = makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), n.shape) === n;
       break;
     case 'mul':
-      r = makeMul(n.factors.map((f) => ({ node: f.node, labels: f.labels.map((l) => (l === 0 ? 1 : l === 1 ? 0 : l)) })), 2) === n;
+      r =
+        sameOccurrences(n.factors, 0, 1) &&
+        makeMul(n.factors.map((f) => ({ node: f.node, labels: f.labels.map((l) => (l === 0 ? 1 : l === 1 ? 0 : l)) })), 2) === n;
       break;
     case 'elem':
     case 'inv':
