@@ -300,13 +300,14 @@ export function splitCoef(n: Node): [number, Node] {
  * nested, so that deep chains stay a DAG; a reader of the product graph wants every factor.
  */
 export function expandedFactors(n: MulNode, keep: (f: Factor) => boolean = () => false): Factor[] {
-  return expandFactorList(n.factors, n.nlabels, keep);
+  return expandFactorList(n.factors, n.nlabels, keep)!;
 }
 
 /** expandedFactors of a list of factors whose labels are all below next. */
-function expandFactorList(factors: readonly Factor[], next: number, keep: (f: Factor) => boolean = () => false): Factor[] {
+function expandFactorList(factors: readonly Factor[], next: number, keep: (f: Factor) => boolean = () => false, limit = Infinity): Factor[] | undefined {
   const out: Factor[] = [];
   const visit = (fac: Factor): void => {
+    if (out.length > limit) return;
     const [c, core] = splitCoef(fac.node);
     if (core.kind !== 'mul' || keep(fac)) {
       out.push(fac);
@@ -322,7 +323,7 @@ function expandFactorList(factors: readonly Factor[], next: number, keep: (f: Fa
     for (const g of core.factors) visit({ node: g.node, labels: g.labels.map(relabel) });
   };
   for (const fac of factors) visit(fac);
-  return out;
+  return out.length > limit ? undefined : out;
 }
 
 /**
@@ -933,8 +934,9 @@ function mergeScalarParts(input: MFactor[], rank: number): number | undefined {
   // that x'Sy inside one nested product meets x'Sy inside another.
   let next = rank;
   for (const f of input) for (const l of f.labels) next = Math.max(next, l + 1);
-  const expanded = input.some((f) => splitCoef(f.node)[1].kind === 'mul') ? expandFactorList(input, next) : input;
-  const read = expanded.length <= MAX_SCALAR_PART_FACTORS ? expanded : input;
+  // (Expansion stops as soon as it passes the bound: deep chains nest products far beyond it.)
+  const expanded = input.some((f) => splitCoef(f.node)[1].kind === 'mul') ? expandFactorList(input, next, undefined, MAX_SCALAR_PART_FACTORS) : input;
+  const read = expanded ?? input;
   const fs: MFactor[] = read.map((f) => ({ node: f.node, labels: [...f.labels] }));
   // A scalar factor of the product itself is its own (mergePowers merges those); one from inside a
   // nested product is not, and mergePowers does not see it: log(b)·(S*x*log(b)).
