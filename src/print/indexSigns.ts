@@ -276,7 +276,12 @@ class IndexSignPass {
   visit(e: IExpr): IExpr {
     switch (e.kind) {
       case 'sum': {
-        const terms = e.terms.map((t) => ({ coef: t.coef, e: this.visit(t.e) }));
+        const terms = e.terms.map((t) => {
+          if (t.e.kind !== 'prod') return { coef: t.coef, e: this.visit(t.e) };
+          // A product's all-negative sum factors give their sign to the term: a - (x + y) z.
+          const { prod, negative } = this.signedProduct(t.e);
+          return { coef: negative ? -t.coef : t.coef, e: prod };
+        });
         if (terms.every((t) => t.coef < 0))
           for (let k = 0; k < terms.length; k++) {
             const flipped = this.negated(terms[k]!.e);
@@ -287,9 +292,30 @@ class IndexSignPass {
           }
         return { kind: 'sum', terms };
       }
+      case 'prod': {
+        // 2 (-u - v) w → -2 (u + v) w: a number factor takes the sign where there is one, else a
+        // minus in front (one minus for the sum's several).
+        const { prod, negative } = this.signedProduct(e);
+        if (!negative) return prod;
+        const k = prod.factors.findIndex((f) => f.kind === 'num');
+        if (k < 0) return minus(prod);
+        return { kind: 'prod', factors: prod.factors.map((f, j) => (j === k && f.kind === 'num' ? { kind: 'num', value: -f.value } : f)) };
+      }
       default:
         return mapChildren(e, (c) => this.visit(c));
     }
+  }
+
+  /** A product with its factors visited and its all-negative sums turned positive, and whether that negated it. */
+  private signedProduct(e: IExpr & { kind: 'prod' }): { prod: IExpr & { kind: 'prod' }; negative: boolean } {
+    let negative = false;
+    const factors = e.factors.map((f) => {
+      const v = this.visit(f);
+      if (v.kind !== 'sum' || v.terms.length < 2 || !v.terms.every((t) => t.coef < 0)) return v;
+      negative = !negative;
+      return { kind: 'sum' as const, terms: v.terms.map((t) => ({ coef: -t.coef, e: t.e })) };
+    });
+    return { prod: { kind: 'prod', factors }, negative };
   }
 
   /** -e written with no minus of its own, where a part of e can take the sign; else undefined. */

@@ -366,7 +366,43 @@ describe('a difference whose sign is free prints as the input writes it', () => 
   ] as const)('%s by x, order %i, in index notation', (expr, order, printed) => {
     expect(derive(expr, 'x', { order }).index).toBe(printed);
   });
+  // A product's factor whose terms are all negative gives its sign to the product (a number in it
+  // takes it, else a term's coefficient or a minus in front): -2 (u + v) w, not 2 (-u - v) w.
+  test('a sum of negative terms in a product gives the product its sign', () => {
+    expect(derive('sum(tanh(A*tanh(A*x - y) - y))', 'x', { order: 2 }).index).toBe(
+      '-2 (t4^t t3^u t2^v A^{wq} A^a_b A^c_j δ_{tuwa} δ_v^b_c + t4_r t1^s A^t_j A^r_u δ^q_{st}^u) t2^r A^{si} δ_{qrs} where t1^i = tanh(x^p A^i_p - y^i), t2^i = 1^i - (t1^i)^2, t3^i = tanh(t1^p A^i_p - y^i), t4^i = 1^i - (t3^i)^2',
+    );
+    const layers = ['tanh(A*tanh(A*x - y) - y)', 'sigmoid(A*sigmoid(A*x))', 'tanh(A*tanh(A*tanh(A*x)))', 'sin(A*cos(A*x))', 'tanh(W*tanh(W*x - y))', 'tanh(A*tanh(B*x - y) - z)', 'tanh(-A*tanh(x - y))'];
+    const forms = [(u: string) => `sum(${u})`, (u: string) => `norm2(${u} - y)^2`, (u: string) => `sum(exp(-${u}))`];
+    for (const u of layers)
+      for (const f of forms)
+        for (const order of [1, 2]) {
+          const r = derive(f(u), 'x', { order });
+          expect(negativeSums(r.index), `${f(u)}, order ${order}: ${r.index}`).toEqual([]);
+        }
+  });
 });
+
+/** The parenthesized sums of an index form whose every term is negative: (-a - b). */
+function negativeSums(s: string): string[] {
+  const out: string[] = [];
+  for (let i = s.indexOf('(-'); i >= 0; i = s.indexOf('(-', i + 1)) {
+    let depth = 0;
+    let j = i;
+    let plus = false;
+    let minus = 0;
+    for (; j < s.length; j++) {
+      const c = s[j]!;
+      if ('({['.includes(c)) depth++;
+      else if (')}]'.includes(c)) {
+        if (--depth === 0) break;
+      } else if (depth === 1 && s.startsWith(' + ', j)) plus = true;
+      else if (depth === 1 && s.startsWith(' - ', j)) minus++;
+    }
+    if (!plus && minus > 0) out.push(s.slice(i, j + 1));
+  }
+  return out;
+}
 
 // A difference reads in the order the input wrote it wherever that costs at most one minus sign
 // over the whole result (src/print/orient.ts, and orientWritten in indexSigns.ts): the minus goes
