@@ -1,6 +1,7 @@
 /**
  * The simplifier: named phases of rules, each run to a fixed point, in this order:
- *   expand   — sin(u)^2 + cos(u)^2 → 1 (trig.ts); distribute sums that carry deltas, have no
+ *   expand   — sin(u)^2 + cos(u)^2 → 1 (trig.ts); distribute a product over the terms of a sum
+ *              factor that carry deltas (the others stay one sum), and over sums that have no
  *              matrix form (order > 2) or whose terms cancel once distributed (X·(P1 - P2) with
  *              X·P1 = X·P2), cancel A·A⁻¹ (also between powers) and A·adj(A), move the directions
  *              of matrix-power derivatives to where their deltas contract and collapse those that
