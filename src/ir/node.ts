@@ -1212,15 +1212,15 @@ const symmetricCache = new WeakMap<Node, boolean>();
  * product to compare is not needed).
  */
 function sameOccurrences(factors: readonly Factor[], a: number, b: number): boolean {
-  const at = (l: number): string =>
-    factors
-      .flatMap((f) => {
-        const sym = f.node.shape.length === 2 && isSymmetric(f.node);
-        return f.labels.flatMap((m, slot) => (m === l ? [`${f.node.id}@${sym ? '*' : slot}`] : []));
-      })
-      .sort()
-      .join(',');
-  return at(a) === at(b);
+  const [atA, atB]: string[][] = [[], []];
+  for (const f of factors) {
+    if (!f.labels.includes(a) && !f.labels.includes(b)) continue;
+    const sym = f.node.shape.length === 2 && isSymmetric(f.node);
+    f.labels.forEach((l, slot) => {
+      if (l === a || l === b) (l === a ? atA : atB).push(`${f.node.id}@${sym ? '*' : slot}`);
+    });
+  }
+  return atA.length === atB.length && atA.sort().join(',') === atB.sort().join(',');
 }
 
 /** Whether a square matrix-shaped node equals its transpose (structurally, in canonical form). */
