@@ -1121,6 +1121,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
       if (!best || enc < best.enc) best = { enc, factors, nlabels };
     });
   };
+  // One label map and one factor list, extended and undone along the way (O(n) per order, not O(n²)).
   const encodeAll = (
     seq: number[],
     i: number,
@@ -1130,7 +1131,7 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
     done: (enc: string, factors: Factor[], nlabels: number) => void,
   ): void => {
     if (i === seq.length) {
-      done(acc.map((f) => `${f.node.h}:${f.labels.join('.')}`).join(','), acc, nextLabel);
+      done(acc.map((f) => `${f.node.h}:${f.labels.join('.')}`).join(','), [...acc], nextLabel);
       return;
     }
     const k = seq[i]!;
@@ -1138,12 +1139,14 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
     const fresh = f.labels.filter((l, j) => l >= rank && !map.has(l) && f.labels.indexOf(l) === j);
     const variants = sym[k] && fresh.length === 2 && budget > 0 ? [fresh, [fresh[1]!, fresh[0]!]] : [fresh];
     for (const v of variants) {
-      const m = new Map(map);
       let nl = nextLabel;
-      for (const l of v) m.set(l, nl++);
-      let labels = f.labels.map((l) => (l < rank ? l : m.get(l)!));
+      for (const l of v) map.set(l, nl++);
+      let labels = f.labels.map((l) => (l < rank ? l : map.get(l)!));
       if (sym[k]) labels = [...labels].sort((x, y) => x - y);
-      encodeAll(seq, i + 1, m, nl, [...acc, { node: f.node, labels }], done);
+      acc.push({ node: f.node, labels });
+      encodeAll(seq, i + 1, map, nl, acc, done);
+      acc.pop();
+      for (const l of v) map.delete(l);
     }
   };
 
@@ -2002,11 +2005,22 @@ function foldPowerChains(fs: MFactor[], rank: number): void {
   const slots = (l: number): number => count.get(l) ?? 0;
   for (let changed = true; changed; ) {
     changed = false;
+    // A link joins factors that share a label: only those are tried, in order (O(n) a search).
+    const holders = new Map<number, number[]>();
+    fs.forEach((f, k) => {
+      for (const l of new Set(f.labels)) {
+        const list = holders.get(l);
+        if (list) list.push(k);
+        else holders.set(l, [k]);
+      }
+    });
     search: for (let i = 0; i < fs.length; i++) {
       const pi = asMatPower(fs[i]!.node);
       if (!pi) continue;
-      for (let j = 0; j < fs.length; j++) {
-        const pj = j === i ? undefined : asMatPower(fs[j]!.node);
+      const near = new Set<number>();
+      for (const l of fs[i]!.labels) for (const j of holders.get(l)!) if (j !== i) near.add(j);
+      for (const j of [...near].sort((a, b) => a - b)) {
+        const pj = asMatPower(fs[j]!.node);
         if (!pj || pj.base !== pi.base || !Number.isSafeInteger(pi.exp + pj.exp)) continue;
         const link = chainLink(fs[i]!, fs[j]!, rank, slots);
         if (!link) continue;

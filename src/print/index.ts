@@ -108,7 +108,9 @@ function tensor(text: string, latex: string, names: readonly string[], flexible 
 
 class Builder {
   readonly used: Node[] = [];
-  private readonly active = new Set<string>();
+  /** Names in use by an enclosing product, with their numbers (see fresh). */
+  private readonly active = new Map<string, number>();
+  private low = 0;
 
   constructor(
     private readonly reserved: ReadonlySet<string>,
@@ -117,13 +119,29 @@ class Builder {
     private readonly root: Node,
   ) {}
 
-  /** The first summed-index name not in use by an enclosing product. */
+  /**
+   * The first summed-index name not in use by an enclosing product: p, q, …, h, then p1, p2, ….
+   * Names are numbered in that order; every name numbered below `low` is taken, so a product with
+   * n labels names them in O(n), not O(n²).
+   */
   private fresh(): string {
-    const ok = (s: string): boolean => !this.reserved.has(s) && !this.free.has(s) && !this.active.has(s);
-    let name = SUMMED.find(ok);
-    for (let k = 1; !name; k++) if (ok(`p${k}`)) name = `p${k}`;
-    this.active.add(name);
-    return name;
+    for (let k = this.low; ; k++) {
+      const s = k < SUMMED.length ? SUMMED[k]! : `p${k - SUMMED.length + 1}`;
+      if (this.reserved.has(s) || this.free.has(s) || this.active.has(s)) continue;
+      this.active.set(s, k);
+      this.low = k + 1;
+      return s;
+    }
+  }
+
+  /** Names given by fresh() back to the pool. */
+  private release(names: readonly string[]): void {
+    for (const s of names) {
+      const k = this.active.get(s);
+      if (k === undefined) continue;
+      this.active.delete(s);
+      this.low = Math.min(this.low, k);
+    }
   }
 
   private varName(name: string): { text: string; latex: string } {
@@ -239,7 +257,7 @@ class Builder {
         ],
       };
     }
-    for (const s of mine) this.active.delete(s);
+    this.release(mine);
     return out;
   }
 
@@ -249,7 +267,7 @@ class Builder {
     if (m) return { text: m.text, latex: m.latex.length > 1 ? `{${m.latex}}` : m.latex };
     const names = n.shape.map(() => this.fresh());
     const inner = this.build(n, names);
-    for (const s of names) this.active.delete(s);
+    this.release(names);
     return { text: renderText(inner), latex: renderLatex(inner) };
   }
 
@@ -302,7 +320,7 @@ class Builder {
     }
     // A summed label in one slot is a sum of entries: the contraction with the all-ones vector.
     for (const [l, count] of slots) if (l >= rank && count === 1) factors.push(tensor('1', '\\mathbf{1}', [base.get(l)!], true));
-    for (const s of mine) this.active.delete(s);
+    this.release(mine);
     return { kind: 'prod', factors };
   }
 }
