@@ -31,9 +31,47 @@ import { type MExpr, KIND_OF_RANK, ONE_VECTOR, mexpr, product, times, transposed
 
 export type Label = number;
 
+/**
+ * The factors of a piece, joined lazily: a part's list is spelled out only where it is printed as
+ * a node of its own for the first time, so that reducing a product of n factors costs O(n), not
+ * O(n²).
+ */
+export class FactorList {
+  private constructor(
+    private readonly kids: readonly FactorList[],
+    private readonly leaf: Factor | undefined,
+    readonly count: number,
+  ) {}
+
+  static of(f: Factor): FactorList {
+    return new FactorList([], f, 1);
+  }
+
+  static join(lists: readonly FactorList[]): FactorList {
+    return new FactorList(lists, undefined, lists.reduce((s, l) => s + l.count, 0));
+  }
+
+  /** The factors in order (an explicit stack: chains of thousands of factors nest that deep). */
+  list(): Factor[] {
+    const out: Factor[] = [];
+    const stack: FactorList[] = [this];
+    while (stack.length > 0) {
+      const l = stack.pop()!;
+      if (l.leaf) out.push(l.leaf);
+      for (let k = l.kids.length - 1; k >= 0; k--) stack.push(l.kids[k]!);
+    }
+    return out;
+  }
+}
+
 /** A piece of the product graph: its form and the factors of the product it is made of. */
 export interface Part extends Piece {
-  readonly factors: readonly Factor[];
+  readonly factors: FactorList;
+  /**
+   * The piece's structure, short: equal keys, equal factors with equal labels up to the names of
+   * the summed ones, read from the piece's ends (see pieceOf).
+   */
+  readonly key: string;
 }
 
 export interface Edge extends Part {
@@ -47,30 +85,127 @@ export interface Pendant extends Part {
   readonly diagOf?: MExpr;
 }
 
-export interface ProductGraph {
-  readonly rank: number;
-  readonly dims: ReadonlyMap<Label, Dim>;
-  /** Number of factors of the product (a piece with all of them is the product itself). */
-  readonly size: number;
-  edges: Edge[];
-  pendants: Pendant[];
-  scalars: Part[];
+/**
+ * The graph of a product. Edges and pendants are kept in the order they were added, by label too,
+ * with the summed labels sorted by what reduces them next (by the number of edges on them), so
+ * that each pass finds its label without scanning the graph.
+ */
+export class ProductGraph {
+  readonly dims = new Map<Label, Dim>();
+  readonly scalars: Part[] = [];
+  private readonly edgeSet = new Set<Edge>();
+  private readonly pendantSet = new Set<Pendant>();
+  private readonly edgesBy = new Map<Label, Set<Edge>>();
+  private readonly pendantsBy = new Map<Label, Set<Pendant>>();
+  /** Edges from a label to itself. */
+  readonly loops = new Set<Edge>();
+  /** Summed labels with an edge or a pendant on them. */
+  private readonly live = new Set<Label>();
+  /** Summed labels with pendants and no edge, with one edge, with two. */
+  readonly isolated = new Set<Label>();
+  readonly leaves = new Set<Label>();
+  readonly series = new Set<Label>();
+
+  /** rank: labels below it are free; size: the number of factors of the product. */
+  constructor(
+    readonly rank: number,
+    readonly size: number,
+  ) {}
+
+  get edges(): Edge[] {
+    return [...this.edgeSet];
+  }
+
+  get pendants(): Pendant[] {
+    return [...this.pendantSet];
+  }
+
+  edgesAt(l: Label): Edge[] {
+    const s = this.edgesBy.get(l);
+    return s ? [...s] : [];
+  }
+
+  pendantsAt(l: Label): Pendant[] {
+    const s = this.pendantsBy.get(l);
+    return s ? [...s] : [];
+  }
+
+  hasSummed(): boolean {
+    return this.live.size > 0;
+  }
+
+  addEdge(e: Edge): void {
+    this.edgeSet.add(e);
+    if (e.row === e.col) this.loops.add(e);
+    for (const l of [e.row, e.col]) {
+      at(this.edgesBy, l).add(e);
+      this.classify(l);
+    }
+  }
+
+  removeEdge(e: Edge): void {
+    this.edgeSet.delete(e);
+    this.loops.delete(e);
+    for (const l of [e.row, e.col]) {
+      this.edgesBy.get(l)?.delete(e);
+      this.classify(l);
+    }
+  }
+
+  addPendant(p: Pendant): void {
+    this.pendantSet.add(p);
+    at(this.pendantsBy, p.label).add(p);
+    this.classify(p.label);
+  }
+
+  removePendant(p: Pendant): void {
+    this.pendantSet.delete(p);
+    this.pendantsBy.get(p.label)?.delete(p);
+    this.classify(p.label);
+  }
+
+  private classify(l: Label): void {
+    if (l < this.rank) return;
+    const edges = this.edgesBy.get(l)?.size ?? 0;
+    const pendants = this.pendantsBy.get(l)?.size ?? 0;
+    toggle(this.live, l, edges + pendants > 0);
+    toggle(this.isolated, l, edges === 0 && pendants > 0);
+    toggle(this.leaves, l, edges === 1);
+    toggle(this.series, l, edges === 2);
+  }
+}
+
+function at<T>(m: Map<Label, Set<T>>, l: Label): Set<T> {
+  let s = m.get(l);
+  if (!s) m.set(l, (s = new Set()));
+  return s;
+}
+
+function toggle(s: Set<Label>, l: Label, on: boolean): void {
+  if (on) s.add(l);
+  else s.delete(l);
+}
+
+function smallest(s: ReadonlySet<Label>): Label | undefined {
+  let best: Label | undefined;
+  for (const l of s) if (best === undefined || l < best) best = l;
+  return best;
 }
 
 /** The graph of a product; undefined where a factor has no matrix form or more than two axes. */
 export function buildGraph(n: MulNode, f: Forms): ProductGraph | undefined {
   const factors = flatFactors(n, f);
-  const g: ProductGraph = { rank: n.shape.length, dims: new Map(), size: factors.length, edges: [], pendants: [], scalars: [] };
-  const dims = g.dims as Map<Label, Dim>;
+  const g = new ProductGraph(n.shape.length, factors.length);
   for (const factor of factors) {
     const e = f.sub(factor.node);
     if (!e) return undefined;
-    factor.labels.forEach((l, i) => dims.set(l, factor.node.shape[i]!));
+    factor.labels.forEach((l, i) => g.dims.set(l, factor.node.shape[i]!));
     const [a, b] = factor.labels;
-    const part = { e, node: factor.node, factors: [factor] };
+    const loop = factor.labels.length === 2 && a === b;
+    const part = { e, node: factor.node, factors: FactorList.of(factor), key: `n${factor.node.id}${loop ? '=' : ''}` };
     if (factor.labels.length === 0) g.scalars.push(part);
-    else if (factor.labels.length === 1) g.pendants.push({ ...part, label: a! });
-    else if (factor.labels.length === 2) g.edges.push({ ...part, row: a!, col: b! });
+    else if (factor.labels.length === 1) g.addPendant({ ...part, label: a! });
+    else if (factor.labels.length === 2) g.addEdge({ ...part, row: a!, col: b! });
     else return undefined;
   }
   return g;
@@ -87,45 +222,6 @@ export function flatFactors(n: MulNode, f: Forms): Factor[] {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const isSummed = (g: ProductGraph, l: Label): boolean => l >= g.rank;
-
-/** Edges and pendants by label, rebuilt only when the graph has changed (passes replace or grow its lists). */
-interface LabelIndex {
-  readonly edges: Edge[];
-  readonly pendants: Pendant[];
-  readonly edgeCount: number;
-  readonly pendantCount: number;
-  readonly edgesAt: Map<Label, Edge[]>;
-  readonly pendantsAt: Map<Label, Pendant[]>;
-  readonly summed: Label[];
-}
-
-const INDEX = new WeakMap<ProductGraph, LabelIndex>();
-
-function indexOf(g: ProductGraph): LabelIndex {
-  const hit = INDEX.get(g);
-  if (hit && hit.edges === g.edges && hit.pendants === g.pendants && hit.edgeCount === g.edges.length && hit.pendantCount === g.pendants.length)
-    return hit;
-  const edgesAt = new Map<Label, Edge[]>();
-  const pendantsAt = new Map<Label, Pendant[]>();
-  const add = <T>(m: Map<Label, T[]>, l: Label, x: T): void => {
-    const list = m.get(l);
-    if (list) list.push(x);
-    else m.set(l, [x]);
-  };
-  for (const e of g.edges) {
-    add(edgesAt, e.row, e);
-    if (e.col !== e.row) add(edgesAt, e.col, e);
-  }
-  for (const p of g.pendants) add(pendantsAt, p.label, p);
-  const summed = [...new Set([...edgesAt.keys(), ...pendantsAt.keys()])].filter((l) => isSummed(g, l)).sort((a, b) => a - b);
-  const index = { edges: g.edges, pendants: g.pendants, edgeCount: g.edges.length, pendantCount: g.pendants.length, edgesAt, pendantsAt, summed };
-  INDEX.set(g, index);
-  return index;
-}
-
-const edgesAt = (g: ProductGraph, l: Label): Edge[] => indexOf(g).edgesAt.get(l) ?? [];
-const pendantsAt = (g: ProductGraph, l: Label): Pendant[] => indexOf(g).pendantsAt.get(l) ?? [];
 const otherEnd = (e: Edge, l: Label): Label => (e.row === l ? e.col : e.row);
 const isEye = (e: MExpr): boolean => e.ast.kind === 'name' && e.ast.name === 'eye';
 const isOnes = (p: Piece): boolean => p.node?.kind === 'const' && p.node.value === 1;
@@ -135,27 +231,69 @@ function orient(e: Edge, from: Label): MExpr {
   return e.row === from ? e.e : transposed(e.e);
 }
 
-function summedLabels(g: ProductGraph): Label[] {
-  return indexOf(g).summed;
+/** The labels a part is read from: an edge's row and column (one label for a loop), a pendant's label. */
+function endsOf(p: Part): Label[] {
+  if ('row' in p) {
+    const e = p as Edge;
+    return e.row === e.col ? [e.row] : [e.row, e.col];
+  }
+  return 'label' in p ? [(p as Pendant).label] : [];
 }
 
-function remove<T>(list: T[], items: readonly T[]): T[] {
-  return list.filter((x) => !items.includes(x));
+/** Per printer: structural keys of the pieces made so far, and what printing each as a part gave. */
+interface Memo {
+  readonly keys: Map<string, string>;
+  readonly parts: Map<string, MExpr | undefined>;
+}
+
+const MEMOS = new WeakMap<Forms, Memo>();
+
+function memoOf(f: Forms): Memo {
+  let m = MEMOS.get(f);
+  if (!m) MEMOS.set(f, (m = { keys: new Map(), parts: new Map() }));
+  return m;
+}
+
+/** A new piece made of parts, with axes `axes`: its factors (joined lazily) and its structural key. */
+interface Made {
+  readonly factors: FactorList;
+  readonly key: string;
+  readonly axes: readonly Label[];
 }
 
 /**
- * The form of a new piece made of `factors` with axes `axes`: by reference to a node of its own
- * while it is a part of the product, else (or where that node cannot print) the form built here.
+ * The piece made of `kids` (in this order) whose axes are `axes`, the kids' other ends summed. Its
+ * key lists the kids' keys and where each kid's ends go (the axes first, then the summed labels by
+ * appearance); the kids' own summed labels are theirs alone, so the key fixes the factors and
+ * their labels up to renaming the summed ones, which is what Forms.part identifies parts by.
  */
-function emit(g: ProductGraph, f: Forms, factors: readonly Factor[], axes: readonly Label[], direct: () => MExpr | undefined): MExpr | undefined {
-  if (factors.length < g.size) {
-    const r = f.part(factors, axes);
+function pieceOf(f: Forms, kids: readonly Part[], axes: readonly Label[]): Made {
+  const at = new Map<Label, number>(axes.map((l, i) => [l, i]));
+  const slot = (l: Label): number => {
+    let k = at.get(l);
+    if (k === undefined) at.set(l, (k = at.size));
+    return k;
+  };
+  const desc = `${axes.length}|${kids.map((p) => `${p.key}:${endsOf(p).map(slot).join('.')}`).join(',')}`;
+  const keys = memoOf(f).keys;
+  let key = keys.get(desc);
+  if (key === undefined) keys.set(desc, (key = `k${keys.size}`));
+  return { factors: FactorList.join(kids.map((p) => p.factors)), key, axes };
+}
+
+/**
+ * The form of a new piece: by reference to a node of its own while it is a part of the product,
+ * else (or where that node cannot print) the form built here.
+ */
+function emit(g: ProductGraph, f: Forms, made: Made, direct: () => MExpr | undefined): MExpr | undefined {
+  if (made.factors.count < g.size) {
+    const parts = memoOf(f).parts;
+    let r = parts.get(made.key);
+    if (r === undefined && !parts.has(made.key)) parts.set(made.key, (r = f.part(made.factors.list(), made.axes)));
     if (r) return r;
   }
   return direct();
 }
-
-const factorsOf = (ps: readonly Part[]): Factor[] => ps.flatMap((p) => p.factors);
 
 /** The Hadamard product of the pendants on a label, as one vector. */
 function weight(ps: readonly Pendant[], f: Forms): MExpr | undefined {
@@ -168,7 +306,7 @@ function weight(ps: readonly Pendant[], f: Forms): MExpr | undefined {
  * not t1 = diag(…)), so that products and sums of diagonals around it still merge into one.
  */
 function diagonalOf(g: ProductGraph, f: Forms, ps: readonly Pendant[], l: Label): MExpr | undefined {
-  const w = ps.length > 1 ? emit(g, f, factorsOf(ps), [l], () => weight(ps, f)) : weight(ps, f);
+  const w = ps.length > 1 ? emit(g, f, pieceOf(f, ps, [l]), () => weight(ps, f)) : weight(ps, f);
   return w && diagMatrix(w);
 }
 
@@ -182,24 +320,31 @@ type Pass = (g: ProductGraph, f: Forms) => boolean | undefined;
 
 /** M_aa → diag(M) on a. */
 export const selfLoop: Pass = (g, f) => {
-  const e = g.edges.find((x) => x.row === x.col);
+  const e = first(g.loops);
   if (!e) return false;
-  const d = emit(g, f, e.factors, [e.row], () => mexpr(call('diag', e.e.ast), 'vector'));
+  const made = pieceOf(f, [e], [e.row]);
+  const d = emit(g, f, made, () => mexpr(call('diag', e.e.ast), 'vector'));
   if (!d) return undefined;
-  g.edges = remove(g.edges, [e]);
-  g.pendants.push({ e: d, factors: e.factors, label: e.row, diagOf: e.e });
+  g.removeEdge(e);
+  g.addPendant({ e: d, factors: made.factors, key: made.key, label: e.row, diagOf: e.e });
   return true;
 };
 
+function first<T>(s: ReadonlySet<T>): T | undefined {
+  for (const x of s) return x;
+  return undefined;
+}
+
 /** A summed label with only pendants: a scalar. */
 export const sumIsolated: Pass = (g, f) => {
-  const l = summedLabels(g).find((x) => edgesAt(g, x).length === 0);
+  const l = smallest(g.isolated);
   if (l === undefined) return false;
-  const ps = pendantsAt(g, l);
-  const s = emit(g, f, factorsOf(ps), [], () => sumOfPendants(ps, g.dims.get(l)!, f));
+  const ps = g.pendantsAt(l);
+  const made = pieceOf(f, ps, []);
+  const s = emit(g, f, made, () => sumOfPendants(ps, g.dims.get(l)!, f));
   if (!s) return undefined;
-  g.pendants = remove(g.pendants, ps);
-  g.scalars.push({ e: s, factors: factorsOf(ps) });
+  for (const p of ps) g.removePendant(p);
+  g.scalars.push({ e: s, factors: made.factors, key: made.key });
   return true;
 };
 
@@ -227,38 +372,46 @@ function sumOfPendants(ps: readonly Pendant[], dim: Dim, f: Forms): MExpr | unde
 
 /** A summed label on one edge: Σ_a M_ba w_a = (M*w)_b, a pendant on b (Σ_ab M_ab alone is sum(M)). */
 export const sumLeaf: Pass = (g, f) => {
-  for (const l of summedLabels(g)) {
-    const es = edgesAt(g, l);
-    if (es.length !== 1) continue;
-    const e = es[0]!;
-    const b = otherEnd(e, l);
-    const ps = pendantsAt(g, l);
-    if (ps.length === 0 && isSummed(g, b) && edgesAt(g, b).length === 1 && pendantsAt(g, b).length === 0) {
-      const s = emit(g, f, e.factors, [], () => mexpr(call('sum', e.e.ast), 'scalar'));
-      if (!s) return undefined;
-      g.edges = remove(g.edges, [e]);
-      g.scalars.push({ e: s, factors: e.factors });
-      return true;
-    }
-    const factors = [...e.factors, ...factorsOf(ps)];
-    const v = emit(g, f, factors, [b], () => {
-      const w = ps.length > 0 ? weight(ps, f) : ONE_VECTOR(g.dims.get(l));
-      return w && (isEye(e.e) ? w : times(orient(e, b), w));
-    });
-    if (!v) return undefined;
-    g.edges = remove(g.edges, [e]);
-    g.pendants = remove(g.pendants, ps);
-    g.pendants.push({ e: v, factors, label: b });
+  const l = smallest(g.leaves);
+  if (l === undefined) return false;
+  const e = g.edgesAt(l)[0]!;
+  const b = otherEnd(e, l);
+  const ps = g.pendantsAt(l);
+  if (ps.length === 0 && b >= g.rank && g.edgesAt(b).length === 1 && g.pendantsAt(b).length === 0) {
+    const made = pieceOf(f, [e], []);
+    const s = emit(g, f, made, () => mexpr(call('sum', e.e.ast), 'scalar'));
+    if (!s) return undefined;
+    g.removeEdge(e);
+    g.scalars.push({ e: s, factors: made.factors, key: made.key });
     return true;
   }
-  return false;
+  const made = pieceOf(f, [e, ...ps], [b]);
+  const v = emit(g, f, made, () => {
+    const w = ps.length > 0 ? weight(ps, f) : ONE_VECTOR(g.dims.get(l));
+    return w && (isEye(e.e) ? w : times(orient(e, b), w));
+  });
+  if (!v) return undefined;
+  g.removeEdge(e);
+  for (const p of ps) g.removePendant(p);
+  g.addPendant({ e: v, factors: made.factors, key: made.key, label: b });
+  return true;
 };
 
 /**
- * Summed labels nearest a free label first: chains then grow from their free ends inward, so the
- * parts they make are prefixes and suffixes (A'*diag(s)*A'…), which different terms share.
+ * The next label to join in series: of the summed labels between two edges, the one nearest a free
+ * label (then the smallest). Chains then grow from their free ends inward, so the parts they make
+ * are prefixes and suffixes (A'*diag(s)*A'…), which different terms share. A label next to a free
+ * one is found among the free labels' edges; only where there is none are distances computed.
  */
-function byDistanceFromFree(g: ProductGraph): Label[] {
+function nextInSeries(g: ProductGraph): Label | undefined {
+  if (g.series.size === 0) return undefined;
+  let near: Label | undefined;
+  for (let free = 0; free < g.rank; free++)
+    for (const e of g.edgesAt(free)) {
+      const o = otherEnd(e, free);
+      if (g.series.has(o) && (near === undefined || o < near)) near = o;
+    }
+  if (near !== undefined) return near;
   const dist = new Map<Label, number>();
   let frontier: Label[] = [];
   for (let l = 0; l < g.rank; l++) {
@@ -268,7 +421,7 @@ function byDistanceFromFree(g: ProductGraph): Label[] {
   while (frontier.length > 0) {
     const next: Label[] = [];
     for (const l of frontier)
-      for (const e of edgesAt(g, l)) {
+      for (const e of g.edgesAt(l)) {
         const o = otherEnd(e, l);
         if (!dist.has(o)) {
           dist.set(o, dist.get(l)! + 1);
@@ -278,46 +431,52 @@ function byDistanceFromFree(g: ProductGraph): Label[] {
     frontier = next;
   }
   const far = Number.MAX_SAFE_INTEGER;
-  return summedLabels(g).sort((a, b) => (dist.get(a) ?? far) - (dist.get(b) ?? far) || a - b);
+  let best: Label | undefined;
+  for (const l of g.series) {
+    if (best === undefined) best = l;
+    else {
+      const d = (dist.get(l) ?? far) - (dist.get(best) ?? far);
+      if (d < 0 || (d === 0 && l < best)) best = l;
+    }
+  }
+  return best;
 }
 
 /** A summed label between two edges: Σ_a L_ua w_a R_av = (L*diag(w)*R)_uv. */
 export const joinSeries: Pass = (g, f) => {
-  for (const l of byDistanceFromFree(g)) {
-    const es = edgesAt(g, l);
-    if (es.length !== 2) continue;
-    const [e1, e2] = es as [Edge, Edge];
-    const [u, v] = [otherEnd(e1, l), otherEnd(e2, l)];
-    const ps = pendantsAt(g, l);
-    let middle: MExpr[] = [];
-    if (ps.length > 0) {
-      const d = diagonalOf(g, f, ps, l);
-      if (!d) return undefined;
-      middle = [d];
-    }
-    const chain = (items: MExpr[]): MExpr => {
-      const kept = items.filter((x) => !isEye(x));
-      if (kept.length === 0) return items[0]!;
-      // L*D*L' reads the same transposed: symmetric, so it is never printed with a prime.
-      const n = kept.length;
-      const sym = n >= 2 && kept.every((x, k) => toText(transposed(x).ast) === toText(kept[n - 1 - k]!.ast));
-      return product(kept, sym);
-    };
-    const forward = chain([orient(e1, u), ...middle, orient(e2, l)]);
-    const backward = chain([orient(e2, v), ...middle, orient(e1, l)]);
-    const useBackward = f.primes(backward) < f.primes(forward);
-    const [row, col] = useBackward ? [v, u] : [u, v];
-    const factors = [...e1.factors, ...e2.factors, ...factorsOf(ps)];
-    // A cycle (row = col) is no matrix of its own here; its diagonal is, in the next pass.
-    const direct = (): MExpr => (useBackward ? backward : forward);
-    const e = row === col ? direct() : emit(g, f, factors, [row, col], direct);
-    if (!e) return undefined;
-    g.edges = remove(g.edges, [e1, e2]);
-    g.pendants = remove(g.pendants, ps);
-    g.edges.push({ e, factors, row, col });
-    return true;
+  const l = nextInSeries(g);
+  if (l === undefined) return false;
+  const [e1, e2] = g.edgesAt(l) as [Edge, Edge];
+  const [u, v] = [otherEnd(e1, l), otherEnd(e2, l)];
+  const ps = g.pendantsAt(l);
+  let middle: MExpr[] = [];
+  if (ps.length > 0) {
+    const d = diagonalOf(g, f, ps, l);
+    if (!d) return undefined;
+    middle = [d];
   }
-  return false;
+  const chain = (items: MExpr[]): MExpr => {
+    const kept = items.filter((x) => !isEye(x));
+    if (kept.length === 0) return items[0]!;
+    // L*D*L' reads the same transposed: symmetric, so it is never printed with a prime.
+    const n = kept.length;
+    const sym = n >= 2 && kept.every((x, k) => toText(transposed(x).ast) === toText(kept[n - 1 - k]!.ast));
+    return product(kept, sym);
+  };
+  const forward = chain([orient(e1, u), ...middle, orient(e2, l)]);
+  const backward = chain([orient(e2, v), ...middle, orient(e1, l)]);
+  const useBackward = f.primes(backward) < f.primes(forward);
+  const [row, col] = useBackward ? [v, u] : [u, v];
+  const made = pieceOf(f, [e1, e2, ...ps], [row, col]);
+  // A cycle (row = col) is no matrix of its own here; its diagonal is, in the next pass.
+  const direct = (): MExpr => (useBackward ? backward : forward);
+  const e = row === col ? direct() : emit(g, f, made, direct);
+  if (!e) return undefined;
+  g.removeEdge(e1);
+  g.removeEdge(e2);
+  for (const p of ps) g.removePendant(p);
+  g.addEdge({ e, factors: made.factors, key: made.key, row, col });
+  return true;
 };
 
 /** Two edges between the same labels: M .* N (N transposed to M's orientation where needed). */
@@ -332,11 +491,12 @@ export const mergeParallel: Pass = (g, f) => {
       continue;
     }
     const same = a.row === b.row;
-    const factors = [...a.factors, ...b.factors];
-    const h = emit(g, f, factors, [a.row, a.col], () => hadamard([a, same ? b : { e: transposed(b.e), node: undefined }], 'matrix', f));
+    const made = pieceOf(f, [a, b], [a.row, a.col]);
+    const h = emit(g, f, made, () => hadamard([a, same ? b : { e: transposed(b.e), node: undefined }], 'matrix', f));
     if (!h) return undefined;
-    g.edges = remove(g.edges, [a, b]);
-    g.edges.push({ e: h, factors, row: a.row, col: a.col });
+    g.removeEdge(a);
+    g.removeEdge(b);
+    g.addEdge({ e: h, factors: made.factors, key: made.key, row: a.row, col: a.col });
     return true;
   }
   return false;
@@ -370,9 +530,9 @@ export function reduce(g: ProductGraph, f: Forms): boolean {
  * Hadamard product of the pendants on label 0; rank 2 is diag(u)*E*diag(v), or u*v' without an edge.
  */
 export function assemble(g: ProductGraph, f: Forms, symmetric: boolean): MExpr | undefined {
-  if (summedLabels(g).length > 0) return undefined;
+  if (g.hasSummed()) return undefined;
   let main: MExpr | undefined;
-  if (g.rank === 1) main = weight(pendantsAt(g, 0), f);
+  if (g.rank === 1) main = weight(g.pendantsAt(0), f);
   else if (g.rank === 2) main = matrixOf(g, f);
   if (g.rank > 0 && !main) return undefined;
   const numer: MExpr[] = [];
@@ -393,10 +553,11 @@ export function assemble(g: ProductGraph, f: Forms, symmetric: boolean): MExpr |
 }
 
 function matrixOf(g: ProductGraph, f: Forms): MExpr | undefined {
-  const u = pendantsAt(g, 0);
-  const v = pendantsAt(g, 1);
-  if (g.edges.length > 1 || g.edges.some((e) => e.row === e.col)) return undefined;
-  const e = g.edges[0];
+  const u = g.pendantsAt(0);
+  const v = g.pendantsAt(1);
+  const edges = g.edges;
+  if (edges.length > 1 || g.loops.size > 0) return undefined;
+  const e = edges[0];
   if (!e) {
     const wu = u.length > 0 ? weight(u, f) : undefined;
     const wv = v.length > 0 ? weight(v, f) : undefined;
