@@ -16,8 +16,8 @@ export interface Forms {
   divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined;
   /** A size, tied to a variable that has it: rows(B), cols(B), len(x). */
   size(d: Dim): MExpr;
-  /** Reading order of forms (text with references expanded). */
-  readingKey(e: MExpr): string;
+  /** Reading order of forms (text with references expanded): negative where a reads before b. */
+  compareReading(a: MExpr, b: MExpr): number;
   /** Number of transposes printed in a form, references expanded (the orientation with fewer reads better). */
   primes(e: MExpr): number;
   /**
@@ -89,11 +89,7 @@ export interface Signed {
 
 /** Σ ±t, positive terms first (A - B rather than -B + A), each group in reading order. */
 export function signedSum(items: readonly Signed[], kind: Kind, symmetric: boolean, f: Forms): MExpr {
-  const byKey = (xs: readonly Signed[]): Signed[] =>
-    xs
-      .map((x) => ({ x, k: f.readingKey(x.e).replace(/'/g, '~') }))
-      .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
-      .map((e) => e.x);
+  const byKey = (xs: readonly Signed[]): Signed[] => [...xs].sort((a, b) => f.compareReading(a.e, b.e));
   const ordered = [...byKey(items.filter((p) => p.sign > 0)), ...byKey(items.filter((p) => p.sign < 0))];
   let acc: Ast | undefined;
   for (const p of ordered) {

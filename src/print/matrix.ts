@@ -281,7 +281,7 @@ export class MatrixPrinter implements Forms {
 
   /** The length of a node's text where the nodes in `named` are names (two characters). */
   lengthWith(n: Node, named: ReadonlySet<Node>): number {
-    return this.key(this.form(n)!.ast, named).text.length;
+    return this.key(this.form(n)!.ast, named).length;
   }
 
   private readonly keyMemos = new WeakMap<object, Map<string, Key>>();
@@ -296,7 +296,7 @@ export class MatrixPrinter implements Forms {
     const walk = (x: Ast): Key => {
       const r = this.refOf(x);
       if (r) {
-        if (named?.has(r.node)) return { text: r.transposed ? "t9'" : 't9', shape: 'atom' };
+        if (named?.has(r.node)) return plainKey(r.transposed ? "t9'" : 't9', 'atom');
         const name = (x as Ast & { kind: 'name' }).name;
         let k = memo.get(name);
         if (!k) memo.set(name, (k = walk(this.target(r))));
@@ -311,8 +311,12 @@ export class MatrixPrinter implements Forms {
     return this.key(e.ast, undefined).text;
   }
 
+  compareReading(a: MExpr, b: MExpr): number {
+    return compareKeys(this.key(a.ast, undefined), this.key(b.ast, undefined));
+  }
+
   primes(e: MExpr): number {
-    return this.readingKey(e).split("'").length - 1;
+    return this.key(e.ast, undefined).primes;
   }
 
   /**
@@ -563,44 +567,137 @@ function scaled(c: number, e: MExpr, node: Node): MExpr {
 
 
 
-/** A form's text for comparisons: products flat, everything else parenthesized unless atomic. */
-interface Key {
-  readonly text: string;
-  readonly shape: 'atom' | 'product' | 'other';
+/**
+ * A form's text for comparisons: products flat, everything else parenthesized unless atomic. The
+ * text is a rope of plain strings and the keys of sub-forms (each reference's key is one object,
+ * shared by every form that uses it), so that deep forms are compared without spelling out their
+ * texts (compareKeys); the text itself is joined only where it is asked for.
+ */
+export class Key {
+  readonly length: number;
+  /** The number of primes (') in the text. */
+  readonly primes: number;
+  private joinedText: string | undefined;
+
+  constructor(
+    readonly parts: readonly (string | Key)[],
+    readonly shape: 'atom' | 'product' | 'other',
+  ) {
+    let length = 0;
+    let primes = 0;
+    for (const p of parts) {
+      length += p.length;
+      primes += typeof p === 'string' ? p.split("'").length - 1 : p.primes;
+    }
+    this.length = length;
+    this.primes = primes;
+  }
+
+  get text(): string {
+    if (this.joinedText === undefined) {
+      let t = '';
+      for (const p of this.parts) t += typeof p === 'string' ? p : p.text;
+      this.joinedText = t;
+    }
+    return this.joinedText;
+  }
+}
+
+const plainKey = (text: string, shape: Key['shape']): Key => new Key([text], shape);
+
+/** The plain strings of a key's text in order, from a stack of ropes (top last). */
+function nextChunk(stack: (string | Key)[]): string | undefined {
+  for (;;) {
+    const top = stack.pop();
+    if (top === undefined || typeof top === 'string') return top;
+    for (let k = top.parts.length - 1; k >= 0; k--) stack.push(top.parts[k]!);
+  }
+}
+
+/** Whether what is left on a stack of ropes has any text. */
+function hasText(stack: (string | Key)[]): boolean {
+  for (let c = nextChunk(stack); c !== undefined; c = nextChunk(stack)) if (c.length > 0) return true;
+  return false;
+}
+
+/**
+ * a's text compared with b's, a prime (') read as if it were '~' (so x sorts before x'). Where
+ * both are at the start of the same sub-key, that stretch is equal and skipped.
+ */
+export function compareKeys(a: Key, b: Key): number {
+  const PRIME = 39;
+  const TILDE = 126;
+  const sa: (string | Key)[] = [a];
+  const sb: (string | Key)[] = [b];
+  let ta = '';
+  let tb = '';
+  let ia = 0;
+  let ib = 0;
+  for (;;) {
+    if (ia === ta.length && ib === tb.length) {
+      const x = sa[sa.length - 1];
+      if (x !== undefined && typeof x !== 'string' && x === sb[sb.length - 1]) {
+        sa.pop();
+        sb.pop();
+        continue;
+      }
+    }
+    if (ia === ta.length) {
+      // Open one level at a time, so that a sub-key shared with b is met whole.
+      const x = sa.pop();
+      if (x === undefined) return ib < tb.length || hasText(sb) ? -1 : 0;
+      if (typeof x === 'string') [ta, ia] = [x, 0];
+      else for (let k = x.parts.length - 1; k >= 0; k--) sa.push(x.parts[k]!);
+      continue;
+    }
+    if (ib === tb.length) {
+      const y = sb.pop();
+      if (y === undefined) return 1;
+      if (typeof y === 'string') [tb, ib] = [y, 0];
+      else for (let k = y.parts.length - 1; k >= 0; k--) sb.push(y.parts[k]!);
+      continue;
+    }
+    let x = ta.charCodeAt(ia++);
+    let y = tb.charCodeAt(ib++);
+    if (x === y) continue;
+    if (x === PRIME) x = TILDE;
+    if (y === PRIME) y = TILDE;
+    if (x !== y) return x - y;
+  }
 }
 
 function keyOf(a: Ast, sub: (x: Ast) => Key): Key {
-  const inParens = (k: Key): string => (k.shape === 'atom' ? k.text : `(${k.text})`);
+  const inParens = (k: Key): (string | Key)[] => (k.shape === 'atom' ? [k] : ['(', k, ')']);
   // A power made by the printer reads as its factors: (A^2)'*A' and (A^3)' read alike.
   const p = powerOf(a);
   if (p && p.count <= 64) {
     const b = sub(p.base.ast);
-    const f = b.shape === 'other' ? `(${b.text})` : b.text;
-    return { text: Array.from({ length: p.count }, () => f).join('*'), shape: 'product' };
+    const f = b.shape === 'other' ? ['(', b, ')'] : [b];
+    return new Key(Array.from({ length: p.count }, (_, k) => (k === 0 ? f : ['*', ...f])).flat(), 'product');
   }
   switch (a.kind) {
     case 'num':
-      return { text: a.text, shape: a.value < 0 ? 'other' : 'atom' };
+      return plainKey(a.text, a.value < 0 ? 'other' : 'atom');
     case 'name':
-      return { text: a.name, shape: 'atom' };
+      return plainKey(a.name, 'atom');
     case 'neg':
-      return { text: `-${inParens(sub(a.arg))}`, shape: 'other' };
+      return new Key(['-', ...inParens(sub(a.arg))], 'other');
     case 'transpose':
-      return { text: `${inParens(sub(a.arg))}'`, shape: 'atom' };
+      return new Key([...inParens(sub(a.arg)), "'"], 'atom');
     case 'call':
-      return { text: `${a.fn}(${a.args.map((x) => sub(x).text).join(', ')})`, shape: 'atom' };
+      return new Key([`${a.fn}(`, ...a.args.flatMap((x, k) => (k === 0 ? [sub(x)] : [', ', sub(x)])), ')'], 'atom');
     case 'binary': {
       const [l, r] = [sub(a.left), sub(a.right)];
       if (a.op === '*') {
-        const side = (k: Key): string => (k.shape === 'other' ? `(${k.text})` : k.text);
-        return { text: `${side(l)}*${side(r)}`, shape: 'product' };
+        const side = (k: Key): (string | Key)[] => (k.shape === 'other' ? ['(', k, ')'] : [k]);
+        return new Key([...side(l), '*', ...side(r)], 'product');
       }
       const sep = a.op === '+' || a.op === '-' ? ` ${a.op} ` : a.op;
-      const left = a.op === '+' || a.op === '-' ? l.text : inParens(l);
-      return { text: `${left}${sep}${inParens(r)}`, shape: 'other' };
+      const left = a.op === '+' || a.op === '-' ? [l] : inParens(l);
+      return new Key([...left, sep, ...inParens(r)], 'other');
     }
     case 'where':
-      return { text: toText(a), shape: 'other' };
+      return plainKey(toText(a), 'other');
   }
 }
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import { type Node, delta, makeElem, makeMul, makeVar, ones } from '../../src/ir/node.js';
-import { MatrixPrinter } from '../../src/print/matrix.js';
+import { Key, MatrixPrinter, compareKeys } from '../../src/print/matrix.js';
+import { derivative } from '../../src/index.js';
 import { toText } from '../../src/print/text.js';
 import { buildGraph, joinSeries, mergeParallel, productForm, reduce, selfLoop, sumIsolated, sumLeaf, type ProductGraph } from '../../src/print/graph.js';
 import type { MExpr } from '../../src/print/mexpr.js';
@@ -113,5 +114,75 @@ describe('whole products', () => {
         2,
       ),
     ).toBe("B'*diag(C*x)*C");
+  });
+});
+
+describe('cost of deep chains', () => {
+  // A chain's Hessian has a term per layer, each a product of up to twice the depth in factors.
+  // Every piece of a product is a node of its own (Forms.part); the pieces that different products
+  // share are found by their structure, so each distinct piece is made once: the calls grow
+  // linearly with the depth, and the factors they carry quadratically (before, every reduction
+  // step of every product asked: quadratic and cubic).
+  const chain = (d: number): string => `sum(${Array.from({ length: d }).reduce<string>((e) => `tanh(A*${e})`, 'x')})`;
+  const partsMade = (d: number): { calls: number; factors: number } => {
+    const proto = MatrixPrinter.prototype as unknown as { part: (fs: readonly unknown[], axes: readonly number[]) => unknown };
+    const original = proto.part;
+    const seen = { calls: 0, factors: 0 };
+    proto.part = function (this: unknown, fs, axes) {
+      seen.calls++;
+      seen.factors += fs.length;
+      return original.call(this, fs, axes);
+    };
+    try {
+      derivative(chain(d), 'x', { order: 2 });
+    } finally {
+      proto.part = original;
+    }
+    return seen;
+  };
+
+  test('parts of a tanh chain Hessian: made once each', () => {
+    const [a, b] = [partsMade(16), partsMade(32)];
+    expect(b.calls / a.calls).toBeLessThan(2.5);
+    expect(b.factors / a.factors).toBeLessThan(5);
+  });
+});
+
+describe('reading order of forms (compareKeys)', () => {
+  // Ropes of strings and shared sub-keys, compared as their texts with ' read as ~.
+  const plain = (s: string): Key => new Key([s], 'atom');
+  const mapped = (s: string): string => s.replace(/'/g, '~');
+  const sign = (x: number): number => Math.sign(x);
+  const rope = (rand: () => number, pool: Key[], depth: number): Key => {
+    const parts: (string | Key)[] = [];
+    const n = 1 + Math.floor(rand() * 4);
+    for (let k = 0; k < n; k++) {
+      const r = rand();
+      if (r < 0.3 && pool.length > 0) parts.push(pool[Math.floor(rand() * pool.length)]!);
+      else if (r < 0.6 && depth > 0) parts.push(rope(rand, pool, depth - 1));
+      else parts.push(["A'", 'A', '*', '', 'x', "x'", '(', ')', 'diag(', '2'][Math.floor(rand() * 10)]!);
+    }
+    const key = new Key(parts, 'other');
+    pool.push(key);
+    return key;
+  };
+
+  test('agrees with comparing the texts, on ropes that share sub-keys and hold empty strings', () => {
+    let s = 7;
+    const rand = (): number => ((s = (s * 16807) % 2147483647) - 1) / 2147483646;
+    const pool: Key[] = [plain("t'"), plain('t')];
+    const keys = Array.from({ length: 300 }, () => rope(rand, pool, 3));
+    for (let i = 0; i < keys.length; i++)
+      for (const j of [i, (i + 1) % keys.length, (i * 7) % keys.length]) {
+        const [a, b] = [keys[i]!, keys[j]!];
+        const want = mapped(a.text) < mapped(b.text) ? -1 : mapped(a.text) > mapped(b.text) ? 1 : 0;
+        expect(sign(compareKeys(a, b))).toBe(want);
+        expect(a.length).toBe(a.text.length);
+        expect(a.primes).toBe(a.text.split("'").length - 1);
+      }
+    // Equal texts from different ropes, and one text a prefix of another.
+    expect(compareKeys(new Key([plain('ab'), 'c'], 'other'), new Key(['a', new Key(['bc'], 'atom')], 'other'))).toBe(0);
+    expect(sign(compareKeys(new Key(['ab', ''], 'other'), new Key(['a', 'b', "'"], 'other')))).toBe(-1);
+    expect(sign(compareKeys(new Key(["x'"], 'other'), new Key(['xy'], 'other')))).toBe(1);
   });
 });
