@@ -87,7 +87,7 @@ export interface Pendant extends Part {
 
 /**
  * The graph of a product. Edges and pendants are kept in the order they were added, by label too,
- * with the summed labels sorted by what reduces them next (by the number of edges on them), so
+ * and the summed labels in classes by the number of edges on them (what reduces them next), so
  * that each pass finds its label without scanning the graph.
  */
 export class ProductGraph {
