@@ -1151,7 +1151,9 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
   };
 
   // Orders to try: all permutations within tied groups, while the budget lasts.
-  const permute = (gi: number, seq: number[]): void => {
+  // One order, extended and undone group by group (not copied per group).
+  const seq: number[] = [];
+  const permute = (gi: number): void => {
     if (budget <= 0 && best) return;
     if (gi === groups.length) {
       consider(seq);
@@ -1159,15 +1161,19 @@ function canonicalize(fs: MFactor[], rank: number): { factors: Factor[]; nlabels
     }
     const g = groups[gi]!;
     if (g.length === 1) {
-      permute(gi + 1, [...seq, g[0]!]);
+      seq.push(g[0]!);
+      permute(gi + 1);
+      seq.pop();
       return;
     }
     for (const p of permutations(g)) {
       if (budget <= 0 && best) return;
-      permute(gi + 1, [...seq, ...p]);
+      seq.push(...p);
+      permute(gi + 1);
+      seq.length -= p.length;
     }
   };
-  permute(0, []);
+  permute(0);
   const b = best as { enc: string; factors: Factor[]; nlabels: number } | null;
   if (!b) throw new InternalError('canonicalize found no encoding');
   return { factors: b.factors, nlabels: b.nlabels };
