@@ -2011,7 +2011,7 @@ function foldPowerChains(fs: MFactor[], rank: number): void {
   const slots = (l: number): number => count.get(l) ?? 0;
   for (let changed = true; changed; ) {
     changed = false;
-    // A link joins factors that share a label: only those are tried, in order (O(n) a search).
+    // A link joins factors that share a label: only those are tried, in order (each search O(n)).
     const holders = new Map<number, number[]>();
     fs.forEach((f, k) => {
       for (const l of new Set(f.labels)) {
