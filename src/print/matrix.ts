@@ -633,17 +633,30 @@ export function compareKeys(a: Key, b: Key): number {
   let tb = '';
   let ia = 0;
   let ib = 0;
+  const open = (s: (string | Key)[]): void => {
+    const k = s.pop() as Key;
+    for (let j = k.parts.length - 1; j >= 0; j--) s.push(k.parts[j]!);
+  };
   for (;;) {
     if (ia === ta.length && ib === tb.length) {
+      // Both between chunks: a sub-key on top of both is equal text, skipped whole. Of two
+      // different sub-keys the longer one is opened first (the shorter may lie inside it).
       const x = sa[sa.length - 1];
-      if (x !== undefined && typeof x !== 'string' && x === sb[sb.length - 1]) {
-        sa.pop();
-        sb.pop();
+      const y = sb[sb.length - 1];
+      if (x instanceof Key && y instanceof Key) {
+        if (x === y) {
+          sa.pop();
+          sb.pop();
+        } else if (x.length > y.length) open(sa);
+        else if (y.length > x.length) open(sb);
+        else {
+          open(sa);
+          open(sb);
+        }
         continue;
       }
     }
     if (ia === ta.length) {
-      // Open one level at a time, so that a sub-key shared with b is met whole.
       const x = sa.pop();
       if (x === undefined) return ib < tb.length || hasText(sb) ? -1 : 0;
       if (typeof x === 'string') [ta, ia] = [x, 0];
