@@ -136,19 +136,23 @@ export class ProductGraph {
 
   addEdge(e: Edge): void {
     this.edgeSet.add(e);
+    at(this.edgesBy, e.row).add(e);
+    this.classify(e.row);
     if (e.row === e.col) this.loops.add(e);
-    for (const l of [e.row, e.col]) {
-      at(this.edgesBy, l).add(e);
-      this.classify(l);
+    else {
+      at(this.edgesBy, e.col).add(e);
+      this.classify(e.col);
     }
   }
 
   removeEdge(e: Edge): void {
     this.edgeSet.delete(e);
     this.loops.delete(e);
-    for (const l of [e.row, e.col]) {
-      this.edgesBy.get(l)?.delete(e);
-      this.classify(l);
+    this.edgesBy.get(e.row)?.delete(e);
+    this.classify(e.row);
+    if (e.col !== e.row) {
+      this.edgesBy.get(e.col)?.delete(e);
+      this.classify(e.col);
     }
   }
 
@@ -201,11 +205,11 @@ export function buildGraph(n: MulNode, f: Forms): ProductGraph | undefined {
     if (!e) return undefined;
     factor.labels.forEach((l, i) => g.dims.set(l, factor.node.shape[i]!));
     const [a, b] = factor.labels;
-    const loop = factor.labels.length === 2 && a === b;
-    const part = { e, node: factor.node, factors: FactorList.of(factor), key: `n${factor.node.id}${loop ? '=' : ''}` };
-    if (factor.labels.length === 0) g.scalars.push(part);
-    else if (factor.labels.length === 1) g.addPendant({ ...part, label: a! });
-    else if (factor.labels.length === 2) g.addEdge({ ...part, row: a!, col: b! });
+    const node = factor.node;
+    const factors = FactorList.of(factor);
+    if (factor.labels.length === 0) g.scalars.push({ e, node, factors, key: `n${node.id}` });
+    else if (factor.labels.length === 1) g.addPendant({ e, node, factors, key: `n${node.id}`, label: a! });
+    else if (factor.labels.length === 2) g.addEdge({ e, node, factors, key: `n${node.id}${a === b ? '=' : ''}`, row: a!, col: b! });
     else return undefined;
   }
   return g;
