@@ -2009,6 +2009,20 @@ function foldPowerChains(fs: MFactor[], rank: number): void {
   const count = new Map<number, number>();
   for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
   const slots = (l: number): number => count.get(l) ?? 0;
+  // A link is a summed label in two slots, of two powers of one base: where none is, nothing folds.
+  const base = new Map<number, Node>();
+  let linked = false;
+  for (const f of fs) {
+    const p = asMatPower(f.node);
+    if (!p) continue;
+    for (const l of f.labels) {
+      if (l < rank || count.get(l) !== 2) continue;
+      const other = base.get(l);
+      if (other === undefined) base.set(l, p.base);
+      else linked ||= other === p.base;
+    }
+  }
+  if (!linked) return;
   for (let changed = true; changed; ) {
     changed = false;
     // A link joins factors that share a label: only those are tried, in order (each search O(n)).
