@@ -328,8 +328,20 @@ class Builder {
 // ---------------------------------------------------------------------------------------------
 // Placing: up or down for every index
 
-/** The names free in an expression (in a product, a name in two factors is summed). */
-export function freeNames(e: IExpr): string[] {
+/**
+ * The names free in an expression (in a product, a name in two factors is summed). Kept per tree
+ * node: placing indices asks for them at every level of nested products, and a node's names do not
+ * change once it is built (only their positions do).
+ */
+export function freeNames(e: IExpr): readonly string[] {
+  let names = FREE_NAMES.get(e);
+  if (!names) FREE_NAMES.set(e, (names = freeNamesOf(e)));
+  return names;
+}
+
+const FREE_NAMES = new WeakMap<IExpr, readonly string[]>();
+
+function freeNamesOf(e: IExpr): readonly string[] {
   switch (e.kind) {
     case 'num':
       return [];
