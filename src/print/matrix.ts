@@ -610,8 +610,13 @@ function nextChunk(stack: (string | Key)[]): string | undefined {
   for (;;) {
     const top = stack.pop();
     if (top === undefined || typeof top === 'string') return top;
-    for (let k = top.parts.length - 1; k >= 0; k--) stack.push(top.parts[k]!);
+    pushParts(stack, top);
   }
+}
+
+/** A key's parts onto a stack of ropes, its first part on top. */
+function pushParts(stack: (string | Key)[], k: Key): void {
+  for (let j = k.parts.length - 1; j >= 0; j--) stack.push(k.parts[j]!);
 }
 
 /** Whether what is left on a stack of ropes has any text. */
@@ -633,10 +638,7 @@ export function compareKeys(a: Key, b: Key): number {
   let tb = '';
   let ia = 0;
   let ib = 0;
-  const open = (s: (string | Key)[]): void => {
-    const k = s.pop() as Key;
-    for (let j = k.parts.length - 1; j >= 0; j--) s.push(k.parts[j]!);
-  };
+  const open = (s: (string | Key)[]): void => pushParts(s, s.pop() as Key);
   for (;;) {
     if (ia === ta.length && ib === tb.length) {
       // Both between chunks: a sub-key on top of both is equal text, skipped whole. Of two
@@ -660,14 +662,14 @@ export function compareKeys(a: Key, b: Key): number {
       const x = sa.pop();
       if (x === undefined) return ib < tb.length || hasText(sb) ? -1 : 0;
       if (typeof x === 'string') [ta, ia] = [x, 0];
-      else for (let k = x.parts.length - 1; k >= 0; k--) sa.push(x.parts[k]!);
+      else pushParts(sa, x);
       continue;
     }
     if (ib === tb.length) {
       const y = sb.pop();
       if (y === undefined) return 1;
       if (typeof y === 'string') [tb, ib] = [y, 0];
-      else for (let k = y.parts.length - 1; k >= 0; k--) sb.push(y.parts[k]!);
+      else pushParts(sb, y);
       continue;
     }
     let x = ta.charCodeAt(ia++);
