@@ -43,7 +43,56 @@ function formsExpr(forms: readonly TermForm[], axes: Axes, kind: Kind, symmetric
  * kron(A + C, B).
  */
 function combine(forms: readonly TermForm[]): TermForm[] {
-  return mergeOn('a', mergeOn('b', symmetrized(sameForms(forms))));
+  const sandwiches = mergeSandwiches('right', mergeSandwiches('left', mergeSandwiches('middle', sameForms(forms))));
+  return mergeOn('a', mergeOn('b', symmetrized(sandwiches)));
+}
+
+/**
+ * Sandwiches equal but for one part, that part added: L*diag(vec(G))*R1 + L*diag(vec(G))*R2 =
+ * L*diag(vec(G))*(R1 + R2), likewise for the left sides and (L*diag(vec(G1 + G2))*R) the
+ * middles. Merged on the middle, the left and then the right, the four terms of the Hessian of
+ * sum(exp(X*A*X)) through exp(X*A*X) become one, (L1 + L2)*diag(vec(G))*(R1 + R2).
+ */
+function mergeSandwiches(merged: 'left' | 'middle' | 'right', forms: readonly TermForm[]): TermForm[] {
+  const groups = new Map<string, TermForm[]>();
+  forms.forEach((t, i) => {
+    if (t.kind !== 'sandwich') return groups.set(`term ${i}`, [t]);
+    const key = [
+      t.scalars.map((x) => x.id).join(','),
+      merged === 'middle' ? '' : t.middle.id,
+      merged === 'left' ? '' : throughKey(t.left),
+      merged === 'right' ? '' : throughKey(t.right),
+    ].join('|');
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  });
+  const out: TermForm[] = [];
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    if (group.length === 1 || first.kind !== 'sandwich') {
+      out.push(...group);
+      continue;
+    }
+    const relative = (t: TermForm): number => t.coef / first.coef;
+    if (merged === 'middle') {
+      const middle = makeAdd(
+        group.map((t) => ({ coef: relative(t), node: (t as SandwichTerm).middle })),
+        first.middle.shape,
+      );
+      if (!isZero(middle)) out.push({ ...first, middle });
+      continue;
+    }
+    const sides = sameForms(group.flatMap((t) => (t as SandwichTerm)[merged].forms.map((x) => ({ ...x, coef: x.coef * relative(t) }))));
+    if (sides.length > 0) out.push({ ...first, [merged]: { forms: sides, axes: first[merged].axes } });
+  }
+  return out;
+}
+
+/** What identifies a sandwich's side: its forms as a set (in any order), with their coefficients. */
+function throughKey(x: Through): string {
+  return x.forms
+    .map((t) => `${t.coef}*${formKey(t)}`)
+    .sort()
+    .join('+');
 }
 
 /** Equal terms as one, their coefficients added (terms that cancel are left out). */
@@ -60,7 +109,7 @@ function sameForms(forms: readonly TermForm[]): TermForm[] {
 /** What identifies a term's form, but for its coefficient. */
 function formKey(t: TermBody): string {
   const scalars = t.scalars.map((x) => x.id).join(',');
-  const through = (x: Through): string => x.forms.map((f) => `${f.coef}*${formKey(f)}`).join('+');
+  const through = throughKey;
   switch (t.kind) {
     case 'kron':
       return `kron|${kronKey(t, 'none')}`;

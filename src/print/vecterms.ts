@@ -175,7 +175,7 @@ const SWAPS = [
 
 /** The first form of the module comment that fits a term, or undefined. */
 function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
-  const factors: readonly Factor[] = t.kind === 'mul' ? expandedFactors(t) : [{ node: t, labels: axes.pair.map((_, i) => i) }];
+  const factors: readonly Factor[] = t.kind === 'mul' ? contracted(expandedFactors(t), axes.rank) : [{ node: t, labels: axes.pair.map((_, i) => i) }];
   const parts = factorComponents(factors, axes.rank);
   // Every axis must be some factor's: a part that no factor spans has no side.
   const spanned = new Set(parts.flatMap((p) => [...p.free]));
@@ -193,6 +193,34 @@ function termForm(t: Node, axes: Axes, depth: number): TermBody | undefined {
   if (direct) return direct;
   const same = tiedByDeltas(factors, parts, axes.rank);
   return peeled(factors, parts, axes, same, kron) ?? tiedPair(factors, axes, same, depth) ?? sandwiched(factors, axes, depth);
+}
+
+/**
+ * A flattened product with its deltas on a summed label contracted, that label read as the other
+ * everywhere: δ(s, i)·A(s, j) = A(i, j). Flattening leaves them where a nested product's axis met a
+ * summed one; contracted, the factors of an element-wise map stand on the term's own axes (the
+ * Hessian of norm2(z'*f(X)*B) by X is diag(vec(P))*kron(B*B', z*z')*diag(vec(Q))). A delta whose
+ * summed label no other factor has, or that would give a factor one label twice, stays.
+ */
+function contracted(factors: readonly Factor[], rank: number): Factor[] {
+  let fs = [...factors];
+  const target = (g: Factor, at: number): [number, number] | undefined => {
+    if (g.node.kind !== 'delta') return undefined;
+    const [a, b] = g.labels as [number, number];
+    if (a === b) return undefined;
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      if (from < rank) continue;
+      const others = fs.filter((h, i) => i !== at && h.labels.includes(from));
+      if (others.length > 0 && others.every((h) => !h.labels.includes(to))) return [from, to];
+    }
+    return undefined;
+  };
+  for (;;) {
+    const at = fs.findIndex((g, i) => target(g, i) !== undefined);
+    if (at < 0) return fs;
+    const [from, to] = target(fs[at]!, at)!;
+    fs = fs.filter((_, i) => i !== at).map((g) => (g.labels.includes(from) ? { node: g.node, labels: g.labels.map((l) => (l === from ? to : l)) } : g));
+  }
 }
 
 /**
@@ -293,7 +321,11 @@ function middleOf(factors: readonly Factor[], [u, v]: readonly [number, number],
   factors.forEach((g, i) => {
     if (g.labels.some((l) => l !== u && l !== v && l < rank)) free.add(find(i));
   });
-  return factors.map((_, i) => i).filter((i) => !free.has(find(i)) && factors[i]!.labels.some((l) => l === u || l === v));
+  const onPair = new Set<number>();
+  factors.forEach((g, i) => {
+    if (g.labels.some((l) => l === u || l === v)) onPair.add(find(i));
+  });
+  return factors.map((_, i) => i).filter((i) => !free.has(find(i)) && onPair.has(find(i)));
 }
 
 /** Whether a matrix is the transpose of another node (printed with a prime). */
@@ -336,19 +368,23 @@ function throughMiddle(factors: readonly Factor[], pair: readonly [number, numbe
   const rest = factors.filter((_, i) => !members.has(i)).map((g) => ({ node: g.node, labels: [...g.labels] }));
   const sides: Factor[][] = [[], []];
   const mid: number[] = [];
+  const joined = joinedBySummed(rest, (l) => l >= axes.rank && !pair.includes(l));
   for (const w of pair) {
     const s = side(w);
     if (s === undefined) {
       mid.push(w);
       continue;
     }
-    // One of the term's axes: a new middle axis m, δ(w, m) on w's side; a factor that also
-    // reaches the other side reads m for w.
+    // One of the term's axes: a new middle axis m, δ(w, m) on w's side; factors that reach the
+    // other side, by themselves or through summed axes (X(k, p)·A(p, i)), read m for w.
     const m = next++;
     mid.push(m);
     dims.set(m, dims.get(w)!);
     sides[s]!.push({ node: delta(dims.get(w)!), labels: [w, m] });
-    for (const g of rest) if (g.labels.includes(w) && g.labels.some((l) => side(l) === 1 - s)) g.labels = g.labels.map((l) => (l === w ? m : l));
+    for (const group of joined) {
+      if (!group.some((g) => g.labels.includes(w)) || !group.some((g) => g.labels.some((l) => side(l) === 1 - s))) continue;
+      for (const g of group) g.labels = g.labels.map((l) => (l === w ? m : l));
+    }
   }
   // G's axes u, v read as the middle ones.
   const toMid = (l: number): number => (l === pair[0] ? mid[0]! : l === pair[1] ? mid[1]! : l);
@@ -357,13 +393,19 @@ function throughMiddle(factors: readonly Factor[], pair: readonly [number, numbe
   const scalarFactors: Factor[] = [];
   // The middle pair's order: G's axes, or (flip) G' in the middle.
   if (flip) mid.reverse();
-  for (const g of rest) {
-    const s = new Set(g.labels.map(side).filter((x): x is number => x !== undefined));
+  // Each group of factors joined through summed axes goes to the side it reaches, whole.
+  for (const group of joined) {
+    const s = new Set(group.flatMap((g) => g.labels.map(side)).filter((x): x is number => x !== undefined));
     if (s.size > 1) return undefined;
-    if (s.size === 1) sides[[...s][0]!]!.push(g);
-    else if (g.labels.every((l) => mid.includes(l))) inMiddle.push(g);
-    else if (g.labels.every((l) => l >= axes.rank && !mid.includes(l))) scalarFactors.push(g);
-    else return undefined;
+    if (s.size === 1) {
+      sides[[...s][0]!]!.push(...group);
+      continue;
+    }
+    for (const g of group) {
+      if (g.labels.every((l) => mid.includes(l))) inMiddle.push(g);
+      else if (g.labels.every((l) => l >= axes.rank && !mid.includes(l))) scalarFactors.push(g);
+      else return undefined;
+    }
   }
   // A part on summed axes only is a scalar, if it shares none of them with the rest.
   const inScalars = new Set(scalarFactors.flatMap((g) => g.labels));
@@ -380,6 +422,27 @@ function throughMiddle(factors: readonly Factor[], pair: readonly [number, numbe
   const inner = [...internal];
   const g = makeMul(inMiddle.map((x) => ({ node: x.node, labels: x.labels.map((l) => (mid.includes(l) ? mid.indexOf(l) : 2 + inner.indexOf(l))) })), 2);
   return { kind: 'sandwich', left, middle: g, right, scalars: scalarFactors.length > 0 ? [makeMul(scalarFactors, 0)] : [] };
+}
+
+/** The factors in groups joined through the labels that `joins` (each group in the factors' order). */
+function joinedBySummed<F extends { labels: readonly number[] }>(factors: readonly F[], joins: (l: number) => boolean): F[][] {
+  const parent = factors.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const owner = new Map<number, number>();
+  factors.forEach((g, i) =>
+    g.labels.forEach((l) => {
+      if (!joins(l)) return;
+      const o = owner.get(l);
+      if (o === undefined) owner.set(l, i);
+      else parent[find(i)] = find(o);
+    }),
+  );
+  const groups = new Map<number, F[]>();
+  factors.forEach((g, i) => {
+    const r = find(i);
+    groups.set(r, [...(groups.get(r) ?? []), g]);
+  });
+  return [...groups.values()];
 }
 
 /**
