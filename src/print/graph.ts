@@ -273,9 +273,11 @@ interface Made {
  */
 function pieceOf(f: Forms, kids: readonly Part[], axes: readonly Label[]): Made {
   const at = new Map<Label, number>(axes.map((l, i) => [l, i]));
+  // Slots past the axes, counted: a cycle's axes are one label twice, so `at` has fewer entries.
+  let next = axes.length;
   const slot = (l: Label): number => {
     let k = at.get(l);
-    if (k === undefined) at.set(l, (k = at.size));
+    if (k === undefined) at.set(l, (k = next++));
     return k;
   };
   const desc = `${axes.length}|${kids.map((p) => `${p.key}:${endsOf(p).map(slot).join('.')}`).join(',')}`;

@@ -548,3 +548,31 @@ describe('diagonal Hessians print as one diag', () => {
     'sum(cos(2*x - y)) + sum(sigmoid(sin(sin(arctan(sin(2*x - y))))))',
   ])('%s', (expr) => oneDiag(expr, 77));
 });
+
+// (A.*B)*x and (A.*B)'*x are the cycles A(i, a)·B(i, a)·x(a) and A(a, i)·B(a, i)·x(a); the
+// printer's structural key of a cycle numbered its labels wrongly (its two axes are one label),
+// so both read as the one printed first: the Hessian of tr(dpow(x*x', 4, A.*B)) named (A.*B)*x
+// for both (property test, seed -262813292).
+describe('a Hadamard product contracted from either side stays two parts', () => {
+  test.each([
+    ["tr(dpow(x*x', 4, A.*B))", 'x', 2],
+    ["tr(dpow(x*x', 3, A.*B'))", 'x', 2],
+    ["x'*(A.*B)*x*sum(exp((A.*B)'*x))", 'x', 1],
+    ["(x'*(A.*X)*y)*(y'*(A.*X)*x)", 'x', 2],
+  ] as const)('%s by %s, order %i', (expr, wrt, order) => {
+    const r = derive(expr, wrt, { order });
+    expect(r.matrix).not.toBeNull();
+    for (const n of [1, 4]) {
+      const rand = rng(5200 + n);
+      const shapes: Record<string, number[]> = { x: [n], y: [n], A: [n, n], B: [n, n], X: [n, n] };
+      const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, 'any', rand)]));
+      roundTrip(r, {}, values);
+    }
+  });
+
+  test('both orientations are named', () => {
+    const m = derive("tr(dpow(x*x', 4, A.*B))", 'x', { order: 2 }).matrix!;
+    expect(m).toContain("diag(B*diag(x)*A')");
+    expect(m).toContain("diag(B'*diag(x)*A)");
+  });
+});
