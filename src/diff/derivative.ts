@@ -3,7 +3,7 @@
  * sub-expressions are differentiated once) and applies the rule of each node kind. The result is
  * in canonical form but not simplified; derivative() in src/index.ts simplifies after every order.
  */
-import { type Node, type NodeKind, type NodeOf, type VarNode, freeVars, zeros } from '../ir/node.js';
+import { type Node, type NodeKind, type NodeOf, type VarNode, children, freeVars, isZero, makeMul, makePow, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 
 export function differentiate(root: Node, wrt: VarNode): Node {
@@ -15,10 +15,34 @@ export function differentiate(root: Node, wrt: VarNode): Node {
       if (hit) return hit;
       const r = freeVars(n).has(wrt.name)
         ? (DERIVATIVE_RULES[n.kind] as (n: NodeOf<NodeKind>, c: DiffContext) => Node)(n, ctx)
-        : zeros([...n.shape, ...wrt.shape]);
+        : constantDerivative(n, wrt);
       memo.set(n, r);
       return r;
     },
   };
   return ctx.d(root);
+}
+
+/**
+ * The derivative of a node that does not depend on the variable: zero, unless the node is
+ * undefined everywhere (it holds a pole of an exact zero: 1/(x'*x - x'*x) is 0^-1, inv(A - A) is
+ * inv(matrix(0))); then so is its derivative, 0·0^-1 (0/0), not 0.
+ */
+function constantDerivative(n: Node, wrt: VarNode): Node {
+  const shape = [...n.shape, ...wrt.shape];
+  if (!holdsZeroPole(n)) return zeros(shape);
+  const pole = { node: makePow(zeros([]), -1), labels: [] };
+  return makeMul([pole, { node: zeros(shape), labels: shape.map((_, i) => i) }], shape.length);
+}
+
+const poles = new WeakMap<Node, boolean>();
+
+/** Whether a node holds a negative power or the inverse of an exact zero. */
+function holdsZeroPole(n: Node): boolean {
+  const hit = poles.get(n);
+  if (hit !== undefined) return hit;
+  const here = (n.kind === 'pow' && n.exp < 0 && isZero(n.base)) || (n.kind === 'inv' && isZero(n.arg));
+  const r = here || children(n).some(holdsZeroPole);
+  poles.set(n, r);
+  return r;
 }

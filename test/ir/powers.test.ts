@@ -251,6 +251,35 @@ describe('zero over zero stays undefined', () => {
     expect([...got.data].every(Number.isNaN), `${r.matrix} = ${[...got.data]}`).toBe(true);
   });
 
+  // An expression undefined everywhere (it divides by an identically zero expression) has no
+  // derivative: the derivative printed 0 (vector(0) for 1/(norm2(x)^2 - x'*x) by x, 0 for inv(A - A)
+  // by A), since the simplified expression no longer held the variable.
+  test.each([
+    ["1/(norm2(x)^2 - x'*x)", 'x', 1],
+    ["1/(norm2(x)^2 - x'*x)", 'x', 2],
+    ["(x'*x - x'*x)^-2*exp(a)", 'x', 1],
+    ["x'*x + 1/(a - a)", 'x', 1],
+    ["b/(tr(A) - tr(A'))", 'A', 1],
+    ['inv(A - A)', 'A', 1],
+    ["sum(exp(x))/(sum(x) - x'*vector(1))", 'a', 1],
+  ] as const)('the derivative of %s by %s (order %i) is undefined, not 0', (expr, wrt, order) => {
+    const r = derive(expr, wrt, { order });
+    const values = point(7);
+    const got = evaluateReference(r.node, values, resultSizes(r, values));
+    expect(got.data.length).toBeGreaterThan(0);
+    expect([...got.data].every(Number.isNaN), `${r.matrix ?? r.index} = ${[...got.data]}`).toBe(true);
+  });
+
+  test("a constant that is defined still has derivative 0: x/(a - 2*a) by y, inv(B) by A, exp(x'*x - x'*x) by x", () => {
+    for (const [e, w] of [['x*(1/(a - 2*a))', 'y'], ['inv(B)', 'A'], ["exp(x'*x - x'*x)", 'x']] as const) {
+      const r = derive(e, w);
+      const values = point(3);
+      values.set('B', values.get('A')!);
+      const got = evaluateReference(r.node, values, resultSizes(r, values));
+      expect([...got.data].every((v) => v === 0), `${e}: ${r.matrix ?? r.index}`).toBe(true);
+    }
+  });
+
   test('a zero alone still annihilates: 0*x, (a-a)*b, 0*(b/a)', () => {
     for (const e of ['0*x', '(a-a)*b', '0*(b/a)', 'sum((x - x).*exp(x))']) expect(derive(e, 'a', { order: 0 }).matrix).toMatch(/^(0|vector\(0\))$/);
   });
