@@ -9,6 +9,7 @@ import { specFromText, type Outcome } from '../../fuzz/case.js';
 import { oracle } from '../../fuzz/oracle.js';
 import { contract, drawDirection, fdRatio, fdTrusted, finiteDifference } from '../../fuzz/numeric.js';
 import { drawCase } from '../../fuzz/draw.js';
+import { runCase } from '../../fuzz/check.js';
 import { sizeOfTree } from '../../fuzz/generate.js';
 import { shrink } from '../../fuzz/shrink.js';
 import { toInput } from '../../fuzz/text.js';
@@ -94,6 +95,25 @@ function shape(a: Ast): unknown {
       return [a.fn, ...a.args.map(shape)];
   }
 }
+
+describe('judging a case', () => {
+  // tr(B*S) - tr(S*B) is exactly 0, so the quotient is 0/0 and its derivative undefined; the oracle,
+  // rounding, computes 1 - alpha or noise. Fuzz seed 1 counted it wrong.
+  test('an expression undefined in exact arithmetic is outside the domain, not wrong', () => {
+    const spec = specFromText('(tr(B*S) - tr(S*B))/(tr(B*S) - tr(S*B)) - alpha', 'alpha', 1, { S: 'symmetric matrix' }, 7);
+    const out = runCase(spec);
+    expect(out.failures).toEqual([]);
+    expect(out.pointsChecked).toBe(0);
+  });
+
+  test('a NaN derivative where the expression is defined is still wrong', () => {
+    // norm2(relu(-z)) is 0 near z > 0, where its derivative is 0; ricci's, relu(-z)·step(-z)
+    // over norm2(relu(-z)), is 0/0 there (norm2 has no derivative at 0). Seed 1 draws z > 0.
+    const out = runCase(specFromText('norm2(relu(-z))', 'z', 1, {}, 1, [2]));
+    expect(out.failures.map((f) => f.kind)).toEqual(['wrong']);
+    expect(out.failures[0]!.detail).toMatch(/NaN/);
+  });
+});
 
 describe('the generator', () => {
   test('every expression it draws is accepted by our checker and its text parses back to its tree', () => {
