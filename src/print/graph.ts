@@ -24,7 +24,7 @@
  * temporaries can name once.
  */
 import { toText } from './text.js';
-import { type Dim, type Factor, type MulNode, expandedFactors } from '../ir/node.js';
+import { type Dim, type Factor, type MulNode, type Node, expandedFactors, makeMul } from '../ir/node.js';
 import { bin, call, num } from './build.js';
 import { type Forms, type Piece, hadamard, isNegPow, scalarTimes } from './forms.js';
 import { type MExpr, KIND_OF_RANK, ONE_VECTOR, mexpr, product, times, transposed } from './mexpr.js';
@@ -293,12 +293,37 @@ function pieceOf(f: Forms, kids: readonly Part[], axes: readonly Label[]): Made 
  */
 function emit(g: ProductGraph, f: Forms, made: Made, direct: () => MExpr | undefined): MExpr | undefined {
   if (made.factors.count < g.size) {
+    if (keyAudit.on) audit(f, made);
     const parts = memoOf(f).parts;
     let r = parts.get(made.key);
     if (r === undefined && !parts.has(made.key)) parts.set(made.key, (r = f.part(made.factors.list(), made.axes)));
     if (r) return r;
   }
   return direct();
+}
+
+/**
+ * For tests: where on, every piece looked up by its structural key is checked against the first
+ * piece of that key, by the product of its factors with the summed labels renamed (an interned,
+ * canonical node); the keys that disagree are listed.
+ */
+export const keyAudit: { on: boolean; readonly mismatches: string[] } = { on: false, mismatches: [] };
+
+const AUDITED = new WeakMap<Forms, Map<string, Node>>();
+
+function audit(f: Forms, made: Made): void {
+  let seen = AUDITED.get(f);
+  if (!seen) AUDITED.set(f, (seen = new Map()));
+  const map = new Map<number, number>(made.axes.map((l, i) => [l, i]));
+  let next = made.axes.length;
+  const relabel = (l: number): number => map.get(l) ?? (map.set(l, next), next++);
+  const node = makeMul(
+    made.factors.list().map((x) => ({ node: x.node, labels: x.labels.map(relabel) })),
+    made.axes.length,
+  );
+  const first = seen.get(made.key);
+  if (!first) seen.set(made.key, node);
+  else if (first !== node) keyAudit.mismatches.push(`${made.key}: ${first.key} ≠ ${node.key}`);
 }
 
 /** The Hadamard product of the pendants on a label, as one vector. */

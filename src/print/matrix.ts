@@ -149,7 +149,8 @@ export class MatrixPrinter implements Forms {
   part(factors: readonly Factor[], axes: readonly number[]): MExpr | undefined {
     // The same part (same factors, labels renamed in order of appearance) is made once.
     const seen = new Map<number, number>(axes.map((l, i) => [l, i]));
-    const memoKey = `${axes.length}|${factors.map((f) => `${f.node.id}:${f.labels.map((l) => seen.get(l) ?? (seen.set(l, seen.size), seen.size - 1)).join('.')}`).join(',')}`;
+    let next = axes.length;
+    const memoKey = `${axes.length}|${factors.map((f) => `${f.node.id}:${f.labels.map((l) => seen.get(l) ?? (seen.set(l, next), next++)).join('.')}`).join(',')}`;
     if (this.parts.has(memoKey)) return this.parts.get(memoKey);
     const r = this.makePart(factors, axes);
     this.parts.set(memoKey, r);

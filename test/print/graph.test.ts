@@ -7,7 +7,8 @@ import { type Node, delta, makeElem, makeMul, makeVar, ones } from '../../src/ir
 import { Key, MatrixPrinter, compareKeys } from '../../src/print/matrix.js';
 import { derivative } from '../../src/index.js';
 import { toText } from '../../src/print/text.js';
-import { buildGraph, joinSeries, mergeParallel, productForm, reduce, selfLoop, sumIsolated, sumLeaf, type ProductGraph } from '../../src/print/graph.js';
+import { buildGraph, joinSeries, keyAudit, mergeParallel, productForm, reduce, selfLoop, sumIsolated, sumLeaf, type ProductGraph } from '../../src/print/graph.js';
+import { drawCase } from '../../fuzz/draw.js';
 import type { MExpr } from '../../src/print/mexpr.js';
 
 const n = 1;
@@ -184,5 +185,41 @@ describe('reading order of forms (compareKeys)', () => {
     expect(compareKeys(new Key([plain('ab'), 'c'], 'other'), new Key(['a', new Key(['bc'], 'atom')], 'other'))).toBe(0);
     expect(sign(compareKeys(new Key(['ab', ''], 'other'), new Key(['a', 'b', "'"], 'other')))).toBe(-1);
     expect(sign(compareKeys(new Key(["x'"], 'other'), new Key(['xy'], 'other')))).toBe(1);
+  });
+});
+
+// A piece found by its structural key must be the piece its factors make: a key that loses how a
+// cycle's factors are oriented made (A.*B)*x and (A.*B)'*x one part (a wrong printed form). The
+// audit checks every lookup against the canonical product of the piece's factors.
+describe('structural keys of pieces', () => {
+  test('every piece found by key is the product of its own factors (fuzz draws, hadamard cycles, deep chains)', () => {
+    keyAudit.on = true;
+    keyAudit.mismatches.length = 0;
+    try {
+      const inputs: [string, string, number, Record<string, string>?][] = [
+        ["tr(dpow(x*x', 4, A.*B))", 'x', 2],
+        ["x'*(A.*B)*x*sum(exp((A.*B)'*x))", 'x', 1],
+        ["(x'*(A.*X)*y)*(y'*(A.*X)*x)", 'x', 2],
+        ['sum(tanh(A*tanh(A*tanh(A*x))))', 'x', 2],
+        ["sum(log(exp(-y.*(X*w)) + vector(1)))", 'w', 2],
+      ];
+      for (let i = 0; i < 600; i++) {
+        const c = drawCase(11, i);
+        if ('spec' in c && c.spec.order <= 2) inputs.push([c.spec.text, c.spec.wrt, c.spec.order, c.spec.decls]);
+      }
+      let printed = 0;
+      for (const [e, w, order, decls] of inputs) {
+        try {
+          derivative(e, w, { order, let: decls });
+          printed++;
+        } catch {
+          // Inputs the engine rejects print nothing.
+        }
+      }
+      expect(printed).toBeGreaterThan(300);
+      expect(keyAudit.mismatches).toEqual([]);
+    } finally {
+      keyAudit.on = false;
+    }
   });
 });
