@@ -21,19 +21,19 @@ import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
 import { cancelAdjugate, cancelInverse, distributeCancelling, distributeDeltas, distributeTensorSums } from './rules/expand.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
-import { collectPolynomial } from './rules/polynomial.js';
+import { collectPolynomial, factorUnitRoots } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 import { pythagorean } from './rules/trig.js';
 
 export const PHASES: readonly Phase[] = [
   { name: 'expand', rules: [pythagorean, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
   { name: 'rational', rules: [rationalTogether] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
 ];
 
-export const ALL_RULES = [pythagorean, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, rationalTogether];
+export const ALL_RULES = [pythagorean, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

@@ -159,6 +159,26 @@ describe('rewrite rules', () => {
         expect(steps.some((s) => s.rule === 'pythagorean'), `pythagorean fires for ${expr}`).toBe(true);
       }
     });
+    // A root at ±1 of a polynomial in one atom as a factor (factor-unit-roots): derivatives of
+    // inverse trigonometric functions of saturating maps, compound arguments, sizes 1 and 4.
+    const roots: [string, string, number][] = [
+      ['arcsin(sigmoid(a))', 'a', 3],
+      ['arcsin(sigmoid(a*b))', 'b', 2],
+      ['sqrt(1 - sigmoid(a)^2)', 'a', 2],
+      ["arcsin(tanh(x'*z)^3)", 'x', 2],
+    ];
+    roots.forEach(([expr, wrt, order], i) => {
+      for (const n of [1, 4]) {
+        const steps: RewriteStep[] = [];
+        const r = derive(expr, wrt, { order, trace: steps });
+        const rand = rng(1500 + 10 * i + n);
+        const values = new Map<string, Tensor>();
+        for (const k of ['a', 'b']) values.set(k, randomTensor([], 'any', rand));
+        for (const k of ['x', 'z']) values.set(k, randomTensor([n], 'any', rand));
+        check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+        expect(steps.some((s) => s.rule === 'factor-unit-roots'), `factor-unit-roots fires for ${expr}`).toBe(true);
+      }
+    });
     // Matrix powers: every power rule fires here, at sizes 1 to 5 and entries of both signs (A made
     // invertible where an inverse occurs).
     const powers: [string, string, number, Set<string>][] = [
