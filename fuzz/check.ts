@@ -21,6 +21,7 @@ import { ONE, kindOf } from '../src/syntax/types.js';
 import type { Ast } from '../src/syntax/ast.js';
 import type { Tensor } from '../src/tensor.js';
 import { mulberry32 } from '../src/random.js';
+import { holdsZeroPole } from '../src/ir/node.js';
 import { mathText, oracle, type OKind, type Oracle } from './oracle.js';
 import { signatureOf, type CaseSpec, type Failure, type FailureKind, type Outcome, type SkipReason } from './case.js';
 import { contract, drawDirection, drawPoint, fdRatio, fdTrusted, finiteDifference, maxAbs, maxDiff, noiseLevel, perturb, STEP, TOL, vectorize } from './numeric.js';
@@ -224,13 +225,14 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
 }
 
 /**
- * Whether ricci's own value of the expression is undefined at the point: its exact simplification
- * divides by an identically zero expression ((tr(B*S) - tr(S*B))/(tr(B*S) - tr(S*B)) is 0/0), which
- * the oracle, rounding, computes as a number. The derivative is undefined there too.
+ * Whether ricci's own expression is undefined at the point: its exact simplification divides by an
+ * identically zero expression ((tr(B*S) - tr(S*B))/(tr(B*S) - tr(S*B)) is 0/0, and
+ * (u/(norm2(y)^2 - y'*y))^-2 is (u/0)^-2, which evaluates to 0), which the oracle, rounding,
+ * computes as a number. The derivative is undefined there too.
  */
 function undefinedExactly(spec: CaseSpec, input: Record<string, Tensor>): boolean {
-  const value = derivative(spec.text, spec.wrt, { order: 0, let: spec.decls }).evaluate(input);
-  return !value.data.every(Number.isFinite);
+  const f = derivative(spec.text, spec.wrt, { order: 0, let: spec.decls });
+  return holdsZeroPole(f.result.node) || !f.evaluate(input).data.every(Number.isFinite);
 }
 
 const skip = (reason: SkipReason): Verdict => ({ verdict: 'skip', reason });

@@ -3,7 +3,7 @@
  * sub-expressions are differentiated once) and applies the rule of each node kind. The result is
  * in canonical form but not simplified; derivative() in src/index.ts simplifies after every order.
  */
-import { type Node, type NodeKind, type NodeOf, type VarNode, children, freeVars, isZero, makeMul, makePow, zeros } from '../ir/node.js';
+import { type Node, type NodeKind, type NodeOf, type VarNode, freeVars, holdsZeroPole, makeMul, makePow, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 
 export function differentiate(root: Node, wrt: VarNode): Node {
@@ -33,16 +33,4 @@ function constantDerivative(n: Node, wrt: VarNode): Node {
   if (!holdsZeroPole(n)) return zeros(shape);
   const pole = { node: makePow(zeros([]), -1), labels: [] };
   return makeMul([pole, { node: zeros(shape), labels: shape.map((_, i) => i) }], shape.length);
-}
-
-const poles = new WeakMap<Node, boolean>();
-
-/** Whether a node holds a negative power or the inverse of an exact zero. */
-function holdsZeroPole(n: Node): boolean {
-  const hit = poles.get(n);
-  if (hit !== undefined) return hit;
-  const here = (n.kind === 'pow' && n.exp < 0 && isZero(n.base)) || (n.kind === 'inv' && isZero(n.arg));
-  const r = here || children(n).some(holdsZeroPole);
-  poles.set(n, r);
-  return r;
 }

@@ -270,6 +270,21 @@ function hasZeroPole(n: Node): boolean {
   return n.kind === 'mul' && n.factors.some((f) => hasZeroPole(f.node));
 }
 
+const poles = new WeakMap<Node, boolean>();
+
+/**
+ * Whether a node holds, anywhere, a negative power or the inverse of an exact zero: then it is
+ * undefined everywhere (1/(x'*x - x'*x) is 0^-1, inv(A - A) is inv(matrix(0))).
+ */
+export function holdsZeroPole(n: Node): boolean {
+  const hit = poles.get(n);
+  if (hit !== undefined) return hit;
+  const here = (n.kind === 'pow' && n.exp < 0 && isZero(n.base)) || (n.kind === 'inv' && isZero(n.arg));
+  const r = here || children(n).some(holdsZeroPole);
+  poles.set(n, r);
+  return r;
+}
+
 /** The scalar zero kept as a factor next to a zero pole, so that 0·0^-1 stays 0/0. */
 const ZERO_FACTOR = (): MFactor => ({ node: zeros([]), labels: [] });
 

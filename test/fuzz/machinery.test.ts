@@ -104,6 +104,10 @@ describe('judging a case', () => {
     const out = runCase(spec);
     expect(out.failures).toEqual([]);
     expect(out.pointsChecked).toBe(0);
+    // (u/0)^-2 evaluates to 0, but the expression is undefined all the same (fuzzer, seed 6).
+    const pow = runCase(specFromText("(vector(1)'*X*y./(norm2(y)^2 - y'*y))^-2", 'X', 2, {}, 6, [3, 2]));
+    expect(pow.failures).toEqual([]);
+    expect(pow.pointsChecked).toBe(0);
   });
 
   test('a NaN derivative where the expression is defined is still wrong', () => {
