@@ -5,7 +5,8 @@
  * added first. Terms with the same A and the same surroundings are added inside: kron(A, B) +
  * kron(A, C) = kron(A, B + C), likewise for the same B; a term and its twin with the columns
  * swapped are M*(eye + K); terms in the same surroundings share them: (kron(S, eye) + kron(eye,
- * S))*(eye + K). This is how the vec layout prints derivatives by a matrix: the Hessian of
+ * S))*(eye + K). Sandwiches equal but for one part are one with that part added:
+ * (L1 + L2)*diag(vec(G))*(R1 + R2). This is how the vec layout prints derivatives by a matrix: the Hessian of
  * norm2(X*W - Y)^2 by W is 2*kron(eye, X'*X), that of tr(X*X) by X 2*commutation(rows(X), rows(X)).
  */
 import { type Dim, type Node, type NodeOf, delta, isZero, makeAdd } from '../ir/node.js';

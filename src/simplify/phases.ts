@@ -11,7 +11,9 @@
  *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b)), and multiply
  *              out scalar polynomials whose like terms collect ((2*t - 1)^2 - 2*t*(1 - t) →
  *              1 - 6*t + 6*t^2), and sin(u)^2 + cos(u)^2 → 1 again on the sums that factoring
- *              leaves;
+ *              leaves, and write a root at ±1 of a polynomial in one atom as a factor
+ *              ((1 - t)^2*(1 + 2*t) for 1 - 3*t^2 + 2*t^3), which a saturated sigmoid or tanh
+ *              needs to keep its digits;
  *   rational — bring element-wise sums over a common denominator and cancel;
  *   factor   — once more, on what the rational phase produced.
  * Canonicalization (flattening, collecting like terms, symmetric slots, merging powers) happens in

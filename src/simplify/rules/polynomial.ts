@@ -5,7 +5,8 @@
  *   (2*t - 1)^2 - 2*t*(1 - t)             → 1 - 6*t + 6*t^2.
  * Atoms are whatever is not a scalar sum, product or such power (t1, sigmoid(b), x'*y); products
  * of atoms are canonical nodes, so makeAdd collects equal monomials. Scalars only: entry-wise
- * sums of tensors keep their shape through the factor rules.
+ * sums of tensors keep their shape through the factor rules. factor-unit-roots then writes a root
+ * at 1 or -1 of a polynomial in one atom as a factor, which multiplying out would lose to rounding.
  */
 import { type Node, type Term, makeAdd, makeMul, makePow, ones, scale, splitCoef } from '../../ir/node.js';
 import { cost } from '../cost.js';
