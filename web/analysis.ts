@@ -11,6 +11,7 @@ import type { Checked } from '../src/syntax/check.js';
 import { latexName } from '../src/print/latex.js';
 import { characterHint, isUnfinished, warnings } from './hints.js';
 import { wrtOccurrence } from './occurs.js';
+import { zeroDivisors } from '../src/divisors.js';
 import type { State } from './state.js';
 
 export interface VarRow {
@@ -269,6 +270,8 @@ export function analyzeState(state: State, onChecked?: (c: Computed) => void): A
   try {
     const analysis = analyze(text, lets);
     const checked = analysis.checked;
+    for (const z of zeroDivisors(analysis))
+      notices.push({ message: `the divisor ${z.text} is identically 0: the expression and its derivatives are undefined (NaN)`, span: z.span });
     const occurrence = wrtOccurrence(analysis, state.wrt);
     if (!occurrence.occurs) {
       wrt = chooseWrt(occurrence.variables, state.wrt, typeOf);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, validateWrt, vecMatrixForm, type Layout } from '../derive.js';
+import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, validateWrt, vecMatrixForm, type Analysis, type Layout } from '../derive.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
@@ -13,6 +13,7 @@ import { parseArgs, usageError, type OptionSpec } from './args.js';
 import { inputError } from '../errors.js';
 import { generateCode, CODE_LANGS, type CodeLang } from '../codegen/index.js';
 import { runSelfCheck } from './selfcheck.js';
+import { zeroDivisors } from '../divisors.js';
 
 export interface Io {
   out(s: string): void;
@@ -226,6 +227,7 @@ function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
   const format = args.options.get('format')?.[0] ?? 'matrix';
   if (!['matrix', 'index', 'latex', 'json'].includes(format)) throw usageError(`--format must be matrix, index, latex or json, not '${format}'`);
   const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets, layout: c.layout });
+  noteZeroDivisors(r.analysis, io);
   switch (format) {
     case 'matrix':
       if (r.matrix !== null) io.out(r.matrix + '\n');
@@ -247,6 +249,14 @@ function runDerive(args: ReturnType<typeof parseArgs>, io: Io): number {
       break;
   }
   return EXIT.ok;
+}
+
+/** A note, with the place marked, for each divisor that is identically zero. */
+function noteZeroDivisors(a: Analysis, io: Io): void {
+  for (const z of zeroDivisors(a)) {
+    io.err(`note: the divisor ${z.text} is identically 0, so the expression and its derivatives are undefined everywhere\n`);
+    io.err(markSpan(a.text, z.span).replace(/^/gm, '  ') + '\n');
+  }
 }
 
 function readPoint(path: string, io: Io): Map<string, Tensor> {
@@ -275,6 +285,7 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   const at = args.options.get('at')?.[0];
   if (at === undefined) throw usageError('eval needs --at POINT.json (a JSON object from variable names to values)');
   const r = derive(c.expr, c.wrt, { order: c.order, let: c.lets, layout: c.layout });
+  noteZeroDivisors(r.analysis, io);
   const values = readPoint(at, io);
   const vars = [...r.analysis.lowered.vars.values()];
   const [v] = compileNodes({ roots: [r.node], vars, sizeNames: sizeNamesOf(r), matrixName: matrixNamesOf(r) })(values) as [Tensor];

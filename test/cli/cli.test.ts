@@ -36,6 +36,19 @@ describe('ricci derive', () => {
     );
   });
 
+  // A divisor that simplifies to exactly 0 makes the expression undefined everywhere: the result
+  // is 0/0 (it was 0 before: 1/(norm2(x)^2 - x'*x) by x printed vector(0)), and a note marks it.
+  test('a divisor that is identically 0: a note that marks it, the result undefined', () => {
+    const r = cli(['derive', "1/(norm2(x)^2 - x'*x)", '--wrt', 'x']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\/0\n$/);
+    expect(r.err).toBe("note: the divisor norm2(x)^2 - x'*x is identically 0, so the expression and its derivatives are undefined everywhere\n  1/(norm2(x)^2 - x'*x)\n     ^^^^^^^^^^^^^^^^^\n");
+    const s = cli(['derive', "inv(S - S')*x + x./(a - a)", '--wrt', 'x', '--let', 'S: symmetric matrix']);
+    expect(s.err.match(/^note: the divisor (\S+ - \S+) is identically 0/gm)).toEqual(["note: the divisor S - S' is identically 0", 'note: the divisor a - a is identically 0']);
+    // Divisors that are not zero, or zero as written (the page warns of x/0 as typed): no note.
+    for (const e of ["x/(x'*y)", 'x/(a - b)', "inv(A - A')*x", 'x/0']) expect(cli(['derive', e, '--wrt', 'x']).err, e).toBe('');
+  });
+
   test('--format index, latex and json', () => {
     expect(cli(['derive', "x'*A*x", '--wrt', 'x', '--format', 'index']).out).toBe('(A^i_p + A_p^i) x^p\n');
     const latex = cli(['derive', 'log(det(X))', '--wrt', 'X', '--format', 'latex']).out.trim();

@@ -145,7 +145,11 @@ describe('what the web page shows', () => {
     expect(c.notices).toEqual([{ message: expect.stringMatching(/^division by zero/), span: { start: 5, end: 6 } }]);
     for (const expr of ["x'*x/(1 - 1)", 'x./vector(0)', "x'*x/(2*0)", "x'*x/-0", 'x/(0.5 - 1/2)', "0^-1*x'*x"])
       expect(compute(at({ expr })).notices.length, expr).toBe(1);
-    for (const expr of ["x'*x/2", "x'*x/(1 - 1e-300)", 'x./y', "0^2*x'*x", "x'*x/c"]) expect(compute(at({ expr })).notices, expr).toEqual([]);
+    for (const expr of ["x'*x/2", "x'*x/(1 - 1e-300)", 'x./y', "0^2*x'*x", "x'*x/c", "x'*x/(x'*y - y'*y)"]) expect(compute(at({ expr })).notices, expr).toEqual([]);
+    // A divisor that simplifies to exactly 0 (not as typed): the notice marks it.
+    expect(compute(at({ expr: "x'*y/(norm2(x)^2 - x'*x)" })).notices).toEqual([
+      { message: "the divisor norm2(x)^2 - x'*x is identically 0: the expression and its derivatives are undefined (NaN)", span: { start: 6, end: 23 } },
+    ]);
   });
 
   it('describes shapes', () => {
