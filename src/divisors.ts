@@ -10,6 +10,12 @@ import { isZero } from './ir/node.js';
 import { simplify } from './simplify/phases.js';
 import { type Ast, type Span, astChildren } from './syntax/ast.js';
 
+/**
+ * Longest divisor looked at, in characters: nested divisions would otherwise make the work
+ * quadratic in the input (each divisor holding the next); with the bound it is linear.
+ */
+const MAX_DIVISOR = 200;
+
 export interface ZeroDivisor {
   readonly span: Span;
   /** The divisor as written. */
@@ -30,7 +36,7 @@ export function zeroDivisors(a: Analysis): ZeroDivisor[] {
     const d = divisorOf(n);
     if (!d || !usesAny(d, variables) || usesAny(d, bound)) continue;
     const text = a.text.slice(d.span.start, d.span.end);
-    if (simplifiesToZero(text, decls)) out.push({ span: d.span, text });
+    if (text.length <= MAX_DIVISOR && simplifiesToZero(text, decls)) out.push({ span: d.span, text });
   }
   return out.sort((x, y) => x.span.start - y.span.start);
 }
