@@ -131,7 +131,10 @@ export function formsOf(n: Node, axes: Axes, depth = 0): TermForm[] | undefined 
       const factors = t.factors.map((g, i) => (i === pow ? { node: expandMatPow(p.base, p.exp, p.dirs), labels: g.labels } : g));
       return walk(makeMul(factors, t.shape.length), coef);
     }
-    const at = t.factors.findIndex((g) => g.node.kind === 'add');
+    // A sum over axes first: multiplying out a scalar sum helps no form, and where its terms
+    // nearly cancel (1 - t1 at a saturated sigmoid) it loses their digits.
+    const tensorSum = t.factors.findIndex((g) => g.node.kind === 'add' && g.labels.length > 0);
+    const at = tensorSum >= 0 ? tensorSum : t.factors.findIndex((g) => g.node.kind === 'add');
     if (at < 0) return false;
     const sum = t.factors[at]!;
     return (sum.node as NodeOf<'add'>).terms.every((u) => {

@@ -152,6 +152,25 @@ describe('vec layout: the printed form is the vectorized derivative', () => {
     expect(r.matrix!.split("kron(eye, W')").length).toBe(2);
   });
 
+  // The vec printer multiplies out a product holding a sum so that each term takes a form; a
+  // scalar sum helps no form, and multiplied out, t1*t2 - t1^2*t2 for (1 - t1)*t1*t2 lost its
+  // digits where the sigmoid saturates (fuzzer, seed 8: a round-trip failure).
+  test('a scalar sum stays a factor: the Hessian of sigmoid(det(B)^4) keeps (1 - t1) where the sigmoid saturates', () => {
+    const r = derive('sigmoid(det(B)^4)', 'B', { order: 2, layout: 'vec' });
+    expect(r.matrix).toContain("(1 - t1)*t1*det(B)^2*kron(adj(B), adj(B)')");
+    const plain = derive('sigmoid(det(B)^4)', 'B', { order: 2 });
+    const rand = rng(77);
+    for (const d of [1.1, 2.3]) {
+      // det(B) near d: det(B)^4 = 28 at d = 2.3, where 1 - sigmoid is 7e-13.
+      const b = randomTensor([4, 4], 'unit', rand);
+      for (let i = 0; i < 16; i++) b.data[i] = (i % 5 === 0 ? (i === 0 ? d : 1) : 0) + 1e-3 * b.data[i]!;
+      const values = new Map<string, Tensor>([['B', b]]);
+      const expected = vectorize(value(plain, values), pairsOf(r, 2));
+      const printed = mathjsFunction(r.matrix!, SYM, { B: [4, 4] }, expected.shape)(values);
+      expect(relErr(printed, expected, 1e-300), `det(B) ≈ ${d}`).toBeLessThan(1e-9);
+    }
+  });
+
   test('a term that no form covers stays in index notation', () => {
     // A^12 by A: Σ_j kron((A^(11-j))', A^j), more chains than the printer writes out.
     const r = derive('A^12', 'A', { layout: 'vec' });
