@@ -131,10 +131,13 @@ export function formsOf(n: Node, axes: Axes, depth = 0): TermForm[] | undefined 
       const factors = t.factors.map((g, i) => (i === pow ? { node: expandMatPow(p.base, p.exp, p.dirs), labels: g.labels } : g));
       return walk(makeMul(factors, t.shape.length), coef);
     }
-    // A sum over axes first: multiplying out a scalar sum helps no form, and where its terms
-    // nearly cancel (1 - t1 at a saturated sigmoid) it loses their digits.
-    const tensorSum = t.factors.findIndex((g) => g.node.kind === 'add' && g.labels.length > 0);
-    const at = tensorSum >= 0 ? tensorSum : t.factors.findIndex((g) => g.node.kind === 'add');
+    // The sum over the most axes first: multiplying out a scalar sum helps no form, and where its
+    // terms nearly cancel (1 - t1 at a saturated sigmoid) it loses their digits; an element-wise
+    // sum (1 - t1.^2) stays whole where the sum of the term's structure is what has no form.
+    let at = -1;
+    t.factors.forEach((g, i) => {
+      if (g.node.kind === 'add' && (at < 0 || g.labels.length > t.factors[at]!.labels.length)) at = i;
+    });
     if (at < 0) return false;
     const sum = t.factors[at]!;
     return (sum.node as NodeOf<'add'>).terms.every((u) => {

@@ -83,6 +83,10 @@ const CASES: readonly Case[] = [
   ['sum(tanh(A*X*B*X))', 'X', 2, { A: [2, 3], X: [3, 4], B: [4, 3] }, /diag\(vec/],
   ['sum(tanh(X*X).*(X*A))', 'X', 2, { X: [6, 6], A: [6, 6] }, /^.*\(kron\(X, eye\) \+ kron\(eye, X'\)\)\*diag\(vec\(.*\)\)\*\(kron\(X', eye\) \+ kron\(eye, X\)\)/],
   ['sum(exp(S*A*S))', 'S', 2, { S: [3, 3], A: [3, 3] }, /diag\(vec/],
+  // An element-wise sum (1 - t.^2) stays whole where the term's own sum is multiplied out: one
+  // sandwich, J'*diag(vec(f''))*J, not four with t.^3 - t and (1 - t.^2).*t apart.
+  ['sum(tanh(X*X))', 'X', 2, { X: [4, 4] }, /^\(kron\(eye, t1\) \+ kron\(t1', eye\)\)\*commutation\(rows\(X\), rows\(X\)\) - 2\*\(kron\(X, eye\) \+ kron\(eye, X'\)\)\*diag\(vec\(t1\.\*tanh\(X\^2\)\)\)\*\(kron\(X', eye\) \+ kron\(eye, X\)\) where t1 = matrix\(1\) - tanh\(X\^2\)\.\^2$/],
+  ['sum(log(sigmoid(X*A*X)))', 'X', 2, { X: [3, 3], A: [3, 3] }, /^[^]*- \(kron\(A\*X, eye\) \+ kron\(eye, A'\*X'\)\)\*diag\(vec\([^]*\)\)\*\(kron\(X'\*A', eye\) \+ kron\(eye, X\*A\)\) where/],
   ["sum(exp(X*A*X').*B)", 'X', 2, { X: [2, 3], A: [3, 3], B: [2, 2] }, /diag\(vec/],
   // A row part times a column part: vec(P)*vec(Q)'.
   ['tr(X)*X', 'X', 1, { X: [3, 3] }, /vec\(X\)\*vec\(eye/],
