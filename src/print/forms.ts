@@ -4,7 +4,7 @@
  * reading order.
  */
 import type { Ast } from '../syntax/ast.js';
-import type { Dim, Factor, Node, NodeOf } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, makeMul } from '../ir/node.js';
 import { bin, call, negate, num } from './build.js';
 import { type Kind, type MExpr, constantOf, elementwise, infoOf, mexpr, times } from './mexpr.js';
 
@@ -97,4 +97,27 @@ export function signedSum(items: readonly Signed[], kind: Kind, symmetric: boole
     else acc = bin(p.sign < 0 ? '-' : '+', acc, p.e.ast);
   }
   return mexpr(acc!, kind, symmetric);
+}
+
+/**
+ * How a part numbers its labels: its axes 0, 1, … in order, every other label by first appearance
+ * after them. Counted, not read from the map's size: a cycle's axes are one label twice.
+ */
+export function numbering(axes: readonly number[]): (l: number) => number {
+  const at = new Map<number, number>(axes.map((l, i) => [l, i]));
+  let next = axes.length;
+  return (l) => {
+    let k = at.get(l);
+    if (k === undefined) at.set(l, (k = next++));
+    return k;
+  };
+}
+
+/** The product of a part's factors as a node over its axes (canonical: summed labels renamed). */
+export function partNode(factors: readonly Factor[], axes: readonly number[]): Node {
+  const slot = numbering(axes);
+  return makeMul(
+    factors.map((f) => ({ node: f.node, labels: f.labels.map(slot) })),
+    axes.length,
+  );
 }

@@ -24,9 +24,9 @@
  * temporaries can name once.
  */
 import { toText } from './text.js';
-import { type Dim, type Factor, type MulNode, type Node, expandedFactors, makeMul } from '../ir/node.js';
+import { type Dim, type Factor, type MulNode, type Node, expandedFactors } from '../ir/node.js';
 import { bin, call, num } from './build.js';
-import { type Forms, type Piece, hadamard, isNegPow, scalarTimes } from './forms.js';
+import { type Forms, type Piece, hadamard, isNegPow, numbering, partNode, scalarTimes } from './forms.js';
 import { type MExpr, KIND_OF_RANK, ONE_VECTOR, mexpr, product, times, transposed } from './mexpr.js';
 
 export type Label = number;
@@ -272,14 +272,7 @@ interface Made {
  * their labels up to renaming the summed ones, which is what Forms.part identifies parts by.
  */
 function pieceOf(f: Forms, kids: readonly Part[], axes: readonly Label[]): Made {
-  const at = new Map<Label, number>(axes.map((l, i) => [l, i]));
-  // Slots past the axes, counted: a cycle's axes are one label twice, so `at` has fewer entries.
-  let next = axes.length;
-  const slot = (l: Label): number => {
-    let k = at.get(l);
-    if (k === undefined) at.set(l, (k = next++));
-    return k;
-  };
+  const slot = numbering(axes);
   const desc = `${axes.length}|${kids.map((p) => `${p.key}:${endsOf(p).map(slot).join('.')}`).join(',')}`;
   const keys = memoOf(f).keys;
   let key = keys.get(desc);
@@ -314,13 +307,7 @@ const AUDITED = new WeakMap<Forms, Map<string, Node>>();
 function audit(f: Forms, made: Made): void {
   let seen = AUDITED.get(f);
   if (!seen) AUDITED.set(f, (seen = new Map()));
-  const map = new Map<number, number>(made.axes.map((l, i) => [l, i]));
-  let next = made.axes.length;
-  const relabel = (l: number): number => map.get(l) ?? (map.set(l, next), next++);
-  const node = makeMul(
-    made.factors.list().map((x) => ({ node: x.node, labels: x.labels.map(relabel) })),
-    made.axes.length,
-  );
+  const node = partNode(made.factors.list(), made.axes);
   const first = seen.get(made.key);
   if (!first) seen.set(made.key, node);
   else if (first !== node) keyAudit.mismatches.push(`${made.key}: ${first.key} ≠ ${node.key}`);

@@ -55,19 +55,18 @@ function combine(forms: readonly TermForm[]): TermForm[] {
  * sum(exp(X*A*X)) through exp(X*A*X) become one, (L1 + L2)*diag(vec(G))*(R1 + R2).
  */
 function mergeSandwiches(merged: 'left' | 'middle' | 'right', forms: readonly TermForm[]): TermForm[] {
-  const groups = new Map<string, TermForm[]>();
-  forms.forEach((t, i) => {
-    if (t.kind !== 'sandwich') return groups.set(`term ${i}`, [t]);
-    const key = [
-      t.scalars.map((x) => x.id).join(','),
-      merged === 'middle' ? '' : t.middle.id,
-      merged === 'left' ? '' : throughKey(t.left),
-      merged === 'right' ? '' : throughKey(t.right),
-    ].join('|');
-    groups.set(key, [...(groups.get(key) ?? []), t]);
-  });
+  const groups = groupBy(forms, (t, i) =>
+    t.kind !== 'sandwich'
+      ? `term ${i}`
+      : [
+          t.scalars.map((x) => x.id).join(','),
+          merged === 'middle' ? '' : t.middle.id,
+          merged === 'left' ? '' : throughKey(t.left),
+          merged === 'right' ? '' : throughKey(t.right),
+        ].join('|'),
+  );
   const out: TermForm[] = [];
-  for (const group of groups.values()) {
+  for (const group of groups) {
     const first = group[0]!;
     if (group.length === 1 || first.kind !== 'sandwich') {
       out.push(...group);
@@ -163,13 +162,9 @@ function symmetrized(forms: readonly TermForm[]): TermForm[] {
 
 /** Kronecker terms equal but for one side, with that side summed (coefficients relative to the first). */
 function mergeOn(side: 'a' | 'b', forms: readonly TermForm[]): TermForm[] {
-  const groups = new Map<string, TermForm[]>();
-  forms.forEach((p, i) => {
-    const key = p.kind === 'kron' ? kronKey(p, side) : `outer ${i}`;
-    groups.set(key, [...(groups.get(key) ?? []), p]);
-  });
+  const groups = groupBy(forms, (p, i) => (p.kind === 'kron' ? kronKey(p, side) : `outer ${i}`));
   const out: TermForm[] = [];
-  for (const group of groups.values()) {
+  for (const group of groups) {
     const first = group[0]!;
     if (group.length === 1 || first.kind !== 'kron') {
       out.push(...group);
@@ -213,12 +208,21 @@ const NOTHING_AROUND: Around = { swapRows: false, swapCols: false };
  * than none, in groups; every other term on its own.
  */
 function bySurroundings(forms: readonly TermForm[]): TermForm[][] {
-  const groups = new Map<string, TermForm[]>();
-  forms.forEach((p, i) => {
+  return groupBy(forms, (p, i) => {
     const w = p.kind === 'kron' ? p.around : undefined;
     const plain = !w || (!w.swapRows && !w.swapCols && !w.symmetrized && !w.left && !w.right);
-    const key = plain ? `term ${i}` : [w.swapRows, w.swapCols, w.symmetrized === true, w.left?.id, w.right?.id].join('|');
-    groups.set(key, [...(groups.get(key) ?? []), p]);
+    return plain ? `term ${i}` : [w.swapRows, w.swapCols, w.symmetrized === true, w.left?.id, w.right?.id].join('|');
+  });
+}
+
+/** The terms in groups by key, each group and the groups in the order of their first term. */
+function groupBy(forms: readonly TermForm[], key: (t: TermForm, i: number) => string): TermForm[][] {
+  const groups = new Map<string, TermForm[]>();
+  forms.forEach((t, i) => {
+    const k = key(t, i);
+    const g = groups.get(k);
+    if (g) g.push(t);
+    else groups.set(k, [t]);
   });
   return [...groups.values()];
 }

@@ -12,7 +12,7 @@ import { type Ast, astChildren } from '../syntax/ast.js';
 import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
-import { type Forms, type Signed, scalarTimes, signedSum } from './forms.js';
+import { type Forms, type Signed, numbering, partNode, scalarTimes, signedSum } from './forms.js';
 import { flatFactors, productForm } from './graph.js';
 import { type Kind, type MExpr, FLIP, KIND_OF_RANK, constantOf, infoOf, mapChildren, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
@@ -148,9 +148,8 @@ export class MatrixPrinter implements Forms {
 
   part(factors: readonly Factor[], axes: readonly number[]): MExpr | undefined {
     // The same part (same factors, labels renamed in order of appearance) is made once.
-    const seen = new Map<number, number>(axes.map((l, i) => [l, i]));
-    let next = axes.length;
-    const memoKey = `${axes.length}|${factors.map((f) => `${f.node.id}:${f.labels.map((l) => seen.get(l) ?? (seen.set(l, next), next++)).join('.')}`).join(',')}`;
+    const slot = numbering(axes);
+    const memoKey = `${axes.length}|${factors.map((f) => `${f.node.id}:${f.labels.map(slot).join('.')}`).join(',')}`;
     if (this.parts.has(memoKey)) return this.parts.get(memoKey);
     const r = this.makePart(factors, axes);
     this.parts.set(memoKey, r);
@@ -160,17 +159,7 @@ export class MatrixPrinter implements Forms {
   private readonly parts = new Map<string, MExpr | undefined>();
 
   private makePart(factors: readonly Factor[], axes: readonly number[]): MExpr | undefined {
-    const map = new Map<number, number>(axes.map((l, i) => [l, i]));
-    let next = axes.length;
-    const relabel = (l: number): number => {
-      let m = map.get(l);
-      if (m === undefined) map.set(l, (m = next++));
-      return m;
-    };
-    const node = makeMul(
-      factors.map((f) => ({ node: f.node, labels: f.labels.map(relabel) })),
-      axes.length,
-    );
+    const node = partNode(factors, axes);
     if (this.building.has(node)) return undefined;
     // A matrix part and its transpose are one node (the one first in canonical order), read either way.
     if (axes.length === 2) {

@@ -312,26 +312,15 @@ function sandwiched(factors: readonly Factor[], axes: Axes, depth: number): Sand
  * no factor outside them has and that are summed (A'*H on u, v is A(p, u)·H(p, v)).
  */
 function middleOf(factors: readonly Factor[], [u, v]: readonly [number, number], rank: number): number[] {
-  const parent = factors.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
-  const owner = new Map<number, number>();
-  factors.forEach((g, i) =>
-    g.labels.forEach((l) => {
-      if (l === u || l === v) return;
-      const o = owner.get(l);
-      if (o === undefined) owner.set(l, i);
-      else parent[find(i)] = find(o);
-    }),
+  const other = (l: number): boolean => l !== u && l !== v;
+  const groups = joinedBySummed(
+    factors.map((g, i) => ({ labels: g.labels, i })),
+    other,
   );
-  const free = new Set<number>();
-  factors.forEach((g, i) => {
-    if (g.labels.some((l) => l !== u && l !== v && l < rank)) free.add(find(i));
-  });
-  const onPair = new Set<number>();
-  factors.forEach((g, i) => {
-    if (g.labels.some((l) => l === u || l === v)) onPair.add(find(i));
-  });
-  return factors.map((_, i) => i).filter((i) => !free.has(find(i)) && onPair.has(find(i)));
+  return groups
+    .filter((group) => !group.some((g) => g.labels.some((l) => other(l) && l < rank)) && group.some((g) => !g.labels.every(other)))
+    .flatMap((group) => group.map((g) => g.i))
+    .sort((a, b) => a - b);
 }
 
 /** Whether a matrix is the transpose of another node (printed with a prime). */
