@@ -69,6 +69,11 @@ export interface Outcome {
   /** Points given up on, by the reason most of their draws were rejected for. */
   readonly skipped: Readonly<Partial<Record<SkipReason, number>>>;
   readonly pointsChecked: number;
+  /**
+   * Points checked where the printed form is undefined (an inv of a matrix that is singular there:
+   * the printed derivative of adj) while the derivative is defined: no round trip was judged there.
+   */
+  readonly printedUndefined?: number;
   /** Largest error / tolerance ratio of the passing comparisons, per check (how close the calls were). */
   readonly closest: Readonly<Record<'fd' | 'compiled' | 'roundtrip', number>>;
   /** Abandoned: the mathjs oracle (the fuzzer's own cost) ran too long. */

@@ -51,6 +51,8 @@ export interface FuzzReport {
   /** Cases none of whose points could be checked, and points skipped by reason. */
   readonly casesUnchecked: number;
   readonly pointsChecked: number;
+  /** Points checked where the printed form is undefined (a singular matrix) and no round trip was judged. */
+  readonly printedUndefined: number;
   readonly pointsSkipped: Readonly<Partial<Record<SkipReason, number>>>;
   readonly deriveMs: Percentiles;
   readonly sizeRatio: Percentiles;
@@ -152,6 +154,7 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
   let oracleTimeouts = 0;
   const byOrder: Record<string, number> = {};
   let pointsChecked = 0;
+  let printedUndefined = 0;
   let casesUnchecked = 0;
   let matrixForms = 0;
   const times: { ms: number; i: number }[] = [];
@@ -168,6 +171,7 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     for (const k of CHECKS) if (o.closest[k] > closest[k].ratio) closest[k] = { ratio: o.closest[k], repro: reproOf(drawn[o.id]!) };
     if (o.oracleTimeout) oracleTimeouts++;
     pointsChecked += o.pointsChecked;
+    printedUndefined += o.printedUndefined ?? 0;
     if (o.pointsChecked === 0 && o.failures.length === 0 && !o.oracleTimeout) casesUnchecked++;
     if (o.hasMatrix) matrixForms++;
     if (o.deriveMs !== undefined) times.push({ ms: o.deriveMs, i: o.id });
@@ -195,6 +199,7 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     failed,
     casesUnchecked,
     pointsChecked,
+    printedUndefined,
     pointsSkipped,
     deriveMs: percentiles(times.map((t) => t.ms)),
     sizeRatio: percentiles(ratios),
@@ -232,6 +237,7 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`  timeouts (> ${o.timeLimitMs} ms)  ${r.failed.timeout}`);
   const skipped = Object.entries(r.pointsSkipped).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   lines.push(`  points checked ${r.pointsChecked}; points skipped: ${skipped}; cases with no point checked ${r.casesUnchecked}`);
+  if (r.printedUndefined > 0) lines.push(`  round trip not judged at ${r.printedUndefined} points where the printed form is undefined (the derivative of adj written with an inverse of a singular matrix)`);
   if (r.oracleTimeouts > 0) lines.push(`  cases abandoned because the mathjs oracle ran too long: ${r.oracleTimeouts}`);
   lines.push(`  derivation time: ${pct(r.deriveMs, ' ms')}`);
   lines.push(`  printed size / input size: ${pct(r.sizeRatio)}`);

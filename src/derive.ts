@@ -64,8 +64,14 @@ export interface Result {
   readonly expr: string;
   readonly wrt: string;
   readonly order: number;
-  /** The result in the index IR. */
+  /** The result in the index IR, as the printers and code export write it. */
   readonly node: Node;
+  /**
+   * The result as the evaluators compute it: node itself, except where the derivative of adj
+   * (the second derivative of det) occurs. node writes that with A⁻¹, as a person would; here it
+   * is adj2(A), defined where A is singular too (det(y*y') by y, order 2).
+   */
+  readonly evalNode: Node;
   /**
    * The result in matrix notation (input language), or null where it has none. Shared parts are
    * named once: `… where t1 = …, t2 = …` (valid input with the same value).
@@ -114,7 +120,7 @@ export function absentVariableError(text: string, wrt: string): RicciError | nul
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
   const d = deriveNode(text, wrt, opts);
-  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout, d.evalNode);
 }
 
 /** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
@@ -122,7 +128,7 @@ export function deriveNode(
   text: string,
   wrt: string,
   opts: DeriveOptions = {},
-): { node: Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
+): { node: Node; evalNode: Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -131,16 +137,29 @@ export function deriveNode(
     throw inputError(`cannot tell the type of '${wrt}' from its name: declare it (--let "${wrt}: vector")`);
   const analysis = analyze(text, opts.let ?? {}, [wrt]);
   const wrtNode = analysis.lowered.vars.get(wrt)!;
-  let node = analysis.lowered.root;
-  if (opts.simplify !== false) node = simplify(node, opts.trace);
-  for (let k = 0; k < order; k++) {
-    node = differentiate(node, wrtNode);
+  let usedAdj = false;
+  const orders = (singularSafe: boolean): Node => {
+    let node = analysis.lowered.root;
     if (opts.simplify !== false) node = simplify(node, opts.trace);
-  }
+    for (let k = 0; k < order; k++) {
+      node = differentiate(node, wrtNode, { singularSafe, onAdj: () => (usedAdj = true) });
+      if (opts.simplify !== false) node = simplify(node, opts.trace);
+    }
+    return node;
+  };
+  const node = orders(false);
+  // Where adj was differentiated, once more with its derivative kept as adj2, for the evaluators.
+  const evalNode = usedAdj ? orders(true) : node;
   const layout = opts.layout ?? 'default';
   if (!LAYOUTS.includes(layout)) throw inputError(`layout must be ${LAYOUTS.join(' or ')}, not ${String(layout)}`);
-  if (layout === 'vec') return { ...vecLayout(node, analysis, wrtNode, order), wrtNode, order, layout };
-  return { node, analysis, wrtNode, order, layout };
+  if (layout === 'vec') {
+    const vec = vecLayout(analysis, wrtNode, order);
+    if (vec) {
+      const merged = (n: Node): Node => makeMerge(n, vec.groups, vec.shape);
+      return { node: merged(node), evalNode: merged(evalNode), analysis: vec.analysis, wrtNode, order, layout };
+    }
+  }
+  return { node, evalNode, analysis, wrtNode, order, layout };
 }
 
 /**
@@ -148,10 +167,10 @@ export function deriveNode(
  * order) merged column-major into one axis of size m*n, the same size symbol for every pair of
  * the same two sizes.
  */
-function vecLayout(node: Node, analysis: Analysis, wrtNode: VarNode, order: number): { node: Node; analysis: Analysis } {
+function vecLayout(analysis: Analysis, wrtNode: VarNode, order: number): { groups: number[]; shape: Dim[]; analysis: Analysis } | undefined {
   const exprShape = analysis.lowered.root.shape;
   const pairs = [exprShape, ...Array.from({ length: order }, () => wrtNode.shape)];
-  if (!pairs.some((s) => s.length === 2)) return { node, analysis };
+  if (!pairs.some((s) => s.length === 2)) return undefined;
   const names = new Map(analysis.lowered.sizeNames);
   const nameOf = (d: Dim): string => names.get(d) ?? analysis.checked.sizeName(d);
   const merged = new Map<string, Dim>();
@@ -176,10 +195,19 @@ function vecLayout(node: Node, analysis: Analysis, wrtNode: VarNode, order: numb
     shape.push(d);
   }
   const lowered = { ...analysis.lowered, sizeNames: names };
-  return { node: makeMerge(node, groups, shape), analysis: { ...analysis, lowered } };
+  return { groups, shape, analysis: { ...analysis, lowered } };
 }
 
-export function present(node: Node, analysis: Analysis, text: string, wrt: string, order: number, wrtNode: VarNode, layout: Layout = 'default'): Result {
+export function present(
+  node: Node,
+  analysis: Analysis,
+  text: string,
+  wrt: string,
+  order: number,
+  wrtNode: VarNode,
+  layout: Layout = 'default',
+  evalNode: Node = node,
+): Result {
   const p = printResult(node, { vars: [...analysis.lowered.vars.values()], written: writtenSums(analysis.checked.ast) });
   const names = analysis.lowered.sizeNames;
   const shape = node.shape.map((d) => names.get(d) ?? analysis.checked.sizeName(d));
@@ -188,6 +216,7 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
     wrt,
     order,
     node,
+    evalNode,
     matrix: p.matrix,
     matrixAst: p.matrixAst,
     index: p.index,
@@ -205,7 +234,7 @@ export function present(node: Node, analysis: Analysis, text: string, wrt: strin
 
 /** Sizes of every symbol for evaluating a result at the given values (all variables must have one). */
 export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
-  return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values, sizeNamesOf(r), known);
+  return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.evalNode], values, sizeNamesOf(r), known);
 }
 
 /**

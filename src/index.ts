@@ -93,7 +93,7 @@ export class Derivative {
     const r = this.result;
     const vals = toTensors(values);
     const sizes = resultSizes(r, vals);
-    return evaluateReference(r.node, vals, sizes, matrixNamesOf(r));
+    return evaluateReference(r.evalNode, vals, sizes, matrixNamesOf(r));
   }
 
   /**
@@ -152,7 +152,7 @@ function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) 
   const r0 = results[0]!;
   const vars = varsOf(results);
   // (All results come from one expression: its matrices have the same names in each.)
-  const run: Evaluator = compileNodes({ roots: results.map((r) => r.node), vars, sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
+  const run: Evaluator = compileNodes({ roots: results.map((r) => r.evalNode), vars, sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
   return (values, opts) => shape(run(toTensors(values), opts?.out === undefined ? undefined : outs(opts.out)));
 }
 

@@ -49,6 +49,8 @@ const RULES: { readonly [K in NodeKind]: (n: NodeOf<K>, c: Ctx) => Pattern } = {
   // The inverse (or adjugate) of a structured matrix can be dense; claim nothing.
   inv: (_n, c) => full(c),
   adj: (_n, c) => full(c),
+  adj2: (_n, c) => full(c),
+  adjpart: (_n, c) => full(c),
   det: (_n, c) => full(c),
   logdet: (_n, c) => full(c),
   // A matrix power (and its Fréchet derivatives) of a structured matrix fills in; claim nothing.

@@ -7,6 +7,7 @@ import type { Dim, Node, VarNode } from '../ir/node.js';
 import type { Tensor } from '../tensor.js';
 import { bindSizes, type SizeNames } from './reference.js';
 import { buildPlan, type Plan } from './plan.js';
+import { expandAdjugates } from './adjugates.js';
 import { type StagedToken, withinEvaluation } from './kernels/wasm/runtime.js';
 
 export { carryStaged, type StagedToken } from './kernels/wasm/runtime.js';
@@ -32,7 +33,8 @@ export interface CompileInput {
  */
 export type Evaluator = (values: ReadonlyMap<string, Tensor>, outs?: readonly (Float64Array | undefined)[], resume?: StagedToken | null) => Tensor[];
 
-export function compileNodes(input: CompileInput): Evaluator {
+export function compileNodes(given: CompileInput): Evaluator {
+  const input = { ...given, roots: expandAdjugates(given.roots) };
   const plans = new Map<string, Plan>();
   // The last plan and the input shapes it was built for: repeated calls with the same shapes
   // find it without building a key.

@@ -11,7 +11,8 @@
  *   buffers on every call (not cleared unless a step counts on zeros: alloc.ts), or are written
  *   into the caller's (run's `outs`).
  */
-import { type Dim, type Node, type NodeOf, type VarNode, children, mergePermutation, topoOrder } from '../ir/node.js';
+import { type Dim, type Node, type NodeOf, type VarNode, InternalError, children, mergePermutation, topoOrder } from '../ir/node.js';
+import { adjugateParts } from './kernels/adjugateParts.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
@@ -25,6 +26,9 @@ export interface Slot {
 }
 
 export type Step = () => void;
+
+/** Runs of any plan so far: a step that fills something once per run compares it with its own. */
+let runs = 0;
 
 /** Buffers by exact length, handed out and back during planning. */
 export class Pool {
@@ -55,6 +59,19 @@ export interface PlanContext {
   /** How errors name a matrix (the argument of an inv that turns out singular). */
   matrixName(n: Node): string;
   shape(n: Node): number[];
+  /** The parts of adj2(a), computed once per run for all the adjpart nodes of a. */
+  adjugateParts(a: Node): AdjugateParts;
+}
+
+/** The parts of adj2 of one matrix (kernels/adjugateParts.ts), filled by the first step of a run that reads them. */
+export interface AdjugateParts {
+  readonly Q: Float64Array;
+  readonly P: Float64Array;
+  readonly R: Float64Array;
+  d: number;
+  k: number;
+  /** The run they were computed in. */
+  run: number;
 }
 
 export function rowMajorStrides(shape: readonly number[]): number[] {
@@ -163,6 +180,7 @@ export function buildPlan(
   const shape = (n: Node): number[] => n.shape.map((d) => sizes.get(d)!);
   const temps: Float64Array[] = [];
   const reliesOnZeros = new Set<Slot>();
+  const adjugates = new Map<Node, AdjugateParts>();
   const ctx: PlanContext = {
     sizes,
     pool,
@@ -177,6 +195,15 @@ export function buildPlan(
     },
     shape,
     matrixName,
+    adjugateParts(a) {
+      let parts = adjugates.get(a);
+      if (!parts) {
+        const size = sizeOf(shape(a));
+        parts = { Q: new Float64Array(size), P: new Float64Array(size), R: new Float64Array(size), d: 0, k: 0, run: -1 };
+        adjugates.set(a, parts);
+      }
+      return parts;
+    },
   };
 
   for (const v of vars) varSlots.set(v.name, { buf: new Float64Array(0) });
@@ -216,6 +243,7 @@ export function buildPlan(
   return {
     stepCount: steps.length,
     run(values, outs) {
+      runs++;
       for (const [name, slot] of varSlots) {
         const v = values.get(name);
         if (v) slot.buf = v.data;
@@ -316,6 +344,26 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
       });
       return;
     }
+    case 'adjpart': {
+      // One factorisation per run serves every part of the same matrix.
+      const a = ctx.slot(n.arg);
+      const d = ctx.shape(n.arg)[0]!;
+      const parts = ctx.adjugateParts(n.arg);
+      const part = n.part;
+      steps.push(() => {
+        if (parts.run !== runs) {
+          const s = adjugateParts(d, a.buf, 0, d, parts.Q, parts.P, parts.R);
+          parts.d = s.d;
+          parts.k = s.k;
+          parts.run = runs;
+        }
+        if (part === 'd' || part === 'k') out.buf[0] = parts[part];
+        else out.buf.set(parts[part].subarray(0, size));
+      });
+      return;
+    }
+    case 'adj2':
+      throw new InternalError('adj2 is written in its parts before planning (compile/adjugates.ts)');
     case 'merge': {
       // vec, kron: reverse the axes within each group, then the row-major data is the merged tensor.
       const a = ctx.slot(n.arg);

@@ -2,7 +2,7 @@
  * The reference evaluator: runs the IR with plain loops over Float64Array. Slow and obviously
  * right; it is the oracle the compiled evaluator and every rewrite are tested against.
  */
-import { type Dim, type Node, elemValue, topoOrder } from '../ir/node.js';
+import { type Dim, type Node, InternalError, elemValue, topoOrder } from '../ir/node.js';
 import { type Tensor, sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
 import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
@@ -187,6 +187,10 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
       return { shape, data: invert(arg(n.arg).data, shape[0]!) };
     case 'adj':
       return { shape, data: adjugate(arg(n.arg).data, shape[0]!) };
+    case 'adj2':
+      return { shape, data: adjugateDerivative(arg(n.arg).data, shape[0]!) };
+    case 'adjpart':
+      throw new InternalError('adjpart is the compiled evaluator\'s; the reference evaluates adj2 itself');
     case 'det':
       return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
     case 'logdet':
@@ -483,6 +487,28 @@ export function adjugate(a: Float64Array, n: number): Float64Array {
       for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (r !== j && c !== i) minor[k++] = a[r * n + c]!;
       out[i * n + j] = ((i + j) % 2 === 0 ? 1 : -1) * determinant(minor, n - 1);
     }
+  return out;
+}
+
+/**
+ * adj2(A)^i_j^p_q = ∂adj(A)^i_j/∂A^p_q by its definition: 0 where p = j or q = i, else
+ * (−1)^(i+j+p'+q')·det(A without rows j, p and columns i, q), where p' and q' are the places of
+ * row p and column q in the minor of adj(A)_ij (the derivative of that minor's determinant by its
+ * entry A_pq is its cofactor).
+ */
+export function adjugateDerivative(a: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n ** 4);
+  const minor = new Float64Array(Math.max(n - 2, 0) ** 2);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      for (let p = 0; p < n; p++)
+        for (let q = 0; q < n; q++) {
+          if (p === j || q === i) continue;
+          let k = 0;
+          for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (r !== j && r !== p && c !== i && c !== q) minor[k++] = a[r * n + c]!;
+          const places = i + j + (p > j ? p - 1 : p) + (q > i ? q - 1 : q);
+          out[((i * n + j) * n + p) * n + q] = (places % 2 === 0 ? 1 : -1) * determinant(minor, n - 2);
+        }
   return out;
 }
 

@@ -6,10 +6,19 @@
 import { type Node, type NodeKind, type NodeOf, type VarNode, freeVars, holdsZeroPole, makeMul, makePow, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 
-export function differentiate(root: Node, wrt: VarNode): Node {
+export interface DifferentiateOptions {
+  /** Keep the derivative of adj as the node adj2, defined at singular matrices (for the evaluators). */
+  readonly singularSafe?: boolean;
+  /** Told whether the rule of adj ran (the printed and the singular-safe derivative then differ). */
+  readonly onAdj?: () => void;
+}
+
+export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptions = {}): Node {
   const memo = new Map<Node, Node>();
   const ctx: DiffContext = {
     wrt,
+    singularSafe: opts.singularSafe === true,
+    usedAdj: false,
     d(n: Node): Node {
       const hit = memo.get(n);
       if (hit) return hit;
@@ -20,7 +29,9 @@ export function differentiate(root: Node, wrt: VarNode): Node {
       return r;
     },
   };
-  return ctx.d(root);
+  const r = ctx.d(root);
+  if (ctx.usedAdj) opts.onAdj?.();
+  return r;
 }
 
 /**

@@ -16,7 +16,9 @@ import {
   isZero,
   makeAdd,
   makeAdj,
+  makeAdj2,
   makeElem,
+  InternalError,
   makeInv,
   makeMatPow,
   makeMerge,
@@ -37,6 +39,13 @@ export interface DiffContext {
   readonly wrt: VarNode;
   /** The derivative of a sub-node (memoized; zero for nodes that do not depend on wrt). */
   d(n: Node): Node;
+  /**
+   * The derivative of adj as adj2(A) (defined at singular A too, for the evaluators), rather than
+   * written with A⁻¹ (for the printers). Set by differentiate's option of the same name.
+   */
+  readonly singularSafe: boolean;
+  /** Set when the rule of adj ran: the two ways of writing its derivative then differ. */
+  usedAdj: boolean;
 }
 
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
@@ -184,13 +193,17 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
   },
   // ∂vec(U) = vec(∂U): merging axes is linear; the new axes are appended unmerged.
   merge: (n, c) => makeMerge(c.d(n.arg), [...n.groups, ...c.wrt.shape.map(() => 1)], [...n.shape, ...c.wrt.shape]),
-  // ∂adj(A) = adj(A)·tr(A⁻¹∂A) − adj(A)·∂A·A⁻¹ (from adj = det·A⁻¹; needs A invertible):
-  //   ∂adj^i_j = adj^i_j (A⁻¹)^q_p ∂A^p_q − adj^i_p ∂A^p_q (A⁻¹)^q_j
+  // ∂adj(A) = adj2(A) : ∂A, i.e. ∂adj^i_j = adj2(A)^i_j^p_q ∂A^p_q, where adj2 is written
+  //   adj2(A)^i_j^p_q = adj^i_j (A⁻¹)^q_p − adj^i_p (A⁻¹)^q_j
+  // (from adj = det·A⁻¹; needs A invertible) for the printers, and kept as the node adj2 (defined
+  // at every A) for the evaluators.
   adj: (n, c) => {
+    c.usedAdj = true;
     const w = c.wrt.shape.length;
     const W = range(2, w);
     const [p, q] = [2 + w, 3 + w];
     const dA = c.d(n.arg);
+    if (c.singularSafe) return makeMul([{ node: makeAdj2(n.arg), labels: [0, 1, p, q] }, { node: dA, labels: [p, q, ...W] }], 2 + w);
     const inv = makeInv(n.arg);
     const trace = makeMul(
       [
@@ -210,6 +223,11 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
     );
     return minus(trace, sandwich);
   },
+  // ∂adj2(A) by the derivative of its form with A⁻¹ (a third derivative of det: it needs A invertible).
+  adj2: (n, c) => c.d(adjugateDerivativeWithInverse(n.arg)),
+  adjpart: () => {
+    throw new InternalError('adjpart is built after differentiation, by the planner');
+  },
   // ∂logdet(A) = (A⁻¹)^q_p ∂A^p_q
   logdet: (n, c) => {
     const w = c.wrt.shape.length;
@@ -222,6 +240,28 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
     );
   },
 };
+
+/** adj2(A)^i_j^p_q = adj(A)^i_j (A⁻¹)^q_p − adj(A)^i_p (A⁻¹)^q_j, for A invertible. */
+function adjugateDerivativeWithInverse(a: Node): Node {
+  const adj = makeAdj(a);
+  const inv = makeInv(a);
+  return minus(
+    makeMul(
+      [
+        { node: adj, labels: [0, 1] },
+        { node: inv, labels: [3, 2] },
+      ],
+      4,
+    ),
+    makeMul(
+      [
+        { node: adj, labels: [0, 2] },
+        { node: inv, labels: [3, 1] },
+      ],
+      4,
+    ),
+  );
+}
 
 /**
  * Largest exponent whose derivative is written out as Σ_j A^j ∂A A^(k−1−j). Not for a base that is

@@ -101,6 +101,31 @@ export interface AdjNode extends Common {
   readonly arg: Node;
 }
 /**
+ * The derivative of the adjugate as a tensor: adj2(A)^i_j^p_q = ∂adj(A)^i_j/∂A^p_q, shape
+ * [n, n, n, n]. Defined (a polynomial) everywhere; where A is invertible it is
+ * adj(A)^i_j (A⁻¹)^q_p − adj(A)^i_p (A⁻¹)^q_j. Only the singular-safe derivative rule of adj
+ * builds it (differentiate's `singularSafe`), for the evaluators; the printed derivative is the
+ * one written with A⁻¹ (see derive.ts).
+ */
+export interface Adj2Node extends Common {
+  readonly kind: 'adj2';
+  readonly arg: Node;
+}
+/**
+ * A part of adj2(A) as the compiled evaluator computes it (compile/kernels/adjugateParts.ts):
+ * the matrices Q, P, R and the scalars d = det(A), k of
+ * adj2 = d·f(Q, Q) + f(Q, P) + f(P, Q) + k·f(R, R). They depend on the pivoting, so they are not
+ * functions of A alone that could be differentiated or printed: only the planner's expansion of
+ * adj2 (compile/adjugates.ts) builds them, after simplification.
+ */
+export interface AdjPartNode extends Common {
+  readonly kind: 'adjpart';
+  readonly arg: Node;
+  readonly part: AdjPart;
+}
+export type AdjPart = 'Q' | 'P' | 'R' | 'd' | 'k';
+
+/**
  * A matrix power kept as a power. Without directions it is base^exp (exp ≥ 2). With directions
  * E_1..E_m (each of shape [n, n, …batch_t]) it is the m-th Fréchet derivative of A^k in them,
  *   P(A, k; E_1..E_m) = Σ_σ Σ_{a_0+…+a_m = k−m} A^{a_0} E_σ1 A^{a_1} ⋯ E_σm A^{a_m}
@@ -140,6 +165,8 @@ export type Node =
   | DetNode
   | LogdetNode
   | AdjNode
+  | Adj2Node
+  | AdjPartNode
   | MatPowNode;
 
 export type NodeKind = Node['kind'];
@@ -198,7 +225,10 @@ function structuralHash(f: Fields<Node>): number {
     case 'det':
     case 'logdet':
     case 'adj':
+    case 'adj2':
       return hashString(`${f.kind}|${f.arg.h}`);
+    case 'adjpart':
+      return hashString(`adjpart|${f.part}|${f.arg.h}`);
     case 'merge':
       return hashString(`merge|${f.arg.h}|${f.groups.join('.')}|${shape}`);
     case 'mpow':
@@ -1282,6 +1312,8 @@ export function isSymmetric(n: Node): boolean {
       break;
     case 'det':
     case 'logdet':
+    case 'adj2':
+    case 'adjpart':
       r = false;
       break;
     case 'merge': {
@@ -1824,6 +1856,23 @@ export function makeAdj(a: Node): Node {
 // Matrix powers
 
 /** C(k, m) for the small m that occur (orders of differentiation): each partial product is an integer. */
+/** adj2(A) = ∂adj(A)/∂A (see Adj2Node): 0 for a 1×1 matrix, whose adjugate is the constant 1. */
+export function makeAdj2(a: Node): Node {
+  const n = a.shape[0];
+  if (a.shape.length !== 2 || n === undefined) return zeros(a.shape.length === 0 ? [] : [...a.shape, ...a.shape]);
+  const perm = asPermutation(a);
+  // adj(A')^i_j = adj(A)^j_i, and (A')^p_q = A^q_p: adj2(A')^i_j^p_q = adj2(A)^j_i^q_p.
+  if (perm) return makeMul([{ node: makeAdj2(perm.base), labels: [1, 0, 3, 2] }], 4);
+  return intern<Adj2Node>(`adj2|${a.id}`, { kind: 'adj2', arg: a, shape: [n, n, n, n] });
+}
+
+/** A part of adj2(A) for the compiled evaluator (see AdjPartNode). */
+export function makeAdjPart(a: Node, part: AdjPart): AdjPartNode {
+  if (a.shape.length !== 2) throw new InternalError('adjpart: the argument must be a matrix');
+  const shape = part === 'd' || part === 'k' ? [] : a.shape;
+  return intern<AdjPartNode>(`adjpart|${part}|${a.id}`, { kind: 'adjpart', arg: a, part, shape });
+}
+
 export function binomial(k: number, m: number): number {
   let c = 1;
   for (let i = 1; i <= m; i++) c = (c * (k - m + i)) / i;
@@ -2090,6 +2139,8 @@ export function children(n: Node): Node[] {
     case 'logdet':
     case 'merge':
     case 'adj':
+    case 'adj2':
+    case 'adjpart':
       return [n.arg];
     case 'pow':
       return [n.base];
@@ -2127,6 +2178,10 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeMerge(f(n.arg), n.groups, n.shape);
     case 'adj':
       return makeAdj(f(n.arg));
+    case 'adj2':
+      return makeAdj2(f(n.arg));
+    case 'adjpart':
+      return makeAdjPart(f(n.arg), n.part);
     case 'mpow':
       return makeMatPow(f(n.base), n.exp, n.dirs.map(f));
   }

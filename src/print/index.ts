@@ -17,7 +17,7 @@
  *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
  *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
  */
-import { type Node, type NodeOf, broadcastScalar, constantValue } from '../ir/node.js';
+import { type Node, type NodeOf, InternalError, broadcastScalar, constantValue } from '../ir/node.js';
 import { latexName } from './latex.js';
 import { isFractionText, numberLatex, numberText } from './numbers.js';
 import { placeIndexSigns } from './indexSigns.js';
@@ -196,6 +196,10 @@ class Builder {
         const a = this.matrixOrIndex(n.arg);
         return tensor(`adj(${a.text})`, `\\operatorname{adj}\\left(${a.latex}\\right)`, names);
       }
+      case 'adj2':
+      case 'adjpart':
+        // The printed derivative of adj is written with A⁻¹ (derive.ts); these are the evaluators'.
+        throw new InternalError(`${n.kind} is not printed`);
       case 'det':
       case 'logdet': {
         const a = this.matrixOrIndex(n.arg);

@@ -38,6 +38,8 @@ export function cost(n: Node): number {
     case 'det':
     case 'logdet':
     case 'adj':
+    case 'adj2':
+    case 'adjpart':
       c = 1 + cost(n.arg);
       break;
     case 'pow':

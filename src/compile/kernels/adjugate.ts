@@ -77,7 +77,7 @@ export function adjugate(n: number, A: Float64Array, aOff: number, lda: number, 
  * B = R·A·C with row and column exponents e, f (powers of 2; a zero row or column keeps 0).
  * False when an entry is not finite.
  */
-function equilibrated(n: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, e: Float64Array, f: Float64Array): boolean {
+export function equilibrated(n: number, A: Float64Array, aOff: number, lda: number, B: Float64Array, e: Float64Array, f: Float64Array): boolean {
   f.fill(-Infinity);
   for (let i = 0; i < n; i++) {
     let big = 0;
@@ -99,16 +99,17 @@ function equilibrated(n: number, A: Float64Array, aOff: number, lda: number, B: 
 
 /**
  * P·B·Q = L·U in place (L unit lower below the diagonal, U on and above), pivoting on the largest
- * entry of the remaining block for the first n − 1 steps. Returns det(P)·det(Q), or 0 when a
- * remaining block is exactly zero before the last step (rank ≤ n − 2).
+ * entry of the remaining block for the first `steps` steps (n − 1 by default; after fewer, the
+ * trailing block holds its Schur complement). Returns det(P)·det(Q), or 0 when a remaining block
+ * is exactly zero before those steps are done (rank < steps + 1: rank ≤ n − 2 by default).
  */
-function completePivoting(n: number, B: Float64Array, rows: Int32Array, cols: Int32Array): number {
+export function completePivoting(n: number, B: Float64Array, rows: Int32Array, cols: Int32Array, steps = n - 1): number {
   for (let k = 0; k < n; k++) {
     rows[k] = k;
     cols[k] = k;
   }
   let sign = 1;
-  for (let k = 0; k < n - 1; k++) {
+  for (let k = 0; k < steps; k++) {
     let p = k;
     let q = k;
     let best = 0;
@@ -155,7 +156,7 @@ function completePivoting(n: number, B: Float64Array, rows: Int32Array, cols: In
 }
 
 /** Linv = L⁻¹ for the unit lower triangle L stored below the diagonal of LU. */
-function unitLowerInverse(n: number, LU: Float64Array, Linv: Float64Array): void {
+export function unitLowerInverse(n: number, LU: Float64Array, Linv: Float64Array): void {
   Linv.fill(0, 0, n * n);
   for (let j = 0; j < n; j++) {
     Linv[j * n + j] = 1;
@@ -201,7 +202,7 @@ function adjUTimes(n: number, LU: Float64Array, Linv: Float64Array, Y: Float64Ar
 }
 
 /** Y[i, :] = row · Linv. */
-function rowTimes(n: number, row: Float64Array, Linv: Float64Array, Y: Float64Array, i: number): void {
+export function rowTimes(n: number, row: Float64Array, Linv: Float64Array, Y: Float64Array, i: number): void {
   for (let k = 0; k < n; k++) {
     const r = row[k]!;
     if (r === 0) continue;
