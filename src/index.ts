@@ -152,7 +152,13 @@ function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) 
   const r0 = results[0]!;
   const vars = varsOf(results);
   // (All results come from one expression: its matrices have the same names in each.)
-  const run: Evaluator = compileNodes({ roots: results.map((r) => r.evalNode), vars, sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
+  const run: Evaluator = compileNodes({
+    roots: results.map((r) => r.evalNode),
+    vars,
+    sizeRoots: results.map((r) => r.analysis.lowered.root),
+    sizeNames: sizeNamesOf(r0),
+    matrixName: matrixNamesOf(r0),
+  });
   return (values, opts) => shape(run(toTensors(values), opts?.out === undefined ? undefined : outs(opts.out)));
 }
 

@@ -186,6 +186,8 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
   const d = decompose(r.node, wrtShape);
   const kind = kindOf(d);
   const sizeNames = sizeNamesOf(r);
+  // The expression binds sizes the parts may have lost (see CompileInput.sizeRoots).
+  const sizeRoots = [r.analysis.lowered.root];
   // The factors of the structured parts, evaluated together (common sub-expressions once).
   const parts = (['diag', 'kronLeft', 'kronRight', 'blocks0', 'blocks1'] as const).filter((p) => d[p].length > 0);
   const factorNodes = parts.map((p) => sum(d[p]));
@@ -202,7 +204,7 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     const key = implicit.map((b) => (b ? 1 : 0)).join('');
     if (!evaluators.has(key)) {
       const roots = factorNodes.filter((_, k) => !implicit[k]);
-      evaluators.set(key, roots.length > 0 ? compileNodes({ roots, vars, sizeNames }) : null);
+      evaluators.set(key, roots.length > 0 ? compileNodes({ roots, vars, sizeRoots, sizeNames }) : null);
     }
     return evaluators.get(key)!;
   };
@@ -219,7 +221,7 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
       wrtShape,
     );
     // The structured evaluation has checked the values; a matvec only adds the direction.
-    return compileNodes({ roots: [hv], vars: [...vars, dir], sizeNames, recheckSymmetry: false });
+    return compileNodes({ roots: [hv], vars: [...vars, dir], sizeRoots, sizeNames, recheckSymmetry: false });
   };
   const termsOf = (n: Node): readonly { coef: number; node: Node }[] => (n.kind === 'add' ? n.terms : [{ coef: 1, node: n }]);
   const range = (from: number) => Array.from({ length: rank }, (_, i) => from + i);
@@ -242,9 +244,9 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
         )
       : null,
   );
-  const factorAlone = parts.map((_, k) => (mayStayImplicit[k] ? lazy(() => compileNodes({ roots: [factorNodes[k]!], vars, sizeNames, recheckSymmetry: false })) : null));
-  const denseForm = lazy(() => compileNodes({ roots: [denseNode!], vars, sizeNames }));
-  const whole = lazy(() => compileNodes({ roots: [r.node], vars, sizeNames }));
+  const factorAlone = parts.map((_, k) => (mayStayImplicit[k] ? lazy(() => compileNodes({ roots: [factorNodes[k]!], vars, sizeRoots, sizeNames, recheckSymmetry: false })) : null));
+  const denseForm = lazy(() => compileNodes({ roots: [denseNode!], vars, sizeRoots, sizeNames }));
+  const whole = lazy(() => compileNodes({ roots: [r.node], vars, sizeRoots, sizeNames }));
   const withDirection = (values: ReadonlyMap<string, Tensor>, xShape: readonly number[], v: Float64Array): ReadonlyMap<string, Tensor> =>
     new Map(values).set(dir.name, { shape: xShape, data: v });
 
@@ -255,7 +257,7 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     const implicit = parts.map((p, k) => mayStayImplicit[k]! && (p === 'kronRight' ? xShape[0]! > xShape[1]! : xShape[1]! > xShape[0]!));
     const factors = factorsOf(implicit);
     // Sizes and declared symmetry are checked here, at the point, not at the first matvec.
-    const computed = factors ? factors(values) : (bindSizes([...vars, r.node], values, sizeNames), []);
+    const computed = factors ? factors(values) : (bindSizes([...vars, ...sizeRoots, r.node], values, sizeNames), []);
     // What this evaluation left in the kernels' memory (the symmetric check's copy of MDS's D): a
     // matvec over the same arrays reads it there while no other kernel has used the memory.
     const staged = factors ? carryStaged() : null;

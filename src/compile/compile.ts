@@ -16,6 +16,12 @@ export interface CompileInput {
   readonly roots: readonly Node[];
   /** Every variable the caller must give a value for (also those the roots no longer use). */
   readonly vars: readonly VarNode[];
+  /**
+   * Nodes that are not computed but whose sizes bind the roots' (the expression a derivative
+   * came from: in kron(z', eye)*kron(z, X) the eye's size is fixed only by the products of sizes
+   * there, and the Hessian by X has the eye without them).
+   */
+  readonly sizeRoots?: readonly Node[];
   readonly sizeNames?: SizeNames;
   /**
    * Check declared-symmetric inputs on every call (default), or never: for evaluators whose
@@ -52,7 +58,7 @@ export function compileNodes(given: CompileInput): Evaluator {
       const key = input.vars.map((v) => values.get(v.name)?.shape.join('x') ?? '?').join('|');
       plan = plans.get(key);
       if (!plan) {
-        const sizes: Map<Dim, number> = bindSizes([...input.vars, ...input.roots], values, input.sizeNames, undefined, input.recheckSymmetry !== false);
+        const sizes: Map<Dim, number> = bindSizes([...input.vars, ...(input.sizeRoots ?? []), ...input.roots], values, input.sizeNames, undefined, input.recheckSymmetry !== false);
         plan = buildPlan(input.roots, input.vars, sizes, input.matrixName);
         plans.set(key, plan);
         last = { plan, shapes: input.vars.map((v) => values.get(v.name)?.shape) };

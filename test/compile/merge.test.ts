@@ -92,3 +92,26 @@ test('a size that is not the product of its parts is an error that says so', () 
   expect(() => d.compile()({ y: [1, 2, 3, 4, 5], X: [[1, 2], [3, 4]] })).toThrow(/product/);
   expect(() => d.evaluate({ y: [1, 2, 3, 4, 5], X: [[1, 2], [3, 4]] })).toThrow(/product/);
 });
+
+describe('sizes that only the expression fixes', () => {
+  // kron(z', eye)*kron(z, X): the eye's size is fixed by the products of sizes in the expression;
+  // the Hessian by X holds the eye without them. The compiled evaluator bound sizes from the
+  // derivative alone and stopped with "the size q cannot be inferred" (fuzzer, seed 1).
+  test.each([1, 2])("kron(z', eye)*kron(z, X) by X, order %i: every evaluator, every front end", (order) => {
+    const d = derivative("kron(z', eye)*kron(z, X)", 'X', { order });
+    const rand = rng(31 + order);
+    const values = { z: Array.from(randomTensor([3], 'any', rand).data), X: [[1, -2], [0.5, 3]] };
+    const ref = d.evaluate(values);
+    const got = d.compile()(values);
+    expect(got.shape).toEqual(ref.shape);
+    expect(relErr(got, ref, 1e-12)).toBeLessThan(1e-12);
+  });
+
+  test("the structured Hessian of sum(kron(z', eye)*kron(z, X)*X) by X", () => {
+    const d = derivative("sum(kron(z', eye)*kron(z, X)*X)", 'X', { order: 2 });
+    const values = { z: [0.5, -1, 2], X: [[1, -2], [0.5, 3]] };
+    const ref = d.evaluate(values);
+    expect(relErr(d.compile()(values), ref, 1e-12)).toBeLessThan(1e-12);
+    expect(relErr(d.compile({ structured: true })(values).toDense(), ref, 1e-12)).toBeLessThan(1e-12);
+  });
+});
