@@ -1,6 +1,7 @@
 /**
  * The simplifier: named phases of rules, each run to a fixed point, in this order:
- *   expand   — sin(u)^2 + cos(u)^2 → 1 (trig.ts); distribute a product over the terms of a sum
+ *   expand   — sin(u)^2 + cos(u)^2 → 1 (trig.ts); a sum over a merged axis (vec, kron) becomes a
+ *              sum over the axes it merges, where both merges merge the same sizes; distribute a product over the terms of a sum
  *              factor that carry deltas (the others stay one sum), and over sums that have no
  *              matrix form (order > 2) or whose terms cancel once distributed (X·(P1 - P2) with
  *              X·P1 = X·P2), cancel A·A⁻¹ (also between powers) and A·adj(A), move the directions
@@ -27,15 +28,16 @@ import { collectPolynomial, factorUnitRoots } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 import { pythagorean } from './rules/trig.js';
+import { unmergeContraction } from './rules/merge.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [pythagorean, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
+  { name: 'expand', rules: [pythagorean, unmergeContraction, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
   { name: 'rational', rules: [rationalTogether] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
 ];
 
-export const ALL_RULES = [pythagorean, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
+export const ALL_RULES = [pythagorean, unmergeContraction, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

@@ -205,6 +205,33 @@ describe('rewrite rules', () => {
         for (const rule of expected) expect(names.has(rule), `${rule} fires for ${expr} by ${wrt}`).toBe(true);
       }
     });
+    // Sums over merged axes (vec, kron) become sums over the axes they merge (unmerge-contraction),
+    // at sizes 1 and up, with the sizes of vec(X) and the kron factors varying independently.
+    const merged: [string, string, string][] = [
+      ["vec(X)'*vec(X)", 'X', '2*X'],
+      ['sum(vec(X))', 'X', "vector(1)*vector(1)'"],
+      ["x'*kron(x', B)*vector(1)", 'B', "sum(x)*x*vector(1)'"],
+      ["tanh(x'*matrix(-0.5)*vec(X))", 'X', "-0.5*(1 - tanh(0.5*sum(x)*sum(X))^2)*sum(x)*vector(1)*vector(1)'"],
+    ];
+    merged.forEach(([expr, wrt, want], i) => {
+      for (const [m, n] of [
+        [1, 1],
+        [2, 3],
+        [3, 2],
+      ] as const) {
+        const steps: RewriteStep[] = [];
+        const r = derive(expr, wrt, { order: 1, trace: steps });
+        const rand = rng(1800 + 10 * i + m);
+        const values = new Map<string, Tensor>([
+          ['X', randomTensor([m, n], 'any', rand)],
+          ['x', randomTensor([n], 'any', rand)],
+          ['B', randomTensor([n, n], 'any', rand)],
+        ]);
+        check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.node], values) }, fired);
+        expect(r.matrix, `${expr} by ${wrt}`).toBe(want);
+        expect(steps.some((s) => s.rule === 'unmerge-contraction'), `unmerge-contraction fires for ${expr}`).toBe(true);
+      }
+    });
     // Directional derivatives contract a direction's batch axes: power-absorb moves V into P.
     const directional: [string, string, Directional][] = [
       ['tr(A^6)', 'A', 'hvp'],
