@@ -30,7 +30,7 @@ export type { Ast, Span } from './syntax/ast.js';
 export { toText as printMatrix } from './print/text.js';
 export { toLatex as printLatex } from './print/latex.js';
 export { generateCode, type CodeLang, type CodeOptions } from './codegen/index.js';
-export { matrixFormExpected } from './print/coverage.js';
+export { matrixFormExpected, matrixFormOfVecOrKron } from './print/coverage.js';
 export type { Layout } from './derive.js';
 export type { Body, Temporary } from './print/present.js';
 export { variablesOf, absentVariableError } from './derive.js';

@@ -2011,6 +2011,9 @@ export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node
     return makeMul([{ node: makeMatPow(perm.base, k, flipped), labels: [1, 0, ...upTo(2, shape.length - 2)] }], shape.length);
   }
   if (m === 0 && a.kind === 'mpow' && a.dirs.length === 0 && Number.isSafeInteger(a.exp * k)) return makeMatPow(a.base, a.exp * k);
+  // (u·v')^k = (v'·u)^(k−1)·u·v': a power of an outer product is a scalar power times it.
+  const outer = m === 0 ? outerProductTrace(a) : undefined;
+  if (outer) return makeMul([{ node: makePow(outer, k - 1), labels: [] }, { node: a, labels: [0, 1] }], 2);
   const order = ds.map((_, t) => t).sort((x, y) => compareNodes(ds[x]!, ds[y]!) || x - y);
   if (order.some((t, i) => t !== i)) {
     const offsets: number[] = [];
@@ -2023,6 +2026,28 @@ export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node
     return makeMul([{ node: makeMatPow(a, k, order.map((t) => ds[t]!)), labels }], shape.length);
   }
   return intern<MatPowNode>(`mp|${a.id}|${k}|${ds.map((d) => d.id).join(',')}`, { kind: 'mpow', base: a, exp: k, dirs: ds, shape });
+}
+
+/**
+ * v'·u for a matrix that is an outer product u·v' (a product none of whose parts joins its row to
+ * its column: x*y', diag(x)*vector(1)*y'), or undefined.
+ */
+function outerProductTrace(a: Node): Node | undefined {
+  if (a.kind !== 'mul' || a.shape.length !== 2) return undefined;
+  let sides = 0;
+  for (const c of factorComponents(a.factors, 2)) {
+    if (c.free.has(0) && c.free.has(1)) return undefined;
+    if (c.free.has(0)) sides |= 1;
+    if (c.free.has(1)) sides |= 2;
+  }
+  if (sides !== 3) return undefined;
+  // The trace: the row and the column become one summed label.
+  let next = 2;
+  for (const f of a.factors) for (const l of f.labels) next = Math.max(next, l + 1);
+  return makeMul(
+    a.factors.map((f) => ({ node: f.node, labels: f.labels.map((l) => (l < 2 ? next : l)) })),
+    0,
+  );
 }
 
 /** A factor seen as a power of a base: A^k (without directions) is (A, k), another square matrix M is (M, 1). */
