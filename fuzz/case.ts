@@ -4,9 +4,9 @@
  */
 import type { Ast } from '../src/syntax/ast.js';
 import { parse } from '../src/syntax/parse.js';
-import { check } from '../src/syntax/check.js';
+import { check, type Checked } from '../src/syntax/check.js';
 import { ONE, kindOf as checkedKind } from '../src/syntax/types.js';
-import { ENV, envVar, kindOf, varsOf, type Expr, type GType, type Sym } from './generate.js';
+import { ENV, envVar, factorsOf, isProduct, kindOf, varsOf, type Expr, type GType, type Sym } from './generate.js';
 import { mathText, shapeOf, type OType } from './oracle.js';
 import { toInput } from './text.js';
 
@@ -60,6 +60,8 @@ export interface Outcome {
   readonly hasMatrix?: boolean;
   /** Whether the result is in a class that must have a matrix form (issue 9, src/print/coverage.ts). */
   readonly matrixRequired?: boolean;
+  /** Of those orders and shapes, but written with vec or kron (outside the classes; counted apart). */
+  readonly vecKronClass?: boolean;
   /**
    * The vec layout, where the expression or the variable is a matrix and the result a matrix or a
    * vector in it: whether it has a matrix form, and its printed length over the input's.
@@ -80,7 +82,10 @@ export interface Outcome {
   readonly oracleTimeout?: boolean;
 }
 
-export const sizeOfSym = (s: Sym, sizes: Sizes): number => (s === 1 ? 1 : sizes[s]);
+export const sizeOfSym = (s: Sym, sizes: Sizes): number => {
+  const [a, b] = factorsOf(s);
+  return a === 1 ? 1 : isProduct(s) ? sizes[a as 'n' | 'm'] * sizes[b as 'n' | 'm'] : sizes[a as 'n' | 'm'];
+};
 
 export function otype(t: GType, sizes: Sizes): OType {
   return { kind: kindOf(t), rows: sizeOfSym(t.r, sizes), cols: sizeOfSym(t.c, sizes) };
@@ -104,8 +109,13 @@ export function prepare(expr: Expr, wrt: string, order: number, sizes: Sizes, id
   try {
     const ast = parse(text);
     const c = check(text, ast, decls);
-    const bound = new Set<number>([ONE]);
-    for (const v of c.vars.values()) for (const d of [v.type.rows, v.type.cols]) bound.add(c.sizes.find(d));
+    const bound = new Map<number, number>([[ONE, 1]]);
+    for (const v of c.vars.values()) {
+      const t = otype(envVar(v.name)!.type, sizes);
+      bound.set(c.sizes.find(v.type.rows), t.rows);
+      bound.set(c.sizes.find(v.type.cols), t.cols);
+    }
+    inferProductSizes(c, bound);
     for (const t of c.types.values()) for (const d of [t.rows, t.cols]) if (!bound.has(c.sizes.find(d))) return { ok: false, unbound: true };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -117,6 +127,41 @@ export function prepare(expr: Expr, wrt: string, order: number, sizes: Sizes, id
     ok: true,
     spec: { id, seed, text, math: mathText(expr.ast, ty), shape: shapeOf(ty(expr.ast)), wrt, order, decls, env },
   };
+}
+
+/**
+ * Sizes that vec and kron fix, into `sizes` (keyed by the checker's representative size symbols):
+ * the product of the sizes they merge where those are known, and a factor by division where the
+ * product and the other factor are (the eye in kron(eye, A)*vec(X)), as the evaluators infer them
+ * (reference.ts bindMergedSizes). Repeated until nothing changes.
+ */
+export function inferProductSizes(c: Checked, sizes: Map<number, number>): void {
+  const find = (d: number): number => c.sizes.find(d);
+  const groups: { total: number; parts: number[] }[] = [];
+  for (const [a, t] of c.types) {
+    if (a.kind !== 'call') continue;
+    if (a.fn === 'vec') {
+      const m = c.types.get(a.args[0]!)!;
+      groups.push({ total: find(t.rows), parts: [find(m.rows), find(m.cols)] });
+    } else if (a.fn === 'kron') {
+      const [p, q] = [c.types.get(a.args[0]!)!, c.types.get(a.args[1]!)!];
+      groups.push({ total: find(t.rows), parts: [find(p.rows), find(q.rows)] }, { total: find(t.cols), parts: [find(p.cols), find(q.cols)] });
+    }
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const { total, parts } of groups) {
+      const unknown = parts.filter((p) => !sizes.has(p));
+      const known = parts.filter((p) => sizes.has(p)).reduce((acc, p) => acc * sizes.get(p)!, 1);
+      if (unknown.length === 0 && !sizes.has(total)) {
+        sizes.set(total, known);
+        changed = true;
+      } else if (unknown.length === 1 && sizes.has(total) && known > 0) {
+        sizes.set(unknown[0]!, sizes.get(total)! / known);
+        changed = true;
+      }
+    }
+  }
 }
 
 /** An error message with numbers and quoted or single-letter names blurred, so that one bug matches itself. */
@@ -148,6 +193,9 @@ export function specFromText(text: string, wrt: string, order: number, decls: Re
     if (!sizes.has(r)) sizes.set(r, dims[(sizes.size - 1) % dims.length]!);
     return sizes.get(r)!;
   };
+  // The variables' sizes first, then the products vec and kron make of them.
+  for (const v of c.vars.values()) [v.type.rows, v.type.cols].forEach(dim);
+  inferProductSizes(c, sizes);
   const ty = (a: Ast): OType => {
     const t = c.types.get(a)!;
     const k = checkedKind(t, c.sizes);

@@ -12,7 +12,7 @@
  * crash. A point where the checks differ by no more than rounding can explain (the result's own
  * sensitivity to its inputs) is skipped as ill-conditioned, and counted.
  */
-import { derivative, matrixFormExpected, RicciError, type Derivative, type Values } from '../src/index.js';
+import { derivative, matrixFormExpected, matrixFormOfVecOrKron, RicciError, type Derivative, type Values } from '../src/index.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../src/compile/reference.js';
 import { analyze } from '../src/derive.js';
 import { parse } from '../src/syntax/parse.js';
@@ -23,7 +23,7 @@ import type { Tensor } from '../src/tensor.js';
 import { mulberry32 } from '../src/random.js';
 import { holdsZeroPole } from '../src/ir/node.js';
 import { mathText, oracle, type OKind, type Oracle } from './oracle.js';
-import { signatureOf, type CaseSpec, type Failure, type FailureKind, type Outcome, type SkipReason } from './case.js';
+import { inferProductSizes, signatureOf, type CaseSpec, type Failure, type FailureKind, type Outcome, type SkipReason } from './case.js';
 import { contract, drawDirection, drawPoint, fdRatio, fdTrusted, finiteDifference, maxAbs, maxDiff, noiseLevel, perturb, STEP, TOL, vectorize } from './numeric.js';
 
 export const POINTS = 3;
@@ -59,7 +59,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
   }
   const deriveMs = performance.now() - t0;
   const printed = d.matrix ?? d.index;
-  const info = { deriveMs, sizeRatio: printed.length / spec.text.length, hasMatrix: d.matrix !== null, matrixRequired: matrixFormExpected(d.result) };
+  const info = { deriveMs, sizeRatio: printed.length / spec.text.length, hasMatrix: d.matrix !== null, matrixRequired: matrixFormExpected(d.result), vecKronClass: matrixFormOfVecOrKron(d.result) };
   const failures: Failure[] = [];
   let pointsChecked = 0;
   let printedUndefined = 0;
@@ -357,6 +357,7 @@ function printedOracle(d: Derivative, spec: CaseSpec): { f: Oracle } | { error: 
     const k = kindOf(v.type, c.sizes);
     bind(k === 'scalar' ? [] : k === 'vector' ? [v.type.rows] : [v.type.rows, v.type.cols], s);
   }
+  inferProductSizes(c, sizes);
   const dim = (x: number): number => {
     const s = sizes.get(c.sizes.find(x));
     if (s === undefined) throw new Error('unbound');

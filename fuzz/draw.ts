@@ -4,7 +4,8 @@
  */
 import { mulberry32 } from '../src/random.js';
 import { Builder, Generator, SCALAR, envVar, mat, row, sizeOfTree, varsOf, vec, type Expr, type GType } from './generate.js';
-import { prepare, type Failure, type CaseSpec, type Sizes } from './case.js';
+import { prepare, sizeOfSym, type Failure, type CaseSpec, type Sizes } from './case.js';
+import { type Ast, astChildren } from '../src/syntax/ast.js';
 
 export interface Drawn {
   readonly expr: Expr;
@@ -73,7 +74,7 @@ export function drawCase(seed: number, i: number, opts: DrawOptions = {}): Case 
     if (present.length === 0 || sizeOfTree(ast) > 80) continue;
     const wrt = b.pick(present);
     const order = opts.order ?? (rand() < 0.5 ? 1 : rand() < 0.7 ? 2 : 3);
-    const sizes = fitSizes({ n: b.pick(N_SIZES), m: b.pick(M_SIZES) }, t, wrt, order);
+    const sizes = fitSizes({ n: b.pick(N_SIZES), m: b.pick(M_SIZES) }, t, wrt, order, hasProducts(ast));
     const drawn: Drawn = { expr: { ast, types: b.types }, wrt, order, sizes, seed: cs };
     const p = prepare(drawn.expr, wrt, order, sizes, i, cs);
     if (p.ok) return { drawn, spec: p.spec };
@@ -82,14 +83,20 @@ export function drawCase(seed: number, i: number, opts: DrawOptions = {}): Case 
 }
 
 /** Smaller sizes where the derivative would have more than MAX_ENTRIES entries. */
-function fitSizes(sizes: Sizes, t: GType, wrt: string, order: number): Sizes {
+function fitSizes(sizes: Sizes, t: GType, wrt: string, order: number, products: boolean): Sizes {
   const entries = (s: Sizes): number => {
-    const dim = (d: GType['r']): number => (d === 1 ? 1 : s[d]);
+    const dim = (d: GType['r']): number => sizeOfSym(d, s);
     const w = envVar(wrt)!.type;
     return dim(t.r) * dim(t.c) * (dim(w.r) * dim(w.c)) ** order;
   };
-  let s = sizes;
+  // With vec or kron inside, sizes of up to 3 (products up to 9): an intermediate of a derivative
+  // has a product size on every axis that meets one.
+  let s = products ? { n: Math.min(sizes.n, 3), m: Math.min(sizes.m, 3) } : sizes;
   while (entries(s) > MAX_ENTRIES && (s.n > 1 || s.m > 1)) s = { n: Math.max(1, s.n - 1), m: Math.max(1, s.m - 1) };
   return s;
+}
+
+function hasProducts(a: Ast): boolean {
+  return (a.kind === 'call' && (a.fn === 'vec' || a.fn === 'kron')) || astChildren(a).some(hasProducts);
 }
 

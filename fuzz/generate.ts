@@ -3,7 +3,8 @@
  * trees (the engine's own `Ast` shape, so that the shrinker and the mathjs oracle walk one kind of
  * tree) with a type for every node that the generator itself decides — never our checker.
  *
- * Types are written with two size symbols, n and m, and 1: a scalar is 1×1, a vector d×1, a row
+ * Types are written with two size symbols, n and m, their products (the length of vec of an a×b
+ * matrix, a*b, and the sides of a Kronecker product) and 1: a scalar is 1×1, a vector d×1, a row
  * 1×d, a matrix r×c. Every operator and function of the language is drawn (src/syntax/ops.ts),
  * with compound arguments, negative constants, vector(c)/matrix(c)/eye, a declared symmetric
  * matrix, and "identity bait": forms that invite a rewrite that is wrong for some inputs
@@ -13,7 +14,17 @@ import type { Ast, BinaryOp } from '../src/syntax/ast.js';
 import { NO_SPAN, astChildren } from '../src/syntax/ast.js';
 import { ELEMENTWISE_FNS, type ElementwiseFn } from '../src/syntax/ops.js';
 
-export type Sym = 1 | 'n' | 'm';
+export type BaseSym = 'n' | 'm';
+/** A size: 1, n, m, or a*b, the size of vec of an a×b matrix (its index is i_a + a·i_b). */
+export type Sym = 1 | BaseSym | `${BaseSym}*${BaseSym}`;
+export const PRODUCT_SYMS: readonly Sym[] = ['n*n', 'm*n', 'n*m', 'm*m'];
+export const isProduct = (s: Sym): s is `${BaseSym}*${BaseSym}` => typeof s === 'string' && s.includes('*');
+/** The two sizes a size merges: a*b → [a, b]; any other s → [s, 1]. */
+export function factorsOf(s: Sym): [Sym, Sym] {
+  if (!isProduct(s)) return [s, 1];
+  const [a, b] = s.split('*') as [BaseSym, BaseSym];
+  return [a, b];
+}
 export interface GType {
   readonly r: Sym;
   readonly c: Sym;
@@ -111,8 +122,8 @@ export class Builder {
   bin(op: BinaryOp, l: Ast, r: Ast, t: GType): Ast {
     return this.typed({ kind: 'binary', op, left: l, right: r, span: NO_SPAN, opSpan: NO_SPAN }, t);
   }
-  call(fn: string, arg: Ast, t: GType): Ast {
-    return this.typed({ kind: 'call', fn, args: [arg], span: NO_SPAN, nameSpan: NO_SPAN }, t);
+  call(fn: string, arg: Ast, t: GType, ...more: Ast[]): Ast {
+    return this.typed({ kind: 'call', fn, args: [arg, ...more], span: NO_SPAN, nameSpan: NO_SPAN }, t);
   }
   /** A copy of a node with other children (same type). */
   rebuild(a: Ast, children: readonly Ast[]): Ast {
@@ -128,7 +139,7 @@ export class Builder {
       case 'binary':
         return this.typed({ ...a, left: children[0]!, right: children[1]! }, t);
       case 'call':
-        return this.typed({ ...a, args: [children[0]!] }, t);
+        return this.typed({ ...a, args: [...children] }, t);
       case 'where':
         return a;
     }
@@ -178,6 +189,11 @@ export class Generator {
 
   expr(t: GType, depth: number): Ast {
     const b = this.b;
+    // A product size is mostly what vec and kron make (else vector(c), matrix(c) and sums of them).
+    if ((isProduct(t.r) || isProduct(t.c)) && b.chance(0.6)) {
+      const a = t.c === 1 && b.chance(0.6) ? this.vecOf(t, Math.max(depth - 1, 0)) : this.kron(t, Math.max(depth - 1, 0));
+      if (a) return a;
+    }
     if (depth <= 0 || b.chance(0.2)) return this.leaf(t);
     const k = kindOf(t);
     const table = k === 'scalar' ? this.scalarRules : k === 'vector' ? this.vectorRules : k === 'row' ? this.rowRules : this.matrixRules;
@@ -189,9 +205,28 @@ export class Generator {
     return this.leaf(t);
   }
 
-  /** A random inner size for products. */
+  /** A random inner size for products: now and then a product size (vec, kron). */
   private innerSize(): Sym {
+    if (this.b.chance(0.15)) return this.b.pick(PRODUCT_SYMS);
     return this.b.pick<Sym>(['n', 'n', 'm']);
+  }
+
+  /**
+   * kron(P, Q) of type t, one of whose sizes is a product: rows(Q)·rows(P) × cols(Q)·cols(P), Q's
+   * index varying fastest, so t = (ra*rb)×(ca*cb) takes Q: ra×ca and P: rb×cb.
+   */
+  private kron(t: GType, d: number): Ast | undefined {
+    if (!isProduct(t.r) && !isProduct(t.c)) return undefined;
+    const [ra, rb] = factorsOf(t.r);
+    const [ca, cb] = factorsOf(t.c);
+    return this.b.call('kron', this.expr(mat(rb, cb), d), t, this.expr(mat(ra, ca), d));
+  }
+
+  /** vec(M) of an a×b matrix M, for a vector of size a*b. */
+  private vecOf(t: GType, d: number): Ast | undefined {
+    if (!isProduct(t.r) || t.c !== 1) return undefined;
+    const [a, b] = factorsOf(t.r);
+    return this.b.call('vec', this.expr(mat(a, b), d), t);
   }
 
   private ew(t: GType, d: number, fn?: ElementwiseFn): Ast {
@@ -266,6 +301,8 @@ export class Generator {
     [1, (t, d) => this.b.transpose(this.expr(row(t.r), d))],
     [2, (t, d) => this.b.call('diag', this.expr(mat(t.r, t.r), d), t)],
     [3, (t, d) => this.vectorBait(t, d)],
+    [6, (t, d) => this.vecOf(t, d)],
+    [3, (t, d) => this.kron(t, d)],
   ];
 
   private readonly rowRules: Rule[] = [
@@ -277,6 +314,7 @@ export class Generator {
     [1, (t, d) => this.arith(t, d)],
     [1, (t, d) => this.scale(t, d)],
     [1, (t, d) => this.b.neg(this.expr(t, d))],
+    [2, (t, d) => this.kron(t, d)],
   ];
 
   private readonly matrixRules: Rule[] = [
@@ -298,6 +336,7 @@ export class Generator {
     [2, (t, d) => (t.r === t.c ? this.b.call('diag', this.expr(this.b.chance(0.8) ? vec(t.r) : row(t.r), d), t) : undefined)],
     [2, (t, d) => (t.r === 'n' && t.c === 'n' ? this.b.bin('+', this.b.name('S', t), this.expr(t, d), t) : undefined)],
     [3, (t, d) => this.matrixBait(t, d)],
+    [4, (t, d) => this.kron(t, d)],
   ];
 
   private anyShape(): GType {

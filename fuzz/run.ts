@@ -68,6 +68,9 @@ export interface FuzzReport {
   /** Results in the classes that must have a matrix form (src/print/coverage.ts), and those without one. */
   readonly matrixRequired: number;
   readonly matrixMisses: readonly string[];
+  /** Results of those orders and shapes whose expression uses vec or kron, and how many have a matrix form. */
+  readonly vecKronResults: number;
+  readonly vecKronMatrixForms: number;
   readonly byOrder: Readonly<Record<string, number>>;
   /** Largest error/tolerance ratio among the passing comparisons of each check, and its case. */
   readonly closest: Readonly<Record<Check, { readonly ratio: number; readonly repro: string }>>;
@@ -165,6 +168,8 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
   let vecMatrixForms = 0;
   let matrixRequired = 0;
   const matrixMisses: string[] = [];
+  let vecKronResults = 0;
+  let vecKronMatrixForms = 0;
   for (const o of outcomes) {
     for (const k of new Set(o.failures.map((f) => f.kind))) failed[k]++;
     for (const [r, n] of Object.entries(o.skipped) as [SkipReason, number][]) pointsSkipped[r] = (pointsSkipped[r] ?? 0) + n;
@@ -183,6 +188,10 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     if (o.vec) {
       vecResults++;
       if (o.vec.hasMatrix) vecMatrixForms++;
+    }
+    if (o.vecKronClass) {
+      vecKronResults++;
+      if (o.hasMatrix) vecKronMatrixForms++;
     }
     if (o.matrixRequired) {
       matrixRequired++;
@@ -210,6 +219,8 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     vecMatrixForms,
     matrixRequired,
     matrixMisses,
+    vecKronResults,
+    vecKronMatrixForms,
     matrixForms,
     byOrder,
     closest,
@@ -244,6 +255,7 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`    matrix notation (${r.matrixForms} cases): ${pct(r.sizeRatioMatrix)}; index notation only: ${pct(r.sizeRatioIndex)}`);
   lines.push(`    with the vec layout's matrix form where the default layout has none: ${pct(r.sizeRatioBest)}`);
   lines.push(`  matrix form where one must exist: ${r.matrixRequired - r.matrixMisses.length}/${r.matrixRequired}`);
+  if (r.vecKronResults > 0) lines.push(`    of the same orders, written with vec or kron (not required: some need a reshape): ${r.vecKronMatrixForms}/${r.vecKronResults}`);
   lines.push(`  vec layout (results by or of a matrix that it makes a matrix or a vector): matrix form for ${r.vecMatrixForms}/${r.vecResults}`);
   for (const m of r.matrixMisses.slice(0, 10)) lines.push(`    no matrix form: ${m}`);
   const c = r.closest;

@@ -17,6 +17,7 @@ import { mulberry32 } from '../../src/random.js';
 import type { Tensor } from '../../src/tensor.js';
 import type { Ast } from '../../src/syntax/ast.js';
 import { parse } from '../../src/syntax/parse.js';
+import { derivative } from '../../src/index.js';
 
 const t = (shape: number[], ...data: number[]): Tensor => ({ shape, data: Float64Array.from(data) });
 
@@ -127,6 +128,35 @@ describe('the generator', () => {
       expect('spec' in c ? null : c.failure.detail, text).toBeNull();
       expect(shape(parse(text)), text).toEqual(shape(c.drawn.expr.ast));
     }
+  });
+
+  test('it draws vec and kron, with sizes that are products, and the oracle agrees with ricci on their values', () => {
+    let drawn = 0;
+    for (let i = 0; i < 3000 && drawn < 25; i++) {
+      const c = drawCase(5, i);
+      if (!('spec' in c) || !/\b(vec|kron)\(/.test(c.spec.text)) continue;
+      drawn++;
+      const s = c.spec;
+      const rand = mulberry32(i);
+      const values = new Map(s.env.map((v) => [v.name, { shape: [...v.shape], data: Float64Array.from({ length: v.shape.reduce((p, d) => p * d, 1) }, () => 2 * rand() - 1) }] as const));
+      for (const v of s.env) if (v.symmetric) {
+        const d = values.get(v.name)!;
+        const n = v.shape[0]!;
+        for (let r = 0; r < n; r++) for (let q = 0; q < r; q++) d.data[r * n + q] = d.data[q * n + r]!;
+      }
+      const theirs = oracle(s.math, s.shape)(values);
+      if (!theirs.data.every(Number.isFinite)) continue;
+      const ours = derivative(s.text, s.wrt, { order: 0, let: s.decls }).evaluate(Object.fromEntries(values));
+      expect(ours.shape, s.text).toEqual([...s.shape]);
+      for (let k = 0; k < ours.data.length; k++) expect(ours.data[k]!, s.text).toBeCloseTo(theirs.data[k]!, 8);
+    }
+    expect(drawn).toBe(25);
+  });
+
+  test('a size that vec or kron fixes by division is inferred: the eye of kron(eye, A)*vec(X)', () => {
+    const spec = specFromText("vec(X)'*kron(eye, A)*vec(X)", 'X', 1, {}, 3, [2, 3]);
+    expect(spec.env.find((v) => v.name === 'X')!.shape).toEqual([2, 3]);
+    expect(runCase(spec).failures).toEqual([]);
   });
 });
 
