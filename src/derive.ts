@@ -12,6 +12,7 @@ import type { RewriteStep } from './simplify/rewrite.js';
 import { printResult, type Body, type Temporary } from './print/present.js';
 import { matrixText } from './print/matrix.js';
 import { writtenSums } from './print/signs.js';
+import { productSizes } from './print/sizes.js';
 import type { IndexForm } from './print/index.js';
 import { inputError, type RicciError } from './errors.js';
 import { bindSizes } from './compile/reference.js';
@@ -208,7 +209,11 @@ export function present(
   layout: Layout = 'default',
   evalNode: Node = node,
 ): Result {
-  const p = printResult(node, { vars: [...analysis.lowered.vars.values()], written: writtenSums(analysis.checked.ast) });
+  const p = printResult(node, {
+    vars: [...analysis.lowered.vars.values()],
+    written: writtenSums(analysis.checked.ast),
+    products: productSizes([...analysis.lowered.sizeWitnesses, node]),
+  });
   const names = analysis.lowered.sizeNames;
   const shape = node.shape.map((d) => names.get(d) ?? analysis.checked.sizeName(d));
   return {
@@ -232,9 +237,17 @@ export function present(
   };
 }
 
+/**
+ * Nodes that fix a result's sizes besides its own: the expression, and the products of sizes its
+ * vec and kron make (which may have cancelled from both: kron(y', B)./kron(y', B)).
+ */
+export function sizeRootsOf(r: Result): Node[] {
+  return [r.analysis.lowered.root, ...r.analysis.lowered.sizeWitnesses];
+}
+
 /** Sizes of every symbol for evaluating a result at the given values (all variables must have one). */
 export function resultSizes(r: Result, values: ReadonlyMap<string, Tensor>, known?: ReadonlyMap<Dim, number>): Map<Dim, number> {
-  return bindSizes([...r.analysis.lowered.vars.values(), r.analysis.lowered.root, r.evalNode], values, sizeNamesOf(r), known);
+  return bindSizes([...r.analysis.lowered.vars.values(), ...sizeRootsOf(r), r.evalNode], values, sizeNamesOf(r), known);
 }
 
 /**

@@ -9,7 +9,7 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, deriveDirectional, matrixNamesOf, resultSizes, sizeNamesOf, type Layout, type Result, type DirectionalResult } from './derive.js';
+import { derive, deriveDirectional, matrixNamesOf, resultSizes, sizeNamesOf, sizeRootsOf, type Layout, type Result, type DirectionalResult } from './derive.js';
 import type { Body, Temporary } from './print/present.js';
 import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
@@ -155,7 +155,7 @@ function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) 
   const run: Evaluator = compileNodes({
     roots: results.map((r) => r.evalNode),
     vars,
-    sizeRoots: results.map((r) => r.analysis.lowered.root),
+    sizeRoots: results.flatMap(sizeRootsOf),
     sizeNames: sizeNamesOf(r0),
     matrixName: matrixNamesOf(r0),
   });

@@ -21,7 +21,7 @@ import { type Dim, type Factor, type Node, type VarNode, makeAdd, makeMul, makeV
 import { carryStaged, compileNodes, type Evaluator } from './compile/compile.js';
 import { bindSizes } from './compile/reference.js';
 import { gemm, luFactor, luSolve, SingularMatrixError } from './compile/kernels/index.js';
-import { freshName, sizeNamesOf, type Result } from './derive.js';
+import { freshName, sizeNamesOf, sizeRootsOf, type Result } from './derive.js';
 import type { Tensor } from './tensor.js';
 import { inputError, typeError } from './errors.js';
 
@@ -187,7 +187,7 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
   const kind = kindOf(d);
   const sizeNames = sizeNamesOf(r);
   // The expression binds sizes the parts may have lost (see CompileInput.sizeRoots).
-  const sizeRoots = [r.analysis.lowered.root];
+  const sizeRoots = sizeRootsOf(r);
   // The factors of the structured parts, evaluated together (common sub-expressions once).
   const parts = (['diag', 'kronLeft', 'kronRight', 'blocks0', 'blocks1'] as const).filter((p) => d[p].length > 0);
   const factorNodes = parts.map((p) => sum(d[p]));

@@ -30,6 +30,7 @@ import {
   plus,
   scalar,
   transpose,
+  zeros,
 } from './node.js';
 import { InternalError } from './node.js';
 
@@ -44,6 +45,12 @@ export interface Lowered {
    * that an error at evaluation time (a singular matrix) names the matrix as the user wrote it.
    */
   readonly matrixNames: ReadonlyMap<Node, string>;
+  /**
+   * A merge of zeros for every vec, kron and commutation of the expression: the products of sizes
+   * they fix, for the evaluators to bind sizes from where the merges themselves have cancelled
+   * (kron(y', B)./kron(y', B) is a tensor of ones whose columns number len(y)·rows(B)).
+   */
+  readonly sizeWitnesses: readonly Node[];
 }
 
 export function shapeOf(t: Type, c: Checked): Dim[] {
@@ -98,6 +105,13 @@ export function lower(c: Checked): Lowered {
     }
   };
 
+  const sizeWitnesses: Node[] = [];
+  /** makeMerge, with the products of sizes it fixes kept as a witness. */
+  const merged = (arg: Node, groups: readonly number[], shape: readonly Dim[]): Node => {
+    if (groups.some((g) => g > 1)) sizeWitnesses.push(makeMerge(zeros(arg.shape), groups, shape));
+    return makeMerge(arg, groups, shape);
+  };
+
   /**
    * kron(A, B)[(iB, iA), (jB, jA)] = A[iA, jA] B[iB, jB]: the outer product with B's axes varying
    * fastest, merged column-major. Axes of size 1 (vectors, rows) are not axes in the IR.
@@ -125,7 +139,7 @@ export function lower(c: Checked): Lowered {
       ],
       next,
     );
-    return makeMerge(product, groups, shapeOf(t, c));
+    return merged(product, groups, shapeOf(t, c));
   };
 
   /** The size that rows(X), cols(X) or len(x) stands for. */
@@ -149,7 +163,7 @@ export function lower(c: Checked): Lowered {
       ],
       4,
     );
-    return makeMerge(product, [2, 2], shapeOf(t, c));
+    return merged(product, [2, 2], shapeOf(t, c));
   };
 
   const binary = (a: Ast & { kind: 'binary' }): Node => {
@@ -211,7 +225,7 @@ export function lower(c: Checked): Lowered {
         return commutation(a, t);
       case 'vec':
         // Columns stacked: vec(X)[i + m·j] = X[i, j]; a vector (or row) is its own vec.
-        return x.shape.length === 2 ? makeMerge(x, [2], shapeOf(t, c)) : x;
+        return x.shape.length === 2 ? merged(x, [2], shapeOf(t, c)) : x;
       case 'rows':
       case 'cols':
       case 'len': {
@@ -251,7 +265,7 @@ export function lower(c: Checked): Lowered {
 
   const root = go(c.ast);
   for (const v of vars.values()) for (const d of v.shape) if (!sizeNames.has(d)) sizeNames.set(d, c.sizeName(d));
-  return { root, vars, sizeNames, matrixNames };
+  return { root, vars, sizeNames, matrixNames, sizeWitnesses };
 }
 
 function constantOf(n: Node): number | undefined {

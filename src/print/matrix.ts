@@ -81,12 +81,58 @@ export interface MatrixContext {
   readonly vars: readonly VarNode[];
   /** The texts of the input's sums (signs.ts, writtenSums): a minus does not turn them around. */
   readonly written?: ReadonlySet<string>;
+  /** Sizes that vec and kron make products of others (productSizes), for sizes no variable has. */
+  readonly products?: readonly SizeProduct[];
 }
 
 /** A reference: a node, read as it is or transposed. */
 interface Ref {
   readonly node: Node;
   readonly transposed: boolean;
+}
+
+/** total = Π parts: a size that vec, kron or commutation makes (print/sizes.ts productSizes). */
+export interface SizeProduct {
+  readonly total: Dim;
+  readonly parts: readonly Dim[];
+}
+
+/**
+ * A size as a product of variables' axes: one axis where a variable has it; for a size that a
+ * merge makes, its parts'; for a part of one whose other parts and total are known (the eye of
+ * kron(eye, A) where the product is rows(X)*cols(X)), the total's axes without the others'. Undefined
+ * where nothing gives it.
+ */
+function sizeInVariables(d: Dim, vars: readonly VarNode[], products: readonly SizeProduct[], seen: ReadonlySet<Dim> = new Set()): [VarNode, number][] | undefined {
+  for (const v of vars) {
+    const axis = v.shape.indexOf(d);
+    if (axis >= 0) return [[v, axis]];
+  }
+  if (seen.has(d)) return undefined;
+  const next = new Set([...seen, d]);
+  const of = (x: Dim): [VarNode, number][] | undefined => sizeInVariables(x, vars, products, next);
+  for (const p of products.filter((q) => q.total === d)) {
+    const parts = p.parts.map(of);
+    if (parts.every((x) => x !== undefined)) return parts.flat();
+  }
+  for (const p of products) {
+    const at = p.parts.indexOf(d);
+    if (at < 0 || p.parts.lastIndexOf(d) !== at) continue;
+    const total = of(p.total);
+    const others = p.parts.filter((_, k) => k !== at).map(of);
+    if (!total || others.some((x) => x === undefined)) continue;
+    // Cancel the others' axes from the total's, by size: what is left must be all of d.
+    const left = [...total];
+    const dimOf = ([v, axis]: [VarNode, number]): Dim => v.shape[axis]!;
+    const cancelled = (others.flat() as [VarNode, number][]).every((o) => {
+      const k = left.findIndex((t) => dimOf(t) === dimOf(o));
+      if (k < 0) return false;
+      left.splice(k, 1);
+      return true;
+    });
+    if (cancelled && left.length > 0) return left;
+  }
+  return undefined;
 }
 
 export class MatrixPrinter implements Forms {
@@ -339,13 +385,21 @@ export class MatrixPrinter implements Forms {
   }
 
   size(d: Dim): MExpr {
-    for (const v of this.ctx.vars) {
-      const axis = v.shape.indexOf(d);
-      if (axis < 0) continue;
-      const fn = v.shape.length === 1 ? 'len' : axis === 0 ? 'rows' : 'cols';
-      return mexpr(call(fn, name(v.name)), 'scalar');
+    const named = sizeInVariables(d, this.ctx.vars, this.ctx.products ?? []);
+    if (!named) return mexpr(call('sum', call('vector', num(1))), 'scalar');
+    // A product of sizes (len(y)*cols(X), len(z)^2) is a value, though not a size argument (sizeTied takes calls only).
+    const counts = new Map<string, { v: VarNode; axis: number; k: number }>();
+    for (const [v, axis] of named) {
+      const key = `${v.name}|${axis}`;
+      const c = counts.get(key);
+      if (c) c.k++;
+      else counts.set(key, { v, axis, k: 1 });
     }
-    return mexpr(call('sum', call('vector', num(1))), 'scalar');
+    const factors = [...counts.values()].map(({ v, axis, k }) => {
+      const s = call(v.shape.length === 1 ? 'len' : axis === 0 ? 'rows' : 'cols', name(v.name));
+      return k === 1 ? s : bin('^', s, num(k));
+    });
+    return mexpr(factors.slice(1).reduce((acc, f) => bin('*', acc, f), factors[0]!), 'scalar');
   }
 
   divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined {

@@ -12,7 +12,7 @@
 import type { Ast } from '../syntax/ast.js';
 import { NO_SPAN } from '../syntax/ast.js';
 import { type Node, type NodeOf, type VarNode, children, makeAdd } from '../ir/node.js';
-import { MatrixPrinter } from './matrix.js';
+import { MatrixPrinter, type SizeProduct } from './matrix.js';
 import { toText } from './text.js';
 import { toLatex, whereLatex, latexName } from './latex.js';
 import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } from './index.js';
@@ -70,11 +70,13 @@ export interface PrintContext {
   readonly temporaries?: boolean;
   /** The texts of the input's sums (writtenSums): a difference whose sign is free takes the input's. */
   readonly written?: ReadonlySet<string>;
+  /** Sizes that are products of others (vec, kron): see MatrixContext. */
+  readonly products?: readonly SizeProduct[];
 }
 
 export function printResult(root: Node, ctx: PrintContext): Printed {
   const taken = new Set([...ctx.vars.map((v) => v.name), ...(ctx.taken ?? [])]);
-  const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written });
+  const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written, ...(ctx.products ? { products: ctx.products } : {}) });
   const main = printer.form(root);
   const useTemps = ctx.temporaries !== false;
 

@@ -8,10 +8,25 @@
 import type { Ast } from '../syntax/ast.js';
 import { check, type Declarations } from '../syntax/check.js';
 import { ONE, type Dim as SizeSymbol } from '../syntax/types.js';
-import type { Dim, VarNode } from '../ir/node.js';
+import { type Dim, type Node, type VarNode, topoOrder } from '../ir/node.js';
 import { call, num } from './build.js';
 import { toText } from './text.js';
 import { constantDims, unshared } from './mexpr.js';
+import type { SizeProduct } from './matrix.js';
+
+/** The sizes that merges (vec, kron, commutation) make: each merged size with the sizes it merges. */
+export function productSizes(nodes: readonly Node[]): SizeProduct[] {
+  const out: SizeProduct[] = [];
+  for (const n of topoOrder(nodes)) {
+    if (n.kind !== 'merge') continue;
+    let axis = 0;
+    n.groups.forEach((g, k) => {
+      if (g > 1) out.push({ total: n.shape[k]!, parts: n.arg.shape.slice(axis, axis + g) });
+      axis += g;
+    });
+  }
+  return out;
+}
 
 /** How a variable is declared, for reading a printed form back with the same types. */
 export function declarationsOf(vars: readonly VarNode[]): Declarations {
