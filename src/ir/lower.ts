@@ -142,8 +142,10 @@ export function lower(c: Checked): Lowered {
     return merged(product, groups, shapeOf(t, c));
   };
 
-  /** The size that rows(X), cols(X) or len(x) stands for. */
+  /** The size that rows(X), cols(X), len(x) or, as a size argument, a product of those stands for. */
   const sizeDim = (a: Ast): Dim => {
+    const d = c.sizeArgs.get(a);
+    if (d !== undefined) return c.sizes.find(d);
     if (a.kind !== 'call') throw new InternalError('lower: a size is a call');
     const t = typeOf(a.args[0]!);
     return c.sizes.find(a.fn === 'cols' ? t.cols : t.rows === ONE && a.fn === 'len' ? t.cols : t.rows);
@@ -264,6 +266,11 @@ export function lower(c: Checked): Lowered {
   };
 
   const root = go(c.ast);
+  // A size argument that is a product (commutation(rows(S), rows(X)*len(z))): a witness of it.
+  for (const [d, parts] of c.sizeProducts) {
+    const shape = parts.map((p) => c.sizes.find(p));
+    sizeWitnesses.push(makeMerge(zeros(shape), [shape.length], [c.sizes.find(d)]));
+  }
   for (const v of vars.values()) for (const d of v.shape) if (!sizeNames.has(d)) sizeNames.set(d, c.sizeName(d));
   return { root, vars, sizeNames, matrixNames, sizeWitnesses };
 }

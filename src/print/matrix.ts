@@ -378,16 +378,16 @@ export class MatrixPrinter implements Forms {
     return out;
   }
 
-  /** A size tied to a variable (rows(B), cols(B), len(x)), or undefined where no variable has it. */
+  /** A size tied to variables (rows(B), cols(B), len(x), rows(X)*len(z)), or undefined where none has it. */
   sizeTied(d: Dim): Ast | undefined {
     const e = this.size(d);
-    return e.ast.kind === 'call' && e.ast.fn !== 'sum' ? e.ast : undefined;
+    return e.ast.kind === 'call' && e.ast.fn === 'sum' ? undefined : e.ast;
   }
 
   size(d: Dim): MExpr {
     const named = sizeInVariables(d, this.ctx.vars, this.ctx.products ?? []);
     if (!named) return mexpr(call('sum', call('vector', num(1))), 'scalar');
-    // A product of sizes (len(y)*cols(X), len(z)^2) is a value, though not a size argument (sizeTied takes calls only).
+    // A product of sizes (len(y)*cols(X), len(z)^2), which a size argument may be too.
     const counts = new Map<string, { v: VarNode; axis: number; k: number }>();
     for (const [v, axis] of named) {
       const key = `${v.name}|${axis}`;

@@ -31,6 +31,10 @@ export interface Checked {
   readonly sizes: Sizes;
   /** Display name of a size symbol. */
   sizeName(d: Dim): string;
+  /** The size symbol of every size argument (eye(rows(X)), commutation(m, n), vector(c, n)). */
+  readonly sizeArgs: ReadonlyMap<Ast, Dim>;
+  /** Size arguments that are products (commutation(rows(S), rows(X)*len(z))): each with its factors. */
+  readonly sizeProducts: ReadonlyMap<Dim, readonly Dim[]>;
 }
 
 export type Declarations = Readonly<Record<string, DeclaredType | string>>;
@@ -71,6 +75,8 @@ class Checker {
   readonly vars = new Map<string, VarInfo>();
   /** Temporaries of a where clause that are in scope, with their types. */
   readonly bindings = new Map<string, Type>();
+  readonly sizeArgs = new Map<Ast, Dim>();
+  readonly sizeProducts = new Map<Dim, Dim[]>();
   private readonly names = new Map<Dim, string>();
 
   constructor(
@@ -378,8 +384,26 @@ class Checker {
 
   /** The size symbol a size argument names: rows(X), cols(X) or len(x). */
   private sizeArg(x: Ast): Dim {
+    const d = this.sizeOf(x);
+    this.check(x);
+    this.sizeArgs.set(x, d);
+    return d;
+  }
+
+  /** The size rows(X), cols(X), len(x) or a product of those (rows(X)*len(z), len(z)^2) stands for. */
+  private sizeOf(x: Ast): Dim {
+    const power = x.kind === 'binary' && x.op === '^' ? integerConstant(x.right) : undefined;
+    if ((x.kind === 'binary' && x.op === '*') || (power !== undefined && power >= 1)) {
+      const b = x as Ast & { kind: 'binary' };
+      const factors = power === undefined ? [this.sizeOf(b.left), this.sizeOf(b.right)] : Array.from({ length: power }, () => this.sizeOf(b.left));
+      const parts = factors.filter((d) => this.sizes.find(d) !== ONE);
+      if (parts.length < 2) return parts[0] ?? ONE;
+      const d = this.sizes.fresh();
+      this.sizeProducts.set(d, parts);
+      return d;
+    }
     if (x.kind !== 'call' || !['rows', 'cols', 'len'].includes(x.fn) || x.args.length !== 1)
-      throw typeError(`a size is written rows(X), cols(X) or len(x), not ${this.snippet(x)}`, x.span);
+      throw typeError(`a size is written rows(X), cols(X), len(x) or a product of those, not ${this.snippet(x)}`, x.span);
     this.check(x);
     const t = this.types.get(x.args[0]!)!;
     if (x.fn === 'cols') return t.cols;
@@ -436,5 +460,5 @@ export function check(text: string, ast: Ast, decls: Declarations = {}, extraVar
     c.declareVar(name, undefined);
   }
   c.nameSizes();
-  return { text, ast, types: c.types, vars: c.vars, sizes: c.sizes, sizeName: c.sizeName };
+  return { text, ast, types: c.types, vars: c.vars, sizes: c.sizes, sizeName: c.sizeName, sizeArgs: c.sizeArgs, sizeProducts: c.sizeProducts };
 }

@@ -133,3 +133,25 @@ describe('sizes that vec and kron fix', () => {
     }
   });
 });
+
+describe('products of sizes as size arguments', () => {
+  test('rows(X)*len(z) and len(z)^2 are sizes: checked, evaluated, and printed where vec and kron need them', () => {
+    const X = matrix(3, 2);
+    const z = vector(2);
+    const value = (expr: string): number[] => Array.from(derivative(expr, 'z', { order: 0 }).evaluate({ X, z }).data);
+    expect(value('sum(vector(1, rows(X)*len(z)*cols(X)))')).toEqual([12]);
+    expect(value('tr(eye(len(z)^2))')).toEqual([4]);
+    expect(value('sum(commutation(rows(X), len(z)*cols(X)))')).toEqual([12]);
+    // kron(z', matrix(1))*kron(z, X) fixes the size of that matrix(1) only through products: the
+    // vec layout's form names it rows(X)*len(z) in a commutation (it wrote sum(vector(1)), which
+    // does not read back; fuzzer, seed 1).
+    const d = derivative("(kron(z', matrix(1))*kron(z, X))'*diag(S*S)", 'S', { let: { S: 'symmetric matrix' }, layout: 'vec' });
+    expect(d.matrix).toContain('commutation(rows(S), rows(X)*len(z))');
+    expect(() => derivative(d.matrix!, 'S', { let: { S: 'symmetric matrix' }, order: 0 })).not.toThrow();
+  });
+
+  test('anything else is refused, at its place', () => {
+    expect(() => derivative('sum(vector(1, len(z)*2))', 'z')).toThrow(/a size is written rows\(X\), cols\(X\), len\(x\) or a product of those, not 2/);
+    expect(() => derivative('sum(vector(1, len(z)^0.5))', 'z')).toThrow(/a size is written/);
+  });
+});
