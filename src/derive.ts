@@ -140,11 +140,13 @@ export function deriveNode(
   const wrtNode = analysis.lowered.vars.get(wrt)!;
   let usedAdj = false;
   const orders = (singularSafe: boolean): Node => {
+    // The trace records the printed derivation's rewrites only.
+    const trace = singularSafe ? undefined : opts.trace;
     let node = analysis.lowered.root;
-    if (opts.simplify !== false) node = simplify(node, opts.trace);
+    if (opts.simplify !== false) node = simplify(node, trace);
     for (let k = 0; k < order; k++) {
       node = differentiate(node, wrtNode, { singularSafe, onAdj: () => (usedAdj = true) });
-      if (opts.simplify !== false) node = simplify(node, opts.trace);
+      if (opts.simplify !== false) node = simplify(node, trace);
     }
     return node;
   };
@@ -304,19 +306,26 @@ export function deriveDirectional(text: string, wrt: string, kind: Directional, 
   const direction = freshName(dirShape.length, used, stem);
   const dir = makeVar(direction, dirShape);
   const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
-  let node: Node;
-  if (kind === 'hvp') {
-    const g = simplify(differentiate(root, wrtNode), opts.trace);
-    const h = differentiate(g, wrtNode);
-    node = makeMul([{ node: h, labels: [...range(0, w), ...range(w, w)] }, { node: dir, labels: range(w, w) }], w);
-  } else if (kind === 'jvp') {
-    node = makeMul([{ node: differentiate(root, wrtNode), labels: range(0, r + w) }, { node: dir, labels: range(r, w) }], r);
-  } else {
-    node = makeMul([{ node: dir, labels: range(w, r) }, { node: differentiate(root, wrtNode), labels: [...range(w, r), ...range(0, w)] }], w);
-  }
-  if (opts.simplify !== false) node = simplify(node, opts.trace);
+  let usedAdj = false;
+  // As in deriveNode: printed with adj's derivative written with A⁻¹, evaluated with adj2 where it occurs.
+  const product = (singularSafe: boolean): Node => {
+    const trace = singularSafe ? undefined : opts.trace;
+    const d = (n: Node): Node => differentiate(n, wrtNode, { singularSafe, onAdj: () => (usedAdj = true) });
+    let node: Node;
+    if (kind === 'hvp') {
+      const h = d(simplify(d(root), trace));
+      node = makeMul([{ node: h, labels: [...range(0, w), ...range(w, w)] }, { node: dir, labels: range(w, w) }], w);
+    } else if (kind === 'jvp') {
+      node = makeMul([{ node: d(root), labels: range(0, r + w) }, { node: dir, labels: range(r, w) }], r);
+    } else {
+      node = makeMul([{ node: dir, labels: range(w, r) }, { node: d(root), labels: [...range(w, r), ...range(0, w)] }], w);
+    }
+    return opts.simplify !== false ? simplify(node, trace) : node;
+  };
+  const node = product(false);
+  const evalNode = usedAdj ? product(true) : node;
   const lowered = { ...analysis.lowered, vars: new Map([...analysis.lowered.vars, [direction, dir]]) };
-  const res = present(node, { ...analysis, lowered }, text, wrt, kind === 'hvp' ? 2 : 1, wrtNode);
+  const res = present(node, { ...analysis, lowered }, text, wrt, kind === 'hvp' ? 2 : 1, wrtNode, 'default', evalNode);
   return { ...res, direction };
 }
 

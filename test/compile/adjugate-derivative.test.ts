@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { adjugateDerivative } from '../../src/compile/kernels/adjugateParts.js';
 import { adjugateDerivative as adjugateDerivativeReference } from '../../src/compile/reference.js';
 import { expandAdjugates } from '../../src/compile/adjugates.js';
-import { derivative, generateCode, RicciError } from '../../src/index.js';
+import { derivative, generateCode, hvp, RicciError } from '../../src/index.js';
 import { topoOrder } from '../../src/ir/node.js';
 import { mulberry32 } from '../../src/random.js';
 import { loadJs } from '../codegen/harness.js';
@@ -230,6 +230,17 @@ describe('second derivatives of det where the matrix is singular', () => {
     expect(hessian.index).toMatch(/inv\(A\)/);
     const js = loadJs(generateCode('det(A)', 'A', { order: 2, lang: 'js' }));
     expect(() => js({ A: [[1, 2], [2, 4]] })).toThrow(/^inv\(A\): the matrix is singular/);
+  });
+
+  test('Hessian-vector products of det at singular matrices: the parts contracted with the direction', () => {
+    // det of 2×2 is ad − bc: H:V is [V_22, −V_21; −V_12, V_11] at every A.
+    const h = hvp('det(A)', 'A');
+    const A = [[1, 2], [2, 4]];
+    const V = [[0.5, -1], [2, 3]];
+    for (const out of [h.compile()({ A, V }).data, h.evaluate({ A, V }).data]) expect(Array.from(out)).toEqual([3, -2, 1, 0.5]);
+    const y = hvp("det(y*y')", 'y');
+    for (const out of [y.compile()({ y: [1, 2, 3], v: [1, 0, -1] }).data, y.evaluate({ y: [1, 2, 3], v: [1, 0, -1] }).data])
+      for (const x of out) expect(Math.abs(x)).toBeLessThan(1e-12);
   });
 
   test('a third derivative of det at a singular matrix is an explicit error', () => {
