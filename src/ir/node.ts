@@ -1852,10 +1852,6 @@ export function makeAdj(a: Node): Node {
   return intern<AdjNode>(`adj|${a.id}`, { kind: 'adj', arg: a, shape: a.shape });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Matrix powers
-
-/** C(k, m) for the small m that occur (orders of differentiation): each partial product is an integer. */
 /** adj2(A) = ∂adj(A)/∂A (see Adj2Node): 0 for a 1×1 matrix, whose adjugate is the constant 1. */
 export function makeAdj2(a: Node): Node {
   const n = a.shape[0];
@@ -1873,6 +1869,10 @@ export function makeAdjPart(a: Node, part: AdjPart): AdjPartNode {
   return intern<AdjPartNode>(`adjpart|${part}|${a.id}`, { kind: 'adjpart', arg: a, part, shape });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Matrix powers
+
+/** C(k, m) for the small m that occur (orders of differentiation): each partial product is an integer. */
 export function binomial(k: number, m: number): number {
   let c = 1;
   for (let i = 1; i <= m; i++) c = (c * (k - m + i)) / i;
