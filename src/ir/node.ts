@@ -918,6 +918,13 @@ export interface FactorComponent {
   readonly free: ReadonlySet<number>;
 }
 
+/** How many slots of the factors carry each label (2 for a contraction, 1 for a sum over one factor). */
+export function labelCounts(factors: readonly Factor[]): Map<number, number> {
+  const count = new Map<number, number>();
+  for (const f of factors) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+  return count;
+}
+
 /**
  * The connected parts of a product: factors joined by summed labels (those ≥ rank), with the free
  * labels of each; a factor on no labels is a part of its own.
@@ -2095,8 +2102,7 @@ function foldPowerChains(fs: MFactor[], rank: number): void {
     seen.add(p.base);
   }
   if (!repeated) return;
-  const count = new Map<number, number>();
-  for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+  const count = labelCounts(fs);
   const slots = (l: number): number => count.get(l) ?? 0;
   // A link is a summed label in two slots, of two powers of one base: where none is, nothing folds.
   const base = new Map<number, Node>();

@@ -48,16 +48,7 @@ export function adjugate(n: number, A: Float64Array, aOff: number, lda: number, 
   if (sign === 0) return; // rank ≤ n − 2: adj(A) = 0
 
   // det(U₁) as m·2^E.
-  let m = sign;
-  let E = 0;
-  for (let k = 0; k < n - 1; k++) {
-    const u = B[k * n + k]!;
-    const eu = binaryExponent(u);
-    m *= ldexp(u, -eu);
-    const em = binaryExponent(m);
-    m = ldexp(m, -em);
-    E += eu + em;
-  }
+  const { m, E } = pivotProduct(n, B, n - 1, sign);
   unitLowerInverse(n, B, Linv);
   // Y = [δ·U₁⁻¹, −U₁⁻¹b; 0, 1]·L⁻¹, built row by row: row i of M = (U₁⁻¹ row i)·[δ·I | −b].
   adjUTimes(n, B, Linv, Y);
@@ -155,6 +146,38 @@ export function completePivoting(n: number, B: Float64Array, rows: Int32Array, c
   return sign;
 }
 
+/**
+ * sign·Π u_kk over the first `steps` pivots on the diagonal of LU, as m·2^E with 0.5 ≤ |m| < 1 (or
+ * m = 0), so that no partial product over- or underflows.
+ */
+export function pivotProduct(n: number, LU: Float64Array, steps: number, sign: number): { m: number; E: number } {
+  let m = sign;
+  let E = 0;
+  for (let k = 0; k < steps; k++) {
+    const u = LU[k * n + k]!;
+    const eu = binaryExponent(u);
+    m *= ldexp(u, -eu);
+    const em = binaryExponent(m);
+    m = ldexp(m, -em);
+    E += eu + em;
+  }
+  return { m, E };
+}
+
+/**
+ * z = e_iᵀ·U⁻¹ for the leading k×k upper triangle U on and above the diagonal of LU, by back
+ * substitution: z_j = 0 for j < i, z_i = 1/u_ii, z_j = −(Σ_{i≤t<j} z_t u_tj)/u_jj (j < k). z has k entries.
+ */
+export function upperInverseRow(n: number, LU: Float64Array, k: number, i: number, z: Float64Array): void {
+  z.fill(0, 0, k);
+  z[i] = 1 / LU[i * n + i]!;
+  for (let j = i + 1; j < k; j++) {
+    let s = 0;
+    for (let t = i; t < j; t++) s += z[t]! * LU[t * n + j]!;
+    z[j] = -s / LU[j * n + j]!;
+  }
+}
+
 /** Linv = L⁻¹ for the unit lower triangle L stored below the diagonal of LU. */
 export function unitLowerInverse(n: number, LU: Float64Array, Linv: Float64Array): void {
   Linv.fill(0, 0, n * n);
@@ -179,14 +202,7 @@ function adjUTimes(n: number, LU: Float64Array, Linv: Float64Array, Y: Float64Ar
   const M = vecs.subarray(0, n); // one row of M at a time
   const z = vecs.subarray(n, 2 * n - 1);
   for (let i = 0; i < n1; i++) {
-    // z = e_iᵀ·U₁⁻¹: z_j = 0 for j < i, z_i = 1/u_ii, z_j = −(Σ_{i≤k<j} z_k u_kj)/u_jj.
-    z.fill(0);
-    z[i] = 1 / LU[i * n + i]!;
-    for (let j = i + 1; j < n1; j++) {
-      let s = 0;
-      for (let k = i; k < j; k++) s += z[k]! * LU[k * n + j]!;
-      z[j] = -s / LU[j * n + j]!;
-    }
+    upperInverseRow(n, LU, n1, i, z);
     let zb = 0;
     for (let k = i; k < n1; k++) {
       M[k] = delta * z[k]!;

@@ -25,8 +25,8 @@
  * Φ·X·Ψ = C⁻¹·P_c·(F·X·L⁻¹)·P_r·R⁻¹ is F·X·L⁻¹ with its rows and columns put back and scaled.
  * κ₂ is kept as a mantissa and a binary exponent, so P, d and k overflow only where they do.
  */
-import { completePivoting, equilibrated, rowTimes, unitLowerInverse } from './adjugate.js';
-import { binaryExponent, ldexp } from './lu.js';
+import { completePivoting, equilibrated, pivotProduct, rowTimes, unitLowerInverse, upperInverseRow } from './adjugate.js';
+import { ldexp } from './lu.js';
 
 /** The parts of adj2(A) for an n×n matrix A (row-major, leading dimension lda); Q, P, R: n×n, row-major. */
 export function adjugateParts(n: number, A: Float64Array, aOff: number, lda: number, Q: Float64Array, P: Float64Array, R: Float64Array): { d: number; k: number } {
@@ -48,16 +48,9 @@ export function adjugateParts(n: number, A: Float64Array, aOff: number, lda: num
   if (sign === 0) return { d: 0, k: 0 }; // rank ≤ n − 3: adj2(A) = 0
 
   // κ₂ = sign·det(U₂)·2^(Σe + Σf) as mant·2^E.
-  let mant = sign;
-  let E = 0;
-  for (let t = 0; t < m; t++) {
-    const u = B[t * n + t]!;
-    const eu = binaryExponent(u);
-    mant *= ldexp(u, -eu);
-    const em = binaryExponent(mant);
-    mant = ldexp(mant, -em);
-    E += eu + em;
-  }
+  const pivots = pivotProduct(n, B, m, sign);
+  const mant = pivots.m;
+  let E = pivots.E;
   for (let i = 0; i < n; i++) E += e[i]! + f[i]!;
   const [w11, w12, w21, w22] = [B[m * n + m]!, B[m * n + m + 1]!, B[(m + 1) * n + m]!, B[(m + 1) * n + m + 1]!];
   const adjW = [w22, -w12, -w21, w11];
@@ -74,14 +67,7 @@ export function adjugateParts(n: number, A: Float64Array, aOff: number, lda: num
   const z = new Float64Array(n); // a row of U₂⁻¹ (zero from m on)
   const row = new Float64Array(n);
   for (let i = 0; i < m; i++) {
-    // z = e_iᵀ·U₂⁻¹ by back substitution: z_j = 0 for j < i, z_i = 1/u_ii, z_j = −(Σ_{i≤t<j} z_t u_tj)/u_jj.
-    z.fill(0);
-    z[i] = 1 / B[i * n + i]!;
-    for (let j = i + 1; j < m; j++) {
-      let s = 0;
-      for (let t = i; t < j; t++) s += z[t]! * B[t * n + j]!;
-      z[j] = -s / B[j * n + j]!;
-    }
+    upperInverseRow(n, B, m, i, z); // z = e_iᵀ·U₂⁻¹
     rowTimes(n, z, Linv, Y1, i);
     let k0 = 0;
     let k1 = 0;

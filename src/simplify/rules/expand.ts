@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type NodeOf, type Factor, InternalError, asMatPower, chainLink, delta, isZero, makeAdd, makeDet, makeMatPow, makeMul } from '../../ir/node.js';
+import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, isZero, makeAdd, makeDet, makeMatPow, makeMul } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -70,8 +70,7 @@ function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) =>
   return (n) => {
     if (n.kind !== 'mul') return undefined;
     const fs = n.factors;
-    const count = new Map<number, number>();
-    for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+    const count = labelCounts(fs);
     const r = n.shape.length;
     for (let i = 0; i < fs.length; i++) {
       const inv = fs[i]!;
@@ -103,8 +102,7 @@ export const cancelInverse: Rule = {
   apply(n) {
     if (n.kind !== 'mul') return undefined;
     const fs = n.factors;
-    const count = new Map<number, number>();
-    for (const f of fs) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+    const count = labelCounts(fs);
     const slots = (l: number): number => count.get(l) ?? 0;
     const r = n.shape.length;
     for (let i = 0; i < fs.length; i++) {

@@ -1,7 +1,7 @@
 /**
  * Rules for merged axes (vec, kron): a sum over a merged axis is a sum over the axes it merges.
  */
-import { type Dim, type Factor, type NodeOf, makeMerge, makeMul, ones } from '../../ir/node.js';
+import { type Dim, type Factor, type NodeOf, labelCounts, makeMerge, makeMul, ones } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 /** Where output axis `axis` of a merge starts among its argument's axes, and how many it merges. */
@@ -41,13 +41,8 @@ export const unmergeContraction: Rule = {
     if (n.kind !== 'mul') return undefined;
     const fs = n.factors;
     const rank = n.shape.length;
-    const count = new Map<number, number>();
-    let next = rank;
-    for (const f of fs)
-      for (const l of f.labels) {
-        count.set(l, (count.get(l) ?? 0) + 1);
-        next = Math.max(next, l + 1);
-      }
+    const count = labelCounts(fs);
+    const next = Math.max(rank, ...count.keys()) + 1;
     for (let i = 0; i < fs.length; i++) {
       const a = fs[i]!;
       if (a.node.kind !== 'merge') continue;
