@@ -261,7 +261,10 @@ export class MatrixPrinter implements Forms {
       } else factors.push(x);
     };
     flatten(a);
-    return factors.filter(isDiagonal).length === 1 && factors.every((x) => isDiagonal(x) || isSmall(x));
+    // A reference to a part is not small here: a chain that holds one (A*diag(t3)*A*diag(t1)*A)
+    // may be named.
+    const small = (x: Ast): boolean => isSmall(x) && this.refOf(x) === undefined;
+    return factors.filter(isDiagonal).length === 1 && factors.every((x) => isDiagonal(x) || small(x));
   }
 
   /** The nodes a form refers to, once per occurrence. */

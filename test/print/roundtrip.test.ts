@@ -497,6 +497,30 @@ function roundTripAtSizes(r: Result, seed: number, domain: (name: string) => Dom
   }
 }
 
+// Hessians of layered chains name their nested Jacobians (A*diag(t3)*A*diag(t1)*A, defined by
+// the one before): the where form reads back with the derivative's value, for any mix of
+// activations, compound layers and depths, at sizes 1 and 3 with negative entries.
+describe('layered chains read back', () => {
+  const layerArb = fc.constantFrom(
+    (u: string) => `tanh(A*${u})`,
+    (u: string) => `sigmoid(A*${u})`,
+    (u: string) => `softplus(X*${u} - y)`,
+    (u: string) => `sin(A'*${u}).*x`,
+    (u: string) => `exp(-0.5*A*${u})`,
+  );
+  test('sum(f_d(…f_1(x))) by x, order 2', () => {
+    fc.assert(
+      fc.property(fc.array(layerArb, { minLength: 2, maxLength: 7 }), fc.integer({ min: 1, max: 1e6 }), (layers, seed) => {
+        const expr = `sum(${layers.reduce((e, f) => f(e), 'x')})`;
+        const r = derive(expr, 'x', { order: 2 });
+        expect(r.matrix, expr).not.toBeNull();
+        roundTripAtSizes(r, seed, () => 'any');
+      }),
+      { numRuns: Number(process.env.RICCI_PROPERTY_RUNS ?? 25) },
+    );
+  });
+});
+
 // x.^a, not x.^(a*vector(1)): a scalar exponent broadcast over the entries prints as the scalar,
 // and the form reads back (x.^a with a scalar a is element-wise), at sizes 1 and 3.
 describe('broadcast exponents read back', () => {
