@@ -90,7 +90,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
       length: (n) => (printer.isDiagonalOfPart(n) ? 0 : printer.textOf(n).length),
       lengthWith: (n, named) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthWith(n, named)),
     });
-  else chosen = chooseTemporaries(root, { refs: children, length: indexLength() });
+  else chosen = chooseTemporaries(root, { refs: children, length: indexLength(), nameLength: (n) => 2 + 2 * n.shape.length });
   const names = temporaryNames(chosen.length, taken);
   const nameOf = new Map<Node, string>(chosen.map((n, k) => [n, names[k]!]));
   /** Temporaries defined as the negation of their node (the input's order of a difference): uses print -t1. */
@@ -262,9 +262,12 @@ function indexLength(): (n: Node) => number {
   const len = (n: Node): number => {
     const hit = memo.get(n);
     if (hit !== undefined) return hit;
-    if (n.kind === 'var' || n.kind === 'const' || n.kind === 'delta') return 0;
-    const own = n.kind === 'elem' ? n.fn.length + 2 : 3;
-    const r = own + 2 * n.shape.length + children(n).reduce((s, c) => s + len(c) + 1, 0);
+    // Leaves as printed: a variable's name, δ, a constant, each with its indices (^i, _j).
+    if (n.kind === 'var') return n.name.length + 2 * n.shape.length;
+    if (n.kind === 'const' || n.kind === 'delta') return (n.kind === 'delta' ? 1 : 3) + 2 * n.shape.length;
+    // Inner nodes: a function's name and parentheses, a sum's signs; a product is juxtaposition.
+    const own = n.kind === 'elem' ? n.fn.length + 2 : n.kind === 'mul' ? 0 : 3;
+    const r = own + children(n).reduce((s, c) => s + len(c) + 1, 0);
     memo.set(n, r);
     return r;
   };

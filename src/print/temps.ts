@@ -14,6 +14,8 @@ export interface RefGraph<N> {
   length(n: N): number;
   /** Length of the node's text where the nodes in `named` are names (default: length). */
   lengthWith?(n: N, named: ReadonlySet<N>): number;
+  /** Length of a reference to the node once named (default 2: t1; index notation adds its indices). */
+  nameLength?(n: N): number;
 }
 
 /** Shorter forms are never named: exp(x) reads better than t1. */
@@ -22,9 +24,9 @@ export const MIN_TEMPORARY_LENGTH = 8;
 /**
  * The nodes to name, parts before the forms that use them. A node is named when it occurs k ≥ 2
  * times, is not short, and naming it saves text: k·len > k·|name| + |name| + len + 5 (the ` = `
- * and separator).
+ * and separator), |name| the length of a reference to it (`g.nameLength`).
  */
-export function chooseTemporaries<N>(root: N, g: RefGraph<N>, nameLength = 2): N[] {
+export function chooseTemporaries<N>(root: N, g: RefGraph<N>): N[] {
   // Parents before children: reverse post-order of a depth-first walk.
   const post: N[] = [];
   const seen = new Set<N>();
@@ -42,7 +44,8 @@ export function chooseTemporaries<N>(root: N, g: RefGraph<N>, nameLength = 2): N
     for (let i = refs.length - 1; i >= 0; i--) if (!seen.has(refs[i]!)) stack.push([refs[i]!, false]);
   }
   const order = post.reverse();
-  const saves = (k: number, len: number): boolean => k >= 2 && len >= MIN_TEMPORARY_LENGTH && (k - 1) * len > (k + 1) * nameLength + 5;
+  const nameLength = (n: N): number => g.nameLength?.(n) ?? 2;
+  const saves = (n: N, k: number, len: number): boolean => k >= 2 && len >= MIN_TEMPORARY_LENGTH && (k - 1) * len > (k + 1) * nameLength(n) + 5;
   /** How often each node is spelled out, given the named ones (each spelled once). */
   const occurrences = (named: ReadonlySet<N>, decide?: (n: N, k: number) => boolean): Map<N, number> => {
     const occurs = new Map<N, number>([[root, 1]]);
@@ -56,7 +59,7 @@ export function chooseTemporaries<N>(root: N, g: RefGraph<N>, nameLength = 2): N
   // Parents decide first, on their spelled-out length.
   const named = new Set<N>();
   occurrences(named, (n, k) => {
-    if (n === root || !saves(k, g.length(n))) return false;
+    if (n === root || !saves(n, k, g.length(n))) return false;
     named.add(n);
     return true;
   });
@@ -66,7 +69,7 @@ export function chooseTemporaries<N>(root: N, g: RefGraph<N>, nameLength = 2): N
     const occurs = occurrences(named);
     // A copy per round: lengths may be remembered for one set of names.
     const now = new Set(named);
-    const drop = [...named].filter((n) => !saves(occurs.get(n) ?? 0, g.lengthWith ? g.lengthWith(n, now) : g.length(n)));
+    const drop = [...named].filter((n) => !saves(n, occurs.get(n) ?? 0, g.lengthWith ? g.lengthWith(n, now) : g.length(n)));
     if (drop.length === 0) break;
     // Inline the smallest first: the others may still be worth their names.
     const smallest = drop.reduce((a, b) => (g.length(a) <= g.length(b) ? a : b));
