@@ -14,8 +14,11 @@ export interface Forms {
   sub(n: Node): MExpr | undefined;
   /** What a negative power divides by: s^-2 → s^2, x.^-1 → x, (Σ u∘u)^-1.5 → norm2(u)^3. */
   divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined;
-  /** A size, tied to a variable that has it: rows(B), cols(B), len(x). */
-  size(d: Dim): MExpr;
+  /**
+   * A size, tied to a variable that has it: rows(B), cols(B), len(x). As a value (`asValue`: a
+   * number in a scalar expression, not a size argument) it may be a quotient of sizes.
+   */
+  size(d: Dim, asValue?: boolean): MExpr;
   /** Reading order of forms (text with references expanded): negative where a reads before b. */
   compareReading(a: MExpr, b: MExpr): number;
   /** Number of transposes printed in a form, references expanded (the orientation with fewer reads better). */

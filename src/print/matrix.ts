@@ -135,6 +135,38 @@ function sizeInVariables(d: Dim, vars: readonly VarNode[], products: readonly Si
   return undefined;
 }
 
+/**
+ * A size that only a quotient names: d a part of a product whose total and other parts have names
+ * that do not cancel (k with k·rows(A) = len(x)·cols(A) is len(x)*cols(A)/rows(A)). Only a value
+ * may be one; a size argument is a product.
+ */
+function sizeQuotient(d: Dim, vars: readonly VarNode[], products: readonly SizeProduct[]): { numerator: [VarNode, number][]; denominator: [VarNode, number][] } | undefined {
+  for (const p of products) {
+    const at = p.parts.indexOf(d);
+    if (at < 0 || p.parts.lastIndexOf(d) !== at) continue;
+    const numerator = sizeInVariables(p.total, vars, products);
+    const others = p.parts.filter((_, k) => k !== at).map((x) => sizeInVariables(x, vars, products));
+    if (numerator && others.every((x) => x !== undefined)) return { numerator, denominator: others.flat() as [VarNode, number][] };
+  }
+  return undefined;
+}
+
+/** A product of sizes (len(y)*cols(X), len(z)^2), which a size argument may be too. */
+function sizeProduct(named: readonly [VarNode, number][]): Ast {
+  const counts = new Map<string, { v: VarNode; axis: number; k: number }>();
+  for (const [v, axis] of named) {
+    const key = `${v.name}|${axis}`;
+    const c = counts.get(key);
+    if (c) c.k++;
+    else counts.set(key, { v, axis, k: 1 });
+  }
+  const factors = [...counts.values()].map(({ v, axis, k }) => {
+    const s = call(v.shape.length === 1 ? 'len' : axis === 0 ? 'rows' : 'cols', name(v.name));
+    return k === 1 ? s : bin('^', s, num(k));
+  });
+  return factors.slice(1).reduce((acc, f) => bin('*', acc, f), factors[0]!);
+}
+
 export class MatrixPrinter implements Forms {
   private readonly forms = new Map<Node, MExpr | null>();
   private readonly building = new Set<Node>();
@@ -387,23 +419,15 @@ export class MatrixPrinter implements Forms {
     return e.ast.kind === 'call' && e.ast.fn === 'sum' ? undefined : e.ast;
   }
 
-  size(d: Dim): MExpr {
-    const named = sizeInVariables(d, this.ctx.vars, this.ctx.products ?? []);
-    if (!named) return mexpr(call('sum', call('vector', num(1))), 'scalar');
-    // A product of sizes (len(y)*cols(X), len(z)^2), which a size argument may be too.
-    const counts = new Map<string, { v: VarNode; axis: number; k: number }>();
-    for (const [v, axis] of named) {
-      const key = `${v.name}|${axis}`;
-      const c = counts.get(key);
-      if (c) c.k++;
-      else counts.set(key, { v, axis, k: 1 });
-    }
-    const factors = [...counts.values()].map(({ v, axis, k }) => {
-      const s = call(v.shape.length === 1 ? 'len' : axis === 0 ? 'rows' : 'cols', name(v.name));
-      return k === 1 ? s : bin('^', s, num(k));
-    });
-    return mexpr(factors.slice(1).reduce((acc, f) => bin('*', acc, f), factors[0]!), 'scalar');
+  size(d: Dim, asValue = false): MExpr {
+    const products = this.ctx.products ?? [];
+    const named = sizeInVariables(d, this.ctx.vars, products);
+    if (named) return mexpr(sizeProduct(named), 'scalar');
+    const q = asValue ? sizeQuotient(d, this.ctx.vars, products) : undefined;
+    if (q) return mexpr(bin('/', sizeProduct(q.numerator), sizeProduct(q.denominator)), 'scalar');
+    return mexpr(call('sum', call('vector', num(1))), 'scalar');
   }
+
 
   divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined {
     // (Σ u∘u)^-k divides by norm2(u)^2k where u has a form; else (y'*y)^2*x'*x is a scalar like any other.
