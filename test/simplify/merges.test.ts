@@ -118,11 +118,14 @@ describe('sizes that vec and kron fix', () => {
     const cases: [string, string, string][] = [
       ["vector(1)'*(kron(z, eye)./kron(z, eye))*z", 'z', 'len(z)^2*vector(1)'],
       ["vector(1)'*(kron(y', X)./kron(y', X).*kron(y', matrix(a)))*vector(1)", 'a', 'rows(X)*sum(y)*cols(X)'],
+      // The vector(1) in kron(vector(1), A) has k·rows(A) = len(x)·cols(A): a quotient, which a
+      // value may be (it printed sum(vector(1)), which has no size; fuzzer, seed 9).
+      ["b*sum(kron(x', A)./kron(x', A)*kron(vector(1), A))", 'b', 'cols(A)*len(x)/rows(A)*rows(A)*sum(A)'],
     ];
     for (const [expr, wrt, want] of cases) {
       const d = derivative(expr, wrt);
       expect(d.matrix, expr).toBe(want);
-      const values = { z: vector(3), y: vector(2), X: matrix(2, 3), B: matrix(2, 2), a: 0.7 };
+      const values = { z: vector(3), y: vector(2), X: matrix(2, 3), B: matrix(2, 2), a: 0.7, b: -1.3, x: vector(2), A: matrix(2, 3) };
       const ref = d.evaluate(values);
       // Read back as the fuzzer reads it: the result's sizes are the derivative's shape.
       const back = derivative(d.matrix!, wrt, { order: 0 }).result;
@@ -131,6 +134,35 @@ describe('sizes that vec and kron fix', () => {
       const got = evaluateReference(back.node, vals, resultSizes(back, vals, known));
       expect(Array.from(got.data)).toEqual(Array.from(ref.data));
     }
+  });
+});
+
+describe('zeros that vec and kron keep', () => {
+  // kron(z', z' - z') is a merge of zeros (kept a merge for its product size); a product with it
+  // is zero. It stayed a product, kron(vector(1), X)'*vector(0, len(z)^2), whose vector(1) nothing
+  // sizes, so the printed form did not read back (fuzzer, seed 11).
+  test.each([
+    ["kron(z', z' - z')*kron(vector(b), X)*vector(1)", 'b', [] as number[]],
+    ["sum(kron(z', 0*X)*kron(vector(b), X))", 'b', []],
+    ["b*vec(z*(y - y)')'*kron(y, z)", 'b', []],
+    ["kron(z - z, X)'*kron(vector(b), y)", 'b', [2, 1]],
+  ])('%s by %s: 0, printed and evaluated', (expr, wrt, shape) => {
+    const values = { z: vector(2), y: vector(2), X: matrix(2, 2), b: 0.4 };
+    for (const order of [0, 1]) {
+      const d = derivative(expr, wrt, { order });
+      expect(d.matrix, expr).toMatch(/^(0|vector\(0\)|matrix\(0\))$/);
+      const size = shape.reduce((a, b) => a * b, 1);
+      expect(Array.from(d.evaluate(values).data)).toEqual(new Array(size).fill(0));
+      expect(Array.from(d.compile()(values).data)).toEqual(new Array(size).fill(0));
+    }
+  });
+
+  test('a merge of a non-zero constant stays a factor', () => {
+    const d = derivative("kron(vector(2, len(x)), vector(1, len(y)))'*kron(x, y)", 'x', { order: 1 });
+    const values = { x: vector(3), y: vector(2) };
+    // Σ_ij 2·x_i·y_j by x_i is 2·Σ_j y_j for every i
+    const want = 2 * values.y.reduce((a, b) => a + b, 0);
+    for (const v of d.evaluate(values).data) expect(v).toBeCloseTo(want, 14);
   });
 });
 
