@@ -15,7 +15,7 @@ import { writtenSums } from './print/signs.js';
 import { productSizes } from './print/sizes.js';
 import type { IndexForm } from './print/index.js';
 import { inputError, type RicciError } from './errors.js';
-import { bindSizes } from './compile/reference.js';
+import { bindSizes, SingularMatrixError } from './compile/reference.js';
 import type { Tensor } from './tensor.js';
 import type { Dim } from './ir/node.js';
 import { RESERVED_NAMES } from './syntax/ops.js';
@@ -74,6 +74,12 @@ export interface Result {
    */
   readonly evalNode: Node;
   /**
+   * Where a third derivative of det occurs (the derivative of adj2): evalNode with that derivative
+   * as adj3(A), the signed minors of order n − 3, instead of its form with A⁻¹. An n⁶ tensor, so the
+   * evaluators compute it only where evalNode meets a singular matrix (withSingularFallback).
+   */
+  readonly singularNode?: Node;
+  /**
    * The result in matrix notation (input language), or null where it has none. Shared parts are
    * named once: `… where t1 = …, t2 = …` (valid input with the same value).
    */
@@ -121,7 +127,7 @@ export function absentVariableError(text: string, wrt: string): RicciError | nul
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
   const d = deriveNode(text, wrt, opts);
-  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout, d.evalNode);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout, d.evalNode, d.singularNode);
 }
 
 /** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
@@ -129,7 +135,7 @@ export function deriveNode(
   text: string,
   wrt: string,
   opts: DeriveOptions = {},
-): { node: Node; evalNode: Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
+): { node: Node; evalNode: Node; singularNode?: Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -139,30 +145,35 @@ export function deriveNode(
   const analysis = analyze(text, opts.let ?? {}, [wrt]);
   const wrtNode = analysis.lowered.vars.get(wrt)!;
   let usedAdj = false;
-  const orders = (singularSafe: boolean): Node => {
+  let usedAdj2 = false;
+  const orders = (singularSafe: boolean, cofactors = false): Node => {
     // The trace records the printed derivation's rewrites only.
     const trace = singularSafe ? undefined : opts.trace;
     let node = analysis.lowered.root;
     if (opts.simplify !== false) node = simplify(node, trace);
+    const how = { singularSafe, cofactors, onAdj: () => (usedAdj = true), onAdj2: () => (usedAdj2 = true) };
     for (let k = 0; k < order; k++) {
-      node = differentiate(node, wrtNode, { singularSafe, onAdj: () => (usedAdj = true) });
+      node = differentiate(node, wrtNode, how);
       if (opts.simplify !== false) node = simplify(node, trace);
     }
     return node;
   };
   const node = orders(false);
-  // Where adj was differentiated, once more with its derivative kept as adj2, for the evaluators.
+  // Where adj was differentiated, once more with its derivative kept as adj2, for the evaluators;
+  // where adj2 was too (a third derivative of det), once more with adj3, for singular matrices.
   const evalNode = usedAdj ? orders(true) : node;
+  const singular = usedAdj2 ? { singularNode: orders(true, true) } : {};
   const layout = opts.layout ?? 'default';
   if (!LAYOUTS.includes(layout)) throw inputError(`layout must be ${LAYOUTS.join(' or ')}, not ${String(layout)}`);
   if (layout === 'vec') {
     const vec = vecLayout(analysis, wrtNode, order);
     if (vec) {
       const merged = (n: Node): Node => makeMerge(n, vec.groups, vec.shape);
-      return { node: merged(node), evalNode: merged(evalNode), analysis: vec.analysis, wrtNode, order, layout };
+      const singularNode = singular.singularNode && { singularNode: merged(singular.singularNode) };
+      return { node: merged(node), evalNode: merged(evalNode), ...singularNode, analysis: vec.analysis, wrtNode, order, layout };
     }
   }
-  return { node, evalNode, analysis, wrtNode, order, layout };
+  return { node, evalNode, ...singular, analysis, wrtNode, order, layout };
 }
 
 /**
@@ -210,6 +221,7 @@ export function present(
   wrtNode: VarNode,
   layout: Layout = 'default',
   evalNode: Node = node,
+  singularNode?: Node,
 ): Result {
   const p = printResult(node, {
     vars: [...analysis.lowered.vars.values()],
@@ -224,6 +236,7 @@ export function present(
     order,
     node,
     evalNode,
+    ...(singularNode ? { singularNode } : {}),
     matrix: p.matrix,
     matrixAst: p.matrixAst,
     index: p.index,
@@ -238,6 +251,40 @@ export function present(
     wrtNode,
   };
 }
+
+/**
+ * An evaluation of results' evalNodes (`first`), and where that meets a singular matrix — an
+ * error, or NaN entries where a form with A⁻¹ met a zero pivot as 1/0 (inv(diag(v)) is
+ * diag(v.^-1)) — the same with their singularNodes (`second`, adj3 in place of the third
+ * derivative of det written with A⁻¹), kept where it has no NaN. Both are the same function
+ * where A is invertible; the second is defined at every A, and costs an n⁶ tensor. Where the
+ * second fails too, the first's error stands.
+ */
+export function withSingularFallback<T>(results: readonly Result[], first: () => T, second: () => T, tensors: (t: T) => readonly Tensor[]): T {
+  if (!results.some((r) => r.singularNode)) return first();
+  const hasNaN = (t: T): boolean => tensors(t).some((x) => x.data.some(Number.isNaN));
+  let t: T;
+  try {
+    t = first();
+  } catch (e) {
+    if (!(e instanceof SingularMatrixError)) throw e;
+    try {
+      return second();
+    } catch {
+      throw e;
+    }
+  }
+  if (!hasNaN(t)) return t;
+  try {
+    const u = second();
+    return hasNaN(u) ? t : u;
+  } catch {
+    return t;
+  }
+}
+
+/** The nodes the fallback evaluates (withSingularFallback): singularNode where a result has one. */
+export const singularRoots = (results: readonly Result[]): Node[] => results.map((r) => r.singularNode ?? r.evalNode);
 
 /**
  * Nodes that fix a result's sizes besides its own: the expression, and the products of sizes its

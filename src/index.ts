@@ -9,7 +9,7 @@
  *   H.shape   // ['n', 'n']
  *   H.evaluate({ A, x })  // { shape, data }
  */
-import { derive, deriveDirectional, matrixNamesOf, resultSizes, sizeNamesOf, sizeRootsOf, type Layout, type Result, type DirectionalResult } from './derive.js';
+import { derive, deriveDirectional, matrixNamesOf, resultSizes, singularRoots, sizeNamesOf, sizeRootsOf, withSingularFallback, type Layout, type Result, type DirectionalResult } from './derive.js';
 import type { Body, Temporary } from './print/present.js';
 import { evaluateReference } from './compile/reference.js';
 import { compileNodes, type Evaluator } from './compile/compile.js';
@@ -17,7 +17,7 @@ import { type Tensor } from './tensor.js';
 import { type Values, toTensors } from './values.js';
 import { inputError, typeError } from './errors.js';
 import type { Declarations } from './syntax/check.js';
-import type { VarNode } from './ir/node.js';
+import type { Node, VarNode } from './ir/node.js';
 import { compileStructured, type StructuredHessian, type StructuredKind } from './structured.js';
 
 export { parse } from './syntax/parse.js';
@@ -93,7 +93,8 @@ export class Derivative {
     const r = this.result;
     const vals = toTensors(values);
     const sizes = resultSizes(r, vals);
-    return evaluateReference(r.evalNode, vals, sizes, matrixNamesOf(r));
+    const at = (n: Node): Tensor => evaluateReference(n, vals, sizes, matrixNamesOf(r));
+    return withSingularFallback([r], () => at(r.evalNode), () => at(r.singularNode!), (t) => [t]);
   }
 
   /**
@@ -152,14 +153,18 @@ function compileResults<T, O>(results: readonly Result[], shape: (ts: Tensor[]) 
   const r0 = results[0]!;
   const vars = varsOf(results);
   // (All results come from one expression: its matrices have the same names in each.)
-  const run: Evaluator = compileNodes({
-    roots: results.map((r) => r.evalNode),
-    vars,
-    sizeRoots: results.flatMap(sizeRootsOf),
-    sizeNames: sizeNamesOf(r0),
-    matrixName: matrixNamesOf(r0),
-  });
-  return (values, opts) => shape(run(toTensors(values), opts?.out === undefined ? undefined : outs(opts.out)));
+  const compileRoots = (roots: Node[]): Evaluator =>
+    compileNodes({ roots, vars, sizeRoots: results.flatMap(sizeRootsOf), sizeNames: sizeNamesOf(r0), matrixName: matrixNamesOf(r0) });
+  const run = compileRoots(results.map((r) => r.evalNode));
+  // Compiled on first use: where a third derivative of det meets a singular matrix (adj3, n⁶).
+  let singular: Evaluator | undefined;
+  return (values, opts) => {
+    const vals = toTensors(values);
+    const out = opts?.out === undefined ? undefined : outs(opts.out);
+    const first = (): Tensor[] => run(vals, out);
+    const second = (): Tensor[] => (singular ??= compileRoots(singularRoots(results)))(vals, out);
+    return shape(withSingularFallback(results, first, second, (ts) => ts));
+  };
 }
 
 /** compile(H) is H.compile(); compile(H, { structured: true }) is H.compile({ structured: true }). */

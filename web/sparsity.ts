@@ -50,6 +50,7 @@ const RULES: { readonly [K in NodeKind]: (n: NodeOf<K>, c: Ctx) => Pattern } = {
   inv: (_n, c) => full(c),
   adj: (_n, c) => full(c),
   adj2: (_n, c) => full(c),
+  adj3: (_n, c) => full(c),
   adjpart: (_n, c) => full(c),
   det: (_n, c) => full(c),
   logdet: (_n, c) => full(c),

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { RicciError, markSpan } from '../errors.js';
-import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, sizeRootsOf, validateWrt, vecMatrixForm, type Analysis, type Layout } from '../derive.js';
+import { absentVariableError, derive, LAYOUTS, MAX_ORDER, matrixNamesOf, noMatrixReason, resultJson, sizeNamesOf, sizeRootsOf, validateWrt, vecMatrixForm, withSingularFallback, type Analysis, type Layout } from '../derive.js';
+import type { Node } from '../ir/node.js';
 import { compileNodes } from '../compile/compile.js';
 import { fromNested, toNested, type Tensor } from '../tensor.js';
 import { parseDeclaredType, DECLARED_TYPES } from '../syntax/check.js';
@@ -288,7 +289,8 @@ function runEval(args: ReturnType<typeof parseArgs>, io: Io): number {
   noteZeroDivisors(r.analysis, io);
   const values = readPoint(at, io);
   const vars = [...r.analysis.lowered.vars.values()];
-  const [v] = compileNodes({ roots: [r.evalNode], vars, sizeRoots: sizeRootsOf(r), sizeNames: sizeNamesOf(r), matrixName: matrixNamesOf(r) })(values) as [Tensor];
+  const evaluateAt = (root: Node): Tensor[] => compileNodes({ roots: [root], vars, sizeRoots: sizeRootsOf(r), sizeNames: sizeNamesOf(r), matrixName: matrixNamesOf(r) })(values);
+  const [v] = withSingularFallback([r], () => evaluateAt(r.evalNode), () => evaluateAt(r.singularNode!), (ts) => ts) as [Tensor];
   const bad = v.data.filter((x) => !Number.isFinite(x)).length;
   if (bad > 0)
     io.err(`note: ${bad} entr${bad === 1 ? 'y is' : 'ies are'} not finite (printed as null): the point is outside the domain of a function (log, sqrt, inv, …)\n`);

@@ -331,6 +331,7 @@ function buildPlan(results: readonly Result[]): Plan {
         body.push({ op: 'permute', out, src: tempOf(n.arg), perm: mergePermutation(n.groups) });
         break;
       case 'adj2':
+      case 'adj3':
       case 'adjpart':
         // Generated code follows the printed derivative, which writes adj's derivative with A⁻¹.
         throw new InternalError(`${n.kind} is not exported`);

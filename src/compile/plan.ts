@@ -16,7 +16,7 @@ import { adjugateParts } from './kernels/adjugateParts.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
-import { SingularMatrixError, adjugate, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
+import { SingularMatrixError, adjugate, checkThirdCofactorsOrder, thirdCofactors, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 import { planTransposeSum } from './sums.js';
 import { uninitialized } from './alloc.js';
@@ -158,6 +158,7 @@ export function buildPlan(
   matrixName: (n: Node) => string = () => 'a matrix',
 ): Plan {
   const order = topoOrder(roots);
+  for (const n of order) if (n.kind === 'adj3') checkThirdCofactorsOrder(sizes.get(n.shape[0]!)!);
   const inline = inlineTerms(roots, order);
   const distributed = distributedSums(roots, order, sizes);
   // What has to be materialised: the roots and every operand of a materialised node.
@@ -364,6 +365,12 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
     }
     case 'adj2':
       throw new InternalError('adj2 is written in its parts before planning (compile/adjugates.ts)');
+    case 'adj3': {
+      const a = ctx.slot(n.arg);
+      const d = shape[0]!;
+      steps.push(() => thirdCofactors(d, a.buf, 0, out.buf, 0));
+      return;
+    }
     case 'merge': {
       // vec, kron: reverse the axes within each group, then the row-major data is the merged tensor.
       const a = ctx.slot(n.arg);

@@ -7,6 +7,7 @@ import { type Tensor, sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
 import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
 import { isSymmetric } from './kernels/symmetric.js';
+import { checkThirdCofactorsOrder } from './kernels/thirdCofactors.js';
 
 export type Sizes = ReadonlyMap<Dim, number>;
 
@@ -125,7 +126,10 @@ export function evaluateReference(
   matrixName: (n: Node) => string = () => 'a matrix',
 ): Tensor {
   const memo = new Map<Node, Tensor>();
-  for (const n of topoOrder([root])) {
+  const order = topoOrder([root]);
+  // Before any work: an adj3 too large to form (n⁶ entries).
+  for (const n of order) if (n.kind === 'adj3') checkThirdCofactorsOrder(sizes.get(n.shape[0]!)!);
+  for (const n of order) {
     try {
       memo.set(n, evalNode(n, memo, values, sizes));
     } catch (e) {
@@ -189,6 +193,8 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
       return { shape, data: adjugate(arg(n.arg).data, shape[0]!) };
     case 'adj2':
       return { shape, data: adjugateDerivative(arg(n.arg).data, shape[0]!) };
+    case 'adj3':
+      return { shape, data: thirdCofactorsByMinors(arg(n.arg).data, shape[0]!) };
     case 'adjpart':
       throw new InternalError('adjpart is the compiled evaluator\'s; the reference evaluates adj2 itself');
     case 'det':
@@ -509,6 +515,35 @@ export function adjugateDerivative(a: Float64Array, n: number): Float64Array {
           const places = i + j + (p > j ? p - 1 : p) + (q > i ? q - 1 : q);
           out[((i * n + j) * n + p) * n + q] = (places % 2 === 0 ? 1 : -1) * determinant(minor, n - 2);
         }
+  return out;
+}
+
+/**
+ * adj3(A) by its definition: ∂³det(A)/∂A^j_i ∂A^p_q ∂A^r_s, removing row j and column i (sign
+ * (−1)^(j+i)), then row p and column q of what is left, then row r and column s, each at its place
+ * in the matrix left, and the determinant of the rest.
+ */
+export function thirdCofactorsByMinors(a: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n ** 6);
+  if (n < 3) return out;
+  const minor = new Float64Array((n - 3) ** 2);
+  const rank = (x: number, removed: readonly number[]): number => x - removed.filter((y) => y < x).length;
+  let at = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      for (let p = 0; p < n; p++)
+        for (let q = 0; q < n; q++)
+          for (let r = 0; r < n; r++)
+            for (let s = 0; s < n; s++, at++) {
+              if (p === j || r === j || r === p || q === i || s === i || s === q) continue;
+              let k = 0;
+              for (let row = 0; row < n; row++) {
+                if (row === j || row === p || row === r) continue;
+                for (let col = 0; col < n; col++) if (col !== i && col !== q && col !== s) minor[k++] = a[row * n + col]!;
+              }
+              const places = j + i + rank(p, [j]) + rank(q, [i]) + rank(r, [j, p]) + rank(s, [i, q]);
+              out[at] = (places % 2 === 0 ? 1 : -1) * determinant(minor, n - 3);
+            }
   return out;
 }
 

@@ -9,8 +9,12 @@ import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 export interface DifferentiateOptions {
   /** Keep the derivative of adj as the node adj2, defined at singular matrices (for the evaluators). */
   readonly singularSafe?: boolean;
+  /** Keep the derivative of adj2 as the node adj3 (signed minors; the fallback at singular matrices). */
+  readonly cofactors?: boolean;
   /** Told whether the rule of adj ran (the printed and the singular-safe derivative then differ). */
   readonly onAdj?: () => void;
+  /** Told whether the rule of adj2 ran (a third derivative of det, which adj3 can write). */
+  readonly onAdj2?: () => void;
 }
 
 export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptions = {}): Node {
@@ -18,7 +22,9 @@ export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptio
   const ctx: DiffContext = {
     wrt,
     singularSafe: opts.singularSafe === true,
+    cofactors: opts.cofactors === true,
     usedAdj: false,
+    usedAdj2: false,
     d(n: Node): Node {
       const hit = memo.get(n);
       if (hit) return hit;
@@ -31,6 +37,7 @@ export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptio
   };
   const r = ctx.d(root);
   if (ctx.usedAdj) opts.onAdj?.();
+  if (ctx.usedAdj2) opts.onAdj2?.();
   return r;
 }
 

@@ -17,6 +17,7 @@ import {
   makeAdd,
   makeAdj,
   makeAdj2,
+  makeAdj3,
   makeElem,
   InternalError,
   makeInv,
@@ -44,8 +45,15 @@ export interface DiffContext {
    * written with A⁻¹ (for the printers). Set by differentiate's option of the same name.
    */
   readonly singularSafe: boolean;
+  /**
+   * The derivative of adj2 as adj3(A) (signed minors of order n − 3, defined everywhere) rather
+   * than written with A⁻¹: the evaluators' fallback at singular matrices (see derive.ts).
+   */
+  readonly cofactors: boolean;
   /** Set when the rule of adj ran: the two ways of writing its derivative then differ. */
   usedAdj: boolean;
+  /** Set when the rule of adj2 ran: a third derivative of det, which adj3 writes without A⁻¹. */
+  usedAdj2: boolean;
 }
 
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
@@ -223,8 +231,17 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
     );
     return minus(trace, sandwich);
   },
-  // ∂adj2(A) by the derivative of its form with A⁻¹ (a third derivative of det: it needs A invertible).
-  adj2: (n, c) => c.d(adjugateDerivativeWithInverse(n.arg)),
+  // ∂adj2(A) = adj3(A) : ∂A where the cofactors are asked for; else by the derivative of adj2's
+  // form with A⁻¹ (a third derivative of det: it needs A invertible, and costs no n⁶ tensor).
+  adj2: (n, c) => {
+    c.usedAdj2 = true;
+    if (!c.cofactors) return c.d(adjugateDerivativeWithInverse(n.arg));
+    const w = c.wrt.shape.length;
+    const [p, q] = [4 + w, 5 + w];
+    return makeMul([{ node: makeAdj3(n.arg), labels: [0, 1, 2, 3, p, q] }, { node: c.d(n.arg), labels: [p, q, ...range(4, w)] }], 4 + w);
+  },
+  // ∂adj3(A) by the derivative of adj3's form with A⁻¹ (a fourth derivative of det).
+  adj3: (n, c) => c.d(thirdCofactorsWithInverse(n.arg)),
   adjpart: () => {
     throw new InternalError('adjpart is built after differentiation, by the planner');
   },
@@ -240,6 +257,38 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
     );
   },
 };
+
+/**
+ * adj3(A) = ∂adj2(A)/∂A for A invertible, from adj2 = adj^i_j B^q_p − adj^i_p B^q_j (B = A⁻¹),
+ * ∂adj^i_j/∂A^r_s = adj^i_j B^s_r − adj^i_r B^s_j and ∂B^q_p/∂A^r_s = −B^q_r B^s_p:
+ *   adj3^i_j^p_q^r_s = adj^i_j (B^s_r B^q_p − B^q_r B^s_p) − adj^i_r (B^s_j B^q_p − B^q_j B^s_p)
+ *                      − adj^i_p (B^s_r B^q_j − B^q_r B^s_j).
+ */
+function thirdCofactorsWithInverse(a: Node): Node {
+  const adj = makeAdj(a);
+  const inv = makeInv(a);
+  // adj^i_x (B^s_y B^q_z − B^q_y B^s_z) with labels i=0, j=1, p=2, q=3, r=4, s=5.
+  const term = (x: number, y: number, z: number): Node =>
+    minus(
+      makeMul(
+        [
+          { node: adj, labels: [0, x] },
+          { node: inv, labels: [5, y] },
+          { node: inv, labels: [3, z] },
+        ],
+        6,
+      ),
+      makeMul(
+        [
+          { node: adj, labels: [0, x] },
+          { node: inv, labels: [3, y] },
+          { node: inv, labels: [5, z] },
+        ],
+        6,
+      ),
+    );
+  return minus(minus(term(1, 4, 2), term(4, 1, 2)), term(2, 4, 1));
+}
 
 /** adj2(A)^i_j^p_q = adj(A)^i_j (A⁻¹)^q_p − adj(A)^i_p (A⁻¹)^q_j, for A invertible. */
 function adjugateDerivativeWithInverse(a: Node): Node {

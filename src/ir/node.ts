@@ -112,6 +112,16 @@ export interface Adj2Node extends Common {
   readonly arg: Node;
 }
 /**
+ * adj3(A) = ∂adj2(A)/∂A, the third derivative of det: adj3(A)^i_j^p_q^r_s = ∂³det(A)/∂A^j_i
+ * ∂A^p_q ∂A^r_s, a signed minor of order n − 3, shape [n, n, n, n, n, n]. Defined everywhere.
+ * Only the cofactor derivation (differentiate's `cofactors`) builds it: the evaluators fall back to
+ * it where the form with A⁻¹ meets a singular matrix (see derive.ts, `singularNode`).
+ */
+export interface Adj3Node extends Common {
+  readonly kind: 'adj3';
+  readonly arg: Node;
+}
+/**
  * A part of adj2(A) as the compiled evaluator computes it (compile/kernels/adjugateParts.ts):
  * the matrices Q, P, R and the scalars d = det(A), k of
  * adj2 = d·f(Q, Q) + f(Q, P) + f(P, Q) + k·f(R, R). They depend on the pivoting, so they are not
@@ -166,6 +176,7 @@ export type Node =
   | LogdetNode
   | AdjNode
   | Adj2Node
+  | Adj3Node
   | AdjPartNode
   | MatPowNode;
 
@@ -226,6 +237,7 @@ function structuralHash(f: Fields<Node>): number {
     case 'logdet':
     case 'adj':
     case 'adj2':
+    case 'adj3':
       return hashString(`${f.kind}|${f.arg.h}`);
     case 'adjpart':
       return hashString(`adjpart|${f.part}|${f.arg.h}`);
@@ -1326,6 +1338,7 @@ export function isSymmetric(n: Node): boolean {
     case 'det':
     case 'logdet':
     case 'adj2':
+    case 'adj3':
     case 'adjpart':
       r = false;
       break;
@@ -1875,6 +1888,16 @@ export function makeAdj2(a: Node): Node {
   return intern<Adj2Node>(`adj2|${a.id}`, { kind: 'adj2', arg: a, shape: [n, n, n, n] });
 }
 
+/** adj3(A) = ∂adj2(A)/∂A (see Adj3Node): 0 for a 1×1 matrix. */
+export function makeAdj3(a: Node): Node {
+  const n = a.shape[0];
+  if (a.shape.length !== 2 || n === undefined) return zeros(a.shape.length === 0 ? [] : [...a.shape, ...a.shape, ...a.shape]);
+  const perm = asPermutation(a);
+  // As for adj2: adj3(A')^i_j^p_q^r_s = adj3(A)^j_i^q_p^s_r.
+  if (perm) return makeMul([{ node: makeAdj3(perm.base), labels: [1, 0, 3, 2, 5, 4] }], 6);
+  return intern<Adj3Node>(`adj3|${a.id}`, { kind: 'adj3', arg: a, shape: [n, n, n, n, n, n] });
+}
+
 /** A part of adj2(A) for the compiled evaluator (see AdjPartNode). */
 export function makeAdjPart(a: Node, part: AdjPart): AdjPartNode {
   if (a.shape.length !== 2) throw new InternalError('adjpart: the argument must be a matrix');
@@ -2177,6 +2200,7 @@ export function children(n: Node): Node[] {
     case 'merge':
     case 'adj':
     case 'adj2':
+    case 'adj3':
     case 'adjpart':
       return [n.arg];
     case 'pow':
@@ -2217,6 +2241,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeAdj(f(n.arg));
     case 'adj2':
       return makeAdj2(f(n.arg));
+    case 'adj3':
+      return makeAdj3(f(n.arg));
     case 'adjpart':
       return makeAdjPart(f(n.arg), n.part);
     case 'mpow':

@@ -197,6 +197,7 @@ class Builder {
         return tensor(`adj(${a.text})`, `\\operatorname{adj}\\left(${a.latex}\\right)`, names);
       }
       case 'adj2':
+      case 'adj3':
       case 'adjpart':
         // The printed derivative of adj is written with A⁻¹ (derive.ts); these are the evaluators'.
         throw new InternalError(`${n.kind} is not printed`);

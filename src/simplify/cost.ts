@@ -39,6 +39,7 @@ export function cost(n: Node): number {
     case 'logdet':
     case 'adj':
     case 'adj2':
+    case 'adj3':
     case 'adjpart':
       c = 1 + cost(n.arg);
       break;

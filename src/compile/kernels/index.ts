@@ -37,3 +37,4 @@ export { enableRelaxedSimd } from './wasm/flags.js';
 export { residentArray, releaseResident } from './wasm/runtime.js';
 export { symmetricSum, transposeSum, type TransposeTerm } from './transposeSum.js';
 export { adjugate } from './adjugate.js';
+export { thirdCofactors, checkThirdCofactorsOrder, MAX_THIRD_COFACTORS_ORDER } from './thirdCofactors.js';
