@@ -50,6 +50,7 @@ const nest = (depth: number, wrap: (inner: string) => string, leaf: string): str
 export const FAMILIES: readonly Family[] = [
   { name: 'tanh chain, gradient', sizes: [10, 25, 50, 100], wrt: 'x', order: 1, expr: (d) => `sum(${nest(d, (e) => `tanh(A*${e})`, 'x')})` },
   { name: 'tanh chain, Hessian', sizes: [10, 25, 50, 100, 200], wrt: 'x', order: 2, expr: (d) => `sum(${nest(d, (e) => `tanh(A*${e})`, 'x')})` },
+  { name: 'sigmoid chain, Hessian', sizes: [10, 25, 50, 100], wrt: 'x', order: 2, expr: (d) => `sum(${nest(d, (e) => `sigmoid(A*${e})`, 'x')})` },
   { name: 'exp chain around x\'*x, gradient', sizes: [10, 50, 100, 200], wrt: 'x', order: 1, expr: (d) => nest(d, (e) => `exp(${e})`, "x'*x") },
   { name: 'sum of k quadratic forms, Hessian', sizes: [5, 10, 20, 40], wrt: 'x', order: 2, expr: (k) => Array.from({ length: k }, (_, i) => `x'*A${i}*x`).join(' + ') },
   { name: 'tr(A^k) by A, gradient', sizes: [10, 100, 10_000, 1_000_000], wrt: 'A', order: 1, expr: (k) => `tr(A^${k})` },
