@@ -588,13 +588,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
       const f = work[w]!;
       const n = f.node;
       // A merge of zeros (kron(z', 0*y'), which stays a merge for its sizes) is a zero factor too.
-      const constant = n.kind === 'merge' && n.arg.kind === 'const' ? n.arg : n;
-      if (constant.kind === 'const') {
-        zero ||= constant.value === 0;
-        if (constant !== n && constant.value !== 0) {
-          fs.push(f);
-          continue;
-        }
+      const zeroMerge = n.kind === 'merge' && isZero(n.arg);
+      if (n.kind === 'const' || zeroMerge) {
+        zero ||= zeroMerge || (n.kind === 'const' && n.value === 0);
         for (let a = 0; a < n.shape.length; a++) fs.push({ node: ones([n.shape[a]!]), labels: [f.labels[a]!] });
         continue;
       }

@@ -428,7 +428,6 @@ export class MatrixPrinter implements Forms {
     return mexpr(call('sum', call('vector', num(1))), 'scalar');
   }
 
-
   divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined {
     // (Σ u∘u)^-k divides by norm2(u)^2k where u has a form; else (y'*y)^2*x'*x is a scalar like any other.
     const sqn = sumOfSquaresOf(p.base);
