@@ -1675,6 +1675,9 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   // cos(arccos(u)) where defined (u > 0, |u| ≤ 1).
   if (arg.kind === 'elem' && INVERSE_OF[fn] === arg.fn) return arg.arg;
   if (fn === 'log' && arg.kind === 'det') return makeLogdet(arg.arg); // log(det(X)) = logdet(X)
+  // exp(logdet(X)) = det(X) where logdet is defined, as exp(log(u)) = u: so exp(log(det(X'*X)))
+  // is det(X'*X), 0 and differentiable where X'*X is singular (it stopped there: fuzzer seed 16).
+  if (fn === 'exp' && arg.kind === 'logdet') return makeDet(arg.arg);
   if (fn === 'abs' && isNonNegative(arg)) return arg;
   if (ODD.has(fn) || EVEN.has(fn)) {
     // Of u and -u, the argument is the one whose leading term or coefficient is positive.

@@ -37,6 +37,17 @@ describe('f(f⁻¹(u)) = u', () => {
     if (Number.isFinite(inner)) expect(at(expr)).toBeCloseTo(MATH[f](inner), 14);
   });
 
+  // log(det(X)) is logdet(X), so exp(log(det(X))) is exp(logdet(X)): det(X), as exp(log(u)) is u.
+  // Where X'*X is singular (a wide X) it is 0 and its gradient adj-based, not an error.
+  test.each(["exp(log(det(X'*X)))", "exp(logdet(X'*X))"])('%s is det(X\'*X), also where X\'*X is singular', (expr) => {
+    expect(derive(expr, 'X', { order: 0 }).matrix).toBe("det(X'*X)");
+    const g = derive(expr, 'X', { order: 1 });
+    expect(g.matrix).toBe(derive("det(X'*X)", 'X', { order: 1 }).matrix);
+    const X: Tensor = { shape: [2, 3], data: Float64Array.of(1, -2, 0.5, 0.3, 1, -1) };
+    const values = new Map([['X', X]]);
+    for (const v of evaluateReference(g.evalNode, values, resultSizes(g, values)).data) expect(Math.abs(v)).toBeLessThan(1e-12);
+  });
+
   test('entry-wise and inside other expressions', () => {
     expect(derive('sum(tan(arctan(A*x)))', 'x', { order: 1 }).matrix).toBe("A'*vector(1)");
     expect(derive('sin(arccos(a))', 'a', { order: 1 }).matrix).toBe('-a/(1 - a^2)^0.5');
