@@ -13,20 +13,8 @@ import { expandAdjugates } from '../../src/compile/adjugates.js';
 import { derivative, generateCode, hvp, RicciError } from '../../src/index.js';
 import { topoOrder } from '../../src/ir/node.js';
 import { mulberry32 } from '../../src/random.js';
+import { exactDet, exponentSum, scaledIntegerMatrix } from '../helpers/exact.js';
 import { loadJs } from '../codegen/harness.js';
-
-/** det of an integer matrix, exactly (cofactor expansion along the first row; n ≤ 5 here). */
-function exactDet(a: bigint[][]): bigint {
-  const n = a.length;
-  if (n === 0) return 1n;
-  let s = 0n;
-  for (let c = 0; c < n; c++) {
-    if (a[0]![c] === 0n) continue;
-    const minor = a.slice(1).map((row) => row.filter((_, k) => k !== c));
-    s += (c % 2 === 0 ? 1n : -1n) * a[0]![c]! * exactDet(minor);
-  }
-  return s;
-}
 
 interface Case {
   readonly name: string;
@@ -38,36 +26,25 @@ interface Case {
   readonly unit: Float64Array;
 }
 
-/** D1·M·D2 for an integer M = X·Y of rank ≤ r, D1, D2 diagonal powers of 2 (|exponents| ≤ scale). */
+/** The exact adj2 of a scaled integer matrix of rank ≤ r (helpers/exact.ts). */
 function integerCase(n: number, r: number, rand: () => number, scale: number): Case {
-  const int = (): bigint => BigInt(Math.floor(rand() * 9) - 4);
-  const x = Array.from({ length: n }, () => Array.from({ length: r }, int));
-  const y = Array.from({ length: r }, () => Array.from({ length: n }, int));
-  const m = x.map((row) => Array.from({ length: n }, (_, j) => row.reduce((s, v, k) => s + v * y[k]![j]!, 0n)));
-  const e1 = Array.from({ length: n }, () => Math.round((2 * rand() - 1) * scale));
-  const e2 = Array.from({ length: n }, () => Math.round((2 * rand() - 1) * scale));
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = Number(m[i]![j]!) * 2 ** (e1[i]! + e2[j]!);
-  let big = 1;
-  for (const row of m) for (const v of row) big = Math.max(big, Math.abs(Number(v)));
+  const { name, m, a, e1, e2, big } = scaledIntegerMatrix(n, r, rand, scale, 4);
   const adj2 = new Float64Array(n ** 4);
   const unit = new Float64Array(n ** 4);
-  const sum = (e: number[], skip: number[]): number => e.reduce((s, v, k) => (skip.includes(k) ? s : s + v), 0);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++)
       for (let p = 0; p < n; p++)
         for (let q = 0; q < n; q++) {
           const at = ((i * n + j) * n + p) * n + q;
           // The minor without rows j, p and columns i, q scales by 2^(Σ of the kept rows' and columns' exponents).
-          const s = 2 ** (sum(e1, [j, p]) + sum(e2, [i, q]));
+          const s = 2 ** (exponentSum(e1, [j, p]) + exponentSum(e2, [i, q]));
           unit[at] = big ** Math.max(n - 2, 0) * s;
           if (p === j || q === i) continue;
           const minor = m.filter((_, k) => k !== j && k !== p).map((row) => row.filter((_, k) => k !== i && k !== q));
           const places = i + j + (p > j ? p - 1 : p) + (q > i ? q - 1 : q);
           adj2[at] = (places % 2 === 0 ? 1 : -1) * Number(exactDet(minor)) * s;
         }
-  const rank = r >= n ? 'regular' : r === 0 ? 'zero' : `rank ≤ ${r}`;
-  return { name: `${rank}, n = ${n}${scale ? `, scaled by 2^±${scale}` : ''}`, n, a, adj2, unit };
+  return { name, n, a, adj2, unit };
 }
 
 function cases(): Case[] {
