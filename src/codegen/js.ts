@@ -99,7 +99,10 @@ export function emitJs(plan: Plan, ts: boolean): string {
   for (const b of plan.bindings) w.line(`const ${b.size.local} = ${b.input.holder}.shape[${b.axis}];`);
   for (const d of plan.derived) {
     const product = d.factors.map((f) => f.local).join(' * ');
-    if (!d.check) w.line(`const ${d.size.local} = ${product};`);
+    if (d.total) {
+      w.line(`const ${d.size.local} = ${d.total.local} / (${product});`);
+      w.line(`if (!Number.isInteger(${d.size.local})) throw new Error(${JSON.stringify(`size ${d.total.symbol} must be a multiple of ${d.factors.map((f) => f.symbol).join('·')}`)});`);
+    } else if (!d.check) w.line(`const ${d.size.local} = ${product};`);
     else w.line(`if (${d.size.local} !== ${product}) throw new Error(${JSON.stringify(`size ${d.size.symbol} must be ${d.factors.map((f) => f.symbol).join('·')}`)});`);
   }
   for (const c of plan.checks) {

@@ -9,7 +9,7 @@
  * such as tr(A*X'*B*X*C) costs a few matrix products instead of one loop nest over every index.
  * Scalar factors are kept apart and multiply the last step.
  */
-import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, type Result } from '../derive.js';
+import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, sizeRootsOf, type Result } from '../derive.js';
 import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, elemValue, makeAdd, mergePermutation, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
@@ -88,10 +88,15 @@ export type Instr =
   /** out = src with its axes taken in the order perm, as a row-major array (vec, kron). */
   | { readonly op: 'permute'; readonly out: Temp; readonly src: Temp; readonly perm: readonly number[] };
 
-/** A size that is the product of others (the length of vec(X), the rows of kron(A, B)). */
+/**
+ * A size that is the product of others (the length of vec(X), the rows of kron(A, B)), or — where
+ * `total` is given — the quotient total / Π factors (a size argument len(x)/len(y), the eye of
+ * kron(eye, M)), which must be a whole number.
+ */
 export interface Derived {
   readonly size: Size;
   readonly factors: readonly Size[];
+  readonly total?: Size;
   /** The size is also bound from an input: check the product instead of defining it. */
   readonly check: boolean;
 }
@@ -145,6 +150,44 @@ export function planCode(expr: string, wrt: string, opts: PlanOptions = {}): Pla
   const results: Result[] = [];
   for (let k = 0; k <= order; k++) results.push(derive(expr, wrt, { order: k, let: decls }));
   return buildPlan(results);
+}
+
+/**
+ * Merged sizes (vec, kron) and size arguments that are products or quotients: each merged size is
+ * the product of its parts, or — where it is known and one part is not — that part is a quotient.
+ * Repeated until nothing changes, since one may give what another needs. Marks what it binds.
+ */
+function derivedSizes(nodes: readonly Node[], bound: Map<Dim, Binding>, sizeOf: (d: Dim) => Size): Derived[] {
+  const derived: Derived[] = [];
+  const done = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of nodes) {
+      if (n.kind !== 'merge') continue;
+      let axis = 0;
+      n.groups.forEach((g, k) => {
+        const parts = n.arg.shape.slice(axis, axis + g);
+        axis += g;
+        const d = n.shape[k]!;
+        const key = `${d}|${parts.join(',')}`;
+        if (g === 1 || done.has(key)) return;
+        const open = parts.filter((p) => !bound.has(p));
+        if (open.length === 0) {
+          const factors = parts.map(sizeOf);
+          const same = derived.some((x) => x.size === sizeOf(d) && x.total === undefined && x.factors.join() === factors.join());
+          if (!same) derived.push({ size: sizeOf(d), factors, check: bound.has(d) });
+          if (!bound.has(d)) bound.set(d, bound.get(parts[0]!)!);
+        } else if (open.length === 1 && bound.has(d)) {
+          const q = open[0]!;
+          derived.push({ size: sizeOf(q), factors: parts.filter((p) => p !== q).map(sizeOf), total: sizeOf(d), check: false });
+          bound.set(q, bound.get(d)!);
+        } else return;
+        done.add(key);
+        changed = true;
+      });
+    }
+  }
+  return derived;
 }
 
 function buildPlan(results: readonly Result[]): Plan {
@@ -204,22 +247,9 @@ function buildPlan(results: readonly Result[]): Plan {
     checks.push({ input, pattern });
   });
 
-  // Merged sizes (vec, kron) are the products of their parts.
-  const derived: Derived[] = [];
   // The union of the DAGs of the value and every derivative, in topological order.
   const order = topoOrder(results.map((r) => r.node));
-  for (const n of order) {
-    if (n.kind !== 'merge') continue;
-    let axis = 0;
-    n.groups.forEach((g, k) => {
-      const parts = n.arg.shape.slice(axis, axis + g);
-      axis += g;
-      const d = n.shape[k]!;
-      if (g === 1 || derived.some((x) => x.size === sizes.get(d)) || !parts.every((p) => bound.has(p))) return;
-      derived.push({ size: sizeOf(d), factors: parts.map(sizeOf), check: bound.has(d) });
-      if (!bound.has(d)) bound.set(d, bound.get(parts[0]!)!);
-    });
-  }
+  const derived = derivedSizes(topoOrder([...order, ...sizeRootsOf(r0)]), bound, sizeOf);
 
   // Temporaries, in topological order over the union of the DAGs.
   const temps = new Map<Node, Temp>();

@@ -154,7 +154,10 @@ export function emitPythonLike(plan: Plan, target: Target): string {
   for (const b of plan.bindings) body(`${b.size.local} = ${b.input.local}.shape[${b.axis}]`);
   for (const d of plan.derived) {
     const product = d.factors.map((f) => f.local).join(' * ');
-    if (!d.check) body(`${d.size.local} = ${product}`);
+    if (d.total) {
+      body(`${d.size.local}, rem_ = divmod(${d.total.local}, ${product})`);
+      body(`if rem_: raise ValueError(${pyString(`size ${d.total.symbol} must be a multiple of ${d.factors.map((f) => f.symbol).join('·')}`)})`);
+    } else if (!d.check) body(`${d.size.local} = ${product}`);
     else body(`if ${d.size.local} != ${product}: raise ValueError(${pyString(`size ${d.size.symbol} must be ${d.factors.map((f) => f.symbol).join('·')}`)})`);
   }
   for (const c of plan.checks) {

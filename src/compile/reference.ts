@@ -102,14 +102,21 @@ function bindMergedSizes(nodes: readonly Node[], sizes: Map<Dim, number>, names?
           if (total === undefined) {
             sizes.set(d, known);
             changed = true;
-          } else if (total !== known)
-            throw inputError(`size ${dimName(d, names)} is ${total}, but it is the product ${product} = ${known} (vec or kron)`);
+          } else if (total !== known) {
+            const q = parts.find((p) => dimName(p, names).includes('/'));
+            if (q !== undefined)
+              throw inputError(`the size ${dimName(q, names)} is ${sizes.get(q)} where it is used, but ${dimName(d, names)} = ${total} is not ${parts.map((p) => sizes.get(p)).join('·')}`);
+            throw inputError(`size ${dimName(d, names)} is ${total}, but it is the product ${product} = ${known} (vec, kron or a size argument)`);
+          }
         } else if (total !== undefined && new Set(unknown).size === 1) {
           // One unknown factor, possibly repeated (vec(eye) is n·n): the root of the quotient.
           const q = known === 0 ? NaN : total / known;
           const root = Math.round(Math.pow(q, 1 / unknown.length));
-          if (!Number.isInteger(q) || Math.pow(root, unknown.length) !== q)
+          if (!Number.isInteger(q) || Math.pow(root, unknown.length) !== q) {
+            const what = dimName(unknown[0]!, names);
+            if (what.includes('/')) throw inputError(`the size ${what} would be ${total}/${known}, which is not a whole number`);
             throw inputError(`size ${dimName(d, names)} is ${total}, which cannot be the product ${product} (vec or kron) of the other sizes`);
+          }
           sizes.set(unknown[0]!, root);
           changed = true;
         }

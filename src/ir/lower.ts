@@ -142,7 +142,7 @@ export function lower(c: Checked): Lowered {
     return merged(product, groups, shapeOf(t, c));
   };
 
-  /** The size that rows(X), cols(X), len(x) or, as a size argument, a product of those stands for. */
+  /** The size that rows(X), cols(X), len(x) or, as a size argument, a product or quotient of those stands for. */
   const sizeDim = (a: Ast): Dim => {
     const d = c.sizeArgs.get(a);
     if (d !== undefined) return c.sizes.find(d);
@@ -266,12 +266,16 @@ export function lower(c: Checked): Lowered {
   };
 
   const root = go(c.ast);
-  // A size argument that is a product (commutation(rows(S), rows(X)*len(z))): a witness of it.
-  for (const [d, parts] of c.sizeProducts) {
+  // A size argument that is a product or quotient (commutation(rows(S), rows(X)*len(z)),
+  // vector(1, len(x)/len(y))): a witness of it, from which the evaluators bind or check the size.
+  for (const { total, parts, written, stands } of c.sizeProducts) {
     const shape = parts.map((p) => c.sizes.find(p));
-    sizeWitnesses.push(makeMerge(zeros(shape), [shape.length], [c.sizes.find(d)]));
+    sizeWitnesses.push(makeMerge(zeros(shape), [shape.length], [c.sizes.find(total)]));
+    // The size a product or quotient stands for is named as written (in messages).
+    sizeNames.set(c.sizes.find(stands), written);
   }
-  for (const v of vars.values()) for (const d of v.shape) if (!sizeNames.has(d)) sizeNames.set(d, c.sizeName(d));
+  // A variable's size keeps its own name (len(x) = len(y)*len(z)/len(x) would say nothing).
+  for (const v of vars.values()) for (const d of v.shape) sizeNames.set(d, c.sizeName(d));
   return { root, vars, sizeNames, matrixNames, sizeWitnesses };
 }
 

@@ -15,10 +15,10 @@ export interface Forms {
   /** What a negative power divides by: s^-2 → s^2, x.^-1 → x, (Σ u∘u)^-1.5 → norm2(u)^3. */
   divisor(p: NodeOf<'pow'>, kind: Kind): MExpr | undefined;
   /**
-   * A size, tied to a variable that has it: rows(B), cols(B), len(x). As a value (`asValue`: a
-   * number in a scalar expression, not a size argument) it may be a quotient of sizes.
+   * A size, tied to variables that have it: rows(B), cols(B), len(x), rows(X)*len(z), or a
+   * quotient of those (len(x)*cols(A)/rows(A)) where only that names it.
    */
-  size(d: Dim, asValue?: boolean): MExpr;
+  size(d: Dim): MExpr;
   /** Reading order of forms (text with references expanded): negative where a reads before b. */
   compareReading(a: MExpr, b: MExpr): number;
   /** Number of transposes printed in a form, references expanded (the orientation with fewer reads better). */

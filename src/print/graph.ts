@@ -370,7 +370,7 @@ function sumOfPendants(ps: readonly Pendant[], dim: Dim, f: Forms): MExpr | unde
   if (ps.length === 1) {
     const p = ps[0]!;
     if (p.diagOf) return mexpr(call('tr', p.diagOf.ast), 'scalar');
-    if (isOnes(p)) return f.size(dim, true);
+    if (isOnes(p)) return f.size(dim);
     if (p.node?.kind === 'elem' && p.node.fn === 'abs') {
       const u = f.sub(p.node.arg);
       return u && mexpr(call('norm1', u.ast), 'scalar');

@@ -137,8 +137,8 @@ function sizeInVariables(d: Dim, vars: readonly VarNode[], products: readonly Si
 
 /**
  * A size that only a quotient names: d a part of a product whose total and other parts have names
- * that do not cancel (k with k·rows(A) = len(x)·cols(A) is len(x)*cols(A)/rows(A)). Only a value
- * may be one; a size argument is a product.
+ * that do not cancel (k with k·rows(A) = len(x)·cols(A) is len(x)*cols(A)/rows(A)), as a value
+ * or as a size argument.
  */
 function sizeQuotient(d: Dim, vars: readonly VarNode[], products: readonly SizeProduct[]): { numerator: [VarNode, number][]; denominator: [VarNode, number][] } | undefined {
   for (const p of products) {
@@ -146,9 +146,25 @@ function sizeQuotient(d: Dim, vars: readonly VarNode[], products: readonly SizeP
     if (at < 0 || p.parts.lastIndexOf(d) !== at) continue;
     const numerator = sizeInVariables(p.total, vars, products);
     const others = p.parts.filter((_, k) => k !== at).map((x) => sizeInVariables(x, vars, products));
-    if (numerator && others.every((x) => x !== undefined)) return { numerator, denominator: others.flat() as [VarNode, number][] };
+    if (numerator && others.every((x) => x !== undefined)) return cancelled(numerator, others.flat() as [VarNode, number][]);
   }
   return undefined;
+}
+
+/**
+ * The quotient with the sizes common to both sides cancelled (len(z)*len(x)/len(z) is len(x)),
+ * or as it is where everything would cancel (the size is 1, which no variable names).
+ */
+function cancelled(numerator: [VarNode, number][], denominator: [VarNode, number][]): { numerator: [VarNode, number][]; denominator: [VarNode, number][] } {
+  const dimOf = ([v, axis]: [VarNode, number]): Dim => v.shape[axis]!;
+  const top = [...numerator];
+  const bottom = denominator.filter((b) => {
+    const k = top.findIndex((t) => dimOf(t) === dimOf(b));
+    if (k < 0) return true;
+    top.splice(k, 1);
+    return false;
+  });
+  return top.length === 0 ? { numerator, denominator } : { numerator: top, denominator: bottom };
 }
 
 /** A product of sizes (len(y)*cols(X), len(z)^2), which a size argument may be too. */
@@ -419,12 +435,12 @@ export class MatrixPrinter implements Forms {
     return e.ast.kind === 'call' && e.ast.fn === 'sum' ? undefined : e.ast;
   }
 
-  size(d: Dim, asValue = false): MExpr {
+  size(d: Dim): MExpr {
     const products = this.ctx.products ?? [];
     const named = sizeInVariables(d, this.ctx.vars, products);
     if (named) return mexpr(sizeProduct(named), 'scalar');
-    const q = asValue ? sizeQuotient(d, this.ctx.vars, products) : undefined;
-    if (q) return mexpr(bin('/', sizeProduct(q.numerator), sizeProduct(q.denominator)), 'scalar');
+    const q = sizeQuotient(d, this.ctx.vars, products);
+    if (q) return mexpr(q.denominator.length === 0 ? sizeProduct(q.numerator) : bin('/', sizeProduct(q.numerator), sizeProduct(q.denominator)), 'scalar');
     return mexpr(call('sum', call('vector', num(1))), 'scalar');
   }
 

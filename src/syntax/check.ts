@@ -33,8 +33,19 @@ export interface Checked {
   sizeName(d: Dim): string;
   /** The size symbol of every size argument (eye(rows(X)), commutation(m, n), vector(c, n)). */
   readonly sizeArgs: ReadonlyMap<Ast, Dim>;
-  /** Size arguments that are products (commutation(rows(S), rows(X)*len(z))): each with its factors. */
-  readonly sizeProducts: ReadonlyMap<Dim, readonly Dim[]>;
+  /**
+   * What size arguments that are products or quotients say: total = the product of parts
+   * (commutation(rows(S), rows(X)*len(z)); len(x)/len(y) is the k with len(x) = k·len(y)).
+   */
+  readonly sizeProducts: readonly SizeRelation[];
+}
+
+export interface SizeRelation {
+  readonly total: Dim;
+  readonly parts: readonly Dim[];
+  /** The size argument as written (len(x)*len(z)/len(y)), for messages, and the size it stands for. */
+  readonly written: string;
+  readonly stands: Dim;
 }
 
 export type Declarations = Readonly<Record<string, DeclaredType | string>>;
@@ -76,7 +87,7 @@ class Checker {
   /** Temporaries of a where clause that are in scope, with their types. */
   readonly bindings = new Map<string, Type>();
   readonly sizeArgs = new Map<Ast, Dim>();
-  readonly sizeProducts = new Map<Dim, Dim[]>();
+  readonly sizeProducts: SizeRelation[] = [];
   private readonly names = new Map<Dim, string>();
 
   constructor(
@@ -390,8 +401,20 @@ class Checker {
     return d;
   }
 
-  /** The size rows(X), cols(X), len(x) or a product of those (rows(X)*len(z), len(z)^2) stands for. */
+  /**
+   * The size rows(X), cols(X), len(x), a product of those (rows(X)*len(z), len(z)^2) or a quotient
+   * (len(x)*len(z)/len(y): the size k with k·len(y) = len(x)·len(z), which the evaluators check is
+   * a whole number) stands for.
+   */
   private sizeOf(x: Ast): Dim {
+    if (x.kind === 'binary' && x.op === '/') {
+      const total = this.sizeOf(x.left);
+      const divisor = this.sizeOf(x.right);
+      if (this.sizes.find(divisor) === ONE) return total;
+      const d = this.sizes.fresh();
+      this.sizeProducts.push({ total, parts: [d, divisor], written: this.snippet(x), stands: d });
+      return d;
+    }
     const power = x.kind === 'binary' && x.op === '^' ? integerConstant(x.right) : undefined;
     if ((x.kind === 'binary' && x.op === '*') || (power !== undefined && power >= 1)) {
       const b = x as Ast & { kind: 'binary' };
@@ -399,11 +422,11 @@ class Checker {
       const parts = factors.filter((d) => this.sizes.find(d) !== ONE);
       if (parts.length < 2) return parts[0] ?? ONE;
       const d = this.sizes.fresh();
-      this.sizeProducts.set(d, parts);
+      this.sizeProducts.push({ total: d, parts, written: this.snippet(x), stands: d });
       return d;
     }
     if (x.kind !== 'call' || !['rows', 'cols', 'len'].includes(x.fn) || x.args.length !== 1)
-      throw typeError(`a size is written rows(X), cols(X), len(x) or a product of those, not ${this.snippet(x)}`, x.span);
+      throw typeError(`a size is written rows(X), cols(X), len(x), or a product or quotient of those, not ${this.snippet(x)}`, x.span);
     this.check(x);
     const t = this.types.get(x.args[0]!)!;
     if (x.fn === 'cols') return t.cols;

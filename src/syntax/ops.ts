@@ -55,7 +55,7 @@ export type FnName = ElementwiseFn | StructuralFn;
 
 export interface FnInfo {
   readonly arity: number;
-  /** Optional trailing size arguments (rows(X), cols(X), len(x), products of those): vector(c, k), matrix(c, k, l), eye(k). */
+  /** Optional trailing size arguments (rows(X), cols(X), len(x), products and quotients of those): vector(c, k), matrix(c, k, l), eye(k). */
   readonly sizes?: number;
   /** Takes any number of arguments from `arity` on (dpow's directions). */
   readonly variadic?: boolean;
@@ -95,7 +95,7 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),
   vector: { ...st('\\mathbf{1}', 'vector(c): constant vector of the size the context needs; vector(c, len(x)) of that size'), sizes: 1 },
   matrix: { ...st('\\mathbf{1}', 'matrix(c): constant matrix of the size the context needs; matrix(c, rows(A), cols(B))'), sizes: 2 },
-  eye: { ...st('\\mathbf{I}', 'eye(k): the identity of size k (rows(X), cols(X), len(x) or a product of those); plain eye takes the size from the context', 1), arity: 0, sizes: 1 },
+  eye: { ...st('\\mathbf{I}', 'eye(k): the identity of size k (rows(X), cols(X), len(x), or a product or quotient of those); plain eye takes the size from the context', 1), arity: 0, sizes: 1 },
   kron: st('\\otimes', 'Kronecker product kron(A, B): blocks A[i,j]*B', 2),
   vec: st('\\operatorname{vec}', 'the columns of a matrix stacked into one vector (column-major)'),
   commutation: st('\\mathbf{K}', "commutation(m, n): the mn×mn permutation with commutation(m, n)*vec(A) = vec(A') for every m×n A (m, n sizes: rows(X), cols(X), len(x) or products of those)", 2),

@@ -45,7 +45,7 @@ const CASES: readonly Case[] = [
   { args: d('dpow(A, 2)*x'), code: input, message: /dpow takes 3 or more arguments, not 2/ },
   { args: d('dpow(A, 2, x)*x'), code: input, message: /dpow: the direction E of dpow\(A, k, E\) must have the size of A/ },
   { args: d("_q'*x"), code: input, message: /cannot tell the type of '_q'.*--let/ },
-  { args: d('eye(3)*x'), code: input, message: /a size is written rows\(X\), cols\(X\), len\(x\) or a product of those, not 3/ },
+  { args: d('eye(3)*x'), code: input, message: /a size is written rows\(X\), cols\(X\), len\(x\), or a product or quotient of those, not 3/ },
   { args: d('vector(x)'), code: input, message: /vector\(c\) takes a scalar c/ },
   { args: d('tr(x)'), code: input, message: /tr needs a square matrix/ },
   { args: d("A(x)'*A*x"), code: input, message: /unknown function 'A': A is a variable \(write \* for a product\)/ },

@@ -183,7 +183,7 @@ describe('products of sizes as size arguments', () => {
   });
 
   test('anything else is refused, at its place', () => {
-    expect(() => derivative('sum(vector(1, len(z)*2))', 'z')).toThrow(/a size is written rows\(X\), cols\(X\), len\(x\) or a product of those, not 2/);
+    expect(() => derivative('sum(vector(1, len(z)*2))', 'z')).toThrow(/a size is written rows\(X\), cols\(X\), len\(x\), or a product or quotient of those, not 2/);
     expect(() => derivative('sum(vector(1, len(z)^0.5))', 'z')).toThrow(/a size is written/);
   });
 });

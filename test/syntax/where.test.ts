@@ -80,7 +80,7 @@ describe('sizes on constants: vector(c, k), matrix(c, k, l), eye(k)', () => {
     expect(value('sum(vector(2, len(x)))', { x })).toEqual([6]);
     expect(value('sum(matrix(1, rows(B), len(x)))', { B, x })).toEqual([6]);
     expect(value('tr(eye(cols(B)))', { B })).toEqual([2]);
-    expect(error('tr(eye(2))').message).toMatch(/a size is written rows\(X\), cols\(X\), len\(x\) or a product of those/);
+    expect(error('tr(eye(2))').message).toMatch(/a size is written rows\(X\), cols\(X\), len\(x\), or a product or quotient of those/);
     expect(error('vector(1, len(x), 2)').message).toMatch(/vector takes 1 to 2 arguments/);
   });
 
