@@ -9,7 +9,7 @@ import { type Node, type VarNode, makeMerge, makeMul, makeVar } from './ir/node.
 import { differentiate } from './diff/derivative.js';
 import { simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
-import { printResult, type Body, type Temporary } from './print/present.js';
+import { printResult, type Body, type Printed, type PrintContext, type Temporary } from './print/present.js';
 import { matrixText } from './print/matrix.js';
 import { writtenSums } from './print/signs.js';
 import { productSizes } from './print/sizes.js';
@@ -127,7 +127,7 @@ export function absentVariableError(text: string, wrt: string): RicciError | nul
 
 export function derive(text: string, wrt: string, opts: DeriveOptions = {}): Result {
   const d = deriveNode(text, wrt, opts);
-  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout, d.evalNode, d.singularNode);
+  return present(d.node, d.analysis, text, wrt, d.order, d.wrtNode, d.layout, d.evalNode, d.singularNode, d.unsymmetrized);
 }
 
 /** The derivative in the IR, before printing (derive() = deriveNode() + the printers). */
@@ -135,7 +135,7 @@ export function deriveNode(
   text: string,
   wrt: string,
   opts: DeriveOptions = {},
-): { node: Node; evalNode: Node; singularNode?: Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
+): { node: Node; evalNode: Node; singularNode?: Node; unsymmetrized?: () => Node; analysis: Analysis; wrtNode: VarNode; order: number; layout: Layout } {
   const order = opts.order ?? 1;
   if (!Number.isInteger(order) || order < 0 || order > MAX_ORDER)
     throw inputError(`order must be an integer from 0 to ${MAX_ORDER}, not ${order}`);
@@ -146,12 +146,12 @@ export function deriveNode(
   const wrtNode = analysis.lowered.vars.get(wrt)!;
   let usedAdj = false;
   let usedAdj2 = false;
-  const orders = (singularSafe: boolean, cofactors = false): Node => {
+  const orders = (singularSafe: boolean, cofactors = false, unsymmetrized = false): Node => {
     // The trace records the printed derivation's rewrites only.
-    const trace = singularSafe ? undefined : opts.trace;
+    const trace = singularSafe || unsymmetrized ? undefined : opts.trace;
     let node = analysis.lowered.root;
     if (opts.simplify !== false) node = simplify(node, trace);
-    const how = { singularSafe, cofactors, onAdj: () => (usedAdj = true), onAdj2: () => (usedAdj2 = true) };
+    const how = { singularSafe, cofactors, unsymmetrized, onAdj: () => (usedAdj = true), onAdj2: () => (usedAdj2 = true) };
     for (let k = 0; k < order; k++) {
       node = differentiate(node, wrtNode, how);
       if (opts.simplify !== false) node = simplify(node, trace);
@@ -173,7 +173,10 @@ export function deriveNode(
       return { node: merged(node), evalNode: merged(evalNode), ...singularNode, analysis: vec.analysis, wrtNode, order, layout };
     }
   }
-  return { node, evalNode, ...singular, analysis, wrtNode, order, layout };
+  // By a symmetric matrix, the derivative as by a general one, which index notation may print
+  // symmetrized (sym_{(kl)}[…], half the terms per order): made only where it is printed.
+  const unsymmetrized = wrtNode.symmetric && order > 0 ? { unsymmetrized: () => orders(false, false, true) } : {};
+  return { node, evalNode, ...singular, ...unsymmetrized, analysis, wrtNode, order, layout };
 }
 
 /**
@@ -222,12 +225,14 @@ export function present(
   layout: Layout = 'default',
   evalNode: Node = node,
   singularNode?: Node,
+  unsymmetrized?: () => Node,
 ): Result {
-  const p = printResult(node, {
+  const context = (n: Node): PrintContext => ({
     vars: [...analysis.lowered.vars.values()],
     written: writtenSums(analysis.checked.ast),
-    products: productSizes([...analysis.lowered.sizeWitnesses, node]),
+    products: productSizes([...analysis.lowered.sizeWitnesses, n]),
   });
+  const p = symmetrizedIfShorter(printResult(node, context(node)), node.shape.length - order * 2, order, unsymmetrized, context);
   const names = analysis.lowered.sizeNames;
   const shape = node.shape.map((d) => names.get(d) ?? analysis.checked.sizeName(d));
   return {
@@ -250,6 +255,22 @@ export function present(
     analysis,
     wrtNode,
   };
+}
+
+/**
+ * By a symmetric matrix S, where the derivative has no matrix form: its index form as the
+ * symmetrization of the derivative by S taken as a general matrix (sym_{(kl)(mn)}[…]: the mean
+ * over swapping each order's pair of axes), where that is shorter. Every order of the derivative
+ * by S is that mean: the symmetrized identity ½(δδ + δδ) of each order factors out of the chain
+ * rule. The matrix form (none here) and the value are the symmetric derivative's own.
+ */
+function symmetrizedIfShorter(p: Printed, exprRank: number, order: number, unsymmetrized: (() => Node) | undefined, context: (n: Node) => PrintContext): Printed {
+  if (!unsymmetrized || p.matrix !== null) return p;
+  const u = unsymmetrized();
+  const pairs = Array.from({ length: order }, (_, k) => [exprRank + 2 * k, exprRank + 2 * k + 1] as const);
+  const q = printResult(u, { ...context(u), symmetrized: pairs });
+  if (q.index.length >= p.index.length) return p;
+  return { ...q, matrix: null, matrixAst: null, latex: q.indexLatex, body: { ...q.body, matrix: null, latex: q.body.indexLatex } };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface DifferentiateOptions {
   readonly singularSafe?: boolean;
   /** Keep the derivative of adj2 as the node adj3 (signed minors; the fallback at singular matrices). */
   readonly cofactors?: boolean;
+  /** Differentiate by a symmetric variable as by a general one (see DiffContext.unsymmetrized). */
+  readonly unsymmetrized?: boolean;
   /** Told whether the rule of adj ran (the printed and the singular-safe derivative then differ). */
   readonly onAdj?: () => void;
   /** Told whether the rule of adj2 ran (a third derivative of det, which adj3 can write). */
@@ -23,6 +25,7 @@ export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptio
     wrt,
     singularSafe: opts.singularSafe === true,
     cofactors: opts.cofactors === true,
+    unsymmetrized: opts.unsymmetrized === true,
     usedAdj: false,
     usedAdj2: false,
     d(n: Node): Node {

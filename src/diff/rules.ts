@@ -50,6 +50,12 @@ export interface DiffContext {
    * than written with A⁻¹: the evaluators' fallback at singular matrices (see derive.ts).
    */
   readonly cofactors: boolean;
+  /**
+   * A symmetric variable differentiated as a general one (∂S_ij/∂S_kl = δ_ik·δ_jl): the derivative
+   * of the expression as a function of any matrix, whose symmetrization over each order's pair of
+   * axes is the derivative by the symmetric variable (the index printers write it so).
+   */
+  readonly unsymmetrized: boolean;
   /** Set when the rule of adj ran: the two ways of writing its derivative then differ. */
   usedAdj: boolean;
   /** Set when the rule of adj2 ran: a third derivative of det, which adj3 writes without A⁻¹. */
@@ -95,13 +101,13 @@ function hadamard(a: Node, b: Node): Node {
   return makeMul([{ node: a, labels: ids }, { node: b, labels: ids }], ids.length);
 }
 
-/** The identity ∂X/∂X: δ for each axis; for a symmetric X the symmetrized ½(δδ + δδ). */
-function identityOf(x: VarNode): Node {
+/** The identity ∂X/∂X: δ for each axis; for a symmetric X the symmetrized ½(δδ + δδ), unless asked not to. */
+function identityOf(x: VarNode, unsymmetrized: boolean): Node {
   const r = x.shape.length;
   if (r === 0) return scalar(1);
   const straight: Factor[] = x.shape.map((d, a) => ({ node: delta(d), labels: [a, r + a] }));
   const id = makeMul(straight, 2 * r);
-  if (!x.symmetric) return id;
+  if (!x.symmetric || unsymmetrized) return id;
   const crossed = makeMul(
     [
       { node: delta(x.shape[0]!), labels: [0, 3] },
@@ -127,7 +133,7 @@ function chain(outer: Node, inner: Node, r: number, w: number): Node {
 }
 
 export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
-  var: (n, c) => (n === c.wrt ? identityOf(n) : zeros([...n.shape, ...c.wrt.shape])),
+  var: (n, c) => (n === c.wrt ? identityOf(n, c.unsymmetrized) : zeros([...n.shape, ...c.wrt.shape])),
   const: (n, c) => zeros([...n.shape, ...c.wrt.shape]),
   delta: (n, c) => zeros([...n.shape, ...c.wrt.shape]),
   // ∂(Σ c_t T_t) = Σ c_t ∂T_t

@@ -40,7 +40,9 @@ export type IExpr =
   | { readonly kind: 'sum'; readonly terms: { coef: number; e: IExpr }[] }
   | { readonly kind: 'prod'; readonly factors: IExpr[] }
   | { readonly kind: 'fn'; readonly text: string; readonly latex: string; readonly arg: IExpr }
-  | { readonly kind: 'pow'; readonly base: IExpr; readonly exp: IExpr | number };
+  | { readonly kind: 'pow'; readonly base: IExpr; readonly exp: IExpr | number }
+  /** The mean over swapping each pair of free indices: sym_{(kl)}[T] = ½(T + T with k and l swapped). Only at the top. */
+  | { readonly kind: 'sym'; readonly pairs: readonly (readonly [string, string])[]; readonly arg: IExpr };
 
 const FREE = ['i', 'j', 'k', 'l', 'm', 'n', 'o'];
 const SUMMED = ['p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
@@ -365,6 +367,8 @@ function freeNamesOf(e: IExpr): readonly string[] {
       return freeNames(e.arg);
     case 'pow':
       return [...new Set([...freeNames(e.base), ...(typeof e.exp === 'number' ? [] : freeNames(e.exp))])];
+    case 'sym':
+      return freeNames(e.arg);
   }
 }
 
@@ -560,7 +564,21 @@ function renderTextOnce(e: IExpr): string {
       return e.factors.map(atomText).join(' ');
     case 'sum':
       return sumText(e, TEXT_WRITING);
+    case 'sym':
+      return `sym_{${symPairs(e.pairs)}}[${renderText(e.arg)}]`;
   }
+}
+
+/** The pairs a symmetrization swaps: (kl)(mn), or (k,l)(m,n) where a name has more than one character. */
+function symPairs(pairs: readonly (readonly [string, string])[]): string {
+  const sep = pairs.some(([a, b]) => a.length > 1 || b.length > 1) ? ',' : '';
+  return pairs.map(([a, b]) => `(${a}${sep}${b})`).join('');
+}
+
+/** The form sym_{(kl)…}[e] of a tree whose free index pairs (by axis) it symmetrizes. */
+export function symmetrizedForm(f: IndexForm, axes: readonly (readonly [number, number])[]): IndexForm {
+  const tree: IExpr = { kind: 'sym', pairs: axes.map(([a, b]) => [f.free[a]!, f.free[b]!] as const), arg: f.tree };
+  return { ...f, text: renderText(tree), latex: renderLatex(tree), tree };
 }
 
 /** A number written as one symbol: not negative, not a fraction. */
@@ -600,5 +618,7 @@ function renderLatexOnce(e: IExpr): string {
         .reduce((acc, s, k) => (k === 0 ? s : `${acc}${e.factors[k - 1]!.kind === 'num' ? latexSep(s) : ' '}${s}`), '');
     case 'sum':
       return sumText(e, LATEX_WRITING);
+    case 'sym':
+      return `\\operatorname{sym}_{${symPairs(e.pairs)}}\\left[${renderLatex(e.arg)}\\right]`;
   }
 }

@@ -251,6 +251,8 @@ function keyOnce(e: IExpr): string {
       return `${e.text}(${keyOf(e.arg)})`;
     case 'pow':
       return `${keyOf(e.base)}^${typeof e.exp === 'number' ? e.exp : keyOf(e.exp)}`;
+    case 'sym':
+      return `sym(${keyOf(e.arg)})`;
   }
 }
 

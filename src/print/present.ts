@@ -15,7 +15,7 @@ import { type Node, type NodeOf, type VarNode, children, makeAdd } from '../ir/n
 import { MatrixPrinter, type SizeProduct } from './matrix.js';
 import { toText } from './text.js';
 import { toLatex, whereLatex, latexName } from './latex.js';
-import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex } from './index.js';
+import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex, symmetrizedForm } from './index.js';
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
 import { alignFreeSigns, usedOnlyFree } from './signs.js';
@@ -72,6 +72,8 @@ export interface PrintContext {
   readonly written?: ReadonlySet<string>;
   /** Sizes that are products of others (vec, kron): see MatrixContext. */
   readonly products?: readonly SizeProduct[];
+  /** Axis pairs the index form symmetrizes (sym_{(kl)}[…]): the root is the derivative by a symmetric matrix taken as a general one. */
+  readonly symmetrized?: readonly (readonly [number, number])[];
 }
 
 export function printResult(root: Node, ctx: PrintContext): Printed {
@@ -218,6 +220,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
     if (latex) return ixs.length === 0 ? latexName(name) : `{${latexName(name)}}${indicesLatex(ixs)}`;
     return `${name}${ixs.map((x) => `${x.up ? '^' : '_'}${x.name}`).join('')}`;
   };
+  if (ctx.symmetrized) bodyIndex = symmetrizedForm(bodyIndex, ctx.symmetrized);
   const index =
     indexDefs.length === 0
       ? bodyIndex.text

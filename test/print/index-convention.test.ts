@@ -69,6 +69,12 @@ function signature(e: IExpr, summed: Set<string>): Signature {
       }
       return out;
     }
+    case 'sym': {
+      // sym_{(kl)}[T]: k and l free in T, at the positions of the result's axes they stand for.
+      const inner = signature(e.arg, summed);
+      for (const [a, b] of e.pairs) if (!inner.has(a) || !inner.has(b)) throw new Error(`sym over ${a}${b}, not both free in ${renderText(e.arg)}`);
+      return inner;
+    }
   }
 }
 
@@ -116,6 +122,11 @@ describe('the index convention', () => {
     ['a*tr(2*eye - B)', 'a', 1, '2 1^p 1_p - B^p_p'],
     // A scalar constant times one prints as the constant (not 2 1).
     ['a^2 - 2*a', 'a', 1, '2 a - 2'],
+    // By a symmetric matrix: the derivative by S as a general matrix, symmetrized over each
+    // order's pair of indices (half the terms of ½(δδ + δδ) per order).
+    ['S', 'S', 1, 'sym_{(kl)}[δ^{ik} δ_{jl}]'],
+    ['inv(S)', 'S', 2, 'sym_{(kl)(mn)}[inv(S)^{ik} inv(S)_j^m inv(S)_{ln} + inv(S)^{im} inv(S)_{jl} inv(S)^k_n]'],
+    ['det(S)', 'S', 2, 'sym_{(ij)(kl)}[adj(S)^i_j inv(S)^k_l - adj(S)^{ik} inv(S)_{jl}]'],
     // Summed names are reused from term to term, never p48.
     [
       'sum(tanh(A*tanh(A*x)))',
@@ -125,7 +136,7 @@ describe('the index convention', () => {
     ],
   ];
   test.each(NAMES)('%s by %s, order %i => %s', (expr, wrt, order, want) => {
-    const r = derive(expr, wrt, { order });
+    const r = derive(expr, wrt, { order, let: { S: 'symmetric matrix' } });
     checkConvention(r);
     expect(r.body.index).toBe(want);
   });
@@ -141,6 +152,15 @@ describe('the index convention', () => {
     fc.assert(
       fc.property(fc.oneof(exprArb('s'), exprArb('v')), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 1, max: 3 }), (expr, wrt, order) => {
         checkConvention(derive(expr, wrt, { order }));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('random expressions by a symmetric matrix, orders 1 to 3', () => {
+    fc.assert(
+      fc.property(fc.oneof(exprArb('s'), exprArb('m')), fc.integer({ min: 1, max: 3 }), (expr, order) => {
+        checkConvention(derive(expr, 'A', { order, let: { A: 'symmetric matrix' } }));
       }),
       { numRuns: RUNS },
     );
