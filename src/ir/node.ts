@@ -1580,6 +1580,9 @@ export function makePow(base: Node, p: number): Node {
   if (flipped) return scale(p % 2 === 0 ? 1 : -1, makePow(flipped, p));
   const perm = asPermutation(base);
   if (perm) return makeMul([{ node: makePow(perm.base, p), labels: [...perm.perm] }], base.shape.length);
+  // 0^p = 0 for p > 0: diag(x).^0.5 = diag(x.^0.5).
+  const diagonal = p > 0 ? onDiagonal(base, (d) => makePow(d, p)) : undefined;
+  if (diagonal) return diagonal;
   return intern<PowNode>(`^|${base.id}|${p}`, { kind: 'pow', base, exp: p, shape: base.shape });
 }
 
@@ -1705,7 +1708,44 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if (fn === 'sign' && arg.kind === 'elem' && (arg.fn === 'tanh' || arg.fn === 'arctan')) return makeElem('sign', arg.arg);
   const perm = asPermutation(arg);
   if (perm) return makeMul([{ node: makeElem(fn, perm.base), labels: [...perm.perm] }], arg.shape.length);
+  const diagonal = ZERO_AT_ZERO.has(fn) ? onDiagonal(arg, (d) => makeElem(fn, d)) : undefined;
+  if (diagonal) return diagonal;
   return intern<ElemNode>(`f|${fn}|${arg.id}`, { kind: 'elem', fn, arg, shape: arg.shape });
+}
+
+/**
+ * The axis pairs (a < b) off whose diagonal n is 0: those a δ joins in an entry-wise product
+ * (diag(x)), common to every term of a sum (diag(x) - diag(y) as a sum of such products).
+ */
+function diagonalPairs(n: Node): (readonly [number, number])[] {
+  if (n.kind === 'mul' && n.nlabels === n.shape.length)
+    return n.factors
+      .filter((x) => x.node.kind === 'delta' && x.labels[0] !== x.labels[1])
+      .map((x) => [Math.min(x.labels[0]!, x.labels[1]!), Math.max(x.labels[0]!, x.labels[1]!)] as const);
+  if (n.kind === 'add' && n.terms.length > 0) {
+    const [first, ...rest] = n.terms.map((t) => diagonalPairs(t.node));
+    return first!.filter(([a, b]) => rest.every((ps) => ps.some(([c, d]) => c === a && d === b)));
+  }
+  return [];
+}
+
+/** Functions with f(0) = 0, exactly (tanh and arctan of a tiny u are u in floating point too). */
+const ZERO_AT_ZERO: ReadonlySet<ElemFn> = new Set(['sin', 'tan', 'arcsin', 'arctan', 'tanh', 'relu']);
+
+/**
+ * f(T) for a T that is 0 off a diagonal, an entry-wise product with a δ joining two of its axes
+ * (diag(x) is x_i·δ_ij), and an f with f(0) = 0: f acts on the diagonal alone, sin(diag(x)) =
+ * diag(sin(x)), diag(x).^0.5 = diag(x.^0.5). Undefined where T is not such a product.
+ */
+function onDiagonal(arg: Node, f: (diagonal: Node) => Node): Node | undefined {
+  const pair = diagonalPairs(arg)[0];
+  if (!pair) return undefined;
+  const rank = arg.shape.length;
+  const [a, b] = pair;
+  const axes = arg.shape.map((_, k) => (k < b ? k : k === b ? a : k - 1));
+  const kept = arg.shape.map((_, k) => k).filter((k) => k !== b);
+  const diagonal = makeMul([{ node: arg, labels: axes }], rank - 1);
+  return makeMul([{ node: f(diagonal), labels: kept }, { node: delta(arg.shape[a]!), labels: [a, b] }], rank);
 }
 
 export function makePowv(base: Node, exponent: Node): Node {

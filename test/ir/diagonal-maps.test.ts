@@ -1,0 +1,93 @@
+/**
+ * An element-wise function with f(0) = 0 (sin, tan, arcsin, arctan, tanh, relu, and powers u.^p
+ * with p > 0) of a matrix that is 0 off its diagonal (diag(v), x*y'.*eye, diag(v)*diag(w)) is f of
+ * the diagonal, on the diagonal: sin(diag(x)) = diag(sin(x)). Before, the function was kept over
+ * the whole matrix, so inv, det and tr of it did not see a diagonal matrix (tr(inv(tanh(diag(x))))
+ * by x, order 2, printed inverses of tanh(diag(x)) in a where list). Checked by value against the
+ * matrix computed entry by entry, and by finite differences, for compound diagonals, negative
+ * entries and sizes 1 to 4.
+ */
+import { describe, expect, test } from 'vitest';
+import { derive, resultSizes } from '../../src/derive.js';
+import { evaluateReference } from '../../src/compile/reference.js';
+import type { Tensor } from '../../src/tensor.js';
+import { fdJacobian, randomTensor, relErr, rng } from '../helpers/numeric.js';
+
+const MAPS: [string, (u: string) => string, (v: number) => number][] = [
+  ['sin', (u) => `sin(${u})`, Math.sin],
+  ['tan', (u) => `tan(${u})`, Math.tan],
+  ['arcsin', (u) => `arcsin(${u})`, Math.asin],
+  ['arctan', (u) => `arctan(${u})`, Math.atan],
+  ['tanh', (u) => `tanh(${u})`, Math.tanh],
+  ['relu', (u) => `relu(${u})`, (v) => Math.max(v, 0)],
+  ['.^3', (u) => `(${u}).^3`, (v) => v ** 3],
+  ['.^0.5', (u) => `(${u}).^0.5`, Math.sqrt],
+  ['sqrt', (u) => `sqrt(${u})`, Math.sqrt],
+];
+
+// Diagonal matrices, with what is on the diagonal at a point.
+const DIAGONALS: [string, (x: Float64Array, y: Float64Array, a: number) => number[]][] = [
+  ['diag(x)', (x) => [...x]],
+  ['diag(a*x - y)', (x, y, a) => [...x].map((v, i) => a * v - y[i]!)],
+  ["x*y'.*eye", (x, y) => [...x].map((v, i) => v * y[i]!)],
+  ['diag(x)*diag(y)', (x, y) => [...x].map((v, i) => v * y[i]!)],
+];
+
+/** x, y and a where every diagonal above is in (−1, 1) (either sign), or positive. */
+function point(n: number, seed: number, positive: boolean): Map<string, Tensor> {
+  const rand = rng(seed);
+  const scaled = (t: Tensor, k: number): Tensor => ({ shape: t.shape, data: t.data.map((v) => k * v) });
+  if (positive)
+    return new Map([
+      ['x', randomTensor([n], 'positive', rand)],
+      ['y', scaled(randomTensor([n], 'positive', rand), 0.1)],
+      ['a', { shape: [], data: Float64Array.of(1.5) }],
+    ]);
+  return new Map([
+    ['x', scaled(randomTensor([n], 'any', rand), 0.6)],
+    ['y', scaled(randomTensor([n], 'any', rand), 0.6)],
+    ['a', { shape: [], data: Float64Array.of(-0.5) }],
+  ]);
+}
+
+describe('f(0) = 0 maps of diagonal matrices act on the diagonal', () => {
+  test.each(MAPS.flatMap(([name, f, value]) => DIAGONALS.map(([d, diagonal]) => [`${name} of ${d}`, f(d), value, diagonal, name] as const)))(
+    '%s',
+    (_label, expr, value, diagonal, name) => {
+      // Printed as a diagonal: the map is inside diag(…) or on a vector, never on the matrix.
+      const r0 = derive(expr, 'x', { order: 0 });
+      expect(r0.matrix, expr).toMatch(/^diag\(/);
+      const positive = name.includes('0.5') || name === 'sqrt';
+      for (const n of [1, 2, 4]) {
+        const values = point(n, 7 * n + expr.length, positive);
+        const x = values.get('x')!.data;
+        const y = values.get('y')!.data;
+        const a = values.get('a')!.data[0]!;
+        const want = new Float64Array(n * n);
+        diagonal(x, y, a).forEach((v, i) => (want[i * n + i] = value(v)));
+        const got = evaluateReference(r0.node, values, resultSizes(r0, values));
+        expect(relErr(got, want, 1)).toBeLessThan(1e-14);
+        // First derivative by x against finite differences of the value.
+        const r1 = derive(expr, 'x', { order: 1 });
+        const jac = evaluateReference(r1.node, values, resultSizes(r1, values));
+        const fd = fdJacobian((v) => evaluateReference(r0.node, v, resultSizes(r0, v)), values, 'x', 0.1);
+        expect(relErr(jac, fd, 1), `${expr} at n = ${n}`).toBeLessThan(1e-6);
+      }
+    },
+  );
+
+  test('inverses, traces and determinants of them see the diagonal', () => {
+    expect(derive('tr(inv(tanh(diag(x))))', 'x', { order: 0 }).matrix).toBe('sum(tanh(x).^-1)');
+    expect(derive('tr(inv(tanh(diag(x))))', 'x', { order: 2 }).matrix).toBe('2*diag((vector(1) - tanh(x).^2)./tanh(x).^3)');
+    expect(derive('det(sin(diag(x))^4)', 'x', { order: 0 }).matrix).toBe('det(diag(sin(x)))^4');
+  });
+
+  test('functions with f(0) ≠ 0 stay on the whole matrix', () => {
+    for (const f of ['cos', 'exp', 'sigmoid', 'softplus', 'arccos'])
+      expect(derive(`${f}(diag(x))`, 'x', { order: 0 }).matrix).toBe(`${f}(diag(x))`);
+    // A negative power has a pole off the diagonal: 1/0 there, not 0.
+    const inv = derive('diag(x).^-1', 'x', { order: 0 });
+    const values = point(2, 3, true);
+    expect(Array.from(evaluateReference(inv.node, values, resultSizes(inv, values)).data).filter((v) => v === Infinity)).toHaveLength(2);
+  });
+});
