@@ -148,6 +148,8 @@ export function inferProductSizes(c: Checked, sizes: Map<number, number>): void 
       groups.push({ total: find(t.rows), parts: [find(p.rows), find(q.rows)] }, { total: find(t.cols), parts: [find(p.cols), find(q.cols)] });
     }
   }
+  // Size arguments that are products or quotients (vector(1, len(x)*len(z)/len(y))).
+  for (const r of c.sizeProducts) groups.push({ total: find(r.total), parts: r.parts.map(find) });
   for (let changed = true; changed; ) {
     changed = false;
     for (const { total, parts } of groups) {
@@ -156,7 +158,7 @@ export function inferProductSizes(c: Checked, sizes: Map<number, number>): void 
       if (unknown.length === 0 && !sizes.has(total)) {
         sizes.set(total, known);
         changed = true;
-      } else if (unknown.length === 1 && sizes.has(total) && known > 0) {
+      } else if (unknown.length === 1 && sizes.has(total) && known > 0 && sizes.get(total)! % known === 0) {
         sizes.set(unknown[0]!, sizes.get(total)! / known);
         changed = true;
       }

@@ -111,6 +111,14 @@ describe('judging a case', () => {
     expect(pow.pointsChecked).toBe(0);
   });
 
+  // The printed form sizes a constant by a quotient, vector(1, len(z)*len(x)/len(y)): the oracle
+  // reads the size argument's relation as it reads kron's (seed 16 judged it a failure).
+  test('a printed form with a quotient size argument is judged by value', () => {
+    const out = runCase(specFromText("x'*(a./kron(y', matrix(3)) - kron(x', x*z'))*vector(1)", 'a', 1, {}, 16, [2, 4, 2]));
+    expect(out.failures).toEqual([]);
+    expect(out.pointsChecked).toBeGreaterThan(0);
+  });
+
   test('a NaN derivative where the expression is defined is still wrong', () => {
     // norm2(relu(-z)) is 0 near z > 0, where its derivative is 0; ricci's, relu(-z)·step(-z)
     // over norm2(relu(-z)), is 0/0 there (norm2 has no derivative at 0). Seed 1 draws z > 0.
