@@ -20,6 +20,7 @@ describe('indexSignature', () => {
     ['2 \\cdot {\\mathbf{1}}^{i}', 'i^'],
     ['{A}^{p_{1}}{}_{p_{1}} + 3', ''],
     ['{A}^{p}{}_{p}', ''],
+    ['\\operatorname{sym}_{(kl)}\\left[{\\delta}^{i k} {\\delta}_{j l}\\right]', 'i^ k^ j_ l_'],
   ])('%s', (latex, want) => {
     expect(sig(latex)).toBe(want);
   });
@@ -31,8 +32,22 @@ describe('indexSignature', () => {
     ['{A}^{p p}', /twice up on one tensor/],
     ['{A}^{i} + {B}_{i}', /different free indices/],
     ['{A}^{i} +', /unexpected end|empty product/],
+    ['\\operatorname{sym}_{(ik)}\\left[{A}^{i}{}_{j}\\right]', /sym over ik: k is not free/],
   ])('rejects %s', (latex, why) => {
     expect(() => indexSignature(latex)).toThrow(why);
+  });
+
+  // By a symmetric matrix the index form may be sym_{(kl)}[…]: read with the printer's free indices.
+  test.each([
+    ['S', 1],
+    ['inv(S)', 2],
+    ['S^3', 3],
+    ['det(S)', 3],
+  ] as [string, number][])('%s by a symmetric S, order %i', (expr, order) => {
+    const r = derive(expr, 'S', { order, let: { S: 'symmetric matrix' } });
+    expect(r.body.indexLatex).toMatch(/^\\operatorname\{sym\}/);
+    const main = r.indexForms[0]!;
+    expect(sameSignature(indexSignature(r.body.indexLatex), new Map(main.free.map((name, k) => [name, k % 2 === 0]))), r.body.indexLatex).toBe(true);
   });
 
   // The reader reads every corpus result's typeset index form, with the printer's free indices.

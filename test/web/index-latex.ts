@@ -182,6 +182,16 @@ function show(s: Signature): string {
 
 /** The free indices of an index form in LaTeX; throws where it breaks the convention. */
 export function indexSignature(latex: string): Signature {
+  // \operatorname{sym}_{(kl)(mn)}\left[T\right] (by a symmetric matrix): T's indices, the swapped pairs free in T.
+  const sym = /^\\operatorname\{sym\}_\{((?:\([a-z0-9,]+\))+)\}\\left\[(.*)\\right\]$/s.exec(latex);
+  if (sym) {
+    const inner = indexSignature(sym[2]!);
+    for (const pair of sym[1]!.slice(1, -1).split(')(')) {
+      const names = pair.includes(',') ? pair.split(',') : pair.split('');
+      for (const n of names) if (!inner.has(n)) throw new Error(`sym over ${pair}: ${n} is not free in ${sym[2]}`);
+    }
+    return inner;
+  }
   const r = new Reader(tokenize(latex), latex);
   const s = r.sum();
   if (!r.done()) throw new Error(`unread text after a complete expression in ${latex}`);
