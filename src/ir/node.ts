@@ -1826,6 +1826,14 @@ function isDiagonal(a: Node): a is MulNode {
   return a.factors.every((f) => f.node.kind === 'delta' || f.labels.length === 0 || (f.labels.length === 1 && f.labels[0]! <= 1));
 }
 
+/** diag(v.^k) as v and k, for an integer k (a diagonal whose only other factor is that power). */
+function diagonalPower(a: MulNode): { base: Node; exp: number } | undefined {
+  const vectors = a.factors.filter((f) => f.node.kind !== 'delta');
+  const v = vectors[0]?.node;
+  if (vectors.length !== 1 || vectors[0]!.labels.length !== 1 || v?.kind !== 'pow') return undefined;
+  return Number.isInteger(v.exp) ? { base: v.base, exp: v.exp } : undefined;
+}
+
 export function makeDet(a: Node): Node {
   if (a.shape.length === 0) return a;
   if (a.kind === 'delta') return scalar(1);
@@ -1839,6 +1847,10 @@ export function makeDet(a: Node): Node {
   const scaled = scalarPart(a);
   if (scaled) return scalarProduct([...scalarPowers(scaled.s, sizeOf(a)), makeDet(scaled.m)]);
   if (a.kind === 'inv') return makePow(makeDet(a.arg), -1); // det(inv(A)) = 1/det(A)
+  // det(diag(v.^k)) = det(diag(v))^k for an integer k: inv(diag(v)) is diag(v.^-1), whose det is
+  // 1/det(diag(v)), as det(inv(A)) is (det(inv(diag(y)))*det(diag(y)) is 1).
+  const power = isDiagonal(a) ? diagonalPower(a) : undefined;
+  if (power) return makePow(makeDet(makeMul([{ node: power.base, labels: [0] }, { node: delta(a.shape[0]!), labels: [0, 1] }], 2)), power.exp);
   if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
   if (perm) return makeDet(perm.base); // det(A') = det(A)

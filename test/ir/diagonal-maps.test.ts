@@ -82,6 +82,25 @@ describe('f(0) = 0 maps of diagonal matrices act on the diagonal', () => {
     expect(derive('det(sin(diag(x))^4)', 'x', { order: 0 }).matrix).toBe('det(diag(sin(x)))^4');
   });
 
+  // det(diag(v.^k)) = det(diag(v))^k for an integer k, so that det(inv(D))·det(D) is 1 (inv(diag(v))
+  // is diag(v.^-1)); by value at sizes 1 to 4 with negative entries.
+  test('a determinant of an integer power of a diagonal is a power of its determinant', () => {
+    expect(derive('det(inv(diag(y)))*det(diag(y))', 'y', { order: 0 }).matrix).toBe('1');
+    expect(derive('det(inv(diag(a*x - y)))*det(diag(a*x - y))', 'x', { order: 1 }).matrix).toBe('vector(0)');
+    for (const k of [-2, -1, 2, 3]) {
+      const r = derive(`det(diag((a*x - y).^${k < 0 ? `(${k})` : k}))`, 'x', { order: 0 });
+      // The power is outside: det(diag(a*x - y))^k, up to the sign of the diagonal ((-1)^len(x)).
+      expect(r.matrix).not.toMatch(/\.\^/);
+      for (const n of [1, 2, 4]) {
+        const values = point(n, 11 * n - k, false);
+        const [x, y, a] = ['x', 'y', 'a'].map((v) => values.get(v)!.data);
+        const want = [...x!].reduce((p, xi, i) => p * (a![0]! * xi - y![i]!) ** k, 1);
+        const got = evaluateReference(r.node, values, resultSizes(r, values)).data[0]!;
+        expect(Math.abs(got - want) / Math.abs(want)).toBeLessThan(1e-12);
+      }
+    }
+  });
+
   test('functions with f(0) ≠ 0 stay on the whole matrix', () => {
     for (const f of ['cos', 'exp', 'sigmoid', 'softplus', 'arccos'])
       expect(derive(`${f}(diag(x))`, 'x', { order: 0 }).matrix).toBe(`${f}(diag(x))`);
