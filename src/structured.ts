@@ -21,7 +21,7 @@ import { type Dim, type Factor, type Node, type VarNode, makeAdd, makeMul, makeV
 import { carryStaged, compileNodes, type Evaluator } from './compile/compile.js';
 import { bindSizes } from './compile/reference.js';
 import { gemm, luFactor, luSolve, SingularMatrixError } from './compile/kernels/index.js';
-import { freshName, sizeNamesOf, sizeRootsOf, type Result } from './derive.js';
+import { freshName, matrixNamesOf, sizeNamesOf, sizeRootsOf, type Result } from './derive.js';
 import type { Tensor } from './tensor.js';
 import { inputError, typeError } from './errors.js';
 
@@ -183,9 +183,13 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
   if (r.order !== 2 || rootRank !== 0) throw typeError('a structured result needs a Hessian (the second derivative of a scalar expression)');
   const wrtShape = r.wrtNode.shape;
   const rank = wrtShape.length;
-  const d = decompose(r.node, wrtShape);
+  // The evaluators' form: a Hessian of det is adj2(A), defined at singular A too (the printed
+  // form writes it with A⁻¹); elsewhere the same node.
+  const node = r.evalNode;
+  const d = decompose(node, wrtShape);
   const kind = kindOf(d);
   const sizeNames = sizeNamesOf(r);
+  const matrixName = matrixNamesOf(r);
   // The expression binds sizes the parts may have lost (see CompileInput.sizeRoots).
   const sizeRoots = sizeRootsOf(r);
   // The factors of the structured parts, evaluated together (common sub-expressions once).
@@ -204,7 +208,7 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     const key = implicit.map((b) => (b ? 1 : 0)).join('');
     if (!evaluators.has(key)) {
       const roots = factorNodes.filter((_, k) => !implicit[k]);
-      evaluators.set(key, roots.length > 0 ? compileNodes({ roots, vars, sizeRoots, sizeNames }) : null);
+      evaluators.set(key, roots.length > 0 ? compileNodes({ roots, vars, sizeRoots, sizeNames, matrixName }) : null);
     }
     return evaluators.get(key)!;
   };
@@ -221,7 +225,7 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
       wrtShape,
     );
     // The structured evaluation has checked the values; a matvec only adds the direction.
-    return compileNodes({ roots: [hv], vars: [...vars, dir], sizeRoots, sizeNames, recheckSymmetry: false });
+    return compileNodes({ roots: [hv], vars: [...vars, dir], sizeRoots, sizeNames, matrixName, recheckSymmetry: false });
   };
   const termsOf = (n: Node): readonly { coef: number; node: Node }[] => (n.kind === 'add' ? n.terms : [{ coef: 1, node: n }]);
   const range = (from: number) => Array.from({ length: rank }, (_, i) => from + i);
@@ -244,9 +248,9 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
         )
       : null,
   );
-  const factorAlone = parts.map((_, k) => (mayStayImplicit[k] ? lazy(() => compileNodes({ roots: [factorNodes[k]!], vars, sizeRoots, sizeNames, recheckSymmetry: false })) : null));
-  const denseForm = lazy(() => compileNodes({ roots: [denseNode!], vars, sizeRoots, sizeNames }));
-  const whole = lazy(() => compileNodes({ roots: [r.node], vars, sizeRoots, sizeNames }));
+  const factorAlone = parts.map((_, k) => (mayStayImplicit[k] ? lazy(() => compileNodes({ roots: [factorNodes[k]!], vars, sizeRoots, sizeNames, matrixName, recheckSymmetry: false })) : null));
+  const denseForm = lazy(() => compileNodes({ roots: [denseNode!], vars, sizeRoots, sizeNames, matrixName }));
+  const whole = lazy(() => compileNodes({ roots: [node], vars, sizeRoots, sizeNames, matrixName }));
   const withDirection = (values: ReadonlyMap<string, Tensor>, xShape: readonly number[], v: Float64Array): ReadonlyMap<string, Tensor> =>
     new Map(values).set(dir.name, { shape: xShape, data: v });
 
@@ -257,7 +261,7 @@ export function compileStructured(r: Result, vars: readonly VarNode[]): Structur
     const implicit = parts.map((p, k) => mayStayImplicit[k]! && (p === 'kronRight' ? xShape[0]! > xShape[1]! : xShape[1]! > xShape[0]!));
     const factors = factorsOf(implicit);
     // Sizes and declared symmetry are checked here, at the point, not at the first matvec.
-    const computed = factors ? factors(values) : (bindSizes([...vars, ...sizeRoots, r.node], values, sizeNames), []);
+    const computed = factors ? factors(values) : (bindSizes([...vars, ...sizeRoots, node], values, sizeNames), []);
     // What this evaluation left in the kernels' memory (the symmetric check's copy of MDS's D): a
     // matvec over the same arrays reads it there while no other kernel has used the memory.
     const staged = factors ? carryStaged() : null;
@@ -501,6 +505,6 @@ function sumOf(parts: StructuredPart[], common: Common, dense: () => Tensor[]): 
 
 /** The structured kind of a Hessian, from its symbolic form alone. */
 export function structuredKind(r: Result): StructuredKind {
-  return kindOf(decompose(r.node, r.wrtNode.shape));
+  return kindOf(decompose(r.evalNode, r.wrtNode.shape));
 }
 

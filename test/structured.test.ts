@@ -228,3 +228,32 @@ describe('structured errors', () => {
     if (s.kind === 'diag') expect(() => s.solve(Float64Array.of(1, 1))).toThrow(SingularMatrixError);
   });
 });
+
+// A Hessian of det is adj2(A) in the evaluators' form, defined at singular matrices; the structured
+// result followed the printed form, written with A⁻¹, and stopped there ("inv(a matrix): …").
+describe('structured Hessians of det at singular matrices', () => {
+  test.each([
+    ['det(X)', [[1, 2], [2, 4]]],
+    ["det(X'*X)", [[1, 2], [2, 4]]],
+    ['det(X)^2', [[1, 2, 3], [2, 4, 6], [0, 1, -1]]],
+    ['det(X) + tr(X*X)', [[0, 0, 0], [1, -2, 3], [2, -4, 6]]],
+  ] as [string, number[][]][])('%s: toDense and matvec equal the dense Hessian', (expr, X) => {
+    const h = hessian(expr, 'X');
+    const want = h.evaluate({ X });
+    const s = h.compile({ structured: true })({ X });
+    const dense = s.toDense().data;
+    want.data.forEach((w, k) => expect(dense[k]!).toBeCloseTo(w, 10));
+    const n = X.length * X.length;
+    const v = Float64Array.from({ length: n }, (_, k) => k - 1.5);
+    const mv = s.matvec(v);
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let j = 0; j < n; j++) acc += want.data[i * n + j]! * v[j]!;
+      expect(mv[i]!).toBeCloseTo(acc, 10);
+    }
+  });
+
+  test('where the value itself needs an inverse, the error names the matrix', () => {
+    expect(() => hessian("logdet(X'*X)", 'X').compile({ structured: true })({ X: [[1, 2], [2, 4]] }).toDense()).toThrow(/inv\(X'\*X\): the matrix is singular/);
+  });
+});

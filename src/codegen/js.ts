@@ -53,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'adj2' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -160,6 +160,10 @@ export function emitJs(plan: Plan, ts: boolean): string {
       case 'adj':
         used.add('adj').add('lu');
         w.line(`const ${ins.out.name} = adj_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
+        break;
+      case 'adj2':
+        used.add('adj2').add('adj').add('det').add('lu');
+        w.line(`const ${ins.out.name} = adj2_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
         break;
       case 'einsum':
         einsum(ins, w, v, plan.acc, ref);
@@ -411,7 +415,7 @@ function random_(seed${ty(': number')})${ty(': () => number')} {
   };
 }`;
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'adj2', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   // vec and kron: the axes of a row-major array in another order (B's axis k is a's axis perm[k]).
@@ -625,6 +629,51 @@ function logdet_(a${ty(': Float64Array')}, n${ty(': number')}, name${ty(': strin
     s += Math.log(Math.abs(u));
   }
   return sign > 0 ? s : NaN;
+}`,
+  adj2: (ty) => `
+/**
+ * adj2(a)[i, j, k, l] = ∂adj(a)[i, j]/∂a[k, l], at singular matrices too. Where a's LU pivots are
+ * within a factor 1000 of each other, Jacobi's identity: (adj_ij·adj_lk − adj_ik·adj_lj)/det(a).
+ * Elsewhere from minors: adj(a)[i, j] is (−1)^(i+j) times the minor of a without row j and column
+ * i, whose derivative by a[k, l] (k ≠ j, l ≠ i) is that submatrix's adjugate at (l, k): n²
+ * adjugates of (n−1)×(n−1) matrices.
+ */
+function adj2_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
+  const out = new Float64Array(n * n * n * n);
+  const lu = lu_(a, n);
+  let lo = Infinity;
+  let hi = 0;
+  for (let i = 0; lu !== null && i < n; i++) {
+    lo = Math.min(lo, Math.abs(lu.m[i * n + i]));
+    hi = Math.max(hi, Math.abs(lu.m[i * n + i]));
+  }
+  if (lu !== null && lo >= 1e-3 * hi) {
+    const d = det_(a, n);
+    const b = adj_(a, n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        for (let k = 0; k < n; k++)
+          for (let l = 0; l < n; l++) out[((i * n + j) * n + k) * n + l] = (b[i * n + j] * b[l * n + k] - b[i * n + k] * b[l * n + j]) / d;
+    return out;
+  }
+  const m = n - 1;
+  const sub = new Float64Array(m * m);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      for (let k = 0, r = 0; k < n; k++) {
+        if (k === j) continue;
+        for (let l = 0, c = 0; l < n; l++) if (l !== i) sub[r * m + c++] = a[k * n + l];
+        r++;
+      }
+      const b = m > 0 ? adj_(sub, m) : sub;
+      const s = (i + j) % 2 === 0 ? 1 : -1;
+      for (let k = 0, r = 0; k < n; k++) {
+        if (k === j) continue;
+        for (let l = 0, c = 0; l < n; l++) if (l !== i) out[((i * n + j) * n + k) * n + l] = s * b[c++ * m + r];
+        r++;
+      }
+    }
+  return out;
 }`,
   adj: (ty) => `
 /**

@@ -80,7 +80,8 @@ export type Instr =
   | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
   | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
-  | { readonly op: 'det' | 'adj'; readonly out: Temp; readonly src: Temp }
+  /** adj2: ∂adj(a)/∂a, n×n×n×n, at singular matrices too (the evaluators' form of a Hessian of det). */
+  | { readonly op: 'det' | 'adj' | 'adj2'; readonly out: Temp; readonly src: Temp }
   /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
   | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string }
   /** src^exp, or with directions P(src, exp; dirs) (each dir n×n×batch…; out n×n×batch_1…). */
@@ -190,6 +191,15 @@ function derivedSizes(nodes: readonly Node[], bound: Map<Dim, Binding>, sizeOf: 
   return derived;
 }
 
+/**
+ * What generated code computes: the evaluators' form of a result, where adj's derivative is
+ * adj2(A), defined at singular A too (the Hessian of det(A) at a singular A), not the printed
+ * form's, which writes it with A⁻¹. Elsewhere the two are the same node.
+ */
+function codeNode(r: Result): Node {
+  return r.evalNode;
+}
+
 function buildPlan(results: readonly Result[]): Plan {
   const r0 = results[0]!;
   const sizeNames = sizeNamesOf(r0);
@@ -218,7 +228,7 @@ function buildPlan(results: readonly Result[]): Plan {
     return s;
   };
   const bound = new Map<Dim, Binding>();
-  const domains = inputDomains(results.map((r) => r.node));
+  const domains = inputDomains(results.map(codeNode));
   const inputs: Input[] = vars.map((v, k) => {
     const info = checked.vars.get(v.name);
     const type: DeclaredType = info?.declared ?? (['scalar', 'vector', 'matrix'][v.shape.length] as DeclaredType);
@@ -248,7 +258,7 @@ function buildPlan(results: readonly Result[]): Plan {
   });
 
   // The union of the DAGs of the value and every derivative, in topological order.
-  const order = topoOrder(results.map((r) => r.node));
+  const order = topoOrder(results.map(codeNode));
   const derived = derivedSizes(topoOrder([...order, ...sizeRootsOf(r0)]), bound, sizeOf);
 
   // Temporaries, in topological order over the union of the DAGs.
@@ -361,9 +371,11 @@ function buildPlan(results: readonly Result[]): Plan {
         body.push({ op: 'permute', out, src: tempOf(n.arg), perm: mergePermutation(n.groups) });
         break;
       case 'adj2':
+        body.push({ op: 'adj2', out, src: tempOf(n.arg) });
+        break;
       case 'adj3':
       case 'adjpart':
-        // Generated code follows the printed derivative, which writes adj's derivative with A⁻¹.
+        // adj3 is the evaluators' fallback at singular matrices; adjpart the compiled evaluator's.
         throw new InternalError(`${n.kind} is not exported`);
     }
     nameNegation(n);
@@ -371,12 +383,12 @@ function buildPlan(results: readonly Result[]): Plan {
 
   const exprRank = r0.node.shape.length;
   const returned = new Map<string, number>();
-  for (const r of results) returned.set(tempOf(r.node).name, (returned.get(tempOf(r.node).name) ?? 0) + 1);
+  for (const r of results) returned.set(tempOf(codeNode(r)).name, (returned.get(tempOf(codeNode(r)).name) ?? 0) + 1);
   const outputs: Output[] = results.map((r) => ({
     key: outputKey(r.order, exprRank),
     order: r.order,
-    temp: tempOf(r.node),
-    copy: r.node.kind === 'var' || returned.get(tempOf(r.node).name)! > 1,
+    temp: tempOf(codeNode(r)),
+    copy: codeNode(r).kind === 'var' || returned.get(tempOf(codeNode(r)).name)! > 1,
   }));
 
   const loopVars: string[] = [];

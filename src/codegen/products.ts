@@ -129,6 +129,7 @@ function reads(ins: Instr): string[] {
     case 'inv':
     case 'det':
     case 'adj':
+    case 'adj2':
     case 'logdet':
     case 'permute':
       return [ins.src.name];

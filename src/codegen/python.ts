@@ -51,8 +51,10 @@ export interface Target {
   readonly det: (a: string) => string;
   readonly logdet: (a: string, name: string) => string;
   readonly adj: (a: string) => string;
+  /** ∂adj(a)/∂a (n×n×n×n), at singular matrices too. */
+  readonly adj2: (a: string) => string;
   /** The helpers (see `helpers`) each matrix function and a solve need. */
-  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj', readonly string[]>>;
+  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj' | 'adj2', readonly string[]>>;
   /** a^k for a constant integer k ≥ 2 (a square matrix). */
   readonly matpow: (a: string, k: number) => string;
   /** vec, kron: a's axes in the order perm, as an array of the given shape. */
@@ -117,7 +119,8 @@ export const NUMPY: Target = {
   det: (a) => `_det(${a})`,
   logdet: (a, name) => `_logdet(${a}, ${name})`,
   adj: (a) => `_adj(${a})`,
-  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'] },
+  adj2: (a) => `_adj2(${a})`,
+  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'], adj2: ['adj', 'adj2'] },
   matpow: (a, k) => `np.linalg.matrix_power(${a}, ${k})`,
   permute: (a, perm, shape) => `np.transpose(${a}, ${perm}).reshape(${shape})`,
   read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
@@ -125,7 +128,7 @@ export const NUMPY: Target = {
   result: (expr) => `np.array(${expr}, dtype=np.float64)`,
   helpers: (plan, used) => [
     NUMPY_HELPERS.read,
-    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
+    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj', 'adj2', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
     ...selfCheckLines(plan, NUMPY_SELF_CHECK),
   ],
 };
@@ -216,6 +219,10 @@ export function emitPythonLike(plan: Plan, target: Target): string {
       case 'adj':
         need('adj');
         body(`${out} = ${target.adj(ins.src.name)}`);
+        break;
+      case 'adj2':
+        need('adj2');
+        body(`${out} = ${target.adj2(ins.src.name)}`);
         break;
       case 'mpow':
         if (ins.dirs.length === 0) body(`${out} = ${target.matpow(ins.src.name, ins.exp)}`);
@@ -374,6 +381,27 @@ def _logdet(a, name):
     if sign * np.prod(np.sign(d)) < 0:
         return np.float64(np.nan)
     return np.sum(np.log(np.abs(d)))`,
+  adj2: `
+
+def _adj2(a):
+    """adj2(a)[i, j, k, l] = d adj(a)[i, j] / d a[k, l], at singular matrices too: adj(a)[i, j] is
+    (-1)^(i+j) times the minor of a without row j and column i, whose derivative by a[k, l]
+    (k != j, l != i) is that submatrix's adjugate at (l, k): n^2 adjugates of (n-1) x (n-1) matrices.
+    Where a's singular values are within a factor 1000 of each other, Jacobi's identity instead:
+    (adj_ij adj_lk - adj_ik adj_lj) / det(a)."""
+    n = a.shape[0]
+    s = np.linalg.svd(a, compute_uv=False) if np.all(np.isfinite(a)) else np.zeros(n)
+    if n > 0 and s[-1] >= 1e-3 * s[0] > 0:
+        b = _adj(a)
+        return (np.einsum("ij,lk->ijkl", b, b) - np.einsum("ik,lj->ijkl", b, b)) / np.linalg.det(a)
+    out = np.zeros((n, n, n, n))
+    for i in range(n):
+        for j in range(n):
+            rows = [k for k in range(n) if k != j]
+            cols = [l for l in range(n) if l != i]
+            if n > 1:
+                out[i, j][np.ix_(rows, cols)] = (-1) ** (i + j) * _adj(a[np.ix_(rows, cols)]).T
+    return out`,
   adj: `
 
 def _adj(a):

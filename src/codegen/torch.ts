@@ -83,8 +83,9 @@ export const TORCH: Target = {
   logdet: (a) => `torch.logdet(${a})`,
   matpow: (a, k) => `torch.linalg.matrix_power(${a}, ${k})`,
   adj: (a) => `_adj(${a})`,
+  adj2: (a) => `_adj2(${a})`,
   // torch.linalg decides singularity itself (inv and solve raise at an exactly singular matrix).
-  needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'] },
+  needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'], adj2: ['adj', 'adj2'] },
   read: (plan) => {
     const locals = plan.inputs.map((i) => i.local);
     return [`${locals.join(', ')}${locals.length === 1 ? ',' : ''} = _read(inputs, ${readSpec(plan)})`];
@@ -97,6 +98,7 @@ export const TORCH: Target = {
     ...(used.has('check') ? [TORCH_HELPERS.check] : []),
     ...(used.has('dpow') ? [TORCH_HELPERS.dpow] : []),
     ...(used.has('adj') ? [TORCH_HELPERS.adj] : []),
+    ...(used.has('adj2') ? [TORCH_HELPERS.adj2] : []),
     checkInputs(plan),
     TORCH_HELPERS.values,
     ...selfCheckLines(plan, TORCH_SELF_CHECK, true),
@@ -126,6 +128,27 @@ def check_inputs(inputs):
 }
 
 const TORCH_HELPERS = {
+  adj2: `
+
+def _adj2(a):
+    """adj2(a)[i, j, k, l] = d adj(a)[i, j] / d a[k, l], also at singular matrices: adj(a)[i, j] is
+    (-1)^(i+j) times the minor of a without row j and column i, whose derivative by a[k, l]
+    (k != j, l != i) is that submatrix's adjugate at (l, k). The n^2 submatrices are gathered and
+    their adjugates taken at once (no in-place writes, so that it runs under vmap)."""
+    n = a.shape[-1]
+    if n == 1:
+        return torch.zeros_like(a).reshape(1, 1, 1, 1)
+    ar = torch.arange(n, device=a.device)
+    keep = torch.stack([torch.cat([ar[:j], ar[j + 1:]]) for j in range(n)])
+    # subs[i, j] = a without row j and column i; b[i, j, r, c] = adj(subs[i, j])[c, r], 0 at r or c = n - 1
+    subs = a[keep[None, :, :, None], keep[:, None, None, :]]
+    b = torch.nn.functional.pad(_adj(subs).transpose(-2, -1), (0, 1, 0, 1))
+    # pos[j, k]: the place of row k among the rows without j (n - 1, the zero pad, for k = j)
+    pos = torch.where(ar[None, :] < ar[:, None], ar[None, :], ar[None, :] - 1)
+    pos = torch.where(ar[None, :] == ar[:, None], torch.full_like(pos, n - 1), pos)
+    sign = (1 - 2 * ((ar[:, None] + ar[None, :]) % 2)).to(a.dtype)
+    out = b[ar[:, None, None, None], ar[None, :, None, None], pos[None, :, :, None], pos[:, None, None, :]]
+    return sign[:, :, None, None] * out`,
   adj: `
 
 def _adj(a):
