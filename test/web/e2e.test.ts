@@ -27,6 +27,7 @@ import {
   waitForCode,
   waitForResult,
 } from './browser.js';
+import { expectedFree, indexSignature, sameSignature } from './index-latex.js';
 
 useBrowser();
 
@@ -102,6 +103,18 @@ describe('web calculator', () => {
     expect(await page.isChecked('input[name=notation][value=index]')).toBe(true);
     expect(await page.isDisabled('input[name=notation][value=matrix]')).toBe(true);
     await page.screenshot({ path: join(RESULTS, 'web-order3.png') });
+  });
+
+  it('by a symmetric matrix, index notation symmetrizes: sym_(kl)[…], typeset by KaTeX, with the convention read back', async () => {
+    const { page } = await open();
+    await setExpr(page, 'inv(S)');
+    await page.selectOption('[data-testid=var-type-S]', 'symmetric matrix');
+    const latex = await waitForResult(page, (l) => l.includes('\\operatorname{sym}'), 'sym_{(kl)}[…]');
+    expect(await page.inputValue('[data-testid=wrt]')).toBe('S');
+    expect(latex).toBe(derivative('inv(S)', 'S', { let: { S: 'symmetric matrix' } }).latex);
+    expect(await resultText(page)).toMatch(/^sym\(kl\)\u200b?\[/);
+    expect(sameSignature(indexSignature(latex), expectedFree(4))).toBe(true);
+    expect(await page.locator(`${RESULT} .katex-error`).count()).toBe(0);
   });
 
   it('index notation on request, for a result that has a matrix form', async () => {
