@@ -632,24 +632,26 @@ function logdet_(a${ty(': Float64Array')}, n${ty(': number')}, name${ty(': strin
 }`,
   adj2: (ty) => `
 /**
- * adj2(a)[i, j, k, l] = ∂adj(a)[i, j]/∂a[k, l], at singular matrices too. Where a's LU pivots are
- * within a factor 1000 of each other, Jacobi's identity: (adj_ij·adj_lk − adj_ik·adj_lj)/det(a).
- * Elsewhere from minors: adj(a)[i, j] is (−1)^(i+j) times the minor of a without row j and column
- * i, whose derivative by a[k, l] (k ≠ j, l ≠ i) is that submatrix's adjugate at (l, k): n²
- * adjugates of (n−1)×(n−1) matrices.
+ * adj2(a)[i, j, k, l] = ∂adj(a)[i, j]/∂a[k, l], at singular matrices too. Where a's condition
+ * number in the 1-norm, ‖a‖·‖adj(a)‖/|det(a)|, is at most 1000, Jacobi's identity:
+ * (adj_ij·adj_lk − adj_ik·adj_lj)/det(a). Elsewhere from minors: adj(a)[i, j] is (−1)^(i+j) times
+ * the minor of a without row j and column i, whose derivative by a[k, l] (k ≠ j, l ≠ i) is that
+ * submatrix's adjugate at (l, k): n² adjugates of (n−1)×(n−1) matrices.
  */
 function adj2_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
   const out = new Float64Array(n * n * n * n);
-  const lu = lu_(a, n);
-  let lo = Infinity;
-  let hi = 0;
-  for (let i = 0; lu !== null && i < n; i++) {
-    lo = Math.min(lo, Math.abs(lu.m[i * n + i]));
-    hi = Math.max(hi, Math.abs(lu.m[i * n + i]));
-  }
-  if (lu !== null && lo >= 1e-3 * hi) {
-    const d = det_(a, n);
-    const b = adj_(a, n);
+  const d = det_(a, n);
+  const b = adj_(a, n);
+  const norm1 = (x${ty(': Float64Array')})${ty(': number')} => {
+    let most = 0;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Math.abs(x[i * n + j]);
+      most = Math.max(most, s);
+    }
+    return most;
+  };
+  if (d !== 0 && Number.isFinite(d) && norm1(a) * norm1(b) <= 1e3 * Math.abs(d)) {
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++)
         for (let k = 0; k < n; k++)
