@@ -191,15 +191,6 @@ function derivedSizes(nodes: readonly Node[], bound: Map<Dim, Binding>, sizeOf: 
   return derived;
 }
 
-/**
- * What generated code computes: the evaluators' form of a result, where adj's derivative is
- * adj2(A), defined at singular A too (the Hessian of det(A) at a singular A), not the printed
- * form's, which writes it with A⁻¹. Elsewhere the two are the same node.
- */
-function codeNode(r: Result): Node {
-  return r.evalNode;
-}
-
 function buildPlan(results: readonly Result[]): Plan {
   const r0 = results[0]!;
   const sizeNames = sizeNamesOf(r0);
@@ -228,7 +219,9 @@ function buildPlan(results: readonly Result[]): Plan {
     return s;
   };
   const bound = new Map<Dim, Binding>();
-  const domains = inputDomains(results.map(codeNode));
+  // Generated code computes each result's evalNode: the evaluators' form, where adj's derivative is
+  // adj2(A), defined at singular A too, not the printed form's A⁻¹ (elsewhere the same node).
+  const domains = inputDomains(results.map((r) => r.evalNode));
   const inputs: Input[] = vars.map((v, k) => {
     const info = checked.vars.get(v.name);
     const type: DeclaredType = info?.declared ?? (['scalar', 'vector', 'matrix'][v.shape.length] as DeclaredType);
@@ -258,7 +251,7 @@ function buildPlan(results: readonly Result[]): Plan {
   });
 
   // The union of the DAGs of the value and every derivative, in topological order.
-  const order = topoOrder(results.map(codeNode));
+  const order = topoOrder(results.map((r) => r.evalNode));
   const derived = derivedSizes(topoOrder([...order, ...sizeRootsOf(r0)]), bound, sizeOf);
 
   // Temporaries, in topological order over the union of the DAGs.
@@ -383,12 +376,12 @@ function buildPlan(results: readonly Result[]): Plan {
 
   const exprRank = r0.node.shape.length;
   const returned = new Map<string, number>();
-  for (const r of results) returned.set(tempOf(codeNode(r)).name, (returned.get(tempOf(codeNode(r)).name) ?? 0) + 1);
+  for (const r of results) returned.set(tempOf(r.evalNode).name, (returned.get(tempOf(r.evalNode).name) ?? 0) + 1);
   const outputs: Output[] = results.map((r) => ({
     key: outputKey(r.order, exprRank),
     order: r.order,
-    temp: tempOf(codeNode(r)),
-    copy: codeNode(r).kind === 'var' || returned.get(tempOf(codeNode(r)).name)! > 1,
+    temp: tempOf(r.evalNode),
+    copy: r.evalNode.kind === 'var' || returned.get(tempOf(r.evalNode).name)! > 1,
   }));
 
   const loopVars: string[] = [];

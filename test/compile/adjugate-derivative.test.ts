@@ -15,6 +15,7 @@ import { topoOrder } from '../../src/ir/node.js';
 import { mulberry32 } from '../../src/random.js';
 import { exactDet, exponentSum, scaledIntegerMatrix } from '../helpers/exact.js';
 import { loadJs } from '../codegen/harness.js';
+import { nearRankMatrix } from '../helpers/matrices.js';
 
 interface Case {
   readonly name: string;
@@ -116,16 +117,7 @@ describe('adj2 against exact second-order cofactors', () => {
     for (let n = 1; n <= 7; n++)
       for (const deficit of [0, 1, 2]) {
         // rank n − deficit, then every entry moved by a relative 1e-15
-        const r = Math.max(n - deficit, 0);
-        const u = Array.from({ length: n * r }, () => 2 * rand() - 1);
-        const v = Array.from({ length: r * n }, () => 2 * rand() - 1);
-        const a = new Float64Array(n * n);
-        for (let i = 0; i < n; i++)
-          for (let j = 0; j < n; j++) {
-            let s = 0;
-            for (let k = 0; k < r; k++) s += u[i * r + k]! * v[k * n + j]!;
-            a[i * n + j] = s * (1 + 1e-15 * (2 * rand() - 1));
-          }
+        const a = nearRankMatrix(n, Math.max(n - deficit, 0), rand);
         const want = adjugateDerivativeReference(a, n);
         const got = adjugateDerivative(n, a);
         let scale = 1e-300;

@@ -16,6 +16,7 @@ import { derivative } from '../../src/index.js';
 import { mulberry32 } from '../../src/random.js';
 import { type ScaledInteger, exactDet, exponentSum, scaledIntegerMatrix } from '../helpers/exact.js';
 import { type Node, topoOrder } from '../../src/ir/node.js';
+import { nearRankMatrix } from '../helpers/matrices.js';
 
 /** ∂³det/∂M_e1 ∂M_e2 ∂M_e3 (entries [row, col]) by the mixed difference; 0 where two coincide. */
 function mixedPartial(m: bigint[][], es: readonly (readonly [number, number])[]): bigint {
@@ -94,16 +95,7 @@ describe('adj3 against exact mixed differences of det', () => {
     const rand = mulberry32(8);
     for (let n = 3; n <= 7; n++)
       for (const deficit of [1, 2, 3]) {
-        const r = n - deficit;
-        const u = Array.from({ length: n * r }, () => 2 * rand() - 1);
-        const v = Array.from({ length: r * n }, () => 2 * rand() - 1);
-        const a = new Float64Array(n * n);
-        for (let i = 0; i < n; i++)
-          for (let j = 0; j < n; j++) {
-            let s = 0;
-            for (let k = 0; k < r; k++) s += u[i * r + k]! * v[k * n + j]!;
-            a[i * n + j] = s * (1 + 1e-15 * (2 * rand() - 1));
-          }
+        const a = nearRankMatrix(n, n - deficit, rand);
         const want = thirdCofactorsByMinors(a, n);
         const got = new Float64Array(n ** 6);
         thirdCofactors(n, a, 0, got, 0);

@@ -251,3 +251,20 @@ export function testMatrices(seed = 1): TestMatrix[] {
   }
   return out;
 }
+
+/**
+ * A real n×n matrix of rank r (U·V with entries uniform in (−1, 1)) with every entry then moved
+ * by a relative 1e-15: a rounding away from rank r, for the adjugate kernels' tests.
+ */
+export function nearRankMatrix(n: number, r: number, rand: () => number): Float64Array {
+  const u = Array.from({ length: n * r }, () => 2 * rand() - 1);
+  const v = Array.from({ length: r * n }, () => 2 * rand() - 1);
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < r; k++) s += u[i * r + k]! * v[k * n + j]!;
+      a[i * n + j] = s * (1 + 1e-15 * (2 * rand() - 1));
+    }
+  return a;
+}
