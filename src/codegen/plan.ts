@@ -175,7 +175,7 @@ function derivedSizes(nodes: readonly Node[], bound: Map<Dim, Binding>, sizeOf: 
         const open = parts.filter((p) => !bound.has(p));
         if (open.length === 0) {
           const factors = parts.map(sizeOf);
-          const same = derived.some((x) => x.size === sizeOf(d) && x.total === undefined && x.factors.join() === factors.join());
+          const same = derived.some((x) => x.size === sizeOf(d) && x.total === undefined && x.factors.length === factors.length && x.factors.every((f, k) => f === factors[k]));
           if (!same) derived.push({ size: sizeOf(d), factors, check: bound.has(d) });
           if (!bound.has(d)) bound.set(d, bound.get(parts[0]!)!);
         } else if (open.length === 1 && bound.has(d)) {

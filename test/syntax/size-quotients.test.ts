@@ -81,6 +81,15 @@ describe('quotients of sizes as size arguments', () => {
   });
 });
 
+// Two merges of one size (vec(X) and kron(y, z) both have rows(X)·cols(X) = len(y)·len(z) entries):
+// generated code defines it from the first and checks the second. It compared the factor lists as
+// joined strings of objects, always equal, and skipped the check: mismatched sizes gave NaN.
+test('generated code checks every product that gives one size', () => {
+  const js = loadJs(generateCode("vec(X)'*kron(y, z)", 'y', { order: 1, lang: 'js' }));
+  expect(Array.from(js({ X: [[1, 2], [3, 4]], y: [1, 2], z: [1, 2] }).value!.data)).toEqual([27]);
+  expect(() => js({ X: [[1, 2], [3, 4]], y: [1, 2, 3], z: [1, 2] })).toThrow(/must be/);
+});
+
 // The class: a constant inside kron whose rows or columns only a quotient of the variables' sizes
 // fixes, compound and scaled, by a scalar, at orders 0 to 2, at sizes 1 and larger with negative
 // entries. The printed form reads back with the derivative's value.
