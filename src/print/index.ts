@@ -91,8 +91,53 @@ export function indexTree(n: Node, opts: IndexOptions = {}): { e: IExpr; free: s
   const b = new Builder(reserved, new Set(free), opts, n);
   const e = placeIndexSigns(b.build(n, free), new Set(opts.temps?.values() ?? []), opts.written, opts.definition);
   place(e, new Map(free.map((name, k) => [name, k % 2 === 0])));
+  renumber(e, new Set([...reserved, ...free]));
   forgetRenderings();
   return { e, free, used: b.used };
+}
+
+/** Every index of a tree, in reading order. */
+function eachIndex(e: IExpr, f: (ix: Ix) => void): void {
+  switch (e.kind) {
+    case 'num':
+      return;
+    case 'tensor':
+      e.indices.forEach(f);
+      return;
+    case 'sum':
+      for (const t of e.terms) eachIndex(t.e, f);
+      return;
+    case 'prod':
+      for (const x of e.factors) eachIndex(x, f);
+      return;
+    case 'fn':
+    case 'sym':
+      eachIndex(e.arg, f);
+      return;
+    case 'pow':
+      eachIndex(e.base, f);
+      if (typeof e.exp !== 'number') eachIndex(e.exp, f);
+  }
+}
+
+/**
+ * The numbered summed names (past the reserved alphabet) renamed p1, p2, … in the order of their
+ * numbers, skipping taken names: a name that an enclosing product held while the names inside were
+ * chosen, and that the finished form no longer uses, left a gap (p2 … p9 without p1).
+ */
+function renumber(e: IExpr, taken: ReadonlySet<string>): void {
+  const numbers = new Set<number>();
+  eachIndex(e, (ix) => {
+    const m = /^p([0-9]+)$/.exec(ix.name);
+    if (m) numbers.add(Number(m[1]));
+  });
+  const to = new Map<string, string>();
+  let k = 1;
+  for (const n of [...numbers].sort((a, b) => a - b)) {
+    while (taken.has(`p${k}`)) k++;
+    to.set(`p${n}`, `p${k++}`);
+  }
+  if ([...to].some(([a, b]) => a !== b)) eachIndex(e, (ix) => (ix.name = to.get(ix.name) ?? ix.name));
 }
 
 // ---------------------------------------------------------------------------------------------
