@@ -9,6 +9,7 @@ import { CORPUS, declarations } from '../helpers/corpus.js';
 import { derivative, generateCode } from '../../src/index.js';
 import { outputKey, planCode } from '../../src/codegen/plan.js';
 import { loadJsModule, runJobs, transpileTs, type Job } from './harness.js';
+import { drawCase } from '../../fuzz/draw.js';
 
 const TOL = 1e-6;
 type Lang = 'js' | 'ts' | 'python' | 'torch';
@@ -37,6 +38,13 @@ const EXTRA: readonly Case[] = [
   // computed and negated).
   { id: 'written-sign-temporary', expr: 'log(norm2(X*x - y))', wrt: 'x', order: 2, let: {} },
   { id: 'written-sign-ones', expr: 'norm2(x - vector(1))^3', wrt: 'x', order: 2, let: {} },
+  // Sizes the expression ties together: the default sizes must satisfy the relations (a bound size
+  // that is a product of others, two products that must be equal, a quotient that must be whole).
+  { id: 'tied-kron-length', expr: 'log(1 + (x\'*kron(y, z))^2)', wrt: 'x', order: 2, let: {} },
+  { id: 'tied-vec-kron', expr: "sin(vec(X)'*kron(y, z))", wrt: 'X', order: 2, let: {} },
+  { id: 'tied-vec-kron-vec', expr: 'norm2(vec(X) - kron(y, vec(Z)))^2', wrt: 'X', order: 2, let: {} },
+  { id: 'tied-quotient', expr: "exp(w'*vector(1, len(x)/len(y)))", wrt: 'w', order: 2, let: {} },
+  { id: 'tied-product-over-quotient', expr: "x'*vector(1, len(x)*len(z)/len(y))*z'*z", wrt: 'z', order: 2, let: {} },
   // Constants kept as written in the printed form (sin(1.5), sqrt(2), sigmoid(0.5)*vector(1)) are numbers in code.
   {
     id: 'symbolic-constants',
@@ -107,6 +115,31 @@ describe('sizes and seeds', () => {
   test('the default sizes differ from each other, so that a transposed axis shows', () => {
     const src = source(CASES.find((c) => c.id === 'mf-hess-U')!, 'js');
     expect(src).toContain('sizes: [["n", 3], ["m", 4], ["p", 5]]');
+  });
+
+  test('the default sizes satisfy every size relation of drawn expressions that have one', () => {
+    // The fuzzer's draws with vec, kron and size arguments: the class, not only the cases above.
+    let tied = 0;
+    for (let i = 0; i < 3000 && tied < 40; i++) {
+      const d = drawCase(11, i);
+      if (!('spec' in d)) continue;
+      const { text, wrt, order, decls } = d.spec;
+      let plan;
+      try {
+        plan = planCode(text, wrt, { order, let: decls });
+      } catch {
+        continue; // not every draw has generated code (e.g. an order the planner refuses)
+      }
+      if (!plan.derived.some((x) => x.check || x.total !== undefined)) continue;
+      tied++;
+      const { checkGradient } = loadJsModule(generateCode(text, wrt, { order, lang: 'js', let: decls }));
+      try {
+        checkGradient();
+      } catch (e) {
+        expect(String(e), `${text} by ${wrt}`).not.toMatch(/^Error: size .* must be/);
+      }
+    }
+    expect(tied).toBeGreaterThanOrEqual(20);
   });
 
   test('an unknown size or a size that is not a whole number ≥ 1 is an error', () => {
