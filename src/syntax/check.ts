@@ -88,6 +88,8 @@ class Checker {
   readonly bindings = new Map<string, Type>();
   readonly sizeArgs = new Map<Ast, Dim>();
   readonly sizeProducts: SizeRelation[] = [];
+  /** Sizes that are products of others: kron's, vec's, commutation's (with sizeProducts, all of them). */
+  private readonly products: { readonly total: Dim; readonly parts: readonly Dim[] }[] = [];
   private readonly names = new Map<Dim, string>();
 
   constructor(
@@ -113,6 +115,50 @@ class Checker {
     for (const v of this.vars.values()) {
       this.sizeName(v.type.rows);
       this.sizeName(v.type.cols);
+    }
+  }
+
+  /** A new size symbol that is the product of the sizes parts. */
+  product(parts: readonly Dim[]): Dim {
+    const d = this.sizes.fresh();
+    this.products.push({ total: d, parts });
+    return d;
+  }
+
+  /**
+   * Sizes that products make equal: where one size is two products (kron(y', z')*kron(B*y, z)
+   * multiplies len(y)·len(z) columns by rows(B)·len(z) rows), their common factors cancel, and
+   * where one factor is left on each side the two are the same size (rows(B) = len(y): sizes are
+   * positive whole numbers). A product inside a product counts by its factors. Repeated until no
+   * two sizes merge, since one merge can leave a single factor elsewhere.
+   */
+  cancelProducts(): void {
+    const all = [...this.products, ...this.sizeProducts.map((r) => ({ total: r.total, parts: r.parts }))];
+    const root = (d: Dim): Dim => this.sizes.find(d);
+    const factors = (d: Dim, seen: ReadonlySet<Dim>): Dim[] => {
+      const r = root(d);
+      const rel = seen.has(r) ? undefined : all.find((x) => root(x.total) === r);
+      return rel ? rel.parts.flatMap((p) => factors(p, new Set([...seen, r]))) : [r];
+    };
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (let i = 0; i < all.length && !changed; i++)
+        for (let j = i + 1; j < all.length && !changed; j++) {
+          const a = all[i]!;
+          const b = all[j]!;
+          if (root(a.total) !== root(b.total)) continue;
+          const seen = new Set([root(a.total)]);
+          const left = a.parts.flatMap((p) => factors(p, seen));
+          const right = b.parts.flatMap((p) => factors(p, seen));
+          for (let k = left.length - 1; k >= 0; k--) {
+            const at = right.indexOf(left[k]!);
+            if (at >= 0) {
+              right.splice(at, 1);
+              left.splice(k, 1);
+            }
+          }
+          if (left.length === 1 && right.length === 1) changed = this.sizes.unify(left[0]!, right[0]!);
+        }
     }
   }
 
@@ -312,7 +358,7 @@ class Checker {
     if (a.fn === 'commutation') {
       // commutation(m, n) is mn×mn; with a size 1 it is the identity of the other size.
       const [m, n] = a.args.map((x) => this.sizes.find(this.sizeArg(x))) as [Dim, Dim];
-      const d = m === ONE ? n : n === ONE ? m : this.sizes.fresh();
+      const d = m === ONE ? n : n === ONE ? m : this.product([m, n]);
       return { rows: d, cols: d };
     }
     const arg = a.args[0]!;
@@ -324,13 +370,13 @@ class Checker {
         // kron(A, B) is rows(A)·rows(B) × cols(A)·cols(B); a size times 1 is that size, a product
         // of two sizes a new symbol (the evaluators check that it is the product).
         const u = this.check(a.args[1]!);
-        const times = (x: Dim, y: Dim): Dim => (this.sizes.find(x) === ONE ? y : this.sizes.find(y) === ONE ? x : this.sizes.fresh());
+        const times = (x: Dim, y: Dim): Dim => (this.sizes.find(x) === ONE ? y : this.sizes.find(y) === ONE ? x : this.product([x, y]));
         return { rows: times(t.rows, u.rows), cols: times(t.cols, u.cols) };
       }
       case 'vec':
         if (k === 'scalar' || k === 'vector') return t;
         if (k === 'row vector') return { rows: t.cols, cols: ONE };
-        return { rows: this.sizes.fresh(), cols: ONE };
+        return { rows: this.product([t.rows, t.cols]), cols: ONE };
       case 'rows':
       case 'cols':
         return SCALAR;
@@ -478,6 +524,7 @@ export function check(text: string, ast: Ast, decls: Declarations = {}, extraVar
   // Variables get their size symbols in order of appearance, so sizes are named n, m, … in that order.
   for (const v of variableOrder(ast)) c.declareVar(v.name, v.span);
   c.check(ast);
+  c.cancelProducts();
   for (const name of extraVars) {
     if (!IDENT.test(name) || RESERVED_NAMES.has(name)) throw inputError(`'${name}' is not a variable name`);
     c.declareVar(name, undefined);
