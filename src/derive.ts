@@ -116,10 +116,14 @@ export function variablesOf(text: string): string[] {
 /**
  * The error a front end reports when `wrt` does not occur in the expression, or null when it does.
  * The derivative is then zero, which the library returns as such (a program may ask for it); a
- * person who typed the command or the page almost always misspelled the variable.
+ * person who typed the command or the page almost always misspelled the variable. The expression
+ * is checked first, so an error in it is the one reported (`x(1)` calls an unknown function x; it
+ * does not lack the variable x).
  */
-export function absentVariableError(text: string, wrt: string): RicciError | null {
-  const vars = variablesOf(text);
+export function absentVariableError(text: string, wrt: string, decls: Declarations = {}): RicciError | null {
+  const ast = parse(text);
+  check(text, ast, decls);
+  const vars = variableOrder(ast).map((v) => v.name);
   if (vars.includes(wrt)) return null;
   const list = vars.length === 0 ? 'it has no variables' : `its variables are ${vars.join(', ')}`;
   return inputError(`${wrt} does not occur in the expression (${list}); the derivative by ${wrt} would be 0`);

@@ -218,7 +218,7 @@ function common(cmd: string, args: ReturnType<typeof parseArgs>): Common {
   };
   // A misspelled --wrt would otherwise give a silent zero derivative.
   validateWrt(wrt);
-  const absent = c.order > 0 ? absentVariableError(c.expr, wrt) : null;
+  const absent = c.order > 0 ? absentVariableError(c.expr, wrt, c.lets) : null;
   if (absent) throw absent;
   return c;
 }

@@ -55,6 +55,9 @@ const CASES: readonly Case[] = [
   { args: ['derive', "x'*x", '--wrt', 'y'], code: input, message: /y does not occur in the expression \(its variables are x\); the derivative by y would be 0/ },
   { args: ['derive', "x'*A*x + b", '--wrt', 'X', '--order', '2'], code: input, message: /X does not occur in the expression \(its variables are x, A, b\)/ },
   { args: ['derive', '2*eye', '--wrt', 'A'], code: input, message: /A does not occur in the expression \(it has no variables\)/ },
+  // an error in the expression comes first: x(1) calls an unknown function x, it does not lack x
+  { args: ['derive', 'x(1)', '--wrt', 'x'], code: input, message: /unknown function 'x'/ },
+  { args: ['code', "sum(x) + _w'*_w", '--wrt', 'y'], code: input, message: /cannot tell the type of '_w'/ },
   { args: ['eval', "x'*A*x", '--wrt', 'y', '--at', 'p.json'], point: '{"x": [1, 2], "A": [[1, 0], [0, 1]]}', code: input, message: /y does not occur in the expression/ },
   { args: ['code', "x'*A*x", '--wrt', 'a'], code: input, message: /a does not occur in the expression/ },
   // valid but unsupported
