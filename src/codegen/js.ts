@@ -53,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'adj2' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'adj2' | 'adj3' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -162,8 +162,9 @@ export function emitJs(plan: Plan, ts: boolean): string {
         w.line(`const ${ins.out.name} = adj_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
         break;
       case 'adj2':
-        used.add('adj2').add('adj').add('det').add('lu');
-        w.line(`const ${ins.out.name} = adj2_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
+      case 'adj3':
+        used.add(ins.op).add('adj2').add('adj').add('det').add('lu');
+        w.line(`const ${ins.out.name} = ${ins.op}_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
         break;
       case 'einsum':
         einsum(ins, w, v, plan.acc, ref);
@@ -415,7 +416,7 @@ function random_(seed${ty(': number')})${ty(': () => number')} {
   };
 }`;
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'adj2', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'adj2', 'adj3', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   // vec and kron: the axes of a row-major array in another order (B's axis k is a's axis perm[k]).
@@ -674,6 +675,41 @@ function adj2_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array
         for (let l = 0, c = 0; l < n; l++) if (l !== i) out[((i * n + j) * n + k) * n + l] = s * b[c++ * m + r];
         r++;
       }
+    }
+  return out;
+}`,
+  adj3: (ty) => `
+/**
+ * adj3(a)[i, j, p, q, r, s] = ∂adj2(a)[i, j, p, q]/∂a[r, s], the third derivative of det, at
+ * singular matrices too. adj(a)[i, j] is (−1)^(i+j) times the minor of a without row j and column
+ * i, so adj2(a)[i, j, p, q] is (−1)^(i+j) times that submatrix's adjugate at (q, p) and adj3 its
+ * adj2 at (q, p, r, s) (p, r ≠ j and q, s ≠ i; 0 elsewhere): n² adj2's of (n−1)×(n−1) matrices,
+ * each by Jacobi's identity or from minors as its own condition says.
+ */
+function adj3_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array')} {
+  const out = new Float64Array(n ** 6);
+  if (n < 3) return out;
+  const m = n - 1;
+  const sub = new Float64Array(m * m);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      for (let k = 0, r = 0; k < n; k++) {
+        if (k === j) continue;
+        for (let l = 0, c = 0; l < n; l++) if (l !== i) sub[r * m + c++] = a[k * n + l];
+        r++;
+      }
+      const b = adj2_(sub, m);
+      const sign = (i + j) % 2 === 0 ? 1 : -1;
+      // Among the rows without j, row k is k − 1 past j; among the columns without i likewise.
+      const row = (k${ty(': number')})${ty(': number')} => (k > j ? k - 1 : k);
+      const col = (l${ty(': number')})${ty(': number')} => (l > i ? l - 1 : l);
+      for (let p = 0; p < n; p++)
+        for (let q = 0; q < n; q++)
+          for (let r = 0; r < n; r++)
+            for (let s = 0; s < n; s++) {
+              if (p === j || r === j || q === i || s === i) continue;
+              out[((((i * n + j) * n + p) * n + q) * n + r) * n + s] = sign * b[((col(q) * m + row(p)) * m + row(r)) * m + col(s)];
+            }
     }
   return out;
 }`,

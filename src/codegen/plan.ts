@@ -80,8 +80,11 @@ export type Instr =
   | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
   | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
-  /** adj2: ∂adj(a)/∂a, n×n×n×n, at singular matrices too (the evaluators' form of a Hessian of det). */
-  | { readonly op: 'det' | 'adj' | 'adj2'; readonly out: Temp; readonly src: Temp }
+  /**
+   * adj2: ∂adj(a)/∂a, n×n×n×n, at singular matrices too (the evaluators' form of a Hessian of det);
+   * adj3: ∂adj2(a)/∂a, n⁶ (of a third derivative of det).
+   */
+  | { readonly op: 'det' | 'adj' | 'adj2' | 'adj3'; readonly out: Temp; readonly src: Temp }
   /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
   | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string }
   /** src^exp, or with directions P(src, exp; dirs) (each dir n×n×batch…; out n×n×batch_1…). */
@@ -191,6 +194,9 @@ function derivedSizes(nodes: readonly Node[], bound: Map<Dim, Binding>, sizeOf: 
   return derived;
 }
 
+/** The node generated code computes for a result (see buildPlan). */
+const codeNode = (r: Result): Node => r.singularNode ?? r.evalNode;
+
 function buildPlan(results: readonly Result[]): Plan {
   const r0 = results[0]!;
   const sizeNames = sizeNamesOf(r0);
@@ -220,8 +226,9 @@ function buildPlan(results: readonly Result[]): Plan {
   };
   const bound = new Map<Dim, Binding>();
   // Generated code computes each result's evalNode: the evaluators' form, where adj's derivative is
-  // adj2(A), defined at singular A too, not the printed form's A⁻¹ (elsewhere the same node).
-  const domains = inputDomains(results.map((r) => r.evalNode));
+  // adj2(A), defined at singular A too, not the printed form's A⁻¹ (elsewhere the same node); a
+  // third derivative of det its singularNode, where adj2's derivative is adj3(A), likewise.
+  const domains = inputDomains(results.map(codeNode));
   const inputs: Input[] = vars.map((v, k) => {
     const info = checked.vars.get(v.name);
     const type: DeclaredType = info?.declared ?? (['scalar', 'vector', 'matrix'][v.shape.length] as DeclaredType);
@@ -251,7 +258,7 @@ function buildPlan(results: readonly Result[]): Plan {
   });
 
   // The union of the DAGs of the value and every derivative, in topological order.
-  const order = topoOrder(results.map((r) => r.evalNode));
+  const order = topoOrder(results.map(codeNode));
   const derived = derivedSizes(topoOrder([...order, ...sizeRootsOf(r0)]), bound, sizeOf);
 
   // Temporaries, in topological order over the union of the DAGs.
@@ -364,11 +371,11 @@ function buildPlan(results: readonly Result[]): Plan {
         body.push({ op: 'permute', out, src: tempOf(n.arg), perm: mergePermutation(n.groups) });
         break;
       case 'adj2':
-        body.push({ op: 'adj2', out, src: tempOf(n.arg) });
-        break;
       case 'adj3':
+        body.push({ op: n.kind, out, src: tempOf(n.arg) });
+        break;
       case 'adjpart':
-        // adj3 is the evaluators' fallback at singular matrices; adjpart the compiled evaluator's.
+        // The compiled evaluator's parts of adj2 (compile/adjugates.ts).
         throw new InternalError(`${n.kind} is not exported`);
     }
     nameNegation(n);
@@ -376,12 +383,12 @@ function buildPlan(results: readonly Result[]): Plan {
 
   const exprRank = r0.node.shape.length;
   const returned = new Map<string, number>();
-  for (const r of results) returned.set(tempOf(r.evalNode).name, (returned.get(tempOf(r.evalNode).name) ?? 0) + 1);
+  for (const r of results) returned.set(tempOf(codeNode(r)).name, (returned.get(tempOf(codeNode(r)).name) ?? 0) + 1);
   const outputs: Output[] = results.map((r) => ({
     key: outputKey(r.order, exprRank),
     order: r.order,
-    temp: tempOf(r.evalNode),
-    copy: r.evalNode.kind === 'var' || returned.get(tempOf(r.evalNode).name)! > 1,
+    temp: tempOf(codeNode(r)),
+    copy: codeNode(r).kind === 'var' || returned.get(tempOf(codeNode(r)).name)! > 1,
   }));
 
   const loopVars: string[] = [];

@@ -130,6 +130,7 @@ function reads(ins: Instr): string[] {
     case 'det':
     case 'adj':
     case 'adj2':
+    case 'adj3':
     case 'logdet':
     case 'permute':
       return [ins.src.name];

@@ -53,8 +53,10 @@ export interface Target {
   readonly adj: (a: string) => string;
   /** ∂adj(a)/∂a (n×n×n×n), at singular matrices too. */
   readonly adj2: (a: string) => string;
+  /** ∂adj2(a)/∂a (n⁶), at singular matrices too. */
+  readonly adj3: (a: string) => string;
   /** The helpers (see `helpers`) each matrix function and a solve need. */
-  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj' | 'adj2', readonly string[]>>;
+  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj' | 'adj2' | 'adj3', readonly string[]>>;
   /** a^k for a constant integer k ≥ 2 (a square matrix). */
   readonly matpow: (a: string, k: number) => string;
   /** vec, kron: a's axes in the order perm, as an array of the given shape. */
@@ -120,7 +122,8 @@ export const NUMPY: Target = {
   logdet: (a, name) => `_logdet(${a}, ${name})`,
   adj: (a) => `_adj(${a})`,
   adj2: (a) => `_adj2(${a})`,
-  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'], adj2: ['adj', 'adj2'] },
+  adj3: (a) => `_adj3(${a})`,
+  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'], adj2: ['adj', 'adj2'], adj3: ['adj', 'adj2', 'adj3'] },
   matpow: (a, k) => `np.linalg.matrix_power(${a}, ${k})`,
   permute: (a, perm, shape) => `np.transpose(${a}, ${perm}).reshape(${shape})`,
   read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
@@ -128,7 +131,7 @@ export const NUMPY: Target = {
   result: (expr) => `np.array(${expr}, dtype=np.float64)`,
   helpers: (plan, used) => [
     NUMPY_HELPERS.read,
-    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj', 'adj2', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
+    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj', 'adj2', 'adj3', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
     ...selfCheckLines(plan, NUMPY_SELF_CHECK),
   ],
 };
@@ -223,6 +226,10 @@ export function emitPythonLike(plan: Plan, target: Target): string {
       case 'adj2':
         need('adj2');
         body(`${out} = ${target.adj2(ins.src.name)}`);
+        break;
+      case 'adj3':
+        need('adj3');
+        body(`${out} = ${target.adj3(ins.src.name)}`);
         break;
       case 'mpow':
         if (ins.dirs.length === 0) body(`${out} = ${target.matpow(ins.src.name, ins.exp)}`);
@@ -401,6 +408,24 @@ def _adj2(a):
             cols = [l for l in range(n) if l != i]
             if n > 1:
                 out[i, j][np.ix_(rows, cols)] = (-1) ** (i + j) * _adj(a[np.ix_(rows, cols)]).T
+    return out`,
+  adj3: `
+
+def _adj3(a):
+    """adj3(a)[i, j, p, q, r, s] = d adj2(a)[i, j, p, q] / d a[r, s], the third derivative of det, at
+    singular matrices too: adj2(a)[i, j, p, q] is (-1)^(i+j) times the adjugate of a without row j
+    and column i at (q, p), so adj3 is that submatrix's adj2 at (q, p, r, s) (p, r != j and
+    q, s != i; 0 elsewhere): n^2 adj2's of (n-1) x (n-1) matrices."""
+    n = a.shape[0]
+    out = np.zeros((n,) * 6)
+    if n < 3:
+        return out
+    for i in range(n):
+        for j in range(n):
+            rows = [k for k in range(n) if k != j]
+            cols = [l for l in range(n) if l != i]
+            c = _adj2(a[np.ix_(rows, cols)])
+            out[i, j][np.ix_(rows, cols, rows, cols)] = (-1) ** (i + j) * c.transpose(1, 0, 2, 3)
     return out`,
   adj: `
 

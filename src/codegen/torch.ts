@@ -84,8 +84,9 @@ export const TORCH: Target = {
   matpow: (a, k) => `torch.linalg.matrix_power(${a}, ${k})`,
   adj: (a) => `_adj(${a})`,
   adj2: (a) => `_adj2(${a})`,
+  adj3: (a) => `_adj3(${a})`,
   // torch.linalg decides singularity itself (inv and solve raise at an exactly singular matrix).
-  needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'], adj2: ['adj', 'adj2'] },
+  needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'], adj2: ['adj', 'adj2'], adj3: ['adj', 'adj2', 'adj3'] },
   read: (plan) => {
     const locals = plan.inputs.map((i) => i.local);
     return [`${locals.join(', ')}${locals.length === 1 ? ',' : ''} = _read(inputs, ${readSpec(plan)})`];
@@ -99,6 +100,7 @@ export const TORCH: Target = {
     ...(used.has('dpow') ? [TORCH_HELPERS.dpow] : []),
     ...(used.has('adj') ? [TORCH_HELPERS.adj] : []),
     ...(used.has('adj2') ? [TORCH_HELPERS.adj2] : []),
+    ...(used.has('adj3') ? [TORCH_HELPERS.adj3] : []),
     checkInputs(plan),
     TORCH_HELPERS.values,
     ...selfCheckLines(plan, TORCH_SELF_CHECK, true),
@@ -130,25 +132,50 @@ def check_inputs(inputs):
 const TORCH_HELPERS = {
   adj2: `
 
+def _minors(a):
+    """subs[..., i, j] = a without row j and column i (batched over a's leading axes), and pos:
+    pos[j, k] is the place of row k among the rows without j, n - 1 (a zero pad) for k = j."""
+    n = a.shape[-1]
+    ar = torch.arange(n, device=a.device)
+    keep = torch.stack([torch.cat([ar[:j], ar[j + 1:]]) for j in range(n)])
+    pos = torch.where(ar[None, :] < ar[:, None], ar[None, :], ar[None, :] - 1)
+    pos = torch.where(ar[None, :] == ar[:, None], torch.full_like(pos, n - 1), pos)
+    sign = (1 - 2 * ((ar[:, None] + ar[None, :]) % 2)).to(a.dtype)
+    return a[..., keep[None, :, :, None], keep[:, None, None, :]], pos, sign, ar
+
 def _adj2(a):
     """adj2(a)[i, j, k, l] = d adj(a)[i, j] / d a[k, l], also at singular matrices: adj(a)[i, j] is
     (-1)^(i+j) times the minor of a without row j and column i, whose derivative by a[k, l]
     (k != j, l != i) is that submatrix's adjugate at (l, k). The n^2 submatrices are gathered and
-    their adjugates taken at once (no in-place writes, so that it runs under vmap)."""
+    their adjugates taken at once (no in-place writes, so that it runs under vmap); batched over
+    a's leading axes."""
     n = a.shape[-1]
     if n == 1:
-        return torch.zeros_like(a).reshape(1, 1, 1, 1)
-    ar = torch.arange(n, device=a.device)
-    keep = torch.stack([torch.cat([ar[:j], ar[j + 1:]]) for j in range(n)])
-    # subs[i, j] = a without row j and column i; b[i, j, r, c] = adj(subs[i, j])[c, r], 0 at r or c = n - 1
-    subs = a[keep[None, :, :, None], keep[:, None, None, :]]
+        return torch.zeros_like(a)[..., None, None]
+    subs, pos, sign, ar = _minors(a)
+    # b[..., i, j, r, c] = adj(subs[..., i, j])[c, r], 0 at r or c = n - 1
     b = torch.nn.functional.pad(_adj(subs).transpose(-2, -1), (0, 1, 0, 1))
-    # pos[j, k]: the place of row k among the rows without j (n - 1, the zero pad, for k = j)
-    pos = torch.where(ar[None, :] < ar[:, None], ar[None, :], ar[None, :] - 1)
-    pos = torch.where(ar[None, :] == ar[:, None], torch.full_like(pos, n - 1), pos)
-    sign = (1 - 2 * ((ar[:, None] + ar[None, :]) % 2)).to(a.dtype)
-    out = b[ar[:, None, None, None], ar[None, :, None, None], pos[None, :, :, None], pos[:, None, None, :]]
+    out = b[..., ar[:, None, None, None], ar[None, :, None, None], pos[None, :, :, None], pos[:, None, None, :]]
     return sign[:, :, None, None] * out`,
+  adj3: `
+
+def _adj3(a):
+    """adj3(a)[i, j, p, q, r, s] = d adj2(a)[i, j, p, q] / d a[r, s], the third derivative of det, at
+    singular matrices too: adj2(a)[i, j, p, q] is (-1)^(i+j) times the adjugate of a without row j
+    and column i at (q, p), so adj3 is that submatrix's adj2 at (q, p, r, s) (p, r != j and
+    q, s != i; 0 elsewhere). The n^2 submatrices' adj2 at once, as in _adj2."""
+    n = a.shape[-1]
+    if n < 3:
+        return torch.zeros(a.shape[:-2] + (n,) * 6, dtype=a.dtype, device=a.device)
+    subs, pos, sign, ar = _minors(a)
+    c = torch.nn.functional.pad(_adj2(subs), (0, 1) * 4)
+    i = ar[:, None, None, None, None, None]
+    j = ar[None, :, None, None, None, None]
+    p = pos[j, ar[None, None, :, None, None, None]]
+    q = pos[i, ar[None, None, None, :, None, None]]
+    r = pos[j, ar[None, None, None, None, :, None]]
+    s = pos[i, ar[None, None, None, None, None, :]]
+    return sign[:, :, None, None, None, None] * c[..., i, j, q, p, r, s]`,
   adj: `
 
 def _adj(a):

@@ -3,7 +3,8 @@
  * minors of order n − 2), so that it is defined at singular matrices too; it followed the printed
  * form, which writes it with A⁻¹, and stopped there ("inv(X): the matrix is singular"). JS, NumPy
  * and PyTorch (float64, and under vmap) against the library's evaluate, at matrices of full rank,
- * rank n − 1, n − 2 and 0, sizes 1 to 4, with negative entries, and for compound arguments.
+ * rank n − 1, n − 2 and 0, sizes 1 to 4, with negative entries, and for compound arguments. The
+ * same for third derivatives with adj3(A) (ranks down to n − 3), against exact integer values.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { derivative, generateCode } from '../../src/index.js';
@@ -113,6 +114,85 @@ describe('generated Hessians of det at singular matrices', () => {
     const { batched, loop } = r.ok as { batched: Parameters<typeof toOutputs>[0]; loop: Parameters<typeof toOutputs>[0] };
     const b = toOutputs(batched).hessian!;
     const l = toOutputs(loop).hessian!;
+    expect(b.shape).toEqual(l.shape);
+    expect(relErr(b, l, 1)).toBeLessThan(1e-12);
+  });
+});
+
+// Third derivatives: adj3(A) = ∂adj2(A)/∂A (the minors of order n − 3), which the generated code
+// forms from the n² adj2's of A's (n−1)×(n−1) submatrices; it followed the form with A⁻¹ and
+// stopped at singular matrices.
+// X and A are integer matrices and these are polynomials in their entries, so the exact values
+// are integers: the reference is the library's evaluate rounded (it takes the form with A⁻¹ where
+// A is invertible, 3e-9 off relative to the largest entry for det(X'*X) at n = 3).
+const EXPRS3 = ['det(X)', 'det(X)^2', "det(X'*X)", 'det(A*X) + det(X)*tr(X)'];
+const cases3: Case[] = [];
+const exact = (expr: string, point: Record<string, Matrix>): Tensor => {
+  const t = derivative(expr, 'X', { order: 3 }).evaluate(point);
+  const data = t.data.map(Math.round);
+  const most = Math.max(1, ...Array.from(data, Math.abs));
+  for (let k = 0; k < data.length; k++) if (Math.abs(t.data[k]! - data[k]!) > 1e-8 * most) throw new Error(`${expr}: the reference is not near an integer`);
+  return { shape: t.shape, data };
+};
+const largest = (t: Tensor): number => Math.max(1, ...Array.from(t.data, Math.abs));
+// Round-off relative to the entries' natural size (see Case.scale), (1 + max |entry|)^(2n − 3) for
+// the third derivative of det(X'*X), or the largest entry where that is larger (relative to the
+// largest entry alone, PyTorch's SVD-based adjugates are 8e-10 off where the value cancels at low
+// rank).
+const TOL3 = 1e-12;
+for (const expr of EXPRS3) {
+  for (const n of [1, 2, 3, 4])
+    for (const rank of [n, n - 1, n - 2, n - 3, 0]) {
+      if (rank < 0 || (rank === 0 && n <= 3)) continue;
+      const point = { X: ofRank(n, rank, 1000 * n + 10 * rank + expr.length), A: ofRank(n, n, 17 + n).map((row, i) => row.map((x, j) => (i === j ? x + 10 : x))) };
+      const want = exact(expr, point);
+      const big = Math.max(...[...point.X, ...point.A].flat().map(Math.abs));
+      cases3.push({ expr, point, want, label: `${expr}, n = ${n}, rank ${rank}`, scale: Math.max(largest(want), (1 + big) ** (2 * n - 3)) });
+    }
+  const n = 5;
+  const dominant = (seed: number): Matrix => ofRank(n, n, seed).map((row, i) => row.map((x, j) => (i === j ? x + 4 * n : x)));
+  const point = { X: dominant(n + expr.length), A: dominant(3 * n) };
+  const want = exact(expr, point);
+  const big = Math.max(...[...point.X, ...point.A].flat().map(Math.abs));
+  cases3.push({ expr, point, want, label: `${expr}, n = 5, diagonally dominant`, scale: Math.max(largest(want), (1 + big) ** (2 * n - 3)) });
+}
+
+let numpy3: PythonResult[] = [];
+let torch3: ({ ok: unknown } | { error: string })[] = [];
+beforeAll(() => {
+  numpy3 = runPython(cases3.map((c) => ({ src: generateCode(c.expr, 'X', { order: 3, lang: 'python' }), point: pointText(c) })));
+  torch3 = runJobs(cases3.map((c): Job => ({ kind: 'torch', src: generateCode(c.expr, 'X', { order: 3, lang: 'torch' }), point: pointText(c), dtype: 'float64' })));
+});
+
+describe('generated third derivatives of det at singular matrices', () => {
+  test('the code holds adj3, not an inverse', () => {
+    const js = generateCode('det(X)', 'X', { order: 3, lang: 'js' });
+    expect(js).toContain('adj3_(');
+    expect(js).not.toContain('inv_(');
+    expect(generateCode('det(X)', 'X', { order: 3, lang: 'python' })).toContain('_adj3(');
+    expect(generateCode('det(X)', 'X', { order: 3, lang: 'torch' })).toContain('_adj3(');
+  });
+
+  test.each(cases3.map((c, i) => [c.label, c, i] as const))('%s: JS, NumPy and PyTorch equal evaluate', (_label, c, i) => {
+    const js = loadJs(generateCode(c.expr, 'X', { order: 3, lang: 'js' }))(c.point).derivative3!;
+    expect(relErr(js, c.want, c.scale), 'js').toBeLessThan(TOL3);
+    const py = numpy3[i]!;
+    if ('error' in py) throw new Error(`python: ${py.error}`);
+    expect(relErr(py.ok.derivative3!, c.want, c.scale), 'numpy').toBeLessThan(TOL3);
+    const t = torch3[i]!;
+    if ('error' in t) throw new Error(`torch: ${t.error}`);
+    const got = toOutputs((t.ok as { out: Parameters<typeof toOutputs>[0] }).out).derivative3!;
+    expect(relErr(got, c.want, c.scale), 'torch').toBeLessThan(TOL3);
+  });
+
+  test('PyTorch under vmap equals a loop, singular entries of the batch included', () => {
+    const src = generateCode('det(X)', 'X', { order: 3, lang: 'torch' });
+    const points = [ofRank(4, 4, 1), ofRank(4, 3, 2), ofRank(4, 2, 3), ofRank(4, 1, 4)].map((X) => pointJson(toTensors({ X })));
+    const [r] = runJobs([{ kind: 'vmap', src, points }]);
+    if (!r || 'error' in r) throw new Error(`torch: ${r && 'error' in r ? r.error : 'no result'}`);
+    const { batched, loop } = r.ok as { batched: Parameters<typeof toOutputs>[0]; loop: Parameters<typeof toOutputs>[0] };
+    const b = toOutputs(batched).derivative3!;
+    const l = toOutputs(loop).derivative3!;
     expect(b.shape).toEqual(l.shape);
     expect(relErr(b, l, 1)).toBeLessThan(1e-12);
   });
