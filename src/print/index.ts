@@ -54,8 +54,11 @@ export interface IndexOptions {
   readonly temps?: ReadonlyMap<Node, string>;
   /** Temporaries whose name stands for the node's negation (their definition turned: -t1^i). */
   readonly negatedTemps?: ReadonlySet<Node>;
-  /** Matrix notation of a node, for the argument of an inverse or a determinant. */
-  readonly matrixOf?: (n: Node) => { text: string; latex: string } | undefined;
+  /**
+   * Matrix notation of a node, for the argument of an inverse or a determinant, with the
+   * temporaries it names (which the index form then uses too).
+   */
+  readonly matrixOf?: (n: Node) => { text: string; latex: string; uses: readonly Node[] } | undefined;
   /** The texts of the input's sums: a difference whose sign is free takes the input's (indexSigns.ts). */
   readonly written?: ReadonlySet<string>;
   /** The form is a temporary's definition: turning a difference to the input's order never gives it a leading minus. */
@@ -255,7 +258,7 @@ class Builder {
       }
       case 'merge': {
         // vec(X), kron(A, B): a tensor in matrix notation where it has one.
-        const m = this.opts.matrixOf?.(n);
+        const m = this.matrixText(n);
         if (m) return tensor(`(${m.text})`, `\\left(${m.latex}\\right)`, names);
         const a = this.matrixOrIndex(n.arg);
         return tensor(`merge(${a.text})`, `\\operatorname{merge}\\left(${a.latex}\\right)`, names);
@@ -313,9 +316,16 @@ class Builder {
     return out;
   }
 
+  /** Matrix notation of n where it has one; the temporaries it names count as used. */
+  private matrixText(n: Node): { text: string; latex: string } | undefined {
+    const m = this.opts.matrixOf?.(n);
+    if (m) for (const t of m.uses) if (!this.used.includes(t)) this.used.push(t);
+    return m;
+  }
+
   /** A matrix argument in matrix notation where it has one, else in index notation. */
   private matrixOrIndex(n: Node): { text: string; latex: string } {
-    const m = this.opts.matrixOf?.(n);
+    const m = this.matrixText(n);
     if (m) return { text: m.text, latex: m.latex.length > 1 ? `{${m.latex}}` : m.latex };
     const names = n.shape.map(() => this.fresh());
     const inner = this.build(n, names);

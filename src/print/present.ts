@@ -76,7 +76,11 @@ export interface PrintContext {
   readonly symmetrized?: readonly (readonly [number, number])[];
 }
 
-export function printResult(root: Node, ctx: PrintContext): Printed {
+/**
+ * `only`: the temporaries, already chosen (a second pass: where some chosen ones end up unused,
+ * the result prints again with the used ones alone, so that their names run t1, t2, … without gaps).
+ */
+export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[]): Printed {
   const taken = new Set([...ctx.vars.map((v) => v.name), ...(ctx.taken ?? [])]);
   const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written, ...(ctx.products ? { products: ctx.products } : {}) });
   const main = printer.form(root);
@@ -85,6 +89,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   // Temporaries: chosen on the matrix form where there is one, else on the index form.
   let chosen: Node[];
   if (!useTemps) chosen = [];
+  else if (only) chosen = [...only];
   else if (main)
     chosen = chooseTemporaries(root, {
       refs: (n) => printer.references(printer.form(n)!.ast),
@@ -106,9 +111,9 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
     const named = top ? nameOf : new Map([...nameOf].filter(([m]) => m !== n && m !== self));
     return printer.materialize(f.ast, named, negatedTemps);
   };
-  const matrixOf = (n: Node): { text: string; latex: string } | undefined => {
+  const matrixOf = (n: Node): { text: string; latex: string; uses: Node[] } | undefined => {
     const a = matrixAst(n, false);
-    return a && { text: toText(a), latex: toLatex(a) };
+    return a && { text: toText(a), latex: toLatex(a), uses: printer.namedUses(printer.form(n)!.ast, new Map([...nameOf].filter(([m]) => m !== n))) };
   };
   const reserved = new Set([...taken, ...names]);
   let indexOf = new Map<Node, IndexForm>();
@@ -143,6 +148,7 @@ export function printResult(root: Node, ctx: PrintContext): Printed {
   const inIndex = closure(indexUses);
   // Listed in definition order (each after the ones it uses).
   const temps = chosen.filter((n) => inMatrix.has(n) || inIndex.has(n));
+  if (!only && temps.length < chosen.length) return printResult(root, ctx, temps);
 
   let bodyIndex = indexForm(indexRoot);
   const plainBody = main ? matrixAst(root, true)! : undefined;

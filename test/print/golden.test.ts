@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import katex from 'katex';
 import { derive } from '../../src/derive.js';
+import { drawCase } from '../../fuzz/draw.js';
 
 const S = { A: 'symmetric matrix' };
 
@@ -151,6 +152,47 @@ describe('temporaries', () => {
       ['t1', 'exp(-y.*(X*w))', 't1^i', 'exp(-y^q w^p X^r_p δ^i_{qr})'],
     ]);
     expect(r.body.matrix).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X");
+  });
+
+  // Every temporary a form names is defined there, and the temporaries of the result are t1, t2, …
+  // with none skipped (a notation may use some of them only: the two share names). A name inside the
+  // matrix text of an index atom (inv(X*t1*vector(1)')) was not listed, and a temporary chosen but
+  // used by neither notation left a gap (t2, t3 without t1).
+  const definedIn = (form: string): number[] => {
+    const [, defs = ''] = form.split(' where ');
+    const defined = [...defs.matchAll(/(?:^|, )t(\d+)(?=[\^_ ])/g)].map((m) => Number(m[1]));
+    const used = [...new Set([...form.matchAll(/\bt(\d+)\b/g)].map((m) => Number(m[1])))];
+    expect(used.filter((u) => !defined.includes(u)), form).toEqual([]);
+    return defined;
+  };
+  const checkTemporaries = (r: ReturnType<typeof derive>): void => {
+    const all = [...new Set([r.matrix, r.index].flatMap((f) => (f ? definedIn(f) : [])))].sort((a, b) => a - b);
+    expect(all, r.matrix ?? r.index).toEqual(all.map((_, k) => k + 1));
+    expect(r.temporaries.map((t) => t.name)).toEqual(all.map((k) => `t${k}`));
+  };
+  test.each([
+    ["logdet(X*(A'*matrix(b)))", 'X', 1, "A^p_j inv(X*t1*vector(1)')^{qi} 1_p 1_q where t1^i = A^{pi} 1_p"],
+    ['softplus(-logdet(X*matrix(1) + cos(matrix(2))))', 'X', 2, ''],
+  ] as const)('%s by %s, order %i: its temporaries are defined and numbered densely', (expr, wrt, order, index) => {
+    const r = derive(expr, wrt, { order });
+    if (index) expect(r.index).toBe(index);
+    checkTemporaries(r);
+  });
+  test("so are those of drawn expressions (the fuzzer's, seed 1)", () => {
+    let printed = 0;
+    for (let i = 0; i < 1500; i++) {
+      const c = drawCase(1, i);
+      if (!('spec' in c)) continue;
+      let r;
+      try {
+        r = derive(c.spec.text, c.spec.wrt, { order: c.spec.order, let: c.spec.decls });
+      } catch {
+        continue;
+      }
+      printed++;
+      checkTemporaries(r);
+    }
+    expect(printed).toBeGreaterThan(1000);
   });
 
   // The Hessian of a chain of d layers is a sum of d terms J_k'*D_k*J_k whose Jacobians J_k =
