@@ -44,6 +44,12 @@ export interface Target {
   readonly dialect: Dialect;
   /** A scalar literal inside an expression. */
   readonly literal: (c: number) => string;
+  /**
+   * A scalar constant as the operand of a function or a power: an array scalar, so that log(-0.5)
+   * and (-0.5)**0.5 are NaN as for any other value (a Python float is refused by torch.log, and
+   * its power is complex).
+   */
+  readonly constant: (c: number, like: string) => string;
   readonly fill: (value: 0 | 1, shape: string, like: string) => string;
   readonly eye: (n: string, like: string) => string;
   /** `name` is a string literal naming the matrix for a singular-matrix error. */
@@ -115,6 +121,7 @@ export const NUMPY: Target = {
   dialect: NUMPY_DIALECT,
   // A NumPy float, so that ** never turns into Python's complex power.
   literal: (c) => `np.float64(${num(c)})`,
+  constant: (c) => `np.float64(${num(c)})`,
   fill: (value, shape) => `np.${value === 1 ? 'ones' : 'zeros'}(${shape})`,
   eye: (n) => `np.eye(${n})`,
   inv: (a, name) => `_inv(${a}, ${name})`,
@@ -150,6 +157,8 @@ export function emitPythonLike(plan: Plan, target: Target): string {
   const errorName = (ins: { op: string; name: string }): string => pyString(`${ins.op}(${ins.name})`);
   const body = (s: string): number => lines.push(s === '' ? '' : '    ' + s);
   const ref = (t: Temp): string => (t.literal !== undefined ? target.literal(t.literal) : t.name);
+  /** An operand of a function or a power (see Target.constant). */
+  const arg = (t: Temp): string => (t.literal !== undefined ? target.constant(t.literal, like) : t.name);
   const like = plan.inputs[0]!.local;
 
   for (const h of plan.header) lines.push(`# ${h}`);
@@ -196,13 +205,13 @@ export function emitPythonLike(plan: Plan, target: Target): string {
         body(`${out} = ${sumExpr(ins.terms, (t) => t.name)}`);
         break;
       case 'elem':
-        body(`${out} = ${target.fn[ins.fn](ref(ins.src))}`);
+        body(`${out} = ${target.fn[ins.fn](arg(ins.src))}`);
         break;
       case 'pow':
-        body(`${out} = ${ref(ins.src)} ** ${ins.exp < 0 ? `(${num(ins.exp)})` : num(ins.exp)}`);
+        body(`${out} = ${arg(ins.src)} ** ${ins.exp < 0 ? `(${num(ins.exp)})` : num(ins.exp)}`);
         break;
       case 'powv':
-        body(`${out} = ${ref(ins.base)} ** ${ref(ins.exponent)}`);
+        body(`${out} = ${arg(ins.base)} ** ${ref(ins.exponent)}`);
         break;
       case 'inv':
         // Where every use is one side of a matrix product, the products solve instead.

@@ -74,6 +74,7 @@ export const TORCH: Target = {
     solve: (a, b) => `torch.linalg.solve(${a}, ${b})`,
   },
   literal,
+  constant: (c, like) => `torch.full((), ${literal(c)}, ${on(like)})`,
   fill: (value, shape, like) => `torch.${value === 1 ? 'ones' : 'zeros'}(${shape}, ${on(like)})`,
   eye: (n, like) => `torch.eye(${n}, ${on(like)})`,
   inv: (a) => `torch.linalg.inv(${a})`,
