@@ -39,8 +39,8 @@ export interface CaseSpec {
 }
 
 /** wrong: a value that differs; stopped: an explicit error (singular matrix) where the derivative exists. */
-export type FailureKind = 'wrong' | 'stopped' | 'compiled' | 'roundtrip' | 'crash' | 'rejected' | 'timeout';
-export const FAILURE_KINDS: readonly FailureKind[] = ['wrong', 'stopped', 'compiled', 'roundtrip', 'crash', 'rejected', 'timeout'];
+export type FailureKind = 'wrong' | 'stopped' | 'compiled' | 'exported' | 'roundtrip' | 'crash' | 'rejected' | 'timeout';
+export const FAILURE_KINDS: readonly FailureKind[] = ['wrong', 'stopped', 'compiled', 'exported', 'roundtrip', 'crash', 'rejected', 'timeout'];
 
 export interface Failure {
   readonly kind: FailureKind;

@@ -2,7 +2,8 @@
  * The checks of one case, run in a worker thread:
  *  (a) the derivative (reference evaluator) against finite differences of the expression computed
  *      by mathjs from the generator's tree, along random directions, at up to 3 points;
- *  (b) the compiled evaluator against the reference evaluator at the same points;
+ *  (b) the compiled evaluator against the reference evaluator at the same points, and the
+ *      generated JS module (ricci code) at the first point that passed;
  *  (c) the printed matrix form, parsed again and evaluated by mathjs, against the derivative;
  *  (d) where the expression or the variable is a matrix and the vec layout makes the result a
  *      matrix or a vector, its printed form (kron, commutation, diag(vec(…))), read back by our
@@ -12,7 +13,8 @@
  * crash. A point where the checks differ by no more than rounding can explain (the result's own
  * sensitivity to its inputs) is skipped as ill-conditioned, and counted.
  */
-import { derivative, matrixFormExpected, matrixFormOfVecOrKron, RicciError, type Derivative, type Values } from '../src/index.js';
+import { derivative, generateCode, matrixFormExpected, matrixFormOfVecOrKron, RicciError, type Derivative, type Values } from '../src/index.js';
+import { outputKey } from '../src/codegen/plan.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../src/compile/reference.js';
 import { analyze } from '../src/derive.js';
 import { parse } from '../src/syntax/parse.js';
@@ -31,7 +33,7 @@ export const POINTS = 3;
 const DRAWS = 24;
 
 /** Where a case's time goes (a case killed for its time limit reports the phase it was in). */
-export type Phase = 'derive' | 'compile' | 'oracle' | 'reference' | 'compiled';
+export type Phase = 'derive' | 'compile' | 'oracle' | 'reference' | 'compiled' | 'exported';
 
 class CaseFailed extends Error {
   constructor(readonly failure: Failure) {
@@ -107,6 +109,11 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
         const r = mostCommon(reasons);
         skipped[r] = (skipped[r] ?? 0) + 1;
       }
+    }
+    if (passed && !numericFailure) {
+      phase('exported');
+      const f = exportedCheck(spec, d, passed);
+      if (f) failures.push(f);
     }
     if (dv?.matrix && passed && !numericFailure) {
       phase('reference');
@@ -234,6 +241,37 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
   if (!(loose.compiled <= 1)) out.push({ kind: 'compiled', detail: `${at}: compiled ${show(comp.data)}, reference ${show(ours.data)}` });
   if (!(loose.roundtrip <= 1)) out.push({ kind: 'roundtrip', detail: `${at}: printed ${d.matrix} gives ${show(pv!)}, the derivative ${show(ours.data)}` });
   return { verdict: 'fail', failures: out };
+}
+
+/**
+ * The generated JS module (generateCode, as `ricci code` writes it) at a point where the reference
+ * evaluator passed every check: the same derivative to rounding, or a failure. The module also
+ * computes the value, which is defined there (the oracle computed it). `source`: the module's text
+ * (tests tamper with it).
+ */
+export function exportedCheck(
+  spec: CaseSpec,
+  d: Derivative,
+  values: ReadonlyMap<string, Tensor>,
+  source: (spec: CaseSpec) => string = (c) => generateCode(c.text, c.wrt, { order: c.order, lang: 'js', let: c.decls }),
+): Failure | undefined {
+  const input = Object.fromEntries(values);
+  const ours = d.evaluate(input);
+  const at = describePoint(values, spec);
+  let got: Tensor;
+  try {
+    const src = source(spec);
+    const evaluate = new Function(`${src.replace(/^export /gm, '')}\nreturn evaluate;`)() as (v: unknown) => Record<string, Tensor | number>;
+    const out = evaluate(input)[outputKey(spec.order, spec.shape.length)];
+    got = typeof out === 'number' ? { shape: [], data: Float64Array.of(out) } : out!;
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { kind: 'exported', detail: `${at}: the generated module fails: ${msg.split('\n')[0]}`, signature: signatureOf(msg) };
+  }
+  const want = derivedShape(spec).join();
+  if (got.shape.join() !== want) return { kind: 'exported', detail: `${at}: the generated module's result has shape [${got.shape.join(',')}], not [${want}]` };
+  if (agreement(got.data, ours.data, TOL.compiledRel, 0) <= 1) return undefined;
+  return { kind: 'exported', detail: `${at}: generated ${show(got.data)}, reference ${show(ours.data)}` };
 }
 
 /** Whether ricci's reference evaluator stops on the printed matrix form at the point (inv of a singular matrix). */

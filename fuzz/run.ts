@@ -242,6 +242,7 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`  wrong values            ${r.failed.wrong}`);
   lines.push(`  stopped where defined   ${r.failed.stopped}   (an explicit error, e.g. singular, where the derivative exists)`);
   lines.push(`  compiled ≠ reference    ${r.failed.compiled}`);
+  lines.push(`  exported ≠ reference    ${r.failed.exported}   (the generated JS module, at the first point checked)`);
   lines.push(`  round-trip failures     ${r.failed.roundtrip}`);
   lines.push(`  crashes/internal errors ${r.failed.crash}`);
   lines.push(`  rejected (well-typed)   ${r.failed.rejected}`);

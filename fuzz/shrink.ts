@@ -21,7 +21,7 @@ export interface Shrunk {
 export type Check = (spec: CaseSpec) => Promise<Outcome>;
 
 const matches = (f: Failure, kind: FailureKind, signature: string | undefined): boolean =>
-  f.kind === kind && (signature === undefined || kind === 'wrong' || kind === 'stopped' || kind === 'compiled' || kind === 'roundtrip' || f.signature === signature);
+  f.kind === kind && (signature === undefined || kind === 'wrong' || kind === 'stopped' || kind === 'compiled' || kind === 'exported' || kind === 'roundtrip' || f.signature === signature);
 
 export async function shrink(drawn: Drawn, failure: Failure, check: Check, budget: number): Promise<Shrunk> {
   let best = drawn;

@@ -9,7 +9,7 @@ import { specFromText, type Outcome } from '../../fuzz/case.js';
 import { oracle } from '../../fuzz/oracle.js';
 import { contract, drawDirection, fdRatio, fdTrusted, finiteDifference } from '../../fuzz/numeric.js';
 import { drawCase } from '../../fuzz/draw.js';
-import { runCase } from '../../fuzz/check.js';
+import { exportedCheck, runCase } from '../../fuzz/check.js';
 import { sizeOfTree } from '../../fuzz/generate.js';
 import { shrink } from '../../fuzz/shrink.js';
 import { toInput } from '../../fuzz/text.js';
@@ -17,7 +17,7 @@ import { mulberry32 } from '../../src/random.js';
 import type { Tensor } from '../../src/tensor.js';
 import type { Ast } from '../../src/syntax/ast.js';
 import { parse } from '../../src/syntax/parse.js';
-import { derivative } from '../../src/index.js';
+import { derivative, generateCode } from '../../src/index.js';
 
 const t = (shape: number[], ...data: number[]): Tensor => ({ shape, data: Float64Array.from(data) });
 
@@ -117,6 +117,24 @@ describe('judging a case', () => {
     const out = runCase(specFromText("x'*(a./kron(y', matrix(3)) - kron(x', x*z'))*vector(1)", 'a', 1, {}, 16, [2, 4, 2]));
     expect(out.failures).toEqual([]);
     expect(out.pointsChecked).toBeGreaterThan(0);
+  });
+
+  test('the generated JS module is checked against the reference: a 1% error or a failure shows', () => {
+    const spec = specFromText("x'*A*x", 'x', 2, {}, 3, [3]);
+    const d = derivative(spec.text, spec.wrt, { order: 2 });
+    const values = new Map<string, Tensor>([
+      ['x', { shape: [3], data: Float64Array.of(0.5, -1, 2) }],
+      ['A', { shape: [3, 3], data: Float64Array.of(1, 2, 3, -4, 5, 6, 7, 8, -9) }],
+    ]);
+    const js = (): string => generateCode(spec.text, spec.wrt, { order: 2, lang: 'js' });
+    expect(exportedCheck(spec, d, values, js)).toBeUndefined();
+    const scaled = js().replace(/hessian: \{ shape: \[(\w+), (\w+)\], data: (\w+) \}/, 'hessian: { shape: [$1, $2], data: $3.map((v) => 1.01 * v) }');
+    expect(scaled).toContain('1.01 *');
+    expect(exportedCheck(spec, d, values, () => scaled)?.detail).toMatch(/generated .*, reference/);
+    const failing = js().replace(/^export function evaluate\(input\) \{/m, '$&\n  throw new RangeError("no");');
+    expect(exportedCheck(spec, d, values, () => failing)?.detail).toMatch(/the generated module fails: RangeError: no/);
+    // The whole case: the fuzzer runs the check (and it passes).
+    expect(runCase(spec).failures).toEqual([]);
   });
 
   test('a NaN derivative where the expression is defined is still wrong', () => {
