@@ -23,7 +23,9 @@ function paren(s: string): string {
 /** A number typeset as one symbol: not negative, not a fraction. */
 const isPlainNumber = (a: Ast): boolean => a.kind === 'num' && a.value >= 0 && !isFractionText(a.text);
 
+/** Typeset as one symbol that takes a superscript: not 1 1^⊤ (matrix(c)), nor c 1 (vector(c), c ≠ 1). */
 function isAtomic(a: Ast): boolean {
+  if (a.kind === 'call' && (a.fn === 'matrix' || (a.fn === 'vector' && !(a.args[0]!.kind === 'num' && a.args[0]!.value === 1)))) return false;
   return a.kind === 'name' || isPlainNumber(a) || (a.kind === 'call' && !['inv', 'kron'].includes(a.fn));
 }
 

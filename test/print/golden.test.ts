@@ -6,6 +6,8 @@ import { describe, expect, test } from 'vitest';
 import katex from 'katex';
 import { derive } from '../../src/derive.js';
 import { drawCase } from '../../fuzz/draw.js';
+import { toLatex } from '../../src/print/latex.js';
+import { parse } from '../../src/syntax/parse.js';
 
 const S = { A: 'symmetric matrix' };
 
@@ -107,6 +109,40 @@ describe('LaTeX', () => {
   test('variable names: Greek letters, digits, long names', () => {
     expect(derive("alpha*x1'*x1", 'x1').latex).toBe('2 \\alpha x_{1}');
     expect(derive("xs'*xs", 'xs').latex).toBe('2 \\mathit{xs}');
+  });
+
+  // matrix(c) is typeset c 1 1^⊤, already a superscript: a power or inverse of it is parenthesized
+  // (inv(matrix(0)) gave 0\,\mathbf{1}\mathbf{1}^\top^{-1}, which KaTeX refuses; fuzzer, seed 1).
+  test.each([
+    ['inv(matrix(0))*x', '\\left(0\\,\\mathbf{1}\\mathbf{1}^\\top\\right)^{-1} x'],
+    ["matrix(1)'*x", '\\left(\\mathbf{1}\\mathbf{1}^\\top\\right)^\\top x'],
+    ['vector(2).^x', '\\left(2\\,\\mathbf{1}\\right)^{\\circ x}'],
+    ["vector(1)'*x", '\\mathbf{1}^\\top x'],
+  ])('%s: a constant is parenthesized under a superscript', (expr, want) => {
+    const latex = toLatex(parse(expr));
+    expect(latex).toBe(want);
+    expect(() => katex.renderToString(latex, { throwOnError: true })).not.toThrow();
+  });
+
+  test("every LaTeX form of drawn expressions renders (the fuzzer's, seed 1; both layouts, temporaries)", () => {
+    let rendered = 0;
+    for (let i = 0; i < 1500; i++) {
+      const c = drawCase(1, i);
+      if (!('spec' in c)) continue;
+      for (const layout of ['default', 'vec'] as const) {
+        let r;
+        try {
+          r = derive(c.spec.text, c.spec.wrt, { order: c.spec.order, let: c.spec.decls, layout });
+        } catch {
+          continue;
+        }
+        for (const latex of [r.latex, r.indexLatex, ...r.temporaries.map((t) => t.latex)]) {
+          expect(() => katex.renderToString(latex, { throwOnError: true }), `${c.spec.text} by ${c.spec.wrt}: ${latex}`).not.toThrow();
+          rendered++;
+        }
+      }
+    }
+    expect(rendered).toBeGreaterThan(3000);
   });
 });
 
