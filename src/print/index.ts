@@ -240,7 +240,7 @@ class Builder {
       }
       case 'inv': {
         const a = this.matrixOrIndex(n.arg);
-        return tensor(`inv(${a.text})`, `\\left(${a.latex}^{-1}\\right)`, names);
+        return tensor(`inv(${a.text})`, `\\left(${a.base}^{-1}\\right)`, names);
       }
       case 'adj': {
         const a = this.matrixOrIndex(n.arg);
@@ -297,7 +297,7 @@ class Builder {
       });
       out = tensor(
         `dpow(${base}^${n.exp}; ${dirs.map((d) => d.text).join(', ')})`,
-        `\\operatorname{dpow}\\left(${a.latex}^{${n.exp}};\\, ${dirs.map((d) => d.latex).join(',\\, ')}\\right)`,
+        `\\operatorname{dpow}\\left(${a.base}^{${n.exp}};\\, ${dirs.map((d) => d.latex).join(',\\, ')}\\right)`,
         names,
       );
     } else {
@@ -323,14 +323,22 @@ class Builder {
     return m;
   }
 
-  /** A matrix argument in matrix notation where it has one, else in index notation. */
-  private matrixOrIndex(n: Node): { text: string; latex: string } {
+  /**
+   * A matrix argument in matrix notation where it has one, else in index notation; `base`: its
+   * LaTeX as the base of a superscript, in parentheses unless it is one symbol (X, adj(X)): {A B}^{-1}
+   * reads as A B⁻¹, and an index form may end in a superscript of its own.
+   */
+  private matrixOrIndex(n: Node): { text: string; latex: string; base: string } {
     const m = this.matrixText(n);
-    if (m) return { text: m.text, latex: m.latex.length > 1 ? `{${m.latex}}` : m.latex };
+    if (m) {
+      const latex = m.latex.length > 1 ? `{${m.latex}}` : m.latex;
+      return { text: m.text, latex, base: /^[\p{L}\w]+(\([^()]*\))?$/u.test(m.text) ? latex : `\\left(${m.latex}\\right)` };
+    }
     const names = n.shape.map(() => this.fresh());
     const inner = this.build(n, names);
     this.release(names);
-    return { text: renderText(inner), latex: renderLatex(inner) };
+    const latex = renderLatex(inner);
+    return { text: renderText(inner), latex, base: `\\left(${latex}\\right)` };
   }
 
   /**

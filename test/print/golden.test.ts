@@ -336,4 +336,18 @@ describe('LaTeX of temporaries in index notation', () => {
     expect(latex).not.toMatch(/(?<!\{)t_\{\d+\}[\^_]/);
     expect(() => katex.renderToString(latex, { throwOnError: true })).not.toThrow();
   });
+
+  // {A B}^{-1} typesets as A B⁻¹; an argument in index notation ends in a superscript of its own
+  // (…{\mathbf{1}}^{c}^{-1}, which KaTeX refuses; fuzzer, seed 2).
+  test('the inverse of a product is (A B)^{-1}, of an index form too', () => {
+    expect(derive('logdet(A*B)', 'A', { order: 2 }).indexLatex).toBe(
+      '-{\\left(\\left(A B\\right)^{-1}\\right)}^{p i} {\\left(\\left(A B\\right)^{-1}\\right)}^{q k} {B}_{j q} {B}_{l p}',
+    );
+    expect(derive('logdet(X)', 'X', { order: 2 }).indexLatex).toBe('-{\\left(X^{-1}\\right)}_{j}{}^{k} {\\left(X^{-1}\\right)}_{l}{}^{i}');
+    const r = derive("logdet(kron(-vector(a)', X)*(kron(X, S)*sigmoid(matrix(1.5))))", 'a', { let: { S: 'symmetric matrix' } });
+    expect(r.index).toContain('inv((a*kron(vector(1)\', X))^u_w 1^v merge(');
+    expect(r.indexLatex).toContain('{\\left(\\left({\\left(a \\left(\\mathbf{1}^\\top \\otimes X\\right)\\right)}^{u}');
+    expect(r.indexLatex).toContain('{\\mathbf{1}}^{c}\\right)^{-1}\\right)}^{r}{}_{p}');
+    expect(() => katex.renderToString(r.indexLatex, { throwOnError: true })).not.toThrow();
+  });
 });
