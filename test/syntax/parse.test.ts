@@ -6,7 +6,7 @@ import { BINARY_OPS, PREC } from '../../src/syntax/ops.js';
 import { RicciError } from '../../src/errors.js';
 import { CORPUS } from '../helpers/corpus.js';
 import { astArb, strip } from '../helpers/ast.js';
-import type { Ast } from '../../src/syntax/ast.js';
+import { astChildren, type Ast } from '../../src/syntax/ast.js';
 
 const shape = (s: string): unknown => strip(parse(s));
 
@@ -63,6 +63,26 @@ describe('grammar', () => {
       if (a.kind === 'call') a.args.forEach(visit);
     };
     visit(parse(text));
+  });
+
+  // A parenthesized node keeps its own span; a node around it spans the parentheses, so that its
+  // text is balanced: (B*A)./(B*A) named its inverse inv(B*A./(B*A) in generated code's errors.
+  test.each(["(B*A)./(B*A)", "((x + y))'*A", "-(a - b)*x", "(x'*y)^2 where t = (a)"])('%s: every node spans balanced parentheses', (text) => {
+    const balanced = (s: string): boolean => {
+      let depth = 0;
+      for (const ch of s) {
+        depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+        if (depth < 0) return false;
+      }
+      return depth === 0;
+    };
+    const visit = (a: Ast): void => {
+      expect(balanced(text.slice(a.span.start, a.span.end)), `${a.kind}: ${text.slice(a.span.start, a.span.end)}`).toBe(true);
+      for (const c of astChildren(a)) visit(c);
+    };
+    const root = parse(text);
+    visit(root);
+    expect(text.slice(root.span.start, root.span.end)).toBe(text);
   });
 
   test('exactly one parse for every corpus expression and expected form', () => {
