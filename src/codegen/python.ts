@@ -157,9 +157,9 @@ export function emitPythonLike(plan: Plan, target: Target): string {
   const errorName = (ins: { op: string; name: string }): string => pyString(`${ins.op}(${ins.name})`);
   const body = (s: string): number => lines.push(s === '' ? '' : '    ' + s);
   const ref = (t: Temp): string => (t.literal !== undefined ? target.literal(t.literal) : t.name);
+  const like = plan.inputs[0]!.local;
   /** An operand of a function or a power (see Target.constant). */
   const arg = (t: Temp): string => (t.literal !== undefined ? target.constant(t.literal, like) : t.name);
-  const like = plan.inputs[0]!.local;
 
   for (const h of plan.header) lines.push(`# ${h}`);
   lines.push(...target.preamble(plan), '', '');
