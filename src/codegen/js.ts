@@ -337,6 +337,8 @@ function gradientErrors_(spec${ty(': CheckSpec')}, sizes${ty(': Record<string, n
   const diff = new Float64Array(K);
   const exact = new Float64Array(K);
   const approx = new Float64Array(K);
+  // What rounding cannot tell from 0: 1e-8·(1 + |f|)/h per entry of the function differenced.
+  const floor = new Float64Array(K);
   for (const e of directions_(x.shape, spec.wrtSymmetric)) {
     let scale = 1;
     for (let a = 0; a < e.length; a++) if (e[a] !== 0) scale = Math.max(scale, Math.abs(x.data[a]));
@@ -350,6 +352,7 @@ function gradientErrors_(spec${ty(': CheckSpec')}, sizes${ty(': Record<string, n
     }
     for (let k = 1; k < K; k++) {
       const d = base[spec.keys[k]].data;
+      const f = base[spec.keys[k - 1]].data;
       const m = e.length;
       const acc = fd[k];
       for (let i = 0; i < acc.length; i++) {
@@ -358,12 +361,13 @@ function gradientErrors_(spec${ty(': CheckSpec')}, sizes${ty(': Record<string, n
         diff[k] += (s - acc[i]) ** 2;
         exact[k] += s * s;
         approx[k] += acc[i] ** 2;
+        floor[k] += ((1e-8 * (1 + Math.abs(f[i]))) / h) ** 2;
       }
     }
   }
   const errors${ty(': Record<string, number>')} = {};
   for (let k = 1; k < K; k++) {
-    const norm = Math.sqrt(Math.max(exact[k], approx[k]));
+    const norm = Math.sqrt(Math.max(exact[k], approx[k], floor[k]));
     errors[spec.keys[k]] = norm === 0 ? 0 : Math.sqrt(diff[k]) / norm;
   }
   return errors;

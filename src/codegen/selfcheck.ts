@@ -5,7 +5,9 @@
  * module there and compares every derivative D_k with central finite differences of D_{k-1}
  * (a 4-point stencil, h = 1e-3·max(1, |x|)) along every coordinate direction e of the variable
  * (symmetric directions e_ij + e_ji for a symmetric one, where the derivative is the symmetric
- * gradient). It returns, per derivative, ‖D_k·e − FD‖ / max(‖D_k·e‖, ‖FD‖) over all directions.
+ * gradient). It returns, per derivative, ‖D_k·e − FD‖ / max(‖D_k·e‖, ‖FD‖, ε) over all directions,
+ * where ε, 1e-8·(1 + |D_{k−1}|)/h entry by entry, is what rounding cannot tell from 0 (a derivative
+ * that cancels to 0, as that of (A*x)./(A*x), is rounding noise, which alone would read as 100 %).
  *
  * This module holds what the languages share: the table the generated code reads (variables,
  * their sizes and domains, the result keys) written as a literal of each language. The helpers

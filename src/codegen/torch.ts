@@ -294,7 +294,9 @@ def _gradient_errors(spec, sizes, seed, device="cpu"):
     keys = spec["keys"]
     base = evaluate(point)
     x = point[spec["wrt"]]
-    sums = [[0.0, 0.0, 0.0] for _ in keys]
+    # |D.e - FD|^2, |D.e|^2, |FD|^2, and what rounding cannot tell from 0: 1e-8 (1 + |f|) / h per
+    # entry of the function differenced.
+    sums = [[0.0, 0.0, 0.0, 0.0] for _ in keys]
     for e in _directions(tuple(x.shape), spec["wrt_symmetric"]):
         e = e.to(device)
         h = 1e-3 * max(1.0, float(torch.max(torch.abs(x[e != 0]))))
@@ -314,6 +316,7 @@ def _gradient_errors(spec, sizes, seed, device="cpu"):
             s[0] += float(torch.sum((exact - fd[k]) ** 2))
             s[1] += float(torch.sum(exact ** 2))
             s[2] += float(torch.sum(fd[k] ** 2))
+            s[3] += float(torch.sum((1e-8 * (1.0 + torch.abs(base[keys[k - 1]].reshape(-1))) / h) ** 2))
     return {keys[k]: _ratio(sums[k]) for k in range(1, len(keys))}
 
 
@@ -330,8 +333,8 @@ def _sizes(spec, sizes):
 
 
 def _ratio(s):
-    """|D.e - FD| / max(|D.e|, |FD|) from the sums of squares; 0 where both are 0."""
-    norm = max(s[1], s[2]) ** 0.5
+    """|D.e - FD| / max(|D.e|, |FD|, rounding's floor) from the sums of squares; 0 where all are 0."""
+    norm = max(s[1], s[2], s[3]) ** 0.5
     if norm != norm or s[0] != s[0]:
         return float("nan")
     return 0.0 if norm == 0 else s[0] ** 0.5 / norm

@@ -38,6 +38,9 @@ const EXTRA: readonly Case[] = [
   // computed and negated).
   { id: 'written-sign-temporary', expr: 'log(norm2(X*x - y))', wrt: 'x', order: 2, let: {} },
   { id: 'written-sign-ones', expr: 'norm2(x - vector(1))^3', wrt: 'x', order: 2, let: {} },
+  // A derivative that cancels to 0 ((A*x)./(A*x) is ones): its rounding noise alone read as a 100 %
+  // error; the check's floor, 1e-8·(1 + |f|)/h, tells it from 0.
+  { id: 'cancels-to-zero', expr: 'A*vector(-1)./(A*vector(-1)) + x', wrt: 'A', order: 1, let: {} },
   // Sizes the expression ties together: the default sizes must satisfy the relations (a bound size
   // that is a product of others, two products that must be equal, a quotient that must be whole).
   { id: 'tied-kron-length', expr: 'log(1 + (x\'*kron(y, z))^2)', wrt: 'x', order: 2, let: {} },
