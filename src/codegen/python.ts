@@ -549,29 +549,29 @@ def _gradient_errors(spec, sizes, seed):
     keys = spec["keys"]
     base = evaluate(point)
     x = point[spec["wrt"]]
-    # |D.e - FD|^2, |D.e|^2, |FD|^2, and what rounding cannot tell from 0: 1e-8 (1 + |f|) / h per
-    # entry of the function differenced.
-    sums = [[0.0, 0.0, 0.0, 0.0] for _ in keys]
+    # Per step (h and h/16: where the function curves fast, as near a pole, the smaller step is
+    # right) and derivative: |D.e - FD|^2, |D.e|^2, |FD|^2, and what rounding cannot tell from 0,
+    # 1e-8 (1 + |f|) / h per entry of the function differenced.
+    sums = [[[0.0, 0.0, 0.0, 0.0] for _ in keys] for _ in range(2)]
     for e in _directions(x.shape, spec["wrt_symmetric"]):
-        h = 1e-3 * max(1.0, float(np.max(np.abs(x[e != 0]))))
-        # Differences first, so that a constant is exactly 0.
-        outs = []
-        for o in _STEPS:
-            moved = dict(point)
-            moved[spec["wrt"]] = x + o * h * e
-            outs.append(evaluate(moved))
-        fd = [None]
-        for k in range(1, len(keys)):
-            m2, m1, p1, p2 = [np.reshape(r[keys[k - 1]], -1) for r in outs]
-            fd.append((8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h))
-        for k in range(1, len(keys)):
-            exact = np.reshape(base[keys[k]], (-1, e.size)) @ np.reshape(e, -1)
-            s = sums[k]
-            s[0] += float(np.sum((exact - fd[k]) ** 2))
-            s[1] += float(np.sum(exact ** 2))
-            s[2] += float(np.sum(fd[k] ** 2))
-            s[3] += float(np.sum((1e-8 * (1.0 + np.abs(np.reshape(base[keys[k - 1]], -1))) / h) ** 2))
-    return {keys[k]: _ratio(sums[k]) for k in range(1, len(keys))}
+        h0 = 1e-3 * max(1.0, float(np.max(np.abs(x[e != 0]))))
+        for step, h in enumerate((h0, h0 / 16)):
+            # Differences first, so that a constant is exactly 0.
+            outs = []
+            for o in _STEPS:
+                moved = dict(point)
+                moved[spec["wrt"]] = x + o * h * e
+                outs.append(evaluate(moved))
+            for k in range(1, len(keys)):
+                m2, m1, p1, p2 = [np.reshape(r[keys[k - 1]], -1) for r in outs]
+                fd = (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h)
+                exact = np.reshape(base[keys[k]], (-1, e.size)) @ np.reshape(e, -1)
+                s = sums[step][k]
+                s[0] += float(np.sum((exact - fd) ** 2))
+                s[1] += float(np.sum(exact ** 2))
+                s[2] += float(np.sum(fd ** 2))
+                s[3] += float(np.sum((1e-8 * (1.0 + np.abs(np.reshape(base[keys[k - 1]], -1))) / h) ** 2))
+    return {keys[k]: _best(_ratio(sums[0][k]), _ratio(sums[1][k])) for k in range(1, len(keys))}
 
 
 def _sizes(spec, sizes):
@@ -584,6 +584,11 @@ def _sizes(spec, sizes):
             raise ValueError("size %s must be a whole number >= 1, got %r" % (key, value))
         dims[key] = int(value)
     return dims
+
+
+def _best(a, b):
+    """The smaller of the two steps' errors; NaN if either is."""
+    return float("nan") if a != a or b != b else min(a, b)
 
 
 def _ratio(s):

@@ -3,11 +3,13 @@
  * (`checkGradient(sizes?, seed = 0)` in JS/TS) that draws a random point of the given sizes — each
  * variable from the domain its uses need (domains.ts), symmetric where declared — evaluates the
  * module there and compares every derivative D_k with central finite differences of D_{k-1}
- * (a 4-point stencil, h = 1e-3·max(1, |x|)) along every coordinate direction e of the variable
- * (symmetric directions e_ij + e_ji for a symmetric one, where the derivative is the symmetric
- * gradient). It returns, per derivative, ‖D_k·e − FD‖ / max(‖D_k·e‖, ‖FD‖, ε) over all directions,
- * where ε, 1e-8·(1 + |D_{k−1}|)/h entry by entry, is what rounding cannot tell from 0 (a derivative
- * that cancels to 0, as that of (A*x)./(A*x), is rounding noise, which alone would read as 100 %).
+ * (a 4-point stencil, h = 1e-3·max(1, |x|) and h/16) along every coordinate direction e of the
+ * variable (symmetric directions e_ij + e_ji for a symmetric one, where the derivative is the
+ * symmetric gradient). It returns, per derivative, ‖D_k·e − FD‖ / max(‖D_k·e‖, ‖FD‖, ε) over all
+ * directions, for the step that agrees better (near a pole the larger step's truncation error
+ * alone can pass 1e-6), where ε, 1e-8·(1 + |D_{k−1}|)/h entry by entry, is what rounding cannot
+ * tell from 0 (a derivative that cancels to 0, as that of (A*x)./(A*x), is rounding noise, which
+ * alone would read as 100 %).
  *
  * This module holds what the languages share: the table the generated code reads (variables,
  * their sizes and domains, the result keys) written as a literal of each language. The helpers
