@@ -13,6 +13,7 @@ import { derivative, RicciError, type Derivative, type Values, type Value } from
 import type { Checked, Declarations, DeclaredType } from '../src/syntax/check.js';
 import { toTensor } from '../src/values.js';
 import { mulberry32 } from '../src/random.js';
+import { solveSizes } from '../src/sizeRelations.js';
 
 export const rng = mulberry32;
 
@@ -64,7 +65,9 @@ function randomValue(type: DeclaredType, rows: number, cols: number, square: boo
 
 /**
  * A random point for the variables of a checked expression. Sizes named in `wanted` are used,
- * the others take distinct defaults in order of appearance (3, 4, 2, 5, …).
+ * the others take distinct defaults in order of appearance (3, 4, 2, 5, …), changed where the
+ * expression ties sizes together (x'*kron(y, z) needs len(x) = len(y)·len(z); solveSizes). Where
+ * the wanted sizes break a relation, the evaluator's message says which.
  */
 export function randomPoint(checked: Checked, wanted: ReadonlyMap<string, number>, seed: number): NumericPoint {
   const rand = rng(seed);
@@ -75,6 +78,22 @@ export function randomPoint(checked: Checked, wanted: ReadonlyMap<string, number
     if (!sizes.has(name)) sizes.set(name, wanted.get(name) ?? SIZE_CHOICES[sizes.size % SIZE_CHOICES.length]!);
     return sizes.get(name)!;
   };
+  // The variables' sizes by their root symbol (sizeName names a symbol it has not seen; a product's
+  // symbol must not take a name here).
+  const root = (d: number): number => checked.sizes.find(d);
+  const byRoot = new Map<number, string>();
+  for (const v of checked.vars.values())
+    for (const d of [v.type.rows, v.type.cols]) {
+      const name = checked.sizeName(d);
+      if (name === '1') continue;
+      concrete(d);
+      byRoot.set(root(d), name);
+    }
+  const start = new Map([...byRoot].map(([r, name]) => [r, sizes.get(name)!] as const));
+  const relations = checked.products.map((r) => ({ total: root(r.total), parts: r.parts.map(root) }));
+  const fixed = new Set([...start.keys()].filter((r) => wanted.has(byRoot.get(r)!)));
+  const solved = solveSizes(relations, start, fixed);
+  if (solved) for (const [r, v] of solved) sizes.set(byRoot.get(r)!, v);
   const values = new Map<string, Point>();
   for (const v of checked.vars.values()) {
     const rows = concrete(v.type.rows);

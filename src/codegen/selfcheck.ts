@@ -17,6 +17,7 @@
  */
 import type { Plan, Size } from './plan.js';
 import { num } from './literals.js';
+import { solveSizes } from '../sizeRelations.js';
 
 export interface CheckInput {
   /** The variable's key in the inputs. */
@@ -57,75 +58,14 @@ export function checkSpec(plan: Plan): CheckSpec {
 /**
  * Default sizes that satisfy the plan's size relations (a size that is also a product of others:
  * x's length in x'*vec(X) or in x'*vector(1, len(y)*len(z)); a quotient len(x)/len(y), which must
- * be whole). First the size a relation constrains is set from the others, repeated while one
- * change breaks a relation met before; where that leaves one unmet (two products that must be
- * equal, as vec(X)'*kron(y, z) asks of rows(X)·cols(X) and len(y)·len(z)), a bounded search over
- * small sizes of the sizes that the relations name. Failing both, the defaults stay and the
- * generated code's own check names the relation.
+ * be whole; two products that must be equal, as in vec(X)'*kron(y, z)): see solveSizes. Where none
+ * is found the defaults stay, and the generated code's own check names the relation.
  */
 function defaultSizes(plan: Plan): (readonly [string, number])[] {
-  const bound = plan.bindings.map((b) => b.size);
-  const start = new Map<Size, number>(bound.map((s, k) => [s, 3 + k]));
-  const settled = satisfied(plan, propagated(plan, start)) ?? searched(plan, start) ?? start;
-  return bound.map((s) => [s.symbol, settled.get(s)!] as const);
-}
-
-/** The sizes with each relation's constrained size set from the others, in passes. */
-function propagated(plan: Plan, start: ReadonlyMap<Size, number>): Map<Size, number> {
-  const value = new Map(start);
-  const of = (s: Size): number => value.get(s) ?? 1;
-  for (let pass = 0, changed = true; changed && pass < 8; pass++) {
-    changed = false;
-    const set = (s: Size, v: number): void => {
-      if (start.has(s) && value.get(s) !== v) changed = true;
-      value.set(s, v);
-    };
-    for (const d of plan.derived) {
-      const product = d.factors.reduce((p, f) => p * of(f), 1);
-      if (d.total === undefined) set(d.size, product);
-      else {
-        if (of(d.total) % product !== 0) set(d.total, product * Math.max(1, Math.round(of(d.total) / product)));
-        set(d.size, of(d.total) / product);
-      }
-    }
-  }
-  return value;
-}
-
-/** The bound sizes if every relation holds with them (derived sizes worked out in order), else undefined. */
-function satisfied(plan: Plan, sizes: ReadonlyMap<Size, number>): Map<Size, number> | undefined {
-  const bound = new Set(plan.bindings.map((b) => b.size));
-  const value = new Map([...sizes].filter(([s]) => bound.has(s)));
-  for (const d of plan.derived) {
-    const product = d.factors.reduce((p, f) => p * (value.get(f) ?? NaN), 1);
-    const v = d.total === undefined ? product : (value.get(d.total) ?? NaN) / product;
-    if (!Number.isInteger(v) || v < 1) return undefined;
-    if (value.has(d.size) && value.get(d.size) !== v) return undefined;
-    value.set(d.size, v);
-  }
-  return value;
-}
-
-/**
- * A depth-first search over 2..12 for the bound sizes the relations name, each trying its default
- * first; the first assignment that satisfies every relation, within 100,000 tries.
- */
-function searched(plan: Plan, start: ReadonlyMap<Size, number>): Map<Size, number> | undefined {
-  const named = new Set(plan.derived.flatMap((d) => [d.size, ...d.factors, ...(d.total ? [d.total] : [])]));
-  const free = [...start.keys()].filter((s) => named.has(s));
-  const value = new Map(start);
-  let tries = 0;
-  const go = (k: number): Map<Size, number> | undefined => {
-    if (k === free.length) return ++tries > 100_000 ? undefined : satisfied(plan, value);
-    const own = start.get(free[k]!)!;
-    for (const v of [own, ...Array.from({ length: 11 }, (_, i) => i + 2).filter((x) => x !== own)]) {
-      value.set(free[k]!, v);
-      const found = go(k + 1);
-      if (found || tries > 100_000) return found;
-    }
-    return undefined;
-  };
-  return go(0);
+  const start = new Map<Size, number>(plan.bindings.map((b, k) => [b.size, 3 + k]));
+  const relations = plan.derived.map((d) => (d.total === undefined ? { total: d.size, parts: d.factors } : { total: d.total, parts: [d.size, ...d.factors] }));
+  const sizes = solveSizes(relations, start) ?? start;
+  return plan.bindings.map((b) => [b.size.symbol, sizes.get(b.size)!] as const);
 }
 
 /** The table as a JS/TS object literal (strings through JSON.stringify). */

@@ -38,6 +38,8 @@ export interface Checked {
    * (commutation(rows(S), rows(X)*len(z)); len(x)/len(y) is the k with len(x) = k·len(y)).
    */
   readonly sizeProducts: readonly SizeRelation[];
+  /** Every size that is a product of others (kron, vec, commutation, size arguments): total = Π parts. */
+  readonly products: readonly { readonly total: Dim; readonly parts: readonly Dim[] }[];
 }
 
 export interface SizeRelation {
@@ -125,6 +127,11 @@ class Checker {
     return d;
   }
 
+  /** Every product relation: kron's, vec's, commutation's and the size arguments'. */
+  allProducts(): { readonly total: Dim; readonly parts: readonly Dim[] }[] {
+    return [...this.products, ...this.sizeProducts.map((r) => ({ total: r.total, parts: r.parts }))];
+  }
+
   /**
    * Sizes that products make equal: where one size is two products (kron(y', z')*kron(B*y, z)
    * multiplies len(y)·len(z) columns by rows(B)·len(z) rows), their common factors cancel, and
@@ -133,7 +140,7 @@ class Checker {
    * two sizes merge, since one merge can leave a single factor elsewhere.
    */
   cancelProducts(): void {
-    const all = [...this.products, ...this.sizeProducts.map((r) => ({ total: r.total, parts: r.parts }))];
+    const all = this.allProducts();
     const root = (d: Dim): Dim => this.sizes.find(d);
     const factors = (d: Dim, seen: ReadonlySet<Dim>): Dim[] => {
       const r = root(d);
@@ -530,5 +537,5 @@ export function check(text: string, ast: Ast, decls: Declarations = {}, extraVar
     c.declareVar(name, undefined);
   }
   c.nameSizes();
-  return { text, ast, types: c.types, vars: c.vars, sizes: c.sizes, sizeName: c.sizeName, sizeArgs: c.sizeArgs, sizeProducts: c.sizeProducts };
+  return { text, ast, types: c.types, vars: c.vars, sizes: c.sizes, sizeName: c.sizeName, sizeArgs: c.sizeArgs, sizeProducts: c.sizeProducts, products: c.allProducts() };
 }
