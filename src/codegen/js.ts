@@ -53,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'adj2' | 'adj3' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'minor' | 'adj2' | 'adj3' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -163,7 +163,7 @@ export function emitJs(plan: Plan, ts: boolean): string {
         break;
       case 'adj2':
       case 'adj3':
-        used.add(ins.op).add('adj2').add('adj').add('det').add('lu');
+        used.add(ins.op).add('adj2').add('minor').add('adj').add('det').add('lu');
         w.line(`const ${ins.out.name} = ${ins.op}_(${ins.src.name}, ${ins.src.dims[0]!.local});`);
         break;
       case 'einsum':
@@ -421,7 +421,7 @@ function random_(seed${ty(': number')})${ty(': () => number')} {
   };
 }`;
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'adj2', 'adj3', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'minor', 'adj2', 'adj3', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   // vec and kron: the axes of a row-major array in another order (B's axis k is a's axis perm[k]).
@@ -636,6 +636,16 @@ function logdet_(a${ty(': Float64Array')}, n${ty(': number')}, name${ty(': strin
   }
   return sign > 0 ? s : NaN;
 }`,
+  minor: (ty) => `
+/** sub = the n×n matrix a without row j and column i ((n−1)×(n−1)), the minor of adj(a)[i, j]. */
+function minor_(a${ty(': Float64Array')}, n${ty(': number')}, i${ty(': number')}, j${ty(': number')}, sub${ty(': Float64Array')})${ty(': void')} {
+  const m = n - 1;
+  for (let k = 0, r = 0; k < n; k++) {
+    if (k === j) continue;
+    for (let l = 0, c = 0; l < n; l++) if (l !== i) sub[r * m + c++] = a[k * n + l];
+    r++;
+  }
+}`,
   adj2: (ty) => `
 /**
  * adj2(a)[i, j, k, l] = ∂adj(a)[i, j]/∂a[k, l], at singular matrices too. Where a's condition
@@ -668,11 +678,7 @@ function adj2_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array
   const sub = new Float64Array(m * m);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
-      for (let k = 0, r = 0; k < n; k++) {
-        if (k === j) continue;
-        for (let l = 0, c = 0; l < n; l++) if (l !== i) sub[r * m + c++] = a[k * n + l];
-        r++;
-      }
+      minor_(a, n, i, j, sub);
       const b = m > 0 ? adj_(sub, m) : sub;
       const s = (i + j) % 2 === 0 ? 1 : -1;
       for (let k = 0, r = 0; k < n; k++) {
@@ -698,11 +704,7 @@ function adj3_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': Float64Array
   const sub = new Float64Array(m * m);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {
-      for (let k = 0, r = 0; k < n; k++) {
-        if (k === j) continue;
-        for (let l = 0, c = 0; l < n; l++) if (l !== i) sub[r * m + c++] = a[k * n + l];
-        r++;
-      }
+      minor_(a, n, i, j, sub);
       const b = adj2_(sub, m);
       const sign = (i + j) % 2 === 0 ? 1 : -1;
       // Among the rows without j, row k is k − 1 past j; among the columns without i likewise.
