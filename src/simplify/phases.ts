@@ -1,10 +1,12 @@
 /**
  * The simplifier: named phases of rules, each run to a fixed point, in this order:
  *   expand   — sin(u)^2 + cos(u)^2 → 1 (trig.ts); a sum over a merged axis (vec, kron) becomes a
- *              sum over the axes it merges, where both merges merge the same sizes; distribute a product over the terms of a sum
- *              factor that carry deltas (the others stay one sum), and over sums that have no
- *              matrix form (order > 2) or whose terms cancel once distributed (X·(P1 - P2) with
- *              X·P1 = X·P2), cancel A·A⁻¹ (also between powers) and A·adj(A), move the directions
+ *              sum over the axes it merges, where both merges merge the same sizes; cancel A·A⁻¹
+ *              (also between powers, and where A is a product whose factors stand in the product:
+ *              inv(A*B)*A*B) and A·adj(A), before a sum A is distributed; distribute a product
+ *              over the terms of a sum factor that carry deltas (the others stay one sum), and
+ *              over sums that have no matrix form (order > 2) or whose terms cancel once
+ *              distributed (X·(P1 - P2) with X·P1 = X·P2); move the directions
  *              of matrix-power derivatives to where their deltas contract and collapse those that
  *              commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
@@ -22,7 +24,7 @@
  */
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
-import { cancelAdjugate, cancelInverse, distributeCancelling, distributeDeltas, distributeTensorSums } from './rules/expand.js';
+import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeTensorSums } from './rules/expand.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
 import { collectPolynomial, factorUnitRoots } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
@@ -31,13 +33,13 @@ import { pythagorean } from './rules/trig.js';
 import { unmergeContraction } from './rules/merge.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [pythagorean, unmergeContraction, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
+  { name: 'expand', rules: [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
   { name: 'rational', rules: [rationalTogether] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
 ];
 
-export const ALL_RULES = [pythagorean, unmergeContraction, distributeDeltas, distributeTensorSums, distributeCancelling, cancelInverse, cancelAdjugate, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
+export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

@@ -189,6 +189,12 @@ describe('rewrite rules', () => {
       ['tr(A^-5*B)', 'A', 1, new Set(['power-adjoint'])],
       ["x'*inv(A)^2*A^5*y", 'x', 1, new Set(['inverse-cancel'])],
       ['tr(A^3*inv(A)*B)', 'B', 1, new Set(['inverse-cancel'])],
+      // The inverse of a product next to the product's factors, a sum with eye before it is
+      // distributed (fuzz seed 6 timed out on a third derivative that was 0), an adjugate.
+      ["x'*inv(A*B')*A*B'*y", 'x', 1, new Set(['inverse-product-cancel'])],
+      ["x'*B*A*inv(B*A)*y + tr(inv(A'*A)*A'*A*B)", 'B', 1, new Set(['inverse-product-cancel'])],
+      ["x'*(A'*B + eye)*inv(A'*B + eye)*y", 'x', 1, new Set(['inverse-cancel'])],
+      ["x'*adj(A*B)*A*B*y", 'x', 1, new Set(['adjugate-cancel'])],
       ['tr(dpow(A, 4, B)*B)', 'A', 2, new Set(['power-adjoint'])],
       ['sum(A^4*B)', 'A', 1, new Set(['power-adjoint'])],
     ];

@@ -64,7 +64,8 @@ export const distributeTensorSums: Rule = {
 
 /**
  * A matrix contracted with its own inverse (or adjugate) at one summed index: the pair becomes δ
- * (or det(A)·δ); `kind` is the partner's node kind.
+ * (or det(A)·δ); `kind` is the partner's node kind. A that is a product is found among the
+ * factors by its own factors and contractions (inv(A*B)·A·B, inv(X'*X)·X'·X).
  */
 function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) => Factor[]): Rule['apply'] {
   return (n) => {
@@ -75,24 +76,65 @@ function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) =>
     for (let i = 0; i < fs.length; i++) {
       const inv = fs[i]!;
       if (inv.node.kind !== kind) continue;
-      for (let j = 0; j < fs.length; j++) {
-        const a = fs[j]!;
-        if (j === i || a.node !== inv.node.arg) continue;
-        // (A⁻¹)_{x p} A_{p y} or A_{x p} (A⁻¹)_{p y}, with p summed and nowhere else.
-        for (const [first, second] of [
-          [inv, a],
-          [a, inv],
-        ] as const) {
-          const p = first.labels[1]!;
-          if (p < r || second.labels[0] !== p || count.get(p) !== 2 || first.labels[0] === p || second.labels[1] === p) continue;
-          const rest = fs.filter((_, k) => k !== i && k !== j);
-          const d: Factor = { node: delta(inv.node.shape[0]!), labels: [first.labels[0]!, second.labels[1]!] };
-          return makeMul([...rest, ...replacement(a.node, d)], r);
-        }
+      const a = inv.node.arg;
+      // (A⁻¹)_{x p} A_{p y} or A_{x p} (A⁻¹)_{p y}, with p summed and nowhere else.
+      for (const invFirst of [true, false]) {
+        const [x, p] = invFirst ? inv.labels : [inv.labels[1]!, inv.labels[0]!];
+        if (p === undefined || x === undefined || p < r || x === p || count.get(p) !== 2) continue;
+        const found = embed(a, fs, i, invFirst ? 0 : 1, p, count, r);
+        if (!found || found.other === p) continue;
+        const rest = fs.filter((_, k) => k !== i && !found.used.includes(k));
+        const labels = invFirst ? [x, found.other] : [found.other, x];
+        return makeMul([...rest, ...replacement(a, { node: delta(inv.node.shape[0]!), labels })], r);
       }
     }
     return undefined;
   };
+}
+
+/**
+ * The matrix a among the factors fs (all but fs[skip]), with its axis `axis` on label `at`: the
+ * factors it takes and the label of its other axis. A product a is matched factor by factor, its
+ * summed labels to labels that only the matched factors carry, as often as a carries them.
+ */
+function embed(a: Node, fs: readonly Factor[], skip: number, axis: 0 | 1, at: number, count: ReadonlyMap<number, number>, r: number): { used: number[]; other: number } | undefined {
+  if (a.kind !== 'mul') {
+    const j = fs.findIndex((f, k) => k !== skip && f.node === a && f.labels[axis] === at);
+    return j < 0 ? undefined : { used: [j], other: fs[j]!.labels[1 - axis]! };
+  }
+  const inner = labelCounts(a.factors);
+  const map = new Map<number, number>([[axis, at]]);
+  const used: number[] = [];
+  const place = (f: number): boolean => {
+    if (f === a.factors.length) return true;
+    const want = a.factors[f]!;
+    for (let k = 0; k < fs.length; k++) {
+      const cand = fs[k]!;
+      if (k === skip || used.includes(k) || cand.node !== want.node) continue;
+      const added: number[] = [];
+      const fits = want.labels.every((l, s) => {
+        const o = cand.labels[s]!;
+        const m = map.get(l);
+        if (m !== undefined) return m === o;
+        // A summed label of a maps to a summed label of n that nothing else carries.
+        if (l >= 2 && (o < r || count.get(o) !== inner.get(l))) return false;
+        if ([...map.values()].includes(o)) return false;
+        map.set(l, o);
+        added.push(l);
+        return true;
+      });
+      if (fits) {
+        used.push(k);
+        if (place(f + 1)) return true;
+        used.pop();
+      }
+      for (const l of added) map.delete(l);
+    }
+    return false;
+  };
+  if (!place(0)) return undefined;
+  const other = map.get(1 - axis);
+  return other === undefined ? undefined : { used, other };
 }
 
 /** A power of a matrix next to a power of its inverse: the exponents subtract (A·A⁻¹ = δ). */
@@ -124,6 +166,16 @@ export const cancelInverse: Rule = {
       }
     }
     return undefined;
+  },
+};
+
+/** A product of matrices next to its inverse (a single matrix, or powers of one, is inverse-cancel's). */
+export const cancelInverseProduct: Rule = {
+  name: 'inverse-product-cancel',
+  math: '(P⁻¹)^i_p P^p_j → δ^i_j,   P^i_p (P⁻¹)^p_j → δ^i_j   for a product P = A·B·…, its factors in the product',
+  apply(n) {
+    if (n.kind !== 'mul' || !n.factors.some((f) => f.node.kind === 'inv' && f.node.arg.kind === 'mul')) return undefined;
+    return cancelPartner('inv', (_, d) => [d])(n);
   },
 };
 
