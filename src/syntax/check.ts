@@ -278,7 +278,7 @@ class Checker {
       const rk = this.kind(r);
       const hint =
         (lk === 'scalar') !== (rk === 'scalar') && (op === '+' || op === '-')
-          ? '; to add a scalar to every entry write c*vector(1) or c*matrix(1)'
+          ? this.conventionHint(a.left, lk, rk) ?? this.conventionHint(a.right, rk, lk) ?? '; to add a scalar to every entry write c*vector(1) or c*matrix(1)'
           : lk === 'vector' && rk === 'row vector' || lk === 'row vector' && rk === 'vector'
             ? '; transpose one side with \''
             : '';
@@ -287,6 +287,18 @@ class Checker {
         a.opSpan,
       );
     }
+  }
+
+  /**
+   * Where a name typed by the naming convention alone meets the other kind in a sum (`A*x - b`, b
+   * a scalar as a–g are): how to declare it the kind the other side has.
+   */
+  private conventionHint(side: Ast, kind: string, other: string): string | undefined {
+    if (side.kind !== 'name' || this.vars.get(side.name)?.explicit !== false) return undefined;
+    const want = other === 'row vector' ? 'vector' : other;
+    if (want !== 'vector' && want !== 'matrix') return undefined;
+    const every = kind === 'scalar' ? `, or write ${side.name}*${want}(1) to add it to every entry` : '';
+    return `; ${side.name} is a ${kind} by the naming convention (a–g and Greek names are scalars, h–z vectors, A–Z matrices): declare "${side.name}: ${want}" to make it a ${want}${every}`;
   }
 
   private binary(a: Ast & { kind: 'binary' }): Type {

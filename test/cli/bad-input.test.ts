@@ -39,7 +39,11 @@ const CASES: readonly Case[] = [
   { args: d("X/Y*x"), code: input, message: /\/: divides by a scalar, but Y is/ },
   { args: d('foo(x)'), code: input, message: /unknown function 'foo'/ },
   { args: d('exp + x'), code: input, message: /exp is a function: write exp\(\.\.\.\)/ },
-  { args: d('a + x'), code: input, message: /shapes differ.*c\*vector\(1\)/ },
+  // a name typed by the convention alone: how to declare it; a declared one: how to broadcast
+  { args: d('a + x'), code: input, message: /shapes differ.*a is a scalar by the naming convention .*: declare "a: vector" to make it a vector, or write a\*vector\(1\) to add it to every entry/ },
+  { args: d('norm2(A*x - b)^2'), code: input, message: /A\*x is n×1 \(a vector\), b is a scalar; b is a scalar by the naming convention .*declare "b: vector"/ },
+  { args: d('c + A'), code: input, message: /declare "c: matrix" to make it a matrix, or write c\*matrix\(1\)/ },
+  { args: d('a + x', '--let', 'a: scalar'), code: input, message: /shapes differ.*; to add a scalar to every entry write c\*vector\(1\)/ },
   { args: d('x .* A'), code: input, message: /\.\*: shapes differ/ },
   { args: d('sum(x, x)'), code: input, message: /sum takes 1 argument, not 2/ },
   { args: d('dpow(A, 2)*x'), code: input, message: /dpow takes 3 or more arguments, not 2/ },
