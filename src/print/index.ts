@@ -17,7 +17,7 @@
  *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
  *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
  */
-import { type Node, type NodeOf, InternalError, broadcastScalar, constantValue } from '../ir/node.js';
+import { type Factor, type Node, type NodeOf, InternalError, broadcastScalar, constantValue, makeMul } from '../ir/node.js';
 import { latexName } from './latex.js';
 import { isFractionText, numberLatex, numberText } from './numbers.js';
 import { placeIndexSigns } from './indexSigns.js';
@@ -355,6 +355,16 @@ class Builder {
       mine.push(s);
       return s;
     };
+    // All-ones vectors summed over an axis no other factor has: that axis's size, rows(B).
+    const sizes = new Map<number, IExpr>();
+    const sized = new Set<number>();
+    for (const [l, ks] of sizeLabels(n.factors, rank)) {
+      const size = this.matrixText(makeMul([{ node: n.factors[ks[0]!]!.node, labels: [0] }], 0));
+      if (!size || size.text.startsWith('sum(')) continue;
+      sizes.set(l, tensor(size.text, size.latex, []));
+      for (const k of ks) sized.add(k);
+      slots.delete(l);
+    }
     const base = new Map<number, string>();
     names.forEach((nm, i) => base.set(i, nm));
     for (const l of slots.keys()) if (l >= rank) base.set(l, fresh());
@@ -372,7 +382,7 @@ class Builder {
       absorbed.add(k);
       diagonal.get(d)!.push(base.get(other)!);
     });
-    const factors: IExpr[] = n.factors.filter((_, k) => !absorbed.has(k)).map((f) =>
+    const factors: IExpr[] = n.factors.filter((_, k) => !absorbed.has(k) && !sized.has(k)).map((f) =>
       this.build(
         f.node,
         f.labels.map((l) => {
@@ -384,6 +394,7 @@ class Builder {
         }),
       ),
     );
+    factors.push(...sizes.values());
     for (const [l, parts] of diagonal) {
       const outer = l < rank ? [base.get(l)!] : [];
       factors.push(tensor('δ', '\\delta', [...outer, ...parts], true));
@@ -391,8 +402,27 @@ class Builder {
     // A summed label in one slot is a sum of entries: the contraction with the all-ones vector.
     for (const [l, count] of slots) if (l >= rank && count === 1) factors.push(tensor('1', '\\mathbf{1}', [base.get(l)!], true));
     this.release(mine);
-    return { kind: 'prod', factors };
+    // A size alone is an atom: (-1)^rows(S).
+    return factors.length === 1 && sized.size > 0 ? factors[0]! : { kind: 'prod', factors };
   }
+}
+
+/**
+ * The summed labels of a product that only all-ones vectors carry (Σ_p 1_p, and Σ_p 1_p 1_p, the
+ * trace of matrix(1)): each is its axis's size. By label, the factors that carry it.
+ */
+function sizeLabels(factors: readonly Factor[], rank: number): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  const others = new Set<number>();
+  factors.forEach((f, k) => {
+    const ones = f.node.kind === 'const' && f.node.value === 1 && f.labels.length === 1;
+    for (const l of f.labels) {
+      if (l < rank || !ones) others.add(l);
+      else out.set(l, [...(out.get(l) ?? []), k]);
+    }
+  });
+  for (const l of others) out.delete(l);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

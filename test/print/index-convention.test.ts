@@ -118,8 +118,13 @@ describe('the index convention', () => {
     ["norm2(X - U*V')^2", 'U', 1, '2 (U^i_q V^{pq} - X^{ip}) V_{pj}'],
     // A variable named delta is not the Kronecker delta δ.
     ['delta*x', 'x', 1, 'δ^i_j delta'],
-    // Sizes: tr(eye) is the contraction of δ's (here of ones), no stray digits: 2 1^p 1_p.
-    ['a*tr(2*eye - B)', 'a', 1, '2 1^p 1_p - B^p_p'],
+    // Sizes as matrix notation writes them, by a variable they belong to: 2 rows(B), not 2 1^p 1_p;
+    // a size alone is an atom in an exponent; a size among other factors too.
+    ['a*tr(2*eye - B)', 'a', 1, '2 rows(B) - B^p_p'],
+    ['det(a*A)', 'a', 1, 'det(A) a^(rows(A) - 1) rows(A)'],
+    ['det(-S)*b', 'b', 1, 'det(S) (-1)^rows(S)'],
+    ["(-matrix(-3))^2*(matrix(2) - (X + X))*S", 'X', 1, '-18 S_{jl} 1^i 1^k rows(X)'],
+    ['a./logdet(diag(z*b))', 'b', 1, '-logdet(b*diag(z))^(-2) a b^(-1) len(z)'],
     // A scalar constant times one prints as the constant (not 2 1).
     ['a^2 - 2*a', 'a', 1, '2 a - 2'],
     // By a symmetric matrix: the derivative by S as a general matrix, symmetrized over each
