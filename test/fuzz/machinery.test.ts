@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { specFromText, type Outcome } from '../../fuzz/case.js';
-import { oracle } from '../../fuzz/oracle.js';
+import { kinkSigns, oracle } from '../../fuzz/oracle.js';
 import { contract, drawDirection, fdRatio, fdTrusted, finiteDifference, stableAtFinerStep } from '../../fuzz/numeric.js';
 import { drawCase } from '../../fuzz/draw.js';
 import { exportedCheck, runCase } from '../../fuzz/check.js';
@@ -119,6 +119,18 @@ describe('finite differences along random directions', () => {
     expect(runCase(specFromText("arccos(cos((vector(3)'*B*x)^4))", 'B', 1, {}, 6)).failures).toEqual([]);
   });
 
+  // relu at an entry 1.1e-4 from its kink, a step of 1e-3: both step sizes straddle the kink alike,
+  // agree with each other and give half the slope (fuzz seed 22, case 4600, judged wrong).
+  test('a stencil that crosses a kink of abs, sign, relu or norm2 does not judge', () => {
+    const kinked = specFromText('relu(x) + abs(a)*sign(b)*vector(1) + norm2(y)*vector(1)', 'x', 1, {}, 1, [2]);
+    const g = oracle(kinked.math, kinked.shape);
+    const at = new Map([['x', t([2], -0.5, 1e-4)], ['a', t([], -2)], ['b', t([], 0)], ['y', t([2], 0, 0)]]);
+    expect(kinkSigns(() => g(at)).signs).toEqual([-1, 1, -1, 0, 0]);
+    const drawn = drawCase(22, 4600);
+    if (!('spec' in drawn)) throw new Error('case 4600 of seed 22 is a case');
+    expect(runCase(drawn.spec).failures).toEqual([]);
+  });
+
   test('contraction pairs each direction with its own axis group (a non-symmetric tensor)', () => {
     // T[i][j] = [[1, 2], [3, 4]]: T u v = Σ T_ij u_i v_j.
     const T = Float64Array.of(1, 2, 3, 4);
@@ -182,6 +194,22 @@ describe('judging a case', () => {
     expect(exportedCheck(spec, d, values, () => failing)?.detail).toMatch(/the generated module fails: RangeError: no/);
     // The whole case: the fuzzer runs the check (and it passes).
     expect(runCase(spec).failures).toEqual([]);
+  });
+
+  // logdet(B*inv(B)*(norm2(x)^2 - x'*x)) is logdet(0·I); the oracle's round-off makes it a number
+  // and its derivative, 0, passes; the generated module computes the value too, and stops.
+  test('the generated module may stop where the expression is undefined in exact arithmetic', () => {
+    const drawn = drawCase(22, 1865);
+    if (!('spec' in drawn)) throw new Error('case 1865 of seed 22 is a case');
+    expect(runCase(drawn.spec).failures).toEqual([]);
+  });
+
+  // 1/norm1((z.^2).^(X*vector(3)).^4) by z: the printed form's sum(…)^2 overflows, and IEEE
+  // arithmetic, as ricci's evaluators do it, makes the quotient 0, the derivative (1e-200).
+  test('a printed form is evaluated as IEEE arithmetic does, overflow included', () => {
+    const drawn = drawCase(21, 6577);
+    if (!('spec' in drawn)) throw new Error('case 6577 of seed 21 is a case');
+    expect(runCase(drawn.spec).failures).toEqual([]);
   });
 
   test('a NaN derivative where the expression is defined is still wrong', () => {
