@@ -802,6 +802,13 @@ export function isIntegerValued(n: Node): boolean {
   return false;
 }
 
+/** Whether a scalar node is an even integer wherever it is defined: 2·n for a size n. */
+function isEvenValued(n: Node): boolean {
+  const c = constantValue(n);
+  if (c !== undefined) return Number.isInteger(c) && c % 2 === 0;
+  return n.kind === 'add' && n.terms.every((t) => Number.isInteger(t.coef) && t.coef % 2 === 0 && isIntegerValued(t.node));
+}
+
 /** u as base^exponent (u^e for a node e, u^3, u), and whether the exponent is integer-valued. */
 function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean } {
   // An element-wise power's exponent has its base's shape (a·1 for a scalar a).
@@ -1380,7 +1387,7 @@ export function isNonNegative(n: Node): boolean {
       r = (Number.isInteger(n.exp) && n.exp % 2 === 0) || !Number.isInteger(n.exp) || isNonNegative(n.base);
       break;
     case 'powv':
-      r = isNonNegative(n.base);
+      r = isNonNegative(n.base) || isEvenValued(n.exponent);
       break;
     case 'add':
       r = n.terms.every((t) => t.coef > 0 && isNonNegative(t.node));
@@ -1542,6 +1549,10 @@ export function makePow(base: Node, p: number): Node {
   }
   // (u^e)^p = u^(e·p) for an integer p and an integer-valued e (a size).
   if (base.kind === 'powv' && Number.isInteger(p) && isIntegerValued(base.exponent)) return makePowv(base.base, scale(p, base.exponent));
+  // (u^e)^p = |u|^(e·p) for an even e (2·n): u^e ≥ 0 for a negative u too. (-3)^(2·rows(X)) under
+  // a square root is 3^rows(X), so that norm2(det(-3*X)) is 3^rows(X)*abs(det(X)).
+  if (base.kind === 'powv' && base.shape.length === 0 && isEvenValued(base.exponent))
+    return makePowv(isNonNegative(base.base) ? base.base : makeElem('abs', base.base), scale(p, base.exponent));
   if (base.kind === 'pow') {
     // (u^a)^p = u^(a·p) wherever the left side is defined, except when a is even and p is not an
     // integer: u^a ≥ 0 is defined for negative u too, and there (u^a)^p = |u|^(a·p), not u^(a·p).
