@@ -69,6 +69,8 @@ export function tieSizes(shared: Ast, vars: readonly VarNode[], sizeOf: (d: Dim)
     if (a.kind === 'call') return call(a.fn, a.args[0] ?? num(1), ...(sizes as Ast[]));
     return undefined;
   };
+  /** The factors of a kron, nested krons written out: kron(a, kron(b, c)) has a, b and c. */
+  const kronFactors = (a: Ast): Ast[] => (a.kind === 'call' && a.fn === 'kron' ? a.args.flatMap(kronFactors) : [a]);
   const walk = (a: Ast, inKron: boolean): Ast => {
     // kron(eye, M): eye's size is the product's divided by M's, which the evaluators work out.
     if (!inKron) {
@@ -85,13 +87,19 @@ export function tieSizes(shared: Ast, vars: readonly VarNode[], sizeOf: (d: Dim)
       case 'binary':
         return { ...a, left: walk(a.left, false), right: walk(a.right, false) };
       case 'call': {
-        // Where every factor of a kron is a constant of open size, nothing divides out: all are given.
-        const kronOfOpen = a.fn === 'kron' && a.args.every((x) => given(x) !== undefined);
-        return { ...a, args: a.args.map((x) => walk(x, a.fn === 'kron' && !kronOfOpen)) };
+        if (a.fn !== 'kron') return { ...a, args: a.args.map((x) => walk(x, false)) };
+        // The evaluators divide one factor's size out of the product's: where two or more
+        // factors of a kron, nested ones included, are constants of open size (kron(vector(1),
+        // kron(vector(1), eye))), or every factor is, all are given.
+        const factors = kronFactors(a);
+        const open = factors.filter((x) => given(x) !== undefined).length;
+        return open > 1 || open === factors.length ? giveAll(a) : { ...a, args: a.args.map((x) => walk(x, true)) };
       }
       case 'where':
         return { ...a, body: walk(a.body, false), bindings: a.bindings.map((b) => ({ ...b, value: walk(b.value, false) })) };
     }
   };
+  /** A kron whose open constants all take their sizes, in nested krons too. */
+  const giveAll = (a: Ast & { kind: 'call' }): Ast => ({ ...a, args: a.args.map((x) => (x.kind === 'call' && x.fn === 'kron' ? giveAll(x) : walk(x, false))) });
   return walk(ast, false);
 }

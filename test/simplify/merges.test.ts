@@ -137,6 +137,23 @@ describe('sizes that vec and kron fix', () => {
   });
 });
 
+describe('sizes in nested krons', () => {
+  // kron(vector(1), kron(vector(1), eye)): the evaluators divide one factor's size out of the
+  // product's, not two; both vectors take their sizes (fuzzer, seed 25: "the size cannot be inferred").
+  test('where two factors of a nested kron are open, both are given, and the vec form reads back', () => {
+    const d = derivative("inv(diag(kron(vector(1)', z')*kron(y, X)))", 'z', { layout: 'vec' });
+    expect(d.matrix).toContain('kron(vector(1, cols(X)), kron(vector(1, rows(X)*len(y)/len(z)), eye))');
+    const values = { z: vector(6), y: vector(2), X: matrix(3, 2) };
+    const ref = d.evaluate(values);
+    const back = derivative(d.matrix!, 'z', { order: 0 }).result;
+    const vals = new Map(Object.entries(values).map(([k, v]) => [k, toTensor(v)]));
+    const known = new Map(back.node.shape.map((dim, i) => [dim, ref.shape[i]!]));
+    const got = evaluateReference(back.node, vals, resultSizes(back, vals, known));
+    expect(got.shape).toEqual(ref.shape);
+    for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i]!, 10);
+  });
+});
+
 describe('sizes that products make equal', () => {
   // len(y)·len(z) columns times rows(B)·len(z) rows: len(z) cancels, so rows(B) = len(y), the two
   // merges split their axis alike, and the contraction runs over its factors (fuzzer, seed 1: such
