@@ -257,7 +257,6 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
   return { verdict: 'fail', failures: out };
 }
 
-
 /**
  * The generated JS module (generateCode, as `ricci code` writes it) at a point where the reference
  * evaluator passed every check: the same derivative to rounding, or a failure. The module also
