@@ -735,7 +735,23 @@ function contractDeltas(fs: MFactor[], rank: number): void {
       }
       const summedA = a >= rank;
       const summedB = b >= rank;
-      if (!summedA && !summedB) continue;
+      if (!summedA && !summedB) {
+        // Both free: the product is 0 off a = b, so the other factors read the smaller label
+        // (δ_01·f(1,1) and δ_01·f(0,0) are one product, which must cancel: the derivative of
+        // tr(arccos((A' - A).*A)), a constant, was their difference).
+        const [keep, drop] = a < b ? [a, b] : [b, a];
+        let renamed = false;
+        for (const g of fs)
+          if (g !== f)
+            for (let i = 0; i < g.labels.length; i++)
+              if (g.labels[i] === drop) {
+                g.labels[i] = keep;
+                renamed = true;
+              }
+        if (!renamed) continue;
+        changed = true;
+        break;
+      }
       const [from, to] = summedA ? [a, b] : [b, a];
       if (occurs(from, f)) {
         fs.splice(k, 1);
@@ -1322,11 +1338,15 @@ export function isSymmetric(n: Node): boolean {
     case 'add':
       r = makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), n.shape) === n;
       break;
-    case 'mul':
+    case 'mul': {
+      // A δ between the two axes makes the other factors read axis 0 alone (contractDeltas), so
+      // the occurrences differ though the product is its own transpose: diag(v) is δ_01·v_0.
+      const diagonal = n.factors.some((f) => f.node.kind === 'delta' && f.labels.includes(0) && f.labels.includes(1));
       r =
-        sameOccurrences(n.factors, 0, 1) &&
+        (diagonal || sameOccurrences(n.factors, 0, 1)) &&
         makeMul(n.factors.map((f) => ({ node: f.node, labels: f.labels.map((l) => (l === 0 ? 1 : l === 1 ? 0 : l)) })), 2) === n;
       break;
+    }
     case 'elem':
     case 'inv':
     case 'adj':

@@ -24,17 +24,21 @@ export function mergeForm(n: NodeOf<'merge'>, f: Forms, symmetric: boolean): MEx
   if (n.groups.length > 2 || n.groups.some((g) => g > 2)) return undefined;
   const axes = axesOf(n.groups, n.arg.shape);
   const forms = formsOf(n.arg, axes);
-  return forms && formsExpr(forms, axes, n.shape.length === 2 ? 'matrix' : 'vector', symmetric, f);
+  return forms && formsExpr(forms, axes, n.shape.length === 2 ? 'matrix' : 'vector', symmetric, f, n.shape);
 }
 
-/** The sum of the terms' forms. */
-function formsExpr(forms: readonly TermForm[], axes: Axes, kind: Kind, symmetric: boolean, f: Forms): MExpr | undefined {
+/**
+ * The sum of the terms' forms. Where they cancel, the 0 of `shape` (a result's), or none (a part
+ * of a term).
+ */
+function formsExpr(forms: readonly TermForm[], axes: Axes, kind: Kind, symmetric: boolean, f: Forms, shape?: readonly Dim[]): MExpr | undefined {
   const items: Signed[] = [];
   for (const group of bySurroundings(combine(forms))) {
     const item = group.length === 1 ? signed(group[0]!, axes, f) : sharedSurroundings(group, axes, f);
     if (!item) return undefined;
     items.push(item);
   }
+  if (items.length === 0) return shape && constantOf(0, shape);
   return signedSum(items, kind, symmetric, f);
 }
 
