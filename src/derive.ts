@@ -170,12 +170,8 @@ export function deriveNode(
   // the same value (1 s). Small derivatives are left as they are.
   const layout = opts.layout ?? 'default';
   let general: Node | undefined;
-  const sym =
-    wrtNode.symmetric &&
-    order > 0 &&
-    layout === 'default' &&
-    topoOrder([node]).length > SYMMETRIZE_FROM_NODES &&
-    2 * topoOrder([(general = orders(false, false, true))]).length < topoOrder([node]).length;
+  const size = wrtNode.symmetric && order > 0 && layout === 'default' ? topoOrder([node]).length : 0;
+  const sym = size > SYMMETRIZE_FROM_NODES && 2 * topoOrder([(general = orders(false, false, true))]).length < size;
   const forEval = (singularSafe: boolean, cofactors = false): Node =>
     sym ? symmetrizeOrders(!singularSafe && general ? general : orders(singularSafe, cofactors, true), order) : orders(singularSafe, cofactors);
   // Where adj was differentiated, once more with its derivative kept as adj2, for the evaluators;
@@ -207,13 +203,12 @@ const SYMMETRIZE_FROM_NODES = 200;
 function symmetrizeOrders(t: Node, order: number): Node {
   const rank = t.shape.length;
   const first = rank - 2 * order;
-  const terms = Array.from({ length: 1 << order }, (_, mask) => {
-    const labels = Array.from({ length: rank }, (_, a) => {
-      const k = Math.floor((a - first) / 2);
-      return a >= first && mask & (1 << k) ? (a - first) % 2 === 0 ? a + 1 : a - 1 : a;
-    });
-    return { coef: 1 / (1 << order), node: makeMul([{ node: t, labels }], rank) };
-  });
+  // Axis a of order k's pair (a = first + 2k or first + 2k + 1) swaps with first + ((a - first) ^ 1).
+  const swapped = (a: number, mask: number): number => (a >= first && mask & (1 << ((a - first) >> 1)) ? first + ((a - first) ^ 1) : a);
+  const terms = Array.from({ length: 1 << order }, (_, mask) => ({
+    coef: 1 / (1 << order),
+    node: makeMul([{ node: t, labels: Array.from({ length: rank }, (_, a) => swapped(a, mask)) }], rank),
+  }));
   return makeAdd(terms, t.shape);
 }
 

@@ -169,13 +169,15 @@ export const cancelInverse: Rule = {
   },
 };
 
+const cancelInverseOf = cancelPartner('inv', (_, d) => [d]);
+
 /** A product of matrices next to its inverse (a single matrix, or powers of one, is inverse-cancel's). */
 export const cancelInverseProduct: Rule = {
   name: 'inverse-product-cancel',
   math: '(P⁻¹)^i_p P^p_j → δ^i_j,   P^i_p (P⁻¹)^p_j → δ^i_j   for a product P = A·B·…, its factors in the product',
   apply(n) {
     if (n.kind !== 'mul' || !n.factors.some((f) => f.node.kind === 'inv' && f.node.arg.kind === 'mul')) return undefined;
-    return cancelPartner('inv', (_, d) => [d])(n);
+    return cancelInverseOf(n);
   },
 };
 
