@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { bindSizes, type SizeNames } from './reference.js';
 import { buildPlan, type Plan } from './plan.js';
 import { expandAdjugates } from './adjugates.js';
+import { distributeWideSums } from './distribute.js';
 import { type StagedToken, withinEvaluation } from './kernels/wasm/runtime.js';
 
 export { carryStaged, type StagedToken } from './kernels/wasm/runtime.js';
@@ -59,7 +60,7 @@ export function compileNodes(given: CompileInput): Evaluator {
       plan = plans.get(key);
       if (!plan) {
         const sizes: Map<Dim, number> = bindSizes([...input.vars, ...(input.sizeRoots ?? []), ...input.roots], values, input.sizeNames, undefined, input.recheckSymmetry !== false);
-        plan = buildPlan(input.roots, input.vars, sizes, input.matrixName);
+        plan = buildPlan(distributeWideSums(input.roots, sizes), input.vars, sizes, input.matrixName);
         plans.set(key, plan);
         last = { plan, shapes: input.vars.map((v) => values.get(v.name)?.shape) };
         return plan.run(values, outs);

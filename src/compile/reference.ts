@@ -8,6 +8,7 @@ import { inputError } from '../errors.js';
 import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
 import { isSymmetric } from './kernels/symmetric.js';
 import { checkThirdCofactorsOrder } from './kernels/thirdCofactors.js';
+import { distributeWideSums } from './distribute.js';
 
 export type Sizes = ReadonlyMap<Dim, number>;
 
@@ -131,9 +132,12 @@ export function evaluateReference(
   values: ReadonlyMap<string, Tensor>,
   sizes: Sizes,
   matrixName: (n: Node) => string = () => 'a matrix',
+  /** Products over wide sums distributed (distribute.ts); false: the graph as it is, for tests. */
+  distribute = true,
 ): Tensor {
   const memo = new Map<Node, Tensor>();
-  const order = topoOrder([root]);
+  const top = distribute ? distributeWideSums([root], sizes)[0]! : root;
+  const order = topoOrder([top]);
   // Before any work: an adj3 too large to form (n⁶ entries).
   for (const n of order) if (n.kind === 'adj3') checkThirdCofactorsOrder(sizes.get(n.shape[0]!)!);
   for (const n of order) {
@@ -144,7 +148,7 @@ export function evaluateReference(
       throw e;
     }
   }
-  return memo.get(root)!;
+  return memo.get(top)!;
 }
 
 function shapeOf(n: Node, sizes: Sizes): number[] {

@@ -1,0 +1,93 @@
+/**
+ * Products distributed over wide sums, for the evaluators (sizes bound).
+ *
+ * A third derivative by a matrix holds products such as X^k_p X^m_r X^o_q (Σ_t T_t)^{qrp…}, where
+ * the sum has eight axes and the product five: formed, the sum takes n⁸ entries (5.7·10⁶ at n = 7)
+ * before the X's contract three of them away. Each term T_t is a product of small tensors, so
+ * Σ_t X X X T_t contracts every term in a cheap order and never forms the sum. This pass makes
+ * that rewrite where its cost model — the steps of the greedy pairwise contraction both evaluators
+ * run, counted by the assignments each visits — says it is at least twice as cheap, for sums that
+ * the product is the only use of (a shared sum is formed once for all its uses anyway).
+ */
+import { type Dim, type Factor, type Node, type NodeOf, type Term, children, makeAdd, makeMul, mapChildren, topoOrder } from '../ir/node.js';
+
+/** At most this many terms come out of one product (nested distributions multiply). */
+const MAX_TERMS = 64;
+/** Distributing must be estimated at least this many times cheaper than forming the sum. */
+const GAIN = 2;
+
+export function distributeWideSums(roots: readonly Node[], sizes: ReadonlyMap<Dim, number>): Node[] {
+  const order = topoOrder(roots);
+  const uses = new Map<Node, number>();
+  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
+  for (const n of order) for (const c of children(n)) uses.set(c, (uses.get(c) ?? 0) + 1);
+  const dim = (d: Dim): number => sizes.get(d) ?? 1;
+  // Uses in the rebuilt graph: two nodes that rebuild to one node have both their uses.
+  const rebuiltUses = new Map<Node, number>();
+  const single = (n: Node): boolean => rebuiltUses.get(n) === 1;
+  const memo = new Map<Node, Node>();
+  for (const n of order) {
+    let r = mapChildren(n, (c) => memo.get(c)!);
+    if (r.kind === 'mul') r = distribute(r, single, dim, MAX_TERMS);
+    memo.set(n, r);
+    rebuiltUses.set(r, (rebuiltUses.get(r) ?? 0) + uses.get(n)!);
+  }
+  return roots.map((r) => memo.get(r)!);
+}
+
+/** m itself, or the sum over the terms of its widest single-use sum factor where that is cheaper. */
+function distribute(m: NodeOf<'mul'>, single: (n: Node) => boolean, dim: (d: Dim) => number, budget: number): Node {
+  const cost = (n: Node): number => (n.kind === 'mul' ? contractionCost(n, dim) : 0);
+  const sizeOf = (n: Node): number => n.shape.reduce((p, d) => p * dim(d), 1);
+  let best: { at: number; terms: Term[]; gain: number } | undefined;
+  m.factors.forEach((f, at) => {
+    const s = f.node;
+    if (s.kind !== 'add' || !single(s) || s.terms.length > budget) return;
+    const formed = s.terms.reduce((c, t) => c + cost(t.node) + sizeOf(s), 0) + contractionCost(m, dim);
+    const terms = s.terms.map((t) => ({ coef: t.coef, node: replaceFactor(m, at, t.node) }));
+    const spread = terms.reduce((c, t) => c + cost(t.node) + sizeOf(m), 0);
+    if (spread * GAIN <= formed && (!best || formed / spread > best.gain)) best = { at, terms, gain: formed / spread };
+  });
+  if (!best) return m;
+  const each = Math.max(1, Math.floor(budget / best.terms.length));
+  // A term's own factors now feed this product alone where the term fed only the sum.
+  const terms = best.terms.map((t, k) => {
+    const own = (m.factors[best!.at]!.node as NodeOf<'add'>).terms[k]!.node;
+    return { coef: t.coef, node: t.node.kind === 'mul' && single(own) ? distribute(t.node, single, dim, each) : t.node };
+  });
+  return makeAdd(terms, m.shape);
+}
+
+function replaceFactor(m: NodeOf<'mul'>, at: number, node: Node): Node {
+  const factors: Factor[] = m.factors.map((f, i) => (i === at ? { node, labels: f.labels } : f));
+  return makeMul(factors, m.shape.length);
+}
+
+/**
+ * Assignments visited by the greedy pairwise contraction of a product (the reference evaluator's
+ * order; the compiled planner's is at least as good): at each step the factor whose step visits
+ * fewest, summed over the steps.
+ */
+export function contractionCost(m: NodeOf<'mul'>, dim: (d: Dim) => number): number {
+  const dims = new Map<number, number>();
+  for (const f of m.factors) f.labels.forEach((l, i) => dims.set(l, dim(f.node.shape[i]!)));
+  const volume = (labels: Iterable<number>): number => {
+    let v = 1;
+    for (const l of new Set(labels)) v *= dims.get(l)!;
+    return v;
+  };
+  const output = Array.from({ length: m.shape.length }, (_, i) => i);
+  let acc: number[] = [];
+  const left = m.factors.map((f) => f.labels);
+  let total = 0;
+  while (left.length > 0) {
+    let best = 0;
+    for (let k = 1; k < left.length; k++) if (volume([...acc, ...left[k]!]) < volume([...acc, ...left[best]!])) best = k;
+    const f = left.splice(best, 1)[0]!;
+    const involved = [...new Set([...acc, ...f])];
+    total += volume(involved);
+    const later = new Set([...output, ...left.flat()]);
+    acc = left.length === 0 ? output : involved.filter((l) => later.has(l));
+  }
+  return total;
+}
