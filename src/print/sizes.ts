@@ -56,6 +56,26 @@ export function tieSizes(shared: Ast, vars: readonly VarNode[], sizeOf: (d: Dim)
   const top = checked.types.get(body)!;
   fixed.add(find(top.rows)).add(find(top.cols));
 
+  // What the products (kron's, vec's, size arguments') fix in turn: a product of fixed sizes, and
+  // the one unfixed part of a fixed product.
+  const determined = new Set(fixed);
+  const relations = checked.products.map((r) => ({ total: find(r.total), parts: r.parts.map(find) }));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const { total, parts } of relations) {
+      const unknown = parts.filter((p) => !determined.has(p));
+      const next = !determined.has(total) ? (unknown.length === 0 ? total : undefined) : unknown.length === 1 ? unknown[0] : undefined;
+      if (next !== undefined) {
+        determined.add(next);
+        changed = true;
+      }
+    }
+  }
+  const undetermined = (a: Ast): boolean => {
+    const t = checked.types.get(a);
+    return t !== undefined && (!determined.has(find(t.rows)) || !determined.has(find(t.cols)));
+  };
+
   const open = (a: Ast): boolean => {
     const t = checked.types.get(a);
     return t !== undefined && (!fixed.has(find(t.rows)) || !fixed.has(find(t.cols)));
@@ -90,10 +110,13 @@ export function tieSizes(shared: Ast, vars: readonly VarNode[], sizeOf: (d: Dim)
         if (a.fn !== 'kron') return { ...a, args: a.args.map((x) => walk(x, false)) };
         // The evaluators divide one factor's size out of the product's: where two or more
         // factors of a kron, nested ones included, are constants of open size (kron(vector(1),
-        // kron(vector(1), eye))), or every factor is, all are given.
+        // kron(vector(1), eye))), or every factor is, or the one that is has a size that nothing
+        // fixes, the product's included (kron(vector(1), S)'*kron(vector(1), eye) ties
+        // len(1)·rows(S) to len(1)·cols(eye) and no more), all are given.
         const factors = kronFactors(a);
-        const open = factors.filter((x) => given(x) !== undefined).length;
-        return open > 1 || open === factors.length ? giveAll(a) : { ...a, args: a.args.map((x) => walk(x, true)) };
+        const opened = factors.filter((x) => given(x) !== undefined);
+        const give = opened.length > 1 || opened.length === factors.length || opened.some(undetermined);
+        return give ? giveAll(a) : { ...a, args: a.args.map((x) => walk(x, true)) };
       }
       case 'where':
         return { ...a, body: walk(a.body, false), bindings: a.bindings.map((b) => ({ ...b, value: walk(b.value, false) })) };

@@ -154,6 +154,35 @@ describe('sizes in nested krons', () => {
   });
 });
 
+describe('sizes that only a kron\'s product could fix', () => {
+  // kron(vector(1), S)'*kron(vector(1), eye): each kron has one open factor, but the two products
+  // are only tied to each other (len·rows(S) = len·cols(eye)), so neither size can be divided out;
+  // both are given (fuzzer, seed 34: "a size that no variable fixes").
+  test.each([
+    ["kron(diag(eye), S)'*kron(diag(S^0), y)", 'y', 'kron(vector(1, len(y)), S)\'*kron(vector(1, rows(S)), eye)'],
+    ["kron(diag(eye), A)'*kron(diag(B^0), y)", 'y', 'kron(vector(1, len(y)*rows(B)/rows(A)), A)\'*kron(vector(1, rows(B)), eye)'],
+  ])('%s by %s reads back with the same value, sizes 1 to 3', (expr, wrt, want) => {
+    const d = derivative(expr, wrt, { let: { S: 'symmetric matrix' } });
+    expect(d.matrix).toBe(want);
+    for (const [n, m] of [[1, 1], [2, 3], [3, 2]] as const) {
+      const sym = matrix(n, n);
+      const S = sym.map((row, i) => row.map((_, j) => sym[Math.min(i, j)]![Math.max(i, j)]!));
+      const values = { S, A: matrix(n, n), B: matrix(n, n), y: vector(m) };
+      const ref = d.evaluate(values);
+      const back = derivative(d.matrix!, wrt, { order: 0, let: { S: 'symmetric matrix' } }).result;
+      const vals = new Map(Object.entries(values).map(([k, v]) => [k, toTensor(v)]));
+      const known = new Map(back.node.shape.map((dim, i) => [dim, ref.shape[i]!]));
+      const got = evaluateReference(back.node, vals, resultSizes(back, vals, known));
+      expect(got.shape).toEqual(ref.shape);
+      for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i]!, 10);
+    }
+  });
+
+  test('a kron whose one open factor the product fixes keeps it unsized', () => {
+    expect(derivative('norm2(X*W - Y)^2', 'W', { order: 2, layout: 'vec' }).matrix).toBe("2*kron(eye, X'*X)");
+  });
+});
+
 describe('sizes that products make equal', () => {
   // len(y)·len(z) columns times rows(B)·len(z) rows: len(z) cancels, so rows(B) = len(y), the two
   // merges split their axis alike, and the contraction runs over its factors (fuzzer, seed 1: such
