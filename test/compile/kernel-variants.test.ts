@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/random.js';
 import { gemm, kernelInfo, symmetricSum, xdxt, xtdx } from '../../src/compile/kernels/index.js';
 import { setGemmBackend } from '../../src/compile/kernels/gemm.js';
-import { setParallel } from '../../src/compile/kernels/parallel/config.js';
+import { setParallel, SYMSUM_PLAIN_MAX_N } from '../../src/compile/kernels/parallel/config.js';
+import { paddedStride } from '../../src/compile/kernels/wasm/symsumWasm.js';
 import { releaseResident, residentArray, setSharedMemory, setWasmVariant, sharedPool, stagedSums, withinEvaluation, type WasmVariant } from '../../src/compile/kernels/wasm/runtime.js';
 import { symeqWasm } from '../../src/compile/kernels/wasm/symeqWasm.js';
 import { thinWasm } from '../../src/compile/kernels/wasm/thinWasm.js';
@@ -226,7 +227,9 @@ for (const v of VARIANTS) {
     });
 
     it('symsum: C = c·(X + X′) on the WebAssembly kernel, odd and even orders, offsets, leading dimensions', () => {
-      for (const n of [64, 65, 128, 129, 130, 257, 300]) {
+      // Up to SYMSUM_PLAIN_MAX_N a copied A goes to a plain memory on one thread; above, to the
+      // shared one, split. Orders whose rows alias (512, 1536) are padded in the copy.
+      for (const n of [64, 65, 128, 129, 130, 257, 300, 512, SYMSUM_PLAIN_MAX_N + 1, SYMSUM_PLAIN_MAX_N + 2, 1536]) {
         const X = block(n, n);
         const C = block(n, n, true);
         const c = pick([1, -0.5, 3]);
@@ -235,9 +238,14 @@ for (const v of VARIANTS) {
         expectBlockClose(C, n, n, (i, j) => c * (at(X, i, j) + at(X, j, i)), `symsum(${n})`);
         expect(outsideOf(C, n, n)).toEqual(before);
         const last = kernelInfo().lastProduct!;
-        expect(last).toMatchObject({ kernel: 'symsum', sharedMemory: v.shared });
-        expect(last.threads).toBe(Math.min(v.threads, Math.ceil(n / 2)));
+        const split = n > SYMSUM_PLAIN_MAX_N;
+        expect(last).toMatchObject({ kernel: 'symsum', sharedMemory: v.shared && split, inPlace: false });
+        expect(last.threads).toBe(split ? Math.min(v.threads, Math.ceil(n / 2)) : 1);
       }
+      expect(paddedStride(512)).toBe(520);
+      expect(paddedStride(1000)).toBe(1000);
+      expect(paddedStride(129)).toBe(130);
+      expect(paddedStride(1536)).toBe(1544);
     });
 
     it('thin: C = alpha·A·B + beta·C with rows split across threads, every column count, awkward row counts', () => {

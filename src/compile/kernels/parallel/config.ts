@@ -66,6 +66,16 @@ export function threadsFor(work: number, pool: WorkerPool | null): number {
  */
 export const SYMSUM_PARALLEL_MIN_N = 512;
 
+/**
+ * Up to this order, C = c·(A + A') of an A that has to be copied in runs on one thread in a plain
+ * memory (runtime.ts acquireCopyThrough), whose copies take half the time of the shared memory's;
+ * above it, the split across threads gains more than the copies lose. Measured (scratch probe,
+ * best of 40, two rounds, load ≈ 1, rows padded where they alias): shared and split against plain
+ * 0.46–0.77 / 0.13 ms at n = 512, 0.80 / 0.28 at 768, 0.70–0.74 / 0.51–0.52 at 1000, 1.32 /
+ * 0.87–0.88 at 1200, 2.28–2.44 / 2.51–2.59 at 1600, 4.1–4.3 / 5.0–5.3 at 2000.
+ */
+export const SYMSUM_PLAIN_MAX_N = 1400;
+
 /** Threads for C = c·(A + A') of order n (as threadsFor; setParallel's minWork 0 splits any order). */
 export function symsumThreads(n: number, pool: WorkerPool | null): number {
   return threadsFor(minWork <= 0 || n >= SYMSUM_PARALLEL_MIN_N ? Infinity : 0, pool);
