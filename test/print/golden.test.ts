@@ -52,6 +52,10 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   // No factoring into a sum of outer products (cheaper to print, costlier to evaluate).
   ["(x'*A*x)/(x'*x)", 'x', 1, {}, "(A + A')*x/norm2(x)^2 - 2*x'*A*x*x/norm2(x)^4"],
   ['log(sum(exp(x)))', 'x', 1, {}, 'exp(x)/sum(exp(x))'],
+  // A diagonal scaling stays out of a sum where a term would be broadcast by vector(1) under it
+  // (not W'*diag(t1)*(W/sum(t1) - vector(1)*t1'*W/sum(t1)^2)).
+  ['log(sum(exp(W*x)))', 'x', 2, {}, "W'*(diag(t1)*W/sum(t1) - t1*t1'*W/sum(t1)^2) where t1 = exp(W*x)"],
+  ["log(sum(exp(A*x + b)))", 'x', 2, { b: 'vector' }, "A'*(diag(t1)*A/sum(t1) - t1*t1'*A/sum(t1)^2) where t1 = exp(A*x + b)"],
   ["tr(X'*A*X)", 'X', 1, {}, "(A + A')*X"],
   ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*w)"],
   // Diagonal matrices merge: products and sums of diag(…) are one diag, equal Hadamard factors a power.

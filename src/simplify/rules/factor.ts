@@ -88,14 +88,22 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     const fs: Factor[] = v.factors
       .filter((_, j) => j !== o.index)
       .map((g) => ({ node: g.node, labels: g.labels.map(relabel) }));
+    let broadcast = false;
     U.forEach((u, j) => {
-      if (!fs.some((g) => g.labels.includes(nS + j))) fs.push({ node: ones([n.shape[u]!]), labels: [nS + j] });
+      if (fs.some((g) => g.labels.includes(nS + j))) return;
+      fs.push({ node: ones([n.shape[u]!]), labels: [nS + j] });
+      broadcast = true;
     });
-    return { coef: v.coef, node: makeMul(fs, base), outer: splitsOutput(fs, base) };
+    return { coef: v.coef, node: makeMul(fs, base), outer: splitsOutput(fs, base), broadcast };
   });
   // A rest that is an outer product (x*x') would turn a sum of vectors into a sum of matrices:
   // shorter to print, far more work to evaluate. Keep such terms apart.
   if (nS + U.length > r && rests.some((t) => t.outer)) return n;
+  // A vector φ on a free label is a diagonal scaling, diag(φ)*(…): where a rest does not reach
+  // that label, the sum broadcasts it along a vector of ones, diag(d)*(A + vector(1)*b'), which
+  // diag(d)*A + d*b' says plainly (the softmax Hessian printed W'*diag(t1)*(W/sum(t1) -
+  // vector(1)*t1'*W/sum(t1)^2)). Keep such terms apart.
+  if (phi.shape.length === 1 && first.labels[0]! < r && rests.some((t) => t.broadcast)) return n;
   const sum = makeAdd(rests, ifaceShape);
 
   // φ with its interface labels renamed above the output labels; internal labels stay summed.
