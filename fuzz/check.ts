@@ -168,7 +168,7 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
   let crossed = false;
   const watched: Oracle = (v) => {
     const r = kinkSigns(() => f(v));
-    if (r.signs.length !== here.signs.length || r.signs.some((s, i) => s !== here.signs[i])) crossed = true;
+    if (!sameSides(r.signs, here.signs)) crossed = true;
     return r.value;
   };
   let fd = finiteDifference(watched, values, spec.wrt, dirs);
@@ -373,6 +373,11 @@ function roundingSpread(d: Derivative, values: ReadonlyMap<string, Tensor>, dirs
   return { tensor, dir };
 }
 
+/** Whether every kink argument lies on the same side of 0 in both traces (kinkSigns). */
+function sameSides(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
+}
+
 /**
  * Whether the oracle's f stays what it is when the inputs move by a rounding, judged more closely
  * than on the way in (two moves): eight moves, and every argument of abs, sign, relu and norm2 on
@@ -389,7 +394,7 @@ function oracleSettled(f: Oracle, values: ReadonlyMap<string, Tensor>, signs: re
     } catch {
       return false;
     }
-    if (r.signs.length !== signs.length || r.signs.some((s, i) => s !== signs[i])) return false;
+    if (!sameSides(r.signs, signs)) return false;
     if (!(maxDiff(r.value.data, base) <= TOL.conditioned * Math.max(1, maxAbs(base)))) return false;
   }
   return true;

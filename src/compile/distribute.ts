@@ -63,31 +63,48 @@ function replaceFactor(m: NodeOf<'mul'>, at: number, node: Node): Node {
   return makeMul(factors, m.shape.length);
 }
 
+/** One step of a greedy pairwise contraction: the factor it takes, the labels it visits, the labels it keeps. */
+export interface ContractionStep {
+  readonly factor: number;
+  readonly involved: readonly number[];
+  readonly keep: readonly number[];
+}
+
 /**
- * Assignments visited by the greedy pairwise contraction of a product (the reference evaluator's
- * order; the compiled planner's is at least as good): at each step the factor whose step visits
- * fewest, summed over the steps.
+ * The greedy pairwise contraction of factors on these labels (both evaluators' order; the compiled
+ * planner's is at least as good): at each step the factor whose step visits the fewest
+ * assignments (ties: the earliest), summing out the labels no later factor nor the output needs.
  */
+export function greedySteps(labels: readonly (readonly number[])[], dims: ReadonlyMap<number, number>, output: readonly number[]): ContractionStep[] {
+  const volume = (ls: Iterable<number>): number => {
+    let v = 1;
+    for (const l of new Set(ls)) v *= dims.get(l)!;
+    return v;
+  };
+  const left = labels.map((ls, factor) => ({ factor, ls }));
+  const steps: ContractionStep[] = [];
+  let acc: readonly number[] = [];
+  while (left.length > 0) {
+    let best = 0;
+    for (let k = 1; k < left.length; k++) if (volume([...acc, ...left[k]!.ls]) < volume([...acc, ...left[best]!.ls])) best = k;
+    const f = left.splice(best, 1)[0]!;
+    const involved = [...new Set([...acc, ...f.ls])];
+    const later = new Set([...output, ...left.flatMap((g) => g.ls)]);
+    const keep = left.length === 0 ? [...output] : involved.filter((l) => later.has(l));
+    steps.push({ factor: f.factor, involved, keep });
+    acc = keep;
+  }
+  return steps;
+}
+
+/** Assignments visited by the greedy pairwise contraction of a product (greedySteps), summed over its steps. */
 export function contractionCost(m: NodeOf<'mul'>, dim: (d: Dim) => number): number {
   const dims = new Map<number, number>();
   for (const f of m.factors) f.labels.forEach((l, i) => dims.set(l, dim(f.node.shape[i]!)));
-  const volume = (labels: Iterable<number>): number => {
-    let v = 1;
-    for (const l of new Set(labels)) v *= dims.get(l)!;
-    return v;
-  };
   const output = Array.from({ length: m.shape.length }, (_, i) => i);
-  let acc: number[] = [];
-  const left = m.factors.map((f) => f.labels);
-  let total = 0;
-  while (left.length > 0) {
-    let best = 0;
-    for (let k = 1; k < left.length; k++) if (volume([...acc, ...left[k]!]) < volume([...acc, ...left[best]!])) best = k;
-    const f = left.splice(best, 1)[0]!;
-    const involved = [...new Set([...acc, ...f])];
-    total += volume(involved);
-    const later = new Set([...output, ...left.flat()]);
-    acc = left.length === 0 ? output : involved.filter((l) => later.has(l));
-  }
-  return total;
+  return greedySteps(
+    m.factors.map((f) => f.labels),
+    dims,
+    output,
+  ).reduce((total, s) => total + s.involved.reduce((v, l) => v * dims.get(l)!, 1), 0);
 }

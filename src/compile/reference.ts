@@ -8,7 +8,7 @@ import { inputError } from '../errors.js';
 import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
 import { isSymmetric } from './kernels/symmetric.js';
 import { checkThirdCofactorsOrder } from './kernels/thirdCofactors.js';
-import { distributeWideSums } from './distribute.js';
+import { distributeWideSums, greedySteps } from './distribute.js';
 
 export type Sizes = ReadonlyMap<Dim, number>;
 
@@ -335,26 +335,13 @@ interface Labeled {
 function einsum(n: Node & { kind: 'mul' }, memo: Map<Node, Tensor>, sizes: Sizes, shape: number[]): Tensor {
   const dims = new Map<number, number>();
   for (const f of n.factors) f.labels.forEach((l, i) => dims.set(l, sizes.get(f.node.shape[i]!)!));
-  const r = n.shape.length;
-  const output = Array.from({ length: r }, (_, i) => i);
+  const output = Array.from({ length: n.shape.length }, (_, i) => i);
   let acc: Labeled = { labels: [], data: Float64Array.of(1) };
-  const left = [...n.factors];
-  const volume = (labels: Iterable<number>): number => {
-    let v = 1;
-    for (const l of new Set(labels)) v *= dims.get(l)!;
-    return v;
-  };
-  while (left.length > 0) {
-    // Greedily the factor whose step visits the fewest assignments (ties: the earliest), so that
-    // no ordering of the factors builds a needlessly large intermediate.
-    let best = 0;
-    for (let k = 1; k < left.length; k++)
-      if (volume([...acc.labels, ...left[k]!.labels]) < volume([...acc.labels, ...left[best]!.labels])) best = k;
-    const f = left.splice(best, 1)[0]!;
-    const later = new Set([...output, ...left.flatMap((g) => g.labels)]);
-    const involved = [...new Set([...acc.labels, ...f.labels])];
-    const keep = left.length === 0 ? output : involved.filter((l) => later.has(l));
-    acc = step(acc, { labels: [...f.labels], data: memo.get(f.node)!.data }, involved, keep, dims);
+  // Greedily the factor whose step visits the fewest assignments, so that no ordering of the
+  // factors builds a needlessly large intermediate.
+  for (const s of greedySteps(n.factors.map((f) => f.labels), dims, output)) {
+    const f = n.factors[s.factor]!;
+    acc = step(acc, { labels: [...f.labels], data: memo.get(f.node)!.data }, [...s.involved], [...s.keep], dims);
   }
   return { shape, data: acc.data };
 }

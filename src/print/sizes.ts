@@ -8,6 +8,7 @@
 import type { Ast } from '../syntax/ast.js';
 import { check, type Declarations } from '../syntax/check.js';
 import { ONE, type Dim as SizeSymbol } from '../syntax/types.js';
+import { settleSizes } from '../sizeRelations.js';
 import { type Dim, type Node, type VarNode, topoOrder } from '../ir/node.js';
 import { call, num } from './build.js';
 import { toText } from './text.js';
@@ -56,21 +57,10 @@ export function tieSizes(shared: Ast, vars: readonly VarNode[], sizeOf: (d: Dim)
   const top = checked.types.get(body)!;
   fixed.add(find(top.rows)).add(find(top.cols));
 
-  // What the products (kron's, vec's, size arguments') fix in turn: a product of fixed sizes, and
-  // the one unfixed part of a fixed product.
-  const determined = new Set(fixed);
+  // What the products (kron's, vec's, size arguments') fix in turn: settled with every fixed size
+  // at 1, a size has a value exactly where the relations fix it.
   const relations = checked.products.map((r) => ({ total: find(r.total), parts: r.parts.map(find) }));
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const { total, parts } of relations) {
-      const unknown = parts.filter((p) => !determined.has(p));
-      const next = !determined.has(total) ? (unknown.length === 0 ? total : undefined) : unknown.length === 1 ? unknown[0] : undefined;
-      if (next !== undefined) {
-        determined.add(next);
-        changed = true;
-      }
-    }
-  }
+  const determined = new Set(settleSizes(relations, new Map([...fixed].map((d) => [d, 1])))?.keys() ?? fixed);
   const undetermined = (a: Ast): boolean => {
     const t = checked.types.get(a);
     return t !== undefined && (!determined.has(find(t.rows)) || !determined.has(find(t.cols)));

@@ -5,7 +5,7 @@
  * of logdet((x*x')^4*((x*x')^4)' + eye), whose matrix power of an outer product had no form.
  */
 import { describe, expect, test } from 'vitest';
-import { derivative, matrixFormExpected, matrixFormOfVecOrKron } from '../../src/index.js';
+import { derivative, matrixFormExpected, matrixFormOfVecOrKron, type Derivative } from '../../src/index.js';
 import { mulberry32 } from '../../src/random.js';
 import { resultSizes } from '../../src/derive.js';
 import { evaluateReference } from '../../src/compile/reference.js';
@@ -137,20 +137,27 @@ describe('sizes that vec and kron fix', () => {
   });
 });
 
+/**
+ * The printed matrix form read back (as the fuzzer reads it: the result's sizes are the
+ * derivative's shape) has the derivative's value at these values.
+ */
+function expectReadsBack(d: Derivative, wrt: string, values: Record<string, number | number[] | number[][]>, decls: Record<string, string> = {}): void {
+  const ref = d.evaluate(values);
+  const back = derivative(d.matrix!, wrt, { order: 0, let: decls }).result;
+  const vals = new Map(Object.entries(values).map(([k, v]) => [k, toTensor(v)]));
+  const known = new Map(back.node.shape.map((dim, i) => [dim, ref.shape[i]!]));
+  const got = evaluateReference(back.node, vals, resultSizes(back, vals, known));
+  expect(got.shape).toEqual(ref.shape);
+  for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i]!, 10);
+}
+
 describe('sizes in nested krons', () => {
   // kron(vector(1), kron(vector(1), eye)): the evaluators divide one factor's size out of the
   // product's, not two; both vectors take their sizes (fuzzer, seed 25: "the size cannot be inferred").
   test('where two factors of a nested kron are open, both are given, and the vec form reads back', () => {
     const d = derivative("inv(diag(kron(vector(1)', z')*kron(y, X)))", 'z', { layout: 'vec' });
     expect(d.matrix).toContain('kron(vector(1, cols(X)), kron(vector(1, rows(X)*len(y)/len(z)), eye))');
-    const values = { z: vector(6), y: vector(2), X: matrix(3, 2) };
-    const ref = d.evaluate(values);
-    const back = derivative(d.matrix!, 'z', { order: 0 }).result;
-    const vals = new Map(Object.entries(values).map(([k, v]) => [k, toTensor(v)]));
-    const known = new Map(back.node.shape.map((dim, i) => [dim, ref.shape[i]!]));
-    const got = evaluateReference(back.node, vals, resultSizes(back, vals, known));
-    expect(got.shape).toEqual(ref.shape);
-    for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i]!, 10);
+    expectReadsBack(d, 'z', { z: vector(6), y: vector(2), X: matrix(3, 2) });
   });
 });
 
@@ -167,14 +174,7 @@ describe('sizes that only a kron\'s product could fix', () => {
     for (const [n, m] of [[1, 1], [2, 3], [3, 2]] as const) {
       const sym = matrix(n, n);
       const S = sym.map((row, i) => row.map((_, j) => sym[Math.min(i, j)]![Math.max(i, j)]!));
-      const values = { S, A: matrix(n, n), B: matrix(n, n), y: vector(m) };
-      const ref = d.evaluate(values);
-      const back = derivative(d.matrix!, wrt, { order: 0, let: { S: 'symmetric matrix' } }).result;
-      const vals = new Map(Object.entries(values).map(([k, v]) => [k, toTensor(v)]));
-      const known = new Map(back.node.shape.map((dim, i) => [dim, ref.shape[i]!]));
-      const got = evaluateReference(back.node, vals, resultSizes(back, vals, known));
-      expect(got.shape).toEqual(ref.shape);
-      for (let i = 0; i < ref.data.length; i++) expect(got.data[i]).toBeCloseTo(ref.data[i]!, 10);
+      expectReadsBack(d, wrt, { S, A: matrix(n, n), B: matrix(n, n), y: vector(m) }, { S: 'symmetric matrix' });
     }
   });
 

@@ -88,7 +88,7 @@ export function symsumWasm(n: number, c: number, X: Float64Array, xOff: number, 
   const a = Math.max(at, 0) * 8;
   const nb = even / 2;
   const pool = ctx.pool !== null && ctx.pool.supportsJob(JOB_SYMSUM) ? ctx.pool : null;
-  const threads = pool === null ? 1 : symsumThreads(n, pool);
+  const threads = symsumThreads(n, pool);
   const ranges = splitRows(nb, threads);
   // In place (cOut = a): each 2×2 block pair is read before either block is written, and no
   // other pair (nor another thread's range) reads it.
