@@ -5,7 +5,7 @@
 import { parse } from './syntax/parse.js';
 import { check, conventionalType, variableOrder, type Checked, type Declarations } from './syntax/check.js';
 import { lower, type Lowered } from './ir/lower.js';
-import { type Node, type VarNode, makeAdd, makeMerge, makeMul, makeVar, topoOrder } from './ir/node.js';
+import { type Node, type VarNode, makeAdd, makeMerge, makeMul, makeVar, topoOrder, zeros } from './ir/node.js';
 import { differentiate } from './diff/derivative.js';
 import { simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
@@ -213,6 +213,17 @@ function symmetrizeOrders(t: Node, order: number): Node {
 }
 
 /**
+ * The size symbol of the expression's own product of these two sizes, in this order (vec(X)'s
+ * rows(X)·cols(X)), which the vec layout's merge of that pair then shares: ∂vec(X)/∂X merged is
+ * the identity of that one size, which products cancel (vec(X)'*B*vec(X) by X is B + B').
+ */
+function productOf(checked: Checked, pair: readonly Dim[]): Dim | undefined {
+  const find = (d: Dim): Dim => checked.sizes.find(d);
+  const hit = checked.products.find((r) => r.parts.length === 2 && r.parts.every((p, k) => find(p) === find(pair[k]!)));
+  return hit && find(hit.total);
+}
+
+/**
  * The vec layout: every matrix axis pair of the result (the expression's, then wrt's once per
  * order) merged column-major into one axis of size m*n, the same size symbol for every pair of
  * the same two sizes.
@@ -224,6 +235,7 @@ function vecLayout(analysis: Analysis, wrtNode: VarNode, order: number): { group
   const names = new Map(analysis.lowered.sizeNames);
   const nameOf = (d: Dim): string => names.get(d) ?? analysis.checked.sizeName(d);
   const merged = new Map<string, Dim>();
+  const witnesses: Node[] = [...analysis.lowered.sizeWitnesses];
   const groups: number[] = [];
   const shape: Dim[] = [];
   for (const s of pairs) {
@@ -235,16 +247,19 @@ function vecLayout(analysis: Analysis, wrtNode: VarNode, order: number): { group
       continue;
     }
     const key = s.join('x');
-    let d = merged.get(key);
-    if (d === undefined) {
+    let d = merged.get(key) ?? productOf(analysis.checked, s);
+    if (d !== undefined) merged.set(key, d);
+    else {
       d = analysis.checked.sizes.fresh();
       merged.set(key, d);
       names.set(d, s.map(nameOf).join('*'));
+      // Its product of sizes, for the evaluators where the layout's merge is absorbed (vec(X) by X is eye).
+      witnesses.push(makeMerge(zeros(s), [2], [d]));
     }
     groups.push(2);
     shape.push(d);
   }
-  const lowered = { ...analysis.lowered, sizeNames: names };
+  const lowered = { ...analysis.lowered, sizeNames: names, sizeWitnesses: witnesses };
   return { groups, shape, analysis: { ...analysis, lowered } };
 }
 

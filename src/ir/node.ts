@@ -1939,7 +1939,70 @@ export function makeMerge(arg: Node, groups: readonly number[], shape: readonly 
   // A merge of zeros stays a merge: its merged sizes are products that evaluators must still know.
   const [k, core] = splitCoef(arg);
   if (k !== 1) return scale(k, makeMerge(core, groups, shape));
+  const absorbed = core.kind === 'add' ? absorbedTerms(core, groups, shape) : absorbedPair(core, groups, shape);
+  if (absorbed) return absorbed;
+  if (mergedIdentity(core, groups, shape)) return delta(shape[0]!);
   return intern<MergeNode>(`merge|${arg.id}|${groups.join('.')}|${shapeKey(shape)}`, { kind: 'merge', arg, groups: [...groups], shape: [...shape] });
+}
+
+/**
+ * A merged pair of axes (x, x + 1) of arg that one merge inside arg alone carries, as two single
+ * axes in the same order: merged there instead, since both merges number column-major. In the vec
+ * layout, ∂vec(U)/∂X is a merge with X's two axes single, and the layout merges that pair again:
+ * A*vec(X) by X is then A (with mergedIdentity), not a reshape of a reshape. Undefined where no
+ * pair is carried so.
+ */
+function absorbedPair(arg: Node, groups: readonly number[], shape: readonly Dim[]): Node | undefined {
+  const rank = arg.shape.length;
+  const factors: readonly Factor[] = arg.kind === 'mul' ? arg.factors : [{ node: arg, labels: range(0, rank) }];
+  let x = 0;
+  for (let g = 0; g < groups.length; x += groups[g]!, g++) {
+    if (groups[g] !== 2) continue;
+    const y = x + 1;
+    const holders = factors.filter((f) => f.labels.includes(x) || f.labels.includes(y));
+    const f = holders[0];
+    if (holders.length !== 1 || f!.node.kind !== 'merge') continue;
+    const m = f!.node;
+    const u = f!.labels.indexOf(x);
+    const once = f!.labels.filter((l) => l === x || l === y).length === 2;
+    if (!once || f!.labels[u + 1] !== y || m.groups[u] !== 1 || m.groups[u + 1] !== 1) continue;
+    const inner = makeMerge(m.arg, [...m.groups.slice(0, u), 2, ...m.groups.slice(u + 2)], [...m.shape.slice(0, u), shape[g]!, ...m.shape.slice(u + 2)]);
+    const shift = (l: number): number => (l > y ? l - 1 : l);
+    const rest = factors.filter((h) => h !== f).map((h) => ({ node: h.node, labels: h.labels.map(shift) }));
+    const labels = [...f!.labels.slice(0, u + 1), ...f!.labels.slice(u + 2)].map(shift);
+    const body = makeMul([...rest, { node: inner, labels }], rank - 1);
+    return makeMerge(body, [...groups.slice(0, g), 1, ...groups.slice(g + 1)], shape);
+  }
+  return undefined;
+}
+
+/**
+ * A merged sum whose terms absorb a merged pair (absorbedPair) as the sum of those terms merged
+ * apart, plus the merge of the others, which stay together for the printer's combined forms:
+ * vec(X)'*B*vec(X) by X, whose two terms each carry both pairs, is then B + B'.
+ */
+function absorbedTerms(sum: AddNode, groups: readonly number[], shape: readonly Dim[]): Node | undefined {
+  const apart: Term[] = [];
+  const rest: Term[] = [];
+  for (const t of sum.terms) {
+    const a = absorbedPair(t.node, groups, shape);
+    if (a) apart.push({ coef: t.coef, node: a });
+    else rest.push(t);
+  }
+  if (apart.length === 0) return undefined;
+  const others = rest.length > 0 ? [{ coef: 1, node: makeMerge(makeAdd(rest, sum.shape), groups, shape) }] : [];
+  return makeAdd([...apart, ...others], shape);
+}
+
+/**
+ * Whether arg is δ(i, k)·δ(j, l) merged into the pairs (i, j) and (k, l) of one size symbol: the
+ * identity of that size (kron(eye, eye), ∂vec(X)/∂vec(X)).
+ */
+function mergedIdentity(arg: Node, groups: readonly number[], shape: readonly Dim[]): boolean {
+  if (groups.length !== 2 || groups[0] !== 2 || groups[1] !== 2 || shape[0] !== shape[1]) return false;
+  if (arg.kind !== 'mul' || arg.factors.length !== 2) return false;
+  const paired = (f: Factor): boolean => f.node.kind === 'delta' && Math.abs(f.labels[0]! - f.labels[1]!) === 2 && Math.min(...f.labels) < 2;
+  return arg.factors.every(paired);
 }
 
 export function makeAdj(a: Node): Node {

@@ -94,6 +94,25 @@ const CASES: readonly Case[] = [
   ["(x'*X*y)*X", 'X', 1, { x: [3], y: [2], X: [3, 2] }, /vec\(X\)\*vec\(x\*y'\)'/],
   ['det(X)', 'X', 2, { X: [3, 3] }, /vec\(.*\)'.*commutation/],
   ['X*sum(X)*x', 'X', 1, { X: [2, 3], x: [3] }, /./],
+  // vec of the variable inside the expression: ∂vec(U)/∂X meets the layout's merge of X's pair and
+  // is U's own Jacobian (Magnus–Neudecker), the identity for U = X, at sizes 1 too.
+  ['vec(X)', 'X', 1, { X: [3, 2] }, /^eye$/],
+  ['vec(X)', 'X', 1, { X: [1, 4] }, /^eye$/],
+  ['vec(2*X - A)', 'X', 1, { X: [2, 2], A: [2, 2] }, /^2\*eye$/],
+  ['A*vec(X)', 'X', 1, { A: [2, 6], X: [3, 2] }, /^A$/],
+  ['vec(A*X*B)', 'X', 1, { A: [2, 3], X: [3, 4], B: [4, 2] }, /^kron\(B', A\)$/],
+  ["vec(X'*A)", 'X', 1, { X: [3, 2], A: [3, 4] }, /^kron\(A', eye\)\*commutation\(rows\(X\), cols\(X\)\)$/],
+  ["vec(X')", 'X', 1, { X: [2, 3] }, /^commutation\(rows\(X\), cols\(X\)\)$/],
+  ['vec(exp(-X))', 'X', 1, { X: [3, 2] }, /^-diag\(vec\(exp\(-X\)\)\)$/],
+  ["-(kron(y', z')*vec(X))", 'X', 1, { y: [3], z: [2], X: [2, 3] }, /^-vec\(z\*y'\)$/],
+  // kron(y', z')*vec(X) with z and X of different rows: a reshape in the default layout, a vector here.
+  ["-(kron(y', z')*vec(X))", 'X', 1, { y: [6], z: [2], X: [3, 4] }, /^-vec\(z\*y'\)$/],
+  ['norm2(A*vec(X) - y)^2', 'X', 2, { A: [5, 6], X: [3, 2], y: [5] }, /^2\*A'\*A$/],
+  ["vec(X)'*B*vec(X)", 'X', 2, { X: [2, 2], B: [4, 4] }, /^B \+ B'$/],
+  ["vec(X')'*B*vec(X)", 'X', 2, { X: [2, 3], B: [6, 6] }, /commutation/],
+  ['sum(exp(A*vec(X))) - vec(X)\'*vec(X)', 'X', 2, { A: [3, 4], X: [2, 2] }, /^A'\*diag\(exp\(A\*vec\(X\)\)\)\*A - 2\*eye$|^-2\*eye \+ A'/],
+  ['vec(X + X\')', 'X', 1, { X: [3, 3] }, /^eye \+ commutation/],
+  ['tr(X)*vec(X)', 'X', 1, { X: [2, 2] }, /vec\(X\)\*vec\(eye/],
   // Small matrix powers by their base, written out as their chains.
   ['A^4', 'A', 1, { A: [3, 3] }, /^kron\(\(A\^2\)', A\) \+ kron\(\(A\^3\)', eye\) \+ kron\(A', A\^2\) \+ kron\(eye, A\^3\)$/],
   ['dpow(A, 5, X)*x', 'X', 1, { A: [3, 3], X: [3, 3], x: [3] }, /kron/],
