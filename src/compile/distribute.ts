@@ -71,28 +71,56 @@ export interface ContractionStep {
 }
 
 /**
- * The greedy pairwise contraction of factors on these labels (both evaluators' order; the compiled
- * planner's is at least as good): at each step the factor whose step visits the fewest
- * assignments (ties: the earliest), summing out the labels no later factor nor the output needs.
+ * A greedy pairwise contraction of factors on these labels (both evaluators' order; the compiled
+ * planner's is at least as good), summing out at each step the labels no later factor nor the
+ * output needs: of two greedy orders, the one that visits fewer assignments in all. One takes at
+ * each step the factor whose step visits the fewest assignments; it may take outer products
+ * first (X ⊗ X ⊗ M before a 7⁶-entry sum they contract: 7⁸ assignments, where the third
+ * derivative of inv(X'*X + eye)^3 by a 1×7 X spent 3 s). The other takes the factor whose step
+ * grows the intermediate least (its result's entries less the two inputs'), as opt_einsum's
+ * greedy does, which contracts the sum first. Ties: the earliest factor.
  */
 export function greedySteps(labels: readonly (readonly number[])[], dims: ReadonlyMap<number, number>, output: readonly number[]): ContractionStep[] {
-  const volume = (ls: Iterable<number>): number => {
-    let v = 1;
-    for (const l of new Set(ls)) v *= dims.get(l)!;
-    return v;
-  };
+  const visits = (steps: readonly ContractionStep[]): number => steps.reduce((v, s) => v + volumeOf(s.involved, dims), 0);
+  const fewest = greedyOrder(labels, dims, output, 'visits');
+  const least = greedyOrder(labels, dims, output, 'growth');
+  return visits(least) < visits(fewest) ? least : fewest;
+}
+
+function volumeOf(ls: Iterable<number>, dims: ReadonlyMap<number, number>): number {
+  let v = 1;
+  for (const l of new Set(ls)) v *= dims.get(l)!;
+  return v;
+}
+
+function greedyOrder(labels: readonly (readonly number[])[], dims: ReadonlyMap<number, number>, output: readonly number[], pick: 'visits' | 'growth'): ContractionStep[] {
   const left = labels.map((ls, factor) => ({ factor, ls }));
   const steps: ContractionStep[] = [];
   let acc: readonly number[] = [];
+  const stepAt = (k: number): ContractionStep => {
+    const f = left[k]!;
+    const involved = [...new Set([...acc, ...f.ls])];
+    const later = new Set([...output, ...left.flatMap((g, j) => (j === k ? [] : g.ls))]);
+    const keep = left.length === 1 ? [...output] : involved.filter((l) => later.has(l));
+    return { factor: f.factor, involved, keep };
+  };
+  // The score to minimize, then the visits of the step.
+  const score = (s: ContractionStep, k: number): number =>
+    pick === 'visits' ? volumeOf(s.involved, dims) : volumeOf(s.keep, dims) - volumeOf(acc, dims) - volumeOf(left[k]!.ls, dims);
   while (left.length > 0) {
     let best = 0;
-    for (let k = 1; k < left.length; k++) if (volume([...acc, ...left[k]!.ls]) < volume([...acc, ...left[best]!.ls])) best = k;
-    const f = left.splice(best, 1)[0]!;
-    const involved = [...new Set([...acc, ...f.ls])];
-    const later = new Set([...output, ...left.flatMap((g) => g.ls)]);
-    const keep = left.length === 0 ? [...output] : involved.filter((l) => later.has(l));
-    steps.push({ factor: f.factor, involved, keep });
-    acc = keep;
+    let bestStep = stepAt(0);
+    for (let k = 1; k < left.length; k++) {
+      const s = stepAt(k);
+      const [a, b] = [score(s, k), score(bestStep, best)];
+      if (a < b || (a === b && volumeOf(s.involved, dims) < volumeOf(bestStep.involved, dims))) {
+        best = k;
+        bestStep = s;
+      }
+    }
+    left.splice(best, 1);
+    steps.push(bestStep);
+    acc = bestStep.keep;
   }
   return steps;
 }

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { deriveNode } from '../../src/derive.js';
 import { topoOrder, type Node } from '../../src/ir/node.js';
 import { bindSizes, evaluateReference } from '../../src/compile/reference.js';
-import { contractionCost, distributeWideSums } from '../../src/compile/distribute.js';
+import { contractionCost, distributeWideSums, greedySteps } from '../../src/compile/distribute.js';
 import type { Tensor } from '../../src/tensor.js';
 import { rng, randomTensor } from '../helpers/numeric.js';
 import { exprArb } from '../helpers/gen.js';
@@ -70,6 +70,54 @@ describe('products distributed over wide sums', () => {
     expect(widest(s.node)).toBe(7 ** 8);
     expect(widest(after!)).toBeLessThan(7 ** 7);
     expect(totalCost(after!, s.sizes) * 4).toBeLessThan(totalCost(s.node, s.sizes));
+  });
+
+  // A shared sum is formed once and not distributed; its products must still be contracted in a
+  // good order. The third derivative of inv(X'*X + eye)^3 by a 1×7 X has products
+  // S^{8 9 0 2 5 7} X^{4 9} X^{6 8} M^{1 3} (rows of X on 4 and 6), which taking the cheapest
+  // step first contracted as (X ⊗ X ⊗ M)·S, 7⁸ assignments; S·X, then X, then ⊗ M visit 7⁶ three times.
+  test('a product with a wide shared sum: the sum is contracted first, not after outer products', () => {
+    const dims = new Map([0, 1, 2, 3, 5, 7, 8, 9].map((l) => [l, 7] as [number, number]).concat([[4, 1], [6, 1]]));
+    const labels = [[8, 9, 0, 2, 5, 7], [4, 9], [6, 8], [1, 3]];
+    const steps = greedySteps(labels, dims, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const visits = steps.reduce((v, st) => v + st.involved.reduce((p, l) => p * dims.get(l)!, 1), 0);
+    expect(visits).toBeLessThan(3 * 7 ** 6 + 2 * 7 ** 5);
+    expect(steps.map((st) => st.factor).indexOf(0)).toBeLessThan(steps.map((st) => st.factor).indexOf(3));
+  });
+
+  test('random products: the order chosen never visits more than the fewest-visits-first order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 8, maxLength: 8 }),
+        fc.integer({ min: 0, max: 3 }),
+        (labels, sizes, rank) => {
+          const used = new Set(labels.flat());
+          const output = [...used].filter((l) => l < rank);
+          const dims = new Map([...used].map((l) => [l, sizes[l]!] as [number, number]));
+          const visits = (st: ReturnType<typeof greedySteps>): number => st.reduce((v, x) => v + x.involved.reduce((p, l) => p * dims.get(l)!, 1), 0);
+          // The fewest-visits-first order alone, as the evaluators ran it before.
+          const left = labels.map((ls, factor) => ({ factor, ls }));
+          let acc: number[] = [];
+          let old = 0;
+          while (left.length > 0) {
+            const vol = (ls: number[]): number => [...new Set(ls)].reduce((p, l) => p * dims.get(l)!, 1);
+            let best = 0;
+            for (let k = 1; k < left.length; k++) if (vol([...acc, ...left[k]!.ls]) < vol([...acc, ...left[best]!.ls])) best = k;
+            const f = left.splice(best, 1)[0]!;
+            const involved = [...new Set([...acc, ...f.ls])];
+            old += vol(involved);
+            const later = new Set([...output, ...left.flatMap((g) => g.ls)]);
+            acc = left.length === 0 ? output : involved.filter((l) => later.has(l));
+          }
+          const steps = greedySteps(labels, dims, output);
+          expect(steps.map((st) => st.factor).sort()).toEqual(labels.map((_, k) => k));
+          expect(steps.at(-1)!.keep).toEqual(output);
+          expect(visits(steps)).toBeLessThanOrEqual(old);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   test.each([
