@@ -124,6 +124,20 @@ describe('rewrite rules', () => {
       expect(r.matrix ?? r.index, `${expr} by ${wrt}, order ${order}`).toBe('0');
       expect(steps.some((s) => s.rule === 'distribute-cancelling-sum'), `distribute-cancelling-sum fires for ${expr}`).toBe(true);
     });
+    // Sums it collapses (fuzz seed 1): a ones matrix beside an outer product of ones (a const and
+    // a mul that the product splits alike), and two terms of a logdet's Hessian.
+    const collapsing: [string, string, number, Record<string, number[]>][] = [
+      ["(X'.^2 + matrix(1)).^(matrix(0.5)*eye) + 3*(X'*matrix(-3))", 'X', 2, { X: [2, 2] }],
+      ["sin(logdet(B*B*(B*B)' + eye))", 'B', 2, { B: [3, 3] }],
+    ];
+    collapsing.forEach(([expr, wrt, order, shapes], i) => {
+      const steps: RewriteStep[] = [];
+      const r = derive(expr, wrt, { order, trace: steps });
+      expect(steps.some((s) => s.rule === 'distribute-cancelling-sum'), `distribute-cancelling-sum fires for ${expr}`).toBe(true);
+      const rand = rng(1300 + i);
+      const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, sh]) => [k, randomTensor(sh, 'any', rand)]));
+      check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values(), r.node], values) }, fired);
+    });
     // sin(u)^2 + cos(u)^2 = 1 (pythagorean): an inverse of sin or cos composed with cos or sin has
     // a derivative ±sign(·)·u', and the second derivative of a linear u is 0. Compound arguments,
     // vectors of sizes 1 and 5.
