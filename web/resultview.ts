@@ -44,7 +44,7 @@ export const INDEX_NOTE =
   'Index (Ricci) notation: the free indices i, j, k, … follow the axes of the result, upper on even axes and lower on odd ones; ' +
   'a summed index occurs once up and once down. The metric is Euclidean, so a position only keeps that bookkeeping: ' +
   'A^p_q and A_p^q are both the entry A[p, q], and Aᵀ is A_j^i. δ is 1 where all its indices agree (see Syntax).';
-const VEC_INDEX_NOTE = ' In the vec layout the index form is that of the tensor before vectorizing.';
+const VEC_INDEX_NOTE = ' In the vec layout the index form is that of the tensor before vectorizing; a pair of axes that a vec or kron in the expression merges already stays one index.';
 const LAYOUT_OFF = 'The vec layout applies where the variable or the expression is a matrix.';
 
 const steps = new Steps(MAX_TYPESET_CHARS);

@@ -112,7 +112,7 @@ describe('web calculator: closed forms', () => {
     await page.check('input[name=notation][value=index]');
     const index = await waitForResult(page, (l) => l.includes('\\delta'), 'the index form');
     expect(sameSignature(indexSignature(index), expectedFree(4))).toBe(true);
-    expect(await page.textContent('[data-testid=note]')).toContain('In the vec layout the index form is that of the tensor before vectorizing.');
+    expect(await page.textContent('[data-testid=note]')).toContain('In the vec layout the index form is that of the tensor before vectorizing; a pair of axes that a vec or kron in the expression merges already stays one index.');
     await page.check('input[name=notation][value=matrix]');
     await waitForResult(page, (l) => l.includes('\\otimes'), 'the Kronecker product again');
 
