@@ -75,7 +75,7 @@ describe('products distributed over wide sums', () => {
   // A shared sum is formed once and not distributed; its products must still be contracted in a
   // good order. The third derivative of inv(X'*X + eye)^3 by a 1×7 X has products
   // S^{8 9 0 2 5 7} X^{4 9} X^{6 8} M^{1 3} (rows of X on 4 and 6), which taking the cheapest
-  // step first contracted as (X ⊗ X ⊗ M)·S, 7⁸ assignments; S·X, then X, then ⊗ M visit 7⁶ three times.
+  // step first contracted as (X ⊗ X ⊗ M)·S, 7⁸ assignments; X·S, then X, then ⊗ M visit 2·7⁶ + 7⁵.
   test('a product with a wide shared sum: the sum is contracted first, not after outer products', () => {
     const dims = new Map([0, 1, 2, 3, 5, 7, 8, 9].map((l) => [l, 7] as [number, number]).concat([[4, 1], [6, 1]]));
     const labels = [[8, 9, 0, 2, 5, 7], [4, 9], [6, 8], [1, 3]];
