@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, isZero, makeAdd, makeDet, makeMatPow, makeMul, ones } from '../../ir/node.js';
+import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, isZero, expandedFactors, makeAdd, makeDet, makeMatPow, makeMul, ones } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -205,13 +205,8 @@ const MAX_CANCELLING_TERMS = 4;
 function mayCollapse(sum: NodeOf<'add'>): boolean {
   const count = new Map<string, number>();
   for (const t of sum.terms) {
-    const ids: number[] = [];
-    const walk = (n: Node): void => {
-      if (n.kind === 'mul') for (const f of n.factors) walk(f.node);
-      else if (n.kind === 'const') for (const d of n.shape) ids.push(ones([d]).id);
-      else ids.push(n.id);
-    };
-    walk(t.node);
+    const factors = t.node.kind === 'mul' ? expandedFactors(t.node) : [{ node: t.node, labels: [] }];
+    const ids = factors.flatMap(({ node }) => (node.kind === 'const' ? node.shape.map((d) => ones([d]).id) : [node.id]));
     const key = ids.sort((a, b) => a - b).join(',');
     count.set(key, (count.get(key) ?? 0) + 1);
   }
