@@ -136,7 +136,10 @@ export function emitJs(plan: Plan, ts: boolean): string {
         w.line(`const ${ins.out.name} = eye_(${ins.out.dims[0]!.local});`);
         break;
       case 'add':
-        elementwise(ins.out, (i) => sumExpr(ins.terms, (t) => at(t, i)));
+        if (ins.accumulate) {
+          const i = v[0]!;
+          w.line(`for (let ${i} = 0; ${i} < ${ins.out.name}.length; ${i}++) ${ins.out.name}[${i}] += ${sumExpr(ins.terms, (t) => at(t, i))};`);
+        } else elementwise(ins.out, (i) => sumExpr(ins.terms, (t) => at(t, i)));
         break;
       case 'elem':
         if (ins.fn === 'sigmoid' || ins.fn === 'softplus') used.add(ins.fn);
@@ -252,20 +255,25 @@ function offset(labels: readonly number[], dims: readonly Size[], v: readonly st
  * axes outermost (in order, so the store is row-major), the summed labels inside.
  */
 function einsum(ins: Instr & { op: 'einsum' }, w: Writer, v: readonly string[], acc: string, ref: (t: Temp) => string): void {
-  const { out, factors, scalars, labelDims } = ins;
+  const { out, factors, scalars, labelDims, term } = ins;
   const r = out.dims.length;
+  if (term && r === 0) throw new InternalError('codegen: a scalar step written into a sum');
   const L = labelDims.length;
   if (L > v.length) throw new InternalError('codegen: too few loop variables');
   const operand = (f: Operand): string => (f.labels.length === 0 ? ref(f.src) : `${f.src.name}[${offset(f.labels, f.src.dims, v)}]`);
   const prod = factors.map(operand).join(' * ');
-  const scale = scalars.map(ref).join(' * ');
+  const coef = term === undefined || Math.abs(term.coef) === 1 ? [] : [num(Math.abs(term.coef))];
+  const scale = [...coef, ...scalars.map(ref)].join(' * ');
   if (factors.length === 0) {
     if (r !== 0) throw new InternalError('codegen: a product of scalars with axes');
     w.line(`const ${out.name} = ${scale};`);
     return;
   }
   const loop = (l: number): void => w.open(`for (let ${v[l]} = 0; ${v[l]} < ${labelDims[l]!.local}; ${v[l]}++) {`);
-  const comment = `// ${out.name}${r > 0 ? `[${v.slice(0, r).join(', ')}]` : ''} = ${L > r ? `Σ_${v.slice(r, L).join(',')} ` : ''}${[
+  const assign = term === undefined || term.first ? '=' : '+=';
+  const sign = term !== undefined && term.coef < 0 ? '-' : '';
+  const comment = `// ${out.name}${r > 0 ? `[${v.slice(0, r).join(', ')}]` : ''} ${assign} ${sign}${L > r ? `Σ_${v.slice(r, L).join(',')} ` : ''}${[
+    ...coef,
     ...scalars.map(ref),
     ...factors.map((f) => (f.labels.length === 0 ? ref(f.src) : `${f.src.name}[${f.labels.map((l) => v[l]).join(', ')}]`)),
   ].join(' · ')}`;
@@ -278,21 +286,21 @@ function einsum(ins: Instr & { op: 'einsum' }, w: Writer, v: readonly string[], 
     if (scale !== '') w.line(`${out.name} *= ${scale};`);
     return;
   }
-  w.line(`const ${out.name} = new Float64Array(${out.dims.map((d) => d.local).join(' * ')});`);
+  if (term === undefined || term.first) w.line(`const ${out.name} = new Float64Array(${out.dims.map((d) => d.local).join(' * ')});`);
   for (let l = 0; l < r; l++) loop(l);
   const store = `${out.name}[${offset(
     Array.from({ length: r }, (_, i) => i),
     out.dims,
     v,
   )}]`;
-  const scaled = (x: string): string => (scale === '' ? x : `${scale} * ${x}`);
+  const scaled = (x: string): string => sign + (scale === '' ? x : `${scale} * ${x}`);
   if (L > r) {
     w.line(`let ${acc} = 0;`);
     for (let l = r; l < L; l++) loop(l);
     w.line(`${acc} += ${prod};`);
     for (let l = r; l < L; l++) w.close();
-    w.line(`${store} = ${scaled(acc)};`);
-  } else w.line(`${store} = ${scaled(prod)};`);
+    w.line(`${store} ${assign} ${scaled(acc)};`);
+  } else w.line(`${store} ${assign} ${scaled(prod)};`);
   for (let l = 0; l < r; l++) w.close();
 }
 

@@ -10,7 +10,7 @@
  * Scalar factors are kept apart and multiply the last step.
  */
 import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, sizeRootsOf, type Result } from '../derive.js';
-import { type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, constantValue, elemValue, makeAdd, mergePermutation, topoOrder } from '../ir/node.js';
+import { type AddNode, type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, children, constantValue, elemValue, makeAdd, mergePermutation, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
 import { inputError } from '../errors.js';
@@ -63,10 +63,26 @@ export interface Operand {
   readonly labels: readonly number[];
 }
 
+/**
+ * A product step that is one term of a sum, written straight into the sum's array (out): it stores
+ * coef·product there (first) or adds coef·product to what is there. A sum of k products used
+ * nowhere else so holds one array, not k + 1.
+ */
+export interface Term {
+  readonly coef: number;
+  readonly first: boolean;
+}
+
 export type Instr =
   | { readonly op: 'fill'; readonly out: Temp; readonly value: 0 | 1 }
   | { readonly op: 'eye'; readonly out: Temp }
-  | { readonly op: 'add'; readonly out: Temp; readonly terms: readonly { readonly coef: number; readonly src: Temp }[] }
+  | {
+      readonly op: 'add';
+      readonly out: Temp;
+      readonly terms: readonly { readonly coef: number; readonly src: Temp }[];
+      /** out already holds the sum's product terms (einsum steps with a term): add these to it. */
+      readonly accumulate?: boolean;
+    }
   | {
       readonly op: 'einsum';
       readonly out: Temp;
@@ -76,6 +92,7 @@ export type Instr =
       readonly scalars: readonly Temp[];
       /** The size of every label 0..nlabels-1. */
       readonly labelDims: readonly Size[];
+      readonly term?: Term;
     }
   | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
@@ -309,6 +326,12 @@ function buildPlan(results: readonly Result[]): Plan {
   };
   let maxLabels = 1;
   const steps = new Map<string, Temp>();
+  // A sum written under a printed name's negation keeps its own steps; a product with a printed
+  // name keeps its array, under that name.
+  const fusible = fusibleTerms(order, results.map(codeNode), (m) => negatedNames.has(m), (m) => printedNames.has(m) || negatedNames.has(m));
+  /** The array of a sum that product terms were written into, and those terms. */
+  const sumArrays = new Map<Node, Temp>();
+  const written = new Set<Node>();
 
   for (const n of order) {
     if (n.kind === 'var') continue;
@@ -323,8 +346,25 @@ function buildPlan(results: readonly Result[]): Plan {
         maxLabels = Math.max(maxLabels, s.labelDims.length);
         body.push(s);
       };
-      temps.set(n, planMul(n, tempOf, dimsOf, (d, final) => newTemp(d, final ? n : undefined), steps, push));
+      const sum = fusible.get(n);
+      const into =
+        sum &&
+        ((): { out: Temp; term: Term } => {
+          const array = sumArrays.get(sum.node);
+          const out = array ?? newTemp(dims, sum.node);
+          sumArrays.set(sum.node, out);
+          written.add(n);
+          return { out, term: { coef: sum.coef, first: array === undefined } };
+        });
+      temps.set(n, planMul(n, tempOf, dimsOf, (d, final) => newTemp(d, final ? n : undefined), steps, push, into));
       nameNegation(n);
+      continue;
+    }
+    const array = sumArrays.get(n);
+    if (n.kind === 'add' && array) {
+      temps.set(n, array);
+      const rest = n.terms.filter((t) => !written.has(t.node));
+      if (rest.length > 0) body.push({ op: 'add', out: array, terms: rest.map((t) => ({ coef: t.coef, src: tempOf(t.node) })), accumulate: true });
       continue;
     }
     const out = newTemp(dims, n);
@@ -461,6 +501,33 @@ function header(results: readonly Result[], inputs: readonly Input[], outputs: r
 }
 
 /**
+ * The product terms that generated code writes straight into their sum's array: a term that is a
+ * product of tensors, used by that sum alone and not a result, of a sum of two or more terms with
+ * axes; keptSum and keptTerm exclude others. A term's coef multiplies its product.
+ */
+function fusibleTerms(
+  order: readonly Node[],
+  roots: readonly Node[],
+  keptSum: (n: Node) => boolean,
+  keptTerm: (n: Node) => boolean,
+): Map<Node, { node: AddNode; coef: number }> {
+  const uses = new Map<Node, number>();
+  const use = (n: Node): void => void uses.set(n, (uses.get(n) ?? 0) + 1);
+  for (const n of order) for (const c of children(n)) use(c);
+  for (const r of roots) use(r);
+  const fusible = new Map<Node, { node: AddNode; coef: number }>();
+  for (const n of order) {
+    if (n.kind !== 'add' || n.shape.length === 0 || n.terms.length < 2 || keptSum(n)) continue;
+    for (const t of n.terms) {
+      const m = t.node;
+      if (m.kind !== 'mul' || uses.get(m) !== 1 || keptTerm(m) || !m.factors.some((f) => f.node.shape.length > 0)) continue;
+      fusible.set(m, { node: n, coef: t.coef });
+    }
+  }
+  return fusible;
+}
+
+/**
  * A product split into steps of at most two tensors: repeatedly contract the pair that involves
  * the fewest distinct labels (ties: the smallest result, then the first pair), keeping the labels
  * that are output axes or occur in another remaining factor. Steps are memoized by their
@@ -475,6 +542,8 @@ function planMul(
   newTemp: (dims: readonly Size[], final: boolean) => Temp,
   memo: Map<string, Temp>,
   push: (ins: Instr & { op: 'einsum' }) => void,
+  /** The product is a term of a sum: its last step writes into the sum's array (see Term). */
+  into?: () => { out: Temp; term: Term },
 ): Temp {
   const rank = n.shape.length;
   const labelSize = new Map<number, Size>();
@@ -508,6 +577,12 @@ function planMul(
     for (const k of keys) {
       const hit = memo.get(k);
       if (hit) return hit;
+    }
+    if (final && into) {
+      // Not memoized: the array is the sum's, and holds other terms too.
+      const { out, term } = into();
+      push({ ...s, out, term });
+      return out;
     }
     const out = newTemp(outLabels.map((l) => labelSize.get(l)!), final);
     push({ ...s, out });

@@ -114,8 +114,8 @@ function matmulOp(a: Operand, b: Operand, k: number, r: number): PlainOp | undef
   return x && y ? { k: 'matmul', a: x, b: y } : undefined;
 }
 
-/** Names of the temporaries an instruction reads. */
-function reads(ins: Instr): string[] {
+/** Names of the temporaries an instruction reads (not the sum's own array that a term adds to). */
+export function reads(ins: Instr): string[] {
   switch (ins.op) {
     case 'fill':
     case 'eye':

@@ -202,7 +202,7 @@ export function emitPythonLike(plan: Plan, target: Target): string {
         body(`${out} = ${target.eye(ins.out.dims[0]!.local, like)}`);
         break;
       case 'add':
-        body(`${out} = ${sumExpr(ins.terms, (t) => t.name)}`);
+        body(`${out} = ${ins.accumulate ? added(out, sumExpr(ins.terms, (t) => t.name)) : sumExpr(ins.terms, (t) => t.name)}`);
         break;
       case 'elem':
         body(`${out} = ${target.fn[ins.fn](arg(ins.src))}`);
@@ -249,8 +249,15 @@ export function emitPythonLike(plan: Plan, target: Target): string {
         break;
       case 'einsum': {
         const op = ops.get(ins);
+        const product = renderProduct(ins, op, target.dialect, solved, ref);
+        if (ins.term) {
+          // A term of a sum: out = out + c * product keeps no more than the sum and this product.
+          const scaled = sumExpr([{ coef: ins.term.coef, src: { name: product, dims: ins.out.dims } }], (t) => (ins.term!.coef === 1 || SIMPLE.test(t.name) ? t.name : `(${t.name})`));
+          body(`${out} = ${ins.term.first ? scaled : added(out, scaled)}`);
+          break;
+        }
         if (op && (op.k === 'operand' || op.k === 'diagonal') && ins.scalars.length === 0) views.add(out);
-        body(`${out} = ${renderProduct(ins, op, target.dialect, solved, ref)}`);
+        body(`${out} = ${product}`);
         break;
       }
       case 'permute':
@@ -264,6 +271,14 @@ export function emitPythonLike(plan: Plan, target: Target): string {
   if (solved.size > 0) need('solve');
   lines.push(...target.helpers(plan, used));
   return lines.join('\n') + '\n';
+}
+
+/** An expression that needs no parentheses as a factor: a name, an item, a call. */
+const SIMPLE = /^[\w.]+(\[[^\]]*\])?$|^[\w.]+\([^()]*\)$/;
+
+/** out + expr, with a leading minus of expr folded: out - a + b. */
+function added(out: string, expr: string): string {
+  return expr.startsWith('-') ? `${out} - ${expr.slice(1)}` : `${out} + ${expr}`;
 }
 
 function result(o: Output, target: Target, ref: (t: Temp) => string, views: ReadonlySet<string>, like: string): string {
