@@ -210,9 +210,11 @@ interface PowerFactor {
 
 /**
  * What factors must share to come out together: the base up to sign, the sign of the power (or
- * the exponent's symbolic part), the placement.
+ * the exponent's symbolic part), the placement. Nodes are written by structural hash first, as in
+ * the signatures above, so that ties between candidates break alike in every process.
  */
-const powerKey = (p: PowerFactor): string => `${p.rep.id}|${p.sym ? `s${p.sym.id}` : p.exp > 0 ? '+' : '-'}|${p.scalarFactor}`;
+const powerKey = (p: PowerFactor): string => `${nodeKey(p.rep)}|${p.sym ? `s${nodeKey(p.sym)}` : p.exp > 0 ? '+' : '-'}|${p.scalarFactor}`;
+const nodeKey = (n: Node): string => `${n.h}#${n.id}`;
 
 /** An exponent node as sym + c: c its constant term (c·1), sym the rest. */
 function splitExponent(e: Node): { sym: Node; c: number } {
