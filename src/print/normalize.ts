@@ -2,23 +2,62 @@
  * The last pass over a printed form, after references are expanded: products re-associated to read
  * left to right (2*(X'*A) → 2*X'*A, u.*(v./w) → u.*v./w, a*(-b) → -a*b), diagonal matrices merged
  * (diagonals.ts: diag(u)*diag(v) → diag(u.*v)), equal Hadamard factors and equal matrix factors
- * as powers (u.*v.*u → u.^2.*v, A'*(A^2)'*A' → (A^4)'). Each rewrite is an identity of the input
+ * as powers (u.*v.*u → u.^2.*v, A'*(A^2)'*A' → (A^4)'), an outer product of ones vectors as the
+ * ones matrix (vector(1)*vector(1)' → matrix(1)). Each rewrite is an identity of the input
  * language, so the text still parses back to the same value.
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
-import { bin, num, tr } from './build.js';
-import { infoOf, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
+import { bin, call, num, tr } from './build.js';
+import { constantDims, constantOf, infoOf, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
 import { mergeDiagonals } from './diagonals.js';
 import { absorbSigns } from './signs.js';
 
 export function normalize(a: Ast, temps: ReadonlySet<string> = new Set(), written: ReadonlySet<string> = new Set()): Ast {
-  const r = reassociateAll(a);
+  const r = reassociateAll(onesMatrices(a));
   const d = mergeDiagonals(r);
   const h = foldHadamard(d === r ? r : reassociateAll(d));
   const n = numbersFirst(h);
   return absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps, written);
+}
+
+/**
+ * vector(1)*vector(1)' as matrix(1), as the input writes the ones matrix: X.^2 + matrix(1),
+ * matrix(1)*X, and 2*vector(1)*vector(1)' as matrix(2). The matrix keeps the vectors' sizes where both have them (a size the printed form
+ * may have to write out), and is left as it is where only one has.
+ */
+function onesMatrices(a: Ast): Ast {
+  const m = a.kind === 'binary' && a.op === '*' ? onesInChain(a) : a;
+  return mapChildren(m, onesMatrices);
+}
+
+function onesInChain(m: Ast): Ast {
+  const out: Ast[] = [];
+  let merged = false;
+  for (const f of chain(m)) {
+    const j = out.length > 0 ? onesMatrix(out.at(-1)!, f) : undefined;
+    if (j) out[out.length - 1] = j;
+    else out.push(f);
+    merged ||= j !== undefined;
+  }
+  if (!merged) return m;
+  // A number times the ones matrix alone is the constant matrix: 2*matrix(1) is matrix(2).
+  const [c, ones] = out;
+  if (out.length === 2 && c!.kind === 'num' && ones!.kind === 'call') {
+    const dims = constantDims(ones!);
+    return dims ? constantOf(c!.value, dims).ast : mexpr(call('matrix', c!), 'matrix').ast;
+  }
+  return out.reduce((x, y) => typed('*', x, y));
+}
+
+const isOnes = (a: Ast): boolean => a.kind === 'call' && a.fn === 'vector' && a.args.length === 1 && a.args[0]!.kind === 'num' && a.args[0]!.value === 1;
+
+function onesMatrix(u: Ast, v: Ast): Ast | undefined {
+  if (!isOnes(u) || v.kind !== 'transpose' || !isOnes(v.arg)) return undefined;
+  const [du, dv] = [constantDims(u), constantDims(v.arg)];
+  if (du && dv) return constantOf(1, [du[0]!, dv[0]!]).ast;
+  return du || dv ? undefined : mexpr(call('matrix', num(1)), 'matrix').ast;
 }
 
 /**

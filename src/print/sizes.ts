@@ -1,7 +1,7 @@
 /**
  * Sizes in printed forms. A constant the printer writes without a size — vector(1), matrix(c),
  * eye — takes its size from the context when the form is read back; where nothing in the printed
- * form fixes it (the variable that did has cancelled: tr(exp(a*vector(1)*vector(1)')) by a), the
+ * form fixes it (the variable that did has cancelled: tr(exp(a*matrix(1))) by a), the
  * size is written out, tied to a variable of the expression: vector(1, len(z)), eye(rows(B)).
  * The printed form is type-checked as it will be read, and only the sizes left open are given.
  */

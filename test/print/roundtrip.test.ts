@@ -600,3 +600,31 @@ describe('a Hadamard product contracted from either side stays two parts', () =>
     expect(m).toContain("diag(B'*diag(x)*A)");
   });
 });
+
+// The ones matrix prints as the input writes it, matrix(1), where the product graph has the outer
+// product vector(1)*vector(1)' (normalize.ts), and a number times it alone as matrix(c): alone,
+// scaled, in products and sums, in kron's context; read back at 1×1 and at rectangular sizes
+// either way round.
+describe('the ones matrix prints as matrix(1)', () => {
+  test.each([
+    ['sum(sqrt(X.*X + matrix(1)))', 'X', 1, 'X./(X.^2 + matrix(1)).^0.5'],
+    ['sum(X)', 'X', 1, 'matrix(1)'],
+    ['sum(-0.5*X)', 'X', 1, 'matrix(-0.5)'],
+    ['sum(A*X)', 'X', 1, "A'*matrix(1)"],
+    ["x'*matrix(1)*x", 'x', 2, 'matrix(2)'],
+    ['sum(kron(x, X))', 'X', 1, 'sum(x)*matrix(1)'],
+    ['sum(abs(X) + matrix(2)).^2', 'X', 1, '2*sum(matrix(2) + abs(X))*sign(X)'],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
+    const r = derive(expr, wrt, { order });
+    expect(r.matrix).toBe(printed);
+    for (const [m, n] of [
+      [1, 1],
+      [2, 3],
+      [3, 2],
+    ] as const) {
+      const rand = rng(4700 + 10 * m + n);
+      const shapes: Record<string, number[]> = { X: [m, n], A: [2, m], x: [m] };
+      roundTrip(r, {}, new Map(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, 'any', rand)])), 1);
+    }
+  });
+});

@@ -229,9 +229,9 @@ describe('rewrite rules', () => {
     // at sizes 1 and up, with the sizes of vec(X) and the kron factors varying independently.
     const merged: [string, string, string][] = [
       ["vec(X)'*vec(X)", 'X', '2*X'],
-      ['sum(vec(X))', 'X', "vector(1)*vector(1)'"],
+      ['sum(vec(X))', 'X', 'matrix(1)'],
       ["x'*kron(x', B)*vector(1)", 'B', "sum(x)*x*vector(1)'"],
-      ["tanh(x'*matrix(-0.5)*vec(X))", 'X', "-0.5*(1 - tanh(0.5*sum(x)*sum(X))^2)*sum(x)*vector(1)*vector(1)'"],
+      ["tanh(x'*matrix(-0.5)*vec(X))", 'X', "-0.5*(1 - tanh(0.5*sum(x)*sum(X))^2)*sum(x)*matrix(1)"],
     ];
     merged.forEach(([expr, wrt, want], i) => {
       for (const [m, n] of [
