@@ -24,8 +24,9 @@ export function normalize(a: Ast, temps: ReadonlySet<string> = new Set(), writte
 
 /**
  * vector(1)*vector(1)' as matrix(1), as the input writes the ones matrix: X.^2 + matrix(1),
- * matrix(1)*X, and 2*vector(1)*vector(1)' as matrix(2). The matrix keeps the vectors' sizes where both have them (a size the printed form
- * may have to write out), and is left as it is where only one has.
+ * matrix(1)*X, and 2*vector(1)*vector(1)' as matrix(2). The matrix keeps the vectors' sizes where
+ * both have them (a size the printed form may have to write out); where only one has, the
+ * product stays as it is.
  */
 function onesMatrices(a: Ast): Ast {
   const m = a.kind === 'binary' && a.op === '*' ? onesInChain(a) : a;
