@@ -173,9 +173,9 @@ export function emitJs(plan: Plan, ts: boolean): string {
         einsum(ins, w, v, plan.acc, ref);
         break;
       case 'mpow': {
-        used.add('mpow');
         const n = ins.src.dims[0]!.local;
         if (ins.dirs.length === 0) {
+          used.add('mpow');
           w.line(`const ${ins.out.name} = mpow_(${ins.src.name}, ${n}, ${ins.exp});`);
           break;
         }
@@ -853,37 +853,62 @@ function mpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')})
 /**
  * P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders of
  * a^a_0 E a^a_1 ⋯ E a^a_m, exponents summing to k − m), at every batch entry: the coefficient of
- * t_1⋯t_m in (a + t_1 E_1 + … + t_m E_m)^k, read off M^k for the matrix of blocks indexed by the
- * subsets S of the directions with a on the diagonal and E_i at (S, S ∪ {i}): block (∅, all).
+ * t_1⋯t_m in (a + t_1 E_1 + … + t_m E_m)^k. That is block (∅, all) of M^k, M the matrix of blocks
+ * indexed by the subsets S of the directions with a on the diagonal and E_i at (S, S ∪ {i}). A
+ * block (S, T) of a power of M is 0 unless S ⊆ T and depends on T ∖ S alone, so a power is held
+ * as one n×n block per subset D = T ∖ S, and M^k is taken by squaring with the subset product
+ * (X·Y)[D] = Σ_{D1 ⊆ D} X[D1]·Y[D ∖ D1]: 3^m block products where M·M takes 8^m.
  * dirs[t] holds E_t+1 with \`size\` batch entries per (i, j); the result is n×n×batch… row-major.
  */
 function dpow_(a${ty(': Float64Array')}, n${ty(': number')}, k${ty(': number')}, dirs${ty(': { data: Float64Array; size: number }[]')})${ty(': Float64Array')} {
   const m = dirs.length;
   const subsets = 1 << m;
-  const N = subsets * n;
   const total = dirs.reduce((p, d) => p * d.size, 1);
   const out = new Float64Array(n * n * total);
-  const at = new Array(m).fill(0);
+  const at = new Array${ty('<number>')}(m).fill(0);
   for (let b = 0; b < total; b++) {
     for (let t = m - 1, rest = b; t >= 0; t--) {
       at[t] = rest % dirs[t].size;
       rest = Math.floor(rest / dirs[t].size);
     }
-    const M = new Float64Array(N * N);
-    for (let S = 0; S < subsets; S++) {
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(S * n + i) * N + S * n + j] = a[i * n + j];
-      for (let t = 0; t < m; t++) {
-        if (S & (1 << t)) continue;
-        const T = S | (1 << t);
-        for (let i = 0; i < n; i++)
-          for (let j = 0; j < n; j++) M[(S * n + i) * N + T * n + j] = dirs[t].data[(i * n + j) * dirs[t].size + at[t]];
-      }
+    const base = new Array${ty('<Float64Array | null>')}(subsets).fill(null);
+    base[0] = a;
+    for (let t = 0; t < m; t++) {
+      const e = new Float64Array(n * n);
+      for (let i = 0; i < n * n; i++) e[i] = dirs[t].data[i * dirs[t].size + at[t]];
+      base[1 << t] = e;
     }
-    const P = mpow_(M, N, k);
-    const last = (subsets - 1) * n;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + last + j];
+    // a^k by squaring, the bits of k from the top (k ≥ 1).
+    const bits = k.toString(2);
+    let r = base;
+    for (let i = 1; i < bits.length; i++) {
+      r = subsetProduct_(r, r, n);
+      if (bits[i] === '1') r = subsetProduct_(r, base, n);
+    }
+    const f = r[subsets - 1];
+    if (f) for (let i = 0; i < n * n; i++) out[i * total + b] = f[i];
   }
   return out;
+}
+
+/** (x·y)[D] = Σ over the subsets D1 of D of x[D1]·y[D ∖ D1], for n×n blocks (null: a zero block). */
+function subsetProduct_(x${ty(': (Float64Array | null)[]')}, y${ty(': (Float64Array | null)[]')}, n${ty(': number')})${ty(': (Float64Array | null)[]')} {
+  const z = new Array${ty('<Float64Array | null>')}(x.length).fill(null);
+  for (let d = 0; d < x.length; d++)
+    for (let d1 = d; ; d1 = (d1 - 1) & d) {
+      const u = x[d1];
+      const v = y[d & ~d1];
+      if (u && v) {
+        const w = z[d] ?? (z[d] = new Float64Array(n * n));
+        for (let i = 0; i < n; i++)
+          for (let p = 0; p < n; p++) {
+            const c = u[i * n + p];
+            if (c !== 0) for (let j = 0; j < n; j++) w[i * n + j] += c * v[p * n + j];
+          }
+      }
+      if (d1 === 0) break;
+    }
+  return z;
 }`,
   sigmoid: (ty) => `
 function sigmoid_(x${ty(': number')})${ty(': number')} {

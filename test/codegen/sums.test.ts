@@ -92,7 +92,7 @@ describe('a sum of products is written into one array', () => {
       const products = new Set(plan.body.filter((i) => i.op === 'einsum' && i.term === undefined && i.out.dims.length > 0).map((i) => i.out.name));
       for (const ins of plan.body) {
         if (ins.op !== 'add' || ins.accumulate || ins.out.dims.length === 0 || ins.terms.length < 2) continue;
-        // A printed temporary is computed under its name; its steps are the unfused ones (t1, …).
+        // A product with a printed name (t1, …) keeps its own array, under that name.
         const unfused = ins.terms.filter((t) => products.has(t.src.name) && /^s\d+$/.test(t.src.name) && readers.get(t.src.name) === 1);
         expect(unfused.map((t) => t.src.name), `${c.expr}: ${ins.out.name}`).toEqual([]);
       }
