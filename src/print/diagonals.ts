@@ -1,6 +1,6 @@
 /**
  * Diagonal matrices merged in a printed form, after references are expanded: diag(u)*diag(v) is
- * diag(u.*v), the diagonal terms of a sum one diag, and a factor that every term of a sum has on
+ * diag(u.*v), diag(u)*A*x is u.*(A*x), the diagonal terms of a sum one diag, and a factor that every term of a sum has on
  * one side taken out where the rest is one diagonal (A'*diag(u)*A - 2*A'*diag(v)*A is
  * A'*diag(u - 2*v)*A). Each rewrite is an identity of the input language.
  */
@@ -89,8 +89,10 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
       merged = true;
     } else out.push(f);
   }
-  if (!merged) return a;
-  const product = out.reduce((x, y) => typed('*', x, y));
+  // A diagonal matrix in front of a product that is a vector scales it: diag(u)*A*x is u.*(A*x).
+  const u = out.length > 1 && kindOf(a) === 'vector' ? diagonalOf(out[0]!) : undefined;
+  if (!merged && u === undefined) return a;
+  const product = u !== undefined ? typed('.*', u, out.slice(1).reduce((x, y) => typed('*', x, y))) : out.reduce((x, y) => typed('*', x, y));
   return negative ? negate(product) : product;
 }
 

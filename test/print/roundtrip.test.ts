@@ -565,8 +565,11 @@ describe('diagonal Hessians print as one diag', () => {
   });
   // Found by the property: A - diag(sin(t1))*A occurs twice, and was named (t3 =
   // diag(vector(1) - sin(t1))*A), which kept it from merging with the diagonals around it; and
-  // diag(t7)*(diag(u) - 4*(diag(v) + eye)), where the scaled sum with eye was not seen as one diagonal.
+  // diag(t7)*(diag(u) - 4*(diag(v) + eye)), where the scaled sum with eye was not seen as one diagonal;
+  // and diag(vector(1) + t1.^2)*A*x inside the diagonal, a diagonal matrix in front of a vector
+  // (now (vector(1) + t1.^2).*(A*x)).
   test.each([
+    'sum(sin(A*x)) + sum(arctan(sigmoid(arctan(A*x))))',
     'sum(sigmoid(A*x)) + sum(cos(sigmoid(A*x)))',
     'sum(tanh(A*x)) - 2*sum(sin(tanh(A*x)))',
     'sum(cos(2*x - y)) + sum(sigmoid(sin(sin(arctan(sin(2*x - y))))))',
