@@ -9,6 +9,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import type { Tensor } from '../../src/tensor.js';
+import { derivative } from '../../src/index.js';
+import { outputKey } from '../../src/codegen/plan.js';
+
+/** An expression with the shape of each variable, for tests that draw their own point. */
+export interface ShapedCase {
+  readonly expr: string;
+  readonly wrt: string;
+  readonly order: number;
+  readonly shapes: Record<string, number[]>;
+}
+
+/**
+ * The value and every derivative up to order from the compiled evaluator at point, with the keys
+ * generated code returns them under (value, gradient, hessian, …).
+ */
+export function compiledOutputs(expr: string, wrt: string, order: number, point: Record<string, Tensor>): { keys: string[]; expected: Tensor[] } {
+  const rank = derivative(expr, wrt, { order: 0 }).shape.length;
+  const keys: string[] = [];
+  const expected: Tensor[] = [];
+  for (let k = 0; k <= order; k++) {
+    keys.push(outputKey(k, rank));
+    expected.push(derivative(expr, wrt, { order: k }).compile()(point));
+  }
+  return { keys, expected };
+}
 
 export type Outputs = Record<string, Tensor>;
 type JsResult = Record<string, { shape: number[]; data: Float64Array }>;

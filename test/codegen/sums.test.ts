@@ -6,22 +6,15 @@
  * sizes 1 and up), and by the arrays the plan allocates. The JS module leaves its inputs as they were.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { derivative, generateCode } from '../../src/index.js';
-import { outputKey, planCode, type Plan } from '../../src/codegen/plan.js';
+import { generateCode } from '../../src/index.js';
+import { planCode, type Plan } from '../../src/codegen/plan.js';
 import type { Tensor } from '../../src/tensor.js';
 import { pointJson } from '../helpers/corpus.js';
 import { randomTensor, relErr, rng } from '../helpers/numeric.js';
 import { reads } from '../../src/codegen/products.js';
-import { findTorchPython, loadJs, runJobs, runPython, toOutputs, transpileTs, type Job, type PythonResult } from './harness.js';
+import { compiledOutputs, findTorchPython, loadJs, runJobs, runPython, toOutputs, transpileTs, type Job, type PythonResult, type ShapedCase } from './harness.js';
 
-interface Case {
-  readonly expr: string;
-  readonly wrt: string;
-  readonly order: number;
-  readonly shapes: Record<string, number[]>;
-}
-
-const CASES: readonly Case[] = [
+const CASES: readonly ShapedCase[] = [
   { expr: "A*x*x' + x*x'*B - 2.5*x*y'", wrt: 'x', order: 1, shapes: { x: [4], y: [4], A: [4, 4], B: [4, 4] } },
   { expr: "-3*a*(A*x)*y' + B - a^2*y*x'", wrt: 'a', order: 1, shapes: { a: [], x: [1], y: [1], A: [1, 1], B: [1, 1] } },
   { expr: "x'*A*x", wrt: 'x', order: 2, shapes: { x: [5], A: [5, 5] } },
@@ -34,23 +27,16 @@ const CASES: readonly Case[] = [
 ];
 
 interface Prepared {
-  readonly c: Case;
+  readonly c: ShapedCase;
   readonly values: Map<string, Tensor>;
   readonly keys: string[];
   readonly expected: Tensor[];
 }
 
-function prepare(c: Case, index: number): Prepared {
+function prepare(c: ShapedCase, index: number): Prepared {
   const rand = rng(9100 + index);
   const values = new Map<string, Tensor>(Object.entries(c.shapes).map(([k, shape]) => [k, randomTensor(shape, 'any', rand)]));
-  const keys: string[] = [];
-  const expected: Tensor[] = [];
-  for (let k = 0; k <= c.order; k++) {
-    const d = derivative(c.expr, c.wrt, { order: k });
-    keys.push(outputKey(k, derivative(c.expr, c.wrt, { order: 0 }).shape.length));
-    expected.push(d.compile()(Object.fromEntries(values)));
-  }
-  return { c, values, keys, expected };
+  return { c, values, ...compiledOutputs(c.expr, c.wrt, c.order, Object.fromEntries(values)) };
 }
 
 const TOL = 1e-10;

@@ -9,18 +9,10 @@ import { derivative, generateCode, type Derivative } from '../../src/index.js';
 import { mathjsFunction } from '../helpers/mathjs.js';
 import { fdHessian, fdJacobian, randomTensor, relErr, rng } from '../helpers/numeric.js';
 import { pointJson } from '../helpers/corpus.js';
-import { loadJs, runPython, transpileTs } from '../codegen/harness.js';
-import { outputKey } from '../../src/codegen/plan.js';
+import { compiledOutputs, loadJs, runPython, transpileTs, type ShapedCase } from '../codegen/harness.js';
 import type { Tensor } from '../../src/tensor.js';
 
-interface Case {
-  readonly expr: string;
-  readonly wrt: string;
-  readonly order: number;
-  readonly shapes: Record<string, number[]>;
-}
-
-const CASES: readonly Case[] = [
+const CASES: readonly ShapedCase[] = [
   { expr: 'norm2(kron(A, B)*x - y)^2', wrt: 'x', order: 2, shapes: { A: [2, 2], B: [2, 3], x: [6], y: [4] } },
   { expr: 'norm2(kron(A, B)*x - y)^2', wrt: 'A', order: 1, shapes: { A: [2, 2], B: [2, 3], x: [6], y: [4] } },
   { expr: "y'*vec(X*A)", wrt: 'X', order: 1, shapes: { X: [3, 2], A: [2, 4], y: [12] } },
@@ -30,7 +22,7 @@ const CASES: readonly Case[] = [
   { expr: "tr(kron(A, B)*kron(A, B)')", wrt: 'B', order: 2, shapes: { A: [2, 2], B: [3, 3] } },
 ];
 
-const values = (c: Case, seed: number): Map<string, Tensor> => {
+const values = (c: ShapedCase, seed: number): Map<string, Tensor> => {
   const rand = rng(seed);
   return new Map(Object.entries(c.shapes).map(([k, s]) => [k, randomTensor(s, 'any', rand)]));
 };
@@ -63,14 +55,7 @@ test('generated JS, TS and Python equal the compiled evaluator', () => {
   const jobs = CASES.map((c, i) => {
     const v = values(c, 131 + i);
     const point = Object.fromEntries(v);
-    const expected: Tensor[] = [];
-    const keys: string[] = [];
-    for (let k = 0; k <= c.order; k++) {
-      const d = derivative(c.expr, c.wrt, { order: k });
-      keys.push(outputKey(k, derivative(c.expr, c.wrt, { order: 0 }).shape.length));
-      expected.push(d.compile()(point));
-    }
-    return { c, v, point, keys, expected };
+    return { c, v, point, ...compiledOutputs(c.expr, c.wrt, c.order, point) };
   });
   const py = runPython(jobs.map((j) => ({ src: generateCode(j.c.expr, j.c.wrt, { order: j.c.order, lang: 'python' }), point: pointJson(j.v) })));
   jobs.forEach((j, i) => {

@@ -62,8 +62,7 @@ describe('printed form → parse → evaluate = derivative', () => {
         (expr, wrt, order, layout, seed) => {
           const r = derive(expr, wrt, { order, layout });
           fc.pre(r.matrix !== null);
-          const rand = rng(seed);
-          const values = new Map<string, Tensor>(Object.entries(SHAPES).map(([k, s]) => [k, randomTensor(s, 'any', rand)]));
+          const values = pointOf(SHAPES, rng(seed));
           try {
             roundTrip(r, {}, values);
           } catch (e) {
@@ -490,11 +489,14 @@ function printsAs(expr: string, wrt: string, order: number, printed: string, see
 
 function roundTripAtSizes(r: Result, seed: number, domain: (name: string) => Domain): void {
   for (const n of [1, 3]) {
-    const rand = rng(seed + n);
     const shapes: Record<string, number[]> = { x: [n], y: [n], A: [n, n], X: [n, n], a: [], b: [] };
-    const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, domain(k), rand)]));
-    roundTrip(r, {}, values, 1);
+    roundTrip(r, {}, pointOf(shapes, rng(seed + n), domain), 1);
   }
+}
+
+/** A random value for each variable of the given shape, drawn in the order of shapes. */
+function pointOf(shapes: Record<string, readonly number[]>, rand: () => number, domain: (name: string) => Domain = () => 'any'): Map<string, Tensor> {
+  return new Map(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, domain(k), rand)]));
 }
 
 // Hessians of layered chains name their nested Jacobians (A*diag(t3)*A*diag(t1)*A, defined by
@@ -590,10 +592,7 @@ describe('a Hadamard product contracted from either side stays two parts', () =>
     const r = derive(expr, wrt, { order });
     expect(r.matrix).not.toBeNull();
     for (const n of [1, 4]) {
-      const rand = rng(5200 + n);
-      const shapes: Record<string, number[]> = { x: [n], y: [n], A: [n, n], B: [n, n], X: [n, n] };
-      const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, 'any', rand)]));
-      roundTrip(r, {}, values);
+      roundTrip(r, {}, pointOf({ x: [n], y: [n], A: [n, n], B: [n, n], X: [n, n] }, rng(5200 + n)));
     }
   });
 
@@ -625,9 +624,7 @@ describe('the ones matrix prints as matrix(1)', () => {
       [2, 3],
       [3, 2],
     ] as const) {
-      const rand = rng(4700 + 10 * m + n);
-      const shapes: Record<string, number[]> = { X: [m, n], A: [2, m], x: [m] };
-      roundTrip(r, {}, new Map(Object.entries(shapes).map(([k, s]) => [k, randomTensor(s, 'any', rand)])), 1);
+      roundTrip(r, {}, pointOf({ X: [m, n], A: [2, m], x: [m] }, rng(4700 + 10 * m + n)), 1);
     }
   });
 });
