@@ -16,7 +16,9 @@
  *              1 - 6*t + 6*t^2), and sin(u)^2 + cos(u)^2 → 1 again on the sums that factoring
  *              leaves, and write a root at ±1 of a polynomial in one atom as a factor
  *              ((1 - t)^2*(1 + 2*t) for 1 - 3*t^2 + 2*t^3), which a saturated sigmoid or tanh
- *              needs to keep its digits;
+ *              needs to keep its digits; and distribute a product over a sum factor whose
+ *              terms cancel once distributed, as in expand, where factoring formed that sum
+ *              (the Hessian of det(c(X)·𝟏𝟏' + I) sums adj⊗inv − adj⊗inv over every entry);
  *   rational — bring element-wise sums over a common denominator and cancel;
  *   factor   — once more, on what the rational phase produced.
  * Canonicalization (flattening, collecting like terms, symmetric slots, merging powers) happens in
@@ -34,9 +36,9 @@ import { unmergeContraction } from './rules/merge.js';
 
 export const PHASES: readonly Phase[] = [
   { name: 'expand', rules: [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
   { name: 'rational', rules: [rationalTogether] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots] },
+  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
 ];
 
 export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];

@@ -124,6 +124,27 @@ describe('rewrite rules', () => {
       expect(r.matrix ?? r.index, `${expr} by ${wrt}, order ${order}`).toBe('0');
       expect(steps.some((s) => s.rule === 'distribute-cancelling-sum'), `distribute-cancelling-sum fires for ${expr}`).toBe(true);
     });
+    // Sums whose terms cancel only once factoring has formed them: the Hessian of the determinant
+    // of c(X)·𝟏𝟏' + I, with c a product of sums of X, has a term adj⊗inv − adj⊗inv summed over
+    // every entry (0: the update's direction is its own), which factor-common writes as one product
+    // of a sum; left there, the generated module sums it in floating point, where its 10⁸-sized
+    // entries leave 10⁵ of rounding (fuzz seed 55). Sizes 1 to 3, compound arguments.
+    const afterFactoring: [string, Record<string, number[]>][] = [
+      ["det(sum(X)*sum(X'*X*vector(1))*matrix(1, rows(X), rows(X)) + eye(rows(X)))", { X: [3, 2] }],
+      ['det(sum(X)*sum(X*X)*matrix(1, rows(X), rows(X)) + eye(rows(X)))', { X: [3, 3] }],
+      ['det(-sum(X)^2*sum(X^2)*matrix(1, rows(X), rows(X)) + eye(rows(X)))', { X: [1, 1] }],
+      ["det((vector(1)*(vector(2)'*kron(x, X')))^2*((matrix(1)*z*(vector(2)'*kron(x, X')))^2)' + eye)", { X: [3, 3], x: [3], z: [3] }],
+    ];
+    afterFactoring.forEach(([expr, shapes], i) => {
+      const steps: RewriteStep[] = [];
+      const r = derive(expr, 'X', { order: 2, trace: steps });
+      const phaseOf = steps.findIndex((s) => s.rule === 'factor-common');
+      expect(steps.slice(phaseOf).some((s) => s.rule === 'distribute-cancelling-sum'), `distribute-cancelling-sum fires after factoring for ${expr}`).toBe(true);
+      expect(r.index, `${expr}: no adj⊗inv term left`).not.toMatch(/inv\(/);
+      const rand = rng(1280 + i);
+      const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, sh]) => [k, randomTensor(sh, 'any', rand)]));
+      check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values(), ...r.analysis.lowered.sizeWitnesses], values) }, fired);
+    });
     // Sums it collapses (fuzz seed 1): a ones matrix beside an outer product of ones (a const and
     // a mul that the product splits alike), and two terms of a logdet's Hessian.
     const collapsing: [string, string, number, Record<string, number[]>][] = [
