@@ -112,7 +112,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
     }
     if (passed && !numericFailure) {
       phase('exported');
-      const f = exportedCheck(spec, d, passed);
+      const f = exportedCheck(spec, d, passed, ctx.rand);
       if (f) failures.push(f);
     }
     if (dv?.matrix && passed && !numericFailure) {
@@ -260,25 +260,33 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
 
 /**
  * The generated JS module (generateCode, as `ricci code` writes it) at a point where the reference
- * evaluator passed every check: the same derivative to rounding, or a failure. The module also
- * computes the value, which is defined there (the oracle computed it). `source`: the module's text
- * (tests tamper with it).
+ * evaluator passed every check: the same derivative to rounding, or a failure. Rounding is judged
+ * as for the compiled evaluator: where the two differ by more than the plain bound, by as much as
+ * the reference or the module moves when the inputs move by a rounding (moduleSpread). The module
+ * also computes the value, which is defined there (the oracle computed it). `source`: the module's
+ * text (tests tamper with it).
  */
 export function exportedCheck(
   spec: CaseSpec,
   d: Derivative,
   values: ReadonlyMap<string, Tensor>,
+  rand: () => number,
   source: (spec: CaseSpec) => string = (c) => generateCode(c.text, c.wrt, { order: c.order, lang: 'js', let: c.decls }),
 ): Failure | undefined {
   const input = Object.fromEntries(values);
   const ours = d.evaluate(input);
   const at = describePoint(values, spec);
   let got: Tensor;
+  let evaluate: (v: unknown) => Tensor;
   try {
     const src = source(spec);
-    const evaluate = new Function(`${src.replace(/^export /gm, '')}\nreturn evaluate;`)() as (v: unknown) => Record<string, Tensor | number>;
-    const out = evaluate(input)[outputKey(spec.order, spec.shape.length)];
-    got = typeof out === 'number' ? { shape: [], data: Float64Array.of(out) } : out!;
+    const module = new Function(`${src.replace(/^export /gm, '')}\nreturn evaluate;`)() as (v: unknown) => Record<string, Tensor | number>;
+    const key = outputKey(spec.order, spec.shape.length);
+    evaluate = (v) => {
+      const out = module(v)[key];
+      return typeof out === 'number' ? { shape: [], data: Float64Array.of(out) } : out!;
+    };
+    got = evaluate(input);
   } catch (e) {
     // The module computes the value too; where ricci's own value is undefined in exact arithmetic
     // (logdet(B*inv(B)*(norm2(x)^2 - x'*x)) is logdet of 0·I; the oracle's round-off made it a
@@ -290,7 +298,30 @@ export function exportedCheck(
   const want = derivedShape(spec).join();
   if (got.shape.join() !== want) return { kind: 'exported', detail: `${at}: the generated module's result has shape [${got.shape.join(',')}], not [${want}]` };
   if (agreement(got.data, ours.data, TOL.compiledRel, 0) <= 1) return undefined;
+  const spread = Math.max(roundingSpread(d, values, [], rand).tensor, moduleSpread(evaluate, values, got.data, rand));
+  if (agreement(got.data, ours.data, TOL.compiledRel, TOL.spreadFactor * spread) <= 1) return undefined;
   return { kind: 'exported', detail: `${at}: generated ${show(got.data)}, reference ${show(ours.data)}` };
+}
+
+/**
+ * How far the generated module's result moves when the inputs move by a rounding (two moves): its
+ * own conditioning, which may differ from the reference's where it writes a derivative in another
+ * form (det's Hessian through adj2, whose ones-contracted sum is 0 in exact arithmetic and a
+ * difference of large entries in floating point, where the reference's simplified form has no such
+ * term; seed 55 case 1778). A module that finds a matrix singular at a moved point is as
+ * sensitive as it gets.
+ */
+function moduleSpread(evaluate: (v: unknown) => Tensor, values: ReadonlyMap<string, Tensor>, base: Float64Array, rand: () => number): number {
+  let spread = 0;
+  for (let k = 0; k < 2; k++) {
+    try {
+      spread = Math.max(spread, maxDiff(evaluate(Object.fromEntries(perturb(values, rand))).data, base));
+    } catch (e) {
+      if (e instanceof RangeError && /singular/.test(e.message)) return Infinity;
+      throw e;
+    }
+  }
+  return spread;
 }
 
 /** Whether ricci's reference evaluator stops on the printed matrix form at the point (inv of a singular matrix). */
