@@ -5,6 +5,7 @@
 import type { Ast, Span } from './ast.js';
 import { astChildren } from './ast.js';
 import { FUNCTIONS, isFnName, isGreek, RESERVED_NAMES } from './ops.js';
+import { functionAdvice } from './suggest.js';
 import { ONE, SCALAR, SIZE_NAMES, Sizes, kindOf, type Dim, type Type, type TypeKind } from './types.js';
 import { typeError, unsupported, inputError } from '../errors.js';
 
@@ -361,7 +362,8 @@ class Checker {
     if (!isFnName(a.fn)) {
       if (a.fn === 'eye') throw typeError('eye takes no arguments: its size comes from the context', a.nameSpan);
       const isVar = this.decls.has(a.fn) || this.vars.has(a.fn);
-      throw typeError(`unknown function '${a.fn}'${isVar ? `: ${a.fn} is a variable (write * for a product)` : ''}`, a.nameSpan);
+      const advice = isVar ? `${a.fn} is a variable (write * for a product)` : functionAdvice(a.fn);
+      throw typeError(`unknown function '${a.fn}'${advice ? `: ${advice}` : ''}`, a.nameSpan);
     }
     const info = FUNCTIONS[a.fn];
     const most = info.variadic ? Infinity : info.arity + (info.sizes ?? 0);

@@ -38,6 +38,10 @@ const CASES: readonly Case[] = [
   { args: d('x^2'), code: input, message: /use \.\^ for element-wise powers/ },
   { args: d("X/Y*x"), code: input, message: /\/: divides by a scalar, but Y is/ },
   { args: d('foo(x)'), code: input, message: /unknown function 'foo'/ },
+  // another tool's name, or a typing slip: what ricci writes instead
+  { args: d('norm(x)'), code: input, message: /unknown function 'norm': write norm2\(x\) or norm1\(x\)/ },
+  { args: d('sigmod(x)'), code: input, message: /unknown function 'sigmod': did you mean sigmoid\?/ },
+  { args: d("Tr(x*x')"), code: input, message: /unknown function 'Tr': did you mean tr\? \(names are case-sensitive\)/ },
   { args: d('exp + x'), code: input, message: /exp is a function: write exp\(\.\.\.\)/ },
   // a name typed by the convention alone: how to declare it; a declared one: how to broadcast
   { args: d('a + x'), code: input, message: /shapes differ.*a is a scalar by the naming convention .*: declare "a: vector" to make it a vector, or write a\*vector\(1\) to add it to every entry/ },
