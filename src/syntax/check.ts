@@ -339,7 +339,7 @@ class Checker {
       case '^': {
         if (lk === 'scalar' && rk === 'scalar') return SCALAR;
         if (rk !== 'scalar')
-          throw typeError(`^: the exponent must be a scalar, but ${this.snippet(a.right)} is ${this.describe(r)}; use .^ for element-wise powers`, a.opSpan);
+          throw typeError(`^: the exponent must be a scalar, but ${this.snippet(a.right)} is ${this.describe(r)}; ${a.right.kind === 'name' && a.right.name === 'T' ? `for a transpose write ${a.left.kind === 'name' || a.left.kind === 'call' ? this.snippet(a.left) : `(${this.snippet(a.left)})`}'` : 'use .^ for element-wise powers'}`, a.opSpan);
         if (lk === 'vector' || lk === 'row vector')
           throw typeError(`^: ${this.snippet(a.left)} is ${this.describe(l)}, not a square matrix; use .^ for element-wise powers`, a.opSpan);
         if (integerConstant(a.right) === undefined)

@@ -5,6 +5,7 @@
 import nearley from 'nearley';
 import grammar from './generated/grammar.js';
 import { tokenize } from './lexer.js';
+import { characterAdvice } from './suggest.js';
 import type { Ast } from './ast.js';
 import { astChildren } from './ast.js';
 import { syntaxError } from '../errors.js';
@@ -39,7 +40,10 @@ export function parse(text: string): Ast {
   const open: number[] = [];
   for (const t of tokens) {
     const span = { start: t.offset, end: t.offset + t.text.length };
-    if (t.type === 'invalid') throw syntaxError(`unexpected character '${t.text}'`, span);
+    if (t.type === 'invalid') {
+      const advice = characterAdvice(text, t.offset);
+      throw syntaxError(`unexpected character '${t.text}'${advice ? `: ${advice}` : ''}`, span);
+    }
     if (t.value === '(') {
       open.push(t.offset);
       depth++;
@@ -83,6 +87,8 @@ export function parse(text: string): Ast {
 function hint(text: string, offset: number, value: string): string {
   const before = text.slice(0, offset).trimEnd();
   const prev = before[before.length - 1];
+  if (value === '*' && prev === '*') return ': ** is no operator here; write x.^2 (element-wise) or A^2 (matrix power)';
+  if (value === '=') return ': = names parts only after where (EXPR where t1 = ...); write the expression alone';
   if (value === '(' && prev !== undefined && /[A-Za-z0-9_)']/.test(prev))
     return ': a function name or an operator is missing before it';
   if (/^[A-Za-z_0-9.]/.test(value) && prev !== undefined && /[A-Za-z0-9_)']/.test(prev))

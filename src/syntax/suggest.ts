@@ -1,7 +1,8 @@
 /**
- * What to write instead of a function ricci does not have: the spelling of another tool (NumPy,
- * MATLAB, matrixcalculus.org, textbooks) mapped to ricci's, else a known function within a typing
- * slip of the name (sigmod → sigmoid), else nothing.
+ * What to write instead of what another tool (NumPy, MATLAB, LaTeX, textbooks) would accept and
+ * ricci does not: a function ricci does not have mapped to ricci's spelling, else a known function
+ * within a typing slip of the name (sigmod → sigmoid); a character or operator of another syntax
+ * (A\b, A.T, A@B, x**2, x[1], |x|) mapped to ricci's.
  */
 import { ELEMENTWISE_FNS, STRUCTURAL_FNS } from './ops.js';
 
@@ -72,4 +73,26 @@ export function editDistance(a: string, b: string): number {
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   return d[a.length]![b.length]!;
+}
+
+/** Characters of other syntaxes, and what ricci writes for them. */
+const CHARACTERS: Readonly<Record<string, string>> = {
+  '\\': "write inv(A)*b for MATLAB's A\\b",
+  '@': 'write * for the matrix product',
+  '[': 'ricci has no indexing or brackets: it works on whole vectors and matrices; write ( ) to group',
+  ']': 'ricci has no indexing or brackets: it works on whole vectors and matrices; write ( ) to group',
+  '{': 'write ( ) to group',
+  '}': 'write ( ) to group',
+  '|': 'write abs(x) or norm2(x)',
+  ';': 'an expression needs no ;',
+};
+
+/**
+ * The advice for a character the lexer does not take at text[offset], or undefined. A '.' that
+ * starts no element-wise operator is NumPy's .T where a T follows.
+ */
+export function characterAdvice(text: string, offset: number): string | undefined {
+  const c = text[offset]!;
+  if (c === '.') return /^\.T\b/.test(text.slice(offset)) ? "write A' for the transpose (NumPy's .T)" : "a '.' starts only the element-wise operators .* ./ .^";
+  return Object.prototype.hasOwnProperty.call(CHARACTERS, c) ? CHARACTERS[c] : undefined;
 }

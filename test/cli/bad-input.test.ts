@@ -42,6 +42,17 @@ const CASES: readonly Case[] = [
   { args: d('norm(x)'), code: input, message: /unknown function 'norm': write norm2\(x\) or norm1\(x\)/ },
   { args: d('sigmod(x)'), code: input, message: /unknown function 'sigmod': did you mean sigmoid\?/ },
   { args: d("Tr(x*x')"), code: input, message: /unknown function 'Tr': did you mean tr\? \(names are case-sensitive\)/ },
+  // other tools' syntax: what ricci writes instead
+  { args: d('inv(A)\\x'), code: input, message: /unexpected character '\\': write inv\(A\)\*b for MATLAB's A\\b/ },
+  { args: d('A.T*x'), code: input, message: /unexpected character '\.': write A' for the transpose \(NumPy's \.T\)/ },
+  { args: d('A@x'), code: input, message: /unexpected character '@': write \* for the matrix product/ },
+  { args: d('x**2'), code: input, message: /unexpected '\*': \*\* is no operator here; write x\.\^2/ },
+  { args: d('x[1]'), code: input, message: /unexpected character '\[': ricci has no indexing/ },
+  { args: d('|x|'), code: input, message: /unexpected character '\|': write abs\(x\) or norm2\(x\)/ },
+  { args: d('sum(x);'), code: input, message: /unexpected character ';': an expression needs no ;/ },
+  { args: d('f = sum(x)'), code: input, message: /unexpected '=': = names parts only after where/ },
+  { args: d('x^T*A*x'), code: input, message: /\^: the exponent must be a scalar, but T is .*; for a transpose write x'/ },
+  { args: d('(A*x)^T*y'), code: input, message: /for a transpose write \(A\*x\)'/ },
   { args: d('exp + x'), code: input, message: /exp is a function: write exp\(\.\.\.\)/ },
   // a name typed by the convention alone: how to declare it; a declared one: how to broadcast
   { args: d('a + x'), code: input, message: /shapes differ.*a is a scalar by the naming convention .*: declare "a: vector" to make it a vector, or write a\*vector\(1\) to add it to every entry/ },

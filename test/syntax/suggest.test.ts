@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { parse } from '../../src/syntax/parse.js';
 import { check } from '../../src/syntax/check.js';
-import { editDistance, functionAdvice, SPELLINGS } from '../../src/syntax/suggest.js';
+import { characterAdvice, editDistance, functionAdvice, SPELLINGS } from '../../src/syntax/suggest.js';
 import { ELEMENTWISE_FNS, STRUCTURAL_FNS } from '../../src/syntax/ops.js';
 
 describe('advice for unknown functions', () => {
@@ -38,6 +38,17 @@ describe('advice for unknown functions', () => {
 
   test.each(['foo', 'max', 'constructor', '__proto__', 'toString', 'q'])('%s: no advice', (name) => {
     expect(functionAdvice(name)).toBeUndefined();
+  });
+
+  test.each([
+    ['A\\b', 1, "write inv(A)*b for MATLAB's A\\b"],
+    ['A.T', 1, "write A' for the transpose (NumPy's .T)"],
+    ['A.Tx', 1, "a '.' starts only the element-wise operators .* ./ .^"],
+    ['x.y', 1, "a '.' starts only the element-wise operators .* ./ .^"],
+    ['A@B', 1, 'write * for the matrix product'],
+    ['x#', 1, undefined],
+  ])('character %s at %i', (text, offset, advice) => {
+    expect(characterAdvice(text, offset)).toBe(advice);
   });
 
   test('edit distance counts insertions, deletions, substitutions and neighbour swaps', () => {
