@@ -365,21 +365,30 @@ function step(a: Labeled, b: Labeled, involved: number[], keep: number[], dims: 
   const so = strideIn({ labels: keep, data: a.data });
   const out = new Float64Array(keep.reduce((p, l) => p * dims.get(l)!, 1));
   if (dim.some((d) => d === 0)) return { labels: keep, data: out };
-  const idx = new Array<number>(L).fill(0);
+  if (L === 0) {
+    out[0] = a.data[0]! * b.data[0]!;
+    return { labels: keep, data: out };
+  }
+  // The last label in a plain loop; the others as an odometer whose offsets move by their strides.
+  const [A, B] = [a.data, b.data];
+  const last = L - 1;
+  const [n, ta, tb, to] = [dim[last]!, sa[last]!, sb[last]!, so[last]!];
+  const idx = new Array<number>(last).fill(0);
+  let ia = 0;
+  let ib = 0;
+  let io = 0;
   for (;;) {
-    let ia = 0;
-    let ib = 0;
-    let io = 0;
-    for (let l = 0; l < L; l++) {
-      ia += idx[l]! * sa[l]!;
-      ib += idx[l]! * sb[l]!;
-      io += idx[l]! * so[l]!;
-    }
-    out[io] += a.data[ia]! * b.data[ib]!;
-    let l = L - 1;
+    for (let k = 0; k < n; k++) out[io + k * to] += A[ia + k * ta]! * B[ib + k * tb]!;
+    let l = last - 1;
     while (l >= 0) {
       idx[l]!++;
+      ia += sa[l]!;
+      ib += sb[l]!;
+      io += so[l]!;
       if (idx[l]! < dim[l]!) break;
+      ia -= sa[l]! * dim[l]!;
+      ib -= sb[l]! * dim[l]!;
+      io -= so[l]! * dim[l]!;
       idx[l] = 0;
       l--;
     }
