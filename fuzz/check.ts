@@ -235,7 +235,7 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
   if (passes(strict)) return { verdict: 'pass', ratios: strict, values, printedUndefined };
   // Something differs: is it more than rounding can do at this point?
   ctx.phase('reference');
-  const spread = roundingSpread(d, values, dirs, ctx.rand);
+  const spread = roundingSpread(d, values, dirs, ctx.rand, ours.data);
   if (!(spread.tensor <= TOL.conditioned * Math.max(1, maxAbs(ours.data)))) return skip('ill-conditioned');
   // The printed form is evaluated by the oracle, whose rounding differs from ours: a determinant
   // that ricci judges singular (0) is the oracle's round-off, which the printed form's scalar
@@ -298,7 +298,7 @@ export function exportedCheck(
   const want = derivedShape(spec).join();
   if (got.shape.join() !== want) return { kind: 'exported', detail: `${at}: the generated module's result has shape [${got.shape.join(',')}], not [${want}]` };
   if (agreement(got.data, ours.data, TOL.compiledRel, 0) <= 1) return undefined;
-  const spread = Math.max(roundingSpread(d, values, [], rand).tensor, moduleSpread(evaluate, values, got.data, rand));
+  const spread = Math.max(roundingSpread(d, values, [], rand, ours.data).tensor, moduleSpread(evaluate, values, got.data, rand));
   if (agreement(got.data, ours.data, TOL.compiledRel, TOL.spreadFactor * spread) <= 1) return undefined;
   return { kind: 'exported', detail: `${at}: generated ${show(got.data)}, reference ${show(ours.data)}` };
 }
@@ -384,8 +384,13 @@ interface Spread {
  * How far the reference result moves when every input moves by a relative 1e-12 (a few thousand
  * ulps), in two random directions: an empirical bound on what rounding can do to it.
  */
-function roundingSpread(d: Derivative, values: ReadonlyMap<string, Tensor>, dirs: readonly Float64Array[], rand: () => number): Spread {
-  const base = d.evaluate(Object.fromEntries(values)).data;
+function roundingSpread(
+  d: Derivative,
+  values: ReadonlyMap<string, Tensor>,
+  dirs: readonly Float64Array[],
+  rand: () => number,
+  base: Float64Array = d.evaluate(Object.fromEntries(values)).data,
+): Spread {
   const baseDir = contract(base, dirs);
   let tensor = 0;
   let dir = 0;
