@@ -89,10 +89,15 @@ const CHARACTERS: Readonly<Record<string, string>> = {
 
 /**
  * The advice for a character the lexer does not take at text[offset], or undefined. A '.' that
- * starts no element-wise operator is NumPy's .T where a T follows.
+ * starts no element-wise operator is NumPy's .T where a T follows, MATLAB's .' where a ' does.
  */
 export function characterAdvice(text: string, offset: number): string | undefined {
   const c = text[offset]!;
-  if (c === '.') return /^\.T\b/.test(text.slice(offset)) ? "write A' for the transpose (NumPy's .T)" : "a '.' starts only the element-wise operators .* ./ .^";
+  if (c === '.') {
+    const rest = text.slice(offset);
+    if (/^\.T\b/.test(rest)) return "write A' for the transpose (NumPy's .T)";
+    if (rest.startsWith(".'")) return "write A' for the transpose (MATLAB's .')";
+    return "a '.' starts only the element-wise operators .* ./ .^";
+  }
   return Object.prototype.hasOwnProperty.call(CHARACTERS, c) ? CHARACTERS[c] : undefined;
 }

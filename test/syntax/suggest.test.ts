@@ -44,6 +44,7 @@ describe('advice for unknown functions', () => {
     ['A\\b', 1, "write inv(A)*b for MATLAB's A\\b"],
     ['A.T', 1, "write A' for the transpose (NumPy's .T)"],
     ['A.Tx', 1, "a '.' starts only the element-wise operators .* ./ .^"],
+    ["x.'*y", 1, "write A' for the transpose (MATLAB's .')"],
     ['x.y', 1, "a '.' starts only the element-wise operators .* ./ .^"],
     ['A@B', 1, 'write * for the matrix product'],
     ['x#', 1, undefined],
