@@ -317,6 +317,55 @@ def _check(a, key, want, pattern):
     times = "\\u00d7"
     raise ValueError("%s must be %s (%s), got %s" % (key, times.join(map(str, want)), pattern, times.join(map(str, a.shape))))`;
 
+/**
+ * _dpow and _subset_product for NumPy and torch (which spell a few calls differently; torch's note
+ * says why it writes nothing in place).
+ */
+export function pyDpowHelper(lib: { readonly movedim: string; readonly zeros: string; readonly eye: string; readonly note: string }): string {
+  return `
+
+def _dpow(a, k, dirs):
+    """P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders
+    of a^a_0 E a^a_1 ... E a^a_m, exponents summing to k - m), at every batch entry (E_t is
+    n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the coefficient of t_1...t_m in
+    (a + t_1 E_1 + ... + t_m E_m)^k. A power of that sum is held as one n x n block per subset D
+    of the directions, the coefficient of the product of the t_i in D (None: a zero block), and
+    the k-th power is taken by squaring with _subset_product: 3^m block products where the
+    matrix of blocks indexed by the subsets takes 8^m. Each direction keeps its own batch axes,
+    which the products broadcast.${lib.note}"""
+    n, m = a.shape[0], len(dirs)
+    batch = [tuple(d.shape[2:]) for d in dirs]
+    shape = tuple(s for b in batch for s in b)
+    base, at = [None] * (1 << m), 0
+    base[0] = a
+    for t, d in enumerate(dirs):
+        e = ${lib.movedim}(d, (0, 1), (-2, -1))
+        base[1 << t] = e.reshape((1,) * at + batch[t] + (1,) * (len(shape) - at - len(batch[t])) + (n, n))
+        at += len(batch[t])
+    r = base if k > 0 else [${lib.eye}] + [None] * ((1 << m) - 1)
+    for bit in bin(k)[3:]:
+        r = _subset_product(r, r)
+        if bit == "1":
+            r = _subset_product(r, base)
+    p = ${lib.zeros} if r[-1] is None else r[-1]
+    return ${lib.movedim}(p, (-2, -1), (0, 1))
+
+
+def _subset_product(x, y):
+    """(x y)[D] = the sum over the subsets D1 of D of x[D1] @ y[D - D1], for blocks (None: zero)."""
+    z = [None] * len(x)
+    for d in range(len(x)):
+        d1 = d
+        while True:
+            u, v = x[d1], y[d & ~d1]
+            if u is not None and v is not None:
+                z[d] = u @ v if z[d] is None else z[d] + u @ v
+            if d1 == 0:
+                break
+            d1 = (d1 - 1) & d
+    return z`;
+}
+
 const NUMPY_HELPERS = {
   read: `
 
@@ -515,48 +564,7 @@ def _solve(a, b, name):
     for i in range(n - 1, -1, -1):
         x[i] = (x[i] - m[i, i + 1:] @ x[i + 1:]) / m[i, i]
     return x`,
-  dpow: `
-
-def _dpow(a, k, dirs):
-    """P(a, k; E_1..E_m), the m-th derivative of a^k in the directions E (the sum over their orders
-    of a^a_0 E a^a_1 ... E a^a_m, exponents summing to k - m), at every batch entry (E_t is
-    n x n x batch_t; the result n x n x batch_1 x ... x batch_m): the coefficient of t_1...t_m in
-    (a + t_1 E_1 + ... + t_m E_m)^k. A power of that sum is held as one n x n block per subset D
-    of the directions, the coefficient of the product of the t_i in D (None: a zero block), and
-    the k-th power is taken by squaring with _subset_product: 3^m block products where the
-    matrix of blocks indexed by the subsets takes 8^m. Each direction keeps its own batch axes,
-    which the products broadcast."""
-    n, m = a.shape[0], len(dirs)
-    batch = [tuple(d.shape[2:]) for d in dirs]
-    shape = tuple(s for b in batch for s in b)
-    base, at = [None] * (1 << m), 0
-    base[0] = a
-    for t, d in enumerate(dirs):
-        e = np.moveaxis(d, (0, 1), (-2, -1))
-        base[1 << t] = e.reshape((1,) * at + batch[t] + (1,) * (len(shape) - at - len(batch[t])) + (n, n))
-        at += len(batch[t])
-    r = base if k > 0 else [np.eye(n)] + [None] * ((1 << m) - 1)
-    for bit in bin(k)[3:]:
-        r = _subset_product(r, r)
-        if bit == "1":
-            r = _subset_product(r, base)
-    p = np.zeros(shape + (n, n)) if r[-1] is None else r[-1]
-    return np.moveaxis(p, (-2, -1), (0, 1))
-
-
-def _subset_product(x, y):
-    """(x y)[D] = the sum over the subsets D1 of D of x[D1] @ y[D - D1], for blocks (None: zero)."""
-    z = [None] * len(x)
-    for d in range(len(x)):
-        d1 = d
-        while True:
-            u, v = x[d1], y[d & ~d1]
-            if u is not None and v is not None:
-                z[d] = u @ v if z[d] is None else z[d] + u @ v
-            if d1 == 0:
-                break
-            d1 = (d1 - 1) & d
-    return z`,
+  dpow: pyDpowHelper({ movedim: 'np.moveaxis', zeros: 'np.zeros(shape + (n, n))', eye: 'np.eye(n)', note: '' }),
 } as const;
 
 const NUMPY_SELF_CHECK = `
