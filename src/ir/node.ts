@@ -16,6 +16,7 @@
  * matter of presentation; print/index.ts assigns them (vectors x^i, covectors x_i, A^i_j).
  */
 import type { ElementwiseFn } from '../syntax/ops.js';
+import { ONE } from '../syntax/types.js';
 
 export type Dim = number;
 
@@ -1885,7 +1886,32 @@ export function makeDet(a: Node): Node {
   if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
   if (perm) return makeDet(perm.base); // det(A') = det(A)
+  // det(I + c·u v') = 1 + c·v'u, the matrix determinant lemma (tr of a rank-one product is v'u).
+  const update = rankOneUpdate(a);
+  if (update) return makeAdd([{ coef: 1, node: scalar(1) }, { coef: update.coef, node: makeMul([{ node: update.outer, labels: [0, 0] }], 0) }], []);
   return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
+}
+
+/**
+ * I + c·P with P an outer product u v' (a product whose factors split into a part on the row axis
+ * and a part on the column axis, joined by no summed axis but those of size 1, as in M*M' for an
+ * n×1 M; a constant matrix is one, 𝟏𝟏' times its entry), or undefined.
+ */
+function rankOneUpdate(a: Node): { coef: number; outer: Node } | undefined {
+  if (a.kind !== 'add' || a.terms.length !== 2) return undefined;
+  const eye = a.terms.find((t) => t.node.kind === 'delta' && t.coef === 1);
+  const other = a.terms.find((t) => t !== eye);
+  if (!eye || !other || other.node.shape.length !== 2) return undefined;
+  if (other.node.kind === 'const') return { coef: other.coef, outer: other.node }; // c·𝟏𝟏'
+  if (other.node.kind !== 'mul') return undefined;
+  // Axes of size 1 join nothing, and a matrix of ones is the outer product of two vectors of ones.
+  let fresh = Math.max(1, ...other.node.factors.flatMap((f) => f.labels)) + 1;
+  const split = other.node.factors.flatMap((f): Factor[] => {
+    if (f.node.kind === 'const' && f.labels.length === 2) return f.labels.map((l, i) => ({ node: ones([f.node.shape[i]!]), labels: [l] }));
+    return [{ node: f.node, labels: f.labels.map((l, i) => (l >= 2 && f.node.shape[i] === ONE ? fresh++ : l)) }];
+  });
+  const joined = factorComponents(split, 2).some((c) => c.free.has(0) && c.free.has(1));
+  return joined ? undefined : { coef: other.coef, outer: other.node };
 }
 
 export function makeLogdet(a: Node): Node {
@@ -1902,6 +1928,9 @@ export function makeLogdet(a: Node): Node {
   }
   const perm = asPermutation(a);
   if (perm) return makeLogdet(perm.base);
+  // logdet(I + c·u v') = log(1 + c·v'u), as det (makeDet).
+  const update = rankOneUpdate(a);
+  if (update) return makeElem('log', makeDet(a));
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
 }
 

@@ -230,7 +230,9 @@ describe('scalar parts and numbers of products print as a person writes them', (
     ["(-a - 2*b)*x'*y", 'x', 1, '-(2*b + a)*y'],
     ["a*(6/sum(X)/b^3 - sum(x))", 'a', 1, '6/b^3/sum(X) - sum(x)'],
     ["tr(sqrt((A./softplus(X)).^2))^2", 'A', 1, "2*diag(abs(A))'*t1*diag(diag(sign(A)).*t1) where t1 = diag(softplus(X).^-1)"],
-    ["det(x/a*x'*(x/a*x')' + eye)", 'a', 2, "6*x'*x*x'*adj(x'*x*x*x'/a^2 + eye)*x/a^4"],
+    ["det(x/a*x'*(x/a*x')' + X)", 'a', 2, "6*x'*x*x'*adj(x'*x*x*x'/a^2 + X)*x/a^4"],
+    // The determinant of the identity plus a rank-one product is 1 + v'u (makeDet): 1 + norm2(x)^4/a^2.
+    ["det(x/a*x'*(x/a*x')' + eye)", 'a', 2, '6*norm2(x)^4/a^4'],
   ] as const)('%s by %s, order %i', (expr, wrt, order, printed) =>
     printsAs(expr, wrt, order, printed, 4500 + order, (k) => (k === 'a' || k === 'b' ? 'positive' : 'any')),
   );

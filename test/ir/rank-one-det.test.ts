@@ -1,0 +1,70 @@
+/**
+ * The matrix determinant lemma in makeDet: det(I + c·u v') = 1 + c·v'u, for an outer product of
+ * any two vector parts (compound, scaled, a matrix of ones), so that derivatives of it are those of
+ * a scalar (`det(x*x' + eye)` by x, order 2, is 2*eye); and in makeLogdet, log(1 + c·v'u).
+ * Checked by value against the determinant of the matrix itself (LU) at sizes 1 to 6, and left
+ * alone where the update is not of the identity, not of rank one, or not an outer product.
+ */
+import { describe, expect, test } from 'vitest';
+import { derivative } from '../../src/index.js';
+import { determinant, logDeterminant } from '../../src/compile/reference.js';
+import type { Tensor } from '../../src/tensor.js';
+import { randomTensor, rng } from '../helpers/numeric.js';
+
+/** The value of a matrix expression and of det of it, at a point. */
+function both(matrixExpr: string, values: Record<string, Tensor>): { det: number; lemma: number; logdet: number; logLemma: number } {
+  const value = (e: string): Tensor => derivative(e, 'a', { order: 0, let: { a: 'scalar' } }).evaluate(values);
+  const m = value(matrixExpr);
+  const n = m.shape[0]!;
+  return { det: determinant(m.data, n), lemma: value(`det(${matrixExpr})`).data[0]!, logdet: logDeterminant(m.data, n), logLemma: value(`logdet(${matrixExpr})`).data[0]! };
+}
+
+describe('det of a rank-one update of the identity', () => {
+  const updates = [
+    "eye + a*x*y'",
+    "x*x' + eye",
+    "eye - 2*(A*x)*(B*y)'",
+    "eye + a*exp(x)*(x.*y)'",
+    'eye(len(x)) + a*matrix(1, len(x), len(x))',
+    "eye + a*x*vector(1)'",
+    "eye - (A*x)*(A*x)'/a",
+  ];
+  test.each(updates)('det(%s) is 1 + c·v\'u: written without det, and equal to det of the matrix', (expr) => {
+    expect(derivative(`det(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/det|adj/);
+    expect(derivative(`logdet(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/det|adj/);
+    for (const n of [1, 2, 3, 6]) {
+      const rand = rng(8100 + n);
+      const values: Record<string, Tensor> = {
+        a: randomTensor([], 'any', rand),
+        x: randomTensor([n], 'any', rand),
+        y: randomTensor([n], 'any', rand),
+        A: randomTensor([n, n], 'any', rand),
+        B: randomTensor([n, n], 'any', rand),
+      };
+      const { det, lemma, logdet, logLemma } = both(expr, values);
+      expect(Math.abs(lemma - det), `${expr}, n = ${n}: ${lemma} against ${det}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(det)));
+      // logdet is log(det): NaN where det < 0, as log(1 + c·v'u) is.
+      if (det > 0) expect(Math.abs(logLemma - logdet), `logdet(${expr}), n = ${n}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(logdet)));
+      else expect(logLemma, `logdet(${expr}), n = ${n}`).toBeNaN();
+    }
+  });
+
+  test.each([
+    ["det(x*x' + eye)", 'x', 1, '2*x'],
+    ["det(x*x' + eye)", 'x', 2, '2*eye'],
+    ["det(x*x' + eye)", 'x', 3, '0'],
+    ["det(eye - 2*x*y')", 'y', 1, '-2*x'],
+    ["det(A*x*x'*B + eye)", 'x', 1, "(A'*B' + B*A)*x"],
+    ['det(eye + a*matrix(1, len(x), len(x)))*x', 'a', 1, 'len(x)*x'],
+    ["logdet(x*x' + eye)", 'x', 1, "2*x/(1 + x'*x)"],
+    ["logdet(x*x' + eye)", 'x', 2, "2*eye/(1 + x'*x) - 4*x*x'/(1 + x'*x)^2"],
+    ["logdet(eye + a*x*y')", 'a', 1, "x'*y/(1 + a*x'*y)"],
+  ])('%s by %s, order %i, is %s', (expr, wrt, order, want) => {
+    const d = derivative(expr, wrt, { order });
+    expect(d.matrix ?? d.index).toBe(want);
+  });
+
+  test.each(["det(eye + A)", "det(2*eye + x*x')", "det(eye + x*x' + y*y')", 'det(eye + diag(x))', "det(eye + A*x*x'*A + B)", "logdet(eye + A)", "logdet(eye + x*x' + y*y')"])('%s keeps its det', (expr) => {
+    expect(derivative(expr, 'x', { order: 0, let: { x: 'vector' } }).index).toMatch(/det/);
+  });
+});
