@@ -16,7 +16,6 @@
  * matter of presentation; print/index.ts assigns them (vectors x^i, covectors x_i, A^i_j).
  */
 import type { ElementwiseFn } from '../syntax/ops.js';
-import { ONE } from '../syntax/types.js';
 
 export type Dim = number;
 
@@ -1894,8 +1893,8 @@ export function makeDet(a: Node): Node {
 
 /**
  * I + c·P with P an outer product u v' (a product whose factors split into a part on the row axis
- * and a part on the column axis, joined by no summed axis but those of size 1, as in M*M' for an
- * n×1 M; a constant matrix is one, 𝟏𝟏' times its entry), or undefined.
+ * and a part on the column axis that no summed axis joins; a constant matrix is one, 𝟏𝟏' times
+ * its entry), or undefined. (Lowering drops axes of size 1, so M*M' for an n×1 M is x*x'.)
  */
 function rankOneUpdate(a: Node): { coef: number; outer: Node } | undefined {
   if (a.kind !== 'add' || a.terms.length !== 2) return undefined;
@@ -1904,12 +1903,10 @@ function rankOneUpdate(a: Node): { coef: number; outer: Node } | undefined {
   if (!eye || !other || other.node.shape.length !== 2) return undefined;
   if (other.node.kind === 'const') return { coef: other.coef, outer: other.node }; // c·𝟏𝟏'
   if (other.node.kind !== 'mul') return undefined;
-  // Axes of size 1 join nothing, and a matrix of ones is the outer product of two vectors of ones.
-  let fresh = Math.max(1, ...other.node.factors.flatMap((f) => f.labels)) + 1;
-  const split = other.node.factors.flatMap((f): Factor[] => {
-    if (f.node.kind === 'const' && f.labels.length === 2) return f.labels.map((l, i) => ({ node: ones([f.node.shape[i]!]), labels: [l] }));
-    return [{ node: f.node, labels: f.labels.map((l, i) => (l >= 2 && f.node.shape[i] === ONE ? fresh++ : l)) }];
-  });
+  // A matrix of ones is the outer product of two vectors of ones.
+  const split = other.node.factors.flatMap((f): Factor[] =>
+    f.node.kind === 'const' && f.labels.length === 2 ? f.labels.map((l, i) => ({ node: ones([f.node.shape[i]!]), labels: [l] })) : [f],
+  );
   const joined = factorComponents(split, 2).some((c) => c.free.has(0) && c.free.has(1));
   return joined ? undefined : { coef: other.coef, outer: other.node };
 }

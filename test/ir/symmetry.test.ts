@@ -14,7 +14,7 @@ const EXPRS: [string, string, number, Record<string, string>][] = [
   ["norm2(A*S*A' - B)^2", 'A', 1, { S: 'symmetric matrix' }],
   ["tr((A + A')*(A + A')*B)", 'B', 1, {}],
   ["sum(log(exp(-y.*(X*w)) + vector(1)))", 'w', 2, {}],
-  ["logdet(x*x' + eye)", 'x', 2, {}],
+  ["logdet(x*x' + S)", 'x', 2, { S: 'symmetric matrix' }],
   ["norm2(T - U*V')^2", 'U', 2, {}],
   ["tr(inv(S + A*A')*B)", 'A', 1, { S: 'symmetric matrix' }],
   ["sum(tanh(A*tanh(A*x)))", 'x', 2, {}],
