@@ -338,8 +338,7 @@ class Checker {
         return l;
       case '^': {
         if (lk === 'scalar' && rk === 'scalar') return SCALAR;
-        if (rk !== 'scalar')
-          throw typeError(`^: the exponent must be a scalar, but ${this.snippet(a.right)} is ${this.describe(r)}; ${a.right.kind === 'name' && a.right.name === 'T' ? `for a transpose write ${a.left.kind === 'name' || a.left.kind === 'call' ? this.snippet(a.left) : `(${this.snippet(a.left)})`}'` : 'use .^ for element-wise powers'}`, a.opSpan);
+        if (rk !== 'scalar') throw typeError(`^: the exponent must be a scalar, but ${this.snippet(a.right)} is ${this.describe(r)}; ${this.powerAdvice(a)}`, a.opSpan);
         if (lk === 'vector' || lk === 'row vector')
           throw typeError(`^: ${this.snippet(a.left)} is ${this.describe(l)}, not a square matrix; use .^ for element-wise powers`, a.opSpan);
         if (integerConstant(a.right) === undefined)
@@ -356,6 +355,13 @@ class Checker {
         this.sameShape(a.op, a, l, r);
         return l;
     }
+  }
+
+  /** What to write for A^M with a matrix M: x^T is a textbook's transpose, x'. */
+  private powerAdvice(a: Ast & { kind: 'binary' }): string {
+    if (a.right.kind !== 'name' || a.right.name !== 'T') return 'use .^ for element-wise powers';
+    const base = a.left.kind === 'name' || a.left.kind === 'call' ? this.snippet(a.left) : `(${this.snippet(a.left)})`;
+    return `for a transpose write ${base}'`;
   }
 
   private call(a: Ast & { kind: 'call' }): Type {

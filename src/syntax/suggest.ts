@@ -2,7 +2,7 @@
  * What to write instead of what another tool (NumPy, MATLAB, LaTeX, textbooks) would accept and
  * ricci does not: a function ricci does not have mapped to ricci's spelling, else a known function
  * within a typing slip of the name (sigmod → sigmoid); a character or operator of another syntax
- * (A\b, A.T, A@B, x**2, x[1], |x|) mapped to ricci's.
+ * (A\b, A.T, x.', A@B, x**2, x[1], |x|) mapped to ricci's.
  */
 import { ELEMENTWISE_FNS, STRUCTURAL_FNS } from './ops.js';
 
