@@ -298,7 +298,14 @@ export function exportedCheck(
   const want = derivedShape(spec).join();
   if (got.shape.join() !== want) return { kind: 'exported', detail: `${at}: the generated module's result has shape [${got.shape.join(',')}], not [${want}]` };
   if (agreement(got.data, ours.data, TOL.compiledRel, 0) <= 1) return undefined;
-  const spread = Math.max(roundingSpread(d, values, [], rand, ours.data).tensor, moduleSpread(evaluate, values, got.data, rand));
+  let own: number;
+  try {
+    own = moduleSpread(evaluate, values, got.data, rand);
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return { kind: 'exported', detail: `${at}: the generated module fails a rounding away: ${msg.split('\n')[0]}`, signature: signatureOf(msg) };
+  }
+  const spread = Math.max(roundingSpread(d, values, [], rand, ours.data).tensor, own);
   if (agreement(got.data, ours.data, TOL.compiledRel, TOL.spreadFactor * spread) <= 1) return undefined;
   return { kind: 'exported', detail: `${at}: generated ${show(got.data)}, reference ${show(ours.data)}` };
 }

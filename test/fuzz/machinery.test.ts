@@ -229,6 +229,9 @@ describe('judging a case', () => {
     expect(exportedCheck(spec, d, values, mulberry32(1), () => moving)).toBeUndefined();
     expect(exportedCheck(spec, d, values, mulberry32(1), () => fixed)?.detail).toMatch(/generated .*, reference/);
     expect(exportedCheck(spec, d, values, mulberry32(1), () => large)?.detail).toMatch(/generated .*, reference/);
+    // A module that is off and stops a rounding away fails, with its error.
+    const brittle = noisy('1e-6 + (x[0] === 0.5 ? 0 : Number.parseFloat(undefinedName))');
+    expect(exportedCheck(spec, d, values, mulberry32(1), () => brittle)?.detail).toMatch(/fails a rounding away: ReferenceError/);
     // Seed 55 case 1778 itself: makeDet now writes det(c·𝟏𝟏' + I) as 1 + c·n, and it passes.
     const drawn = drawCase(55, 1778);
     if (!('spec' in drawn)) throw new Error('case 1778 of seed 55 is a case');
