@@ -1885,10 +1885,15 @@ export function makeDet(a: Node): Node {
   if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
   if (perm) return makeDet(perm.base); // det(A') = det(A)
-  // det(I + c·u v') = 1 + c·v'u, the matrix determinant lemma (tr of a rank-one product is v'u).
-  const update = rankOneUpdate(a);
-  if (update) return makeAdd([{ coef: 1, node: scalar(1) }, { coef: update.coef, node: makeMul([{ node: update.outer, labels: [0, 0] }], 0) }], []);
+  const lemma = rankOneDet(a);
+  if (lemma) return lemma;
   return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
+}
+
+/** det(I + c·u v') = 1 + c·v'u, the matrix determinant lemma (tr of a rank-one product is v'u). */
+function rankOneDet(a: Node): Node | undefined {
+  const update = rankOneUpdate(a);
+  return update && makeAdd([{ coef: 1, node: scalar(1) }, { coef: update.coef, node: makeMul([{ node: update.outer, labels: [0, 0] }], 0) }], []);
 }
 
 /**
@@ -1926,8 +1931,8 @@ export function makeLogdet(a: Node): Node {
   const perm = asPermutation(a);
   if (perm) return makeLogdet(perm.base);
   // logdet(I + c·u v') = log(1 + c·v'u), as det (makeDet).
-  const update = rankOneUpdate(a);
-  if (update) return makeElem('log', makeDet(a));
+  const lemma = rankOneDet(a);
+  if (lemma) return makeElem('log', lemma);
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
 }
 
