@@ -129,8 +129,8 @@ describe('rewrite rules', () => {
     // Sums whose terms cancel only once factoring has formed them: the Hessian of the determinant
     // of A + c(X)·𝟏𝟏', with c a product of sums of X, has a term adj⊗inv − adj⊗inv summed over
     // every entry (0: the update's direction is its own), which factor-common writes as one product
-    // of a sum; left there, the generated module sums it in floating point, where its 10⁸-sized
-    // entries left 10⁵ of rounding where A was the identity (fuzz seed 55, whose determinant
+    // of a sum; left there, the generated module sums it in floating point, where it left 2·10⁵
+    // of rounding in a 9·10⁷ result where A was the identity (fuzz seed 55, whose determinant
     // makeDet now writes as 1 + c(X)·n). Sizes 1 to 3, compound arguments.
     const afterFactoring: [string, Record<string, number[]>][] = [
       ["det(A + sum(X)*sum(X'*X*vector(1))*matrix(1, rows(X), rows(X)))", { X: [3, 2], A: [3, 3] }],
