@@ -260,35 +260,53 @@ function powerByProducts(a: Float64Array, n: number, k: number): Float64Array {
  * which is the sum over all orders of the directions and all exponents. As a matrix: blocks
  * indexed by the subsets S of the directions, A on the diagonal and E_i at (S, S ∪ {i}); a path
  * through M^k from ∅ to all directions takes each E_i once, in any order, and A in the other
- * k − m steps, so block (∅, all) of M^k is P. M^k by k − 1 plain products.
+ * k − m steps, so block (∅, all) of M^k is P. Only row ∅ of M^k is needed, and M is upper
+ * triangular by blocks, so the row is carried through k steps, one block per subset:
+ * R_T ← R_T·A + Σ_{i ∈ T} R_{T∖i}·E_i, with R_∅ = I at the start (2^m + m·2^(m−1) block products a
+ * step, where M^k by products took (2^m)³).
  */
-function frechetByBlocks(a: Float64Array, n: number, k: number, dirs: readonly Tensor[]): Float64Array {
+export function frechetByBlocks(a: Float64Array, n: number, k: number, dirs: readonly Tensor[]): Float64Array {
   const m = dirs.length;
   const sizes = dirs.map((e) => sizeOf(e.shape.slice(2)));
   const total = sizes.reduce((p, s) => p * s, 1);
   const subsets = 1 << m;
-  const N = subsets * n;
   const out = new Float64Array(n * n * total);
+  const identity = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) identity[i * n + i] = 1;
+  const slices = dirs.map(() => new Float64Array(n * n));
   const at = new Array<number>(m).fill(0);
+  const popcount = (s: number): number => (s === 0 ? 0 : (s & 1) + popcount(s >> 1));
   for (let b = 0; b < total; b++) {
     for (let t = m - 1, rest = b; t >= 0; t--) {
       at[t] = rest % sizes[t]!;
       rest = Math.floor(rest / sizes[t]!);
     }
-    const M = new Float64Array(N * N);
-    for (let S = 0; S < subsets; S++) {
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[(S * n + i) * N + S * n + j] = a[i * n + j]!;
-      for (let t = 0; t < m; t++) {
-        if (S & (1 << t)) continue;
-        const T = S | (1 << t);
-        const e = dirs[t]!.data;
-        for (let i = 0; i < n; i++)
-          for (let j = 0; j < n; j++) M[(S * n + i) * N + T * n + j] = e[(i * n + j) * sizes[t]! + at[t]!]!;
-      }
+    for (let t = 0; t < m; t++) {
+      const e = dirs[t]!.data;
+      for (let ij = 0; ij < n * n; ij++) slices[t]![ij] = e[ij * sizes[t]! + at[t]!]!;
     }
-    const P = powerByProducts(M, N, k);
-    const last = (subsets - 1) * n;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(i * n + j) * total + b] = P[i * N + last + j]!;
+    // rows[S] is null where the block is 0: after `step` steps, subsets of more than `step`
+    // directions, and those that the steps left cannot complete.
+    let rows: (Float64Array | null)[] = Array.from({ length: subsets }, (_, S) => (S === 0 ? identity : null));
+    for (let step = 1; step <= k; step++) {
+      const next: (Float64Array | null)[] = new Array(subsets).fill(null);
+      for (let T = 0; T < subsets; T++) {
+        const size = popcount(T);
+        if (size > step || m - size > k - step) continue;
+        let acc: Float64Array | null = rows[T] ? matmul(rows[T]!, a, n) : null;
+        for (let t = 0; t < m; t++) {
+          const from = rows[T & ~(1 << t)];
+          if (!(T & (1 << t)) || !from) continue;
+          const p = matmul(from, slices[t]!, n);
+          if (acc) for (let x = 0; x < p.length; x++) acc[x] += p[x]!;
+          else acc = p;
+        }
+        next[T] = acc;
+      }
+      rows = next;
+    }
+    const P = rows[subsets - 1];
+    if (P) for (let ij = 0; ij < n * n; ij++) out[ij * total + b] = P[ij]!;
   }
   return out;
 }
@@ -528,29 +546,35 @@ export function adjugateDerivative(a: Float64Array, n: number): Float64Array {
 /**
  * adj3(A) by its definition: ∂³det(A)/∂A^j_i ∂A^p_q ∂A^r_s, removing row j and column i (sign
  * (−1)^(j+i)), then row p and column q of what is left, then row r and column s, each at its place
- * in the matrix left, and the determinant of the rest.
+ * in the matrix left, and the determinant of the rest. The rest depends only on the sets {j, p, r}
+ * and {i, q, s}, so its determinant is taken once per pair of sets (C(n, 3)² of them) and written,
+ * with each entry's own sign, at the 36 orders of the two sets.
  */
 export function thirdCofactorsByMinors(a: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n ** 6);
   if (n < 3) return out;
   const minor = new Float64Array((n - 3) ** 2);
   const rank = (x: number, removed: readonly number[]): number => x - removed.filter((y) => y < x).length;
-  let at = 0;
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++)
-      for (let p = 0; p < n; p++)
-        for (let q = 0; q < n; q++)
-          for (let r = 0; r < n; r++)
-            for (let s = 0; s < n; s++, at++) {
-              if (p === j || r === j || r === p || q === i || s === i || s === q) continue;
-              let k = 0;
-              for (let row = 0; row < n; row++) {
-                if (row === j || row === p || row === r) continue;
-                for (let col = 0; col < n; col++) if (col !== i && col !== q && col !== s) minor[k++] = a[row * n + col]!;
-              }
-              const places = j + i + rank(p, [j]) + rank(q, [i]) + rank(r, [j, p]) + rank(s, [i, q]);
-              out[at] = (places % 2 === 0 ? 1 : -1) * determinant(minor, n - 3);
-            }
+  const triples: number[][] = [];
+  for (let x = 0; x < n; x++) for (let y = x + 1; y < n; y++) for (let z = y + 1; z < n; z++) triples.push([x, y, z]);
+  const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+  for (const rows of triples)
+    for (const cols of triples) {
+      let k = 0;
+      for (let row = 0; row < n; row++) {
+        if (rows.includes(row)) continue;
+        for (let col = 0; col < n; col++) if (!cols.includes(col)) minor[k++] = a[row * n + col]!;
+      }
+      const det = determinant(minor, n - 3);
+      for (const [x, y, z] of orders) {
+        const [j, p, r] = [rows[x]!, rows[y]!, rows[z]!];
+        for (const [u, v, w] of orders) {
+          const [i, q, s] = [cols[u]!, cols[v]!, cols[w]!];
+          const places = j + i + rank(p, [j]) + rank(q, [i]) + rank(r, [j, p]) + rank(s, [i, q]);
+          out[((((i * n + j) * n + p) * n + q) * n + r) * n + s] = (places % 2 === 0 ? 1 : -1) * det;
+        }
+      }
+    }
   return out;
 }
 
