@@ -61,8 +61,11 @@ function mulPoly(a: Poly, b: Poly): Poly {
   return collect(out);
 }
 
-/** Monomial of a term, over atoms of the sum's shape or scalars. */
-function monomial(node: Node, r: number): Mono {
+/**
+ * Monomial of a term, over atoms of the sum's shape or scalars. With `split`, a contraction that
+ * leaves no free axis is an atom of its own beside the term's other factors (see below).
+ */
+function monomial(node: Node, r: number, split: boolean): Mono {
   const m: Mono = new Map();
   const addAtom = (a: Node, e: number): void => {
     // (u^p)^e = u^(p·e) when e is an integer (and where makePow would flatten it: see there).
@@ -74,15 +77,31 @@ function monomial(node: Node, r: number): Mono {
     m.set(a, (m.get(a) ?? 0) + e);
     if (m.get(a) === 0) m.delete(a);
   };
-  if (node.kind === 'mul' && node.factors.every((f) => f.labels.length === 0 || isIdentity(f.labels, r))) {
-    for (const f of node.factors) addAtom(f.node, 1);
-  } else addAtom(node, 1);
+  if (node.kind !== 'mul') {
+    addAtom(node, 1);
+    return m;
+  }
+  if (!split) {
+    if (node.factors.every((f) => f.labels.length === 0 || isIdentity(f.labels, r))) for (const f of node.factors) addAtom(f.node, 1);
+    else addAtom(node, 1);
+    return m;
+  }
+  // Factors on the sum's own axes and scalars are atoms; a contraction among the rest that leaves
+  // no free axis (x'*x in x'*x/(1 + x'*x)^2) is one scalar atom, so the powers beside it are seen.
+  const plain = node.factors.filter((f) => f.labels.length === 0 || isIdentity(f.labels, r));
+  const rest = node.factors.filter((f) => !plain.includes(f));
+  if (rest.some((f) => f.labels.some((l) => l < r))) {
+    addAtom(node, 1);
+    return m;
+  }
+  for (const f of plain) addAtom(f.node, 1);
+  if (rest.length > 0) addAtom(makeMul(rest, 0), 1);
   return m;
 }
 
-function polyOf(n: Node, r: number): Poly {
-  if (n.kind === 'add') return n.terms.map((t) => ({ coef: t.coef, mono: monomial(t.node, r) }));
-  return [{ coef: 1, mono: monomial(n, r) }];
+function polyOf(n: Node, r: number, split: boolean): Poly {
+  if (n.kind === 'add') return n.terms.map((t) => ({ coef: t.coef, mono: monomial(t.node, r, split) }));
+  return [{ coef: 1, mono: monomial(n, r, split) }];
 }
 
 /** An atom that is an element-wise sum can be multiplied out. */
@@ -90,13 +109,13 @@ function expandable(a: Node, r: number): boolean {
   return a.kind === 'add' && (a.shape.length === r || a.shape.length === 0);
 }
 
-function expandNumerator(p: Poly, r: number): Poly | undefined {
+function expandNumerator(p: Poly, r: number, split: boolean): Poly | undefined {
   let out: Poly = [];
   for (const t of p) {
     let acc: Poly = [{ coef: t.coef, mono: new Map() }];
     for (const [a, e] of t.mono) {
       if (e > 0 && Number.isInteger(e) && expandable(a, r)) {
-        const pa = polyOf(a, a.shape.length === 0 ? 0 : r);
+        const pa = polyOf(a, a.shape.length === 0 ? 0 : r, split);
         for (let k = 0; k < e; k++) {
           acc = mulPoly(acc, pa);
           if (acc.length > MAX_TERMS) return undefined;
@@ -161,9 +180,21 @@ function polyNode(p: Poly, r: number, shape: readonly number[]): Node {
   );
 }
 
+/**
+ * The sum over a common denominator. A contraction with no free axis beside powers in a term
+ * (x'*x/(1 + x'*x)^2) is first taken as an atom of its own, so that the powers are seen; that form
+ * is kept where something cancels (1/(1 + s) - s/(1 + s)^2 is 1/(1 + s)^2), else each such term
+ * is one atom, as a product with free axes is: (A + A')*x/(x'*x) - 2*x'*A*x*x/(x'*x)^2 stays two
+ * fractions, which nothing shortens.
+ */
 export function rationalForm(n: NodeOf<'add'>): Node | undefined {
+  const split = together(n, true);
+  return split?.cancelled ? split.node : together(n, false)?.node;
+}
+
+function together(n: NodeOf<'add'>, split: boolean): { node: Node; cancelled: boolean } | undefined {
   const r = n.shape.length;
-  const terms = polyOf(n, r);
+  const terms = polyOf(n, r, split);
   if (terms.length < 2 || !terms.some((t) => [...t.mono.values()].some((e) => e < 0))) return undefined;
 
   // Common denominator: each atom to the largest negative power it has in any term.
@@ -172,11 +203,14 @@ export function rationalForm(n: NodeOf<'add'>): Node | undefined {
   const numerator = expandNumerator(
     terms.map((t) => ({ coef: t.coef, mono: mulMono(t.mono, den) })),
     r,
+    split,
   );
   if (!numerator) return undefined;
   let num = numerator;
 
   // Cancel what divides: atoms common to all numerator terms, and denominator sums that divide exactly.
+  const degree = (m: Mono): number => [...m.values()].reduce((p, e) => p + e, 0);
+  const before = degree(den);
   for (const [a, k] of [...den.entries()]) {
     let left = k;
     if (num.length > 0) {
@@ -188,7 +222,7 @@ export function rationalForm(n: NodeOf<'add'>): Node | undefined {
       }
     }
     if (expandable(a, r) && num.length > 0) {
-      const pa = polyOf(a, a.shape.length === 0 ? 0 : r);
+      const pa = polyOf(a, a.shape.length === 0 ? 0 : r, split);
       while (left >= 1) {
         const q = divideExact(num, pa);
         if (!q) break;
@@ -199,7 +233,8 @@ export function rationalForm(n: NodeOf<'add'>): Node | undefined {
     if (left === 0) den.delete(a);
     else den.set(a, left);
   }
-  if (num.length === 0) return makeAdd([], n.shape);
+  if (num.length === 0) return { node: makeAdd([], n.shape), cancelled: true };
+  const cancelled = num.length < terms.length || degree(den) < before;
 
   // Pull the monomial common to all numerator terms in front.
   const gcd: Mono = new Map();
@@ -215,7 +250,7 @@ export function rationalForm(n: NodeOf<'add'>): Node | undefined {
     { node: polyNode(rest, r, n.shape), labels: range(r) },
     { node: monoNode(inverse, r, n.shape), labels: range(r) },
   ];
-  return makeMul(factors, r);
+  return { node: makeMul(factors, r), cancelled };
 }
 
 export const rationalTogether: Rule = {
