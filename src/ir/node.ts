@@ -1809,6 +1809,8 @@ export function makeInv(a: Node): Node {
   if (perm) return transpose(makeInv(perm.base)); // inv(A') = inv(A)'
   // inv(diag(w)) = diag(w.^-1), so that diag(x)*inv(diag(x)) is eye.
   if (isDiagonal(a)) return makeMul(a.factors.map((f) => (f.node.kind === 'delta' ? f : { node: makePow(f.node, -1), labels: f.labels })), 2);
+  const shermanMorrison = rankOneInverse(a);
+  if (shermanMorrison) return shermanMorrison;
   return intern<InvNode>(`inv|${a.id}`, { kind: 'inv', arg: a, shape: a.shape });
 }
 
@@ -1897,23 +1899,34 @@ function rankOneDet(a: Node): Node | undefined {
 }
 
 /**
+ * inv(I + c·u v') = I − c·u v'/(1 + c·v'u), the Sherman–Morrison formula. It is undefined exactly
+ * where the matrix is singular (1 + c·v'u = 0, by the determinant lemma), so it keeps the domain.
+ */
+function rankOneInverse(a: Node): Node | undefined {
+  const update = rankOneUpdate(a);
+  if (!update) return undefined;
+  const scaledOuter = makeMul([{ node: update.outer, labels: [0, 1] }, { node: makePow(rankOneDet(a)!, -1), labels: [] }], 2);
+  return makeAdd([{ coef: 1, node: update.eye }, { coef: -update.coef, node: scaledOuter }], a.shape);
+}
+
+/**
  * I + c·P with P an outer product u v' (a product whose factors split into a part on the row axis
  * and a part on the column axis that no summed axis joins; a constant matrix is one, 𝟏𝟏' times
  * its entry), or undefined. (Lowering drops axes of size 1, so M*M' for an n×1 M is x*x'.)
  */
-function rankOneUpdate(a: Node): { coef: number; outer: Node } | undefined {
+function rankOneUpdate(a: Node): { eye: Node; coef: number; outer: Node } | undefined {
   if (a.kind !== 'add' || a.terms.length !== 2) return undefined;
   const eye = a.terms.find((t) => t.node.kind === 'delta' && t.coef === 1);
   const other = a.terms.find((t) => t !== eye);
   if (!eye || !other || other.node.shape.length !== 2) return undefined;
-  if (other.node.kind === 'const') return { coef: other.coef, outer: other.node }; // c·𝟏𝟏'
+  if (other.node.kind === 'const') return { eye: eye.node, coef: other.coef, outer: other.node }; // c·𝟏𝟏'
   if (other.node.kind !== 'mul') return undefined;
   // A matrix of ones is the outer product of two vectors of ones.
   const split = other.node.factors.flatMap((f): Factor[] =>
     f.node.kind === 'const' && f.labels.length === 2 ? f.labels.map((l, i) => ({ node: ones([f.node.shape[i]!]), labels: [l] })) : [f],
   );
   const joined = factorComponents(split, 2).some((c) => c.free.has(0) && c.free.has(1));
-  return joined ? undefined : { coef: other.coef, outer: other.node };
+  return joined ? undefined : { eye: eye.node, coef: other.coef, outer: other.node };
 }
 
 export function makeLogdet(a: Node): Node {

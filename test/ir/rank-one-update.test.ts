@@ -1,0 +1,123 @@
+/**
+ * Rank-one updates of the identity, I + c·u v', for an outer product of any two vector parts
+ * (compound, scaled, a matrix of ones):
+ * - the matrix determinant lemma in makeDet: det(I + c·u v') = 1 + c·v'u, so that derivatives of it
+ *   are those of a scalar (`det(x*x' + eye)` by x, order 2, is 2*eye); in makeLogdet, log(1 + c·v'u);
+ * - the Sherman–Morrison formula in makeInv: inv(I + c·u v') = I − c·u v'/(1 + c·v'u)
+ *   (`x'*inv(eye + x*x')*x` by x is 2*x/(1 + x'*x)^2).
+ * Checked by value against the determinant (LU) and the inverse (Gauss–Jordan) of the matrix itself
+ * at sizes 1 to 6, and left alone where the update is not of the identity, not of rank one, or not
+ * an outer product.
+ */
+import { describe, expect, test } from 'vitest';
+import { derivative } from '../../src/index.js';
+import { determinant, invert, logDeterminant } from '../../src/compile/reference.js';
+import type { Tensor } from '../../src/tensor.js';
+import { randomTensor, rng } from '../helpers/numeric.js';
+
+/** The value of a matrix expression and of det of it, at a point. */
+function both(matrixExpr: string, values: Record<string, Tensor>): { det: number; lemma: number; logdet: number; logLemma: number } {
+  const value = (e: string): Tensor => derivative(e, 'a', { order: 0, let: { a: 'scalar' } }).evaluate(values);
+  const m = value(matrixExpr);
+  const n = m.shape[0]!;
+  return { det: determinant(m.data, n), lemma: value(`det(${matrixExpr})`).data[0]!, logdet: logDeterminant(m.data, n), logLemma: value(`logdet(${matrixExpr})`).data[0]! };
+}
+
+const updates = [
+    "eye + a*x*y'",
+    "x*x' + eye",
+    "eye - 2*(A*x)*(B*y)'",
+    "eye + a*exp(x)*(x.*y)'",
+    'eye(len(x)) + a*matrix(1, len(x), len(x))',
+    "eye + a*x*vector(1)'",
+    "eye - (A*x)*(A*x)'/a",
+  ];
+
+/** Values of every variable the updates use, at size n, entries of both signs. */
+function pointAt(n: number, seed: number): Record<string, Tensor> {
+  const rand = rng(seed + n);
+  return {
+    a: randomTensor([], 'any', rand),
+    x: randomTensor([n], 'any', rand),
+    y: randomTensor([n], 'any', rand),
+    A: randomTensor([n, n], 'any', rand),
+    B: randomTensor([n, n], 'any', rand),
+  };
+}
+
+describe('det of a rank-one update of the identity', () => {
+  test.each(updates)('det(%s) is 1 + c·v\'u: written without det, and equal to det of the matrix', (expr) => {
+    expect(derivative(`det(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/det|adj/);
+    expect(derivative(`logdet(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/det|adj/);
+    for (const n of [1, 2, 3, 6]) {
+      const values = pointAt(n, 8100);
+      const { det, lemma, logdet, logLemma } = both(expr, values);
+      expect(Math.abs(lemma - det), `${expr}, n = ${n}: ${lemma} against ${det}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(det)));
+      // logdet is log(det): NaN where det < 0, as log(1 + c·v'u) is.
+      if (det > 0) expect(Math.abs(logLemma - logdet), `logdet(${expr}), n = ${n}`).toBeLessThan(1e-10 * Math.max(1, Math.abs(logdet)));
+      else expect(logLemma, `logdet(${expr}), n = ${n}`).toBeNaN();
+    }
+  });
+
+  test.each([
+    ["det(x*x' + eye)", 'x', 1, '2*x'],
+    ["det(x*x' + eye)", 'x', 2, '2*eye'],
+    ["det(x*x' + eye)", 'x', 3, '0'],
+    ["det(eye - 2*x*y')", 'y', 1, '-2*x'],
+    ["det(A*x*x'*B + eye)", 'x', 1, "(A'*B' + B*A)*x"],
+    ['det(eye + a*matrix(1, len(x), len(x)))*x', 'a', 1, 'len(x)*x'],
+    ["logdet(x*x' + eye)", 'x', 1, "2*x/(1 + x'*x)"],
+    ["logdet(x*x' + eye)", 'x', 2, "2*eye/(1 + x'*x) - 4*x*x'/(1 + x'*x)^2"],
+    ["logdet(eye + a*x*y')", 'a', 1, "x'*y/(1 + a*x'*y)"],
+  ])('%s by %s, order %i, is %s', (expr, wrt, order, want) => {
+    const d = derivative(expr, wrt, { order });
+    expect(d.matrix ?? d.index).toBe(want);
+  });
+
+  test.each(["det(eye + A)", "det(2*eye + x*x')", "det(eye + x*x' + y*y')", 'det(eye + diag(x))', "det(eye + A*x*x'*A + B)", "logdet(eye + A)", "logdet(eye + x*x' + y*y')"])('%s keeps its det', (expr) => {
+    expect(derivative(expr, 'x', { order: 0, let: { x: 'vector' } }).index).toMatch(/det/);
+  });
+});
+
+describe('inv of a rank-one update of the identity (Sherman–Morrison)', () => {
+  const value = (e: string, values: Record<string, Tensor>): Tensor => derivative(e, 'a', { order: 0, let: { a: 'scalar' } }).evaluate(values);
+
+  test.each(updates)("inv(%s) is I − c·u v'/(1 + c·v'u): written without inv, and equal to the inverse of the matrix", (expr) => {
+    expect(derivative(`inv(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/inv/);
+    for (const n of [1, 2, 3, 6]) {
+      const values = pointAt(n, 8300);
+      const m = value(expr, values);
+      const want = invert(m.data, n);
+      const got = value(`inv(${expr})`, values);
+      expect(got.shape).toEqual([n, n]);
+      const scale = Math.max(1, ...want.map(Math.abs));
+      for (let k = 0; k < n * n; k++) expect(Math.abs(got.data[k]! - want[k]!), `inv(${expr}), n = ${n}, entry ${k}`).toBeLessThan(1e-10 * scale);
+      // And its product with the matrix is the identity.
+      const product = value(`inv(${expr})*(${expr})`, values);
+      for (let k = 0; k < n * n; k++) expect(product.data[k]!).toBeCloseTo(k % (n + 1) === 0 ? 1 : 0, 9);
+    }
+  });
+
+  test('it is undefined (not finite) exactly where the matrix is singular: 1 + c·v\'u = 0', () => {
+    // y'x = 1 makes eye - x*y' singular: (eye - x*y')*x = 0.
+    const x = { shape: [3], data: Float64Array.of(1, 2, -1) };
+    const y = { shape: [3], data: Float64Array.of(0.5, 0.5, 0.5) };
+    const got = value("inv(eye - x*y')", { x, y, a: { shape: [], data: Float64Array.of(0) } });
+    expect([...got.data].some((v) => !Number.isFinite(v))).toBe(true);
+  });
+
+  test.each([
+    ["x'*inv(eye + x*x')*x", 'x', 1, "2*x/(1 + x'*x)^2"],
+    ["x'*inv(eye + x*x')*x", 'x', 2, "2*eye/(1 + x'*x)^2 - 8*x*x'/(1 + x'*x)^3"],
+    ["inv(eye + x*x')", 'x', 0, "eye - x*x'/(1 + x'*x)"],
+    ["inv(inv(eye + x*x'))", 'x', 0, "eye + x*x'"],
+    ["tr(inv(eye + a*x*y'))", 'a', 1, "-x'*y/(1 + a*x'*y)^2"],
+  ])('%s by %s, order %i, is %s', (expr, wrt, order, want) => {
+    const d = derivative(expr, wrt, { order, let: { a: 'scalar' } });
+    expect(d.matrix ?? d.index).toBe(want);
+  });
+
+  test.each(["inv(eye + A)", "inv(2*eye + x*x')", "inv(eye + x*x' + y*y')", "inv(eye + A*x*x'*A + B)"])('%s keeps its inv', (expr) => {
+    expect(derivative(expr, 'x', { order: 0, let: { x: 'vector' } }).index).toMatch(/inv/);
+  });
+});
