@@ -15,6 +15,7 @@ import { ONE } from '../../src/syntax/types.js';
 import { CORPUS, declarations } from '../helpers/corpus.js';
 import { exprArb } from '../helpers/gen.js';
 import { type Domain, randomTensor, relErr, rng } from '../helpers/numeric.js';
+import { perturb } from '../../fuzz/numeric.js';
 
 const SIZES = [1, 2, 3, 5, 8, 17];
 
@@ -41,6 +42,7 @@ function randomValues(r: Result, rand: () => number, domain: Readonly<Record<str
   return values;
 }
 
+/** The compiled result's error against the reference, over its tolerance (below 1 passes). */
 function compareAt(r: Result, values: Map<string, Tensor>): number {
   const vars = [...r.analysis.lowered.vars.values()];
   let ref: Tensor;
@@ -71,7 +73,20 @@ function compareAt(r: Result, values: Map<string, Tensor>): number {
   }
   // Relative error, absolute below 1e-3: a result that cancels to ~0 (the Hessian of norm2(x) for a
   // one-entry x) has rounding-level differences that no relative measure can judge.
-  return relErr(got, ref, 1e-3);
+  const err = relErr(got, ref, 1e-3);
+  if (err < 1e-12) return err / 1e-12;
+  // Beyond 1e-12, as far as the reference itself moves when the inputs move by a rounding (the
+  // Hessian of det(y'*y*A^3) at an 8×8 A moved by 2e-11 and the two differed by 7e-12), as in the
+  // fuzzer: such a point is ill-conditioned, not a disagreement.
+  const sizes = bindSizes([...vars, r.node], values);
+  const moved = [1, 2].map((k) => {
+    try {
+      return relErr(evaluateReference(r.node, perturb(values, rng(k)), sizes), ref, 1e-3);
+    } catch {
+      return 0; // singular once moved: judged strictly
+    }
+  });
+  return err / Math.max(1e-12, 10 * Math.max(...moved));
 }
 
 describe('compiled evaluator against the reference evaluator', () => {
@@ -80,7 +95,7 @@ describe('compiled evaluator against the reference evaluator', () => {
     const rand = rng(77 + CORPUS.indexOf(c));
     for (let k = 0; k < 4; k++) {
       const values = randomValues(r, rand, c.domain ?? {}, c.order >= 2 ? 8 : 17);
-      expect(compareAt(r, values)).toBeLessThan(1e-12);
+      expect(compareAt(r, values)).toBeLessThan(1);
     }
   });
 
@@ -88,7 +103,7 @@ describe('compiled evaluator against the reference evaluator', () => {
     // Regression: the buffer was handed out twice and two later nodes shared it.
     for (const expr of ['sin(x)./((y + x).*y + vector(1))', 'sigmoid(x)./((y).^2.*(x).^2 + vector(1))']) {
       const r = derive(expr, 'x', { order: 2 });
-      for (let seed = 1; seed <= 5; seed++) expect(compareAt(r, randomValues(r, rng(seed), {}, 5)), expr).toBeLessThan(1e-12);
+      for (let seed = 1; seed <= 5; seed++) expect(compareAt(r, randomValues(r, rng(seed), {}, 5)), expr).toBeLessThan(1);
     }
   });
 
@@ -110,7 +125,7 @@ describe('compiled evaluator against the reference evaluator', () => {
           ['D', randomTensor([n, n], 'any', rand, true)],
         ]);
         for (const v of [...values.keys()]) if (!r.analysis.lowered.vars.has(v)) values.delete(v);
-        expect(compareAt(r, values), `${expr} by ${wrt}, order ${order}, n ${n}, k ${k}`).toBeLessThan(1e-12);
+        expect(compareAt(r, values), `${expr} by ${wrt}, order ${order}, n ${n}, k ${k}`).toBeLessThan(1);
       }
     }
   });
@@ -120,7 +135,7 @@ describe('compiled evaluator against the reference evaluator', () => {
       fc.property(exprArb('s'), fc.constantFrom('x', 'A', 'a'), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 1e6 }), (expr, wrt, order, seed) => {
         const r = derive(expr, wrt, { order });
         const values = randomValues(r, rng(seed), {}, 8);
-        expect(compareAt(r, values), `${expr} by ${wrt}, order ${order}`).toBeLessThan(1e-12);
+        expect(compareAt(r, values), `${expr} by ${wrt}, order ${order}`).toBeLessThan(1);
       }),
       { numRuns: Number(process.env.RICCI_PROPERTY_RUNS ?? 60) },
     );
@@ -130,9 +145,9 @@ describe('compiled evaluator against the reference evaluator', () => {
     fc.assert(
       fc.property(exprArb('v', 2), fc.constantFrom('x', 'A'), fc.integer({ min: 1, max: 1e6 }), (expr, wrt, seed) => {
         const r = derive(expr, wrt, { order: 1 });
-        expect(compareAt(r, randomValues(r, rng(seed), {}, 5)), expr).toBeLessThan(1e-12);
+        expect(compareAt(r, randomValues(r, rng(seed), {}, 5)), expr).toBeLessThan(1);
         const r3 = derive(expr, 'x', { order: 2 });
-        expect(compareAt(r3, randomValues(r3, rng(seed + 1), {}, 4)), expr).toBeLessThan(1e-12);
+        expect(compareAt(r3, randomValues(r3, rng(seed + 1), {}, 4)), expr).toBeLessThan(1);
       }),
       { numRuns: Number(process.env.RICCI_PROPERTY_RUNS ?? 30) },
     );
