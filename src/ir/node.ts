@@ -1892,41 +1892,66 @@ export function makeDet(a: Node): Node {
   return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
 }
 
-/** det(I + c·u v') = 1 + c·v'u, the matrix determinant lemma (tr of a rank-one product is v'u). */
+/**
+ * det(s·I + c·u v') = s^(n−1)·(s + c·v'u), the matrix determinant lemma (tr of a rank-one product
+ * is v'u), for a constant s ≠ 0 (for s = 1, 1 + c·v'u).
+ */
 function rankOneDet(a: Node): Node | undefined {
   const update = rankOneUpdate(a);
-  return update && makeAdd([{ coef: 1, node: scalar(1) }, { coef: update.coef, node: makeMul([{ node: update.outer, labels: [0, 0] }], 0) }], []);
+  if (!update) return undefined;
+  const last = rankOneLastPivot(update);
+  if (update.scale === 1) return last;
+  const n = sizeOf(a);
+  return scalarProduct([makePowv(scalar(update.scale), makeAdd([{ coef: 1, node: n }, { coef: -1, node: scalar(1) }], [])), last]);
+}
+
+/** s + c·v'u: what the rank-one update adds to the determinant, over s^(n−1). */
+function rankOneLastPivot(update: RankOneUpdate): Node {
+  return makeAdd([{ coef: update.scale, node: scalar(1) }, { coef: update.coef, node: makeMul([{ node: update.outer, labels: [0, 0] }], 0) }], []);
 }
 
 /**
- * inv(I + c·u v') = I − c·u v'/(1 + c·v'u), the Sherman–Morrison formula. It is undefined exactly
- * where the matrix is singular (1 + c·v'u = 0, by the determinant lemma), so it keeps the domain.
+ * inv(s·I + c·u v') = (I − c·u v'/(s + c·v'u))/s, the Sherman–Morrison formula. It is undefined
+ * exactly where the matrix is singular (s + c·v'u = 0, by the determinant lemma), so it keeps the
+ * domain.
  */
 function rankOneInverse(a: Node): Node | undefined {
   const update = rankOneUpdate(a);
   if (!update) return undefined;
-  const scaledOuter = makeMul([{ node: update.outer, labels: [0, 1] }, { node: makePow(rankOneDet(a)!, -1), labels: [] }], 2);
-  return makeAdd([{ coef: 1, node: update.eye }, { coef: -update.coef, node: scaledOuter }], a.shape);
+  const scaledOuter = makeMul([{ node: update.outer, labels: [0, 1] }, { node: makePow(rankOneLastPivot(update), -1), labels: [] }], 2);
+  const unscaled = makeAdd([{ coef: 1, node: update.eye }, { coef: -update.coef, node: scaledOuter }], a.shape);
+  return update.scale === 1 ? unscaled : scale(1 / update.scale, unscaled);
+}
+
+interface RankOneUpdate {
+  /** The identity (a delta) and its constant factor s ≠ 0. */
+  readonly eye: Node;
+  readonly scale: number;
+  /** c and the rank-one product P = u v'. */
+  readonly coef: number;
+  readonly outer: Node;
 }
 
 /**
- * I + c·P with P an outer product u v' (a product whose factors split into a part on the row axis
- * and a part on the column axis that no summed axis joins; a constant matrix is one, 𝟏𝟏' times
- * its entry), or undefined. (Lowering drops axes of size 1, so M*M' for an n×1 M is x*x'.)
+ * s·I + c·P with a constant s ≠ 0 and P an outer product u v' (a product whose factors split into
+ * a part on the row axis and a part on the column axis that no summed axis joins; a constant
+ * matrix is one, 𝟏𝟏' times its entry), or undefined. (Lowering drops axes of size 1, so M*M' for
+ * an n×1 M is x*x'.)
  */
-function rankOneUpdate(a: Node): { eye: Node; coef: number; outer: Node } | undefined {
+function rankOneUpdate(a: Node): RankOneUpdate | undefined {
   if (a.kind !== 'add' || a.terms.length !== 2) return undefined;
-  const eye = a.terms.find((t) => t.node.kind === 'delta' && t.coef === 1);
+  const eye = a.terms.find((t) => t.node.kind === 'delta' && t.coef !== 0 && Number.isFinite(t.coef));
   const other = a.terms.find((t) => t !== eye);
   if (!eye || !other || other.node.shape.length !== 2) return undefined;
-  if (other.node.kind === 'const') return { eye: eye.node, coef: other.coef, outer: other.node }; // c·𝟏𝟏'
+  const update = { eye: eye.node, scale: eye.coef, coef: other.coef };
+  if (other.node.kind === 'const') return { ...update, outer: other.node }; // c·𝟏𝟏'
   if (other.node.kind !== 'mul') return undefined;
   // A matrix of ones is the outer product of two vectors of ones.
   const split = other.node.factors.flatMap((f): Factor[] =>
     f.node.kind === 'const' && f.labels.length === 2 ? f.labels.map((l, i) => ({ node: ones([f.node.shape[i]!]), labels: [l] })) : [f],
   );
   const joined = factorComponents(split, 2).some((c) => c.free.has(0) && c.free.has(1));
-  return joined ? undefined : { eye: eye.node, coef: other.coef, outer: other.node };
+  return joined ? undefined : { ...update, outer: other.node };
 }
 
 export function makeLogdet(a: Node): Node {
@@ -1943,9 +1968,16 @@ export function makeLogdet(a: Node): Node {
   }
   const perm = asPermutation(a);
   if (perm) return makeLogdet(perm.base);
-  // logdet(I + c·u v') = log(1 + c·v'u), as det (makeDet).
-  const lemma = rankOneDet(a);
-  if (lemma) return makeElem('log', lemma);
+  // logdet(s·I + c·u v') = (n − 1)·log(s) + log(s + c·v'u) for s > 0, as det (makeDet); the log
+  // of the determinant itself for s < 0 (NaN where it is negative, as logdet is).
+  const update = rankOneUpdate(a);
+  if (update && update.scale < 0) return makeElem('log', rankOneDet(a)!);
+  if (update) {
+    const last = makeElem('log', rankOneLastPivot(update));
+    if (update.scale === 1) return last;
+    const powers = makeAdd([{ coef: 1, node: sizeOf(a) }, { coef: -1, node: scalar(1) }], []);
+    return makeAdd([{ coef: 1, node: scalarProduct([powers, makeElem('log', scalar(update.scale))]) }, { coef: 1, node: last }], []);
+  }
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
 }
 

@@ -1,10 +1,11 @@
 /**
- * Rank-one updates of the identity, I + c·u v', for an outer product of any two vector parts
- * (compound, scaled, a matrix of ones):
+ * Rank-one updates of a constant times the identity, s·I + c·u v' (s ≠ 0), for an outer product of
+ * any two vector parts (compound, scaled, a matrix of ones):
  * - the matrix determinant lemma in makeDet: det(I + c·u v') = 1 + c·v'u, so that derivatives of it
- *   are those of a scalar (`det(x*x' + eye)` by x, order 2, is 2*eye); in makeLogdet, log(1 + c·v'u);
+ *   are those of a scalar (`det(x*x' + eye)` by x, order 2, is 2*eye), and det(s·I + c·u v') =
+ *   s^(n−1)·(s + c·v'u); in makeLogdet, the log of it;
  * - the Sherman–Morrison formula in makeInv: inv(I + c·u v') = I − c·u v'/(1 + c·v'u)
- *   (`x'*inv(eye + x*x')*x` by x is 2*x/(1 + x'*x)^2).
+ *   (`x'*inv(eye + x*x')*x` by x is 2*x/(1 + x'*x)^2), and (I − c·u v'/(s + c·v'u))/s.
  * Checked by value against the determinant (LU) and the inverse (Gauss–Jordan) of the matrix itself
  * at sizes 1 to 6, and left alone where the update is not of the identity, not of rank one, or not
  * an outer product.
@@ -31,6 +32,11 @@ const updates = [
     'eye(len(x)) + a*matrix(1, len(x), len(x))',
     "eye + a*x*vector(1)'",
     "eye - (A*x)*(A*x)'/a",
+    // A constant times the identity.
+    "2*eye + x*x'",
+    "x*y' - 3*eye",
+    "0.5*eye - a*(A*x)*(B*y)'",
+    '-eye(len(x)) + a*matrix(1, len(x), len(x))',
   ];
 
 /** Values of every variable the updates use, at size n, entries of both signs. */
@@ -46,7 +52,7 @@ function pointAt(n: number, seed: number): Record<string, Tensor> {
 }
 
 describe('det of a rank-one update of the identity', () => {
-  test.each(updates)('det(%s) is 1 + c·v\'u: written without det, and equal to det of the matrix', (expr) => {
+  test.each(updates)('det(%s) by the lemma: written without det, and equal to det of the matrix', (expr) => {
     expect(derivative(`det(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/det|adj/);
     expect(derivative(`logdet(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/det|adj/);
     for (const n of [1, 2, 3, 6]) {
@@ -69,12 +75,14 @@ describe('det of a rank-one update of the identity', () => {
     ["logdet(x*x' + eye)", 'x', 1, "2*x/(1 + x'*x)"],
     ["logdet(x*x' + eye)", 'x', 2, "2*eye/(1 + x'*x) - 4*x*x'/(1 + x'*x)^2"],
     ["logdet(eye + a*x*y')", 'a', 1, "x'*y/(1 + a*x'*y)"],
+    ["det(2*eye + x*x')", 'x', 0, "(2 + x'*x)*2^(len(x) - 1)"],
+    ["logdet(2*eye + x*x')", 'x', 1, "2*x/(2 + x'*x)"],
   ])('%s by %s, order %i, is %s', (expr, wrt, order, want) => {
     const d = derivative(expr, wrt, { order });
     expect(d.matrix ?? d.index).toBe(want);
   });
 
-  test.each(["det(eye + A)", "det(2*eye + x*x')", "det(eye + x*x' + y*y')", 'det(eye + diag(x))', "det(eye + A*x*x'*A + B)", "logdet(eye + A)", "logdet(eye + x*x' + y*y')"])('%s keeps its det', (expr) => {
+  test.each(["det(eye + A)", "det(2*eye + A)", "det(eye + x*x' + y*y')", 'det(eye + diag(x))', "det(eye + A*x*x'*A + B)", "logdet(eye + A)", "logdet(eye + x*x' + y*y')"])('%s keeps its det', (expr) => {
     expect(derivative(expr, 'x', { order: 0, let: { x: 'vector' } }).index).toMatch(/det/);
   });
 });
@@ -82,7 +90,7 @@ describe('det of a rank-one update of the identity', () => {
 describe('inv of a rank-one update of the identity (Sherman–Morrison)', () => {
   const value = (e: string, values: Record<string, Tensor>): Tensor => derivative(e, 'a', { order: 0, let: { a: 'scalar' } }).evaluate(values);
 
-  test.each(updates)("inv(%s) is I − c·u v'/(1 + c·v'u): written without inv, and equal to the inverse of the matrix", (expr) => {
+  test.each(updates)('inv(%s) by Sherman–Morrison: written without inv, and equal to the inverse of the matrix', (expr) => {
     expect(derivative(`inv(${expr})`, 'a', { order: 0, let: { a: 'scalar' } }).index).not.toMatch(/inv/);
     for (const n of [1, 2, 3, 6]) {
       const values = pointAt(n, 8300);
@@ -98,12 +106,16 @@ describe('inv of a rank-one update of the identity (Sherman–Morrison)', () => 
     }
   });
 
-  test('it is undefined (not finite) exactly where the matrix is singular: 1 + c·v\'u = 0', () => {
+  test('it is undefined (not finite) exactly where the matrix is singular: s + c·v\'u = 0', () => {
     // y'x = 1 makes eye - x*y' singular: (eye - x*y')*x = 0.
     const x = { shape: [3], data: Float64Array.of(1, 2, -1) };
     const y = { shape: [3], data: Float64Array.of(0.5, 0.5, 0.5) };
     const got = value("inv(eye - x*y')", { x, y, a: { shape: [], data: Float64Array.of(0) } });
     expect([...got.data].some((v) => !Number.isFinite(v))).toBe(true);
+    // And y'x = 2 makes 2*eye - x*y' singular.
+    const twice = { shape: [3], data: Float64Array.of(1, 1, 1) };
+    const scaled = value("inv(2*eye - x*y')", { x, y: twice, a: { shape: [], data: Float64Array.of(0) } });
+    expect([...scaled.data].some((v) => !Number.isFinite(v))).toBe(true);
   });
 
   test.each([
@@ -111,13 +123,14 @@ describe('inv of a rank-one update of the identity (Sherman–Morrison)', () => 
     ["x'*inv(eye + x*x')*x", 'x', 2, "2*eye/(1 + x'*x)^2 - 8*x*x'/(1 + x'*x)^3"],
     ["inv(eye + x*x')", 'x', 0, "eye - x*x'/(1 + x'*x)"],
     ["inv(inv(eye + x*x'))", 'x', 0, "eye + x*x'"],
+    ["inv(2*eye + x*x')", 'x', 0, "0.5*(eye - x*x'/(2 + x'*x))"],
     ["tr(inv(eye + a*x*y'))", 'a', 1, "-x'*y/(1 + a*x'*y)^2"],
   ])('%s by %s, order %i, is %s', (expr, wrt, order, want) => {
     const d = derivative(expr, wrt, { order, let: { a: 'scalar' } });
     expect(d.matrix ?? d.index).toBe(want);
   });
 
-  test.each(["inv(eye + A)", "inv(2*eye + x*x')", "inv(eye + x*x' + y*y')", "inv(eye + A*x*x'*A + B)"])('%s keeps its inv', (expr) => {
+  test.each(["inv(eye + A)", "inv(2*eye + A)", "inv(eye + x*x' + y*y')", "inv(eye + A*x*x'*A + B)"])('%s keeps its inv', (expr) => {
     expect(derivative(expr, 'x', { order: 0, let: { x: 'vector' } }).index).toMatch(/inv/);
   });
 });
