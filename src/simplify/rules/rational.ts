@@ -96,8 +96,12 @@ function monomial(node: Node, r: number, split: boolean): Mono {
   }
   for (const f of plain) addAtom(f.node, 1);
   if (rest.length > 0) addAtom(makeMul(rest, 0), 1);
+  if (rest.length > 0 && plain.length > 0) splits++;
   return m;
 }
+
+/** How many terms `monomial` has split since rationalForm began (0: splitting changed nothing). */
+let splits = 0;
 
 function polyOf(n: Node, r: number, split: boolean): Poly {
   if (n.kind === 'add') return n.terms.map((t) => ({ coef: t.coef, mono: monomial(t.node, r, split) }));
@@ -188,8 +192,9 @@ function polyNode(p: Poly, r: number, shape: readonly number[]): Node {
  * fractions, which nothing shortens.
  */
 export function rationalForm(n: NodeOf<'add'>): Node | undefined {
+  splits = 0;
   const split = together(n, true);
-  return split?.cancelled ? split.node : together(n, false)?.node;
+  return split?.cancelled || splits === 0 ? split?.node : together(n, false)?.node;
 }
 
 function together(n: NodeOf<'add'>, split: boolean): { node: Node; cancelled: boolean } | undefined {
