@@ -241,8 +241,18 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
   // that ricci judges singular (0) is the oracle's round-off, which the printed form's scalar
   // factors may multiply (b^-9*a^-8*det(X'*X) at a rank-deficient X'*X).
   const printedSpread = pv && ctx.printed && 'f' in ctx.printed ? oracleSpread(ctx.printed.f, values, pv, ctx.rand) : 0;
-  const loose = judge({ ...spread, printed: printedSpread });
+  let loose = judge({ ...spread, printed: printedSpread });
   ctx.trace?.(`  rounding spread of the derivative ${spread.tensor.toPrecision(3)} (contracted ${spread.dir.toPrecision(3)})`);
+  if (!(loose.compiled <= 1)) {
+    // The compiled evaluator sums in its own order, and its rounding may move more than the
+    // reference's: a term that is 0 in exact arithmetic only at the drawn sizes (X./(matrix(2)*X)
+    // summed over the one row of a 1×5 X, whose derivative is 0 there) is a difference of entries
+    // of 10⁷ that the compiled evaluator left at 1e-8 and the reference at 1e-13 (seed 61). Judged,
+    // as generated modules are, to as much as either moves when the inputs move by a rounding.
+    const own = moduleSpread((v) => ctx.compiled(v as Values), values, comp.data, ctx.rand);
+    loose = { ...loose, compiled: agreement(comp.data, ours.data, TOL.compiledRel, TOL.spreadFactor * Math.max(spread.tensor, own)) };
+    ctx.trace?.(`  rounding spread of the compiled result ${own.toPrecision(3)}: compiled error/tolerance ${loose.compiled.toPrecision(3)}`);
+  }
   traceRatios('with the spread', loose);
   if (passes(loose)) return skip('ill-conditioned');
   if (!ours.data.every(Number.isFinite) && undefinedExactly(spec, input)) return skip('domain');
