@@ -838,7 +838,9 @@ function symbolicPower(n: Node): { base: Node; exponent: Node; integer: boolean 
  * Powers of one base on the same labels, one of them with a node in its exponent, merged:
  * u^e1·u^e2 = u^(e1 + e2). Exact wherever the product is defined and u ≠ 0 when at most one
  * exponent may be a non-integer (u^(a - 3)·u, b^(n - 1)·b with n a size): for u < 0 the merged
- * power is then defined exactly where that one factor is. Any exponents merge on a positive base.
+ * power is then defined exactly where that one factor is. Any exponents merge on a non-negative
+ * base (at u = 0 to the limit from u > 0, where 0^a·0^b with a > 0 > b is NaN: a power of
+ * norm1(X) that overflows times one that underflows, seed 61).
  * At u = 0 the product of a positive and a negative power is merged as mergePowers merges s·s^-1
  * into 1. A sum taken in its canonical sign (negatedSum) meets a symbolic power of its negation:
  * (b - a)^k·(a - b)^e = (-1)^k·(a - b)^(e + k). The sign the merge leaves (±1), or undefined
@@ -872,7 +874,7 @@ function mergeSymbolicPowers(fs: MFactor[]): number | undefined {
     const ps = members.map((m) => parts[m]!);
     const base = ps[0]!.base;
     if (isZero(base)) continue;
-    if (ps.filter((p) => !p.integer).length > 1 && !isPositive(base)) continue;
+    if (ps.filter((p) => !p.integer).length > 1 && !isNonNegative(base)) continue;
     const exponent = makeAdd(ps.map((p) => ({ coef: 1, node: p.exponent })), base.shape);
     fs[members[0]!] = { node: makePowv(base, exponent), labels: fs[members[0]!]!.labels };
     for (const m of members.slice(1)) drop.add(m);
@@ -1789,6 +1791,14 @@ export function makePowv(base: Node, exponent: Node): Node {
   // an odd one: det(-D) by D, twice, has (-1)^(2·n) = 1.
   if (constantValue(base) === -1 && Number.isInteger(k) && k !== 1 && isIntegerValued(core))
     return k % 2 === 0 ? ones(base.shape) : makePowv(base, core);
+  // (u^a)^e = u^(a·e) for u ≥ 0, in floating point too (at u = 0 both sides are 0, ∞ or 1 alike),
+  // so that u^a cannot overflow where u^(a·e) does not: (norm1(X)^det(M))^(y'*x) (seed 61).
+  if ((base.kind === 'pow' || base.kind === 'powv') && isNonNegative(base.base)) {
+    const rank = base.shape.length;
+    const inner = base.kind === 'pow' ? scalar(base.exp) : base.exponent;
+    const labels = inner.shape.length === 0 ? [] : range(0, rank);
+    return makePowv(base.base, makeMul([{ node: inner, labels }, { node: exponent, labels: range(0, rank) }], rank));
+  }
   return intern<PowvNode>(`^v|${base.id}|${exponent.id}`, { kind: 'powv', base, exponent, shape: base.shape });
 }
 

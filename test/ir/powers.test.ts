@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { derive, resultSizes } from '../../src/derive.js';
+import { derivative } from '../../src/index.js';
 import { evaluateReference } from '../../src/compile/reference.js';
 import { compileNodes } from '../../src/compile/compile.js';
 import { sizeNamesOf } from '../../src/derive.js';
@@ -442,4 +443,49 @@ test('sign of tanh and arctan is the sign of the argument', () => {
       expect(evaluateReference(r.node, values, resultSizes(r, values)).data[0]! === want, `${f} at a - b = ${a - b}`).toBe(true);
     }
   }
+});
+
+// A power of a power of a non-negative base is one power, (u^a)^e = u^(a·e), and powers of one
+// non-negative base multiply into one, u^a·u^e = u^(a + e), also where both exponents are
+// fractional: u^a alone may overflow where the result does not (seed 61: a power of norm1(X)
+// whose exponent is a determinant of 400 was ∞, and its derivative ∞·0 = NaN).
+describe('powers of a non-negative base merge', () => {
+  const value = (expr: string, values: Record<string, Tensor>, wrt = 'X', order = 0): Tensor =>
+    derivative(expr, wrt, { order, let: { a: 'scalar', b: 'scalar' } }).evaluate(values);
+  const t = (shape: number[], ...data: number[]): Tensor => ({ shape, data: Float64Array.from(data) });
+
+  test.each([
+    ["(norm1(X)^det(A*A' + eye))^(y'*x)", 'X', 0, "sum(abs(X))^(det(A*A' + eye)*x'*y)"],
+    ["(norm1(X)^det(A*A' + eye))^(y'*x)", 'X', 1, "t1*sum(abs(X))^(t1*x'*y - 1)*x'*y*sign(X) where t1 = det(A*A' + eye)"],
+    ['(abs(x).^a).^b', 'x', 0, 'abs(x).^(b*a)'],
+    ['abs(x).^a.*abs(x).^b', 'x', 0, 'abs(x).^(a + b)'],
+    ['(x.^2).^a.*(x.^2).^b', 'x', 0, '(x.^2).^(a + b)'],
+  ])('%s by %s, order %i, is %s', (expr, wrt, order, want) => {
+    const d = derivative(expr, wrt, { order, let: { a: 'scalar', b: 'scalar' } });
+    expect(d.matrix).toBe(want);
+  });
+
+  test('where the inner power overflows, the value and the derivative are finite and right', () => {
+    // norm1(X) = 8, det(A*A' + eye) = 400, y'*x = -0.5: the value is 8^-200, its gradient
+    // 400·8^-201·(-0.5)·sign(X).
+    const values = { X: t([1, 1], 8), A: t([1, 1], Math.sqrt(399)), x: t([1], 1), y: t([1], -0.5) };
+    const f = value("(norm1(X)^det(A*A' + eye))^(y'*x)", values);
+    expect(f.data[0]! / Math.pow(8, -200)).toBeCloseTo(1, 9);
+    const g = value("(norm1(X)^det(A*A' + eye))^(y'*x)", values, 'X', 1);
+    expect(g.data[0]! / (400 * Math.pow(8, -201) * -0.5)).toBeCloseTo(1, 9);
+  });
+
+  test('at a zero of the base the merged power is the value (or the limit from above) of the product', () => {
+    const x = t([4], 0, 0, 0, 0);
+    for (const [a, b] of [[2, -0.5], [-0.5, 2], [0.5, 1.5], [-1.5, -0.5], [0, 0.5]] as const) {
+      const at = { x, a: t([], a), b: t([], b) };
+      expect(value('(abs(x).^a).^b', at, 'x').data[0], `(0^${a})^${b}`).toBe(Math.pow(Math.pow(0, a), b));
+      // 0^a·0^b with a > 0 > b is NaN; merged, the limit from u > 0: 0^(a + b).
+      expect(value('abs(x).^a.*abs(x).^b', at, 'x').data[0], `0^${a}·0^${b}`).toBe(Math.pow(0, a + b));
+    }
+    // Away from 0, both merges are the product itself, entries of either sign.
+    const away = { x: t([3], -1.7, 0.3, 2.2), a: t([], 0.7), b: t([], -1.3) };
+    const product = away.x.data.map((u) => Math.abs(u) ** 0.7 * Math.abs(u) ** -1.3);
+    expect(relErr(value('abs(x).^a.*abs(x).^b', away, 'x'), { shape: [3], data: product })).toBeLessThan(1e-14);
+  });
 });
