@@ -249,7 +249,20 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
     // summed over the one row of a 1×5 X, whose derivative is 0 there) is a difference of entries
     // of 10⁷ that the compiled evaluator left at 1e-8 and the reference at 1e-13 (seed 61). Judged,
     // as generated modules are, to as much as either moves when the inputs move by a rounding.
-    const own = moduleSpread((v) => ctx.compiled(v as Values), values, comp.data, ctx.rand);
+    const own = moduleSpread(
+      (v) => {
+        try {
+          return ctx.compiled(v as Values);
+        } catch (e) {
+          // A matrix singular at a moved point: as sensitive as it gets (see moduleSpread).
+          if (e instanceof SingularMatrixError) throw new RangeError(`singular: ${e.message}`);
+          throw e;
+        }
+      },
+      values,
+      comp.data,
+      ctx.rand,
+    );
     loose = { ...loose, compiled: agreement(comp.data, ours.data, TOL.compiledRel, TOL.spreadFactor * Math.max(spread.tensor, own)) };
     ctx.trace?.(`  rounding spread of the compiled result ${own.toPrecision(3)}: compiled error/tolerance ${loose.compiled.toPrecision(3)}`);
   }
