@@ -249,20 +249,7 @@ function judgePoint(ctx: Context, firstPoint: boolean): Verdict {
     // summed over the one row of a 1×5 X, whose derivative is 0 there) is a difference of entries
     // of 10⁷ that the compiled evaluator left at 1e-8 and the reference at 1e-13 (seed 61). Judged,
     // as generated modules are, to as much as either moves when the inputs move by a rounding.
-    const own = moduleSpread(
-      (v) => {
-        try {
-          return ctx.compiled(v as Values);
-        } catch (e) {
-          // A matrix singular at a moved point: as sensitive as it gets (see moduleSpread).
-          if (e instanceof SingularMatrixError) throw new RangeError(`singular: ${e.message}`);
-          throw e;
-        }
-      },
-      values,
-      comp.data,
-      ctx.rand,
-    );
+    const own = moduleSpread((v) => ctx.compiled(v as Values), values, comp.data, ctx.rand);
     loose = { ...loose, compiled: agreement(comp.data, ours.data, TOL.compiledRel, TOL.spreadFactor * Math.max(spread.tensor, own)) };
     ctx.trace?.(`  rounding spread of the compiled result ${own.toPrecision(3)}: compiled error/tolerance ${loose.compiled.toPrecision(3)}`);
   }
@@ -338,8 +325,8 @@ export function exportedCheck(
  * own conditioning, which may differ from the reference's where it writes a derivative in another
  * form (det's Hessian through adj2, whose ones-contracted sum is 0 in exact arithmetic and a
  * difference of large entries in floating point, where the reference's simplified form has no such
- * term; seed 55 case 1778). A module that finds a matrix singular at a moved point is as
- * sensitive as it gets.
+ * term; seed 55 case 1778). A module (or the compiled evaluator, whose error is a
+ * SingularMatrixError) that finds a matrix singular at a moved point is as sensitive as it gets.
  */
 function moduleSpread(evaluate: (v: unknown) => Tensor, values: ReadonlyMap<string, Tensor>, base: Float64Array, rand: () => number): number {
   let spread = 0;
@@ -347,7 +334,7 @@ function moduleSpread(evaluate: (v: unknown) => Tensor, values: ReadonlyMap<stri
     try {
       spread = Math.max(spread, maxDiff(evaluate(Object.fromEntries(perturb(values, rand))).data, base));
     } catch (e) {
-      if (e instanceof RangeError && /singular/.test(e.message)) return Infinity;
+      if (e instanceof SingularMatrixError || (e instanceof RangeError && /singular/.test(e.message))) return Infinity;
       throw e;
     }
   }

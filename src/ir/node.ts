@@ -1861,6 +1861,11 @@ function sizeOf(a: Node): Node {
   return makeMul([{ node: ones([a.shape[0]!]), labels: [0] }], 0);
 }
 
+/** n − 1 for a square matrix's size n (the power of s in det(s·I + …) and adj(s·M)). */
+function sizeMinusOne(a: Node): Node {
+  return makeAdd([{ coef: 1, node: sizeOf(a) }, { coef: -1, node: scalar(1) }], []);
+}
+
 /** A diagonal matrix as a product: δ_ij times vectors on i or j and scalars (diag(x), diag(x.*y)*2). */
 function isDiagonal(a: Node): a is MulNode {
   if (a.kind !== 'mul' || a.shape.length !== 2) return false;
@@ -1897,8 +1902,8 @@ export function makeDet(a: Node): Node {
   if (a.kind === 'mpow' && a.dirs.length === 0) return makePow(makeDet(a.base), a.exp); // det(A^k) = det(A)^k
   const perm = asPermutation(a);
   if (perm) return makeDet(perm.base); // det(A') = det(A)
-  const lemma = rankOneDet(a);
-  if (lemma) return lemma;
+  const update = rankOneUpdate(a);
+  if (update) return rankOneDet(a, update);
   return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
 }
 
@@ -1906,13 +1911,9 @@ export function makeDet(a: Node): Node {
  * det(s·I + c·u v') = s^(n−1)·(s + c·v'u), the matrix determinant lemma (tr of a rank-one product
  * is v'u), for a constant s ≠ 0 (for s = 1, 1 + c·v'u).
  */
-function rankOneDet(a: Node): Node | undefined {
-  const update = rankOneUpdate(a);
-  if (!update) return undefined;
+function rankOneDet(a: Node, update: RankOneUpdate): Node {
   const last = rankOneLastPivot(update);
-  if (update.scale === 1) return last;
-  const n = sizeOf(a);
-  return scalarProduct([makePowv(scalar(update.scale), makeAdd([{ coef: 1, node: n }, { coef: -1, node: scalar(1) }], [])), last]);
+  return update.scale === 1 ? last : scalarProduct([makePowv(scalar(update.scale), sizeMinusOne(a)), last]);
 }
 
 /** s + c·v'u: what the rank-one update adds to the determinant, over s^(n−1). */
@@ -1981,12 +1982,11 @@ export function makeLogdet(a: Node): Node {
   // logdet(s·I + c·u v') = (n − 1)·log(s) + log(s + c·v'u) for s > 0, as det (makeDet); the log
   // of the determinant itself for s < 0 (NaN where it is negative, as logdet is).
   const update = rankOneUpdate(a);
-  if (update && update.scale < 0) return makeElem('log', rankOneDet(a)!);
+  if (update && update.scale < 0) return makeElem('log', rankOneDet(a, update));
   if (update) {
     const last = makeElem('log', rankOneLastPivot(update));
     if (update.scale === 1) return last;
-    const powers = makeAdd([{ coef: 1, node: sizeOf(a) }, { coef: -1, node: scalar(1) }], []);
-    return makeAdd([{ coef: 1, node: scalarProduct([powers, makeElem('log', scalar(update.scale))]) }, { coef: 1, node: last }], []);
+    return makeAdd([{ coef: 1, node: scalarProduct([sizeMinusOne(a), makeElem('log', scalar(update.scale))]) }, { coef: 1, node: last }], []);
   }
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
 }
@@ -2100,7 +2100,7 @@ export function makeAdj(a: Node): Node {
   const [k, core] = splitCoef(a);
   const scaled = scalarPart(core);
   if (k !== 1 || scaled) {
-    const e = makeAdd([{ coef: 1, node: sizeOf(a) }, { coef: -1, node: ones([]) }], []);
+    const e = sizeMinusOne(a);
     const powers = [...(k !== 1 ? [makePowv(scalar(k), e)] : []), ...(scaled ? scalarPowers(scaled.s, e) : [])];
     return makeMul([{ node: scalarProduct(powers), labels: [] }, { node: makeAdj(scaled ? scaled.m : core), labels: [0, 1] }], 2);
   }
