@@ -279,7 +279,11 @@ class Checker {
       const rk = this.kind(r);
       const hint =
         (lk === 'scalar') !== (rk === 'scalar') && (op === '+' || op === '-')
-          ? this.conventionHint(a.left, lk, rk) ?? this.conventionHint(a.right, rk, lk) ?? '; to add a scalar to every entry write c*vector(1) or c*matrix(1)'
+          ? this.conventionHint(a.left, lk, rk) ??
+            this.conventionHint(a.right, rk, lk) ??
+            this.transposedScalarHint(a.left) ??
+            this.transposedScalarHint(a.right) ??
+            '; to add a scalar s to every entry write s*vector(1) or s*matrix(1)'
           : lk === 'vector' && rk === 'row vector' || lk === 'row vector' && rk === 'vector'
             ? '; transpose one side with \''
             : '';
@@ -300,6 +304,18 @@ class Checker {
     if (want !== 'vector' && want !== 'matrix') return undefined;
     const every = kind === 'scalar' ? `, or write ${side.name}*${want}(1) to add it to every entry` : '';
     return `; ${side.name} is a ${kind} by the naming convention (a–g and Greek names are scalars, h–z vectors, A–Z matrices): declare "${side.name}: ${want}" to make it a ${want}${every}`;
+  }
+
+  /**
+   * A scalar by the naming convention that is transposed (`x'*A*x + b'*x`, b a scalar as a–g are)
+   * was most likely meant as a vector: a transposed scalar is the same scalar, so the side it is in
+   * took the other kind. Says how to declare it.
+   */
+  private transposedScalarHint(side: Ast): string | undefined {
+    const found = findAst(side, (n) => n.kind === 'transpose' && n.arg.kind === 'name' && this.vars.get(n.arg.name)?.explicit === false && this.vars.get(n.arg.name)?.declared === 'scalar');
+    if (found?.kind !== 'transpose' || found.arg.kind !== 'name') return undefined;
+    const name = found.arg.name;
+    return `; ${name} is a scalar by the naming convention (a–g and Greek names are scalars, h–z vectors, A–Z matrices), so ${name}' is that scalar: declare "${name}: vector" to make it a vector`;
   }
 
   private binary(a: Ast & { kind: 'binary' }): Type {
@@ -514,6 +530,16 @@ export function integerConstant(a: Ast): number | undefined {
   if (a.kind === 'neg') {
     const v = integerConstant(a.arg);
     return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}
+
+/** The first node of a tree, in source order, that satisfies a test. */
+function findAst(a: Ast, test: (n: Ast) => boolean): Ast | undefined {
+  if (test(a)) return a;
+  for (const c of astChildren(a)) {
+    const found = findAst(c, test);
+    if (found) return found;
   }
   return undefined;
 }

@@ -58,7 +58,11 @@ const CASES: readonly Case[] = [
   { args: d('a + x'), code: input, message: /shapes differ.*a is a scalar by the naming convention .*: declare "a: vector" to make it a vector, or write a\*vector\(1\) to add it to every entry/ },
   { args: d('norm2(A*x - b)^2'), code: input, message: /A\*x is n×1 \(a vector\), b is a scalar; b is a scalar by the naming convention .*declare "b: vector"/ },
   { args: d('c + A'), code: input, message: /declare "c: matrix" to make it a matrix, or write c\*matrix\(1\)/ },
-  { args: d('a + x', '--let', 'a: scalar'), code: input, message: /shapes differ.*; to add a scalar to every entry write c\*vector\(1\)/ },
+  { args: d('a + x', '--let', 'a: scalar'), code: input, message: /shapes differ.*; to add a scalar s to every entry write s\*vector\(1\)/ },
+  // a transposed scalar of the convention (b' is b) was meant as a vector, on either side of the sum
+  { args: d("x'*A*x + b'*x + c"), code: input, message: /x'\*A\*x is a scalar, b'\*x is n×1 \(a vector\); b is a scalar by the naming convention .*so b' is that scalar: declare "b: vector"/ },
+  { args: d("x'*x - x'*A*(2*b')"), code: input, message: /so b' is that scalar: declare "b: vector"/ },
+  { args: d("x'*A*x + b'*x", '--let', 'b: scalar'), code: input, message: /shapes differ.*; to add a scalar s to every entry write s\*vector\(1\)/ },
   { args: d('x .* A'), code: input, message: /\.\*: shapes differ/ },
   { args: d('sum(x, x)'), code: input, message: /sum takes 1 argument, not 2/ },
   { args: d('dpow(A, 2)*x'), code: input, message: /dpow takes 3 or more arguments, not 2/ },
