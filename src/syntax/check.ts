@@ -98,7 +98,19 @@ class Checker {
   constructor(
     readonly text: string,
     readonly decls: ReadonlyMap<string, DeclaredType>,
+    /** The whole expression, which a hint that proposes a declaration checks again with it. */
+    private readonly root: Ast,
   ) {}
+
+  /** Whether the whole expression checks once a name is declared so: a hint proposes only that. */
+  private checksWith(name: string, type: DeclaredType): boolean {
+    try {
+      check(this.text, this.root, { ...Object.fromEntries(this.decls), [name]: type });
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   sizeName = (d: Dim): string => {
     const r = this.sizes.find(d);
@@ -283,6 +295,7 @@ class Checker {
             this.conventionHint(a.right, rk, lk) ??
             this.transposedScalarHint(a.left) ??
             this.transposedScalarHint(a.right) ??
+            this.scaledNameHint(lk === 'scalar' ? a.right : a.left) ??
             '; to add a scalar s to every entry write s*vector(1) or s*matrix(1)'
           : lk === 'vector' && rk === 'row vector' || lk === 'row vector' && rk === 'vector'
             ? '; transpose one side with \''
@@ -309,13 +322,39 @@ class Checker {
   /**
    * A scalar by the naming convention that is transposed (`x'*A*x + b'*x`, b a scalar as a–g are)
    * was most likely meant as a vector: a transposed scalar is the same scalar, so the side it is in
-   * took the other kind. Says how to declare it.
+   * took the other kind. Says how to declare it, where that makes the whole expression check.
    */
   private transposedScalarHint(side: Ast): string | undefined {
     const found = findAst(side, (n) => n.kind === 'transpose' && n.arg.kind === 'name' && this.vars.get(n.arg.name)?.explicit === false && this.vars.get(n.arg.name)?.declared === 'scalar');
     if (found?.kind !== 'transpose' || found.arg.kind !== 'name') return undefined;
     const name = found.arg.name;
+    if (!this.checksWith(name, 'vector')) return undefined;
     return `; ${name} is a scalar by the naming convention (a–g and Greek names are scalars, h–z vectors, A–Z matrices), so ${name}' is that scalar: declare "${name}: vector" to make it a vector`;
+  }
+
+  /**
+   * The side of a sum that is not a scalar (`1 + exp(-y*(w'*x))`), where its shape comes from a
+   * name typed by the naming convention alone that a scalar scales (y, a vector as h–z are): how to
+   * declare it a scalar. Only subtrees that are not scalars are searched, since a scalar part
+   * cannot have given the side its shape. The hint is given only where that declaration makes the
+   * whole expression check and the name is nowhere transposed (x in `x'*x - 2*x` is a vector).
+   */
+  private scaledNameHint(side: Ast): string | undefined {
+    const scalar = (n: Ast) => this.kind(this.types.get(n)!) === 'scalar';
+    const unsigned = (n: Ast): Ast => (n.kind === 'neg' || n.kind === 'transpose' ? unsigned(n.arg) : n);
+    const scaledName = (n: Ast): (Ast & { kind: 'name' }) | undefined => {
+      if (n.kind !== 'binary' || !['*', '.*', '/', './'].includes(n.op)) return undefined;
+      const [l, r] = [unsigned(n.left), unsigned(n.right)];
+      for (const [c, other] of [[l, r], [r, l]] as const) {
+        if (c.kind === 'name' && this.vars.get(c.name)?.explicit === false && !scalar(c) && scalar(other)) return c;
+      }
+      return undefined;
+    };
+    const found = findAst(side, (n) => scaledName(n) !== undefined, (n) => !scalar(n));
+    const named = found && scaledName(found);
+    if (!named || transposes(this.root, named.name) || !this.checksWith(named.name, 'scalar')) return undefined;
+    const kind = this.kind(this.types.get(named)!);
+    return `; ${named.name} is a ${kind} by the naming convention (a–g and Greek names are scalars, h–z vectors, A–Z matrices): declare "${named.name}: scalar" to make it a scalar, or write s*${kind === 'vector' ? 'vector' : 'matrix'}(1) to add a scalar s to every entry`;
   }
 
   private binary(a: Ast & { kind: 'binary' }): Type {
@@ -534,14 +573,20 @@ export function integerConstant(a: Ast): number | undefined {
   return undefined;
 }
 
-/** The first node of a tree, in source order, that satisfies a test. */
-function findAst(a: Ast, test: (n: Ast) => boolean): Ast | undefined {
+/** The first node of a tree, in source order, that satisfies a test, searching only where `enter` holds. */
+function findAst(a: Ast, test: (n: Ast) => boolean, enter: (n: Ast) => boolean = () => true): Ast | undefined {
+  if (!enter(a)) return undefined;
   if (test(a)) return a;
   for (const c of astChildren(a)) {
-    const found = findAst(c, test);
+    const found = findAst(c, test, enter);
     if (found) return found;
   }
   return undefined;
+}
+
+/** Whether a tree transposes a name (`x'`). */
+function transposes(a: Ast, name: string): boolean {
+  return findAst(a, (n) => n.kind === 'transpose' && n.arg.kind === 'name' && n.arg.name === name) !== undefined;
 }
 
 /** Whether a name occurs in a tree. */
@@ -573,7 +618,7 @@ export function variableOrder(ast: Ast): { name: string; span: Span }[] {
 }
 
 export function check(text: string, ast: Ast, decls: Declarations = {}, extraVars: readonly string[] = []): Checked {
-  const c = new Checker(text, validateDeclarations(decls));
+  const c = new Checker(text, validateDeclarations(decls), ast);
   // Variables get their size symbols in order of appearance, so sizes are named n, m, … in that order.
   for (const v of variableOrder(ast)) c.declareVar(v.name, v.span);
   c.check(ast);

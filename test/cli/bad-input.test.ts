@@ -61,7 +61,15 @@ const CASES: readonly Case[] = [
   { args: d('a + x', '--let', 'a: scalar'), code: input, message: /shapes differ.*; to add a scalar s to every entry write s\*vector\(1\)/ },
   // a transposed scalar of the convention (b' is b) was meant as a vector, on either side of the sum
   { args: d("x'*A*x + b'*x + c"), code: input, message: /x'\*A\*x is a scalar, b'\*x is n×1 \(a vector\); b is a scalar by the naming convention .*so b' is that scalar: declare "b: vector"/ },
-  { args: d("x'*x - x'*A*(2*b')"), code: input, message: /so b' is that scalar: declare "b: vector"/ },
+  { args: d("x'*x - x'*A*(2*b')'"), code: input, message: /so b' is that scalar: declare "b: vector"/ },
+  // a vector or matrix of the convention that a scalar scales (y*(w'*x)) in a sum with a scalar: declare it a scalar
+  { args: ['derive', "log(1 + exp(-y*(w'*x)))", '--wrt', 'w'], code: input, message: /1 is a scalar, exp\(-y\*\(w'\*x\)\) is n×1 \(a vector\); y is a vector by the naming convention .*: declare "y: scalar" to make it a scalar, or write s\*vector\(1\)/ },
+  { args: ['derive', "1 + (w'*x)*-y", '--wrt', 'w'], code: input, message: /y is a vector by the naming convention .*declare "y: scalar"/ },
+  { args: ['derive', 'X/2 + 1', '--wrt', 'X'], code: input, message: /X is a matrix by the naming convention .*declare "X: scalar" to make it a scalar, or write s\*matrix\(1\)/ },
+  // no hint where the declaration would not make the expression check, or where the name is transposed
+  { args: ['derive', "1 + (w'*x)*y'", '--wrt', 'w'], code: input, message: /1 is a scalar, \(w'\*x\)\*y' is 1×p \(a row vector\); to add a scalar s to every entry/ },
+  { args: d("x'*x - 2*x"), code: input, message: /shapes differ: x'\*x is a scalar, 2\*x is n×1 \(a vector\); to add a scalar s to every entry/ },
+  { args: d("x'*x - x'*A*(2*b')"), code: input, message: /shapes differ: x'\*x is a scalar, x'\*A\*\(2\*b'\) is 1×p \(a row vector\); to add a scalar s to every entry/ },
   { args: d("x'*A*x + b'*x", '--let', 'b: scalar'), code: input, message: /shapes differ.*; to add a scalar s to every entry write s\*vector\(1\)/ },
   { args: d('x .* A'), code: input, message: /\.\*: shapes differ/ },
   { args: d('sum(x, x)'), code: input, message: /sum takes 1 argument, not 2/ },
