@@ -161,6 +161,8 @@ class Builder {
   /** Names in use by an enclosing product, with their numbers (see fresh). */
   private readonly active = new Map<string, number>();
   private low = 0;
+  /** Σ_{a0+a1=k} sums written so far in this form, two summation variables each. */
+  private sums = 0;
 
   constructor(
     private readonly reserved: ReadonlySet<string>,
@@ -270,7 +272,8 @@ class Builder {
 
   /**
    * A^k as the tensor (A^k)^i_j. P(A, k; E) with one direction written out as its sum over
-   * exponents, Σ_{a0+a1=k−1} (A^a0)^i_p E^p_q… (A^a1)^q_j. With more directions (a sum over their
+   * exponents, Σ_{a0+a1=k−1} (A^a0)^i_p E^p_q… (A^a1)^q_j, the deltas of E that tie p or q to
+   * another index contracted (A^4 by A: Σ_{a0+a1=3} (A^a0)^{ik} (A^a1)_{lj}). With more directions (a sum over their
    * orders too) the tensor dpow(A^k; E_1, …, E_m) with all its indices (i, j, then each direction's
    * batch indices in turn), each direction written as a function of its own slots — the row and
    * column by which it joins the chain, then its batch slots: (p,q,r,s) ↦ δ^p_r δ^q_s.
@@ -302,18 +305,34 @@ class Builder {
       );
     } else {
       const [mid, next] = [fresh(), fresh()];
+      const [e0, e1] = this.exponentNames();
+      const dir = contractDeltas(this.build(n.dirs[0]!, [mid, next, ...names.slice(2)]), [mid, next]);
       out = {
         kind: 'prod',
         factors: [
-          tensor(`Σ_{a0+a1=${n.exp - 1}}`, `\\sum_{a_0+a_1=${n.exp - 1}}`, []),
-          power('a0', 'a_0', [names[0]!, mid]),
-          this.build(n.dirs[0]!, [mid, next, ...names.slice(2)]),
-          power('a1', 'a_1', [next, names[1]!]),
+          tensor(`Σ_{${e0}+${e1}=${n.exp - 1}}`, `\\sum_{${latexName(e0)}+${latexName(e1)}=${n.exp - 1}}`, []),
+          power(e0, latexName(e0), [names[0]!, dir.renamed.get(mid) ?? mid]),
+          ...dir.factors,
+          power(e1, latexName(e1), [dir.renamed.get(next) ?? next, names[1]!]),
         ],
       };
     }
     this.release(mine);
     return out;
+  }
+
+  /**
+   * The summation variables of the next Σ_{a0+a1=k} in this form: a0, a1, then a2, a3, …, skipping
+   * the expression's variable names. Each sum has its own, since a sum's scope runs to the end of
+   * its product, and a sum inside a direction, or next to another, must not rebind the first's.
+   */
+  private exponentNames(): [string, string] {
+    const out: string[] = [];
+    while (out.length < 2) {
+      const s = `a${this.sums++}`;
+      if (!this.reserved.has(s)) out.push(s);
+    }
+    return [out[0]!, out[1]!];
   }
 
   /** Matrix notation of n where it has one; the temporaries it names count as used. */
@@ -404,6 +423,49 @@ class Builder {
     this.release(mine);
     // A size alone is an atom: (-1)^rows(S).
     return factors.length === 1 && sized.size > 0 ? factors[0]! : { kind: 'prod', factors };
+  }
+}
+
+/**
+ * A direction E of Σ (A^a0)^i_p E^{pq…} (A^a1)_{qj}, as factors, with each Kronecker delta that ties
+ * one of the chain's names (p, q) to another name contracted: δ^{pk} δ^q_l becomes nothing, with
+ * p → k and q → l in the powers (A^a0)^{ik} (A^a1)_{lj}. A chain name is contracted only where
+ * one delta holds it and no other factor does.
+ */
+function contractDeltas(dir: IExpr, chain: readonly string[]): { factors: IExpr[]; renamed: Map<string, string> } {
+  const factors = dir.kind === 'prod' ? [...dir.factors] : [dir];
+  const renamed = new Map<string, string>();
+  const holds = (f: IExpr, name: string): boolean => indexNames(f).includes(name);
+  for (const name of chain) {
+    const k = factors.findIndex((f) => f.kind === 'tensor' && f.text === 'δ' && f.indices.length === 2 && f.indices.filter((x) => x.name === name).length === 1);
+    if (k < 0 || factors.some((f, j) => j !== k && holds(f, name))) continue;
+    const delta = factors[k]!;
+    if (delta.kind !== 'tensor') continue;
+    const other = delta.indices.find((x) => x.name !== name)!.name;
+    if (chain.includes(other)) continue;
+    renamed.set(name, other);
+    factors.splice(k, 1);
+  }
+  return { factors: renamed.size > 0 ? factors : [dir], renamed };
+}
+
+/** Every index name in a tree, once per occurrence. */
+function indexNames(e: IExpr): string[] {
+  switch (e.kind) {
+    case 'num':
+      return [];
+    case 'tensor':
+      return e.indices.map((x) => x.name);
+    case 'sum':
+      return e.terms.flatMap((t) => indexNames(t.e));
+    case 'prod':
+      return e.factors.flatMap(indexNames);
+    case 'fn':
+      return indexNames(e.arg);
+    case 'pow':
+      return [...indexNames(e.base), ...(typeof e.exp === 'number' ? [] : indexNames(e.exp))];
+    case 'sym':
+      return indexNames(e.arg);
   }
 }
 

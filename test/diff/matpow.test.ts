@@ -280,9 +280,53 @@ describe('printed forms', () => {
     expect(derive('tr(A^12)', 'A').index).toBe('12 (A^11)_j^i');
     expect(derive("x'*A^5*y", 'A').index).toBe('Σ_{a0+a1=4} (A^a0)_{jp} x^q y^p (A^a1)_q^i');
     expect(derive("tr((X'*X)^3)", 'X').index).toBe("6 X^i_p ((X'*X)^2)_j^p");
+    // The deltas of the direction (the derivative of A by A) contract into the powers' indices.
+    expect(derive('A^12', 'A').index).toBe('Σ_{a0+a1=11} (A^a0)^{ik} (A^a1)_{lj}');
+    expect(derive('exp(A^4)', 'A').index).toBe('exp((A^4)^p_q) Σ_{a0+a1=3} (A^a0)^{rk} (A^a1)_{ls} δ^i_{pr} δ_j^{qs}');
     const h = derive("x'*A^5*y", 'A', { order: 2 });
     expect(h.matrix).toBeNull();
     expect(h.index).toBe('dpow(A^5; (p,q,r,s) ↦ δ^{pr} δ_{qs}, (t,u) ↦ x_u y^t)_j^{ik}_l');
+  });
+
+  test('Σ_{a0+a1=k-1} (A^a0)^{ik} (A^a1)_{lj}, as printed, is the derivative of A^k by A', () => {
+    const r = rng(41);
+    for (const [n, k] of [[1, 4], [3, 5], [4, 7]] as const) {
+      const printed = derive(`A^${k}`, 'A');
+      expect(printed.index).toBe(`Σ_{a0+a1=${k - 1}} (A^a0)^{ik} (A^a1)_{lj}`);
+      const A = randomTensor([n, n], 'any', r);
+      const powers = [Float64Array.from({ length: n * n }, (_, t) => (t % (n + 1) === 0 ? 1 : 0))];
+      for (let e = 1; e < k; e++) {
+        const prev = powers[e - 1]!;
+        powers.push(Float64Array.from({ length: n * n }, (_, t) => {
+          let acc = 0;
+          for (let p = 0; p < n; p++) acc += prev[Math.floor(t / n) * n + p]! * A.data[p * n + (t % n)]!;
+          return acc;
+        }));
+      }
+      const d = evalAt(printed, new Map([['A', A]]));
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++)
+          for (let kk = 0; kk < n; kk++)
+            for (let l = 0; l < n; l++) {
+              let want = 0;
+              for (let a0 = 0; a0 < k; a0++) want += powers[a0]![i * n + kk]! * powers[k - 1 - a0]![l * n + j]!;
+              expect(d.data[((i * n + j) * n + kk) * n + l]).toBeCloseTo(want, 9);
+            }
+    }
+  });
+
+  test('each Σ over exponents has summation variables of its own, none a variable name', () => {
+    const sums = (text: string) => [...text.matchAll(/Σ_\{(\w+)\+(\w+)=\d+\}/g)].flatMap((m) => [m[1]!, m[2]!]);
+    // A sum over exponents inside another's direction: the inner one must not rebind a0, a1.
+    const nested = derive('sum(exp(A^4))', 'A', { order: 2 }).index;
+    expect(sums(nested)).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect(nested).toContain('(A^a1)^{qi}');
+    const named = derive('a0*sum(exp(A^12)) + a2', 'A', { order: 2 }).index;
+    expect(sums(named)).toEqual(['a1', 'a3', 'a4', 'a5']);
+    for (const text of [nested, named]) {
+      const v = sums(text);
+      expect(new Set(v).size).toBe(v.length);
+    }
   });
 
   test('every printed form parses back to the same value', () => {

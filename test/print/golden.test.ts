@@ -264,7 +264,7 @@ describe('kron and vec', () => {
     // A term that no form covers (the Jacobian of A^12, a sum of 12 chains): index notation of its tensor.
     const t = derive('A^12', 'A', { order: 1, layout: 'vec' });
     expect(t.matrix).toBeNull();
-    expect(t.index).toBe('Σ_{a0+a1=11} (A^a0)^i_p δ^{pk} δ^q_l (A^a1)_{qj}');
+    expect(t.index).toBe('Σ_{a0+a1=11} (A^a0)^{ik} (A^a1)_{lj}');
   });
 
   // Kronecker products; transposes need the commutation matrix, element-wise maps diag(vec(…)),
