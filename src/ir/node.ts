@@ -667,6 +667,10 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   const partSign = mergeScalarParts(fs, rank);
   if (partSign !== undefined) return scale(coef * partSign, makeMul(fs, rank));
 
+  // 2d. Factors that write out the base of a power factor are one more power of it:
+  // A_ip x_p (A_iq x_q)^-2 → (A_iq x_q)^-1.
+  if (mergeWrittenBases(fs, rank)) return scale(coef, makeMul(fs, rank));
+
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1;
   // with nodes in the exponents, b^(n - 1)·b = b^n and u^(a - 3)·u = u^(a - 2).
   const symbolicSign = mergeSymbolicPowers(fs);
@@ -690,6 +694,78 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
   mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/**
+ * A power factor B^e of a contraction B (a product with summed labels: A*x, x'*S) whose factors
+ * the product also has, written out on the same labels, becomes B^(e+1) in their place:
+ * A_ip x_p (A_iq x_q)^-2 → (A_iq x_q)^-1, which the derivative of (-A*x)./(-A*x) needs to cancel.
+ * B's summed labels must be summed here too and carried by no factor but the matched ones. Whether
+ * anything merged (fs is rewritten in place).
+ */
+function mergeWrittenBases(fs: MFactor[], rank: number): boolean {
+  let changed = false;
+  for (let k = 0; k < fs.length; k++) {
+    const f = fs[k]!;
+    if (f.node.kind !== 'pow') continue;
+    const base = f.node.base;
+    if (base.kind !== 'mul' || base.nlabels <= base.shape.length || base.factors.length > MAX_FLAT_FACTORS) continue;
+    const matched = matchWrittenFactors(base, f.labels, fs, k, rank);
+    if (!matched) continue;
+    const rest = fs.filter((_, j) => j !== k && !matched.has(j));
+    rest.push({ node: makePow(base, f.node.exp + 1), labels: f.labels });
+    fs.length = 0;
+    fs.push(...rest);
+    changed = true;
+    k = -1; // start over: the base may be written out again
+  }
+  return changed;
+}
+
+/**
+ * The factors of fs (none of them fs[skip]) that are the factors of the product `base` with its
+ * free labels on `free` and its summed labels on summed labels of fs that no other factor
+ * carries, or undefined where there are none.
+ */
+function matchWrittenFactors(base: MulNode, free: readonly number[], fs: readonly MFactor[], skip: number, rank: number): Set<number> | undefined {
+  const map = new Map<number, number>();
+  base.shape.forEach((_, i) => map.set(i, free[i]!));
+  const targets = new Set<number>(free);
+  const used = new Set<number>();
+  const extend = (t: number): boolean => {
+    if (t === base.factors.length) return true;
+    const g = base.factors[t]!;
+    for (let j = 0; j < fs.length; j++) {
+      if (j === skip || used.has(j) || fs[j]!.node !== g.node) continue;
+      const added: number[] = [];
+      let ok = true;
+      g.labels.forEach((bl, a) => {
+        const ol = fs[j]!.labels[a]!;
+        const m = map.get(bl);
+        if (!ok || m === ol) return;
+        if (m !== undefined || ol < rank || targets.has(ol)) ok = false;
+        else {
+          map.set(bl, ol);
+          targets.add(ol);
+          added.push(bl);
+        }
+      });
+      if (ok) {
+        used.add(j);
+        if (extend(t + 1)) return true;
+        used.delete(j);
+      }
+      for (const bl of added) {
+        targets.delete(map.get(bl)!);
+        map.delete(bl);
+      }
+    }
+    return false;
+  };
+  if (!extend(0)) return undefined;
+  const summed = new Set([...map].filter(([bl]) => bl >= base.shape.length).map(([, ol]) => ol));
+  const outside = fs.some((g, j) => !used.has(j) && g.labels.some((l) => summed.has(l)));
+  return outside ? undefined : used;
 }
 
 /**

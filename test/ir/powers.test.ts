@@ -179,6 +179,43 @@ describe('a product next to a power of itself merges', () => {
   });
 });
 
+// A contraction that the product rule writes out factor by factor (A_ip x_p) next to a power of it
+// ((A_iq x_q)^-2) is one more power of it. Before, that held only where the contraction had no
+// coefficient, so (-A*x)./(-A*x) by x printed diag((A*x).^-1 - A*x./(A*x).^2)*A, a zero.
+describe('a contraction written out next to a power of itself merges', () => {
+  const scaled = ['-A*x', 'A*(-x)', '(A + A)*x', '2*A*x', '-(A*sin(x))', "-x'*A", "-(x'*A)'", '-A*x - y'];
+  const forms: ((u: string) => [string, string])[] = [
+    (u) => [`(${u})./(${u})`, 'matrix(0)'],
+    (u) => [`sum((${u})./(${u}))`, 'vector(0)'],
+  ];
+  test.each(forms.flatMap((form) => scaled.map((u) => [...form(u), u] as const)))('%s by x is %s', (expr, want, u) => {
+    expect(derive(expr, 'x').matrix).toBe(want);
+    checkExpression(expr.startsWith('sum') ? expr : `sum(${expr})`, 'x', [u]);
+  });
+
+  test.each([
+    ['sum((-A*x).*(-A*x).^-3 + (-A*x).^-2)', '-4*A\'*(A*x).^-3', '-A*x'],
+    ['sum((2*A*x).*(2*A*x).^-3 + (2*A*x).^-2)', "-A'*(A*x).^-3", '2*A*x'],
+    ["sum((-x'*A).*(-x'*A).^-3 + (-x'*A).^-2)", '-4*A*(A\'*x).^-3', "-x'*A"],
+  ])('%s by x is %s', (expr, want, u) => {
+    expect(derive(expr, 'x').matrix).toBe(want);
+    checkExpression(expr, 'x', [u]);
+  });
+
+  test('by the matrix: the Jacobian of a quotient of equal contractions is 0', () => {
+    expect(derive('A*vector(-1)./(A*vector(-1))', 'A').index).toBe('0');
+    expect(derive('(-A*x)./(-A*x)', 'A').index).toBe('0');
+    expect(derive('(S + S)*x./((S + S)*x)', 'S', { let: { S: 'symmetric matrix' } }).index).toBe('0');
+  });
+
+  test('a summed index that another factor also carries is not the base written out', () => {
+    // x_p y_p A_ip (A_iq x_q)^-2 is not (A*x).^-1 times anything: p is shared with y.
+    const printed = derive('sum(((A*(x.*y)).*(A*x).^-2))', 'x', { order: 0 }).matrix!;
+    expect(printed).toMatch(/\^-2/);
+    checkExpression('sum(((A*(x.*y)).*(A*x).^-2))', 'x', ['A*x']);
+  });
+});
+
 // Scalar parts of a product that are equal up to the names of their summed indices are one power:
 // x_i y_i x_j y_j is (x'*y)^2, so a root of it is abs(x'*y) and a product over itself is 1. Before,
 // they stayed apart as factors (the fuzzer's third derivatives printed y'*y*y'*y*y'*y, and
