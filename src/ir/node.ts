@@ -1630,6 +1630,8 @@ export function makePow(base: Node, p: number): Node {
     if (base.value === 1) return base;
     if (p > 0) return base;
   }
+  // δ^p = δ for p > 0: 0^p = 0 and 1^p = 1 (diag(z).^2 is diag(z.^2), not diag(z.^2).*eye.^2).
+  if (base.kind === 'delta' && p > 0) return base;
   // A power of a number folds where it is rational (an integer p) or a short exact number
   // (4^0.5 = 2); otherwise it stays as it is written (2^0.5, not 1.4142135623730951).
   const c = constantValue(base);
@@ -1791,6 +1793,8 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   // is det(X'*X), 0 and differentiable where X'*X is singular (it stopped there: fuzzer seed 16).
   if (fn === 'exp' && arg.kind === 'logdet') return makeDet(arg.arg);
   if (fn === 'abs' && isNonNegative(arg)) return arg;
+  // The Kronecker delta is 0 or 1, which sign and relu keep: sign(diag(z)) = diag(sign(z)).
+  if (arg.kind === 'delta' && (fn === 'sign' || fn === 'relu')) return arg;
   if (ODD.has(fn) || EVEN.has(fn)) {
     // Of u and -u, the argument is the one whose leading term or coefficient is positive.
     const [k, core] = splitCoef(arg);

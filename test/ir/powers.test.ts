@@ -216,6 +216,25 @@ describe('a contraction written out next to a power of itself merges', () => {
   });
 });
 
+// The Kronecker delta is 0 or 1, so sign, relu and positive powers keep it: diag(x).^2 is
+// diag(x.^2), not diag(x.^2).*eye.^2. A negative power does not (1/0 off the diagonal).
+describe('sign, relu and positive powers of the Kronecker delta', () => {
+  test.each([
+    ['sign(diag(x))', 'diag(sign(x))'],
+    ['diag(x).^2', 'diag(x.^2)'],
+    ['sign(eye)*y', 'y'],
+    ['relu(-diag(x))*y', 'relu(-x).*y'],
+    ['(2*diag(x)).^3*y', '8*(y.*x.^3)'],
+    ['diag(x).^-1', 'diag(x.^-1)*eye.^-1'],
+  ])('%s is %s', (expr, want) => {
+    expect(derive(expr, 'x', { order: 0 }).matrix).toBe(want);
+  });
+
+  test.each(['sum(diag(x).^2*y)', 'sum(sign(diag(x))*(A*x))', 'sum(relu(-diag(x))*y)', 'sum((diag(x).^3)*(A*x))'])('%s has the value and derivatives of its text', (expr) => {
+    checkExpression(expr, 'x', ['x']);
+  });
+});
+
 // Scalar parts of a product that are equal up to the names of their summed indices are one power:
 // x_i y_i x_j y_j is (x'*y)^2, so a root of it is abs(x'*y) and a product over itself is 1. Before,
 // they stayed apart as factors (the fuzzer's third derivatives printed y'*y*y'*y*y'*y, and
