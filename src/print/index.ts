@@ -151,6 +151,23 @@ const FN_LATEX: Partial<Record<string, string>> = {
   exp: '\\exp', log: '\\log', tanh: '\\tanh',
 };
 
+/**
+ * Whether a matrix text is one symbol or one call, X or inv(B./(abs(A) + matrix(1))): the base of
+ * a power or an index needs no parentheses of its own.
+ */
+function isAtomicText(text: string): boolean {
+  const head = /^[\p{L}\w]+/u.exec(text);
+  if (!head) return false;
+  if (head[0].length === text.length) return true;
+  if (text[head[0].length] !== '(' || !text.endsWith(')')) return false;
+  let depth = 0;
+  for (let k = head[0].length; k < text.length; k++) {
+    depth += text[k] === '(' ? 1 : text[k] === ')' ? -1 : 0;
+    if (depth === 0 && k < text.length - 1) return false;
+  }
+  return true;
+}
+
 function tensor(text: string, latex: string, names: readonly string[], flexible = false): IExpr {
   // Natural positions: the first slot up, then alternating (x^i, A^i_j).
   return { kind: 'tensor', text, latex, indices: names.map((name, i) => ({ name, up: i % 2 === 0 })), flexible };
@@ -280,7 +297,7 @@ class Builder {
    */
   private matPower(n: NodeOf<'mpow'>, names: readonly string[]): IExpr {
     const a = this.matrixOrIndex(n.base);
-    const base = /^[\p{L}\w]+(\([^()]*\))?$/u.test(a.text) ? a.text : `(${a.text})`;
+    const base = isAtomicText(a.text) ? a.text : `(${a.text})`;
     const power = (e: string, eLatex: string, ix: readonly string[]): IExpr => tensor(`(${base}^${e})`, `\\left(${a.latex}\\right)^{${eLatex}}`, ix);
     const m = n.dirs.length;
     if (m === 0) return power(String(n.exp), String(n.exp), names);
@@ -351,7 +368,7 @@ class Builder {
     const m = this.matrixText(n);
     if (m) {
       const latex = m.latex.length > 1 ? `{${m.latex}}` : m.latex;
-      return { text: m.text, latex, base: /^[\p{L}\w]+(\([^()]*\))?$/u.test(m.text) ? latex : `\\left(${m.latex}\\right)` };
+      return { text: m.text, latex, base: isAtomicText(m.text) ? latex : `\\left(${m.latex}\\right)` };
     }
     const names = n.shape.map(() => this.fresh());
     const inner = this.build(n, names);
@@ -421,8 +438,9 @@ class Builder {
     // A summed label in one slot is a sum of entries: the contraction with the all-ones vector.
     for (const [l, count] of slots) if (l >= rank && count === 1) factors.push(tensor('1', '\\mathbf{1}', [base.get(l)!], true));
     this.release(mine);
-    // A size alone is an atom: (-1)^rows(S).
-    return factors.length === 1 && sized.size > 0 ? factors[0]! : { kind: 'prod', factors };
+    // A size alone is an atom: (-1)^rows(S); so is any one factor (a sum is parenthesized by
+    // whatever holds it, and not at all at the top: det(A) by A twice is no (…)).
+    return factors.length === 1 ? factors[0]! : { kind: 'prod', factors };
   }
 }
 
@@ -666,8 +684,13 @@ function termText(mag: number, e: IExpr, w: Writing): string {
   return mag === 1 ? body : `${w.number(mag)}${w.sep(body)}${body}`;
 }
 
+/** The terms of a sum with each term ±(a sum) written as its own terms: a + (b - c) is a + b - c. */
+function spliceSums(terms: readonly { coef: number; e: IExpr }[]): { coef: number; e: IExpr }[] {
+  return terms.flatMap((t) => (t.e.kind === 'sum' && Math.abs(t.coef) === 1 ? spliceSums(t.e.terms.map((u) => ({ coef: u.coef * t.coef, e: u.e }))) : [t]));
+}
+
 function sumText(e: IExpr & { kind: 'sum' }, w: Writing): string {
-  return readingOrder(e.terms)
+  return readingOrder(spliceSums(e.terms))
     .map((t, i) => {
       const mag = Math.abs(t.coef);
       const scaled = termText(mag, t.e, w);

@@ -78,6 +78,13 @@ const INDEX: readonly [string, string, number, string][] = [
   ['det(X)', 'X', 1, 'adj(X)_j^i'],
   // A scalar exponent broadcast over the entries prints as the scalar.
   ['x.^a', 'x', 2, '(a - 1) (x^p)^(a - 2) a δ^i_j^k_p'],
+  // A result that is one sum, or a sum turned to lose its minus, has no parentheses of its own;
+  // neither has a sum's argument or a sum inside a sum with coefficient ±1.
+  ['det(A)', 'A', 2, 'adj(A)_j^i inv(A)_l^k - adj(A)_j^k inv(A)_l^i'],
+  ['tr(inv(B))', 'B', 2, 'inv(B)_j^k (inv(B)^2)_l^i + inv(B)_l^i (inv(B)^2)_j^k'],
+  ['tan(tr(B + A))', 'B', 2, '2 t1 δ^i_j δ^k_l (1 + t1^2) where t1 = tan(A^p_p + B^p_p)'],
+  // A power's base that is one call needs no parentheses of its own, nested ones inside or not.
+  ['inv(B./(abs(A) + matrix(1)))^8*exp(X)', 'X', 1, '(inv(B./(abs(A) + matrix(1)))^8)^i_p exp(X^q_r) δ^{kp}_q δ_{jl}^r'],
 ];
 
 const LATEX: readonly [string, string, number, Record<string, string>, string][] = [
