@@ -681,6 +681,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // 4. A vector of ones on a label that another factor carries is a factor 1.
   removeRedundantOnes(fs);
 
+  // 4b. Σ_i u_i² is the contraction Σ_i u_i u_i, as u'*u and norm2(u)^2 are: sum(x.^2) - x'*x is 0.
+  if (splitSummedSquares(fs, rank)) return scale(coef, makeMul(fs, rank));
+
   if (fs.length === 0) return scalar(coef);
   if (fs.length === 1 && fs[0]!.labels.length === rank && fs[0]!.labels.every((l, i) => l === i))
     return scale(coef, fs[0]!.node);
@@ -694,6 +697,27 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
   mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/**
+ * A factor u.^2 whose labels are all summed and carried by no other factor (Σ_i u_i², the sum of
+ * x.^2 or of (A*x).^2) written as the contraction Σ_i u_i u_i, the form x'*x, norm2(x)^2 and
+ * (A*x)'*(A*x) have, so that they meet. Whether one was split (fs is rewritten in place).
+ */
+function splitSummedSquares(fs: MFactor[], rank: number): boolean {
+  const k = fs.findIndex(
+    (f, i) =>
+      f.node.kind === 'pow' &&
+      f.node.exp === 2 &&
+      f.labels.length > 0 &&
+      new Set(f.labels).size === f.labels.length &&
+      f.labels.every((l) => l >= rank && fs.every((g, j) => j === i || !g.labels.includes(l))),
+  );
+  if (k < 0) return false;
+  const f = fs[k]!;
+  const base = (f.node as PowNode).base;
+  fs.splice(k, 1, { node: base, labels: [...f.labels] }, { node: base, labels: [...f.labels] });
+  return true;
 }
 
 /**

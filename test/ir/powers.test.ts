@@ -235,6 +235,29 @@ describe('sign, relu and positive powers of the Kronecker delta', () => {
   });
 });
 
+// A sum of squares written with .^2 is the contraction u'*u that norm2(u)^2 is, so the two meet:
+// before, sum(x.^2)/norm2(x)^2 by x printed 2*(norm2(x)^-2 - sum(x.^2)/norm2(x)^4)*x, a zero.
+describe('sum(u.^2) is u\'*u', () => {
+  test.each([
+    ["sum(x.^2) - x'*x", 'x', 0, '0'],
+    ['sum((A*x).^2) - norm2(A*x)^2', 'x', 0, '0'],
+    ['sum(X.^2) - norm2(X)^2', 'X', 0, '0'],
+    ['sum(x.^2)^0.5 - norm2(x)', 'x', 0, '0'],
+    ['sum(x.^2)/norm2(x)^2', 'x', 1, 'vector(0)'],
+    ['sum((x - y).^2)/norm2(y - x)^2', 'x', 1, 'vector(0)'],
+    ['sum(sin(x).^2)*norm2(sin(x))^-2', 'x', 1, 'vector(0)'],
+    ['sum(x.^2)*sum(x.^2)', 'x', 0, 'norm2(x)^4'],
+    // A square whose index another factor shares is not a sum of squares: y'*x.^2.
+    ['sum(y.*x.^2)', 'x', 0, "(x.^2)'*y"],
+  ] as const)('%s by %s, order %i is %s', (expr, wrt, order, want) => {
+    expect(derive(expr, wrt, { order }).matrix).toBe(want);
+  });
+
+  test.each(['sum((A*x - y).^2)', 'sum(sin(x).^2)*a', 'sum(x.^2)^1.5', 'sum((x.*y).^2)/(x\'*x)'])('%s has the value and derivatives of its text', (expr) => {
+    checkExpression(expr, 'x', ['x']);
+  });
+});
+
 // Scalar parts of a product that are equal up to the names of their summed indices are one power:
 // x_i y_i x_j y_j is (x'*y)^2, so a root of it is abs(x'*y) and a product over itself is 1. Before,
 // they stayed apart as factors (the fuzzer's third derivatives printed y'*y*y'*y*y'*y, and
