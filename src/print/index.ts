@@ -298,7 +298,9 @@ class Builder {
   private matPower(n: NodeOf<'mpow'>, names: readonly string[]): IExpr {
     const a = this.matrixOrIndex(n.base);
     const base = isAtomicText(a.text) ? a.text : `(${a.text})`;
-    const power = (e: string, eLatex: string, ix: readonly string[]): IExpr => tensor(`(${base}^${e})`, `\\left(${a.latex}\\right)^{${eLatex}}`, ix);
+    // (A^a0)^{ik} in LaTeX as in text: the power inside the parentheses that the indices follow.
+    const baseLatex = /^[\p{L}\w]+$/u.test(a.text) ? a.latex : `\\left(${a.latex}\\right)`;
+    const power = (e: string, eLatex: string, ix: readonly string[]): IExpr => tensor(`(${base}^${e})`, `\\left(${baseLatex}^{${eLatex}}\\right)`, ix);
     const m = n.dirs.length;
     if (m === 0) return power(String(n.exp), String(n.exp), names);
     const mine: string[] = [];

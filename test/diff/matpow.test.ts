@@ -282,6 +282,9 @@ describe('printed forms', () => {
     expect(derive("tr((X'*X)^3)", 'X').index).toBe("6 X^i_p ((X'*X)^2)_j^p");
     // The deltas of the direction (the derivative of A by A) contract into the powers' indices.
     expect(derive('A^12', 'A').index).toBe('Σ_{a0+a1=11} (A^a0)^{ik} (A^a1)_{lj}');
+    // In LaTeX too the power is inside the parentheses that the indices follow.
+    expect(derive('A^12', 'A').indexLatex).toBe('\\sum_{a_{0}+a_{1}=11} {\\left(A^{a_{0}}\\right)}^{i k} {\\left(A^{a_{1}}\\right)}_{l j}');
+    expect(derive('exp(A^4)', 'A').indexLatex).toContain('\\exp\\left({\\left(A^{4}\\right)}^{p}{}_{q}\\right)');
     expect(derive('exp(A^4)', 'A').index).toBe('exp((A^4)^p_q) Σ_{a0+a1=3} (A^a0)^{rk} (A^a1)_{ls} δ^i_{pr} δ_j^{qs}');
     const h = derive("x'*A^5*y", 'A', { order: 2 });
     expect(h.matrix).toBeNull();
