@@ -671,6 +671,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // A_ip x_p (A_iq x_q)^-2 → (A_iq x_q)^-1.
   if (mergeWrittenBases(fs, rank)) return scale(coef, makeMul(fs, rank));
 
+  // 2e. sign(|u|) is 1 but where u = 0: beside a factor that is 0 there too it is 1.
+  dropZeroIndicators(fs);
+
   // 3. Equal factors on the same labels are a power: x_i x_i (i free) → (x.^2)_i, s·s^-1 → 1;
   // with nodes in the exponents, b^(n - 1)·b = b^n and u^(a - 3)·u = u^(a - 2).
   const symbolicSign = mergeSymbolicPowers(fs);
@@ -697,6 +700,27 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
   mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/**
+ * Factors sign(|u|), which are 1 where u ≠ 0 and 0 where u = 0, dropped where another factor on
+ * the same labels is 0 wherever u is: u, |u|, sign(u), or a positive power of u or |u|
+ * (sign(|x|).*sign(x) is sign(x), abs(u)^3*sign(abs(u)) is abs(u)^3; the derivative of
+ * abs(v).*sign(v) for a non-negative v left them).
+ */
+function dropZeroIndicators(fs: MFactor[]): void {
+  const zeroWith = (g: Node, u: Node): boolean => {
+    if (g === u) return true;
+    if (g.kind === 'elem' && (g.fn === 'abs' || g.fn === 'sign') && g.arg === u) return true;
+    return g.kind === 'pow' && g.exp > 0 && (g.base === u || (g.base.kind === 'elem' && g.base.fn === 'abs' && g.base.arg === u));
+  };
+  for (let k = fs.length - 1; k >= 0; k--) {
+    const f = fs[k]!;
+    if (f.node.kind !== 'elem' || f.node.fn !== 'sign' || f.node.arg.kind !== 'elem' || f.node.arg.fn !== 'abs') continue;
+    const u = f.node.arg.arg;
+    const same = (g: MFactor): boolean => g.labels.length === f.labels.length && g.labels.every((l, i) => l === f.labels[i]);
+    if (fs.some((g, j) => j !== k && same(g) && zeroWith(g.node, u))) fs.splice(k, 1);
+  }
 }
 
 /**

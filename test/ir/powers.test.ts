@@ -258,6 +258,26 @@ describe('sum(u.^2) is u\'*u', () => {
   });
 });
 
+// sign(|u|) is 1 but at u = 0; beside a factor that is 0 there too it is 1 (the derivative of
+// abs(v).*sign(v) for a non-negative v wrote it: 2*diag(sign(abs(x)).*sign(x))).
+describe('sign(abs(u)) beside a factor that vanishes with u', () => {
+  test.each([
+    ['sign(abs(x)).*x', 'x', 0, 'x'],
+    ['abs(x).*sign(abs(x))', 'x', 0, 'abs(x)'],
+    ['sign(abs(x)).*sign(x)', 'x', 0, 'sign(x)'],
+    ['sign(abs(x)).*(A*x).^2', 'x', 0, 'sign(abs(x)).*(A*x).^2'],
+    ['sign(abs(x)).*x.^3', 'x', 0, 'x.^3'],
+    ['abs(sqrt((2*x).^2)).*sign(sqrt((2*x).^2))', 'x', 1, '2*diag(sign(x))'],
+    ['abs(abs(b))*sign(abs(b))', 'b', 1, 'sign(b)'],
+  ] as const)('%s by %s, order %i is %s', (expr, wrt, order, want) => {
+    expect(derive(expr, wrt, { order }).matrix).toBe(want);
+  });
+
+  test.each(['sum(sign(abs(x)).*x.^3)', 'sum(abs(x).*sign(abs(x)).*(A*x))', 'sum(abs(sqrt((2*x).^2)).*sign(sqrt((2*x).^2)))'])('%s has the value and derivatives of its text', (expr) => {
+    checkExpression(expr, 'x', ['x']);
+  });
+});
+
 // Scalar parts of a product that are equal up to the names of their summed indices are one power:
 // x_i y_i x_j y_j is (x'*y)^2, so a root of it is abs(x'*y) and a product over itself is 1. Before,
 // they stayed apart as factors (the fuzzer's third derivatives printed y'*y*y'*y*y'*y, and
