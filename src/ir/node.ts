@@ -1940,6 +1940,10 @@ export function makeInv(a: Node): Node {
   if (a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(makeInv(a.base), a.exp); // inv(A^k) = inv(A)^k
   const [k, core] = splitCoef(a);
   if (k !== 1) return scale(1 / k, makeInv(core));
+  // inv(-M) = -inv(M): of a difference and its negation the inverse takes the canonical one, as
+  // the difference itself does, so that (B - A)*inv(B - A) is eye as (A - B)*inv(A - B) is.
+  const flipped = negatedSum(a);
+  if (flipped) return scale(-1, makeInv(flipped));
   // inv(s·M) = s^-1·inv(M) for a scalar factor s (inv(b*A), inv(A/b)).
   const scaled = scalarPart(a);
   if (scaled) return makeMul([{ node: makePow(scaled.s, -1), labels: [] }, { node: makeInv(scaled.m), labels: [0, 1] }], 2);

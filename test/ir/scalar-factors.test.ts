@@ -86,3 +86,31 @@ describe('scalar factors of inv and det', () => {
     expect(derive('logdet(-2*A)', 'A').matrix).toBe("inv(A)'");
   });
 });
+
+// inv(-M) = -inv(M), the scalar -1 of a difference: the inverse of a difference takes the
+// orientation the difference itself is kept in, so that M*inv(M) meets as eye whichever way M was
+// written. Before, (eye - A)*inv(eye - A) printed t1 - A*t1 where t1 = inv(eye - A).
+describe('the inverse of a difference, either way round', () => {
+  test.each([
+    ['(eye - A)*inv(eye - A)', 'eye'],
+    ['(A - eye)*inv(A - eye)', 'eye'],
+    ["(A'*A - A)*inv(A'*A - A)", 'eye'],
+    ["inv(A - A'*A)*(A - A'*A)", 'eye'],
+    ['(y*x\' - A)*inv(y*x\' - A)', 'eye'],
+    ['(eye - A)*inv(A - eye)', '-eye'],
+  ])('%s is %s', (expr, want) => {
+    expect(derive(expr, 'A', { order: 0 }).matrix).toBe(want);
+  });
+
+  test('by A, the derivative of M*inv(M) is 0 and the printed inverse keeps the written order', () => {
+    expect(derive("x'*(eye - A)*inv(eye - A)*y", 'A').matrix).toBe('matrix(0)');
+    expect(derive("x'*inv(eye - A)*y", 'A').matrix).toBe("t1'*x*y'*t1' where t1 = inv(eye - A)");
+  });
+
+  test.each(["x'*inv(eye - A)*y", "x'*inv(A - A'*A)*y*b", "sum(inv(eye*b - A))"])('%s has the value and derivatives of its text', (expr) => {
+    [1, 2, 4].forEach((n, i) => {
+      check(expr, 'b', n, 71 * n + i + expr.length);
+      if (n > 1) check(expr, 'A', n, 89 * n + expr.length);
+    });
+  });
+});
