@@ -102,6 +102,16 @@ describe('the inverse of a difference, either way round', () => {
     expect(derive(expr, 'A', { order: 0 }).matrix).toBe(want);
   });
 
+  test('an entry-wise product, or a product with a symmetric matrix in it, next to its inverse is eye', () => {
+    expect(derive("(A'.*B)*inv(A'.*B)", 'A', { order: 0 }).matrix).toBe('eye');
+    expect(derive('inv(b*(A.*B))*(b*(A.*B))', 'A', { order: 0 }).matrix).toBe('eye');
+    // S's slots are sorted in the product, S_ji for S_ij: the derivative of tr(eye)^0.5 is 0.
+    const S = { S: 'symmetric matrix' };
+    expect(derive('tr(S*B^2*inv(S*B^2))^0.5', 'S', { let: S }).matrix).toBe('matrix(0)');
+    expect(derive("x'*inv(S*B)*S*B*y", 'x', { let: S }).matrix).toBe('y');
+    expect(derive("A'.*b.*(B.*alpha)*inv(A'.*b.*(B.*alpha))", 'A').index).toBe('0');
+  });
+
   test('by A, the derivative of M*inv(M) is 0 and the printed inverse keeps the written order', () => {
     expect(derive("x'*(eye - A)*inv(eye - A)*y", 'A').matrix).toBe('matrix(0)');
     expect(derive("x'*inv(eye - A)*y", 'A').matrix).toBe("t1'*x*y'*t1' where t1 = inv(eye - A)");

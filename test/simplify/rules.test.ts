@@ -232,6 +232,9 @@ describe('rewrite rules', () => {
       ["x'*inv(A*B')*A*B'*y", 'x', 1, new Set(['inverse-product-cancel'])],
       ["x'*B*A*inv(B*A)*y + tr(inv(A'*A)*A'*A*B)", 'B', 1, new Set(['inverse-product-cancel'])],
       ["x'*(A'*B + eye)*inv(A'*B + eye)*y", 'x', 1, new Set(['inverse-cancel'])],
+      // An entry-wise product next to its inverse: its row label is carried by both its factors.
+      ["x'*inv(A'.*B)*(A'.*B)*y", 'x', 1, new Set(['inverse-product-cancel'])],
+      ['tr((A.*B)*inv(A.*B)*B)', 'B', 1, new Set(['inverse-product-cancel'])],
       ["x'*adj(A*B)*A*B*y", 'x', 1, new Set(['adjugate-cancel'])],
       ['tr(dpow(A, 4, B)*B)', 'A', 2, new Set(['power-adjoint'])],
       ['sum(A^4*B)', 'A', 1, new Set(['power-adjoint'])],

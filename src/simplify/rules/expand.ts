@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, isZero, expandedFactors, makeAdd, makeDet, makeMatPow, makeMul, ones } from '../../ir/node.js';
+import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, isSymmetric, isZero, expandedFactors, makeAdd, makeDet, makeMatPow, makeMul, ones } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -77,11 +77,15 @@ function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) =>
       const inv = fs[i]!;
       if (inv.node.kind !== kind) continue;
       const a = inv.node.arg;
-      // (A⁻¹)_{x p} A_{p y} or A_{x p} (A⁻¹)_{p y}, with p summed and nowhere else.
+      // (A⁻¹)_{x p} A_{p y} or A_{x p} (A⁻¹)_{p y}, with p summed and carried by nothing else (by
+      // every factor of A that carries that axis, where A is written out: (A'∘B)⁻¹ (A'∘B)).
       for (const invFirst of [true, false]) {
         const [x, p] = invFirst ? inv.labels : [inv.labels[1]!, inv.labels[0]!];
-        if (p === undefined || x === undefined || p < r || x === p || count.get(p) !== 2) continue;
-        const found = embed(a, fs, i, invFirst ? 0 : 1, p, count, r);
+        if (p === undefined || x === undefined || p < r || x === p) continue;
+        const axis = invFirst ? 0 : 1;
+        const carriers = a.kind === 'mul' ? (labelCounts(a.factors).get(axis) ?? 0) : 1;
+        if (count.get(p) !== 1 + carriers) continue;
+        const found = embed(a, fs, i, axis, p, count, r);
         if (!found || found.other === p) continue;
         const rest = fs.filter((_, k) => k !== i && !found.used.includes(k));
         const labels = invFirst ? [x, found.other] : [found.other, x];
@@ -99,8 +103,12 @@ function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) =>
  */
 function embed(a: Node, fs: readonly Factor[], skip: number, axis: 0 | 1, at: number, count: ReadonlyMap<number, number>, r: number): { used: number[]; other: number } | undefined {
   if (a.kind !== 'mul') {
-    const j = fs.findIndex((f, k) => k !== skip && f.node === a && f.labels[axis] === at);
-    return j < 0 ? undefined : { used: [j], other: fs[j]!.labels[1 - axis]! };
+    // A symmetric matrix's slots are sorted in a product (S_ji is S_ij): either axis matches.
+    const symmetric = isSymmetric(a) && a.shape.length === 2;
+    const j = fs.findIndex((f, k) => k !== skip && f.node === a && (f.labels[axis] === at || (symmetric && f.labels[1 - axis] === at)));
+    if (j < 0) return undefined;
+    const labels = fs[j]!.labels;
+    return { used: [j], other: labels[axis] === at ? labels[1 - axis]! : labels[axis]! };
   }
   const inner = labelCounts(a.factors);
   const map = new Map<number, number>([[axis, at]]);
@@ -111,24 +119,27 @@ function embed(a: Node, fs: readonly Factor[], skip: number, axis: 0 | 1, at: nu
     for (let k = 0; k < fs.length; k++) {
       const cand = fs[k]!;
       if (k === skip || used.includes(k) || cand.node !== want.node) continue;
-      const added: number[] = [];
-      const fits = want.labels.every((l, s) => {
-        const o = cand.labels[s]!;
-        const m = map.get(l);
-        if (m !== undefined) return m === o;
-        // A summed label of a maps to a summed label of n that nothing else carries.
-        if (l >= 2 && (o < r || count.get(o) !== inner.get(l))) return false;
-        if ([...map.values()].includes(o)) return false;
-        map.set(l, o);
-        added.push(l);
-        return true;
-      });
-      if (fits) {
-        used.push(k);
-        if (place(f + 1)) return true;
-        used.pop();
+      // A symmetric matrix's slots are sorted in a product (S_ji is S_ij): either order matches.
+      for (const labels of isSymmetric(cand.node) && cand.labels.length === 2 ? [cand.labels, [cand.labels[1]!, cand.labels[0]!]] : [cand.labels]) {
+        const added: number[] = [];
+        const fits = want.labels.every((l, s) => {
+          const o = labels[s]!;
+          const m = map.get(l);
+          if (m !== undefined) return m === o;
+          // A summed label of a maps to a summed label of n that nothing else carries.
+          if (l >= 2 && (o < r || count.get(o) !== inner.get(l))) return false;
+          if ([...map.values()].includes(o)) return false;
+          map.set(l, o);
+          added.push(l);
+          return true;
+        });
+        if (fits) {
+          used.push(k);
+          if (place(f + 1)) return true;
+          used.pop();
+        }
+        for (const l of added) map.delete(l);
       }
-      for (const l of added) map.delete(l);
     }
     return false;
   };
