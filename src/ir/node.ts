@@ -1998,12 +1998,16 @@ function sizeMinusOne(a: Node): Node {
   return makeAdd([{ coef: 1, node: sizeOf(a) }, { coef: -1, node: scalar(1) }], []);
 }
 
-/** A diagonal matrix as a product: δ_ij times vectors on i or j and scalars (diag(x), diag(x.*y)*2). */
+/**
+ * A diagonal matrix as a product: δ_ij times vectors on i or j, matrices read on their diagonal
+ * (M_ii) and scalars (diag(x), diag(x.*y)*2, diag(diag(B)), eye.*exp(B)).
+ */
 function isDiagonal(a: Node): a is MulNode {
   if (a.kind !== 'mul' || a.shape.length !== 2) return false;
   const d = a.factors.filter((f) => f.node.kind === 'delta');
   if (d.length !== 1 || !d[0]!.labels.every((l) => l === 0 || l === 1) || d[0]!.labels[0] === d[0]!.labels[1]) return false;
-  return a.factors.every((f) => f.node.kind === 'delta' || f.labels.length === 0 || (f.labels.length === 1 && f.labels[0]! <= 1));
+  const onDiagonal = (ls: readonly number[]): boolean => ls.length <= 2 && ls.every((l) => l === ls[0] && l <= 1);
+  return a.factors.every((f) => f.node.kind === 'delta' || onDiagonal(f.labels));
 }
 
 /** diag(v.^k) as v and k, for an integer k (a diagonal whose only other factor is that power). */

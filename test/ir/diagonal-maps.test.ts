@@ -110,3 +110,46 @@ describe('f(0) = 0 maps of diagonal matrices act on the diagonal', () => {
     expect(Array.from(evaluateReference(inv.node, values, resultSizes(inv, values)).data).filter((v) => v === Infinity)).toHaveLength(2);
   });
 });
+
+// A matrix read on its diagonal (diag(diag(B)), eye.*exp(B)) is diagonal too: its inverse is the
+// reciprocal on the diagonal, so (eye.*B)*inv(eye.*B) is eye. Before, only diagonals of vectors
+// were, and inv(eye./softplus(B)) stayed an inverse (so did its product with its argument).
+describe('the inverse of a matrix read on its diagonal', () => {
+  test.each([
+    ['inv(diag(diag(B)))', 'diag(diag(B.^-1))'],
+    ['inv(eye./softplus(B))', 'diag(diag(softplus(B)))'],
+    ['(eye.*B)*inv(eye.*B)', 'eye'],
+    ['inv(eye.*exp(B))*(eye.*exp(B))', 'eye'],
+  ])('%s is %s', (expr, want) => {
+    expect(derive(expr, 'B', { order: 0 }).matrix).toBe(want);
+  });
+
+  test('by value and by finite differences, sizes 1 to 4, entries of either sign', () => {
+    for (const expr of ["x'*inv(eye.*B)*y", 'tr(inv(diag(diag(B)))*A)']) {
+      const r = derive(expr, 'B');
+      for (const n of [1, 2, 4]) {
+        const rand = rng(500 + n + expr.length);
+        const values = new Map<string, Tensor>([
+          ['x', randomTensor([n], 'any', rand)],
+          ['y', randomTensor([n], 'any', rand)],
+          ['A', randomTensor([n, n], 'any', rand)],
+          ['B', randomTensor([n, n], 'away', rand)],
+        ]);
+        // The value entry by entry: the inverse of the diagonal part of B.
+        const inverse = (t: Tensor): Tensor => {
+          const M = Float64Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 / t.data[k]! : 0));
+          return { shape: [n, n], data: M };
+        };
+        const f = (v: ReadonlyMap<string, Tensor>): Tensor => {
+          const Mi = inverse(v.get('B')!);
+          const [x, y, A] = ['x', 'y', 'A'].map((k) => v.get(k)!.data);
+          let s = 0;
+          for (let i = 0; i < n; i++) s += expr.startsWith('x') ? x![i]! * Mi.data[i * n + i]! * y![i]! : Mi.data[i * n + i]! * A![i * n + i]!;
+          return { shape: [], data: Float64Array.of(s) };
+        };
+        const got = evaluateReference(r.node, values, resultSizes(r, values));
+        expect(relErr(got, fdJacobian(f, values, 'B', 1e-6), 1e-6), `${expr} at n = ${n}: ${r.matrix}`).toBeLessThan(1e-6);
+      }
+    }
+  });
+});
