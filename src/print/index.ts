@@ -325,7 +325,7 @@ class Builder {
     } else {
       const [mid, next] = [fresh(), fresh()];
       const [e0, e1] = this.exponentNames();
-      const dir = contractDeltas(this.build(n.dirs[0]!, [mid, next, ...names.slice(2)]), [mid, next]);
+      const dir = contractDirectionDeltas(this.build(n.dirs[0]!, [mid, next, ...names.slice(2)]), [mid, next]);
       out = {
         kind: 'prod',
         factors: [
@@ -452,7 +452,7 @@ class Builder {
  * p → k and q → l in the powers (A^a0)^{ik} (A^a1)_{lj}. A chain name is contracted only where
  * one delta holds it and no other factor does.
  */
-function contractDeltas(dir: IExpr, chain: readonly string[]): { factors: IExpr[]; renamed: Map<string, string> } {
+function contractDirectionDeltas(dir: IExpr, chain: readonly string[]): { factors: IExpr[]; renamed: Map<string, string> } {
   const factors = dir.kind === 'prod' ? [...dir.factors] : [dir];
   const renamed = new Map<string, string>();
   const holds = (f: IExpr, name: string): boolean => indexNames(f).includes(name);
