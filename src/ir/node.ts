@@ -758,9 +758,9 @@ function mergeWrittenBases(fs: MFactor[], rank: number): boolean {
     if (f.node.kind !== 'pow') continue;
     const base = f.node.base;
     if (base.kind !== 'mul' || base.nlabels <= base.shape.length || base.factors.length > MAX_FLAT_FACTORS) continue;
-    const matched = matchWrittenFactors(base, f.labels, fs, k, rank);
-    if (!matched) continue;
-    const rest = fs.filter((_, j) => j !== k && !matched.has(j));
+    const found = findWrittenOut(base, new Map(base.shape.map((_, i) => [i, f.labels[i]!])), fs, k, rank);
+    if (!found) continue;
+    const rest = fs.filter((_, j) => j !== k && !found.used.includes(j));
     rest.push({ node: makePow(base, f.node.exp + 1), labels: f.labels });
     fs.length = 0;
     fs.push(...rest);
@@ -771,49 +771,51 @@ function mergeWrittenBases(fs: MFactor[], rank: number): boolean {
 }
 
 /**
- * The factors of fs (none of them fs[skip]) that are the factors of the product `base` with its
- * free labels on `free` and its summed labels on summed labels of fs that no other factor
- * carries, or undefined where there are none.
+ * Where the product `base` stands written out among the factors fs (all but fs[skip]): each of its
+ * factors matched to one of fs, `fixed` giving the labels of fs that some of base's labels take.
+ * The rest of base's free labels take any labels, its summed labels summed labels of fs that no
+ * factor but the matched ones carries; a symmetric matrix's slots may stand in either order (a
+ * product sorts them). The matched factors and the whole map of labels, or undefined.
  */
-function matchWrittenFactors(base: MulNode, free: readonly number[], fs: readonly MFactor[], skip: number, rank: number): Set<number> | undefined {
-  const map = new Map<number, number>();
-  base.shape.forEach((_, i) => map.set(i, free[i]!));
-  const targets = new Set<number>(free);
-  const used = new Set<number>();
-  const extend = (t: number): boolean => {
+export function findWrittenOut(
+  base: MulNode,
+  fixed: ReadonlyMap<number, number>,
+  fs: readonly Factor[],
+  skip: number,
+  rank: number,
+): { used: number[]; map: Map<number, number> } | undefined {
+  const map = new Map(fixed);
+  const used: number[] = [];
+  const place = (t: number): boolean => {
     if (t === base.factors.length) return true;
-    const g = base.factors[t]!;
-    for (let j = 0; j < fs.length; j++) {
-      if (j === skip || used.has(j) || fs[j]!.node !== g.node) continue;
-      const added: number[] = [];
-      let ok = true;
-      g.labels.forEach((bl, a) => {
-        const ol = fs[j]!.labels[a]!;
-        const m = map.get(bl);
-        if (!ok || m === ol) return;
-        if (m !== undefined || ol < rank || targets.has(ol)) ok = false;
-        else {
-          map.set(bl, ol);
-          targets.add(ol);
-          added.push(bl);
+    const want = base.factors[t]!;
+    for (let k = 0; k < fs.length; k++) {
+      const cand = fs[k]!;
+      if (k === skip || used.includes(k) || cand.node !== want.node) continue;
+      for (const labels of isSymmetric(cand.node) && cand.labels.length === 2 ? [cand.labels, [cand.labels[1]!, cand.labels[0]!]] : [cand.labels]) {
+        const added: number[] = [];
+        const fits = want.labels.every((l, s) => {
+          const o = labels[s]!;
+          const m = map.get(l);
+          if (m !== undefined) return m === o;
+          if ((l >= base.shape.length && o < rank) || [...map.values()].includes(o)) return false;
+          map.set(l, o);
+          added.push(l);
+          return true;
+        });
+        if (fits) {
+          used.push(k);
+          if (place(t + 1)) return true;
+          used.pop();
         }
-      });
-      if (ok) {
-        used.add(j);
-        if (extend(t + 1)) return true;
-        used.delete(j);
-      }
-      for (const bl of added) {
-        targets.delete(map.get(bl)!);
-        map.delete(bl);
+        for (const l of added) map.delete(l);
       }
     }
     return false;
   };
-  if (!extend(0)) return undefined;
-  const summed = new Set([...map].filter(([bl]) => bl >= base.shape.length).map(([, ol]) => ol));
-  const outside = fs.some((g, j) => !used.has(j) && g.labels.some((l) => summed.has(l)));
-  return outside ? undefined : used;
+  if (!place(0)) return undefined;
+  const summed = new Set([...map].filter(([l]) => l >= base.shape.length).map(([, o]) => o));
+  return fs.some((g, k) => !used.includes(k) && g.labels.some((l) => summed.has(l))) ? undefined : { used, map };
 }
 
 /**

@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, isSymmetric, isZero, expandedFactors, makeAdd, makeDet, makeMatPow, makeMul, ones } from '../../ir/node.js';
+import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, findWrittenOut, isSymmetric, isZero, expandedFactors, makeAdd, makeDet, makeMatPow, makeMul, ones } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -85,7 +85,7 @@ function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) =>
         const axis = invFirst ? 0 : 1;
         const carriers = a.kind === 'mul' ? (labelCounts(a.factors).get(axis) ?? 0) : 1;
         if (count.get(p) !== 1 + carriers) continue;
-        const found = embed(a, fs, i, axis, p, count, r);
+        const found = embed(a, fs, i, axis, p, r);
         if (!found || found.other === p) continue;
         const rest = fs.filter((_, k) => k !== i && !found.used.includes(k));
         const labels = invFirst ? [x, found.other] : [found.other, x];
@@ -98,10 +98,10 @@ function cancelPartner(kind: 'inv' | 'adj', replacement: (a: Node, d: Factor) =>
 
 /**
  * The matrix a among the factors fs (all but fs[skip]), with its axis `axis` on label `at`: the
- * factors it takes and the label of its other axis. A product a is matched factor by factor, its
- * summed labels to labels that only the matched factors carry, as often as a carries them.
+ * factors it takes and the label of its other axis. A product a is matched factor by factor
+ * (findWrittenOut), its summed labels to labels that only the matched factors carry.
  */
-function embed(a: Node, fs: readonly Factor[], skip: number, axis: 0 | 1, at: number, count: ReadonlyMap<number, number>, r: number): { used: number[]; other: number } | undefined {
+function embed(a: Node, fs: readonly Factor[], skip: number, axis: 0 | 1, at: number, r: number): { used: number[]; other: number } | undefined {
   if (a.kind !== 'mul') {
     // A symmetric matrix's slots are sorted in a product (S_ji is S_ij): either axis matches.
     const symmetric = isSymmetric(a) && a.shape.length === 2;
@@ -110,42 +110,9 @@ function embed(a: Node, fs: readonly Factor[], skip: number, axis: 0 | 1, at: nu
     const labels = fs[j]!.labels;
     return { used: [j], other: labels[axis] === at ? labels[1 - axis]! : labels[axis]! };
   }
-  const inner = labelCounts(a.factors);
-  const map = new Map<number, number>([[axis, at]]);
-  const used: number[] = [];
-  const place = (f: number): boolean => {
-    if (f === a.factors.length) return true;
-    const want = a.factors[f]!;
-    for (let k = 0; k < fs.length; k++) {
-      const cand = fs[k]!;
-      if (k === skip || used.includes(k) || cand.node !== want.node) continue;
-      // A symmetric matrix's slots are sorted in a product (S_ji is S_ij): either order matches.
-      for (const labels of isSymmetric(cand.node) && cand.labels.length === 2 ? [cand.labels, [cand.labels[1]!, cand.labels[0]!]] : [cand.labels]) {
-        const added: number[] = [];
-        const fits = want.labels.every((l, s) => {
-          const o = labels[s]!;
-          const m = map.get(l);
-          if (m !== undefined) return m === o;
-          // A summed label of a maps to a summed label of n that nothing else carries.
-          if (l >= 2 && (o < r || count.get(o) !== inner.get(l))) return false;
-          if ([...map.values()].includes(o)) return false;
-          map.set(l, o);
-          added.push(l);
-          return true;
-        });
-        if (fits) {
-          used.push(k);
-          if (place(f + 1)) return true;
-          used.pop();
-        }
-        for (const l of added) map.delete(l);
-      }
-    }
-    return false;
-  };
-  if (!place(0)) return undefined;
-  const other = map.get(1 - axis);
-  return other === undefined ? undefined : { used, other };
+  const found = findWrittenOut(a, new Map([[axis, at]]), fs, skip, r);
+  const other = found?.map.get(1 - axis);
+  return found && other !== undefined ? { used: found.used, other } : undefined;
 }
 
 /** A power of a matrix next to a power of its inverse: the exponents subtract (A·A⁻¹ = δ). */
