@@ -292,8 +292,7 @@ class IndexSignPass {
               break;
             }
           }
-        // -(-u + v) turned is u - v itself, not (u - v) in parentheses.
-        return terms.length === 1 && terms[0]!.coef === 1 ? terms[0]!.e : { kind: 'sum', terms };
+        return { kind: 'sum', terms };
       }
       case 'prod': {
         // 2 (-u - v) w → -2 (u + v) w: a number factor takes the sign where there is one, else a
