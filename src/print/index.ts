@@ -20,7 +20,7 @@
 import { type Factor, type Node, type NodeOf, InternalError, broadcastScalar, constantValue, makeMul } from '../ir/node.js';
 import { latexName } from './latex.js';
 import { isFractionText, numberLatex, numberText } from './numbers.js';
-import { placeIndexSigns } from './indexSigns.js';
+import { childrenOf, placeIndexSigns } from './indexSigns.js';
 
 export interface Ix {
   name: string;
@@ -471,22 +471,7 @@ function contractDirectionDeltas(dir: IExpr, chain: readonly string[]): { factor
 
 /** Every index name in a tree, once per occurrence. */
 function indexNames(e: IExpr): string[] {
-  switch (e.kind) {
-    case 'num':
-      return [];
-    case 'tensor':
-      return e.indices.map((x) => x.name);
-    case 'sum':
-      return e.terms.flatMap((t) => indexNames(t.e));
-    case 'prod':
-      return e.factors.flatMap(indexNames);
-    case 'fn':
-      return indexNames(e.arg);
-    case 'pow':
-      return [...indexNames(e.base), ...(typeof e.exp === 'number' ? [] : indexNames(e.exp))];
-    case 'sym':
-      return indexNames(e.arg);
-  }
+  return e.kind === 'tensor' ? e.indices.map((x) => x.name) : childrenOf(e).flatMap(indexNames);
 }
 
 /**

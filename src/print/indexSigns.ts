@@ -198,7 +198,8 @@ function freeParts(e: IExpr, is: (x: IExpr) => boolean): IExpr[] {
 
 const isSum = (e: IExpr): boolean => e.kind === 'sum';
 
-function childrenOf(e: IExpr): IExpr[] {
+/** The subtrees of a tree (a symmetrization, only at the top, has none here). */
+export function childrenOf(e: IExpr): IExpr[] {
   switch (e.kind) {
     case 'sum':
       return e.terms.map((t) => t.e);

@@ -591,8 +591,7 @@ function transposes(a: Ast, name: string): boolean {
 
 /** Whether a name occurs in a tree. */
 function usesName(a: Ast, name: string): boolean {
-  if (a.kind === 'name') return a.name === name;
-  return astChildren(a).some((c) => usesName(c, name));
+  return findAst(a, (n) => n.kind === 'name' && n.name === name) !== undefined;
 }
 
 /** Variable names (with their first spans) in order of first appearance, as the checker orders them. */
