@@ -622,10 +622,11 @@ function buildMul(input: readonly Factor[], rank: number): Node {
     // Smallest first, in canonical order, so the choice does not depend on the order of the input.
     nested.sort((a, b) => a.n.factors.length - b.n.factors.length || compareNodes(a.n, b.n));
     let total = fs.length + nested.length;
+    const carriers = labelCarriers([...fs, ...nested.map((x) => x.f)]);
     for (const { f, n } of nested) {
       const k = n.factors.length;
       if (k > 1 && total - 1 + k > MAX_FLAT_FACTORS) {
-        fs.push(f);
+        fs.push(closedNested(f, n, rank, carriers) ?? f);
         continue;
       }
       total += k - 1;
@@ -700,6 +701,24 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // Rebuilding a product from its own factors (mapChildren with unchanged children) is a lookup.
   mulMemo.set(canonicalInput, node);
   return scale(coef, node);
+}
+
+/** How many factors carry each label. */
+function labelCarriers(fs: readonly MFactor[]): Map<number, number> {
+  const count = new Map<number, number>();
+  for (const f of fs) for (const l of new Set(f.labels)) count.set(l, (count.get(l) ?? 0) + 1);
+  return count;
+}
+
+/**
+ * A nested product kept whole whose labels are all summed and carried by no other factor, as the
+ * scalar it sums to: Σ_uv T_uv for T_uv = Σ_wa inv_wv adj_ua is one node whichever way T names its
+ * indices, so that two such terms meet (adj⊗inv − adj⊗inv summed over every entry is 0).
+ */
+function closedNested(f: MFactor, n: MulNode, rank: number, carriers: ReadonlyMap<number, number>): MFactor | undefined {
+  if (f.labels.length === 0 || f.labels.some((l) => l < rank || carriers.get(l) !== 1)) return undefined;
+  const own = [...new Set(f.labels)];
+  return { node: makeMul([{ node: n, labels: f.labels.map((l) => own.indexOf(l)) }], 0), labels: [] };
 }
 
 /**

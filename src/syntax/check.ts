@@ -166,7 +166,10 @@ class Checker {
         for (let j = i + 1; j < all.length && !changed; j++) {
           const a = all[i]!;
           const b = all[j]!;
-          if (root(a.total) !== root(b.total)) continue;
+          if (root(a.total) !== root(b.total)) {
+            changed = this.sameProduct(a.parts, b.parts, factors) && this.sizes.unify(a.total, b.total);
+            continue;
+          }
           const seen = new Set([root(a.total)]);
           const left = a.parts.flatMap((p) => factors(p, seen));
           const right = b.parts.flatMap((p) => factors(p, seen));
@@ -180,6 +183,22 @@ class Checker {
           if (left.length === 1 && right.length === 1) changed = this.sizes.unify(left[0]!, right[0]!);
         }
     }
+  }
+
+  /**
+   * Whether two products multiply the same sizes (as many times each), so that they are one size:
+   * vec(B) written twice is one length, and rows(B)·cols(B) is cols(kron(z', A)) in both places.
+   */
+  private sameProduct(x: readonly Dim[], y: readonly Dim[], factors: (d: Dim, seen: ReadonlySet<Dim>) => Dim[]): boolean {
+    const left = x.flatMap((p) => factors(p, new Set()));
+    const right = y.flatMap((p) => factors(p, new Set()));
+    if (left.length !== right.length) return false;
+    for (const d of left) {
+      const at = right.indexOf(d);
+      if (at < 0) return false;
+      right.splice(at, 1);
+    }
+    return true;
   }
 
   describe(t: Type): string {

@@ -245,6 +245,31 @@ describe('sizes that products make equal', () => {
   });
 });
 
+describe('products of the same sizes', () => {
+  // Each vec and kron had a size symbol of its own, so a sub-expression written twice made two
+  // nodes that differ in that symbol only, and u/u, u - u and det(inv(M))*det(M) did not cancel
+  // (zero scan, fuzzer seed 7: #1163, #3664, #4392).
+  const cases: { expr: string; wrt: string; zero: string }[] = [
+    { expr: "(x'*kron(z', A)*vec(B))/(x'*kron(z', A)*vec(B))", wrt: 'B', zero: 'matrix(0)' },
+    { expr: "arctan(kron(z', vector(3)')*kron(eye, X)*kron(z, y)/(kron(z', vector(3)')*kron(eye, X)*kron(z, y)))", wrt: 'y', zero: 'vector(0)' },
+    { expr: "det(inv(kron(z', A)*vec(B)*vec(B)'*kron(z', A)' + eye))*det(kron(z', A)*vec(B)*vec(B)'*kron(z', A)' + eye)", wrt: 'z', zero: 'vector(0)' },
+    // Before, an index form with t1 = kron(A, B) and t2 = kron(A, B), two temporaries of one text.
+    { expr: "(vec(X)'*kron(A, B)*vec(X))/(vec(X)'*kron(A, B)*vec(X))", wrt: 'X', zero: 'matrix(0)' },
+    // kron(y, z) and kron(z, y) have the same length, in either order of the factors.
+    { expr: "kron(y, z)'*kron(z, y)/(kron(z, y)'*kron(y, z))", wrt: 'z', zero: 'vector(0)' },
+  ];
+  test.each(cases.map((c) => [c.expr, c.zero, c] as const))('%s: the derivative is %s', (_e, _z, c) => {
+    expect(derivative(c.expr, c.wrt).matrix).toBe(c.zero);
+  });
+
+  test('products of different sizes stay apart', () => {
+    // len(y)·len(z) and len(y)·len(x) are not made one: x and z keep their own lengths.
+    const d = derivative("kron(y, z)'*kron(y, z) + kron(y, x)'*kron(y, x)", 'x');
+    const g = d.evaluate({ y: vector(2), z: vector(3), x: vector(4) });
+    expect(g.shape).toEqual([4]);
+  });
+});
+
 describe('zeros that vec and kron keep', () => {
   // kron(z', z' - z') is a merge of zeros (kept a merge for its product size); a product with it
   // is zero. It stayed a product, kron(vector(1), X)'*vector(0, len(z)^2), whose vector(1) nothing
