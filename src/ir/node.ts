@@ -604,9 +604,7 @@ function buildMul(input: readonly Factor[], rank: number): Node {
         // = ½(A + A')x. Of s and -s the factor is the canonical one (prefersNegation), as for integer
         // powers and odd functions, and the product takes the sign:
         // (-1 - a)·b = -(1 + a)·b, and (x - y)·(y - x)' = -(x - y)·(x - y)'.
-        const c = Math.abs(n.terms[0]!.coef);
-        const shared = c !== 1 && n.terms.every((t) => Math.abs(t.coef) === c);
-        const k = (shared ? c : 1) * (prefersNegation(n) ? -1 : 1);
+        const k = sharedCoef(n) * (prefersNegation(n) ? -1 : 1);
         if (k !== 1) {
           coef *= k;
           fs.push({ node: makeAdd(n.terms.map((t) => ({ coef: t.coef / k, node: t.node })), n.shape), labels: f.labels });
@@ -1809,6 +1807,22 @@ function prefersNegation(s: AddNode): boolean {
   return constant !== 0 ? constant < 0 : s.terms[0]!.coef < 0;
 }
 
+/** The coefficient magnitude that every term of a sum shares (2 for 2·A - 2·B), else 1. */
+function sharedCoef(s: AddNode): number {
+  const c = Math.abs(s.terms[0]!.coef);
+  return s.terms.length > 1 && s.terms.every((t) => Math.abs(t.coef) === c) ? c : 1;
+}
+
+/**
+ * splitCoef, where a sum whose terms share a coefficient magnitude c gives c too: 2·A - 2·B is
+ * 2·(A - B).
+ */
+function splitShared(n: Node): [number, Node] {
+  const c = n.kind === 'add' ? sharedCoef(n) : 1;
+  if (c === 1) return splitCoef(n);
+  return [c, makeAdd((n as AddNode).terms.map((t) => ({ coef: t.coef / c, node: t.node })), n.shape)];
+}
+
 /** -s for a sum s whose negation is its canonical sign (prefersNegation), else undefined. */
 export function negatedSum(s: Node): Node | undefined {
   if (s.kind !== 'add' || s.terms.length < 2 || !prefersNegation(s)) return undefined;
@@ -1959,7 +1973,7 @@ export function makeInv(a: Node): Node {
   if (a.kind === 'inv') return a.arg; // inv(inv(A)) = A
   if (a.kind === 'delta') return a;
   if (a.kind === 'mpow' && a.dirs.length === 0) return makeMatPow(makeInv(a.base), a.exp); // inv(A^k) = inv(A)^k
-  const [k, core] = splitCoef(a);
+  const [k, core] = splitShared(a);
   if (k !== 1) return scale(1 / k, makeInv(core));
   // inv(-M) = -inv(M): of a difference and its negation the inverse takes the canonical one, as
   // the difference itself does, so that (B - A)*inv(B - A) is eye as (A - B)*inv(A - B) is.
@@ -2043,9 +2057,13 @@ export function makeDet(a: Node): Node {
   if (a.shape.length === 0) return a;
   if (a.kind === 'delta') return scalar(1);
   if (isZero(a)) return scalar(0); // det(0) = 0
-  const [k, core] = splitCoef(a);
+  const [k, core] = splitShared(a);
   // det(c·I) = c^n, with n the size (Σ over the axis of ones).
   if (core.kind === 'delta') return makePowv(scalar(k), sizeOf(a));
+  // det(-inv(S)) = 1/det(-S) for a sum S: makeInv keeps a difference in its canonical sign, so
+  // inv(B - A) is -inv(A - B), and its determinant must meet det(B - A) as written.
+  const inverted = k < 0 ? invertedSum(core) : undefined;
+  if (inverted) return makePow(makeDet(scale(-1 / k, inverted)), -1);
   // det(k·M) = k^n·det(M) for a constant k.
   if (k !== 1) return scalarProduct([makePowv(scalar(k), sizeOf(a)), makeDet(core)]);
   // det(s·M) = s^n·det(M) for scalar factors s (n an integer: exact for every sign of s).
@@ -2062,6 +2080,16 @@ export function makeDet(a: Node): Node {
   const update = rankOneUpdate(a);
   if (update) return rankOneDet(a, update);
   return intern<DetNode>(`det|${a.id}`, { kind: 'det', arg: a, shape: [] });
+}
+
+/**
+ * -S for a core inv(S) or inv(S)' whose argument S is a sum: the difference that makeInv turned
+ * into its canonical sign, turned back.
+ */
+function invertedSum(core: Node): Node | undefined {
+  const inv = asPermutation(core)?.base ?? core;
+  if (inv.kind !== 'inv' || inv.arg.kind !== 'add' || inv.arg.terms.length < 2) return undefined;
+  return makeAdd(inv.arg.terms.map((t) => ({ coef: -t.coef, node: t.node })), inv.arg.shape);
 }
 
 /**
@@ -2127,7 +2155,10 @@ export function makeLogdet(a: Node): Node {
   if (a.kind === 'delta') return scalar(0);
   if (a.kind === 'inv') return neg(makeLogdet(a.arg)); // logdet(inv(A)) = -logdet(A)
   // logdet(s·M) = n·log(s) + logdet(M) for a positive s (a constant, exp(b), sigmoid(b), …).
-  const [k, core] = splitCoef(a);
+  const [k, core] = splitShared(a);
+  // logdet(-inv(S)) = -logdet(-S) for a sum S, as det (makeDet).
+  const inverted = k < 0 ? invertedSum(core) : undefined;
+  if (inverted) return neg(makeLogdet(scale(-1 / k, inverted)));
   const scaled = scalarPart(core);
   if ((k !== 1 && k > 0) || (k === 1 && scaled && isPositive(scaled.s))) {
     const s = k !== 1 ? scalar(k) : scaled!.s;
@@ -2254,7 +2285,7 @@ export function makeAdj(a: Node): Node {
   // adj(A⁻¹) = det(A⁻¹)·A = A/det(A) (where A⁻¹ exists at all)
   if (a.kind === 'inv') return makeMul([{ node: makePow(makeDet(a.arg), -1), labels: [] }, { node: a.arg, labels: [0, 1] }], 2);
   // adj(s·M) = s^(n-1)·adj(M) for a constant or scalar factors s (n - 1 an integer).
-  const [k, core] = splitCoef(a);
+  const [k, core] = splitShared(a);
   const scaled = scalarPart(core);
   if (k !== 1 || scaled) {
     const e = sizeMinusOne(a);

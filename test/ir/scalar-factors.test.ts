@@ -124,3 +124,45 @@ describe('the inverse of a difference, either way round', () => {
     });
   });
 });
+
+// det(-inv(S)) = 1/det(-S) and logdet(-inv(S)) = -logdet(-S) for a sum S: the inverse keeps a
+// difference in its canonical sign (inv(B - A) is -inv(A - B)), and its determinant turns it back,
+// so that it meets det(B - A) as written (before: det(B - A)*(-1)^rows(B)/det(A - B)). A sum whose
+// terms share a coefficient gives it to inv, det, logdet and adj as a scalar factor does: inv(2*A -
+// 2*B) is 0.5*inv(A - B) (before, inv(2*A - 2*B)*(A - B) stayed as it was written). Zero scan of
+// fuzzer seed 6: #1174 and #1570 were derivatives of det(inv(M))*det(M), 0 but not printed so.
+describe('determinants and inverses of a difference, and of a sum with a common coefficient', () => {
+  test.each([
+    ['det(inv(B - A))*det(B - A)', '1'],
+    ["det(inv(B - A)')*det(B - A)", '1'],
+    ['det(-inv(B - A))*det(A - B)', '1'],
+    ["det(inv(x*y' - A))*det(x*y' - A)", '1'],
+    ['logdet(inv(B - A)) + logdet(B - A)', '0'],
+    ['inv(2*A - 2*B)*(A - B)', '0.5*eye'],
+    ['inv(3*(B - A))*(A - B)', '-1/3*eye'],
+    ['(2*A - 2*B)*inv(B - A)', '-2*eye'],
+    ['det(inv(2*(B - A)))*det(B - A)', '2^-rows(B)'],
+  ])('%s is %s', (expr, want) => {
+    expect(derive(expr, 'A', { order: 0 }).matrix).toBe(want);
+  });
+
+  test('by A, their derivatives print as 0', () => {
+    expect(derive('det(inv(B - A))*det(B - A)', 'A').matrix).toBe('matrix(0)');
+    expect(derive('logdet(inv(B - A)) + logdet(B - A)', 'A').matrix).toBe('matrix(0)');
+    expect(derive('det(inv(2*(B - A)))*det(B - A)', 'A').matrix).toBe('matrix(0)');
+  });
+
+  test.each([
+    "det(inv(x*y' - A))*b^2",
+    "det(inv(A - x*y'))*b",
+    "det(-inv(x*y' - A)*b)",
+    "x'*inv(3*x*y' - 3*A)*y*b",
+    "det(inv(2*A - 2*x*y'))*b",
+    "sum(adj(2*A - 2*x*y'))*b",
+  ])('%s has the value and derivatives of its text', (expr) => {
+    [1, 2, 4].forEach((n, i) => {
+      check(expr, 'b', n, 67 * n + i + expr.length);
+      if (n > 1) check(expr, 'A', n, 83 * n + expr.length);
+    });
+  });
+});
