@@ -938,6 +938,9 @@ function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
   const sum = (of: PowerPart['of']): number => parts.reduce((t, p) => (p.of === of ? t + p.exp : t), 0);
   const [a, b, c] = [sum('u'), sum('abs'), sum('sign')];
   if (parts.every((p) => p.of === 'u')) return [makePow(base, a)];
+  // For u ≥ 0, |u| is u and sign(u) is 0 or 1, which any power of u but the 0th keeps:
+  // relu(b)^2·sign(relu(b)) = relu(b)^2, sign(relu(k))·relu(k)^-1.5 = relu(k)^-1.5.
+  if (isNonNegative(base)) return [a + b === 0 ? makeElem('sign', base) : makePow(base, a + b)];
   if (!Number.isInteger(a) || !Number.isInteger(c)) return undefined;
   const P = a + b;
   const odd = ((a + c) % 2 + 2) % 2 === 1;
@@ -1875,7 +1878,12 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   // exp(logdet(X)) = det(X) where logdet is defined, as exp(log(u)) = u: so exp(log(det(X'*X)))
   // is det(X'*X), 0 and differentiable where X'*X is singular (it stopped there: fuzzer seed 16).
   if (fn === 'exp' && arg.kind === 'logdet') return makeDet(arg.arg);
-  if (fn === 'abs' && isNonNegative(arg)) return arg;
+  // |u| = relu(u) = u and sign(u) = 1 (or 0 where u is) for u ≥ 0; sign(u) = 1 for u > 0.
+  if ((fn === 'abs' || fn === 'relu') && isNonNegative(arg)) return arg;
+  if (fn === 'sign' && isPositive(arg)) return ones(arg.shape);
+  // relu(k·u) = |k|·relu(±u): relu(2*b) = 2*relu(b), relu(-2*b) = 2*relu(-b).
+  const [kr, coreR] = fn === 'relu' ? splitCoef(arg) : [1, arg];
+  if (Math.abs(kr) !== 1) return scale(Math.abs(kr), makeElem('relu', scale(Math.sign(kr), coreR)));
   // The Kronecker delta is 0 or 1, which sign and relu keep: sign(diag(z)) = diag(sign(z)).
   if (arg.kind === 'delta' && (fn === 'sign' || fn === 'relu')) return arg;
   if (ODD.has(fn) || EVEN.has(fn)) {
@@ -1893,12 +1901,11 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
       return makeMul(core.factors.map((f) => ({ node: makeElem(fn, f.node), labels: f.labels })), core.shape.length);
   }
   if (fn === 'sign' && arg.kind === 'elem' && arg.fn === 'sign') return arg;
-  // |u^k| = |u|^k, and sign(u^k) = sign(u) for an odd k, for an integer k (abs(a^-1) is
-  // abs(a)^-1; at u = 0 with k < 0 both sides have a pole).
-  if (arg.kind === 'pow' && Number.isInteger(arg.exp)) {
-    if (fn === 'abs') return makePow(makeElem('abs', arg.base), arg.exp);
-    if (fn === 'sign' && arg.exp % 2 !== 0) return makeElem('sign', arg.base);
-  }
+  // |u^k| = |u|^k for an integer k (abs(a^-1) is abs(a)^-1; at u = 0 with k < 0 both sides have
+  // a pole). sign(u^p) = sign(|u|) for an even p > 0, and sign(u) for any other p where u^p is
+  // defined and not positive throughout (an odd p, or p > 0 with u ≥ 0 where it is defined).
+  if (fn === 'abs' && arg.kind === 'pow' && Number.isInteger(arg.exp)) return makePow(makeElem('abs', arg.base), arg.exp);
+  if (fn === 'sign' && arg.kind === 'pow') return makeElem('sign', isEvenInteger(arg.exp) ? makeElem('abs', arg.base) : arg.base);
   // sign(f(u)) = sign(u) for f odd, increasing and nowhere 0 but at 0 (in floating point too:
   // tanh and arctan of a tiny u are u).
   if (fn === 'sign' && arg.kind === 'elem' && (arg.fn === 'tanh' || arg.fn === 'arctan')) return makeElem('sign', arg.arg);
@@ -2010,14 +2017,19 @@ function scalarPowers(s: Node, e: Node): Node[] {
 
 const scalarProduct = (ns: readonly Node[]): Node => makeMul(ns.map((node) => ({ node, labels: [] })), 0);
 
-/** Whether a scalar node is positive wherever it is defined (exp, sigmoid, softplus, positive constants, their products and powers). */
+/**
+ * Whether every entry of a node is positive wherever it is defined: exp, sigmoid, softplus,
+ * positive constants, their products and powers, and negative powers that are ≥ 0 (b^-2,
+ * abs(u)^-0.5). A product's summed labels add positive terms.
+ */
 function isPositive(n: Node): boolean {
-  if (n.shape.length !== 0) return false;
   const c = constantValue(n);
   if (c !== undefined) return c > 0;
+  if (n.kind === 'const') return n.value > 0;
   if (n.kind === 'elem') return n.fn === 'exp' || n.fn === 'sigmoid' || n.fn === 'softplus';
-  if (n.kind === 'pow' || n.kind === 'powv') return isPositive(n.base);
-  if (n.kind === 'mul') return n.factors.every((f) => f.labels.length === 0 && isPositive(f.node));
+  if (n.kind === 'pow') return isPositive(n.base) || (n.exp < 0 && isNonNegative(n));
+  if (n.kind === 'powv') return isPositive(n.base);
+  if (n.kind === 'mul') return n.factors.every((f) => isPositive(f.node));
   // A sum of non-negative terms, one of them positive (2 + abs(a)).
   if (n.kind === 'add') return n.terms.every((t) => t.coef > 0 && isNonNegative(t.node)) && n.terms.some((t) => isPositive(t.node));
   return false;
