@@ -909,12 +909,13 @@ function contractDeltas(fs: MFactor[], rank: number): void {
 }
 
 /**
- * A factor seen as a power of u, of |u| or of sign(u), for merging equal bases on the same labels.
- * u^a·|u|^b·sign(u)^c: with integer a this is |u|^(a+b)·sign(u)^(a+c), since u^a = |u|^a·sign(u)^a.
+ * A factor seen as a power of u, of |u|, of sign(u), of relu(u) or of the step sign(relu(u)), for
+ * merging equal bases on the same labels. u^a·|u|^b·sign(u)^c: with integer a this is
+ * |u|^(a+b)·sign(u)^(a+c), since u^a = |u|^a·sign(u)^a.
  */
 interface PowerPart {
   readonly base: Node;
-  readonly of: 'u' | 'abs' | 'sign';
+  readonly of: 'u' | 'abs' | 'sign' | 'relu' | 'step';
   readonly exp: number;
   /** -1 when the factor is (-base)^exp = -base^exp (an odd power of a sum with the other sign). */
   readonly sign: number;
@@ -922,7 +923,8 @@ interface PowerPart {
 
 function powerPart(n: Node): PowerPart {
   const [core, exp] = n.kind === 'pow' ? [n.base, n.exp] : [n, 1];
-  if (core.kind === 'elem' && (core.fn === 'abs' || core.fn === 'sign')) return { base: core.arg, of: core.fn, exp, sign: 1 };
+  if (core.kind === 'elem' && core.fn === 'sign' && core.arg.kind === 'elem' && core.arg.fn === 'relu') return { base: core.arg.arg, of: 'step', exp, sign: 1 };
+  if (core.kind === 'elem' && (core.fn === 'abs' || core.fn === 'sign' || core.fn === 'relu')) return { base: core.arg, of: core.fn, exp, sign: 1 };
   const flipped = Number.isInteger(exp) ? negatedSum(core) : undefined;
   if (flipped) return { base: flipped, of: 'u', exp, sign: exp % 2 === 0 ? 1 : -1 };
   return { base: core, of: 'u', exp, sign: 1 };
@@ -938,9 +940,11 @@ function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
   const sum = (of: PowerPart['of']): number => parts.reduce((t, p) => (p.of === of ? t + p.exp : t), 0);
   const [a, b, c] = [sum('u'), sum('abs'), sum('sign')];
   if (parts.every((p) => p.of === 'u')) return [makePow(base, a)];
-  // For u ≥ 0, |u| is u and sign(u) is 0 or 1, which any power of u but the 0th keeps:
-  // relu(b)^2·sign(relu(b)) = relu(b)^2, sign(relu(k))·relu(k)^-1.5 = relu(k)^-1.5.
-  if (isNonNegative(base)) return [a + b === 0 ? makeElem('sign', base) : makePow(base, a + b)];
+  const gated = parts.some((p) => p.of === 'relu' || p.of === 'step');
+  if (gated) return mergeGated(parts, a + b + sum('relu'));
+  // For u ≥ 0, |u| is u and sign(u) is 0 or 1, which a positive power of u keeps:
+  // exp(b)^2·sign(exp(b)) = exp(b)^2, sign(abs(x)).*abs(x) = abs(x).
+  if (isNonNegative(base) && a + b >= 0) return [a + b === 0 ? makeElem('sign', base) : makePow(base, a + b)];
   if (!Number.isInteger(a) || !Number.isInteger(c)) return undefined;
   const P = a + b;
   const odd = ((a + c) % 2 + 2) % 2 === 1;
@@ -950,6 +954,31 @@ function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
   if (Number.isInteger(P) && even !== odd) return [makePow(base, P)]; // |u|^P·sign(u)^P = u^P
   const magnitude = even ? makePow(base, P) : makePow(makeElem('abs', base), P);
   return odd ? [makeElem('sign', base), magnitude] : [magnitude];
+}
+
+/**
+ * The merged factors of powers of u, |u|, sign(u), relu(u) and the step sign(relu(u)) (PowerPart)
+ * with a relu or step among them, all to non-negative powers: 0 where u < 0, and where u > 0 every
+ * one is a power of u, sign(u) being 1. So relu(u)^E for a total power E ≥ 1 (relu(u)^2·sign(u)
+ * is relu(u)^2, u·sign(relu(u)) is relu(u)), the step for E = 0 (relu(u)/u), and the step times
+ * u^E for E < 0 (|u|^E for a fractional E, finite where u < 0). Beside powers of u, |u| or
+ * sign(u), undefined for 0 < E < 1, whose relu(u)^E has a derivative that is 0·∞ where u < 0
+ * (relu(b)*abs(b)^-0.5 has the derivative 0 there), and where a relu or step has a negative power
+ * (relu(u)^-1 is a pole, not 0, where u < 0).
+ */
+function mergeGated(parts: readonly PowerPart[], total: number): Node[] | undefined {
+  const base = parts[0]!.base;
+  const step = makeElem('sign', makeElem('relu', base));
+  // relu(u) ≥ 0 with its step alone: the step is absorbed by any power but the 0th, as for u ≥ 0
+  // in mergeParts (where u < 0, a negative power of relu(u) times the step is 0·∞ on either side).
+  if (parts.every((p) => p.of === 'relu' || p.of === 'step'))
+    return [total === 0 && parts.some((p) => p.of === 'step') ? step : makePow(makeElem('relu', base), total)];
+  if (parts.some((p) => (p.of === 'relu' || p.of === 'step') && p.exp < 0)) return undefined;
+  if (total >= 1) return [makePow(makeElem('relu', base), total)];
+  if (total === 0) return [step];
+  if (total > 0) return undefined;
+  // Where u < 0 the step is 0 and the power must stay finite: u^-2, but |u|^-0.5 (u^-0.5 is NaN).
+  return [step, makePow(Number.isInteger(total) ? base : makeElem('abs', base), total)];
 }
 
 /**
@@ -1079,7 +1108,7 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
     if (isZero(g.parts[0]!.base)) continue;
     const labels = fs[g.members[0]!]!.labels;
     const hadamard = labels.every((l) => l < rank);
-    const plain = g.parts.every((p) => p.of === 'u');
+    const plain = g.parts.every((p) => p.of === 'u') || g.parts.every((p) => p.of === 'relu');
     if (plain && !hadamard && !g.negative) continue; // Σ_i x_i x_i stays a contraction (x'*x)
     const merged = mergeParts(g.parts);
     if (!merged || sameMultiset(merged, g.members.map((m) => fs[m]!.node))) continue;
