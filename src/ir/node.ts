@@ -958,13 +958,13 @@ function mergeParts(parts: readonly PowerPart[]): Node[] | undefined {
 
 /**
  * The merged factors of powers of u, |u|, sign(u), relu(u) and the step sign(relu(u)) (PowerPart)
- * with a relu or step among them, all to non-negative powers: 0 where u < 0, and where u > 0 every
- * one is a power of u, sign(u) being 1. So relu(u)^E for a total power E ≥ 1 (relu(u)^2·sign(u)
- * is relu(u)^2, u·sign(relu(u)) is relu(u)), the step for E = 0 (relu(u)/u), and the step times
- * u^E for E < 0 (|u|^E for a fractional E, finite where u < 0). Beside powers of u, |u| or
- * sign(u), undefined for 0 < E < 1, whose relu(u)^E has a derivative that is 0·∞ where u < 0
- * (relu(b)*abs(b)^-0.5 has the derivative 0 there), and where a relu or step has a negative power
- * (relu(u)^-1 is a pole, not 0, where u < 0).
+ * with a relu or step among them. Where u < 0 a relu or step to a non-negative power is 0, and
+ * where u > 0 every factor is a power of u, sign(u) being 1. So relu(u)^E for a total power
+ * E ≥ 1 (relu(u)^2·sign(u) is relu(u)^2, u·sign(relu(u)) is relu(u)), the step for E = 0
+ * (relu(u)/u), and the step times u^E for E < 0 (|u|^E for a fractional E, finite where u < 0).
+ * Beside powers of u, |u| or sign(u), undefined for 0 < E < 1, whose relu(u)^E has a derivative
+ * that is 0·∞ where u < 0 (relu(b)*abs(b)^-0.5 has the derivative 0 there), and where a relu or
+ * step has a negative power (relu(u)^-1 is a pole, not 0, where u < 0).
  */
 function mergeGated(parts: readonly PowerPart[], total: number): Node[] | undefined {
   const base = parts[0]!.base;
