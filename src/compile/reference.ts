@@ -484,8 +484,9 @@ export function invert(a: Float64Array, n: number): Float64Array {
   return inv;
 }
 
-/** x·2^k, in steps (k may lie beyond the exponent range of one double). */
+/** x·2^k, in steps (k may lie beyond the exponent range of one double; an infinite k is one step). */
 function times2(x: number, k: number): number {
+  if (!Number.isFinite(k)) return x * 2 ** k;
   for (; k > 1000; k -= 1000) x *= 2 ** 1000;
   for (; k < -1000; k += 1000) x *= 2 ** -1000;
   return x * 2 ** k;
@@ -499,6 +500,9 @@ export function determinant(a: Float64Array, n: number): number {
   let shift = 0;
   for (const p of lu.pivots) {
     d *= p;
+    // A pivot that is ±∞ or NaN (a matrix with an infinite entry, A./eye) makes the determinant so;
+    // one below the smallest double leaves nothing that powers of 2 could rescale.
+    if (!Number.isFinite(d) || d === 0) return d;
     if (Math.abs(d) > 2 ** 100 || Math.abs(d) < 2 ** -100) {
       const k = Math.round(Math.log2(Math.abs(d)));
       d = times2(d, -k);

@@ -167,6 +167,27 @@ describe('issue 8: diag(exp(x)) at x = [30, -30] and beyond', () => {
   });
 });
 
+// A matrix with an infinite entry made a pivot ±∞, whose log2 the determinant's rescaling took as
+// a power of 2 to divide by, in steps of 2^1000 that never ended: the reference evaluator hung on
+// det(A./eye) by A (zero scan of fuzz seed 6, case 2970), where the compiled one gave NaN.
+describe('infinite and vanishing entries', () => {
+  test('the determinant of a matrix with an infinite entry is not finite, and returns', () => {
+    expect(Number.isFinite(determinant(Float64Array.of(1, Infinity, 2, 3), 2))).toBe(false);
+    expect(Number.isFinite(determinant(Float64Array.of(Infinity, 1, 2, 3), 2))).toBe(false);
+    expect(Number.isNaN(determinant(Float64Array.of(NaN, 1, 2, 3), 2))).toBe(true);
+    // Pivots whose product falls below the smallest double: 0, not 0·∞.
+    expect(determinant(Float64Array.of(1e-200, 0, 0, 1e-200), 2)).toBe(0);
+  });
+
+  test('det(A./eye) by A, orders 1 and 2: both evaluators return, neither with a finite Hessian', () => {
+    const A = [[0.5, -1.2, 0.3], [0.7, 0.1, -0.4], [1.1, 0.2, 0.9]];
+    for (const order of [1, 2]) {
+      const d = derivative('det(A./eye)', 'A', { order });
+      for (const r of [d.evaluate({ A }), d.compile()({ A })]) expect(Array.from(r.data).some((v) => !Number.isFinite(v))).toBe(true);
+    }
+  });
+});
+
 describe('singular matrices: errors that name the matrix', () => {
   const X = [
     [1, 2],
