@@ -526,8 +526,9 @@ function eye_(n${ty(': number')})${ty(': Float64Array')} {
   return r;
 }`,
   lu: (ty) => `
-/** x·2^k in steps (k may lie beyond the exponent range of one double). */
+/** x·2^k in steps (k may lie beyond the exponent range of one double; an infinite k is one step). */
 function times2_(x${ty(': number')}, k${ty(': number')})${ty(': number')} {
+  if (!Number.isFinite(k)) return x * 2 ** k;
   for (; k > 1000; k -= 1000) x *= 2 ** 1000;
   for (; k < -1000; k += 1000) x *= 2 ** -1000;
   return x * 2 ** k;
@@ -622,6 +623,7 @@ function det_(a${ty(': Float64Array')}, n${ty(': number')})${ty(': number')} {
   let shift = 0;
   for (let i = 0; i < n; i++) {
     d *= lu.m[i * n + i];
+    if (!Number.isFinite(d) || d === 0) return d; // an infinite entry, or a product below the smallest double
     if (Math.abs(d) > 2 ** 100 || Math.abs(d) < 2 ** -100) {
       const k = Math.round(Math.log2(Math.abs(d)));
       d = times2_(d, -k);
