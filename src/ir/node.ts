@@ -620,10 +620,13 @@ function buildMul(input: readonly Factor[], rank: number): Node {
     // Smallest first, in canonical order, so the choice does not depend on the order of the input.
     nested.sort((a, b) => a.n.factors.length - b.n.factors.length || compareNodes(a.n, b.n));
     let total = fs.length + nested.length;
-    const carriers = labelCarriers([...fs, ...nested.map((x) => x.f)]);
+    // Counted once, and only where a nested product stays whole (closedNested needs them).
+    let carriers: Map<number, number> | undefined;
+    const others = fs.length;
     for (const { f, n } of nested) {
       const k = n.factors.length;
       if (k > 1 && total - 1 + k > MAX_FLAT_FACTORS) {
+        carriers ??= labelCarriers([...fs.slice(0, others), ...nested.map((x) => x.f)]);
         fs.push(closedNested(f, n, rank, carriers) ?? f);
         continue;
       }
@@ -1911,8 +1914,10 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   if ((fn === 'abs' || fn === 'relu') && isNonNegative(arg)) return arg;
   if (fn === 'sign' && isPositive(arg)) return ones(arg.shape);
   // relu(k·u) = |k|·relu(±u): relu(2*b) = 2*relu(b), relu(-2*b) = 2*relu(-b).
-  const [kr, coreR] = fn === 'relu' ? splitCoef(arg) : [1, arg];
-  if (Math.abs(kr) !== 1) return scale(Math.abs(kr), makeElem('relu', scale(Math.sign(kr), coreR)));
+  if (fn === 'relu') {
+    const [k, core] = splitCoef(arg);
+    if (Math.abs(k) !== 1) return scale(Math.abs(k), makeElem('relu', scale(Math.sign(k), core)));
+  }
   // The Kronecker delta is 0 or 1, which sign and relu keep: sign(diag(z)) = diag(sign(z)).
   if (arg.kind === 'delta' && (fn === 'sign' || fn === 'relu')) return arg;
   if (ODD.has(fn) || EVEN.has(fn)) {
