@@ -1867,6 +1867,22 @@ export function negatedSum(s: Node): Node | undefined {
 }
 const negatedCache = new WeakMap<Node, Node>();
 
+/** u for a sum exp(u) + 1 (the one a scalar or a tensor of ones of u's shape), else undefined. */
+function expPlusOne(n: Node): Node | undefined {
+  if (n.kind !== 'add' || n.terms.length !== 2) return undefined;
+  const e = n.terms.find((t) => t.node.kind === 'elem' && t.node.fn === 'exp' && t.coef === 1);
+  const one = n.terms.find((t) => t.coef === 1 && isAllOnes(t.node));
+  return e && one ? (e.node as ElemNode).arg : undefined;
+}
+
+/** Whether every entry of n is 1: the ones constant, or an outer product of ones (a ones matrix). */
+function isAllOnes(n: Node): boolean {
+  if (n.kind === 'const') return n.value === 1;
+  if (n.kind !== 'mul' || n.nlabels !== n.shape.length) return false;
+  const labels = n.factors.flatMap((f) => f.labels);
+  return new Set(labels).size === labels.length && n.factors.every((f) => f.node.kind === 'const' && f.node.value === 1);
+}
+
 /**
  * Whether v is a number written with at most six significant digits (2, 0.5, -0.125, 1e-7), up to
  * the rounding of floating point (0.01^2.5 is 1e-5 within 4 units in the last place).
@@ -1907,6 +1923,11 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   // cos(arccos(u)) where defined (u > 0, |u| ≤ 1).
   if (arg.kind === 'elem' && INVERSE_OF[fn] === arg.fn) return arg.arg;
   if (fn === 'log' && arg.kind === 'det') return makeLogdet(arg.arg); // log(det(X)) = logdet(X)
+  // log(exp(u) + 1) = softplus(u): the same function, which does not overflow where exp(u) does
+  // (the logistic loss at a margin of -800), and whose derivative is sigmoid(u), not the quotient
+  // exp(u)/(exp(u) + 1) that is inf/inf there.
+  const softplusArg = fn === 'log' ? expPlusOne(arg) : undefined;
+  if (softplusArg) return makeElem('softplus', softplusArg);
   // exp(logdet(X)) = det(X) where logdet is defined, as exp(log(u)) = u: so exp(log(det(X'*X)))
   // is det(X'*X), 0 and differentiable where X'*X is singular (it stopped there: fuzzer seed 16).
   if (fn === 'exp' && arg.kind === 'logdet') return makeDet(arg.arg);

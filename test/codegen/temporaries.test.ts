@@ -27,11 +27,11 @@ describe('the code names the printed temporaries', () => {
     }
   });
 
-  test('the logistic Hessian: t1 = exp(-y.*(X*w)) in the printed form and in the code', () => {
+  test('the logistic Hessian: t1 = sigmoid(-y.*(X*w)) in the printed form and in the code', () => {
     const expr = 'sum(log(exp(-y.*(X*w)) + vector(1)))';
-    expect(derive(expr, 'w', { order: 2 }).matrix).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))");
-    expect(generateCode(expr, 'w', { lang: 'python', order: 2 })).toMatch(/^ {4}t1 = np\.exp\(s\d+\)$/m);
-    expect(generateCode(expr, 'w', { lang: 'torch', order: 2 })).toMatch(/^ {4}t1 = torch\.exp\(s\d+\)$/m);
-    expect(generateCode(expr, 'w', { lang: 'js', order: 2 })).toMatch(/t1\[i\] = Math\.exp\(s\d+\[i\]\)/);
+    expect(derive(expr, 'w', { order: 2 }).matrix).toBe("X'*diag(y.^2.*(vector(1) - t1).*t1)*X where t1 = sigmoid(-y.*(X*w))");
+    expect(generateCode(expr, 'w', { lang: 'python', order: 2 })).toMatch(/^ {4}t1 = 1\.0 \/ \(1\.0 \+ np\.exp\(-s\d+\)\)$/m);
+    expect(generateCode(expr, 'w', { lang: 'torch', order: 2 })).toMatch(/^ {4}t1 = torch\.sigmoid\(s\d+\)$/m);
+    expect(generateCode(expr, 'w', { lang: 'js', order: 2 })).toMatch(/t1\[i\] = sigmoid_\(s\d+\[i\]\)/);
   });
 });

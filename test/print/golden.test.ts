@@ -30,8 +30,9 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['sum(x.^a)', 'x', 2, {}, '(a - 1)*a*diag(x.^(a - 2))'],
   ['sum(X.^(a*b))', 'X', 1, {}, 'b*a*X.^(b*a - 1)'],
   ['norm1(x)', 'x', 1, {}, 'sign(x)'],
-  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(t1.*y./(t1 + vector(1))) where t1 = exp(-y.*(X*w))"],
-  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))"],
+  // log(exp(u) + 1) is softplus(u), whose derivative is sigmoid(u): no exp that overflows.
+  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(y.*sigmoid(-y.*(X*w)))"],
+  ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 2, {}, "X'*diag(y.^2.*(vector(1) - t1).*t1)*X where t1 = sigmoid(-y.*(X*w))"],
   ['sum(exp(x))', 'x', 2, {}, 'diag(exp(x))'],
   ['sum(log(x))', 'x', 2, {}, '-diag(x.^-2)'],
   ["tr(A*X'*B*X*C)", 'X', 1, {}, "B*X*C*A + B'*X*A'*C'"],
@@ -165,8 +166,8 @@ describe('temporaries', () => {
       'sum(log(exp(-y.*(X*w)) + vector(1)))',
       'w',
       2,
-      "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))",
-      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(y^{\\circ 2} \\odot t_{1} \\oslash \\left(t_{1} + \\mathbf{1}\\right)^{\\circ 2}\\right) X \\\\ \\text{where}\\quad t_{1} &= \\exp\\left(-y \\odot \\left(X w\\right)\\right) \\end{aligned}',
+      "X'*diag(y.^2.*(vector(1) - t1).*t1)*X where t1 = sigmoid(-y.*(X*w))",
+      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(y^{\\circ 2} \\odot \\left(\\mathbf{1} - t_{1}\\right) \\odot t_{1}\\right) X \\\\ \\text{where}\\quad t_{1} &= \\operatorname{sigmoid}\\left(-y \\odot \\left(X w\\right)\\right) \\end{aligned}',
     ],
     [
       'sigmoid(a)^a',
@@ -180,8 +181,8 @@ describe('temporaries', () => {
       'sum(log(exp(-t1.*(X*w)) + vector(1)))',
       'w',
       2,
-      "X'*diag(t2.*t1.^2./(t2 + vector(1)).^2)*X where t2 = exp(-t1.*(X*w))",
-      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(t_{2} \\odot t_{1}^{\\circ 2} \\oslash \\left(t_{2} + \\mathbf{1}\\right)^{\\circ 2}\\right) X \\\\ \\text{where}\\quad t_{2} &= \\exp\\left(-t_{1} \\odot \\left(X w\\right)\\right) \\end{aligned}',
+      "X'*diag((vector(1) - t2).*t1.^2.*t2)*X where t2 = sigmoid(-t1.*(X*w))",
+      '\\begin{aligned} & X^\\top \\operatorname{diag}\\left(\\left(\\mathbf{1} - t_{2}\\right) \\odot t_{1}^{\\circ 2} \\odot t_{2}\\right) X \\\\ \\text{where}\\quad t_{2} &= \\operatorname{sigmoid}\\left(-t_{1} \\odot \\left(X w\\right)\\right) \\end{aligned}',
     ],
   ];
   test.each(TEMPS)('%s by %s, order %i => %s', (expr, wrt, order, matrix, latex) => {
@@ -194,11 +195,11 @@ describe('temporaries', () => {
 
   test('index notation and the data carry the same temporaries', () => {
     const r = derive('sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', { order: 2 });
-    expect(r.index).toBe('(y^q)^2 t1^r (1^s + t1^s)^(-2) X^{ti} X^u_j δ_{qrstu} where t1^i = exp(-y^q w^p X^r_p δ^i_{qr})');
+    expect(r.index).toBe('y^q y^r (1^s - t1^s) t1^t X^{ui} X^v_j δ_{qrstuv} where t1^i = sigmoid(-y^q w^p X^r_p δ^i_{qr})');
     expect(r.temporaries.map((t) => [t.name, t.matrix, t.indexName, t.index])).toEqual([
-      ['t1', 'exp(-y.*(X*w))', 't1^i', 'exp(-y^q w^p X^r_p δ^i_{qr})'],
+      ['t1', 'sigmoid(-y.*(X*w))', 't1^i', 'sigmoid(-y^q w^p X^r_p δ^i_{qr})'],
     ]);
-    expect(r.body.matrix).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X");
+    expect(r.body.matrix).toBe("X'*diag(y.^2.*(vector(1) - t1).*t1)*X");
   });
 
   // Every temporary a form names is defined there, and the temporaries of the result are t1, t2, …

@@ -167,12 +167,16 @@ describe('what the page shows: temporaries and the layout', () => {
 
   it('the logistic Hessian: the body, then t1 in matrix and in index notation; copy keeps the where clause', () => {
     const s = compute(at({ expr: LOGISTIC, wrt: 'w', order: 2 })).shown!;
-    expect(s.matrixBody).toEqual({ text: "X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X", latex: expect.stringContaining('\\operatorname{diag}') });
-    expect(s.matrixTemps).toEqual([{ name: 't1', text: 't1 = exp(-y.*(X*w))', latex: 't_{1} = \\exp\\left(-y \\odot \\left(X w\\right)\\right)' }]);
-    expect(s.matrixText).toBe("X'*diag(y.^2.*t1./(t1 + vector(1)).^2)*X where t1 = exp(-y.*(X*w))");
+    expect(s.matrixBody).toEqual({ text: "X'*diag(y.^2.*(vector(1) - t1).*t1)*X", latex: expect.stringContaining('\\operatorname{diag}') });
+    expect(s.matrixTemps).toEqual([
+      { name: 't1', text: 't1 = sigmoid(-y.*(X*w))', latex: 't_{1} = \\operatorname{sigmoid}\\left(-y \\odot \\left(X w\\right)\\right)' },
+    ]);
+    expect(s.matrixText).toBe("X'*diag(y.^2.*(vector(1) - t1).*t1)*X where t1 = sigmoid(-y.*(X*w))");
     expect(s.matrixLatex).toMatch(/^\\begin\{aligned\}.*\\text\{where\}/);
     expect(s.indexBody.text).not.toContain('where');
-    expect(s.indexTemps).toEqual([{ name: 't1', text: expect.stringMatching(/^t1\^i = exp\(/), latex: expect.stringMatching(/^\{t_\{1\}\}\^\{i\} = \\exp/) }]);
+    expect(s.indexTemps).toEqual([
+      { name: 't1', text: expect.stringMatching(/^t1\^i = sigmoid\(/), latex: expect.stringMatching(/^\{t_\{1\}\}\^\{i\} = \\operatorname\{sigmoid\}/) },
+    ]);
     expect(s.indexText).toBe(`${s.indexBody.text} where ${s.indexTemps[0]!.text}`);
     expect(s.layout).toBe('default');
   });

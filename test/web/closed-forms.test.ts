@@ -54,12 +54,12 @@ describe('web calculator: closed forms', () => {
     await ask(page, LOGISTIC, 'w', 2);
     const body = await waitForResult(page, (l) => l.includes('t_{1}') && l.includes('\\operatorname{diag}'), 'a body that uses t1');
     // The body alone: the definition is on its own line, not repeated in the body.
-    expect(body).not.toContain('\\exp');
+    expect(body).not.toContain('sigmoid');
     expect(body).not.toContain('where');
     const temps = await tempLines(page);
     expect(temps).toHaveLength(1);
     expect(temps[0]!.name).toBe('t1');
-    expect(compact(temps[0]!.latex ?? '')).toBe(compact('t_{1} = \\exp\\left(-y \\odot \\left(X w\\right)\\right)'));
+    expect(compact(temps[0]!.latex ?? '')).toBe(compact('t_{1} = \\operatorname{sigmoid}\\left(-y \\odot \\left(X w\\right)\\right)'));
     expect(temps[0]!.typeset).toBe(true);
     expect(temps[0]!.visible).toBe(true);
     expect(await page.locator('[data-testid=temps] .where-word').first().textContent()).toBe('where');
@@ -69,7 +69,7 @@ describe('web calculator: closed forms', () => {
     await page.click('#copy-text');
     await page.waitForFunction(() => document.querySelector('#copy-text')?.textContent === 'Copied');
     const copied = await page.evaluate(() => navigator.clipboard.readText());
-    expect(copied).toMatch(/^[^\n]* where t1 = exp\(-y\.\*\(X\*w\)\)$/);
+    expect(copied).toMatch(/^[^\n]* where t1 = sigmoid\(-y\.\*\(X\*w\)\)$/);
     // Read back by the library (order 0: the expression's value), it is the Hessian, at sizes 1 and larger.
     const hessian = derivative(LOGISTIC, 'w', { order: 2 }).compile();
     const reread = derivative(copied, 'w', { order: 0 }).compile();
