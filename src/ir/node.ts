@@ -683,6 +683,10 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
 
+  // 3b. exp(u)^a·sigmoid(-u)^b = sigmoid(u)^a·sigmoid(-u)^(b - a) for 0 < a ≤ b: e/(e + 1) is
+  // sigmoid(u), finite where e overflows (exp(x)./(exp(x) + vector(1)) and its derivatives).
+  if (mergeLogisticQuotients(fs)) return scale(coef, makeMul(fs, rank));
+
   // 4. A vector of ones on a label that another factor carries is a factor 1.
   removeRedundantOnes(fs);
 
@@ -1128,6 +1132,35 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
   fs.push(...kept);
   return sign;
 }
+
+/** u and a for exp(u)^a (a > 0), or s and b for sigmoid(s)^b, else undefined. */
+function powerOfElem(n: Node, fn: 'exp' | 'sigmoid'): { arg: Node; exp: number } | undefined {
+  const [core, exp] = n.kind === 'pow' ? [n.base, n.exp] : [n, 1];
+  return core.kind === 'elem' && core.fn === fn && exp > 0 ? { arg: core.arg, exp } : undefined;
+}
+
+/**
+ * exp(u)^a·sigmoid(-u)^b on the same labels, 0 < a ≤ b, as sigmoid(u)^a·sigmoid(-u)^(b - a)
+ * (e/(e + 1) = sigmoid(u) and 1/(e + 1) = sigmoid(-u) for e = exp(u) > 0); whether any merged.
+ */
+function mergeLogisticQuotients(fs: MFactor[]): boolean {
+  for (let i = 0; i < fs.length; i++) {
+    const e = powerOfElem(fs[i]!.node, 'exp');
+    if (!e) continue;
+    const other = makeElem('sigmoid', neg(e.arg));
+    const j = fs.findIndex((g) => (g.node === other || (g.node.kind === 'pow' && g.node.base === other && g.node.exp >= e.exp)) && sameLabels(g.labels, fs[i]!.labels));
+    if (j < 0) continue;
+    const rest = powerOfElem(fs[j]!.node, 'sigmoid')!.exp - e.exp;
+    const labels = fs[i]!.labels;
+    fs[i] = { node: makePow(makeElem('sigmoid', e.arg), e.exp), labels };
+    if (rest > 0) fs[j] = { node: makePow(other, rest), labels };
+    else fs.splice(j, 1);
+    return true;
+  }
+  return false;
+}
+
+const sameLabels = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((l, k) => l === b[k]);
 
 /** A connected part of a product: its factors (indices) and its free labels. */
 export interface FactorComponent {
@@ -1732,6 +1765,10 @@ export function makePow(base: Node, p: number): Node {
     if (base.value === 1) return base;
     if (p > 0) return base;
   }
+  // (exp(v) + 1)^p = sigmoid(-v)^-p for p < 0: 1/(1 + exp(-x)) is sigmoid(x), which with its
+  // derivatives stays finite where exp(-x) overflows.
+  const logistic = p < 0 ? expPlusOne(base) : undefined;
+  if (logistic) return makePow(makeElem('sigmoid', neg(logistic)), -p);
   // δ^p = δ for p > 0: 0^p = 0 and 1^p = 1 (diag(z).^2 is diag(z.^2), not diag(z.^2).*eye.^2).
   if (base.kind === 'delta' && p > 0) return base;
   // A power of a number folds where it is rational (an integer p) or a short exact number

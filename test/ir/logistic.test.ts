@@ -1,0 +1,131 @@
+/**
+ * The logistic function and its integral written with exp: log(exp(u) + 1) is softplus(u),
+ * (exp(v) + 1)^p is sigmoid(-v)^-p for p < 0 (so 1/(1 + exp(-x)) is sigmoid(x)), and exp(u)^a
+ * times sigmoid(-u)^b is sigmoid(u)^a·sigmoid(-u)^(b - a) for 0 < a ≤ b (exp(x)./(exp(x) + 1) is
+ * sigmoid(x)). The same functions, which with their derivatives stay finite where exp overflows:
+ * the logistic loss had the value Inf and a NaN gradient and Hessian past a margin of about -709.
+ * Values and derivatives (orders 0–2) are compared with mathjs evaluating the text as written,
+ * for compound arguments of either sign, scalar, vector and matrix; then at saturated points with
+ * the same expression written with sigmoid and softplus, whose evaluation does not overflow.
+ */
+import { describe, expect, test } from 'vitest';
+import { derive, resultSizes, sizeNamesOf } from '../../src/derive.js';
+import { derivative } from '../../src/index.js';
+import { evaluateReference } from '../../src/compile/reference.js';
+import { compileNodes } from '../../src/compile/compile.js';
+import type { Tensor } from '../../src/tensor.js';
+import { mathjsFunction } from '../helpers/mathjs.js';
+import { fdHessian, fdJacobian, randomTensor, relErr, rng, trustedFd } from '../helpers/numeric.js';
+
+const SHAPES = { a: [], b: [], x: [3], y: [3], A: [3, 3], X: [3, 2] } as const;
+const SCALAR_ARGS = ['b', '-2*b', 'a*b', 'b - a', "x'*y*b"];
+const VECTOR_ARGS = ['x', '-x', 'A*x - y', '-y.*(A*x)'];
+
+/** Each form with what it is written as with sigmoid and softplus (the same function). */
+const SCALAR_FORMS: readonly ((u: string) => [string, string])[] = [
+  (u) => [`log(exp(${u}) + 1)`, `softplus(${u})`],
+  (u) => [`log(1 + exp(${u}))^2`, `softplus(${u})^2`],
+  (u) => [`1/(1 + exp(-(${u})))`, `sigmoid(${u})`],
+  (u) => [`(exp(${u}) + 1)^-2`, `sigmoid(-(${u}))^2`],
+  (u) => [`(1 + exp(${u}))^-0.5`, `sigmoid(-(${u}))^0.5`],
+  (u) => [`exp(${u})/(exp(${u}) + 1)`, `sigmoid(${u})`],
+  (u) => [`exp(${u})/(1 + exp(${u}))^3`, `sigmoid(${u})*sigmoid(-(${u}))^2`],
+  (u) => [`log(1 + exp(${u}))/(1 + exp(${u}))`, `softplus(${u})*sigmoid(-(${u}))`],
+];
+const VECTOR_FORMS: readonly ((u: string) => [string, string])[] = [
+  (u) => [`sum(log(exp(${u}) + vector(1)))`, `sum(softplus(${u}))`],
+  (u) => [`sum(vector(1)./(vector(1) + exp(-(${u}))))`, `sum(sigmoid(${u}))`],
+  (u) => [`sum(exp(${u})./(exp(${u}) + vector(1)).^2)`, `sum(sigmoid(${u}).*sigmoid(-(${u})))`],
+  (u) => [`y'*(exp(${u})./(vector(1) + exp(${u})))`, `y'*sigmoid(${u})`],
+];
+
+function point(seed: number, scale = 1): Map<string, Tensor> {
+  const rand = rng(seed);
+  const m = new Map<string, Tensor>();
+  for (const [k, s] of Object.entries(SHAPES)) {
+    const t = randomTensor(s, 'any', rand);
+    m.set(k, { shape: t.shape, data: t.data.map((v) => v * scale) });
+  }
+  return m;
+}
+
+/** Orders 0–2 against mathjs on the text as written (finite differences for the derivatives). */
+function checkAgainstText(expr: string, wrt: string): void {
+  const f = mathjsFunction(expr, {}, SHAPES);
+  for (const seed of [11, 23, 37]) {
+    const values = point(seed);
+    const fx = f(values);
+    const floor = 1e-3 * Math.max(1, ...Array.from(fx.data, Math.abs));
+    for (const order of [0, 1, 2]) {
+      const r = derive(expr, wrt, { order });
+      const ours = evaluateReference(r.node, values, resultSizes(r, values));
+      const compiled = compileNodes({ roots: [r.node], vars: [...r.analysis.lowered.vars.values()], sizeNames: sizeNamesOf(r) })(values)[0]!;
+      let want: Tensor | undefined;
+      if (order === 0) want = fx;
+      else if (order === 1) want = trustedFd((s) => fdJacobian(f, values, wrt, s), 1e-7, floor);
+      else want = trustedFd((s) => fdHessian((v) => f(v).data[0]!, values, wrt, s), 1e-6, floor);
+      if (!want) continue;
+      const what = `order ${order} of ${expr} by ${wrt} (${r.matrix ?? r.index})`;
+      expect(relErr(ours, want, floor), what).toBeLessThan(order === 2 ? 1e-5 : 1e-7);
+      expect(relErr(compiled, ours, 1e-9), `compiled ${what}`).toBeLessThan(1e-10);
+    }
+  }
+}
+
+/** At points 400 times larger (|u| in the hundreds), compiled orders 0–2 equal those of the sigmoid form, all finite. */
+function checkSaturated(expr: string, plain: string, wrt: string): void {
+  for (const seed of [5, 17]) {
+    const values = Object.fromEntries(point(seed, 400));
+    for (const order of [0, 1, 2]) {
+      const got = derivative(expr, wrt, { order }).compile()(values);
+      const want = derivative(plain, wrt, { order }).compile()(values);
+      const what = `order ${order} of ${expr} at |u| in the hundreds`;
+      expect(Array.from(got.data).every(Number.isFinite), what).toBe(true);
+      expect(relErr(got, want, 1e-300), what).toBeLessThan(1e-12);
+    }
+  }
+}
+
+describe('the logistic function and softplus written with exp', () => {
+  const scalarCases = SCALAR_FORMS.flatMap((form) => SCALAR_ARGS.map((u) => form(u)));
+  const vectorCases = VECTOR_FORMS.flatMap((form) => VECTOR_ARGS.map((u) => form(u)));
+
+  test.each(scalarCases)('%s is %s', (expr, plain) => {
+    checkAgainstText(expr, 'b');
+    checkSaturated(expr, plain, 'b');
+  });
+
+  test.each(vectorCases)('%s is %s', (expr, plain) => {
+    checkAgainstText(expr, 'x');
+    checkSaturated(expr, plain, 'x');
+  });
+
+  test('the logistic loss: printed with sigmoid, and finite at margins of ±800', () => {
+    const expr = 'sum(log(exp(-y.*(X*w)) + vector(1)))';
+    expect(derive(expr, 'w', { order: 0 }).matrix).toBe('sum(softplus(-y.*(X*w)))');
+    expect(derive(expr, 'w', { order: 1 }).matrix).toBe("-X'*(y.*sigmoid(-y.*(X*w)))");
+    expect(derive(expr, 'w', { order: 2 }).matrix).toBe("X'*diag(y.^2.*(vector(1) - t1).*t1)*X where t1 = sigmoid(-y.*(X*w))");
+    const X: Tensor = { shape: [2, 2], data: Float64Array.of(1, 0, 0, 1) };
+    const y: Tensor = { shape: [2], data: Float64Array.of(1, 1) };
+    const w: Tensor = { shape: [2], data: Float64Array.of(-800, 800) };
+    const at = (order: number): number[] => Array.from(derivative(expr, 'w', { order }).compile()({ X, y, w }).data, (v) => v + 0);
+    expect(at(0)[0]).toBeCloseTo(800, 12);
+    expect(at(1)).toEqual([-1, 0]);
+    expect(at(2)).toEqual([0, 0, 0, 0]);
+  });
+
+  test('printed forms: the sigmoid a person writes', () => {
+    expect(derive('1/(1 + exp(-b))', 'b', { order: 0 }).matrix).toBe('sigmoid(b)');
+    expect(derive('sum(vector(1)./(vector(1) + exp(-x)))', 'x', { order: 1 }).matrix).toBe('sigmoid(x).*(vector(1) - sigmoid(x))');
+    expect(derive('sum(exp(x)./(exp(x) + vector(1)))', 'x', { order: 0 }).matrix).toBe('sum(sigmoid(x))');
+    expect(derive('tr(log(exp(X) + matrix(1)))', 'X', { order: 0 }).matrix).toBe('tr(softplus(X))');
+  });
+
+  test('only exp(u) + 1, a negative power, and a power of exp no larger than that of the sigmoid', () => {
+    expect(derive('log(exp(b) + 2)', 'b', { order: 0 }).matrix).toBe('log(2 + exp(b))');
+    expect(derive('log(2*exp(b) + 1)', 'b', { order: 0 }).matrix).toBe('log(1 + 2*exp(b))');
+    expect(derive('log(exp(b) - 1)', 'b', { order: 0 }).matrix).toBe('log(exp(b) - 1)');
+    expect(derive('(1 + exp(b))^2', 'b', { order: 0 }).matrix).toBe('(1 + exp(b))^2');
+    expect(derive('exp(b)^3/(1 + exp(b))^2', 'b', { order: 0 }).matrix).not.toMatch(/^sigmoid\(b\)\^3/);
+  });
+});
