@@ -1913,7 +1913,7 @@ function expPlusOne(n: Node): Node | undefined {
 }
 
 /** Whether every entry of n is 1: the ones constant, or an outer product of ones (a ones matrix). */
-function isAllOnes(n: Node): boolean {
+export function isAllOnes(n: Node): boolean {
   if (n.kind === 'const') return n.value === 1;
   if (n.kind !== 'mul' || n.nlabels !== n.shape.length) return false;
   const labels = n.factors.flatMap((f) => f.labels);

@@ -141,3 +141,82 @@ describe('factor-unit-roots', () => {
     }
   });
 });
+
+// Entry-wise: a tensor sum whose terms are Hadamard products (each factor read on the sum's own
+// axes, or a scalar) of sums. Only where like terms collect, and never past a root at ±1 of a
+// polynomial in one atom (the saturated sigmoid's σ(1 - σ) stays as it is).
+describe('collect-polynomial entry-wise', () => {
+  const D = 3;
+  const x = makeVar('x', [D]);
+  const y = makeVar('y', [D]);
+  const VATOMS: Node[] = [x, y, makeElem('sin', y), makeElem('sigmoid', x)];
+  const vone = ones([D]);
+  const vsum = (...terms: [number, Node][]): Node => makeAdd(terms.map(([coef, node]) => ({ coef, node })), [D]);
+  const had = (...fs: Node[]): Node => makeMul(fs.map((node) => ({ node, labels: node.shape.length === 0 ? [] : [0] })), 1);
+  const sizes = new Map<number, number>([[D, 4]]);
+  const atPoint = (n: Node, seed: number): Tensor => {
+    const r = rng(seed);
+    const v = (): Float64Array => Float64Array.from({ length: 4 }, () => 4 * r() - 2);
+    return evaluateReference(
+      n,
+      new Map<string, Tensor>([
+        ['x', { shape: [4], data: v() }],
+        ['y', { shape: [4], data: v() }],
+        ['t', { shape: [], data: Float64Array.of(4 * r() - 2) }],
+      ]),
+      sizes,
+    );
+  };
+
+  it('keeps every entry (points of both signs) and lowers the cost wherever it applies', () => {
+    const rand = rng(11);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const coef = (): number => pick([1, -1, 2, -3, 0.5]);
+    const small = (): Node => vsum([coef(), pick(VATOMS)], [coef(), rand() < 0.5 ? vone : pick(VATOMS)]);
+    const term = (): Node => {
+      const r = rand();
+      if (r < 0.35) return had(pick(VATOMS), small());
+      if (r < 0.55) return makePow(small(), 2);
+      if (r < 0.75) return had(t, small());
+      if (r < 0.9) return had(small(), small());
+      return pick(VATOMS);
+    };
+    let applied = 0;
+    for (let trial = 0; trial < 600; trial++) {
+      const before = vsum(...Array.from({ length: 2 + Math.floor(rand() * 3) }, (): [number, Node] => [coef(), term()]));
+      const after = collectPolynomial.apply(before);
+      if (after === undefined) continue;
+      applied++;
+      expect(after.shape).toEqual([D]);
+      expect(cost(after)).toBeLessThan(cost(before));
+      for (const seed of [1, 2, 3]) {
+        const a = atPoint(before, seed).data;
+        const b = atPoint(after, seed).data;
+        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-9 * Math.max(1, Math.abs(a[i]!)));
+      }
+    }
+    expect(applied).toBeGreaterThan(30);
+  });
+
+  it('collects what cancels, keeps what only distributes, and keeps a root at 1', () => {
+    // (1 - x).*y - x.*(1 - y) = y - x
+    const bce = vsum([1, had(vsum([1, vone], [-1, x]), y)], [-1, had(x, vsum([1, vone], [-1, y]))]);
+    expect(collectPolynomial.apply(bce)).toBe(vsum([1, y], [-1, x]));
+    // y.*(x.^2 + 1) + x: multiplied out nothing collects.
+    expect(collectPolynomial.apply(vsum([1, had(y, vsum([1, makePow(x, 2)], [1, vone]))], [1, x]))).toBeUndefined();
+    // (1 - σ).*σ - (1 - σ).*σ.^2 is σ(1 - σ)^2 factored: σ - 2σ² + σ³ has the root 1.
+    const sg = makeElem('sigmoid', x);
+    const rooted = vsum([1, had(vsum([1, vone], [-1, sg]), sg)], [-1, had(vsum([1, vone], [-1, sg]), makePow(sg, 2))]);
+    expect(collectPolynomial.apply(rooted)).toBeUndefined();
+  });
+
+  it('in derivatives: the binary cross-entropy gradient is X\'*(y - sigmoid(X*w)), and matrices collect too', () => {
+    const bce = "y'*log(sigmoid(X*w)) + (vector(1) - y)'*log(vector(1) - sigmoid(X*w))";
+    expect(derivative(bce, 'w', { order: 1 }).matrix).toBe("X'*(y - sigmoid(X*w))");
+    expect(derivative(bce, 'w', { order: 2 }).matrix).toBe("-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*w)");
+    expect(derivative('(matrix(1) - X).*Y - X.*(matrix(1) - Y)', 'Y', { order: 0 }).matrix).toBe('Y - X');
+    expect(derivative('(x + y).^2 - (x - y).^2', 'x', { order: 0 }).matrix).toBe('4*(x.*y)');
+    // σ'' = σ(1 - σ)(1 - 2σ) stays factored.
+    expect(derivative('sum(sigmoid(x))', 'x', { order: 2 }).matrix).toBe('diag(t1.*(vector(1) - t1).*(vector(1) - 2*t1)) where t1 = sigmoid(x)');
+  });
+});

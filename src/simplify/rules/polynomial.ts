@@ -1,14 +1,17 @@
 /**
- * Collecting a scalar polynomial: a sum whose terms multiply sums, or raise them to small integer
+ * Collecting a polynomial: a sum whose terms multiply sums, or raise them to small integer
  * powers, is multiplied out and its like terms collected, where that shortens the form:
  *   24*k + 4*k^3*(12*k^2 + 16*k^6) + 96*k^5 → 24*k + 144*k^5 + 64*k^9,
- *   (2*t - 1)^2 - 2*t*(1 - t)             → 1 - 6*t + 6*t^2.
- * Atoms are whatever is not a scalar sum, product or such power (t1, sigmoid(b), x'*y); products
- * of atoms are canonical nodes, so makeAdd collects equal monomials. Scalars only: entry-wise
- * sums of tensors keep their shape through the factor rules. factor-unit-roots then writes a root
- * at 1 or -1 of a polynomial in one atom as a factor, which multiplying out would lose to rounding.
+ *   (2*t - 1)^2 - 2*t*(1 - t)             → 1 - 6*t + 6*t^2,
+ * and entry-wise, over the Hadamard products of a tensor sum (terms that read every factor on the
+ * sum's own axes, or a scalar):
+ *   (vector(1) - t).*y - t.*(vector(1) - y) → y - t   (the gradient of the binary cross-entropy).
+ * Atoms are whatever is not such a sum, product or power (t1, sigmoid(b), x'*y, A*x); products of
+ * atoms are canonical nodes, so makeAdd collects equal monomials. factor-unit-roots then writes a
+ * root at 1 or -1 of a scalar polynomial in one atom as a factor, which multiplying out would lose
+ * to rounding; a polynomial with such a root is not multiplied out, entry-wise either.
  */
-import { type Node, type Term, makeAdd, makeMul, makePow, ones, scale, splitCoef } from '../../ir/node.js';
+import { type Dim, type Node, type Term, isAllOnes, makeAdd, makeMul, makePow, ones, scale, splitCoef } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -19,83 +22,118 @@ const MAX_POWER = 4;
 
 type Poly = Term[];
 
+/** The monomial 1 (scalar; entry-wise it stands for the tensor of ones). */
 const ONE = (): Node => ones([]);
 
-/** a·b for two monomials (the constant monomial is ones([])), as coefficient × canonical node. */
-function monomial(a: Node, b: Node): Term {
+/** The labels of a factor of an entry-wise product of rank r: a scalar has none, a tensor reads its axes in order. */
+const labelsIn = (n: Node, r: number): number[] => (n.shape.length === 0 ? [] : Array.from({ length: r }, (_, i) => i));
+
+/** a·b for two monomials of a polynomial of rank r, as coefficient × canonical node. */
+function monomial(a: Node, b: Node, r: number): Term {
   if (a === ONE()) return { coef: 1, node: b };
   if (b === ONE()) return { coef: 1, node: a };
+  const rank = a.shape.length === 0 && b.shape.length === 0 ? 0 : r;
   const [coef, node] = splitCoef(
     makeMul(
       [
-        { node: a, labels: [] },
-        { node: b, labels: [] },
+        { node: a, labels: labelsIn(a, rank) },
+        { node: b, labels: labelsIn(b, rank) },
       ],
-      0,
+      rank,
     ),
   );
   return { coef, node };
 }
 
 /** p·q with equal monomials collected; null past MAX_MONOMIALS. */
-function times(p: Poly, q: Poly): Poly | null {
+function times(p: Poly, q: Poly, r: number): Poly | null {
   if (p.length * q.length > MAX_MONOMIALS) return null;
   const out = new Map<Node, number>();
   for (const a of p)
     for (const b of q) {
-      const m = monomial(a.node, b.node);
+      const m = monomial(a.node, b.node, r);
       out.set(m.node, (out.get(m.node) ?? 0) + a.coef * b.coef * m.coef);
     }
   return [...out].map(([node, coef]) => ({ coef, node }));
 }
 
-/** Whether n is a scalar product of scalars, or a small integer power of a sum: what expand opens. */
-function opens(n: Node): boolean {
-  if (n.kind === 'mul') return n.shape.length === 0 && n.factors.every((f) => f.labels.length === 0);
+/** Whether the factor labels read a tensor of rank r entry-wise: none (a scalar) or its axes in order. */
+const entrywise = (labels: readonly number[], r: number): boolean => labels.length === 0 || (labels.length === r && labels.every((l, i) => l === i));
+
+/**
+ * Whether n is an entry-wise product (of rank r: no summed label, each factor a scalar or read on
+ * the axes in order), or a small integer power of a sum: what expand opens.
+ */
+function opens(n: Node, r: number): boolean {
+  if (n.kind === 'mul') return n.shape.length === r && n.nlabels === r && n.factors.every((f) => entrywise(f.labels, r));
   return n.kind === 'pow' && n.base.kind === 'add' && Number.isInteger(n.exp) && n.exp >= 2 && n.exp <= MAX_POWER;
 }
 
-/** n multiplied out into monomials, or null past MAX_MONOMIALS. */
-function expand(n: Node): Poly | null {
+/** n multiplied out into monomials (entry-wise of rank r for a tensor n), or null past MAX_MONOMIALS. */
+function expand(n: Node, r: number): Poly | null {
   if (n.kind === 'add') {
     const out: Poly = [];
     for (const t of n.terms) {
-      const p = expand(t.node);
+      const p = expand(t.node, r);
       if (p === null || out.length + p.length > MAX_MONOMIALS) return null;
       for (const u of p) out.push({ coef: t.coef * u.coef, node: u.node });
     }
     return out;
   }
-  if (n.kind === 'const') return n.value === 0 ? [] : [{ coef: 1, node: ONE() }];
-  if (!opens(n)) return [{ coef: 1, node: n }];
+  if (n.kind === 'const') return n.value === 0 ? [] : [{ coef: n.value, node: ONE() }];
+  if (isAllOnes(n)) return [{ coef: 1, node: ONE() }];
+  const rank = n.shape.length === 0 ? 0 : r;
+  if (!opens(n, rank)) return [{ coef: 1, node: n }];
   // A polynomial in its atoms: a negative or fractional power (1/t^1.5) stays outside, where the
   // factor rules keep it, rather than merging into monomials (t^2.5, t^-0.5).
   if (n.kind === 'mul' && n.factors.some((f) => f.node.kind === 'pow' && !(Number.isInteger(f.node.exp) && f.node.exp > 0))) return null;
   const factors = n.kind === 'mul' ? n.factors.map((f) => f.node) : n.kind === 'pow' ? new Array<Node>(n.exp).fill(n.base) : [];
   let acc: Poly | null = [{ coef: 1, node: ONE() }];
   for (const f of factors) {
-    const p = expand(f);
+    const p = expand(f, rank);
     if (p === null) return null;
-    acc = times(acc, p);
+    acc = times(acc, p, rank);
     if (acc === null) return null;
   }
   return acc;
 }
 
+/** A monomial as a term of a sum of this shape: a scalar one broadcast over the axes. */
+function broadcast(node: Node, shape: readonly Dim[]): Node {
+  if (node.shape.length === shape.length) return node;
+  const ids = shape.map((_, i) => i);
+  return makeMul(
+    [
+      { node, labels: [] },
+      { node: ones(shape), labels: ids },
+    ],
+    shape.length,
+  );
+}
+
 export const collectPolynomial: Rule = {
   name: 'collect-polynomial',
-  math: 'a scalar sum of products of sums → its monomials, like terms collected   when it shortens the form',
+  math: 'a sum of products of sums (scalar, or entry-wise) → its monomials, like terms collected   when it shortens the form',
   apply(n) {
-    if (n.kind !== 'add' || n.shape.length !== 0) return undefined;
+    if (n.kind !== 'add') return undefined;
+    const r = n.shape.length;
     // Only a sum with something to multiply out: a product holding a sum, or a power of a sum.
     const holdsSum = (t: Node): boolean =>
-      (t.kind === 'pow' && opens(t)) || (t.kind === 'mul' && opens(t) && t.factors.some((f) => f.node.kind === 'add' || (f.node.kind === 'pow' && opens(f.node))));
+      (t.kind === 'pow' && opens(t, r)) ||
+      (t.kind === 'mul' && opens(t, r) && t.factors.some((f) => f.node.kind === 'add' || (f.node.kind === 'pow' && opens(f.node, f.node.shape.length === 0 ? 0 : r))));
     if (!n.terms.some((t) => holdsSum(t.node))) return undefined;
-    const p = expand(n);
+    const p = expand(n, r);
     if (p === null) return undefined;
-    const out = makeAdd(p, []);
+    const out = makeAdd(
+      p.map((t) => ({ coef: t.coef, node: broadcast(t.node, n.shape) })),
+      n.shape,
+    );
+    // Entry-wise only where like terms collect (some monomials cancel or merge), not to
+    // distribute: y.*(t.^2 + vector(1)) stays, which reads as the derivative it is.
+    const terms = out.kind === 'add' ? out.terms.length : 1;
+    if (r > 0 && terms >= p.length) return undefined;
     // Multiplied out, a root at ±1 would be lost to rounding (see factorUnitRoots).
-    const u = univariate(out);
+    const u = univariate(out, true);
     if (u && unitRootsOf(u.coefs).some((k) => k > 0)) return undefined;
     return cost(out) < cost(n) ? out : undefined;
   },
@@ -138,18 +176,21 @@ export const factorUnitRoots: Rule = {
   },
 };
 
-/** A scalar sum as a polynomial in one atom (t, t^2, …, constants), its coefficients by degree. */
-function univariate(n: Node): { atom: Node; coefs: number[] } | undefined {
-  if (n.kind !== 'add' || n.shape.length !== 0) return undefined;
+/**
+ * A scalar sum (or with entryWise, a tensor sum read entry by entry) as a polynomial in one atom
+ * (t, t^2, …, constants), its coefficients by degree.
+ */
+function univariate(n: Node, entryWise = false): { atom: Node; coefs: number[] } | undefined {
+  if (n.kind !== 'add' || (n.shape.length !== 0 && !entryWise)) return undefined;
   let atom: Node | undefined;
   const coefs: number[] = [];
   for (const t of n.terms) {
     let base = t.node;
     let degree = 1;
     let coef = t.coef;
-    if (base.kind === 'const') {
+    if (base.kind === 'const' || isAllOnes(base)) {
       degree = 0;
-      coef *= base.value;
+      coef *= base.kind === 'const' ? base.value : 1;
     } else if (base.kind === 'pow' && Number.isInteger(base.exp) && base.exp >= 2) {
       degree = base.exp;
       base = base.base;
