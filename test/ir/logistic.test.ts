@@ -114,6 +114,12 @@ describe('the logistic function and softplus written with exp', () => {
     expect(at(2)).toEqual([0, 0, 0, 0]);
   });
 
+  test('both sigmoid(u) and sigmoid(-u): one is 1 minus the other where a polynomial holds both', () => {
+    expect(derive('sum(exp(x)./(exp(x) + vector(1)).^2)', 'x', { order: 2 }).matrix).toBe(
+      'diag(sigmoid(-x).*t1.*(6*(t1.^2 - t1) + vector(1))) where t1 = sigmoid(x)',
+    );
+  });
+
   test('printed forms: the sigmoid a person writes', () => {
     expect(derive('1/(1 + exp(-b))', 'b', { order: 0 }).matrix).toBe('sigmoid(b)');
     expect(derive('sum(vector(1)./(vector(1) + exp(-x)))', 'x', { order: 1 }).matrix).toBe('sigmoid(x).*(vector(1) - sigmoid(x))');

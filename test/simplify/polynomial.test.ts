@@ -210,6 +210,21 @@ describe('collect-polynomial entry-wise', () => {
     expect(collectPolynomial.apply(rooted)).toBeUndefined();
   });
 
+  it('takes sigmoid(-u) as 1 - sigmoid(u) where both occur, and only there', () => {
+    const sp = makeElem('sigmoid', x);
+    const sm = makeElem('sigmoid', makeMul([{ node: makeAdd([{ coef: -1, node: x }], [D]), labels: [0] }], 1));
+    // y.*sigmoid(-x) - (1 - y).*sigmoid(x) = y - sigmoid(x)
+    const both = vsum([1, had(y, sm)], [-1, had(vsum([1, vone], [-1, y]), sp)]);
+    expect(collectPolynomial.apply(both)).toBe(vsum([1, y], [-1, sp]));
+    for (const seed of [4, 5]) {
+      const a = atPoint(both, seed).data;
+      const b = atPoint(vsum([1, y], [-1, sp]), seed).data;
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 14);
+    }
+    // sigmoid(-x) alone stays: y.*(sigmoid(-x) + x) + y is not rewritten in sigmoid(x).
+    expect(collectPolynomial.apply(vsum([1, had(y, vsum([1, sm], [1, x]))], [1, x]))).toBeUndefined();
+  });
+
   it('in derivatives: the binary cross-entropy gradient is X\'*(y - sigmoid(X*w)), and matrices collect too', () => {
     const bce = "y'*log(sigmoid(X*w)) + (vector(1) - y)'*log(vector(1) - sigmoid(X*w))";
     expect(derivative(bce, 'w', { order: 1 }).matrix).toBe("X'*(y - sigmoid(X*w))");

@@ -6,12 +6,13 @@
  * and entry-wise, over the Hadamard products of a tensor sum (terms that read every factor on the
  * sum's own axes, or a scalar):
  *   (vector(1) - t).*y - t.*(vector(1) - y) → y - t   (the gradient of the binary cross-entropy).
- * Atoms are whatever is not such a sum, product or power (t1, sigmoid(b), x'*y, A*x); products of
- * atoms are canonical nodes, so makeAdd collects equal monomials. factor-unit-roots then writes a
+ * Atoms are whatever is not such a sum, product or power (t1, sigmoid(b), x'*y, A*x), but
+ * sigmoid(-u) beside sigmoid(u) is 1 - sigmoid(u); products of atoms are canonical nodes, so
+ * makeAdd collects equal monomials. factor-unit-roots then writes a
  * root at 1 or -1 of a scalar polynomial in one atom as a factor, which multiplying out would lose
  * to rounding; a polynomial with such a root is not multiplied out, entry-wise either.
  */
-import { type Dim, type Node, type Term, isAllOnes, makeAdd, makeMul, makePow, ones, scale, splitCoef } from '../../ir/node.js';
+import { type Dim, type Node, type Term, isAllOnes, makeAdd, makeElem, makeMul, makePow, neg, negatedSum, ones, scale, splitCoef } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -70,11 +71,11 @@ function opens(n: Node, r: number): boolean {
 }
 
 /** n multiplied out into monomials (entry-wise of rank r for a tensor n), or null past MAX_MONOMIALS. */
-function expand(n: Node, r: number): Poly | null {
+function expand(n: Node, r: number, reflect: ReadonlyMap<Node, Node>): Poly | null {
   if (n.kind === 'add') {
     const out: Poly = [];
     for (const t of n.terms) {
-      const p = expand(t.node, r);
+      const p = expand(t.node, r, reflect);
       if (p === null || out.length + p.length > MAX_MONOMIALS) return null;
       for (const u of p) out.push({ coef: t.coef * u.coef, node: u.node });
     }
@@ -83,6 +84,8 @@ function expand(n: Node, r: number): Poly | null {
   if (n.kind === 'const') return n.value === 0 ? [] : [{ coef: n.value, node: ONE() }];
   if (isAllOnes(n)) return [{ coef: 1, node: ONE() }];
   const rank = n.shape.length === 0 ? 0 : r;
+  const reflected = reflect.get(n);
+  if (reflected) return [{ coef: 1, node: ONE() }, { coef: -1, node: reflected }];
   if (!opens(n, rank)) return [{ coef: 1, node: n }];
   // A polynomial in its atoms: a negative or fractional power (1/t^1.5) stays outside, where the
   // factor rules keep it, rather than merging into monomials (t^2.5, t^-0.5).
@@ -90,12 +93,45 @@ function expand(n: Node, r: number): Poly | null {
   const factors = n.kind === 'mul' ? n.factors.map((f) => f.node) : n.kind === 'pow' ? new Array<Node>(n.exp).fill(n.base) : [];
   let acc: Poly | null = [{ coef: 1, node: ONE() }];
   for (const f of factors) {
-    const p = expand(f, rank);
+    const p = expand(f, rank, reflect);
     if (p === null) return null;
     acc = times(acc, p, rank);
     if (acc === null) return null;
   }
   return acc;
+}
+
+/**
+ * sigmoid(-u) for an atom sigmoid(u) whose argument is a negation (-X*w, b - a in the other sign):
+ * sigmoid(u) = 1 - sigmoid(-u), so that a polynomial holding both collects (y.*sigmoid(-u) -
+ * (1 - y).*sigmoid(u) is y - sigmoid(u), the gradient of the binary cross-entropy).
+ */
+function reflectedSigmoid(n: Node): Node | undefined {
+  if (n.kind !== 'elem' || n.fn !== 'sigmoid') return undefined;
+  const [k] = splitCoef(n.arg);
+  const flipped = k < 0 ? neg(n.arg) : negatedSum(n.arg);
+  return flipped && makeElem('sigmoid', flipped);
+}
+
+/**
+ * The atoms sigmoid(-u) of a sum that holds sigmoid(u) too, each with sigmoid(u): only there is
+ * one written as 1 minus the other (elsewhere sigmoid(-u) stays as it is).
+ */
+function reflections(n: Node): Map<Node, Node> {
+  const atoms = new Set<Node>();
+  const walk = (m: Node): void => {
+    if (m.kind === 'elem' && m.fn === 'sigmoid') atoms.add(m);
+    else if (m.kind === 'add') m.terms.forEach((t) => walk(t.node));
+    else if (m.kind === 'mul') m.factors.forEach((f) => walk(f.node));
+    else if (m.kind === 'pow') walk(m.base);
+  };
+  walk(n);
+  const out = new Map<Node, Node>();
+  for (const a of atoms) {
+    const r = reflectedSigmoid(a);
+    if (r && atoms.has(r)) out.set(a, r);
+  }
+  return out;
 }
 
 /** A monomial as a term of a sum of this shape: a scalar one broadcast over the axes. */
@@ -122,7 +158,7 @@ export const collectPolynomial: Rule = {
       (t.kind === 'pow' && opens(t, r)) ||
       (t.kind === 'mul' && opens(t, r) && t.factors.some((f) => f.node.kind === 'add' || (f.node.kind === 'pow' && opens(f.node, f.node.shape.length === 0 ? 0 : r))));
     if (!n.terms.some((t) => holdsSum(t.node))) return undefined;
-    const p = expand(n, r);
+    const p = expand(n, r, reflections(n));
     if (p === null) return undefined;
     const out = makeAdd(
       p.map((t) => ({ coef: t.coef, node: broadcast(t.node, n.shape) })),
