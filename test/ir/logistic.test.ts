@@ -9,13 +9,12 @@
  * the same expression written with sigmoid and softplus, whose evaluation does not overflow.
  */
 import { describe, expect, test } from 'vitest';
-import { derive, resultSizes, sizeNamesOf } from '../../src/derive.js';
+import { derive } from '../../src/derive.js';
 import { derivative } from '../../src/index.js';
-import { evaluateReference } from '../../src/compile/reference.js';
-import { compileNodes } from '../../src/compile/compile.js';
 import type { Tensor } from '../../src/tensor.js';
 import { mathjsFunction } from '../helpers/mathjs.js';
-import { fdHessian, fdJacobian, randomTensor, relErr, rng, trustedFd } from '../helpers/numeric.js';
+import { randomTensor, relErr, rng } from '../helpers/numeric.js';
+import { expectOrdersMatchText } from '../helpers/orders.js';
 
 const SHAPES = { a: [], b: [], x: [3], y: [3], A: [3, 3], X: [3, 2] } as const;
 const SCALAR_ARGS = ['b', '-2*b', 'a*b', 'b - a', "x'*y*b"];
@@ -49,27 +48,10 @@ function point(seed: number, scale = 1): Map<string, Tensor> {
   return m;
 }
 
-/** Orders 0–2 against mathjs on the text as written (finite differences for the derivatives). */
+/** Orders 0–2 against mathjs on the text as written, at three points. */
 function checkAgainstText(expr: string, wrt: string): void {
   const f = mathjsFunction(expr, {}, SHAPES);
-  for (const seed of [11, 23, 37]) {
-    const values = point(seed);
-    const fx = f(values);
-    const floor = 1e-3 * Math.max(1, ...Array.from(fx.data, Math.abs));
-    for (const order of [0, 1, 2]) {
-      const r = derive(expr, wrt, { order });
-      const ours = evaluateReference(r.node, values, resultSizes(r, values));
-      const compiled = compileNodes({ roots: [r.node], vars: [...r.analysis.lowered.vars.values()], sizeNames: sizeNamesOf(r) })(values)[0]!;
-      let want: Tensor | undefined;
-      if (order === 0) want = fx;
-      else if (order === 1) want = trustedFd((s) => fdJacobian(f, values, wrt, s), 1e-7, floor);
-      else want = trustedFd((s) => fdHessian((v) => f(v).data[0]!, values, wrt, s), 1e-6, floor);
-      if (!want) continue;
-      const what = `order ${order} of ${expr} by ${wrt} (${r.matrix ?? r.index})`;
-      expect(relErr(ours, want, floor), what).toBeLessThan(order === 2 ? 1e-5 : 1e-7);
-      expect(relErr(compiled, ours, 1e-9), `compiled ${what}`).toBeLessThan(1e-10);
-    }
-  }
+  for (const seed of [11, 23, 37]) expectOrdersMatchText(expr, wrt, f, point(seed));
 }
 
 /** At points 400 times larger (|u| in the hundreds), compiled orders 0–2 equal those of the sigmoid form, all finite. */

@@ -8,11 +8,10 @@ import { describe, expect, test } from 'vitest';
 import { derive, resultSizes } from '../../src/derive.js';
 import { derivative } from '../../src/index.js';
 import { evaluateReference } from '../../src/compile/reference.js';
-import { compileNodes } from '../../src/compile/compile.js';
-import { sizeNamesOf } from '../../src/derive.js';
 import type { Tensor } from '../../src/tensor.js';
 import { mathjsFunction } from '../helpers/mathjs.js';
-import { fdHessian, fdJacobian, randomTensor, relErr, rng, trustedFd } from '../helpers/numeric.js';
+import { randomTensor, relErr, rng } from '../helpers/numeric.js';
+import { expectOrdersMatchText } from '../helpers/orders.js';
 
 const SHAPES = { a: [], b: [], x: [3], y: [3], A: [3, 3] } as const;
 
@@ -74,21 +73,7 @@ function checkExpression(expr: string, wrt: string, args: readonly string[]): vo
     const values = point(seed * 7919);
     if (!awayFromZero(args, values)) continue;
     checked++;
-    const fx = f(values);
-    const floor = 1e-3 * Math.max(1, ...Array.from(fx.data, Math.abs));
-    for (const order of [0, 1, 2]) {
-      const r = derive(expr, wrt, { order });
-      const ours = evaluateReference(r.node, values, resultSizes(r, values));
-      const compiled = compileNodes({ roots: [r.node], vars: [...r.analysis.lowered.vars.values()], sizeNames: sizeNamesOf(r) })(values)[0]!;
-      let want: Tensor | undefined;
-      if (order === 0) want = fx;
-      else if (order === 1) want = trustedFd((s) => fdJacobian(f, values, wrt, s), 1e-7, floor);
-      else want = trustedFd((s) => fdHessian((v) => f(v).data[0]!, values, wrt, s), 1e-6, floor);
-      if (!want) continue;
-      const what = `order ${order} of ${expr} by ${wrt} (${r.matrix ?? r.index})`;
-      expect(relErr(ours, want, floor), what).toBeLessThan(order === 2 ? 1e-5 : 1e-7);
-      expect(relErr(compiled, ours, 1e-9), `compiled ${what}`).toBeLessThan(1e-10);
-    }
+    expectOrdersMatchText(expr, wrt, f, values);
   }
   expect(checked, `no point away from 0 for ${expr}`).toBeGreaterThan(0);
 }
