@@ -742,8 +742,7 @@ function dropZeroIndicators(fs: MFactor[]): void {
     const f = fs[k]!;
     if (f.node.kind !== 'elem' || f.node.fn !== 'sign' || f.node.arg.kind !== 'elem' || f.node.arg.fn !== 'abs') continue;
     const u = f.node.arg.arg;
-    const same = (g: MFactor): boolean => g.labels.length === f.labels.length && g.labels.every((l, i) => l === f.labels[i]);
-    if (fs.some((g, j) => j !== k && same(g) && zeroWith(g.node, u))) fs.splice(k, 1);
+    if (fs.some((g, j) => j !== k && sameLabels(g.labels, f.labels) && zeroWith(g.node, u))) fs.splice(k, 1);
   }
 }
 
@@ -1144,6 +1143,8 @@ function powerOfElem(n: Node, fn: 'exp' | 'sigmoid'): { arg: Node; exp: number }
  * (e/(e + 1) = sigmoid(u) and 1/(e + 1) = sigmoid(-u) for e = exp(u) > 0); whether any merged.
  */
 function mergeLogisticQuotients(fs: MFactor[]): boolean {
+  // Most products hold no sigmoid: then nothing is built for their exp factors.
+  if (!fs.some((f) => powerOfElem(f.node, 'sigmoid'))) return false;
   for (let i = 0; i < fs.length; i++) {
     const e = powerOfElem(fs[i]!.node, 'exp');
     if (!e) continue;
@@ -1912,12 +1913,10 @@ function expPlusOne(n: Node): Node | undefined {
   return e && one ? (e.node as ElemNode).arg : undefined;
 }
 
-/** Whether every entry of n is 1: the ones constant, or an outer product of ones (a ones matrix). */
+/** Whether every entry of n is 1: the scalar 1 broadcast over its axes (a ones vector, a ones matrix). */
 export function isAllOnes(n: Node): boolean {
-  if (n.kind === 'const') return n.value === 1;
-  if (n.kind !== 'mul' || n.nlabels !== n.shape.length) return false;
-  const labels = n.factors.flatMap((f) => f.labels);
-  return new Set(labels).size === labels.length && n.factors.every((f) => f.node.kind === 'const' && f.node.value === 1);
+  const s = n.shape.length > 0 ? broadcastScalar(n) : n;
+  return s !== undefined && constantValue(s) === 1;
 }
 
 /**
