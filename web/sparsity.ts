@@ -54,6 +54,7 @@ const RULES: { readonly [K in NodeKind]: (n: NodeOf<K>, c: Ctx) => Pattern } = {
   adjpart: (_n, c) => full(c),
   det: (_n, c) => full(c),
   logdet: (_n, c) => full(c),
+  logsumexp: (_n, c) => full(c),
   // A matrix power (and its Fréchet derivatives) of a structured matrix fills in; claim nothing.
   mpow: (_n, c) => full(c),
   // vec, kron: the same entries, in the order of the merged axes.

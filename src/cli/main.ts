@@ -51,6 +51,7 @@ Input language (matrixcalculus.org style):
   ^ (scalar power, A^k integer matrix power, A^-1 inverse)  .^ (element-wise power)  ' (transpose)
   sin cos tan arcsin arccos arctan exp log tanh abs sign relu sqrt sigmoid softplus (element-wise)
   sum norm1 norm2 tr det logdet inv adj diag vector(c) matrix(c) eye kron(A, B) vec(X) rows cols len
+  logsumexp(u) softmax(u) (over all entries of u; nothing overflows)
   EXPR where t1 = ..., t2 = ...  (named sub-expressions, as the printed forms use them)
   Types by name: a–g and Greek names (alpha, lambda, …) are scalars, h–z vectors, A–Z matrices;
   --let "A: symmetric matrix" (scalar | vector | matrix | symmetric matrix) overrides.

@@ -53,7 +53,7 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   softplus: (x) => `softplus_(${x})`,
 };
 
-type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'minor' | 'adj2' | 'adj3' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'permute';
+type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'minor' | 'adj2' | 'adj3' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'logsumexp' | 'permute';
 
 export function emitJs(plan: Plan, ts: boolean): string {
   const w = new Writer('  ');
@@ -155,6 +155,10 @@ export function emitJs(plan: Plan, ts: boolean): string {
       case 'logdet':
         used.add(ins.op).add('lu');
         w.line(`const ${ins.out.name} = ${ins.op}_(${ins.src.name}, ${ins.src.dims[0]!.local}, ${JSON.stringify(`${ins.op}(${ins.name})`)});`);
+        break;
+      case 'logsumexp':
+        used.add('logsumexp');
+        w.line(`const ${ins.out.name} = logsumexp_(${ins.src.name});`);
         break;
       case 'det':
         used.add('det').add('lu');
@@ -429,7 +433,7 @@ function random_(seed${ty(': number')})${ty(': () => number')} {
   };
 }`;
 
-const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'minor', 'adj2', 'adj3', 'mpow', 'dpow', 'sigmoid', 'softplus', 'permute'];
+const HELPER_ORDER: readonly Helper[] = ['read', 'check', 'symmetric', 'eye', 'lu', 'inv', 'det', 'logdet', 'adj', 'minor', 'adj2', 'adj3', 'mpow', 'dpow', 'sigmoid', 'softplus', 'logsumexp', 'permute'];
 
 const HELPERS: Readonly<Record<Helper, (ty: (s: string) => string) => string>> = {
   // vec and kron: the axes of a row-major array in another order (B's axis k is a's axis perm[k]).
@@ -920,5 +924,18 @@ function sigmoid_(x${ty(': number')})${ty(': number')} {
 /** log(1 + exp(x)) without overflow. */
 function softplus_(x${ty(': number')})${ty(': number')} {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}`,
+  logsumexp: (ty) => `
+/** log(sum(exp(a))) over every entry, with the largest entry taken out (no overflow). */
+function logsumexp_(a${ty(': Float64Array')})${ty(': number')} {
+  let m = -Infinity;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i])) return NaN;
+    if (a[i] > m) m = a[i];
+  }
+  if (!Number.isFinite(m)) return m;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.exp(a[i] - m);
+  return m + Math.log(s);
 }`,
 };

@@ -40,7 +40,7 @@ export const GENERATED_GLOBALS = [
   'checkGradient', 'check_gradient', 'check_inputs', 'CHECK_', 'STEPS_', 'CheckSpec', 'CheckVariable',
   'gradientErrors_', 'directions_', 'draw_', 'random_', '_CHECK', '_STEPS', '_gradient_errors', '_sizes',
   '_ratio', '_directions', '_draw', '_check_values',
-  'lu_', 'times2_', 'logdet_', 'adj_', 'rem_',
+  'lu_', 'times2_', 'logdet_', 'logsumexp_', '_logsumexp', 'adj_', 'rem_',
   '_lu', '_inv', '_det', '_adj', '_solve',
 ] as const;
 

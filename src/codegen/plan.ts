@@ -102,6 +102,8 @@ export type Instr =
    * adj3: ∂adj2(a)/∂a, n⁶ (of a third derivative of det).
    */
   | { readonly op: 'det' | 'adj' | 'adj2' | 'adj3'; readonly out: Temp; readonly src: Temp }
+  /** log Σ exp over every entry of src (a scalar), with the largest entry taken out. */
+  | { readonly op: 'logsumexp'; readonly out: Temp; readonly src: Temp }
   /** name: how the error for a singular matrix names it (the user's text, else the printed form). */
   | { readonly op: 'inv' | 'logdet'; readonly out: Temp; readonly src: Temp; readonly name: string }
   /** src^exp, or with directions P(src, exp; dirs) (each dir n×n×batch…; out n×n×batch_1…). */
@@ -398,6 +400,7 @@ function buildPlan(results: readonly Result[]): Plan {
         break;
       case 'det':
       case 'adj':
+      case 'logsumexp':
         body.push({ op: n.kind, out, src: tempOf(n.arg) });
         break;
       case 'mpow':

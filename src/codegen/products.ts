@@ -132,6 +132,7 @@ export function reads(ins: Instr): string[] {
     case 'adj2':
     case 'adj3':
     case 'logdet':
+    case 'logsumexp':
     case 'permute':
       return [ins.src.name];
     case 'powv':

@@ -56,13 +56,15 @@ export interface Target {
   readonly inv: (a: string, name: string) => string;
   readonly det: (a: string) => string;
   readonly logdet: (a: string, name: string) => string;
+  /** log(sum(exp(a))) over every entry, without overflow. */
+  readonly logsumexp: (a: string) => string;
   readonly adj: (a: string) => string;
   /** ∂adj(a)/∂a (n×n×n×n), at singular matrices too. */
   readonly adj2: (a: string) => string;
   /** ∂adj2(a)/∂a (n⁶), at singular matrices too. */
   readonly adj3: (a: string) => string;
   /** The helpers (see `helpers`) each matrix function and a solve need. */
-  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'adj' | 'adj2' | 'adj3', readonly string[]>>;
+  readonly needs: Readonly<Record<'inv' | 'solve' | 'det' | 'logdet' | 'logsumexp' | 'adj' | 'adj2' | 'adj3', readonly string[]>>;
   /** a^k for a constant integer k ≥ 2 (a square matrix). */
   readonly matpow: (a: string, k: number) => string;
   /** vec, kron: a's axes in the order perm, as an array of the given shape. */
@@ -127,10 +129,11 @@ export const NUMPY: Target = {
   inv: (a, name) => `_inv(${a}, ${name})`,
   det: (a) => `_det(${a})`,
   logdet: (a, name) => `_logdet(${a}, ${name})`,
+  logsumexp: (a) => `_logsumexp(${a})`,
   adj: (a) => `_adj(${a})`,
   adj2: (a) => `_adj2(${a})`,
   adj3: (a) => `_adj3(${a})`,
-  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], adj: ['adj'], adj2: ['adj', 'adj2'], adj3: ['adj', 'adj2', 'adj3'] },
+  needs: { inv: ['lu', 'solve', 'inv'], solve: ['lu', 'solve'], det: ['lu', 'det'], logdet: ['lu', 'logdet'], logsumexp: ['logsumexp'], adj: ['adj'], adj2: ['adj', 'adj2'], adj3: ['adj', 'adj2', 'adj3'] },
   matpow: (a, k) => `np.linalg.matrix_power(${a}, ${k})`,
   permute: (a, perm, shape) => `np.transpose(${a}, ${perm}).reshape(${shape})`,
   read: (plan) => plan.inputs.map((i) => `${i.local} = _read(inputs, ${pyString(i.name)}, ${i.dims.length})`),
@@ -138,7 +141,7 @@ export const NUMPY: Target = {
   result: (expr) => `np.array(${expr}, dtype=np.float64)`,
   helpers: (plan, used) => [
     NUMPY_HELPERS.read,
-    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'adj', 'adj2', 'adj3', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
+    ...(['check', 'symmetric', 'lu', 'solve', 'inv', 'det', 'logdet', 'logsumexp', 'adj', 'adj2', 'adj3', 'dpow'] as const).filter((h) => used.has(h)).map((h) => NUMPY_HELPERS[h]),
     ...selfCheckLines(plan, NUMPY_SELF_CHECK),
   ],
 };
@@ -227,6 +230,10 @@ export function emitPythonLike(plan: Plan, target: Target): string {
       case 'logdet':
         need('logdet');
         body(`${out} = ${target.logdet(ins.src.name, errorName(ins))}`);
+        break;
+      case 'logsumexp':
+        need('logsumexp');
+        body(`${out} = ${target.logsumexp(ins.src.name)}`);
         break;
       case 'adj':
         need('adj');
@@ -449,6 +456,14 @@ def _det(a):
         mant, s = np.frexp(mant * u)
         shift += int(s)
     return np.ldexp(mant, shift)`,
+  logsumexp: `
+
+def _logsumexp(a):
+    """log(sum(exp(a))) over every entry, with the largest entry taken out (no overflow)."""
+    m = np.max(a)
+    if not np.isfinite(m):
+        return np.log(np.sum(np.exp(a)))
+    return m + np.log(np.sum(np.exp(a - m)))`,
   logdet: `
 
 def _logdet(a, name):

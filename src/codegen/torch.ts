@@ -82,12 +82,13 @@ export const TORCH: Target = {
   det: (a) => `torch.linalg.det(${a})`,
   // NaN for a negative determinant, -inf for a singular matrix, as log(det(a)).
   logdet: (a) => `torch.logdet(${a})`,
+  logsumexp: (a) => `torch.logsumexp(${a}.reshape(-1), 0)`,
   matpow: (a, k) => `torch.linalg.matrix_power(${a}, ${k})`,
   adj: (a) => `_adj(${a})`,
   adj2: (a) => `_adj2(${a})`,
   adj3: (a) => `_adj3(${a})`,
   // torch.linalg decides singularity itself (inv and solve raise at an exactly singular matrix).
-  needs: { inv: [], solve: [], det: [], logdet: [], adj: ['adj'], adj2: ['adj', 'adj2'], adj3: ['adj', 'adj2', 'adj3'] },
+  needs: { inv: [], solve: [], det: [], logdet: [], logsumexp: [], adj: ['adj'], adj2: ['adj', 'adj2'], adj3: ['adj', 'adj2', 'adj3'] },
   read: (plan) => {
     const locals = plan.inputs.map((i) => i.local);
     return [`${locals.join(', ')}${locals.length === 1 ? ',' : ''} = _read(inputs, ${readSpec(plan)})`];

@@ -16,7 +16,7 @@ import { adjugateParts } from './kernels/adjugateParts.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
-import { SingularMatrixError, adjugate, checkThirdCofactorsOrder, thirdCofactors, det, inverse, logAbsDet, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
+import { SingularMatrixError, adjugate, checkThirdCofactorsOrder, thirdCofactors, det, inverse, logAbsDet, logSumExp, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 import { planTransposeSum } from './sums.js';
 import { uninitialized } from './alloc.js';
@@ -377,6 +377,14 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
       const argShape = ctx.shape(n.arg);
       const perm = mergePermutation(n.groups);
       steps.push(() => permute(argShape, perm, a.buf, 0, out.buf, 0));
+      return;
+    }
+    case 'logsumexp': {
+      const a = ctx.slot(n.arg);
+      const size = sizeOf(ctx.shape(n.arg));
+      steps.push(() => {
+        out.buf[0] = logSumExp(a.buf, 0, size);
+      });
       return;
     }
     case 'logdet': {

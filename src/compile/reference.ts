@@ -7,6 +7,7 @@ import { type Tensor, sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
 import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
 import { isSymmetric } from './kernels/symmetric.js';
+import { logSumExp } from './kernels/elementwise.js';
 import { checkThirdCofactorsOrder } from './kernels/thirdCofactors.js';
 import { distributeWideSums, greedySteps } from './distribute.js';
 
@@ -212,6 +213,10 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
       return { shape, data: Float64Array.of(determinant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
     case 'logdet':
       return { shape, data: Float64Array.of(logDeterminant(arg(n.arg).data, arg(n.arg).shape[0]!)) };
+    case 'logsumexp': {
+      const a = arg(n.arg).data;
+      return { shape, data: Float64Array.of(logSumExp(a, 0, a.length)) };
+    }
     case 'mpow': {
       const a = arg(n.base).data;
       const d = shape[0]!;

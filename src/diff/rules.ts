@@ -21,6 +21,7 @@ import {
   makeElem,
   InternalError,
   makeInv,
+  makeSoftmax,
   makeMatPow,
   makeMerge,
   makeMul,
@@ -258,6 +259,18 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
       [
         { node: makeInv(n.arg), labels: [w + 1, w] },
         { node: c.d(n.arg), labels: [w, w + 1, ...range(0, w)] },
+      ],
+      w,
+    );
+  },
+  // ∂logsumexp(u) = Σ_I softmax(u)_I ∂u_I, softmax(u) = exp(u − logsumexp(u)) (no overflow).
+  logsumexp: (n, c) => {
+    const w = c.wrt.shape.length;
+    const r = n.arg.shape.length;
+    return makeMul(
+      [
+        { node: makeSoftmax(n.arg), labels: range(w, r) },
+        { node: c.d(n.arg), labels: [...range(w, r), ...range(0, w)] },
       ],
       w,
     );

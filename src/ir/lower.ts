@@ -18,6 +18,8 @@ import {
   makeElem,
   makeInv,
   makeLogdet,
+  makeLogsumexp,
+  makeSoftmax,
   makeMatPow,
   makeMerge,
   makeMul,
@@ -248,6 +250,10 @@ export function lower(c: Checked): Lowered {
         return makeDet(x);
       case 'logdet':
         return makeLogdet(x);
+      case 'logsumexp':
+        return makeLogsumexp(x);
+      case 'softmax':
+        return makeSoftmax(x);
       case 'inv':
         return makeInv(x);
       case 'adj':

@@ -95,6 +95,11 @@ export interface LogdetNode extends Common {
   readonly kind: 'logdet';
   readonly arg: Node;
 }
+/** log Σ exp(u) over every entry of u, computed with the largest entry taken out (no overflow). */
+export interface LogsumexpNode extends Common {
+  readonly kind: 'logsumexp';
+  readonly arg: Node;
+}
 /** The adjugate adj(A) = det(A)·A⁻¹ where A is invertible, and defined (a polynomial) everywhere. */
 export interface AdjNode extends Common {
   readonly kind: 'adj';
@@ -174,6 +179,7 @@ export type Node =
   | InvNode
   | DetNode
   | LogdetNode
+  | LogsumexpNode
   | AdjNode
   | Adj2Node
   | Adj3Node
@@ -235,6 +241,7 @@ function structuralHash(f: Fields<Node>): number {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'logsumexp':
     case 'adj':
     case 'adj2':
     case 'adj3':
@@ -686,6 +693,8 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // 3b. exp(u)^a·sigmoid(-u)^b = sigmoid(u)^a·sigmoid(-u)^(b - a) for 0 < a ≤ b: e/(e + 1) is
   // sigmoid(u), finite where e overflows (exp(x)./(exp(x) + vector(1)) and its derivatives).
   if (mergeLogisticQuotients(fs)) return scale(coef, makeMul(fs, rank));
+  // 3c. exp(u)·sum(exp(u))^-1 = softmax(u), and so for more factors exp(u) and a higher power of the sum.
+  if (mergeSoftmaxQuotients(fs)) return scale(coef, makeMul(fs, rank));
 
   // 4. A vector of ones on a label that another factor carries is a factor 1.
   removeRedundantOnes(fs);
@@ -1161,6 +1170,30 @@ function mergeLogisticQuotients(fs: MFactor[]): boolean {
   return false;
 }
 
+/**
+ * exp(u)^a_1···exp(u)^a_m·sum(exp(u))^-b, for integers a_i ≥ 1 that add up to b, as
+ * softmax(u)^a_1···softmax(u)^a_m (softmax(u) = exp(u)/sum(exp(u)) is finite where exp(u)
+ * overflows): exp(x)/sum(exp(x)), exp(x)*exp(x)'/sum(exp(x))^2. A quotient that does not divide
+ * out whole (exp(x)/sum(exp(x))^2) stays as written. Whether any merged.
+ */
+function mergeSoftmaxQuotients(fs: MFactor[]): boolean {
+  for (let j = 0; j < fs.length; j++) {
+    const s = fs[j]!.node;
+    const u = s.kind === 'pow' && s.exp <= -1 && Number.isInteger(s.exp) ? sumOfExp(s.base) : undefined;
+    if (!u || s.kind !== 'pow') continue;
+    const exp = makeElem('exp', u);
+    const powers = fs.map((f) => (f.node === exp ? 1 : f.node.kind === 'pow' && f.node.base === exp && Number.isInteger(f.node.exp) && f.node.exp > 0 ? f.node.exp : 0));
+    if (powers.reduce((a, b) => a + b, 0) !== -s.exp) continue;
+    const softmax = makeSoftmax(u);
+    powers.forEach((a, i) => {
+      if (a > 0) fs[i] = { node: makePow(softmax, a), labels: fs[i]!.labels };
+    });
+    fs.splice(j, 1);
+    return true;
+  }
+  return false;
+}
+
 const sameLabels = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((l, k) => l === b[k]);
 
 /** A connected part of a product: its factors (indices) and its free labels. */
@@ -1574,6 +1607,7 @@ export function isSymmetric(n: Node): boolean {
       break;
     case 'det':
     case 'logdet':
+    case 'logsumexp':
     case 'adj2':
     case 'adj3':
     case 'adjpart':
@@ -1967,6 +2001,11 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
   // exp(logdet(X)) = det(X) where logdet is defined, as exp(log(u)) = u: so exp(log(det(X'*X)))
   // is det(X'*X), 0 and differentiable where X'*X is singular (it stopped there: fuzzer seed 16).
   if (fn === 'exp' && arg.kind === 'logdet') return makeDet(arg.arg);
+  // log(sum(exp(u))) = logsumexp(u), which does not overflow where exp(u) does (the softmax
+  // cross-entropy at logits of 1000); exp(logsumexp(u)) = sum(exp(u)).
+  const lseArg = fn === 'log' ? sumOfExp(arg) : undefined;
+  if (lseArg) return makeLogsumexp(lseArg);
+  if (fn === 'exp' && arg.kind === 'logsumexp') return makeMul([{ node: makeElem('exp', arg.arg), labels: arg.arg.shape.map((_, i) => i) }], 0);
   // |u| = relu(u) = u and sign(u) = 1 (or 0 where u is) for u ≥ 0; sign(u) = 1 for u > 0.
   if ((fn === 'abs' || fn === 'relu') && isNonNegative(arg)) return arg;
   if (fn === 'sign' && isPositive(arg)) return ones(arg.shape);
@@ -2280,6 +2319,40 @@ export function makeLogdet(a: Node): Node {
     return makeAdd([{ coef: 1, node: scalarProduct([sizeMinusOne(a), makeElem('log', scalar(update.scale))]) }, { coef: 1, node: last }], []);
   }
   return intern<LogdetNode>(`logdet|${a.id}`, { kind: 'logdet', arg: a, shape: [] });
+}
+
+/** logsumexp(u) = log Σ exp(u) over all entries: u itself for a scalar, as log(exp(u)) is. */
+export function makeLogsumexp(a: Node): Node {
+  if (a.shape.length === 0) return a;
+  // Σ over all entries does not depend on their order: logsumexp(X') = logsumexp(X).
+  const perm = asPermutation(a);
+  if (perm) return makeLogsumexp(perm.base);
+  return intern<LogsumexpNode>(`lse|${a.id}`, { kind: 'logsumexp', arg: a, shape: [] });
+}
+
+/** softmax(u) = exp(u − logsumexp(u)): exp(u)/sum(exp(u)), with no exp that overflows. */
+export function makeSoftmax(a: Node): Node {
+  const lse = makeLogsumexp(a);
+  const spread = a.shape.length === 0 ? lse : makeMul([{ node: lse, labels: [] }, { node: ones(a.shape), labels: a.shape.map((_, i) => i) }], a.shape.length);
+  return makeElem('exp', makeAdd([{ coef: 1, node: a }, { coef: -1, node: spread }], a.shape));
+}
+
+/** u where n is Σ exp(u) over every entry of u (sum(exp(u))), else undefined. */
+function sumOfExp(n: Node): Node | undefined {
+  if (n.kind !== 'mul' || n.shape.length !== 0 || n.factors.length !== 1) return undefined;
+  const [f] = n.factors as [Factor];
+  if (f.node.kind !== 'elem' || f.node.fn !== 'exp' || f.node.shape.length === 0) return undefined;
+  return new Set(f.labels).size === f.labels.length ? f.node.arg : undefined;
+}
+
+/** The argument u where n is softmax(u) = exp(u − logsumexp(u)·1), else undefined (for the printers). */
+export function softmaxArg(n: Node): Node | undefined {
+  if (n.kind !== 'elem' || n.fn !== 'exp' || n.arg.kind !== 'add') return undefined;
+  for (const t of n.arg.terms) {
+    const lse = t.coef === -1 ? broadcastScalar(t.node) : undefined;
+    if (lse?.kind === 'logsumexp' && makeSoftmax(lse.arg) === n) return lse.arg;
+  }
+  return undefined;
 }
 
 function range(from: number, count: number): number[] {
@@ -2719,6 +2792,7 @@ export function children(n: Node): Node[] {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'logsumexp':
     case 'merge':
     case 'adj':
     case 'adj2':
@@ -2757,6 +2831,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return makeDet(f(n.arg));
     case 'logdet':
       return makeLogdet(f(n.arg));
+    case 'logsumexp':
+      return makeLogsumexp(f(n.arg));
     case 'merge':
       return makeMerge(f(n.arg), n.groups, n.shape);
     case 'adj':

@@ -17,7 +17,7 @@
  *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
  *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
  */
-import { type Factor, type Node, type NodeOf, InternalError, broadcastScalar, constantValue, makeMul } from '../ir/node.js';
+import { type Factor, type Node, type NodeOf, InternalError, broadcastScalar, constantValue, makeMul, softmaxArg } from '../ir/node.js';
 import { latexName } from './latex.js';
 import { isFractionText, numberLatex, numberText } from './numbers.js';
 import { childrenOf, placeIndexSigns } from './indexSigns.js';
@@ -146,6 +146,9 @@ function renumber(e: IExpr, taken: ReadonlySet<string>): void {
 // ---------------------------------------------------------------------------------------------
 // Building: names for every index
 
+/** LaTeX of the scalar functions of a tensor. */
+const DETERMINANT_LATEX = { det: '\\det', logdet: '\\log\\det', logsumexp: '\\operatorname{logsumexp}' } as const;
+
 const FN_LATEX: Partial<Record<string, string>> = {
   sin: '\\sin', cos: '\\cos', tan: '\\tan', arcsin: '\\arcsin', arccos: '\\arccos', arctan: '\\arctan',
   exp: '\\exp', log: '\\log', tanh: '\\tanh',
@@ -248,8 +251,15 @@ class Builder {
       }
       case 'mul':
         return this.product(n, names);
-      case 'elem':
+      case 'elem': {
+        // softmax(u) is exp(u − logsumexp(u)) in the IR: printed as the function it is.
+        const u = softmaxArg(n);
+        if (u) {
+          const a = this.matrixOrIndex(u);
+          return tensor(`softmax(${a.text})`, `\\operatorname{softmax}\\left(${a.latex}\\right)`, names);
+        }
         return { kind: 'fn', text: n.fn, latex: FN_LATEX[n.fn] ?? `\\operatorname{${n.fn}}`, arg: this.build(n.arg, names) };
+      }
       case 'pow':
         return { kind: 'pow', base: this.build(n.base, names), exp: n.exp };
       case 'powv': {
@@ -271,9 +281,10 @@ class Builder {
         // The printed derivative of adj is written with A⁻¹ (derive.ts); these are the evaluators'.
         throw new InternalError(`${n.kind} is not printed`);
       case 'det':
-      case 'logdet': {
+      case 'logdet':
+      case 'logsumexp': {
         const a = this.matrixOrIndex(n.arg);
-        return tensor(`${n.kind}(${a.text})`, `${n.kind === 'det' ? '\\det' : '\\log\\det'}\\left(${a.latex}\\right)`, []);
+        return tensor(`${n.kind}(${a.text})`, `${DETERMINANT_LATEX[n.kind]}\\left(${a.latex}\\right)`, []);
       }
       case 'merge': {
         // vec(X), kron(A, B): a tensor in matrix notation where it has one.

@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, softmaxArg, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, numbering, partNode, scalarTimes, signedSum } from './forms.js';
@@ -480,6 +480,10 @@ export class MatrixPrinter implements Forms {
         return productForm(n, this, sym) ?? this.distributed(n);
       }
       case 'elem': {
+        // softmax(u) is exp(u − logsumexp(u)) in the IR: printed as the function it is.
+        const u = softmaxArg(n);
+        const s = u && this.sub(u);
+        if (s) return mexpr(call('softmax', s.ast), kind, sym);
         const a = this.sub(n.arg);
         return a && mexpr(call(n.fn, a.ast), kind, sym);
       }
@@ -497,7 +501,8 @@ export class MatrixPrinter implements Forms {
         return a && mexpr(call(n.kind, a.ast), 'matrix', sym);
       }
       case 'det':
-      case 'logdet': {
+      case 'logdet':
+      case 'logsumexp': {
         const a = this.sub(n.arg);
         return a && mexpr(call(n.kind, a.ast), 'scalar');
       }

@@ -37,6 +37,7 @@ export function cost(n: Node): number {
     case 'inv':
     case 'det':
     case 'logdet':
+    case 'logsumexp':
     case 'adj':
     case 'adj2':
     case 'adj3':

@@ -487,7 +487,10 @@ class Checker {
       case 'sum':
       case 'norm1':
       case 'norm2':
+      case 'logsumexp':
         return SCALAR;
+      case 'softmax':
+        return t;
       case 'tr':
       case 'det':
       case 'logdet':

@@ -46,7 +46,7 @@ export type ElementwiseFn = (typeof ELEMENTWISE_FNS)[number];
 
 /** Functions that are not element-wise. */
 export const STRUCTURAL_FNS = [
-  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'inv', 'adj', 'diag', 'vector', 'matrix', 'dpow',
+  'sum', 'norm1', 'norm2', 'tr', 'det', 'logdet', 'logsumexp', 'softmax', 'inv', 'adj', 'diag', 'vector', 'matrix', 'dpow',
   'kron', 'vec', 'commutation', 'rows', 'cols', 'len', 'eye',
 ] as const;
 export type StructuralFn = (typeof STRUCTURAL_FNS)[number];
@@ -90,6 +90,8 @@ export const FUNCTIONS: Readonly<Record<FnName, FnInfo>> = {
   tr: st('\\operatorname{tr}', 'trace of a square matrix'),
   det: st('\\det', 'determinant of a square matrix'),
   logdet: st('\\log\\det', 'log(det(X)) of a square matrix'),
+  logsumexp: st('\\operatorname{logsumexp}', 'log(sum(exp(u))) over all entries, without overflow'),
+  softmax: st('\\operatorname{softmax}', 'exp(u)/sum(exp(u)) over all entries, without overflow'),
   inv: st('^{-1}', 'inverse of a square matrix'),
   adj: st('\\operatorname{adj}', 'adjugate (transposed cofactor matrix) of a square matrix: det(X)*inv(X) where X is invertible'),
   diag: st('\\operatorname{diag}', 'vector → diagonal matrix; square matrix → vector of its diagonal'),

@@ -44,8 +44,6 @@ export const SPELLINGS: Readonly<Record<string, Spelling>> = {
   identity: { write: ['eye'] },
   diagonal: { write: ['diag(A)'] },
   mean: { write: ['sum(x)/len(x)'] },
-  softmax: { write: ['exp(x)/sum(exp(x))'] },
-  logsumexp: { write: ['log(sum(exp(x)))'] },
   log1p: { write: ['log(x + vector(1))'] },
   kronecker: { write: ['kron(A, B)'] },
 };

@@ -26,7 +26,7 @@ const casesOf = (file: string): CorpusCase[] =>
  * The acceptance corpus (derivatives.json, identical to ../shared/corpus) followed by the project's
  * own cases of the same kind (powers.json: matrix powers), which every corpus test runs alike.
  */
-export const CORPUS: readonly CorpusCase[] = [...casesOf('derivatives.json'), ...casesOf('powers.json')];
+export const CORPUS: readonly CorpusCase[] = [...casesOf('derivatives.json'), ...casesOf('powers.json'), ...casesOf('softmax.json')];
 
 /** The printing corpus (issue 9): closed forms with temporaries, sizes, kron and vec. */
 export const PRINTING: readonly CorpusCase[] = (

@@ -197,6 +197,11 @@ export function mathjsFunction(
             return isScalarAst(a.args[0]!) ? x : `det(${x})`;
           case 'logdet':
             return isScalarAst(a.args[0]!) ? `log(${x})` : `log(det(${x}))`;
+          // As written (no shift by the largest entry): the oracle for the range where exp is finite.
+          case 'logsumexp':
+            return isScalarAst(a.args[0]!) ? x : `log(sum(ew(${x}, ${FN.exp})))`;
+          case 'softmax':
+            return isScalarAst(a.args[0]!) ? '(1)' : `(ew(${x}, ${FN.exp}) / sum(ew(${x}, ${FN.exp})))`;
           case 'inv':
             return isScalarAst(a.args[0]!) ? `(1/${x})` : `inv(${x})`;
           case 'adj':

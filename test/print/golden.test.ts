@@ -44,7 +44,7 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['tr(inv(X)*A)', 'X', 1, {}, "-inv(X)'*A'*inv(X)'"],
   ["norm2(T - U*V')^2", 'U', 1, {}, "-2*(T - U*V')*V"],
   ['exp(A*x)', 'x', 1, {}, 'diag(exp(A*x))*A'],
-  ['exp(x)/sum(exp(x))', 'x', 1, {}, "diag(exp(x))/sum(exp(x)) - exp(x)*exp(x)'/sum(exp(x))^2"],
+  ['exp(x)/sum(exp(x))', 'x', 1, {}, "diag(t1) - t1*t1' where t1 = softmax(x)"],
   ['relu(W*x)', 'x', 1, {}, 'diag(sign(relu(W*x)))*W'],
   ['sum(tanh(W*x))', 'W', 1, {}, "(vector(1) - tanh(W*x).^2)*x'"],
   ['a^b', 'a', 1, {}, 'b*a^(b - 1)'],
@@ -52,11 +52,11 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["x'*A*inv(A)*y", 'x', 1, {}, 'y'],
   // No factoring into a sum of outer products (cheaper to print, costlier to evaluate).
   ["(x'*A*x)/(x'*x)", 'x', 1, {}, "(A + A')*x/norm2(x)^2 - 2*x'*A*x*x/norm2(x)^4"],
-  ['log(sum(exp(x)))', 'x', 1, {}, 'exp(x)/sum(exp(x))'],
+  ['log(sum(exp(x)))', 'x', 1, {}, 'softmax(x)'],
   // A diagonal scaling stays out of a sum where a term would be broadcast by vector(1) under it
   // (not W'*diag(t1)*(W/sum(t1) - vector(1)*t1'*W/sum(t1)^2)).
-  ['log(sum(exp(W*x)))', 'x', 2, {}, "W'*(diag(t1)*W/sum(t1) - t1*t1'*W/sum(t1)^2) where t1 = exp(W*x)"],
-  ["log(sum(exp(A*x + b)))", 'x', 2, { b: 'vector' }, "A'*(diag(t1)*A/sum(t1) - t1*t1'*A/sum(t1)^2) where t1 = exp(A*x + b)"],
+  ['log(sum(exp(W*x)))', 'x', 2, {}, "W'*diag(t1)*(W - vector(1)*t1'*W) where t1 = softmax(W*x)"],
+  ["log(sum(exp(A*x + b)))", 'x', 2, { b: 'vector' }, "A'*diag(t1)*(A - vector(1)*t1'*A) where t1 = softmax(A*x + b)"],
   ["tr(X'*A*X)", 'X', 1, {}, "(A + A')*X"],
   ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*w)"],
   // Diagonal matrices merge: products and sums of diag(…) are one diag, equal Hadamard factors a power.

@@ -75,6 +75,24 @@ export function softplus(x: number): number {
 }
 
 /**
+ * log Σ exp(x_i) over x[off .. off + n), as m + log Σ exp(x_i − m) with m the largest entry: no
+ * exp overflows, and the largest term is 1, so the sum does not underflow to 0 either. ±∞ and NaN
+ * come out as log Σ exp does (an entry +∞ gives +∞; all −∞ give −∞).
+ */
+export function logSumExp(x: Float64Array, off: number, n: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = x[off + i]!;
+    if (Number.isNaN(v)) return NaN;
+    if (v > m) m = v;
+  }
+  if (!Number.isFinite(m)) return m;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.exp(x[off + i]! - m);
+  return m + Math.log(s);
+}
+
+/**
  * out_i = f(x_i) for i < n. One tight loop per function: the switch is
  * outside the loop. sign(0) = 0, relu(x) = max(x, 0), NaN propagates.
  */

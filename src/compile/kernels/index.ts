@@ -16,6 +16,7 @@ export {
   mapUnary,
   sigmoid,
   softplus,
+  logSumExp,
   powScalar,
   powElementwise,
 } from './elementwise.js';

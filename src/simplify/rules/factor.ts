@@ -101,8 +101,8 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
   if (nS + U.length > r && rests.some((t) => t.outer)) return n;
   // A vector φ on a free label is a diagonal scaling, diag(φ)*(…): where a rest does not reach
   // that label, the sum broadcasts it along a vector of ones, diag(d)*(A + vector(1)*b'), which
-  // diag(d)*A + d*b' says plainly (the softmax Hessian printed W'*diag(t1)*(W/sum(t1) -
-  // vector(1)*t1'*W/sum(t1)^2)). Keep such terms apart.
+  // diag(d)*A + d*b' says plainly (the Hessian of sum(exp(W*x))^0.5 printed W'*diag(t1)*(0.5*W/
+  // sum(t1)^0.5 - 0.25*vector(1)*t1'*W/sum(t1)^1.5)). Keep such terms apart.
   if (phi.shape.length === 1 && first.labels[0]! < r && rests.some((t) => t.broadcast)) return n;
   const sum = makeAdd(rests, ifaceShape);
 

@@ -1,0 +1,171 @@
+/**
+ * logsumexp(u) = log(sum(exp(u))) and softmax(u) = exp(u)/sum(exp(u)), over all entries of u.
+ * Typed out, log(sum(exp(u))) is logsumexp(u), and exp(u)/sum(exp(u)) is softmax(u), also with
+ * more factors exp(u) over a higher power of the sum where they divide out whole: the same functions, evaluated with the largest entry taken out, whose
+ * derivatives (softmax, diag(s) - s*s') stay finite where exp overflows. Before, the softmax
+ * cross-entropy at logits of 1000 had the value Inf and a NaN gradient.
+ * Orders 0–2 are compared with mathjs evaluating the text as written, for compound arguments of
+ * either sign, vector and matrix; then at points 400 times larger by shift invariance
+ * (logsumexp(u + c) = logsumexp(u) + c, softmax(u + c) = softmax(u)), in every evaluator and export.
+ */
+import { describe, expect, test } from 'vitest';
+import { derive } from '../../src/derive.js';
+import { derivative, generateCode } from '../../src/index.js';
+import { logSumExp } from '../../src/compile/kernels/index.js';
+import type { Tensor } from '../../src/tensor.js';
+import { mathjsFunction } from '../helpers/mathjs.js';
+import { randomTensor, relErr, rng } from '../helpers/numeric.js';
+import { expectOrdersMatchText } from '../helpers/orders.js';
+import { loadJs, runJobs, runPython, toOutputs } from '../codegen/harness.js';
+
+const SHAPES = { b: [], x: [4], y: [4], A: [4, 4], X: [4, 3], W: [4, 4] } as const;
+const VECTOR_ARGS = ['x', '-x', 'A*x - y', '-y.*(A*x)', 'b*x'];
+const MATRIX_ARGS = ['X', "-A'", 'A*X - X'];
+
+/** Each form with what it is written as with logsumexp and softmax (the same function). */
+const FORMS: readonly ((u: string) => [string, string])[] = [
+  (u) => [`log(sum(exp(${u})))`, `logsumexp(${u})`],
+  (u) => [`log(sum(exp(${u})))^2`, `logsumexp(${u})^2`],
+  (u) => [`sum(exp(${u}).*sin(${u}))/sum(exp(${u}))`, `sum(softmax(${u}).*sin(${u}))`],
+  (u) => [`sum((exp(${u})/sum(exp(${u}))).^2)`, `sum(softmax(${u}).^2)`],
+  (u) => [`sum(exp(${u}).*cos(${u}))*sum(exp(${u}).*sin(${u}))/sum(exp(${u}))^2`, `sum(softmax(${u}).*cos(${u}))*sum(softmax(${u}).*sin(${u}))`],
+  (u) => [`-sum(log(exp(${u})/sum(exp(${u}))))`, `-sum(log(softmax(${u})))`],
+];
+const VECTOR_FORMS: readonly ((u: string) => [string, string])[] = [
+  (u) => [`y'*exp(${u})/sum(exp(${u}))`, `y'*softmax(${u})`],
+  (u) => [`log(sum(exp(${u}))) - y'*(${u})`, `logsumexp(${u}) - y'*(${u})`],
+];
+
+function point(seed: number, scale = 1): Map<string, Tensor> {
+  const rand = rng(seed);
+  const m = new Map<string, Tensor>();
+  for (const [k, s] of Object.entries(SHAPES)) {
+    const t = randomTensor(s, 'any', rand);
+    m.set(k, { shape: t.shape, data: t.data.map((v) => v * scale) });
+  }
+  return m;
+}
+
+describe('log-sum-exp and softmax written with exp', () => {
+  const cases = [
+    ...FORMS.flatMap((form) => [...VECTOR_ARGS, ...MATRIX_ARGS].map((u) => form(u))),
+    ...VECTOR_FORMS.flatMap((form) => VECTOR_ARGS.map((u) => form(u))),
+  ];
+
+  test.each(cases)('%s is %s, and both agree with the text at orders 0–2', (expr, plain) => {
+    expect(derive(expr, 'x', { order: 0 }).node).toBe(derive(plain, 'x', { order: 0 }).node);
+    const wrt = expr.includes('x') ? 'x' : expr.includes('X') ? 'X' : 'A';
+    for (const text of [expr, plain]) {
+      const f = mathjsFunction(text, {}, SHAPES);
+      for (const seed of [11, 23]) expectOrdersMatchText(text, wrt, f, point(seed));
+    }
+  });
+});
+
+describe('finite where exp overflows: shift invariance at entries in the hundreds', () => {
+  // f(x + c·1) for a constant c: logsumexp gains c, softmax and every derivative of order ≥ 1 of
+  // logsumexp do not change. So the derivatives at x·400 equal those at x·400 − max·1, where
+  // nothing overflows. Errors are absolute below 1: a softmax that is nearly one-hot has a Hessian
+  // of entries like 1e-50 that cancel (1 - s with s within 1e-16 of 1); entries near 400 are
+  // known to 400 units in the last place, which exp turns into relative errors near 1e-13.
+  const INVARIANT: readonly [string, number][] = [
+    ['logsumexp(x)', 1],
+    ["y'*softmax(x)", 0],
+    ["log(sum(exp(x))) - y'*x", 1],
+    ["-y'*log(exp(x)/sum(exp(x)))", 1],
+    ['sum(softmax(x).^2)', 0],
+  ];
+  test.each(INVARIANT)('%s', (expr, from) => {
+    for (const seed of [3, 9]) {
+      const big = point(seed, 400);
+      const x = big.get('x')!;
+      const top = Math.max(...x.data);
+      const shifted = new Map(big).set('x', { shape: x.shape, data: x.data.map((v) => v - top) });
+      for (let order = from; order <= 2; order++) {
+        const d = derivative(expr, 'x', { order });
+        const got = d.compile()(Object.fromEntries(big));
+        const ref = d.evaluate(Object.fromEntries(big));
+        const want = d.compile()(Object.fromEntries(shifted));
+        const what = `order ${order} of ${expr} at entries in the hundreds`;
+        expect(Array.from(got.data).every(Number.isFinite), what).toBe(true);
+        expect(relErr(got, want, 1), what).toBeLessThan(1e-10);
+        expect(relErr(ref, want, 1), `reference ${what}`).toBeLessThan(1e-10);
+      }
+    }
+  });
+
+  test('the value of logsumexp at entries in the hundreds is the largest entry plus the log of a sum ≥ 1', () => {
+    const big = point(4, 400);
+    const x = big.get('x')!;
+    const top = Math.max(...x.data);
+    const want = top + Math.log(x.data.reduce((s, v) => s + Math.exp(v - top), 0));
+    const got = derivative('log(sum(exp(x)))', 'x', { order: 0 }).compile()(Object.fromEntries(big)).data[0]!;
+    expect(Math.abs(got - want)).toBeLessThan(1e-12 * Math.abs(want));
+  });
+
+  test('the kernel: ±∞ and NaN entries give what log Σ exp gives; no entries give −∞', () => {
+    const lse = (...v: number[]): number => logSumExp(Float64Array.from(v), 0, v.length);
+    expect(lse(1000, 1000)).toBeCloseTo(1000 + Math.log(2), 12);
+    expect(lse(-1000, -1000)).toBeCloseTo(-1000 + Math.log(2), 12);
+    expect(lse(Infinity, 1)).toBe(Infinity);
+    expect(lse(-Infinity, -Infinity)).toBe(-Infinity);
+    expect(lse(-Infinity, 0)).toBe(0);
+    expect(lse(NaN, Infinity)).toBeNaN();
+    expect(lse()).toBe(-Infinity);
+    expect(logSumExp(Float64Array.of(5, 0, 0, 7), 1, 2)).toBeCloseTo(Math.log(2), 15);
+  });
+
+  test('generated JS, NumPy and PyTorch stay finite and agree with the compiled evaluator', () => {
+    const expr = "logsumexp(W*x) - y'*W*x + b*sum(softmax(-x).*x)";
+    const big = point(6, 400);
+    const values = Object.fromEntries(big);
+    const json = JSON.stringify(Object.fromEntries([...big].map(([k, t]) => [k, t.shape.length === 2 ? rows(t) : t.shape.length === 0 ? t.data[0] : Array.from(t.data)])));
+    const want = [0, 1, 2].map((order) => derivative(expr, 'x', { order }).compile()(values));
+    const check = (got: Tensor[], who: string): void =>
+      got.forEach((t, order) => {
+        expect(Array.from(t.data).every(Number.isFinite), `${who} order ${order}`).toBe(true);
+        expect(relErr(t, want[order]!, 1e-300), `${who} order ${order}`).toBeLessThan(1e-12);
+      });
+    check(Object.values(loadJs(generateCode(expr, 'x', { lang: 'js', order: 2 }))(JSON.parse(json))), 'js');
+    const py = runPython([{ src: generateCode(expr, 'x', { lang: 'python', order: 2 }), point: json }])[0]!;
+    if ('error' in py) throw new Error(py.error);
+    check(Object.values(py.ok), 'numpy');
+    const torch = runJobs([{ kind: 'torch', src: generateCode(expr, 'x', { lang: 'torch', order: 2 }), point: json, dtype: 'float64' }])[0]!;
+    if ('error' in torch) throw new Error(torch.error);
+    check(Object.values(toOutputs((torch.ok as { out: Parameters<typeof toOutputs>[0] }).out)), 'torch');
+  });
+});
+
+function rows(t: Tensor): number[][] {
+  const [m, n] = t.shape as [number, number];
+  return Array.from({ length: m }, (_, i) => Array.from(t.data.subarray(i * n, (i + 1) * n)));
+}
+
+describe('printed forms', () => {
+  const GOLDEN: readonly [string, string, number, string][] = [
+    ['log(sum(exp(x)))', 'x', 1, 'softmax(x)'],
+    ['log(sum(exp(x)))', 'x', 2, "diag(t1) - t1*t1' where t1 = softmax(x)"],
+    ['exp(x)/sum(exp(x))', 'x', 0, 'softmax(x)'],
+    ["logsumexp(W*x) - y'*W*x", 'W', 1, "(softmax(W*x) - y)*x'"],
+    ["-y'*log(softmax(W*x))", 'W', 1, "(sum(y)*softmax(W*x) - y)*x'"],
+    ['logsumexp(X)', 'X', 1, 'softmax(X)'],
+    ["logsumexp(X')", 'X', 0, 'logsumexp(X)'],
+    ['exp(logsumexp(x))', 'x', 0, 'sum(exp(x))'],
+    ['softmax(b)', 'b', 0, '1'],
+    ["exp(x)*exp(x)'/sum(exp(x))^2", 'x', 0, "softmax(x)*softmax(x)'"],
+    // A quotient that does not divide out whole stays as written.
+    ['exp(x)/sum(exp(x))^2', 'x', 0, 'exp(x)/sum(exp(x))^2'],
+    ['sum(exp(x))^0.5', 'x', 2, "0.5*diag(exp(x))/sum(exp(x))^0.5 - 0.25*exp(x)*exp(x)'/sum(exp(x))^1.5"],
+    ['logsumexp(b)', 'b', 0, 'b'],
+  ];
+  test.each(GOLDEN)('%s by %s, order %i: %s', (expr, wrt, order, want) => {
+    expect(derive(expr, wrt, { order }).matrix).toBe(want);
+  });
+
+  test('index notation and LaTeX name the functions', () => {
+    const r = derive("logsumexp(W*x) - y'*W*x", 'x', { order: 1 });
+    expect(r.index).toContain('softmax(');
+    expect(derive('logsumexp(A*x)', 'A', { order: 0 }).latex).toContain('\\operatorname{logsumexp}');
+    expect(r.latex).toContain('\\operatorname{softmax}');
+  });
+});
