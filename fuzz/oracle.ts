@@ -102,6 +102,12 @@ function power(t: number, p: number, varying: boolean, guarded: boolean): number
   if (varying && t <= 0) throw new OutsideDomain('a power of a non-positive number with a variable exponent');
   return Math.pow(t, p);
 }
+function logSumExpOf(m: Matrix): number {
+  const entries = (m.toArray() as number[][]).flat();
+  const top = Math.max(...entries);
+  if (!Number.isFinite(top)) return top;
+  return top + Math.log(entries.reduce((s, t) => s + Math.exp(t - top), 0));
+}
 function finite(t: unknown): void {
   if (typeof t !== 'number' || !Number.isFinite(t)) throw new OutsideDomain('a non-finite intermediate value');
 }
@@ -130,6 +136,12 @@ math.import(
     },
     // kron(A, B) of matrices (vectors are n×1 here); a scalar side scales.
     kronecker: (a: unknown, b: unknown) => (isMatrix(a) && isMatrix(b) ? math.kron(a, b) : math.multiply(a as Matrix, b as Matrix)),
+    // log Σ exp and exp(u)/Σ exp over every entry, the largest entry taken out (as a person would).
+    glse: (m: Matrix) => logSumExpOf(m),
+    gsoftmax: (m: Matrix) => {
+      const l = logSumExpOf(m);
+      return math.map(m, (t: number) => Math.exp(t - l));
+    },
     ginv: (m: Matrix) => guardedInverse(m),
     gdet: (m: Matrix) => pivotedDet(m),
     glogdet: (m: Matrix) => (math.isNaN(guardedInverse(m).get([0, 0])) ? NaN : Math.log(pivotedDet(m))),
@@ -285,6 +297,10 @@ export function mathText(root: Ast, ty: (a: Ast) => OType, guarded = true): stri
         return argScalar ? x : `gdet(${x})`;
       case 'logdet':
         return argScalar ? `ew(${x}, "log")` : `glogdet(${x})`;
+      case 'logsumexp':
+        return argScalar ? x : `glse(${x})`;
+      case 'softmax':
+        return argScalar ? '(1)' : `gsoftmax(${x})`;
       case 'inv':
         return argScalar ? `(1 / ${x})` : `ginv(${x})`;
       case 'diag':
