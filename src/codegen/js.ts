@@ -10,7 +10,7 @@
  */
 import type { ElemFn } from '../ir/node.js';
 import { InternalError } from '../ir/node.js';
-import type { Instr, Operand, Plan, Size, Temp } from './plan.js';
+import type { CodeFn, Instr, Operand, Plan, Size, Temp } from './plan.js';
 import { num } from './literals.js';
 import { checkSpec, jsCheckSpec } from './selfcheck.js';
 
@@ -36,7 +36,7 @@ class Writer {
   }
 }
 
-const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
+const JS_FN: Readonly<Record<CodeFn, (x: string) => string>> = {
   sin: (x) => `Math.sin(${x})`,
   cos: (x) => `Math.cos(${x})`,
   tan: (x) => `Math.tan(${x})`,
@@ -51,6 +51,8 @@ const JS_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   relu: (x) => `Math.max(${x}, 0)`,
   sigmoid: (x) => `sigmoid_(${x})`,
   softplus: (x) => `softplus_(${x})`,
+  logsigmoid: (x) => `-softplus_(-(${x}))`,
+  negsoftplus: (x) => `-softplus_(${x})`,
 };
 
 type Helper = 'read' | 'check' | 'symmetric' | 'eye' | 'lu' | 'inv' | 'det' | 'logdet' | 'adj' | 'minor' | 'adj2' | 'adj3' | 'mpow' | 'dpow' | 'sigmoid' | 'softplus' | 'logsumexp' | 'permute';
@@ -143,6 +145,7 @@ export function emitJs(plan: Plan, ts: boolean): string {
         break;
       case 'elem':
         if (ins.fn === 'sigmoid' || ins.fn === 'softplus') used.add(ins.fn);
+        if (ins.fn === 'logsigmoid' || ins.fn === 'negsoftplus') used.add('softplus');
         elementwise(ins.out, (i) => JS_FN[ins.fn](at(ins.src, i)));
         break;
       case 'pow':

@@ -10,7 +10,7 @@
  * Scalar factors are kept apart and multiply the last step.
  */
 import { derive, MAX_ORDER, matrixNamesOf, sizeNamesOf, sizeRootsOf, type Result } from '../derive.js';
-import { type AddNode, type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, children, constantValue, elemValue, makeAdd, mergePermutation, topoOrder } from '../ir/node.js';
+import { type AddNode, type Dim, type ElemFn, type MulNode, type Node, type VarNode, InternalError, children, constantValue, elemValue, evaluatedChildren, logSigmoidOf, makeAdd, mergePermutation, topoOrder } from '../ir/node.js';
 import type { DeclaredType } from '../syntax/check.js';
 import type { Declarations } from '../syntax/check.js';
 import { inputError } from '../errors.js';
@@ -94,7 +94,7 @@ export type Instr =
       readonly labelDims: readonly Size[];
       readonly term?: Term;
     }
-  | { readonly op: 'elem'; readonly out: Temp; readonly fn: ElemFn; readonly src: Temp }
+  | { readonly op: 'elem'; readonly out: Temp; readonly fn: CodeFn; readonly src: Temp }
   | { readonly op: 'pow'; readonly out: Temp; readonly src: Temp; readonly exp: number }
   | { readonly op: 'powv'; readonly out: Temp; readonly base: Temp; readonly exponent: Temp }
   /**
@@ -116,6 +116,12 @@ export type Instr =
  * `total` is given — the quotient total / Π factors (a size argument len(x)/len(y), the eye of
  * kron(eye, M)), which must be a whole number.
  */
+/**
+ * The element-wise functions of generated code: the language's, and log(sigmoid(u)) and
+ * log(1 - sigmoid(u)) computed as -softplus(-u) and -softplus(u) (logSigmoidOf).
+ */
+export type CodeFn = ElemFn | 'logsigmoid' | 'negsoftplus';
+
 export interface Derived {
   readonly size: Size;
   readonly factors: readonly Size[];
@@ -277,7 +283,7 @@ function buildPlan(results: readonly Result[]): Plan {
   });
 
   // The union of the DAGs of the value and every derivative, in topological order.
-  const order = topoOrder(results.map(codeNode));
+  const order = topoOrder(results.map(codeNode), evaluatedChildren);
   const derived = derivedSizes(topoOrder([...order, ...sizeRootsOf(r0)]), bound, sizeOf);
 
   // Temporaries, in topological order over the union of the DAGs.
@@ -389,9 +395,11 @@ function buildPlan(results: readonly Result[]): Plan {
         body.push({ op: 'add', out, terms: [{ coef: -1, src: written }] });
         break;
       }
-      case 'elem':
-        body.push({ op: 'elem', out, fn: n.fn, src: tempOf(n.arg) });
+      case 'elem': {
+        const l = logSigmoidOf(n);
+        body.push(l ? { op: 'elem', out, fn: l.fn, src: tempOf(l.arg) } : { op: 'elem', out, fn: n.fn, src: tempOf(n.arg) });
         break;
+      }
       case 'pow':
         body.push({ op: 'pow', out, src: tempOf(n.base), exp: n.exp });
         break;
@@ -465,8 +473,11 @@ function foldedConstant(n: Node, literal: (child: Node) => number | undefined): 
   const finite = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) ? v : undefined);
   switch (n.kind) {
     case 'elem': {
-      const x = literal(n.arg);
-      return x === undefined ? undefined : finite(elemValue(n.fn, x));
+      // log(sigmoid(c)) reads c: the code never forms sigmoid(c) (evaluatedChildren).
+      const l = logSigmoidOf(n);
+      const x = literal(l?.arg ?? n.arg);
+      if (x === undefined) return undefined;
+      return finite(l ? elemValue('log', l.fn === 'logsigmoid' ? elemValue('sigmoid', x) : 1 - elemValue('sigmoid', x)) : elemValue(n.fn, x));
     }
     case 'pow': {
       const x = literal(n.base);

@@ -11,7 +11,7 @@
  * literals written by pyString; identifiers all come from the plan's name allocator.
  */
 import type { ElemFn } from '../ir/node.js';
-import type { Instr, Output, Plan, Temp } from './plan.js';
+import type { CodeFn, Instr, Output, Plan, Temp } from './plan.js';
 import { num } from './literals.js';
 import { sumExpr } from './js.js';
 import { type Dialect, type PlainOp, plainOp, renderProduct, solvedInverses } from './products.js';
@@ -40,7 +40,7 @@ export function pyTuple(items: readonly string[]): string {
 export interface Target {
   /** Comment lines after the header (usage), then the imports. */
   readonly preamble: (plan: Plan) => string[];
-  readonly fn: Readonly<Record<ElemFn, (x: string) => string>>;
+  readonly fn: Readonly<Record<CodeFn, (x: string) => string>>;
   readonly dialect: Dialect;
   /** A scalar literal inside an expression. */
   readonly literal: (c: number) => string;
@@ -79,7 +79,7 @@ export interface Target {
   readonly helpers: (plan: Plan, used: ReadonlySet<string>) => string[];
 }
 
-const NUMPY_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
+const NUMPY_FN: Readonly<Record<CodeFn, (x: string) => string>> = {
   sin: (x) => `np.sin(${x})`,
   cos: (x) => `np.cos(${x})`,
   tan: (x) => `np.tan(${x})`,
@@ -94,6 +94,8 @@ const NUMPY_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   relu: (x) => `np.maximum(${x}, 0.0)`,
   sigmoid: (x) => `1.0 / (1.0 + np.exp(-${x}))`,
   softplus: (x) => `np.logaddexp(0.0, ${x})`,
+  logsigmoid: (x) => `-np.logaddexp(0.0, -(${x}))`,
+  negsoftplus: (x) => `-np.logaddexp(0.0, ${x})`,
 };
 
 const NUMPY_DIALECT: Dialect = {

@@ -17,11 +17,11 @@
  *   transpose or diagonal view) is cloned.
  */
 import type { ElemFn } from '../ir/node.js';
-import type { Plan } from './plan.js';
+import type { CodeFn, Plan } from './plan.js';
 import { num } from './literals.js';
 import { type Target, PY_CHECK_HELPER, emitPythonLike, pyDpowHelper, pyString, pyTuple, selfCheckLines } from './python.js';
 
-const TORCH_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
+const TORCH_FN: Readonly<Record<CodeFn, (x: string) => string>> = {
   sin: (x) => `torch.sin(${x})`,
   cos: (x) => `torch.cos(${x})`,
   tan: (x) => `torch.tan(${x})`,
@@ -37,6 +37,9 @@ const TORCH_FN: Readonly<Record<ElemFn, (x: string) => string>> = {
   sigmoid: (x) => `torch.sigmoid(${x})`,
   // log(1 + e^x) without overflow and exactly (F.softplus returns x itself above a threshold).
   softplus: (x) => `torch.clamp(${x}, min=0) + torch.log1p(torch.exp(-torch.abs(${x})))`,
+  // log(sigmoid(x)) = -softplus(-x) and log(1 - sigmoid(x)) = -softplus(x), finite where sigmoid(x) is 0 or 1.
+  logsigmoid: (x) => `torch.clamp(${x}, max=0) - torch.log1p(torch.exp(-torch.abs(${x})))`,
+  negsoftplus: (x) => `-(torch.clamp(${x}, min=0) + torch.log1p(torch.exp(-torch.abs(${x}))))`,
 };
 
 /** A float literal: Python's float keeps the tensor's dtype (float32 stays float32). */

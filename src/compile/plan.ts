@@ -11,12 +11,12 @@
  *   buffers on every call (not cleared unless a step counts on zeros: alloc.ts), or are written
  *   into the caller's (run's `outs`).
  */
-import { type Dim, type Node, type NodeOf, type VarNode, InternalError, children, mergePermutation, topoOrder } from '../ir/node.js';
+import { type Dim, type Node, type NodeOf, type VarNode, InternalError, evaluatedChildren, logSigmoidOf, mergePermutation, topoOrder } from '../ir/node.js';
 import { adjugateParts } from './kernels/adjugateParts.js';
 import type { Tensor } from '../tensor.js';
 import { sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
-import { SingularMatrixError, adjugate, checkThirdCofactorsOrder, thirdCofactors, det, inverse, logAbsDet, logSumExp, mapUnary, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
+import { SingularMatrixError, adjugate, checkThirdCofactorsOrder, thirdCofactors, det, inverse, logAbsDet, logSumExp, mapUnary, type UnaryFn, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 import { planTransposeSum } from './sums.js';
 import { uninitialized } from './alloc.js';
@@ -107,7 +107,7 @@ function inlineTerms(roots: readonly Node[], order: readonly Node[]): Set<Node> 
 function useCounts(roots: readonly Node[], order: readonly Node[]): Map<Node, number> {
   const uses = new Map<Node, number>();
   for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
-  for (const n of order) for (const c of children(n)) uses.set(c, (uses.get(c) ?? 0) + 1);
+  for (const n of order) for (const c of evaluatedChildren(n)) uses.set(c, (uses.get(c) ?? 0) + 1);
   return uses;
 }
 
@@ -136,7 +136,7 @@ function distributedSums(roots: readonly Node[], order: readonly Node[], sizes: 
 }
 
 /** Nodes whose dense value a node's steps read. */
-function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet<Node>): Node[] {
+function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet<Node>): readonly Node[] {
   const fromMul = (m: NodeOf<'mul'>): Node[] =>
     m.factors
       .flatMap((f) => (distributed.has(f.node) ? (f.node as NodeOf<'add'>).terms.flatMap((t) => (t.node.kind === 'mul' ? t.node.factors.map((g) => g.node) : [t.node])) : [f.node]))
@@ -147,7 +147,7 @@ function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet
     case 'mul':
       return fromMul(n);
     default:
-      return children(n);
+      return evaluatedChildren(n);
   }
 }
 
@@ -301,8 +301,10 @@ function planNode(n: Node, out: Slot, ctx: PlanContext, inline: ReadonlySet<Node
       if (!planTransposeSum(ctx, n, out, inline)) planAdd(ctx, n, out, shape, inline, fresh);
       return;
     case 'elem': {
-      const a = ctx.slot(n.arg);
-      const fn = n.fn;
+      // log(sigmoid(u)) as -softplus(-u), log(1 - sigmoid(u)) as -softplus(u): -800, not log(0), at u = ∓800.
+      const l = logSigmoidOf(n);
+      const a = ctx.slot(l?.arg ?? n.arg);
+      const fn: UnaryFn = l?.fn ?? n.fn;
       steps.push(() => mapUnary(fn, size, a.buf, 0, out.buf, 0));
       return;
     }

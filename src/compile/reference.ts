@@ -2,12 +2,12 @@
  * The reference evaluator: runs the IR with plain loops over Float64Array. Slow and obviously
  * right; it is the oracle the compiled evaluator and every rewrite are tested against.
  */
-import { type Dim, type Node, InternalError, elemValue, topoOrder } from '../ir/node.js';
+import { type Dim, type Node, InternalError, elemValue, logSigmoidOf, topoOrder } from '../ir/node.js';
 import { type Tensor, sizeOf } from '../tensor.js';
 import { inputError } from '../errors.js';
 import { SingularMatrixError, singularMatrix } from './kernels/lu.js';
 import { isSymmetric } from './kernels/symmetric.js';
-import { logSumExp } from './kernels/elementwise.js';
+import { logSumExp, unaryScalar } from './kernels/elementwise.js';
 import { checkThirdCofactorsOrder } from './kernels/thirdCofactors.js';
 import { distributeWideSums, greedySteps } from './distribute.js';
 
@@ -181,9 +181,12 @@ function evalNode(n: Node, memo: Map<Node, Tensor>, values: ReadonlyMap<string, 
     case 'mul':
       return einsum(n, memo, sizes, shape);
     case 'elem': {
-      const v = arg(n.arg).data;
+      // log(sigmoid(u)) as -softplus(-u), log(1 - sigmoid(u)) as -softplus(u): -800, not log(0), at u = ∓800.
+      const l = logSigmoidOf(n);
+      const v = arg(l?.arg ?? n.arg).data;
+      const f = l ? unaryScalar[l.fn] : (x: number): number => elemValue(n.fn, x);
       const data = new Float64Array(size);
-      for (let i = 0; i < size; i++) data[i] = elemValue(n.fn, v[i]!);
+      for (let i = 0; i < size; i++) data[i] = f(v[i]!);
       return { shape, data };
     }
     case 'pow': {

@@ -2345,6 +2345,21 @@ function sumOfExp(n: Node): Node | undefined {
   return new Set(f.labels).size === f.labels.length ? f.node.arg : undefined;
 }
 
+/**
+ * log(sigmoid(u)) and log(1 - sigmoid(u)), which the evaluators compute from u as -softplus(-u)
+ * ('logsigmoid') and -softplus(u) ('negsoftplus'): finite where sigmoid(u) rounds to 0 or 1 (the
+ * binary cross-entropy at a margin of 800). Undefined for any other node.
+ */
+export function logSigmoidOf(n: Node): { readonly arg: Node; readonly fn: 'logsigmoid' | 'negsoftplus' } | undefined {
+  if (n.kind !== 'elem' || n.fn !== 'log') return undefined;
+  const a = n.arg;
+  if (a.kind === 'elem' && a.fn === 'sigmoid') return { arg: a.arg, fn: 'logsigmoid' };
+  if (a.kind !== 'add' || a.terms.length !== 2) return undefined;
+  const s = a.terms.find((t) => t.coef === -1 && t.node.kind === 'elem' && t.node.fn === 'sigmoid');
+  const one = a.terms.find((t) => t !== s && t.coef === 1 && isAllOnes(t.node));
+  return s && one ? { arg: (s.node as ElemNode).arg, fn: 'negsoftplus' } : undefined;
+}
+
 /** The argument u where n is softmax(u) = exp(u − logsumexp(u)·1), else undefined (for the printers). */
 export function softmaxArg(n: Node): Node | undefined {
   if (n.kind !== 'elem' || n.fn !== 'exp' || n.arg.kind !== 'add') return undefined;
@@ -2865,7 +2880,7 @@ export function freeVars(n: Node): ReadonlySet<string> {
 }
 
 /** All nodes reachable from the roots, children before parents. */
-export function topoOrder(roots: readonly Node[]): Node[] {
+export function topoOrder(roots: readonly Node[], childrenOf: (n: Node) => readonly Node[] = children): Node[] {
   const seen = new Set<Node>();
   const out: Node[] = [];
   const stack: [Node, boolean][] = roots.map((r) => [r, false]);
@@ -2878,7 +2893,13 @@ export function topoOrder(roots: readonly Node[]): Node[] {
     if (seen.has(n)) continue;
     seen.add(n);
     stack.push([n, true]);
-    for (const c of children(n)) if (!seen.has(c)) stack.push([c, false]);
+    for (const c of childrenOf(n)) if (!seen.has(c)) stack.push([c, false]);
   }
   return out;
+}
+
+/** The children whose values an evaluator reads: u, not sigmoid(u), for log(sigmoid(u)) (logSigmoidOf). */
+export function evaluatedChildren(n: Node): readonly Node[] {
+  const l = logSigmoidOf(n);
+  return l ? [l.arg] : children(n);
 }

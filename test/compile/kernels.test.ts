@@ -522,6 +522,8 @@ describe('element-wise', () => {
     sqrt: (x) => Math.sqrt(x),
     sigmoid: (x) => 1 / (1 + Math.exp(-x)),
     softplus: (x) => Math.log(1 + Math.exp(x)),
+    logsigmoid: (x) => Math.log(1 / (1 + Math.exp(-x))),
+    negsoftplus: (x) => Math.log(1 - 1 / (1 + Math.exp(-x))),
     recip: (x) => 1 / x,
     square: (x) => x * x,
   };
@@ -559,6 +561,13 @@ describe('element-wise', () => {
     expect(sp[1]).toBeLessThan(1e-300);
     expectScalarClose(sp[2], Math.LN2, 1e-15);
     expectScalarClose(sp[3], 40 + Math.log1p(Math.exp(-40)), 1e-15);
+    const ls = v('logsigmoid', [-800, 800, 0, -40]);
+    expect(ls[0]).toBe(-800);
+    expect(ls[1]).toBeLessThanOrEqual(0);
+    expect(ls[1]).toBeGreaterThan(-1e-300);
+    expectScalarClose(ls[2], -Math.LN2, 1e-15);
+    expectScalarClose(ls[3], -40 - Math.log1p(Math.exp(-40)), 1e-15);
+    expect(v('negsoftplus', [800, -800])[0]).toBe(-800);
     expect(v('recip', [0, -4])).toEqual([Infinity, -0.25]);
     expect(Number.isNaN(v('sign', [NaN])[0])).toBe(true);
     expect(Number.isNaN(v('relu', [NaN])[0])).toBe(true);

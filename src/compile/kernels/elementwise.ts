@@ -34,6 +34,8 @@ export const UNARY = [
   'sqrt',
   'sigmoid',
   'softplus',
+  'logsigmoid',
+  'negsoftplus',
   'recip',
   'square',
 ] as const;
@@ -58,6 +60,8 @@ export const unaryScalar: { readonly [K in UnaryFn]: (x: number) => number } = {
   sqrt: Math.sqrt,
   sigmoid: sigmoid,
   softplus: softplus,
+  logsigmoid: logSigmoid,
+  negsoftplus: (x) => -softplus(x),
   recip: (x) => 1 / x,
   square: (x) => x * x,
 };
@@ -72,6 +76,11 @@ export function sigmoid(x: number): number {
 /** log(1+exp(x)) = max(x,0) + log1p(exp(-|x|)), without overflow. */
 export function softplus(x: number): number {
   return (x > 0 ? x : 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/** log(sigmoid(x)) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): -800, not log(0), at x = -800. */
+export function logSigmoid(x: number): number {
+  return (x < 0 ? x : 0) - Math.log1p(Math.exp(-Math.abs(x)));
 }
 
 /**
@@ -170,6 +179,18 @@ export function mapUnary(
       for (let i = xOff; i < e; i++) {
         const v = x[i];
         out[i + d] = (v > 0 ? v : 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      }
+      return;
+    case 'logsigmoid':
+      for (let i = xOff; i < e; i++) {
+        const v = x[i];
+        out[i + d] = (v < 0 ? v : 0) - Math.log1p(Math.exp(-Math.abs(v)));
+      }
+      return;
+    case 'negsoftplus':
+      for (let i = xOff; i < e; i++) {
+        const v = x[i];
+        out[i + d] = -((v > 0 ? v : 0) + Math.log1p(Math.exp(-Math.abs(v))));
       }
       return;
     case 'recip':
