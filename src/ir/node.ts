@@ -1148,8 +1148,9 @@ function powerOfElem(n: Node, fn: 'exp' | 'sigmoid'): { arg: Node; exp: number }
 }
 
 /**
- * exp(u)^a·sigmoid(-u)^b on the same labels, 0 < a ≤ b, as sigmoid(u)^a·sigmoid(-u)^(b - a)
- * (e/(e + 1) = sigmoid(u) and 1/(e + 1) = sigmoid(-u) for e = exp(u) > 0); whether any merged.
+ * exp(k·u)^a·sigmoid(-u)^b on the same labels, 0 < c = k·a ≤ b, as sigmoid(u)^c·sigmoid(-u)^(b - c)
+ * (e/(e + 1) = sigmoid(u) and 1/(e + 1) = sigmoid(-u) for e = exp(u) > 0, and exp(k·u)^a = e^c);
+ * whether any merged. exp(2*b)/(1 + exp(b))^3 is sigmoid(b)^2*sigmoid(-b).
  */
 function mergeLogisticQuotients(fs: MFactor[]): boolean {
   // Most products hold no sigmoid: then nothing is built for their exp factors.
@@ -1157,15 +1158,22 @@ function mergeLogisticQuotients(fs: MFactor[]): boolean {
   for (let i = 0; i < fs.length; i++) {
     const e = powerOfElem(fs[i]!.node, 'exp');
     if (!e) continue;
-    const other = makeElem('sigmoid', neg(e.arg));
-    const j = fs.findIndex((g) => (g.node === other || (g.node.kind === 'pow' && g.node.base === other && g.node.exp >= e.exp)) && sameLabels(g.labels, fs[i]!.labels));
-    if (j < 0) continue;
-    const rest = powerOfElem(fs[j]!.node, 'sigmoid')!.exp - e.exp;
-    const labels = fs[i]!.labels;
-    fs[i] = { node: makePow(makeElem('sigmoid', e.arg), e.exp), labels };
-    if (rest > 0) fs[j] = { node: makePow(other, rest), labels };
-    else fs.splice(j, 1);
-    return true;
+    const [ke, core] = splitShared(e.arg);
+    for (let j = 0; j < fs.length; j++) {
+      const s = powerOfElem(fs[j]!.node, 'sigmoid');
+      if (!s || !sameLabels(fs[j]!.labels, fs[i]!.labels)) continue;
+      // exp(ke·core)^a beside sigmoid(-u) with u = kn·core: c = a·ke/kn (a sum may be written in
+      // either sign: compare the core of -s with exp's, and of s).
+      const ratio = logisticRatio(core, s.arg);
+      const c = ratio === undefined ? NaN : ke * e.exp * ratio;
+      if (!(c > 0) || c > s.exp) continue;
+      const u = neg(s.arg);
+      const labels = fs[i]!.labels;
+      fs[i] = { node: makePow(makeElem('sigmoid', u), c), labels };
+      if (s.exp > c) fs[j] = { node: makePow(makeElem('sigmoid', s.arg), s.exp - c), labels };
+      else fs.splice(j, 1);
+      return true;
+    }
   }
   return false;
 }
@@ -1192,6 +1200,14 @@ function mergeSoftmaxQuotients(fs: MFactor[]): boolean {
     return true;
   }
   return false;
+}
+
+/** 1/kn where -s = kn·core (the sigmoid's argument s is -kn·core), else undefined. */
+function logisticRatio(core: Node, s: Node): number | undefined {
+  const [kn, cn] = splitShared(neg(s));
+  if (cn === core) return 1 / kn;
+  const [ks, cs] = splitShared(s);
+  return cs === core ? -1 / ks : undefined;
 }
 
 const sameLabels = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((l, k) => l === b[k]);

@@ -2,7 +2,7 @@
  * The logistic function and its integral written with exp: log(exp(u) + 1) is softplus(u),
  * (exp(v) + 1)^p is sigmoid(-v)^-p for p < 0 (so 1/(1 + exp(-x)) is sigmoid(x)), and exp(u)^a
  * times sigmoid(-u)^b is sigmoid(u)^a·sigmoid(-u)^(b - a) for 0 < a ≤ b (exp(x)./(exp(x) + 1) is
- * sigmoid(x)). The same functions, which with their derivatives stay finite where exp overflows:
+ * sigmoid(x)), also for exp(k·u) (exp(2*b)/(1 + exp(b))^3 is sigmoid(b)^2*sigmoid(-b)). The same functions, which with their derivatives stay finite where exp overflows:
  * the logistic loss had the value Inf and a NaN gradient and Hessian past a margin of about -709.
  * Values and derivatives (orders 0–2) are compared with mathjs evaluating the text as written,
  * for compound arguments of either sign, scalar, vector and matrix; then at saturated points with
@@ -30,6 +30,8 @@ const SCALAR_FORMS: readonly ((u: string) => [string, string])[] = [
   (u) => [`(1 + exp(${u}))^-0.5`, `sigmoid(-(${u}))^0.5`],
   (u) => [`exp(${u})/(exp(${u}) + 1)`, `sigmoid(${u})`],
   (u) => [`exp(${u})/(1 + exp(${u}))^3`, `sigmoid(${u})*sigmoid(-(${u}))^2`],
+  (u) => [`exp(2*(${u}))/(1 + exp(${u}))^3`, `sigmoid(${u})^2*sigmoid(-(${u}))`],
+  (u) => [`exp(-3*(${u}))*sigmoid(${u})^4`, `sigmoid(-(${u}))^3*sigmoid(${u})`],
   (u) => [`log(1 + exp(${u}))/(1 + exp(${u}))`, `softplus(${u})*sigmoid(-(${u}))`],
   // Printed as typed, evaluated from u: log(sigmoid(u)) as -softplus(-u), log(1 - sigmoid(u)) as -softplus(u).
   (u) => [`log(sigmoid(${u}))`, `-softplus(-(${u}))`],
