@@ -13,6 +13,7 @@ export const EXAMPLES: readonly Example[] = [
   { title: 'Quadratic form', state: { expr: "x'*A*x", wrt: 'x', order: 1, lets: none } },
   { title: 'Least squares', state: { expr: 'norm2(A*x - y)^2', wrt: 'x', order: 1, lets: none } },
   { title: 'Logistic regression (Hessian)', state: { expr: 'sum(log(exp(-y.*(X*w)) + vector(1)))', wrt: 'w', order: 2, lets: none } },
+  { title: 'Softmax cross-entropy (Hessian, vec layout)', state: { expr: "logsumexp(W*x) - y'*W*x", wrt: 'W', order: 2, lets: none, layout: 'vec' } },
   { title: 'Log-determinant', state: { expr: 'log(det(X))', wrt: 'X', order: 1, lets: none } },
   { title: 'Matrix factorization', state: { expr: "norm2(X - U*V')^2", wrt: 'U', order: 1, lets: none } },
   { title: 'Jacobian of tanh(A*x)', state: { expr: 'tanh(A*x)', wrt: 'x', order: 1, lets: none } },

@@ -187,6 +187,11 @@ describe('web calculator', () => {
     await page.selectOption('#examples', { label: layer! });
     await waitForResult(page, (l) => l.includes('\\otimes') && l.includes('\\operatorname{diag}'), 'kron(X, eye)*diag(vec(…))*kron(X\', eye)');
     expect(await page.isChecked('input[name=layout][value=vec]')).toBe(true);
+    // The softmax cross-entropy's Hessian by W: kron(x*x', diag(t1) - t1*t1') where t1 = softmax(W*x).
+    const softmax = await page.locator('#examples option', { hasText: 'Softmax cross-entropy' }).textContent();
+    await page.selectOption('#examples', { label: softmax! });
+    await waitForResult(page, (l) => l.includes('\\otimes') && l.includes('t_{1} t_{1}^\\top'), 'kron(x*x\', diag(t1) - t1*t1\')');
+    expect(await page.locator('[data-testid=temps] .katex').first().textContent()).toContain('softmax');
     await page.selectOption('#examples', { label: label! });
     await waitForResult(page, (l) => !l.includes('\\otimes') && l.includes('\\operatorname{diag}'), "X'*diag(…)*X again");
     expect(await page.isChecked('input[name=layout][value=default]')).toBe(true);
