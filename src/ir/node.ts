@@ -690,8 +690,8 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
 
-  // 3b. exp(u)^a·sigmoid(-u)^b = sigmoid(u)^a·sigmoid(-u)^(b - a) for 0 < a ≤ b: e/(e + 1) is
-  // sigmoid(u), finite where e overflows (exp(x)./(exp(x) + vector(1)) and its derivatives).
+  // 3b. exp(k·u)^a·sigmoid(-u)^b = sigmoid(u)^c·sigmoid(-u)^(b - c) for 0 < c = k·a ≤ b: e/(e + 1)
+  // is sigmoid(u), finite where e overflows (exp(x)./(exp(x) + vector(1)) and its derivatives).
   if (mergeLogisticQuotients(fs)) return scale(coef, makeMul(fs, rank));
   // 3c. exp(u)·sum(exp(u))^-1 = softmax(u), and so for more factors exp(u) and a higher power of the sum.
   if (mergeSoftmaxQuotients(fs)) return scale(coef, makeMul(fs, rank));
@@ -1165,7 +1165,10 @@ function mergeLogisticQuotients(fs: MFactor[]): boolean {
       // exp(ke·core)^a beside sigmoid(-u) with u = kn·core: c = a·ke/kn (a sum may be written in
       // either sign: compare the core of -s with exp's, and of s).
       const ratio = logisticRatio(core, s.arg);
-      const c = ratio === undefined ? NaN : ke * e.exp * ratio;
+      // Only a short power (exp(3*b)*sigmoid(-3*b) is sigmoid(3*b), not sigmoid(3*b)^0.9999999999999999;
+      // exp(0.1*b)*sigmoid(-0.3*b) stays as written, not sigmoid(0.3*b)^0.333…).
+      const raw = ratio === undefined ? NaN : ke * e.exp * ratio;
+      const c = isShortNumber(raw) ? Number(raw.toPrecision(6)) : NaN;
       if (!(c > 0) || c > s.exp) continue;
       const u = neg(s.arg);
       const labels = fs[i]!.labels;

@@ -9,6 +9,17 @@ export type Domain = 'positive' | 'spd' | 'invertible' | 'sign' | 'unit' | 'any'
 
 export const rng = mulberry32;
 
+/** A point with every variable of `shapes` drawn from seed ('any' domain), times scale. */
+export function scaledPoint(shapes: Readonly<Record<string, readonly number[]>>, seed: number, scale = 1): Map<string, Tensor> {
+  const rand = rng(seed);
+  const m = new Map<string, Tensor>();
+  for (const [k, s] of Object.entries(shapes)) {
+    const t = randomTensor(s, 'any', rand);
+    m.set(k, { shape: t.shape, data: t.data.map((v) => v * scale) });
+  }
+  return m;
+}
+
 export function randomTensor(shape: readonly number[], domain: Domain, rand: () => number, symmetric = false): Tensor {
   const n = sizeOf(shape);
   const data = new Float64Array(n);

@@ -13,7 +13,7 @@ import { derive } from '../../src/derive.js';
 import { derivative } from '../../src/index.js';
 import type { Tensor } from '../../src/tensor.js';
 import { mathjsFunction } from '../helpers/mathjs.js';
-import { randomTensor, relErr, rng } from '../helpers/numeric.js';
+import { relErr, scaledPoint } from '../helpers/numeric.js';
 import { expectOrdersMatchText } from '../helpers/orders.js';
 import { expectExportsMatchCompiled } from '../helpers/exports.js';
 
@@ -46,15 +46,7 @@ const VECTOR_FORMS: readonly ((u: string) => [string, string])[] = [
   (u) => [`-(y'*log(sigmoid(${u})) + (vector(1) - y)'*log(vector(1) - sigmoid(${u})))`, `y'*softplus(-(${u})) + (vector(1) - y)'*softplus(${u})`],
 ];
 
-function point(seed: number, scale = 1): Map<string, Tensor> {
-  const rand = rng(seed);
-  const m = new Map<string, Tensor>();
-  for (const [k, s] of Object.entries(SHAPES)) {
-    const t = randomTensor(s, 'any', rand);
-    m.set(k, { shape: t.shape, data: t.data.map((v) => v * scale) });
-  }
-  return m;
-}
+const point = (seed: number, scale = 1): Map<string, Tensor> => scaledPoint(SHAPES, seed, scale);
 
 /** Orders 0–2 against mathjs on the text as written, at three points. */
 function checkAgainstText(expr: string, wrt: string): void {
@@ -135,5 +127,12 @@ describe('the logistic function and softplus written with exp', () => {
     expect(derive('log(exp(b) - 1)', 'b', { order: 0 }).matrix).toBe('log(exp(b) - 1)');
     expect(derive('(1 + exp(b))^2', 'b', { order: 0 }).matrix).toBe('(1 + exp(b))^2');
     expect(derive('exp(b)^3/(1 + exp(b))^2', 'b', { order: 0 }).matrix).not.toMatch(/^sigmoid\(b\)\^3/);
+    expect(derive('exp(3*b)/(1 + exp(b))^2', 'b', { order: 0 }).matrix).toBe('exp(3*b)*sigmoid(-b)^2');
+  });
+
+  test('exp(k*u): the power of the sigmoid is k times that of exp, where it is a short number', () => {
+    expect(derive('exp(3*b)*sigmoid(-3*b)', 'b', { order: 0 }).matrix).toBe('sigmoid(3*b)');
+    expect(derive('exp(b)^2*sigmoid(-2*b)^3', 'b', { order: 0 }).matrix).toBe('sigmoid(-2*b)^2*sigmoid(2*b)');
+    expect(derive('exp(0.1*b)*sigmoid(-0.3*b)', 'b', { order: 0 }).matrix).toBe('sigmoid(-0.3*b)*exp(0.1*b)');
   });
 });

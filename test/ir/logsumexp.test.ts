@@ -14,7 +14,7 @@ import { derivative } from '../../src/index.js';
 import { logSumExp } from '../../src/compile/kernels/index.js';
 import type { Tensor } from '../../src/tensor.js';
 import { mathjsFunction } from '../helpers/mathjs.js';
-import { randomTensor, relErr, rng } from '../helpers/numeric.js';
+import { relErr, scaledPoint } from '../helpers/numeric.js';
 import { expectOrdersMatchText } from '../helpers/orders.js';
 import { expectExportsMatchCompiled } from '../helpers/exports.js';
 
@@ -36,15 +36,7 @@ const VECTOR_FORMS: readonly ((u: string) => [string, string])[] = [
   (u) => [`log(sum(exp(${u}))) - y'*(${u})`, `logsumexp(${u}) - y'*(${u})`],
 ];
 
-function point(seed: number, scale = 1): Map<string, Tensor> {
-  const rand = rng(seed);
-  const m = new Map<string, Tensor>();
-  for (const [k, s] of Object.entries(SHAPES)) {
-    const t = randomTensor(s, 'any', rand);
-    m.set(k, { shape: t.shape, data: t.data.map((v) => v * scale) });
-  }
-  return m;
-}
+const point = (seed: number, scale = 1): Map<string, Tensor> => scaledPoint(SHAPES, seed, scale);
 
 describe('log-sum-exp and softmax written with exp', () => {
   const cases = [
