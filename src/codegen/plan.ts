@@ -112,16 +112,16 @@ export type Instr =
   | { readonly op: 'permute'; readonly out: Temp; readonly src: Temp; readonly perm: readonly number[] };
 
 /**
- * A size that is the product of others (the length of vec(X), the rows of kron(A, B)), or — where
- * `total` is given — the quotient total / Π factors (a size argument len(x)/len(y), the eye of
- * kron(eye, M)), which must be a whole number.
- */
-/**
  * The element-wise functions of generated code: the language's, and log(sigmoid(u)) and
  * log(1 - sigmoid(u)) computed as -softplus(-u) and -softplus(u) (logSigmoidOf).
  */
 export type CodeFn = ElemFn | 'logsigmoid' | 'negsoftplus';
 
+/**
+ * A size that is the product of others (the length of vec(X), the rows of kron(A, B)), or — where
+ * `total` is given — the quotient total / Π factors (a size argument len(x)/len(y), the eye of
+ * kron(eye, M)), which must be a whole number.
+ */
 export interface Derived {
   readonly size: Size;
   readonly factors: readonly Size[];
@@ -477,7 +477,8 @@ function foldedConstant(n: Node, literal: (child: Node) => number | undefined): 
       const l = logSigmoidOf(n);
       const x = literal(l?.arg ?? n.arg);
       if (x === undefined) return undefined;
-      return finite(l ? elemValue('log', l.fn === 'logsigmoid' ? elemValue('sigmoid', x) : 1 - elemValue('sigmoid', x)) : elemValue(n.fn, x));
+      // log(sigmoid(c)) = -softplus(-c), log(1 - sigmoid(c)) = -softplus(c), as the code computes them.
+      return finite(l ? -elemValue('softplus', l.fn === 'logsigmoid' ? -x : x) : elemValue(n.fn, x));
     }
     case 'pow': {
       const x = literal(n.base);

@@ -147,7 +147,7 @@ function renumber(e: IExpr, taken: ReadonlySet<string>): void {
 // Building: names for every index
 
 /** LaTeX of the scalar functions of a tensor. */
-const DETERMINANT_LATEX = { det: '\\det', logdet: '\\log\\det', logsumexp: '\\operatorname{logsumexp}' } as const;
+const SCALAR_FN_LATEX = { det: '\\det', logdet: '\\log\\det', logsumexp: '\\operatorname{logsumexp}' } as const;
 
 const FN_LATEX: Partial<Record<string, string>> = {
   sin: '\\sin', cos: '\\cos', tan: '\\tan', arcsin: '\\arcsin', arccos: '\\arccos', arctan: '\\arctan',
@@ -284,7 +284,7 @@ class Builder {
       case 'logdet':
       case 'logsumexp': {
         const a = this.matrixOrIndex(n.arg);
-        return tensor(`${n.kind}(${a.text})`, `${DETERMINANT_LATEX[n.kind]}\\left(${a.latex}\\right)`, []);
+        return tensor(`${n.kind}(${a.text})`, `${SCALAR_FN_LATEX[n.kind]}\\left(${a.latex}\\right)`, []);
       }
       case 'merge': {
         // vec(X), kron(A, B): a tensor in matrix notation where it has one.

@@ -14,7 +14,8 @@
  *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b)), and multiply
  *              out polynomials whose like terms collect ((2*t - 1)^2 - 2*t*(1 - t) →
  *              1 - 6*t + 6*t^2; entry-wise (1 - t).*y - t.*(1 - y) → y - t), and
- *              sin(u)^2 + cos(u)^2 → 1 again on the sums that factoring leaves, and write a root at ±1 of a polynomial in one atom as a factor
+ *              sin(u)^2 + cos(u)^2 → 1 again on the sums that factoring leaves, and write a
+ *              root at ±1 of a polynomial in one atom as a factor
  *              ((1 - t)^2*(1 + 2*t) for 1 - 3*t^2 + 2*t^3), which a saturated sigmoid or tanh
  *              needs to keep its digits; and distribute a product over a sum factor whose
  *              terms cancel once distributed, as in expand, where factoring formed that sum
