@@ -1,8 +1,9 @@
 /**
  * Diagonal matrices merged in a printed form, after references are expanded: diag(u)*diag(v) is
- * diag(u.*v), diag(u)*A*x is u.*(A*x), the diagonal terms of a sum one diag, and a factor that every term of a sum has on
- * one side taken out where the rest is one diagonal (A'*diag(u)*A - 2*A'*diag(v)*A is
- * A'*diag(u - 2*v)*A). Each rewrite is an identity of the input language.
+ * diag(u.*v), diag(u)*A*x is u.*(A*x), diag(u)*vector(1) is u, the diagonal terms of a sum one
+ * diag, and a factor that every term of a sum has on one side taken out (A'*diag(u)*A -
+ * 2*A'*diag(v)*A is A'*diag(u - 2*v)*A, diag(s)*W - s*s'*W is (diag(s) - s*s')*W). Each rewrite
+ * is an identity of the input language.
  */
 import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
@@ -89,11 +90,80 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
       merged = true;
     } else out.push(f);
   }
+  const absorbed = absorbOnes(out);
+  if (absorbed) {
+    out.splice(0, out.length, ...absorbed.factors);
+    negative = negative !== absorbed.negative;
+    merged = true;
+  }
   // A diagonal matrix in front of a product that is a vector scales it: diag(u)*A*x is u.*(A*x).
   const u = out.length > 1 && kindOf(a) === 'vector' ? diagonalOf(out[0]!) : undefined;
   if (!merged && u === undefined) return a;
   const product = u !== undefined ? typed('.*', u, out.slice(1).reduce((x, y) => typed('*', x, y))) : out.reduce((x, y) => typed('*', x, y));
   return negative ? negate(product) : product;
+}
+
+/** vector(1), or its transpose with `row`, as the printer writes it. */
+function isOnes(a: Ast, row: boolean): boolean {
+  if (row) return a.kind === 'transpose' && isOnes(a.arg, false);
+  return a.kind === 'call' && a.fn === 'vector' && a.args.length === 1 && a.args[0]!.kind === 'num' && a.args[0]!.value === 1 && kindOf(a) === 'vector';
+}
+
+/**
+ * A diagonal matrix next to a sum in a product chain, multiplied into the sum where a term of it
+ * begins (ends) with vector(1) (vector(1)'), which it turns into u (u'): diag(u)*vector(1) = u. The
+ * sum is then merged again, so that diag(s)*(W - vector(1)*s'*W), the Jacobian of softmax(W*x), is
+ * (diag(s) - s*s')*W. Kept where that is no longer; the factors of the chain, or undefined.
+ */
+function absorbOnes(fs: readonly Ast[]): { factors: Ast[]; negative: boolean } | undefined {
+  for (let i = 0; i + 1 < fs.length; i++) {
+    for (const [d, s, left] of [[fs[i]!, fs[i + 1]!, true], [fs[i + 1]!, fs[i]!, false]] as const) {
+      const u = diagonalOf(d);
+      const terms = u === undefined ? undefined : chainTerms(s);
+      if (u === undefined || terms === undefined) continue;
+      const at = (f: readonly Ast[]): number => (left ? f.findIndex((x) => kindOf(x) !== 'scalar') : f.length - 1);
+      const hit = (f: readonly Ast[]): boolean => at(f) >= 0 && isOnes(f[at(f)]!, !left);
+      if (!terms.some((t) => hit(t.factors))) continue;
+      const times = (f: readonly Ast[]): Ast => f.reduce((x, y) => typed('*', x, y));
+      const hits = terms.filter((t) => hit(t.factors)).map((t) => {
+        const f = [...t.factors];
+        f[at(f)] = left ? u : mexpr(tr(u), 'row').ast;
+        return { sign: t.sign, ast: mergeDiagonals(times(f)) };
+      });
+      // The other terms stay one sum, times the diagonal: diag(u)*(A' + X) next to u*v'*(A' + X).
+      const rest = terms.filter((t) => !hit(t.factors));
+      const sign = rest.every((t) => t.sign < 0) ? -1 : 1;
+      const group = (): { sign: number; factors: Ast[] } => ({ sign, factors: [sumOf(rest.map((t) => ({ sign: sign * t.sign, ast: times(t.factors) })))] });
+      const others = rest.length === 0 ? [] : [scaleBy(d, left, rest.length === 1 ? rest[0]! : group())];
+      const distributed = sumOf(hit(terms[0]!.factors) ? [...hits, ...others] : [...others, ...hits]);
+      const m = distributed.kind === 'binary' ? mergeSum(distributed) : distributed;
+      if (toText(m).length > toText(times(left ? [d, s] : [s, d])).length) continue;
+      const { factors, negative } = unsignedChain(m);
+      return { factors: [...fs.slice(0, i), ...factors, ...fs.slice(i + 2)], negative };
+    }
+  }
+  return undefined;
+}
+
+/** The terms of a sum of matrices, or of a transposed one (each term's chain transposed), with their signs and factors. */
+function chainTerms(s: Ast): { sign: number; factors: Ast[] }[] | undefined {
+  const transposed = s.kind === 'transpose';
+  const sum = transposed ? s.arg : s;
+  if (sum.kind !== 'binary' || (sum.op !== '+' && sum.op !== '-') || kindOf(sum) !== 'matrix') return undefined;
+  return termsOf(sum).map((t) => {
+    const { factors, negative } = unsignedChain(t.ast);
+    return { sign: negative ? -t.sign : t.sign, factors: transposed ? factors.reverse().map(transposeFactor) : factors };
+  });
+}
+
+/** d*T (or T*d) for a term T as its factors: d after T's scalars, and d alone where T is eye. */
+function scaleBy(d: Ast, left: boolean, t: { sign: number; factors: readonly Ast[] }): { sign: number; ast: Ast } {
+  const f = [...t.factors];
+  const k = f.findIndex((x) => kindOf(x) !== 'scalar');
+  if (k >= 0 && f.length === k + 1 && f[k]!.kind === 'name' && f[k]!.name === 'eye') f[k] = d;
+  else if (left) f.splice(k < 0 ? f.length : k, 0, d);
+  else f.push(d);
+  return { sign: t.sign, ast: mergeDiagonals(f.reduce((x, y) => typed('*', x, y))) };
 }
 
 /**
@@ -152,9 +222,11 @@ function sumOf(terms: readonly Term[]): Ast {
 }
 
 /**
- * A factor that every term of a sum has on the same side, taken out where the rest of the terms
- * sum to one diagonal matrix: diag(u)*A - 2*diag(v)*A → diag(u - 2*v)*A, A'*diag(u) + A'*diag(v)
- * → A'*diag(u + v). Other sums keep their terms (2*A + diag(u)*A stays as it is).
+ * A factor that every term of a sum has on the same side (up to sign), taken out where the rest
+ * of the terms sum to one diagonal matrix: diag(u)*A - 2*diag(v)*A → diag(u - 2*v)*A,
+ * A'*diag(u) + A'*diag(v) → A'*diag(u + v); or where every term keeps a factor of its own and
+ * the factored form is no longer but for its parentheses: diag(s)*W - s*s'*W → (diag(s) -
+ * s*s')*W. A number that every term begins with comes out too. 2*A + diag(u)*A stays as it is.
  */
 function factorSum(terms: readonly Term[]): Ast | undefined {
   if (terms.length < 2) return undefined;
@@ -163,42 +235,74 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
   const split = terms.map((t) => {
     const { factors: fs, negative } = unsignedChain(t.ast);
     const k = fs.findIndex((f) => kindOf(f) !== 'scalar');
-    return { sign: negative ? -t.sign : t.sign, scalars: k < 0 ? fs : fs.slice(0, k), core: k < 0 ? [] : fs.slice(k) };
+    const scalars = k < 0 ? fs : fs.slice(0, k);
+    // A negative number's sign goes to the term too: -2*A is 2*A with the sign -1.
+    const c = scalars[0];
+    const flip = c?.kind === 'num' && c.value < 0;
+    if (flip) scalars[0] = num(-c.value);
+    return { sign: (negative !== flip ? -1 : 1) * t.sign, scalars, core: k < 0 ? [] : fs.slice(k) };
   });
   if (split.every((c) => c.core.length < 2)) return undefined;
   for (const side of ['right', 'left'] as const) {
     const outer = (c: readonly Ast[]): Ast => (side === 'right' ? c[c.length - 1]! : c[0]!);
-    const key = toText(outer(split[0]!.core));
-    if (!split.every((c) => c.core.length > 0 && toText(outer(c.core)) === key)) continue;
+    // The common factor up to sign: diag(u)*(X - A) + u*u'*(A - X) is (diag(u) - u*u')*(X - A).
+    const key = signedKey(outer(split[0]!.core), 1);
+    const turn = split.map((c) => (c.core.length === 0 ? 0 : signedKey(outer(c.core), 1) === key ? 1 : signedKey(outer(c.core), -1) === key ? -1 : 0));
+    if (turn.includes(0)) continue;
     // A term that is the common factor alone leaves eye: A + diag(u)*A = (eye + diag(u))*A.
     const eye = (): Ast => mexpr(name('eye'), 'matrix', true).ast;
+    // A number that every term has first comes out with the factor: 2*A*B + 2*A*C is 2*A*(B + C).
+    const first = split[0]!.scalars[0];
+    const scalar = first?.kind === 'num' && split.every((c) => c.scalars[0] !== undefined && toText(c.scalars[0]) === toText(first)) ? first : undefined;
     const restOf = (c: { scalars: Ast[]; core: Ast[] }): Ast[] => {
       const rest = side === 'right' ? c.core.slice(0, -1) : c.core.slice(1);
-      return [...c.scalars, ...(rest.length > 0 ? rest : [eye()])];
+      return [...c.scalars.slice(scalar ? 1 : 0), ...(rest.length > 0 ? rest : [eye()])];
     };
     const rests = split.map((c) => restOf(c).reduce((x, y) => typed('*', x, y)));
     const kind = kindOf(rests[0]!);
     if (kind === undefined || kind === 'scalar' || !rests.every((r) => kindOf(r) === kind)) continue;
-    const sum = sumOf(rests.map((r, i) => ({ sign: split[i]!.sign, ast: r })));
+    // Every term negative: the sign goes outside, -X*(u*v' + v*u').
+    const flip = split.every((c, i) => c.sign * turn[i]! < 0) ? -1 : 1;
+    const sum = sumOf(rests.map((r, i) => ({ sign: flip * turn[i]! * split[i]!.sign, ast: r })));
     const merged = sum.kind === 'binary' ? mergeSum(sum, true) : sum;
-    if (diagonalOf(merged.kind === 'neg' ? merged.arg : merged) === undefined && !FACTORED.has(merged)) continue;
     const common = outer(split[0]!.core);
-    const out = side === 'right' ? typed('*', merged, common) : typed('*', common, merged);
-    FACTORED.add(out);
+    const factored = side === 'right' ? typed('*', merged, common) : typed('*', common, merged);
+    const product = scalar ? typed('*', scalar, factored) : factored;
+    const out = flip < 0 ? negate(product) : product;
+    const diagonalRest = diagonalOf(merged.kind === 'neg' ? merged.arg : merged) !== undefined || FACTORED.has(merged);
+    // Other rests only where every term keeps a factor besides the common one, and the factored
+    // form is no longer than the sum but for its parentheses: diag(s)*W - s*s'*W is
+    // (diag(s) - s*s')*W; 2*A + diag(u)*A stays.
+    if (!diagonalRest && (split.some((c) => c.core.length < 2) || toText(out).length > toText(sumOf(terms)).length + 2)) continue;
+    FACTORED.add(product);
     return out;
   }
   return undefined;
 }
 
-/** The transpose of a product of known kinds, factor by factor in reverse (diagonals as they are). */
+/**
+ * A factor's terms with their signs times s, in a fixed order: a key that a factor and its
+ * negation share with s = -1 ((A - X)' and X' - A' too).
+ */
+function signedKey(a: Ast, s: number): string {
+  const transposed = a.kind === 'transpose' && kindOf(a.arg) === 'matrix';
+  return termsOf(transposed ? a.arg : a)
+    .map((t) => `${t.sign * s > 0 ? '+' : '-'}${toText(transposed ? transposeFactor(t.ast) : t.ast)}`)
+    .sort()
+    .join(' ');
+}
+
+/** The transpose of one factor of a product (diagonals and scalars as they are). */
+function transposeFactor(f: Ast): Ast {
+  if (f.kind === 'neg') return negate(transposeFactor(f.arg));
+  if (diagonalOf(f) !== undefined || kindOf(f) === 'scalar') return f;
+  const k = kindOf(f);
+  const t = tr(f);
+  return k ? mexpr(t, FLIP[k]).ast : t;
+}
+
+/** The transpose of a product of known kinds, factor by factor in reverse. */
 function transposeProduct(a: Ast): Ast {
-  const transposeFactor = (f: Ast): Ast => {
-    if (f.kind === 'neg') return negate(transposeFactor(f.arg));
-    if (diagonalOf(f) !== undefined || kindOf(f) === 'scalar') return f;
-    const k = kindOf(f);
-    const t = tr(f);
-    return k ? mexpr(t, FLIP[k]).ast : t;
-  };
   const fs = chain(a).reverse().map(transposeFactor);
   const out = fs.reduce((x, y) => typed('*', x, y));
   FACTORED.add(out);

@@ -55,8 +55,8 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['log(sum(exp(x)))', 'x', 1, {}, 'softmax(x)'],
   // A diagonal scaling stays out of a sum where a term would be broadcast by vector(1) under it
   // (not W'*diag(t1)*(W/sum(t1) - vector(1)*t1'*W/sum(t1)^2)).
-  ['log(sum(exp(W*x)))', 'x', 2, {}, "W'*diag(t1)*(W - vector(1)*t1'*W) where t1 = softmax(W*x)"],
-  ["log(sum(exp(A*x + b)))", 'x', 2, { b: 'vector' }, "A'*diag(t1)*(A - vector(1)*t1'*A) where t1 = softmax(A*x + b)"],
+  ['log(sum(exp(W*x)))', 'x', 2, {}, "W'*(diag(t1) - t1*t1')*W where t1 = softmax(W*x)"],
+  ["log(sum(exp(A*x + b)))", 'x', 2, { b: 'vector' }, "A'*(diag(t1) - t1*t1')*A where t1 = softmax(A*x + b)"],
   ["tr(X'*A*X)", 'X', 1, {}, "(A + A')*X"],
   ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*w)"],
   // Diagonal matrices merge: products and sums of diag(…) are one diag, equal Hadamard factors a power.
@@ -297,7 +297,7 @@ describe('kron and vec', () => {
       'sum(tanh(A*tanh(B*X)))',
       'B',
       2,
-      "-2*kron(X, eye)*diag(vec(A'*t2.*t1.*t3))*kron(X', eye) - 2*kron(X, eye)*diag(vec(t3))*kron(eye, A')*diag(vec(tanh(A*t1).*t2))*kron(eye, A)*diag(vec(t3))*kron(X', eye) where t1 = tanh(B*X), t2 = matrix(1) - tanh(A*t1).^2, t3 = matrix(1) - t1.^2",
+      "-2*kron(X, eye)*(diag(vec(A'*t2.*t1.*t3)) + diag(vec(t3))*kron(eye, A')*diag(vec(tanh(A*t1).*t2))*kron(eye, A)*diag(vec(t3)))*kron(X', eye) where t1 = tanh(B*X), t2 = matrix(1) - tanh(A*t1).^2, t3 = matrix(1) - t1.^2",
       '',
     ],
     ['(X.*A)*B', 'X', 1, "kron(B', eye)*diag(vec(A))", ''],

@@ -426,7 +426,7 @@ describe('a difference reads as the input wrote it', () => {
       'sum(tanh(A*tanh(A*x - y) - y))',
       'x',
       2,
-      "-2*A'*diag(t2)*(A'*diag(t4.*t3)*A*diag(t2)*A + diag(t1.*(A'*t4))*A) where t1 = tanh(A*x - y), t2 = vector(1) - t1.^2, t3 = tanh(A*t1 - y), t4 = vector(1) - t3.^2",
+      "-2*A'*diag(t2)*(A'*diag(t4.*t3)*A*diag(t2) + diag(t1.*(A'*t4)))*A where t1 = tanh(A*x - y), t2 = vector(1) - t1.^2, t3 = tanh(A*t1 - y), t4 = vector(1) - t3.^2",
       undefined,
     ],
   ] as const)('%s by %s, order %i', (expr, wrt, order, printed, index) => {
@@ -479,6 +479,42 @@ describe('a difference reads as the input wrote it', () => {
           }
     expect(n).toBe(1260);
     expect(reversed, reversed.join('\n')).toEqual([]);
+  });
+});
+
+// A factor that every term of a sum has on one side is written once (src/print/diagonals.ts),
+// also where a term has it negated, and a diagonal matrix next to a sum whose term broadcasts
+// vector(1) goes into that term (diag(u)*vector(1) = u): the Jacobian of softmax and the Hessian
+// of logsumexp read (diag(t1) - t1*t1')*A, not diag(t1)*(A - vector(1)*t1'*A).
+describe('a factor that every term of a sum has is written once', () => {
+  test.each([
+    ['softmax(A*x)', 'x', 1, "(diag(t1) - t1*t1')*A where t1 = softmax(A*x)"],
+    ["X'*softmax(y)", 'y', 1, "X'*(diag(t1) - t1*t1') where t1 = softmax(y)"],
+    ['logsumexp(A*x)', 'x', 2, "A'*(diag(t1) - t1*t1')*A where t1 = softmax(A*x)"],
+    ['softmax(-2*A*x)', 'x', 1, "2*(t1*t1' - diag(t1))*A where t1 = softmax(-2*A*x)"],
+    ["softmax(X'*A*x)", 'x', 1, "(diag(t1) - t1*t1')*X'*A where t1 = softmax(X'*A*x)"],
+    ["logsumexp(A'*x + X*x)", 'x', 2, "(A + X')*(diag(t1) - t1*t1')*(A' + X) where t1 = softmax((A' + X)*x)"],
+    ['softmax(A*x - X*x)', 'x', 1, "(t1*t1' - diag(t1))*(X - A) where t1 = softmax(A*x - X*x)"],
+    ["diag(x)*A*y + x*x'*A*y", 'y', 1, "(diag(x) + x*x')*A"],
+    ["A*diag(x)*X*y - A*x*x'*X*y", 'y', 1, "A*(diag(x) - x*x')*X"],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
+    printsAs(expr, wrt, order, printed, 5700 + order);
+  });
+  // The class: softmax's Jacobian and logsumexp's Hessian inside products, of arguments that are
+  // products, negations, scalings, sums and differences of matrices, transposed or not.
+  test('softmax and logsumexp of linear maps print diag(t1) - t1*t1\' once, without vector(1)', () => {
+    const args = ['A*x', '-A*x', '2*A*x - y', "X'*A*x", 'x', "A'*x + X*x", 'A*x - X*x', "X'*x - A'*x", 'A*(x + y)', '0.5*X*A*x', 'A*x + b*y', '-x', 'X*x/b'];
+    const forms: [string, number][] = [['softmax(U)', 1], ['logsumexp(U)', 2], ['X*softmax(U)', 1], ["-y'*log(softmax(U))", 2], ["softmax(U)'*X", 1]];
+    const misses: string[] = [];
+    for (const u of args)
+      for (const [form, order] of forms) {
+        const expr = form.replaceAll('U', u);
+        const r = derive(expr, 'x', { order });
+        const m = r.matrix ?? '';
+        if (!/\(diag\(t1\) - t1\*t1'\)|\(t1\*t1' - diag\(t1\)\)|^(diag\(t1\) - t1\*t1'|t1\*t1' - diag\(t1\)) where/.test(m) || m.includes('vector(1)')) misses.push(`${expr}, order ${order}: ${m}`);
+        roundTripAtSizes(r, 5710, () => 'any');
+      }
+    expect(misses, misses.join('\n')).toEqual([]);
   });
 });
 
