@@ -247,8 +247,18 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     const outer = (c: readonly Ast[]): Ast => (side === 'right' ? c[c.length - 1]! : c[0]!);
     // The common factor up to sign: diag(u)*(X - A) + u*u'*(A - X) is (diag(u) - u*u')*(X - A).
     const key = signedKey(outer(split[0]!.core), 1);
-    const turn = split.map((c) => (c.core.length === 0 ? 0 : signedKey(outer(c.core), 1) === key ? 1 : signedKey(outer(c.core), -1) === key ? -1 : 0));
-    if (turn.includes(0)) continue;
+    const turned = split.map((c) => (c.core.length === 0 ? 0 : signedKey(outer(c.core), 1) === key ? 1 : signedKey(outer(c.core), -1) === key ? -1 : 0));
+    if (turned.includes(0)) continue;
+    // Of the two orientations the terms have, the one that leaves more terms positive (all
+    // negative: all positive, the sign outside), then the one that reads first (A - X, not X - A).
+    const positives = (i: number): number => {
+      const n = split.filter((c, j) => c.sign * turned[j]! * turned[i]! > 0).length;
+      return n === 0 ? split.length : n;
+    };
+    const better = (i: number, j: number): boolean =>
+      positives(i) !== positives(j) ? positives(i) > positives(j) : toText(outer(split[i]!.core)) < toText(outer(split[j]!.core));
+    const ref = turned.reduce<number>((best, _, i) => (better(i, best) ? i : best), 0);
+    const turn = turned.map((t) => t * turned[ref]!);
     // A term that is the common factor alone leaves eye: A + diag(u)*A = (eye + diag(u))*A.
     const eye = (): Ast => mexpr(name('eye'), 'matrix', true).ast;
     // A number that every term has first comes out with the factor: 2*A*B + 2*A*C is 2*A*(B + C).
@@ -263,9 +273,10 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     if (kind === undefined || kind === 'scalar' || !rests.every((r) => kindOf(r) === kind)) continue;
     // Every term negative: the sign goes outside, -X*(u*v' + v*u').
     const flip = split.every((c, i) => c.sign * turn[i]! < 0) ? -1 : 1;
-    const sum = sumOf(rests.map((r, i) => ({ sign: flip * turn[i]! * split[i]!.sign, ast: r })));
+    const signed = rests.map((r, i) => ({ sign: flip * turn[i]! * split[i]!.sign, ast: r }));
+    const sum = sumOf([...signed.filter((t) => t.sign > 0), ...signed.filter((t) => t.sign < 0)]);
     const merged = sum.kind === 'binary' ? mergeSum(sum, true) : sum;
-    const common = outer(split[0]!.core);
+    const common = outer(split[ref]!.core);
     const factored = side === 'right' ? typed('*', merged, common) : typed('*', common, merged);
     const product = scalar ? typed('*', scalar, factored) : factored;
     const out = flip < 0 ? negate(product) : product;

@@ -494,7 +494,7 @@ describe('a factor that every term of a sum has is written once', () => {
     ['softmax(-2*A*x)', 'x', 1, "2*(t1*t1' - diag(t1))*A where t1 = softmax(-2*A*x)"],
     ["softmax(X'*A*x)", 'x', 1, "(diag(t1) - t1*t1')*X'*A where t1 = softmax(X'*A*x)"],
     ["logsumexp(A'*x + X*x)", 'x', 2, "(A + X')*(diag(t1) - t1*t1')*(A' + X) where t1 = softmax((A' + X)*x)"],
-    ['softmax(A*x - X*x)', 'x', 1, "(t1*t1' - diag(t1))*(X - A) where t1 = softmax(A*x - X*x)"],
+    ['softmax(A*x - X*x)', 'x', 1, "(diag(t1) - t1*t1')*(A - X) where t1 = softmax(A*x - X*x)"],
     ["diag(x)*A*y + x*x'*A*y", 'y', 1, "(diag(x) + x*x')*A"],
     ["A*diag(x)*X*y - A*x*x'*X*y", 'y', 1, "A*(diag(x) - x*x')*X"],
   ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
