@@ -702,6 +702,10 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   // 4b. Σ_i u_i² is the contraction Σ_i u_i u_i, as u'*u and norm2(u)^2 are: sum(x.^2) - x'*x is 0.
   if (splitSummedSquares(fs, rank)) return scale(coef, makeMul(fs, rank));
 
+  // 4c. softmax(u) summed over all its entries, by nothing else, is 1: sum(softmax(x)) and
+  // vector(1)'*softmax(A*x) are 1, and their derivatives 0.
+  if (dropSummedSoftmax(fs, rank)) return scale(coef, fs.length === 0 ? scalar(1) : makeMul(fs, rank));
+
   if (fs.length === 0) return scalar(coef);
   if (fs.length === 1 && fs[0]!.labels.length === rank && fs[0]!.labels.every((l, i) => l === i))
     return scale(coef, fs[0]!.node);
@@ -1203,6 +1207,29 @@ function mergeSoftmaxQuotients(fs: MFactor[]): boolean {
     return true;
   }
   return false;
+}
+
+/** Set while dropSummedSoftmax asks softmaxArg, which builds softmax(u) again (and may come back here). */
+let askingSoftmax = false;
+
+/** Removes a softmax factor whose labels are summed, each once and by no other factor; whether it did. */
+function dropSummedSoftmax(fs: MFactor[], rank: number): boolean {
+  if (askingSoftmax) return false;
+  const count = labelCarriers(fs);
+  const summedAlone = (f: MFactor): boolean => f.labels.length > 0 && f.labels.every((l, i) => l >= rank && f.labels.indexOf(l) === i && count.get(l) === 1);
+  const isSoftmax = (n: Node): boolean => {
+    if (n.kind !== 'elem' || n.fn !== 'exp' || n.arg.kind !== 'add') return false;
+    askingSoftmax = true;
+    try {
+      return softmaxArg(n) !== undefined;
+    } finally {
+      askingSoftmax = false;
+    }
+  };
+  const k = fs.findIndex((f) => summedAlone(f) && isSoftmax(f.node));
+  if (k < 0) return false;
+  fs.splice(k, 1);
+  return true;
 }
 
 /** 1/kn where -s = kn·core (the sigmoid's argument s is -kn·core), else undefined. */

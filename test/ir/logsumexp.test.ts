@@ -140,3 +140,42 @@ describe('printed forms', () => {
     expect(r.latex).toContain('\\operatorname{softmax}');
   });
 });
+
+// softmax(u) summed over all its entries is 1: the sum and its derivatives of every order are
+// exact zeros, not (1 - sum(softmax(u)))*softmax(u), which round-off leaves at 1e-17; so too
+// softmax(u + c·1) by the scalar c (shift invariance). A sum that weighs the entries, or sums only
+// some axes of a matrix, is no such sum.
+describe('softmax summed over all its entries is 1', () => {
+  const ONE = [
+    (u: string) => `sum(softmax(${u}))`,
+    (u: string) => `vector(1)'*softmax(${u})`,
+    (u: string) => `2.5*sum(softmax(${u})) - b`,
+    (u: string) => `sum(softmax(${u}))*x`,
+  ];
+  test.each(ONE.flatMap((form) => VECTOR_ARGS.map((u) => form(u))))('%s: its derivatives by x are those of a constant', (expr) => {
+    const timesX = expr.endsWith('*x');
+    for (const order of [1, 2, 3]) {
+      const r = derive(expr, 'x', { order });
+      if (timesX && order === 1) expect(r.matrix).toBe('eye');
+      else expect(r.node.kind === 'const' && r.node.value === 0, `order ${order}: ${r.matrix ?? r.index}`).toBe(true);
+    }
+  });
+  test.each(MATRIX_ARGS)('sum(softmax(%s)) by the matrix is 0', (u) => {
+    const wrt = u.includes('X') ? 'X' : 'A';
+    expect(derive(`sum(softmax(${u}))`, wrt, { order: 1 }).matrix).toBe('matrix(0)');
+  });
+  test.each(['x', 'A*x - y', '-y.*(A*x)'])('softmax(%s + b*vector(1)) by b is 0', (u) => {
+    expect(derive(`softmax(${u} + b*vector(1))`, 'b', { order: 1 }).matrix).toBe('vector(0)');
+  });
+  test('weighted sums and sums over one axis keep their derivatives', () => {
+    expect(derive("y'*softmax(x)", 'x', { order: 1 }).matrix).toBe("(y - y'*softmax(x)*vector(1)).*softmax(x)");
+    const rows = derive('sum(softmax(X)*vector(1))', 'X', { order: 0 });
+    expect(rows.matrix).toBe('1');
+    // The column sums of softmax(X) (1 in all, not each): a derivative of order 3, not 0.
+    const cols = derive("vector(1)'*softmax(X)", 'X', { order: 1 });
+    expect(cols.node.kind).not.toBe('const');
+    expect(cols.index).toContain('softmax(X)');
+    const f = mathjsFunction('sum(softmax(x).^2)', {}, SHAPES);
+    expectOrdersMatchText('sum(softmax(x).^2)', 'x', f, point(5));
+  });
+});
