@@ -415,7 +415,7 @@ export function broadcastScalar(n: Node): Node | undefined {
 // Sums
 
 export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
-  const out = collectTerms(terms, shape);
+  const out = pairComplements(collectTerms(terms, shape), shape);
   // A transposed (or otherwise re-indexed) sum among the terms is expanded where its terms then
   // cancel or merge with the others: (A - A') + (A - A')' is 0.
   if (out.some((t) => isViewOfSum(t.node))) {
@@ -448,6 +448,31 @@ function finishAdd(out: Term[], shape: readonly Dim[]): Node {
   out.sort((a, b) => compareNodes(a.node, b.node));
   const key = `+|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
   return intern(key, { kind: 'add', terms: out, shape: [...shape] });
+}
+
+/**
+ * Functions of u and -u that add up to what does not need them: c·sigmoid(u) + c·sigmoid(-u) is
+ * c, and c·softplus(u) - c·softplus(-u) is c·u (the derivative of softplus(a) - softplus(-a), which
+ * is a, was sigmoid(-a) + sigmoid(a)). The terms as they were where no pair is found.
+ */
+function pairComplements(out: Term[], shape: readonly Dim[]): Term[] {
+  const fnOf = (t: Term): 'sigmoid' | 'softplus' | undefined =>
+    t.node.kind === 'elem' && (t.node.fn === 'sigmoid' || t.node.fn === 'softplus') ? t.node.fn : undefined;
+  if (out.filter((t) => fnOf(t) !== undefined).length < 2) return out;
+  for (let i = 0; i < out.length; i++) {
+    const fn = fnOf(out[i]!);
+    if (!fn) continue;
+    const { coef, node } = out[i]!;
+    const u = (node as ElemNode).arg;
+    const other = makeElem(fn, neg(u));
+    const want = fn === 'sigmoid' ? coef : -coef;
+    const j = out.findIndex((t, k) => k !== i && t.node === other && t.coef === want);
+    if (j < 0) continue;
+    const rest = out.filter((_, k) => k !== i && k !== j);
+    const paired: Term = fn === 'sigmoid' ? { coef, node: ones(shape) } : { coef, node: u };
+    return pairComplements(collectTerms([...rest, paired], shape), shape);
+  }
+  return out;
 }
 
 /** Nested sums flattened, like terms collected (round-off of cancelling coefficients dropped). */

@@ -114,6 +114,25 @@ describe('the logistic function and softplus written with exp', () => {
     );
   });
 
+  // sigmoid(u) + sigmoid(-u) = 1 and softplus(u) - softplus(-u) = u, wherever a sum holds both
+  // with those coefficients: softplus(a) - softplus(-a) by a is 1 (was sigmoid(-a) + sigmoid(a)).
+  test.each([...SCALAR_ARGS, ...VECTOR_ARGS])('sums of u = %s and -u: sigmoid adds to 1, softplus to u', (u) => {
+    const wrt = u.includes('x') ? 'x' : 'b';
+    const one = derive(`sigmoid(${u}) + sigmoid(-(${u}))`, wrt, { order: 0 }).node;
+    expect(one.kind === 'const' && one.value === 1).toBe(true);
+    expect(derive(`3*softplus(${u}) - 3*softplus(-(${u})) - 3*(${u})`, wrt, { order: 0 }).node.kind).toBe('const');
+    for (const order of [1, 2]) {
+      const r = derive(`log(sigmoid(${u})) - log(sigmoid(-(${u}))) - (${u})`, wrt, { order });
+      expect(r.node.kind === 'const' && r.node.value === 0, `order ${order}: ${r.matrix}`).toBe(true);
+    }
+    // Unequal coefficients are no pair: 2*sigmoid(u) + sigmoid(-u) keeps both.
+    expect(derive(`2*sigmoid(${u}) + sigmoid(-(${u}))`, wrt, { order: 0 }).matrix).toMatch(/sigmoid\(.*sigmoid\(/);
+  });
+  test('softplus(a) - softplus(-a) by a is 1', () => {
+    expect(derive('softplus(a) - softplus(-a)', 'a', { order: 1 }).matrix).toBe('1');
+    expect(derive('sum(softplus(x) - softplus(-x))', 'x', { order: 1 }).matrix).toBe('vector(1)');
+  });
+
   test('printed forms: the sigmoid a person writes', () => {
     expect(derive('1/(1 + exp(-b))', 'b', { order: 0 }).matrix).toBe('sigmoid(b)');
     expect(derive('sum(vector(1)./(vector(1) + exp(-x)))', 'x', { order: 1 }).matrix).toBe('sigmoid(x).*(vector(1) - sigmoid(x))');
