@@ -452,28 +452,35 @@ function finishAdd(out: Term[], shape: readonly Dim[]): Node {
 
 /**
  * Functions of u and -u that add up to what does not need them: c·sigmoid(u) + c·sigmoid(-u) is
- * c, and c·softplus(u) - c·softplus(-u) is c·u (the derivative of softplus(a) - softplus(-a), which
- * is a, was sigmoid(-a) + sigmoid(a)). The terms as they were where no pair is found.
+ * c, c·softplus(u) - c·softplus(-u) and c·relu(u) - c·relu(-u) are c·u, c·relu(u) + c·relu(-u) is
+ * c·abs(u) (the derivative of softplus(a) - softplus(-a), which is a, was sigmoid(-a) +
+ * sigmoid(a)). The terms as they were where no pair is found.
  */
 function pairComplements(out: Term[], shape: readonly Dim[]): Term[] {
-  const fnOf = (t: Term): 'sigmoid' | 'softplus' | undefined =>
-    t.node.kind === 'elem' && (t.node.fn === 'sigmoid' || t.node.fn === 'softplus') ? t.node.fn : undefined;
+  const fnOf = (t: Term): ElemFn | undefined => (t.node.kind === 'elem' && COMPLEMENTS.has(t.node.fn) ? t.node.fn : undefined);
   if (out.filter((t) => fnOf(t) !== undefined).length < 2) return out;
   for (let i = 0; i < out.length; i++) {
     const fn = fnOf(out[i]!);
     if (!fn) continue;
     const { coef, node } = out[i]!;
     const u = (node as ElemNode).arg;
-    const other = makeElem(fn, neg(u));
-    const want = fn === 'sigmoid' ? coef : -coef;
-    const j = out.findIndex((t, k) => k !== i && t.node === other && t.coef === want);
-    if (j < 0) continue;
-    const rest = out.filter((_, k) => k !== i && k !== j);
-    const paired: Term = fn === 'sigmoid' ? { coef, node: ones(shape) } : { coef, node: u };
-    return pairComplements(collectTerms([...rest, paired], shape), shape);
+    const other = makeElem(fn as ElementwiseFn, neg(u));
+    for (const [sign, pair] of COMPLEMENTS.get(fn)!) {
+      const j = out.findIndex((t, k) => k !== i && t.node === other && t.coef === sign * coef);
+      if (j < 0) continue;
+      const rest = out.filter((_, k) => k !== i && k !== j);
+      return pairComplements(collectTerms([...rest, { coef, node: pair(u, shape) }], shape), shape);
+    }
   }
   return out;
 }
+
+/** f(u) + s·f(-u) for each f: the sign s of the pair and what c·f(u) + s·c·f(-u) is over c. */
+const COMPLEMENTS = new Map<ElemFn, readonly (readonly [1 | -1, (u: Node, shape: readonly Dim[]) => Node])[]>([
+  ['sigmoid', [[1, (_, shape) => ones(shape)]]],
+  ['softplus', [[-1, (u) => u]]],
+  ['relu', [[-1, (u) => u], [1, (u) => makeElem('abs', u)]]],
+]);
 
 /** Nested sums flattened, like terms collected (round-off of cancelling coefficients dropped). */
 function collectTerms(terms: readonly Term[], shape: readonly Dim[]): Term[] {
@@ -714,6 +721,9 @@ function buildMul(input: readonly Factor[], rank: number): Node {
   if (symbolicSign !== undefined) return scale(coef * symbolicSign, makeMul(fs, rank));
   const merged = mergePowers(fs, rank);
   if (merged !== undefined) return scale(coef * merged, makeMul(fs, rank));
+
+  // 3a. exp(u)^a·exp(-u)^a on the same labels is 1: exp(x).*exp(-x) is vector(1).
+  if (cancelExpPairs(fs)) return scale(coef, fs.length === 0 ? scalar(1) : makeMul(fs, rank));
 
   // 3b. exp(k·u)^a·sigmoid(-u)^b = sigmoid(u)^c·sigmoid(-u)^(b - c) for 0 < c = k·a ≤ b: e/(e + 1)
   // is sigmoid(u), finite where e overflows (exp(x)./(exp(x) + vector(1)) and its derivatives).
@@ -1168,6 +1178,27 @@ function mergePowers(fs: MFactor[], rank: number): number | undefined {
   fs.length = 0;
   fs.push(...kept);
   return sign;
+}
+
+/** Removes a pair exp(u)^a, exp(-u)^a on the same labels (whose product is 1); whether it did. */
+function cancelExpPairs(fs: MFactor[]): boolean {
+  for (let i = 0; i < fs.length; i++) {
+    const p = powerOfElem(fs[i]!.node, 'exp');
+    if (!p) continue;
+    const other = makeElem('exp', neg(p.arg));
+    const j = fs.findIndex((f, k) => k !== i && sameLabels(f.labels, fs[i]!.labels) && (p.exp === 1 ? f.node === other : f.node.kind === 'pow' && f.node.base === other && f.node.exp === p.exp));
+    if (j < 0) continue;
+    // What the pair alone covered is covered by ones: exp(x).*exp(-x) is vector(1), not a scalar.
+    const { node, labels } = fs[i]!;
+    const [a, b] = i < j ? [i, j] : [j, i];
+    fs.splice(b, 1);
+    fs.splice(a, 1);
+    labels.forEach((l, axis) => {
+      if (!fs.some((f) => f.labels.includes(l))) fs.push({ node: ones([node.shape[axis]!]), labels: [l] });
+    });
+    return true;
+  }
+  return false;
 }
 
 /** u and a for exp(u)^a (a > 0), or s and b for sigmoid(s)^b, else undefined. */

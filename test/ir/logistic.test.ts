@@ -114,25 +114,6 @@ describe('the logistic function and softplus written with exp', () => {
     );
   });
 
-  // sigmoid(u) + sigmoid(-u) = 1 and softplus(u) - softplus(-u) = u, wherever a sum holds both
-  // with those coefficients: softplus(a) - softplus(-a) by a is 1 (was sigmoid(-a) + sigmoid(a)).
-  test.each([...SCALAR_ARGS, ...VECTOR_ARGS])('sums of u = %s and -u: sigmoid adds to 1, softplus to u', (u) => {
-    const wrt = u.includes('x') ? 'x' : 'b';
-    const one = derive(`sigmoid(${u}) + sigmoid(-(${u}))`, wrt, { order: 0 }).node;
-    expect(one.kind === 'const' && one.value === 1).toBe(true);
-    expect(derive(`3*softplus(${u}) - 3*softplus(-(${u})) - 3*(${u})`, wrt, { order: 0 }).node.kind).toBe('const');
-    for (const order of [1, 2]) {
-      const r = derive(`log(sigmoid(${u})) - log(sigmoid(-(${u}))) - (${u})`, wrt, { order });
-      expect(r.node.kind === 'const' && r.node.value === 0, `order ${order}: ${r.matrix}`).toBe(true);
-    }
-    // Unequal coefficients are no pair: 2*sigmoid(u) + sigmoid(-u) keeps both.
-    expect(derive(`2*sigmoid(${u}) + sigmoid(-(${u}))`, wrt, { order: 0 }).matrix).toMatch(/sigmoid\(.*sigmoid\(/);
-  });
-  test('softplus(a) - softplus(-a) by a is 1', () => {
-    expect(derive('softplus(a) - softplus(-a)', 'a', { order: 1 }).matrix).toBe('1');
-    expect(derive('sum(softplus(x) - softplus(-x))', 'x', { order: 1 }).matrix).toBe('vector(1)');
-  });
-
   test('printed forms: the sigmoid a person writes', () => {
     expect(derive('1/(1 + exp(-b))', 'b', { order: 0 }).matrix).toBe('sigmoid(b)');
     expect(derive('sum(vector(1)./(vector(1) + exp(-x)))', 'x', { order: 1 }).matrix).toBe('sigmoid(x).*(vector(1) - sigmoid(x))');
@@ -153,5 +134,40 @@ describe('the logistic function and softplus written with exp', () => {
     expect(derive('exp(3*b)*sigmoid(-3*b)', 'b', { order: 0 }).matrix).toBe('sigmoid(3*b)');
     expect(derive('exp(b)^2*sigmoid(-2*b)^3', 'b', { order: 0 }).matrix).toBe('sigmoid(-2*b)^2*sigmoid(2*b)');
     expect(derive('exp(0.1*b)*sigmoid(-0.3*b)', 'b', { order: 0 }).matrix).toBe('sigmoid(-0.3*b)*exp(0.1*b)');
+  });
+});
+
+// Functions of u and -u that add or multiply to what needs neither, wherever a sum (product) holds
+// both with those coefficients (on the same entries): sigmoid(u) + sigmoid(-u) = 1,
+// softplus(u) - softplus(-u) = u, relu(u) - relu(-u) = u, relu(u) + relu(-u) = abs(u),
+// exp(u)^a*exp(-u)^a = 1. softplus(a) - softplus(-a) by a was sigmoid(-a) + sigmoid(a), relu(a) -
+// relu(-a) by a was sign(relu(-a)) + sign(relu(a)) (0 at a = 0).
+describe('functions of u and -u', () => {
+  const isConst = (expr: string, wrt: string, value: number, order = 0): void => {
+    const r = derive(expr, wrt, { order });
+    expect(r.node.kind === 'const' && r.node.value === value, `${expr}, order ${order}: ${r.matrix ?? r.index}`).toBe(true);
+  };
+  test.each([...SCALAR_ARGS, ...VECTOR_ARGS])('u = %s', (u) => {
+    const wrt = u.includes('x') ? 'x' : 'b';
+    isConst(`sigmoid(${u}) + sigmoid(-(${u}))`, wrt, 1);
+    isConst(`3*softplus(${u}) - 3*softplus(-(${u})) - 3*(${u})`, wrt, 0);
+    isConst(`relu(${u}) - relu(-(${u})) - (${u})`, wrt, 0);
+    isConst(`0.5*relu(${u}) + 0.5*relu(-(${u})) - 0.5*abs(${u})`, wrt, 0);
+    isConst(`exp(${u}).*exp(-(${u}))`, wrt, 1);
+    isConst(`exp(${u}).^2.*exp(-(${u})).^2`, wrt, 1);
+    for (const order of [1, 2]) isConst(`log(sigmoid(${u})) - log(sigmoid(-(${u}))) - (${u})`, wrt, 0, order);
+    // Unequal coefficients or powers are no pair: both stay.
+    expect(derive(`2*sigmoid(${u}) + sigmoid(-(${u}))`, wrt, { order: 0 }).matrix).toMatch(/sigmoid\(.*sigmoid\(/);
+    expect(derive(`relu(${u}) + 2*relu(-(${u}))`, wrt, { order: 0 }).matrix).toMatch(/relu\(.*relu\(/);
+    expect(derive(`exp(${u}).^2.*exp(-(${u}))`, wrt, { order: 0 }).matrix).toMatch(/exp\(.*exp\(/);
+  });
+  test('derivatives and sums of the pairs', () => {
+    expect(derive('softplus(a) - softplus(-a)', 'a', { order: 1 }).matrix).toBe('1');
+    expect(derive('relu(a) - relu(-a)', 'a', { order: 1 }).matrix).toBe('1');
+    expect(derive('sum(softplus(x) - softplus(-x))', 'x', { order: 1 }).matrix).toBe('vector(1)');
+    expect(derive('relu(a) + relu(-a)', 'a', { order: 0 }).matrix).toBe('abs(a)');
+    // Summed over the entries, exp(u).*exp(-u) is the number of entries; the outer product stays.
+    expect(derive("exp(A*x)'*exp(-A*x)", 'x', { order: 0 }).matrix).toBe('rows(A)');
+    expect(derive("exp(x)*exp(-x)'", 'x', { order: 0 }).matrix).toBe("exp(x)*exp(-x)'");
   });
 });
