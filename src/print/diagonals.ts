@@ -152,7 +152,11 @@ function chainTerms(s: Ast): { sign: number; factors: Ast[] }[] | undefined {
   if (sum.kind !== 'binary' || (sum.op !== '+' && sum.op !== '-') || kindOf(sum) !== 'matrix') return undefined;
   return termsOf(sum).map((t) => {
     const { factors, negative } = unsignedChain(t.ast);
-    return { sign: negative ? -t.sign : t.sign, factors: transposed ? factors.reverse().map(transposeFactor) : factors };
+    // Transposed, the chain reverses; its scalars stay in front: (2*X*u*v')' is 2*v*u'*X'.
+    const sign = negative ? -t.sign : t.sign;
+    if (!transposed) return { sign, factors };
+    const turned = [...factors].reverse().map(transposeFactor);
+    return { sign, factors: [...turned.filter((f) => kindOf(f) === 'scalar'), ...turned.filter((f) => kindOf(f) !== 'scalar')] };
   });
 }
 
