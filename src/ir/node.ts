@@ -2429,11 +2429,40 @@ export function makeLogsumexp(a: Node): Node {
   // Σ over all entries does not depend on their order: logsumexp(X') = logsumexp(X).
   const perm = asPermutation(a);
   if (perm) return makeLogsumexp(perm.base);
+  // A scalar added to every entry comes out: logsumexp(u + c·1) = logsumexp(u) + c.
+  const shifted = shiftOf(a);
+  if (shifted) return makeAdd([{ coef: 1, node: makeLogsumexp(shifted.rest) }, { coef: 1, node: shifted.shift }], []);
   return intern<LogsumexpNode>(`lse|${a.id}`, { kind: 'logsumexp', arg: a, shape: [] });
+}
+
+/**
+ * u and c where a is u + c·1 (the terms of a sum that are scalars broadcast over every entry,
+ * and the others), where both are there; else undefined.
+ */
+function shiftOf(a: Node): { rest: Node; shift: Node } | undefined {
+  if (a.kind !== 'add') return undefined;
+  const shifts = a.terms.map((t) => broadcastScalar(t.node) ?? broadcastContraction(t.node));
+  if (shifts.every((c) => c === undefined) || shifts.every((c) => c !== undefined)) return undefined;
+  const rest = makeAdd(a.terms.filter((_, i) => shifts[i] === undefined), a.shape);
+  const shift = makeAdd(a.terms.flatMap((t, i) => (shifts[i] ? [{ coef: t.coef, node: shifts[i] }] : [])), []);
+  return { rest, shift };
+}
+
+/** s where n is a product of ones, one on each axis, and a scalar s of summed labels ((x'*y)·1), else undefined. */
+function broadcastContraction(n: Node): Node | undefined {
+  if (n.kind !== 'mul') return undefined;
+  const rank = n.shape.length;
+  const onAxes = n.factors.filter((f) => f.labels.some((l) => l < rank));
+  const isOnes = (f: Factor): boolean => f.node.kind === 'const' && f.node.value === 1 && f.labels.length === 1;
+  if (onAxes.length !== rank || !onAxes.every(isOnes) || new Set(onAxes.map((f) => f.labels[0])).size !== rank) return undefined;
+  return makeMul(n.factors.filter((f) => !onAxes.includes(f)), 0);
 }
 
 /** softmax(u) = exp(u − logsumexp(u)): exp(u)/sum(exp(u)), with no exp that overflows. */
 export function makeSoftmax(a: Node): Node {
+  // A scalar added to every entry changes nothing: softmax(u + c·1) = softmax(u).
+  const shifted = shiftOf(a);
+  if (shifted) return makeSoftmax(shifted.rest);
   const lse = makeLogsumexp(a);
   const spread = a.shape.length === 0 ? lse : makeMul([{ node: lse, labels: [] }, { node: ones(a.shape), labels: a.shape.map((_, i) => i) }], a.shape.length);
   return makeElem('exp', makeAdd([{ coef: 1, node: a }, { coef: -1, node: spread }], a.shape));

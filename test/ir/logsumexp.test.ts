@@ -179,3 +179,30 @@ describe('softmax summed over all its entries is 1', () => {
     expectOrdersMatchText('sum(softmax(x).^2)', 'x', f, point(5));
   });
 });
+
+// Shift invariance in the IR: a scalar added to every entry comes out of logsumexp and vanishes
+// from softmax, so that softmax(y - vector(1)) prints as softmax(y), not as
+// exp(y - (1 + logsumexp(y - vector(1)))*vector(1)).
+describe('a scalar added to every entry', () => {
+  const SHIFTS = ['b', '-2', '1.5 - b', "x'*x"];
+  const cases = [
+    ...VECTOR_ARGS.flatMap((u) => SHIFTS.map((c) => [u, c, 'vector'] as const)),
+    ...MATRIX_ARGS.flatMap((u) => SHIFTS.map((c) => [u, c, 'matrix'] as const)),
+  ];
+  test.each(cases)('u = %s, c = %s', (u, c, ones) => {
+    const shifted = `${u} + (${c})*${ones}(1)`;
+    const node = (text: string): unknown => derive(text, 'b', { order: 0 }).node;
+    expect(node(`softmax(${shifted})`)).toBe(node(`softmax(${u})`));
+    expect(node(`logsumexp(${shifted})`)).toBe(node(`logsumexp(${u}) + ${c}`));
+    expect(node(`log(sum(exp(${shifted})))`)).toBe(node(`logsumexp(${u}) + ${c}`));
+  });
+  test('printed forms and values', () => {
+    expect(derive('logsumexp(y - vector(3))', 'y', { order: 1 }).matrix).toBe('softmax(y)');
+    expect(derive('logsumexp(x + b*vector(1))', 'b', { order: 0 }).matrix).toBe('b + logsumexp(x)');
+    expect(derive('softmax(x + b*vector(1))', 'x', { order: 1 }).matrix).toBe("diag(t1) - t1*t1' where t1 = softmax(x)");
+    for (const text of ['logsumexp(A*x - vector(2) + b*vector(1))^2', 'sum(softmax(A*x + b*vector(1)).*sin(x))']) {
+      const f = mathjsFunction(text, {}, SHAPES);
+      for (const wrt of ['x', 'b']) expectOrdersMatchText(text, wrt, f, point(17));
+    }
+  });
+});
