@@ -2429,7 +2429,10 @@ export function makeLogsumexp(a: Node): Node {
   // Σ over all entries does not depend on their order: logsumexp(X') = logsumexp(X).
   const perm = asPermutation(a);
   if (perm) return makeLogsumexp(perm.base);
-  // A scalar added to every entry comes out: logsumexp(u + c·1) = logsumexp(u) + c.
+  // A scalar added to every entry comes out: logsumexp(u + c·1) = logsumexp(u) + c, and
+  // logsumexp(c·1) = c + log(n) for n entries.
+  const c = broadcastScalar(a) ?? broadcastContraction(a);
+  if (c) return makeAdd([{ coef: 1, node: c }, { coef: 1, node: makeElem('log', entryCount(a.shape)) }], []);
   const shifted = shiftOf(a);
   if (shifted) return makeAdd([{ coef: 1, node: makeLogsumexp(shifted.rest) }, { coef: 1, node: shifted.shift }], []);
   return intern<LogsumexpNode>(`lse|${a.id}`, { kind: 'logsumexp', arg: a, shape: [] });
@@ -2448,6 +2451,11 @@ function shiftOf(a: Node): { rest: Node; shift: Node } | undefined {
   return { rest, shift };
 }
 
+/** The number of entries of a tensor of this shape, Σ over all its entries of 1 (len(x), rows(A)*cols(A)). */
+function entryCount(shape: readonly Dim[]): Node {
+  return makeMul([{ node: ones(shape), labels: shape.map((_, i) => i) }], 0);
+}
+
 /** s where n is a product of ones, one on each axis, and a scalar s of summed labels ((x'*y)·1), else undefined. */
 function broadcastContraction(n: Node): Node | undefined {
   if (n.kind !== 'mul') return undefined;
@@ -2460,7 +2468,12 @@ function broadcastContraction(n: Node): Node | undefined {
 
 /** softmax(u) = exp(u − logsumexp(u)): exp(u)/sum(exp(u)), with no exp that overflows. */
 export function makeSoftmax(a: Node): Node {
-  // A scalar added to every entry changes nothing: softmax(u + c·1) = softmax(u).
+  // A scalar added to every entry changes nothing: softmax(u + c·1) = softmax(u), and
+  // softmax(c·1) is 1/n on each of its n entries.
+  if (a.shape.length > 0 && (broadcastScalar(a) ?? broadcastContraction(a))) {
+    const axes = a.shape.map((_, i) => i);
+    return makeMul([{ node: makePow(entryCount(a.shape), -1), labels: [] }, { node: ones(a.shape), labels: axes }], a.shape.length);
+  }
   const shifted = shiftOf(a);
   if (shifted) return makeSoftmax(shifted.rest);
   const lse = makeLogsumexp(a);

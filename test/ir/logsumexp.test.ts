@@ -200,7 +200,11 @@ describe('a scalar added to every entry', () => {
     expect(derive('logsumexp(y - vector(3))', 'y', { order: 1 }).matrix).toBe('softmax(y)');
     expect(derive('logsumexp(x + b*vector(1))', 'b', { order: 0 }).matrix).toBe('b + logsumexp(x)');
     expect(derive('softmax(x + b*vector(1))', 'x', { order: 1 }).matrix).toBe("diag(t1) - t1*t1' where t1 = softmax(x)");
-    for (const text of ['logsumexp(A*x - vector(2) + b*vector(1))^2', 'sum(softmax(A*x + b*vector(1)).*sin(x))']) {
+    // Nothing but the shift: softmax(c·1) is 1/n on every entry, logsumexp(c·1) is c + log(n).
+    expect(derive("x'*softmax(vector(2))", 'x', { order: 1 }).matrix).toBe('vector(1)/len(x)');
+    expect(derive("x'*softmax(b*x./x)", 'b', { order: 1 }).matrix).toBe('0');
+    expect(derive('logsumexp(vector(b))', 'b', { order: 1 }).matrix).toBe('1');
+    for (const text of ['logsumexp(A*x - vector(2) + b*vector(1))^2', 'sum(softmax(A*x + b*vector(1)).*sin(x))', "x'*softmax(b*vector(1))*b + logsumexp(b*x)"]) {
       const f = mathjsFunction(text, {}, SHAPES);
       for (const wrt of ['x', 'b']) expectOrdersMatchText(text, wrt, f, point(17));
     }
