@@ -6,7 +6,9 @@
  *              inv(A*B)*A*B) and A·adj(A), before a sum A is distributed; distribute a product
  *              over the terms of a sum factor that carry deltas (the others stay one sum), and
  *              over sums that have no matrix form (order > 2) or whose terms cancel once
- *              distributed (X·(P1 - P2) with X·P1 = X·P2); move the directions
+ *              distributed (X·(P1 - P2) with X·P1 = X·P2), and the terms constant along a
+ *              softmax's entries of a sum contracted with it (s'·(u - c·1) → s'·u - c, the
+ *              softmax summing to 1); move the directions
  *              of matrix-power derivatives to where their deltas contract and collapse those that
  *              commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
@@ -27,7 +29,7 @@
  */
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
-import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeTensorSums } from './rules/expand.js';
+import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeOverSoftmax, distributeTensorSums } from './rules/expand.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
 import { collectPolynomial, factorUnitRoots } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
@@ -36,13 +38,13 @@ import { pythagorean } from './rules/trig.js';
 import { unmergeContraction } from './rules/merge.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
+  { name: 'expand', rules: [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
   { name: 'rational', rules: [rationalTogether] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
 ];
 
-export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
+export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

@@ -167,6 +167,16 @@ describe('softmax summed over all its entries is 1', () => {
   test.each(['x', 'A*x - y', '-y.*(A*x)'])('softmax(%s + b*vector(1)) by b is 0', (u) => {
     expect(derive(`softmax(${u} + b*vector(1))`, 'b', { order: 1 }).matrix).toBe('vector(0)');
   });
+  // A sum with a term constant along the softmax's entries, contracted with it, gives the
+  // softmax that term alone: s'*(u - c·1) = s'*u - c. The entropy's gradient reads as one writes it.
+  test('a constant term of a sum contracted with softmax', () => {
+    expect(derive("softmax(x)'*log(softmax(x))", 'x', { order: 1 }).matrix).toBe("(x - x'*softmax(x)*vector(1)).*softmax(x)");
+    expect(derive('sum(log(softmax(x)))', 'x', { order: 1 }).matrix).toBe('vector(1) - len(x)*softmax(x)');
+    for (const u of VECTOR_ARGS) {
+      const text = `softmax(${u})'*log(softmax(${u}))`;
+      expectOrdersMatchText(text, 'x', mathjsFunction(text, {}, SHAPES), point(29));
+    }
+  });
   test('weighted sums and sums over one axis keep their derivatives', () => {
     expect(derive("y'*softmax(x)", 'x', { order: 1 }).matrix).toBe("(y - y'*softmax(x)*vector(1)).*softmax(x)");
     const rows = derive('sum(softmax(X)*vector(1))', 'X', { order: 0 });

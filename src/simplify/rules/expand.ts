@@ -2,7 +2,7 @@
  * Expansion rules: they make identities visible to the canonical constructors, which then contract
  * deltas and collect like terms.
  */
-import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, findWrittenOut, isSymmetric, isZero, expandedFactors, makeAdd, makeDet, makeMatPow, makeMul, ones } from '../../ir/node.js';
+import { type Node, type NodeOf, type Factor, InternalError, asMatPower, labelCounts, chainLink, delta, findWrittenOut, isSymmetric, isZero, expandedFactors, makeAdd, makeDet, makeMatPow, makeMul, ones, softmaxArg, splitCoef } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
 
 function hasDelta(n: Node): boolean {
@@ -43,6 +43,47 @@ export const distributeDeltas: Rule = {
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasDelta(t.node)));
     if (k < 0) return undefined;
     return distribute(n, k, hasDelta);
+  },
+};
+
+/**
+ * Whether the term t (of a sum on `axes` of its own) is constant along those axes: a vector of ones
+ * on each, and nothing else there (c·1, (x'*y)·1, u*1').
+ */
+function onesAlong(t: Node, axes: readonly number[]): boolean {
+  const [, core] = splitCoef(t);
+  if (core.kind === 'const') return true;
+  if (core.kind !== 'mul') return false;
+  return axes.every((a) => {
+    const carriers = core.factors.filter((f) => f.labels.includes(a));
+    return carriers.length === 1 && carriers[0]!.node.kind === 'const' && carriers[0]!.labels.length === 1;
+  });
+}
+
+/**
+ * A sum contracted with a softmax over all of its entries, where a term of the sum is constant
+ * along them: that term is distributed, and the softmax it meets sums to 1 (makeMul):
+ * s'*(u - c·1) → s'*u - c, so the gradient of softmax(x)'*log(softmax(x)) is s.*(x - (x'*s)·1).
+ */
+export const distributeOverSoftmax: Rule = {
+  name: 'distribute-softmax-sum',
+  math: 's_p (u_p + c 1_p) → s_p u_p + c   (Σ_p s_p = 1 for s = softmax(v))',
+  apply(n) {
+    if (n.kind !== 'mul') return undefined;
+    const rank = n.shape.length;
+    const count = labelCounts(n.factors);
+    for (let k = 0; k < n.factors.length; k++) {
+      const f = n.factors[k]!;
+      if (f.node.kind !== 'add') continue;
+      const only = (l: number): boolean => l >= rank && count.get(l) === 2 && f.labels.includes(l);
+      for (const g of n.factors) {
+        if (g === f || g.labels.length === 0 || !g.labels.every(only) || softmaxArg(g.node) === undefined) continue;
+        const axes = g.labels.map((l) => f.labels.indexOf(l));
+        const apart = (t: Node): boolean => onesAlong(t, axes);
+        if (f.node.terms.some((t) => apart(t.node))) return distribute(n, k, apart);
+      }
+    }
+    return undefined;
   },
 };
 
