@@ -7,7 +7,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
-import { FLIP, infoOf, mapChildren, mexpr } from './mexpr.js';
+import { FLIP, constantDims, infoOf, mapChildren, mexpr } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
 
@@ -253,6 +253,9 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     const key = signedKey(outer(split[0]!.core), 1);
     const turned = split.map((c) => (c.core.length === 0 ? 0 : signedKey(outer(c.core), 1) === key ? 1 : signedKey(outer(c.core), -1) === key ? -1 : 0));
     if (turned.includes(0)) continue;
+    // Equal texts, equal sizes: kron(vector(1), eye) may stand for different sizes in two terms.
+    const sizes = split.map((c) => constantSizes(outer(c.core)));
+    if (sizes.some((z) => z === undefined || z !== sizes[0])) continue;
     // Of the two orientations the terms have, the one that leaves more terms positive (all
     // negative: all positive, the sign outside), then the one that reads first (A - X, not X - A).
     const positives = (i: number): number => {
@@ -293,6 +296,25 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     return out;
   }
   return undefined;
+}
+
+/**
+ * The sizes of the constants in a form (vector(c), matrix(c), eye), as a key that does not depend
+ * on their order; undefined where one has no recorded size (its context fixes it).
+ */
+function constantSizes(a: Ast): string | undefined {
+  const keys: string[] = [];
+  let unsized = false;
+  const visit = (x: Ast): void => {
+    const dims = constantDims(x);
+    if (dims) keys.push(dims.join('x'));
+    else if ((x.kind === 'name' && x.name === 'eye') || (x.kind === 'call' && (x.fn === 'vector' || x.fn === 'matrix' || x.fn === 'eye'))) unsized = true;
+    if (x.kind === 'neg' || x.kind === 'transpose') visit(x.arg);
+    else if (x.kind === 'binary') [x.left, x.right].forEach(visit);
+    else if (x.kind === 'call') x.args.forEach(visit);
+  };
+  visit(a);
+  return unsized ? undefined : keys.sort().join(',');
 }
 
 /**

@@ -71,6 +71,8 @@ const CASES: readonly Case[] = [
   ['sum(tanh(A*tanh(B*X)))', 'B', 2, { A: [2, 3], B: [3, 4], X: [4, 5] }, /kron\(eye, A'\)\*diag\(vec\(.*\)\)\*kron\(eye, A\)/],
   ['norm2(tanh(W*tanh(V*X)) - Y)^2', 'V', 2, { W: [2, 3], V: [3, 2], X: [2, 4], Y: [2, 4] }, /^kron\(X, eye\)\*\(2\*diag\(vec/],
   ['norm2(tanh(W*tanh(V*X)) - Y)^2', 'W', 2, { W: [1, 3], V: [3, 2], X: [2, 1], Y: [1, 1] }, /./],
+  // A factor that two terms print alike but of other sizes (kron(vector(1), eye) here) stays in each.
+  ["softplus(z*z')*exp(X')'", 'z', 1, { z: [4], X: [4, 8] }, /\*kron\(vector\(1\), eye\) \+ .*\*kron\(vector\(1\), eye\) where/],
   ['tr(X)*sum(exp(A*X))', 'X', 2, { X: [3, 3], A: [2, 3] }, /tr\(X\)\*kron\(eye, A'\)\*diag\(vec/],
   // Sides that reach across through summed axes (the variable twice inside a map), middles joined
   // to factors of their own, and sandwiches that share a part merged: (L1 + L2)*diag(vec(G))*(R1 + R2).
