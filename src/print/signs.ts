@@ -42,11 +42,41 @@ export function absorbSigns(a: Ast, temps: ReadonlySet<string>, written: Readonl
 export function writtenSums(input: Ast): Set<string> {
   const out = new Set<string>();
   const visit = (a: Ast): void => {
-    if (isSum(a)) out.add(toText(a));
+    if (isSum(a)) {
+      out.add(toText(a));
+      for (const side of ['left', 'right'] as const) {
+        const core = withoutSharedFactor(a, side);
+        if (core) out.add(toText(core));
+      }
+    }
     astChildren(a).forEach(visit);
   };
   visit(input);
   return out;
+}
+
+/**
+ * A written sum of products with the factor that all of its terms share on one side taken off,
+ * as derivatives hold it: X*x - A*x is written X - A as well (the Jacobian of softmax(X*x - A*x)
+ * holds X - A). Undefined where the terms share no such factor.
+ */
+function withoutSharedFactor(a: Ast, side: 'left' | 'right'): Ast | undefined {
+  const terms: { op: '+' | '-'; factors: Ast[] }[] = [];
+  const chainOf = (x: Ast): Ast[] => (x.kind === 'binary' && x.op === '*' ? [...chainOf(x.left), ...chainOf(x.right)] : [x]);
+  const collect = (x: Ast, op: '+' | '-'): void => {
+    if (isSum(x) && x.kind === 'binary') {
+      collect(x.left, op);
+      collect(x.right, x.op === '-' ? (op === '+' ? '-' : '+') : op);
+    } else terms.push({ op, factors: chainOf(x) });
+  };
+  collect(a, '+');
+  const end = (f: Ast[]): Ast => (side === 'right' ? f[f.length - 1]! : f[0]!);
+  if (terms.some((t) => t.factors.length < 2)) return undefined;
+  const key = toText(end(terms[0]!.factors));
+  if (!terms.every((t) => toText(end(t.factors)) === key)) return undefined;
+  const rest = terms.map((t) => ({ op: t.op, ast: (side === 'right' ? t.factors.slice(0, -1) : t.factors.slice(1)).reduce((x, y) => bin('*', x, y)) }));
+  if (rest[0]!.op === '-') return undefined;
+  return rest.slice(1).reduce((acc, t) => bin(t.op, acc, t.ast), rest[0]!.ast);
 }
 
 /** The text of a printed part (toText keeps it: parts are immutable). */

@@ -421,6 +421,10 @@ describe('a difference reads as the input wrote it', () => {
     ['log(1 + norm2(A*x - x)^2)', 'x', 1, "2*(x + A'*t1 - A*x)/(t1'*t1 + 1) where t1 = A*x - x", undefined],
     ['sum(tanh(x - 2*y))', 'x', 2, '-2*diag(t1.*(vector(1) - t1.^2)) where t1 = tanh(x - 2*y)', '-2 t1^p (1^q - (t1^q)^2) δ^i_{jpq} where t1^i = tanh(x^i - 2 y^i)'],
     ['norm1(A*x - x)', 'x', 1, "A'*t1 - t1 where t1 = sign(A*x - x)", undefined],
+    // A written difference of products with a shared factor is written without it too: X*x - A*x
+    // holds X - A, x'*A - x'*X holds A - X.
+    ['softmax(X*x - A*x)', 'x', 1, "(diag(t1) - t1*t1')*(X - A) where t1 = softmax(X*x - A*x)", undefined],
+    ["norm2(x'*A - x'*X)", 'x', 1, "(A - X)*(A - X)'*x/norm2((A - X)'*x)", undefined],
     // Layers: each turns with the one it is defined from (t3 = tanh(A*t1 - y) once t1 has turned).
     [
       'sum(tanh(A*tanh(A*x - y) - y))',
