@@ -155,10 +155,12 @@ function chainTerms(s: Ast): { sign: number; factors: Ast[] }[] | undefined {
     // Transposed, the chain reverses; its scalars stay in front: (2*X*u*v')' is 2*v*u'*X'.
     const sign = negative ? -t.sign : t.sign;
     if (!transposed) return { sign, factors };
-    const turned = [...factors].reverse().map(transposeFactor);
-    return { sign, factors: [...turned.filter((f) => kindOf(f) === 'scalar'), ...turned.filter((f) => kindOf(f) !== 'scalar')] };
+    return { sign, factors: scalarsFirst([...factors].reverse().map(transposeFactor)) };
   });
 }
+
+/** The factors of a product with its scalars moved in front, in their order: A'*2 is 2*A'. */
+const scalarsFirst = (fs: readonly Ast[]): Ast[] => [...fs.filter((f) => kindOf(f) === 'scalar'), ...fs.filter((f) => kindOf(f) !== 'scalar')];
 
 /** d*T (or T*d) for a term T as its factors: d after T's scalars, and d alone where T is eye. */
 function scaleBy(d: Ast, left: boolean, t: { sign: number; factors: readonly Ast[] }): { sign: number; ast: Ast } {
@@ -338,9 +340,9 @@ function transposeFactor(f: Ast): Ast {
   return k ? mexpr(t, FLIP[k]).ast : t;
 }
 
-/** The transpose of a product of known kinds, factor by factor in reverse. */
+/** The transpose of a product of known kinds, factor by factor in reverse, its scalars in front. */
 function transposeProduct(a: Ast): Ast {
-  const fs = chain(a).reverse().map(transposeFactor);
+  const fs = scalarsFirst(chain(a).reverse().map(transposeFactor));
   const out = fs.reduce((x, y) => typed('*', x, y));
   FACTORED.add(out);
   return out;
