@@ -1270,7 +1270,7 @@ let askingSoftmax = false;
 
 /** Removes a softmax factor whose labels are summed, each once and by no other factor; whether it did. */
 function dropSummedSoftmax(fs: MFactor[], rank: number): boolean {
-  if (askingSoftmax) return false;
+  if (askingSoftmax || !fs.some((f) => f.node.kind === 'elem' && f.node.fn === 'exp')) return false;
   const count = labelCarriers(fs);
   const summedAlone = (f: MFactor): boolean => f.labels.length > 0 && f.labels.every((l, i) => l >= rank && f.labels.indexOf(l) === i && count.get(l) === 1);
   const isSoftmax = (n: Node): boolean => {
@@ -2431,7 +2431,7 @@ export function makeLogsumexp(a: Node): Node {
   if (perm) return makeLogsumexp(perm.base);
   // A scalar added to every entry comes out: logsumexp(u + c·1) = logsumexp(u) + c, and
   // logsumexp(c·1) = c + log(n) for n entries.
-  const c = broadcastScalar(a) ?? broadcastContraction(a);
+  const c = broadcastOf(a);
   if (c) return makeAdd([{ coef: 1, node: c }, { coef: 1, node: makeElem('log', entryCount(a.shape)) }], []);
   const shifted = shiftOf(a);
   if (shifted) return makeAdd([{ coef: 1, node: makeLogsumexp(shifted.rest) }, { coef: 1, node: shifted.shift }], []);
@@ -2444,7 +2444,7 @@ export function makeLogsumexp(a: Node): Node {
  */
 function shiftOf(a: Node): { rest: Node; shift: Node } | undefined {
   if (a.kind !== 'add') return undefined;
-  const shifts = a.terms.map((t) => broadcastScalar(t.node) ?? broadcastContraction(t.node));
+  const shifts = a.terms.map((t) => broadcastOf(t.node));
   if (shifts.every((c) => c === undefined) || shifts.every((c) => c !== undefined)) return undefined;
   const rest = makeAdd(a.terms.filter((_, i) => shifts[i] === undefined), a.shape);
   const shift = makeAdd(a.terms.flatMap((t, i) => (shifts[i] ? [{ coef: t.coef, node: shifts[i] }] : [])), []);
@@ -2455,6 +2455,9 @@ function shiftOf(a: Node): { rest: Node; shift: Node } | undefined {
 function entryCount(shape: readonly Dim[]): Node {
   return makeMul([{ node: ones(shape), labels: shape.map((_, i) => i) }], 0);
 }
+
+/** The scalar s where n is s·1 (broadcastScalar), also where s is a contraction ((x'*y)·1). */
+const broadcastOf = (n: Node): Node | undefined => broadcastScalar(n) ?? broadcastContraction(n);
 
 /** s where n is a product of ones, one on each axis, and a scalar s of summed labels ((x'*y)·1), else undefined. */
 function broadcastContraction(n: Node): Node | undefined {
@@ -2470,7 +2473,7 @@ function broadcastContraction(n: Node): Node | undefined {
 export function makeSoftmax(a: Node): Node {
   // A scalar added to every entry changes nothing: softmax(u + c·1) = softmax(u), and
   // softmax(c·1) is 1/n on each of its n entries.
-  if (a.shape.length > 0 && (broadcastScalar(a) ?? broadcastContraction(a))) {
+  if (a.shape.length > 0 && broadcastOf(a)) {
     const axes = a.shape.map((_, i) => i);
     return makeMul([{ node: makePow(entryCount(a.shape), -1), labels: [] }, { node: ones(a.shape), labels: axes }], a.shape.length);
   }

@@ -18,6 +18,9 @@ export function chain(a: Ast): Ast[] {
   return whole ? [a] : [...chain(a.left), ...chain(a.right)];
 }
 
+/** The product of factors, left to right, each keeping its kind (the inverse of chain). */
+export const productOf = (fs: readonly Ast[]): Ast => fs.reduce((x, y) => typed('*', x, y));
+
 /** -a as build.ts makes it (the sign on the leftmost factor), each part keeping its kind. */
 export function negate(a: Ast): Ast {
   if (a.kind === 'binary' && (a.op === '*' || a.op === '/' || a.op === '.*' || a.op === './'))

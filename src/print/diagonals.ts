@@ -7,9 +7,9 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
-import { FLIP, constantDims, infoOf, mapChildren, mexpr } from './mexpr.js';
+import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr } from './mexpr.js';
 import { toText } from './text.js';
-import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
+import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
 
 /**
  * Products and sums of diagonal matrices as one diagonal matrix: diag(u)*diag(v) = diag(u.*v)
@@ -104,10 +104,7 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
 }
 
 /** vector(1), or its transpose with `row`, as the printer writes it. */
-function isOnes(a: Ast, row: boolean): boolean {
-  if (row) return a.kind === 'transpose' && isOnes(a.arg, false);
-  return a.kind === 'call' && a.fn === 'vector' && a.args.length === 1 && a.args[0]!.kind === 'num' && a.args[0]!.value === 1 && kindOf(a) === 'vector';
-}
+const isOnes = (a: Ast, row: boolean): boolean => (row ? a.kind === 'transpose' && isOneVector(a.arg) : isOneVector(a));
 
 /**
  * A diagonal matrix next to a sum in a product chain, multiplied into the sum where a term of it
@@ -124,20 +121,19 @@ function absorbOnes(fs: readonly Ast[]): { factors: Ast[]; negative: boolean } |
       const at = (f: readonly Ast[]): number => (left ? f.findIndex((x) => kindOf(x) !== 'scalar') : f.length - 1);
       const hit = (f: readonly Ast[]): boolean => at(f) >= 0 && isOnes(f[at(f)]!, !left);
       if (!terms.some((t) => hit(t.factors))) continue;
-      const times = (f: readonly Ast[]): Ast => f.reduce((x, y) => typed('*', x, y));
       const hits = terms.filter((t) => hit(t.factors)).map((t) => {
         const f = [...t.factors];
         f[at(f)] = left ? u : mexpr(tr(u), 'row').ast;
-        return { sign: t.sign, ast: mergeDiagonals(times(f)) };
+        return { sign: t.sign, ast: mergeDiagonals(productOf(f)) };
       });
       // The other terms stay one sum, times the diagonal: diag(u)*(A' + X) next to u*v'*(A' + X).
       const rest = terms.filter((t) => !hit(t.factors));
       const sign = rest.every((t) => t.sign < 0) ? -1 : 1;
-      const group = (): { sign: number; factors: Ast[] } => ({ sign, factors: [sumOf(rest.map((t) => ({ sign: sign * t.sign, ast: times(t.factors) })))] });
+      const group = (): { sign: number; factors: Ast[] } => ({ sign, factors: [sumOf(rest.map((t) => ({ sign: sign * t.sign, ast: productOf(t.factors) })))] });
       const others = rest.length === 0 ? [] : [scaleBy(d, left, rest.length === 1 ? rest[0]! : group())];
       const distributed = sumOf(hit(terms[0]!.factors) ? [...hits, ...others] : [...others, ...hits]);
       const m = distributed.kind === 'binary' ? mergeSum(distributed) : distributed;
-      if (toText(m).length > toText(times(left ? [d, s] : [s, d])).length) continue;
+      if (toText(m).length > toText(productOf(left ? [d, s] : [s, d])).length) continue;
       const { factors, negative } = unsignedChain(m);
       return { factors: [...fs.slice(0, i), ...factors, ...fs.slice(i + 2)], negative };
     }
@@ -169,7 +165,7 @@ function scaleBy(d: Ast, left: boolean, t: { sign: number; factors: readonly Ast
   if (k >= 0 && f.length === k + 1 && f[k]!.kind === 'name' && f[k]!.name === 'eye') f[k] = d;
   else if (left) f.splice(k < 0 ? f.length : k, 0, d);
   else f.push(d);
-  return { sign: t.sign, ast: mergeDiagonals(f.reduce((x, y) => typed('*', x, y))) };
+  return { sign: t.sign, ast: mergeDiagonals(productOf(f)) };
 }
 
 /**
@@ -252,8 +248,11 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
   for (const side of ['right', 'left'] as const) {
     const outer = (c: readonly Ast[]): Ast => (side === 'right' ? c[c.length - 1]! : c[0]!);
     // The common factor up to sign: diag(u)*(X - A) + u*u'*(A - X) is (diag(u) - u*u')*(X - A).
-    const key = signedKey(outer(split[0]!.core), 1);
-    const turned = split.map((c) => (c.core.length === 0 ? 0 : signedKey(outer(c.core), 1) === key ? 1 : signedKey(outer(c.core), -1) === key ? -1 : 0));
+    const [key, negated] = [signedKey(outer(split[0]!.core), 1), signedKey(outer(split[0]!.core), -1)];
+    const turned = split.map((c) => {
+      const own = c.core.length === 0 ? undefined : signedKey(outer(c.core), 1);
+      return own === key ? 1 : own === negated ? -1 : 0;
+    });
     if (turned.includes(0)) continue;
     // Equal texts, equal sizes: kron(vector(1), eye) may stand for different sizes in two terms.
     const sizes = split.map((c) => constantSizes(outer(c.core)));
@@ -277,7 +276,7 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
       const rest = side === 'right' ? c.core.slice(0, -1) : c.core.slice(1);
       return [...c.scalars.slice(scalar ? 1 : 0), ...(rest.length > 0 ? rest : [eye()])];
     };
-    const rests = split.map((c) => restOf(c).reduce((x, y) => typed('*', x, y)));
+    const rests = split.map((c) => productOf(restOf(c)));
     const kind = kindOf(rests[0]!);
     if (kind === undefined || kind === 'scalar' || !rests.every((r) => kindOf(r) === kind)) continue;
     // Every term negative: the sign goes outside, -X*(u*v' + v*u').
@@ -342,8 +341,7 @@ function transposeFactor(f: Ast): Ast {
 
 /** The transpose of a product of known kinds, factor by factor in reverse, its scalars in front. */
 function transposeProduct(a: Ast): Ast {
-  const fs = scalarsFirst(chain(a).reverse().map(transposeFactor));
-  const out = fs.reduce((x, y) => typed('*', x, y));
+  const out = productOf(scalarsFirst(chain(a).reverse().map(transposeFactor)));
   FACTORED.add(out);
   return out;
 }

@@ -266,6 +266,9 @@ export const ONE_VECTOR = (d?: Dim): MExpr => {
   return d === undefined ? e : sized(e, [d]);
 };
 
+/** Whether a form is vector(1) as ONE_VECTOR writes it (its size not given). */
+export const isOneVector = (a: Ast): boolean => a.kind === 'call' && a.fn === 'vector' && a.args.length === 1 && a.args[0]!.kind === 'num' && a.args[0]!.value === 1;
+
 /** vector(c) or matrix(c) of the given shape. */
 export const constantOf = (c: number, shape: readonly Dim[]): MExpr => {
   const kind = shape.length === 2 ? 'matrix' : 'vector';

@@ -8,7 +8,7 @@
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { bin, call, num, tr } from './build.js';
-import { constantDims, constantOf, infoOf, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
+import { constantDims, constantOf, infoOf, isOneVector, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
 import { mergeDiagonals } from './diagonals.js';
@@ -52,10 +52,8 @@ function onesInChain(m: Ast): Ast {
   return out.reduce((x, y) => typed('*', x, y));
 }
 
-const isOnes = (a: Ast): boolean => a.kind === 'call' && a.fn === 'vector' && a.args.length === 1 && a.args[0]!.kind === 'num' && a.args[0]!.value === 1;
-
 function onesMatrix(u: Ast, v: Ast): Ast | undefined {
-  if (!isOnes(u) || v.kind !== 'transpose' || !isOnes(v.arg)) return undefined;
+  if (!isOneVector(u) || v.kind !== 'transpose' || !isOneVector(v.arg)) return undefined;
   const [du, dv] = [constantDims(u), constantDims(v.arg)];
   if (du && dv) return constantOf(1, [du[0]!, dv[0]!]).ast;
   return du || dv ? undefined : mexpr(call('matrix', num(1)), 'matrix').ast;
