@@ -29,7 +29,7 @@
  */
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
-import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeOverSoftmax, distributeTensorSums } from './rules/expand.js';
+import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums } from './rules/expand.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
 import { collectPolynomial, factorUnitRoots } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
@@ -38,13 +38,13 @@ import { pythagorean } from './rules/trig.js';
 import { unmergeContraction } from './rules/merge.js';
 
 export const PHASES: readonly Phase[] = [
-  { name: 'expand', rules: [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
+  { name: 'expand', rules: [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
   { name: 'rational', rules: [rationalTogether] },
   { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
 ];
 
-export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
+export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

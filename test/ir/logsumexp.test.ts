@@ -190,6 +190,38 @@ describe('softmax summed over all its entries is 1', () => {
   });
 });
 
+// A vector contracted with a sum whose term is a broadcast along the contracted axis, 1*v' (the
+// Jacobian of log(softmax(u)) is I - 1*s'): that term meets the vector as its sum, y'*1 = sum(y),
+// so the cross-entropy's gradient is W'*(y - sum(y)*softmax(W*x)), not (W - 1*s'*W)'*y. A
+// constant broadcast (matrix(c), a*matrix(1)) stays in its sum.
+describe('a vector contracted with a broadcast term of a sum', () => {
+  const GOLDEN: readonly [string, string][] = [
+    ["y'*log(softmax(W*x))", "W'*(y - sum(y)*softmax(W*x))"],
+    ["-y'*log(softmax(W*x))", "W'*(sum(y)*softmax(W*x) - y)"],
+    ["x'*softmax(W*x)", "t1 + W'*((x - x'*t1*vector(1)).*t1) where t1 = softmax(W*x)"],
+    ["vector(1)'*log(softmax(A*x - y))", "A'*vector(1) - rows(A)*A'*softmax(A*x - y)"],
+    ["y'*log(softmax(x))", 'y - sum(y)*softmax(x)'],
+  ];
+  test.each(GOLDEN)('%s by x: %s', (expr, want) => {
+    expect(derive(expr, 'x', { order: 1 }).matrix).toBe(want);
+  });
+  const WEIGHTS = ['y', 'y.*x', 'vector(1)', '-2*y', 'exp(x)'];
+  const cases = WEIGHTS.flatMap((w) => [...VECTOR_ARGS, 'W*x', '-W*x + y'].map((u) => `(${w})'*log(softmax(${u}))`));
+  test.each(cases)('%s: no broadcast left in its gradient, and orders 0–2 agree with the text', (expr) => {
+    const r = derive(expr, 'x', { order: 1 });
+    expect(r.matrix).not.toMatch(/vector\(1\)\*[^ ]*softmax/);
+    expectOrdersMatchText(expr, 'x', mathjsFunction(expr, {}, SHAPES), point(31));
+  });
+  test('a constant broadcast stays in its sum', () => {
+    // Distributed, each would have a term sum(z)*vector(1).
+    for (const [expr, wrt] of [["(X - matrix(0.5))'*z", 'z'], ["(b*matrix(1) - X)'*z", 'b'], ["y'*(X + b*matrix(1))*z", 'b']] as const) {
+      const r = derive(expr, wrt, { order: 0 });
+      expect(r.matrix).not.toContain('sum(');
+      expect(r.matrix).toContain('matrix(');
+    }
+  });
+});
+
 // Shift invariance in the IR: a scalar added to every entry comes out of logsumexp and vanishes
 // from softmax, so that softmax(y - vector(1)) prints as softmax(y), not as
 // exp(y - (1 + logsumexp(y - vector(1)))*vector(1)).

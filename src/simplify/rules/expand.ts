@@ -88,6 +88,45 @@ export const distributeOverSoftmax: Rule = {
 };
 
 /**
+ * A sum contracted with a vector (or a Hadamard product of vectors) over an axis along which a term
+ * of the sum is constant: that term is distributed, and the vector of ones it carries there meets
+ * the vector as its sum:
+ * y'*(W - 1*s'*W) → y'*W - sum(y)*s'*W (which factoring makes (y - sum(y)*s)'*W), the gradient
+ * of y'*log(softmax(W*x)).
+ */
+/** Whether a factor of the product t that is not constant carries an axis of t other than `axis` (1_p·v_k for axis p). */
+function variesAlongOther(t: Node, axis: number): boolean {
+  const [, core] = splitCoef(t);
+  const rank = t.shape.length;
+  return core.kind === 'mul' && core.factors.some((f) => f.node.kind !== 'const' && f.labels.some((l) => l < rank && l !== axis));
+}
+
+export const distributeOverVector: Rule = {
+  name: 'distribute-broadcast-sum',
+  math: 'y_p (u_p… + c… 1_p) → y_p u_p… + (Σ_p y_p) c…',
+  apply(n) {
+    if (n.kind !== 'mul') return undefined;
+    const rank = n.shape.length;
+    const count = labelCounts(n.factors);
+    for (let k = 0; k < n.factors.length; k++) {
+      const f = n.factors[k]!;
+      if (f.node.kind !== 'add') continue;
+      for (const [axis, l] of f.labels.entries()) {
+        // Every other factor on l is a vector on l alone (y, or y.*s: Σ_p y_p s_p 1_p = y'*s), or
+        // none: the sum alone is summed along l (Σ_p 1_p = n).
+        const others = n.factors.filter((g) => g !== f && g.labels.includes(l));
+        if (l < rank || others.length + 1 !== count.get(l) || others.some((g) => g.labels.length !== 1 || g.node.kind === 'add')) continue;
+        // Only a broadcast of what varies along another axis of the sum: (X - matrix(0.5))'*z and
+        // (a*matrix(1) - X)'*z stay, and so do vectors (norm2(vector(a) - y) is no sum of sums).
+        const apart = (t: Node): boolean => onesAlong(t, [axis]) && variesAlongOther(t, axis);
+        if (f.node.terms.some((t) => apart(t.node))) return distribute(n, k, apart);
+      }
+    }
+    return undefined;
+  },
+};
+
+/**
  * A sum of tensors of order > 2 (a derivative of a matrix function, such as Σ_j A^j ∂A A^(k−1−j))
  * that a product contracts down to a matrix or less is distributed: the sum has no matrix form,
  * its terms inside the product have one.
