@@ -48,6 +48,10 @@ export function writtenSums(input: Ast): Set<string> {
         const core = withoutSharedFactor(a, side);
         if (core) out.add(toText(core));
       }
+      for (const form of [a, withoutSharedFactor(a, 'left'), withoutSharedFactor(a, 'right')]) {
+        const plain = form && untransposed(form);
+        if (plain) out.add(toText(plain));
+      }
     }
     astChildren(a).forEach(visit);
   };
@@ -77,6 +81,17 @@ function withoutSharedFactor(a: Ast, side: 'left' | 'right'): Ast | undefined {
   const rest = terms.map((t) => ({ op: t.op, ast: (side === 'right' ? t.factors.slice(0, -1) : t.factors.slice(1)).reduce((x, y) => bin('*', x, y)) }));
   if (rest[0]!.op === '-') return undefined;
   return rest.slice(1).reduce((acc, t) => bin(t.op, acc, t.ast), rest[0]!.ast);
+}
+
+/**
+ * A written sum of transposes as the sum it transposes: X' - A' is written (X - A)' as well, so
+ * X - A reads as written. Undefined where a term is no transpose.
+ */
+function untransposed(a: Ast): Ast | undefined {
+  if (!isSum(a) || a.kind !== 'binary') return a.kind === 'transpose' ? a.arg : undefined;
+  const left = untransposed(a.left);
+  const right = untransposed(a.right);
+  return left && right && bin(a.op, left, right);
 }
 
 /** The text of a printed part (toText keeps it: parts are immutable). */

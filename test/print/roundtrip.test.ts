@@ -425,6 +425,9 @@ describe('a difference reads as the input wrote it', () => {
     // holds X - A, x'*A - x'*X holds A - X.
     ['softmax(X*x - A*x)', 'x', 1, "(diag(t1) - t1*t1')*(X - A) where t1 = softmax(X*x - A*x)", undefined],
     ["norm2(x'*A - x'*X)", 'x', 1, "(A - X)*(A - X)'*x/norm2((A - X)'*x)", undefined],
+    // A written difference of transposes is written as the transposed difference: X' - A' holds (X - A)'.
+    ["softmax(X'*x - A'*x)", 'x', 1, "(diag(t1) - t1*t1')*(X - A)' where t1 = softmax((X - A)'*x)", undefined],
+    ["norm2(X'*y - A'*y)", 'y', 1, "(X - A)*(X - A)'*y/norm2((X - A)'*y)", undefined],
     // Layers: each turns with the one it is defined from (t3 = tanh(A*t1 - y) once t1 has turned).
     [
       'sum(tanh(A*tanh(A*x - y) - y))',
