@@ -42,21 +42,37 @@ export function absorbSigns(a: Ast, temps: ReadonlySet<string>, written: Readonl
 export function writtenSums(input: Ast): Set<string> {
   const out = new Set<string>();
   const visit = (a: Ast): void => {
-    if (isSum(a)) {
-      out.add(toText(a));
-      for (const side of ['left', 'right'] as const) {
-        const core = withoutSharedFactor(a, side);
-        if (core) out.add(toText(core));
-      }
-      for (const form of [a, withoutSharedFactor(a, 'left'), withoutSharedFactor(a, 'right')]) {
-        const plain = form && untransposed(form);
-        if (plain) out.add(toText(plain));
-      }
-    }
+    if (isSum(a)) addWritten(a, out);
     astChildren(a).forEach(visit);
   };
   visit(input);
   return out;
+}
+
+/** Sums of more terms are written as they stand only (each part of a + b + c + … is a sum too). */
+const MAX_FACTORED_TERMS = 32;
+
+/**
+ * The texts a written sum stands for: itself, without a factor its terms share, and as the
+ * transpose it is a sum of. The last two only for sums of at most MAX_FACTORED_TERMS terms, so that
+ * a chain of n terms costs O(n²) in all, not O(n³).
+ */
+function addWritten(a: Ast, out: Set<string>): void {
+  out.add(toText(a));
+  if (termCount(a) > MAX_FACTORED_TERMS) return;
+  const cores = [withoutSharedFactor(a, 'left'), withoutSharedFactor(a, 'right')];
+  for (const core of cores) if (core) out.add(toText(core));
+  for (const form of [a, ...cores]) {
+    const plain = form && untransposed(form);
+    if (plain) out.add(toText(plain));
+  }
+}
+
+/** The number of terms of a chain of sums: a + b - c has 3. */
+function termCount(a: Ast): number {
+  let n = 1;
+  for (let x = a; x.kind === 'binary' && isSum(x); x = x.left) n++;
+  return n;
 }
 
 /**
@@ -89,8 +105,9 @@ function withoutSharedFactor(a: Ast, side: 'left' | 'right'): Ast | undefined {
  */
 function untransposed(a: Ast): Ast | undefined {
   if (!isSum(a) || a.kind !== 'binary') return a.kind === 'transpose' ? a.arg : undefined;
-  const left = untransposed(a.left);
+  // The last term first: a long sum ((a + b) + c) + … fails there at once.
   const right = untransposed(a.right);
+  const left = right && untransposed(a.left);
   return left && right && bin(a.op, left, right);
 }
 
