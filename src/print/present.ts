@@ -98,6 +98,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
       lengthWith: (n, named) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthWith(n, named)),
     });
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength(), nameLength: (n) => 2 + 2 * n.shape.length });
+  if (main && !only) chosen = withoutBlockingOnes(printer, root, chosen);
   const names = temporaryNames(chosen.length, taken);
   const nameOf = new Map<Node, string>(chosen.map((n, k) => [n, names[k]!]));
   /** Temporaries defined as the negation of their node (the input's order of a difference): uses print -t1. */
@@ -254,6 +255,36 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
     temporaries,
     indexForms: [bodyIndex, ...indexDefs.map((d) => d.index)],
   };
+}
+
+/**
+ * The temporaries without those that hide a vector(1) from what the printer merges around their
+ * name: a name whose definition holds vector(1) goes back inline where the printed form (body and
+ * definitions) then has fewer vector(1) than its uses spelled out would bring, and is no longer:
+ * vector(1)*t1' next to matrix(1)*X, t1 = X'*vector(1), is matrix(1)*X (diagonals.ts, absorbOnes,
+ * and the product merges). A name whose uses merge nothing stays: exp(X*t1)*t1'.
+ */
+function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonly Node[]): Node[] {
+  const ones = (text: string): number => text.match(/\bvector\(1\)/g)?.length ?? 0;
+  /** The body and the definitions, each with the others' names (placeholders §1, §2, … that no variable has). */
+  const texts = (names: readonly Node[]): Map<Node, string> => {
+    const named = new Map(names.map((n, k) => [n, `§${k + 1}`]));
+    const text = (n: Node): string => toText(printer.materialize(printer.form(n)!.ast, new Map([...named].filter(([m]) => m !== n))));
+    return new Map([root, ...names].map((n) => [n, text(n)]));
+  };
+  const sum = (m: Map<Node, string>, f: (t: string) => number): number => [...m.values()].reduce((s, t) => s + f(t), 0);
+  let kept = [...chosen];
+  for (const n of chosen.filter((c) => ones(printer.textOf(c)) > 0)) {
+    const now = texts(kept);
+    const own = now.get(n)!;
+    const name = new RegExp(`§${kept.indexOf(n) + 1}(?!\\d)`, 'g');
+    const uses = [...now].reduce((k, [m, t]) => (m === n ? k : k + (t.match(name)?.length ?? 0)), 0);
+    const without = kept.filter((m) => m !== n);
+    const inline = texts(without);
+    const merged = sum(inline, ones) < sum(now, ones) + (uses - 1) * ones(own);
+    if (merged && sum(inline, (t) => t.length + 8) <= sum(now, (t) => t.length + 8)) kept = without;
+  }
+  return kept;
 }
 
 /** The tensor behind a merge at the root (also inside a sum of merges, c·merge(T) = merge(c·T)). */

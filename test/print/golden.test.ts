@@ -204,7 +204,7 @@ describe('temporaries', () => {
 
   // Every temporary a form names is defined there, and the temporaries of the result are t1, t2, …
   // with none skipped (a notation may use some of them only: the two share names). A name inside the
-  // matrix text of an index atom (inv(X*t1*vector(1)')) was not listed, and a temporary chosen but
+  // matrix text of an index atom (inv(X*t1)) was not listed, and a temporary chosen but
   // used by neither notation left a gap (t2, t3 without t1).
   const definedIn = (form: string): number[] => {
     const [, defs = ''] = form.split(' where ');
@@ -219,7 +219,7 @@ describe('temporaries', () => {
     expect(r.temporaries.map((t) => t.name)).toEqual(all.map((k) => `t${k}`));
   };
   test.each([
-    ["logdet(X*(A'*matrix(b)))", 'X', 1, "A^p_j inv(X*t1*vector(1)')^{qi} 1_p 1_q where t1^i = A^{pi} 1_p"],
+    ["logdet(X*(A'*B + B'*A))", 'X', 2, "-t2^{pi} t2^{qk} t1_{jq} t1_{lp} where t1^i_j = A^p_j B_p^i + A^{pi} B_{pj}, t2^i_j = inv(X*t1)^i_j"],
     ['softplus(-logdet(X*matrix(1) + cos(matrix(2))))', 'X', 2, ''],
   ] as const)('%s by %s, order %i: its temporaries are defined and numbered densely', (expr, wrt, order, index) => {
     const r = derive(expr, wrt, { order });

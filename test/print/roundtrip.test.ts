@@ -525,6 +525,21 @@ describe('a factor that every term of a sum has is written once', () => {
   });
 });
 
+// A temporary that holds vector(1) hides it from what the printer merges around the name
+// (vector(1)*v' next to matrix(1)*X, diag(u)*vector(1)); where the form inline merges and is no
+// longer, the name goes.
+describe('a temporary that hides vector(1) from a merge goes back inline', () => {
+  test.each([
+    ['relu(b*matrix(1)*X + A)', 'b', 1, "sign(relu(A + b*matrix(1)*X))*diag(X'*vector(1))"],
+    ["tr(inv(X)*A'*matrix(1))^2", 'X', 1, "-2*sum(inv(X)*A'*vector(1))*inv(X)'*matrix(1)*A*inv(X)'"],
+    // Where the uses merge nothing, the name stays.
+    ["sum(exp(X*A'*vector(1)))", 'X', 1, "exp(X*t1)*t1' where t1 = A'*vector(1)"],
+    ["cos(x'*A'*vector(1))^-1", 'x', 2, "(2*sin(sum(A*x))^2/t1^3 + t1^-1)*A'*matrix(1)*A where t1 = cos(sum(A*x))"],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
+    printsAs(expr, wrt, order, printed, 5800 + order);
+  });
+});
+
 /** The derivative prints exactly as `printed`, and that text reads back to it at sizes 1 and 3. */
 function printsAs(expr: string, wrt: string, order: number, printed: string, seed: number, domain: (name: string) => Domain = () => 'any'): void {
   const r = derive(expr, wrt, { order });
