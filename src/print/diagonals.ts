@@ -247,26 +247,29 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
   if (split.every((c) => c.core.length < 2)) return undefined;
   for (const side of ['right', 'left'] as const) {
     const outer = (c: readonly Ast[]): Ast => (side === 'right' ? c[c.length - 1]! : c[0]!);
-    // The common factor up to sign: diag(u)*(X - A) + u*u'*(A - X) is (diag(u) - u*u')*(X - A).
-    const [key, negated] = [signedKey(outer(split[0]!.core), 1), signedKey(outer(split[0]!.core), -1)];
-    const turned = split.map((c) => {
-      const own = c.core.length === 0 ? undefined : signedKey(outer(c.core), 1);
-      return own === key ? 1 : own === negated ? -1 : 0;
-    });
-    if (turned.includes(0)) continue;
+    // The common factor up to a number: diag(u)*(X - A) + u*u'*(A - X) is (diag(u) - u*u')*(X - A),
+    // A'*D*(2*eye + A) + D*(2*A + 4*eye) is (A' + 2*eye)*D*(2*eye + A).
+    const keys = split.map((c) => (c.core.length === 0 ? undefined : scaledKey(outer(c.core))));
+    if (keys.some((k) => k === undefined || k.key !== keys[0]!.key)) continue;
+    const scales = keys.map((k) => k!.scale);
+    const turned = scales.map(Math.sign);
     // Equal texts, equal sizes: kron(vector(1), eye) may stand for different sizes in two terms.
     const sizes = split.map((c) => constantSizes(outer(c.core)));
     if (sizes.some((z) => z === undefined || z !== sizes[0])) continue;
-    // Of the two orientations the terms have, the one that leaves more terms positive (all
-    // negative: all positive, the sign outside), then the one that reads first (A - X, not X - A).
+    // Of the forms the terms have, the smallest multiple (so that the others are whole multiples
+    // of it), then the orientation that leaves more terms positive (all negative: all positive,
+    // the sign outside), then the one that reads first (A - X, not X - A).
     const positives = (i: number): number => {
       const n = split.filter((c, j) => c.sign * turned[j]! * turned[i]! > 0).length;
       return n === 0 ? split.length : n;
     };
+    const size = (i: number): number => Math.abs(scales[i]!);
     const better = (i: number, j: number): boolean =>
-      positives(i) !== positives(j) ? positives(i) > positives(j) : toText(outer(split[i]!.core)) < toText(outer(split[j]!.core));
+      size(i) !== size(j) ? size(i) < size(j) : positives(i) !== positives(j) ? positives(i) > positives(j) : toText(outer(split[i]!.core)) < toText(outer(split[j]!.core));
     const ref = turned.reduce<number>((best, _, i) => (better(i, best) ? i : best), 0);
-    const turn = turned.map((t) => t * turned[ref]!);
+    const multiple = scales.map((m) => m / scales[ref]!);
+    if (!multiple.every(Number.isInteger)) continue;
+    const turn = multiple.map(Math.sign);
     // A term that is the common factor alone leaves eye: A + diag(u)*A = (eye + diag(u))*A.
     const eye = (): Ast => mexpr(name('eye'), 'matrix', true).ast;
     // A number that every term has first comes out with the factor: 2*A*B + 2*A*C is 2*A*(B + C).
@@ -276,7 +279,7 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
       const rest = side === 'right' ? c.core.slice(0, -1) : c.core.slice(1);
       return [...c.scalars.slice(scalar ? 1 : 0), ...(rest.length > 0 ? rest : [eye()])];
     };
-    const rests = split.map((c) => productOf(restOf(c)));
+    const rests = split.map((c, i) => productOf(times(Math.abs(multiple[i]!), restOf(c))));
     const kind = kindOf(rests[0]!);
     if (kind === undefined || kind === 'scalar' || !rests.every((r) => kindOf(r) === kind)) continue;
     // Every term negative: the sign goes outside, -X*(u*v' + v*u').
@@ -292,11 +295,64 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     // Other rests only where every term keeps a factor besides the common one, and the factored
     // form is no longer than the sum but for its parentheses: diag(s)*W - s*s'*W is
     // (diag(s) - s*s')*W; 2*A + diag(u)*A stays.
-    if (!diagonalRest && (split.some((c) => c.core.length < 2) || toText(out).length > toText(sumOf(terms)).length + 2)) continue;
+    // A term that is the common factor alone (its rest eye) only where that is shorter:
+    // diag(u) + diag(u)*A is diag(u)*(eye + A); 2*A + A*B stays.
+    const whole = toText(sumOf(terms)).length;
+    const alone = split.some((c) => c.core.length < 2);
+    if (!diagonalRest && (alone ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
     FACTORED.add(product);
     return out;
   }
   return undefined;
+}
+
+/** Sums of at most this many terms are tried by factorGroups. */
+const MAX_GROUPED_TERMS = 8;
+
+/**
+ * A sum that factors whole once the terms that share one factor are factored first:
+ * A'*D*A - A'*D - D*(A - eye) is A'*D*(A - eye) - D*(A - eye), which is (A' - eye)*D*(A - eye).
+ * Undefined where no such group leads to one product.
+ */
+function factorGroups(given: readonly Term[]): Ast | undefined {
+  // A term that is scalars times a sum joins with the sum's terms: b*(A'*D + D*A) is b*A'*D + b*D*A.
+  const terms = given.flatMap(scaledTerms);
+  if (terms.length < 3 || terms.length > MAX_GROUPED_TERMS) return undefined;
+  if (terms.length > given.length) {
+    const whole = factorSum(terms);
+    if (whole) return whole;
+  }
+  const groups = new Map<string, number[]>();
+  terms.forEach((t, i) => {
+    const core = unsignedChain(t.ast).factors.filter((f) => kindOf(f) !== 'scalar');
+    if (core.length < 2) return;
+    for (const [side, f] of [['left', core[0]!], ['right', core[core.length - 1]!]] as const) {
+      const key = `${side} ${scaledKey(f).key}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    }
+  });
+  for (const members of groups.values()) {
+    if (members.length < 2 || members.length === terms.length) continue;
+    const part = factorSum(members.map((i) => terms[i]!));
+    if (!part) continue;
+    const grouped = part.kind === 'neg' ? { sign: -1, ast: part.arg } : { sign: 1, ast: part };
+    const rest = terms.filter((_, i) => !members.includes(i));
+    // One group, then the whole (a group of groups would try exponentially many).
+    const whole = factorSum([grouped, ...rest]);
+    if (whole) return whole;
+  }
+  return undefined;
+}
+
+/** A term c*(P + Q) as its terms c*P and c*Q (c its scalar factors); any other term as it is. */
+function scaledTerms(t: Term): Term[] {
+  const { factors, negative } = unsignedChain(t.ast);
+  const sums = factors.filter((f) => kindOf(f) !== 'scalar');
+  const sum = sums.length === 1 ? sums[0]! : undefined;
+  if (!sum || sum.kind !== 'binary' || (sum.op !== '+' && sum.op !== '-') || kindOf(sum) !== 'matrix') return [t];
+  const scalars = factors.filter((f) => f !== sum);
+  const sign = negative ? -t.sign : t.sign;
+  return termsOf(sum).map((u) => ({ sign: sign * u.sign, ast: productOf([...scalars, u.ast]) }));
 }
 
 /**
@@ -309,7 +365,17 @@ function constantSizes(a: Ast): string | undefined {
   const visit = (x: Ast): void => {
     const dims = constantDims(x);
     if (dims) keys.push(dims.join('x'));
-    else if ((x.kind === 'name' && x.name === 'eye') || (x.kind === 'call' && (x.fn === 'vector' || x.fn === 'matrix' || x.fn === 'eye'))) unsized = true;
+    else if (isConstant(x)) unsized = true;
+    // A constant term of a sum (times scalars) has the size of the sum's other terms: eye in
+    // A + eye and X'*X + a*eye.
+    if (x.kind === 'binary' && (x.op === '+' || x.op === '-')) {
+      const terms = (y: Ast): Ast[] => (y.kind === 'binary' && (y.op === '+' || y.op === '-') ? [...terms(y.left), ...terms(y.right)] : [y]);
+      const parts = terms(x);
+      if (parts.some((t) => !scaledConstant(t))) {
+        for (const t of parts) if (!scaledConstant(t)) visit(t);
+        return;
+      }
+    }
     if (x.kind === 'neg' || x.kind === 'transpose') visit(x.arg);
     else if (x.kind === 'binary') [x.left, x.right].forEach(visit);
     else if (x.kind === 'call') x.args.forEach(visit);
@@ -318,16 +384,41 @@ function constantSizes(a: Ast): string | undefined {
   return unsized ? undefined : keys.sort().join(',');
 }
 
+const isConstant = (x: Ast): boolean => (x.kind === 'name' && x.name === 'eye') || (x.kind === 'call' && (x.fn === 'vector' || x.fn === 'matrix' || x.fn === 'eye'));
+
+/** Whether a form is a constant times scalars: eye, 2*eye, -a*matrix(1), vector(1)/b. */
+function scaledConstant(x: Ast): boolean {
+  if (isConstant(x)) return true;
+  if (x.kind === 'neg') return scaledConstant(x.arg);
+  if (x.kind !== 'binary' || (x.op !== '*' && x.op !== '/')) return false;
+  if (kindOf(x.left) === 'scalar' && x.op === '*') return scaledConstant(x.right);
+  return kindOf(x.right) === 'scalar' && scaledConstant(x.left);
+}
+
 /**
- * A factor's terms with their signs times s, in a fixed order: a key that a factor and its
- * negation share with s = -1 ((A - X)' and X' - A' too).
+ * A factor's terms in a fixed order, their numbers divided by the first one's, as a key that the
+ * factor shares with its multiples, and that number (the scale): (A - X) and (X - A) share a key
+ * at scales 1 and -1, (A - X)' and X' - A' too, (2*eye + A) and (2*A + 4*eye) at 1 and 2.
  */
-function signedKey(a: Ast, s: number): string {
+function scaledKey(a: Ast): { key: string; scale: number } {
   const transposed = a.kind === 'transpose' && kindOf(a.arg) === 'matrix';
-  return termsOf(transposed ? a.arg : a)
-    .map((t) => `${t.sign * s > 0 ? '+' : '-'}${toText(transposed ? transposeFactor(t.ast) : t.ast)}`)
-    .sort()
-    .join(' ');
+  const terms = termsOf(transposed ? a.arg : a)
+    .map((t) => {
+      const { factors, negative } = unsignedChain(transposed ? transposeFactor(t.ast) : t.ast);
+      const c = factors.length > 1 && factors[0]!.kind === 'num' ? factors[0]!.value : 1;
+      const text = toText(productOf(c === 1 && factors[0]!.kind !== 'num' ? factors : factors.slice(1)));
+      return { coef: (negative ? -t.sign : t.sign) * c, text };
+    })
+    .sort((x, y) => (x.text < y.text ? -1 : x.text > y.text ? 1 : 0));
+  const scale = terms[0]!.coef;
+  return { key: terms.map((t) => `${t.coef / scale} ${t.text}`).join(' + '), scale };
+}
+
+/** The factors of a product times m (a whole number ≥ 1): into its leading number where it has one. */
+function times(m: number, fs: readonly Ast[]): Ast[] {
+  if (m === 1) return [...fs];
+  const c = fs[0];
+  return c?.kind === 'num' ? [num(m * c.value), ...fs.slice(1)] : [num(m), ...fs];
 }
 
 /** The transpose of one factor of a product (diagonals and scalars as they are). */
@@ -356,7 +447,7 @@ const FACTORED = new WeakSet<Ast>();
 function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   if (kindOf(a) !== 'matrix') return a;
   const terms = termsOf(a);
-  const factored = factorSum(terms);
+  const factored = factorSum(terms) ?? factorGroups(terms);
   if (factored) return factored;
   const diagonals = terms.map((t) => scaledDiagonalOf(t.ast, eye));
   if (diagonals.filter((v) => v !== undefined).length < 2) return a;

@@ -523,7 +523,40 @@ describe('a factor that every term of a sum has is written once', () => {
       }
     expect(misses, misses.join('\n')).toEqual([]);
   });
+  // The class: Hessians of sum(f(M*x)) for M a sum with eye (the IR holds M*x as A*x + x, so the
+  // derivative's terms spell M out) are one product M'*diag(…)*M: a factor up to a number
+  // ((2*eye + A) beside 2*A + 4*eye), eye sized by its sum, and groups of terms factored first.
+  test("sum(f(M*x)) by x, order 2, for M a sum with eye: one product M'*diag(…)*M", () => {
+    const sums = ['A + eye', 'A - eye', "X'*X + b*eye", 'A + 2*eye', '2*eye - A', "eye - A'", 'A*X + eye', 'b*eye + A'];
+    const misses: string[] = [];
+    for (const m of sums)
+      for (const f of ['exp', 'tanh', 'softplus']) {
+        const r = derive(`sum(${f}((${m})*x))`, 'x', { order: 2 });
+        const body = (r.matrix ?? '').split(' where ')[0]!;
+        if (topLevelTerms(body.replace(/^-/, '')) !== 1 || !body.includes('*diag(')) misses.push(`${f}, ${m}: ${r.matrix}`);
+        roundTripAtSizes(r, 5720, () => 'any');
+      }
+    expect(misses, misses.join('\n')).toEqual([]);
+  });
+  test.each([
+    ['sum(exp((A + eye)*x))', "(A' + eye)*diag(t1)*(A + eye) where t1 = exp(A*x + x)"],
+    ["sum(tanh((X'*X + b*eye)*x))", "-2*(X'*X + b*eye)*diag(t2)*(X'*X + b*eye) where t1 = tanh(X'*X*x + b*x), t2 = t1.*(vector(1) - t1.^2)"],
+    ['sum(tanh((A - eye)*x))', "2*(A' - eye)*diag(t2)*(A - eye) where t1 = tanh(x - A*x), t2 = (vector(1) - t1.^2).*t1"],
+  ] as const)('%s by x, order 2', (expr, printed) => printsAs(expr, 'x', 2, printed, 5730));
 });
+
+/** The number of terms of a sum at the top level of a printed text (1 for a product). */
+function topLevelTerms(text: string): number {
+  let depth = 0;
+  let n = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && (c === '+' || c === '-') && text[i - 1] === ' ' && text[i + 1] === ' ') n++;
+  }
+  return n;
+}
 
 // A temporary that holds vector(1) hides it from what the printer merges around the name
 // (vector(1)*v' next to matrix(1)*X, diag(u)*vector(1)); where the form inline merges and is no
