@@ -29,7 +29,12 @@ export function mergeDiagonals(a: Ast): Ast {
     }
   }
   if (b.kind === 'binary' && b.op === '*') return mergeProduct(b);
-  if (b.kind === 'binary' && (b.op === '+' || b.op === '-')) return mergeSum(b);
+  if (b.kind === 'binary' && (b.op === '+' || b.op === '-')) {
+    const kind = kindOf(b);
+    // Sums of vectors: their like terms collected (x*a + 2*x is (a + 2)*x).
+    if (kind === 'vector' || kind === 'row') return collectLike(termsOf(b, kind)) ?? b;
+    return mergeSum(b);
+  }
   return b;
 }
 
@@ -66,8 +71,12 @@ function unsignedChain(a: Ast): { factors: Ast[]; negative: boolean } {
 
 /** diag(a.*b) for the adjacent factors diag(a)*diag(b) of a product chain. */
 function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
-  const { factors: fs, negative: signed } = unsignedChain(a);
+  const { factors: chained, negative: signed } = unsignedChain(a);
   let negative = signed;
+  // A sum of scalars that factoring left between matrices goes in front: X*(1 + a)*A is (1 + a)*X*A.
+  const lead = chained.findIndex((f) => kindOf(f) !== 'scalar');
+  const late = lead < 0 ? [] : chained.filter((f, i) => i > lead && kindOf(f) === 'scalar' && f.kind === 'binary' && (f.op === '+' || f.op === '-'));
+  const fs = late.length === 0 ? chained : [...chained.slice(0, lead), ...late, ...chained.slice(lead).filter((f) => !late.includes(f))];
   // A sum of diagonals and eye next to a diagonal is one diagonal too: diag(u)*(diag(v) - eye).
   const asDiagonal = (f: Ast): { u: Ast; negative: boolean } | undefined => {
     const u = diagonalOf(f);
@@ -98,7 +107,7 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
   }
   // A diagonal matrix in front of a product that is a vector scales it: diag(u)*A*x is u.*(A*x).
   const u = out.length > 1 && kindOf(a) === 'vector' ? diagonalOf(out[0]!) : undefined;
-  if (!merged && u === undefined) return a;
+  if (!merged && late.length === 0 && u === undefined) return a;
   const product = u !== undefined ? typed('.*', u, out.slice(1).reduce((x, y) => typed('*', x, y))) : out.reduce((x, y) => typed('*', x, y));
   return negative ? negate(product) : product;
 }
@@ -203,11 +212,11 @@ interface Term {
   readonly ast: Ast;
 }
 
-/** The terms of a sum of matrices, with their signs (-X is X with sign -1). */
-function termsOf(a: Ast): Term[] {
+/** The terms of a sum of matrices (or of vectors or rows: `kind`), with their signs (-X is X with sign -1). */
+function termsOf(a: Ast, kind: 'matrix' | 'vector' | 'row' = 'matrix'): Term[] {
   const terms: Term[] = [];
   const collect = (x: Ast, sign: number): void => {
-    if (x.kind === 'binary' && (x.op === '+' || x.op === '-') && kindOf(x) === 'matrix') {
+    if (x.kind === 'binary' && (x.op === '+' || x.op === '-') && kindOf(x) === kind) {
       collect(x.left, sign);
       collect(x.right, x.op === '-' ? -sign : sign);
     } else if (x.kind === 'neg') collect(x.arg, -sign);
@@ -304,6 +313,47 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     return out;
   }
   return undefined;
+}
+
+/**
+ * A sum with its like terms (equal but for their scalar factors) collected into one, the scalars
+ * summed in front: 2*t1*t2*t2' + diag(t2) - t2*t2' is (2*t1 - 1)*t2*t2' + diag(t2). Undefined
+ * where no two terms are alike.
+ */
+function collectLike(terms: readonly Term[]): Ast | undefined {
+  const parts = terms.map((t) => {
+    const { factors, negative } = unsignedChain(t.ast);
+    const core = factors.filter((f) => kindOf(f) !== 'scalar');
+    const key = core.length > 0 && constantSizes(productOf(core)) !== undefined ? toText(productOf(core)) : undefined;
+    return { sign: negative ? -t.sign : t.sign, scalars: factors.filter((f) => kindOf(f) === 'scalar'), core, key };
+  });
+  const groups = new Map<string, number[]>();
+  parts.forEach((p, i) => p.key !== undefined && groups.set(p.key, [...(groups.get(p.key) ?? []), i]));
+  if (![...groups.values()].some((g) => g.length > 1)) return undefined;
+  const scalarOf = (p: (typeof parts)[number]): Ast => (p.scalars.length > 0 ? productOf(p.scalars) : num(1));
+  const out: Term[] = [];
+  parts.forEach((p, i) => {
+    const g = p.key === undefined ? [i] : groups.get(p.key)!;
+    if (g[0] !== i) return;
+    if (g.length === 1) return out.push(terms[i]!);
+    // The scalars as one scalar sum, positive terms first; all negative: the sign outside.
+    const members = g.map((j) => parts[j]!);
+    // Numbers alone add up: 2*P + P is 3*P (a sum that is 0 stays as it is).
+    if (members.every((m) => m.scalars.every((f) => f.kind === 'num'))) {
+      const c = members.reduce((sum, m) => sum + m.sign * m.scalars.reduce((prod, f) => prod * (f as Ast & { kind: 'num' }).value, 1), 0);
+      if (c === 0) return g.forEach((j) => out.push(terms[j]!));
+      return out.push({ sign: Math.sign(c), ast: productOf([...(Math.abs(c) === 1 ? [] : [num(Math.abs(c))]), ...p.core]) });
+    }
+    const outer = members.some((m) => m.sign > 0) ? 1 : -1;
+    const ordered = [...members.filter((m) => m.sign * outer > 0), ...members.filter((m) => m.sign * outer < 0)];
+    let c = scalarOf(ordered[0]!);
+    for (const m of ordered.slice(1)) c = mexpr(typed(m.sign * outer > 0 ? '+' : '-', c, scalarOf(m)), 'scalar').ast;
+    const collected = productOf([c, ...p.core]);
+    // Transposed, its scalars stay in front (mergeDiagonals): ((a + 2)*x)' is (a + 2)*x'.
+    FACTORED.add(collected);
+    out.push({ sign: outer, ast: collected });
+  });
+  return sumOf(out);
 }
 
 /** Sums of at most this many terms are tried by factorGroups. */
@@ -446,6 +496,8 @@ const FACTORED = new WeakSet<Ast>();
  */
 function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   if (kindOf(a) !== 'matrix') return a;
+  const collected = collectLike(termsOf(a));
+  if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
   const terms = termsOf(a);
   const factored = factorSum(terms) ?? factorGroups(terms);
   if (factored) return factored;

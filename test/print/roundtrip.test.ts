@@ -545,6 +545,29 @@ describe('a factor that every term of a sum has is written once', () => {
   ] as const)('%s by x, order 2', (expr, printed) => printsAs(expr, 'x', 2, printed, 5730));
 });
 
+// Terms that print alike but for their scalar factors are one term, the scalars summed in front
+// (the engine collects like terms by their numbers; printed, t1*P - P is (t1 - 1)*P).
+describe('like terms of a printed sum are collected', () => {
+  test.each([
+    ['tan(logsumexp(X*x))', 'x', 2, "(1 + t1^2)*X'*((2*t1 - 1)*t2*t2' + diag(t2))*X where t1 = tan(logsumexp(X*x)), t2 = softmax(X*x)"],
+    ['exp(log(y - b*y))', 'y', 1, '(1 - b)*eye'],
+    ['a*X*y - sin(a)*X*y', 'y', 1, '(a - sin(a))*X'],
+    ["b*x*x'*y - a*x*x'*y", 'y', 1, "(b - a)*x*x'"],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => printsAs(expr, wrt, order, printed, 5740));
+  // The class: c1*M*y + c2*M*y by y prints M once, for scalar coefficients of either sign.
+  test('c1*M*y + c2*M*y by y: M once', () => {
+    const misses: string[] = [];
+    for (const m of ['X', 'X*A', "x*x'", 'A*X*A'])
+      for (const [c1, c2] of [['a', 'b'], ['a', '-sin(b)'], ['-a^2', 'exp(b)'], ['2*a', '3'], ['-a', '-b']]) {
+        const r = derive(`(${c1})*${m}*y + (${c2})*${m}*y`, 'y', { order: 1 });
+        const text = r.matrix ?? '';
+        if (text.split(m).length !== 2) misses.push(`${c1}, ${c2}, ${m}: ${text}`);
+        roundTripAtSizes(r, 5750, () => 'any');
+      }
+    expect(misses, misses.join('\n')).toEqual([]);
+  });
+});
+
 /** The number of terms of a sum at the top level of a printed text (1 for a product). */
 function topLevelTerms(text: string): number {
   let depth = 0;
