@@ -105,11 +105,54 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
     negative = negative !== absorbed.negative;
     merged = true;
   }
+  const pulled = pullNumbers(out);
+  if (pulled) {
+    out.splice(0, out.length, ...pulled);
+    merged = true;
+  }
   // A diagonal matrix in front of a product that is a vector scales it: diag(u)*A*x is u.*(A*x).
   const u = out.length > 1 && kindOf(a) === 'vector' ? diagonalOf(out[0]!) : undefined;
   if (!merged && late.length === 0 && u === undefined) return a;
   const product = u !== undefined ? typed('.*', u, out.slice(1).reduce((x, y) => typed('*', x, y))) : out.reduce((x, y) => typed('*', x, y));
   return negative ? negate(product) : product;
+}
+
+/**
+ * The factors of a chain with the whole number > 1 that every term of a sum factor begins with
+ * taken out in front: (A' + 2*eye)*D*(2*A + 4*eye) is 2*(A' + 2*eye)*D*(A + 2*eye). Undefined
+ * where no sum factor has one.
+ */
+function pullNumbers(fs: readonly Ast[]): Ast[] | undefined {
+  let pulled = 1;
+  const out = fs.map((f) => {
+    if (f.kind !== 'binary' || (f.op !== '+' && f.op !== '-') || kindOf(f) !== 'matrix') return f;
+    const terms = termsOf(f).map((t) => {
+      const { factors, negative } = unsignedChain(t.ast);
+      return { sign: negative ? -t.sign : t.sign, ...numberOf(factors) };
+    });
+    const g = terms.reduce((acc, t) => gcd(acc, t.c), 0);
+    if (!(g > 1) || !terms.every((t) => Number.isInteger(t.c))) return f;
+    pulled *= g;
+    return sumOf(terms.map((t) => ({ sign: t.sign, ast: productOf([...(t.c === g ? [] : [num(t.c / g)]), ...t.rest]) })));
+  });
+  if (pulled === 1) return undefined;
+  const lead = out[0]!;
+  return lead.kind === 'num' ? [num(lead.value * pulled), ...out.slice(1)] : [num(pulled), ...out];
+}
+
+/** The numbers of a product's factors multiplied (1 where none), and its other factors: A'*2 is 2 and A'. */
+function numberOf(factors: readonly Ast[]): { c: number; rest: Ast[] } {
+  const rest = factors.filter((f) => f.kind !== 'num');
+  if (rest.length === 0) return { c: 1, rest: [...factors] };
+  return { c: factors.reduce((p, f) => (f.kind === 'num' ? p * f.value : p), 1), rest };
+}
+
+/** The greatest common divisor of two whole numbers (0 with n is n); NaN where one is not whole. */
+function gcd(a: number, b: number): number {
+  if (!Number.isInteger(a) || !Number.isInteger(b)) return NaN;
+  let [x, y] = [Math.abs(a), Math.abs(b)];
+  while (y > 0) [x, y] = [y, x % y];
+  return x;
 }
 
 /** vector(1), or its transpose with `row`, as the printer writes it. */
@@ -298,7 +341,9 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     const merged = sum.kind === 'binary' ? mergeSum(sum, true) : sum;
     const common = outer(split[ref]!.core);
     const factored = side === 'right' ? typed('*', merged, common) : typed('*', common, merged);
-    const product = scalar ? typed('*', scalar, factored) : factored;
+    const unpulled = scalar ? typed('*', scalar, factored) : factored;
+    const pulled = pullNumbers(unsignedChain(unpulled).factors);
+    const product = pulled ? productOf(pulled) : unpulled;
     const out = flip < 0 ? negate(product) : product;
     const diagonalRest = diagonalOf(merged.kind === 'neg' ? merged.arg : merged) !== undefined || FACTORED.has(merged);
     // Other rests only where every term keeps a factor besides the common one, and the factored
@@ -455,8 +500,8 @@ function scaledKey(a: Ast): { key: string; scale: number } {
   const terms = termsOf(transposed ? a.arg : a)
     .map((t) => {
       const { factors, negative } = unsignedChain(transposed ? transposeFactor(t.ast) : t.ast);
-      const c = factors.length > 1 && factors[0]!.kind === 'num' ? factors[0]!.value : 1;
-      const text = toText(productOf(c === 1 && factors[0]!.kind !== 'num' ? factors : factors.slice(1)));
+      const { c, rest } = numberOf(factors);
+      const text = toText(productOf(rest));
       return { coef: (negative ? -t.sign : t.sign) * c, text };
     })
     .sort((x, y) => (x.text < y.text ? -1 : x.text > y.text ? 1 : 0));

@@ -323,7 +323,7 @@ describe('a difference whose sign is free prints as the input writes it', () => 
   test.each([
     ['norm2(x - y)', 'x', 2, "eye/norm2(x - y) - (x - y)*(x - y)'/norm2(x - y)^3"],
     ['norm2(y - x)', 'x', 2, "eye/norm2(y - x) - (y - x)*(y - x)'/norm2(y - x)^3"],
-    ['exp(-norm2(x - y)^2)', 'x', 2, "exp(-(x - y)'*(x - y))*(4*(x - y)*(x - y)' - 2*eye)"],
+    ['exp(-norm2(x - y)^2)', 'x', 2, "2*exp(-(x - y)'*(x - y))*(2*(x - y)*(x - y)' - eye)"],
     ["(x - y)'*A*(x - y)", 'A', 1, "(x - y)*(x - y)'"],
     ["-(x - y)'*A*(x - y)", 'A', 1, "-(x - y)*(x - y)'"],
     ['norm2(x - y)^3', 'x', 2, "3*((x - y)*(x - y)'/norm2(x - y) + norm2(x - y)*eye)"],
@@ -542,6 +542,9 @@ describe('a factor that every term of a sum has is written once', () => {
     ['sum(exp((A + eye)*x))', "(A' + eye)*diag(t1)*(A + eye) where t1 = exp(A*x + x)"],
     ["sum(tanh((X'*X + b*eye)*x))", "-2*(X'*X + b*eye)*diag(t2)*(X'*X + b*eye) where t1 = tanh(X'*X*x + b*x), t2 = t1.*(vector(1) - t1.^2)"],
     ['sum(tanh((A - eye)*x))', "2*(A' - eye)*diag(t2)*(A - eye) where t1 = tanh(x - A*x), t2 = (vector(1) - t1.^2).*t1"],
+    // A whole number that every term of a sum factor has goes in front: 2*A + 4*eye is 2*(A + 2*eye).
+    ['sum(tanh((A + 2*eye)*x))', "-2*(A' + 2*eye)*diag(t2)*(A + 2*eye) where t1 = tanh(2*x + A*x), t2 = t1.*(vector(1) - t1.^2)"],
+    ["tanh(x'*x)", "2*(1 - tanh(x'*x)^2)*(eye - 4*tanh(x'*x)*x*x')"],
   ] as const)('%s by x, order 2', (expr, printed) => printsAs(expr, 'x', 2, printed, 5730));
 });
 

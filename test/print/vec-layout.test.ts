@@ -69,7 +69,7 @@ const CASES: readonly Case[] = [
   ['sum(tanh(A*X*x))', 'X', 2, { A: [2, 3], X: [3, 4], x: [4] }, /./],
   // Two layers: a middle of its own inside each side (the Gauss–Newton term and the curvature term).
   ['sum(tanh(A*tanh(B*X)))', 'B', 2, { A: [2, 3], B: [3, 4], X: [4, 5] }, /kron\(eye, A'\)\*diag\(vec\(.*\)\)\*kron\(eye, A\)/],
-  ['norm2(tanh(W*tanh(V*X)) - Y)^2', 'V', 2, { W: [2, 3], V: [3, 2], X: [2, 4], Y: [2, 4] }, /^kron\(X, eye\)\*\(2\*diag\(vec/],
+  ['norm2(tanh(W*tanh(V*X)) - Y)^2', 'V', 2, { W: [2, 3], V: [3, 2], X: [2, 4], Y: [2, 4] }, /^2\*kron\(X, eye\)\*\(diag\(vec/],
   ['norm2(tanh(W*tanh(V*X)) - Y)^2', 'W', 2, { W: [1, 3], V: [3, 2], X: [2, 1], Y: [1, 1] }, /./],
   // A factor that two terms print alike but of other sizes (kron(vector(1), eye) here) stays in each.
   ["softplus(z*z')*exp(X')'", 'z', 1, { z: [4], X: [4, 8] }, /\*kron\(vector\(1\), eye\) \+ .*\*kron\(vector\(1\), eye\) where/],
