@@ -8,7 +8,8 @@
  *              over sums that have no matrix form (order > 2) or whose terms cancel once
  *              distributed (X·(P1 - P2) with X·P1 = X·P2), and the terms constant along a
  *              softmax's entries of a sum contracted with it (s'·(u - c·1) → s'·u - c, the
- *              softmax summing to 1); move the directions
+ *              softmax summing to 1), and the broadcast terms of a sum contracted with a vector
+ *              along their ones (y'·(W - 1·s'·W) → y'·W - sum(y)·s'·W); move the directions
  *              of matrix-power derivatives to where their deltas contract and collapse those that
  *              commute with the base;
  *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared

@@ -87,13 +87,6 @@ export const distributeOverSoftmax: Rule = {
   },
 };
 
-/**
- * A sum contracted with a vector (or a Hadamard product of vectors) over an axis along which a term
- * of the sum is constant: that term is distributed, and the vector of ones it carries there meets
- * the vector as its sum:
- * y'*(W - 1*s'*W) → y'*W - sum(y)*s'*W (which factoring makes (y - sum(y)*s)'*W), the gradient
- * of y'*log(softmax(W*x)).
- */
 /** Whether a factor of the product t that is not constant carries an axis of t other than `axis` (1_p·v_k for axis p). */
 function variesAlongOther(t: Node, axis: number): boolean {
   const [, core] = splitCoef(t);
@@ -101,6 +94,13 @@ function variesAlongOther(t: Node, axis: number): boolean {
   return core.kind === 'mul' && core.factors.some((f) => f.node.kind !== 'const' && f.labels.some((l) => l < rank && l !== axis));
 }
 
+/**
+ * A sum contracted with a vector (or a Hadamard product of vectors) over an axis along which a term
+ * of the sum is a broadcast (constant along it, varying along another axis): that term is
+ * distributed, and the vector of ones it carries there meets the vector as its sum:
+ * y'*(W - 1*s'*W) → y'*W - sum(y)*s'*W (which factoring makes (y - sum(y)*s)'*W), the gradient
+ * of y'*log(softmax(W*x)).
+ */
 export const distributeOverVector: Rule = {
   name: 'distribute-broadcast-sum',
   math: 'y_p (u_p… + c… 1_p) → y_p u_p… + (Σ_p y_p) c…',
