@@ -60,6 +60,13 @@ function onesAlong(t: Node, axes: readonly number[]): boolean {
   });
 }
 
+type SumFactor = Factor & { readonly node: NodeOf<'add'> };
+
+/** The factors of a product that are sums, with their positions. */
+function sumFactors(n: NodeOf<'mul'>): [number, SumFactor][] {
+  return n.factors.flatMap((f, k): [number, SumFactor][] => (f.node.kind === 'add' ? [[k, f as SumFactor]] : []));
+}
+
 /**
  * A sum contracted with a softmax over all of its entries, where a term of the sum is constant
  * along them: that term is distributed, and the softmax it meets sums to 1 (makeMul):
@@ -72,9 +79,7 @@ export const distributeOverSoftmax: Rule = {
     if (n.kind !== 'mul') return undefined;
     const rank = n.shape.length;
     const count = labelCounts(n.factors);
-    for (let k = 0; k < n.factors.length; k++) {
-      const f = n.factors[k]!;
-      if (f.node.kind !== 'add') continue;
+    for (const [k, f] of sumFactors(n)) {
       const only = (l: number): boolean => l >= rank && count.get(l) === 2 && f.labels.includes(l);
       for (const g of n.factors) {
         if (g === f || g.labels.length === 0 || !g.labels.every(only) || softmaxArg(g.node) === undefined) continue;
@@ -108,9 +113,7 @@ export const distributeOverVector: Rule = {
     if (n.kind !== 'mul') return undefined;
     const rank = n.shape.length;
     const count = labelCounts(n.factors);
-    for (let k = 0; k < n.factors.length; k++) {
-      const f = n.factors[k]!;
-      if (f.node.kind !== 'add') continue;
+    for (const [k, f] of sumFactors(n)) {
       for (const [axis, l] of f.labels.entries()) {
         // Every other factor on l is a vector on l alone (y, or y.*s: Σ_p y_p s_p 1_p = y'*s), or
         // none: the sum alone is summed along l (Σ_p 1_p = n).
