@@ -342,8 +342,9 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     const common = outer(split[ref]!.core);
     const factored = side === 'right' ? typed('*', merged, common) : typed('*', common, merged);
     const unpulled = scalar ? typed('*', scalar, factored) : factored;
-    const pulled = pullNumbers(unsignedChain(unpulled).factors);
-    const product = pulled ? productOf(pulled) : unpulled;
+    const chained = unsignedChain(unpulled);
+    const pulled = pullNumbers(chained.factors);
+    const product = !pulled ? unpulled : chained.negative ? negate(productOf(pulled)) : productOf(pulled);
     const out = flip < 0 ? negate(product) : product;
     const diagonalRest = diagonalOf(merged.kind === 'neg' ? merged.arg : merged) !== undefined || FACTORED.has(merged);
     // Other rests only where every term keeps a factor besides the common one, and the factored
@@ -377,6 +378,7 @@ function collectLike(terms: readonly Term[]): Ast | undefined {
   if (![...groups.values()].some((g) => g.length > 1)) return undefined;
   const scalarOf = (p: (typeof parts)[number]): Ast => (p.scalars.length > 0 ? productOf(p.scalars) : num(1));
   const out: Term[] = [];
+  let collectedAny = false;
   parts.forEach((p, i) => {
     const g = p.key === undefined ? [i] : groups.get(p.key)!;
     if (g[0] !== i) return;
@@ -387,6 +389,7 @@ function collectLike(terms: readonly Term[]): Ast | undefined {
     if (members.every((m) => m.scalars.every((f) => f.kind === 'num'))) {
       const c = members.reduce((sum, m) => sum + m.sign * m.scalars.reduce((prod, f) => prod * (f as Ast & { kind: 'num' }).value, 1), 0);
       if (c === 0) return g.forEach((j) => out.push(terms[j]!));
+      collectedAny = true;
       return out.push({ sign: Math.sign(c), ast: productOf([...(Math.abs(c) === 1 ? [] : [num(Math.abs(c))]), ...p.core]) });
     }
     const outer = members.some((m) => m.sign > 0) ? 1 : -1;
@@ -396,9 +399,10 @@ function collectLike(terms: readonly Term[]): Ast | undefined {
     const collected = productOf([c, ...p.core]);
     // Transposed, its scalars stay in front (mergeDiagonals): ((a + 2)*x)' is (a + 2)*x'.
     FACTORED.add(collected);
+    collectedAny = true;
     out.push({ sign: outer, ast: collected });
   });
-  return sumOf(out);
+  return collectedAny ? sumOf(out) : undefined;
 }
 
 /** Sums of at most this many terms are tried by factorGroups. */

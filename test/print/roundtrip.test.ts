@@ -527,10 +527,10 @@ describe('a factor that every term of a sum has is written once', () => {
   // derivative's terms spell M out) are one product M'*diag(…)*M: a factor up to a number
   // ((2*eye + A) beside 2*A + 4*eye), eye sized by its sum, and groups of terms factored first.
   test("sum(f(M*x)) by x, order 2, for M a sum with eye: one product M'*diag(…)*M", () => {
-    const sums = ['A + eye', 'A - eye', "X'*X + b*eye", 'A + 2*eye', '2*eye - A', "eye - A'", 'A*X + eye', 'b*eye + A'];
+    const sums = ['A + eye', 'A - eye', "X'*X + b*eye", 'A + 2*eye', '2*eye - A', "eye - A'", 'A*X + eye', 'b*eye + A', '-2*eye - A', '2*A - 4*eye'];
     const misses: string[] = [];
     for (const m of sums)
-      for (const f of ['exp', 'tanh', 'softplus']) {
+      for (const f of ['exp', 'tanh', 'softplus', '-sin']) {
         const r = derive(`sum(${f}((${m})*x))`, 'x', { order: 2 });
         const body = (r.matrix ?? '').split(' where ')[0]!;
         if (topLevelTerms(body.replace(/^-/, '')) !== 1 || !body.includes('*diag(')) misses.push(`${f}, ${m}: ${r.matrix}`);
