@@ -128,7 +128,9 @@ function pullNumbers(fs: readonly Ast[]): Ast[] | undefined {
     if (f.kind !== 'binary' || (f.op !== '+' && f.op !== '-') || kindOf(f) !== 'matrix') return f;
     const terms = termsOf(f).map((t) => {
       const { factors, negative } = unsignedChain(t.ast);
-      return { sign: negative ? -t.sign : t.sign, ...numberOf(factors) };
+      const { c, rest } = numberOf(factors);
+      // A negative number's sign goes to the term: -2*A is 2*A with the sign -1.
+      return { sign: (negative ? -t.sign : t.sign) * Math.sign(c), c: Math.abs(c), rest };
     });
     const g = terms.reduce((acc, t) => gcd(acc, t.c), 0);
     if (!(g > 1) || !terms.every((t) => Number.isInteger(t.c))) return f;
