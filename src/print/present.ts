@@ -274,7 +274,10 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   };
   const sum = (m: Map<Node, string>, f: (t: string) => number): number => [...m.values()].reduce((s, t) => s + f(t), 0);
   let kept = [...chosen];
-  for (const n of chosen.filter((c) => ones(printer.textOf(c)) > 0)) {
+  // Only a vector(1) that is a factor of a product can merge (vector(1)*u', A*vector(1)); one in an
+  // entry-wise sum (vector(1) - t1.^2) cannot, and trying every such name costs a print each.
+  const factorOnes = /\bvector\(1\)'?\*|\*vector\(1\)/;
+  for (const n of chosen.filter((c) => factorOnes.test(printer.textOf(c)))) {
     const now = texts(kept);
     const own = now.get(n)!;
     const name = new RegExp(`§${kept.indexOf(n) + 1}(?!\\d)`, 'g');
