@@ -113,7 +113,7 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
   // A diagonal matrix in front of a product that is a vector scales it: diag(u)*A*x is u.*(A*x).
   const u = out.length > 1 && kindOf(a) === 'vector' ? diagonalOf(out[0]!) : undefined;
   if (!merged && late.length === 0 && u === undefined) return a;
-  const product = u !== undefined ? typed('.*', u, out.slice(1).reduce((x, y) => typed('*', x, y))) : out.reduce((x, y) => typed('*', x, y));
+  const product = u !== undefined ? typed('.*', u, productOf(out.slice(1))) : productOf(out);
   return negative ? negate(product) : product;
 }
 
@@ -547,9 +547,9 @@ const FACTORED = new WeakSet<Ast>();
  */
 function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   if (kindOf(a) !== 'matrix') return a;
-  const collected = collectLike(termsOf(a));
-  if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
   const terms = termsOf(a);
+  const collected = collectLike(terms);
+  if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
   const factored = factorSum(terms) ?? factorGroups(terms);
   if (factored) return factored;
   const diagonals = terms.map((t) => scaledDiagonalOf(t.ast, eye));

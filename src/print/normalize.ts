@@ -10,7 +10,7 @@ import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { bin, call, num, tr } from './build.js';
 import { constantDims, constantOf, infoOf, isOneVector, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
-import { chain, kindOf, negate, startsNegative, typed } from './chains.js';
+import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
 import { mergeDiagonals } from './diagonals.js';
 import { absorbSigns } from './signs.js';
 
@@ -49,7 +49,7 @@ function onesInChain(m: Ast): Ast {
     const dims = constantDims(ones!);
     return dims ? constantOf(c!.value, dims).ast : mexpr(call('matrix', c!), 'matrix').ast;
   }
-  return out.reduce((x, y) => typed('*', x, y));
+  return productOf(out);
 }
 
 function onesMatrix(u: Ast, v: Ast): Ast | undefined {
@@ -82,7 +82,7 @@ function numbersOfChainFirst(m: Ast): Ast {
   });
   if (!moved || rest.length === 0) return m;
   const factors = c === 1 || c === -1 ? rest : [num(c), ...rest];
-  const body = factors.reduce((x, y) => typed('*', x, y));
+  const body = productOf(factors);
   return c === -1 ? negate(body) : body;
 }
 
