@@ -12,7 +12,9 @@
  *              along their ones (y'·(W - 1·s'·W) → y'·W - sum(y)·s'·W); move the directions
  *              of matrix-power derivatives to where their deltas contract and collapse those that
  *              commute with the base;
- *   factor   — pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
+ *   factor   — join terms that are one product but for their weights on one axis (A'*diag(u)*A
+ *              - A'*diag(v)*A → A'*diag(u - v)*A) where the factoring that follows ends shorter,
+ *              pull shared factors out of sums (2*A'*A*x - 2*A'*y → 2*A'*(A*x - y)), and shared
  *              powers of one base, up to its sign and entry-wise ((t - 1)^2*t - t^2*(1 - t) →
  *              (1 - 2*t)*t*(1 - t), sigmoid's second derivative in t = sigmoid(b)), and multiply
  *              out polynomials whose like terms collect ((2*t - 1)^2 - 2*t*(1 - t) →
@@ -32,20 +34,24 @@ import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
 import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums } from './rules/expand.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
+import { collectWeights as collectWeightsAhead } from './rules/weights.js';
 import { collectPolynomial, factorUnitRoots } from './rules/polynomial.js';
 import { absorbIntoDirection, collapseCommutingPower, movePowerAdjoint } from './rules/power.js';
 import { rationalTogether } from './rules/rational.js';
 import { pythagorean } from './rules/trig.js';
 import { unmergeContraction } from './rules/merge.js';
 
+const FACTOR_RULES = [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling];
+const collectWeights = collectWeightsAhead({ name: 'factor', rules: FACTOR_RULES });
+
 export const PHASES: readonly Phase[] = [
   { name: 'expand', rules: [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
+  { name: 'factor', rules: [collectWeights, ...FACTOR_RULES] },
   { name: 'rational', rules: [rationalTogether] },
-  { name: 'factor', rules: [factorCommon, factorPowers, collectPolynomial, pythagorean, factorUnitRoots, distributeCancelling] },
+  { name: 'factor', rules: [collectWeights, ...FACTOR_RULES] },
 ];
 
-export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
+export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, collectWeights, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
 
 export function simplify(root: Node, trace?: RewriteStep[]): Node {
   let cur = root;

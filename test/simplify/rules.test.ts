@@ -148,6 +148,22 @@ describe('rewrite rules', () => {
       const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, sh]) => [k, randomTensor(sh, 'any', rand)]));
       check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values(), ...r.analysis.lowered.sizeWitnesses], values) }, fired);
     });
+    // Terms that are one product but for their weights on one label (collect-weights): Hessians
+    // of sum(sigmoid(M*x)) for M a product or a sum with eye, at sizes 1 and 3 and non-square.
+    const weighted: [string, Record<string, number[]>][] = [
+      ['sum(sigmoid(A*X*x))', { A: [4, 3], X: [3, 2], x: [2] }],
+      ["sum(sigmoid((X'*X + b*eye)*x))", { X: [3, 3], x: [3], b: [] }],
+      ['sum(sigmoid((A*X + eye)*x))', { A: [1, 1], X: [1, 1], x: [1] }],
+      ['sum(sigmoid((eye - A*X)*x).^2)', { A: [3, 2], X: [2, 3], x: [3] }],
+    ];
+    weighted.forEach(([expr, shapes], i) => {
+      const steps: RewriteStep[] = [];
+      const r = derive(expr, 'x', { order: 2, trace: steps });
+      expect(steps.some((s) => s.rule === 'collect-weights'), `collect-weights fires for ${expr}`).toBe(true);
+      const rand = rng(1300 + i);
+      const values = new Map<string, Tensor>(Object.entries(shapes).map(([k, sh]) => [k, randomTensor(sh, 'any', rand)]));
+      check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values()], values) }, fired);
+    });
     // Sums it collapses (fuzz seed 1): a ones matrix beside an outer product of ones (a const and
     // a mul that the product splits alike), and two terms of a logdet's Hessian.
     const collapsing: [string, string, number, Record<string, number[]>][] = [
