@@ -32,7 +32,12 @@ export function mergeDiagonals(a: Ast): Ast {
   if (b.kind === 'binary' && (b.op === '+' || b.op === '-')) {
     const kind = kindOf(b);
     // Sums of vectors: their like terms collected (x*a + 2*x is (a + 2)*x).
-    if (kind === 'vector' || kind === 'row') return collectLike(termsOf(b, kind)) ?? b;
+    if (kind === 'vector' || kind === 'row') {
+      const terms = termsOf(b, kind);
+      // A factor of every term of a sum of vectors comes out only where that is shorter: A'*(y -
+      // rows(A)*s) for A'*y - rows(A)*A'*s, but X*x - A*x stays as the input may write it.
+      return collectLike(terms) ?? factorSum(terms, true) ?? factorThrough(terms, kind) ?? b;
+    }
     return mergeSum(b);
   }
   return b;
@@ -282,9 +287,10 @@ function sumOf(terms: readonly Term[]): Ast {
  * of the terms sum to one diagonal matrix: diag(u)*A - 2*diag(v)*A → diag(u - 2*v)*A,
  * A'*diag(u) + A'*diag(v) → A'*diag(u + v); or where every term keeps a factor of its own and
  * the factored form is no longer but for its parentheses: diag(s)*W - s*s'*W → (diag(s) -
- * s*s')*W. A number that every term begins with comes out too. 2*A + diag(u)*A stays as it is.
+ * s*s')*W (`strict`: where it is shorter). A number that every term begins with comes out too.
+ * 2*A + diag(u)*A stays as it is.
  */
-function factorSum(terms: readonly Term[]): Ast | undefined {
+function factorSum(terms: readonly Term[], strict = false): Ast | undefined {
   if (terms.length < 2) return undefined;
   // Each term's scalar factors stay with what is left of it: 2*A'*D*A has A' on its left.
   // ... and signs of factors go to the term: -A'*D is A'*D with the sign -1.
@@ -356,7 +362,7 @@ function factorSum(terms: readonly Term[]): Ast | undefined {
     // diag(u) + diag(u)*A is diag(u)*(eye + A); 2*A + A*B stays.
     const whole = toText(sumOf(terms)).length;
     const alone = split.some((c) => c.core.length < 2);
-    if (!diagonalRest && (alone ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
+    if (!diagonalRest && (alone || strict ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
     FACTORED.add(product);
     return out;
   }
@@ -407,6 +413,92 @@ function collectLike(terms: readonly Term[]): Ast | undefined {
   return collectedAny ? sumOf(out) : undefined;
 }
 
+/**
+ * A sum with a term P*F whose sum factor F has its terms, times one number c, among the other
+ * terms, as (P + c*eye)*F where that is shorter: x + A'*(A*x - x) - A*x is (A' - eye)*(A*x - x),
+ * the gradient of norm2(A*x - x)^2/2. F is on the right of a vector term, on the left of a row
+ * term (F*P + c*F is F*(P + c*eye)), on either side of a matrix term. Undefined where no term has
+ * such a factor.
+ */
+function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'): Ast | undefined {
+  // A term that is scalars times a sum joins with the sum's terms: 8*x + 4*(A*x - y) + 2*A'*F.
+  const terms = given.flatMap((t) => scaledTerms(t, kind));
+  if (terms.length < 3) return undefined;
+  const parts = terms.map(numbered);
+  const whole = toText(sumOf(given)).length;
+  const sides = kind === 'matrix' ? (['right', 'left'] as const) : kind === 'vector' ? (['right'] as const) : (['left'] as const);
+  for (let k = 0; k < parts.length; k++) {
+    const { coef, rest } = parts[k]!;
+    for (const side of sides) {
+      const f = side === 'right' ? rest[rest.length - 1] : rest[0];
+      const p = side === 'right' ? rest.slice(0, -1) : rest.slice(1);
+      // F a sum, or a temporary that stands for one (x + y - A*x - A'*t1 where t1 = x + y - A*x).
+      const def = f?.kind === 'name' ? definitionOf(f.name) : f;
+      if (!f || !def || def.kind !== 'binary' || (def.op !== '+' && def.op !== '-') || kindOf(f) !== kind || kindOf(def) !== kind || !p.some((x) => kindOf(x) === 'matrix')) continue;
+      const fTerms = termsOf(def, kind).map(numbered);
+      const c = matchedScale(fTerms, parts, k);
+      if (!c) continue;
+      // coef*P*F + c*F = (coef*P + c*eye)*F, its eye with the sign of F's term that no matrix
+      // maps (2*(eye - A')*(x - A*x), 2*(A' - eye)*(A*x - x)), else positive terms first; both
+      // negative: the sign outside.
+      const eye = mexpr(name('eye'), 'matrix', true).ast;
+      const scaled = (m: number, fs: readonly Ast[]): Term => ({ sign: Math.sign(m), ast: productOf([...(Math.abs(m) === 1 ? [] : [num(Math.abs(m))]), ...fs]) });
+      const inner = [scaled(coef, p), scaled(c.scale, [eye])];
+      const bare = fTerms.find((t) => !t.rest.some((x) => kindOf(x) === 'matrix'));
+      const flip = bare ? Math.sign(c.scale) * Math.sign(bare.coef) : inner.every((t) => t.sign < 0) ? -1 : 1;
+      const signed = inner.map((t) => ({ sign: t.sign * flip, ast: t.ast }));
+      const sum = sumOf([...signed.filter((t) => t.sign > 0), ...signed.filter((t) => t.sign < 0)]);
+      const merged = sum.kind === 'binary' ? mergeSum(sum, true) : sum;
+      // A whole number of every term of the new factor goes in front: 2*(A' + 2*eye)*(2*x + A*x).
+      const product = mergeProduct(typed('*', ...((side === 'right' ? [merged, f] : [f, merged]) as [Ast, Ast])) as Ast & { kind: 'binary' });
+      const out = sumOf(terms.flatMap((t, i) => (i === k ? [{ sign: flip, ast: product }] : c.used.has(i) ? [] : [t])));
+      if (toText(out).length < whole) return out;
+    }
+  }
+  return undefined;
+}
+
+/** The printed definitions of the temporaries of the form being merged (withDefinitions), by name. */
+let definitionOf: (name: string) => Ast | undefined = () => undefined;
+
+/** f() with the temporaries' definitions known to factorThrough (names stand for their forms). */
+export function withDefinitions<T>(definitions: (name: string) => Ast | undefined, f: () => T): T {
+  const outer = definitionOf;
+  definitionOf = definitions;
+  try {
+    return f();
+  } finally {
+    definitionOf = outer;
+  }
+}
+
+/** A term as its number (sign included) and its other factors, keyed by their text: -2*A'*x is -2 and A'*x. */
+function numbered(t: Term): { coef: number; rest: Ast[]; key: string } {
+  const { factors, negative } = unsignedChain(t.ast);
+  // A number in front of a part of unknown kind is a factor too (2*x in a definition).
+  const split = factors.flatMap((f) => (f.kind === 'binary' && f.op === '*' && f.left.kind === 'num' ? [f.left, f.right] : [f]));
+  const { c, rest } = numberOf(split);
+  return { coef: (negative ? -t.sign : t.sign) * c, rest, key: toText(productOf(rest)) };
+}
+
+/**
+ * The number c with which every term of a sum factor (`inner`) stands among the terms `parts`
+ * other than the k-th, each matched once, and the terms matched; undefined where one is missing.
+ */
+function matchedScale(inner: readonly { coef: number; key: string }[], parts: readonly { coef: number; key: string }[], k: number): { scale: number; used: Set<number> } | undefined {
+  const used = new Set<number>();
+  let scale: number | undefined;
+  for (const f of inner) {
+    const j = parts.findIndex((q, i) => i !== k && !used.has(i) && q.key === f.key);
+    if (j < 0) return undefined;
+    const r = parts[j]!.coef / f.coef;
+    if (scale !== undefined && Math.abs(r - scale) > 1e-12 * Math.abs(scale)) return undefined;
+    scale ??= r;
+    used.add(j);
+  }
+  return scale === undefined || scale === 0 ? undefined : { scale, used };
+}
+
 /** Sums of at most this many terms are tried by factorGroups. */
 const MAX_GROUPED_TERMS = 8;
 
@@ -417,7 +509,7 @@ const MAX_GROUPED_TERMS = 8;
  */
 function factorGroups(given: readonly Term[]): Ast | undefined {
   // A term that is scalars times a sum joins with the sum's terms: b*(A'*D + D*A) is b*A'*D + b*D*A.
-  const terms = given.flatMap(scaledTerms);
+  const terms = given.flatMap((t) => scaledTerms(t));
   if (terms.length < 3 || terms.length > MAX_GROUPED_TERMS) return undefined;
   if (terms.length > given.length) {
     const whole = factorSum(terms);
@@ -445,15 +537,15 @@ function factorGroups(given: readonly Term[]): Ast | undefined {
   return undefined;
 }
 
-/** A term c*(P + Q) as its terms c*P and c*Q (c its scalar factors); any other term as it is. */
-function scaledTerms(t: Term): Term[] {
+/** A term c*(P + Q) as its terms c*P and c*Q (c its scalar factors; P, Q of `kind`); any other term as it is. */
+function scaledTerms(t: Term, kind: 'matrix' | 'vector' | 'row' = 'matrix'): Term[] {
   const { factors, negative } = unsignedChain(t.ast);
   const sums = factors.filter((f) => kindOf(f) !== 'scalar');
   const sum = sums.length === 1 ? sums[0]! : undefined;
-  if (!sum || sum.kind !== 'binary' || (sum.op !== '+' && sum.op !== '-') || kindOf(sum) !== 'matrix') return [t];
+  if (!sum || sum.kind !== 'binary' || (sum.op !== '+' && sum.op !== '-') || kindOf(sum) !== kind) return [t];
   const scalars = factors.filter((f) => f !== sum);
   const sign = negative ? -t.sign : t.sign;
-  return termsOf(sum).map((u) => ({ sign: sign * u.sign, ast: productOf([...scalars, u.ast]) }));
+  return termsOf(sum, kind).map((u) => ({ sign: sign * u.sign, ast: productOf([...scalars, u.ast]) }));
 }
 
 /**
@@ -550,7 +642,7 @@ function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   const terms = termsOf(a);
   const collected = collectLike(terms);
   if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
-  const factored = factorSum(terms) ?? factorGroups(terms);
+  const factored = factorSum(terms) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix');
   if (factored) return factored;
   const diagonals = terms.map((t) => scaledDiagonalOf(t.ast, eye));
   if (diagonals.filter((v) => v !== undefined).length < 2) return a;

@@ -17,6 +17,7 @@ import { flatFactors, productForm } from './graph.js';
 import { type Kind, type MExpr, FLIP, KIND_OF_RANK, constantOf, infoOf, mapChildren, mexpr, powerOf, setTarget, setTranspose, sized, transposed } from './mexpr.js';
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
+import { withDefinitions } from './diagonals.js';
 import { negate } from './chains.js';
 
 /**
@@ -354,7 +355,16 @@ export class MatrixPrinter implements Forms {
       if (!e) memo.set(key, (e = expand(this.target(r))));
       return e;
     };
-    return normalize(expand(a), new Set(names.values()), this.ctx.written);
+    // A temporary's definition, printed with the other names, where a merge asks for it.
+    const byName = new Map([...names].map(([n, t]) => [t, n]));
+    const definitions = new Map<string, Ast | undefined>();
+    const definition = (t: string): Ast | undefined => {
+      const n = byName.get(t);
+      if (n === undefined || negated.has(n)) return undefined;
+      if (!definitions.has(t)) definitions.set(t, this.materialize(this.form(n)!.ast, new Map([...names].filter(([m]) => m !== n)), negated));
+      return definitions.get(t);
+    };
+    return withDefinitions(definition, () => normalize(expand(a), new Set(names.values()), this.ctx.written));
   }
 
   /**

@@ -123,6 +123,30 @@ export function reversedDifferences(a: Ast, written: ReadonlySet<string>, spelli
   return turnable(a, written, spelling).size;
 }
 
+/**
+ * The differences that a result holds both ways round where the input wrote neither (A' - eye in
+ * one part, eye - A' in another): of each pair the way that reads first in the result, for
+ * orientWritten to turn the other to as it turns a written one.
+ */
+export function firstOfReversed(root: Ast, written: ReadonlySet<string>): Set<string> {
+  const spelling = Spelling.of(root, written);
+  const seen = new Map<string, string>();
+  const visit = (a: Ast, inChain = false): void => {
+    const terms = isSum(a) && !inChain ? sumTerms(a) : undefined;
+    if (terms && terms.some((t) => t.positive) && terms.some((t) => !t.positive)) {
+      const negation = keepTyping(a, buildSum(terms.map((t) => ({ ast: t.ast, positive: !t.positive }))));
+      const [text, other] = [spelling.text(a), spelling.text(negation)];
+      if (text !== undefined && other !== undefined && !seen.has(text)) seen.set(text, other);
+    }
+    mapChildren(a, (c) => (visit(c, isSum(a) && c === (a as Ast & { kind: 'binary' }).left), c));
+  };
+  visit(root);
+  const out = new Set<string>();
+  for (const [text, other] of seen)
+    if (seen.has(other) && !out.has(other) && !written.has(text) && !written.has(other)) out.add(text);
+  return out;
+}
+
 /** Whether `a` uses one of `names`. */
 export function mentions(a: Ast, names: ReadonlySet<string>): boolean {
   if (a.kind === 'name') return names.has(a.name);

@@ -19,7 +19,7 @@ import { type IndexForm, toIndex, freeIndexNames, indexLatex as indicesLatex, sy
 import { chooseTemporaries, temporaryNames } from './temps.js';
 import { tieSizes } from './sizes.js';
 import { alignFreeSigns, usedOnlyFree } from './signs.js';
-import { MINUS_BUDGET, Spelling, mentions, orientWritten, placeBodySigns, reversedDifferences, signCost, turnTemporary } from './orient.js';
+import { MINUS_BUDGET, Spelling, firstOfReversed, mentions, orientWritten, placeBodySigns, reversedDifferences, signCost, turnTemporary } from './orient.js';
 import { startsNegative } from './chains.js';
 import { usedOnlyFreeIndex } from './indexSigns.js';
 
@@ -189,12 +189,15 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
   let parts = whereForm(spelled);
   const tempNames = new Set(nameOf.values());
   const budget = parts && signCost(parts, written) + MINUS_BUDGET;
-  if (parts?.kind === 'where' && written.size > 0) {
+  // A difference that the result holds both ways round, neither as the input wrote it (A' - eye in
+  // one temporary, eye - A' in another), is turned as a written one is, to the way it reads first.
+  const turning = parts ? new Set([...written, ...firstOfReversed(parts, written)]) : written;
+  if (parts?.kind === 'where' && turning.size > 0) {
     const turns = turnTemporaries(parts, asChosen.filter((d) => spelled.includes(d) && inMatrix.has(d.chosen)), budget!, {
       negation,
       negated: negatedTemps,
       temps: tempNames,
-      written,
+      written: turning,
     });
     parts = turns.form;
     spelled = spelled.map((x) => turns.turned.get(x) ?? x);
@@ -210,7 +213,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
   }
   // Differences in the order the input wrote them, within the same budget; then those whose sign
   // is free in the sign the whole result (then the input) has.
-  const oriented = parts && written.size > 0 ? orientWritten(parts, tempNames, written, budget) : parts;
+  const oriented = parts && turning.size > 0 ? orientWritten(parts, tempNames, turning, budget) : parts;
   const untied = oriented && alignFreeSigns(oriented, ctx.written);
   // Constants whose size nothing in the printed form fixes get it written out: vector(1, len(z)).
   const fullAst = untied && tieSizes(untied, ctx.vars, (d) => printer.sizeTied(d));

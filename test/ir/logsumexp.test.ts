@@ -199,7 +199,7 @@ describe('a vector contracted with a broadcast term of a sum', () => {
     ["y'*log(softmax(W*x))", "W'*(y - sum(y)*softmax(W*x))"],
     ["-y'*log(softmax(W*x))", "W'*(sum(y)*softmax(W*x) - y)"],
     ["x'*softmax(W*x)", "t1 + W'*((x - x'*t1*vector(1)).*t1) where t1 = softmax(W*x)"],
-    ["vector(1)'*log(softmax(A*x - y))", "A'*vector(1) - rows(A)*A'*softmax(A*x - y)"],
+    ["vector(1)'*log(softmax(A*x - y))", "A'*(vector(1) - rows(A)*softmax(A*x - y))"],
     ["y'*log(softmax(x))", 'y - sum(y)*softmax(x)'],
   ];
   test.each(GOLDEN)('%s by x: %s', (expr, want) => {

@@ -42,9 +42,44 @@ export const distributeDeltas: Rule = {
     if (n.kind !== 'mul') return undefined;
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasDelta(t.node)));
     if (k < 0) return undefined;
-    return distribute(n, k, hasDelta);
+    return distributedWithPartner(n, k) ?? distribute(n, k, hasDelta);
   },
 };
+
+/**
+ * The product with its sum factor S (whose terms carry deltas) and a factor g that S alone is
+ * contracted with made one sum, S·g distributed, where that sum has at most two axes: in the
+ * squared norm of (A + I)·x, each (A + δ)_pq x_q is the vector A·x + x, and the product stays the
+ * square of it (norm2(A*x + x)), where distributing S over the whole product would spell out
+ * x'·A'·A·x + 2·x'·A·x + x'·x. Undefined where S has no such partner.
+ */
+function distributedWithPartner(n: NodeOf<'mul'>, k: number): Node | undefined {
+  const rank = n.shape.length;
+  const s = n.factors[k]!;
+  const count = labelCounts(n.factors);
+  for (const l of s.labels) {
+    if (l < rank || count.get(l) !== 2 || s.labels.filter((m) => m === l).length !== 1) continue;
+    const j = n.factors.findIndex((g, i) => i !== k && g.labels.includes(l));
+    const g = n.factors[j]!;
+    // g a vector that S maps (x in (A + δ)·x); ones stay where they are (a sum of S's entries).
+    if (g.labels.length !== 1 || g.node.kind === 'add' || g.node.kind === 'const') continue;
+    // The local product's free labels: those of S and g that are output labels or that another
+    // factor carries, once each, in order of appearance.
+    const local = [s, g];
+    const free = [...new Set(local.flatMap((f) => f.labels))].filter((m) => m !== l && (m < rank || local.reduce((c, f) => c + f.labels.filter((x) => x === m).length, 0) < count.get(m)!));
+    if (free.length > 2 || free.some((m) => local.reduce((c, f) => c + f.labels.filter((x) => x === m).length, 0) > 1)) continue;
+    const map = new Map<number, number>(free.map((m, i) => [m, i]));
+    let next = free.length;
+    const relabel = (m: number): number => map.get(m) ?? (map.set(m, next++), next - 1);
+    const product = makeMul(local.map((f) => ({ node: f.node, labels: f.labels.map(relabel) })), free.length);
+    if (product.kind !== 'mul') continue;
+    const at = product.factors.findIndex((f) => f.node === s.node);
+    if (at < 0) continue;
+    const sum = distribute(product, at);
+    return makeMul([...n.factors.filter((_, i) => i !== k && i !== j), { node: sum, labels: free }], rank);
+  }
+  return undefined;
+}
 
 /**
  * Whether the term t (of a sum on `axes` of its own) is constant along those axes: a vector of ones
