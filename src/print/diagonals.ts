@@ -32,12 +32,7 @@ export function mergeDiagonals(a: Ast): Ast {
   if (b.kind === 'binary' && (b.op === '+' || b.op === '-')) {
     const kind = kindOf(b);
     // Sums of vectors: their like terms collected (x*a + 2*x is (a + 2)*x).
-    if (kind === 'vector' || kind === 'row') {
-      const terms = termsOf(b, kind);
-      // A factor of every term of a sum of vectors comes out only where that is shorter: A'*(y -
-      // rows(A)*s) for A'*y - rows(A)*A'*s, but X*x - A*x stays as the input may write it.
-      return collectLike(terms) ?? factorSum(terms, true) ?? factorThrough(terms, kind) ?? b;
-    }
+    if (kind === 'vector' || kind === 'row') return mergeVectorSum(b, kind);
     return mergeSum(b);
   }
   return b;
@@ -287,10 +282,11 @@ function sumOf(terms: readonly Term[]): Ast {
  * of the terms sum to one diagonal matrix: diag(u)*A - 2*diag(v)*A → diag(u - 2*v)*A,
  * A'*diag(u) + A'*diag(v) → A'*diag(u + v); or where every term keeps a factor of its own and
  * the factored form is no longer but for its parentheses: diag(s)*W - s*s'*W → (diag(s) -
- * s*s')*W (`strict`: where it is shorter). A number that every term begins with comes out too.
+ * s*s')*W (`accept`: 'shorter' where it is shorter, 'any' whatever its length). A number that
+ * every term begins with comes out too.
  * 2*A + diag(u)*A stays as it is.
  */
-function factorSum(terms: readonly Term[], strict = false): Ast | undefined {
+function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default' = 'default'): Ast | undefined {
   if (terms.length < 2) return undefined;
   // Each term's scalar factors stay with what is left of it: 2*A'*D*A has A' on its left.
   // ... and signs of factors go to the term: -A'*D is A'*D with the sign -1.
@@ -346,7 +342,7 @@ function factorSum(terms: readonly Term[], strict = false): Ast | undefined {
     const flip = split.every((c, i) => c.sign * turn[i]! < 0) ? -1 : 1;
     const signed = rests.map((r, i) => ({ sign: flip * turn[i]! * split[i]!.sign, ast: r }));
     const sum = sumOf([...signed.filter((t) => t.sign > 0), ...signed.filter((t) => t.sign < 0)]);
-    const merged = sum.kind === 'binary' ? mergeSum(sum, true) : sum;
+    const merged = sum.kind !== 'binary' ? sum : kind === 'matrix' ? mergeSum(sum, true) : mergeVectorSum(sum, kind);
     const common = outer(split[ref]!.core);
     const factored = side === 'right' ? typed('*', merged, common) : typed('*', common, merged);
     const unpulled = scalar ? typed('*', scalar, factored) : factored;
@@ -362,7 +358,7 @@ function factorSum(terms: readonly Term[], strict = false): Ast | undefined {
     // diag(u) + diag(u)*A is diag(u)*(eye + A); 2*A + A*B stays.
     const whole = toText(sumOf(terms)).length;
     const alone = split.some((c) => c.core.length < 2);
-    if (!diagonalRest && (alone || strict ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
+    if (!diagonalRest && accept !== 'any' && (alone || accept === 'shorter' ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
     FACTORED.add(product);
     return out;
   }
@@ -458,6 +454,30 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
   return undefined;
 }
 
+/**
+ * A sum of matrices that factors once a term's last factor, a sum of rows with a common left
+ * factor, is written as that factor times the sum it leaves (t1*(t1'*A + t1') as t1*t1'*(A +
+ * eye)), where that is no longer: diag(t1)*(A + eye) - t1*(t1'*A + t1') is (diag(t1) -
+ * t1*t1')*(A + eye), and A + eye - vector(1)*(t1'*A + t1') is (eye - vector(1)*t1')*(A + eye).
+ */
+function factorRowed(terms: readonly Term[]): Ast | undefined {
+  let changed = false;
+  const rowed = terms.map((t): Term => {
+    const { factors, negative } = unsignedChain(t.ast);
+    const f = factors[factors.length - 1];
+    if (!f || f.kind !== 'binary' || (f.op !== '+' && f.op !== '-') || kindOf(f) !== 'row') return t;
+    const factored = factorSum(termsOf(f, 'row'), 'any');
+    const fs = factored && factored.kind !== 'neg' ? chain(factored) : [];
+    const last = fs[fs.length - 1];
+    if (!last || last.kind !== 'binary' || (last.op !== '+' && last.op !== '-') || kindOf(last) !== 'matrix') return t;
+    changed = true;
+    return { sign: negative ? -t.sign : t.sign, ast: productOf([...factors.slice(0, -1), ...fs]) };
+  });
+  if (!changed) return undefined;
+  const out = factorSum(rowed) ?? factorGroups(rowed) ?? factorThrough(rowed, 'matrix');
+  return out && toText(out).length <= toText(sumOf(terms)).length ? out : undefined;
+}
+
 /** The printed definitions of the temporaries of the form being merged (withDefinitions), by name. */
 let definitionOf: (name: string) => Ast | undefined = () => undefined;
 
@@ -507,9 +527,9 @@ const MAX_GROUPED_TERMS = 8;
  * A'*D*A - A'*D - D*(A - eye) is A'*D*(A - eye) - D*(A - eye), which is (A' - eye)*D*(A - eye).
  * Undefined where no such group leads to one product.
  */
-function factorGroups(given: readonly Term[]): Ast | undefined {
+function factorGroups(given: readonly Term[], kind: 'matrix' | 'vector' | 'row' = 'matrix'): Ast | undefined {
   // A term that is scalars times a sum joins with the sum's terms: b*(A'*D + D*A) is b*A'*D + b*D*A.
-  const terms = given.flatMap((t) => scaledTerms(t));
+  const terms = given.flatMap((t) => scaledTerms(t, kind));
   if (terms.length < 3 || terms.length > MAX_GROUPED_TERMS) return undefined;
   if (terms.length > given.length) {
     const whole = factorSum(terms);
@@ -526,13 +546,14 @@ function factorGroups(given: readonly Term[]): Ast | undefined {
   });
   for (const members of groups.values()) {
     if (members.length < 2 || members.length === terms.length) continue;
-    const part = factorSum(members.map((i) => terms[i]!));
+    const part = factorSum(members.map((i) => terms[i]!), kind === 'matrix' ? 'default' : 'any');
     if (!part) continue;
     const grouped = part.kind === 'neg' ? { sign: -1, ast: part.arg } : { sign: 1, ast: part };
     const rest = terms.filter((_, i) => !members.includes(i));
-    // One group, then the whole (a group of groups would try exponentially many).
-    const whole = factorSum([grouped, ...rest]);
-    if (whole) return whole;
+    // One group, then the whole (a group of groups would try exponentially many). Vectors: the
+    // group's factor's terms among the others (A'*y + y - s*A'*t - s*t is (A' + eye)*(y - s*t)).
+    const whole = kind === 'matrix' ? factorSum([grouped, ...rest]) : factorThrough([grouped, ...rest], kind);
+    if (whole && (kind === 'matrix' || toText(whole).length < toText(sumOf(given)).length)) return whole;
   }
   return undefined;
 }
@@ -634,6 +655,17 @@ function transposeProduct(a: Ast): Ast {
 const FACTORED = new WeakSet<Ast>();
 
 /**
+ * A sum of vectors (or rows) with its like terms collected (x*a + 2*x is (a + 2)*x), a factor of
+ * every term taken out where that is shorter (A'*(y - rows(A)*s) for A'*y - rows(A)*A'*s, but
+ * X*x - A*x stays as the input may write it), and the terms of a sum factor of one term gathered
+ * (factorThrough), also after a group of terms is factored (factorGroups).
+ */
+function mergeVectorSum(b: Ast, kind: 'vector' | 'row'): Ast {
+  const terms = termsOf(b, kind);
+  return collectLike(terms) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? b;
+}
+
+/**
  * A sum with a common outer factor as that factor times a sum (factorSum), and its diagonal terms
  * as one term diag(±u ± v …), where the first of them stood.
  */
@@ -642,7 +674,7 @@ function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   const terms = termsOf(a);
   const collected = collectLike(terms);
   if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
-  const factored = factorSum(terms) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix');
+  const factored = factorSum(terms) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix') ?? factorRowed(terms);
   if (factored) return factored;
   const diagonals = terms.map((t) => scaledDiagonalOf(t.ast, eye));
   if (diagonals.filter((v) => v !== undefined).length < 2) return a;

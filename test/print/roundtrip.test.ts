@@ -586,7 +586,28 @@ describe('a sum whose terms make up a factor of another term is one product', ()
     ['norm2((b*eye - A)*x)^2', 1, "2*(b*eye - A')*(b*x - A*x)"],
     // Where it is not, the sum stays: A'*y + y.
     ["y'*(A + eye)*x", 1, "A'*y + y"],
+    // A group of terms factored first: A'*y + y - sum(y)*(A'*t1 + t1).
+    ["y'*log(softmax((A + eye)*x))", 1, "(A' + eye)*(y - sum(y)*t1) where t1 = softmax(A*x + x)"],
+    // A sum of rows with a common factor, written as that factor times a sum: t1*(t1'*A + t1') is
+    // t1*t1'*(A + eye), so diag(t1)*(A + eye) - t1*(t1'*A + t1') is one product.
+    ['softmax((A + eye)*x)', 1, "(diag(t1) - t1*t1')*(A + eye) where t1 = softmax(A*x + x)"],
   ] as const)('%s by x, order %i', (expr, order, printed) => printsAs(expr, 'x', order, printed, 5750 + order));
+  test('softmax(M*x) and the cross-entropy y\'*log(softmax(M*x)) by x, M a sum with eye: one product', () => {
+    const ms = ['A + eye', 'A - eye', 'eye - A', '2*eye + A', 'A*B + eye', "X'*X + b*eye", 'b*eye - A', "eye - A'"];
+    const misses: string[] = [];
+    for (const m of ms)
+      for (const f of ['softmax(M*x)', "y'*log(softmax(M*x))"]) {
+        const expr = f.replaceAll('M', `(${m})`);
+        const r = derive(expr, 'x', { order: 1 });
+        const body = (r.matrix ?? '').split(' where ')[0]!;
+        // The cross-entropy's gradient with a symbolic multiple of eye stays a sum: b*y, b*t1
+        // match y and t1 by no number.
+        const free = f.startsWith('y') && m.includes('b*');
+        if (!free && lengthOf(body) !== 1) misses.push(`${expr}: ${r.matrix}`);
+        roundTripAtSizes(r, 5760, () => 'any');
+      }
+    expect(misses, misses.join('\n')).toEqual([]);
+  });
 });
 
 // Terms that print alike but for their scalar factors are one term, the scalars summed in front
