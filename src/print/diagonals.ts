@@ -283,8 +283,7 @@ function sumOf(terms: readonly Term[]): Ast {
  * A'*diag(u) + A'*diag(v) → A'*diag(u + v); or where every term keeps a factor of its own and
  * the factored form is no longer but for its parentheses: diag(s)*W - s*s'*W → (diag(s) -
  * s*s')*W (`accept`: 'shorter' where it is shorter, 'any' whatever its length). A number that
- * every term begins with comes out too.
- * 2*A + diag(u)*A stays as it is.
+ * every term begins with comes out too. 2*A + diag(u)*A stays as it is.
  */
 function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default' = 'default'): Ast | undefined {
   if (terms.length < 2) return undefined;
