@@ -440,7 +440,8 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
       const scaled = (m: number, fs: readonly Ast[]): Term => ({ sign: Math.sign(m), ast: productOf([...(Math.abs(m) === 1 ? [] : [num(Math.abs(m))]), ...fs]) });
       const inner = [scaled(coef, p), scaled(c.scale, [eye])];
       const bare = fTerms.find((t) => !t.rest.some((x) => kindOf(x) === 'matrix'));
-      const flip = bare ? Math.sign(c.scale) * Math.sign(bare.coef) : inner.every((t) => t.sign < 0) ? -1 : 1;
+      const lead = bare ? Math.sign(c.scale) * Math.sign(bare.coef) : 1;
+      const flip = inner.every((t) => t.sign * lead < 0) ? -lead : lead;
       const signed = inner.map((t) => ({ sign: t.sign * flip, ast: t.ast }));
       const sum = sumOf([...signed.filter((t) => t.sign > 0), ...signed.filter((t) => t.sign < 0)]);
       const merged = sum.kind === 'binary' ? mergeSum(sum, true) : sum;
@@ -537,7 +538,8 @@ function factorGroups(given: readonly Term[], kind: 'matrix' | 'vector' | 'row' 
   const groups = new Map<string, number[]>();
   terms.forEach((t, i) => {
     const core = unsignedChain(t.ast).factors.filter((f) => kindOf(f) !== 'scalar');
-    if (core.length < 2) return;
+    // A term that is one factor joins the groups of that factor: diag(t1) with diag(t1)*A.
+    if (core.length === 0) return;
     for (const [side, f] of [['left', core[0]!], ['right', core[core.length - 1]!]] as const) {
       const key = `${side} ${scaledKey(f).key}`;
       groups.set(key, [...(groups.get(key) ?? []), i]);

@@ -593,7 +593,21 @@ describe('a sum whose terms make up a factor of another term is one product', ()
     // A sum of rows with a common factor, written as that factor times a sum: t1*(t1'*A + t1') is
     // t1*t1'*(A + eye), so diag(t1)*(A + eye) - t1*(t1'*A + t1') is one product.
     ['softmax((A + eye)*x)', 1, "(diag(t1) - t1*t1')*(A + eye) where t1 = softmax(A*x + x)"],
+    ['logsumexp((A + eye)*x)', 2, "(A' + eye)*(diag(t1) - t1*t1')*(A + eye) where t1 = softmax(A*x + x)"],
   ] as const)('%s by x, order %i', (expr, order, printed) => printsAs(expr, 'x', order, printed, 5750 + order));
+  // The Hessian of logsumexp(M*x): diag(t1) + diag(t1)*A - t1*(t1'*A + t1') groups diag(t1)
+  // with diag(t1)*A (a term that is the group's factor alone joins it), then factors whole.
+  test('logsumexp(M*x) by x, order 2, M a sum with eye: M\'*(diag(t1) - t1*t1\')*M', () => {
+    const ms = ['A + eye', 'A - eye', 'eye - A', '-A - eye', 'A*B + eye', "X'*X + b*eye", 'b*eye - A', "eye - A'"];
+    const misses: string[] = [];
+    for (const m of ms) {
+      const r = derive(`logsumexp((${m})*x)`, 'x', { order: 2 });
+      const body = (r.matrix ?? '').split(' where ')[0]!;
+      if (topLevelTerms(body) !== 1 || !/\(diag\(t1\) - t1\*t1'\)|\(t1\*t1' - diag\(t1\)\)/.test(body) || body.includes('vector(1)')) misses.push(`${m}: ${r.matrix}`);
+      roundTripAtSizes(r, 5770, () => 'any');
+    }
+    expect(misses, misses.join('\n')).toEqual([]);
+  });
   test('softmax(M*x) and the cross-entropy y\'*log(softmax(M*x)) by x, M a sum with eye: one product', () => {
     const ms = ['A + eye', 'A - eye', 'eye - A', '2*eye + A', 'A*B + eye', "X'*X + b*eye", 'b*eye - A', "eye - A'"];
     const misses: string[] = [];
