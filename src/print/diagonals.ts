@@ -10,6 +10,7 @@ import { call, name, num, tr } from './build.js';
 import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
+import { isSum } from './signs.js';
 
 /**
  * Products and sums of diagonal matrices as one diagonal matrix: diag(u)*diag(v) = diag(u.*v)
@@ -37,6 +38,9 @@ export function mergeDiagonals(a: Ast): Ast {
   }
   return b;
 }
+
+/** Whether a form is a sum (or difference) of the given kind. */
+const isSumOf = (a: Ast | undefined, kind: 'matrix' | 'vector' | 'row'): a is Ast & { kind: 'binary' } => a !== undefined && isSum(a) && kindOf(a) === kind;
 
 /** The vector u of diag(u) or diag(u)' as the printer makes it (diag of a column vector; diag of a matrix is a vector). */
 function diagonalOf(a: Ast): Ast | undefined {
@@ -125,7 +129,7 @@ function mergeProduct(a: Ast & { kind: 'binary' }): Ast {
 function pullNumbers(fs: readonly Ast[]): Ast[] | undefined {
   let pulled = 1;
   const out = fs.map((f) => {
-    if (f.kind !== 'binary' || (f.op !== '+' && f.op !== '-') || kindOf(f) !== 'matrix') return f;
+    if (!isSumOf(f, 'matrix')) return f;
     const terms = termsOf(f).map((t) => {
       const { factors, negative } = unsignedChain(t.ast);
       const { c, rest } = numberOf(factors);
@@ -199,7 +203,7 @@ function absorbOnes(fs: readonly Ast[]): { factors: Ast[]; negative: boolean } |
 function chainTerms(s: Ast): { sign: number; factors: Ast[] }[] | undefined {
   const transposed = s.kind === 'transpose';
   const sum = transposed ? s.arg : s;
-  if (sum.kind !== 'binary' || (sum.op !== '+' && sum.op !== '-') || kindOf(sum) !== 'matrix') return undefined;
+  if (!isSumOf(sum, 'matrix')) return undefined;
   return termsOf(sum).map((t) => {
     const { factors, negative } = unsignedChain(t.ast);
     // Transposed, the chain reverses; its scalars stay in front: (2*X*u*v')' is 2*v*u'*X'.
@@ -429,7 +433,7 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
       const p = side === 'right' ? rest.slice(0, -1) : rest.slice(1);
       // F a sum, or a temporary that stands for one (x + y - A*x - A'*t1 where t1 = x + y - A*x).
       const def = f?.kind === 'name' ? definitionOf(f.name) : f;
-      if (!f || !def || def.kind !== 'binary' || (def.op !== '+' && def.op !== '-') || kindOf(f) !== kind || kindOf(def) !== kind || !p.some((x) => kindOf(x) === 'matrix')) continue;
+      if (!f || kindOf(f) !== kind || !isSumOf(def, kind) || !p.some((x) => kindOf(x) === 'matrix')) continue;
       const fTerms = termsOf(def, kind).map(numbered);
       const c = matchedScale(fTerms, parts, k);
       if (!c) continue;
@@ -465,11 +469,11 @@ function factorRowed(terms: readonly Term[]): Ast | undefined {
   const rowed = terms.map((t): Term => {
     const { factors, negative } = unsignedChain(t.ast);
     const f = factors[factors.length - 1];
-    if (!f || f.kind !== 'binary' || (f.op !== '+' && f.op !== '-') || kindOf(f) !== 'row') return t;
+    if (!isSumOf(f, 'row')) return t;
     const factored = factorSum(termsOf(f, 'row'), 'any');
     const fs = factored && factored.kind !== 'neg' ? chain(factored) : [];
     const last = fs[fs.length - 1];
-    if (!last || last.kind !== 'binary' || (last.op !== '+' && last.op !== '-') || kindOf(last) !== 'matrix') return t;
+    if (!isSumOf(last, 'matrix')) return t;
     changed = true;
     return { sign: negative ? -t.sign : t.sign, ast: productOf([...factors.slice(0, -1), ...fs]) };
   });
@@ -564,7 +568,7 @@ function scaledTerms(t: Term, kind: 'matrix' | 'vector' | 'row' = 'matrix'): Ter
   const { factors, negative } = unsignedChain(t.ast);
   const sums = factors.filter((f) => kindOf(f) !== 'scalar');
   const sum = sums.length === 1 ? sums[0]! : undefined;
-  if (!sum || sum.kind !== 'binary' || (sum.op !== '+' && sum.op !== '-') || kindOf(sum) !== kind) return [t];
+  if (!isSumOf(sum, kind)) return [t];
   const scalars = factors.filter((f) => f !== sum);
   const sign = negative ? -t.sign : t.sign;
   return termsOf(sum, kind).map((u) => ({ sign: sign * u.sign, ast: productOf([...scalars, u.ast]) }));

@@ -355,10 +355,12 @@ export class MatrixPrinter implements Forms {
       if (!e) memo.set(key, (e = expand(this.target(r))));
       return e;
     };
-    // A temporary's definition, printed with the other names, where a merge asks for it.
-    const byName = new Map([...names].map(([n, t]) => [t, n]));
+    // A temporary's definition, printed with the other names, where a merge asks for it (rarely:
+    // the map from names to nodes is made on the first ask).
+    let byName: Map<string, Node> | undefined;
     const definitions = new Map<string, Ast | undefined>();
     const definition = (t: string): Ast | undefined => {
+      byName ??= new Map([...names].map(([n, name]) => [name, n]));
       const n = byName.get(t);
       if (n === undefined || negated.has(n)) return undefined;
       if (!definitions.has(t)) definitions.set(t, this.materialize(this.form(n)!.ast, new Map([...names].filter(([m]) => m !== n)), negated));
