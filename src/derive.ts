@@ -11,7 +11,7 @@ import { simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
 import { printResult, type Body, type Printed, type PrintContext, type Temporary } from './print/present.js';
 import { matrixText } from './print/matrix.js';
-import { writtenSums } from './print/signs.js';
+import { writtenFactors, writtenSums } from './print/signs.js';
 import { productSizes } from './print/sizes.js';
 import type { IndexForm } from './print/index.js';
 import { inputError, type RicciError } from './errors.js';
@@ -278,6 +278,7 @@ export function present(
   const context = (n: Node): PrintContext => ({
     vars: [...analysis.lowered.vars.values()],
     written: writtenSums(analysis.checked.ast),
+    factors: writtenFactors(analysis.checked.ast),
     products: productSizes([...analysis.lowered.sizeWitnesses, n]),
   });
   const p = symmetrizedIfShorter(printResult(node, context(node)), node.shape.length - order * 2, order, unsymmetrized, context);

@@ -10,7 +10,7 @@ import { call, name, num, tr } from './build.js';
 import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
-import { isSum } from './signs.js';
+import { isSum, sumKey } from './signs.js';
 
 /**
  * Products and sums of diagonal matrices as one diagonal matrix: diag(u)*diag(v) = diag(u.*v)
@@ -323,8 +323,15 @@ function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default'
       return n === 0 ? split.length : n;
     };
     const size = (i: number): number => Math.abs(scales[i]!);
+    const ordered = (i: number): boolean => kindOf(outer(split[i]!.core)) !== 'matrix' || termsInOrder(outer(split[i]!.core));
     const better = (i: number, j: number): boolean =>
-      size(i) !== size(j) ? size(i) < size(j) : positives(i) !== positives(j) ? positives(i) > positives(j) : toText(outer(split[i]!.core)) < toText(outer(split[j]!.core));
+      size(i) !== size(j)
+        ? size(i) < size(j)
+        : positives(i) !== positives(j)
+          ? positives(i) > positives(j)
+          : ordered(i) !== ordered(j)
+            ? ordered(i)
+            : toText(outer(split[i]!.core)) < toText(outer(split[j]!.core));
     const ref = turned.reduce<number>((best, _, i) => (better(i, best) ? i : best), 0);
     const multiple = scales.map((m) => m / scales[ref]!);
     if (!multiple.every(Number.isInteger)) continue;
@@ -344,7 +351,8 @@ function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default'
     // Every term negative: the sign goes outside, -X*(u*v' + v*u').
     const flip = split.every((c, i) => c.sign * turn[i]! < 0) ? -1 : 1;
     const signed = rests.map((r, i) => ({ sign: flip * turn[i]! * split[i]!.sign, ast: r }));
-    const sum = sumOf([...signed.filter((t) => t.sign > 0), ...signed.filter((t) => t.sign < 0)]);
+    const bySign = [...signed.filter((t) => t.sign > 0), ...signed.filter((t) => t.sign < 0)];
+    const sum = sumOf(kind === 'matrix' ? inReadingOrder(bySign) : bySign);
     const merged = sum.kind !== 'binary' ? sum : kind === 'matrix' ? mergeSum(sum, true) : mergeVectorSum(sum, kind);
     const common = outer(split[ref]!.core);
     const factored = side === 'right' ? typed('*', merged, common) : typed('*', common, merged);
@@ -361,7 +369,8 @@ function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default'
     // diag(u) + diag(u)*A is diag(u)*(eye + A); 2*A + A*B stays.
     const whole = toText(sumOf(terms)).length;
     const alone = split.some((c) => c.core.length < 2);
-    if (!diagonalRest && accept !== 'any' && (alone || accept === 'shorter' ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
+    // A sum that the input writes, whatever its length: (X'*X + b*eye)*t1, not X'*X*t1 + b*t1.
+    if (!diagonalRest && accept !== 'any' && !isWritten(merged) && (alone || accept === 'shorter' ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
     FACTORED.add(product);
     return out;
   }
@@ -420,8 +429,9 @@ function collectLike(terms: readonly Term[]): Ast | undefined {
  * such a factor.
  */
 function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'): Ast | undefined {
-  // A term that is scalars times a sum joins with the sum's terms: 8*x + 4*(A*x - y) + 2*A'*F.
-  const terms = given.flatMap((t) => scaledTerms(t, kind));
+  // A term that is scalars times a sum joins with the sum's terms: 8*x + 4*(A*x - y) + 2*A'*F;
+  // so does a product with a sum of matrices in it: (A + 0.5*eye)*x + 2*A'*F.
+  const terms = given.flatMap((t) => scaledTerms(t, kind)).flatMap((t) => (kind === 'matrix' ? [t] : spreadTerms(t.sign < 0 ? negate(t.ast) : t.ast, kind)));
   if (terms.length < 3) return undefined;
   const parts = terms.map(numbered);
   const whole = toText(sumOf(given)).length;
@@ -433,8 +443,10 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
       const p = side === 'right' ? rest.slice(0, -1) : rest.slice(1);
       // F a sum, or a temporary that stands for one (x + y - A*x - A'*t1 where t1 = x + y - A*x).
       const def = f?.kind === 'name' ? definitionOf(f.name) : f;
-      if (!f || kindOf(f) !== kind || !isSumOf(def, kind) || !p.some((x) => kindOf(x) === 'matrix')) continue;
-      const fTerms = termsOf(def, kind).map(numbered);
+      if (!f || !def || kindOf(f) !== kind || !p.some((x) => kindOf(x) === 'matrix')) continue;
+      const spread = spreadTerms(def, kind);
+      if (spread.length < 2) continue;
+      const fTerms = spread.map(numbered);
       const c = matchedScale(fTerms, parts, k);
       if (!c) continue;
       // coef*P*F + c*F = (coef*P + c*eye)*F, its eye with the sign of F's term that no matrix
@@ -456,6 +468,31 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
     }
   }
   return undefined;
+}
+
+/**
+ * The terms of a sum of vectors (or rows), a product with a sum of matrices in it spread over
+ * that sum's terms: (eye - A)*x + y is x - A*x + y, as a form the input writes stands for them.
+ * eye drops out of a product it is a factor of.
+ */
+function spreadTerms(a: Ast, kind: 'matrix' | 'vector' | 'row'): Term[] {
+  const isEye = (f: Ast): boolean => f.kind === 'name' && f.name === 'eye';
+  // A printed definition's products may carry no kind of their own; their factors do.
+  const flat = (x: Ast): Ast[] => (x.kind === 'binary' && x.op === '*' ? [...flat(x.left), ...flat(x.right)] : [x]);
+  return termsOf(a, kind).flatMap((t) => {
+    const negative = t.ast.kind === 'neg';
+    const factors = flat(negative ? (t.ast as Ast & { kind: 'neg' }).arg : t.ast);
+    const sign = negative ? -t.sign : t.sign;
+    const k = factors.findIndex((f) => isSumOf(f, 'matrix'));
+    if (k < 0 || factors.length < 2 || factors.some((f, j) => j !== k && isSumOf(f, 'matrix'))) return [{ sign, ast: productOf(factors) }];
+    return termsOf(factors[k]!).map((u) => {
+      const n = u.ast.kind === 'neg';
+      const inner = flat(n ? (u.ast as Ast & { kind: 'neg' }).arg : u.ast);
+      const all = [...factors.slice(0, k), ...inner, ...factors.slice(k + 1)];
+      const kept = all.filter((f) => !isEye(f) || all.every((g) => g === f || kindOf(g) === 'scalar'));
+      return { sign: sign * u.sign * (n ? -1 : 1), ast: productOf(scalarsFirst(kept)) };
+    });
+  });
 }
 
 /**
@@ -485,22 +522,48 @@ function factorRowed(terms: readonly Term[]): Ast | undefined {
 /** The printed definitions of the temporaries of the form being merged (withDefinitions), by name. */
 let definitionOf: (name: string) => Ast | undefined = () => undefined;
 
-/** f() with the temporaries' definitions known to factorThrough (names stand for their forms). */
-export function withDefinitions<T>(definitions: (name: string) => Ast | undefined, f: () => T): T {
-  const outer = definitionOf;
+/** The keys of the input's sums as they stand (signs.ts, writtenFactors) while a form is merged (withDefinitions). */
+let inputSums: ReadonlySet<string> = new Set();
+
+/**
+ * f() with the temporaries' definitions known to factorThrough (names stand for their forms), and
+ * the input's sums known to factorSum.
+ */
+export function withDefinitions<T>(definitions: (name: string) => Ast | undefined, f: () => T, written: ReadonlySet<string> = new Set()): T {
+  const outer = [definitionOf, inputSums] as const;
   definitionOf = definitions;
+  inputSums = written;
   try {
     return f();
   } finally {
-    definitionOf = outer;
+    [definitionOf, inputSums] = outer;
   }
+}
+
+/** Whether the input writes a sum of matrices, as it stands or transposed: A' + eye where it has (A + eye). */
+function isWritten(sum: Ast): boolean {
+  if (inputSums.size === 0 || !isSumOf(sum, 'matrix')) return false;
+  const symmetric = (f: Ast): boolean => diagonalOf(f) !== undefined || kindOf(f) === 'scalar' || (f.kind === 'name' && f.name === 'eye');
+  const flipped = (f: Ast): Ast => (f.kind === 'transpose' ? f.arg : symmetric(f) ? f : tr(f));
+  const transposed = termsOf(sum).map((t) => ({ sign: t.sign, ast: productOf(scalarsFirst(chain(t.ast).reverse().map(flipped))) }));
+  return inputSums.has(sumKey(sum)) || inputSums.has(sumKey(sumOf(transposed)));
+}
+
+/** vector(c, …) or matrix(c, …) as c and the constant of ones, any other factor as it is. */
+function unitConstant(f: Ast): Ast[] {
+  if (f.kind !== 'call' || (f.fn !== 'vector' && f.fn !== 'matrix')) return [f];
+  const v = f.args[0];
+  if (v?.kind !== 'num' || v.value === 1 || v.value === 0) return [f];
+  const kind = kindOf(f);
+  return kind ? [num(v.value), mexpr(call(f.fn, num(1), ...f.args.slice(1)), kind, infoOf(f)?.symmetric ?? false).ast] : [f];
 }
 
 /** A term as its number (sign included) and its other factors, keyed by their text: -2*A'*x is -2 and A'*x. */
 function numbered(t: Term): { coef: number; rest: Ast[]; key: string } {
   const { factors, negative } = unsignedChain(t.ast);
   // A number in front of a part of unknown kind is a factor too (2*x in a definition).
-  const split = factors.flatMap((f) => (f.kind === 'binary' && f.op === '*' && f.left.kind === 'num' ? [f.left, f.right] : [f]));
+  // A constant's value is a number too: vector(2) is 2 times vector(1), as 2*(vector(1) - t) spreads.
+  const split = factors.flatMap((f) => (f.kind === 'binary' && f.op === '*' && f.left.kind === 'num' ? [f.left, f.right] : [f])).flatMap(unitConstant);
   const { c, rest } = numberOf(split);
   return { coef: (negative ? -t.sign : t.sign) * c, rest, key: toText(productOf(rest)) };
 }
@@ -549,16 +612,26 @@ function factorGroups(given: readonly Term[], kind: 'matrix' | 'vector' | 'row' 
       groups.set(key, [...(groups.get(key) ?? []), i]);
     }
   });
+  // A product of two sums may be longer by the parentheses it adds: 2*(A' + eye)*(A + eye), not
+  // 2*(A + A' + A'*A + eye); a vector's form, only where shorter.
+  const slack = kind === 'matrix' ? 2 : -1;
+  const shorter = (a: Ast): boolean => toText(a).length <= toText(sumOf(given)).length + slack;
   for (const members of groups.values()) {
     if (members.length < 2 || members.length === terms.length) continue;
-    const part = factorSum(members.map((i) => terms[i]!), kind === 'matrix' ? 'default' : 'any');
-    if (!part) continue;
-    const grouped = part.kind === 'neg' ? { sign: -1, ast: part.arg } : { sign: 1, ast: part };
-    const rest = terms.filter((_, i) => !members.includes(i));
-    // One group, then the whole (a group of groups would try exponentially many). Vectors: the
-    // group's factor's terms among the others (A'*y + y - s*A'*t - s*t is (A' + eye)*(y - s*t)).
-    const whole = kind === 'matrix' ? factorSum([grouped, ...rest]) : factorThrough([grouped, ...rest], kind);
-    if (whole && (kind === 'matrix' || toText(whole).length < toText(sumOf(given)).length)) return whole;
+    // A group of matrices factored as factorSum takes it alone, or in any case where the whole
+    // then ends no longer but for parentheses: A'*A - 2*A is (A' - 2*eye)*A, which makes
+    // A'*A - 2*A - 2*A' + 4*eye (A' - 2*eye)*(A - 2*eye).
+    for (const accept of kind === 'matrix' ? (['default', 'any'] as const) : (['any'] as const)) {
+      const part = factorSum(members.map((i) => terms[i]!), accept);
+      if (!part) continue;
+      const grouped = part.kind === 'neg' ? { sign: -1, ast: part.arg } : { sign: 1, ast: part };
+      const rest = terms.filter((_, i) => !members.includes(i));
+      // One group, then the whole (a group of groups would try exponentially many): a common
+      // factor, or the group's factor's terms among the others (A'*y + y - s*A'*t - s*t is
+      // (A' + eye)*(y - s*t)).
+      const whole = (kind === 'matrix' ? factorSum([grouped, ...rest]) : undefined) ?? factorThrough([grouped, ...rest], kind);
+      if (whole && ((kind === 'matrix' && accept === 'default') || shorter(whole))) return whole;
+    }
   }
   return undefined;
 }
@@ -633,6 +706,29 @@ function scaledKey(a: Ast): { key: string; scale: number } {
   return { key: terms.map((t) => `${t.coef / scale} ${t.text}`).join(' + '), scale };
 }
 
+/** A term's text without its number: A for 2*A, eye for -2*eye. */
+const unnumbered = (a: Ast): string => toText(productOf(numberOf(unsignedChain(a).factors).rest));
+
+/**
+ * Terms with each sign's in reading order but for their numbers (A' + eye, not eye + A'), where
+ * one is not diagonal: eye + diag(cos(t)) stays, to become diag(vector(1) + cos(t)).
+ */
+function inReadingOrder(terms: readonly Term[]): Term[] {
+  if (terms.every((t) => scaledDiagonalOf(t.ast, true) !== undefined)) return [...terms];
+  const sorted = (xs: readonly Term[]): Term[] => [...xs].sort((a, b) => (unnumbered(a.ast) < unnumbered(b.ast) ? -1 : unnumbered(a.ast) > unnumbered(b.ast) ? 1 : 0));
+  return [...sorted(terms.filter((t) => t.sign > 0)), ...sorted(terms.filter((t) => t.sign < 0))];
+}
+
+/**
+ * Whether a sum's terms stand in reading order but for their numbers (A + 2*eye, as (A + 2*eye)*x
+ * writes it, not 2*eye + A); a form that is not a sum is in order. Asked of matrices only: a sum
+ * of vectors keeps its constant first (vector(1) + cos(t)).
+ */
+function termsInOrder(a: Ast): boolean {
+  const texts = termsOf(a.kind === 'transpose' ? a.arg : a).map((t) => unnumbered(t.ast));
+  return texts.every((x, i) => i === 0 || texts[i - 1]! <= x);
+}
+
 /** The factors of a product times m (a whole number ≥ 1): into its leading number where it has one. */
 function times(m: number, fs: readonly Ast[]): Ast[] {
   if (m === 1) return [...fs];
@@ -667,7 +763,35 @@ const FACTORED = new WeakSet<Ast>();
  */
 function mergeVectorSum(b: Ast, kind: 'vector' | 'row'): Ast {
   const terms = termsOf(b, kind);
-  return collectLike(terms) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? b;
+  return collectLike(terms) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? writtenGroup(terms, kind) ?? b;
+}
+
+/**
+ * A sum of vectors (or rows) with the terms that share their last (first) factor written as a
+ * sum that the input writes times that factor, the others as they are: x - A*x - y is
+ * (eye - A)*x - y where the input has (eye - A)*x. Undefined where no group makes such a sum.
+ */
+function writtenGroup(terms: readonly Term[], kind: 'vector' | 'row'): Ast | undefined {
+  if (terms.length < 3 || inputSums.size === 0) return undefined;
+  const outer = (t: Term): Ast | undefined => {
+    const fs = unsignedChain(t.ast).factors.filter((f) => kindOf(f) !== 'scalar');
+    return kind === 'vector' ? fs[fs.length - 1] : fs[0];
+  };
+  const groups = new Map<string, number[]>();
+  terms.forEach((t, i) => {
+    const f = outer(t);
+    if (f) groups.set(toText(f), [...(groups.get(toText(f)) ?? []), i]);
+  });
+  for (const members of groups.values()) {
+    if (members.length < 2 || members.length === terms.length) continue;
+    const part = factorSum(members.map((i) => terms[i]!));
+    const product = part?.kind === 'neg' ? part.arg : part;
+    if (!product || !chain(product).some(isWritten)) continue;
+    const grouped: Term[] = [{ sign: part!.kind === 'neg' ? -1 : 1, ast: product }, ...terms.filter((_, i) => !members.includes(i))];
+    // The group may share a factor with the rest: (A' - eye)*y - s*(A' - eye)*t1.
+    return factorSum(grouped, 'shorter') ?? sumOf(grouped);
+  }
+  return undefined;
 }
 
 /**

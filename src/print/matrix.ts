@@ -82,6 +82,8 @@ export interface MatrixContext {
   readonly vars: readonly VarNode[];
   /** The texts of the input's sums (signs.ts, writtenSums): a minus does not turn them around. */
   readonly written?: ReadonlySet<string>;
+  /** The keys of the input's sums as they stand (signs.ts, writtenFactors): factors a sum is written with. */
+  readonly factors?: ReadonlySet<string>;
   /** Sizes that vec and kron make products of others (productSizes), for sizes no variable has. */
   readonly products?: readonly SizeProduct[];
 }
@@ -366,7 +368,7 @@ export class MatrixPrinter implements Forms {
       if (!definitions.has(t)) definitions.set(t, this.materialize(this.form(n)!.ast, new Map([...names].filter(([m]) => m !== n)), negated));
       return definitions.get(t);
     };
-    return withDefinitions(definition, () => normalize(expand(a), new Set(names.values()), this.ctx.written));
+    return withDefinitions(definition, () => normalize(expand(a), new Set(names.values()), this.ctx.written), this.ctx.factors);
   }
 
   /**

@@ -70,6 +70,8 @@ export interface PrintContext {
   readonly temporaries?: boolean;
   /** The texts of the input's sums (writtenSums): a difference whose sign is free takes the input's. */
   readonly written?: ReadonlySet<string>;
+  /** The keys of the input's sums as they stand (writtenFactors): factors the printer takes out. */
+  readonly factors?: ReadonlySet<string>;
   /** Sizes that are products of others (vec, kron): see MatrixContext. */
   readonly products?: readonly SizeProduct[];
   /** Axis pairs the index form symmetrizes (sym_{(kl)}[…]): the root is the derivative by a symmetric matrix taken as a general one. */
@@ -82,7 +84,7 @@ export interface PrintContext {
  */
 export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[]): Printed {
   const taken = new Set([...ctx.vars.map((v) => v.name), ...(ctx.taken ?? [])]);
-  const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written, ...(ctx.products ? { products: ctx.products } : {}) });
+  const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written, ...(ctx.factors ? { factors: ctx.factors } : {}), ...(ctx.products ? { products: ctx.products } : {}) });
   const main = printer.form(root);
   const useTemps = ctx.temporaries !== false;
 

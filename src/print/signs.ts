@@ -49,6 +49,40 @@ export function writtenSums(input: Ast): Set<string> {
   return out;
 }
 
+/**
+ * The input's sums as they stand, and nothing else, each by its sumKey: factors the printer may
+ * take out of a sum whatever its length, (A + eye)*x where the input has it (not where it has
+ * A*x + x).
+ */
+export function writtenFactors(input: Ast): Set<string> {
+  const out = new Set<string>();
+  const visit = (a: Ast): void => {
+    if (isSum(a)) out.add(sumKey(a));
+    astChildren(a).forEach(visit);
+  };
+  visit(input);
+  return out;
+}
+
+/**
+ * A sum's terms as a key that does not depend on their order or on the sign of the whole:
+ * A + 2*eye, 2*eye + A and -A - 2*eye have one key.
+ */
+export function sumKey(a: Ast): string {
+  const terms: [number, string][] = [];
+  const collect = (x: Ast, sign: number): void => {
+    if (isSum(x) && x.kind === 'binary') {
+      collect(x.left, sign);
+      collect(x.right, x.op === '-' ? -sign : sign);
+    } else if (x.kind === 'neg') collect(x.arg, -sign);
+    else terms.push([sign, toText(x)]);
+  };
+  collect(a, 1);
+  const keyed = (s: number): string => terms.map(([sign, text]) => `${sign * s > 0 ? '+' : '-'}${text}`).sort().join(' ');
+  const [plus, minus] = [keyed(1), keyed(-1)];
+  return plus < minus ? plus : minus;
+}
+
 /** Sums of more terms are written as they stand only (each part of a + b + c + … is a sum too). */
 const MAX_FACTORED_TERMS = 32;
 

@@ -61,7 +61,7 @@ const CASES: readonly Case[] = [
   // Through a middle pair: L*diag(vec(G))*R, the Hessians of element-wise maps of linear maps.
   ['sum(exp(A*X*B))', 'X', 2, { A: [3, 2], X: [2, 4], B: [4, 3] }, /^kron\(B, A'\)\*diag\(vec\(exp\(A\*X\*B\)\)\)\*kron\(B', A\)$/],
   ['sum(sigmoid(X*W))', 'W', 2, { X: [4, 3], W: [3, 2] }, /^kron\(eye, X'\)\*diag\(vec\(.*\)\)\*kron\(eye, X\)/],
-  ['norm2(tanh(W*X) - Y)^2', 'W', 2, { W: [2, 3], X: [3, 4], Y: [2, 4] }, /^kron\(X, eye\)\*diag\(vec\(.*\)\)\*kron\(X', eye\)/],
+  ['norm2(tanh(W*X) - Y)^2', 'W', 2, { W: [2, 3], X: [3, 4], Y: [2, 4] }, /^2\*kron\(X, eye\)\*diag\(vec\(.*\)\)\*kron\(X', eye\)/],
   ['sum(log(sigmoid(W*X)))', 'W', 2, { W: [1, 3], X: [3, 5] }, /^-kron\(X, eye\)\*diag\(vec\(/],
   ['sum(softplus(2*matrix(1) - A*X))', 'X', 2, { A: [4, 3], X: [3, 3] }, /^kron\(eye, A'\)\*diag\(vec\(/],
   // vec(X'*A) needs a commutation matrix, vec((X'*A)') = vec(A'*X) none: G' in the middle.

@@ -77,7 +77,7 @@ describe('collect-polynomial on sums built directly', () => {
 
 describe('collect-polynomial in derivatives', () => {
   it('writes polynomial factors as a person does', () => {
-    expect(derivative('exp(a^4)', 'a', { order: 3 }).matrix).toBe('exp(a^4)*(144*a^5 + 24*a + 64*a^9)');
+    expect(derivative('exp(a^4)', 'a', { order: 3 }).matrix).toBe('8*(18*a^5 + 3*a + 8*a^9)*exp(a^4)');
     // σ''' = σ(1 - σ)(1 - 6σ + 6σ²) and σ'''' = σ(1 - σ)(1 - 2σ)(1 - 12σ + 12σ²).
     expect(derivative('sigmoid(b)', 'b', { order: 3 }).matrix).toBe('(1 - 6*t1*(1 - t1))*t1*(1 - t1) where t1 = sigmoid(b)');
     expect(derivative('sigmoid(b)', 'b', { order: 4 }).matrix).toBe('(1 - 12*t1*(1 - t1))*(1 - 2*t1)*t1*(1 - t1) where t1 = sigmoid(b)');
@@ -136,7 +136,10 @@ describe('factor-unit-roots', () => {
         const h = 1e-3 * Math.max(1, Math.abs(a));
         const fd = (value(below, a + h) - value(below, a - h)) / (2 * h);
         expect(Math.abs(ours - fd), `${expr}, order ${order}, a = ${a}: ${ours} vs ${fd}`).toBeLessThan(1e-4 * Math.max(Math.abs(fd), 1e-12) + 1e-14);
-        expect(compiled({ a: { shape: [], data: Float64Array.of(a) } }).data[0]).toBeCloseTo(ours, 12);
+        // Relative, to 8 digits: tanh(9) = 1 - 3e-8 in doubles leaves 1 - tanh(9) 8 correct digits
+        // however the rest is written, and the compiled plan rounds in another order.
+        const theirs = compiled({ a: { shape: [], data: Float64Array.of(a) } }).data[0]!;
+        expect(Math.abs(theirs - ours), `${expr}, order ${order}, a = ${a}: compiled ${theirs} vs ${ours}`).toBeLessThan(1e-8 * Math.abs(ours));
       }
     }
   });

@@ -25,6 +25,31 @@ interface Occurrence {
   readonly labels: readonly number[];
 }
 
+/** Greatest common divisor of two whole numbers. */
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The least d ≤ most that makes every number whole, or undefined. */
+function denominator(cs: readonly number[], most: number): number | undefined {
+  for (let d = 1; d <= most; d++) if (cs.every((c) => Number.isInteger(c * d))) return d;
+  return undefined;
+}
+
+/**
+ * A sum as a number times its primitive part: its coefficients divided by their greatest common
+ * divisor, with the sign of the first term, so that sums that differ by a number (w and 2*w, as
+ * (c*eye + A) spreads c over the terms) are one sum times two numbers. Whole coefficients only,
+ * unless `fractions` (0.25 and -0.375 then have 0.125): a fraction taken out of a sum that stays
+ * one reads worse (0.25*(3*t - 2) for 0.75*t - 0.5).
+ */
+export function primitive(sum: Node, fractions = false): { coef: number; node: Node } {
+  if (sum.kind !== 'add') return { coef: 1, node: sum };
+  const d = denominator(sum.terms.map((t) => t.coef), fractions ? 16 : 1);
+  if (d === undefined) return { coef: 1, node: sum };
+  const g = (sum.terms.reduce((a, t) => gcd(a, Math.abs(t.coef * d)), 0) / d) * Math.sign(sum.terms[0]!.coef);
+  if (g === 1) return { coef: 1, node: sum };
+  return { coef: g, node: makeAdd(sum.terms.map((t) => ({ coef: t.coef / g, node: t.node })), sum.shape) };
+}
+
 /** Renaming-invariant description of a factor's place in its term. */
 function signature(t: TermView, index: number, labels: readonly number[], r: number): string {
   const f = t.factors[index]!;
@@ -104,7 +129,7 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
   // diag(d)*A + d*b' says plainly (the Hessian of sum(exp(W*x))^0.5 printed W'*diag(t1)*(0.5*W/
   // sum(t1)^0.5 - 0.25*vector(1)*t1'*W/sum(t1)^1.5)). Keep such terms apart.
   if (phi.shape.length === 1 && first.labels[0]! < r && rests.some((t) => t.broadcast)) return n;
-  const sum = makeAdd(rests, ifaceShape);
+  const sum = primitive(makeAdd(rests, ifaceShape));
 
   // φ with its interface labels renamed above the output labels; internal labels stay summed.
   const phiLabels = first.labels.map((l) => {
@@ -115,12 +140,12 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
   const combined = makeMul(
     [
       { node: phi, labels: phiLabels },
-      { node: sum, labels: [...range(nS).map((k) => r + k), ...U] },
+      { node: sum.node, labels: [...range(nS).map((k) => r + k), ...U] },
     ],
     r,
   );
   return makeAdd(
-    [{ coef: 1, node: combined }, ...others.map((t) => n.terms[t]!)],
+    [{ coef: sum.coef, node: combined }, ...others.map((t) => n.terms[t]!)],
     n.shape,
   );
 }
@@ -284,15 +309,16 @@ function factorPowerOut(n: NodeOf<'add'>, views: readonly TermView[], pfs: reado
     for (let l = 0; l < r; l++) if (!fs.some((g) => g.labels.includes(l))) fs.push({ node: ones([n.shape[l]!]), labels: [l] });
     inner.push({ coef: v.coef * sign, node: fs.length === 0 ? ones(n.shape) : makeMul(fs, r) });
   });
+  const sum = primitive(makeAdd(inner, n.shape));
   const outer = sym ? makePowv(rep, makeAdd([{ coef: 1, node: sym }, { coef: m, node: ones(sym.shape) }], sym.shape)) : makePow(rep, m);
   const combined = makeMul(
     [
       { node: outer, labels },
-      { node: makeAdd(inner, n.shape), labels: range(r) },
+      { node: sum.node, labels: range(r) },
     ],
     r,
   );
-  return makeAdd([{ coef: 1, node: combined }, ...others], n.shape);
+  return makeAdd([{ coef: sum.coef, node: combined }, ...others], n.shape);
 }
 
 export const factorPowers: Rule = {

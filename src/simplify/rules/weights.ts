@@ -8,10 +8,10 @@
  * -X'*A'*diag(t.^2.*(1 - t))*A*X; factor-common cannot join them, since each factor it takes out
  * alone either leaves a sum of rank > 2 or costs as much as before.
  */
-import { type Dim, type Factor, type Node, makeAdd, makeMul, makeVar } from '../../ir/node.js';
+import { type Dim, type Factor, type Node, type Term, makeAdd, makeMul, makeVar } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import { type Phase, type Rule, runPhase } from '../rewrite.js';
-import { type TermView, view } from './factor.js';
+import { type TermView, primitive, view } from './factor.js';
 
 /** Stands for a term's weights on their label in the key that terms with equal other factors share. */
 const weightMarker = (n: Dim): Node => makeVar('#weights', [n]);
@@ -38,7 +38,21 @@ function weightSplits(t: TermView, r: number): { key: Node; weight: Node }[] {
   return out;
 }
 
-/** The sum with the group of terms of one key that lowers its cost most made one term; undefined where none does. */
+/** The terms of one key made one term: the key's product with the sum of their weights on its marker. */
+function joined(n: Node & { kind: 'add' }, key: Node & { kind: 'mul' }, members: readonly { term: number; weight: Node }[]): Term {
+  const r = n.shape.length;
+  const marker = key.factors.find((f) => f.node.kind === 'var' && f.node.name === '#weights')!;
+  const sum = primitive(makeAdd(members.map((m) => ({ coef: n.terms[m.term]!.coef, node: m.weight })), marker.node.shape), true);
+  return { coef: sum.coef, node: makeMul(key.factors.map((f) => (f === marker ? { node: sum.node, labels: f.labels } : f)), r) };
+}
+
+/**
+ * The sum with groups of terms of one key made one term each: the group that lowers its cost
+ * most, or every group whose terms no larger group took, where that is cheaper still (the
+ * Hessian of sum(sigmoid((A - 2*eye)*x).^2) has four keys, A'*_*A, A'*_, _*A and _, whose
+ * weights are w, -2*w, -2*w and 4*w: only joined all together do they share their factor w).
+ * Undefined where no way lowers the cost.
+ */
 function collected(n: Node & { kind: 'add' }): Node | undefined {
   const r = n.shape.length;
   const groups = new Map<Node, { term: number; weight: Node }[]>();
@@ -50,14 +64,22 @@ function collected(n: Node & { kind: 'add' }): Node | undefined {
       groups.set(key, g);
     }
   });
+  const joinable = [...groups].filter(([key, members]) => members.length >= 2 && key.kind === 'mul') as [Node & { kind: 'mul' }, { term: number; weight: Node }[]][];
+  const rebuilt = (chosen: typeof joinable): Node => {
+    const taken = new Set(chosen.flatMap(([, members]) => members.map((m) => m.term)));
+    return makeAdd([...chosen.map(([key, members]) => joined(n, key, members)), ...n.terms.filter((_, i) => !taken.has(i))], n.shape);
+  };
   let best: Node | undefined;
-  for (const [key, members] of groups) {
-    if (members.length < 2 || key.kind !== 'mul') continue;
-    const marker = key.factors.find((f) => f.node.kind === 'var' && f.node.name === '#weights')!;
-    const sum = makeAdd(members.map((m) => ({ coef: n.terms[m.term]!.coef, node: m.weight })), marker.node.shape);
-    const combined = makeMul(key.factors.map((f) => (f === marker ? { node: sum, labels: f.labels } : f)), r);
-    const taken = new Set(members.map((m) => m.term));
-    const out = makeAdd([{ coef: 1, node: combined }, ...n.terms.filter((_, i) => !taken.has(i))], n.shape);
+  for (const group of joinable) {
+    const out = rebuilt([group]);
+    if (cost(out) < cost(best ?? n)) best = out;
+  }
+  const disjoint: typeof joinable = [];
+  for (const group of [...joinable].sort((a, b) => b[1].length - a[1].length)) {
+    if (group[1].every((m) => disjoint.every(([, members]) => members.every((o) => o.term !== m.term)))) disjoint.push(group);
+  }
+  if (disjoint.length > 1) {
+    const out = rebuilt(disjoint);
     if (cost(out) < cost(best ?? n)) best = out;
   }
   return best;
