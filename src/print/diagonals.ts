@@ -447,14 +447,14 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
       const spread = spreadTerms(def, kind);
       if (spread.length < 2) continue;
       const fTerms = spread.map(numbered);
-      const c = matchedScale(fTerms, parts, k);
+      const c: { scale: number; used: Set<number>; factors?: Ast[] } | undefined = matchedScale(fTerms, parts, k) ?? symbolicScale(fTerms, parts, k);
       if (!c) continue;
       // coef*P*F + c*F = (coef*P + c*eye)*F, its eye with the sign of F's term that no matrix
       // maps (2*(eye - A')*(x - A*x), 2*(A' - eye)*(A*x - x)), else positive terms first; both
       // negative: the sign outside.
       const eye = mexpr(name('eye'), 'matrix', true).ast;
       const scaled = (m: number, fs: readonly Ast[]): Term => ({ sign: Math.sign(m), ast: productOf([...(Math.abs(m) === 1 ? [] : [num(Math.abs(m))]), ...fs]) });
-      const inner = [scaled(coef, p), scaled(c.scale, [eye])];
+      const inner = [scaled(coef, p), scaled(c.scale, [...(c.factors ?? []), eye])];
       const bare = fTerms.find((t) => !t.rest.some((x) => kindOf(x) === 'matrix'));
       const lead = bare ? Math.sign(c.scale) * Math.sign(bare.coef) : 1;
       const flip = inner.every((t) => t.sign * lead < 0) ? -lead : lead;
@@ -584,6 +584,51 @@ function matchedScale(inner: readonly { coef: number; key: string }[], parts: re
     used.add(j);
   }
   return scale === undefined || scale === 0 ? undefined : { scale, used };
+}
+
+/** A term's scalar factors as powers of their bases (b^2*t*s is b: 2, t: 1, s: 1), and the text of its other factors. */
+function powersOf(rest: readonly Ast[]): { core: string; powers: Map<string, { base: Ast; exp: number }> } {
+  const powers = new Map<string, { base: Ast; exp: number }>();
+  for (const s of rest.filter((f) => kindOf(f) === 'scalar')) {
+    const whole = s.kind === 'binary' && s.op === '^' && s.right.kind === 'num' && Number.isInteger(s.right.value);
+    const base = whole ? s.left : s;
+    const exp = whole ? (s.right as Ast & { kind: 'num' }).value : 1;
+    const key = toText(base);
+    powers.set(key, { base, exp: (powers.get(key)?.exp ?? 0) + exp });
+  }
+  const core = rest.filter((f) => kindOf(f) !== 'scalar');
+  return { core: core.length > 0 ? toText(productOf(core)) : '', powers };
+}
+
+/**
+ * As matchedScale, for terms that stand among the others times one number and one product of
+ * scalars (b*y and -b*sum(y)*t1 are y and sum(y)*t1 times -b; -b*A' and b^2*eye are A' and
+ * b*eye times -b): the number, the scalars and the terms matched; undefined where none is.
+ */
+function symbolicScale(inner: readonly { coef: number; rest: Ast[] }[], parts: readonly { coef: number; rest: Ast[] }[], k: number): { scale: number; factors: Ast[]; used: Set<number> } | undefined {
+  const used = new Set<number>();
+  let scale: number | undefined;
+  let ratio: Map<string, { base: Ast; exp: number }> | undefined;
+  const same = (a: Map<string, { exp: number }>, b: Map<string, { exp: number }>): boolean => a.size === b.size && [...a].every(([key, v]) => b.get(key)?.exp === v.exp);
+  for (const f of inner) {
+    const fp = powersOf(f.rest);
+    const j = parts.findIndex((q, i) => {
+      if (i === k || used.has(i)) return false;
+      const qp = powersOf(q.rest);
+      if (qp.core !== fp.core || [...fp.powers.keys()].some((key) => !qp.powers.has(key))) return false;
+      const d = new Map([...qp.powers].map(([key, v]) => [key, { base: v.base, exp: v.exp - (fp.powers.get(key)?.exp ?? 0) }] as const).filter(([, v]) => v.exp !== 0));
+      if ([...d.values()].some((v) => v.exp < 0) || d.size === 0 || (ratio && !same(d, ratio))) return false;
+      const r = q.coef / f.coef;
+      if (scale !== undefined && Math.abs(r - scale) > 1e-12 * Math.abs(scale)) return false;
+      ratio ??= d;
+      scale ??= r;
+      return true;
+    });
+    if (j < 0) return undefined;
+    used.add(j);
+  }
+  if (scale === undefined || scale === 0 || !ratio) return undefined;
+  return { scale, used, factors: [...ratio.values()].map(({ base, exp }) => (exp === 1 ? base : typed('^', base, num(exp)))) };
 }
 
 /** Sums of at most this many terms are tried by factorGroups. */
