@@ -275,10 +275,12 @@ export function present(
   singularNode?: Node,
   unsymmetrized?: () => Node,
 ): Result {
+  const written = writtenSums(analysis.checked.ast);
+  const factors = writtenFactors(analysis.checked.ast);
   const context = (n: Node): PrintContext => ({
     vars: [...analysis.lowered.vars.values()],
-    written: writtenSums(analysis.checked.ast),
-    factors: writtenFactors(analysis.checked.ast),
+    written,
+    factors,
     products: productSizes([...analysis.lowered.sizeWitnesses, n]),
   });
   const p = symmetrizedIfShorter(printResult(node, context(node)), node.shape.length - order * 2, order, unsymmetrized, context);

@@ -56,8 +56,24 @@ export function writtenSums(input: Ast): Set<string> {
  */
 export function writtenFactors(input: Ast): Set<string> {
   const out = new Set<string>();
+  // Each sum's signed terms, made from its left part's (a chain of n terms costs O(n) for the
+  // sums of at most MAX_FACTORED_TERMS terms, and nothing more for the longer ones).
+  const termsOf = new Map<Ast, [number, string][] | null>();
+  const signedTerms = (a: Ast): [number, string][] | null => {
+    if (!isSum(a) || a.kind !== 'binary') return a.kind === 'neg' ? (signedTerms(a.arg)?.map(([s, t]) => [-s, t] as [number, string]) ?? null) : [[1, toText(a)]];
+    let ts = termsOf.get(a);
+    if (ts !== undefined) return ts;
+    const left = signedTerms(a.left);
+    const right = left && signedTerms(a.right);
+    ts = left && right && left.length + right.length <= MAX_FACTORED_TERMS ? [...left, ...right.map(([s, t]) => [a.op === '-' ? -s : s, t] as [number, string])] : null;
+    termsOf.set(a, ts);
+    return ts;
+  };
   const visit = (a: Ast): void => {
-    if (isSum(a)) out.add(sumKey(a));
+    if (isSum(a)) {
+      const ts = signedTerms(a);
+      if (ts) out.add(keyOfTerms(ts));
+    }
     astChildren(a).forEach(visit);
   };
   visit(input);
@@ -65,8 +81,19 @@ export function writtenFactors(input: Ast): Set<string> {
 }
 
 /**
+ * Signed terms as a key that does not depend on their order or on the sign of the whole; a term
+ * whose text begins with a minus (-2*eye) is its rest with the other sign.
+ */
+function keyOfTerms(given: readonly [number, string][]): string {
+  const terms = given.map(([sign, text]): [number, string] => (text.startsWith('-') ? [-sign, text.slice(1)] : [sign, text]));
+  const keyed = (s: number): string => terms.map(([sign, text]) => `${sign * s > 0 ? '+' : '-'}${text}`).sort().join(' ');
+  const [plus, minus] = [keyed(1), keyed(-1)];
+  return plus < minus ? plus : minus;
+}
+
+/**
  * A sum's terms as a key that does not depend on their order or on the sign of the whole:
- * A + 2*eye, 2*eye + A and -A - 2*eye have one key.
+ * A + 2*eye, 2*eye + A and -A - 2*eye have one key (writtenFactors keys the input's sums so).
  */
 export function sumKey(a: Ast): string {
   const terms: [number, string][] = [];
@@ -78,9 +105,7 @@ export function sumKey(a: Ast): string {
     else terms.push([sign, toText(x)]);
   };
   collect(a, 1);
-  const keyed = (s: number): string => terms.map(([sign, text]) => `${sign * s > 0 ? '+' : '-'}${text}`).sort().join(' ');
-  const [plus, minus] = [keyed(1), keyed(-1)];
-  return plus < minus ? plus : minus;
+  return keyOfTerms(terms);
 }
 
 /** Sums of more terms are written as they stand only (each part of a + b + c + … is a sum too). */
