@@ -484,7 +484,7 @@ function spreadTerms(a: Ast, kind: 'matrix' | 'vector' | 'row'): Term[] {
     const factors = flat(negative ? (t.ast as Ast & { kind: 'neg' }).arg : t.ast);
     const sign = negative ? -t.sign : t.sign;
     const k = factors.findIndex((f) => isSumOf(f, 'matrix'));
-    if (k < 0 || factors.length < 2 || factors.some((f, j) => j !== k && isSumOf(f, 'matrix'))) return [{ sign, ast: productOf(factors) }];
+    if (k < 0 || factors.length < 2 || factors.some((f, j) => j !== k && isSumOf(f, 'matrix'))) return [t];
     return termsOf(factors[k]!).map((u) => {
       const n = u.ast.kind === 'neg';
       const inner = flat(n ? (u.ast as Ast & { kind: 'neg' }).arg : u.ast);
