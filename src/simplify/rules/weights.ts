@@ -75,8 +75,11 @@ function collected(n: Node & { kind: 'add' }): Node | undefined {
     if (cost(out) < cost(best ?? n)) best = out;
   }
   const disjoint: typeof joinable = [];
+  const taken = new Set<number>();
   for (const group of [...joinable].sort((a, b) => b[1].length - a[1].length)) {
-    if (group[1].every((m) => disjoint.every(([, members]) => members.every((o) => o.term !== m.term)))) disjoint.push(group);
+    if (group[1].some((m) => taken.has(m.term))) continue;
+    disjoint.push(group);
+    for (const m of group[1]) taken.add(m.term);
   }
   if (disjoint.length > 1) {
     const out = rebuilt(disjoint);
