@@ -370,7 +370,7 @@ function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default'
     const whole = toText(sumOf(terms)).length;
     const alone = split.some((c) => c.core.length < 2);
     // A sum that the input writes, whatever its length: (X'*X + b*eye)*t1, not X'*X*t1 + b*t1.
-    if (!diagonalRest && accept !== 'any' && !isWritten(merged) && (alone || accept === 'shorter' ? toText(out).length >= whole : toText(out).length > whole + 2)) continue;
+    if (!diagonalRest && accept !== 'any' && (alone || accept === 'shorter' ? toText(out).length >= whole : toText(out).length > whole + 2) && !isWritten(merged)) continue;
     FACTORED.add(product);
     return out;
   }
@@ -447,14 +447,14 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
       const spread = spreadTerms(def, kind);
       if (spread.length < 2) continue;
       const fTerms = spread.map(numbered);
-      const c: { scale: number; used: Set<number>; factors?: Ast[] } | undefined = matchedScale(fTerms, parts, k) ?? symbolicScale(fTerms, parts, k);
+      const c = matchedScale(fTerms, parts, k, false) ?? matchedScale(fTerms, parts, k, true);
       if (!c) continue;
       // coef*P*F + c*F = (coef*P + c*eye)*F, its eye with the sign of F's term that no matrix
       // maps (2*(eye - A')*(x - A*x), 2*(A' - eye)*(A*x - x)), else positive terms first; both
       // negative: the sign outside.
       const eye = mexpr(name('eye'), 'matrix', true).ast;
       const scaled = (m: number, fs: readonly Ast[]): Term => ({ sign: Math.sign(m), ast: productOf([...(Math.abs(m) === 1 ? [] : [num(Math.abs(m))]), ...fs]) });
-      const inner = [scaled(coef, p), scaled(c.scale, [...(c.factors ?? []), eye])];
+      const inner = [scaled(coef, p), scaled(c.scale, [...c.factors, eye])];
       const bare = fTerms.find((t) => !t.rest.some((x) => kindOf(x) === 'matrix'));
       const lead = bare ? Math.sign(c.scale) * Math.sign(bare.coef) : 1;
       const flip = inner.every((t) => t.sign * lead < 0) ? -lead : lead;
@@ -558,33 +558,16 @@ function unitConstant(f: Ast): Ast[] {
   return kind ? [num(v.value), mexpr(call(f.fn, num(1), ...f.args.slice(1)), kind, infoOf(f)?.symmetric ?? false).ast] : [f];
 }
 
-/** A term as its number (sign included) and its other factors, keyed by their text: -2*A'*x is -2 and A'*x. */
-function numbered(t: Term): { coef: number; rest: Ast[]; key: string } {
+/** A term as its number (sign included) and its other factors: -2*A'*x is -2 and A'*x. */
+function numbered(t: Term): { coef: number; rest: Ast[] } {
   const { factors, negative } = unsignedChain(t.ast);
   // A number in front of a part of unknown kind is a factor too (2*x in a definition).
   // A constant's value is a number too: vector(2) is 2 times vector(1), as 2*(vector(1) - t) spreads.
   const split = factors.flatMap((f) => (f.kind === 'binary' && f.op === '*' && f.left.kind === 'num' ? [f.left, f.right] : [f])).flatMap(unitConstant);
   const { c, rest } = numberOf(split);
-  return { coef: (negative ? -t.sign : t.sign) * c, rest, key: toText(productOf(rest)) };
+  return { coef: (negative ? -t.sign : t.sign) * c, rest };
 }
 
-/**
- * The number c with which every term of a sum factor (`inner`) stands among the terms `parts`
- * other than the k-th, each matched once, and the terms matched; undefined where one is missing.
- */
-function matchedScale(inner: readonly { coef: number; key: string }[], parts: readonly { coef: number; key: string }[], k: number): { scale: number; used: Set<number> } | undefined {
-  const used = new Set<number>();
-  let scale: number | undefined;
-  for (const f of inner) {
-    const j = parts.findIndex((q, i) => i !== k && !used.has(i) && q.key === f.key);
-    if (j < 0) return undefined;
-    const r = parts[j]!.coef / f.coef;
-    if (scale !== undefined && Math.abs(r - scale) > 1e-12 * Math.abs(scale)) return undefined;
-    scale ??= r;
-    used.add(j);
-  }
-  return scale === undefined || scale === 0 ? undefined : { scale, used };
-}
 
 /** A term's scalar factors as powers of their bases (b^2*t*s is b: 2, t: 1, s: 1), and the text of its other factors. */
 function powersOf(rest: readonly Ast[]): { core: string; powers: Map<string, { base: Ast; exp: number }> } {
@@ -601,23 +584,24 @@ function powersOf(rest: readonly Ast[]): { core: string; powers: Map<string, { b
 }
 
 /**
- * As matchedScale, for terms that stand among the others times one number and one product of
- * scalars (b*y and -b*sum(y)*t1 are y and sum(y)*t1 times -b; -b*A' and b^2*eye are A' and
- * b*eye times -b): the number, the scalars and the terms matched; undefined where none is.
+ * The number c, and where `symbolic` a product of scalars s, with which every term of a sum factor
+ * (`inner`) stands among the terms `parts` other than the k-th, each matched once: c*F_i, or
+ * c*s*F_i (b*y and -b*sum(y)*t1 are y and sum(y)*t1 times -b; -b*A' and b^2*eye are A' and b*eye
+ * times -b); with the terms matched. Undefined where a term is missing.
  */
-function symbolicScale(inner: readonly { coef: number; rest: Ast[] }[], parts: readonly { coef: number; rest: Ast[] }[], k: number): { scale: number; factors: Ast[]; used: Set<number> } | undefined {
+function matchedScale(inner: readonly { coef: number; rest: Ast[] }[], parts: readonly { coef: number; rest: Ast[] }[], k: number, symbolic: boolean): { scale: number; factors: Ast[]; used: Set<number> } | undefined {
   const used = new Set<number>();
   let scale: number | undefined;
   let ratio: Map<string, { base: Ast; exp: number }> | undefined;
   const same = (a: Map<string, { exp: number }>, b: Map<string, { exp: number }>): boolean => a.size === b.size && [...a].every(([key, v]) => b.get(key)?.exp === v.exp);
+  const partPowers = parts.map((q) => powersOf(q.rest));
   for (const f of inner) {
     const fp = powersOf(f.rest);
     const j = parts.findIndex((q, i) => {
-      if (i === k || used.has(i)) return false;
-      const qp = powersOf(q.rest);
-      if (qp.core !== fp.core || [...fp.powers.keys()].some((key) => !qp.powers.has(key))) return false;
+      const qp = partPowers[i]!;
+      if (i === k || used.has(i) || qp.core !== fp.core || [...fp.powers.keys()].some((key) => !qp.powers.has(key))) return false;
       const d = new Map([...qp.powers].map(([key, v]) => [key, { base: v.base, exp: v.exp - (fp.powers.get(key)?.exp ?? 0) }] as const).filter(([, v]) => v.exp !== 0));
-      if ([...d.values()].some((v) => v.exp < 0) || d.size === 0 || (ratio && !same(d, ratio))) return false;
+      if ([...d.values()].some((v) => v.exp < 0) || (d.size > 0) !== symbolic || (ratio && !same(d, ratio))) return false;
       const r = q.coef / f.coef;
       if (scale !== undefined && Math.abs(r - scale) > 1e-12 * Math.abs(scale)) return false;
       ratio ??= d;
@@ -760,8 +744,13 @@ const unnumbered = (a: Ast): string => toText(productOf(numberOf(unsignedChain(a
  */
 function inReadingOrder(terms: readonly Term[]): Term[] {
   if (terms.every((t) => scaledDiagonalOf(t.ast, true) !== undefined)) return [...terms];
-  const sorted = (xs: readonly Term[]): Term[] => [...xs].sort((a, b) => (unnumbered(a.ast) < unnumbered(b.ast) ? -1 : unnumbered(a.ast) > unnumbered(b.ast) ? 1 : 0));
-  return [...sorted(terms.filter((t) => t.sign > 0)), ...sorted(terms.filter((t) => t.sign < 0))];
+  const keyed = terms.map((t) => ({ t, key: unnumbered(t.ast) }));
+  const sorted = (positive: boolean): Term[] =>
+    keyed
+      .filter(({ t }) => t.sign > 0 === positive)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map(({ t }) => t);
+  return [...sorted(true), ...sorted(false)];
 }
 
 /**
