@@ -7,7 +7,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
-import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr } from './mexpr.js';
+import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr, primes } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
 import { isSum, sumKey } from './signs.js';
@@ -29,7 +29,7 @@ export function mergeDiagonals(a: Ast): Ast {
       return b.arg.kind === 'neg' ? negate(t) : t;
     }
   }
-  if (b.kind === 'binary' && b.op === '*') return mergeProduct(b);
+  if (b.kind === 'binary' && b.op === '*') return quadraticForm(mergeProduct(b));
   if (b.kind === 'binary' && (b.op === '+' || b.op === '-')) {
     const kind = kindOf(b);
     // Sums of vectors: their like terms collected (x*a + 2*x is (a + 2)*x).
@@ -37,6 +37,26 @@ export function mergeDiagonals(a: Ast): Ast {
     return mergeSum(b);
   }
   return b;
+}
+
+/**
+ * u'*S*u, a scalar, is u'*S'*u: read with S transposed term by term where that prints fewer
+ * primes, or as many and reads as the input writes it. Factoring makes such forms after the printer has oriented them: x + (A + B)'*x is
+ * ((A + B)' + eye)*x, and x'*((A + B)' + eye)*x reads x'*(A + B + eye)*x.
+ */
+function quadraticForm(a: Ast): Ast {
+  if (a.kind !== 'binary' || a.op !== '*' || kindOf(a) !== 'scalar' || kindOf(a.left) === 'scalar') return a;
+  const fs = [...chain(a.left), ...chain(a.right)];
+  if (fs.length !== 3) return a;
+  const [u, s, v] = fs as [Ast, Ast, Ast];
+  if (u.kind !== 'transpose' || kindOf(v) !== 'vector' || toText(u.arg) !== toText(v)) return a;
+  const terms = chainTerms(tr(s));
+  if (!terms) return a;
+  const t = sumOf(terms.map((x) => ({ sign: x.sign, ast: productOf(x.factors) })));
+  // As many primes: the way the input writes the sum (x'*(A + B')*x, not x'*(A' + B)*x).
+  const [pt, ps] = [primes(t), primes(s)];
+  const better = pt < ps || (pt === ps && inputSums.has(sumKey(t)) && !inputSums.has(sumKey(s)));
+  return better ? productOf([u, t, v]) : a;
 }
 
 /** Whether a form is a sum (or difference) of the given kind. */
@@ -773,7 +793,7 @@ function times(m: number, fs: readonly Ast[]): Ast[] {
 /** The transpose of one factor of a product (diagonals and scalars as they are). */
 function transposeFactor(f: Ast): Ast {
   if (f.kind === 'neg') return negate(transposeFactor(f.arg));
-  if (diagonalOf(f) !== undefined || kindOf(f) === 'scalar') return f;
+  if (diagonalOf(f) !== undefined || kindOf(f) === 'scalar' || infoOf(f)?.symmetric || (f.kind === 'name' && f.name === 'eye')) return f;
   const k = kindOf(f);
   const t = tr(f);
   return k ? mexpr(t, FLIP[k]).ast : t;

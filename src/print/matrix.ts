@@ -594,10 +594,12 @@ export class MatrixPrinter implements Forms {
       // (Printing the term first tells whether it is distributed.)
       const d = this.form(t.node) && this.spread.get(t.node);
       if (d && d.kind === 'add') return this.flatTerms(d.terms.map((u) => ({ coef: t.coef * u.coef, node: u.node })));
-      // A term that is a transposed sum is that sum's terms transposed: (P + Q)' + R = P' + Q' + R.
+      // A term that is a transposed sum is that sum's terms transposed: (P + Q)' + R = P' + Q' + R,
+      // and so on down ((P + Q)' + R)' = P + Q + R' (a sum is its terms too).
+      if (t.node.kind === 'add') return this.flatTerms(t.node.terms.map((u) => ({ coef: t.coef * u.coef, node: u.node })));
       const p = asPermutation(t.node);
       if (!p || p.base.kind !== 'add' || p.perm.length !== 2) return [t];
-      return p.base.terms.map((u) => ({ coef: t.coef * u.coef, node: transposeNode(u.node) }));
+      return this.flatTerms(p.base.terms.map((u) => ({ coef: t.coef * u.coef, node: transposeNode(u.node) })));
     });
   }
 
@@ -606,7 +608,11 @@ export class MatrixPrinter implements Forms {
     // Terms that print alike are one term (products the IR could not identify: t2 + t2 = 2*t2),
     // also where one prints with a number in front (3*(A^11)' + (A^11)' = 4*(A^11)').
     const printed: { c: number; e: MExpr; node: Node; key: string; factor: number }[] = [];
-    for (const t of this.collectable(this.flatTerms(n.terms))) {
+    const terms = this.collectable(this.flatTerms(n.terms));
+    // Symmetric where its printed terms are, though the IR holds a transposed sum as one term:
+    // (A*B + C)' + A*B + C prints B'*A' + A*B + C' + C, its own transpose.
+    sym ||= kind === 'matrix' && selfTransposed(terms);
+    for (const t of terms) {
       const e = this.sub(t.node);
       if (!e) return undefined;
       const k = this.key(e.ast, undefined);
@@ -660,6 +666,16 @@ export class MatrixPrinter implements Forms {
 }
 
 export { constantDims } from './mexpr.js';
+
+/** Whether Σ c·T is Σ c·T' term by term (T' the transposed node; the IR makes each node once). */
+function selfTransposed(terms: readonly { coef: number; node: Node }[]): boolean {
+  const count = new Map<Node, number>();
+  for (const t of terms) count.set(t.node, (count.get(t.node) ?? 0) + 1);
+  return terms.every((t) => {
+    const u = transposeNode(t.node);
+    return u === t.node || terms.some((v) => v.node === u && v.coef === t.coef);
+  }) && terms.every((t) => count.get(t.node) === count.get(transposeNode(t.node)));
+}
 
 /** A term c·T: 2*A, -x, c*vector(1) → vector(c). */
 function scaled(c: number, e: MExpr, node: Node): MExpr {

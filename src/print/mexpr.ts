@@ -163,15 +163,52 @@ export function transposed(e: MExpr): MExpr {
     }
   }
   if (a.kind === 'binary' && (a.op === '+' || a.op === '-')) {
-    // (P + Q)' = P' + Q' where that prints fewer primes: (2*B'*D + D*B)' = 2*D*B + B'*D.
-    const l = infoOf(a.left);
-    const r = infoOf(a.right);
-    if (l && r) {
-      const [tl, trr] = [transposed(l), transposed(r)];
-      if (primes(tl.ast) + primes(trr.ast) <= primes(a)) return mexpr(bin(a.op, tl.ast, trr.ast), flipped);
-    }
+    const t = transposedSum(a, flipped);
+    if (t) return t;
   }
   return mexpr(tr(a), flipped);
+}
+
+/**
+ * (P + Q + R)' term by term, read over the whole sum: the sum itself where its terms transposed
+ * are its terms (A + A' + B + B' is symmetric, whatever order its terms are in), else P' + Q' + R'
+ * where that prints no more primes than the sum does ((2*B'*D + D*B)' = 2*D*B + B'*D). Undefined:
+ * the sum is transposed as a whole.
+ */
+function transposedSum(a: Ast, kind: Kind): MExpr | undefined {
+  const terms = signedTerms(a);
+  if (!terms) return undefined;
+  const flipped = terms.map((t) => ({ sign: t.sign, e: transposed(t.e) }));
+  const keys = (xs: typeof terms): string[] => xs.map((t) => `${t.sign}${keyOf(t.e.ast)}`).sort();
+  const [before, after] = [keys(terms), keys(flipped)];
+  const symmetric = before.every((k, i) => k === after[i]);
+  // Symmetric: the sum as it is or term by term, whichever has its primes further right.
+  if (symmetric && !primesLater(flipped, terms)) return mexpr(a, kind, true);
+  if (!symmetric && flipped.reduce((n, t) => n + primes(t.e.ast), 0) > primes(a)) return undefined;
+  let acc: Ast | undefined;
+  for (const t of flipped) acc = acc ? bin(t.sign < 0 ? '-' : '+', acc, t.e.ast) : t.sign < 0 ? { kind: 'neg', arg: t.e.ast, span: a.span } : t.e.ast;
+  return mexpr(acc!, kind, symmetric);
+}
+
+/** Whether x's terms, read in order, meet fewer primes first than y's: B*A + A'*B' before A'*B' + B*A. */
+function primesLater(x: readonly { e: MExpr }[], y: readonly { e: MExpr }[]): boolean {
+  for (let i = 0; i < x.length; i++) {
+    const d = primes(x[i]!.e.ast) - primes(y[i]!.e.ast);
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}
+
+/** The terms of a sum made here, with their signs (undefined where a part is not typed). */
+function signedTerms(a: Ast, sign = 1): { sign: number; e: MExpr }[] | undefined {
+  if (a.kind === 'binary' && (a.op === '+' || a.op === '-')) {
+    const l = signedTerms(a.left, sign);
+    const r = signedTerms(a.right, a.op === '-' ? -sign : sign);
+    return l && r ? [...l, ...r] : undefined;
+  }
+  if (a.kind === 'neg') return signedTerms(a.arg, -sign);
+  const e = infoOf(a);
+  return e && [{ sign, e }];
 }
 
 /**

@@ -695,6 +695,24 @@ describe('like terms of a printed sum are collected', () => {
   });
 });
 
+// A symmetric result prints without a transpose around it: the Hessian of x'*M*x is M + M'
+// spelled out, whatever M is (the IR holds (M' + M)' where M is a sum: its transposed sum is one
+// term), and a symmetric temporary is never read as t1'.
+describe('a symmetric sum prints without a transpose', () => {
+  const insides = ['A + B', 'A - B', 'A*B + C', "A'*B - 2*C", "A + B'", "X'*X + A", 'A + eye + B', '-A - B', 'a*A + B', 'A*B*C + C'];
+  test('x\'*M*x and (x\'*M*x)^2 by x, orders 1 and 2', () => {
+    const misses: string[] = [];
+    for (const m of insides)
+      for (const [expr, order] of [[`x'*(${m})*x`, 1], [`x'*(${m})*x`, 2], [`(x'*(${m})*x)^2`, 2], [`exp(x'*(${m})*x)`, 2]] as const) {
+        const r = derive(expr, 'x', { order });
+        const text = r.matrix ?? '';
+        if (/\)'/.test(text) || /t[0-9]+'\*x/.test(text)) misses.push(`${expr}, order ${order}: ${text}`);
+        roundTripAtSizes(r, 5760, () => 'any');
+      }
+    expect(misses, misses.join('\n')).toEqual([]);
+  });
+});
+
 /** The number of terms of a sum at the top level of a printed text (1 for a product). */
 function topLevelTerms(text: string): number {
   let depth = 0;
@@ -732,7 +750,7 @@ function printsAs(expr: string, wrt: string, order: number, printed: string, see
 
 function roundTripAtSizes(r: Result, seed: number, domain: (name: string) => Domain): void {
   for (const n of [1, 3]) {
-    const shapes: Record<string, number[]> = { x: [n], y: [n], A: [n, n], B: [n, n], X: [n, n], a: [], b: [] };
+    const shapes: Record<string, number[]> = { x: [n], y: [n], A: [n, n], B: [n, n], C: [n, n], X: [n, n], a: [], b: [] };
     roundTrip(r, {}, pointOf(shapes, rng(seed + n), domain), 1);
   }
 }
