@@ -263,6 +263,17 @@ function vecLayout(analysis: Analysis, wrtNode: VarNode, order: number): { group
   return { groups, shape, analysis: { ...analysis, lowered } };
 }
 
+/** The input's sums of matrices (at most MAX_INPUT_SUMS, each of at most 8 terms), which printed sums are divided by. */
+function inputSums(root: Node): Node[] {
+  const out: Node[] = [];
+  for (const n of topoOrder([root])) {
+    if (n.kind === 'add' && n.shape.length === 2 && n.terms.length <= 8) out.push(n);
+    if (out.length === MAX_INPUT_SUMS) break;
+  }
+  return out;
+}
+const MAX_INPUT_SUMS = 16;
+
 export function present(
   node: Node,
   analysis: Analysis,
@@ -277,10 +288,12 @@ export function present(
 ): Result {
   const written = writtenSums(analysis.checked.ast);
   const factors = writtenFactors(analysis.checked.ast);
+  const sums = inputSums(analysis.lowered.root);
   const context = (n: Node): PrintContext => ({
     vars: [...analysis.lowered.vars.values()],
     written,
     factors,
+    sums,
     products: productSizes([...analysis.lowered.sizeWitnesses, n]),
   });
   const p = symmetrizedIfShorter(printResult(node, context(node)), node.shape.length - order * 2, order, unsymmetrized, context);

@@ -5,7 +5,7 @@
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { bin, negate as negateUntyped } from './build.js';
-import { type Kind, infoOf, keepTyping, mexpr, productKind } from './mexpr.js';
+import { type Kind, FLIP, infoOf, keepTyping, mapChildren, mexpr, productKind } from './mexpr.js';
 
 /**
  * A product's factors, left to right. A part that is a scalar made of non-scalars (x'*B*y inside
@@ -53,4 +53,16 @@ export function startsNegative(a: Ast): boolean {
   if (a.kind === 'num') return a.value < 0;
   if (a.kind === 'binary' && (a.op === '*' || a.op === '/' || a.op === '.*' || a.op === './')) return startsNegative(a.left);
   return false;
+}
+
+/** The form with a kind on every product, sum and transpose whose parts have kinds (a pass may build some untyped). */
+export function retyped(a: Ast): Ast {
+  const b = mapChildren(a, retyped);
+  if (kindOf(b) !== undefined) return b;
+  if (b.kind === 'binary' && b.op !== '^' && b.op !== '/' && b.op !== '.^') return typed(b.op, b.left, b.right);
+  if (b.kind === 'transpose') {
+    const k = kindOf(b.arg);
+    if (k) mexpr(b, FLIP[k]);
+  }
+  return b;
 }

@@ -11,6 +11,7 @@ import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr, primes } f
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
 import { isSum, sumKey } from './signs.js';
+import { divide, expand, multipleOf, termOf, transposedMonomial, type Monomial } from './division.js';
 
 /**
  * Products and sums of diagonal matrices as one diagonal matrix: diag(u)*diag(v) = diag(u.*v)
@@ -50,13 +51,145 @@ function quadraticForm(a: Ast): Ast {
   if (fs.length !== 3) return a;
   const [u, s, v] = fs as [Ast, Ast, Ast];
   if (u.kind !== 'transpose' || kindOf(v) !== 'vector' || toText(u.arg) !== toText(v)) return a;
-  const terms = chainTerms(tr(s));
-  if (!terms) return a;
-  const t = sumOf(terms.map((x) => ({ sign: x.sign, ast: productOf(x.factors) })));
+  const t = transposedSum(s);
+  if (!t) return a;
   // As many primes: the way the input writes the sum (x'*(A + B')*x, not x'*(A' + B)*x).
   const [pt, ps] = [primes(t), primes(s)];
   const better = pt < ps || (pt === ps && inputSums.has(sumKey(t)) && !inputSums.has(sumKey(s)));
   return better ? productOf([u, t, v]) : a;
+}
+
+/** A sum of matrices transposed term by term: (A + B)' + eye is A + B + eye. */
+function transposedSum(s: Ast): Ast | undefined {
+  const terms = chainTerms(tr(s));
+  return terms && sumOf(terms.map((x) => ({ sign: x.sign, ast: productOf(x.factors) })));
+}
+
+/**
+ * The sum as a product with a sum of matrices that the input writes (or its transpose), where
+ * that divides it with no remainder (division.ts): b^2*eye + X'*(2*b*X + X*X'*X) is (X'*X +
+ * b*eye)^2, S*(2*x + S*x - y) + x - y is (S + eye)*((S + eye)*x - y). A matrix sum is divided
+ * on either side, a sum of vectors from the left, of rows from the right. Undefined where none
+ * divides it, and where the product is much longer than the sum.
+ */
+function dividedByWritten(terms: readonly Term[], kind: 'matrix' | 'vector' | 'row'): Ast | undefined {
+  if (writtenForms.length === 0 || terms.length < 2 || dividing > MAX_DIVIDING) return undefined;
+  const whole = sumOf(terms);
+  // The sum as it stands, else with its temporaries spelled out: (b*eye - A')*t1 + (1 + b)*x - A*x
+  // where t1 = (b + 1)*x - A*x is ((b + 1)*eye - A')*t1.
+  const names = namesIn(whole).filter((n) => definitionOf(n) !== undefined);
+  const e = expand(whole);
+  const spelled = names.length > 0 ? expand(whole, definitionOf) : undefined;
+  if (!e || e.length < 2) return undefined;
+  const sides = kind === 'matrix' ? (['right', 'left'] as const) : kind === 'vector' ? (['left'] as const) : (['right'] as const);
+  const key = sumKey(whole);
+  const divisors = preparedDivisors(writtenForms);
+  // A quotient that is a written sum (W or W', times a number) reads as written: (X'*X + 2*eye)^2;
+  // one that is a temporary, as its name.
+  const known = [...divisors, ...names.flatMap((n) => {
+    const wm = expand(name(n), definitionOf);
+    return wm ? [{ w: mexpr(name(n), kind).ast, wm }] : [];
+  })];
+  dividing++;
+  try {
+    for (const { w, wm } of divisors) {
+      if (sumKey(w) === key) continue;
+      for (const side of sides) {
+        const plain = divide(e, wm, side);
+        const q = plain ?? (spelled && divide(spelled, wm, side));
+        // A number times W alone is for the other rules (2*A + 2*eye is 2*(A + eye) already).
+        if (!q || q.every((m) => m.chain.length === 0)) continue;
+        const same = known.map((f) => ({ f, r: multipleOf(q, f.wm) })).find((x) => x.r !== undefined);
+        // Temporaries spelled out: only where the quotient is a name again (not their text in full).
+        if (!plain && !same) continue;
+        const quotient = same ? scaledBy(same.r!, same.f.w) : sumOfMonomials(q, kind);
+        const product = mergeProduct(typed('*', ...((side === 'right' ? [quotient, w] : [w, quotient]) as [Ast, Ast])) as Ast & { kind: 'binary' });
+        if (toText(product).length <= 1.5 * toText(whole).length) return product;
+      }
+    }
+  } finally {
+    dividing--;
+  }
+  return undefined;
+}
+
+/** The names a form uses. */
+function namesIn(a: Ast): string[] {
+  const out = new Set<string>();
+  const visit = (x: Ast): Ast => {
+    if (x.kind === 'name') out.add(x.name);
+    return mapChildren(x, visit);
+  };
+  visit(a);
+  return [...out];
+}
+
+/** How deep divisions may nest (a quotient is merged as any sum is, and may divide again). */
+const MAX_DIVIDING = 3;
+let dividing = 0;
+
+/** Each written sum, and its transpose, in reading order (X'*X + 2*eye, not 2*eye + X'*X), as forms and monomials. */
+const PREPARED = new WeakMap<readonly Ast[], { w: Ast; wm: Monomial[] }[]>();
+function preparedDivisors(forms: readonly Ast[]): { w: Ast; wm: Monomial[] }[] {
+  let out = PREPARED.get(forms);
+  if (out) return out;
+  // Made with no division of their own (ordering a sum merges its parts).
+  const outer = writtenForms;
+  writtenForms = [];
+  try {
+    out = [];
+    for (const written of forms) {
+      const plain = expand(written);
+      if (!plain) continue;
+      const ordered = (w: Ast): Ast => sumOf(inReadingOrder(termsOf(w)));
+      // W' as its terms transposed (from the monomials where a part of the form has no kind).
+      const flipped = transposedSum(written);
+      const turned = plain.map(transposedMonomial);
+      out.push({ w: ordered(written), wm: plain });
+      out.push({ w: flipped && expand(flipped)?.length === turned.length ? ordered(flipped) : sumOfMonomials(turned, 'matrix', false), wm: turned });
+    }
+  } finally {
+    writtenForms = outer;
+  }
+  PREPARED.set(forms, out);
+  return out;
+}
+
+/** r*f, its sign outside: -X, 2*(A + eye). */
+function scaledBy(r: number, f: Ast): Ast {
+  const scaled = Math.abs(r) === 1 ? f : typed('*', num(Math.abs(r)), f);
+  return r < 0 ? negate(scaled) : scaled;
+}
+
+/**
+ * Monomials as a printed sum, merged as any sum is where `merge`, positive terms first, with a
+ * number that all share in front: the first term's where it divides every other, else the one
+ * most terms have where the sum that leaves merges into fewer terms or into a sum the input
+ * writes (2*S*x - x - 2*y is 2*((S - 0.5*eye)*x - y) where the input has (S - 0.5*eye)*x).
+ */
+function sumOfMonomials(ms: readonly Monomial[], kind: 'matrix' | 'vector' | 'row', merge = true): Ast {
+  const c = Math.abs(ms[0]!.coef);
+  const whole = c !== 1 && ms.every((m) => Number.isInteger(m.coef / c)) ? c : 1;
+  const plain = monomialSum(ms, kind, merge, whole);
+  const counts = new Map<number, number>();
+  for (const m of ms) counts.set(Math.abs(m.coef), (counts.get(Math.abs(m.coef)) ?? 0) + 1);
+  const most = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+  if (!merge || most === whole || most === 1) return plain.ast;
+  const other = monomialSum(ms, kind, merge, most);
+  const fewer = termsOf(other.inner, kind === 'matrix' ? 'matrix' : kind).length < termsOf(plain.inner, kind === 'matrix' ? 'matrix' : kind).length;
+  return fewer || (inputSums.has(sumKey(other.inner)) && !inputSums.has(sumKey(plain.inner))) ? other.ast : plain.ast;
+}
+
+/** The sum of ms/common, merged where `merge` (`inner`), and common times it, its sign outside (`ast`). */
+function monomialSum(ms: readonly Monomial[], kind: 'matrix' | 'vector' | 'row', merge: boolean, common: number): { ast: Ast; inner: Ast } {
+  const terms = ms.map((m) => termOf({ ...m, coef: m.coef / common }, kind));
+  const flip = terms.every((t) => t.sign < 0) ? -1 : 1;
+  const signed = terms.map((t) => ({ sign: t.sign * flip, ast: t.ast }));
+  const ordered = [...signed.filter((t) => t.sign > 0), ...signed.filter((t) => t.sign < 0)];
+  const sum = sumOf(kind === 'matrix' ? inReadingOrder(ordered) : ordered);
+  const inner = sum.kind !== 'binary' || !merge ? sum : kind === 'matrix' ? mergeSum(sum, true) : mergeVectorSum(sum, kind);
+  const scaled = common === 1 ? inner : typed('*', num(common), inner);
+  return { ast: flip < 0 ? negate(scaled) : scaled, inner };
 }
 
 /** Whether a form is a sum (or difference) of the given kind. */
@@ -545,18 +678,22 @@ let definitionOf: (name: string) => Ast | undefined = () => undefined;
 /** The keys of the input's sums as they stand (signs.ts, writtenFactors) while a form is merged (withDefinitions). */
 let inputSums: ReadonlySet<string> = new Set();
 
+/** The input's sums of matrices, printed: a sum they divide is written as a product with one (division.ts). */
+let writtenForms: readonly Ast[] = [];
+
 /**
  * f() with the temporaries' definitions known to factorThrough (names stand for their forms), and
  * the input's sums known to factorSum.
  */
-export function withDefinitions<T>(definitions: (name: string) => Ast | undefined, f: () => T, written: ReadonlySet<string> = new Set()): T {
-  const outer = [definitionOf, inputSums] as const;
+export function withDefinitions<T>(definitions: (name: string) => Ast | undefined, f: () => T, written: ReadonlySet<string> = new Set(), forms: readonly Ast[] = []): T {
+  const outer = [definitionOf, inputSums, writtenForms] as const;
   definitionOf = definitions;
   inputSums = written;
+  writtenForms = forms;
   try {
     return f();
   } finally {
-    [definitionOf, inputSums] = outer;
+    [definitionOf, inputSums, writtenForms] = outer;
   }
 }
 
@@ -817,7 +954,7 @@ const FACTORED = new WeakSet<Ast>();
  */
 function mergeVectorSum(b: Ast, kind: 'vector' | 'row'): Ast {
   const terms = termsOf(b, kind);
-  return collectLike(terms) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? writtenGroup(terms, kind) ?? b;
+  return collectLike(terms) ?? dividedByWritten(terms, kind) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? writtenGroup(terms, kind) ?? b;
 }
 
 /**
@@ -857,7 +994,7 @@ function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   const terms = termsOf(a);
   const collected = collectLike(terms);
   if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
-  const factored = factorSum(terms) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix') ?? factorRowed(terms);
+  const factored = dividedByWritten(terms, 'matrix') ?? factorSum(terms) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix') ?? factorRowed(terms);
   if (factored) return factored;
   const diagonals = terms.map((t) => scaledDiagonalOf(t.ast, eye));
   if (diagonals.filter((v) => v !== undefined).length < 2) return a;

@@ -18,7 +18,7 @@ import { type Kind, type MExpr, FLIP, KIND_OF_RANK, constantOf, infoOf, mapChild
 import { mergeForm } from './kron.js';
 import { normalize } from './normalize.js';
 import { withDefinitions } from './diagonals.js';
-import { negate } from './chains.js';
+import { negate, retyped } from './chains.js';
 
 /**
  * At most this many chains when a power with batch-axis directions is printed as its sum: 24 is a
@@ -86,6 +86,8 @@ export interface MatrixContext {
   readonly factors?: ReadonlySet<string>;
   /** Sizes that vec and kron make products of others (productSizes), for sizes no variable has. */
   readonly products?: readonly SizeProduct[];
+  /** The input's sums of matrices as IR nodes: a printed sum is divided by them (division.ts). */
+  readonly sums?: readonly Node[];
 }
 
 /** A reference: a node, read as it is or transposed. */
@@ -368,8 +370,21 @@ export class MatrixPrinter implements Forms {
       if (!definitions.has(t)) definitions.set(t, this.materialize(this.form(n)!.ast, new Map([...names].filter(([m]) => m !== n)), negated));
       return definitions.get(t);
     };
-    return withDefinitions(definition, () => normalize(expand(a), new Set(names.values()), this.ctx.written), this.ctx.factors);
+    return withDefinitions(definition, () => normalize(expand(a), new Set(names.values()), this.ctx.written), this.ctx.factors, this.writtenForms());
   }
+
+  /** The input's sums of matrices as printed (spelled out, each its own form), made on the first ask. */
+  private writtenForms(): readonly Ast[] {
+    if (this.sumForms) return this.sumForms;
+    this.sumForms = [];
+    const forms: Ast[] = [];
+    for (const n of this.ctx.sums ?? []) {
+      const f = this.form(n);
+      if (f) forms.push(retyped(this.materialize(f.ast)));
+    }
+    return (this.sumForms = forms);
+  }
+  private sumForms: readonly Ast[] | undefined;
 
   /**
    * The text of a node's form with every reference spelled out, up to the association of products

@@ -74,6 +74,8 @@ export interface PrintContext {
   readonly factors?: ReadonlySet<string>;
   /** Sizes that are products of others (vec, kron): see MatrixContext. */
   readonly products?: readonly SizeProduct[];
+  /** The input's sums of matrices as IR nodes: see MatrixContext. */
+  readonly sums?: readonly Node[];
   /** Axis pairs the index form symmetrizes (sym_{(kl)}[…]): the root is the derivative by a symmetric matrix taken as a general one. */
   readonly symmetrized?: readonly (readonly [number, number])[];
 }
@@ -84,7 +86,7 @@ export interface PrintContext {
  */
 export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[]): Printed {
   const taken = new Set([...ctx.vars.map((v) => v.name), ...(ctx.taken ?? [])]);
-  const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written, ...(ctx.factors ? { factors: ctx.factors } : {}), ...(ctx.products ? { products: ctx.products } : {}) });
+  const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written, ...(ctx.factors ? { factors: ctx.factors } : {}), ...(ctx.products ? { products: ctx.products } : {}), ...(ctx.sums ? { sums: ctx.sums } : {}) });
   const main = printer.form(root);
   const useTemps = ctx.temporaries !== false;
 

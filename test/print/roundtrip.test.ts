@@ -713,6 +713,52 @@ describe('a symmetric sum prints without a transpose', () => {
   });
 });
 
+// A sum that a sum of matrices in the input divides is printed as the product (division.ts): the
+// Hessian of norm2(M*x - y)^2 is 2*M'*M, spelled out by the IR as its expansion (S^2 + 2*b*S +
+// b^2*eye for M = S + b*eye), and its gradient 2*M'*(M*x - y); M with eye, a number or a scalar
+// times eye, products, several matrices, a symmetric matrix, either sign.
+describe('a sum that a written sum divides is a product with it', () => {
+  const decls = { S: 'symmetric matrix' };
+  const insides = ['S + b*eye', "X'*X + b*eye", "X'*X + eye", "X'*X + 2*eye", 'A - b*eye - eye', 'A + 2*eye', 'A*B + b*eye', '2*eye - A', 'S - 0.5*eye', 'b*S + eye', 'A + B + eye', 'eye - A*A', '0.5*eye + A', '-A - 3*eye', 'A - B'];
+  test('norm2(M*x - y)^2 by x, orders 1 and 2, and norm2(M*X)^2 by X (M free of X)', () => {
+    const misses: string[] = [];
+    for (const m of insides)
+      for (const [expr, wrt, order] of [[`norm2((${m})*x - y)^2`, 'x', 1], [`norm2((${m})*x - y)^2`, 'x', 2], ...(m.includes('X') ? [] : [[`norm2((${m})*X)^2`, 'X', 1]])] as [string, string, number][]) {
+        const r = derive(expr, wrt, { order, let: decls });
+        const body = (r.matrix ?? '').split(' where ')[0]!;
+        if (topLevelTerms(unwrapped(body)) !== 1) misses.push(`${expr} by ${wrt}, order ${order}: ${r.matrix}`);
+        roundTripAtSizes(r, 5770, () => 'any', decls);
+      }
+    expect(misses, misses.join('\n')).toEqual([]);
+  });
+  test.each([
+    ['norm2((S + b*eye)*x - y)^2', 'x', 2, '2*(S + b*eye)^2'],
+    ["norm2((X'*X + b*eye)*x - y)^2", 'x', 2, "2*(X'*X + b*eye)^2"],
+    ['norm2((A + B + eye)*x - y)^2', 'x', 2, "2*(A' + B' + eye)*(A + B + eye)"],
+    ['norm2((S - 0.5*eye)*x - y)^2', 'x', 1, '2*(S - 0.5*eye)*((S - 0.5*eye)*x - y)'],
+  ] as const)('%s by %s, order %i', (expr, wrt, order, printed) => {
+    const r = derive(expr, wrt, { order, let: decls });
+    expect(r.matrix).toBe(printed);
+    roundTripAtSizes(r, 5780, () => 'any', decls);
+  });
+});
+
+/** A text without its leading sign and number and the parentheses around all of it: 2*(P + Q) is P + Q. */
+function unwrapped(text: string): string {
+  let t = text.replace(/^-?[0-9.]+\*/, '');
+  for (;;) {
+    if (!t.startsWith('(')) return t;
+    let depth = 0;
+    let close = -1;
+    for (let i = 0; i < t.length && close < 0; i++) {
+      if (t[i] === '(') depth++;
+      else if (t[i] === ')' && --depth === 0) close = i;
+    }
+    if (close !== t.length - 1) return t;
+    t = t.slice(1, -1);
+  }
+}
+
 /** The number of terms of a sum at the top level of a printed text (1 for a product). */
 function topLevelTerms(text: string): number {
   let depth = 0;
@@ -748,10 +794,14 @@ function printsAs(expr: string, wrt: string, order: number, printed: string, see
   roundTripAtSizes(r, seed, domain);
 }
 
-function roundTripAtSizes(r: Result, seed: number, domain: (name: string) => Domain): void {
+function roundTripAtSizes(r: Result, seed: number, domain: (name: string) => Domain, decls: Record<string, string> = {}): void {
   for (const n of [1, 3]) {
     const shapes: Record<string, number[]> = { x: [n], y: [n], A: [n, n], B: [n, n], C: [n, n], X: [n, n], a: [], b: [] };
-    roundTrip(r, {}, pointOf(shapes, rng(seed + n), domain), 1);
+    const rand = rng(seed + n);
+    const point = pointOf(shapes, rand, domain);
+    // S: the symmetric matrix (declared so in `decls` where a case uses it).
+    point.set('S', randomTensor([n, n], 'any', rand, true));
+    roundTrip(r, decls, point, 1);
   }
 }
 
