@@ -26,6 +26,9 @@ const MAX_MONOMIALS = 64;
 
 const isEye = (a: Ast): boolean => a.kind === 'name' && a.name === 'eye';
 
+/** Constants and products of sizes whose texts do not fix their sizes. */
+const SIZED = new Set(['vector', 'matrix', 'kron', 'commutation']);
+
 /**
  * The monomials of a printed form (undefined where there are too many); `definition` spells out
  * the temporaries it gives (t1 read as its definition's monomials).
@@ -65,7 +68,9 @@ export function expand(a: Ast, definition?: (name: string) => Ast | undefined): 
     const base = whole ? a.left : a;
     return [{ coef: 1, scalars: new Map([[toText(base), { base, exp: whole ? (a.right as Ast & { kind: 'num' }).value : 1 }]]), chain: [] }];
   }
-  return kind === undefined ? undefined : [{ coef: 1, scalars: new Map(), chain: [a] }];
+  // A constant's size is not in its text (vector(1) stands for any length): no factor to divide by.
+  if (kind === undefined || (a.kind === 'call' && SIZED.has(a.fn))) return undefined;
+  return [{ coef: 1, scalars: new Map(), chain: [a] }];
 }
 
 /** The k-th power of a sum of monomials (undefined where it has too many). */

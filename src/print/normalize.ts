@@ -65,7 +65,29 @@ function onesMatrix(u: Ast, v: Ast): Ast | undefined {
  */
 function numbersFirst(a: Ast): Ast {
   const m = a.kind === 'binary' && a.op === '*' ? numbersOfChainFirst(a) : a;
-  return mapChildren(m, numbersFirst);
+  const out = mapChildren(m, numbersFirst);
+  // A number that a kron's argument had in front comes out of it: kron(eye, 2*M) is 2*kron(eye, M),
+  // and then goes to the front of the product around it.
+  const k = out.kind === 'call' && out.fn === 'kron' ? kronNumbers(out) : out;
+  return k !== out ? k : out !== m && out.kind === 'binary' && out.op === '*' ? numbersOfChainFirst(out) : out;
+}
+
+/** kron(c*P, -d*Q) as -c*d*kron(P, Q). */
+function kronNumbers(a: Ast & { kind: 'call' }): Ast {
+  let c = 1;
+  const args = a.args.map((x) => {
+    if (startsNegative(x) && x.kind !== 'num') {
+      c = -c;
+      x = negate(x);
+    }
+    const lead = leadingNumber(x);
+    if (!lead?.body) return x;
+    c *= lead.value;
+    return lead.body;
+  });
+  if (c === 1) return a;
+  const k = keepTyping(a, { ...a, args });
+  return c === -1 ? negate(k) : typed('*', num(c), k);
 }
 
 function numbersOfChainFirst(m: Ast): Ast {

@@ -64,6 +64,9 @@ const CASES: readonly Case[] = [
   ['norm2(tanh(W*X) - Y)^2', 'W', 2, { W: [2, 3], X: [3, 4], Y: [2, 4] }, /^2\*kron\(X, eye\)\*diag\(vec\(.*\)\)\*kron\(X', eye\)/],
   ['sum(log(sigmoid(W*X)))', 'W', 2, { W: [1, 3], X: [3, 5] }, /^-kron\(X, eye\)\*diag\(vec\(/],
   ['sum(softplus(2*matrix(1) - A*X))', 'X', 2, { A: [4, 3], X: [3, 3] }, /^kron\(eye, A'\)\*diag\(vec\(/],
+  // A number inside a Kronecker factor comes out in front: 2*kron(eye, (A' + eye)*(A + eye)).
+  ['norm2((A + eye)*X)^2', 'X', 2, { A: [3, 3], X: [3, 2] }, /^2\*kron\(eye, \(A' \+ eye\)\*\(A \+ eye\)\)$/],
+  ['norm2(X*(A - 2*eye))^2', 'X', 2, { A: [2, 2], X: [3, 2] }, /^2\*kron\(/],
   // vec(X'*A) needs a commutation matrix, vec((X'*A)') = vec(A'*X) none: G' in the middle.
   ["sum(exp(X'*A))", 'X', 2, { X: [3, 2], A: [3, 4] }, /^kron\(eye, A\)\*diag\(vec\(exp\(X'\*A\)'\)\)\*kron\(eye, A'\)$/],
   ['sum(tanh(A*X*x))', 'X', 2, { A: [2, 3], X: [3, 4], x: [4] }, /./],
