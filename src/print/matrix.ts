@@ -395,6 +395,11 @@ export class MatrixPrinter implements Forms {
     return this.key(this.form(n)!.ast, undefined).text;
   }
 
+  /** A node's text where the nodes in `named` are names (t9: every name alike). */
+  textWith(n: Node, named: ReadonlySet<Node>): string {
+    return this.key(this.form(n)!.ast, named).text;
+  }
+
   /** The length of a node's text where the nodes in `named` are names (two characters). */
   lengthWith(n: Node, named: ReadonlySet<Node>): number {
     return this.key(this.form(n)!.ast, named).length;
@@ -421,10 +426,6 @@ export class MatrixPrinter implements Forms {
       return keyOf(x, walk);
     };
     return walk(a);
-  }
-
-  readingKey(e: MExpr): string {
-    return this.key(e.ast, undefined).text;
   }
 
   compareReading(a: MExpr, b: MExpr): number {
@@ -582,7 +583,7 @@ export class MatrixPrinter implements Forms {
   private collectable(terms: { coef: number; node: Node }[]): { coef: number; node: Node }[] {
     const key = (node: Node): string | undefined => {
       const e = this.sub(node);
-      return e && this.readingKey(e);
+      return e && this.key(e.ast, undefined).id;
     };
     const keys = terms.map((t) => key(t.node));
     return terms.flatMap((t, i) => {
@@ -622,7 +623,7 @@ export class MatrixPrinter implements Forms {
   private sum(n: NodeOf<'add'>, kind: Kind, sym: boolean): MExpr | undefined {
     // Terms that print alike are one term (products the IR could not identify: t2 + t2 = 2*t2),
     // also where one prints with a number in front (3*(A^11)' + (A^11)' = 4*(A^11)').
-    const printed: { c: number; e: MExpr; node: Node; key: string; factor: number }[] = [];
+    const printed: { c: number; e: MExpr; node: Node; key: string; full: string; factor: number }[] = [];
     const terms = this.collectable(this.flatTerms(n.terms));
     // Symmetric where its printed terms are, though the IR holds a transposed sum as one term:
     // (A*B + C)' + A*B + C prints B'*A' + A*B + C' + C, its own transpose.
@@ -630,9 +631,10 @@ export class MatrixPrinter implements Forms {
     for (const t of terms) {
       const e = this.sub(t.node);
       if (!e) return undefined;
+      // Texts are compared by their ids (Key.id): a term's may be too long to spell out.
       const k = this.key(e.ast, undefined);
-      const lead = k.shape === 'product' ? /^([0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)\*(.*)$/.exec(k.text) : null;
-      printed.push({ c: t.coef, e, node: t.node, key: lead ? lead[2]! : k.text, factor: lead ? Number(lead[1]) : 1 });
+      const lead = k.shape === 'product' ? /^([0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)\*/.exec(k.prefix(40)) : null;
+      printed.push({ c: t.coef, e, node: t.node, key: lead ? k.idAfter(lead[0]) : k.id, full: k.id, factor: lead ? Number(lead[1]) : 1 });
     }
     const parts: { c: number; e: MExpr; node: Node }[] = [];
     const byText = new Map<string, { c: number; e: MExpr; node: Node }>();
@@ -643,7 +645,7 @@ export class MatrixPrinter implements Forms {
       else {
         const q = { c: p.c, e: p.e, node: p.node };
         // A term with its own number starts no group (others add to it only by its full text).
-        byText.set(p.factor === 1 ? p.key : `${p.factor}*${p.key}`, q);
+        byText.set(p.factor === 1 ? p.key : p.full, q);
         parts.push(q);
       }
     }
@@ -737,6 +739,83 @@ export class Key {
     }
     return this.joinedText;
   }
+
+  /**
+   * The text's identity without spelling it out: its length and two polynomial hashes of it, each
+   * made from its parts' (so equal texts have equal ids however their ropes are cut). A form
+   * whose parts share sub-forms has a text exponential in its size; the id costs one step a part.
+   */
+  get id(): string {
+    if (this.hashes === undefined) {
+      let h1 = 0;
+      let h2 = 0;
+      for (const p of this.parts) {
+        const [a, b] = typeof p === 'string' ? stringHashes(p) : p.hashPair();
+        h1 = (mulMod(h1, powMod(BASE, p.length, P1), P1) + a) % P1;
+        h2 = (mulMod(h2, powMod(BASE, p.length, P2), P2) + b) % P2;
+      }
+      this.hashes = [h1, h2];
+    }
+    return `${this.length}.${this.hashes[0]}.${this.hashes[1]}`;
+  }
+  private hashes: [number, number] | undefined;
+
+  private hashPair(): [number, number] {
+    void this.id;
+    return this.hashes!;
+  }
+
+  /** The first n characters of the text (fewer where it is shorter), read without joining the rest. */
+  prefix(n: number): string {
+    let out = '';
+    const stack: (string | Key)[] = [this];
+    while (out.length < n && stack.length > 0) {
+      const p = stack.pop()!;
+      if (typeof p === 'string') out += p;
+      else for (let j = p.parts.length - 1; j >= 0; j--) stack.push(p.parts[j]!);
+    }
+    return out.slice(0, n);
+  }
+
+  /** The id (as `id` gives it) of the text after its first m characters, `head`. */
+  idAfter(head: string): string {
+    const [h1, h2] = this.hashPair();
+    const [a, b] = stringHashes(head);
+    const rest = this.length - head.length;
+    const s1 = (h1 - mulMod(a, powMod(BASE, rest, P1), P1) + P1) % P1;
+    const s2 = (h2 - mulMod(b, powMod(BASE, rest, P2), P2) + P2) % P2;
+    return `${rest}.${s1}.${s2}`;
+  }
+}
+
+/** Moduli under 2^26, so that a product of two residues is exact in a double. */
+const P1 = 67108859;
+const P2 = 33554393;
+const BASE = 131;
+
+function mulMod(a: number, b: number, p: number): number {
+  return (a * b) % p;
+}
+
+function powMod(b: number, e: number, p: number): number {
+  let r = 1;
+  let x = b % p;
+  for (let k = e; k > 0; k = Math.floor(k / 2)) {
+    if (k % 2 === 1) r = mulMod(r, x, p);
+    x = mulMod(x, x, p);
+  }
+  return r;
+}
+
+function stringHashes(t: string): [number, number] {
+  let h1 = 0;
+  let h2 = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    h1 = (h1 * BASE + c) % P1;
+    h2 = (h2 * BASE + c) % P2;
+  }
+  return [h1, h2];
 }
 
 const plainKey = (text: string, shape: Key['shape']): Key => new Key([text], shape);

@@ -98,7 +98,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
     chosen = chooseTemporaries(root, {
       refs: (n) => printer.references(printer.form(n)!.ast),
       // Length 0: never named (a diagonal matrix is named by its vector, diag(t1)).
-      length: (n) => (printer.isDiagonalOfPart(n) ? 0 : printer.textOf(n).length),
+      length: (n) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthWith(n, new Set())),
       lengthWith: (n, named) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthWith(n, named)),
     });
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength(), nameLength: (n) => 2 + 2 * n.shape.length });
@@ -284,7 +284,9 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   // Only a vector(1) that is a factor of a product can merge (vector(1)*u', A*vector(1)); one in an
   // entry-wise sum (vector(1) - t1.^2) cannot, and trying every such name costs a print each.
   const factorOnes = /\bvector\(1\)'?\*|\*vector\(1\)/;
-  for (const n of chosen.filter((c) => factorOnes.test(printer.textOf(c)))) {
+  // (Its own form with the other names as names: spelled out in full it may be too long to make.)
+  const own = (c: Node): string => printer.textWith(c, new Set(chosen.filter((m) => m !== c)));
+  for (const n of chosen.filter((c) => factorOnes.test(own(c)))) {
     const now = texts(kept);
     const own = now.get(n)!;
     const name = new RegExp(`§${kept.indexOf(n) + 1}(?!\\d)`, 'g');
