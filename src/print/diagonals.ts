@@ -586,8 +586,11 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
   // so does a product with a sum of matrices in it: (A + 0.5*eye)*x + 2*A'*F.
   const terms = given.flatMap((t) => scaledTerms(t, kind)).flatMap((t) => (kind === 'matrix' ? [t] : spreadTerms(t.sign < 0 ? negate(t.ast) : t.ast, kind)));
   if (terms.length < 3) return undefined;
-  const parts = terms.map(numbered);
+  // Each term is matched against every other by its text: not tried on sums too long to read
+  // (a form whose parts repeat, spelled out, may be exponentially long; it stays as it is).
   const whole = toText(sumOf(given)).length;
+  if (whole > MAX_MATCHED_TEXT) return undefined;
+  const parts = terms.map(numbered);
   const sides = kind === 'matrix' ? (['right', 'left'] as const) : kind === 'vector' ? (['right'] as const) : (['left'] as const);
   for (let k = 0; k < parts.length; k++) {
     const { coef, rest } = parts[k]!;
@@ -622,6 +625,9 @@ function factorThrough(given: readonly Term[], kind: 'matrix' | 'vector' | 'row'
   }
   return undefined;
 }
+
+/** The longest sum (in characters) whose terms factorThrough matches with each other. */
+const MAX_MATCHED_TEXT = 4000;
 
 /**
  * The terms of a sum of vectors (or rows), a product with a sum of matrices in it spread over
