@@ -75,12 +75,12 @@ function transposedSum(s: Ast): Ast | undefined {
 function dividedByWritten(terms: readonly Term[], kind: 'matrix' | 'vector' | 'row'): Ast | undefined {
   if (writtenForms.length === 0 || terms.length < 2 || dividing > MAX_DIVIDING) return undefined;
   const whole = sumOf(terms);
+  const e = expand(whole);
+  if (!e || e.length < 2) return undefined;
   // The sum as it stands, else with its temporaries spelled out: (b*eye - A')*t1 + (1 + b)*x - A*x
   // where t1 = (b + 1)*x - A*x is ((b + 1)*eye - A')*t1.
   const names = namesIn(whole).filter((n) => definitionOf(n) !== undefined);
-  const e = expand(whole);
   const spelled = names.length > 0 ? expand(whole, definitionOf) : undefined;
-  if (!e || e.length < 2) return undefined;
   const sides = kind === 'matrix' ? (['right', 'left'] as const) : kind === 'vector' ? (['left'] as const) : (['right'] as const);
   const key = sumKey(whole);
   const divisors = preparedDivisors(writtenForms);
@@ -116,7 +116,11 @@ function dividedByWritten(terms: readonly Term[], kind: 'matrix' | 'vector' | 'r
 /** The names a form uses. */
 function namesIn(a: Ast): string[] {
   const out = new Set<string>();
+  // (A printed form shares sub-forms: each is visited once.)
+  const seen = new Set<Ast>();
   const visit = (x: Ast): Ast => {
+    if (seen.has(x)) return x;
+    seen.add(x);
     if (x.kind === 'name') out.add(x.name);
     return mapChildren(x, visit);
   };

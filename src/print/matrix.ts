@@ -387,12 +387,11 @@ export class MatrixPrinter implements Forms {
   private sumForms: readonly Ast[] | undefined;
 
   /**
-   * The text of a node's form with every reference spelled out, up to the association of products
-   * (a*(b*c) and (a*b)*c read alike): the reading order of terms, the sizes of temporaries, and how
-   * terms that print alike are recognised. Built from the texts of the parts, each made once.
+   * The length of a node's text with every reference spelled out (the size of a temporary's
+   * definition), read from its key without joining the text.
    */
-  textOf(n: Node): string {
-    return this.key(this.form(n)!.ast, undefined).text;
+  lengthOf(n: Node): number {
+    return this.key(this.form(n)!.ast, undefined).length;
   }
 
   /** A node's text where the nodes in `named` are names (t9: every name alike). */

@@ -98,7 +98,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
     chosen = chooseTemporaries(root, {
       refs: (n) => printer.references(printer.form(n)!.ast),
       // Length 0: never named (a diagonal matrix is named by its vector, diag(t1)).
-      length: (n) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthWith(n, new Set())),
+      length: (n) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthOf(n)),
       lengthWith: (n, named) => (printer.isDiagonalOfPart(n) ? 0 : printer.lengthWith(n, named)),
     });
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength(), nameLength: (n) => 2 + 2 * n.shape.length });
