@@ -42,8 +42,9 @@ export function mergeDiagonals(a: Ast): Ast {
 
 /**
  * u'*S*u, a scalar, is u'*S'*u: read with S transposed term by term where that prints fewer
- * primes, or as many and reads as the input writes it. Factoring makes such forms after the printer has oriented them: x + (A + B)'*x is
- * ((A + B)' + eye)*x, and x'*((A + B)' + eye)*x reads x'*(A + B + eye)*x.
+ * primes, or as many and reads as the input writes it. Factoring makes such forms after the
+ * printer has oriented them: x + (A + B)'*x is ((A + B)' + eye)*x, and x'*((A + B)' + eye)*x
+ * reads x'*(A + B + eye)*x.
  */
 function quadraticForm(a: Ast): Ast {
   if (a.kind !== 'binary' || a.op !== '*' || kindOf(a) !== 'scalar' || kindOf(a.left) === 'scalar') return a;
@@ -180,7 +181,7 @@ function sumOfMonomials(ms: readonly Monomial[], kind: 'matrix' | 'vector' | 'ro
   const most = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
   if (!merge || most === whole || most === 1) return plain.ast;
   const other = monomialSum(ms, kind, merge, most);
-  const fewer = termsOf(other.inner, kind === 'matrix' ? 'matrix' : kind).length < termsOf(plain.inner, kind === 'matrix' ? 'matrix' : kind).length;
+  const fewer = termsOf(other.inner, kind).length < termsOf(plain.inner, kind).length;
   return fewer || (inputSums.has(sumKey(other.inner)) && !inputSums.has(sumKey(plain.inner))) ? other.ast : plain.ast;
 }
 
@@ -692,8 +693,9 @@ let inputSums: ReadonlySet<string> = new Set();
 let writtenForms: readonly Ast[] = [];
 
 /**
- * f() with the temporaries' definitions known to factorThrough (names stand for their forms), and
- * the input's sums known to factorSum.
+ * f() with the temporaries' definitions known to factorThrough (names stand for their forms), the
+ * keys of the input's sums known to factorSum, and the input's sums of matrices, printed (`forms`),
+ * known to dividedByWritten.
  */
 export function withDefinitions<T>(definitions: (name: string) => Ast | undefined, f: () => T, written: ReadonlySet<string> = new Set(), forms: readonly Ast[] = []): T {
   const outer = [definitionOf, inputSums, writtenForms] as const;
