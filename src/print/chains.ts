@@ -66,3 +66,8 @@ export function retyped(a: Ast): Ast {
   }
   return b;
 }
+
+/** A scalar as a base and a whole exponent: b^2 is b and 2, any other form itself and 1. */
+export function scalarPower(a: Ast): { base: Ast; exp: number } {
+  return a.kind === 'binary' && a.op === '^' && a.right.kind === 'num' && Number.isInteger(a.right.value) ? { base: a.left, exp: a.right.value } : { base: a, exp: 1 };
+}

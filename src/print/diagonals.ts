@@ -9,7 +9,7 @@ import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
 import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr, primes } from './mexpr.js';
 import { toText } from './text.js';
-import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
+import { chain, kindOf, negate, productOf, scalarPower, startsNegative, typed } from './chains.js';
 import { isSum, sumKey } from './signs.js';
 import { divide, expand, multipleOf, termOf, transposedMonomial, type Monomial } from './division.js';
 
@@ -742,9 +742,7 @@ function numbered(t: Term): { coef: number; rest: Ast[] } {
 function powersOf(rest: readonly Ast[]): { core: string; powers: Map<string, { base: Ast; exp: number }> } {
   const powers = new Map<string, { base: Ast; exp: number }>();
   for (const s of rest.filter((f) => kindOf(f) === 'scalar')) {
-    const whole = s.kind === 'binary' && s.op === '^' && s.right.kind === 'num' && Number.isInteger(s.right.value);
-    const base = whole ? s.left : s;
-    const exp = whole ? (s.right as Ast & { kind: 'num' }).value : 1;
+    const { base, exp } = scalarPower(s);
     const key = toText(base);
     powers.set(key, { base, exp: (powers.get(key)?.exp ?? 0) + exp });
   }

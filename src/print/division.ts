@@ -10,7 +10,7 @@
 import type { Ast } from '../syntax/ast.js';
 import { bin, name, num, tr } from './build.js';
 import { FLIP, infoOf, mexpr, powerOf, productKind } from './mexpr.js';
-import { kindOf, productOf } from './chains.js';
+import { kindOf, productOf, scalarPower } from './chains.js';
 import { isSum } from './signs.js';
 import { toText } from './text.js';
 
@@ -64,9 +64,8 @@ export function expand(a: Ast, definition?: (name: string) => Ast | undefined): 
     return power(expand(a.left, definition), a.right.value);
   if (a.kind === 'transpose' && (isSum(a.arg) || (kind === 'matrix' && a.arg.kind === 'binary' && a.arg.op === '^'))) return expand(a.arg, definition)?.map(transposedMonomial);
   if (kind === 'scalar') {
-    const whole = a.kind === 'binary' && a.op === '^' && a.right.kind === 'num' && Number.isInteger(a.right.value);
-    const base = whole ? a.left : a;
-    return [{ coef: 1, scalars: new Map([[toText(base), { base, exp: whole ? (a.right as Ast & { kind: 'num' }).value : 1 }]]), chain: [] }];
+    const { base, exp } = scalarPower(a);
+    return [{ coef: 1, scalars: new Map([[toText(base), { base, exp }]]), chain: [] }];
   }
   // A constant's size is not in its text (vector(1) stands for any length): no factor to divide by.
   if (kind === undefined || (a.kind === 'call' && SIZED.has(a.fn))) return undefined;
