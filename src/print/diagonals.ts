@@ -580,6 +580,45 @@ function collectLike(terms: readonly Term[]): Ast | undefined {
 }
 
 /**
+ * Terms that are one product L*diag(w)*R but for their weights w (and scalars), made one term
+ * with the sum of the weights: A'*diag(u)*A - 2*b*A'*diag(v)*A is A'*diag(u - 2*b*v)*A. The
+ * Hessian of a chain of layers is a sum of J'*diag(w)*J over the layers, each w spread over the
+ * parts the chain rule gives it. A term with no L and R (a diagonal alone) is mergeSum's; a
+ * term with two diagonals has no one weight. Undefined where no two terms share L and R.
+ */
+function collectWeighted(terms: readonly Term[]): Ast | undefined {
+  const parts = terms.map((t) => {
+    const { factors, negative } = unsignedChain(t.ast);
+    const at = factors.flatMap((f, i) => (diagonalOf(f) !== undefined ? [i] : []));
+    if (at.length !== 1) return undefined;
+    const [left, right] = [factors.slice(0, at[0]), factors.slice(at[0]! + 1)].map((fs) => fs.filter((f) => kindOf(f) !== 'scalar'));
+    if (left!.length + right!.length === 0) return undefined;
+    const scalars = factors.filter((f) => kindOf(f) === 'scalar');
+    const w = diagonalOf(factors[at[0]!]!)!;
+    const weight = asVector(scalars.length > 0 ? productOf([...scalars, w]) : w);
+    const key = `${left!.length > 0 ? toText(productOf(left!)) : ''}|${right!.length > 0 ? toText(productOf(right!)) : ''}`;
+    return { sign: negative ? -t.sign : t.sign, left: left!, right: right!, weight, key };
+  });
+  const groups = new Map<string, number[]>();
+  parts.forEach((p, i) => p && groups.set(p.key, [...(groups.get(p.key) ?? []), i]));
+  if (![...groups.values()].some((g) => g.length > 1)) return undefined;
+  const out: Term[] = [];
+  terms.forEach((t, i) => {
+    const p = parts[i];
+    const g = p ? groups.get(p.key)! : [i];
+    if (g[0] !== i) return;
+    if (g.length === 1) return out.push(t);
+    const members = g.map((j) => parts[j]!);
+    const outer = members.some((m) => m.sign > 0) ? 1 : -1;
+    const ordered = [...members.filter((m) => m.sign * outer > 0), ...members.filter((m) => m.sign * outer < 0)];
+    let w = ordered[0]!.weight;
+    for (const m of ordered.slice(1)) w = asVector(typed(m.sign * outer > 0 ? '+' : '-', w, m.weight));
+    out.push({ sign: outer, ast: productOf([...p!.left, diagonal(mergeVectorSum(w, 'vector')), ...p!.right]) });
+  });
+  return sumOf(out);
+}
+
+/**
  * A sum with a term P*F whose sum factor F has its terms, times one number c, among the other
  * terms, as (P + c*eye)*F where that is shorter: x + A'*(A*x - x) - A*x is (A' - eye)*(A*x - x),
  * the gradient of norm2(A*x - x)^2/2. F is on the right of a vector term, on the left of a row
@@ -738,8 +777,20 @@ function numbered(t: Term): { coef: number; rest: Ast[] } {
 }
 
 
-/** A term's scalar factors as powers of their bases (b^2*t*s is b: 2, t: 1, s: 1), and the text of its other factors. */
-function powersOf(rest: readonly Ast[]): { core: string; powers: Map<string, { base: Ast; exp: number }> } {
+type Powers = { core: string; powers: Map<string, { base: Ast; exp: number }> };
+const POWERS_OF = new WeakMap<readonly Ast[], Powers>();
+
+/**
+ * A term's scalar factors as powers of their bases (b^2*t*s is b: 2, t: 1, s: 1), and the text of
+ * its other factors. Kept per factor list: factorThrough matches every term against every other.
+ */
+function powersOf(rest: readonly Ast[]): Powers {
+  let p = POWERS_OF.get(rest);
+  if (!p) POWERS_OF.set(rest, (p = powersOfNew(rest)));
+  return p;
+}
+
+function powersOfNew(rest: readonly Ast[]): Powers {
   const powers = new Map<string, { base: Ast; exp: number }>();
   for (const s of rest.filter((f) => kindOf(f) === 'scalar')) {
     const { base, exp } = scalarPower(s);
@@ -964,7 +1015,61 @@ const FACTORED = new WeakSet<Ast>();
  */
 function mergeVectorSum(b: Ast, kind: 'vector' | 'row'): Ast {
   const terms = termsOf(b, kind);
-  return collectLike(terms) ?? dividedByWritten(terms, kind) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? writtenGroup(terms, kind) ?? b;
+  return collectLike(terms) ?? (kind === 'vector' ? factorHadamard(terms) : undefined) ?? dividedByWritten(terms, kind) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? writtenGroup(terms, kind) ?? b;
+}
+
+/** The element-wise product of vectors, left to right. */
+const hadamardOf = (fs: readonly Ast[]): Ast => fs.reduce((a, b) => typed('.*', a, b));
+
+/** The factors of a vector's element-wise product (u.*(v.*w) is u, v, w). */
+function hadamardFactorsOf(a: Ast): Ast[] {
+  if (a.kind === 'binary' && a.op === '.*' && kindOf(a.left) === 'vector' && kindOf(a.right) === 'vector') return [...hadamardFactorsOf(a.left), ...hadamardFactorsOf(a.right)];
+  return [a];
+}
+
+/**
+ * The factors that every term of a sum of vectors has in its element-wise product, taken out:
+ * u.*v.*a - 2*b*u.*v.*w is u.*v.*(a - 2*b*w), the rest merged again, so that the weights of a
+ * chain of layers nest as the chain does. Undefined where the terms share no such factor, or where
+ * a term is the shared factors alone.
+ */
+function factorHadamard(terms: readonly Term[]): Ast | undefined {
+  const parts: { sign: number; scalars: Ast[]; h: Ast[]; keys: string[] }[] = [];
+  for (const t of terms) {
+    const { factors, negative } = unsignedChain(t.ast);
+    const vectors = factors.filter((f) => kindOf(f) !== 'scalar');
+    if (vectors.length !== 1) return undefined;
+    const h = hadamardFactorsOf(vectors[0]!);
+    if (h.length < 2) return undefined;
+    parts.push({ sign: negative ? -t.sign : t.sign, scalars: factors.filter((f) => kindOf(f) === 'scalar'), h, keys: h.map(toText) });
+  }
+  const countsOf = (keys: readonly string[]): Map<string, number> => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+  const common = countsOf(parts[0]!.keys);
+  for (const p of parts.slice(1)) {
+    const c = countsOf(p.keys);
+    for (const [k, n] of common) common.set(k, Math.min(n, c.get(k) ?? 0));
+  }
+  if (![...common.values()].some((n) => n > 0)) return undefined;
+  // Each term's factors split into the shared ones and its own, in their order.
+  const split = (p: (typeof parts)[number]): { shared: Ast[]; own: Ast[] } => {
+    const left = new Map(common);
+    const shared: Ast[] = [];
+    const own: Ast[] = [];
+    p.h.forEach((f, i) => {
+      const n = left.get(p.keys[i]!) ?? 0;
+      if (n > 0) left.set(p.keys[i]!, n - 1);
+      (n > 0 ? shared : own).push(f);
+    });
+    return { shared, own };
+  };
+  const splits = parts.map(split);
+  if (splits.some((s) => s.own.length === 0)) return undefined;
+  const outer = parts.some((p) => p.sign > 0) ? 1 : -1;
+  const order = [...parts.keys()].sort((i, j) => Number(parts[j]!.sign * outer > 0) - Number(parts[i]!.sign * outer > 0));
+  const inner = sumOf(order.map((i) => ({ sign: parts[i]!.sign * outer, ast: productOf([...parts[i]!.scalars, hadamardOf(splits[i]!.own)]) })));
+  const merged = isSumOf(inner, 'vector') ? mergeVectorSum(inner, 'vector') : inner;
+  const product = hadamardOf([...splits[0]!.shared, merged]);
+  return outer < 0 ? negate(product) : product;
 }
 
 /**
@@ -1002,7 +1107,7 @@ function writtenGroup(terms: readonly Term[], kind: 'vector' | 'row'): Ast | und
 function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   if (kindOf(a) !== 'matrix') return a;
   const terms = termsOf(a);
-  const collected = collectLike(terms);
+  const collected = collectLike(terms) ?? collectWeighted(terms);
   if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
   const factored = dividedByWritten(terms, 'matrix') ?? factorSum(terms) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix') ?? factorRowed(terms);
   if (factored) return factored;

@@ -11,6 +11,20 @@ function hasDelta(n: Node): boolean {
 }
 
 /**
+ * Whether the term t carries a delta that no other of its factors shares an axis with: the
+ * identity itself (c·δ, u ⊗ δ), which contracts away wherever the product is distributed over it.
+ * A delta that shares an axis (u_p·δ_pqr, diag(u)) only renames axes, which the printer does as
+ * well (diag(u)*A).
+ */
+function hasIdentity(t: Node): boolean {
+  if (t.kind === 'delta') return true;
+  if (t.kind !== 'mul') return false;
+  const count = labelCounts(t.factors);
+  const own = (f: Factor, l: number): boolean => count.get(l) === f.labels.filter((m) => m === l).length;
+  return t.factors.some((f) => f.node.kind === 'delta' && f.labels.every((l) => own(f, l)));
+}
+
+/**
  * The product n distributed over its sum factor k: A·(B + C) → A·B + A·C. With `apart`, only the
  * terms it picks are distributed, and the others stay one sum in the product:
  * A·(δ·B + C + D) → A·δ·B + A·(C + D).
@@ -40,7 +54,11 @@ export const distributeDeltas: Rule = {
   math: 'A·(δ·B + C + D) → A·δ·B + A·(C + D)   (then δ contracts with A)',
   apply(n) {
     if (n.kind !== 'mul') return undefined;
-    const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasDelta(t.node)));
+    // In a product of rank ≤ 3, a sum is distributed only where a term of it is the identity:
+    // sums whose deltas only make diagonals (diag(u) + A*diag(v)) stay whole, else a chain
+    // (A + I)*diag(u)*(A + I)*… multiplies out into 2^k terms. The vec layout reads the deltas
+    // of higher ranks term by term.
+    const k = n.factors.findIndex((f) => f.node.kind === 'add' && (n.shape.length > 3 ? f.node.terms.some((t) => hasDelta(t.node)) : f.node.terms.some((t) => hasIdentity(t.node))));
     if (k < 0) return undefined;
     return distributedWithPartner(n, k) ?? distribute(n, k, hasDelta);
   },
