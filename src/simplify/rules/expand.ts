@@ -45,20 +45,24 @@ function distribute(n: NodeOf<'mul'>, k: number, apart: (t: Node) => boolean = (
 }
 
 /**
- * A product with a sum factor whose terms carry deltas is distributed over those terms, so the
- * deltas contract; the other terms stay one sum (a factored sum of forty terms, two with a delta,
- * is three products, not forty).
+ * A product with a sum factor whose terms carry deltas, one of them the identity, is distributed
+ * over those terms, so the deltas contract; the other terms stay one sum (a factored sum of forty
+ * terms, two with a delta, is three products, not forty).
  */
 export const distributeDeltas: Rule = {
   name: 'distribute-delta-sum',
   math: 'A·(δ·B + C + D) → A·δ·B + A·(C + D)   (then δ contracts with A)',
   apply(n) {
     if (n.kind !== 'mul') return undefined;
-    // In a product of rank ≤ 3, a sum is distributed only where a term of it is the identity:
-    // sums whose deltas only make diagonals (diag(u) + A*diag(v)) stay whole, else a chain
-    // (A + I)*diag(u)*(A + I)*… multiplies out into 2^k terms. The vec layout reads the deltas
-    // of higher ranks term by term.
-    const k = n.factors.findIndex((f) => f.node.kind === 'add' && (n.shape.length > 3 ? f.node.terms.some((t) => hasDelta(t.node)) : f.node.terms.some((t) => hasIdentity(t.node))));
+    // In a product of rank ≤ 3, a sum is distributed only where a term of it is the identity, or
+    // where the rest of the product only scales it (vectors: diag(s)*(diag(u) - u*v') is
+    // diag(s.*u) - (s.*u)*v'). A sum whose deltas only make diagonals (diag(u) + A*diag(v))
+    // stays whole in a longer product: distributed, the chain (A + I)*diag(u)*(A + I)*… of a
+    // layered Hessian multiplies out into 2^k terms. The vec layout reads the deltas of higher
+    // ranks term by term.
+    const scaling = n.factors.filter((f) => f.node.kind === 'add').length === 1 && n.factors.every((f) => f.node.kind === 'add' || f.node.shape.length <= 1);
+    const apart = (t: Node): boolean => (n.shape.length > 3 || scaling ? hasDelta(t) : hasIdentity(t));
+    const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => apart(t.node)));
     if (k < 0) return undefined;
     return distributedWithPartner(n, k) ?? distribute(n, k, hasDelta);
   },
