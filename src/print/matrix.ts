@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, softmaxArg, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, ones, softmaxArg, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, numbering, partNode, scalarTimes, signedSum } from './forms.js';
@@ -570,9 +570,69 @@ export class MatrixPrinter implements Forms {
       coef: t.coef,
       node: makeMul(factors.map((f, j) => (j === k ? { node: t.node, labels: f.labels } : f)), n.shape.length),
     }));
-    const add = makeAdd(terms, n.shape);
+    const add = makeAdd(this.nestedGrouped(terms, n.shape.length), n.shape);
     this.spread.set(n, add);
     return this.form(add);
+  }
+
+  /**
+   * The terms of a product distributed over a sum, where terms hold a sum S' of the same kind
+   * again (a sum nested in its own terms, as the weights of a chain of layers are): the terms
+   * with the same S' on the same axes as one product (Σ_t c_t W_t)·S', W_t the rest of each, so
+   * that the next distribution starts from one sum of their weights (Horner's scheme), not from
+   * each term: multiplied out term by term, the terms double at each level of nesting. Where the
+   * weights would have more than two axes, the terms stay as they are.
+   */
+  private nestedGrouped(terms: readonly { coef: number; node: Node }[], rank: number): { coef: number; node: Node }[] {
+    const out: { coef: number; node: Node }[] = [];
+    const groups = new Map<string, { inner: Factor; members: { coef: number; rest: Factor[] }[] }>();
+    for (const t of terms) {
+      const [c, core] = splitCoef(t.node);
+      const fs = core.kind === 'mul' ? flatFactors(core, this) : [];
+      const j = fs.findIndex((f) => f.node.kind === 'add' && (f.node.shape.length > 2 || !this.form(f.node)));
+      if (j < 0) {
+        out.push(t);
+        continue;
+      }
+      // One label space for every term: output labels as they are, the inner sum's others by
+      // their first slot, the rest's own labels after those.
+      const inner = fs[j]!;
+      const summed = [...new Set(inner.labels.filter((l) => l >= rank))];
+      const fresh = new Map<number, number>();
+      const relabel = (l: number): number => (l < rank ? l : summed.includes(l) ? rank + summed.indexOf(l) : (fresh.get(l) ?? (fresh.set(l, rank + summed.length + fresh.size), fresh.get(l)!)));
+      const canonical = { node: inner.node, labels: inner.labels.map(relabel) };
+      const key = `${inner.node.id}|${canonical.labels.join(',')}`;
+      const rest = fs.filter((_, i) => i !== j).map((f) => ({ node: f.node, labels: f.labels.map(relabel) }));
+      const g = groups.get(key) ?? { inner: canonical, members: [] };
+      g.members.push({ coef: t.coef * c, rest });
+      groups.set(key, g);
+    }
+    for (const { inner, members } of groups.values()) {
+      const whole = (m: { coef: number; rest: Factor[] }) => ({ coef: m.coef, node: makeMul([...m.rest, inner], rank) });
+      const carried = (l: number): boolean => members.some((m) => m.rest.some((f) => f.labels.includes(l)));
+      const axes = [...new Set([...inner.labels, ...Array.from({ length: rank }, (_, l) => l)])].filter(carried);
+      if (members.length === 1 || axes.length > 2) {
+        out.push(...members.map(whole));
+        continue;
+      }
+      const all = [inner, ...members.flatMap((m) => m.rest)];
+      const dim = (l: number): Dim => {
+        const f = all.find((g) => g.labels.includes(l))!;
+        return f.node.shape[f.labels.indexOf(l)]!;
+      };
+      const weights = makeAdd(
+        members.map((m) => {
+          const map = new Map<number, number>(axes.map((l, i) => [l, i]));
+          const label = (l: number): number => map.get(l) ?? (map.set(l, map.size), map.size - 1);
+          const fs: Factor[] = m.rest.map((f) => ({ node: f.node, labels: f.labels.map(label) }));
+          axes.forEach((l, i) => m.rest.some((f) => f.labels.includes(l)) || fs.push({ node: ones([dim(l)]), labels: [i] }));
+          return { coef: m.coef, node: makeMul(fs, axes.length) };
+        }),
+        axes.map(dim),
+      );
+      out.push({ coef: 1, node: makeMul([{ node: weights, labels: axes }, inner], rank) });
+    }
+    return out;
   }
 
   /**
