@@ -4,7 +4,10 @@
  *              sum over the axes it merges, where both merges merge the same sizes; cancel A·A⁻¹
  *              (also between powers, and where A is a product whose factors stand in the product:
  *              inv(A*B)*A*B) and A·adj(A), before a sum A is distributed; distribute a product
- *              over the terms of a sum factor that carry deltas (the others stay one sum), and
+ *              over the terms of a sum factor that carry deltas (the others stay one sum),
+ *              in a product of rank ≤ 3 only where one of them is the identity or the rest
+ *              only scales the sum (a layer's Jacobian diag(u)*A + diag(u) stays whole in a
+ *              chain), and
  *              over sums that have no matrix form (order > 2) or whose terms cancel once
  *              distributed (X·(P1 - P2) with X·P1 = X·P2), and the terms constant along a
  *              softmax's entries of a sum contracted with it (s'·(u - c·1) → s'·u - c, the

@@ -45,9 +45,10 @@ function distribute(n: NodeOf<'mul'>, k: number, apart: (t: Node) => boolean = (
 }
 
 /**
- * A product with a sum factor whose terms carry deltas, one of them the identity, is distributed
- * over those terms, so the deltas contract; the other terms stay one sum (a factored sum of forty
- * terms, two with a delta, is three products, not forty).
+ * A product with a sum factor whose terms carry deltas is distributed over those terms, so the
+ * deltas contract; the other terms stay one sum (a factored sum of forty terms, two with a delta,
+ * is three products, not forty). In a product of rank ≤ 3 that does more than scale the sum, one
+ * of those terms must be the identity (below).
  */
 export const distributeDeltas: Rule = {
   name: 'distribute-delta-sum',
