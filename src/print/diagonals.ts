@@ -586,7 +586,16 @@ function collectLike(terms: readonly Term[]): Ast | undefined {
  * parts the chain rule gives it. A term with no L and R (a diagonal alone) is mergeSum's; a
  * term with two diagonals has no one weight. Undefined where no two terms share L and R.
  */
-function collectWeighted(terms: readonly Term[]): Ast | undefined {
+function collectWeighted(given: readonly Term[]): Ast | undefined {
+  // A term that is scalars times a sum joins with its terms where that lets more terms join:
+  // b*(J'*diag(u)*J + P) + J'*diag(v)*J is J'*diag(b*u + v)*J + b*P.
+  const spread = (ts: readonly Term[]): Term[] => ts.flatMap((t) => {
+    const s = scaledTerms(t);
+    return s.length === 1 ? s : spread(s);
+  });
+  const joins = (ts: readonly Term[]): number => ts.length - new Set(ts.map((t) => weightedKey(t) ?? t)).size;
+  const flat = spread(given);
+  const terms = flat.length > given.length && joins(flat) > joins(given) ? flat : given;
   const parts = terms.map((t) => {
     const { factors, negative } = unsignedChain(t.ast);
     const at = factors.flatMap((f, i) => (diagonalOf(f) !== undefined ? [i] : []));
@@ -596,8 +605,7 @@ function collectWeighted(terms: readonly Term[]): Ast | undefined {
     const scalars = factors.filter((f) => kindOf(f) === 'scalar');
     const w = diagonalOf(factors[at[0]!]!)!;
     const weight = asVector(scalars.length > 0 ? productOf([...scalars, w]) : w);
-    const key = `${left!.length > 0 ? toText(productOf(left!)) : ''}|${right!.length > 0 ? toText(productOf(right!)) : ''}`;
-    return { sign: negative ? -t.sign : t.sign, left: left!, right: right!, weight, key };
+    return { sign: negative ? -t.sign : t.sign, left: left!, right: right!, weight, key: sidesKey(left!, right!) };
   });
   const groups = new Map<string, number[]>();
   parts.forEach((p, i) => p && groups.set(p.key, [...(groups.get(p.key) ?? []), i]));
@@ -616,6 +624,18 @@ function collectWeighted(terms: readonly Term[]): Ast | undefined {
     out.push({ sign: outer, ast: productOf([...p!.left, diagonal(mergeVectorSum(w, 'vector')), ...p!.right]) });
   });
   return sumOf(out);
+}
+
+/** The text of the factors on either side of a term's one diagonal: the key of terms that differ in their weights only. */
+const sidesKey = (left: readonly Ast[], right: readonly Ast[]): string => `${left.length > 0 ? toText(productOf(left)) : ''}|${right.length > 0 ? toText(productOf(right)) : ''}`;
+
+/** sidesKey of a term L*diag(w)*R (its scalars anywhere), undefined for any other term. */
+function weightedKey(t: Term): string | undefined {
+  const { factors } = unsignedChain(t.ast);
+  const at = factors.flatMap((f, i) => (diagonalOf(f) !== undefined ? [i] : []));
+  if (at.length !== 1) return undefined;
+  const [left, right] = [factors.slice(0, at[0]), factors.slice(at[0]! + 1)].map((fs) => fs.filter((f) => kindOf(f) !== 'scalar'));
+  return left!.length + right!.length === 0 ? undefined : sidesKey(left!, right!);
 }
 
 /**

@@ -850,8 +850,9 @@ describe('layers through A + eye', () => {
     expect(deep.matrix).not.toBeNull();
     expect(deep.matrix!.length).toBeLessThan(5000);
   });
+  // (sin((A - 2*eye)*u) still repeats two forms at depth 6: not traced yet.)
   test('one quadratic form per layer: no J\'*diag(…)*J twice', () => {
-    for (const layer of layers.slice(0, 2)) {
+    for (const layer of [layers[0]!, layers[1]!, layers[3]!]) {
       const printed = derive(chain(layer, 6), 'x', { order: 2 }).matrix ?? '';
       const forms = [...printed.matchAll(/(t\d+)'\*diag/g)].map((m) => m[1]);
       expect(forms.length, printed).toBeGreaterThan(2);
