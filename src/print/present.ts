@@ -103,6 +103,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
     });
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength(), nameLength: (n) => 2 + 2 * n.shape.length });
   if (main && !only) chosen = withoutBlockingOnes(printer, root, chosen);
+  if (main && !only && useTemps) chosen = [...chosen, ...indexOnlyTemporaries(printer, root, chosen)];
   const names = temporaryNames(chosen.length, taken);
   const nameOf = new Map<Node, string>(chosen.map((n, k) => [n, names[k]!]));
   /** Temporaries defined as the negation of their node (the input's order of a difference): uses print -t1. */
@@ -309,6 +310,19 @@ function unmerged(n: Node): Node {
 }
 
 /** Estimated length of a node's index text, spelled out (to weigh temporaries without printing). */
+/**
+ * Parts the index notation alone would spell out more than once: the IR's shared nodes that have
+ * no matrix form (a tensor sum nested in its own terms, which the matrix form distributes level
+ * by level), with the matrix form's temporaries as names. Named after those, so the matrix text
+ * keeps its numbering; the matrix form never uses them.
+ */
+function indexOnlyTemporaries(printer: MatrixPrinter, root: Node, named: readonly Node[]): Node[] {
+  const opaque = new Set(named);
+  const length = indexLength();
+  const picked = chooseTemporaries(root, { refs: (n) => (opaque.has(n) ? [] : children(n)), length, nameLength: (n) => 2 + 2 * n.shape.length });
+  return picked.filter((n) => !opaque.has(n) && n.shape.length > 2 && !printer.form(n));
+}
+
 function indexLength(): (n: Node) => number {
   const memo = new Map<Node, number>();
   const len = (n: Node): number => {

@@ -146,6 +146,27 @@ describe('the index convention', () => {
     expect(r.body.index).toBe(want);
   });
 
+  // The matrix form distributes a tensor sum nested in its own terms level by level; the index
+  // notation spells the sum out, and names it where it recurs (present.ts,
+  // indexOnlyTemporaries): the Hessian of a 10-layer chain through A + eye was 73,952 characters in
+  // index notation, and is 6,878. Those names are the index notation's alone: the matrix text
+  // never uses them, and their numbers follow the matrix form's.
+  test('a tensor sum that recurs in the index notation alone is a temporary of it alone', () => {
+    let e = 'x';
+    for (let k = 0; k < 10; k++) e = `tanh((A + eye)*${e})`;
+    const r = derive(`sum(${e})`, 'x', { order: 2 });
+    checkConvention(r);
+    expect(r.index.length).toBeLessThan(12000);
+    const own = r.temporaries.filter((t) => t.matrix === null);
+    expect(own.length).toBeGreaterThan(0);
+    const inMatrix = r.temporaries.filter((t) => t.matrix !== null).map((t) => Number(t.name.slice(1)));
+    for (const t of own) {
+      expect(r.matrix).not.toMatch(new RegExp(`\\b${t.name}\\b`));
+      expect(r.index).toMatch(new RegExp(`\\b${t.name}\\b`));
+      expect(Number(t.name.slice(1))).toBeGreaterThan(Math.max(...inMatrix));
+    }
+  });
+
   test('LaTeX: inverses as (X^{-1})^i{}_j, delta as δ, a variable delta spelled out, 2 · 1', () => {
     expect(derive('inv(X)', 'X', { order: 1 }).indexLatex).toBe('-{\\left(X^{-1}\\right)}^{i k} {\\left(X^{-1}\\right)}_{l j}');
     expect(derive('delta*x', 'x', { order: 1 }).indexLatex).toBe('{\\delta}^{i}{}_{j} \\mathit{delta}');
