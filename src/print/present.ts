@@ -309,7 +309,6 @@ function unmerged(n: Node): Node {
   return args.every((t) => t.node.shape.join() === shape.join()) ? makeAdd(args, shape) : n;
 }
 
-/** Estimated length of a node's index text, spelled out (to weigh temporaries without printing). */
 /**
  * Parts the index notation alone would spell out more than once: the IR's shared nodes that have
  * no matrix form (a tensor sum nested in its own terms, which the matrix form distributes level
@@ -323,6 +322,7 @@ function indexOnlyTemporaries(printer: MatrixPrinter, root: Node, named: readonl
   return picked.filter((n) => !opaque.has(n) && n.shape.length > 2 && !printer.form(n));
 }
 
+/** Estimated length of a node's index text, spelled out (to weigh temporaries without printing). */
 function indexLength(): (n: Node) => number {
   const memo = new Map<Node, number>();
   const len = (n: Node): number => {
