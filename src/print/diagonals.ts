@@ -593,20 +593,11 @@ function collectWeighted(given: readonly Term[]): Ast | undefined {
     const s = scaledTerms(t);
     return s.length === 1 ? s : spread(s);
   });
-  const joins = (ts: readonly Term[]): number => ts.length - new Set(ts.map((t) => weightedKey(t) ?? t)).size;
+  const joins = (ps: readonly (WeightedTerm | undefined)[]): number => ps.length - new Set(ps.map((p, i) => p?.key ?? i)).size;
+  const givenParts = given.map(weightedTerm);
   const flat = spread(given);
-  const terms = flat.length > given.length && joins(flat) > joins(given) ? flat : given;
-  const parts = terms.map((t) => {
-    const { factors, negative } = unsignedChain(t.ast);
-    const at = factors.flatMap((f, i) => (diagonalOf(f) !== undefined ? [i] : []));
-    if (at.length !== 1) return undefined;
-    const [left, right] = [factors.slice(0, at[0]), factors.slice(at[0]! + 1)].map((fs) => fs.filter((f) => kindOf(f) !== 'scalar'));
-    if (left!.length + right!.length === 0) return undefined;
-    const scalars = factors.filter((f) => kindOf(f) === 'scalar');
-    const w = diagonalOf(factors[at[0]!]!)!;
-    const weight = asVector(scalars.length > 0 ? productOf([...scalars, w]) : w);
-    return { sign: negative ? -t.sign : t.sign, left: left!, right: right!, weight, key: sidesKey(left!, right!) };
-  });
+  const flatParts = flat.length > given.length ? flat.map(weightedTerm) : undefined;
+  const [terms, parts] = flatParts && joins(flatParts) > joins(givenParts) ? [flat, flatParts] : [given, givenParts];
   const groups = new Map<string, number[]>();
   parts.forEach((p, i) => p && groups.set(p.key, [...(groups.get(p.key) ?? []), i]));
   if (![...groups.values()].some((g) => g.length > 1)) return undefined;
@@ -626,16 +617,26 @@ function collectWeighted(given: readonly Term[]): Ast | undefined {
   return sumOf(out);
 }
 
-/** The text of the factors on either side of a term's one diagonal: the key of terms that differ in their weights only. */
-const sidesKey = (left: readonly Ast[], right: readonly Ast[]): string => `${left.length > 0 ? toText(productOf(left)) : ''}|${right.length > 0 ? toText(productOf(right)) : ''}`;
+interface WeightedTerm {
+  readonly sign: number;
+  readonly left: readonly Ast[];
+  readonly right: readonly Ast[];
+  readonly weight: Ast;
+  /** The text of the factors on either side of the diagonal: terms with one key differ in their weights only. */
+  readonly key: string;
+}
 
-/** sidesKey of a term L*diag(w)*R (its scalars anywhere), undefined for any other term. */
-function weightedKey(t: Term): string | undefined {
-  const { factors } = unsignedChain(t.ast);
+/** A term L*diag(w)*R read as its sides and its weight (its scalars times w); undefined for any other term. */
+function weightedTerm(t: Term): WeightedTerm | undefined {
+  const { factors, negative } = unsignedChain(t.ast);
   const at = factors.flatMap((f, i) => (diagonalOf(f) !== undefined ? [i] : []));
   if (at.length !== 1) return undefined;
   const [left, right] = [factors.slice(0, at[0]), factors.slice(at[0]! + 1)].map((fs) => fs.filter((f) => kindOf(f) !== 'scalar'));
-  return left!.length + right!.length === 0 ? undefined : sidesKey(left!, right!);
+  if (left!.length + right!.length === 0) return undefined;
+  const scalars = factors.filter((f) => kindOf(f) === 'scalar');
+  const w = diagonalOf(factors[at[0]!]!)!;
+  const text = (fs: readonly Ast[]): string => (fs.length > 0 ? toText(productOf(fs)) : '');
+  return { sign: negative ? -t.sign : t.sign, left: left!, right: right!, weight: asVector(scalars.length > 0 ? productOf([...scalars, w]) : w), key: `${text(left!)}|${text(right!)}` };
 }
 
 /**
