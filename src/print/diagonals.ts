@@ -60,6 +60,31 @@ function quadraticForm(a: Ast): Ast {
   return better ? productOf([u, t, v]) : a;
 }
 
+/**
+ * Transposed sums of plain matrices (names, their transposes, products of them, numbers and
+ * scalars) written term by term, as one writes them: (A + 2*eye)' is A' + 2*eye, (A*X + eye)' is
+ * X'*A' + eye. A sum with any other term stays transposed whole.
+ */
+export function plainTransposedSums(a: Ast): Ast {
+  const m = mapChildren(a, plainTransposedSums);
+  if (m.kind !== 'transpose' || !isSumOf(m.arg, 'matrix')) return m;
+  const plain = (f: Ast): boolean =>
+    f.kind === 'name' || f.kind === 'num' || kindOf(f) === 'scalar' || (f.kind === 'transpose' && f.arg.kind === 'name') || (f.kind === 'binary' && f.op === '*' && plain(f.left) && plain(f.right));
+  const terms = termsOf(m.arg).map((t) => ({ t, chain: unsignedChain(t.ast) }));
+  if (!terms.every(({ chain }) => chain.factors.every(plain))) return m;
+  // Only a sum with the identity in it: (A - X)' stays the difference the input wrote.
+  const isEye = (f: Ast): boolean => f.kind === 'name' && f.name === 'eye';
+  const flatOf = (f: Ast): Ast[] => (f.kind === 'binary' && f.op === '*' ? [...flatOf(f.left), ...flatOf(f.right)] : [f]);
+  if (!terms.some(({ chain }) => chain.factors.flatMap(flatOf).some(isEye))) return m;
+  // Transposed, a product reverses; numbers, scalars and eye stay as they are.
+  const flip = (f: Ast): Ast => {
+    if (f.kind === 'transpose') return f.arg;
+    if (f.kind === 'num' || kindOf(f) === 'scalar' || (f.kind === 'name' && f.name === 'eye')) return f;
+    return mexpr(tr(f), kindOf(f) ?? 'matrix').ast;
+  };
+  return sumOf(terms.map(({ t, chain }) => ({ sign: chain.negative ? -t.sign : t.sign, ast: productOf(scalarsFirst(chain.factors.flatMap(flatOf).reverse().map(flip))) })));
+}
+
 /** A sum of matrices transposed term by term: (A + B)' + eye is A + B + eye. */
 function transposedSum(s: Ast): Ast | undefined {
   const terms = chainTerms(tr(s));
@@ -112,6 +137,16 @@ function dividedByWritten(terms: readonly Term[], kind: 'matrix' | 'vector' | 'r
     dividing--;
   }
   return undefined;
+}
+
+/**
+ * Of a quotient by a written sum and a common factor taken out, the shorter (the quotient where
+ * they tie): a quotient is multiplied out into monomials, and where the terms share a factor
+ * already, (J'*diag(u)*J + P)*diag(v)*W reads better than J's terms spread over every monomial.
+ */
+function shorter(divided: Ast | undefined, factored: Ast | undefined): Ast | undefined {
+  if (!divided || !factored) return divided ?? factored;
+  return toText(factored).length < toText(divided).length ? factored : divided;
 }
 
 /** The names a form uses. */
@@ -482,6 +517,7 @@ function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default'
     };
     const size = (i: number): number => Math.abs(scales[i]!);
     const ordered = (i: number): boolean => kindOf(outer(split[i]!.core)) !== 'matrix' || termsInOrder(outer(split[i]!.core));
+    const text = (i: number): string => toText(outer(split[i]!.core));
     const better = (i: number, j: number): boolean =>
       size(i) !== size(j)
         ? size(i) < size(j)
@@ -489,7 +525,9 @@ function factorSum(terms: readonly Term[], accept: 'shorter' | 'any' | 'default'
           ? positives(i) > positives(j)
           : ordered(i) !== ordered(j)
             ? ordered(i)
-            : toText(outer(split[i]!.core)) < toText(outer(split[j]!.core));
+            : text(i).length !== text(j).length
+              ? text(i).length < text(j).length
+              : text(i) < text(j);
     const ref = turned.reduce<number>((best, _, i) => (better(i, best) ? i : best), 0);
     const multiple = scales.map((m) => m / scales[ref]!);
     if (!multiple.every(Number.isInteger)) continue;
@@ -960,12 +998,16 @@ function scaledConstant(x: Ast): boolean {
  * factor shares with its multiples, and that number (the scale): (A - X) and (X - A) share a key
  * at scales 1 and -1, (A - X)' and X' - A' too, (2*eye + A) and (2*A + 4*eye) at 1 and 2.
  */
-function scaledKey(a: Ast): { key: string; scale: number } {
+function scaledKey(given: Ast): { key: string; scale: number } {
+  // A temporary that stands for a sum is read as that sum: t1 and A + 2*eye where t1 = A + 2*eye.
+  const spelled = (x: Ast): Ast => (x.kind === 'name' ? definitionOf(x.name) ?? x : x);
+  const a = given.kind === 'transpose' ? mexpr(tr(spelled(given.arg)), kindOf(given) ?? 'matrix').ast : spelled(given);
   const transposed = a.kind === 'transpose' && kindOf(a.arg) === 'matrix';
   const terms = termsOf(transposed ? a.arg : a)
     .map((t) => {
       const { factors, negative } = unsignedChain(transposed ? transposeFactor(t.ast) : t.ast);
-      const { c, rest } = numberOf(factors);
+      // (A definition's products may carry no kind: 2*eye is one factor there, its number apart.)
+      const { c, rest } = numberOf(factors.flatMap((f) => (f.kind === 'binary' && f.op === '*' && f.left.kind === 'num' ? [f.left, f.right] : [f])));
       const text = toText(productOf(rest));
       return { coef: (negative ? -t.sign : t.sign) * c, text };
     })
@@ -1036,7 +1078,7 @@ const FACTORED = new WeakSet<Ast>();
  */
 function mergeVectorSum(b: Ast, kind: 'vector' | 'row'): Ast {
   const terms = termsOf(b, kind);
-  return collectLike(terms) ?? (kind === 'vector' ? factorHadamard(terms) : undefined) ?? dividedByWritten(terms, kind) ?? factorSum(terms, 'shorter') ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? writtenGroup(terms, kind) ?? b;
+  return collectLike(terms) ?? (kind === 'vector' ? factorHadamard(terms) : undefined) ?? shorter(dividedByWritten(terms, kind), factorSum(terms, 'shorter')) ?? factorThrough(terms, kind) ?? factorGroups(terms, kind) ?? writtenGroup(terms, kind) ?? b;
 }
 
 /** The element-wise product of vectors, left to right. */
@@ -1130,7 +1172,7 @@ function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
   const terms = termsOf(a);
   const collected = collectLike(terms) ?? collectWeighted(terms);
   if (collected) return collected.kind === 'binary' && (collected.op === '+' || collected.op === '-') ? mergeSum(collected, eye) : collected;
-  const factored = dividedByWritten(terms, 'matrix') ?? factorSum(terms) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix') ?? factorRowed(terms);
+  const factored = shorter(dividedByWritten(terms, 'matrix'), factorSum(terms)) ?? factorGroups(terms) ?? factorThrough(terms, 'matrix') ?? factorRowed(terms);
   if (factored) return factored;
   const diagonals = terms.map((t) => scaledDiagonalOf(t.ast, eye));
   if (diagonals.filter((v) => v !== undefined).length < 2) return a;

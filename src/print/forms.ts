@@ -21,6 +21,8 @@ export interface Forms {
   size(d: Dim): MExpr;
   /** Reading order of forms (text with references expanded): negative where a reads before b. */
   compareReading(a: MExpr, b: MExpr): number;
+  /** A form's text, references expanded, where it has at most `most` characters. */
+  shortText(e: MExpr, most: number): string | undefined;
   /** Number of transposes printed in a form, references expanded (the orientation with fewer reads better). */
   primes(e: MExpr): number;
   /**
@@ -90,9 +92,13 @@ export interface Signed {
   readonly e: MExpr;
 }
 
-/** Σ ±t, positive terms first (A - B rather than -B + A), each group in reading order. */
+/**
+ * Σ ±t, positive terms first (A - B rather than -B + A), each group in reading order but for
+ * multiples of the identity, which come last (A + 2*eye, X'*X + b*eye, as one writes them).
+ */
 export function signedSum(items: readonly Signed[], kind: Kind, symmetric: boolean, f: Forms): MExpr {
-  const byKey = (xs: readonly Signed[]): Signed[] => [...xs].sort((a, b) => f.compareReading(a.e, b.e));
+  const eyeMultiple = (e: MExpr): number => Number(EYE_MULTIPLE.test(f.shortText(e, 40) ?? ''));
+  const byKey = (xs: readonly Signed[]): Signed[] => [...xs].sort((a, b) => eyeMultiple(a.e) - eyeMultiple(b.e) || f.compareReading(a.e, b.e));
   const ordered = [...byKey(items.filter((p) => p.sign > 0)), ...byKey(items.filter((p) => p.sign < 0))];
   let acc: Ast | undefined;
   for (const p of ordered) {
@@ -101,6 +107,9 @@ export function signedSum(items: readonly Signed[], kind: Kind, symmetric: boole
   }
   return mexpr(acc!, kind, symmetric);
 }
+
+/** eye, or numbers and scalars times eye (2*eye, 2*b*eye, (b + 1)*eye); a matrix times eye is never printed. */
+const EYE_MULTIPLE = /^-?(?:[0-9.e+-]+\*|[A-Za-z][A-Za-z0-9_]*\*|\([^()]*\)\*)*eye$/;
 
 /**
  * How a part numbers its labels: its axes 0, 1, … in order, every other label by first appearance

@@ -431,6 +431,11 @@ export class MatrixPrinter implements Forms {
     return compareKeys(this.key(a.ast, undefined), this.key(b.ast, undefined));
   }
 
+  shortText(e: MExpr, most: number): string | undefined {
+    const k = this.key(e.ast, undefined);
+    return k.length <= most ? k.prefix(most) : undefined;
+  }
+
   primes(e: MExpr): number {
     return this.key(e.ast, undefined).primes;
   }

@@ -11,7 +11,7 @@ import { bin, call, num, tr } from './build.js';
 import { constantDims, constantOf, infoOf, isOneVector, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
-import { mergeDiagonals } from './diagonals.js';
+import { mergeDiagonals, plainTransposedSums } from './diagonals.js';
 import { absorbSigns } from './signs.js';
 
 export function normalize(a: Ast, temps: ReadonlySet<string> = new Set(), written: ReadonlySet<string> = new Set()): Ast {
@@ -19,7 +19,7 @@ export function normalize(a: Ast, temps: ReadonlySet<string> = new Set(), writte
   const d = mergeDiagonals(r);
   const h = foldHadamard(d === r ? r : reassociateAll(d));
   const n = numbersFirst(h);
-  return absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps, written);
+  return plainTransposedSums(absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps, written));
 }
 
 /**

@@ -61,7 +61,7 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ['y\'*log(sigmoid(X*w)) + (vector(1) - y)\'*log(vector(1) - sigmoid(X*w))', 'w', 2, {}, "-X'*diag((vector(1) - t1).*t1)*X where t1 = sigmoid(X*w)"],
   // Diagonal matrices merge: products and sums of diag(…) are one diag, equal Hadamard factors a power.
   ['sum(exp(x)) - 2*sum(sin(x))', 'x', 2, {}, 'diag(2*sin(x) + exp(x))'],
-  ["x'*x + sum(exp(x))", 'x', 2, {}, '2*eye + diag(exp(x))'],
+  ["x'*x + sum(exp(x))", 'x', 2, {}, 'diag(exp(x)) + 2*eye'],
   ['sum(cos(A*x)) + sum(sin(cos(A*x)))', 'x', 2, {}, "-A'*diag((vector(1) + cos(t1)).*t1 + sin(t1).*sin(A*x).^2)*A where t1 = cos(A*x)"],
   ['sum(tanh(tanh(x)))', 'x', 2, {}, '-2*diag((vector(1) - t1.^2).*t2.*(t2.*t1 + tanh(x))) where t1 = tanh(tanh(x)), t2 = vector(1) - tanh(x).^2'],
 ];

@@ -308,10 +308,10 @@ describe('products of sizes as size arguments', () => {
     expect(value('tr(eye(len(z)^2))')).toEqual([4]);
     expect(value('sum(commutation(rows(X), len(z)*cols(X)))')).toEqual([12]);
     // kron(y', matrix(1))*kron(z, X) fixes the size of that matrix(1) only through products: the
-    // vec layout's form names it rows(X)*len(z) in a commutation (it wrote sum(vector(1)), which
-    // does not read back; fuzzer, seed 1, with z for y).
+    // vec layout's form names it rows(X)*len(z) (it wrote sum(vector(1)), which does not read
+    // back; fuzzer, seed 1, with z for y).
     const d = derivative("(kron(y', matrix(1))*kron(z, X))'*diag(S*S)", 'S', { let: { S: 'symmetric matrix' }, layout: 'vec' });
-    expect(d.matrix).toContain('commutation(rows(S), rows(X)*len(z))');
+    expect(d.matrix).toContain('matrix(1, rows(X)*len(z), rows(S))');
     expect(() => derivative(d.matrix!, 'S', { let: { S: 'symmetric matrix' }, order: 0 })).not.toThrow();
     // With kron(z', matrix(1)) the products fix that matrix(1)'s columns: rows(X) (len(z) cancels).
     const e = derivative("(kron(z', matrix(1))*kron(z, X))'*diag(S*S)", 'S', { let: { S: 'symmetric matrix' }, layout: 'vec' });

@@ -149,12 +149,13 @@ describe('rewrite rules', () => {
       check({ steps, values, sizes: bindSizes([...r.analysis.lowered.vars.values(), ...r.analysis.lowered.sizeWitnesses], values) }, fired);
     });
     // Terms that are one product but for their weights on one label (collect-weights): Hessians
-    // of sum(sigmoid(M*x)) for M a product or a sum with eye, at sizes 1 and 3 and non-square.
+    // of sum(sigmoid(M*x)) for M a product, at sizes 1 and 3 and non-square. (A sum with eye,
+    // M = A*X + eye, stays one factor of the product now and needs no collecting.)
     const weighted: [string, Record<string, number[]>][] = [
       ['sum(sigmoid(A*X*x))', { A: [4, 3], X: [3, 2], x: [2] }],
-      ["sum(sigmoid((X'*X + b*eye)*x))", { X: [3, 3], x: [3], b: [] }],
-      ['sum(sigmoid((A*X + eye)*x))', { A: [1, 1], X: [1, 1], x: [1] }],
-      ['sum(sigmoid((eye - A*X)*x).^2)', { A: [3, 2], X: [2, 3], x: [3] }],
+      ["sum(sigmoid(X'*(X*x)))", { X: [3, 3], x: [3] }],
+      ['sum(sigmoid(A*B*C*x))', { A: [1, 1], B: [1, 1], C: [1, 1], x: [1] }],
+      ['sum(sigmoid(A*X*x - y).^2)', { A: [3, 2], X: [2, 3], x: [3], y: [3] }],
     ];
     weighted.forEach(([expr, shapes], i) => {
       const steps: RewriteStep[] = [];

@@ -47,27 +47,50 @@ function distribute(n: NodeOf<'mul'>, k: number, apart: (t: Node) => boolean = (
 /**
  * A product with a sum factor whose terms carry deltas is distributed over those terms, so the
  * deltas contract; the other terms stay one sum (a factored sum of forty terms, two with a delta,
- * is three products, not forty). In a product of rank ≤ 3 that does more than scale the sum, one
- * of those terms must be the identity (below).
+ * is three products, not forty). Which products are distributed is `distributedTerms`' choice.
  */
 export const distributeDeltas: Rule = {
   name: 'distribute-delta-sum',
   math: 'A·(δ·B + C + D) → A·δ·B + A·(C + D)   (then δ contracts with A)',
   apply(n) {
     if (n.kind !== 'mul') return undefined;
-    // In a product of rank ≤ 3, a sum is distributed only where a term of it is the identity, or
-    // where the rest of the product only scales it (vectors: diag(s)*(diag(u) - u*v') is
-    // diag(s.*u) - (s.*u)*v'). A sum whose deltas only make diagonals (diag(u) + A*diag(v))
-    // stays whole in a longer product: distributed, the chain (A + I)*diag(u)*(A + I)*… of a
-    // layered Hessian multiplies out into 2^k terms. The vec layout reads the deltas of higher
-    // ranks term by term.
-    const scaling = n.factors.filter((f) => f.node.kind === 'add').length === 1 && n.factors.every((f) => f.node.kind === 'add' || f.node.shape.length <= 1);
-    const apart = (t: Node): boolean => (n.shape.length > 3 || scaling ? hasDelta(t) : hasIdentity(t));
+    const apart = distributedTerms(n);
+    if (!apart) return undefined;
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => apart(t.node)));
     if (k < 0) return undefined;
     return distributedWithPartner(n, k) ?? distribute(n, k, hasDelta);
   },
 };
+
+/**
+ * The terms of a sum factor that the product n is distributed over, or undefined where n keeps
+ * its sums whole:
+ * - products of rank 4 or more, over every term with a delta: the vec layout reads their deltas
+ *   term by term;
+ * - a sum of vector-like terms (diag(u), u*v', the identity) that the rest of the product, all
+ *   vectors and scalars, only scales, over its delta terms: diag(s)*(diag(u) - u*v') is
+ *   diag(s.*u) - (s.*u)*v', diag(s)*(eye - vector(1)*s') is diag(s) - s*s';
+ * - a scalar (a full contraction), over its identity terms (over its delta terms where the rest
+ *   only scales it): tr(2*eye - B) is 2*n - tr(B), x'*(A + eye)*x is x'*(A*x + x).
+ * Any other product of rank 1 to 3 keeps its sums whole: (A + b*eye)*diag(u)*(A + b*eye) stays
+ * one product, where distributed it would be four, and the chain of a layered Hessian
+ * (A + b*eye)*diag(u)*(A + b*eye)*… would multiply out into 2^k terms.
+ */
+function distributedTerms(n: NodeOf<'mul'>): ((t: Node) => boolean) | undefined {
+  const rank = n.shape.length;
+  if (rank > 3) return hasDelta;
+  const sums = n.factors.filter((f) => f.node.kind === 'add');
+  const scaled = sums.length === 1 && n.factors.every((f) => f.node.kind === 'add' || f.node.shape.length <= 1);
+  const vectorSums = sums.every((f) => (f.node as NodeOf<'add'>).terms.every((t) => vectorLike(t.node)));
+  if (rank > 0 && !vectorSums) return undefined;
+  return scaled ? hasDelta : hasIdentity;
+}
+
+/** A term whose factors are all deltas, vectors and scalars: diag(u), u*v', c·δ. */
+function vectorLike(t: Node): boolean {
+  if (t.kind === 'delta' || t.shape.length <= 1) return true;
+  return t.kind === 'mul' && t.factors.every((f) => f.node.kind === 'delta' || f.node.shape.length <= 1);
+}
 
 /**
  * The product with its sum factor S (whose terms carry deltas) and a factor g that S alone is

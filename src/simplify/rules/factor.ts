@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, type Term, closedParts, isSymmetric, makeAdd, makeMul, makePow, makePowv, negatedSum, ones } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, closedParts, delta, isSymmetric, makeAdd, makeMul, makePow, makePowv, negatedSum, ones } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -129,6 +129,14 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
   // diag(d)*A + d*b' says plainly (the Hessian of sum(exp(W*x))^0.5 printed W'*diag(t1)*(0.5*W/
   // sum(t1)^0.5 - 0.25*vector(1)*t1'*W/sum(t1)^1.5)). Keep such terms apart.
   if (phi.shape.length === 1 && first.labels[0]! < r && rests.some((t) => t.broadcast)) return n;
+  // A term that is φ itself (times scalars) joins as the identity where φ is the vector a sum of
+  // vectors maps: c·x + M·x is (M + c·I)·x, x + (A + A' + I)·x is (A + A' + 2·I)·x.
+  const joining = r === 1 && phi.shape.length === 1 && phi.kind !== 'const' && nS === 1 && U.length === 1;
+  const alone = joining ? others.filter((t) => scalarsTimes(n.terms[t]!.node, phi) !== undefined) : [];
+  for (const t of alone) {
+    const scalars = scalarsTimes(n.terms[t]!.node, phi)!;
+    rests.push({ coef: n.terms[t]!.coef, node: makeMul([...scalars, { node: delta(phi.shape[0]!), labels: [0, 1] }], 2), outer: false, broadcast: false });
+  }
   const sum = primitive(makeAdd(rests, ifaceShape));
 
   // φ with its interface labels renamed above the output labels; internal labels stay summed.
@@ -145,9 +153,18 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     r,
   );
   return makeAdd(
-    [{ coef: sum.coef, node: combined }, ...others.map((t) => n.terms[t]!)],
+    [{ coef: sum.coef, node: combined }, ...others.filter((t) => !alone.includes(t)).map((t) => n.terms[t]!)],
     n.shape,
   );
+}
+
+/** The scalar factors of a vector term that is φ times scalars (none for φ itself), else undefined. */
+function scalarsTimes(term: Node, phi: Node): Factor[] | undefined {
+  if (term === phi) return [];
+  if (term.kind !== 'mul') return undefined;
+  const k = term.factors.findIndex((f) => f.node === phi && f.labels.length === 1 && f.labels[0] === 0);
+  if (k < 0 || term.factors.some((f, j) => j !== k && f.labels.length > 0)) return undefined;
+  return term.factors.filter((_, j) => j !== k);
 }
 
 /** Whether the free labels 0..rank-1 of a product fall into more than one connected part. */
