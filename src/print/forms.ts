@@ -109,7 +109,7 @@ export function signedSum(items: readonly Signed[], kind: Kind, symmetric: boole
 }
 
 /** eye, or numbers and scalars times eye (2*eye, 2*b*eye, (b + 1)*eye); a matrix times eye is never printed. */
-const EYE_MULTIPLE = /^-?(?:[0-9.e+-]+\*|[A-Za-z][A-Za-z0-9_]*\*|\([^()]*\)\*)*eye$/;
+const EYE_MULTIPLE = /^-?(?:[0-9.e+-]+\*|[A-Za-z][A-Za-z0-9_]*\*|\((?:[^()]|\([^()]*\))*\)\*)*eye$/;
 
 /**
  * How a part numbers its labels: its axes 0, 1, … in order, every other label by first appearance

@@ -688,7 +688,7 @@ export class MatrixPrinter implements Forms {
     // Terms that print alike are one term (products the IR could not identify: t2 + t2 = 2*t2),
     // also where one prints with a number in front (3*(A^11)' + (A^11)' = 4*(A^11)').
     const printed: { c: number; e: MExpr; node: Node; key: string; full: string; factor: number }[] = [];
-    const terms = this.collectable(this.flatTerms(n.terms));
+    const terms = identityTerms(this.collectable(this.flatTerms(n.terms)));
     // Symmetric where its printed terms are, though the IR holds a transposed sum as one term:
     // (A*B + C)' + A*B + C prints B'*A' + A*B + C' + C, its own transpose.
     sym ||= kind === 'matrix' && selfTransposed(terms);
@@ -747,6 +747,27 @@ export class MatrixPrinter implements Forms {
 }
 
 export { constantDims } from './mexpr.js';
+
+/**
+ * The terms of a matrix sum with its multiples of the identity as one term, their scalars summed:
+ * 2*X'*X + 2*b*eye + eye is 2*X'*X + (2*b + 1)*eye, not 2*(X'*X + b*eye) + eye.
+ */
+function identityTerms(terms: { coef: number; node: Node }[]): { coef: number; node: Node }[] {
+  const scalarsOf = (n: Node): Factor[] | undefined => {
+    if (n.kind === 'delta') return [];
+    if (n.kind !== 'mul' || n.shape.length !== 2) return undefined;
+    const k = n.factors.findIndex((f) => f.node.kind === 'delta' && f.labels[0] === 0 && f.labels[1] === 1);
+    // (A scalar that divides stays with its own eye: eye/a + eye, not (1 + a^-1)*eye.)
+    const plain = (f: Factor): boolean => f.labels.length === 0 && !(f.node.kind === 'pow' && f.node.exp < 0);
+    return k >= 0 && n.factors.every((f, j) => j === k || plain(f)) ? n.factors.filter((_, j) => j !== k) : undefined;
+  };
+  const at = terms.flatMap((t, i) => (scalarsOf(t.node) ? [i] : []));
+  if (at.length < 2) return terms;
+  const eye = terms[at[0]!]!.node.kind === 'delta' ? terms[at[0]!]!.node : (terms[at[0]!]!.node as NodeOf<'mul'>).factors.find((f) => f.node.kind === 'delta')!.node;
+  const scalar = makeAdd(at.map((i) => ({ coef: terms[i]!.coef, node: makeMul(scalarsOf(terms[i]!.node)!.length > 0 ? scalarsOf(terms[i]!.node)! : [{ node: ones([]), labels: [] }], 0) })), []);
+  const merged = { coef: 1, node: makeMul([{ node: scalar, labels: [] }, { node: eye, labels: [0, 1] }], 2) };
+  return [...terms.filter((_, i) => !at.includes(i)), merged];
+}
 
 /** Whether Σ c·T is Σ c·T' term by term (T' the transposed node; the IR makes each node once). */
 function selfTransposed(terms: readonly { coef: number; node: Node }[]): boolean {

@@ -581,15 +581,17 @@ describe('a factor that every term of a sum has is written once', () => {
 // x'*A*x), so the gradient has the vector itself, times scalars, beside the products that map
 // it; factoring takes that term into the sum as the identity (factor.ts): (A + A' + 2*eye)*x,
 // not (A + A' + eye)*x + x, and (A + A' + 2*b*eye)*x, not (A + A' + b*eye)*x + b*x. The
-// Hessian is then that one sum.
+// Hessian is then that one sum, its multiples of the identity one term (matrix.ts,
+// identityTerms): 2*X'*X + (1 + 2*b)*eye, not 2*(X'*X + b*eye) + eye.
 describe('a vector beside the products that map it joins them as the identity', () => {
   const ms = ['A + eye', 'A - 2*eye', 'b*eye + A', 'eye - A', 'A + B + eye', "X'*X + 0.5*eye"];
   const fs = ["x'*M*x", "x'*M*x + 3*x'*x", 'sum((M*x).*x)', "x'*M*x + b*x'*x"];
   const cases = ms.flatMap((m) => fs.map((f) => f.replaceAll('M', `(${m})`)));
-  test.each(cases)('%s by x: the gradient is one product (M + c*eye)*x, the Hessian that sum', (expr) => {
+  test.each(cases)('%s by x: the gradient is one product (M + c*eye)*x with one eye, the Hessian that sum', (expr) => {
     const g = derive(expr, 'x', { order: 1 });
     expect(g.matrix).toMatch(/^\(.*\beye\b.*\)\*x$/);
     expect(topLevelTerms(g.matrix!), g.matrix!).toBe(1);
+    expect(g.matrix!.match(/\beye\b/g), g.matrix!).toHaveLength(1);
     roundTripAtSizes(g, 5800, () => 'any');
     const h = derive(expr, 'x', { order: 2 });
     expect(h.matrix).toBe(g.matrix!.slice(1, -3));
