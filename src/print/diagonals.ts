@@ -73,16 +73,25 @@ export function plainTransposedSums(a: Ast): Ast {
   const terms = termsOf(m.arg).map((t) => ({ t, chain: unsignedChain(t.ast) }));
   if (!terms.every(({ chain }) => chain.factors.every(plain))) return m;
   // Only a sum with the identity in it: (A - X)' stays the difference the input wrote.
-  const isEye = (f: Ast): boolean => f.kind === 'name' && f.name === 'eye';
-  const flatOf = (f: Ast): Ast[] => (f.kind === 'binary' && f.op === '*' ? [...flatOf(f.left), ...flatOf(f.right)] : [f]);
-  if (!terms.some(({ chain }) => chain.factors.flatMap(flatOf).some(isEye))) return m;
+  if (!terms.some(({ chain }) => chain.factors.flatMap(productFactors).some(isEye))) return m;
   // Transposed, a product reverses; numbers, scalars and eye stay as they are.
   const flip = (f: Ast): Ast => {
     if (f.kind === 'transpose') return f.arg;
-    if (f.kind === 'num' || kindOf(f) === 'scalar' || (f.kind === 'name' && f.name === 'eye')) return f;
+    if (f.kind === 'num' || kindOf(f) === 'scalar' || isEye(f)) return f;
     return mexpr(tr(f), kindOf(f) ?? 'matrix').ast;
   };
-  return sumOf(terms.map(({ t, chain }) => ({ sign: chain.negative ? -t.sign : t.sign, ast: productOf(scalarsFirst(chain.factors.flatMap(flatOf).reverse().map(flip))) })));
+  return sumOf(terms.map(({ t, chain }) => ({ sign: chain.negative ? -t.sign : t.sign, ast: productOf(scalarsFirst(chain.factors.flatMap(productFactors).reverse().map(flip))) })));
+}
+
+/** eye, the name. */
+const isEye = (f: Ast): boolean => f.kind === 'name' && f.name === 'eye';
+
+/**
+ * The factors of a printed product whatever their kinds (a printed definition's products may
+ * carry no kind of their own; their factors do): 2*b*eye is 2, b and eye.
+ */
+function productFactors(f: Ast): Ast[] {
+  return f.kind === 'binary' && f.op === '*' ? [...productFactors(f.left), ...productFactors(f.right)] : [f];
 }
 
 /** A sum of matrices transposed term by term: (A + B)' + eye is A + B + eye. */
@@ -738,18 +747,15 @@ const MAX_MATCHED_TEXT = 4000;
  * eye drops out of a product it is a factor of.
  */
 function spreadTerms(a: Ast, kind: 'matrix' | 'vector' | 'row'): Term[] {
-  const isEye = (f: Ast): boolean => f.kind === 'name' && f.name === 'eye';
-  // A printed definition's products may carry no kind of their own; their factors do.
-  const flat = (x: Ast): Ast[] => (x.kind === 'binary' && x.op === '*' ? [...flat(x.left), ...flat(x.right)] : [x]);
   return termsOf(a, kind).flatMap((t) => {
     const negative = t.ast.kind === 'neg';
-    const factors = flat(negative ? (t.ast as Ast & { kind: 'neg' }).arg : t.ast);
+    const factors = productFactors(negative ? (t.ast as Ast & { kind: 'neg' }).arg : t.ast);
     const sign = negative ? -t.sign : t.sign;
     const k = factors.findIndex((f) => isSumOf(f, 'matrix'));
     if (k < 0 || factors.length < 2 || factors.some((f, j) => j !== k && isSumOf(f, 'matrix'))) return [t];
     return termsOf(factors[k]!).map((u) => {
       const n = u.ast.kind === 'neg';
-      const inner = flat(n ? (u.ast as Ast & { kind: 'neg' }).arg : u.ast);
+      const inner = productFactors(n ? (u.ast as Ast & { kind: 'neg' }).arg : u.ast);
       const all = [...factors.slice(0, k), ...inner, ...factors.slice(k + 1)];
       const kept = all.filter((f) => !isEye(f) || all.every((g) => g === f || kindOf(g) === 'scalar'));
       return { sign: sign * u.sign * (n ? -1 : 1), ast: productOf(scalarsFirst(kept)) };

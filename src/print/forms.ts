@@ -97,8 +97,8 @@ export interface Signed {
  * multiples of the identity, which come last (A + 2*eye, X'*X + b*eye, as one writes them).
  */
 export function signedSum(items: readonly Signed[], kind: Kind, symmetric: boolean, f: Forms): MExpr {
-  const eyeMultiple = (e: MExpr): number => Number(EYE_MULTIPLE.test(f.shortText(e, 40) ?? ''));
-  const byKey = (xs: readonly Signed[]): Signed[] => [...xs].sort((a, b) => eyeMultiple(a.e) - eyeMultiple(b.e) || f.compareReading(a.e, b.e));
+  const last = new Set(items.filter((p) => EYE_MULTIPLE.test(f.shortText(p.e, 40) ?? '')));
+  const byKey = (xs: readonly Signed[]): Signed[] => [...xs].sort((a, b) => Number(last.has(a)) - Number(last.has(b)) || f.compareReading(a.e, b.e));
   const ordered = [...byKey(items.filter((p) => p.sign > 0)), ...byKey(items.filter((p) => p.sign < 0))];
   let acc: Ast | undefined;
   for (const p of ordered) {

@@ -9,7 +9,7 @@
  * returns undefined and the caller shows index notation instead.
  */
 import { type Ast, astChildren } from '../syntax/ast.js';
-import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, ones, softmaxArg, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeOf, type VarNode, asPermutation, broadcastScalar, compareNodes, delta, expandMatPow, factorComponents, isSymmetric, makeAdd, makeMul, matPowTerms, negatedSum, ones, softmaxArg, splitCoef, squareSplit, transpose as transposeNode } from '../ir/node.js';
 import { bin, call, name, num } from './build.js';
 import { toText } from './text.js';
 import { type Forms, type Signed, numbering, partNode, scalarTimes, signedSum } from './forms.js';
@@ -761,12 +761,12 @@ function identityTerms(terms: { coef: number; node: Node }[]): { coef: number; n
     const plain = (f: Factor): boolean => f.labels.length === 0 && !(f.node.kind === 'pow' && f.node.exp < 0);
     return k >= 0 && n.factors.every((f, j) => j === k || plain(f)) ? n.factors.filter((_, j) => j !== k) : undefined;
   };
-  const at = terms.flatMap((t, i) => (scalarsOf(t.node) ? [i] : []));
+  const scalars = terms.map((t) => scalarsOf(t.node));
+  const at = scalars.flatMap((s, i) => (s ? [i] : []));
   if (at.length < 2) return terms;
-  const eye = terms[at[0]!]!.node.kind === 'delta' ? terms[at[0]!]!.node : (terms[at[0]!]!.node as NodeOf<'mul'>).factors.find((f) => f.node.kind === 'delta')!.node;
-  const scalar = makeAdd(at.map((i) => ({ coef: terms[i]!.coef, node: makeMul(scalarsOf(terms[i]!.node)!.length > 0 ? scalarsOf(terms[i]!.node)! : [{ node: ones([]), labels: [] }], 0) })), []);
-  const merged = { coef: 1, node: makeMul([{ node: scalar, labels: [] }, { node: eye, labels: [0, 1] }], 2) };
-  return [...terms.filter((_, i) => !at.includes(i)), merged];
+  const scalar = makeAdd(at.map((i) => ({ coef: terms[i]!.coef, node: makeMul(scalars[i]!.length > 0 ? scalars[i]! : [{ node: ones([]), labels: [] }], 0) })), []);
+  const merged = { coef: 1, node: makeMul([{ node: scalar, labels: [] }, { node: delta(terms[at[0]!]!.node.shape[0]!), labels: [0, 1] }], 2) };
+  return [...terms.filter((_, i) => !scalars[i]), merged];
 }
 
 /** Whether Σ c·T is Σ c·T' term by term (T' the transposed node; the IR makes each node once). */

@@ -5,9 +5,8 @@
  *              (also between powers, and where A is a product whose factors stand in the product:
  *              inv(A*B)*A*B) and A·adj(A), before a sum A is distributed; distribute a product
  *              over the terms of a sum factor that carry deltas (the others stay one sum),
- *              in a product of rank ≤ 3 only where one of them is the identity or the rest
- *              only scales the sum (a layer's Jacobian diag(u)*A + diag(u) stays whole in a
- *              chain), and
+ *              in a product of rank 1 to 3 only where every term of the sum is vector-like
+ *              (diag(u), u*v', eye: A + b*eye stays one factor of a layer's Jacobian), and
  *              over sums that have no matrix form (order > 2) or whose terms cancel once
  *              distributed (X·(P1 - P2) with X·P1 = X·P2), and the terms constant along a
  *              softmax's entries of a sum contracted with it (s'·(u - c·1) → s'·u - c, the

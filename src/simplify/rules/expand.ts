@@ -81,8 +81,7 @@ function distributedTerms(n: NodeOf<'mul'>): ((t: Node) => boolean) | undefined 
   if (rank > 3) return hasDelta;
   const sums = n.factors.filter((f) => f.node.kind === 'add');
   const scaled = sums.length === 1 && n.factors.every((f) => f.node.kind === 'add' || f.node.shape.length <= 1);
-  const vectorSums = sums.every((f) => (f.node as NodeOf<'add'>).terms.every((t) => vectorLike(t.node)));
-  if (rank > 0 && !vectorSums) return undefined;
+  if (rank > 0 && !sums.every((f) => (f.node as NodeOf<'add'>).terms.every((t) => vectorLike(t.node)))) return undefined;
   return scaled ? hasDelta : hasIdentity;
 }
 

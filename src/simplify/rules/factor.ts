@@ -132,11 +132,11 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
   // A term that is φ itself (times scalars) joins as the identity where φ is the vector a sum of
   // vectors maps: c·x + M·x is (M + c·I)·x, x + (A + A' + I)·x is (A + A' + 2·I)·x.
   const joining = r === 1 && phi.shape.length === 1 && phi.kind !== 'const' && nS === 1 && U.length === 1;
-  const alone = joining ? others.filter((t) => scalarsTimes(n.terms[t]!.node, phi) !== undefined) : [];
-  for (const t of alone) {
-    const scalars = scalarsTimes(n.terms[t]!.node, phi)!;
-    rests.push({ coef: n.terms[t]!.coef, node: makeMul([...scalars, { node: delta(phi.shape[0]!), labels: [0, 1] }], 2), outer: false, broadcast: false });
-  }
+  const alone = joining ? others.flatMap((t) => {
+    const scalars = scalarsTimes(n.terms[t]!.node, phi);
+    return scalars ? [{ t, scalars }] : [];
+  }) : [];
+  for (const { t, scalars } of alone) rests.push({ coef: n.terms[t]!.coef, node: makeMul([...scalars, { node: delta(phi.shape[0]!), labels: [0, 1] }], 2), outer: false, broadcast: false });
   const sum = primitive(makeAdd(rests, ifaceShape));
 
   // φ with its interface labels renamed above the output labels; internal labels stay summed.
@@ -153,7 +153,7 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     r,
   );
   return makeAdd(
-    [{ coef: sum.coef, node: combined }, ...others.filter((t) => !alone.includes(t)).map((t) => n.terms[t]!)],
+    [{ coef: sum.coef, node: combined }, ...others.filter((t) => !alone.some((a) => a.t === t)).map((t) => n.terms[t]!)],
     n.shape,
   );
 }
