@@ -204,6 +204,9 @@ export class MatrixPrinter implements Forms {
   form(n: Node): MExpr | undefined {
     const hit = this.forms.get(n);
     if (hit !== undefined) return hit ?? undefined;
+    // A form that needs itself (a product distributed over a sum whose terms group back into the
+    // same product, the Hessian of (kron(x', x')*kron(y, X')*(X*y))^2 by y) is not made this way.
+    if (this.building.has(n)) return undefined;
     this.building.add(n);
     const r = n.shape.length <= 2 ? this.build(n) : undefined;
     this.building.delete(n);

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { type Node, delta, makeElem, makeMul, makeVar, ones } from '../../src/ir/node.js';
 import { Key, MatrixPrinter, compareKeys } from '../../src/print/matrix.js';
-import { derivative } from '../../src/index.js';
+import { derivative, generateCode } from '../../src/index.js';
 import { toText } from '../../src/print/text.js';
 import { buildGraph, joinSeries, keyAudit, mergeParallel, productForm, reduce, selfLoop, sumIsolated, sumLeaf, type ProductGraph } from '../../src/print/graph.js';
 import { drawCase } from '../../fuzz/draw.js';
@@ -115,6 +115,28 @@ describe('whole products', () => {
         2,
       ),
     ).toBe("B'*diag(C*x)*C");
+  });
+});
+
+describe('a form that needs itself', () => {
+  // A product with a sum factor that has no matrix form is printed as the sum it distributes into
+  // (MatrixPrinter.distributed), whose terms are grouped by the inner sums they share; in these
+  // Hessians the grouping gave back the product itself, and its form was asked for again without
+  // end ("too deeply nested" on a one-line input; fuzz seed 21, case 583, in the generated module).
+  // Such a product has no matrix form that way: the result is printed in index notation.
+  const cases: readonly [string, string][] = [
+    ["(kron(x', x')*kron(y, X')*(X*y))^2", 'y'],
+    ["(kron(x', x')*kron(y, X')*(X*y))^3", 'y'],
+    ["(vec(x*x')'*kron(y, X')*X*y)^2", 'y'],
+    ["(kron(x', z')*kron(y, X')*(X*y))^2", 'y'],
+    ["sin(kron(x', x')*kron(y, X')*(X*y))", 'y'],
+    ["(kron(x', x')*kron(y, A)*(A*y))^2", 'y'],
+    ["norm2(kron(x', x')*kron(y, X')*(X*y))^2", 'y'],
+  ];
+  test.each(cases)('the Hessian of %s by %s prints, and its derivative generates code', (e, w) => {
+    const d = derivative(e, w, { order: 2 });
+    expect(d.matrix ?? d.index).not.toBe('');
+    expect(generateCode(e, w, { order: 3, lang: 'js' })).toContain('export');
   });
 });
 
