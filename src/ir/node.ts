@@ -666,7 +666,11 @@ function buildMul(input: readonly Factor[], rank: number): Node {
       const k = n.factors.length;
       if (k > 1 && total - 1 + k > MAX_FLAT_FACTORS) {
         carriers ??= labelCarriers([...fs.slice(0, others), ...nested.map((x) => x.f)]);
-        fs.push(closedNested(f, n, rank, carriers) ?? f);
+        // A nested product alone is already the closed form closedNested would build: made again,
+        // it would be made again without end (the third derivative of det(S*y*(kron(y', y')*…)
+        // *sum(z)*(…)' + eye) by z, fuzz seed 25).
+        const alone = others === 0 && nested.length === 1;
+        fs.push((!alone && closedNested(f, n, rank, carriers)) || f);
         continue;
       }
       total += k - 1;

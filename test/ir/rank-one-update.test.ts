@@ -15,6 +15,8 @@ import { derivative } from '../../src/index.js';
 import { determinant, invert, logDeterminant } from '../../src/compile/reference.js';
 import type { Tensor } from '../../src/tensor.js';
 import { randomTensor, rng } from '../helpers/numeric.js';
+import { specFromText } from '../../fuzz/case.js';
+import { runCase } from '../../fuzz/check.js';
 
 /** The value of a matrix expression and of det of it, at a point. */
 function both(matrixExpr: string, values: Record<string, Tensor>): { det: number; lemma: number; logdet: number; logLemma: number } {
@@ -132,5 +134,23 @@ describe('inv of a rank-one update of the identity (Sherman–Morrison)', () => 
 
   test.each(["inv(eye + A)", "inv(2*eye + A)", "inv(eye + x*x' + y*y')", "inv(eye + A*x*x'*A + B)"])('%s keeps its inv', (expr) => {
     expect(derivative(expr, 'x', { order: 0, let: { x: 'vector' } }).index).toMatch(/inv/);
+  });
+});
+
+describe('an update whose vectors are long products', () => {
+  // The lemma writes det(I + c·u u') as 1 + c·u'u; where u is a product of more factors than a
+  // product flattens (u = S*y*(kron(y', y')*kron(y, S))*sum(z)), the closed sum u'u is a nested
+  // product alone, which the constructor built again from itself without end ("Maximum call stack
+  // size exceeded", fuzz seed 25). Each derivative is checked by the fuzzer's finite differences.
+  const cases: readonly [string, string, number, Record<string, string>][] = [
+    ["det(S*y*(kron(y', y')*kron(y, S))*sum(z)*(S*y*(kron(y', y')*kron(y, S))*sum(z))' + eye)", 'z', 1, { S: 'symmetric matrix' }],
+    ["det(S*y*(kron(y', y')*kron(y, S))*sum(z)*(S*y*(kron(y', y')*kron(y, S))*sum(z))' + eye)", 'y', 1, { S: 'symmetric matrix' }],
+    ["det(A*y*(kron(y', y')*kron(y, A))*b*(A*y*(kron(y', y')*kron(y, A))*b)' + eye)", 'b', 2, {}],
+    ["det(B*y*(kron(y', y')*kron(vector(1.5), S'))*sum(z)*(B*y*(kron(y', y')*kron(vector(1.5), S'))*sum(z))' + eye)", 'z', 3, { S: 'symmetric matrix' }],
+  ];
+  test.each(cases)('%s by %s, order %i', (text, wrt, order, decls) => {
+    const o = runCase(specFromText(text, wrt, order, decls, 7));
+    expect(o.failures).toEqual([]);
+    expect(o.pointsChecked).toBeGreaterThan(0);
   });
 });
