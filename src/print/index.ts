@@ -11,6 +11,8 @@
  *    factor's index is a contraction with the all-ones vector (1_p x^p); an index shared by three or
  *    more factors (a Hadamard product, diag) goes through the diagonal tensor δ, which is 1 where all
  *    its indices agree (x^i y^i is δ^i{}_{pq} x^p y^q); with two indices it is the Kronecker delta.
+ *    Factors on the same indices that each go through δ are one Hadamard product, one tensor in
+ *    matrix notation where that is shorter: (t1.*exp(x))^p.
  *  - Free indices skip the variable names of the expression; summed ones come from p, q, r, s, t, u,
  *    v, w, a, b, … (skipping variable and free names), reused in every term, so the names stay few.
  *  - Element-wise functions and powers act on each entry: exp(A^i{}_p x^p) is the i-th entry of
@@ -36,6 +38,8 @@ export type IExpr =
       readonly indices: Ix[];
       /** δ and the all-ones vector: their positions follow their partners'. */
       readonly flexible: boolean;
+      /** A Hadamard product in matrix notation, (t1.*exp(x)): how many of its members each temporary is. */
+      readonly members?: ReadonlyMap<string, number>;
     }
   | { readonly kind: 'sum'; readonly terms: { coef: number; e: IExpr }[] }
   | { readonly kind: 'prod'; readonly factors: IExpr[] }
@@ -172,12 +176,20 @@ function isAtomicText(text: string): boolean {
 }
 
 function tensor(text: string, latex: string, names: readonly string[], flexible = false): IExpr {
-  // Natural positions: the first slot up, then alternating (x^i, A^i_j).
-  return { kind: 'tensor', text, latex, indices: names.map((name, i) => ({ name, up: i % 2 === 0 })), flexible };
+  return { kind: 'tensor', text, latex, indices: tensorIndices(names), flexible };
+}
+
+/** Natural positions: the first slot up, then alternating (x^i, A^i_j). */
+function tensorIndices(names: readonly string[]): Ix[] {
+  return names.map((name, i) => ({ name, up: i % 2 === 0 }));
 }
 
 class Builder {
   readonly used: Node[] = [];
+  /** Products of factors on the same labels, printed as one tensor in matrix notation (hadamardGroups). */
+  private readonly hadamard = new Map<Node, ReadonlyMap<string, number>>();
+  /** Lengths of index forms (indexLength). */
+  private readonly lengths = new Map<Node, number>();
   /** Names in use by an enclosing product, with their numbers (see fresh). */
   private readonly active = new Map<string, number>();
   private low = 0;
@@ -249,8 +261,15 @@ class Builder {
         const sum: IExpr = { kind: 'sum', terms: n.terms.map((t) => ({ coef: t.coef / shared, e: this.build(t.node, names) })) };
         return shared === 1 ? sum : { kind: 'sum', terms: [{ coef: shared, e: sum }] };
       }
-      case 'mul':
+      case 'mul': {
+        const members = this.hadamard.get(n);
+        const h = members && this.matrixText(n);
+        if (h) {
+          const [text, latex] = isAtomicText(h.text) ? [h.text, h.latex] : [`(${h.text})`, `\\left(${h.latex}\\right)`];
+          return { kind: 'tensor', text, latex, indices: tensorIndices(names), flexible: false, members };
+        }
         return this.product(n, names);
+      }
       case 'elem': {
         // softmax(u) is exp(u − logsumexp(u)) in the IR: printed as the function it is.
         const u = softmaxArg(n);
@@ -394,8 +413,9 @@ class Builder {
    * A product. Each label becomes an index name; a label in one slot only is contracted with the
    * all-ones vector, a label in three or more slots (counting the result) goes through δ.
    */
-  private product(n: NodeOf<'mul'>, names: readonly string[]): IExpr {
-    const rank = n.shape.length;
+  private product(mul: NodeOf<'mul'>, names: readonly string[]): IExpr {
+    const rank = mul.shape.length;
+    const n = { factors: this.hadamardGroups(mul.factors, rank) };
     const slots = new Map<number, number>();
     for (const f of n.factors) for (const l of f.labels) slots.set(l, (slots.get(l) ?? 0) + 1);
     const mine: string[] = [];
@@ -454,6 +474,68 @@ class Builder {
     // A size alone is an atom: (-1)^rows(S); so is any one factor (a sum is parenthesized by
     // whatever holds it, and not at all at the top: det(A) by A twice is no (…)).
     return factors.length === 1 ? factors[0]! : { kind: 'prod', factors };
+  }
+
+  /** The length of n's index form with r indices of one letter (as hadamardGroups compares): built and let go. */
+  private indexLength(n: Node, r: number): number {
+    let length = this.lengths.get(n);
+    if (length !== undefined) return length;
+    const [used, sums] = [this.used.length, this.sums];
+    const names = Array.from({ length: r }, () => this.fresh());
+    length = renderText(this.build(n, names)).length - names.join('').length + r;
+    this.release(names);
+    this.used.length = used;
+    this.sums = sums;
+    this.lengths.set(n, length);
+    return length;
+  }
+
+  /**
+   * The factors of a product with each Hadamard product among them made one factor: factors on the
+   * same labels (in any order), every one of which goes through δ, are one tensor in matrix
+   * notation, (t1.*S)^p_q δ^{ik}_p δ_{jl}^q rather than t1^p_q S^r_s δ^{ik}_{pr} δ_{jl}^{qs}.
+   * A group with no matrix notation stays apart.
+   */
+  private hadamardGroups(factors: readonly Factor[], rank: number): readonly Factor[] {
+    const count = new Map<number, number>();
+    for (const f of factors) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
+    const throughDelta = (l: number): boolean => count.get(l)! + (l < rank ? 1 : 0) >= 3;
+    const groups = new Map<string, number[]>();
+    factors.forEach((f, k) => {
+      const ls = f.labels;
+      // A temporary that stands for its node's negation keeps its minus where the index form places it.
+      if (ls.length === 0 || f.node.kind === 'delta' || f.node.kind === 'const' || this.opts.negatedTemps?.has(f.node)) return;
+      if (new Set(ls).size !== ls.length || !ls.every(throughDelta)) return;
+      const key = [...ls].sort((a, b) => a - b).join(',');
+      groups.set(key, [...(groups.get(key) ?? []), k]);
+    });
+    const out: Factor[] = [];
+    const grouped = new Map<number, Factor | null>();
+    for (const ks of groups.values()) {
+      if (ks.length < 2) continue;
+      const axes = factors[ks[0]!]!.labels;
+      const node = makeMul(ks.map((k) => ({ node: factors[k]!.node, labels: factors[k]!.labels.map((l) => axes.indexOf(l)) })), axes.length);
+      const m = this.opts.matrixOf?.(node);
+      if (!m) continue;
+      // Only where it is shorter: a member printed by the matrix printer may lose a temporary
+      // (t1.*t2 as t1./(vector(1) - y.^2).^1.5) or spell out what the index form writes briefly.
+      const r = axes.length;
+      const apart = ks.reduce((acc, k) => acc + this.indexLength(factors[k]!.node, r), 0) + (ks.length - 1) * r;
+      if ((isAtomicText(m.text) ? m.text.length : m.text.length + 2) + r > apart) continue;
+      const members = new Map<string, number>();
+      for (const k of ks) {
+        const t = this.opts.temps?.get(factors[k]!.node);
+        if (t !== undefined) members.set(t, (members.get(t) ?? 0) + 1);
+      }
+      this.hadamard.set(node, members);
+      ks.forEach((k, j) => grouped.set(k, j === 0 ? { node, labels: axes } : null));
+    }
+    factors.forEach((f, k) => {
+      const g = grouped.get(k);
+      if (g === undefined) out.push(f);
+      else if (g !== null) out.push(g);
+    });
+    return grouped.size > 0 ? out : factors;
   }
 }
 
@@ -687,8 +769,23 @@ function spliceSums(terms: readonly { coef: number; e: IExpr }[]): { coef: numbe
   return terms.flatMap((t) => (t.e.kind === 'sum' && Math.abs(t.coef) === 1 ? spliceSums(t.e.terms.map((u) => ({ coef: u.coef * t.coef, e: u.e }))) : [t]));
 }
 
+/**
+ * Terms that render the same, one term with their coefficients added: a sum spliced into another
+ * may bring a term that the other has already (B^{pi} δ_j^k_p + B^{pi} δ_j^k_p is 2 B^{pi} δ_j^k_p).
+ */
+function mergeEqualTerms(terms: readonly Term[]): Term[] {
+  const byText = new Map<string, Term>();
+  for (const t of terms) {
+    const key = renderText(t.e);
+    const seen = byText.get(key);
+    byText.set(key, seen ? { coef: seen.coef + t.coef, e: seen.e } : t);
+  }
+  const out = [...byText.values()].filter((t) => t.coef !== 0);
+  return out.length > 0 ? out : [{ coef: 1, e: { kind: 'num', value: 0 } }];
+}
+
 function sumText(e: IExpr & { kind: 'sum' }, w: Writing): string {
-  return readingOrder(spliceSums(e.terms))
+  return readingOrder(mergeEqualTerms(spliceSums(e.terms)))
     .map((t, i) => {
       const mag = Math.abs(t.coef);
       const scaled = termText(mag, t.e, w);

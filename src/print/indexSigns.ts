@@ -170,13 +170,36 @@ function alignFree(root: IExpr, written: ReadonlySet<string>): IExpr {
   return align(root);
 }
 
-/** Whether every use of the temporary `name` in `e` is a place where its sign is free (t1^p t1_p). */
+/**
+ * Whether every use of the temporary `name` in `e` is a place where its sign is free (t1^p t1_p).
+ * A tensor in matrix notation that holds the name is a use: where the name is a member of its
+ * Hadamard product, (t1.*exp(x))^i, as many times as it is one; anywhere else in its text,
+ * (inv(t1 + A))^i_j, a use whose sign is never free.
+ */
 export function usedOnlyFreeIndex(e: IExpr, name: string): boolean {
-  const isName = (x: IExpr): boolean => x.kind === 'tensor' && x.text === name;
+  const word = new RegExp(`(?<![\\p{L}\\w])${name}(?![\\p{L}\\w])`, 'gu');
+  /** How many factors `name` the tensor x is; NaN where its text holds the name otherwise. */
+  const carries = (x: IExpr): number => {
+    if (x.kind !== 'tensor') return 0;
+    if (x.text === name) return 1;
+    const inText = x.text.match(word)?.length ?? 0;
+    return inText === 0 ? 0 : x.members?.get(name) === inText ? inText : NaN;
+  };
+  const freeHere = (x: IExpr): IExpr[] => {
+    if (x.kind === 'pow') return typeof x.exp === 'number' && x.exp % 2 === 0 && carries(x.base) > 0 ? [x.base] : [];
+    if (x.kind === 'fn') return EVEN.has(x.text) && carries(x.arg) > 0 ? [x.arg] : [];
+    if (x.kind !== 'prod') return [];
+    // Negating the name negates each factor that is it once: the product keeps its sign where
+    // they are an even number of times in all.
+    const holding = x.factors.filter((f) => carries(f) !== 0);
+    const times = holding.reduce((acc, f) => acc + carries(f), 0);
+    return times % 2 === 0 ? holding : [];
+  };
   const visit = (x: IExpr, inFree: boolean): boolean => {
-    if (isName(x)) return inFree;
-    const free = new Set(freeParts(x, isName));
-    return childrenOf(x).every((c) => visit(c, free.has(c)));
+    const c = carries(x);
+    if (c !== 0) return inFree && !Number.isNaN(c);
+    const free = new Set(freeHere(x));
+    return childrenOf(x).every((y) => visit(y, free.has(y)));
   };
   return visit(e, false);
 }
