@@ -19,7 +19,7 @@
  *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
  *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
  */
-import { type Factor, type Node, type NodeOf, InternalError, broadcastScalar, constantValue, makeMul, softmaxArg } from '../ir/node.js';
+import { type Factor, type Node, type NodeOf, InternalError, broadcastScalar, constantValue, delta, makeAdd, makeMul, softmaxArg } from '../ir/node.js';
 import { latexName } from './latex.js';
 import { isFractionText, numberLatex, numberText } from './numbers.js';
 import { childrenOf, placeIndexSigns } from './indexSigns.js';
@@ -496,7 +496,50 @@ class Builder {
    * notation, (t1.*S)^p_q δ^{ik}_p δ_{jl}^q rather than t1^p_q S^r_s δ^{ik}_{pr} δ_{jl}^{qs}.
    * A group with no matrix notation stays apart.
    */
-  private hadamardGroups(factors: readonly Factor[], rank: number): readonly Factor[] {
+  private hadamardGroups(input: readonly Factor[], rank: number): readonly Factor[] {
+    // A sum that is 0 off a diagonal, (x^q δ^{pk}_q + 3 δ^{pk}), is its diagonal vector times δ,
+    // where that vector joins a Hadamard product: ((x + vector(3)).*exp(x))^p δ^i_j^k_p.
+    const splits = new Map<number, Factor>();
+    const sizes = new Map<number, number>();
+    const factors: Factor[] = [];
+    for (const f of input) {
+      const parts = diagonalSplit(f);
+      if (parts) {
+        splits.set(factors.length, f);
+        sizes.set(factors.length, parts.length);
+      }
+      factors.push(...(parts ?? [f]));
+    }
+    const grouped = this.groupHadamard(factors, rank, splits);
+    if (splits.size === 0) return grouped.size > 0 ? this.merged(factors, grouped) : input;
+    // A split whose vector joined no group is the sum again.
+    const out: Factor[] = [];
+    for (let k = 0; k < factors.length; k++) {
+      const whole = splits.get(k);
+      if (whole && !grouped.has(k)) {
+        out.push(whole);
+        k += sizes.get(k)! - 1;
+      } else if (grouped.get(k) !== null) out.push(grouped.get(k) ?? factors[k]!);
+    }
+    return out;
+  }
+
+  private merged(factors: readonly Factor[], grouped: ReadonlyMap<number, Factor | null>): Factor[] {
+    const out: Factor[] = [];
+    factors.forEach((f, k) => {
+      const g = grouped.get(k);
+      if (g === undefined) out.push(f);
+      else if (g !== null) out.push(g);
+    });
+    return out;
+  }
+
+  /**
+   * The Hadamard groups among factors: for each factor of a group, by its place, the group's one
+   * factor (at the first member's place) or null (at the others'). `splits`: the sums split into
+   * their diagonal and δ, by the place of the diagonal.
+   */
+  private groupHadamard(factors: readonly Factor[], rank: number, splits: ReadonlyMap<number, Factor>): Map<number, Factor | null> {
     const count = new Map<number, number>();
     for (const f of factors) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
     const throughDelta = (l: number): boolean => count.get(l)! + (l < rank ? 1 : 0) >= 3;
@@ -509,7 +552,6 @@ class Builder {
       const key = [...ls].sort((a, b) => a - b).join(',');
       groups.set(key, [...(groups.get(key) ?? []), k]);
     });
-    const out: Factor[] = [];
     const grouped = new Map<number, Factor | null>();
     for (const ks of groups.values()) {
       if (ks.length < 2) continue;
@@ -520,7 +562,12 @@ class Builder {
       // Only where it is shorter: a member printed by the matrix printer may lose a temporary
       // (t1.*t2 as t1./(vector(1) - y.^2).^1.5) or spell out what the index form writes briefly.
       const r = axes.length;
-      const apart = ks.reduce((acc, k) => acc + this.indexLength(factors[k]!.node, r), 0) + (ks.length - 1) * r;
+      // A split sum counts as it prints whole, less the indices its δs give the group's.
+      const length = (k: number): number => {
+        const whole = splits.get(k)?.node;
+        return whole ? this.indexLength(whole, whole.shape.length) - whole.shape.length + r : this.indexLength(factors[k]!.node, r);
+      };
+      const apart = ks.reduce((acc, k) => acc + length(k), 0) + (ks.length - 1) * r;
       if ((isAtomicText(m.text) ? m.text.length : m.text.length + 2) + r > apart) continue;
       const members = new Map<string, number>();
       for (const k of ks) {
@@ -530,13 +577,33 @@ class Builder {
       this.hadamard.set(node, members);
       ks.forEach((k, j) => grouped.set(k, j === 0 ? { node, labels: axes } : null));
     }
-    factors.forEach((f, k) => {
-      const g = grouped.get(k);
-      if (g === undefined) out.push(f);
-      else if (g !== null) out.push(g);
-    });
-    return grouped.size > 0 ? out : factors;
+    return grouped;
   }
+}
+
+/**
+ * A factor that is a sum of terms each 0 off the diagonal of the same two axes (δ, x_a δ_ab, as
+ * diag(x) + 3*eye): its diagonal (x + vector(3)) on the first of them, and δ joining the two.
+ */
+function diagonalSplit(f: Factor): Factor[] | undefined {
+  const n = f.node;
+  if (n.kind !== 'add' || n.shape.length < 2) return undefined;
+  const pairsOf = (t: Node): string[] => {
+    if (t.kind === 'delta') return ['0,1'];
+    if (t.kind !== 'mul' || t.nlabels !== t.shape.length) return [];
+    return t.factors.filter((x) => x.node.kind === 'delta' && x.labels[0] !== x.labels[1]).map((x) => [...x.labels].sort((a, b) => a - b).join(','));
+  };
+  const [first, ...rest] = n.terms.map((t) => pairsOf(t.node));
+  const pair = first!.find((p) => rest.every((ps) => ps.includes(p)));
+  if (pair === undefined) return undefined;
+  const [a, b] = pair.split(',').map(Number) as [number, number];
+  const rank = n.shape.length;
+  const axes = n.shape.map((_, k) => (k < b ? k : k === b ? a : k - 1));
+  const shape = n.shape.filter((_, k) => k !== b);
+  const diagonal = makeAdd(n.terms.map((t) => ({ coef: t.coef, node: makeMul([{ node: t.node, labels: axes }], rank - 1) })), shape);
+  const vector = { node: diagonal, labels: f.labels.filter((_, k) => k !== b) };
+  // Diagonal on another pair too (a matrix's entries, δ^{pk} δ^q_l): split again.
+  return [...(diagonalSplit(vector) ?? [vector]), { node: delta(n.shape[a]!), labels: [f.labels[a]!, f.labels[b]!] }];
 }
 
 /**

@@ -29,6 +29,17 @@ describe('a Hadamard product is one tensor', () => {
     expect(() => katex.renderToString(r.body.indexLatex, { throwOnError: true })).not.toThrow();
   });
 
+  // A sum factor that is 0 off a diagonal, x^q δ^{pk}_q + 3 δ^{pk}, joins as its diagonal vector.
+  test.each([
+    ['x.*exp(x)', 'x', 2, '(exp(x).*(vector(2) + x))^p δ^i_j^k_p'],
+    ['sum(x.*exp(x))', 'x', 3, '((vector(3) + x).*exp(x))^p δ^i_j^k_p'],
+    ['sum(X.*exp(X))', 'X', 2, '(exp(X).*(matrix(2) + X))^p_q δ^{ik}_p δ_{jl}^q'],
+    ['sum(X.*exp(X))', 'X', 3, '((matrix(3) + X).*exp(X))^p_q δ^{ikm}_p δ_{jnl}^q'],
+    ["X'./exp(X')*-vector(-0.5)", 'X', 3, '((matrix(1.5) - 0.5*X)./exp(X))^p_q δ_{jlnp} δ^{iokmq}'],
+  ] as const)('a diagonal sum: %s by %s, order %i', (expr, wrt, order, want) => {
+    expect(derive(expr, wrt, { order }).body.index).toBe(want);
+  });
+
   test('a member-by-member form that is shorter stays: tanh(x).*exp(y) by x, order 2', () => {
     const r = derive('tanh(x).*exp(y)', 'x', { order: 2 });
     expect(r.index).toBe('-2 exp(y^p) (1^q - tanh(x^q)^2) tanh(x^r) δ^i_j^k_{pqr}');
