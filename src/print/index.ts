@@ -464,9 +464,12 @@ class Builder {
       ),
     );
     factors.push(...sizes.values());
+    // A δ's indices: the product's own (i, j, k, …) in their order, then the summed ones.
+    const place = (x: string): number => (names.includes(x) ? names.indexOf(x) : names.length);
     for (const [l, parts] of diagonal) {
       const outer = l < rank ? [base.get(l)!] : [];
-      factors.push(tensor('δ', '\\delta', [...outer, ...parts], true));
+      const ordered = [...outer, ...parts].map((x, k) => ({ x, k })).sort((a, b) => place(a.x) - place(b.x) || a.k - b.k);
+      factors.push(tensor('δ', '\\delta', ordered.map((o) => o.x), true));
     }
     // A summed label in one slot is a sum of entries: the contraction with the all-ones vector.
     for (const [l, count] of slots) if (l >= rank && count === 1) factors.push(tensor('1', '\\mathbf{1}', [base.get(l)!], true));

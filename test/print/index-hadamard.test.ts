@@ -34,8 +34,8 @@ describe('a Hadamard product is one tensor', () => {
     ['x.*exp(x)', 'x', 2, '(exp(x).*(vector(2) + x))^p δ^i_j^k_p'],
     ['sum(x.*exp(x))', 'x', 3, '((vector(3) + x).*exp(x))^p δ^i_j^k_p'],
     ['sum(X.*exp(X))', 'X', 2, '(exp(X).*(matrix(2) + X))^p_q δ^{ik}_p δ_{jl}^q'],
-    ['sum(X.*exp(X))', 'X', 3, '((matrix(3) + X).*exp(X))^p_q δ^{ikm}_p δ_{jnl}^q'],
-    ["X'./exp(X')*-vector(-0.5)", 'X', 3, '((matrix(1.5) - 0.5*X)./exp(X))^p_q δ_{jlnp} δ^{iokmq}'],
+    ['sum(X.*exp(X))', 'X', 3, '((matrix(3) + X).*exp(X))^p_q δ^{ikm}_p δ_{jln}^q'],
+    ["X'./exp(X')*-vector(-0.5)", 'X', 3, '((matrix(1.5) - 0.5*X)./exp(X))^p_q δ_{jlnp} δ^{ikmoq}'],
   ] as const)('a diagonal sum: %s by %s, order %i', (expr, wrt, order, want) => {
     expect(derive(expr, wrt, { order }).body.index).toBe(want);
   });
@@ -57,6 +57,24 @@ describe('a Hadamard product is one tensor', () => {
       expect(summed.size, `${expr}: ${body}`).toBeLessThanOrEqual(most);
     }
   });
+});
+
+test("a δ lists the result's indices in their order, then the summed ones", () => {
+  for (const [expr, wrt, order] of [
+    ['sum(X.*exp(X))', 'X', 3],
+    ["X'./exp(X')*-vector(-0.5)", 'X', 3],
+    ["log(sigmoid(X'.*X'))", 'X', 2],
+    ["x''./exp(x + x)", 'x', 2],
+    ['x.^a', 'x', 3],
+  ] as const) {
+    const body = derive(expr, wrt, { order }).body.index;
+    for (const m of body.matchAll(/δ((?:[\^_](?:\{[^}]*\}|[a-z]))+)/g)) {
+      const names = m[1]!.replace(/[\^_{}]/g, '').split('');
+      const free = names.filter((x) => 'ijklmno'.includes(x));
+      expect(free.join(''), `${expr}: ${m[0]}`).toBe([...free].sort().join(''));
+      expect(names.slice(0, free.length).join(''), `${expr}: ${m[0]}`).toBe(free.join(''));
+    }
+  }
 });
 
 describe('the sign of a temporary inside a tensor in matrix notation', () => {
