@@ -14,7 +14,9 @@
  *    Factors on the same indices that each go through δ are one Hadamard product, one tensor in
  *    matrix notation where that is shorter: (t1.*exp(x))^p.
  *  - Free indices skip the variable names of the expression; summed ones come from p, q, r, s, t, u,
- *    v, w, a, b, … (skipping variable and free names), reused in every term, so the names stay few.
+ *    v, w, a, b, … (skipping variable and free names), reused in every term, so the names stay few;
+ *    one summed inside a factor (a sum in parentheses, a function's argument) is never one that
+ *    the product around it uses.
  *  - Element-wise functions and powers act on each entry: exp(A^i{}_p x^p) is the i-th entry of
  *    exp(A*x). A matrix function is a tensor in parentheses: (X^{-1})^j{}_k, det(X).
  *  - A variable named delta is written out (\mathit{delta}), so it cannot be read as δ.
@@ -434,12 +436,13 @@ class Builder {
       for (const k of ks) sized.add(k);
       slots.delete(l);
     }
-    const base = new Map<number, string>();
-    names.forEach((nm, i) => base.set(i, nm));
-    for (const l of slots.keys()) if (l >= rank) base.set(l, fresh());
-    // A label in ≥ 3 places: every slot gets its own name, tied together by one δ.
+    // A label in ≥ 3 places: every slot gets its own name, tied together by one δ (a summed one
+    // has no name of its own).
     const diagonal = new Map<number, string[]>();
     for (const [l, count] of slots) if (count + (l < rank ? 1 : 0) >= 3) diagonal.set(l, []);
+    const base = new Map<number, string>();
+    names.forEach((nm, i) => base.set(i, nm));
+    for (const l of slots.keys()) if (l >= rank && !diagonal.has(l)) base.set(l, fresh());
     // A Kronecker delta from a diagonal label to another label joins the diagonal δ: x^p δ^i_{pj}
     // rather than x^p δ^q_j δ^i_{pq}.
     const absorbed = new Set<number>();
@@ -451,18 +454,20 @@ class Builder {
       absorbed.add(k);
       diagonal.get(d)!.push(base.get(other)!);
     });
-    const factors: IExpr[] = n.factors.filter((_, k) => !absorbed.has(k) && !sized.has(k)).map((f) =>
-      this.build(
-        f.node,
-        f.labels.map((l) => {
-          const d = diagonal.get(l);
-          if (!d) return base.get(l)!;
-          const s = fresh();
-          d.push(s);
-          return s;
-        }),
-      ),
+    // Every name of this product is taken before any factor is built, so that a factor's own
+    // summed names (inside a sum in parentheses) are not the product's: (t1^r δ_l^m_r …) t1^q δ_{jpq},
+    // not (t1^q δ_l^m_q …) t1^q δ_{jpq}.
+    const kept = n.factors.filter((_, k) => !absorbed.has(k) && !sized.has(k));
+    const slotNames = kept.map((f) =>
+      f.labels.map((l) => {
+        const d = diagonal.get(l);
+        if (!d) return base.get(l)!;
+        const s = fresh();
+        d.push(s);
+        return s;
+      }),
     );
+    const factors: IExpr[] = kept.map((f, k) => this.build(f.node, slotNames[k]!));
     factors.push(...sizes.values());
     // A δ's indices: the product's own (i, j, k, …) in their order, then the summed ones.
     const place = (x: string): number => (names.includes(x) ? names.indexOf(x) : names.length);

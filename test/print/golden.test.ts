@@ -195,7 +195,7 @@ describe('temporaries', () => {
 
   test('index notation and the data carry the same temporaries', () => {
     const r = derive('sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', { order: 2 });
-    expect(r.index).toBe('y^q y^r (1^s - t1^s) t1^t X^{ui} X^v_j δ_{qrstuv} where t1^i = sigmoid(-y^q w^p X^r_p δ^i_{qr})');
+    expect(r.index).toBe('y^p y^q (1^r - t1^r) t1^s X^{ti} X^u_j δ_{pqrstu} where t1^i = sigmoid(-y^q w^p X^r_p δ^i_{qr})');
     expect(r.temporaries.map((t) => [t.name, t.matrix, t.indexName, t.index])).toEqual([
       ['t1', 'sigmoid(-y.*(X*w))', 't1^i', 'sigmoid(-y^q w^p X^r_p δ^i_{qr})'],
     ]);

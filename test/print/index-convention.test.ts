@@ -60,7 +60,15 @@ function signature(e: IExpr, summed: Set<string>): Signature {
     }
     case 'prod': {
       const occ = new Map<string, boolean[]>();
-      for (const f of e.factors) for (const [name, up] of signature(f, summed)) occ.set(name, [...(occ.get(name) ?? []), up]);
+      const sigs = e.factors.map((f) => signature(f, summed));
+      for (const sig of sigs) for (const [name, up] of sig) occ.set(name, [...(occ.get(name) ?? []), up]);
+      // A name summed inside a factor (in its parentheses, or its function's argument) is none of
+      // the names this product joins its factors by: (t1^r δ_l^m_r …) t1^q δ_{jpq}, never
+      // (t1^q δ_l^m_q …) t1^q δ_{jpq}.
+      e.factors.forEach((f, k) => {
+        const inner = allNames(f).filter((x) => !sigs[k]!.has(x));
+        for (const x of inner) if (occ.has(x)) throw new Error(`${x} is summed inside ${renderText(f)} and used by its product ${renderText(e)}`);
+      });
       const out: Signature = new Map();
       for (const [name, ups] of occ) {
         if (ups.length === 1) out.set(name, ups[0]!);
@@ -75,6 +83,25 @@ function signature(e: IExpr, summed: Set<string>): Signature {
       for (const [a, b] of e.pairs) if (!inner.has(a) || !inner.has(b)) throw new Error(`sym over ${a}${b}, not both free in ${renderText(e.arg)}`);
       return inner;
     }
+  }
+}
+
+/** Every index name in a tree. */
+function allNames(e: IExpr): string[] {
+  switch (e.kind) {
+    case 'num':
+      return [];
+    case 'tensor':
+      return e.indices.map((x) => x.name);
+    case 'sum':
+      return e.terms.flatMap((t) => allNames(t.e));
+    case 'prod':
+      return e.factors.flatMap(allNames);
+    case 'fn':
+    case 'sym':
+      return allNames(e.arg);
+    case 'pow':
+      return [...allNames(e.base), ...(typeof e.exp === 'number' ? [] : allNames(e.exp))];
   }
 }
 
@@ -132,12 +159,13 @@ describe('the index convention', () => {
     ['S', 'S', 1, 'sym_{(kl)}[δ^{ik} δ_{jl}]'],
     ['inv(S)', 'S', 2, 'sym_{(kl)(mn)}[inv(S)^{ik} inv(S)_j^m inv(S)_{ln} + inv(S)^{im} inv(S)_{jl} inv(S)^k_n]'],
     ['det(S)', 'S', 2, 'sym_{(ij)(kl)}[adj(S)^i_j inv(S)^k_l - adj(S)^{ik} inv(S)_{jl}]'],
-    // Summed names are reused from term to term, never p48.
+    // Summed names are reused from term to term, never p48; inside the sum in parentheses, none
+    // of the names its product joins it by (p, q, r).
     [
       'sum(tanh(A*tanh(A*x)))',
       'x',
       2,
-      '-2 ((tanh(A*t1).*t3)^t t2^u A^v_q A^w_a A^b_j δ_{tvw} δ_u^a_b + t1^s t3_r A^t_j A^r_u δ_{qst}^u) t2^r A^{si} δ^q_{rs}',
+      '-2 ((tanh(A*t1).*t3)^s t2^t A^u_p A^v_w A^a_j δ_{suv} δ_t^w_a + t1^t t3_s A^u_j A^s_v δ_{ptu}^v) t2^q A^{ri} δ^p_{qr}',
     ],
   ];
   test.each(NAMES)('%s by %s, order %i => %s', (expr, wrt, order, want) => {

@@ -17,7 +17,7 @@ describe('a Hadamard product is one tensor', () => {
     // vectors, a compound member, order 3 (one δ left with the free indices)
     ['sum(exp(x).*sin(x))', 'x', 3, {}, '2 ((cos(x) - sin(x)).*exp(x))^p δ^i_j^k_p'],
     ["u'*diag(x)*diag(x)*diag(x)*v", 'x', 3, {}, '6 (v.*u)^p δ^i_j^k_p'],
-    ['sum((A*x).^2.*exp(A*x))', 'x', 3, {}, 'A^{qi} A^r_j A^{sk} (((A*x).^2 + 6*A*x + vector(6)).*exp(A*x))^t δ_{qrst}'],
+    ['sum((A*x).^2.*exp(A*x))', 'x', 3, {}, 'A^{pi} A^q_j A^{rk} (((A*x).^2 + 6*A*x + vector(6)).*exp(A*x))^s δ_{pqrs}'],
     // matrices: one tensor on two indices, each index through one δ
     ['sum(sigmoid(A).*A)', 'A', 2, {}, '((matrix(1) - t1).*((matrix(1) - 2*t1).*A.*t1 + 2*t1))^p_q δ^{ik}_p δ_{jl}^q where t1^i_j = sigmoid(A^i_j)'],
     // by a symmetric matrix, under the symmetrization

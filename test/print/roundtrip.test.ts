@@ -371,7 +371,7 @@ describe('a difference whose sign is free prints as the input writes it', () => 
   // takes it, else a term's coefficient or a minus in front): -2 (u + v) w, not 2 (-u - v) w.
   test('a sum of negative terms in a product gives the product its sign', () => {
     expect(derive('sum(tanh(A*tanh(A*x - y) - y))', 'x', { order: 2 }).index).toBe(
-      '-2 (t4^t t3^u t2^v A^{wq} A^a_b A^c_j δ_{tuwa} δ_v^b_c + t4_r t1^s A^t_j A^r_u δ^q_{st}^u) t2^r A^{si} δ_{qrs} where t1^i = tanh(x^p A^i_p - y^i), t2^i = 1^i - (t1^i)^2, t3^i = tanh(t1^p A^i_p - y^i), t4^i = 1^i - (t3^i)^2',
+      '-2 (t4^s t3^t t2^u A^{vp} A^w_a A^b_j δ_{stvw} δ_u^a_b + t4_s t1^t A^u_j A^s_v δ^p_{tu}^v) t2^q A^{ri} δ_{pqr} where t1^i = tanh(x^p A^i_p - y^i), t2^i = 1^i - (t1^i)^2, t3^i = tanh(t1^p A^i_p - y^i), t4^i = 1^i - (t3^i)^2',
     );
     const layers = ['tanh(A*tanh(A*x - y) - y)', 'sigmoid(A*sigmoid(A*x))', 'tanh(A*tanh(A*tanh(A*x)))', 'sin(A*cos(A*x))', 'tanh(W*tanh(W*x - y))', 'tanh(A*tanh(B*x - y) - z)', 'tanh(-A*tanh(x - y))'];
     const forms = [(u: string) => `sum(${u})`, (u: string) => `norm2(${u} - y)^2`, (u: string) => `sum(exp(-${u}))`];
