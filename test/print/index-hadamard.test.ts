@@ -137,6 +137,8 @@ describe('terms that print the same are one term', () => {
     ["x'*diag(B*x)*x", 3, '2 B^p_j δ^{ik}_p + 2 B^{pi} δ_j^k_p + 2 B^{pk} δ^i_{jp}'],
     ["x'*diag(B*x)*x", 2, '2 B^p_j x^q δ^i_{pq} + 2 B^q_p x^p δ^i_{jq} + 2 B^{pi} x^q δ_{jpq}'],
     ["x'*diag(-B*x)*x", 3, '-2 B^p_j δ^{ik}_p - 2 B^{pi} δ_j^k_p - 2 B^{pk} δ^i_{jp}'],
+    // 1/3 + 1/3 is 2/3, as the other terms print it.
+    ["x'*diag(B*x)*x/3", 3, '2/3 B^p_j δ^{ik}_p + 2/3 B^{pi} δ_j^k_p + 2/3 B^{pk} δ^i_{jp}'],
   ] as const)('%s by x, order %i', (expr, order, want) => {
     expect(derive(expr, 'x', { order }).body.index).toBe(want);
   });
