@@ -248,7 +248,10 @@ class Builder {
         return tensor(v.text, v.latex, names);
       }
       case 'const':
-        return n.shape.length === 0 || n.value === 0 ? { kind: 'num', value: n.value } : tensor('1', '\\mathbf{1}', names, true);
+        // A zero tensor is 0; inside a form (the base of 0^(-1), which keeps a pole) it keeps its
+        // indices, as the all-ones tensor does, so that each of them is summed where it should be.
+        if (n.shape.length === 0 || (n.value === 0 && n === this.root)) return { kind: 'num', value: n.value };
+        return n.value === 0 ? tensor('0', '\\mathbf{0}', names, true) : tensor('1', '\\mathbf{1}', names, true);
       case 'delta':
         return tensor('δ', '\\delta', names);
       case 'add': {

@@ -145,6 +145,8 @@ describe('the index convention', () => {
     ["norm2(X - U*V')^2", 'U', 1, '2 (U^i_q V^{pq} - X^{ip}) V_{pj}'],
     // A variable named delta is not the Kronecker delta δ.
     ['delta*x', 'x', 1, 'δ^i_j delta'],
+    // A zero vector kept as the base of a pole keeps its index (the sum over p has two ends).
+    ["(S - B*S)*((y - y).^-1*y')", 'y', 1, '(0^p)^(-1) δ_j^k (S^i_p - B^i_q S_p^q)'],
     // Sizes as matrix notation writes them, by a variable they belong to: 2 rows(B), not 2 1^p 1_p;
     // a size alone is an atom in an exponent; a size among other factors too.
     ['a*tr(2*eye - B)', 'a', 1, '2 rows(B) - B^p_p'],
