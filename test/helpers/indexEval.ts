@@ -18,7 +18,11 @@ const FNS: Readonly<Record<string, (x: number) => number>> = {
   softplus: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
 };
 
-/** The names an expression leaves free (in a product, a name that two factors carry is summed). */
+/**
+ * The names an expression leaves free (in a product, a name that two factors carry is summed).
+ * The rule is written here again rather than taken from the printer (freeNames in
+ * src/print/index.ts), so that the check does not share the code it checks.
+ */
 function freeOf(e: IExpr): string[] {
   switch (e.kind) {
     case 'num':
