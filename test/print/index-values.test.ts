@@ -133,7 +133,8 @@ describe('printed index notation has the derivative’s value', () => {
       total++;
       if (checkIndexValues(r, 100 + i)) checked++;
     }
-    console.log(`index forms checked: ${checked} of ${total}`);
-    expect(checked).toBeGreaterThan(60);
+    // 848 of 880 when this was written: the rest hold kron sizes, Σ or sizes the text does not fix.
+    expect(total).toBeGreaterThan(500);
+    expect(checked / total).toBeGreaterThan(0.9);
   });
 });
