@@ -510,38 +510,24 @@ class Builder {
   private hadamardGroups(input: readonly Factor[], rank: number): readonly Factor[] {
     // A sum that is 0 off a diagonal, (x^q δ^{pk}_q + 3 δ^{pk}), is its diagonal vector times δ,
     // where that vector joins a Hadamard product: ((x + vector(3)).*exp(x))^p δ^i_j^k_p.
-    const splits = new Map<number, Factor>();
-    const sizes = new Map<number, number>();
+    const splits = new Map<number, Split>();
     const factors: Factor[] = [];
     for (const f of input) {
       const parts = diagonalSplit(f);
-      if (parts) {
-        splits.set(factors.length, f);
-        sizes.set(factors.length, parts.length);
-      }
+      if (parts) splits.set(factors.length, { whole: f, parts: parts.length });
       factors.push(...(parts ?? [f]));
     }
     const grouped = this.groupHadamard(factors, rank, splits);
-    if (splits.size === 0) return grouped.size > 0 ? this.merged(factors, grouped) : input;
+    if (grouped.size === 0) return input;
     // A split whose vector joined no group is the sum again.
     const out: Factor[] = [];
     for (let k = 0; k < factors.length; k++) {
-      const whole = splits.get(k);
-      if (whole && !grouped.has(k)) {
-        out.push(whole);
-        k += sizes.get(k)! - 1;
+      const split = splits.get(k);
+      if (split && !grouped.has(k)) {
+        out.push(split.whole);
+        k += split.parts - 1;
       } else if (grouped.get(k) !== null) out.push(grouped.get(k) ?? factors[k]!);
     }
-    return out;
-  }
-
-  private merged(factors: readonly Factor[], grouped: ReadonlyMap<number, Factor | null>): Factor[] {
-    const out: Factor[] = [];
-    factors.forEach((f, k) => {
-      const g = grouped.get(k);
-      if (g === undefined) out.push(f);
-      else if (g !== null) out.push(g);
-    });
     return out;
   }
 
@@ -550,7 +536,7 @@ class Builder {
    * factor (at the first member's place) or null (at the others'). `splits`: the sums split into
    * their diagonal and δ, by the place of the diagonal.
    */
-  private groupHadamard(factors: readonly Factor[], rank: number, splits: ReadonlyMap<number, Factor>): Map<number, Factor | null> {
+  private groupHadamard(factors: readonly Factor[], rank: number, splits: ReadonlyMap<number, Split>): Map<number, Factor | null> {
     const count = new Map<number, number>();
     for (const f of factors) for (const l of f.labels) count.set(l, (count.get(l) ?? 0) + 1);
     const throughDelta = (l: number): boolean => count.get(l)! + (l < rank ? 1 : 0) >= 3;
@@ -575,7 +561,7 @@ class Builder {
       const r = axes.length;
       // A split sum counts as it prints whole, less the indices its δs give the group's.
       const length = (k: number): number => {
-        const whole = splits.get(k)?.node;
+        const whole = splits.get(k)?.whole.node;
         return whole ? this.indexLength(whole, whole.shape.length) - whole.shape.length + r : this.indexLength(factors[k]!.node, r);
       };
       const apart = ks.reduce((acc, k) => acc + length(k), 0) + (ks.length - 1) * r;
@@ -590,6 +576,12 @@ class Builder {
     }
     return grouped;
   }
+}
+
+/** A sum factor split by diagonalSplit: the sum, and how many factors it became (its diagonal, then δs). */
+interface Split {
+  readonly whole: Factor;
+  readonly parts: number;
 }
 
 /**
