@@ -802,16 +802,25 @@ let writtenForms: readonly Ast[] = [];
  * known to dividedByWritten.
  */
 export function withDefinitions<T>(definitions: (name: string) => Ast | undefined, f: () => T, written: ReadonlySet<string> = new Set(), forms: readonly Ast[] = []): T {
-  const outer = [definitionOf, inputSums, writtenForms] as const;
+  const outer = [definitionOf, inputSums, writtenForms, mergedSums] as const;
   definitionOf = definitions;
   inputSums = written;
   writtenForms = forms;
+  mergedSums = new WeakMap();
   try {
     return f();
   } finally {
-    [definitionOf, inputSums, writtenForms] = outer;
+    [definitionOf, inputSums, writtenForms, mergedSums] = outer;
   }
 }
+
+/**
+ * mergeSum's results by the sum (and whether eye counts as a diagonal), for one set of
+ * definitions and written sums: a sum's terms' diagonals merge their own sums again
+ * (scaledDiagonalOf), and in a nested form such as a chain's derivative, (((…)*t2 + 1)*t1 + 1),
+ * each level would redo every level inside it (the Hessian of a 300-deep exp chain took 75 s).
+ */
+let mergedSums = new WeakMap<readonly Ast[], readonly [WeakMap<Ast, Ast>, WeakMap<Ast, Ast>]>();
 
 /** Whether the input writes a sum of matrices, as it stands or transposed: A' + eye where it has (A + eye). */
 function isWritten(sum: Ast): boolean {
@@ -1174,6 +1183,17 @@ function writtenGroup(terms: readonly Term[], kind: 'vector' | 'row'): Ast | und
  * as one term diag(±u ± v …), where the first of them stood.
  */
 function mergeSum(a: Ast & { kind: 'binary' }, eye = false): Ast {
+  // Inside a division (dividedByWritten) or while the written sums are prepared, results differ.
+  if (dividing > 0) return mergeSumOnce(a, eye);
+  let memos = mergedSums.get(writtenForms);
+  if (!memos) mergedSums.set(writtenForms, (memos = [new WeakMap(), new WeakMap()]));
+  const memo = memos[eye ? 1 : 0];
+  let out = memo.get(a);
+  if (out === undefined) memo.set(a, (out = mergeSumOnce(a, eye)));
+  return out;
+}
+
+function mergeSumOnce(a: Ast & { kind: 'binary' }, eye: boolean): Ast {
   if (kindOf(a) !== 'matrix') return a;
   const terms = termsOf(a);
   const collected = collectLike(terms) ?? collectWeighted(terms);
