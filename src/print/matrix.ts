@@ -172,6 +172,13 @@ function cancelled(numerator: [VarNode, number][], denominator: [VarNode, number
   return top.length === 0 ? { numerator, denominator } : { numerator: top, denominator: bottom };
 }
 
+/** The temporaries' definitions that merges asked for while one form was made (MatrixPrinter.materialize). */
+interface AskedDefinitions {
+  /** The names of the form asked for first; a definition is made with all of them but its own. */
+  readonly names: ReadonlyMap<Node, string>;
+  readonly made: Map<Node, Ast | undefined>;
+}
+
 /** A product of sizes (len(y)*cols(X), len(z)^2), which a size argument may be too. */
 function sizeProduct(named: readonly [VarNode, number][]): Ast {
   const counts = new Map<string, { v: VarNode; axis: number; k: number }>();
@@ -345,7 +352,7 @@ export class MatrixPrinter implements Forms {
    * t1' for the transposed reference; -t1 where the name stands for the node's negation,
    * `negated`), else by the referred form, recursively; then normalized.
    */
-  materialize(a: Ast, names: ReadonlyMap<Node, string> = new Map(), negated: ReadonlySet<Node> = new Set()): Ast {
+  materialize(a: Ast, names: ReadonlyMap<Node, string> = new Map(), negated: ReadonlySet<Node> = new Set(), asked?: AskedDefinitions): Ast {
     const memo = new Map<string, Ast>();
     const expand = (x: Ast): Ast => {
       const r = this.refOf(x);
@@ -363,15 +370,20 @@ export class MatrixPrinter implements Forms {
       return e;
     };
     // A temporary's definition, printed with the other names, where a merge asks for it (rarely:
-    // the map from names to nodes is made on the first ask).
+    // the map from names to nodes is made on the first ask). The definitions that those ask for in
+    // turn are the same ones, made once: asked anew at each level, the definitions of a residual
+    // network's layers, t2 = t1 + a*tanh(A*t1), …, were made 2^depth times.
+    const shared = asked ?? { names, made: new Map<Node, Ast | undefined>() };
     let byName: Map<string, Node> | undefined;
-    const definitions = new Map<string, Ast | undefined>();
     const definition = (t: string): Ast | undefined => {
-      byName ??= new Map([...names].map(([n, name]) => [name, n]));
+      byName ??= new Map([...shared.names].map(([n, name]) => [name, n]));
       const n = byName.get(t);
       if (n === undefined || negated.has(n)) return undefined;
-      if (!definitions.has(t)) definitions.set(t, this.materialize(this.form(n)!.ast, new Map([...names].filter(([m]) => m !== n)), negated));
-      return definitions.get(t);
+      if (!shared.made.has(n)) {
+        shared.made.set(n, undefined); // (while it is made, a definition that asks for it gets none)
+        shared.made.set(n, this.materialize(this.form(n)!.ast, new Map([...shared.names].filter(([m]) => m !== n)), negated, shared));
+      }
+      return shared.made.get(n);
     };
     return withDefinitions(definition, () => normalize(expand(a), new Set(names.values()), this.ctx.written), this.ctx.factors, this.writtenForms());
   }

@@ -119,7 +119,12 @@ function reflectedSigmoid(n: Node): Node | undefined {
  */
 function reflections(n: Node): Map<Node, Node> {
   const atoms = new Set<Node>();
+  // Each node once: the sum is a DAG, and a residual network's derivative holds each layer in two
+  // paths (walked as a tree, its 28 layers took 60 s).
+  const seen = new Set<Node>();
   const walk = (m: Node): void => {
+    if (seen.has(m)) return;
+    seen.add(m);
     if (m.kind === 'elem' && m.fn === 'sigmoid') atoms.add(m);
     else if (m.kind === 'add') m.terms.forEach((t) => walk(t.node));
     else if (m.kind === 'mul') m.factors.forEach((f) => walk(f.node));
