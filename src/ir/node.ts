@@ -1491,7 +1491,11 @@ function mergeNestedProducts(input: MFactor[]): number | undefined {
   const group = parts.get(best)!;
   const merged = mergeParts(group.parts);
   if (!merged) return undefined;
-  const taken = (g: Factor): boolean => g.labels.length === 0 && powerPart(g.node).base === best && powerPart(g.node).of === 'u';
+  const taken = (g: Factor): boolean => {
+    if (g.labels.length > 0) return false;
+    const part = powerPart(g.node);
+    return part.base === best && part.of === 'u';
+  };
   const rebuild = (node: Node): Node => {
     const [c, core] = splitCoef(node);
     if (core.kind !== 'mul') return node;
