@@ -7,7 +7,7 @@
  * sum(log(vector(1) + a*(…).^2)) of depth 32 337,809 characters and 91 s. A long product now keeps
  * its nested products as they are (the powers inside them stay there), and a nested product that
  * occurs twice merges whole (N·N → N^2), so the derivative stays a DAG that shares the chain's
- * parts. The Hessian of a 400-deep exp(exp(…x'*x)) took 23 s in the matrix printer (75 s at depth
+ * parts. The Hessian of a 400-deep exp(exp(…x'*x)) took 23–86 s in the matrix printer (75 s at depth
  * 300 with the first version of this change), which merged the sums nested in each other anew at
  * every level; it remembers them now (test/web/e2e.test.ts types a 200-deep one).
  *
