@@ -311,8 +311,10 @@ export class MatrixPrinter implements Forms {
         const r = this.refOf(x);
         return r ? this.isDiagonalOfPart(r.node) : this.isDiagonalProduct(x);
       };
+      // Each side read once: a sum of k terms nests k deep.
       const sides = [a.left, a.right];
-      return sides.some(diagonal) && sides.every((x) => diagonal(x) || isSmall(x));
+      const diagonals = sides.map(diagonal);
+      return diagonals.some(Boolean) && sides.every((x, i) => diagonals[i] || isSmall(x));
     }
     if (a.kind === 'neg') return this.isDiagonalProduct(a.arg);
     const isDiagonal = (x: Ast): boolean => x.kind === 'call' && x.fn === 'diag' && infoOf(x)?.kind === 'matrix' && this.refOf(x.args[0]!) !== undefined;
@@ -439,7 +441,30 @@ export class MatrixPrinter implements Forms {
       }
       return keyOf(x, walk);
     };
+    // The references' keys first, innermost first and without recursion, so that walking a form
+    // never goes deeper than the form itself (a chain's references nest as deep as the chain).
+    const pending = (x: Ast): { name: string; r: Ref }[] =>
+      this.refsIn(x).filter(({ name, r }) => !memo.has(name) && !named?.has(r.node));
+    const stack = pending(a).map((x) => ({ ...x, open: false }));
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      if (memo.has(top.name)) continue;
+      if (top.open) memo.set(top.name, walk(this.target(top.r)));
+      else stack.push({ ...top, open: true }, ...pending(this.target(top.r)).map((x) => ({ ...x, open: false })));
+    }
     return walk(a);
+  }
+
+  /** The references in a form (not looking through them), with their names. */
+  private refsIn(a: Ast): { name: string; r: Ref }[] {
+    const out: { name: string; r: Ref }[] = [];
+    const visit = (x: Ast): void => {
+      const r = this.refOf(x);
+      if (r) out.push({ name: (x as Ast & { kind: 'name' }).name, r });
+      else for (const c of astChildren(x)) visit(c);
+    };
+    visit(a);
+    return out;
   }
 
   compareReading(a: MExpr, b: MExpr): number {
