@@ -3,7 +3,7 @@
  * sub-expressions are differentiated once) and applies the rule of each node kind. The result is
  * in canonical form but not simplified; derivative() in src/index.ts simplifies after every order.
  */
-import { type Node, type NodeKind, type NodeOf, type VarNode, freeVars, holdsZeroPole, makeMul, makePow, zeros } from '../ir/node.js';
+import { type Node, type NodeKind, type NodeOf, type VarNode, children, freeVars, holdsZeroPole, makeMul, makePow, makeVar, mapChildren, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 
 export interface DifferentiateOptions {
@@ -28,6 +28,7 @@ export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptio
     unsymmetrized: opts.unsymmetrized === true,
     usedAdj: false,
     usedAdj2: false,
+    through: (n) => throughDominator(n, ctx, opts),
     d(n: Node): Node {
       const hit = memo.get(n);
       if (hit) return hit;
@@ -42,6 +43,74 @@ export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptio
   if (ctx.usedAdj) opts.onAdj?.();
   if (ctx.usedAdj2) opts.onAdj2?.();
   return r;
+}
+
+/** How far down a child's single path to the variable is followed (spine). */
+const MAX_SPINE = 32;
+
+/**
+ * The nodes from n down while exactly one child depends on the variable (n first; the variable
+ * itself is not one): every path from n to the variable passes through each of them.
+ */
+function spine(n: Node, wrt: VarNode): Node[] {
+  const out: Node[] = [];
+  for (let cur = n; cur !== wrt && out.length < MAX_SPINE; ) {
+    out.push(cur);
+    const below = [...new Set(children(cur))].filter((ch) => freeVars(ch).has(wrt.name));
+    if (below.length !== 1) break;
+    cur = below[0]!;
+  }
+  return out;
+}
+
+/** n with every occurrence of `from` replaced by `to` (only nodes that hold `name`, the variable below from, are rebuilt). */
+function substitute(n: Node, from: Node, to: Node, name: string): Node {
+  const memo = new Map<Node, Node>();
+  const visit = (m: Node): Node => {
+    if (m === from) return to;
+    if (!freeVars(m).has(name)) return m;
+    let hit = memo.get(m);
+    if (!hit) memo.set(m, (hit = mapChildren(m, visit)));
+    return hit;
+  };
+  return visit(n);
+}
+
+/**
+ * The chain rule through a node u that every path from n to the variable passes through, where
+ * two or more of n's children reach it: ∂n = (∂n/∂u)·∂u. A residual layer t + a·tanh(A·t) (or
+ * t.*sigmoid(A*t)) then has the Jacobian (I + a·diag(s)·A)·∂t, one path to the layer below,
+ * where the rule of each child would give ∂t + a·diag(s)·A·∂t, two paths, and 2^k through k
+ * layers. ∂n/∂u is n's derivative by a variable standing for u. Undefined where no such u is
+ * found on the children's spines.
+ */
+function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions): Node | undefined {
+  const wrt = ctx.wrt;
+  const reaching = [...new Set(children(n))].filter((ch) => freeVars(ch).has(wrt.name));
+  if (reaching.length < 2) return undefined;
+  const spines = reaching.map((ch) => spine(ch, wrt));
+  const u = spines[0]!.find((m) => spines.every((s) => s.includes(m)));
+  if (!u) return undefined;
+  const name = `#through${u.id}`;
+  const stand = makeVar(name, u.shape);
+  const local = differentiate(substitute(n, u, stand, wrt.name), stand, {
+    ...opts,
+    onAdj: () => (ctx.usedAdj = true),
+    onAdj2: () => (ctx.usedAdj2 = true),
+  });
+  const partial = substitute(local, stand, u, name);
+  const r = n.shape.length;
+  const w = wrt.shape.length;
+  const axes = Array.from({ length: u.shape.length }, (_, i) => r + w + i);
+  const outer = Array.from({ length: r }, (_, i) => i);
+  const inner = Array.from({ length: w }, (_, i) => r + i);
+  return makeMul(
+    [
+      { node: partial, labels: [...outer, ...axes] },
+      { node: ctx.d(u), labels: [...axes, ...inner] },
+    ],
+    r + w,
+  );
 }
 
 /**

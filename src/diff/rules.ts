@@ -57,6 +57,11 @@ export interface DiffContext {
    * axes is the derivative by the symmetric variable (the index printers write it so).
    */
   readonly unsymmetrized: boolean;
+  /**
+   * n's derivative by the chain rule through a node that all its children's paths to the variable
+   * pass through, where two or more children reach it (undefined where there is none).
+   */
+  through(n: Node): Node | undefined;
   /** Set when the rule of adj ran: the two ways of writing its derivative then differ. */
   usedAdj: boolean;
   /** Set when the rule of adj2 ran: a third derivative of det, which adj3 writes without A⁻¹. */
@@ -138,13 +143,18 @@ export const DERIVATIVE_RULES: { readonly [K in NodeKind]: Rule<K> } = {
   const: (n, c) => zeros([...n.shape, ...c.wrt.shape]),
   delta: (n, c) => zeros([...n.shape, ...c.wrt.shape]),
   // ∂(Σ c_t T_t) = Σ c_t ∂T_t
+  // A where clause's sum (a layer t + a·tanh(A·t)) by the chain rule through the node its terms
+  // share, where there is one; so a where clause's product (t.*sigmoid(A*t)) below.
   add: (n, c) =>
+    (n.held ? c.through(n) : undefined) ??
     makeAdd(
       n.terms.map((t) => ({ coef: t.coef, node: c.d(t.node) })),
       [...n.shape, ...c.wrt.shape],
     ),
   // Product rule: Σ_f (… ∂f …), the new axes appended to the output; summed labels move up.
   mul: (n, c) => {
+    const through = n.held ? c.through(n) : undefined;
+    if (through) return through;
     const r = n.shape.length;
     const w = c.wrt.shape.length;
     const W = range(r, w);

@@ -22,6 +22,7 @@ import {
   makeSoftmax,
   makeMatPow,
   makeMerge,
+  hold,
   makeMul,
   makePow,
   makePowv,
@@ -102,7 +103,7 @@ export function lower(c: Checked): Lowered {
       case 'call':
         return call(a);
       case 'where':
-        for (const b of a.bindings) bound.set(b.name, go(b.value));
+        for (const b of a.bindings) bound.set(b.name, hold(go(b.value)));
         return go(a.body);
     }
   };

@@ -55,6 +55,12 @@ export interface Term {
 export interface AddNode extends Common {
   readonly kind: 'add';
   readonly terms: readonly Term[];
+  /**
+   * A sum that a where clause names (t2 = t1 + a*tanh(A*t1)): it stays one term of the sums it is
+   * used in rather than being flattened into them, so that the layers the input wrote stay nodes
+   * of their own and the chain rule can pass through them (src/diff/derivative.ts).
+   */
+  readonly held?: true;
 }
 export interface Factor {
   readonly node: Node;
@@ -65,6 +71,8 @@ export interface MulNode extends Common {
   readonly factors: readonly Factor[];
   /** Number of distinct labels; labels ≥ rank are summed. */
   readonly nlabels: number;
+  /** A product that a where clause names (t.*sigmoid(A*t)): a factor of its own in other products (see AddNode.held). */
+  readonly held?: true;
 }
 export interface ElemNode extends Common {
   readonly kind: 'elem';
@@ -229,9 +237,9 @@ function structuralHash(f: Fields<Node>): number {
     case 'delta':
       return hashString(`d|${shape}`);
     case 'add':
-      return hashString(`+|${shape}|${f.terms.map((t) => `${t.coef}*${t.node.h}`).join(',')}`);
+      return hashString(`+${f.held ? 'h' : ''}|${shape}|${f.terms.map((t) => `${t.coef}*${t.node.h}`).join(',')}`);
     case 'mul':
-      return hashString(`*|${shape}|${f.factors.map((g) => `${g.node.h}:${g.labels.join('.')}`).join(',')}`);
+      return hashString(`*${f.held ? 'h' : ''}|${shape}|${f.factors.map((g) => `${g.node.h}:${g.labels.join('.')}`).join(',')}`);
     case 'elem':
       return hashString(`f|${f.fn}|${f.arg.h}`);
     case 'pow':
@@ -373,7 +381,7 @@ function expandFactorList(factors: readonly Factor[], next: number, keep: (f: Fa
   const visit = (fac: Factor): void => {
     if (out.length > limit) return;
     const [c, core] = splitCoef(fac.node);
-    if (core.kind !== 'mul' || keep(fac)) {
+    if (core.kind !== 'mul' || core.held || keep(fac)) {
       out.push(fac);
       return;
     }
@@ -414,15 +422,25 @@ export function broadcastScalar(n: Node): Node | undefined {
 // ---------------------------------------------------------------------------------------------
 // Sums
 
-export function makeAdd(terms: readonly Term[], shape: readonly Dim[]): Node {
+export function makeAdd(terms: readonly Term[], shape: readonly Dim[], held = false): Node {
   const out = pairComplements(collectTerms(terms, shape), shape);
   // A transposed (or otherwise re-indexed) sum among the terms is expanded where its terms then
   // cancel or merge with the others: (A - A') + (A - A')' is 0.
   if (out.some((t) => isViewOfSum(t.node))) {
     const flat = collectTerms(out.flatMap(expandView), shape);
-    if (flat.length < out.length) return finishAdd(flat, shape);
+    if (flat.length < out.length) return finishAdd(flat, shape, held);
   }
-  return finishAdd(out, shape);
+  return finishAdd(out, shape, held);
+}
+
+/**
+ * A where clause's sum or product, held whole where it is used in other sums or products
+ * (AddNode.held, MulNode.held); any other node as it is.
+ */
+export function hold(n: Node): Node {
+  if (n.kind === 'add' && !n.held && n.terms.length > 1) return makeAdd(n.terms, n.shape, true);
+  if (n.kind === 'mul' && !n.held) return intern(`h${n.key}`, { kind: 'mul', factors: n.factors, nlabels: n.nlabels, shape: n.shape, held: true });
+  return n;
 }
 
 /** A product with one factor, a sum: a transpose, diagonal, trace or axis sum of it. */
@@ -442,12 +460,13 @@ function viewTerms(sum: AddNode, labels: readonly number[], rank: number, coef: 
   return sum.terms.map((u) => ({ coef: coef * u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
 }
 
-function finishAdd(out: Term[], shape: readonly Dim[]): Node {
+function finishAdd(out: Term[], shape: readonly Dim[], held: boolean): Node {
   if (out.length === 0) return zeros(shape);
   if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
   out.sort((a, b) => compareNodes(a.node, b.node));
-  const key = `+|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
-  return intern(key, { kind: 'add', terms: out, shape: [...shape] });
+  const hold = held && out.length > 1;
+  const key = `+${hold ? 'h' : ''}|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
+  return intern(key, hold ? { kind: 'add', terms: out, shape: [...shape], held: true } : { kind: 'add', terms: out, shape: [...shape] });
 }
 
 /**
@@ -492,7 +511,7 @@ function collectTerms(terms: readonly Term[], shape: readonly Dim[]): Term[] {
     if (coef === 0 && hasZeroPole(node)) [coef, node] = [1, makeMul([ZERO_FACTOR(), { node, labels: node.shape.map((_, i) => i) }], node.shape.length)];
     if (coef === 0 || isZero(node)) return;
     if (!sameShape(node.shape, shape)) throw new InternalError(`add: term shape ${node.shape} differs from ${shape}`);
-    if (node.kind === 'add') {
+    if (node.kind === 'add' && !node.held) {
       for (const t of node.terms) push(coef * t.coef, t.node);
       return;
     }
@@ -610,7 +629,7 @@ function viewOfSumCancelled(input: readonly Factor[], rank: number): Node | null
   const viewed = viewTerms(sum as AddNode, labels, rank, 1);
   const shape = viewed[0]!.node.shape;
   const flat = collectTerms(viewed, shape);
-  return flat.length < viewed.length ? finishAdd(flat, shape) : null;
+  return flat.length < viewed.length ? finishAdd(flat, shape, false) : null;
 }
 
 function buildMul(input: readonly Factor[], rank: number): Node {
@@ -663,7 +682,7 @@ function buildMul(input: readonly Factor[], rank: number): Node {
       }
       // A product that another factor raises to a power on the same labels stays whole, so that
       // the two merge in step 3 (s·s^-1 → 1 for s = x'*x, (A*B).*(A*B).^2 → (A*B).^3).
-      if (n.kind === 'mul' && !powered.has(factorKey(n, f.labels))) nested.push({ f, n });
+      if (n.kind === 'mul' && !n.held && !powered.has(factorKey(n, f.labels))) nested.push({ f, n });
       else fs.push(f);
     }
     work = [];
@@ -3073,9 +3092,11 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
     case 'delta':
       return n;
     case 'add':
-      return makeAdd(n.terms.map((t) => ({ coef: t.coef, node: f(t.node) })), n.shape);
-    case 'mul':
-      return makeMul(n.factors.map((g) => ({ node: f(g.node), labels: g.labels })), n.shape.length);
+      return makeAdd(n.terms.map((t) => ({ coef: t.coef, node: f(t.node) })), n.shape, n.held);
+    case 'mul': {
+      const m = makeMul(n.factors.map((g) => ({ node: f(g.node), labels: g.labels })), n.shape.length);
+      return n.held ? hold(m) : m;
+    }
     case 'elem':
       return makeElem(n.fn, f(n.arg));
     case 'pow':

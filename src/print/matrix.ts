@@ -716,7 +716,7 @@ export class MatrixPrinter implements Forms {
       if (d && d.kind === 'add') return this.flatTerms(d.terms.map((u) => ({ coef: t.coef * u.coef, node: u.node })));
       // A term that is a transposed sum is that sum's terms transposed: (P + Q)' + R = P' + Q' + R,
       // and so on down ((P + Q)' + R)' = P + Q + R' (a sum is its terms too).
-      if (t.node.kind === 'add') return this.flatTerms(t.node.terms.map((u) => ({ coef: t.coef * u.coef, node: u.node })));
+      if (t.node.kind === 'add' && !t.node.held) return this.flatTerms(t.node.terms.map((u) => ({ coef: t.coef * u.coef, node: u.node })));
       const p = asPermutation(t.node);
       if (!p || p.base.kind !== 'add' || p.perm.length !== 2) return [t];
       return this.flatTerms(p.base.terms.map((u) => ({ coef: t.coef * u.coef, node: transposeNode(u.node) })));

@@ -34,7 +34,8 @@
  */
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
-import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums } from './rules/expand.js';
+import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeOverSoftmax, distributeOverVector } from './rules/expand.js';
+import { distributeTensorSums } from './rules/tensorSums.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
 import { collectWeights as collectWeightsAhead } from './rules/weights.js';
 import { collectPolynomial, factorUnitRoots } from './rules/polynomial.js';

@@ -72,30 +72,3 @@ describe('chains with a shared scalar parameter', () => {
     expectValuesRight(chain(f, 12), order, f.decls, 11 + order);
   });
 });
-
-/**
- * A residual network written with definitions, t2 = t1 + a*tanh(A*t1), …: every layer is used
- * twice by the next, so that a walk of its derivative as a tree doubles with each layer. Two did:
- * the polynomial rule's search for sigmoid atoms (the gradient of 28 layers took 60 s in it) and the
- * matrix printer's definitions of temporaries, which a merge asks for and which asked for theirs
- * anew at each level (16 layers, 7.7 s). Values through the fuzzer's checker.
- */
-describe('a residual network written with where', () => {
-  const network = (depth: number): string => {
-    const defs: string[] = [];
-    let prev = 'x';
-    for (let i = 1; i <= depth; i++) {
-      defs.push(`t${i} = ${prev} + a*tanh(A*${prev})`);
-      prev = `t${i}`;
-    }
-    return `sum(${prev}) where ${defs.join(', ')}`;
-  };
-  test.each([
-    [6, 1],
-    [6, 2],
-    [6, 3],
-    [28, 1],
-  ])('depth %d, order %d', (depth, order) => {
-    expectValuesRight(network(depth), order, {}, 5);
-  });
-});

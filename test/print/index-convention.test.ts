@@ -181,10 +181,12 @@ describe('the index convention', () => {
   // indexOnlyTemporaries): the Hessian of a 10-layer chain through A + eye was 73,952 characters in
   // index notation, and 6,878 with those names (a chain through A + eye now keeps the sum whole
   // and has none). Those names are the index notation's alone: the matrix text never uses them,
-  // and their numbers follow the matrix form's. Here a chain whose layers multiply by their input.
+  // and their numbers follow the matrix form's. Here a chain whose layers multiply by a product
+  // of their input (tanh(A*u).*u had such names until tensor sums were distributed with their
+  // contexts gathered, src/simplify/rules/tensorSums.ts, which left none to name).
   test('a tensor sum that recurs in the index notation alone is a temporary of it alone', () => {
     let e = 'x';
-    for (let k = 0; k < 4; k++) e = `tanh(A*${e}).*${e}`;
+    for (let k = 0; k < 4; k++) e = `tanh(A*${e}).*(B*${e})`;
     const r = derive(`sum(${e})`, 'x', { order: 2 });
     checkConvention(r);
     expect(r.index.length).toBeLessThan(8000);

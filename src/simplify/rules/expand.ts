@@ -210,22 +210,6 @@ export const distributeOverVector: Rule = {
 };
 
 /**
- * A sum of tensors of order > 2 (a derivative of a matrix function, such as Σ_j A^j ∂A A^(k−1−j))
- * that a product contracts down to a matrix or less is distributed: the sum has no matrix form,
- * its terms inside the product have one.
- */
-export const distributeTensorSums: Rule = {
-  name: 'distribute-tensor-sum',
-  math: 'A·(T_1 + T_2) → A·T_1 + A·T_2   for tensors T of order > 2 in a product of order ≤ 2',
-  apply(n) {
-    if (n.kind !== 'mul' || n.shape.length > 2) return undefined;
-    const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.shape.length > 2);
-    if (k < 0) return undefined;
-    return distribute(n, k);
-  },
-};
-
-/**
  * A matrix contracted with its own inverse (or adjugate) at one summed index: the pair becomes δ
  * (or det(A)·δ); `kind` is the partner's node kind. A that is a product is found among the
  * factors by its own factors and contractions (inv(A*B)·A·B, inv(X'*X)·X'·X).
