@@ -76,10 +76,17 @@ export const distributeDeltas: Rule = {
  * one product, where distributed it would be four, and the chain of a layered Hessian
  * (A + b*eye)*diag(u)*(A + b*eye)*… would multiply out into 2^k terms.
  */
+/**
+ * At most this many sum factors with deltas in a product of rank 4 or more are distributed over:
+ * a chain's third derivative holds products of its layers' Jacobians I + a·diag(s)·A, and
+ * distributing each over the identity spells out 2^k products.
+ */
+const MAX_DISTRIBUTED_DELTA_SUMS = 2;
+
 function distributedTerms(n: NodeOf<'mul'>): ((t: Node) => boolean) | undefined {
   const rank = n.shape.length;
-  if (rank > 3) return hasDelta;
   const sums = n.factors.filter((f) => f.node.kind === 'add');
+  if (rank > 3) return sums.filter((f) => (f.node as NodeOf<'add'>).terms.some((t) => hasDelta(t.node))).length <= MAX_DISTRIBUTED_DELTA_SUMS ? hasDelta : undefined;
   const scaled = sums.length === 1 && n.factors.every((f) => f.node.kind === 'add' || f.node.shape.length <= 1);
   if (rank > 0 && !sums.every((f) => (f.node as NodeOf<'add'>).terms.every((t) => vectorLike(t.node)))) return undefined;
   return scaled ? hasDelta : hasIdentity;
