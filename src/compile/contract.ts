@@ -28,6 +28,7 @@ import {
   xtdx,
 } from './kernels/index.js';
 import { type PlanContext, type Slot, rowMajorStrides } from './plan.js';
+import { inlinedFactors } from './nested.js';
 
 /** Where a product writes: a buffer, an offset and one stride per output axis. */
 export interface Target {
@@ -55,10 +56,13 @@ function strideOf(v: View, l: number): number {
 
 /** Plans `target (= or +=) alpha · mul` (a delta node is the product δ_ij). */
 export function planMul(ctx: PlanContext, node: Node, target: Target, alpha: number, accumulate: boolean): void {
+  const own: Factor[] = node.kind === 'mul' ? [...node.factors] : [{ node, labels: node.shape.map((_, i) => i) }];
+  // Nested products that this one reads in (nested.ts) are factors of it here.
+  const factors = inlinedFactors(own, ctx.inlined);
   const m: NodeOf<'mul'> =
-    node.kind === 'mul'
+    node.kind === 'mul' && factors.length === own.length
       ? node
-      : ({ kind: 'mul', factors: [{ node, labels: node.shape.map((_, i) => i) }], nlabels: node.shape.length, shape: node.shape } as unknown as NodeOf<'mul'>);
+      : ({ kind: 'mul', factors, nlabels: Math.max(node.shape.length, ...factors.flatMap((f) => f.labels.map((l) => l + 1))), shape: node.shape } as unknown as NodeOf<'mul'>);
   const rank = m.shape.length;
   const spread = m.factors.findIndex((f) => ctx.distributed.has(f.node));
   if (spread >= 0) {

@@ -127,11 +127,16 @@ function greedyOrder(labels: readonly (readonly number[])[], dims: ReadonlyMap<n
 
 /** Assignments visited by the greedy pairwise contraction of a product (greedySteps), summed over its steps. */
 export function contractionCost(m: NodeOf<'mul'>, dim: (d: Dim) => number): number {
+  return factorsCost(m.factors, m.shape.length, dim);
+}
+
+/** contractionCost of a product given by its factors and rank. */
+export function factorsCost(factors: readonly Factor[], rank: number, dim: (d: Dim) => number): number {
   const dims = new Map<number, number>();
-  for (const f of m.factors) f.labels.forEach((l, i) => dims.set(l, dim(f.node.shape[i]!)));
-  const output = Array.from({ length: m.shape.length }, (_, i) => i);
+  for (const f of factors) f.labels.forEach((l, i) => dims.set(l, dim(f.node.shape[i]!)));
+  const output = Array.from({ length: rank }, (_, i) => i);
   return greedySteps(
-    m.factors.map((f) => f.labels),
+    factors.map((f) => f.labels),
     dims,
     output,
   ).reduce((total, s) => total + s.involved.reduce((v, l) => v * dims.get(l)!, 1), 0);

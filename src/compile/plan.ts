@@ -19,6 +19,7 @@ import { inputError } from '../errors.js';
 import { SingularMatrixError, adjugate, checkThirdCofactorsOrder, thirdCofactors, det, inverse, logAbsDet, logSumExp, mapUnary, type UnaryFn, matPow, matPowFrechet, permute, powElementwise, powScalar, singularMatrix } from './kernels/index.js';
 import { planMul, type Target } from './contract.js';
 import { planTransposeSum } from './sums.js';
+import { inlinedFactors, inlinedProducts } from './nested.js';
 import { uninitialized } from './alloc.js';
 
 export interface Slot {
@@ -52,6 +53,8 @@ export interface PlanContext {
   readonly temps: Float64Array[];
   /** Sums that products distribute over instead of materialising (see distributedSums). */
   readonly distributed: ReadonlySet<Node>;
+  /** Nested products read into the product that uses them (nested.ts). */
+  readonly inlined: ReadonlySet<Node>;
   /** Result slots whose steps count on a new (all-zero) buffer: a caller's buffer is cleared first. */
   readonly reliesOnZeros: Set<Slot>;
   /** The slot holding a node's dense value (the node must have been materialised). */
@@ -136,9 +139,9 @@ function distributedSums(roots: readonly Node[], order: readonly Node[], sizes: 
 }
 
 /** Nodes whose dense value a node's steps read. */
-function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet<Node>): readonly Node[] {
+function operandsOf(n: Node, inline: ReadonlySet<Node>, distributed: ReadonlySet<Node>, inlined: ReadonlySet<Node>): readonly Node[] {
   const fromMul = (m: NodeOf<'mul'>): Node[] =>
-    m.factors
+    inlinedFactors(m.factors, inlined)
       .flatMap((f) => (distributed.has(f.node) ? (f.node as NodeOf<'add'>).terms.flatMap((t) => (t.node.kind === 'mul' ? t.node.factors.map((g) => g.node) : [t.node])) : [f.node]))
       .filter((c) => c.kind !== 'delta' && c.kind !== 'const');
   switch (n.kind) {
@@ -161,16 +164,17 @@ export function buildPlan(
   for (const n of order) if (n.kind === 'adj3') checkThirdCofactorsOrder(sizes.get(n.shape[0]!)!);
   const inline = inlineTerms(roots, order);
   const distributed = distributedSums(roots, order, sizes);
+  const inlined = inlinedProducts(order, useCounts(roots, order), sizes);
   // What has to be materialised: the roots and every operand of a materialised node.
   const needed = new Set<Node>(roots);
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i]!;
-    if (needed.has(n)) for (const c of operandsOf(n, inline, distributed)) needed.add(c);
+    if (needed.has(n)) for (const c of operandsOf(n, inline, distributed, inlined)) needed.add(c);
   }
   const schedule = order.filter((n) => needed.has(n));
   const lastUse = new Map<Node, number>();
   schedule.forEach((n, i) => {
-    for (const c of operandsOf(n, inline, distributed)) lastUse.set(c, i);
+    for (const c of operandsOf(n, inline, distributed, inlined)) lastUse.set(c, i);
   });
 
   const pool = new Pool();
@@ -188,6 +192,7 @@ export function buildPlan(
     steps,
     temps,
     distributed,
+    inlined,
     reliesOnZeros,
     slot(n) {
       const s = slots.get(n);
@@ -228,7 +233,7 @@ export function buildPlan(
     planNode(n, slot, ctx, inline, rootSet.has(n));
     for (const t of temps.splice(0)) pool.give(t);
     // Each operand once: a node read by two terms of a sum must not go back to the pool twice.
-    for (const c of new Set(operandsOf(n, inline, distributed))) {
+    for (const c of new Set(operandsOf(n, inline, distributed, inlined))) {
       if (lastUse.get(c) === i && !rootSet.has(c) && c.kind !== 'var' && c.kind !== 'const' && c.kind !== 'delta') pool.give(slots.get(c)!.buf);
     }
   });
