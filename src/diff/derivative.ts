@@ -3,7 +3,7 @@
  * sub-expressions are differentiated once) and applies the rule of each node kind. The result is
  * in canonical form but not simplified; derivative() in src/index.ts simplifies after every order.
  */
-import { type Node, type NodeKind, type NodeOf, type VarNode, children, freeVars, holdsZeroPole, makeMul, makePow, makeVar, mapChildren, zeros } from '../ir/node.js';
+import { type Dim, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 
 export interface DifferentiateOptions {
@@ -98,7 +98,7 @@ function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions)
     onAdj: () => (ctx.usedAdj = true),
     onAdj2: () => (ctx.usedAdj2 = true),
   });
-  const partial = substitute(local, stand, u, name);
+  const partial = oneDiagonal(substitute(local, stand, u, name));
   const r = n.shape.length;
   const w = wrt.shape.length;
   const axes = Array.from({ length: u.shape.length }, (_, i) => r + w + i);
@@ -112,6 +112,38 @@ function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions)
     r + w,
   );
 }
+
+/**
+ * A matrix that is a sum of diagonal matrices (the identity, diag(w)), as one diagonal: the local
+ * Jacobian of t + sin(t) is I + diag(cos(t)), which as diag(1 + cos(t)) makes a chain of such
+ * layers a product of diagonals (the entry-wise product of their weights), where the sum would be
+ * distributed over its identity in every product of the chain (2^k terms). Anything else as it is.
+ */
+function oneDiagonal(m: Node): Node {
+  if (m.kind !== 'add' || m.shape.length !== 2 || m.shape[0] !== m.shape[1]) return m;
+  const d = m.shape[0]!;
+  const weights: Term[] = [];
+  for (const t of m.terms) {
+    const w = diagonalWeight(t.node, d);
+    if (!w) return m;
+    weights.push({ coef: t.coef, node: w });
+  }
+  return makeMul([{ node: makeAdd(weights, [d]), labels: [0] }, { node: delta(d), labels: [0, 1] }], 2);
+}
+
+/** w where the matrix n is diag(w) (the identity: a vector of ones), or undefined. */
+function diagonalWeight(n: Node, d: Dim): Node | undefined {
+  if (n.kind === 'delta') return ones([d]);
+  if (n.kind !== 'mul') return undefined;
+  const deltas = n.factors.filter((f) => f.node.kind === 'delta');
+  if (deltas.length !== 1 || !sameLabels(deltas[0]!.labels, [0, 1])) return undefined;
+  const rest = n.factors.filter((f) => f.node.kind !== 'delta');
+  // Every other factor a scalar or on one output axis alone (either: on the diagonal they are one).
+  if (!rest.every((f) => f.labels.every((l) => l === 0 || l === 1) && new Set(f.labels).size <= 1)) return undefined;
+  return makeMul(rest.map((f) => ({ node: f.node, labels: f.labels.map(() => 0) })), 1);
+}
+
+const sameLabels = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && [...a].sort().every((l, i) => l === [...b].sort()[i]);
 
 /**
  * The derivative of a node that does not depend on the variable: zero, unless the node is

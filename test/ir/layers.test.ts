@@ -9,6 +9,8 @@
  * - a where clause's sum or product stays one node where it is used (AddNode.held), and its
  *   derivative goes through the layer below once: ∂t_k = (I + a·diag(s_k)·A)·∂t_{k-1}
  *   (throughDominator in src/diff/derivative.ts), so the gradient prints as backpropagation does;
+ *   a local Jacobian that is a sum of diagonals, I + diag(cos(t)) for t + sin(t), is one diagonal,
+ *   diag(1 + cos(t)), so that a chain of them is not multiplied out over its identities;
  * - a product of rank 4 or more is distributed over at most two of its sums with deltas, not over
  *   each layer's Jacobian I + a·diag(s)·A in a third derivative;
  * - a sum of tensors of order > 2 that products contract is distributed with the products that
@@ -60,6 +62,8 @@ const LINEAR_LAYERS = [
   [SWISH, 1],
   [SWISH, 2],
   ['tanh(A*#) + B*#', 2],
+  ['# + sin(#)', 1],
+  ['# + sin(#)', 2],
 ] as const;
 
 describe('networks written with where', () => {
@@ -90,6 +94,7 @@ describe('networks written with where', () => {
     [SWISH, 2],
     [SWISH, 3],
     ['# + sin(#)', 2],
+    ['# + sin(#)', 3],
     ['# + tanh(A*#).*#', 2],
     ['tanh(A*#) + B*#', 3],
   ])('%s, order %d: values at depth 6', (layer, order) => {
