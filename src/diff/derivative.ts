@@ -136,14 +136,13 @@ function diagonalWeight(n: Node, d: Dim): Node | undefined {
   if (n.kind === 'delta') return ones([d]);
   if (n.kind !== 'mul') return undefined;
   const deltas = n.factors.filter((f) => f.node.kind === 'delta');
-  if (deltas.length !== 1 || !sameLabels(deltas[0]!.labels, [0, 1])) return undefined;
+  const [a, b] = deltas[0]?.labels ?? [];
+  if (deltas.length !== 1 || a === b || (a !== 0 && a !== 1) || (b !== 0 && b !== 1)) return undefined;
   const rest = n.factors.filter((f) => f.node.kind !== 'delta');
   // Every other factor a scalar or on one output axis alone (either: on the diagonal they are one).
   if (!rest.every((f) => f.labels.every((l) => l === 0 || l === 1) && new Set(f.labels).size <= 1)) return undefined;
   return makeMul(rest.map((f) => ({ node: f.node, labels: f.labels.map(() => 0) })), 1);
 }
-
-const sameLabels = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && [...a].sort().every((l, i) => l === [...b].sort()[i]);
 
 /**
  * The derivative of a node that does not depend on the variable: zero, unless the node is

@@ -29,7 +29,7 @@ function hasIdentity(t: Node): boolean {
  * terms it picks are distributed, and the others stay one sum in the product:
  * A·(δ·B + C + D) → A·δ·B + A·(C + D).
  */
-function distribute(n: NodeOf<'mul'>, k: number, apart: (t: Node) => boolean = () => true): Node {
+export function distribute(n: NodeOf<'mul'>, k: number, apart: (t: Node) => boolean = () => true): Node {
   const sum = n.factors[k]!;
   if (sum.node.kind !== 'add') throw new InternalError('distribute: factor is not a sum');
   const times = (node: Node): Node =>

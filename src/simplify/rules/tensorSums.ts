@@ -15,6 +15,7 @@
  */
 import { type AddNode, type Factor, type MulNode, type Node, type Term, makeAdd, makeMul } from '../../ir/node.js';
 import type { Rule } from '../rewrite.js';
+import { distribute } from './expand.js';
 
 const isTensorSum = (n: Node): n is AddNode => n.kind === 'add' && n.shape.length > 2;
 
@@ -76,19 +77,19 @@ function distributeGathered(n: MulNode): Node {
   const r = n.shape.length;
   const done: Term[] = [];
   const pending = new Map<string, { split: Split; contexts: Term[] }>();
-  const put = (coef: number, p: Node): void => {
-    const s = split(p, r);
-    if (!s) return void done.push({ coef, node: p });
+  const gather = (coef: number, s: Split): void => {
     const g = pending.get(s.key) ?? { split: s, contexts: [] };
     g.contexts.push({ coef, node: s.context });
     pending.set(s.key, g);
   };
+  const put = (coef: number, p: Node): void => {
+    const s = split(p, r);
+    if (s) gather(coef, s);
+    else done.push({ coef, node: p });
+  };
   const first = split(n, r);
-  if (!first) {
-    const k = n.factors.findIndex((f) => isTensorSum(f.node));
-    return makeAdd((n.factors[k]!.node as AddNode).terms.map((t) => ({ coef: t.coef, node: makeMul(n.factors.map((f, j): Factor => (j === k ? { node: t.node, labels: f.labels } : f)), r) })), n.shape);
-  }
-  put(1, n);
+  if (!first) return distribute(n, n.factors.findIndex((f) => isTensorSum(f.node)));
+  gather(1, first);
   while (pending.size > 0) {
     // The outermost sum first: a node is made after its children, so its id is larger.
     const [key, g] = [...pending].reduce((a, b) => (b[1].split.sum.id > a[1].split.sum.id ? b : a));
