@@ -2293,7 +2293,17 @@ function onDiagonal(arg: Node, f: (diagonal: Node) => Node): Node | undefined {
   const [a, b] = pair;
   const axes = arg.shape.map((_, k) => (k < b ? k : k === b ? a : k - 1));
   const kept = arg.shape.map((_, k) => k).filter((k) => k !== b);
-  const diagonal = makeMul([{ node: arg, labels: axes }], rank - 1);
+  // A sum's diagonal is the sum of its terms' diagonals: a view of the sum kept whole would come
+  // back to f as a product whose one factor is the sum, and f (makePow) would take the power of
+  // that factor, the sum again, without end ((diag(x) - diag(y)).^3).
+  const diagonalOf = (n: Node): Node => makeMul([{ node: n, labels: axes }], rank - 1);
+  const diagonal =
+    arg.kind === 'add'
+      ? makeAdd(
+          arg.terms.map((t) => ({ coef: t.coef, node: diagonalOf(t.node) })),
+          kept.map((k) => arg.shape[k]!),
+        )
+      : diagonalOf(arg);
   return makeMul([{ node: f(diagonal), labels: kept }, { node: delta(arg.shape[a]!), labels: [a, b] }], rank);
 }
 
@@ -2911,6 +2921,9 @@ export function makeMatPow(a: Node, k: number, dirs: readonly Node[] = []): Node
     if (Number.isFinite(ck) && Math.abs(ck) >= MIN_NORMAL) return scale(ck, makeMatPow(core, k, ds));
   }
   if (a.kind === 'delta') return scale(binomial(k, m), chainsInAllOrders(ds, n));
+  // diag(u)^k = diag(u.^k): a power of a matrix that is 0 off its diagonal acts on the diagonal.
+  const diagonal = m === 0 ? onDiagonal(a, (d) => makePow(d, k)) : undefined;
+  if (diagonal) return diagonal;
   const perm = asPermutation(a);
   if (perm) {
     if (m === 0) return transpose(makeMatPow(perm.base, k));
@@ -3040,7 +3053,9 @@ function foldPowerChains(fs: MFactor[], rank: number): void {
         const link = chainLink(fs[i]!, fs[j]!, rank, slots);
         if (!link) continue;
         const merged = makeMatPow(pi.base, pi.exp + pj.exp);
-        if (merged.kind !== 'mpow') throw new InternalError('a folded chain is not a matrix power');
+        // A power of a diagonal is the diagonal's power (diag(u)^2 = diag(u.^2)), a product that
+        // the chain keeps as its two factors: their deltas join as they are.
+        if (merged.kind !== 'mpow') continue;
         count.delete(link.via);
         fs[i] = { node: merged, labels: [link.row, link.col] };
         fs.splice(j, 1);
