@@ -473,13 +473,36 @@ export class Generator {
     }
   }
 
+  /** A diagonal matrix that is a sum: diag(u) ± diag(v), diag(u) ± c*eye, or diag(u) alone. */
+  private diagonalSum(t: GType, d: number): Ast {
+    const b = this.b;
+    const diagonal = (): Ast => b.call('diag', this.expr(vec(t.r), d - 1), t);
+    const first = diagonal();
+    switch (b.int(3)) {
+      case 0:
+        return b.bin(b.pick(['+', '-'] as const), first, diagonal(), t);
+      case 1:
+        return b.bin(b.pick(['+', '-'] as const), first, b.bin('*', this.expr(SCALAR, d - 1), b.name('eye', t), t), t);
+      default:
+        return first;
+    }
+  }
+
   private matrixBait(t: GType, d: number): Ast | undefined {
     const b = this.b;
     const u = this.compound(t, d);
     const sq = t.r === t.c;
-    switch (b.int(6)) {
+    switch (b.int(8)) {
       case 0:
         return sq ? b.call('inv', b.call('inv', this.square(t.r, d), t), t) : undefined;
+      case 6:
+        return sq ? this.diagonalSum(t, d) : undefined;
+      case 7: {
+        // Powers of diagonal matrices: diag(u)^k is diag(u.^k), and so for a sum of diagonals.
+        if (!sq) return undefined;
+        const matrixPower = b.chance(0.6);
+        return b.bin(matrixPower ? '^' : '.^', this.diagonalSum(t, d), b.num(b.pick(matrixPower ? [2, 3, -1, -2] : [2, 3])), t);
+      }
       case 1:
         return b.call('sqrt', b.bin('.^', u, b.num(2), t), t);
       case 2:
