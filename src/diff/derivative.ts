@@ -141,7 +141,10 @@ function diagonalWeight(n: Node, d: Dim): Node | undefined {
   const rest = n.factors.filter((f) => f.node.kind !== 'delta');
   // Every other factor a scalar or on one output axis alone (either: on the diagonal they are one).
   if (!rest.every((f) => f.labels.every((l) => l === 0 || l === 1) && new Set(f.labels).size <= 1)) return undefined;
-  return makeMul(rest.map((f) => ({ node: f.node, labels: f.labels.map(() => 0) })), 1);
+  const weight = rest.map((f) => ({ node: f.node, labels: f.labels.map(() => 0) }));
+  // Scalars alone (c·I, the local Jacobian of t./norm2(t) holds I/norm2(t)): c times ones.
+  if (!weight.some((f) => f.labels.length > 0)) weight.push({ node: ones([d]), labels: [0] });
+  return makeMul(weight, 1);
 }
 
 /**

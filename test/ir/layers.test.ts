@@ -107,6 +107,12 @@ describe('networks written with where', () => {
     ['# + sin(#)', 3],
     ['# + tanh(A*#).*#', 2],
     ['tanh(A*#) + B*#', 3],
+    // Local Jacobians that are sums of diagonals with a scalar times the identity among them:
+    // I/norm2(t) - t*t'/norm2(t)^3 crashed ("mul: output label 0 is in no factor") from depth 3.
+    ['#./norm2(#)', 1],
+    ['#./norm2(#)', 2],
+    ['a*# + sin(#)', 2],
+    ['#/b + tanh(#)', 2],
   ])('%s, order %d: values at depth 6', (layer, order) => {
     expectValuesRight(network(layer, 6), order, 5 + order);
   });
