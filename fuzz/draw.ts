@@ -3,7 +3,7 @@
  * case is reproducible on its own (`--seed S --cases N` always gives the same N cases).
  */
 import { mulberry32 } from '../src/random.js';
-import { Builder, Generator, SCALAR, envVar, mat, row, sizeOfTree, varsOf, vec, type Expr, type GType } from './generate.js';
+import { Builder, Generator, SCALAR, envVar, kindOf, mat, row, sizeOfTree, varsOf, vec, type Expr, type GType } from './generate.js';
 import { prepare, sizeOfSym, type Failure, type CaseSpec, type Sizes } from './case.js';
 import { type Ast, astChildren } from '../src/syntax/ast.js';
 
@@ -52,8 +52,31 @@ const MAX_ENTRIES = 20_000;
 
 export type Case = { readonly drawn: Drawn; readonly spec: CaseSpec } | { readonly drawn: Drawn; readonly failure: Failure };
 
+/**
+ * Networks: of every hundred cases about this many are layers named by a where clause, t1 = L(v),
+ * t2 = L(t1), …, differentiated by v. They are drawn from a stream of their own, so the other cases
+ * are those a seed drew before networks were.
+ */
+const NETWORK_SHARE = 0.04;
+const NETWORK_SALT = 0x6e657477;
+/** Layer types, each with the variables a layer may stand on (vectors most often). */
+const LAYER_TYPES: readonly [readonly string[], GType][] = [
+  [['x', 'y'], vec('n')],
+  [['x', 'y'], vec('n')],
+  [['x', 'y'], vec('n')],
+  [['a', 'b'], SCALAR],
+  [['A', 'B'], mat('n', 'n')],
+];
+const LAYER_DEPTHS = [2, 3, 4, 5];
+const MAX_LAYER_SIZE = 16;
+
 export function drawCase(seed: number, i: number, opts: DrawOptions = {}): Case {
   const cs = caseSeed(seed, i);
+  const own = mulberry32(caseSeed((seed ^ NETWORK_SALT) >>> 0, i));
+  if (own() < NETWORK_SHARE) {
+    const net = drawNetwork(i, cs, own, opts);
+    if (net) return net;
+  }
   const rand = mulberry32(cs);
   for (;;) {
     const b = new Builder(rand);
@@ -82,6 +105,43 @@ export function drawCase(seed: number, i: number, opts: DrawOptions = {}): Case 
   }
 }
 
+/**
+ * A network: a layer L drawn over a variable v (which it uses at least once), then
+ * `tD where t1 = L(v), t2 = L(t1), …` (or the sum of tD), by v. Undefined where no layer is found
+ * in a few draws.
+ */
+function drawNetwork(i: number, cs: number, rand: () => number, opts: DrawOptions): Case | undefined {
+  for (let tries = 0; tries < 20; tries++) {
+    const b = new Builder(rand);
+    const g = new Generator(b);
+    const [names, t] = b.pick(LAYER_TYPES);
+    const v = b.pick(names);
+    const layer = g.expr(t, b.pick(DEPTHS.slice(1, 5)));
+    // Layers that use the one below twice (t + tanh(A*t)) most often: every path doubles there.
+    const uses = usesOf(layer, v);
+    if (uses === 0 || (uses === 1 && b.chance(0.6)) || sizeOfTree(layer) > MAX_LAYER_SIZE) continue;
+    const bindings: { name: string; value: Ast }[] = [];
+    let below = v;
+    for (let k = 1, depth = b.pick(LAYER_DEPTHS); k <= depth; k++) {
+      bindings.push({ name: `t${k}`, value: k === 1 ? layer : b.renamed(layer, v, below) });
+      below = `t${k}`;
+    }
+    const top = b.name(below, t);
+    const body = t !== SCALAR && b.chance(0.5) ? b.call('sum', top, SCALAR) : top;
+    const ast = b.where(body, bindings);
+    // By a matrix, orders 1 and 2: a third derivative is a tensor of order 6 or more, which has
+    // an index form alone, spelt term by term (130,000 characters for five layers A'.*relu(A.^1.5)).
+    const drawnOrder = opts.order ?? (rand() < 0.5 ? 1 : rand() < 0.7 ? 2 : 3);
+    const order = opts.order === undefined && kindOf(t) === 'matrix' ? Math.min(drawnOrder, 2) : drawnOrder;
+    const sizes = fitSizes({ n: b.pick(N_SIZES), m: b.pick(M_SIZES) }, b.type(body), v, order, hasProducts(ast));
+    const drawn: Drawn = { expr: { ast, types: b.types }, wrt: v, order, sizes, seed: cs };
+    const p = prepare(drawn.expr, v, order, sizes, i, cs);
+    if (p.ok) return { drawn, spec: p.spec };
+    if (!p.unbound) return { drawn, failure: p.failure };
+  }
+  return undefined;
+}
+
 /** Smaller sizes where the derivative would have more than MAX_ENTRIES entries. */
 function fitSizes(sizes: Sizes, t: GType, wrt: string, order: number, products: boolean): Sizes {
   const entries = (s: Sizes): number => {
@@ -94,6 +154,11 @@ function fitSizes(sizes: Sizes, t: GType, wrt: string, order: number, products: 
   let s = products ? { n: Math.min(sizes.n, 3), m: Math.min(sizes.m, 3) } : sizes;
   while (entries(s) > MAX_ENTRIES && (s.n > 1 || s.m > 1)) s = { n: Math.max(1, s.n - 1), m: Math.max(1, s.m - 1) };
   return s;
+}
+
+/** How many times a tree reads the name v. */
+function usesOf(a: Ast, v: string): number {
+  return (a.kind === 'name' && a.name === v ? 1 : 0) + astChildren(a).reduce((n, c) => n + usesOf(c, v), 0);
 }
 
 function hasProducts(a: Ast): boolean {

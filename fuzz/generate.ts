@@ -125,6 +125,18 @@ export class Builder {
   call(fn: string, arg: Ast, t: GType, ...more: Ast[]): Ast {
     return this.typed({ kind: 'call', fn, args: [arg, ...more], span: NO_SPAN, nameSpan: NO_SPAN }, t);
   }
+  /** body where t1 = v1, t2 = v2, … (of the body's type). */
+  where(body: Ast, bindings: readonly { readonly name: string; readonly value: Ast }[]): Ast {
+    const named = bindings.map((x) => ({ name: x.name, nameSpan: NO_SPAN, value: x.value }));
+    return this.typed({ kind: 'where', body, bindings: named, span: NO_SPAN }, this.type(body));
+  }
+  /** A copy of a tree with every name `from` read as `to` (of the same type). */
+  renamed(a: Ast, from: string, to: string): Ast {
+    if (a.kind === 'name') return a.name === from ? this.name(to, this.type(a)) : a;
+    const cs = astChildren(a);
+    const next = cs.map((c) => this.renamed(c, from, to));
+    return next.every((c, i) => c === cs[i]) ? a : this.rebuild(a, next);
+  }
   /** A copy of a node with other children (same type). */
   rebuild(a: Ast, children: readonly Ast[]): Ast {
     const t = this.type(a);
@@ -141,7 +153,7 @@ export class Builder {
       case 'call':
         return this.typed({ ...a, args: [...children] }, t);
       case 'where':
-        return a;
+        return this.typed({ ...a, bindings: a.bindings.map((x, i) => ({ ...x, value: children[i]! })), body: children[a.bindings.length]! }, t);
     }
   }
 }
