@@ -76,6 +76,8 @@ export interface Outcome {
    * the printed derivative of adj) while the derivative is defined: no round trip was judged there.
    */
   readonly printedUndefined?: number;
+  /** The vec layout's printed form is longer than the input limit: not input, so its round trip is not judged. */
+  readonly tooLong?: boolean;
   /** Largest error / tolerance ratio of the passing comparisons, per check (how close the calls were). */
   readonly closest: Readonly<Record<'fd' | 'compiled' | 'roundtrip', number>>;
   /** Abandoned: the mathjs oracle (the fuzzer's own cost) ran too long. */

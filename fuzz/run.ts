@@ -7,6 +7,7 @@ import { shrink } from './shrink.js';
 import { FAILURE_KINDS, reproduction, type CaseSpec, type Failure, type FailureKind, type Outcome, type SkipReason } from './case.js';
 import { toInput } from './text.js';
 import { envVar, varsOf } from './generate.js';
+import { MAX_INPUT_LENGTH } from '../src/syntax/parse.js';
 
 export interface FuzzOptions {
   readonly seed: number;
@@ -53,6 +54,8 @@ export interface FuzzReport {
   readonly pointsChecked: number;
   /** Points checked where the printed form is undefined (a singular matrix) and no round trip was judged. */
   readonly printedUndefined: number;
+  /** Cases whose vec-layout printed form is longer than the input limit (no round trip). */
+  readonly tooLong: number;
   readonly pointsSkipped: Readonly<Partial<Record<SkipReason, number>>>;
   readonly deriveMs: Percentiles;
   readonly sizeRatio: Percentiles;
@@ -158,6 +161,7 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
   const byOrder: Record<string, number> = {};
   let pointsChecked = 0;
   let printedUndefined = 0;
+  let tooLong = 0;
   let casesUnchecked = 0;
   let matrixForms = 0;
   const times: { ms: number; i: number }[] = [];
@@ -177,6 +181,7 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     if (o.oracleTimeout) oracleTimeouts++;
     pointsChecked += o.pointsChecked;
     printedUndefined += o.printedUndefined ?? 0;
+    if (o.tooLong) tooLong++;
     if (o.pointsChecked === 0 && o.failures.length === 0 && !o.oracleTimeout) casesUnchecked++;
     if (o.hasMatrix) matrixForms++;
     if (o.deriveMs !== undefined) times.push({ ms: o.deriveMs, i: o.id });
@@ -209,6 +214,7 @@ function summarize(opts: FuzzOptions, drawn: Drawn[], outcomes: Outcome[], failu
     casesUnchecked,
     pointsChecked,
     printedUndefined,
+    tooLong,
     pointsSkipped,
     deriveMs: percentiles(times.map((t) => t.ms)),
     sizeRatio: percentiles(ratios),
@@ -249,6 +255,7 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`  timeouts (> ${o.timeLimitMs} ms)  ${r.failed.timeout}`);
   const skipped = Object.entries(r.pointsSkipped).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   lines.push(`  points checked ${r.pointsChecked}; points skipped: ${skipped}; cases with no point checked ${r.casesUnchecked}`);
+  if (r.tooLong > 0) lines.push(`  vec layout round trip not judged for ${r.tooLong} cases whose printed form is longer than the input limit (${MAX_INPUT_LENGTH} characters)`);
   if (r.printedUndefined > 0) lines.push(`  round trip not judged at ${r.printedUndefined} points where the printed form is undefined (the derivative of adj written with an inverse of a singular matrix)`);
   if (r.oracleTimeouts > 0) lines.push(`  cases abandoned because the mathjs oracle ran too long: ${r.oracleTimeouts}`);
   lines.push(`  derivation time: ${pct(r.deriveMs, ' ms')}`);

@@ -2,7 +2,7 @@
  * The core pipeline, shared by the library, the CLI and the web page:
  * text ─parse─▶ AST ─check─▶ types ─lower─▶ IR ─(differentiate ─simplify)ᵏ─▶ IR ─▶ printers.
  */
-import { MAX_INPUT_LENGTH, parse } from './syntax/parse.js';
+import { parse } from './syntax/parse.js';
 import { check, conventionalType, variableOrder, type Checked, type Declarations } from './syntax/check.js';
 import { lower, type Lowered } from './ir/lower.js';
 import { type Node, type VarNode, makeAdd, makeMerge, makeMul, makeVar, topoOrder, zeros } from './ir/node.js';
@@ -51,12 +51,9 @@ export interface Analysis {
   readonly lowered: Lowered;
 }
 
-/**
- * Parse, check and lower an expression; extra names (the variable to differentiate by) are
- * declared too. `maxLength`: see parse.
- */
-export function analyze(text: string, decls: Declarations = {}, extra: readonly string[] = [], maxLength = MAX_INPUT_LENGTH): Analysis {
-  const ast = parse(text, maxLength);
+/** Parse, check and lower an expression; extra names (the variable to differentiate by) are declared too. */
+export function analyze(text: string, decls: Declarations = {}, extra: readonly string[] = []): Analysis {
+  const ast = parse(text);
   const temp = ast.kind === 'where' ? ast.bindings.find((b) => extra.includes(b.name)) : undefined;
   if (temp) throw inputError(`${temp.name} is a temporary (defined by where), not a variable to differentiate by`, temp.nameSpan);
   const checked = check(text, ast, decls, extra);

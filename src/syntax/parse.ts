@@ -29,9 +29,9 @@ export function parseAll(text: string): Ast[] {
   return parser.results as Ast[];
 }
 
-/** `maxLength`: a caller that reads ricci's own printed forms back (the fuzzer) may lift the limit. */
-export function parse(text: string, maxLength = MAX_INPUT_LENGTH): Ast {
-  if (text.length > maxLength) throw syntaxError(`input is too long (${text.length} characters; at most ${maxLength})`);
+export function parse(text: string): Ast {
+  if (text.length > MAX_INPUT_LENGTH)
+    throw syntaxError(`input is too long (${text.length} characters; at most ${MAX_INPUT_LENGTH})`);
   const tokens = tokenize(text);
   if (tokens.length === 0) throw syntaxError('empty expression', { start: 0, end: 0 });
 
