@@ -130,6 +130,9 @@ describe('sizes and seeds', () => {
       const d = drawCase(11, i);
       if (!('spec' in d)) continue;
       const { text, wrt, order, decls } = d.spec;
+      // Networks (where clauses) hold no size relation of their own, and some of their Hessians
+      // take seconds to plan (README, "Not solved").
+      if (text.includes(' where ')) continue;
       let plan;
       try {
         plan = planCode(text, wrt, { order, let: decls });
