@@ -48,6 +48,11 @@ export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptio
 /** How far down a child's single path to the variable is followed (spine). */
 const MAX_SPINE = 32;
 
+/** The distinct children of n that depend on the variable. */
+function reachingChildren(n: Node, wrt: VarNode): Node[] {
+  return [...new Set(children(n))].filter((ch) => freeVars(ch).has(wrt.name));
+}
+
 /**
  * The nodes from n down while exactly one child depends on the variable (n first; the variable
  * itself is not one): every path from n to the variable passes through each of them.
@@ -56,7 +61,7 @@ function spine(n: Node, wrt: VarNode): Node[] {
   const out: Node[] = [];
   for (let cur = n; cur !== wrt && out.length < MAX_SPINE; ) {
     out.push(cur);
-    const below = [...new Set(children(cur))].filter((ch) => freeVars(ch).has(wrt.name));
+    const below = reachingChildren(cur, wrt);
     if (below.length !== 1) break;
     cur = below[0]!;
   }
@@ -86,7 +91,7 @@ function substitute(n: Node, from: Node, to: Node, name: string): Node {
  */
 function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions): Node | undefined {
   const wrt = ctx.wrt;
-  const reaching = [...new Set(children(n))].filter((ch) => freeVars(ch).has(wrt.name));
+  const reaching = reachingChildren(n, wrt);
   if (reaching.length < 2) return undefined;
   const spines = reaching.map((ch) => spine(ch, wrt));
   const u = spines[0]!.find((m) => spines.every((s) => s.includes(m)));

@@ -443,6 +443,14 @@ export function hold(n: Node): Node {
   return n;
 }
 
+/**
+ * `out` held where `from` is (a node rebuilt from a held one, by mapChildren or by a rewrite rule:
+ * the layer t + tanh(A*t).*t factored into (1 + tanh(A*t)).*t stays one node).
+ */
+export function keepHeld(from: Node, out: Node): Node {
+  return (from.kind === 'add' || from.kind === 'mul') && from.held ? hold(out) : out;
+}
+
 /** A product with one factor, a sum: a transpose, diagonal, trace or axis sum of it. */
 function isViewOfSum(n: Node): n is MulNode {
   return n.kind === 'mul' && n.factors.length === 1 && n.factors[0]!.node.kind === 'add';
@@ -3108,10 +3116,8 @@ export function mapChildren(n: Node, f: (c: Node) => Node): Node {
       return n;
     case 'add':
       return makeAdd(n.terms.map((t) => ({ coef: t.coef, node: f(t.node) })), n.shape, n.held);
-    case 'mul': {
-      const m = makeMul(n.factors.map((g) => ({ node: f(g.node), labels: g.labels })), n.shape.length);
-      return n.held ? hold(m) : m;
-    }
+    case 'mul':
+      return keepHeld(n, makeMul(n.factors.map((g) => ({ node: f(g.node), labels: g.labels })), n.shape.length));
     case 'elem':
       return makeElem(n.fn, f(n.arg));
     case 'pow':

@@ -3,7 +3,7 @@
  * until none applies anywhere (a fixed point). Constructors keep every intermediate canonical, so
  * "no change" is object identity.
  */
-import { type Node, hold, mapChildren } from '../ir/node.js';
+import { type Node, keepHeld, mapChildren } from '../ir/node.js';
 
 export interface Rule {
   readonly name: string;
@@ -71,6 +71,7 @@ function pass1(root: Node, phase: Phase, trace: RewriteStep[] | undefined): Node
         const out = applyRule(rule, cur);
         if (out === undefined || out === cur) continue;
         // The rewrite may have built new children: simplify them before trying rules again here.
+        // A where clause's node stays held whatever form its rules give it (keepHeld).
         const next = keepHeld(n, out === n ? out : mapChildren(out, visit));
         if (next === cur) continue;
         trace?.push({ rule: rule.name, before: cur, after: out });
@@ -87,11 +88,3 @@ function pass1(root: Node, phase: Phase, trace: RewriteStep[] | undefined): Node
   return visit(root);
 }
 
-/**
- * A sum or product that a where clause names stays held whatever form its rules give it: the
- * layer t + tanh(A*t).*t, factored into (1 + tanh(A*t)).*t, is still one node that the layers
- * above differentiate through (see `hold`).
- */
-function keepHeld(n: Node, out: Node): Node {
-  return (n.kind === 'add' || n.kind === 'mul') && n.held ? hold(out) : out;
-}

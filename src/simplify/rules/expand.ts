@@ -63,10 +63,17 @@ export const distributeDeltas: Rule = {
 };
 
 /**
+ * At most this many sum factors with deltas in a product of rank 4 or more are distributed over:
+ * a chain's third derivative holds products of its layers' Jacobians I + a·diag(s)·A, and
+ * distributing each over the identity spells out 2^k products.
+ */
+const MAX_DISTRIBUTED_DELTA_SUMS = 2;
+
+/**
  * The terms of a sum factor that the product n is distributed over, or undefined where n keeps
  * its sums whole:
- * - products of rank 4 or more, over every term with a delta: the vec layout reads their deltas
- *   term by term;
+ * - products of rank 4 or more with at most MAX_DISTRIBUTED_DELTA_SUMS such sums, over every
+ *   term with a delta: the vec layout reads their deltas term by term;
  * - a sum of vector-like terms (diag(u), u*v', the identity) that the rest of the product, all
  *   vectors and scalars, only scales, over its delta terms: diag(s)*(diag(u) - u*v') is
  *   diag(s.*u) - (s.*u)*v', diag(s)*(eye - vector(1)*s') is diag(s) - s*s';
@@ -76,13 +83,6 @@ export const distributeDeltas: Rule = {
  * one product, where distributed it would be four, and the chain of a layered Hessian
  * (A + b*eye)*diag(u)*(A + b*eye)*… would multiply out into 2^k terms.
  */
-/**
- * At most this many sum factors with deltas in a product of rank 4 or more are distributed over:
- * a chain's third derivative holds products of its layers' Jacobians I + a·diag(s)·A, and
- * distributing each over the identity spells out 2^k products.
- */
-const MAX_DISTRIBUTED_DELTA_SUMS = 2;
-
 function distributedTerms(n: NodeOf<'mul'>): ((t: Node) => boolean) | undefined {
   const rank = n.shape.length;
   const sums = n.factors.filter((f) => f.node.kind === 'add');
