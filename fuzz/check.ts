@@ -119,7 +119,7 @@ export function runCase(spec: CaseSpec, phase: (p: Phase) => void = () => {}, tr
     // A printed form longer than the input limit is not input (the CLI and the page refuse it),
     // so it has no round trip: counted, not judged (a network's Hessian by a matrix printed 21,945
     // characters in the vec layout; read back with the limit lifted, the reference evaluator took
-    // over the case's 10 s at n = 8).
+    // over the case's 10 s limit).
     if (dv?.matrix && dv.matrix.length > MAX_INPUT_LENGTH) tooLong = true;
     else if (dv?.matrix && passed && !numericFailure) {
       phase('reference');
