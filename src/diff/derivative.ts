@@ -1,10 +1,14 @@
 /**
  * One order of differentiation on the tensor level: walks the DAG once (memoized, so shared
- * sub-expressions are differentiated once) and applies the rule of each node kind. The result is
- * in canonical form but not simplified; derivative() in src/index.ts simplifies after every order.
+ * sub-expressions are differentiated once) and applies the rule of each node kind (forward
+ * accumulation); a scalar's derivative by a vector or matrix runs in reverse through a chain of
+ * layers (reverseChain). The result is in canonical form but not simplified (but for the
+ * adjoints that reverseChain carries from layer to layer); derivative() in src/index.ts
+ * simplifies after every order.
  */
-import { type Dim, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
+import { type Dim, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, hold, scalar, topoOrder, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
+import { simplify } from '../simplify/phases.js';
 
 export interface DifferentiateOptions {
   /** Keep the derivative of adj as the node adj2, defined at singular matrices (for the evaluators). */
@@ -20,6 +24,14 @@ export interface DifferentiateOptions {
 }
 
 export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptions = {}): Node {
+  // A scalar by a vector or matrix: reverse accumulation through the layers that forward
+  // accumulation would multiply out (reverseChain); by a scalar, forward accumulation's tangents
+  // are no larger than the nodes themselves.
+  return root.shape.length === 0 && wrt.shape.length > 0 ? reverseChain(root, wrt, opts) : forward(root, wrt, opts);
+}
+
+/** Forward accumulation: the derivative of every node by the variable, from the leaves up. */
+function forward(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
   const memo = new Map<Node, Node>();
   const ctx: DiffContext = {
     wrt,
@@ -98,7 +110,7 @@ function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions)
   if (!u) return undefined;
   const name = `#through${u.id}`;
   const stand = makeVar(name, u.shape);
-  const local = differentiate(substitute(n, u, stand, wrt.name), stand, {
+  const local = forward(substitute(n, u, stand, wrt.name), stand, {
     ...opts,
     onAdj: () => (ctx.usedAdj = true),
     onAdj2: () => (ctx.usedAdj2 = true),
@@ -162,4 +174,72 @@ function constantDerivative(n: Node, wrt: VarNode): Node {
   if (!holdsZeroPole(n)) return zeros(shape);
   const pole = { node: makePow(zeros([]), -1), labels: [] };
   return makeMul([pole, { node: zeros(shape), labels: shape.map((_, i) => i) }], shape.length);
+}
+
+/**
+ * The nodes that every path from the root to the variable passes through (its dominators) and
+ * that end a stretch of the graph with two or more paths through it (a layer whose Jacobian is a
+ * sum: softmax's diag(s) - s*s', a residual t + f(t)), root first; stretches of one path
+ * (element-wise maps, products) are left to forward accumulation, which keeps their Jacobians as
+ * products. u dominates where the paths from the root to u times those from u to the variable are
+ * all the paths (counted exactly, as big integers: k layers of two paths are 2^k).
+ */
+function cutChain(root: Node, wrt: VarNode): Node[] {
+  const below = (n: Node): Node[] => (n === wrt ? [] : reachingChildren(n, wrt));
+  const order = topoOrder([root], below);
+  const toVar = new Map<Node, bigint>();
+  for (const n of order) toVar.set(n, n === wrt ? 1n : below(n).reduce((s, c) => s + toVar.get(c)!, 0n));
+  const fromRoot = new Map<Node, bigint>([[root, 1n]]);
+  const out = [root];
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i]!;
+    const paths = fromRoot.get(n)!;
+    for (const c of below(n)) fromRoot.set(c, (fromRoot.get(c) ?? 0n) + paths);
+    const dominates = n !== root && n !== wrt && paths * toVar.get(n)! === toVar.get(root)!;
+    // Reached from the last cut along more than one path: the stretch between them branched.
+    if (dominates && n.shape.length > 0 && paths > fromRoot.get(out[out.length - 1]!)!) out.push(n);
+  }
+  return out;
+}
+
+/** Reverse accumulation needs this many layers, one after the other, whose Jacobians are sums. */
+const MIN_CUTS = 2;
+
+/**
+ * The derivative of a scalar root by reverse accumulation over the cuts d0 = root, d1, … that
+ * cutChain finds: the adjoint of d(k+1) (the derivative of the root by it) is the gradient, by a
+ * variable standing for d(k+1), of the scalar <adjoint of dk, dk>, and the derivative by the
+ * variable that of <adjoint of the last, the last>. Each step is a scalar's derivative by forward
+ * accumulation, so a chain of k layers carries a vector from layer to layer (linear in k), where
+ * forward accumulation builds every layer's Jacobian by the variable and multiplies them out
+ * (sum(sin(softmax(…))) over 8 layers printed 3,375 characters in 1.9 s, over 16 ran for more than
+ * 10 minutes). Without cuts it is forward accumulation itself.
+ */
+function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
+  const chain = cutChain(root, wrt);
+  // One cut is one Jacobian product, which forward accumulation keeps as it is; it would only
+  // cut apart pairs that simplify together (log(sigmoid(u)) and log(1 - sigmoid(u))).
+  if (chain.length < 1 + MIN_CUTS) return forward(root, wrt, opts);
+  let adj: Node | undefined;
+  for (let k = 0; k + 1 < chain.length; k++) {
+    const u = chain[k + 1]!;
+    const name = `#adjoint${u.id}`;
+    const stand = makeVar(name, u.shape);
+    const g = forward(paired(adj, substitute(chain[k]!, u, stand, wrt.name)), stand, opts);
+    // Simplified once, and held: the next layer's rule may use it twice (v/|t| - (v'*t)*t/|t|^3),
+    // and a held node is one node there, not two copies of a sum to distribute.
+    adj = hold(simplify(substitute(g, stand, u, name)));
+  }
+  // The last adjoint depends on the variable too, but is a constant of this step: a variable stands for it.
+  const held = makeVar('#adjoint', adj!.shape);
+  return substitute(forward(paired(held, chain[chain.length - 1]!), wrt, opts), held, adj!, '#adjoint');
+}
+
+/** The scalar <adj, n> (n itself where there is no adjoint yet: the root). */
+function paired(adj: Node | undefined, n: Node): Node {
+  if (!adj) return n;
+  const axes = n.shape.map((_, i) => i);
+  // A constant adjoint (c·1, the adjoint of sum's argument) as c times a vector of ones per axis.
+  const a = adj.kind === 'const' && axes.length > 1 ? [{ node: scalar(adj.value), labels: [] }, ...axes.map((i) => ({ node: ones([n.shape[i]!]), labels: [i] }))] : [{ node: adj, labels: axes }];
+  return makeMul([...a, { node: n, labels: axes }], 0);
 }
