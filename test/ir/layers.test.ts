@@ -126,8 +126,8 @@ describe('networks written with where', () => {
 
   test('the gradient of a scalar by a vector is reverse accumulation through layers whose Jacobian is a sum', () => {
     // By forward accumulation, every layer's Jacobian by x was built and multiplied out: 8 layers
-    // of sin(softmax(t)) printed 3,375 characters in 1.9 s, 16 ran for more than 10 minutes; 32
-    // layers of t./norm2(t) printed 16,374 characters in 10 s (src/diff/derivative.ts, reverseChain).
+    // of sin(softmax(t)) printed 3,375 characters in 1.5-1.9 s, 16 ran for more than 10 minutes; 32
+    // layers of t./norm2(t) printed 12,494 characters in 5.2 s (src/diff/derivative.ts, reverseChain).
     // Each layer's adjoint is one vector temporary, the one above it used twice:
     const g = printed(network('#./norm2(#)', 3), 1);
     expect(g).toMatch(/^t4\/norm2\(x\) - x'\*t4\*x\/norm2\(x\)\^3 where /);
