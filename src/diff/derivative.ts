@@ -177,9 +177,9 @@ function constantDerivative(n: Node, wrt: VarNode): Node {
 }
 
 /**
- * The nodes that every path from the root to the variable passes through (its dominators) and
- * that end a stretch of the graph with two or more paths through it (a layer whose Jacobian is a
- * sum: softmax's diag(s) - s*s', a residual t + f(t)), root first; stretches of one path
+ * The nodes other than scalars that every path from the root to the variable passes through (its
+ * dominators) and that end a stretch of the graph with two or more paths through it (a layer
+ * whose Jacobian is a sum: softmax's diag(s) - s*s', a residual t + f(t)), root first; stretches of one path
  * (element-wise maps, products) are left to forward accumulation, which keeps their Jacobians as
  * products. u dominates where the paths from the root to u times those from u to the variable are
  * all the paths (counted exactly, as big integers: k layers of two paths are 2^k).
@@ -213,7 +213,7 @@ const MIN_CUTS = 2;
  * accumulation, so a chain of k layers carries a vector from layer to layer (linear in k), where
  * forward accumulation builds every layer's Jacobian by the variable and multiplies them out
  * (sum(sin(softmax(…))) over 8 layers printed 3,375 characters in 1.9 s, over 16 ran for more than
- * 10 minutes). Without cuts it is forward accumulation itself.
+ * 10 minutes). With fewer than MIN_CUTS cuts it is forward accumulation itself.
  */
 function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
   const chain = cutChain(root, wrt);
