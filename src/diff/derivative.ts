@@ -60,6 +60,16 @@ function forward(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
 /** How far down a child's single path to the variable is followed (spine). */
 const MAX_SPINE = 32;
 
+/**
+ * The forward derivative of build(s) by a variable s standing for the node u, with u put back for
+ * s: a derivative by u that treats everything else as constant (∂n/∂u for n = build(u)).
+ */
+function byStandIn(u: Node, build: (stand: VarNode) => Node, opts: DifferentiateOptions): Node {
+  const name = `#stand${u.id}`;
+  const stand = makeVar(name, u.shape);
+  return substitute(forward(build(stand), stand, opts), stand, u, name);
+}
+
 /** The distinct children of n that depend on the variable. */
 function reachingChildren(n: Node, wrt: VarNode): Node[] {
   return [...new Set(children(n))].filter((ch) => freeVars(ch).has(wrt.name));
@@ -108,14 +118,13 @@ function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions)
   const spines = reaching.map((ch) => spine(ch, wrt));
   const u = spines[0]!.find((m) => spines.every((s) => s.includes(m)));
   if (!u) return undefined;
-  const name = `#through${u.id}`;
-  const stand = makeVar(name, u.shape);
-  const local = forward(substitute(n, u, stand, wrt.name), stand, {
-    ...opts,
-    onAdj: () => (ctx.usedAdj = true),
-    onAdj2: () => (ctx.usedAdj2 = true),
-  });
-  const partial = oneDiagonal(substitute(local, stand, u, name));
+  const partial = oneDiagonal(
+    byStandIn(u, (stand) => substitute(n, u, stand, wrt.name), {
+      ...opts,
+      onAdj: () => (ctx.usedAdj = true),
+      onAdj2: () => (ctx.usedAdj2 = true),
+    }),
+  );
   const r = n.shape.length;
   const w = wrt.shape.length;
   const axes = Array.from({ length: u.shape.length }, (_, i) => r + w + i);
@@ -185,7 +194,12 @@ function constantDerivative(n: Node, wrt: VarNode): Node {
  * all the paths (counted exactly, as big integers: k layers of two paths are 2^k).
  */
 function cutChain(root: Node, wrt: VarNode): Node[] {
-  const below = (n: Node): Node[] => (n === wrt ? [] : reachingChildren(n, wrt));
+  const reaching = new Map<Node, Node[]>();
+  const below = (n: Node): Node[] => {
+    let r = reaching.get(n);
+    if (!r) reaching.set(n, (r = n === wrt ? [] : reachingChildren(n, wrt)));
+    return r;
+  };
   const order = topoOrder([root], below);
   const toVar = new Map<Node, bigint>();
   for (const n of order) toVar.set(n, n === wrt ? 1n : below(n).reduce((s, c) => s + toVar.get(c)!, 0n));
@@ -222,13 +236,11 @@ function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Nod
   if (chain.length < 1 + MIN_CUTS) return forward(root, wrt, opts);
   let adj: Node | undefined;
   for (let k = 0; k + 1 < chain.length; k++) {
-    const u = chain[k + 1]!;
-    const name = `#adjoint${u.id}`;
-    const stand = makeVar(name, u.shape);
-    const g = forward(paired(adj, substitute(chain[k]!, u, stand, wrt.name)), stand, opts);
+    const [above, u] = [chain[k]!, chain[k + 1]!];
+    const g = byStandIn(u, (stand) => paired(adj, substitute(above, u, stand, wrt.name)), opts);
     // Simplified once, and held: the next layer's rule may use it twice (v/|t| - (v'*t)*t/|t|^3),
     // and a held node is one node there, not two copies of a sum to distribute.
-    adj = hold(simplify(substitute(g, stand, u, name)));
+    adj = hold(simplify(g));
   }
   // The last adjoint depends on the variable too, but is a constant of this step: a variable stands for it.
   const held = makeVar('#adjoint', adj!.shape);
