@@ -274,12 +274,30 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
  */
 function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonly Node[]): Node[] {
   const ones = (text: string): number => text.match(/\bvector\(1\)/g)?.length ?? 0;
-  /** The body and the definitions, each with the others' names (placeholders §1, §2, … that no variable has). */
-  const texts = (names: readonly Node[]): Map<Node, string> => {
-    const named = new Map(names.map((n, k) => [n, `§${k + 1}`]));
-    const text = (n: Node): string => toText(printer.materialize(printer.form(n)!.ast, new Map([...named].filter(([m]) => m !== n))));
-    return new Map([root, ...names].map((n) => [n, text(n)]));
+  // Each name's placeholder (§1, §2, …: no variable has it) is fixed, whichever names are kept.
+  const placeholder = new Map(chosen.map((n, k) => [n, `§${k + 1}`]));
+  // A text depends on the names among the nodes its form reaches (through the definitions that
+  // merges ask for too), and on no others: where inlining one name leaves those as they were, the
+  // text is the one made before.
+  const reach = new Map<Node, Set<Node>>();
+  const reached = (n: Node): Set<Node> => {
+    let r = reach.get(n);
+    if (!r) {
+      reach.set(n, (r = new Set()));
+      for (const m of printer.references(printer.form(n)!.ast)) if (!r.has(m)) [m, ...reached(m)].forEach((k) => r!.add(k));
+    }
+    return r;
   };
+  const memo = new Map<string, string>();
+  const text = (n: Node, kept: readonly Node[]): string => {
+    const others = kept.filter((m) => m !== n);
+    const key = `${n.id}|${others.filter((m) => reached(n).has(m)).map((m) => m.id).join(',')}`;
+    let t = memo.get(key);
+    if (t === undefined) memo.set(key, (t = toText(printer.materialize(printer.form(n)!.ast, new Map(others.map((m) => [m, placeholder.get(m)!]))))));
+    return t;
+  };
+  /** The body and the definitions, each with the others' names. */
+  const texts = (names: readonly Node[]): Map<Node, string> => new Map([root, ...names].map((n) => [n, text(n, names)]));
   const sum = (m: Map<Node, string>, f: (t: string) => number): number => [...m.values()].reduce((s, t) => s + f(t), 0);
   let kept = [...chosen];
   // Only a vector(1) that is a factor of a product can merge (vector(1)*u', A*vector(1)); one in an
@@ -289,12 +307,11 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   const own = (c: Node): string => printer.textWith(c, new Set(chosen.filter((m) => m !== c)));
   for (const n of chosen.filter((c) => factorOnes.test(own(c)))) {
     const now = texts(kept);
-    const own = now.get(n)!;
-    const name = new RegExp(`§${kept.indexOf(n) + 1}(?!\\d)`, 'g');
+    const name = new RegExp(`${placeholder.get(n)!}(?!\\d)`, 'g');
     const uses = [...now].reduce((k, [m, t]) => (m === n ? k : k + (t.match(name)?.length ?? 0)), 0);
     const without = kept.filter((m) => m !== n);
     const inline = texts(without);
-    const merged = sum(inline, ones) < sum(now, ones) + (uses - 1) * ones(own);
+    const merged = sum(inline, ones) < sum(now, ones) + (uses - 1) * ones(now.get(n)!);
     if (merged && sum(inline, (t) => t.length + 8) <= sum(now, (t) => t.length + 8)) kept = without;
   }
   return kept;
