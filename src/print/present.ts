@@ -281,14 +281,14 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   // inlining one name leaves them as they were, the text is the one made before. (A definition
   // that a merge would read inside another definition is not followed: over the 10,000 fuzz
   // draws of seed 1, every printed form is the one that printing every text again gives.)
-  const shown = (n: Node, kept: readonly Node[]): Node[] =>
-    [...new Set(printer.namedUses(printer.form(n)!.ast, new Map(kept.filter((m) => m !== n).map((m) => [m, placeholder.get(m)!]))))];
+  const namesFor = (n: Node, kept: readonly Node[]): Map<Node, string> => new Map(kept.filter((m) => m !== n).map((m) => [m, placeholder.get(m)!]));
+  const shown = (n: Node, kept: readonly Node[]): Node[] => [...new Set(printer.namedUses(printer.form(n)!.ast, namesFor(n, kept)))];
   const memo = new Map<string, string>();
   const text = (n: Node, kept: readonly Node[]): string => {
     const ids = (ns: readonly Node[]): string => ns.map((m) => m.id).sort((a, b) => a - b).join(',');
     const key = [n, ...shown(n, kept)].map((m) => `${m.id}:${ids(shown(m, kept))}`).join('|');
     let t = memo.get(key);
-    if (t === undefined) memo.set(key, (t = toText(printer.materialize(printer.form(n)!.ast, new Map(kept.filter((m) => m !== n).map((m) => [m, placeholder.get(m)!]))))));
+    if (t === undefined) memo.set(key, (t = toText(printer.materialize(printer.form(n)!.ast, namesFor(n, kept)))));
     return t;
   };
   /** The body and the definitions, each with the others' names. */
