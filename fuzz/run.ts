@@ -255,7 +255,7 @@ export function formatReport(r: FuzzReport): string {
   lines.push(`  timeouts (> ${o.timeLimitMs} ms)  ${r.failed.timeout}`);
   const skipped = Object.entries(r.pointsSkipped).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   lines.push(`  points checked ${r.pointsChecked}; points skipped: ${skipped}; cases with no point checked ${r.casesUnchecked}`);
-  if (r.tooLong > 0) lines.push(`  vec layout round trip not judged for ${r.tooLong} cases whose printed form is longer than the input limit (${MAX_INPUT_LENGTH} characters)`);
+  if (r.tooLong > 0) lines.push(`  vec layout round trip not judged for ${r.tooLong} case${r.tooLong === 1 ? '' : 's'} whose printed form is longer than the input limit (${MAX_INPUT_LENGTH} characters)`);
   if (r.printedUndefined > 0) lines.push(`  round trip not judged at ${r.printedUndefined} points where the printed form is undefined (the derivative of adj written with an inverse of a singular matrix)`);
   if (r.oracleTimeouts > 0) lines.push(`  cases abandoned because the mathjs oracle ran too long: ${r.oracleTimeouts}`);
   lines.push(`  derivation time: ${pct(r.deriveMs, ' ms')}`);
