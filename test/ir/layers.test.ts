@@ -127,7 +127,7 @@ describe('networks written with where', () => {
   test.each(['#./norm2(#)', 'softmax(#).*#'])('%s, order 2: printed size linear in the depth, each layer\'s Jacobian one held node', (layer) => {
     // Forward accumulation distributed each layer's Jacobian (a sum) over the tangent of the layer
     // below and spelled it out again in each user: 8 layers of t./norm2(t) printed 10,569
-    // characters, 6.2 times 4 layers' 1,704 (src/diff/derivative.ts, sharedVectors).
+    // characters, 6.2 times 4 layers' 1,704 (src/diff/derivative.ts, heldTangents).
     const perLayer = [4, 8].map((depth) => printed(network(layer, depth), 2).length / depth);
     expect(perLayer[1]!).toBeLessThan(1.3 * perLayer[0]!);
   });
