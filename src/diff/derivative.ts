@@ -70,11 +70,11 @@ function forward(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
  */
 function heldTangents(root: Node, wrt: VarNode): Set<Node> {
   if (wrt.shape.length !== 1) return new Set();
+  const graph = reachingGraph(root, wrt);
   const users = new Map<Node, number>();
-  const below = (n: Node): Node[] => (n === wrt ? [] : reachingChildren(n, wrt));
-  for (const n of topoOrder([root], below)) for (const c of below(n)) users.set(c, (users.get(c) ?? 0) + 1);
+  for (const n of graph.order) for (const c of graph.below(n)) users.set(c, (users.get(c) ?? 0) + 1);
   const vector = (n: Node): boolean => n.shape.length === 1 && n !== wrt && n !== root;
-  return new Set([...[...users].filter(([n, k]) => k > 1 && vector(n)).map(([n]) => n), ...cutChain(root, wrt).filter(vector)]);
+  return new Set([...[...users].filter(([n, k]) => k > 1 && vector(n)).map(([n]) => n), ...cutChain(root, wrt, graph).filter(vector)]);
 }
 
 /**
@@ -229,14 +229,7 @@ function constantDerivative(n: Node, wrt: VarNode): Node {
  * products. u dominates where the paths from the root to u times those from u to the variable are
  * all the paths (counted exactly, as big integers: k layers of two paths are 2^k).
  */
-function cutChain(root: Node, wrt: VarNode): Node[] {
-  const reaching = new Map<Node, Node[]>();
-  const below = (n: Node): Node[] => {
-    let r = reaching.get(n);
-    if (!r) reaching.set(n, (r = n === wrt ? [] : reachingChildren(n, wrt)));
-    return r;
-  };
-  const order = topoOrder([root], below);
+function cutChain(root: Node, wrt: VarNode, { order, below } = reachingGraph(root, wrt)): Node[] {
   const toVar = new Map<Node, bigint>();
   for (const n of order) toVar.set(n, n === wrt ? 1n : below(n).reduce((s, c) => s + toVar.get(c)!, 0n));
   const fromRoot = new Map<Node, bigint>([[root, 1n]]);
@@ -250,6 +243,17 @@ function cutChain(root: Node, wrt: VarNode): Node[] {
     if (dominates && n.shape.length > 0 && paths > fromRoot.get(out[out.length - 1]!)!) out.push(n);
   }
   return out;
+}
+
+/** The nodes from the root down that reach the variable, leaves first, and each one's reaching children (read once). */
+function reachingGraph(root: Node, wrt: VarNode): { order: Node[]; below: (n: Node) => Node[] } {
+  const reaching = new Map<Node, Node[]>();
+  const below = (n: Node): Node[] => {
+    let r = reaching.get(n);
+    if (!r) reaching.set(n, (r = n === wrt ? [] : reachingChildren(n, wrt)));
+    return r;
+  };
+  return { order: topoOrder([root], below), below };
 }
 
 /** Reverse accumulation needs this many layers, one after the other, whose Jacobians are sums. */
