@@ -443,6 +443,29 @@ export function hold(n: Node): Node {
   return n;
 }
 
+const chained = new WeakMap<Node, boolean>();
+
+/** Whether a node holds, anywhere below itself, a held sum or product (a where clause's layer). */
+function holdsHeld(n: Node): boolean {
+  const hit = chained.get(n);
+  if (hit !== undefined) return hit;
+  const r = children(n).some((c) => ((c.kind === 'add' || c.kind === 'mul') && c.held) || holdsHeld(c));
+  chained.set(n, r);
+  return r;
+}
+
+/**
+ * Whether the factors of a product may be spread out of it (by a power, abs or sign): always,
+ * but for a where clause's product whose factors hold an earlier layer. That one stays whole, a
+ * link of a chain: t.*t with t = t0.^2.*exp(softmax(t0)) spread into t0.^4.*exp(softmax(t0)).^2
+ * makes every layer a product of all the layers below it, whose derivatives then have a term per
+ * layer. A layer of factors of its own (y.^-2.*x.^-2, b./(B'.*A)) still spreads, so that the next
+ * layer's factors merge and cancel with it.
+ */
+function spreads(n: MulNode): boolean {
+  return !n.held || !holdsHeld(n);
+}
+
 /**
  * `out` held where `from` is (a node rebuilt from a held one, by mapChildren or by a rewrite rule:
  * the layer t + tanh(A*t).*t factored into (1 + tanh(A*t)).*t stays one node).
@@ -2061,6 +2084,7 @@ export function makePow(base: Node, p: number): Node {
   // non-negative factors.
   if (
     base.kind === 'mul' &&
+    spreads(base) &&
     base.nlabels === base.shape.length &&
     (Number.isInteger(p) || base.factors.every((f) => isNonNegative(f.node)))
   )
@@ -2068,7 +2092,7 @@ export function makePow(base: Node, p: number): Node {
   // (s·C)^p = s^p·C^p for a contraction C times scalar factors s (on no labels) where s and C are
   // non-negative, for a fractional p: norm2(a*z) = (a^2·z'z)^0.5 = |a|·norm2(z). An integer power
   // stays whole, so that it still cancels against its base (u·u^-1 = 1).
-  if (base.kind === 'mul' && base.nlabels > base.shape.length && !Number.isInteger(p)) {
+  if (base.kind === 'mul' && spreads(base) && base.nlabels > base.shape.length && !Number.isInteger(p)) {
     const rank = base.shape.length;
     const scalars = base.factors.filter((f) => f.labels.length === 0);
     const rest = base.factors.filter((f) => f.labels.length > 0);
@@ -2251,7 +2275,7 @@ export function makeElem(fn: ElementwiseFn, arg: Node): Node {
     // the same holds factor by factor: |u∘v| = |u|∘|v|.
     const [k, core] = splitCoef(arg);
     if (k !== 1) return scale(fn === 'abs' ? k : 1, makeElem(fn, core)); // k > 0 here
-    if (core.kind === 'mul' && core.nlabels === core.shape.length)
+    if (core.kind === 'mul' && spreads(core) && core.nlabels === core.shape.length)
       return makeMul(core.factors.map((f) => ({ node: makeElem(fn, f.node), labels: f.labels })), core.shape.length);
   }
   if (fn === 'sign' && arg.kind === 'elem' && arg.fn === 'sign') return arg;
