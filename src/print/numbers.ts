@@ -4,11 +4,18 @@
  * decimal within a few units in the last place of the value (0.003), or a fraction of small
  * integers where that decimal has over six significant digits and the fraction is shorter
  * (16/81). Read back, a printed number differs from the value by at most NEAR_ULPS units in the
- * last place.
+ * last place, or SHORT_NEAR_ULPS where it has at most SHORT_NEAR_DIGITS significant digits.
  */
 
 /** How far (in units in the last place) a printed number may be from the value. */
 const NEAR_ULPS = 4;
+/**
+ * How far a short decimal (up to SHORT_NEAR_DIGITS significant digits) may be: a chain of folds
+ * drifts further (0.1^10 is 1.000000000000001e-10; 0.1·0.5 - 1 + 1 is 0.05000000000000004), and
+ * a double that close to a short decimal and not meant to be it is rare (about 1 in 10^5).
+ */
+const SHORT_NEAR_ULPS = 64;
+const SHORT_NEAR_DIGITS = 8;
 /** The largest denominator of a printed fraction. */
 const MAX_DENOMINATOR = 999_999;
 
@@ -19,15 +26,18 @@ function ulp(v: number): number {
   return 2 ** (Math.max(Math.floor(Math.log2(a)), -1022) - 52);
 }
 
-const near = (a: number, v: number): boolean => Math.abs(a - v) <= NEAR_ULPS * ulp(v);
+const near = (a: number, v: number, ulps = NEAR_ULPS): boolean => Math.abs(a - v) <= ulps * ulp(v);
 
-/** The shortest decimal text near v (JavaScript's own form of the number it stands for). */
+/**
+ * The shortest decimal text near v (JavaScript's own form of the number it stands for): within
+ * SHORT_NEAR_ULPS where it has up to SHORT_NEAR_DIGITS significant digits, else within NEAR_ULPS.
+ */
 export function shortestDecimal(v: number): string {
   if (Object.is(v, -0)) return '0';
   if (!Number.isFinite(v)) return String(v);
   for (let digits = 1; digits < 17; digits++) {
     const d = Number(v.toPrecision(digits));
-    if (near(d, v)) return String(d);
+    if (near(d, v, digits <= SHORT_NEAR_DIGITS ? SHORT_NEAR_ULPS : NEAR_ULPS)) return String(d);
   }
   return String(v);
 }
