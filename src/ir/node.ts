@@ -2081,7 +2081,7 @@ export function makePow(base: Node, p: number): Node {
     return makePow(makeElem('abs', base.base), base.exp * p);
   }
   // (u∘v)^p = u^p∘v^p over an entry-wise product (no summed label), for an integer p or
-  // non-negative factors.
+  // non-negative factors, but for a where clause's product that holds an earlier layer (spreads).
   if (
     base.kind === 'mul' &&
     spreads(base) &&

@@ -12,7 +12,8 @@ const NEAR_ULPS = 4;
 /**
  * How far a short decimal (up to SHORT_NEAR_DIGITS significant digits) may be: a chain of folds
  * drifts further (0.1^10 is 1.000000000000001e-10; 0.1·0.5 - 1 + 1 is 0.05000000000000004), and
- * a double that close to a short decimal and not meant to be it is rare (about 1 in 10^5).
+ * a double that close to a short decimal and not meant to be it is rare: 64 ulps are 1.4e-14 of
+ * the value, 8 digits space decimals 1e-8 to 1e-7 of it apart, so a few in 10^6.
  */
 const SHORT_NEAR_ULPS = 64;
 const SHORT_NEAR_DIGITS = 8;
