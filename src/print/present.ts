@@ -282,17 +282,24 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   // that a merge would read inside another definition is not followed: over the 10,000 fuzz
   // draws of seed 1, every printed form is the one that printing every text again gives.)
   const namesFor = (n: Node, kept: readonly Node[]): Map<Node, string> => new Map(kept.filter((m) => m !== n).map((m) => [m, placeholder.get(m)!]));
-  const shown = (n: Node, kept: readonly Node[]): Node[] => [...new Set(printer.namedUses(printer.form(n)!.ast, namesFor(n, kept)))];
   const memo = new Map<string, string>();
-  const text = (n: Node, kept: readonly Node[]): string => {
-    const ids = (ns: readonly Node[]): string => ns.map((m) => m.id).sort((a, b) => a - b).join(',');
-    const key = [n, ...shown(n, kept)].map((m) => `${m.id}:${ids(shown(m, kept))}`).join('|');
-    let t = memo.get(key);
-    if (t === undefined) memo.set(key, (t = toText(printer.materialize(printer.form(n)!.ast, namesFor(n, kept)))));
-    return t;
-  };
   /** The body and the definitions, each with the others' names. */
-  const texts = (names: readonly Node[]): Map<Node, string> => new Map([root, ...names].map((n) => [n, text(n, names)]));
+  const texts = (kept: readonly Node[]): Map<Node, string> => {
+    const showing = new Map<Node, Node[]>();
+    const shown = (n: Node): Node[] => {
+      let s = showing.get(n);
+      if (!s) showing.set(n, (s = [...new Set(printer.namedUses(printer.form(n)!.ast, namesFor(n, kept)))]));
+      return s;
+    };
+    const ids = (ns: readonly Node[]): string => ns.map((m) => m.id).sort((a, b) => a - b).join(',');
+    const text = (n: Node): string => {
+      const key = [n, ...shown(n)].map((m) => `${m.id}:${ids(shown(m))}`).join('|');
+      let t = memo.get(key);
+      if (t === undefined) memo.set(key, (t = toText(printer.materialize(printer.form(n)!.ast, namesFor(n, kept)))));
+      return t;
+    };
+    return new Map([root, ...kept].map((n) => [n, text(n)]));
+  };
   const sum = (m: Map<Node, string>, f: (t: string) => number): number => [...m.values()].reduce((s, t) => s + f(t), 0);
   let kept = [...chosen];
   // Only a vector(1) that is a factor of a product can merge (vector(1)*u', A*vector(1)); one in an
