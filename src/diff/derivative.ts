@@ -149,7 +149,7 @@ function substitute(n: Node, from: Node, to: Node, name: string): Node {
  */
 function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions): Node | undefined {
   const wrt = ctx.wrt;
-  const reaching = reachingChildren(n, wrt);
+  const reaching = scaledSum(n, reachingChildren(n, wrt), wrt);
   if (reaching.length < 2) return undefined;
   const spines = reaching.map((ch) => spine(ch, wrt));
   const u = spines[0]!.find((m) => spines.every((s) => s.includes(m)));
@@ -176,13 +176,25 @@ function throughDominator(n: Node, ctx: DiffContext, opts: DifferentiateOptions)
 }
 
 /**
+ * Of a product whose one child that reaches the variable is a sum not held (a scaled layer
+ * (t - t.^-0.5)/c, both of whose terms reach t), that sum's children that reach it; `reaching`
+ * otherwise. A held sum is a layer of its own, with its own derivative.
+ */
+function scaledSum(n: Node, reaching: Node[], wrt: VarNode): Node[] {
+  const [only] = reaching;
+  return n.kind === 'mul' && reaching.length === 1 && only!.kind === 'add' && !only!.held ? reachingChildren(only!, wrt) : reaching;
+}
+
+/**
  * A matrix that is a sum of diagonal matrices (the identity, diag(w)), as one diagonal: the local
  * Jacobian of t + sin(t) is I + diag(cos(t)), which as diag(1 + cos(t)) makes a chain of such
  * layers a product of diagonals (the entry-wise product of their weights), where the sum would be
  * distributed over its identity in every product of the chain (2^k terms). Anything else as it is.
  */
 function oneDiagonal(m: Node): Node {
-  if (m.kind !== 'add' || m.shape.length !== 2 || m.shape[0] !== m.shape[1]) return m;
+  if (m.shape.length !== 2 || m.shape[0] !== m.shape[1]) return m;
+  if (m.kind === 'mul') return diagonalFactors(m);
+  if (m.kind !== 'add') return m;
   const d = m.shape[0]!;
   const weights: Term[] = [];
   for (const t of m.terms) {
@@ -191,6 +203,22 @@ function oneDiagonal(m: Node): Node {
     weights.push({ coef: t.coef, node: w });
   }
   return makeMul([{ node: makeAdd(weights, [d]), labels: [0] }, { node: delta(d), labels: [0, 1] }], 2);
+}
+
+/**
+ * A product holding a sum of diagonal matrices on both its axes, with that sum as one diagonal
+ * (oneDiagonal): the local Jacobian of (t - t.^-0.5)/c is (I + ½diag(t.^-1.5))/c, a scalar times
+ * the sum, which as diag((1 + ½t.^-1.5)/c) is a diagonal too. Anything else as it is.
+ */
+function diagonalFactors(m: NodeOf<'mul'>): Node {
+  let changed = false;
+  const factors = m.factors.map((f) => {
+    const onBoth = f.labels.length === 2 && f.labels.includes(0) && f.labels.includes(1);
+    const one = onBoth && f.node.kind === 'add' ? oneDiagonal(f.node) : f.node;
+    if (one !== f.node) changed = true;
+    return { node: one, labels: f.labels };
+  });
+  return changed ? makeMul(factors, 2) : m;
 }
 
 /** w where the matrix n is diag(w) (the identity: a vector of ones), or undefined. */

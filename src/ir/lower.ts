@@ -22,7 +22,7 @@ import {
   makeSoftmax,
   makeMatPow,
   makeMerge,
-  hold,
+  holdLayer,
   makeMul,
   makePow,
   makePowv,
@@ -103,7 +103,7 @@ export function lower(c: Checked): Lowered {
       case 'call':
         return call(a);
       case 'where':
-        for (const b of a.bindings) bound.set(b.name, hold(go(b.value)));
+        for (const b of a.bindings) bound.set(b.name, holdLayer(go(b.value)));
         return go(a.body);
     }
   };

@@ -149,6 +149,40 @@ describe('networks written with where', () => {
     expectValuesRight(text, order, 21 + order);
   });
 
+  test.each([
+    // A layer scaled by a constant: its sum is a product's one factor, so the chain rule went
+    // through both of its terms to the layer below (2^k paths), and the local Jacobian
+    // (I + ½diag(t.^-1.5))/c was no diagonal (src/diff/derivative.ts, scaledSum, diagonalFactors).
+    // At depth 16 the Jacobian printed 4,224 characters and the second derivative 41,696 (10 s),
+    // 5.5 and 16 times those of the unscaled layer.
+    ['(# - #.^-0.5)/c', '# - #.^-0.5', 1.5],
+    ['(# + sin(#))/c', '# + sin(#)', 1.5],
+    // A negated layer: its held sum was turned to the sign the canonical form prefers, a copy that
+    // is not held (src/ir/node.ts, negatedSum), or held as a multiple of a product, which hold
+    // does not hold (src/ir/node.ts, holdLayer): 1.6 and 1.2-1.4 times the plain layer's.
+    ['-# - sin(#)', '# + sin(#)', 1.15],
+    ['-(#.*sigmoid(A*#))', '#.*sigmoid(A*#)', 1.15],
+  ] as const)('%s, the last layer itself: Jacobian and second derivative within the size of those of %s', (layer, plain, bound) => {
+    const last = (l: string): string => network(l, 16).replace(/^sum\((t16)\)/, '$1');
+    for (const order of [1, 2]) expect(printed(last(layer), order).length).toBeLessThan(bound * printed(last(plain), order).length);
+  });
+
+  test.each([
+    ['(# + sin(#))/c', 2],
+    ['-# - sin(#)', 2],
+    ['-(#.*sigmoid(A*#))', 2],
+  ] as const)('%s, the last layer itself, order %d: values at depth 5', (layer, order) => {
+    expectValuesRight(network(layer, 5).replace(/^sum\((t5)\)/, '$1'), order, 31 + order);
+  });
+
+  test('a layer written as a multiple of a product keeps the product held: by B, order 2', () => {
+    // (exp(A').^A - t'./S')*t lowers as -(t'./S' - exp(A').^A)*t: hold kept the one-term sum, not
+    // the product inside it, and the Hessian of 5 layers printed 24,158 characters (src/ir/lower.ts).
+    const defs = [1, 2, 3, 4, 5].map((k) => `t${k} = (exp(A').^A - ${k === 1 ? 'B' : `t${k - 1}`}'./S')*${k === 1 ? 'B' : `t${k - 1}`}`);
+    const r = derive(`sum(t5) where ${defs.join(', ')}`, 'B', { order: 2, let: { S: 'symmetric matrix' } });
+    expect((r.matrix ?? r.index).length).toBeLessThan(5000);
+  });
+
   test('the gradient of a scalar by a vector is reverse accumulation through layers whose Jacobian is a sum', () => {
     // By forward accumulation, every layer's Jacobian by x was built and multiplied out: 8 layers
     // of sin(softmax(t)) printed 3,375 characters in 1.5-1.9 s, 16 ran for more than 10 minutes; 32
