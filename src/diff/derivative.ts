@@ -198,7 +198,8 @@ function oneDiagonal(m: Node): Node {
   const d = m.shape[0]!;
   const weights: Term[] = [];
   for (const t of m.terms) {
-    const w = diagonalWeight(t.node, d);
+    // A term that is a product holding such a sum (-(I - ½diag(w))/c) is read as one diagonal first.
+    const w = diagonalWeight(t.node.kind === 'mul' ? diagonalFactors(t.node) : t.node, d);
     if (!w) return m;
     weights.push({ coef: t.coef, node: w });
   }
@@ -208,7 +209,8 @@ function oneDiagonal(m: Node): Node {
 /**
  * A product holding a sum of diagonal matrices on both its axes, with that sum as one diagonal
  * (oneDiagonal): the local Jacobian of (t - t.^-0.5)/c is (I + ½diag(t.^-1.5))/c, a scalar times
- * the sum, which as diag((1 + ½t.^-1.5)/c) is a diagonal too. Anything else as it is.
+ * the sum, which as diag((1 + ½t.^-1.5)/c) is a diagonal too (and -(I - ½diag(w))/c, a sum of
+ * one such term, in oneDiagonal). Anything else as it is.
  */
 function diagonalFactors(m: NodeOf<'mul'>): Node {
   let changed = false;
