@@ -2191,8 +2191,9 @@ function splitShared(n: Node): [number, Node] {
 
 /**
  * -s for a sum s whose negation is its canonical sign (prefersNegation), else undefined. A held
- * sum (a where clause's layer) keeps its sign: its negation would be a copy that is not held, a
- * second path to the layer below (sin(-x - sin(x)) as -sin(x + sin(x)) beside -x - sin(x)).
+ * sum (a where clause's layer; also a Jacobian or adjoint that differentiation holds) keeps its
+ * sign: its negation would be a copy that is not held, a second path to the layer below
+ * (sin(-x - sin(x)) as -sin(x + sin(x)) beside -x - sin(x)).
  */
 export function negatedSum(s: Node): Node | undefined {
   if (s.kind !== 'add' || s.terms.length < 2 || s.held || !prefersNegation(s)) return undefined;
