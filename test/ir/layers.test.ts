@@ -38,6 +38,9 @@ function network(layer: string, depth: number): string {
   return `sum(${prev}) where ${defs.join(', ')}`;
 }
 
+/** network, with the last layer itself as the result (a vector): `tD where t1 = layer(x), …`. */
+const lastLayer = (layer: string, depth: number): string => network(layer, depth).replace(/^sum\((t\d+)\) where/, '$1 where');
+
 const printed = (text: string, order: number): string => {
   const r = derive(text, 'x', { order });
   return r.matrix ?? r.index;
@@ -144,7 +147,7 @@ describe('networks written with where', () => {
     ['#./norm2(#)', 2],
   ] as const)('%s, the last layer itself (a vector), order %d: values at depth 4, Jacobians held', (layer, order) => {
     // The root is no scalar: forward accumulation all the way, with the layers' Jacobians held.
-    const text = network(layer, 4).replace(/^sum\((t4)\)/, '$1');
+    const text = lastLayer(layer, 4);
     expect(text.startsWith('t4 where')).toBe(true);
     expectValuesRight(text, order, 21 + order);
   });
@@ -166,8 +169,7 @@ describe('networks written with where', () => {
     ['-# - sin(#)', '# + sin(#)', 1.15],
     ['-(#.*sigmoid(A*#))', '#.*sigmoid(A*#)', 1.15],
   ] as const)('%s, the last layer itself: Jacobian and second derivative within the size of those of %s', (layer, plain, bound) => {
-    const last = (l: string): string => network(l, 16).replace(/^sum\((t16)\)/, '$1');
-    for (const order of [1, 2]) expect(printed(last(layer), order).length).toBeLessThan(bound * printed(last(plain), order).length);
+    for (const order of [1, 2]) expect(printed(lastLayer(layer, 16), order).length).toBeLessThan(bound * printed(lastLayer(plain, 16), order).length);
   });
 
   test.each([
@@ -175,7 +177,7 @@ describe('networks written with where', () => {
     ['-# - sin(#)', 2],
     ['-(#.*sigmoid(A*#))', 2],
   ] as const)('%s, the last layer itself, order %d: values at depth 5', (layer, order) => {
-    expectValuesRight(network(layer, 5).replace(/^sum\((t5)\)/, '$1'), order, 31 + order);
+    expectValuesRight(lastLayer(layer, 5), order, 31 + order);
   });
 
   test('a layer written as a multiple of a product keeps the product held: by B, order 2', () => {
