@@ -90,7 +90,7 @@ function holdJacobian(tangent: Node, wrt: VarNode): Node {
   const varies = (n: Node): boolean => freeVars(n).has(wrt.name);
   const nonDiagonal = (n: Node): boolean => n.kind === 'add' && n.shape.length === 2 && varies(n) && n.terms.some((t) => !diagonalWeight(t.node, n.shape[0]!));
   const holds = sum(s) || (s.kind === 'mul' && s.factors.some((f) => nonDiagonal(f.node)));
-  return holds && varies(s) ? hold(s) : tangent;
+  return holds && varies(s) ? hold(s, 'derived') : tangent;
 }
 
 /** How far down a child's single path to the variable is followed (spine). */
@@ -299,6 +299,11 @@ const MIN_CUTS = 2;
  * (sum(sin(softmax(…))) over 8 layers printed 3,375 characters in 1.9 s, over 16 ran for more than
  * 10 minutes). With fewer than MIN_CUTS cuts it is forward accumulation itself.
  */
+/** Whether n is a product of scalars and a constant ((1.5 - alpha)^2·1): nothing in it to distribute. */
+function scaledConstant(n: Node): boolean {
+  return n.kind === 'mul' && n.factors.every((f) => f.labels.length === 0 || f.node.kind === 'const');
+}
+
 function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
   const chain = cutChain(root, wrt);
   // One cut is one Jacobian product, which forward accumulation keeps as it is; it would only
@@ -310,7 +315,9 @@ function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Nod
     const g = byStandIn(u, (stand) => paired(adj, substitute(above, u, stand, wrt.name)), opts);
     // Simplified once, and held: the next layer's rule may use it twice (v/|t| - (v'*t)*t/|t|^3),
     // and a held node is one node there, not two copies of a sum to distribute.
-    adj = hold(simplify(g));
+    // A multiple of a constant (c·1, the adjoint of a sum of scaled layers) has nothing to distribute.
+    const s = simplify(g);
+    adj = scaledConstant(s) ? s : hold(s, 'derived');
   }
   // The last adjoint depends on the variable too, but is a constant of this step: a variable stands for it.
   const held = makeVar('#adjoint', adj!.shape);

@@ -52,15 +52,18 @@ export interface Term {
   readonly coef: number;
   readonly node: Node;
 }
+/** Why a sum or product is held: a where clause names it ('layer'), or differentiation shares it ('derived'). */
+export type Held = 'layer' | 'derived';
 export interface AddNode extends Common {
   readonly kind: 'add';
   readonly terms: readonly Term[];
   /**
    * A sum that a where clause names (t2 = t1 + a*tanh(A*t1)): it stays one term of the sums it is
    * used in rather than being flattened into them, so that the layers the input wrote stay nodes
-   * of their own and the chain rule can pass through them (src/diff/derivative.ts).
+   * of their own and the chain rule can pass through them (src/diff/derivative.ts). Differentiation
+   * holds sums too (Jacobians and adjoints it shares): those are 'derived'.
    */
-  readonly held?: true;
+  readonly held?: Held;
 }
 export interface Factor {
   readonly node: Node;
@@ -72,7 +75,7 @@ export interface MulNode extends Common {
   /** Number of distinct labels; labels ≥ rank are summed. */
   readonly nlabels: number;
   /** A product that a where clause names (t.*sigmoid(A*t)): a factor of its own in other products (see AddNode.held). */
-  readonly held?: true;
+  readonly held?: Held;
 }
 export interface ElemNode extends Common {
   readonly kind: 'elem';
@@ -226,6 +229,9 @@ function hashString(s: string): number {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
+
+/** The mark of a held node in keys and hashes ('' where not held). */
+const heldMark = (h: Held | undefined): string => (h === undefined ? '' : h === 'layer' ? 'h' : 'hd');
 
 function structuralHash(f: Fields<Node>): number {
   const shape = f.shape.join('x');
@@ -422,7 +428,7 @@ export function broadcastScalar(n: Node): Node | undefined {
 // ---------------------------------------------------------------------------------------------
 // Sums
 
-export function makeAdd(terms: readonly Term[], shape: readonly Dim[], held = false): Node {
+export function makeAdd(terms: readonly Term[], shape: readonly Dim[], held?: Held): Node {
   const out = pairComplements(collectTerms(terms, shape), shape);
   // A transposed (or otherwise re-indexed) sum among the terms is expanded where its terms then
   // cancel or merge with the others: (A - A') + (A - A')' is 0.
@@ -437,9 +443,9 @@ export function makeAdd(terms: readonly Term[], shape: readonly Dim[], held = fa
  * A where clause's sum or product, held whole where it is used in other sums or products
  * (AddNode.held, MulNode.held); any other node as it is.
  */
-export function hold(n: Node): Node {
-  if (n.kind === 'add' && !n.held && n.terms.length > 1) return makeAdd(n.terms, n.shape, true);
-  if (n.kind === 'mul' && !n.held) return intern(`h${n.key}`, { kind: 'mul', factors: n.factors, nlabels: n.nlabels, shape: n.shape, held: true });
+export function hold(n: Node, why: Held = 'layer'): Node {
+  if (n.kind === 'add' && !n.held && n.terms.length > 1) return makeAdd(n.terms, n.shape, why);
+  if (n.kind === 'mul' && !n.held) return intern(`${heldMark(why)}${n.key}`, { kind: 'mul', factors: n.factors, nlabels: n.nlabels, shape: n.shape, held: why });
   return n;
 }
 
@@ -482,7 +488,7 @@ function spreads(n: MulNode): boolean {
  * the layer t + tanh(A*t).*t factored into (1 + tanh(A*t)).*t stays one node).
  */
 export function keepHeld(from: Node, out: Node): Node {
-  return (from.kind === 'add' || from.kind === 'mul') && from.held ? hold(out) : out;
+  return (from.kind === 'add' || from.kind === 'mul') && from.held ? hold(out, from.held) : out;
 }
 
 /** A product with one factor, a sum: a transpose, diagonal, trace or axis sum of it. */
@@ -502,13 +508,13 @@ function viewTerms(sum: AddNode, labels: readonly number[], rank: number, coef: 
   return sum.terms.map((u) => ({ coef: coef * u.coef, node: makeMul([{ node: u.node, labels }], rank) }));
 }
 
-function finishAdd(out: Term[], shape: readonly Dim[], held: boolean): Node {
+function finishAdd(out: Term[], shape: readonly Dim[], held: Held | undefined): Node {
   if (out.length === 0) return zeros(shape);
   if (out.length === 1 && out[0]!.coef === 1) return out[0]!.node;
   out.sort((a, b) => compareNodes(a.node, b.node));
-  const hold = held && out.length > 1;
-  const key = `+${hold ? 'h' : ''}|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
-  return intern(key, hold ? { kind: 'add', terms: out, shape: [...shape], held: true } : { kind: 'add', terms: out, shape: [...shape] });
+  const kept = out.length > 1 ? held : undefined;
+  const key = `+${heldMark(kept)}|${shapeKey(shape)}|${out.map((t) => `${t.coef}*${t.node.id}`).join(',')}`;
+  return intern(key, kept ? { kind: 'add', terms: out, shape: [...shape], held: kept } : { kind: 'add', terms: out, shape: [...shape] });
 }
 
 /**
@@ -671,7 +677,7 @@ function viewOfSumCancelled(input: readonly Factor[], rank: number): Node | null
   const viewed = viewTerms(sum as AddNode, labels, rank, 1);
   const shape = viewed[0]!.node.shape;
   const flat = collectTerms(viewed, shape);
-  return flat.length < viewed.length ? finishAdd(flat, shape, false) : null;
+  return flat.length < viewed.length ? finishAdd(flat, shape, undefined) : null;
 }
 
 function buildMul(input: readonly Factor[], rank: number): Node {
@@ -710,11 +716,13 @@ function buildMul(input: readonly Factor[], rank: number): Node {
         work.push({ node: n.terms[0]!.node, labels: f.labels });
         continue;
       }
-      if (n.kind === 'add') {
+      if (n.kind === 'add' && n.held !== 'layer') {
         // A sum factor whose terms share a coefficient magnitude gives it to the product: (½A + ½A')x
         // = ½(A + A')x. Of s and -s the factor is the canonical one (prefersNegation), as for integer
         // powers and odd functions, and the product takes the sign:
-        // (-1 - a)·b = -(1 + a)·b, and (x - y)·(y - x)' = -(x - y)·(x - y)'.
+        // (-1 - a)·b = -(1 + a)·b, and (x - y)·(y - x)' = -(x - y)·(x - y)'. A where clause's sum
+        // stays as the input wrote it: its rewritten copy is not held, and the layer above would
+        // flatten it into its own sum (2*t - sin(t) layers grew by a term per layer).
         const k = sharedCoef(n) * (prefersNegation(n) ? -1 : 1);
         if (k !== 1) {
           coef *= k;

@@ -168,6 +168,14 @@ describe('networks written with where', () => {
     // does not hold (src/ir/node.ts, holdLayer): 1.6 and 1.2-1.4 times the plain layer's.
     ['-# - sin(#)', '# + sin(#)', 1.15],
     ['-(#.*sigmoid(A*#))', '#.*sigmoid(A*#)', 1.15],
+    // A layer whose sum a product took in the other sign: the product's factor was a copy of the
+    // held sum that is not held, which the layer above flattened into its own sum (src/ir/node.ts,
+    // buildMul keeps a where clause's sum as written). At depth 16: 2,609 and 8,885 characters for
+    // 2*t - sin(t), 3,544 and 17,864 for 3*t - tanh(t) - z (12,990 at depth 8).
+    ['2*# - sin(#)', '2*# + sin(#)', 1.05],
+    ['sin(#) - 2*#', '2*# + sin(#)', 1.05],
+    ['3*# - tanh(#) - z', '3*# + tanh(#) - z', 1.15],
+    ['0.5*sin(#) - #', '# + 0.5*sin(#)', 1.15],
   ] as const)('%s, the last layer itself: Jacobian and second derivative within the size of those of %s', (layer, plain, bound) => {
     for (const order of [1, 2]) expect(printed(lastLayer(layer, 16), order).length).toBeLessThan(bound * printed(lastLayer(plain, 16), order).length);
   });
@@ -176,8 +184,23 @@ describe('networks written with where', () => {
     ['(# + sin(#))/c', 2],
     ['-# - sin(#)', 2],
     ['-(#.*sigmoid(A*#))', 2],
+    ['2*# - sin(#)', 2],
+    ['3*# - tanh(#) - z', 1],
   ] as const)('%s, the last layer itself, order %d: values at depth 5', (layer, order) => {
     expectValuesRight(lastLayer(layer, 5), order, 31 + order);
+  });
+
+  test.each([
+    ['(diag(vector(1.5)) - alpha*eye)*#', '(1.5 - alpha)^8*vector(1)'],
+    ['(alpha*eye - diag(vector(1.5)))*#', '(1.5 - alpha)^8*vector(1)'],
+    ['(a - b)*#', '(a - b)^8*vector(1)'],
+  ] as const)('layers %s: the gradient of 8 is the scalar to the 8th power', (layer, gradient) => {
+    // The layer lowers as -(1.5 - alpha)*t, held; collect-polynomial multiplied the layers out
+    // into a polynomial in alpha (src/simplify/rules/polynomial.ts: a layer is an atom there), and
+    // factor-common spread 1.5*(1.5 - alpha) over its sum (src/simplify/rules/factor.ts,
+    // sharedScalarSum), and so did the adjoints that reverse accumulation held (src/diff/
+    // derivative.ts, scaledConstant): 121 characters at depth 8, the 8th power expanded.
+    expect(printed(network(layer, 8), 1)).toBe(gradient);
   });
 
   test('a layer written as a multiple of a product keeps the product held: by B, order 2', () => {

@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, type Term, closedParts, delta, isSymmetric, makeAdd, makeMul, makePow, makePowv, negatedSum, ones } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, closedParts, delta, isSymmetric, makeAdd, makeMul, makePow, makePowv, negatedSum, ones, scalar } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -137,7 +137,8 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     return scalars ? [{ t, scalars }] : [];
   }) : [];
   for (const { t, scalars } of alone) rests.push({ coef: n.terms[t]!.coef, node: makeMul([...scalars, { node: delta(phi.shape[0]!), labels: [0, 1] }], 2), outer: false, broadcast: false });
-  const sum = primitive(makeAdd(rests, ifaceShape));
+  const shared = sharedScalarSum(rests);
+  const sum = primitive(makeAdd(shared ? rests.map((t) => ({ coef: t.coef, node: without(t.node, shared) })) : rests, ifaceShape));
 
   // φ with its interface labels renamed above the output labels; internal labels stay summed.
   const phiLabels = first.labels.map((l) => {
@@ -149,6 +150,7 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     [
       { node: phi, labels: phiLabels },
       { node: sum.node, labels: [...range(nS).map((k) => r + k), ...U] },
+      ...(shared ? [{ node: shared, labels: [] }] : []),
     ],
     r,
   );
@@ -156,6 +158,25 @@ function factorOut(n: NodeOf<'add'>, views: TermView[], occs: Map<string, Occurr
     [{ coef: sum.coef, node: combined }, ...others.filter((t) => !alone.some((a) => a.t === t)).map((t) => n.terms[t]!)],
     n.shape,
   );
+}
+
+/**
+ * A scalar sum that every rest has as a factor (or is), to take out beside φ: makeAdd would spread
+ * it over the rests' sum, 1.5·(1.5 - α) - α·(1.5 - α) into 2.25 + α·(α - 3), which no later rule
+ * puts back together as (1.5 - α)^2.
+ */
+function sharedScalarSum(rests: readonly Term[]): Node | undefined {
+  const has = (t: Term, s: Node): boolean => t.node === s || (t.node.kind === 'mul' && t.node.factors.some((f) => f.node === s));
+  const first = rests[0]!.node;
+  const sums = first.kind === 'mul' ? first.factors.map((f) => f.node) : [first];
+  return rests.length < 2 ? undefined : sums.find((s) => s.kind === 'add' && s.shape.length === 0 && rests.every((t) => has(t, s)));
+}
+
+/** A rest with one factor s (a scalar) taken out: 1 where it is s. */
+function without(n: Node, s: Node): Node {
+  if (n === s || n.kind !== 'mul') return scalar(1);
+  const k = n.factors.findIndex((f) => f.node === s);
+  return makeMul(n.factors.filter((_, j) => j !== k), n.shape.length);
 }
 
 /** The scalar factors of a vector term that is φ times scalars (none for φ itself), else undefined. */

@@ -71,7 +71,10 @@ function opens(n: Node, r: number): boolean {
 }
 
 /** n multiplied out into monomials (entry-wise of rank r for a tensor n), or null past MAX_MONOMIALS. */
-function expand(n: Node, r: number, reflect: ReadonlyMap<Node, Node>): Poly | null {
+function expand(n: Node, r: number, reflect: ReadonlyMap<Node, Node>, root = false): Poly | null {
+  // A where clause's sum or product below the root is an atom: multiplied out, the layer would
+  // be spelled out in every layer above it (the layers (1.5 - alpha)*t as a polynomial in alpha).
+  if ((n.kind === 'add' || n.kind === 'mul') && n.held === 'layer' && !root) return [{ coef: 1, node: n }];
   if (n.kind === 'add') {
     const out: Poly = [];
     for (const t of n.terms) {
@@ -163,7 +166,7 @@ export const collectPolynomial: Rule = {
       (t.kind === 'pow' && opens(t, r)) ||
       (t.kind === 'mul' && opens(t, r) && t.factors.some((f) => f.node.kind === 'add' || (f.node.kind === 'pow' && opens(f.node, f.node.shape.length === 0 ? 0 : r))));
     if (!n.terms.some((t) => holdsSum(t.node))) return undefined;
-    const p = expand(n, r, reflections(n));
+    const p = expand(n, r, reflections(n), true);
     if (p === null) return undefined;
     const out = makeAdd(
       p.map((t) => ({ coef: t.coef, node: broadcast(t.node, n.shape) })),
