@@ -7,7 +7,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
-import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr, primes } from './mexpr.js';
+import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr, primes, sized } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, scalarPower, startsNegative, typed } from './chains.js';
 import { isSum, sumKey } from './signs.js';
@@ -449,13 +449,21 @@ function scaledDiagonalOf(a: Ast, eye = false): Ast | undefined {
   }
   if (a.op === '*' && kindOf(a.left) === 'scalar') {
     const v = scaledDiagonalOf(a.right, eye);
-    return v && asVector(typed('*', a.left, v));
+    return v && asVector(vectorTimes(a.left, v));
   }
   if ((a.op === '*' || a.op === '/') && kindOf(a.right) === 'scalar') {
     const v = scaledDiagonalOf(a.left, eye);
-    return v && asVector(a.op === '*' ? typed('*', a.right, v) : typed('/', v, a.right));
+    return v && asVector(a.op === '*' ? vectorTimes(a.right, v) : typed('/', v, a.right));
   }
   return undefined;
+}
+
+/** c*v, where a number times vector(k) is vector(c*k): 2*eye - diag(u) reads vector(2) - u, as 2*I - diag(u) does elsewhere. */
+function vectorTimes(c: Ast, v: Ast): Ast {
+  if (c.kind !== 'num' || v.kind !== 'call' || v.fn !== 'vector' || v.args.length !== 1 || v.args[0]!.kind !== 'num') return typed('*', c, v);
+  const dims = constantDims(v);
+  const e = mexpr(call('vector', num(c.value * v.args[0]!.value)), 'vector');
+  return (dims ? sized(e, dims) : e).ast;
 }
 
 interface Term {

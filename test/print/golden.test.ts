@@ -64,6 +64,10 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["x'*x + sum(exp(x))", 'x', 2, {}, 'diag(exp(x)) + 2*eye'],
   ['sum(cos(A*x)) + sum(sin(cos(A*x)))', 'x', 2, {}, "-A'*diag((vector(1) + cos(t1)).*t1 + sin(t1).*sin(A*x).^2)*A where t1 = cos(A*x)"],
   ['sum(tanh(tanh(x)))', 'x', 2, {}, '-2*diag((vector(1) - t1.^2).*t2.*(t2.*t1 + tanh(x))) where t1 = tanh(tanh(x)), t2 = vector(1) - tanh(x).^2'],
+  // A multiple of the identity in a diagonal sum is a constant vector, as anywhere else (not 2*vector(1) - cos(x)).
+  ['sin(2*x - sin(x))', 'x', 1, {}, 'diag(cos(2*x - sin(x)).*(vector(2) - cos(x)))'],
+  ['exp(3*x + cos(x))', 'x', 1, {}, 'diag(exp(3*x + cos(x)).*(vector(3) - sin(x)))'],
+  ['t2 where t1 = 2*x - sin(x), t2 = 2*t1 - sin(t1)', 'x', 1, {}, 'diag((vector(2) - cos(2*x - sin(x))).*(vector(2) - cos(x)))'],
 ];
 
 const INDEX: readonly [string, string, number, string][] = [
