@@ -49,7 +49,31 @@ function formsExpr(forms: readonly TermForm[], axes: Axes, kind: Kind, symmetric
  */
 function combine(forms: readonly TermForm[]): TermForm[] {
   const sandwiches = mergeSandwiches('right', mergeSandwiches('left', mergeSandwiches('middle', sameForms(forms))));
-  return mergeOn('a', mergeOn('b', symmetrized(sandwiches)));
+  return mergeOn('a', mergeOn('b', symmetrized(mergeScalings('right', mergeScalings('left', sandwiches)))));
+}
+
+/**
+ * Kronecker terms equal but for one diagonal scaling, that scaling summed: c1*diag(vec(G1))*M +
+ * c2*diag(vec(G2))*M = c1*diag(vec(G1 + c2/c1*G2))*M (the Hessian by A of five layers
+ * A'.*relu(A.^1.5) in the vec layout printed 19,155 characters, its sides sums of such terms).
+ */
+function mergeScalings(side: 'left' | 'right', forms: readonly TermForm[]): TermForm[] {
+  const groups = groupBy(forms, (p, i) => (p.kind === 'kron' && p.around[side] ? kronKey(p, side) : `term ${i}`));
+  const out: TermForm[] = [];
+  for (const group of groups) {
+    const first = group[0]!;
+    if (group.length === 1 || first.kind !== 'kron') {
+      out.push(...group);
+      continue;
+    }
+    const scaling = first.around[side]!;
+    const sum = makeAdd(
+      group.map((p) => ({ coef: p.coef / first.coef, node: (p as KronTerm).around[side]! })),
+      scaling.shape,
+    );
+    if (!isZero(sum)) out.push({ ...first, around: { ...first.around, [side]: sum } });
+  }
+  return out;
 }
 
 /**
@@ -127,7 +151,7 @@ function formKey(t: TermBody): string {
 }
 
 /** What identifies a Kronecker term, but for the parts left out. */
-function kronKey(p: KronTerm, leave: 'a' | 'b' | 'swapCols' | 'none'): string {
+function kronKey(p: KronTerm, leave: 'a' | 'b' | 'swapCols' | 'left' | 'right' | 'none'): string {
   const { around: w } = p;
   return [
     leave === 'a' ? '' : p.a.node.id,
@@ -138,8 +162,8 @@ function kronKey(p: KronTerm, leave: 'a' | 'b' | 'swapCols' | 'none'): string {
     w.swapRows,
     leave === 'swapCols' ? '' : w.swapCols,
     w.symmetrized === true,
-    w.left?.id,
-    w.right?.id,
+    leave === 'left' ? '' : w.left?.id,
+    leave === 'right' ? '' : w.right?.id,
   ].join('|');
 }
 

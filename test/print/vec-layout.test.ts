@@ -149,6 +149,10 @@ const CASES: readonly Case[] = [
   // IR keeps nested (flattened here, so that every factor is in the term's graph).
   ["y'*inv(B*inv(C))*x*a*b", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [], b: [] }, /^\(b\*a\*kron\(/],
   ["sin(1.5)*a*y'*inv(B*C)*x", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [] }, /^\(sin\(1\.5\)\*a\*kron\(/],
+  // Scalings of the same form added: one diag(vec(…)), not a sum of them (negative terms, size 1).
+  ['(X./(abs(X) + matrix(1))).^4 - X', 'X', 1, { X: [3, 2] }, /^4\*diag\(vec\((?![^]*diag\(vec)[^]*\)\) - eye where [^]*$/],
+  ['(X./(abs(X) + matrix(1))).^4 - X', 'X', 1, { X: [1, 1] }, /^4\*diag\(vec\((?![^]*diag\(vec)[^]*\)\) - eye where [^]*$/],
+  ['sum(t2) where t1 = X.*sigmoid(X), t2 = t1.*sigmoid(t1)', 'X', 2, { X: [2, 3] }, /^diag\(vec\((?![^]*diag\(vec)[^]*\)\) where [^]*$/],
 ];
 
 describe('vec layout: the printed form is the vectorized derivative', () => {
@@ -170,6 +174,18 @@ describe('vec layout: the printed form is the vectorized derivative', () => {
       const printed = mathjsFunction(r.matrix!, SYM, shapes, ours.shape)(values);
       expect(relErr(printed, expected, 1e-8), `${r.matrix} (mathjs) vs the default layout vectorized`).toBeLessThan(1e-9);
     }
+  });
+
+  test('the Hessian of five layers A\'.*relu(A.^1.5) by A: scalings of the same form are one (fuzzer, seed 1)', () => {
+    // Its sides were sums of c*diag(vec(tK)) and c*diag(vec(tK))*commutation(…): 19,155 characters
+    // in 6-7 s, the fuzz case near its time limit.
+    const defs = [1, 2, 3, 4, 5].map((k) => {
+      const t = k === 1 ? 'A' : `t${k - 1}`;
+      return `t${k} = ${t}'.*relu(${t}.^1.5)`;
+    });
+    const r = derive(`sum(t5) where ${defs.join(', ')}`, 'A', { order: 2, layout: 'vec' });
+    expect(r.matrix).not.toBeNull();
+    expect(r.matrix!.length).toBeLessThan(11_000);
   });
 
   test("a side's diag(vec(x)) next to the middle joins it: one scaling, not two", () => {
