@@ -289,6 +289,11 @@ function reachingGraph(root: Node, wrt: VarNode): { order: Node[]; below: (n: No
 /** Reverse accumulation needs this many layers, one after the other, whose Jacobians are sums. */
 const MIN_CUTS = 2;
 
+/** Whether n is a product of scalars and a constant ((1.5 - alpha)^2·1): nothing in it to distribute. */
+function scaledConstant(n: Node): boolean {
+  return n.kind === 'mul' && n.factors.every((f) => f.labels.length === 0 || f.node.kind === 'const');
+}
+
 /**
  * The derivative of a scalar root by reverse accumulation over the cuts d0 = root, d1, … that
  * cutChain finds: the adjoint of d(k+1) (the derivative of the root by it) is the gradient, by a
@@ -299,11 +304,6 @@ const MIN_CUTS = 2;
  * (sum(sin(softmax(…))) over 8 layers printed 3,375 characters in 1.9 s, over 16 ran for more than
  * 10 minutes). With fewer than MIN_CUTS cuts it is forward accumulation itself.
  */
-/** Whether n is a product of scalars and a constant ((1.5 - alpha)^2·1): nothing in it to distribute. */
-function scaledConstant(n: Node): boolean {
-  return n.kind === 'mul' && n.factors.every((f) => f.labels.length === 0 || f.node.kind === 'const');
-}
-
 function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
   const chain = cutChain(root, wrt);
   // One cut is one Jacobian product, which forward accumulation keeps as it is; it would only
