@@ -58,7 +58,25 @@ function combine(forms: readonly TermForm[]): TermForm[] {
  * A'.*relu(A.^1.5) in the vec layout printed 19,155 characters, its sides sums of such terms).
  */
 function mergeScalings(side: 'left' | 'right', forms: readonly TermForm[]): TermForm[] {
-  const groups = groupBy(forms, (p, i) => (p.kind === 'kron' && p.around[side] ? kronKey(p, side) : `term ${i}`));
+  return mergeKron(
+    forms,
+    (p) => (p.around[side] ? kronKey(p, side) : undefined),
+    (p) => p.around[side]!,
+    (p, sum) => ({ ...p, around: { ...p.around, [side]: sum } }),
+  );
+}
+
+/**
+ * Kronecker terms in groups by `key` (none: a term of its own), each group one term: the node
+ * that `at` reads, summed with coefficients relative to the first term's, put back by `put`.
+ */
+function mergeKron(
+  forms: readonly TermForm[],
+  key: (p: KronTerm) => string | undefined,
+  at: (p: KronTerm) => Node,
+  put: (p: KronTerm & { readonly coef: number }, sum: Node) => TermForm,
+): TermForm[] {
+  const groups = groupBy(forms, (p, i) => (p.kind === 'kron' ? key(p) : undefined) ?? `term ${i}`);
   const out: TermForm[] = [];
   for (const group of groups) {
     const first = group[0]!;
@@ -66,12 +84,11 @@ function mergeScalings(side: 'left' | 'right', forms: readonly TermForm[]): Term
       out.push(...group);
       continue;
     }
-    const scaling = first.around[side]!;
     const sum = makeAdd(
-      group.map((p) => ({ coef: p.coef / first.coef, node: (p as KronTerm).around[side]! })),
-      scaling.shape,
+      group.map((p) => ({ coef: p.coef / first.coef, node: at(p as KronTerm) })),
+      at(first).shape,
     );
-    if (!isZero(sum)) out.push({ ...first, around: { ...first.around, [side]: sum } });
+    if (!isZero(sum)) out.push(put(first, sum));
   }
   return out;
 }
@@ -190,22 +207,12 @@ function symmetrized(forms: readonly TermForm[]): TermForm[] {
 
 /** Kronecker terms equal but for one side, with that side summed (coefficients relative to the first). */
 function mergeOn(side: 'a' | 'b', forms: readonly TermForm[]): TermForm[] {
-  const groups = groupBy(forms, (p, i) => (p.kind === 'kron' ? kronKey(p, side) : `outer ${i}`));
-  const out: TermForm[] = [];
-  for (const group of groups) {
-    const first = group[0]!;
-    if (group.length === 1 || first.kind !== 'kron') {
-      out.push(...group);
-      continue;
-    }
-    const part = first[side];
-    const sum = makeAdd(
-      group.map((p) => ({ coef: p.coef / first.coef, node: (p as KronTerm)[side].node })),
-      part.node.shape,
-    );
-    if (!isZero(sum)) out.push({ ...first, [side]: { node: sum, rowAxis: part.rowAxis } });
-  }
-  return out;
+  return mergeKron(
+    forms,
+    (p) => kronKey(p, side),
+    (p) => p[side].node,
+    (p, sum) => ({ ...p, [side]: { node: sum, rowAxis: p[side].rowAxis } }),
+  );
 }
 
 /** The printed form of one term, ±c·s₁·…·(its kron or outer product), with its surroundings. */
