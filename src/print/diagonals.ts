@@ -7,7 +7,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { call, name, num, tr } from './build.js';
-import { FLIP, constantDims, infoOf, isOneVector, mapChildren, mexpr, primes, sized } from './mexpr.js';
+import { FLIP, constantDims, constantOf, infoOf, isOneVector, mapChildren, mexpr, primes } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, scalarPower, startsNegative, typed } from './chains.js';
 import { isSum, sumKey } from './signs.js';
@@ -461,9 +461,9 @@ function scaledDiagonalOf(a: Ast, eye = false): Ast | undefined {
 /** c*v, where a number times vector(k) is vector(c*k): 2*eye - diag(u) reads vector(2) - u, as 2*I - diag(u) does elsewhere. */
 function vectorTimes(c: Ast, v: Ast): Ast {
   if (c.kind !== 'num' || v.kind !== 'call' || v.fn !== 'vector' || v.args.length !== 1 || v.args[0]!.kind !== 'num') return typed('*', c, v);
+  const value = c.value * v.args[0]!.value;
   const dims = constantDims(v);
-  const e = mexpr(call('vector', num(c.value * v.args[0]!.value)), 'vector');
-  return (dims ? sized(e, dims) : e).ast;
+  return (dims ? constantOf(value, dims) : mexpr(call('vector', num(value)), 'vector')).ast;
 }
 
 interface Term {
