@@ -470,7 +470,10 @@ class Builder {
         return s;
       }),
     );
-    const factors: IExpr[] = kept.map((f, k) => this.build(f.node, slotNames[k]!));
+    const built = kept.map((f, k) => ({ e: this.build(f.node, slotNames[k]!), name: this.scalarVariable(f.node) }));
+    // Scalar variables and their powers first, by name, as one writes them: 2 a b δ^i_j, not 2 b δ^i_j a.
+    const variables = built.filter((b) => b.name !== undefined).sort((x, y) => (x.name! < y.name! ? -1 : x.name! > y.name! ? 1 : 0));
+    const factors: IExpr[] = [...variables, ...built.filter((b) => b.name === undefined)].map((b) => b.e);
     factors.push(...sizes.values());
     // A δ's indices: the product's own (i, j, k, …) in their order, then the summed ones.
     const place = (x: string): number => (names.includes(x) ? names.indexOf(x) : names.length);
@@ -485,6 +488,12 @@ class Builder {
     // A size alone is an atom: (-1)^rows(S); so is any one factor (a sum is parenthesized by
     // whatever holds it, and not at all at the top: det(A) by A twice is no (…)).
     return factors.length === 1 ? factors[0]! : { kind: 'prod', factors };
+  }
+
+  /** The name of the scalar variable that n is, or is a power of. */
+  private scalarVariable(n: Node): string | undefined {
+    const v = n.kind === 'pow' && !this.opts.temps?.has(n) ? n.base : n;
+    return v.kind === 'var' && v.shape.length === 0 ? v.name : undefined;
   }
 
   /** The length of n's index form with r indices of one letter (as hadamardGroups compares): built and let go. */

@@ -3,14 +3,15 @@
  * left to right (2*(X'*A) → 2*X'*A, u.*(v./w) → u.*v./w, a*(-b) → -a*b), diagonal matrices merged
  * (diagonals.ts: diag(u)*diag(v) → diag(u.*v)), equal Hadamard factors and equal matrix factors
  * as powers (u.*v.*u → u.^2.*v, A'*(A^2)'*A' → (A^4)'), an outer product of ones vectors as the
- * ones matrix (vector(1)*vector(1)' → matrix(1)). Each rewrite is an identity of the input
- * language, so the text still parses back to the same value.
+ * ones matrix (vector(1)*vector(1)' → matrix(1)), a product's scalars in a person's order
+ * (2*b*cos(t)*a*x → 2*a*b*cos(t)*x). Each rewrite is an identity of the input language, so the
+ * text still parses back to the same value.
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { bin, call, num, tr } from './build.js';
 import { constantDims, constantOf, infoOf, isOneVector, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
-import { chain, kindOf, negate, productOf, startsNegative, typed } from './chains.js';
+import { chain, kindOf, negate, productOf, retyped, scalarPower, startsNegative, typed } from './chains.js';
 import { mergeDiagonals, plainTransposedSums } from './diagonals.js';
 import { absorbSigns } from './signs.js';
 
@@ -19,7 +20,8 @@ export function normalize(a: Ast, temps: ReadonlySet<string> = new Set(), writte
   const d = mergeDiagonals(r);
   const h = foldHadamard(d === r ? r : reassociateAll(d));
   const n = numbersFirst(h);
-  return plainTransposedSums(absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps, written));
+  const signed = absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps, written);
+  return plainTransposedSums(scalarsInOrder(retyped(signed), temps));
 }
 
 /**
@@ -106,6 +108,35 @@ function numbersOfChainFirst(m: Ast): Ast {
   const factors = c === 1 || c === -1 ? rest : [num(c), ...rest];
   const body = productOf(factors);
   return c === -1 ? negate(body) : body;
+}
+
+/**
+ * The scalars of a product chain in the order a person writes them: its number, then its variables
+ * and their powers by name, then the scalars that lead the chain as they came, then the rest:
+ * 2*c*cos(a*x'*x)*a*x → 2*a*c*cos(a*x'*x)*x, b^2*a*eye → a*b^2*eye. A scalar commutes with every
+ * factor; a scalar inside the chain other than a variable (x'*(x'*B*x)*x) stays where it is, and
+ * so do temporaries (names in `temps`).
+ */
+function scalarsInOrder(a: Ast, temps: ReadonlySet<string>): Ast {
+  const m = mapChildren(a, (c) => scalarsInOrder(c, temps));
+  if (m.kind !== 'binary' || m.op !== '*') return m;
+  const fs = chain(m);
+  const negative = startsNegative(fs[0]!) && fs[0]!.kind !== 'num';
+  if (negative) fs[0] = negate(fs[0]!);
+  const variable = (f: Ast): string | undefined => {
+    const b = kindOf(f) === 'scalar' ? scalarPower(f).base : undefined;
+    return b?.kind === 'name' && !temps.has(b.name) ? b.name : undefined;
+  };
+  const lead = fs.findIndex((f) => kindOf(f) !== 'scalar');
+  const leading = lead < 0 ? fs : fs.slice(0, lead);
+  const numbers = leading.filter((f) => f.kind === 'num');
+  const variables = fs.filter((f) => variable(f) !== undefined).sort((x, y) => (variable(x)! < variable(y)! ? -1 : variable(x)! > variable(y)! ? 1 : 0));
+  const others = leading.filter((f) => f.kind !== 'num' && variable(f) === undefined);
+  const rest = lead < 0 ? [] : fs.slice(lead).filter((f) => variable(f) === undefined);
+  const ordered = [...numbers, ...variables, ...others, ...rest];
+  if (!negative && ordered.every((f, i) => f === fs[i])) return m;
+  const p = productOf(ordered);
+  return negative ? negate(p) : p;
 }
 
 /** A number, or a product whose leftmost factor is a number (6*x'*B*x): the number and the rest. */

@@ -124,7 +124,7 @@ describe('powers, roots, abs and sign keep the sign of compound arguments', () =
     expect(derive('abs(b^-1)', 'b', { order: 0 }).matrix).toBe('abs(b)^-1');
     expect(derive('sign((a - b)^3)', 'b', { order: 0 }).matrix).toBe('sign(a - b)');
     // Equal scalar factors that stay apart in the IR (sign(b)^2 is not 1 at 0) print as a power.
-    expect(derive('sign(b)*sign(b)*a', 'b', { order: 0 }).matrix).toBe('sign(b)^2*a');
+    expect(derive('sign(b)*sign(b)*a', 'b', { order: 0 }).matrix).toBe('a*sign(b)^2');
   });
 });
 
@@ -454,8 +454,8 @@ describe('powers with a node in the exponent merge where that is exact', () => {
 
   test('derivatives of symbolic powers print merged and factored', () => {
     const scalars = { a: 'scalar', k: 'scalar', alpha: 'scalar' } as const;
-    expect(derive('sigmoid(alpha)^a', 'alpha', { order: 3, let: scalars }).matrix).toBe('((t1 - a*(1 - t1))^2 - (1 + a)*t1*(1 - t1))*t1^a*a*(1 - t1) where t1 = sigmoid(alpha)');
-    expect(derive('softplus(a)^k', 'a', { order: 2, let: scalars }).matrix).toBe('softplus(a)^(k - 2)*((1 - t1)*softplus(a) + (k - 1)*t1)*k*t1 where t1 = sigmoid(a)');
+    expect(derive('sigmoid(alpha)^a', 'alpha', { order: 3, let: scalars }).matrix).toBe('a*((t1 - a*(1 - t1))^2 - (1 + a)*t1*(1 - t1))*t1^a*(1 - t1) where t1 = sigmoid(alpha)');
+    expect(derive('softplus(a)^k', 'a', { order: 2, let: scalars }).matrix).toBe('k*softplus(a)^(k - 2)*((1 - t1)*softplus(a) + (k - 1)*t1)*t1 where t1 = sigmoid(a)');
     expect(derive('exp(b)^a', 'b', { order: 2 }).matrix).toBe('a^2*exp(b)^a');
   });
 
@@ -541,7 +541,7 @@ describe('powers of a non-negative base merge', () => {
   test.each([
     ["(norm1(X)^det(A*A' + eye))^(y'*x)", 'X', 0, "sum(abs(X))^(det(A*A' + eye)*x'*y)"],
     ["(norm1(X)^det(A*A' + eye))^(y'*x)", 'X', 1, "t1*sum(abs(X))^(t1*x'*y - 1)*x'*y*sign(X) where t1 = det(A*A' + eye)"],
-    ['(abs(x).^a).^b', 'x', 0, 'abs(x).^(b*a)'],
+    ['(abs(x).^a).^b', 'x', 0, 'abs(x).^(a*b)'],
     ['abs(x).^a.*abs(x).^b', 'x', 0, 'abs(x).^(a + b)'],
     ['(x.^2).^a.*(x.^2).^b', 'x', 0, '(x.^2).^(a + b)'],
   ])('%s by %s, order %i, is %s', (expr, wrt, order, want) => {

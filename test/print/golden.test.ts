@@ -27,8 +27,8 @@ const MATRIX: readonly [string, string, number, Record<string, string>, string][
   ["(x'*A'*A*x)^-1", 'x', 1, {}, "-2*A'*A*x/norm2(A*x)^4"],
   ['norm2(a*A*x)', 'a', 1, {}, 'sign(a)*norm2(A*x)'],
   ["tr(X'*A'*A*X)^0.5", 'A', 1, {}, "A*X*X'/norm2(A*X)"],
-  ['sum(x.^a)', 'x', 2, {}, '(a - 1)*a*diag(x.^(a - 2))'],
-  ['sum(X.^(a*b))', 'X', 1, {}, 'b*a*X.^(b*a - 1)'],
+  ['sum(x.^a)', 'x', 2, {}, 'a*(a - 1)*diag(x.^(a - 2))'],
+  ['sum(X.^(a*b))', 'X', 1, {}, 'a*b*X.^(a*b - 1)'],
   ['norm1(x)', 'x', 1, {}, 'sign(x)'],
   // log(exp(u) + 1) is softplus(u), whose derivative is sigmoid(u): no exp that overflows.
   ['sum(log(exp(-y.*(X*w)) + vector(1)))', 'w', 1, {}, "-X'*(y.*sigmoid(-y.*(X*w)))"],
@@ -82,7 +82,7 @@ const INDEX: readonly [string, string, number, string][] = [
   ['sum(exp(x))', 'x', 0, 'exp(x^p) 1_p'],
   ['det(X)', 'X', 1, 'adj(X)_j^i'],
   // A scalar exponent broadcast over the entries prints as the scalar.
-  ['x.^a', 'x', 2, '(a - 1) (x^p)^(a - 2) a δ^i_j^k_p'],
+  ['x.^a', 'x', 2, 'a (a - 1) (x^p)^(a - 2) δ^i_j^k_p'],
   // A result that is one sum, or a sum turned to lose its minus, has no parentheses of its own;
   // neither has a sum's argument or a sum inside a sum with coefficient ±1.
   ['det(A)', 'A', 2, 'adj(A)_j^i inv(A)_l^k - adj(A)_j^k inv(A)_l^i'],
@@ -179,8 +179,8 @@ describe('temporaries', () => {
       'sigmoid(a)^a',
       'a',
       2,
-      '(((1 - t1)*a + log(t1))^2 + 2 - ((1 - t1)*a + 2)*t1)*t1^a where t1 = sigmoid(a)',
-      '\\begin{aligned} & \\left(\\left(\\left(1 - t_{1}\\right) a + \\log\\left(t_{1}\\right)\\right)^{2} + 2 - \\left(\\left(1 - t_{1}\\right) a + 2\\right) t_{1}\\right) t_{1}^{a} \\\\ \\text{where}\\quad t_{1} &= \\operatorname{sigmoid}\\left(a\\right) \\end{aligned}',
+      '((a*(1 - t1) + log(t1))^2 + 2 - (a*(1 - t1) + 2)*t1)*t1^a where t1 = sigmoid(a)',
+      '\\begin{aligned} & \\left(\\left(a \\left(1 - t_{1}\\right) + \\log\\left(t_{1}\\right)\\right)^{2} + 2 - \\left(a \\left(1 - t_{1}\\right) + 2\\right) t_{1}\\right) t_{1}^{a} \\\\ \\text{where}\\quad t_{1} &= \\operatorname{sigmoid}\\left(a\\right) \\end{aligned}',
     ],
     // A variable called t1: the temporary takes the next free name.
     [

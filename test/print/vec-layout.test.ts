@@ -147,8 +147,8 @@ const CASES: readonly Case[] = [
   ['S', 'S', 1, { S: [1, 1] }, /./],
   // Scalar factors around a sum that is multiplied out: the terms are long products, which the
   // IR keeps nested (flattened here, so that every factor is in the term's graph).
-  ["y'*inv(B*inv(C))*x*a*b", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [], b: [] }, /^\(b\*a\*kron\(/],
-  ["sin(1.5)*a*y'*inv(B*C)*x", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [] }, /^\(sin\(1\.5\)\*a\*kron\(/],
+  ["y'*inv(B*inv(C))*x*a*b", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [], b: [] }, /^\(a\*b\*kron\(/],
+  ["sin(1.5)*a*y'*inv(B*C)*x", 'B', 2, { y: [3], x: [3], B: [3, 3], C: [3, 3], a: [] }, /^\(a\*sin\(1\.5\)\*kron\(/],
   // Scalings of the same form added: one diag(vec(…)), not a sum of them (negative terms, size 1).
   ['(X./(abs(X) + matrix(1))).^4 - X', 'X', 1, { X: [3, 2] }, /^4\*diag\(vec\((?![^]*diag\(vec)[^]*\)\) - eye where [^]*$/],
   ['(X./(abs(X) + matrix(1))).^4 - X', 'X', 1, { X: [1, 1] }, /^4\*diag\(vec\((?![^]*diag\(vec)[^]*\)\) - eye where [^]*$/],

@@ -184,7 +184,7 @@ describe('what the page shows: temporaries and the layout', () => {
   it('each temporary once, in definition order, in both notations', () => {
     const s = compute(at({ expr: 'sigmoid(a)^a', wrt: 'a', order: 3 })).shown!;
     // t2 is defined after t1, which it uses.
-    expect(s.matrixTemps.map((t) => t.text)).toEqual(['t1 = sigmoid(a)', 't2 = (1 - t1)*a + log(t1)']);
+    expect(s.matrixTemps.map((t) => t.text)).toEqual(['t1 = sigmoid(a)', 't2 = a*(1 - t1) + log(t1)']);
     expect(s.indexTemps.map((t) => t.name)).toEqual(['t1', 't2']);
     expect(s.matrixText).toBe(`${s.matrixBody!.text} where ${s.matrixTemps.map((t) => t.text).join(', ')}`);
   });
