@@ -115,6 +115,19 @@ function dividedByWritten(terms: readonly Term[], kind: 'matrix' | 'vector' | 'r
   // The sum as it stands, else with its temporaries spelled out: (b*eye - A')*t1 + (1 + b)*x - A*x
   // where t1 = (b + 1)*x - A*x is ((b + 1)*eye - A')*t1.
   const names = namesIn(whole).filter((n) => definitionOf(n) !== undefined);
+  // The same sum comes back many times (the index printer asks for the matrix form of each part):
+  // remembered per set of written sums, by its text and the definitions of the names it uses.
+  let memo = DIVIDED.get(writtenForms);
+  if (!memo) DIVIDED.set(writtenForms, (memo = new Map()));
+  const key = `${kind}|${dividing}|${toText(whole)}|${names.map((n) => `${n}=${toText(definitionOf(n)!)}`).join(';')}`;
+  const seen = memo.get(key);
+  if (seen !== undefined) return seen ?? undefined;
+  const out = dividedByWrittenOnce(whole, e, names, kind);
+  memo.set(key, out ?? null);
+  return out;
+}
+
+function dividedByWrittenOnce(whole: Ast, e: Monomial[], names: readonly string[], kind: 'matrix' | 'vector' | 'row'): Ast | undefined {
   const spelled = names.length > 0 ? expand(whole, definitionOf) : undefined;
   const sides = kind === 'matrix' ? (['right', 'left'] as const) : kind === 'vector' ? (['left'] as const) : (['right'] as const);
   const key = sumKey(whole);
@@ -829,6 +842,9 @@ export function withDefinitions<T>(definitions: (name: string) => Ast | undefine
  * each level would redo every level inside it (the Hessian of a 300-deep exp chain took 75 s).
  */
 let mergedSums = new WeakMap<readonly Ast[], readonly [WeakMap<Ast, Ast>, WeakMap<Ast, Ast>]>();
+
+/** dividedByWritten's results (null: none) per set of written sums, by the sum's text and its names' definitions. */
+const DIVIDED = new WeakMap<readonly Ast[], Map<string, Ast | null>>();
 
 /** Whether the input writes a sum of matrices, as it stands or transposed: A' + eye where it has (A + eye). */
 function isWritten(sum: Ast): boolean {

@@ -131,12 +131,30 @@ function collect(ms: readonly Monomial[]): Map<string, Monomial> {
 export function divide(e: readonly Monomial[], w: readonly Monomial[], side: 'right' | 'left'): Monomial[] | undefined {
   const longest = Math.max(...w.map((m) => m.chain.length));
   if (longest === 0 || w.length < 2) return undefined;
-  // Of several longest terms (A + B + eye), each in turn leads until one divides.
+  // Of several longest terms (A + B + eye), each in turn leads until one divides. The first step
+  // of a division takes a monomial of e that ends in the lead: where none does, it cannot start.
+  const ends = endKeys(e, side, longest);
   for (const lead of w.filter((m) => m.chain.length === longest)) {
+    if (!ends.has(chainKey(lead.chain))) continue;
     const q = divideBy(e, w, lead, side);
     if (q) return q;
   }
   return undefined;
+}
+
+/** Per dividend, the keys of its monomials' last (right) or first (left) k chain factors. */
+const ENDS = new WeakMap<readonly Monomial[], Map<string, ReadonlySet<string>>>();
+
+function endKeys(e: readonly Monomial[], side: 'right' | 'left', k: number): ReadonlySet<string> {
+  let byEnd = ENDS.get(e);
+  if (!byEnd) ENDS.set(e, (byEnd = new Map()));
+  let keys = byEnd.get(`${side}${k}`);
+  if (!keys) {
+    const out = new Set<string>();
+    for (const m of e) if (m.chain.length >= k) out.add(chainKey(side === 'right' ? m.chain.slice(m.chain.length - k) : m.chain.slice(0, k)));
+    byEnd.set(`${side}${k}`, (keys = out));
+  }
+  return keys;
 }
 
 function divideBy(e: readonly Monomial[], w: readonly Monomial[], lead: Monomial, side: 'right' | 'left'): Monomial[] | undefined {
