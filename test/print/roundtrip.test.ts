@@ -243,7 +243,7 @@ describe('scalar parts and numbers of products print as a person writes them', (
 // (arccos(cos(tan(x))) there now simplifies: its derivative is sign(sin(tan(x))) times tan's.)
 test('sum(arcsin(sigmoid(arccos(sigmoid(tan(x)))))) by x, order 2', () => {
   const r = derive('sum(arcsin(sigmoid(arccos(sigmoid(tan(x))))))', 'x', { order: 2 });
-  expect(r.matrix).toContain('./t6.^0.5./t7.^1.5');
+  expect(r.matrix).toContain('./t6./t7.^1.5');
   expect(r.matrix).not.toMatch(/\(\w+\.\^[\d.]+\)\.\^\d/);
   roundTripAtSizes(r, 4600, () => 'any');
 });

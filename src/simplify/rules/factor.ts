@@ -3,7 +3,7 @@
  *   Σ_t c_t φ·R_t → φ·(Σ_t c_t R_t),
  * which turns expanded derivatives back into nested forms such as 2*A'*(A*x - y).
  */
-import { type Factor, type Node, type NodeOf, type Term, closedParts, delta, isSymmetric, makeAdd, makeMul, makePow, makePowv, negatedSum, ones, scalar } from '../../ir/node.js';
+import { type Factor, type Node, type NodeOf, type Term, closedParts, delta, expandedFactors, isSymmetric, makeAdd, makeMul, makePow, makePowv, negatedSum, ones, scalar } from '../../ir/node.js';
 import { cost } from '../cost.js';
 import type { Rule } from '../rewrite.js';
 
@@ -224,28 +224,80 @@ export const factorCommon: Rule = {
   math: 'Σ_t c_t φ R_t → φ (Σ_t c_t R_t)   when it shortens the form',
   apply(n) {
     if (n.kind !== 'add' || n.terms.length < 2) return undefined;
-    const r = n.shape.length;
-    const views = n.terms.map((t) => view(t.node, t.coef, r));
-    const occs = views.map((v) => occurrences(v, r));
-    const count = sharedKeys(occs.map((o) => o.keys()));
-    const nodeOf = (sig: string): Node => {
-      for (let t = 0; t < occs.length; t++) {
-        const o = occs[t]!.get(sig);
-        if (o) return views[t]!.factors[o.index]!.node;
-      }
-      throw new Error('unreachable');
-    };
-    const candidates = [...count.entries()]
-      .sort((a, b) => b[1] - a[1] || cost(nodeOf(b[0])) - cost(nodeOf(a[0])) || (a[0] < b[0] ? -1 : 1))
-      .slice(0, 8);
     const before = cost(n);
-    for (const [sig] of candidates) {
-      const out = factorOut(n, views, occs, sig);
-      if (cost(out) < before) return out;
+    const direct = factorShared(n, before);
+    if (direct) return direct;
+    let out = FLAT_FACTORED.get(n);
+    if (out === undefined) {
+      const flat = withFlatVectorProducts(n);
+      out = (flat && factorShared(flat, before)) ?? null;
+      FLAT_FACTORED.set(n, out);
     }
-    return undefined;
+    return out ?? undefined;
   },
 };
+
+/** withFlatVectorProducts's factoring per sum (null: none), as the rewriter meets a sum again on each pass. */
+const FLAT_FACTORED = new WeakMap<Node, Node | null>();
+
+/** factor-common on a sum: the first of its most shared factors whose taking out costs less than `before`. */
+function factorShared(n: NodeOf<'add'>, before: number): Node | undefined {
+  const r = n.shape.length;
+  const views = n.terms.map((t) => view(t.node, t.coef, r));
+  const occs = views.map((v) => occurrences(v, r));
+  const count = sharedKeys(occs.map((o) => o.keys()));
+  const nodeOf = (sig: string): Node => {
+    for (let t = 0; t < occs.length; t++) {
+      const o = occs[t]!.get(sig);
+      if (o) return views[t]!.factors[o.index]!.node;
+    }
+    throw new Error('unreachable');
+  };
+  const candidates = [...count.entries()]
+    .sort((a, b) => b[1] - a[1] || cost(nodeOf(b[0])) - cost(nodeOf(a[0])) || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 8);
+  for (const [sig] of candidates) {
+    const out = factorOut(n, views, occs, sig);
+    if (cost(out) < before) return out;
+  }
+  return undefined;
+}
+
+/**
+ * A product of vectors and deltas (a diagonal tensor times vectors): what element-wise chains
+ * differentiate to. makeMul keeps long products nested, so that a chain's terms share its parts;
+ * a factor that every term of a sum has may then sit inside a nested product of one term and
+ * beside it in another, where no signature sees it shared.
+ */
+function vectorProduct(n: Node): boolean {
+  return n.kind === 'mul' && !n.held && n.factors.every((f) => f.node.shape.length <= 1 || f.node.kind === 'delta' || vectorProduct(f.node));
+}
+
+/**
+ * The most factors a term written out may have: past it the term stays nested, as makeMul keeps
+ * it, and the rewriter's work stays linear in a chain's depth.
+ */
+const MAX_FLAT_VECTOR_FACTORS = 32;
+
+/**
+ * The sum with every nested product of vectors in its terms written out (deltas contracted by
+ * makeMul), or undefined where no term has one: the Hessian of sum(t4) where t1 = sigmoid(x), …
+ * is diag of seven terms with six vectors in common, each term a product of nested ones.
+ */
+function withFlatVectorProducts(n: NodeOf<'add'>): NodeOf<'add'> | undefined {
+  let changed = false;
+  const terms = n.terms.map((t) => {
+    const m = t.node;
+    if (m.kind !== 'mul' || m.held || !m.factors.some((f) => vectorProduct(f.node))) return t;
+    const fs = expandedFactors(m, (f) => !vectorProduct(f.node));
+    if (fs.length > MAX_FLAT_VECTOR_FACTORS) return t;
+    changed = true;
+    return { coef: t.coef, node: makeMul(fs, m.shape.length) };
+  });
+  if (!changed) return undefined;
+  const flat = makeAdd(terms, n.shape);
+  return flat.kind === 'add' && flat.terms.length >= 2 ? flat : undefined;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Powers of a shared base
