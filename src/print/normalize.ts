@@ -123,16 +123,18 @@ function scalarsInOrder(a: Ast, temps: ReadonlySet<string>): Ast {
   const fs = chain(m);
   const negative = startsNegative(fs[0]!) && fs[0]!.kind !== 'num';
   if (negative) fs[0] = negate(fs[0]!);
-  const variable = (f: Ast): string | undefined => {
+  // Each factor with its variable name, where it is a scalar variable or a power of one.
+  const named = fs.map((f) => {
     const b = kindOf(f) === 'scalar' ? scalarPower(f).base : undefined;
-    return b?.kind === 'name' && !temps.has(b.name) ? b.name : undefined;
-  };
+    return { f, name: b?.kind === 'name' && !temps.has(b.name) ? b.name : undefined };
+  });
   const lead = fs.findIndex((f) => kindOf(f) !== 'scalar');
-  const leading = lead < 0 ? fs : fs.slice(0, lead);
-  const numbers = leading.filter((f) => f.kind === 'num');
-  const variables = fs.filter((f) => variable(f) !== undefined).sort((x, y) => (variable(x)! < variable(y)! ? -1 : variable(x)! > variable(y)! ? 1 : 0));
-  const others = leading.filter((f) => f.kind !== 'num' && variable(f) === undefined);
-  const rest = lead < 0 ? [] : fs.slice(lead).filter((f) => variable(f) === undefined);
+  const leading = lead < 0 ? named : named.slice(0, lead);
+  const numbers = leading.filter((x) => x.f.kind === 'num').map((x) => x.f);
+  const byName = (x: { name?: string }, y: { name?: string }): number => (x.name! < y.name! ? -1 : x.name! > y.name! ? 1 : 0);
+  const variables = named.filter((x) => x.name !== undefined).sort(byName).map((x) => x.f);
+  const others = leading.filter((x) => x.f.kind !== 'num' && x.name === undefined).map((x) => x.f);
+  const rest = lead < 0 ? [] : named.slice(lead).filter((x) => x.name === undefined).map((x) => x.f);
   const ordered = [...numbers, ...variables, ...others, ...rest];
   if (!negative && ordered.every((f, i) => f === fs[i])) return m;
   const p = productOf(ordered);

@@ -270,8 +270,13 @@ function factorShared(n: NodeOf<'add'>, before: number): Node | undefined {
  * beside it in another, where no signature sees it shared.
  */
 function vectorProduct(n: Node): boolean {
-  return n.kind === 'mul' && !n.held && n.factors.every((f) => f.node.shape.length <= 1 || f.node.kind === 'delta' || vectorProduct(f.node));
+  if (n.kind !== 'mul' || n.held) return false;
+  let is = VECTOR_PRODUCTS.get(n);
+  if (is === undefined) VECTOR_PRODUCTS.set(n, (is = n.factors.every((f) => f.node.shape.length <= 1 || f.node.kind === 'delta' || vectorProduct(f.node))));
+  return is;
 }
+/** vectorProduct per product: a chain's nested products are met again under every term. */
+const VECTOR_PRODUCTS = new WeakMap<Node, boolean>();
 
 /**
  * The most factors a term written out may have: past it the term stays nested, as makeMul keeps
