@@ -4,7 +4,8 @@
  * (diagonals.ts: diag(u)*diag(v) → diag(u.*v)), equal Hadamard factors and equal matrix factors
  * as powers (u.*v.*u → u.^2.*v, A'*(A^2)'*A' → (A^4)'), an outer product of ones vectors as the
  * ones matrix (vector(1)*vector(1)' → matrix(1)), a product's scalars in a person's order
- * (2*b*cos(t)*a*x → 2*a*b*cos(t)*x). Each rewrite is an identity of the input language, so the
+ * (2*b*cos(t)*a*x → 2*a*b*cos(t)*x), sums inside sums opened where their terms add up
+ * (collect.ts: vector(1) - (vector(1) - t) → t). Each rewrite is an identity of the input language, so the
  * text still parses back to the same value.
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
@@ -14,11 +15,12 @@ import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, retyped, scalarPower, startsNegative, typed } from './chains.js';
 import { mergeDiagonals, plainTransposedSums } from './diagonals.js';
 import { absorbSigns } from './signs.js';
+import { collectSums } from './collect.js';
 
 export function normalize(a: Ast, temps: ReadonlySet<string> = new Set(), written: ReadonlySet<string> = new Set()): Ast {
   const r = reassociateAll(onesMatrices(a));
   const d = mergeDiagonals(r);
-  const h = foldHadamard(d === r ? r : reassociateAll(d));
+  const h = collectSums(foldHadamard(d === r ? r : reassociateAll(d)));
   const n = numbersFirst(h);
   const signed = absorbSigns(foldAll(n === h ? h : reassociateAll(n)), temps, written);
   return plainTransposedSums(scalarsInOrder(retyped(signed), temps));
