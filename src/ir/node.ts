@@ -455,9 +455,9 @@ export function hold(n: Node, why: Held = 'layer'): Node {
  * it is, and the layers above then multiply out the product they use (the Hessian of five such
  * layers printed 24,158 characters, 2,363 with the product held).
  */
-export function holdLayer(n: Node): Node {
+export function holdLayer(n: Node, why: Held = 'layer'): Node {
   const [only] = n.kind === 'add' && n.terms.length === 1 ? n.terms : [];
-  return only?.node.kind === 'mul' ? makeAdd([{ coef: only.coef, node: hold(only.node) }], n.shape) : hold(n);
+  return only && (only.node.kind === 'mul' || only.node.kind === 'add') ? makeAdd([{ coef: only.coef, node: hold(only.node, why) }], n.shape) : hold(n, why);
 }
 
 const chained = new WeakMap<Node, boolean>();
@@ -488,7 +488,7 @@ function spreads(n: MulNode): boolean {
  * the layer t + tanh(A*t).*t factored into (1 + tanh(A*t)).*t stays one node).
  */
 export function keepHeld(from: Node, out: Node): Node {
-  return (from.kind === 'add' || from.kind === 'mul') && from.held ? hold(out, from.held) : out;
+  return (from.kind === 'add' || from.kind === 'mul') && from.held ? holdLayer(out, from.held) : out;
 }
 
 /** A product with one factor, a sum: a transpose, diagonal, trace or axis sum of it. */

@@ -26,6 +26,9 @@ import { negate, retyped } from './chains.js';
  */
 const MAX_EXPANDED_POWER_TERMS = 24;
 
+/** The input's sums of matrices longer than this, spelled out, are not tried as divisors (writtenForms). */
+const MAX_WRITTEN_LENGTH = 400;
+
 const expandablePower = (n: Node): boolean =>
   n.kind === 'mpow' && n.dirs.some((d) => d.shape.length > 2) && matPowTerms(n.exp, n.dirs.length) <= MAX_EXPANDED_POWER_TERMS;
 
@@ -177,6 +180,8 @@ interface AskedDefinitions {
   /** The names of the form asked for first; a definition is made with all of them but its own. */
   readonly names: ReadonlyMap<Node, string>;
   readonly made: Map<Node, Ast | undefined>;
+  /** How often a definition was asked for while it was being made (and got none). */
+  misses: number;
 }
 
 /** A product of sizes (len(y)*cols(X), len(z)^2), which a size argument may be too. */
@@ -375,7 +380,7 @@ export class MatrixPrinter implements Forms {
     // the map from names to nodes is made on the first ask). The definitions that those ask for in
     // turn are the same ones, made once: asked anew at each level, the definitions of a residual
     // network's layers, t2 = t1 + a*tanh(A*t1), …, were made 2^depth times.
-    const shared = asked ?? { names, made: new Map<Node, Ast | undefined>() };
+    const shared = asked ?? { names, made: new Map<Node, Ast | undefined>(), misses: 0 };
     let byName: Map<string, Node> | undefined;
     const definition = (t: string): Ast | undefined => {
       byName ??= new Map([...shared.names].map(([n, name]) => [name, n]));
@@ -383,12 +388,47 @@ export class MatrixPrinter implements Forms {
       if (n === undefined || negated.has(n)) return undefined;
       if (!shared.made.has(n)) {
         shared.made.set(n, undefined); // (while it is made, a definition that asks for it gets none)
-        shared.made.set(n, this.materialize(this.form(n)!.ast, new Map([...shared.names].filter(([m]) => m !== n)), negated, shared));
-      }
+        shared.made.set(n, this.definitionWith(n, new Map([...shared.names].filter(([m]) => m !== n)), negated, shared));
+      } else if (shared.made.get(n) === undefined) shared.misses++;
       return shared.made.get(n);
     };
     return withDefinitions(definition, () => normalize(expand(a), new Set(names.values()), this.ctx.written), this.ctx.factors, this.writtenForms());
   }
+
+  /**
+   * The definition of n printed with `names`, as a merge asks for it. It depends only on the names
+   * of the nodes that n's form reaches, so it is made once for all the forms printed with the same
+   * names there: each temporary's text is made with the others' names (present.ts), and a deep
+   * network's definitions were each made again for every other one (30,750 of them for the
+   * Hessian of 16 layers inv(eye + t*t')*sin(t), 238 temporaries). A definition made while one it
+   * asked for was itself being made (and got none) is not kept.
+   */
+  private definitionWith(n: Node, names: ReadonlyMap<Node, string>, negated: ReadonlySet<Node>, shared: AskedDefinitions): Ast {
+    const key = `${n.id}|${[...this.reach(n)].filter((m) => names.has(m)).map((m) => `${m.id}=${names.get(m)}${negated.has(m) ? '-' : ''}`).join(',')}`;
+    const hit = this.definitions.get(key);
+    if (hit) return hit;
+    const misses = shared.misses;
+    const made = this.materialize(this.form(n)!.ast, names, negated, shared);
+    if (shared.misses === misses) this.definitions.set(key, made);
+    return made;
+  }
+  private readonly definitions = new Map<string, Ast>();
+
+  /** The nodes that n's form refers to, directly or through the forms of those, in order of their ids. */
+  private reach(n: Node): readonly Node[] {
+    const hit = this.reached.get(n);
+    if (hit) return hit;
+    const out = new Set<Node>();
+    for (const m of this.references(this.form(n)!.ast)) {
+      if (out.has(m)) continue;
+      out.add(m);
+      for (const k of this.reach(m)) out.add(k);
+    }
+    const sorted = [...out].sort((a, b) => a.id - b.id);
+    this.reached.set(n, sorted);
+    return sorted;
+  }
+  private readonly reached = new Map<Node, readonly Node[]>();
 
   /** The input's sums of matrices as printed (spelled out, each its own form), made on the first ask. */
   private writtenForms(): readonly Ast[] {
@@ -396,8 +436,10 @@ export class MatrixPrinter implements Forms {
     this.sumForms = [];
     const forms: Ast[] = [];
     for (const n of this.ctx.sums ?? []) {
+      // Spelled out, a sum written in terms of deep layers is exponentially long (t2 = inv(eye +
+      // t1*t1')*t1 holds t1 three times); a divisor that long never makes a shorter product.
       const f = this.form(n);
-      if (f) forms.push(retyped(this.materialize(f.ast)));
+      if (f && this.key(f.ast, undefined).length <= MAX_WRITTEN_LENGTH) forms.push(retyped(this.materialize(f.ast)));
     }
     return (this.sumForms = forms);
   }

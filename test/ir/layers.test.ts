@@ -108,6 +108,31 @@ describe('networks written with where', () => {
     expect(printed(network(layer, 32), 1).length / 32).toBeLessThan(1.3 * (printed(network(layer, 16), 1).length / 16));
   });
 
+  // Layers that lower to a multiple of a product (the inverse of a rank-one update is eye minus a
+  // scaled outer product, by Sherman–Morrison; a negated product): rebuilt when the layer below
+  // changed, a layer came back as a one-term sum, which keepHeld left unheld, so the layer above
+  // multiplied it out (t3*t3' as t2'*(eye - …)^2*t2); and factor-common read a held product as
+  // its factors, so t - t*(t'*t)/(1 + t'*t) with t such a layer never became t/(1 + t'*t). The
+  // gradient of 6 layers inv(eye + t*t')*t printed 21,685 characters in 20 s, of 8 never
+  // finished; the printer also spelled out the input's sums eye + t*t', exponentially long.
+  const RANK_ONE_LAYERS = ["inv(eye + #*#')*#", "inv(2*eye + #*#')*#", "inv(eye - #*#'/4)*#", "(eye - #*#'/(1 + #'*#))*#", "inv(eye + #*#')*sin(#)", "inv(eye + (A*#)*(A*#)')*#", '-(#.*sin(#))'];
+  // (-(#.*sin(#)) by order 2 is left out: element-wise products of layers keep their terms side
+  // by side past factor-common's 32 factors a term, as #.*sin(#) does.)
+  const RANK_ONE_SIZES: [string, number][] = RANK_ONE_LAYERS.flatMap((layer): [string, number][] => (layer.startsWith('-') ? [[layer, 1]] : [[layer, 1], [layer, 2]]));
+  test.each(RANK_ONE_SIZES)('%s, order %d: printed size linear in the depth', (layer, order) => {
+    const depths = order === 1 ? [8, 32] : [8, 24];
+    const perLayer = depths.map((depth) => printed(network(layer, depth), order).length / depth);
+    expect(perLayer[1]!).toBeLessThan(1.3 * perLayer[0]!);
+  });
+
+  test('a rank-one layer simplifies as its closed form does: inv(eye + t*t\')*t is t/(1 + t\'*t)', () => {
+    for (const order of [1, 2]) expect(printed(network("inv(eye + #*#')*#", 12), order)).toBe(printed(network("#/(1 + #'*#)", 12), order));
+  });
+
+  test.each(RANK_ONE_LAYERS.flatMap((layer) => [[layer, 1], [layer, 2]] as const))('%s, order %d: values at depth 5', (layer, order) => {
+    expectValuesRight(network(layer, 5), order, 3 + order);
+  });
+
   test('the gradient of a residual network is backpropagation: one factor per layer, the layers named', () => {
     const g = printed(network(RESIDUAL, 4), 1);
     expect(g.match(/\+ eye\)/g)).toHaveLength(4);

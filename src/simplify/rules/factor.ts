@@ -16,7 +16,7 @@ export interface TermView {
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 export function view(node: Node, coef: number, r: number): TermView {
-  if (node.kind === 'mul') return { coef, factors: node.factors };
+  if (node.kind === 'mul' && node.held !== 'layer') return { coef, factors: node.factors };
   return { coef, factors: [{ node, labels: range(r) }] };
 }
 
