@@ -11,7 +11,7 @@ import type { Ast } from '../syntax/ast.js';
 import { call, num } from './build.js';
 import { constantDims, constantOf, keepTyping, mapChildren } from './mexpr.js';
 import { toText } from './text.js';
-import { kindOf, negate, typed } from './chains.js';
+import { negate, typed } from './chains.js';
 import { buildSum, isSum, sumTerms, type SignedTerm } from './signs.js';
 
 interface Collected {
@@ -60,8 +60,8 @@ function collected(b: Ast): Ast | undefined {
   if (!met) return undefined;
   const out: SignedTerm[] = [];
   for (const g of groups.values()) {
-    const rounded = Math.round(g.coef);
-    if (Math.abs(g.coef - rounded) < 1e-12) g.coef = rounded;
+    // (Numbers added in floating point keep 12 digits: 0.1*u + 0.2*u is 0.3*u.)
+    g.coef = Number(g.coef.toPrecision(12));
     if (g.coef === 0) continue;
     const positive = g.coef > 0;
     out.push({ ast: g.constant ? constantTimes(g.constant, Math.abs(g.coef)) : times(Math.abs(g.coef), g.body), positive });

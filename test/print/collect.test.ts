@@ -28,6 +28,7 @@ describe('sums inside sums', () => {
     ['sin(1 - (1 - a)) + b', 'sin(a) + b'],
     ['matrix(1) + (A - matrix(1))', 'A'],
     ['2*(u - v) - 2*u', '-2*v'],
+    ['0.1*u - (v - 0.2*u)', '0.3*u - v'],
   ])('%s reads %s', (text, expected) => {
     expect(collected(text)).toBe(expected);
   });
