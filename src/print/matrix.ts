@@ -399,8 +399,8 @@ export class MatrixPrinter implements Forms {
    * The definition of n printed with `names`, as a merge asks for it. It depends only on the names
    * of the nodes that n's form reaches, so it is made once for all the forms printed with the same
    * names there: each temporary's text is made with the others' names (present.ts), and a deep
-   * network's definitions were each made again for every other one (30,750 of them for the
-   * Hessian of 16 layers inv(eye + t*t')*sin(t), 238 temporaries). A definition made while one it
+   * network's definitions were each made again for every other one (30,033 of them for the
+   * Hessian of 16 layers inv(eye + t*t')*sin(t), 238 temporaries; 778 now). A definition made while one it
    * asked for was itself being made (and got none) is not kept.
    */
   private definitionWith(n: Node, names: ReadonlyMap<Node, string>, negated: ReadonlySet<Node>, shared: AskedDefinitions): Ast {
