@@ -457,7 +457,7 @@ export function hold(n: Node, why: Held = 'layer'): Node {
  */
 export function holdLayer(n: Node, why: Held = 'layer'): Node {
   const [only] = n.kind === 'add' && n.terms.length === 1 ? n.terms : [];
-  return only && (only.node.kind === 'mul' || only.node.kind === 'add') ? makeAdd([{ coef: only.coef, node: hold(only.node, why) }], n.shape) : hold(n, why);
+  return only?.node.kind === 'mul' ? makeAdd([{ coef: only.coef, node: hold(only.node, why) }], n.shape) : hold(n, why);
 }
 
 const chained = new WeakMap<Node, boolean>();

@@ -404,7 +404,7 @@ export class MatrixPrinter implements Forms {
    * asked for was itself being made (and got none) is not kept.
    */
   private definitionWith(n: Node, names: ReadonlyMap<Node, string>, negated: ReadonlySet<Node>, shared: AskedDefinitions): Ast {
-    const key = `${n.id}|${[...this.reach(n)].filter((m) => names.has(m)).map((m) => `${m.id}=${names.get(m)}${negated.has(m) ? '-' : ''}`).join(',')}`;
+    const key = `${n.id}|${this.reach(n).filter((m) => names.has(m)).map((m) => `${m.id}=${names.get(m)}${negated.has(m) ? '-' : ''}`).join(',')}`;
     const hit = this.definitions.get(key);
     if (hit) return hit;
     const misses = shared.misses;
@@ -439,7 +439,7 @@ export class MatrixPrinter implements Forms {
       // Spelled out, a sum written in terms of deep layers is exponentially long (t2 = inv(eye +
       // t1*t1')*t1 holds t1 three times); a divisor that long never makes a shorter product.
       const f = this.form(n);
-      if (f && this.key(f.ast, undefined).length <= MAX_WRITTEN_LENGTH) forms.push(retyped(this.materialize(f.ast)));
+      if (f && this.lengthOf(n) <= MAX_WRITTEN_LENGTH) forms.push(retyped(this.materialize(f.ast)));
     }
     return (this.sumForms = forms);
   }
