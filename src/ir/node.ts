@@ -330,8 +330,14 @@ export function isZero(n: Node): boolean {
  */
 function hasZeroPole(n: Node): boolean {
   if (n.kind === 'pow') return n.exp < 0 && isZero(n.base);
-  return n.kind === 'mul' && n.factors.some((f) => hasZeroPole(f.node));
+  if (n.kind !== 'mul') return false;
+  // Memoized: nested products share their parts (a chain's derivative is a DAG of them).
+  let hit = zeroPoleFactors.get(n);
+  if (hit === undefined) zeroPoleFactors.set(n, (hit = n.factors.some((f) => hasZeroPole(f.node))));
+  return hit;
 }
+
+const zeroPoleFactors = new WeakMap<Node, boolean>();
 
 const poles = new WeakMap<Node, boolean>();
 
