@@ -283,22 +283,30 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   // draws of seed 1, every printed form is the one that printing every text again gives.)
   const namesFor = (n: Node, kept: readonly Node[]): Map<Node, string> => new Map(kept.filter((m) => m !== n).map((m) => [m, placeholder.get(m)!]));
   const memo = new Map<string, string>();
-  /** The body and the definitions, each with the others' names. */
-  const texts = (kept: readonly Node[]): Map<Node, string> => {
+  const ids = (ns: readonly Node[]): string => ns.map((m) => m.id).sort((a, b) => a - b).join(',');
+  /**
+   * The body and the definitions, each with the others' names; from `before` (the texts with
+   * `dropped` named too), only those that showed it, or showed a name that showed it, are made
+   * again: the names a text shows are what a walk of its form meets first, and a name that walk
+   * never met being dropped changes neither the walk nor, by the above, the text.
+   */
+  const texts = (kept: readonly Node[], before?: Texts, dropped?: Node): Texts => {
+    const stale = (m: Node): boolean => !before || !before.shown.has(m) || before.shown.get(m)!.includes(dropped!);
     const showing = new Map<Node, Node[]>();
     const shown = (n: Node): Node[] => {
       let s = showing.get(n);
-      if (!s) showing.set(n, (s = [...new Set(printer.namedUses(printer.form(n)!.ast, namesFor(n, kept)))]));
+      if (!s) showing.set(n, (s = stale(n) ? [...new Set(printer.namedUses(printer.form(n)!.ast, namesFor(n, kept)))] : before!.shown.get(n)!));
       return s;
     };
-    const ids = (ns: readonly Node[]): string => ns.map((m) => m.id).sort((a, b) => a - b).join(',');
     const text = (n: Node): string => {
+      if (!stale(n) && !shown(n).some(stale)) return before!.text.get(n)!;
       const key = [n, ...shown(n)].map((m) => `${m.id}:${ids(shown(m))}`).join('|');
       let t = memo.get(key);
       if (t === undefined) memo.set(key, (t = toText(printer.materialize(printer.form(n)!.ast, namesFor(n, kept)))));
       return t;
     };
-    return new Map([root, ...kept].map((n) => [n, text(n)]));
+    const all = [root, ...kept];
+    return { text: new Map(all.map((n) => [n, text(n)])), shown: new Map(all.map((n) => [n, shown(n)])) };
   };
   const sum = (m: Map<Node, string>, f: (t: string) => number): number => [...m.values()].reduce((s, t) => s + f(t), 0);
   let kept = [...chosen];
@@ -307,16 +315,23 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   const factorOnes = /\bvector\(1\)'?\*|\*vector\(1\)/;
   // (Its own form with the other names as names: spelled out in full it may be too long to make.)
   const own = (c: Node): string => printer.textWith(c, new Set(chosen.filter((m) => m !== c)));
+  let now: Texts | undefined;
   for (const n of chosen.filter((c) => factorOnes.test(own(c)))) {
-    const now = texts(kept);
+    now ??= texts(kept);
     const name = new RegExp(`${placeholder.get(n)!}(?!\\d)`, 'g');
-    const uses = [...now].reduce((k, [m, t]) => (m === n ? k : k + (t.match(name)?.length ?? 0)), 0);
+    const uses = [...now.text].reduce((k, [m, t]) => (m === n ? k : k + (t.match(name)?.length ?? 0)), 0);
     const without = kept.filter((m) => m !== n);
-    const inline = texts(without);
-    const merged = sum(inline, ones) < sum(now, ones) + (uses - 1) * ones(now.get(n)!);
-    if (merged && sum(inline, (t) => t.length + 8) <= sum(now, (t) => t.length + 8)) kept = without;
+    const inline = texts(without, now, n);
+    const merged = sum(inline.text, ones) < sum(now.text, ones) + (uses - 1) * ones(now.text.get(n)!);
+    if (merged && sum(inline.text, (t) => t.length + 8) <= sum(now.text, (t) => t.length + 8)) [kept, now] = [without, inline];
   }
   return kept;
+}
+
+/** What withoutBlockingOnes prints with a set of names: each text, and the names it shows. */
+interface Texts {
+  readonly text: Map<Node, string>;
+  readonly shown: Map<Node, Node[]>;
 }
 
 /** The tensor behind a merge at the root (also inside a sum of merges, c·merge(T) = merge(c·T)). */
