@@ -312,7 +312,7 @@ function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Nod
   let adj: Node | undefined;
   for (let k = 0; k + 1 < chain.length; k++) {
     const [above, u] = [chain[k]!, chain[k + 1]!];
-    const g = byStandIn(u, (stand) => paired(adj, substitute(above, u, stand, wrt.name)), opts);
+    const g = diagonalJacobians(byStandIn(u, (stand) => paired(adj, substitute(above, u, stand, wrt.name)), opts));
     // Simplified once, and held: the next layer's rule may use it twice (v/|t| - (v'*t)*t/|t|^3),
     // and a held node is one node there, not two copies of a sum to distribute.
     // A multiple of a constant (c·1, the adjoint of a sum of scaled layers) has nothing to distribute.
@@ -322,6 +322,24 @@ function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Nod
   // The last adjoint depends on the variable too, but is a constant of this step: a variable stands for it.
   const held = makeVar('#adjoint', adj!.shape);
   return substitute(forward(paired(held, chain[chain.length - 1]!), wrt, opts), held, adj!, '#adjoint');
+}
+
+/**
+ * An adjoint step with each local Jacobian that is a sum of diagonal matrices as one diagonal
+ * (oneDiagonal): the step through softplus(t) - t is (I - diag(σ(t)))·a, which as (1 - σ(t)).*a
+ * stays a product; the sum distributed over a spelled a out in each step (a negated copy of a is
+ * no longer held), one term more per layer: the gradient of 32 such layers printed 4,998
+ * characters, the Hessian 13,302 (1,697 and 3,999 now).
+ */
+function diagonalJacobians(g: Node): Node {
+  if (g.kind === 'add' && g.terms.length === 1) {
+    const [{ coef, node }] = g.terms as [Term];
+    const inner = diagonalJacobians(node);
+    return inner === node ? g : makeAdd([{ coef, node: inner }], g.shape);
+  }
+  if (g.kind !== 'mul') return g;
+  const factors = g.factors.map((f) => ({ node: f.node.kind === 'add' && f.labels.length === 2 ? oneDiagonal(f.node) : f.node, labels: f.labels }));
+  return factors.some((f, k) => f.node !== g.factors[k]!.node) ? makeMul(factors, g.shape.length) : g;
 }
 
 /** The scalar <adj, n> (n itself where there is no adjoint yet: the root). */

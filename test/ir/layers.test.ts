@@ -252,6 +252,20 @@ describe('networks written with where', () => {
     expectValuesRight(network(layer, 5), 2, 31);
   });
 
+  // Layers whose local Jacobian is the identity plus or minus a diagonal (softplus(t) - t is
+  // I - diag(σ(t))), passed in reverse: the sum was distributed over the adjoint a, whose negated
+  // copy is not held, so each step spelled a out again, one term more per layer (src/diff/
+  // derivative.ts, diagonalJacobians). At depth 48: 9,846 and 25,384 characters for
+  // softplus(t) - t by orders 1 and 2 (205 and 529 a layer, 105 and 260 at depth 16).
+  const IDENTITY_PLUS_DIAGONAL_LAYERS = ['softplus(#) - #', 'sin(#) - 2*#', '(# - #.^-0.5)/c', 'log(vector(1) + exp(#)) - #', '-# - sin(#)'];
+  test.each(IDENTITY_PLUS_DIAGONAL_LAYERS.flatMap((layer) => [[layer, 1], [layer, 2]] as const))('%s, order %d: printed size linear in the depth, up to depth 48', (layer, order) => {
+    const perLayer = [16, 48].map((depth) => printed(network(layer, depth), order).length / depth);
+    expect(perLayer[1]!).toBeLessThan(1.25 * perLayer[0]!);
+  });
+  test.each(IDENTITY_PLUS_DIAGONAL_LAYERS.flatMap((layer) => [[layer, 1], [layer, 2]] as const))('%s, order %d: values at depth 5', (layer, order) => {
+    expectValuesRight(network(layer, 5), order, 41 + order);
+  });
+
   test('the gradient of a scalar by a vector is reverse accumulation through layers whose Jacobian is a sum', () => {
     // By forward accumulation, every layer's Jacobian by x was built and multiplied out: 8 layers
     // of sin(softmax(t)) printed 3,375 characters in 1.5-1.9 s, 16 ran for more than 10 minutes; 32
