@@ -48,7 +48,8 @@ function forward(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
       const r = freeVars(n).has(wrt.name)
         ? (DERIVATIVE_RULES[n.kind] as (n: NodeOf<NodeKind>, c: DiffContext) => Node)(n, ctx)
         : constantDerivative(n, wrt);
-      const out = held.has(n) ? holdJacobian(r, wrt) : r;
+      const local = n !== root && layerOfDiagonals(n, wrt) ? oneDiagonal(r) : r;
+      const out = held.has(n) ? holdJacobian(local, wrt) : local;
       memo.set(n, out);
       return out;
     },
@@ -204,6 +205,19 @@ function oneDiagonal(m: Node): Node {
     weights.push({ coef: t.coef, node: w });
   }
   return makeMul([{ node: makeAdd(weights, [d]), labels: [0] }, { node: delta(d), labels: [0, 1] }], 2);
+}
+
+/**
+ * Whether n is a where clause's sum of vectors (or a scaled one) by a vector: forward
+ * accumulation takes its Jacobian, a sum (I - diag(σ(t)) for softplus(t) - t), as one diagonal
+ * (oneDiagonal) where it is a factor of others, so that two layers' Jacobians make one product,
+ * not their terms multiplied out. (The root's own Jacobian prints as the sum: eye + diag(cos(x)).)
+ */
+function layerOfDiagonals(n: Node, wrt: VarNode): boolean {
+  if (n.shape.length !== 1 || wrt.shape.length !== 1) return false;
+  if (n.kind === 'add') return n.held === 'layer';
+  // A scaled sum, (t - t.^-0.5)/c: its Jacobian a scalar times the sum's.
+  return n.kind === 'mul' && n.held === 'layer' && n.factors.filter((f) => f.labels.length > 0).every((f) => f.node.kind === 'add');
 }
 
 /**

@@ -82,11 +82,12 @@ const LINEAR_LAYERS = [
 ] as const;
 
 describe('networks written with where', () => {
-  // At depths 24 and 48: factor-common writes out the nested products of a term of up to 32
-  // factors (src/simplify/rules/factor.ts), so that some layers' forms at depth 16 are shorter than
-  // a line through the deeper ones (#.^2.*sin(#), order 2: 2,464 characters at 16, 6,855 at 32).
+  // At depths 32 and 48: factor-common writes out the nested products of a term of up to 32
+  // factors (src/simplify/rules/factor.ts), so that some layers' forms at depths under 32 are
+  // shorter than a line through the deeper ones (#.^2.*sin(#), order 2: 2,464 characters at 16,
+  // 6,855 at 32; # + sin(#), order 2: 90 a layer at depth 24, 123 at 32, 136 at 48).
   test.each(LINEAR_LAYERS)('%s, order %d: printed size linear in the depth', (layer, order) => {
-    const perLayer = [24, 48].map((depth) => printed(network(layer, depth), order).length / depth);
+    const perLayer = [32, 48].map((depth) => printed(network(layer, depth), order).length / depth);
     expect(perLayer[1]!).toBeLessThan(1.3 * perLayer[0]!);
   });
 
@@ -258,9 +259,21 @@ describe('networks written with where', () => {
   // derivative.ts, diagonalJacobians). At depth 48: 9,846 and 25,384 characters for
   // softplus(t) - t by orders 1 and 2 (205 and 529 a layer, 105 and 260 at depth 16).
   const IDENTITY_PLUS_DIAGONAL_LAYERS = ['softplus(#) - #', 'sin(#) - 2*#', '(# - #.^-0.5)/c', 'log(vector(1) + exp(#)) - #', '-# - sin(#)'];
+  // (By order 2 at depths 32 and 48, both past factor-common's 32 factors a term: see LINEAR_LAYERS.)
   test.each(IDENTITY_PLUS_DIAGONAL_LAYERS.flatMap((layer) => [[layer, 1], [layer, 2]] as const))('%s, order %d: printed size linear in the depth, up to depth 48', (layer, order) => {
-    const perLayer = [16, 48].map((depth) => printed(network(layer, depth), order).length / depth);
+    const perLayer = (order === 1 ? [16, 48] : [32, 48]).map((depth) => printed(network(layer, depth), order).length / depth);
     expect(perLayer[1]!).toBeLessThan(1.25 * perLayer[0]!);
+  });
+  test.each(IDENTITY_PLUS_DIAGONAL_LAYERS)('%s, order 2: at depth 48 within 1.3 times the size of # + sin(#)', (layer) => {
+    expect(printed(network(layer, 48), 2).length).toBeLessThan(1.3 * printed(network('# + sin(#)', 48), 2).length);
+  });
+  // The gradient is backpropagation's: one diagonal per layer, multiplied entry-wise. The last two
+  // layers' Jacobians (forward accumulation) were multiplied out as sums: sin(t) - 2*t at depth 4
+  // printed 2*t5 + vector(16) + cos(x).*(2*t4 + 4*t3 - t5 - vector(8)) - 4*t4 - 8*t3 where ….
+  test.each(['softplus(#) - #', '# + sin(#)', 'sin(#) - 2*#', '-# - sin(#)', 'a*# + sin(#)'])('%s at depth 6, order 1: the product of the layers\' diagonals', (layer) => {
+    const body = printed(network(layer, 6), 1).split(' where ')[0]!;
+    expect(body.startsWith('(') && body.endsWith(')')).toBe(true);
+    expect(body.slice(1, -1).split(').*(')).toHaveLength(6);
   });
   test.each(IDENTITY_PLUS_DIAGONAL_LAYERS.flatMap((layer) => [[layer, 1], [layer, 2]] as const))('%s, order %d: values at depth 5', (layer, order) => {
     expectValuesRight(network(layer, 5), order, 41 + order);
