@@ -217,7 +217,8 @@ function layerOfDiagonals(n: Node, wrt: VarNode): boolean {
   if (n.shape.length !== 1 || wrt.shape.length !== 1) return false;
   if (n.kind === 'add') return n.held === 'layer';
   // A scaled sum, (t - t.^-0.5)/c: its Jacobian a scalar times the sum's.
-  return n.kind === 'mul' && n.held === 'layer' && n.factors.filter((f) => f.labels.length > 0).every((f) => f.node.kind === 'add');
+  const onAxes = n.kind === 'mul' && n.held === 'layer' ? n.factors.filter((f) => f.labels.length > 0) : [];
+  return onAxes.length === 1 && onAxes[0]!.node.kind === 'add';
 }
 
 /**
@@ -343,7 +344,7 @@ function reverseChain(root: Node, wrt: VarNode, opts: DifferentiateOptions): Nod
  * (oneDiagonal): the step through softplus(t) - t is (I - diag(σ(t)))·a, which as (1 - σ(t)).*a
  * stays a product; the sum distributed over a spelled a out in each step (a negated copy of a is
  * no longer held), one term more per layer: the gradient of 32 such layers printed 4,998
- * characters, the Hessian 13,302 (1,697 and 3,999 now).
+ * characters, the Hessian 13,302 (1,697 and 3,999 with this step).
  */
 function diagonalJacobians(g: Node): Node {
   if (g.kind === 'add' && g.terms.length === 1) {
