@@ -6,7 +6,7 @@
  * adjoints that reverseChain carries from layer to layer and some Jacobians,
  * held: heldTangents); derivative() in src/index.ts simplifies after every order.
  */
-import { type Dim, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, hold, scalar, topoOrder, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, hold, scalar, topoOrder, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 import { simplify } from '../simplify/phases.js';
 
@@ -225,18 +225,19 @@ function layerOfDiagonals(n: Node, wrt: VarNode): boolean {
  * A product holding a sum of diagonal matrices on both its axes, with that sum as one diagonal
  * (oneDiagonal): the local Jacobian of (t - t.^-0.5)/c is (I + ½diag(t.^-1.5))/c, a scalar times
  * the sum, which as diag((1 + ½t.^-1.5)/c) is a diagonal too (and -(I - ½diag(w))/c, a sum of
- * one such term, in oneDiagonal). Anything else as it is.
+ * one such term, in oneDiagonal). Anything else as it is. `which`: the factors taken (an adjoint
+ * step's Jacobian is on one output axis and one summed with the adjoint).
  */
-function diagonalFactors(m: NodeOf<'mul'>): Node {
+function diagonalFactors(m: NodeOf<'mul'>, which: (f: Factor) => boolean = onBothAxes): Node {
   let changed = false;
   const factors = m.factors.map((f) => {
-    const onBoth = f.labels.length === 2 && f.labels.includes(0) && f.labels.includes(1);
-    const one = onBoth && f.node.kind === 'add' ? oneDiagonal(f.node) : f.node;
+    const one = which(f) && f.node.kind === 'add' ? oneDiagonal(f.node) : f.node;
     if (one !== f.node) changed = true;
     return { node: one, labels: f.labels };
   });
-  return changed ? makeMul(factors, 2) : m;
+  return changed ? makeMul(factors, m.shape.length) : m;
 }
+const onBothAxes = (f: Factor): boolean => f.labels.length === 2 && f.labels.includes(0) && f.labels.includes(1);
 
 /** w where the matrix n is diag(w) (the identity: a vector of ones), or undefined. */
 function diagonalWeight(n: Node, d: Dim): Node | undefined {
@@ -352,9 +353,7 @@ function diagonalJacobians(g: Node): Node {
     const inner = diagonalJacobians(node);
     return inner === node ? g : makeAdd([{ coef, node: inner }], g.shape);
   }
-  if (g.kind !== 'mul') return g;
-  const factors = g.factors.map((f) => ({ node: f.node.kind === 'add' && f.labels.length === 2 ? oneDiagonal(f.node) : f.node, labels: f.labels }));
-  return factors.some((f, k) => f.node !== g.factors[k]!.node) ? makeMul(factors, g.shape.length) : g;
+  return g.kind === 'mul' ? diagonalFactors(g, (f) => f.labels.length === 2) : g;
 }
 
 /** The scalar <adj, n> (n itself where there is no adjoint yet: the root). */
