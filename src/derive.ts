@@ -7,7 +7,7 @@ import { check, conventionalType, variableOrder, type Checked, type Declarations
 import { lower, type Lowered } from './ir/lower.js';
 import { type Node, type VarNode, makeAdd, makeMerge, makeMul, makeVar, topoOrder, zeros } from './ir/node.js';
 import { differentiate } from './diff/derivative.js';
-import { simplify } from './simplify/phases.js';
+import { INDEX_FORM_PHASES, PHASES, simplify } from './simplify/phases.js';
 import type { RewriteStep } from './simplify/rewrite.js';
 import { printResult, type Body, type Printed, type PrintContext, type Temporary } from './print/present.js';
 import { matrixText } from './print/matrix.js';
@@ -157,8 +157,9 @@ export function deriveNode(
     if (opts.simplify !== false) node = simplify(node, trace);
     const how = { singularSafe, cofactors, unsymmetrized, onAdj: () => (usedAdj = true), onAdj2: () => (usedAdj2 = true) };
     for (let k = 0; k < order; k++) {
-      node = differentiate(node, wrtNode, how);
-      if (opts.simplify !== false) node = simplify(node, trace);
+      const phases = matrixFormIn(node.shape.length, wrtNode, k + 1) ? PHASES : INDEX_FORM_PHASES;
+      node = differentiate(node, wrtNode, { ...how, phases });
+      if (opts.simplify !== false) node = simplify(node, trace, phases);
     }
     return node;
   };
@@ -200,6 +201,19 @@ const SYMMETRIZE_FROM_NODES = 200;
  * The derivative by a symmetric matrix from the derivative T by it as a general matrix: the mean of
  * T over the 2^order swaps of each order's pair of axes (the last 2·order axes, two per order).
  */
+/**
+ * Whether the derivative of the given order by wrt, of an expression of order `below` less one,
+ * can have a matrix form in some layout, so that its simplification writes sums of tensors out
+ * into terms that have one: by a vector, f (as vec(f) in the vec layout: one axis) and one axis
+ * per order must make at most two. By a scalar the derivative has f's axes; by a matrix the vec
+ * layout merges axes, so either may. (`below`: the axes of the derivative of the order below.)
+ */
+function matrixFormIn(below: number, wrt: VarNode, order: number): boolean {
+  if (wrt.shape.length !== 1) return true;
+  const fAxes = below - (order - 1);
+  return Math.min(fAxes, 1) + order <= 2;
+}
+
 function symmetrizeOrders(t: Node, order: number): Node {
   const rank = t.shape.length;
   const first = rank - 2 * order;

@@ -9,6 +9,7 @@
 import { type Dim, type Factor, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, hold, scalar, topoOrder, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 import { simplify } from '../simplify/phases.js';
+import type { Phase } from '../simplify/rewrite.js';
 
 export interface DifferentiateOptions {
   /** Keep the derivative of adj as the node adj2, defined at singular matrices (for the evaluators). */
@@ -21,6 +22,8 @@ export interface DifferentiateOptions {
   readonly onAdj?: () => void;
   /** Told whether the rule of adj2 ran (a third derivative of det, which adj3 can write). */
   readonly onAdj2?: () => void;
+  /** The simplifier's phases for the tangents it holds (INDEX_FORM_PHASES where the derivative has no matrix form). */
+  readonly phases?: readonly Phase[];
 }
 
 export function differentiate(root: Node, wrt: VarNode, opts: DifferentiateOptions = {}): Node {
@@ -49,7 +52,7 @@ function forward(root: Node, wrt: VarNode, opts: DifferentiateOptions): Node {
         ? (DERIVATIVE_RULES[n.kind] as (n: NodeOf<NodeKind>, c: DiffContext) => Node)(n, ctx)
         : constantDerivative(n, wrt);
       const local = n !== root && layerOfDiagonals(n, wrt) ? oneDiagonal(r) : r;
-      const out = held.has(n) ? holdJacobian(local, wrt) : local;
+      const out = held.has(n) ? holdJacobian(local, wrt, opts.phases) : local;
       memo.set(n, out);
       return out;
     },
@@ -85,8 +88,8 @@ function heldTangents(root: Node, wrt: VarNode): Set<Node> {
  * (A + 2*eye)*x, is the input's own (one temporary with its other uses), and a diagonal one,
  * diag(c)*(eye + diag(cos(t))), collapses entry-wise.
  */
-function holdJacobian(tangent: Node, wrt: VarNode): Node {
-  const s = simplify(tangent);
+function holdJacobian(tangent: Node, wrt: VarNode, phases?: readonly Phase[]): Node {
+  const s = simplify(tangent, undefined, phases);
   const sum = (n: Node): boolean => n.kind === 'add' && n.terms.length > 1;
   const varies = (n: Node): boolean => freeVars(n).has(wrt.name);
   const nonDiagonal = (n: Node): boolean => n.kind === 'add' && n.shape.length === 2 && varies(n) && n.terms.some((t) => !diagonalWeight(t.node, n.shape[0]!));

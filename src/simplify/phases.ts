@@ -29,6 +29,7 @@
  *              (the Hessian of det(c(X)·𝟏𝟏' + I) sums adj⊗inv − adj⊗inv over every entry);
  *   rational — bring element-wise sums over a common denominator and cancel;
  *   factor   — once more, on what the rational phase produced.
+ * A derivative that no layout prints in matrix notation skips distribute-tensor-sum (INDEX_FORM_PHASES).
  * Canonicalization (flattening, collecting like terms, symmetric slots, merging powers) happens in
  * the node constructors, so every intermediate is already canonical.
  */
@@ -56,8 +57,20 @@ export const PHASES: readonly Phase[] = [
 
 export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancelInverseProduct, cancelAdjugate, distributeDeltas, distributeOverSoftmax, distributeOverVector, distributeTensorSums, distributeCancelling, absorbIntoDirection, movePowerAdjoint, collapseCommutingPower, collectWeights, factorCommon, factorPowers, collectPolynomial, factorUnitRoots, rationalTogether];
 
-export function simplify(root: Node, trace?: RewriteStep[]): Node {
+/**
+ * The phases for a derivative that has a matrix form in no layout (a tensor of order 3 or more by
+ * a vector even as vec(f): a third derivative, the second of a vector function): they leave out
+ * distribute-tensor-sum, which writes a product over a sum of tensors as a sum of products so that
+ * each term has a matrix form. Where none is printed, the index form prints the sum as it is; and
+ * distributed, a tangent that several products use (the layers' rank-3 tangents of a network's
+ * Hessian) is spelled out again in each of them, and so are the tangents below it: the third
+ * derivative of six layers norm2(t)*t simplified from 348 nodes to 3,430, twice as many with each
+ * layer, and printed 200,243 characters at eight layers.
+ */
+export const INDEX_FORM_PHASES: readonly Phase[] = PHASES.map((p) => ({ name: p.name, rules: p.rules.filter((r) => r !== distributeTensorSums) }));
+
+export function simplify(root: Node, trace?: RewriteStep[], phases: readonly Phase[] = PHASES): Node {
   let cur = root;
-  for (const phase of PHASES) cur = runPhase(cur, phase, trace);
+  for (const phase of phases) cur = runPhase(cur, phase, trace);
   return cur;
 }

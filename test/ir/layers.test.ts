@@ -253,6 +253,23 @@ describe('networks written with where', () => {
     expectValuesRight(network(layer, 5), 2, 31);
   });
 
+  // Third derivatives of layers whose Jacobian is dense (a multiple of the identity plus a rank-one
+  // term): their Hessian's graph holds each layer's Jacobian, and the third derivative the rank-3
+  // tangent of each, which the products of the layers above contract. Distributing those sums of
+  // rank-3 tensors into every product that used them (distribute-tensor-sum, which matrix forms
+  // need) spelled each one out again per user: norm2(t)*t printed 10,572 characters at depth 4 and
+  // 200,243 at 8 (34 s). A derivative that has no matrix form skips that rule
+  // (src/simplify/phases.ts, INDEX_FORM_PHASES).
+  const DENSE_JACOBIAN_LAYERS = ['norm2(#)*#', '#./norm2(#)', "inv(eye + #*#')*#", "sin(#)'*#*#"];
+  test.each(DENSE_JACOBIAN_LAYERS)('%s, order 3: under 2,000 characters a layer at depth 8, linear up to depth 16', (layer) => {
+    const at8 = printed(network(layer, 8), 3).length;
+    expect(at8).toBeLessThan(8 * 2000);
+    expect(printed(network(layer, 16), 3).length / 16).toBeLessThan((1.3 * at8) / 8);
+  });
+  test.each(DENSE_JACOBIAN_LAYERS)('%s, order 3: values at depth 4', (layer) => {
+    expectValuesRight(network(layer, 4), 3, 37);
+  });
+
   // Layers whose local Jacobian is the identity plus or minus a diagonal (softplus(t) - t is
   // I - diag(σ(t))), passed in reverse: the sum was distributed over the adjoint a, whose negated
   // copy is not held, so each step spelled a out again, one term more per layer (src/diff/

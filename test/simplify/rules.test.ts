@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { derive, deriveDirectional, type Directional } from '../../src/derive.js';
 import { bindSizes, evaluateReference, SingularMatrixError } from '../../src/compile/reference.js';
-import { ALL_RULES, PHASES } from '../../src/simplify/phases.js';
+import { ALL_RULES, INDEX_FORM_PHASES, PHASES } from '../../src/simplify/phases.js';
 import type { RewriteStep } from '../../src/simplify/rewrite.js';
 import type { Tensor } from '../../src/tensor.js';
 import type { Dim, Node } from '../../src/ir/node.js';
@@ -63,6 +63,25 @@ describe('rewrite rules', () => {
       expect(r.math.length).toBeGreaterThan(5);
     }
     expect(PHASES.flatMap((p) => p.rules)).toEqual(expect.arrayContaining(ALL_RULES));
+  });
+
+  test('a derivative with no matrix form in any layout is simplified without distribute-tensor-sum, and only it', () => {
+    expect(INDEX_FORM_PHASES.map((p) => p.name)).toEqual(PHASES.map((p) => p.name));
+    const left = PHASES.flatMap((p) => p.rules).filter((r) => !INDEX_FORM_PHASES.some((q) => q.rules.includes(r)));
+    expect(new Set(left.map((r) => r.name))).toEqual(new Set(['distribute-tensor-sum']));
+    // The Jacobian of a matrix function by a vector has a matrix form in the vec layout (kron); a
+    // scalar's Hessian has one, its third derivative none.
+    // (The trace holds every order's rewrites: the third order's adds none of that rule.)
+    const distributed = (text: string, order: number): number => {
+      const trace: RewriteStep[] = [];
+      derive(text, 'x', { order, trace });
+      return trace.filter((s) => s.rule === 'distribute-tensor-sum').length;
+    };
+    expect(derive("x*sin(x)'", 'x', { layout: 'vec' }).matrix).toBe('kron(diag(cos(x)), x) + kron(sin(x), eye)');
+    for (const text of ["x'*(A + x*x')^2*x", "tr((x*x' + A)^3)", "x'*inv(A + diag(x))*x"]) {
+      expect(distributed(text, 2)).toBeGreaterThan(0);
+      expect(distributed(text, 3)).toBe(distributed(text, 2));
+    }
   });
 
   test('each rewrite keeps the value (corpus and random expressions), and every rule fires', () => {
