@@ -157,7 +157,7 @@ export function deriveNode(
     if (opts.simplify !== false) node = simplify(node, trace);
     const how = { singularSafe, cofactors, unsymmetrized, onAdj: () => (usedAdj = true), onAdj2: () => (usedAdj2 = true) };
     for (let k = 0; k < order; k++) {
-      const phases = matrixFormIn(node.shape.length, wrtNode, k + 1) ? PHASES : INDEX_FORM_PHASES;
+      const phases = matrixFormIn(analysis.lowered.root.shape.length, wrtNode, k + 1) ? PHASES : INDEX_FORM_PHASES;
       node = differentiate(node, wrtNode, { ...how, phases });
       if (opts.simplify !== false) node = simplify(node, trace, phases);
     }
@@ -198,22 +198,19 @@ export function deriveNode(
 const SYMMETRIZE_FROM_NODES = 200;
 
 /**
+ * Whether the derivative of f (of fAxes axes) of the given order by wrt can have a matrix form in
+ * some layout, so that its simplification writes sums of tensors out into terms that have one: by
+ * a vector, f (as vec(f) in the vec layout: one axis) and one axis per order make at most two. By a
+ * scalar the derivative has f's axes; by a matrix the vec layout merges axes, so either may.
+ */
+function matrixFormIn(fAxes: number, wrt: VarNode, order: number): boolean {
+  return wrt.shape.length !== 1 || Math.min(fAxes, 1) + order <= 2;
+}
+
+/**
  * The derivative by a symmetric matrix from the derivative T by it as a general matrix: the mean of
  * T over the 2^order swaps of each order's pair of axes (the last 2·order axes, two per order).
  */
-/**
- * Whether the derivative of the given order by wrt, of an expression of order `below` less one,
- * can have a matrix form in some layout, so that its simplification writes sums of tensors out
- * into terms that have one: by a vector, f (as vec(f) in the vec layout: one axis) and one axis
- * per order must make at most two. By a scalar the derivative has f's axes; by a matrix the vec
- * layout merges axes, so either may. (`below`: the axes of the derivative of the order below.)
- */
-function matrixFormIn(below: number, wrt: VarNode, order: number): boolean {
-  if (wrt.shape.length !== 1) return true;
-  const fAxes = below - (order - 1);
-  return Math.min(fAxes, 1) + order <= 2;
-}
-
 function symmetrizeOrders(t: Node, order: number): Node {
   const rank = t.shape.length;
   const first = rank - 2 * order;
