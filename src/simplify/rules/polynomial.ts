@@ -193,11 +193,12 @@ export const collectPolynomial: Rule = {
  */
 export const factorUnitRoots: Rule = {
   name: 'factor-unit-roots',
-  math: 'p(t) with p(±1) = 0 → (1 ∓ t)^m·q(t)',
+  math: 'p(t) with p(±1) = 0 → (1 ∓ t)^m·q(t)   (scalar, or entry-wise: (1 - t).^m.*q(t))',
   apply(n) {
-    const u = univariate(n);
+    const r = n.shape.length;
+    const u = univariate(n, true);
     // A binomial (1 - t^8, t^2 - t) reads better as written and loses no more digits than t^d.
-    if (!u || u.coefs.filter((c) => c !== 0).length < 3) return undefined;
+    if (!u || u.atom.shape.length !== r || u.coefs.filter((c) => c !== 0).length < 3) return undefined;
     const [m, k] = unitRootsOf(u.coefs);
     if (m + k === 0) return undefined;
     let q = u.coefs;
@@ -210,13 +211,13 @@ export const factorUnitRoots: Rule = {
     const linear = (c: number): Node =>
       makeAdd(
         [
-          { coef: 1, node: ONE() },
+          { coef: 1, node: ones(n.shape) },
           { coef: c, node: u.atom },
         ],
-        [],
+        n.shape,
       );
-    const factors: Node[] = [makePow(linear(-1), m), makePow(linear(1), k), polynomial(u.atom, q)];
-    return scale(sign, makeMul(factors.map((node) => ({ node, labels: [] })), 0));
+    const factors: Node[] = [makePow(linear(-1), m), makePow(linear(1), k), polynomial(u.atom, q)].filter((f) => !isAllOnes(f));
+    return scale(sign, makeMul(factors.map((node) => ({ node, labels: labelsIn(node, r) })), r));
   },
 };
 
@@ -282,11 +283,11 @@ function divideByRoot(coefs: readonly number[], r: number): number[] {
   return q;
 }
 
-/** Σ_d c_d·t^d as a node. */
+/** Σ_d c_d·t^d as a node (entry-wise where t is a tensor). */
 function polynomial(atom: Node, coefs: readonly number[]): Node {
   const terms: Term[] = [];
   coefs.forEach((c, d) => {
-    if (c !== 0) terms.push({ coef: c, node: d === 0 ? ONE() : makePow(atom, d) });
+    if (c !== 0) terms.push({ coef: c, node: d === 0 ? ones(atom.shape) : makePow(atom, d) });
   });
-  return makeAdd(terms, []);
+  return makeAdd(terms, atom.shape);
 }
