@@ -159,15 +159,20 @@ function leadingNumber(a: Ast): { value: number; body: Ast | undefined } | undef
  */
 function foldHadamard(a: Ast): Ast {
   if (a.kind !== 'binary' || (a.op !== '.*' && a.op !== './')) return mapChildren(a, foldHadamard);
-  const numer: Ast[] = [];
+  const all: Ast[] = [];
   const denom: Ast[] = [];
-  hadamardFactors(a, false, numer, denom);
+  hadamardFactors(a, false, all, denom);
+  // A tensor of ones beside another factor of the product's kind is no factor: t1.*matrix(1)./X is
+  // t1./X (a group of divisors alone, printed inside a longer product, starts with one).
+  const kind = kindOf(a);
+  const ones = (x: Ast): boolean => x.kind === 'call' && (x.fn === 'vector' || x.fn === 'matrix') && x.args[0]?.kind === 'num' && x.args[0].value === 1;
+  const rest = all.filter((x) => !ones(x));
+  const numer = rest.length < all.length && kind !== undefined && kind !== 'scalar' && rest.some((x) => kindOf(x) === kind) ? rest : all;
   const n = foldEqual(numer.map(foldHadamard));
   const d = foldEqual(denom.map(foldHadamard));
-  if (!n.folded && !d.folded && n.items.every((x, i) => x === numer[i]) && d.items.every((x, i) => x === denom[i])) return a;
+  if (numer === all && !n.folded && !d.folded && n.items.every((x, i) => x === numer[i]) && d.items.every((x, i) => x === denom[i])) return a;
   // An all-denominator product keeps its numerator (vector(1)./u.^2 stays as it was).
   if (n.items.length === 0) return a;
-  const kind = kindOf(a);
   let acc = n.items.reduce((x, y) => bin('.*', x, y));
   for (const x of d.items) acc = bin('./', acc, x);
   return kind ? mexpr(acc, kind).ast : acc;

@@ -345,6 +345,24 @@ describe('sizes and constants', () => {
   });
 });
 
+describe('element-wise products', () => {
+  // A group of divisors alone starts with a tensor of ones (matrix(1)./X); printed inside a longer
+  // product it was kept: t2.*matrix(1)./(matrix(1) - t1.^2).^0.5 (src/print/normalize.ts, foldHadamard).
+  const NO_ONES: readonly [string, string, number][] = [
+    ['sum(t2) where t1 = -arcsin(sigmoid(B)), t2 = -arcsin(sigmoid(t1))', 'B', 1],
+    ['t3 where t1 = sqrt(A + B), t2 = sqrt(A + t1), t3 = sqrt(A + t2)', 'B', 2],
+    ['norm2(matrix(-1)./(X.*tanh(X)))', 'X', 2],
+    ['arccos(sigmoid(b*X))./X', 'b', 2],
+    ['sum(arcsin(sigmoid(x))./x./(x.^2 + vector(1)))', 'x', 1],
+  ];
+  test.each(NO_ONES)('%s by %s, order %i: no .*matrix(1) or .*vector(1) in a product', (expr, wrt, order) => {
+    const r = derive(expr, wrt, { order });
+    const text = [r.matrix ?? r.index, ...r.temporaries.map((t) => t.matrix ?? t.index)].join('; ');
+    expect(text).not.toMatch(/\.\*(matrix|vector)\(1\)/);
+    expect(text).toMatch(/\.\//);
+  });
+});
+
 describe('LaTeX of temporaries in index notation', () => {
   test("each where line names its temporary as the body does: {t_{1}}^{i}{}_{j}, braced", () => {
     const latex = derive('A^-2', 'A', { order: 2 }).indexLatex;
