@@ -9,8 +9,9 @@
  * Atoms are whatever is not such a sum, product or power (t1, sigmoid(b), x'*y, A*x), but
  * sigmoid(-u) beside sigmoid(u) is 1 - sigmoid(u); products of atoms are canonical nodes, so
  * makeAdd collects equal monomials. factor-unit-roots then writes a
- * root at 1 or -1 of a scalar polynomial in one atom as a factor, which multiplying out would lose
- * to rounding; a polynomial with such a root is not multiplied out, entry-wise either.
+ * root at 1 or -1 of a polynomial in one atom (scalar, or entry-wise in a tensor atom) as a factor,
+ * which multiplying out would lose to rounding; a polynomial with such a root is not multiplied
+ * out, entry-wise either.
  */
 import { type Dim, type Node, type Term, isAllOnes, makeAdd, makeElem, makeMul, makePow, neg, negatedSum, ones, scale, splitCoef } from '../../ir/node.js';
 import { cost } from '../cost.js';
