@@ -11,7 +11,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { NO_SPAN } from '../syntax/ast.js';
-import { type Node, type NodeOf, type VarNode, children, makeAdd } from '../ir/node.js';
+import { type Node, type NodeOf, type VarNode, children, makeAdd, topoOrder } from '../ir/node.js';
 import { MatrixPrinter, type SizeProduct } from './matrix.js';
 import { toText } from './text.js';
 import { toLatex, whereLatex, latexName } from './latex.js';
@@ -286,14 +286,9 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
  * layers, one uses order-3 temporaries, 167 times as long as its index form, 3 of 4 s.)
  */
 function holdsHighOrderTensor(n: Node, named: ReadonlyMap<Node, string>): boolean {
-  const seen = new Set<Node>();
-  const walk = (m: Node): boolean => {
-    if (seen.has(m)) return false;
-    seen.add(m);
-    if (m !== n && named.has(m)) return m.shape.length > 2;
-    return (m.kind === 'add' && m.shape.length > 2) || children(m).some(walk);
-  };
-  return walk(n);
+  const other = (m: Node): boolean => m !== n && named.has(m);
+  const reached = topoOrder([n], (m) => (other(m) ? [] : children(m)));
+  return reached.some((m) => m.shape.length > 2 && (m.kind === 'add' || other(m)));
 }
 
 /**
