@@ -200,11 +200,12 @@ const SYMMETRIZE_FROM_NODES = 200;
 /**
  * Whether the derivative of f (of fAxes axes) of the given order by wrt can have a matrix form in
  * some layout, so that its simplification writes sums of tensors out into terms that have one: by
- * a vector, f (as vec(f) in the vec layout: one axis) and one axis per order make at most two. By a
- * scalar the derivative has f's axes; by a matrix the vec layout merges axes, so either may.
+ * a vector or a matrix, f (as vec(f) in the vec layout: one axis) and one axis per order (the
+ * vector, or vec of the matrix) make at most two. By a scalar the derivative has f's axes. (By a
+ * matrix: the Hessian of a matrix function and the third derivative of a scalar have none.)
  */
 function matrixFormIn(fAxes: number, wrt: VarNode, order: number): boolean {
-  return wrt.shape.length !== 1 || Math.min(fAxes, 1) + order <= 2;
+  return wrt.shape.length === 0 || Math.min(fAxes, 1) + order <= 2;
 }
 
 /**

@@ -35,7 +35,7 @@
  */
 import type { Node } from '../ir/node.js';
 import { type Phase, type RewriteStep, runPhase } from './rewrite.js';
-import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeOverSoftmax, distributeOverVector } from './rules/expand.js';
+import { cancelAdjugate, cancelInverse, cancelInverseProduct, distributeCancelling, distributeDeltas, distributeFewDeltas, distributeOverSoftmax, distributeOverVector } from './rules/expand.js';
 import { distributeTensorSums } from './rules/tensorSums.js';
 import { factorCommon, factorPowers } from './rules/factor.js';
 import { collectWeights as collectWeightsAhead } from './rules/weights.js';
@@ -59,15 +59,18 @@ export const ALL_RULES = [pythagorean, unmergeContraction, cancelInverse, cancel
 
 /**
  * The phases for a derivative that has a matrix form in no layout (a tensor of order 3 or more by
- * a vector even as vec(f): a third derivative, the second of a vector function): they leave out
- * distribute-tensor-sum, which writes a product over a sum of tensors as a sum of products so that
- * each term has a matrix form. Where none is printed, the index form prints the sum as it is; and
- * distributed, a tangent that several products use (the layers' rank-3 tangents of a network's
- * Hessian) is spelled out again in each of them, and so are the tangents below it: the third
- * derivative of six layers norm2(t)*t simplified from 348 nodes to 3,430, twice as many with each
- * layer, and printed 200,243 characters at eight layers.
+ * a vector or a matrix even as vec(f) by vec(X): a third derivative, the second of a vector or
+ * matrix function): they leave out distribute-tensor-sum, which writes a product over a sum of
+ * tensors as a sum of products so that each term has a matrix form. Where none is printed, the
+ * index form prints the sum as it is; and distributed, a tangent that several products use (the
+ * layers' rank-3 tangents of a network's Hessian) is spelled out again in each of them, and so are
+ * the tangents below it: the third derivative of six layers norm2(t)*t simplified from 348 nodes to
+ * 3,430, twice as many with each layer, and printed 200,243 characters at eight layers. For the
+ * same reason a product of rank 4 or more is distributed over the delta terms of its sums only
+ * into a few products (distributeFewDeltas): the layers' Jacobians of a matrix chain such as
+ * sin(t') + t, δδ·cos(t) + δδ (a transpose), multiplied out into 2^k products.
  */
-export const INDEX_FORM_PHASES: readonly Phase[] = PHASES.map((p) => ({ name: p.name, rules: p.rules.filter((r) => r !== distributeTensorSums) }));
+export const INDEX_FORM_PHASES: readonly Phase[] = PHASES.map((p) => ({ name: p.name, rules: p.rules.filter((r) => r !== distributeTensorSums).map((r) => (r === distributeDeltas ? distributeFewDeltas : r)) }));
 
 export function simplify(root: Node, trace?: RewriteStep[], phases: readonly Phase[] = PHASES): Node {
   let cur = root;

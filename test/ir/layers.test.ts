@@ -432,3 +432,40 @@ describe('sums of tensors of order > 2, nested, under a contraction', () => {
     expect(hessian).toBeLessThan(6 * input);
   });
 });
+
+describe("matrix networks whose layers use t and t' (by A: no matrix form in any layout)", () => {
+  // tD where t1 = L(A), t2 = L(t1), …: each layer's Jacobian is a sum of an entry-wise part and a
+  // transposition (δδ·cos(t) + δδ for sin(t') + t), and the Hessian of a matrix function (rank 6)
+  // and the third derivative (rank 8) distributed every product of rank 4 or more over those sums
+  // (distribute-delta-sum, for the vec layout's sake), 2^k products: at depth 4, sin(t') + t by
+  // order 3 printed 15,156 characters, tanh(abs(t + B) - t') 17,824 and 265,014 (13 s) by orders 2
+  // and 3, arccos(abs(t + B) - t') 287,118 (29 s, a fuzz timeout) by order 3, and sin(t').*t
+  // 32,341 by order 3 (src/simplify/rules/expand.ts, distributeFewDeltas).
+  const matrixNetwork = (layer: string, depth: number): string => {
+    const defs = Array.from({ length: depth }, (_, i) => `t${i + 1} = ${layer.replaceAll('#', i === 0 ? 'A' : `t${i}`)}`);
+    return `t${depth} where ${defs.join(', ')}`;
+  };
+  const CASES = [
+    ["sin(#') + #", 3],
+    ["tanh(abs(# + B) - #')", 2],
+    ["tanh(abs(# + B) - #')", 3],
+    ["arccos(abs(# + B) - #')", 3],
+    ["sin(#').*#", 3],
+  ] as const;
+  test.each(CASES)('%s by A, order %d: under 2,000 characters a layer at depth 4', (layer, order) => {
+    const r = derive(matrixNetwork(layer, 4), 'A', { order });
+    expect(r.matrix).toBeNull();
+    expect(r.index.length).toBeLessThan(4 * 2000);
+  });
+  // (arccos's argument leaves [-1, 1] at random points three layers down: no point is checked.)
+  test.each(CASES.filter(([layer]) => !layer.startsWith('arccos')))('%s by A, order %d: values at depth 3', (layer, order) => {
+    for (const dims of [
+      [3, 2, 4, 5],
+      [1, 1, 1, 1],
+    ]) {
+      const outcome = runCase(specFromText(matrixNetwork(layer, 3), 'A', order, {}, 53 + order, dims));
+      expect(outcome.failures, JSON.stringify(outcome.failures).slice(0, 400)).toEqual([]);
+      expect(outcome.pointsChecked).toBeGreaterThan(0);
+    }
+  });
+});

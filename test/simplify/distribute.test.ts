@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { delta, makeAdd, makeMul, makeVar, type Node } from '../../src/ir/node.js';
-import { distributeDeltas } from '../../src/simplify/rules/expand.js';
+import { distributeDeltas, distributeFewDeltas } from '../../src/simplify/rules/expand.js';
 import { evaluateReference } from '../../src/compile/reference.js';
 import type { Tensor } from '../../src/tensor.js';
 import { randomTensor, relErr, rng } from '../helpers/numeric.js';
@@ -52,5 +52,32 @@ describe('distribute-delta-sum', () => {
   });
   test('a product without a delta in its sum factor is left alone', () => {
     expect(distributeDeltas.apply(product([{ coef: 1, node: outer(C, D) }, { coef: 1, node: outer(E, F) }]))).toBeUndefined();
+  });
+});
+
+// In a derivative with no matrix form (INDEX_FORM_PHASES) a product of rank 4 or more is distributed
+// over its delta sums only where it becomes at most 4 products: a chain of layers' Jacobians, each
+// a sum of delta terms, multiplied out into 2^k products (test/ir/layers.test.ts, matrix networks).
+describe('distribute-delta-sum in a derivative with no matrix form', () => {
+  const [B, C, D, E, F, G] = ['B', 'C', 'D', 'E', 'F', 'G'].map(mat) as [Node, Node, Node, Node, Node, Node];
+  const sum = (terms: { coef: number; node: Node }[]): Node => makeAdd(terms, [N, N, N, N]);
+  /** P_abcd = Σ_im S_abim T_imcd: rank 4, two sum factors. */
+  const twoSums = (s: Node, t: Node): Node => makeMul([{ node: s, labels: [0, 1, 4, 5] }, { node: t, labels: [4, 5, 2, 3] }], 4);
+  const two = (x: Node, y: Node, z: Node, w: Node) => sum([{ coef: 1, node: outer(x, x, true) }, { coef: 2, node: outer(y, z) }, { coef: -1, node: outer(w, w, true) }]);
+  test('one sum: as distribute-delta-sum', () => {
+    const p = product([{ coef: 1, node: outer(B, B, true) }, { coef: -3, node: outer(G, G, true) }, { coef: 1, node: outer(C, D) }]);
+    expect(distributeFewDeltas.apply(p)).toBe(distributeDeltas.apply(p));
+  });
+  test('two sums of a delta term and another: 4 products, distributed', () => {
+    const p = twoSums(sum([{ coef: 1, node: outer(B, B, true) }, { coef: 1, node: outer(C, D) }]), sum([{ coef: 1, node: outer(G, G, true) }, { coef: 1, node: outer(E, F) }]));
+    const out = distributeFewDeltas.apply(p);
+    expect(out).toBeDefined();
+    expect(out).toBe(distributeDeltas.apply(p));
+    for (const [size, seed] of [[1, 4], [3, 5]] as const) expect(relErr(valueAt(out!, size, seed), valueAt(p, size, seed), 1e-9)).toBeLessThan(1e-12);
+  });
+  test('two sums of two delta terms and another: 9 products, kept whole (distribute-delta-sum distributes)', () => {
+    const p = twoSums(two(B, C, D, G), two(G, E, F, B));
+    expect(distributeDeltas.apply(p)).toBeDefined();
+    expect(distributeFewDeltas.apply(p)).toBeUndefined();
   });
 });

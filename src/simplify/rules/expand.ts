@@ -62,6 +62,36 @@ export const distributeDeltas: Rule = {
   },
 };
 
+/** The products a product of rank 4 or more may become in distributeFewDeltas. */
+const MAX_INDEX_FORM_PRODUCTS = 4;
+
+/**
+ * distribute-delta-sum for a derivative that has no matrix form in any layout (INDEX_FORM_PHASES):
+ * a product of rank 4 or more is distributed only where it becomes at most MAX_INDEX_FORM_PRODUCTS
+ * products over all its delta sums. A chain of layers whose Jacobians are sums of deltas times
+ * diagonals (sin(t') + t: δδ·cos(t) + δδ, a transpose) otherwise multiplies out into 2^k products,
+ * one per choice of term in each layer, which the vec layout alone would read term by term: the
+ * third derivative by A of four layers arccos(abs(t + B) - t') printed 287,118 characters in 19 s.
+ * A product over one or two short sums still is (X'*X's derivative X ⊗ δ + δ ⊗ X in those of
+ * inv(X'*X + eye), whose deltas then contract with the X's instead of a rank-8 sum).
+ */
+export const distributeFewDeltas: Rule = {
+  name: distributeDeltas.name,
+  math: `${distributeDeltas.math}   (rank ≥ 4: into at most ${MAX_INDEX_FORM_PRODUCTS} products)`,
+  apply: (n) => (n.kind !== 'mul' || (n.shape.length > 3 && productsDistributed(n) > MAX_INDEX_FORM_PRODUCTS) ? undefined : distributeDeltas.apply(n)),
+};
+
+/** The products that the product n becomes distributed over the delta terms of all its sums. */
+function productsDistributed(n: NodeOf<'mul'>): number {
+  let products = 1;
+  for (const f of n.factors) {
+    if (f.node.kind !== 'add') continue;
+    const apart = f.node.terms.filter((t) => hasDelta(t.node)).length;
+    if (apart > 0) products *= apart + (apart < f.node.terms.length ? 1 : 0);
+  }
+  return products;
+}
+
 /**
  * At most this many sum factors with deltas in a product of rank 4 or more are distributed over:
  * a chain's third derivative holds products of its layers' Jacobians I + a·diag(s)·A, and
