@@ -439,8 +439,8 @@ describe("matrix networks whose layers use t and t' (by A: no matrix form in any
   // transposition (δδ·cos(t) + δδ for sin(t') + t), and the Hessian of a matrix function (rank 6)
   // and the third derivative (rank 8) distributed every product of rank 4 or more over those sums
   // (distribute-delta-sum, for the vec layout's sake), 2^k products: at depth 4, sin(t') + t by
-  // order 3 printed 15,156 characters, tanh(abs(t + B) - t') 17,824 and 265,014 (13 s) by orders 2
-  // and 3, arccos(abs(t + B) - t') 287,118 (29 s, a fuzz timeout) by order 3, and sin(t').*t
+  // order 3 printed 15,156 characters, tanh(abs(t + B) - t') 17,824 and 265,014 (12 s) by orders 2
+  // and 3, arccos(abs(t + B) - t') 287,118 (20 s, a fuzz timeout) by order 3, and sin(t').*t
   // 32,341 by order 3 (src/simplify/rules/expand.ts, distributeFewDeltas).
   const matrixNetwork = (layer: string, depth: number): string => {
     const defs = Array.from({ length: depth }, (_, i) => `t${i + 1} = ${layer.replaceAll('#', i === 0 ? 'A' : `t${i}`)}`);
