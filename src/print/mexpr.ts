@@ -306,6 +306,9 @@ export const ONE_VECTOR = (d?: Dim): MExpr => {
 /** Whether a form is vector(1) as ONE_VECTOR writes it (its size not given). */
 export const isOneVector = (a: Ast): boolean => a.kind === 'call' && a.fn === 'vector' && a.args.length === 1 && a.args[0]!.kind === 'num' && a.args[0]!.value === 1;
 
+/** vector(1) or matrix(1), sized or not: a tensor of ones. */
+export const isOnesTensor = (a: Ast): boolean => a.kind === 'call' && (a.fn === 'vector' || a.fn === 'matrix') && a.args[0]?.kind === 'num' && a.args[0].value === 1;
+
 /** vector(c) or matrix(c) of the given shape. */
 export const constantOf = (c: number, shape: readonly Dim[]): MExpr => {
   const kind = shape.length === 2 ? 'matrix' : 'vector';

@@ -10,7 +10,7 @@
  */
 import type { Ast, BinaryOp } from '../syntax/ast.js';
 import { bin, call, num, tr } from './build.js';
-import { constantDims, constantOf, infoOf, isOneVector, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
+import { constantDims, constantOf, infoOf, isOnesTensor, isOneVector, keepTyping, mapChildren, mexpr, powerOf } from './mexpr.js';
 import { toText } from './text.js';
 import { chain, kindOf, negate, productOf, retyped, scalarPower, startsNegative, typed } from './chains.js';
 import { mergeDiagonals, plainTransposedSums } from './diagonals.js';
@@ -165,8 +165,7 @@ function foldHadamard(a: Ast): Ast {
   // A tensor of ones beside another factor of the product's kind is no factor: t1.*matrix(1)./X is
   // t1./X (a group of divisors alone, printed inside a longer product, starts with one).
   const kind = kindOf(a);
-  const ones = (x: Ast): boolean => x.kind === 'call' && (x.fn === 'vector' || x.fn === 'matrix') && x.args[0]?.kind === 'num' && x.args[0].value === 1;
-  const rest = all.filter((x) => !ones(x));
+  const rest = all.filter((x) => !isOnesTensor(x));
   const numer = rest.length < all.length && kind !== undefined && kind !== 'scalar' && rest.some((x) => kindOf(x) === kind) ? rest : all;
   const n = foldEqual(numer.map(foldHadamard));
   const d = foldEqual(denom.map(foldHadamard));

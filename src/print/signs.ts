@@ -18,7 +18,7 @@
  */
 import { type Ast, type BinaryOp, astChildren } from '../syntax/ast.js';
 import { bin } from './build.js';
-import { keepTyping, mapChildren } from './mexpr.js';
+import { isOnesTensor, keepTyping, mapChildren } from './mexpr.js';
 import { toText } from './text.js';
 import { negate, startsNegative, typed } from './chains.js';
 
@@ -431,7 +431,7 @@ function isZeroConstant(a: Ast): boolean {
 /** 1, vector(1), matrix(1) and vector(1)*vector(1)' (sized or not). */
 function isOnes(a: Ast): boolean {
   if (a.kind === 'num') return a.value === 1;
-  if (a.kind === 'call') return (a.fn === 'vector' || a.fn === 'matrix') && a.args[0]?.kind === 'num' && a.args[0].value === 1;
+  if (a.kind === 'call') return isOnesTensor(a);
   if (a.kind === 'transpose') return isOnes(a.arg);
   return a.kind === 'binary' && a.op === '*' && isOnes(a.left) && isOnes(a.right);
 }
