@@ -88,7 +88,7 @@ export interface PrintContext {
  * `only`: the temporaries, already chosen (a second pass: where some chosen ones end up unused,
  * the result prints again with the used ones alone, so that their names run t1, t2, … without gaps).
  */
-export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[]): Printed {
+export function printResult(root: Node, ctx: PrintContext, only?: { readonly nodes: readonly Node[]; readonly indexOnly: ReadonlySet<Node> }): Printed {
   const taken = new Set([...ctx.vars.map((v) => v.name), ...(ctx.taken ?? [])]);
   const printer = new MatrixPrinter({ vars: ctx.vars, written: ctx.written, ...(ctx.factors ? { factors: ctx.factors } : {}), ...(ctx.products ? { products: ctx.products } : {}), ...(ctx.sums ? { sums: ctx.sums } : {}) });
   const main = printer.form(root);
@@ -97,7 +97,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
   // Temporaries: chosen on the matrix form where there is one, else on the index form.
   let chosen: Node[];
   if (!useTemps) chosen = [];
-  else if (only) chosen = [...only];
+  else if (only) chosen = [...only.nodes];
   else if (main)
     chosen = chooseTemporaries(root, {
       refs: (n) => printer.references(printer.form(n)!.ast),
@@ -107,9 +107,12 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
     });
   else chosen = chooseTemporaries(root, { refs: children, length: indexLength(), nameLength: (n) => 2 + 2 * n.shape.length });
   if (main && !only) chosen = withoutBlockingOnes(printer, root, chosen);
-  if (main && !only && useTemps) chosen = [...chosen, ...indexOnlyTemporaries(printer, root, chosen)];
+  const indexOnly = only?.indexOnly ?? new Set(main && useTemps ? indexOnlyTemporaries(printer, root, chosen) : []);
+  if (!only) chosen = [...chosen, ...indexOnly];
   const names = temporaryNames(chosen.length, taken);
   const nameOf = new Map<Node, string>(chosen.map((n, k) => [n, names[k]!]));
+  /** The names the matrix notation uses: the index notation's own temporaries are spelled out there. */
+  const matrixNames = new Map([...nameOf].filter(([n]) => !indexOnly.has(n)));
   /** Temporaries defined as the negation of their node (the input's order of a difference): uses print -t1. */
   const negatedTemps = new Set<Node>();
 
@@ -118,12 +121,12 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
     if (!f) return undefined;
     // A temporary's own definition spells it out (`self`: the temporary n defines); inside it,
     // other temporaries are names.
-    const named = top ? nameOf : new Map([...nameOf].filter(([m]) => m !== n && m !== self));
+    const named = top ? matrixNames : new Map([...matrixNames].filter(([m]) => m !== n && m !== self));
     return printer.materialize(f.ast, named, negatedTemps);
   };
   const matrixOf = (n: Node): { text: string; latex: string; uses: Node[] } | undefined => {
     const a = matrixAst(n, false);
-    return a && { text: toText(a), latex: toLatex(a), uses: printer.namedUses(printer.form(n)!.ast, new Map([...nameOf].filter(([m]) => m !== n))) };
+    return a && { text: toText(a), latex: toLatex(a), uses: printer.namedUses(printer.form(n)!.ast, new Map([...matrixNames].filter(([m]) => m !== n))) };
   };
   const reserved = new Set([...taken, ...names]);
   let indexOf = new Map<Node, IndexForm>();
@@ -139,7 +142,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
   /** The temporaries a form refers to directly, in the matrix or the index notation. */
   const matrixUses = (n: Node): Node[] => {
     const f = printer.form(n);
-    return main && f ? printer.namedUses(f.ast, new Map([...nameOf].filter(([m]) => m !== n))) : [];
+    return main && f ? printer.namedUses(f.ast, new Map([...matrixNames].filter(([m]) => m !== n))) : [];
   };
   const indexUses = (n: Node): Node[] => [...indexForm(n === root ? indexRoot : n).temps];
   /** The temporaries a notation needs, following definitions that use others. */
@@ -158,7 +161,7 @@ export function printResult(root: Node, ctx: PrintContext, only?: readonly Node[
   const inIndex = closure(indexUses);
   // Listed in definition order (each after the ones it uses).
   const temps = chosen.filter((n) => inMatrix.has(n) || inIndex.has(n));
-  if (!only && temps.length < chosen.length) return printResult(root, ctx, temps);
+  if (!only && temps.length < chosen.length) return printResult(root, ctx, { nodes: temps, indexOnly: new Set([...indexOnly].filter((n) => temps.includes(n))) });
 
   let bodyIndex = indexForm(indexRoot);
   const plainBody = main ? matrixAst(root, true)! : undefined;
@@ -336,6 +339,9 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
     return { text: new Map(all.map((n) => [n, text(n)])), shown: new Map(all.map((n) => [n, shown(n)])) };
   };
   const sum = (m: Map<Node, string>, f: (t: string) => number): number => [...m.values()].reduce((s, t) => s + f(t), 0);
+  /** The length of the texts spelled out as the printer reads them before it merges (raw, per set of names). */
+  const spelledLength = (names: readonly Node[]): number =>
+    [root, ...names].reduce((s, m) => s + printer.lengthWith(m, new Set(names.filter((x) => x !== m))), 0);
   let kept = [...chosen];
   // Only a vector(1) that is a factor of a product can merge (vector(1)*u', A*vector(1)); one in an
   // entry-wise sum (vector(1) - t1.^2) cannot, and trying every such name costs a print each.
@@ -343,11 +349,14 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
   // (Its own form with the other names as names: spelled out in full it may be too long to make.)
   const own = (c: Node): string => printer.textWith(c, new Set(chosen.filter((m) => m !== c)));
   let now: Texts | undefined;
+  let limit: number | undefined;
   for (const n of chosen.filter((c) => factorOnes.test(own(c)))) {
     now ??= texts(kept);
     const name = new RegExp(`${placeholder.get(n)!}(?!\\d)`, 'g');
     const uses = [...now.text].reduce((k, [m, t]) => (m === n ? k : k + (t.match(name)?.length ?? 0)), 0);
     const without = kept.filter((m) => m !== n);
+    limit ??= MAX_INLINED_GROWTH * spelledLength(chosen);
+    if (spelledLength(without) > limit) continue;
     const inline = texts(without, now, n);
     const merged = sum(inline.text, ones) < sum(now.text, ones) + (uses - 1) * ones(now.text.get(n)!);
     if (merged && sum(inline.text, (t) => t.length + 8) <= sum(now.text, (t) => t.length + 8)) [kept, now] = [without, inline];
@@ -363,6 +372,14 @@ function withoutBlockingOnes(printer: MatrixPrinter, root: Node, chosen: readonl
  * 2.4 s (ten layers, 68 names: 3.2 s, then 1.5 s). None of seed 1's 10,000 fuzz forms changes.
  */
 const MAX_TRIED_NAMES = 32;
+
+/**
+ * withoutBlockingOnes does not try a name where the texts, spelled out with the names left, would
+ * be more than this many times as long as with every name chosen: the printer merges a text as it
+ * spells out, and a layer's Jacobian that the next uses three times (softmax(t).*t) grows three
+ * times a layer inlined; the Jacobian of eight such layers took 3.5 s, doubling with each layer.
+ */
+const MAX_INLINED_GROWTH = 4;
 
 /** What withoutBlockingOnes prints with a set of names: each text, and the names it shows. */
 interface Texts {
@@ -380,16 +397,23 @@ function unmerged(n: Node): Node {
 }
 
 /**
- * Parts the index notation alone would spell out more than once: the IR's shared nodes that have
- * no matrix form (a tensor sum nested in its own terms, which the matrix form distributes level
- * by level), with the matrix form's temporaries as names. Named after those, so the matrix text
- * keeps its numbering; the matrix form never uses them.
+ * Parts the index notation alone would spell out more than once, with the matrix form's
+ * temporaries as names (spelled once, their parts counted once): the IR's shared nodes that have
+ * no matrix form (a tensor sum nested in its own terms, which the matrix form distributes level by
+ * level), and the held sums and products (a where clause's layer, the Jacobians that
+ * differentiation holds), which the matrix form may multiply into one product with no name: the
+ * index form of the Jacobian of eight layers softmax(t).*t, each layer's Jacobian used three times
+ * by the next, was 18,887 characters. Named after those, so the matrix text keeps its numbering;
+ * the matrix form never uses them (matrixNames). (Every shared node with a matrix form would
+ * change the index forms of 265 of seed 1's fuzz draws, 180 of them longer: the index printer
+ * writes many such parts in matrix notation, shorter than its estimate, indexLength.)
  */
 function indexOnlyTemporaries(printer: MatrixPrinter, root: Node, named: readonly Node[]): Node[] {
   const opaque = new Set(named);
   const length = indexLength();
-  const picked = chooseTemporaries(root, { refs: (n) => (opaque.has(n) ? [] : children(n)), length, nameLength: (n) => 2 + 2 * n.shape.length });
-  return picked.filter((n) => !opaque.has(n) && n.shape.length > 2 && !printer.form(n));
+  const picked = chooseTemporaries(root, { refs: children, length, nameLength: (n) => 2 + 2 * n.shape.length }, opaque);
+  const held = (n: Node): boolean => (n.kind === 'add' || n.kind === 'mul') && n.held !== undefined;
+  return picked.filter((n) => !opaque.has(n) && ((n.shape.length > 2 && !printer.form(n)) || held(n)));
 }
 
 /** Estimated length of a node's index text, spelled out (to weigh temporaries without printing). */

@@ -24,9 +24,10 @@ export const MIN_TEMPORARY_LENGTH = 8;
 /**
  * The nodes to name, parts before the forms that use them. A node is named when it occurs k ≥ 2
  * times, is not short, and naming it saves text: k·len > k·|name| + |name| + len + 5 (the ` = `
- * and separator), |name| the length of a reference to it (`g.nameLength`).
+ * and separator), |name| the length of a reference to it (`g.nameLength`). The nodes in `given`
+ * are names already (spelled once, their parts counted once), and stay.
  */
-export function chooseTemporaries<N>(root: N, g: RefGraph<N>): N[] {
+export function chooseTemporaries<N>(root: N, g: RefGraph<N>, given: ReadonlySet<N> = new Set()): N[] {
   // Parents before children: reverse post-order of a depth-first walk.
   const post: N[] = [];
   const seen = new Set<N>();
@@ -59,6 +60,10 @@ export function chooseTemporaries<N>(root: N, g: RefGraph<N>): N[] {
   // Parents decide first, on their spelled-out length.
   const named = new Set<N>();
   occurrences(named, (n, k) => {
+    if (n !== root && given.has(n) && k > 0) {
+      named.add(n);
+      return true;
+    }
     if (n === root || !saves(n, k, g.length(n))) return false;
     named.add(n);
     return true;
@@ -69,7 +74,7 @@ export function chooseTemporaries<N>(root: N, g: RefGraph<N>): N[] {
     const occurs = occurrences(named);
     // A copy per round: lengths may be remembered for one set of names.
     const now = new Set(named);
-    const drop = [...named].filter((n) => !saves(n, occurs.get(n) ?? 0, g.lengthWith ? g.lengthWith(n, now) : g.length(n)));
+    const drop = [...named].filter((n) => !given.has(n) && !saves(n, occurs.get(n) ?? 0, g.lengthWith ? g.lengthWith(n, now) : g.length(n)));
     if (drop.length === 0) break;
     // Inline the smallest first: the others may still be worth their names.
     const smallest = drop.reduce((a, b) => (g.length(a) <= g.length(b) ? a : b));

@@ -88,11 +88,14 @@ describe('sums inside sums', () => {
 describe('printed derivatives', () => {
   const network = 'sum(t4) where t1 = softmax(y)./softplus(y), t2 = softmax(t1)./softplus(t1), t3 = softmax(t2)./softplus(t2), t4 = softmax(t3)./softplus(t3)';
 
-  test('the Hessian of a softmax(t)./softplus(t) network adds the terms of its Hadamard sums', () => {
+  // On 35033d3 this Hessian printed t8.^-2.*(vector(1) - (vector(1) - t7)), which collectSums made
+  // t8.^-2.*t7. Since its layers' Jacobians are held (src/diff/derivative.ts, holdJacobian: a
+  // multiple of a product too) the printer builds no such sum here, nor in any of seed 1's 10,000
+  // fuzz forms (the same with collectSums left out); the table above tests collectSums itself.
+  test('the Hessian of a softmax(t)./softplus(t) network has no sum of like terms left unadded', () => {
     const r = derive(network, 'y', { order: 2 });
     expect(r.matrix).toBeDefined();
     expect(r.matrix).not.toMatch(/vector\(1\) - \(vector\(1\)/);
-    expect(r.matrix).toContain('t8.^-2.*t7 - ');
     for (const dims of [
       [3, 2, 4, 5],
       [1, 1, 1, 1],
