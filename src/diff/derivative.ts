@@ -6,7 +6,7 @@
  * adjoints that reverseChain carries from layer to layer and some Jacobians,
  * held: heldTangents); derivative() in src/index.ts simplifies after every order.
  */
-import { type Dim, type Factor, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, hold, holdLayer, scalar, topoOrder, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
+import { type Dim, type Factor, type Node, type NodeKind, type NodeOf, type Term, type VarNode, children, hold, holdLayer, scalar, splitCoef, topoOrder, delta, freeVars, holdsZeroPole, makeAdd, makeMul, makePow, makeVar, mapChildren, ones, zeros } from '../ir/node.js';
 import { DERIVATIVE_RULES, type DiffContext } from './rules.js';
 import { simplify } from '../simplify/phases.js';
 import type { Phase } from '../simplify/rewrite.js';
@@ -92,8 +92,7 @@ function holdJacobian(tangent: Node, wrt: VarNode, phases?: readonly Phase[]): N
   const s = simplify(tangent, undefined, phases);
   // A multiple of a product is judged, and held, as the product (holdLayer): softmax's Jacobian
   // simplifies to -(diag(c)*(J - s*s'*J)) from the third layer of sin(softmax(t)) on.
-  const [only] = s.kind === 'add' && s.terms.length === 1 ? s.terms : [];
-  const core = only?.node ?? s;
+  const [, core] = splitCoef(s);
   const sum = (n: Node): boolean => n.kind === 'add' && n.terms.length > 1;
   const varies = (n: Node): boolean => freeVars(n).has(wrt.name);
   const nonDiagonal = (n: Node): boolean => n.kind === 'add' && n.shape.length === 2 && varies(n) && n.terms.some((t) => !diagonalWeight(t.node, n.shape[0]!));

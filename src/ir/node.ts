@@ -466,13 +466,18 @@ export function holdLayer(n: Node, why: Held = 'layer'): Node {
   return only?.node.kind === 'mul' ? makeAdd([{ coef: only.coef, node: hold(only.node, why) }], n.shape) : hold(n, why);
 }
 
+/** Whether a node is a held sum or product (a where clause's layer, or one that differentiation shares). */
+export function isHeld(n: Node): n is (AddNode | MulNode) & { readonly held: Held } {
+  return (n.kind === 'add' || n.kind === 'mul') && n.held !== undefined;
+}
+
 const chained = new WeakMap<Node, boolean>();
 
 /** Whether a node holds, anywhere below itself, a held sum or product (a where clause's layer). */
 function holdsHeld(n: Node): boolean {
   const hit = chained.get(n);
   if (hit !== undefined) return hit;
-  const r = children(n).some((c) => ((c.kind === 'add' || c.kind === 'mul') && c.held) || holdsHeld(c));
+  const r = children(n).some((c) => isHeld(c) || holdsHeld(c));
   chained.set(n, r);
   return r;
 }
@@ -494,7 +499,7 @@ function spreads(n: MulNode): boolean {
  * the layer t + tanh(A*t).*t factored into (1 + tanh(A*t)).*t stays one node).
  */
 export function keepHeld(from: Node, out: Node): Node {
-  return (from.kind === 'add' || from.kind === 'mul') && from.held ? holdLayer(out, from.held) : out;
+  return isHeld(from) ? holdLayer(out, from.held) : out;
 }
 
 /** A product with one factor, a sum: a transpose, diagonal, trace or axis sum of it. */

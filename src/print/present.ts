@@ -11,7 +11,7 @@
  */
 import type { Ast } from '../syntax/ast.js';
 import { NO_SPAN } from '../syntax/ast.js';
-import { type Node, type NodeOf, type VarNode, children, makeAdd, topoOrder } from '../ir/node.js';
+import { type Node, type NodeOf, type VarNode, children, isHeld, makeAdd, topoOrder } from '../ir/node.js';
 import { MatrixPrinter, type SizeProduct } from './matrix.js';
 import { toText } from './text.js';
 import { toLatex, whereLatex, latexName } from './latex.js';
@@ -412,8 +412,7 @@ function indexOnlyTemporaries(printer: MatrixPrinter, root: Node, named: readonl
   const opaque = new Set(named);
   const length = indexLength();
   const picked = chooseTemporaries(root, { refs: children, length, nameLength: (n) => 2 + 2 * n.shape.length }, opaque);
-  const held = (n: Node): boolean => (n.kind === 'add' || n.kind === 'mul') && n.held !== undefined;
-  return picked.filter((n) => !opaque.has(n) && ((n.shape.length > 2 && !printer.form(n)) || held(n)));
+  return picked.filter((n) => !opaque.has(n) && ((n.shape.length > 2 && !printer.form(n)) || isHeld(n)));
 }
 
 /** Estimated length of a node's index text, spelled out (to weigh temporaries without printing). */
