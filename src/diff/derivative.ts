@@ -281,15 +281,18 @@ function constantDerivative(n: Node, wrt: VarNode): Node {
  * products. u dominates where the paths from the root to u times those from u to the variable are
  * all the paths (counted exactly, as big integers: k layers of two paths are 2^k).
  */
-function cutChain(root: Node, wrt: VarNode, { order, below } = reachingGraph(root, wrt)): Node[] {
+function cutChain(root: Node, wrt: VarNode, { order }: { order: Node[] } = reachingGraph(root, wrt)): Node[] {
+  // A child as often as n uses it: a product that uses t twice (t*B*t') has a sum for its
+  // Jacobian, two paths to t, as a sum of two uses of t has.
+  const uses = (n: Node): Node[] => (n === wrt ? [] : children(n).filter((c) => freeVars(c).has(wrt.name)));
   const toVar = new Map<Node, bigint>();
-  for (const n of order) toVar.set(n, n === wrt ? 1n : below(n).reduce((s, c) => s + toVar.get(c)!, 0n));
+  for (const n of order) toVar.set(n, n === wrt ? 1n : uses(n).reduce((s, c) => s + toVar.get(c)!, 0n));
   const fromRoot = new Map<Node, bigint>([[root, 1n]]);
   const out = [root];
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i]!;
     const paths = fromRoot.get(n)!;
-    for (const c of below(n)) fromRoot.set(c, (fromRoot.get(c) ?? 0n) + paths);
+    for (const c of uses(n)) fromRoot.set(c, (fromRoot.get(c) ?? 0n) + paths);
     const dominates = n !== root && n !== wrt && paths * toVar.get(n)! === toVar.get(root)!;
     // Reached from the last cut along more than one path: the stretch between them branched.
     if (dominates && n.shape.length > 0 && paths > fromRoot.get(out[out.length - 1]!)!) out.push(n);

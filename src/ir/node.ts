@@ -1821,7 +1821,9 @@ export function transpose(n: Node): Node {
   if (n.shape.length < 2) return n;
   if (n.shape.length !== 2) throw new InternalError('transpose of a tensor of rank > 2');
   if (isSymmetric(n)) return n;
-  if (n.kind === 'add') return makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), [n.shape[1]!, n.shape[0]!]);
+  // A where clause's sum is transposed whole (t1' for t1 = eye - A*B*A'): spread into its terms,
+  // it was a second sum, not held, that the layers above multiplied out.
+  if (n.kind === 'add' && !n.held) return makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), [n.shape[1]!, n.shape[0]!]);
   return makeMul([{ node: n, labels: [1, 0] }], 2);
 }
 
@@ -1860,7 +1862,9 @@ export function isSymmetric(n: Node): boolean {
       r = true;
       break;
     case 'add':
-      r = makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), n.shape) === n;
+      // Held where n is: a where clause's sum eye - B*B' is symmetric too (it was not, and its
+      // transpose, a second copy that is not held, printed as a second name for the same text).
+      r = makeAdd(n.terms.map((t) => ({ coef: t.coef, node: transpose(t.node) })), n.shape, n.held) === n;
       break;
     case 'mul': {
       // A δ between the two axes makes the other factors read axis 0 alone (contractDeltas), so

@@ -471,6 +471,50 @@ describe("matrix networks whose layers use t and t' (by A: no matrix form in any
   });
 });
 
+describe("matrix networks whose layers multiply the layer below by its transpose (t*t', t*B*t')", () => {
+  // sum(tD) where t1 = eye - A*A', t2 = eye - t1*t1', …: the sum of the last layer by A. Three
+  // causes made it exponential in the depth (on 22373ee, eye - t*B*t' printed 2,454 characters at
+  // depth 4 and 118,232 in 40 s at depth 8 by order 0, the function itself; 13,353 by order 1 at
+  // depth 4): a where clause's sum was never symmetric (isSymmetric compared its transpose with a
+  // copy that is not held), so t' was a second sum that the layer above multiplied out; a
+  // transpose of a held sum that is not symmetric was spread into its terms, the same copy
+  // (transpose, src/ir/node.ts); and a full contraction (sum, tr, x'*…*x) was distributed over the
+  // identity terms of each of its sums, 2^k products for k layers (fullWithSums,
+  // src/simplify/rules/expand.ts). The gradient then missed the layers as cuts of reverse
+  // accumulation: a product that uses t twice has a sum for its Jacobian (cutChain counts uses).
+  const sumNetwork = (layer: string, depth: number): string => {
+    const defs = Array.from({ length: depth }, (_, i) => `t${i + 1} = ${layer.replaceAll('#', i === 0 ? 'A' : `t${i}`)}`);
+    return `sum(t${depth}) where ${defs.join(', ')}`;
+  };
+  const LAYERS = ["eye - #*#'", "eye - #*B*#'", "eye - #'*B*#", "eye + #*B*#", "(eye - #)*(eye + #')"];
+  const size = (text: string, order: number): number => {
+    const r = derive(text, 'A', { order });
+    return (r.matrix ?? r.index).length;
+  };
+  test.each(LAYERS)('%s, order 0: the sum of the last layer linear in the depth', (layer) => {
+    const [at8, at16] = [size(sumNetwork(layer, 8), 0), size(sumNetwork(layer, 16), 0)];
+    expect(at8).toBeLessThan(8 * 30);
+    expect(at16).toBeLessThan(2.2 * at8);
+  });
+  test.each(LAYERS)('%s, order 1: under 1,500 characters at depth 6', (layer) => {
+    expect(size(sumNetwork(layer, 6), 1)).toBeLessThan(1500);
+  });
+  test('a symmetric layer is one node with its transpose: t1*t1\' is a square', () => {
+    expect(derive("t2 where t1 = eye - A*A', t2 = t1*t1'", 'A', { order: 0 }).matrix).toBe("(eye - A*A')^2");
+    expect(derive(sumNetwork("eye - #*#'", 3), 'A', { order: 0 }).matrix).toBe("rows(A) - sum((eye - (eye - A*A')^2)^2)");
+  });
+  test.each(LAYERS.flatMap((layer) => [[layer, 1], [layer, 2]] as const))('%s, order %d: values at depth 3', (layer, order) => {
+    for (const dims of [
+      [3, 2, 4, 5],
+      [1, 1, 1, 1],
+    ]) {
+      const outcome = runCase(specFromText(sumNetwork(layer, 3), 'A', order, {}, 61 + order, dims));
+      expect(outcome.failures, JSON.stringify(outcome.failures).slice(0, 400)).toEqual([]);
+      expect(outcome.pointsChecked).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe('a vector network\'s derivatives with many temporaries', () => {
   // The printer tries inlining each name whose definition holds vector(1) (present.ts,
   // withoutBlockingOnes); each try prints again the texts that show it and the definitions those

@@ -334,7 +334,11 @@ describe('sizes and constants', () => {
   const SIZES: readonly [string, string, number, Record<string, string>, string][] = [
     ['a*tr(2*eye - B)', 'a', 1, {}, '2*rows(B) - tr(B)'],
     ['a*len(x)*cols(B)', 'a', 1, {}, 'cols(B)*len(x)'],
-    ['norm2(eye - A)', 'A', 1, {}, "-(eye - A)/(norm2(A)^2 + rows(A) - 2*tr(A))^0.5"],
+    // A norm of a sum with the identity stays one norm (a full contraction of two such sums is
+    // kept whole: src/simplify/rules/expand.ts, fullWithSums); a trace or a sum of one is spread.
+    ['norm2(eye - A)', 'A', 1, {}, '-(eye - A)/norm2(eye - A)'],
+    ['a*tr(eye - A)^2', 'a', 1, {}, '(rows(A) - tr(A))^2'],
+    ['a*sum(2*eye - A)', 'a', 1, {}, '2*rows(A) - sum(A)'],
     ["b - det((b*B - (b*B)')*1.5)", 'b', 1, { B: 'symmetric matrix' }, '1'],
     ['a*det(0*A)', 'a', 1, {}, '0'],
     ['a*det(2*eye + 0*A)', 'a', 1, {}, '2^rows(A)'],

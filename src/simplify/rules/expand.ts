@@ -58,9 +58,21 @@ export const distributeDeltas: Rule = {
     if (!apart) return undefined;
     const k = n.factors.findIndex((f) => f.node.kind === 'add' && f.node.terms.some((t) => apart(t.node)));
     if (k < 0) return undefined;
-    return distributedWithPartner(n, k) ?? distribute(n, k, hasDelta);
+    return distributedWithPartner(n, k) ?? (fullWithSums(n) ? undefined : distribute(n, k, hasDelta));
   },
 };
+
+/**
+ * Whether n is a full contraction (sum, tr, x'*…*x) of two or more sums with an identity term:
+ * distributed over each, it is 2^k products for k sums, and the layers of a chain such as
+ * sum(t8) where t1 = eye - A*B*A', t2 = eye - t1*B*t1', … spelled the layer below out in each
+ * (118,232 characters at depth 8, 40 s). Such a product stays whole, as one of rank 1 to 3 with
+ * sums that are not vector-like does; a sum that a vector alone meets is still made one vector
+ * with it (distributedWithPartner: norm2((A + eye)*x) is norm2(A*x + x)).
+ */
+function fullWithSums(n: NodeOf<'mul'>): boolean {
+  return n.shape.length === 0 && n.factors.filter((f) => f.node.kind === 'add' && f.node.terms.some((t) => hasIdentity(t.node))).length > 1;
+}
 
 /** The products a product of rank 4 or more may become in distributeFewDeltas. */
 const MAX_INDEX_FORM_PRODUCTS = 4;
@@ -108,7 +120,8 @@ const MAX_DISTRIBUTED_DELTA_SUMS = 2;
  *   vectors and scalars, only scales, over its delta terms: diag(s)*(diag(u) - u*v') is
  *   diag(s.*u) - (s.*u)*v', diag(s)*(eye - vector(1)*s') is diag(s) - s*s';
  * - a scalar (a full contraction), over its identity terms (over its delta terms where the rest
- *   only scales it): tr(2*eye - B) is 2*n - tr(B), x'*(A + eye)*x is x'*(A*x + x).
+ *   only scales it): tr(2*eye - B) is 2*n - tr(B), x'*(A + eye)*x is x'*(A*x + x); where two or
+ *   more of its sums have such terms, only a sum that a vector alone meets (fullWithSums).
  * Any other product of rank 1 to 3 keeps its sums whole: (A + b*eye)*diag(u)*(A + b*eye) stays
  * one product, where distributed it would be four, and the chain of a layered Hessian
  * (A + b*eye)*diag(u)*(A + b*eye)*… would multiply out into 2^k terms.
