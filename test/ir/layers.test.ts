@@ -58,6 +58,18 @@ function expectValuesRight(text: string, order: number, seed: number): void {
   }
 }
 
+/** The fuzzer's checks by A at sizes (3, 2, 4, 5) and all ones: no failure, and some point checked. */
+function expectValuesByA(text: string, order: number, seed: number): void {
+  for (const dims of [
+    [3, 2, 4, 5],
+    [1, 1, 1, 1],
+  ]) {
+    const outcome = runCase(specFromText(text, 'A', order, {}, seed, dims));
+    expect(outcome.failures, JSON.stringify(outcome.failures).slice(0, 400)).toEqual([]);
+    expect(outcome.pointsChecked).toBeGreaterThan(0);
+  }
+}
+
 const RESIDUAL = '# + a*tanh(A*#)';
 const SWISH = '#.*sigmoid(A*#)';
 const LINEAR_LAYERS = [
@@ -460,28 +472,22 @@ describe("matrix networks whose layers use t and t' (by A: no matrix form in any
   });
   // (arccos's argument leaves [-1, 1] at random points three layers down: no point is checked.)
   test.each(CASES.filter(([layer]) => !layer.startsWith('arccos')))('%s by A, order %d: values at depth 3', (layer, order) => {
-    for (const dims of [
-      [3, 2, 4, 5],
-      [1, 1, 1, 1],
-    ]) {
-      const outcome = runCase(specFromText(matrixNetwork(layer, 3), 'A', order, {}, 53 + order, dims));
-      expect(outcome.failures, JSON.stringify(outcome.failures).slice(0, 400)).toEqual([]);
-      expect(outcome.pointsChecked).toBeGreaterThan(0);
-    }
+    expectValuesByA(matrixNetwork(layer, 3), order, 53 + order);
   });
 });
 
 describe("matrix networks whose layers multiply the layer below by its transpose (t*t', t*B*t')", () => {
   // sum(tD) where t1 = eye - A*A', t2 = eye - t1*t1', …: the sum of the last layer by A. Three
-  // causes made it exponential in the depth (on 22373ee, eye - t*B*t' printed 2,454 characters at
-  // depth 4 and 118,232 in 40 s at depth 8 by order 0, the function itself; 13,353 by order 1 at
-  // depth 4): a where clause's sum was never symmetric (isSymmetric compared its transpose with a
+  // causes made the function itself exponential in the depth (on 22373ee, eye - t*B*t' printed
+  // 2,454 characters at depth 4 and 118,232 in 40 s at depth 8 by order 0, and 13,353 by order 1
+  // at depth 4): a where clause's sum was never symmetric (isSymmetric compared its transpose with a
   // copy that is not held), so t' was a second sum that the layer above multiplied out; a
   // transpose of a held sum that is not symmetric was spread into its terms, the same copy
   // (transpose, src/ir/node.ts); and a full contraction (sum, tr, x'*…*x) was distributed over the
   // identity terms of each of its sums, 2^k products for k layers (fullWithSums,
-  // src/simplify/rules/expand.ts). The gradient then missed the layers as cuts of reverse
-  // accumulation: a product that uses t twice has a sum for its Jacobian (cutChain counts uses).
+  // src/simplify/rules/expand.ts). A fourth, in the gradient: reverse accumulation missed the
+  // layers as cuts, though a product that uses t twice has a sum for its Jacobian (cutChain counts
+  // uses now).
   const sumNetwork = (layer: string, depth: number): string => {
     const defs = Array.from({ length: depth }, (_, i) => `t${i + 1} = ${layer.replaceAll('#', i === 0 ? 'A' : `t${i}`)}`);
     return `sum(t${depth}) where ${defs.join(', ')}`;
@@ -504,14 +510,7 @@ describe("matrix networks whose layers multiply the layer below by its transpose
     expect(derive(sumNetwork("eye - #*#'", 3), 'A', { order: 0 }).matrix).toBe("rows(A) - sum((eye - (eye - A*A')^2)^2)");
   });
   test.each(LAYERS.flatMap((layer) => [[layer, 1], [layer, 2]] as const))('%s, order %d: values at depth 3', (layer, order) => {
-    for (const dims of [
-      [3, 2, 4, 5],
-      [1, 1, 1, 1],
-    ]) {
-      const outcome = runCase(specFromText(sumNetwork(layer, 3), 'A', order, {}, 61 + order, dims));
-      expect(outcome.failures, JSON.stringify(outcome.failures).slice(0, 400)).toEqual([]);
-      expect(outcome.pointsChecked).toBeGreaterThan(0);
-    }
+    expectValuesByA(sumNetwork(layer, 3), order, 61 + order);
   });
 });
 
